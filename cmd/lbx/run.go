@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"lbx/ctrlplane"
+	"lbx/dataplane"
+)
+
+// runAppliance is `lbx run`: boot config → ports → dataplane → saved config
+// → control socket, then serve until SIGINT or SIGTERM, and undo it all.
+func runAppliance(args []string, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bootPath := fs.StringP("config", "f", "", "boot config file (YAML); default: the embedded one")
+	printDefault := fs.Bool("print-default", false, "print the embedded boot config and exit")
+	ctrlplane.BootFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *printDefault {
+		_, err := os.Stdout.Write(ctrlplane.DefaultBootYAML())
+		return err
+	}
+	if *bootPath == "" {
+		*bootPath = os.Getenv("LBX_CONFIG")
+	}
+	boot, err := ctrlplane.LoadBoot(*bootPath, fs)
+	if err != nil {
+		return err
+	}
+	level, _ := boot.LogLevel()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var ports []dataplane.Port
+	closePorts := func() {
+		for _, p := range ports {
+			p.Close()
+		}
+	}
+	for _, pb := range boot.Ports {
+		mac, _ := net.ParseMAC(pb.MAC) // validated by LoadBoot
+		p, err := dataplane.OpenTAP(pb.Name, pb.Device, mac)
+		if err != nil {
+			closePorts()
+			return err
+		}
+		ports = append(ports, p)
+	}
+	eng, err := dataplane.NewEngine(dataplane.EngineConfig{
+		Ports:        ports,
+		FlowCapacity: boot.Flows.Capacity,
+		Logger:       logger,
+	})
+	if err != nil {
+		closePorts()
+		return err
+	}
+	defer eng.Close() // closes the ports, which removes the TAP devices
+	store := ctrlplane.NewStore(eng, boot.NetConfig(), boot.Config.Saved, logger)
+	if err := store.Boot(); err != nil {
+		return err
+	}
+	eng.Start()
+	srv, err := ctrlplane.Listen(boot.Control.Socket, store, logger)
+	if err != nil {
+		return err
+	}
+	srv.Serve()
+	logger.Info("appliance up", "ports", len(ports), "socket", boot.Control.Socket, "saved", boot.Config.Saved)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	logger.Info("shutting down", "reason", context.Cause(ctx))
+	return errors.Join(srv.Close(), closeErr(eng))
+}
+
+func closeErr(eng *dataplane.Engine) error {
+	if err := eng.Close(); err != nil {
+		return fmt.Errorf("dataplane: %w", err)
+	}
+	return nil
+}

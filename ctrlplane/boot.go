@@ -1,0 +1,198 @@
+package ctrlplane
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"lbx/dataplane"
+)
+
+//go:embed boot_default.yaml
+var defaultBootYAML []byte
+
+// DefaultBootYAML returns the embedded boot config `lbx run` uses when it is
+// given none.
+func DefaultBootYAML() []byte { return bytes.Clone(defaultBootYAML) }
+
+// PortBoot names one data port.
+type PortBoot struct {
+	Name   string `mapstructure:"name" json:"name"`
+	Driver string `mapstructure:"driver" json:"driver"` // "tap"; "xdp" comes later
+	Device string `mapstructure:"device" json:"device"`
+	MAC    string `mapstructure:"mac" json:"mac"`
+}
+
+// SelfIPBoot is one self IP on a port.
+type SelfIPBoot struct {
+	Name    string `mapstructure:"name" json:"name"`
+	Address string `mapstructure:"address" json:"address"` // address/prefix
+	Port    string `mapstructure:"port" json:"port"`
+}
+
+// Boot is the appliance's boot config: ports, self IPs, where the control
+// socket and the saved traffic config live. It is read once by `lbx run`.
+type Boot struct {
+	Ports   []PortBoot   `mapstructure:"ports"`
+	SelfIPs []SelfIPBoot `mapstructure:"selfips"`
+	Control struct {
+		Socket string `mapstructure:"socket"`
+	} `mapstructure:"control"`
+	Config struct {
+		Saved string `mapstructure:"saved"`
+	} `mapstructure:"config"`
+	Flows struct {
+		Capacity int `mapstructure:"capacity"`
+	} `mapstructure:"flows"`
+	Log struct {
+		Level string `mapstructure:"level"`
+	} `mapstructure:"log"`
+}
+
+// BootFlags registers one flag per boot key on fs, named as the key
+// (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
+func BootFlags(fs *pflag.FlagSet) {
+	fs.String("ports", "", "data ports as JSON: [{\"name\":…,\"driver\":\"tap\",\"device\":…,\"mac\":…}]")
+	fs.String("selfips", "", "self IPs as JSON: [{\"name\":…,\"address\":\"a.b.c.d/len\",\"port\":…}]")
+	fs.String("control.socket", "", "control socket path")
+	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
+	fs.Int("flows.capacity", 0, "flow table capacity")
+	fs.String("log.level", "", "log level: debug, info, warn, error")
+}
+
+// LoadBoot reads the boot config: the embedded default, overlaid by the file
+// at path (when not empty), by LBX_ environment variables and by the flags in
+// fs that were set. Precedence, highest first: flag, environment, file,
+// default. List keys given as strings (flag or environment) are JSON.
+func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(defaultBootYAML)); err != nil {
+		return nil, fmt.Errorf("embedded boot config: %w", err)
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		if err := v.MergeInConfig(); err != nil {
+			return nil, fmt.Errorf("boot config %s: %w", path, err)
+		}
+	}
+	v.SetEnvPrefix("LBX")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "flows.capacity", "log.level"} {
+		if err := v.BindEnv(k); err != nil {
+			return nil, err
+		}
+	}
+	if fs != nil {
+		var bindErr error
+		fs.Visit(func(f *pflag.Flag) { // only the flags that were set
+			if err := v.BindPFlag(f.Name, f); err != nil {
+				bindErr = errors.Join(bindErr, err)
+			}
+		})
+		if bindErr != nil {
+			return nil, bindErr
+		}
+	}
+	var b Boot
+	// Lists arrive as JSON strings from flags and the environment.
+	for key, dst := range map[string]any{"ports": &b.Ports, "selfips": &b.SelfIPs} {
+		if s, ok := v.Get(key).(string); ok {
+			if err := json.Unmarshal([]byte(s), dst); err != nil {
+				return nil, fmt.Errorf("boot config: %s: %w", key, err)
+			}
+			v.Set(key, nil)
+		}
+	}
+	ports, selfs := b.Ports, b.SelfIPs
+	if err := v.Unmarshal(&b); err != nil {
+		return nil, fmt.Errorf("boot config: %w", err)
+	}
+	if ports != nil {
+		b.Ports = ports
+	}
+	if selfs != nil {
+		b.SelfIPs = selfs
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Validate reports every problem in the boot config, each naming the key.
+func (b *Boot) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, p := range b.Ports {
+		where := fmt.Sprintf("boot config: ports[%d] (%s)", i, p.Name)
+		if p.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name: must be set", where))
+		}
+		if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("%s: name: duplicate port", where))
+		}
+		seen[p.Name] = true
+		if p.Driver != "tap" {
+			errs = append(errs, fmt.Errorf("%s: driver %q: only \"tap\" is supported", where, p.Driver))
+		}
+		if p.Device == "" || len(p.Device) > 15 {
+			errs = append(errs, fmt.Errorf("%s: device %q: want 1 to 15 characters", where, p.Device))
+		}
+		if mac, err := net.ParseMAC(p.MAC); err != nil || len(mac) != 6 {
+			errs = append(errs, fmt.Errorf("%s: mac %q: want an Ethernet address like 02:00:5e:00:00:01", where, p.MAC))
+		}
+	}
+	for i, s := range b.SelfIPs {
+		where := fmt.Sprintf("boot config: selfips[%d] (%s)", i, s.Name)
+		if pfx, err := netip.ParsePrefix(s.Address); err != nil || !pfx.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("%s: address %q: want IPv4 address/prefix like 198.18.1.2/24", where, s.Address))
+		}
+		if !seen[s.Port] {
+			errs = append(errs, fmt.Errorf("%s: port %q: no such port", where, s.Port))
+		}
+	}
+	if b.Control.Socket == "" {
+		errs = append(errs, errors.New("boot config: control.socket: must be set"))
+	}
+	if b.Config.Saved == "" {
+		errs = append(errs, errors.New("boot config: config.saved: must be set"))
+	}
+	if b.Flows.Capacity <= 0 {
+		errs = append(errs, fmt.Errorf("boot config: flows.capacity %d: must be > 0", b.Flows.Capacity))
+	}
+	if _, err := b.LogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// LogLevel parses log.level.
+func (b *Boot) LogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(b.Log.Level)); err != nil {
+		return 0, fmt.Errorf("boot config: log.level %q: want debug, info, warn or error", b.Log.Level)
+	}
+	return l, nil
+}
+
+// NetConfig returns the self IPs in the form Compile takes. It assumes
+// Validate passed.
+func (b *Boot) NetConfig() NetConfig {
+	var n NetConfig
+	for _, s := range b.SelfIPs {
+		pfx, _ := netip.ParsePrefix(s.Address)
+		n.SelfIPs = append(n.SelfIPs, dataplane.SelfIP{Name: s.Name, Prefix: pfx, Port: s.Port})
+	}
+	return n
+}

@@ -1,0 +1,29 @@
+package dataplane
+
+import "net"
+
+// Port is one data port of the appliance: a link that reads and writes whole
+// Ethernet frames. Implementations: TAP (tap.go), and in tests a pair of
+// in-memory ports (fakeport_test.go).
+//
+// Buffer ownership: ReadBatch fills buffers the caller owns and returns how
+// many frames it wrote and their lengths; the port keeps no reference after it
+// returns. WriteBatch sends frames from buffers the caller owns; the port keeps
+// no reference after it returns, so the caller may reuse them at once.
+// ReadBatch and WriteBatch may be called concurrently with each other; two
+// concurrent WriteBatch calls are allowed (each frame is one write).
+type Port interface {
+	// Name is the port's device name, e.g. "lbx-ext".
+	Name() string
+	// MAC is the port's own hardware address, used as source of every frame
+	// it sends and as the answer to ARP for the self IPs and VIPs on it.
+	MAC() net.HardwareAddr
+	// ReadBatch blocks until at least one frame is available, then fills up to
+	// len(bufs) buffers, storing each frame's length in sizes[i]. It returns
+	// an error once the port is closed.
+	ReadBatch(bufs [][]byte, sizes []int) (n int, err error)
+	// WriteBatch writes frames; it returns how many were written.
+	WriteBatch(frames [][]byte) (n int, err error)
+	// Close releases the port and unblocks a pending ReadBatch.
+	Close() error
+}

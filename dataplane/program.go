@@ -1,0 +1,121 @@
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+
+	"lbx/pools"
+)
+
+// IP protocol numbers a virtual server can match.
+const (
+	ProtoTCP uint8 = 6
+	ProtoUDP uint8 = 17
+)
+
+// SelfIP is an address the appliance owns on one port; its prefix is the
+// connected network reachable through that port.
+type SelfIP struct {
+	Name   string
+	Prefix netip.Prefix // address and mask, e.g. 198.18.1.2/24
+	Port   string       // port (device) name the network is on
+}
+
+// VirtualStats are a virtual server's live counters, kept apart from config
+// and keyed by the virtual's name so an apply does not reset them.
+type VirtualStats struct {
+	PktsIn     atomic.Uint64 // client → virtual
+	PktsOut    atomic.Uint64 // virtual → client
+	BytesIn    atomic.Uint64
+	BytesOut   atomic.Uint64
+	CurConns   atomic.Int64
+	TotalConns atomic.Uint64
+}
+
+// Virtual is one L4 virtual server in its runtime form.
+type Virtual struct {
+	Name        string
+	Addr        netip.Addr // IPv4 destination address (the VIP)
+	Port        uint16     // destination port; 0 matches any port
+	Proto       uint8      // ProtoTCP or ProtoUDP
+	Pool        *pools.Pool
+	SNATAutomap bool // translate the client source to the egress self IP
+	Enabled     bool
+	Stats       *VirtualStats // attached by Engine.Install, by name
+}
+
+// Program is the immutable compiled configuration the dataplane runs. It is
+// built in full by ctrlplane's compile, handed to Engine.Install and then
+// only read. Counters hang off it by pointer and are kept by identity across
+// installs.
+type Program struct {
+	Generation uint64
+	SelfIPs    []SelfIP
+	Virtuals   []*Virtual
+
+	vs        map[vsKey]*Virtual
+	vips      map[netip.Addr]struct{}
+	selfs     map[netip.Addr]int // self IP address → index in SelfIPs
+	finalized bool
+}
+
+type vsKey struct {
+	addr  netip.Addr
+	port  uint16
+	proto uint8
+}
+
+// Finalize builds the program's lookup indexes and checks the virtuals do not
+// collide. It must be called once, before the program is installed.
+func (p *Program) Finalize() error {
+	p.vs = make(map[vsKey]*Virtual, len(p.Virtuals))
+	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
+	for _, v := range p.Virtuals {
+		if !v.Addr.Is4() {
+			return fmt.Errorf("virtual %s: destination %s: only IPv4 is supported", v.Name, v.Addr)
+		}
+		if v.Proto != ProtoTCP && v.Proto != ProtoUDP {
+			return fmt.Errorf("virtual %s: ip-protocol %d: want tcp or udp", v.Name, v.Proto)
+		}
+		k := vsKey{v.Addr, v.Port, v.Proto}
+		if o, dup := p.vs[k]; dup {
+			return fmt.Errorf("virtual %s: destination %s:%d overlaps virtual %s", v.Name, v.Addr, v.Port, o.Name)
+		}
+		p.vs[k] = v
+		p.vips[v.Addr] = struct{}{}
+	}
+	p.selfs = make(map[netip.Addr]int, len(p.SelfIPs))
+	for i, s := range p.SelfIPs {
+		if !s.Prefix.Addr().Is4() {
+			return fmt.Errorf("self %s: address %s: only IPv4 is supported", s.Name, s.Prefix)
+		}
+		if j, dup := p.selfs[s.Prefix.Addr()]; dup {
+			return fmt.Errorf("self %s: address %s: already used by self %s", s.Name, s.Prefix.Addr(), p.SelfIPs[j].Name)
+		}
+		p.selfs[s.Prefix.Addr()] = i
+	}
+	p.finalized = true
+	return nil
+}
+
+// IsSelfIP reports whether addr is the address of one of the self IPs.
+func (p *Program) IsSelfIP(addr netip.Addr) bool {
+	_, ok := p.selfs[addr]
+	return ok
+}
+
+// LookupVirtual finds the virtual server for a destination; a virtual with
+// port 0 matches every port of its address. It does not allocate.
+func (p *Program) LookupVirtual(addr netip.Addr, port uint16, proto uint8) *Virtual {
+	if v := p.vs[vsKey{addr, port, proto}]; v != nil {
+		return v
+	}
+	return p.vs[vsKey{addr, 0, proto}]
+}
+
+// IsVIP reports whether addr is the destination address of any virtual.
+func (p *Program) IsVIP(addr netip.Addr) bool {
+	_, ok := p.vips[addr]
+	return ok
+}

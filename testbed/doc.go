@@ -1,0 +1,18 @@
+// Package testbed builds and runs lbx's network-namespace lab: a client host
+// and three server hosts in their own namespaces, two bridged segments in a
+// switch namespace, and a real lbx appliance process whose TAP ports join
+// those segments. It runs the emulated servers, the demo, and is what the
+// integration tests use. Production code never imports it.
+//
+// Lifecycle: Up creates namespaces, links and processes and records each in
+// a state file as it goes; Down (or the package-level Down after a crash)
+// stops the recorded processes (checking their command line so a recycled
+// pid is never signalled), any process left inside the testbed's own
+// namespaces, and deletes the namespaces, which removes every link in them.
+// Nothing is created in the caller's namespace.
+//
+// Kernel access (netns, netlink, setns+fork) lives in netns_linux.go only.
+// Goroutines: Serve runs the emulated servers' listeners until its context
+// ends and waits for them; nothing else here starts goroutines that outlive
+// a call.
+package testbed

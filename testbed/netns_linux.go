@@ -1,0 +1,254 @@
+package testbed
+
+// This file holds every kernel-touching call of the testbed: namespaces,
+// links, addresses, routes, and starting processes inside a namespace.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// withNS runs fn on a thread switched into the named namespace. The thread is
+// locked for the duration; if it cannot be switched back it is never
+// unlocked, so the Go runtime retires it instead of reusing a thread in the
+// wrong namespace. Sockets and processes fn creates stay in the namespace.
+func withNS(name string, fn func() error) error {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns: current namespace: %w", err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(name)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns %s: %w", name, err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns %s: enter: %w", name, err)
+	}
+	fnErr := fn()
+	if err := netns.Set(orig); err != nil {
+		// Leave the thread locked: it dies with this goroutine.
+		return errors.Join(fnErr, fmt.Errorf("netns %s: leave: %w", name, err))
+	}
+	runtime.UnlockOSThread()
+	return fnErr
+}
+
+// nsExists reports whether a named namespace exists.
+func nsExists(name string) bool {
+	h, err := netns.GetFromName(name)
+	if err != nil {
+		return false
+	}
+	h.Close()
+	return true
+}
+
+// nsCreate creates a named namespace (as `ip netns add`) with lo up.
+func nsCreate(name string) error {
+	if nsExists(name) {
+		return fmt.Errorf("netns %s: already exists (run `lbx testbed down` first)", name)
+	}
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns: current namespace: %w", err)
+	}
+	defer orig.Close()
+	h, err := netns.NewNamed(name) // switches this thread into it
+	if err != nil {
+		netns.Set(orig)
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns %s: create: %w", name, err)
+	}
+	h.Close()
+	if err := netns.Set(orig); err != nil {
+		return fmt.Errorf("netns %s: leave: %w", name, err)
+	}
+	runtime.UnlockOSThread()
+	return withLinks(name, func(nl *netlink.Handle) error {
+		lo, err := nl.LinkByName("lo")
+		if err == nil {
+			err = nl.LinkSetUp(lo)
+		}
+		return err
+	})
+}
+
+// nsDelete removes a named namespace; a missing one is not an error.
+func nsDelete(name string) error {
+	if !nsExists(name) {
+		return nil
+	}
+	if err := netns.DeleteNamed(name); err != nil {
+		return fmt.Errorf("netns %s: delete: %w", name, err)
+	}
+	return nil
+}
+
+// nsInode identifies a named namespace so processes inside it can be found.
+func nsInode(name string) (uint64, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/run/netns/"+name, &st); err != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
+// procNSInode returns the inode of a process's network namespace.
+func procNSInode(pid int) (uint64, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
+// withLinks gives fn a netlink handle bound to the named namespace.
+func withLinks(name string, fn func(nl *netlink.Handle) error) error {
+	h, err := netns.GetFromName(name)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", name, err)
+	}
+	defer h.Close()
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return fmt.Errorf("netns %s: netlink: %w", name, err)
+	}
+	defer nl.Close()
+	if err := fn(nl); err != nil {
+		return fmt.Errorf("netns %s: %w", name, err)
+	}
+	return nil
+}
+
+// addBridge creates an up bridge in the switch namespace.
+func addBridge(swNS, name string) error {
+	return withLinks(swNS, func(nl *netlink.Handle) error {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+		if err := nl.LinkAdd(br); err != nil {
+			return fmt.Errorf("bridge %s: %w", name, err)
+		}
+		return nl.LinkSetUp(br)
+	})
+}
+
+// attachHost connects a host namespace to a bridge: a veth pair whose switch
+// end (swEnd) is a bridge port and whose host end is eth0 with addr and a
+// default route via gw.
+func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.Addr) error {
+	hostH, err := netns.GetFromName(hostNS)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", hostNS, err)
+	}
+	defer hostH.Close()
+	err = withLinks(swNS, func(nl *netlink.Handle) error {
+		br, err := nl.LinkByName(bridge)
+		if err != nil {
+			return fmt.Errorf("bridge %s: %w", bridge, err)
+		}
+		veth := &netlink.Veth{
+			LinkAttrs:     netlink.LinkAttrs{Name: swEnd, MasterIndex: br.Attrs().Index},
+			PeerName:      "eth0",
+			PeerNamespace: netlink.NsFd(int(hostH)),
+		}
+		if err := nl.LinkAdd(veth); err != nil {
+			return fmt.Errorf("veth %s: %w", swEnd, err)
+		}
+		return nl.LinkSetUp(veth)
+	})
+	if err != nil {
+		return err
+	}
+	return withLinks(hostNS, func(nl *netlink.Handle) error {
+		eth, err := nl.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		ipn := &net.IPNet{IP: addr.Addr().AsSlice(), Mask: net.CIDRMask(addr.Bits(), 32)}
+		if err := nl.AddrAdd(eth, &netlink.Addr{IPNet: ipn}); err != nil {
+			return fmt.Errorf("eth0 address %s: %w", addr, err)
+		}
+		if err := nl.LinkSetUp(eth); err != nil {
+			return err
+		}
+		if gw.IsValid() {
+			if err := nl.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+				return fmt.Errorf("default route via %s: %w", gw, err)
+			}
+		}
+		return nil
+	})
+}
+
+// enslave makes a link (the appliance's TAP) a port of a bridge.
+func enslave(swNS, link, bridge string) error {
+	return withLinks(swNS, func(nl *netlink.Handle) error {
+		l, err := nl.LinkByName(link)
+		if err != nil {
+			return fmt.Errorf("link %s: %w", link, err)
+		}
+		br, err := nl.LinkByName(bridge)
+		if err != nil {
+			return fmt.Errorf("bridge %s: %w", bridge, err)
+		}
+		if err := nl.LinkSetMaster(l, br); err != nil {
+			return fmt.Errorf("link %s: master %s: %w", link, bridge, err)
+		}
+		return nl.LinkSetUp(l)
+	})
+}
+
+// linkNames lists the links of a namespace ("" for the caller's own).
+func linkNames(ns string) ([]string, error) {
+	var names []string
+	list := func(nl *netlink.Handle) error {
+		links, err := nl.LinkList()
+		for _, l := range links {
+			names = append(names, l.Attrs().Name)
+		}
+		return err
+	}
+	if ns == "" {
+		nl, err := netlink.NewHandle()
+		if err != nil {
+			return nil, err
+		}
+		defer nl.Close()
+		return names, list(nl)
+	}
+	return names, withLinks(ns, list)
+}
+
+// startIn starts cmd inside the named namespace. The child inherits the
+// namespace of the thread that forks it, which withNS pins.
+func startIn(ns string, cmd *exec.Cmd) error {
+	return withNS(ns, cmd.Start)
+}
+
+// execIn replaces the current process with argv run inside the namespace,
+// as `ip netns exec` does.
+func execIn(ns string, argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return err
+	}
+	return withNS(ns, func() error {
+		return syscall.Exec(path, argv, os.Environ())
+	})
+}

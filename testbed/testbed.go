@@ -1,0 +1,473 @@
+package testbed
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"lbx/ctrlplane"
+)
+
+//go:embed default.conf
+var defaultConf string
+
+// DefaultConfig is the traffic config the testbed's appliance boots with.
+func DefaultConfig() string { return defaultConf }
+
+// Defaults for where the testbed keeps its files. The appliance uses the
+// default control socket so `lbx -c` and `lbx push` reach it without flags.
+const (
+	DefaultStateDir = "/run/lbx/testbed"
+	DefaultSocket   = "/run/lbx/lbx.sock"
+)
+
+// Options say how to bring a testbed up.
+type Options struct {
+	// Binary is the lbx executable started for the appliance and the
+	// emulated servers (default: this executable).
+	Binary string
+	// StateDir holds the state file, logs and the appliance's config.
+	StateDir string
+	// Socket is the appliance's control socket.
+	Socket string
+	// Config is the traffic config to boot with (default: DefaultConfig()).
+	Config string
+	// Detach starts the processes in their own sessions so they outlive the
+	// caller (`lbx testbed up`); otherwise they are the caller's children and
+	// Down reaps them (tests, `lbx demo`).
+	Detach bool
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Proc is a process the testbed started.
+type Proc struct {
+	Name string   `json:"name"`
+	PID  int      `json:"pid"`
+	Argv []string `json:"argv"`
+}
+
+// State is what `status` prints and `down` reads: it is written to
+// StateDir/state.json as soon as anything is created.
+type State struct {
+	VIP    string            `json:"vip"`
+	Hosts  map[string]string `json:"hosts"`
+	Socket string            `json:"socket"`
+	Procs  []Proc            `json:"procs"`
+	Dir    string            `json:"dir"`
+}
+
+// Testbed is a running testbed.
+type Testbed struct {
+	Topo  Topology
+	State State
+	opts  Options
+	cmds  map[int]*exec.Cmd // children of this process, reaped by Down
+}
+
+func (o *Options) defaults() error {
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("testbed: find lbx binary: %w", err)
+		}
+		o.Binary = exe
+	}
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if o.Socket == "" {
+		o.Socket = DefaultSocket
+	}
+	if o.Config == "" {
+		o.Config = defaultConf
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return nil
+}
+
+// Up builds the default topology, starts the emulated servers and boots the
+// appliance. Anything left by an earlier run is removed first. On error,
+// everything Up created is torn down again.
+func Up(opts Options) (tb *Testbed, err error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("testbed: needs root (network namespaces)")
+	}
+	topo := DefaultTopology()
+	if err := down(topo, opts.StateDir, opts.Log, nil); err != nil {
+		return nil, fmt.Errorf("testbed: clean up an earlier run: %w", err)
+	}
+	tb = &Testbed{Topo: topo, opts: opts, cmds: map[int]*exec.Cmd{}}
+	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir}
+	for _, h := range topo.Hosts {
+		tb.State.Hosts[h.Name] = h.Addr.Addr().String()
+	}
+	defer func() {
+		if err != nil {
+			if derr := tb.Down(); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			tb = nil
+		}
+	}()
+	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
+		return tb, fmt.Errorf("testbed: %w", err)
+	}
+	if err := tb.saveState(); err != nil {
+		return tb, err
+	}
+	fmt.Fprintf(opts.Log, "testbed: creating namespaces %s\n", strings.Join(topo.Namespaces(), " "))
+	for _, ns := range topo.Namespaces() {
+		if err := nsCreate(ns); err != nil {
+			return tb, err
+		}
+	}
+	for _, br := range topo.Bridges {
+		if err := addBridge(topo.SwitchNS, br); err != nil {
+			return tb, err
+		}
+	}
+	for _, h := range topo.Hosts {
+		if err := attachHost(topo.SwitchNS, h.Bridge, h.SwEnd, h.NS, h.Addr, h.Gateway); err != nil {
+			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
+		}
+	}
+	for _, h := range topo.Servers() {
+		argv := []string{opts.Binary, "testbed", "serve", "--name", h.Name, "--http", ":80", "--udp", ":7"}
+		if err := tb.start(h.Name, h.NS, argv); err != nil {
+			return tb, err
+		}
+	}
+	savedPath := filepath.Join(opts.StateDir, "bigip.conf")
+	if err := os.WriteFile(savedPath, []byte(opts.Config), 0o600); err != nil {
+		return tb, fmt.Errorf("testbed: %w", err)
+	}
+	argv := []string{opts.Binary, "run", "--control.socket", opts.Socket, "--config.saved", savedPath}
+	fmt.Fprintf(opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
+	if err := tb.start("appliance", topo.SwitchNS, argv); err != nil {
+		return tb, err
+	}
+	if err := tb.waitAppliance(15 * time.Second); err != nil {
+		return tb, err
+	}
+	for tap, br := range topo.TAPs {
+		if err := enslave(topo.SwitchNS, tap, br); err != nil {
+			return tb, fmt.Errorf("testbed: %w", err)
+		}
+	}
+	for _, h := range topo.Servers() {
+		if err := waitListening(h.NS, "127.0.0.1:80", 10*time.Second); err != nil {
+			return tb, fmt.Errorf("testbed: server %s: %w", h.Name, err)
+		}
+	}
+	fmt.Fprintf(opts.Log, "testbed: up: VIP %s, control socket %s\n", topo.VIP, opts.Socket)
+	return tb, nil
+}
+
+// start runs argv inside ns and records it in the state file.
+func (tb *Testbed) start(name, ns string, argv []string) error {
+	logf, err := os.OpenFile(filepath.Join(tb.opts.StateDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("testbed: %s: %w", name, err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: tb.opts.Detach, Pdeathsig: 0}
+	if !tb.opts.Detach {
+		// A child of a test or demo must not outlive it even if it crashes.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := startIn(ns, cmd); err != nil {
+		return fmt.Errorf("testbed: start %s: %w", name, err)
+	}
+	tb.cmds[cmd.Process.Pid] = cmd
+	tb.State.Procs = append(tb.State.Procs, Proc{Name: name, PID: cmd.Process.Pid, Argv: argv})
+	return tb.saveState()
+}
+
+func (tb *Testbed) saveState() error {
+	b, err := json.MarshalIndent(tb.State, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(tb.opts.StateDir, "state.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("testbed: state: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(tb.opts.StateDir, "state.json"))
+}
+
+// waitAppliance waits until the control socket answers, or the appliance
+// process exits (its log is then part of the error).
+func (tb *Testbed) waitAppliance(limit time.Duration) error {
+	c := &ctrlplane.Client{Path: tb.opts.Socket, Timeout: 2 * time.Second}
+	var appliance *exec.Cmd
+	for _, p := range tb.State.Procs {
+		if p.Name == "appliance" {
+			appliance = tb.cmds[p.PID]
+		}
+	}
+	deadline := time.Now().Add(limit)
+	for attempt := 0; ; attempt++ {
+		if _, err := c.Exec("list ltm virtual"); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("testbed: appliance did not answer on %s within %s: %v\n%s", tb.opts.Socket, limit, err, tb.logTail("appliance"))
+		}
+		if appliance != nil && !alive(appliance.Process.Pid) {
+			return fmt.Errorf("testbed: appliance exited during boot:\n%s", tb.logTail("appliance"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (tb *Testbed) logTail(name string) string {
+	b, _ := os.ReadFile(filepath.Join(tb.opts.StateDir, name+".log"))
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// Down stops every process the testbed started and removes every namespace
+// (and with them every link) it created.
+func (tb *Testbed) Down() error {
+	return down(tb.Topo, tb.opts.StateDir, tb.opts.Log, tb.cmds)
+}
+
+// Down tears down whatever a testbed left in stateDir, also after a crash of
+// the run that built it.
+func Down(stateDir string, log io.Writer) error {
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	return down(DefaultTopology(), stateDir, log, nil)
+}
+
+func down(topo Topology, stateDir string, log io.Writer, children map[int]*exec.Cmd) error {
+	var errs []error
+	var procs []Proc
+	if b, err := os.ReadFile(filepath.Join(stateDir, "state.json")); err == nil {
+		var st State
+		if err := json.Unmarshal(b, &st); err != nil {
+			errs = append(errs, fmt.Errorf("testbed: state file: %w", err))
+		}
+		procs = st.Procs
+	}
+	// Stop the appliance first so it removes its socket and TAP devices.
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		if !isOurs(p) {
+			continue
+		}
+		fmt.Fprintf(log, "testbed: stopping %s (pid %d)\n", p.Name, p.PID)
+		if err := stop(p.PID, children[p.PID]); err != nil {
+			errs = append(errs, fmt.Errorf("testbed: stop %s: %w", p.Name, err))
+		}
+	}
+	// Anything else still inside our namespaces was started by a testbed
+	// (for instance by `lbx testbed exec` or a crashed run).
+	for _, ns := range topo.Namespaces() {
+		ino, ok := nsInode(ns)
+		if !ok {
+			continue
+		}
+		for _, pid := range pidsInNS(ino) {
+			fmt.Fprintf(log, "testbed: stopping pid %d left in %s\n", pid, ns)
+			if err := stop(pid, children[pid]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, ns := range topo.Namespaces() {
+		if nsExists(ns) {
+			fmt.Fprintf(log, "testbed: deleting namespace %s\n", ns)
+		}
+		if err := nsDelete(ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(stateDir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// isOurs checks that the pid still runs the command the testbed started, so
+// a recycled pid is never signalled.
+func isOurs(p Proc) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+	if err != nil || len(p.Argv) == 0 {
+		return false
+	}
+	got := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	if len(got) != len(p.Argv) {
+		return false
+	}
+	for i := range got {
+		if got[i] != p.Argv[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func pidsInNS(ino uint64) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if got, ok := procNSInode(pid); ok && got == ino && alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// alive is false for a missing pid and for a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
+}
+
+// stop sends SIGTERM, waits up to 5s, then SIGKILL; a child of ours is reaped.
+func stop(pid int, cmd *exec.Cmd) error {
+	done := make(chan struct{})
+	if cmd != nil {
+		go func() { cmd.Wait(); close(done) }()
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill %d: %w", pid, err)
+	}
+	gone := func() bool {
+		if cmd != nil {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		}
+		return !alive(pid)
+	}
+	for i := 0; i < 100 && !gone(); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !gone() {
+		syscall.Kill(pid, syscall.SIGKILL)
+		for i := 0; i < 100 && !gone(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone() {
+			return fmt.Errorf("pid %d did not exit after SIGKILL", pid)
+		}
+	}
+	return nil
+}
+
+// ReadState reads the state of a running testbed.
+func ReadState(stateDir string) (*State, error) {
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
+	b, err := os.ReadFile(filepath.Join(stateDir, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("testbed: not up (no state file; run `lbx testbed up`)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("testbed: state file: %w", err)
+	}
+	return &st, nil
+}
+
+// Exec replaces the current process with argv run on host.
+func Exec(host string, argv []string) error {
+	h, ok := DefaultTopology().Host(host)
+	if !ok {
+		return fmt.Errorf("testbed: no host %q (hosts: client, server1, server2, server3)", host)
+	}
+	if len(argv) == 0 {
+		return errors.New("testbed exec: no command")
+	}
+	return execIn(h.NS, argv)
+}
+
+// Command returns a command that runs argv on host, for callers that want
+// to capture its output (tests, the demo).
+func (tb *Testbed) Command(host string, argv ...string) (*HostCmd, error) {
+	h, ok := tb.Topo.Host(host)
+	if !ok {
+		return nil, fmt.Errorf("testbed: no host %q", host)
+	}
+	return &HostCmd{Cmd: exec.Command(argv[0], argv[1:]...), ns: h.NS}, nil
+}
+
+// HostCmd is an exec.Cmd that runs in a host's namespace.
+type HostCmd struct {
+	*exec.Cmd
+	ns string
+}
+
+// Start starts the command inside the host's namespace.
+func (c *HostCmd) Start() error { return startIn(c.ns, c.Cmd) }
+
+// Output runs the command and returns its standard output.
+func (c *HostCmd) Output() ([]byte, error) {
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	if err := c.Wait(); err != nil {
+		return out.Bytes(), fmt.Errorf("%s: %w: %s", strings.Join(c.Args, " "), err, errb.String())
+	}
+	return out.Bytes(), nil
+}
+
+// In runs fn with the calling goroutine's thread inside host's namespace:
+// sockets fn opens belong to that host.
+func (tb *Testbed) In(host string, fn func() error) error {
+	h, ok := tb.Topo.Host(host)
+	if !ok {
+		return fmt.Errorf("testbed: no host %q", host)
+	}
+	return withNS(h.NS, fn)
+}
+
+// Client returns a control client for the testbed's appliance.
+func (tb *Testbed) Client() *ctrlplane.Client {
+	return &ctrlplane.Client{Path: tb.opts.Socket}
+}
