@@ -1,0 +1,93 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// TestProcessAllocs proves the hot path allocates nothing per packet.
+func TestProcessAllocs(t *testing.T) {
+	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+	syn := tcpFrame(cl, 1024, 80, fSYN, "")
+	tests := []struct {
+		name  string
+		port  int
+		frame []byte
+		// prepare rewrites buf (a copy of frame) before each run; run is
+		// the run number.
+		prepare func(buf []byte, run int)
+		check   func(t *testing.T, h *harness)
+	}{{
+		name:  "established flow, forward",
+		port:  portExt,
+		frame: tcpFrame(cl, 40000, 80, fACK, "data"),
+	}, {
+		name:  "established flow, reverse",
+		port:  portInt,
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: selfInt.Addr()}, 8080, 40000, fACK, "data"),
+	}, {
+		name:  "new flow",
+		port:  portExt,
+		frame: syn,
+		prepare: func(buf []byte, run int) {
+			// A new client port each run; fix the TCP checksum for it.
+			off := ethHdrLen + 20
+			old := binary.BigEndian.Uint16(buf[off:])
+			port := uint16(1024 + run)
+			binary.BigEndian.PutUint16(buf[off:], port)
+			binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
+		},
+		check: func(t *testing.T, h *harness) {
+			if h.e.Flows() < 100 {
+				t.Errorf("only %d flows: the new-flow runs did not create flows", h.e.Flows())
+			}
+		},
+	}, {
+		name:  "ARP request",
+		port:  portExt,
+		frame: arpRequest(clientMAC, client, vip),
+	}, {
+		name:  "ICMP echo",
+		port:  portExt,
+		frame: icmpEchoFrame(cl, 1, 1, "ping"),
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, testProgram(t, progOpts{snat: true}))
+			h.learnAll()
+			// Open the flow the established cases use.
+			h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))
+			h.ports[portInt].drain()
+			w := h.w[tt.port]
+			in := h.e.cur.Load()
+			w.begin(h.clock.Now())
+			buf := make([]byte, len(tt.frame))
+			drops := h.e.Counters()
+			run := 0
+			allocs := testing.AllocsPerRun(200, func() {
+				copy(buf, tt.frame)
+				if tt.prepare != nil {
+					tt.prepare(buf, run)
+				}
+				run++
+				w.process(in, buf)
+				if n := len(w.out[0]) + len(w.out[1]); n != 1 {
+					t.Fatalf("run %d: %d frames out, want 1", run, n)
+				}
+				w.out[0], w.out[1] = w.out[0][:0], w.out[1][:0]
+				w.nscratch = 0
+			})
+			if allocs != 0 {
+				t.Errorf("process allocates %v times per packet, want 0", allocs)
+			}
+			for i, c := range h.e.Counters() {
+				if c.Name[:5] == "drop." && c.Value != drops[i].Value {
+					t.Errorf("%s went from %d to %d", c.Name, drops[i].Value, c.Value)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, h)
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package dataplane
+
+import "sync/atomic"
+
+// DropReason names why the dataplane discarded a frame. Every reason has its
+// own counter, printed by show commands as "drop.<reason>".
+type DropReason uint8
+
+// Drop reasons. The zero value means "not dropped".
+const (
+	dropNone                 DropReason = iota
+	DropMalformed                       // truncated or inconsistent headers
+	DropOversize                        // frame larger than the buffers the dataplane owns
+	DropBadChecksum                     // IPv4 header or ICMP checksum wrong
+	DropUnsupportedEthertype            // neither ARP nor IPv4
+	DropUnsupportedProtocol             // IP protocol the appliance does not serve on a local address
+	DropFragment                        // IPv4 fragment to a local address (no reassembly)
+	DropNotForUs                        // not addressed to a self IP or VIP (the appliance is not a router)
+	DropNoProgram                       // no configuration installed yet
+	DropNoListener                      // local address, but no virtual server on that port/protocol
+	DropVirtualDisabled                 // matching virtual server is disabled
+	DropNoFlow                          // TCP segment other than a SYN without a flow
+	DropNoMember                        // pool offered no member
+	DropNoRoute                         // next hop not on a connected network
+	DropTTLExceeded                     // TTL would reach zero on forwarding
+	DropFlowTableFull                   // no free flow entry
+	DropSNATPortsExhausted              // no free SNAT port for the client port's residue
+	DropFlowCollision                   // the reply 5-tuple is already used by another flow
+	DropNeighborTimeout                 // parked waiting for ARP too long, or pushed out of a full queue
+	DropTxError                         // the egress port refused the frame
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	dropNone:                 "none",
+	DropMalformed:            "malformed",
+	DropOversize:             "oversize",
+	DropBadChecksum:          "bad-checksum",
+	DropUnsupportedEthertype: "unsupported-ethertype",
+	DropUnsupportedProtocol:  "unsupported-protocol",
+	DropFragment:             "fragment",
+	DropNotForUs:             "not-for-us",
+	DropNoProgram:            "no-program",
+	DropNoListener:           "no-listener",
+	DropVirtualDisabled:      "virtual-disabled",
+	DropNoFlow:               "no-flow",
+	DropNoMember:             "no-member",
+	DropNoRoute:              "no-route",
+	DropTTLExceeded:          "ttl-exceeded",
+	DropFlowTableFull:        "flow-table-full",
+	DropSNATPortsExhausted:   "snat-ports-exhausted",
+	DropFlowCollision:        "flow-collision",
+	DropNeighborTimeout:      "neighbor-timeout",
+	DropTxError:              "tx-error",
+}
+
+// String returns the reason's counter name, e.g. "no-route".
+func (r DropReason) String() string {
+	if r < numDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// DropReasons lists every reason, in counter order.
+func DropReasons() []DropReason {
+	rs := make([]DropReason, 0, numDropReasons-1)
+	for r := DropReason(1); r < numDropReasons; r++ {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// Counter is one named counter value, as printed by show commands.
+type Counter struct {
+	Name  string
+	Value uint64
+}
+
+// portCounters are one port's counters; atomics, written by whichever
+// goroutine handles the frame.
+type portCounters struct {
+	rxPackets   atomic.Uint64
+	txPackets   atomic.Uint64
+	arpReplies  atomic.Uint64 // ARP replies sent for self IPs and VIPs
+	arpRequests atomic.Uint64 // ARP requests sent to resolve next hops
+	icmpEchoes  atomic.Uint64 // ICMP echo replies sent
+}

@@ -1,0 +1,39 @@
+// Package dataplane is lbx's packet path: the ports, ARP and the neighbour
+// tables, ICMP echo for local addresses, the L4 virtual servers (VIP match,
+// member selection through pools, DNAT and SNAT automap with incremental
+// checksums), the flow table and the drop counters.
+//
+// What it owns:
+//
+//   - Port (port.go) is the link boundary: whole Ethernet frames in batches.
+//     tap.go implements it over a TAP device; tests use in-memory ports.
+//   - Program (program.go) is the immutable configuration snapshot built by
+//     ctrlplane. Engine.Install validates it against the ports, attaches
+//     counters kept by identity (virtual name; pool and member name), and
+//     swaps it in atomically. The data path loads it once per batch.
+//   - Engine (engine.go) owns ports, flow table (flowtable.go), neighbour
+//     tables and parking queues (neighbor.go) and counters (counters.go).
+//     process.go is the hot path; packet.go the in-place header code.
+//
+// The appliance is not a router: a frame is answered (ARP, ICMP echo),
+// translated for an L4 flow, or dropped with a named reason and a counter.
+// The hot path parses headers in place with encoding/binary, allocates
+// nothing per packet and takes no global lock: the flow table is sharded,
+// the neighbour tables and parking queues are per port.
+//
+// Lifecycle: NewEngine (allocates everything, starts nothing) → Install,
+// any number of times, before or after Start → Start → Close. Close closes
+// the ports, which unblocks their readers, and waits for every goroutine.
+//
+// Goroutines, all started by Start and ended by Close:
+//
+//   - one per port: ReadBatch into buffers it owns, process every frame
+//     with the program loaded for the batch, WriteBatch the results grouped
+//     by egress port;
+//   - one sweeper: every second removes idle flows and drops packets that
+//     waited too long for an ARP reply. Time comes from the injected Clock.
+//
+// Packets whose next hop's MAC is not known are parked (a few fixed slots
+// per egress port) while an ARP request goes out; the goroutine that learns
+// the MAC sends them on.
+package dataplane

@@ -1,0 +1,488 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lbx/pools"
+)
+
+const (
+	// batchSize is how many frames one ReadBatch may return.
+	batchSize = 32
+	// DefaultFlowCapacity is the flow table size when EngineConfig leaves it 0.
+	DefaultFlowCapacity = 65536
+	// maxPorts bounds the port index stored in flow entries.
+	maxPorts = 256
+	// sweepInterval is how often idle flows and stale parked packets go.
+	sweepInterval = time.Second
+)
+
+// EngineConfig is what an Engine is built from. Ports are fixed for the
+// engine's life; configuration comes later, through Install.
+type EngineConfig struct {
+	Ports        []Port
+	FlowCapacity int      // default DefaultFlowCapacity
+	Timeouts     Timeouts // zero fields take DefaultTimeouts
+	Clock        Clock    // default SystemClock
+	Logger       *slog.Logger
+}
+
+// portState is one port with what the engine keeps per port.
+type portState struct {
+	idx     int
+	port    Port
+	name    string
+	mac     [6]byte
+	neigh   neighborTable
+	pending pendingQueue
+	ctr     portCounters
+}
+
+// selfRT is a self IP resolved against the engine's ports.
+type selfRT struct {
+	addr, net, mask uint32
+	bits            int
+	port            int
+}
+
+// installed is a Program as one engine runs it: the snapshot plus its self
+// IPs resolved to port indexes. It is immutable once stored.
+type installed struct {
+	prog  *Program
+	selfs []selfRT
+}
+
+// connected returns the index in selfs of the self IP whose network holds a
+// (longest prefix wins), or -1.
+func (in *installed) connected(a uint32) int {
+	best := -1
+	for i := range in.selfs {
+		s := &in.selfs[i]
+		if a&s.mask == s.net && (best < 0 || s.bits > in.selfs[best].bits) {
+			best = i
+		}
+	}
+	return best
+}
+
+// connectedOn reports whether a is on a connected network of port.
+func (in *installed) connectedOn(a uint32, port int) bool {
+	for i := range in.selfs {
+		if s := &in.selfs[i]; s.port == port && a&s.mask == s.net {
+			return true
+		}
+	}
+	return false
+}
+
+// selfOn reports whether a is a self IP on port.
+func (in *installed) selfOn(a uint32, port int) bool {
+	for i := range in.selfs {
+		if s := &in.selfs[i]; s.port == port && s.addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+// isLocal reports whether a is a self IP or a VIP.
+func (in *installed) isLocal(a uint32) bool {
+	for i := range in.selfs {
+		if in.selfs[i].addr == a {
+			return true
+		}
+	}
+	return in.prog.IsVIP(addr4(a))
+}
+
+type memberKey struct{ pool, member string }
+
+// Engine is the dataplane: it owns the ports, the flow table, the neighbour
+// tables and the counters, and runs the installed Program.
+type Engine struct {
+	ports   []*portState
+	portIdx map[string]int
+	flows   *FlowTable
+	clock   Clock
+	log     *slog.Logger
+
+	cur   atomic.Pointer[installed]
+	drops [numDropReasons]atomic.Uint64
+
+	installMu sync.Mutex // serializes Install; guards the stats maps
+	vstats    map[string]*VirtualStats
+	mstats    map[memberKey]*pools.MemberStats
+
+	lifeMu  sync.Mutex // guards started and closed
+	started bool
+	closed  bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// NewEngine checks the configuration and allocates everything the data path
+// needs: flow table, neighbour tables, parking slots. It starts nothing.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if len(cfg.Ports) == 0 {
+		return nil, errors.New("dataplane: engine: ports: at least one port is required")
+	}
+	if len(cfg.Ports) > maxPorts {
+		return nil, fmt.Errorf("dataplane: engine: ports: %d ports, at most %d supported", len(cfg.Ports), maxPorts)
+	}
+	if cfg.FlowCapacity < 0 {
+		return nil, fmt.Errorf("dataplane: engine: flow-capacity %d: must not be negative", cfg.FlowCapacity)
+	}
+	if cfg.FlowCapacity == 0 {
+		cfg.FlowCapacity = DefaultFlowCapacity
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		portIdx: make(map[string]int, len(cfg.Ports)),
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		vstats:  make(map[string]*VirtualStats),
+		mstats:  make(map[memberKey]*pools.MemberStats),
+		stop:    make(chan struct{}),
+	}
+	for i, p := range cfg.Ports {
+		if p == nil {
+			return nil, fmt.Errorf("dataplane: engine: port %d: nil", i)
+		}
+		name := p.Name()
+		if _, dup := e.portIdx[name]; dup {
+			return nil, fmt.Errorf("dataplane: engine: port %q: duplicate name", name)
+		}
+		mac := p.MAC()
+		if len(mac) != 6 {
+			return nil, fmt.Errorf("dataplane: engine: port %q: mac %q: want a 6-byte Ethernet address", name, mac)
+		}
+		ps := &portState{idx: i, port: p, name: name}
+		copy(ps.mac[:], mac)
+		ps.neigh.init()
+		ps.pending.init()
+		e.portIdx[name] = i
+		e.ports = append(e.ports, ps)
+	}
+	e.flows = NewFlowTable(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
+	return e, nil
+}
+
+// Install validates p against the engine's ports and makes it the running
+// program. It is all or nothing: on error the previous program keeps running.
+//
+// Counters survive installs by identity: a virtual's VirtualStats are kept
+// by its name and a member's MemberStats by pool and member name. Stats the
+// program already carries are adopted; nil ones get the engine's. After the
+// swap, flows of virtuals that no longer exist are removed; flows of kept or
+// modified virtuals carry on with the NAT they were created with.
+func (e *Engine) Install(p *Program) error {
+	if p == nil {
+		return errors.New("dataplane: install: nil program")
+	}
+	if !p.finalized {
+		return fmt.Errorf("dataplane: install: program generation %d: not finalized", p.Generation)
+	}
+	in := &installed{prog: p, selfs: make([]selfRT, 0, len(p.SelfIPs))}
+	var errs []error
+	for _, s := range p.SelfIPs {
+		idx, ok := e.portIdx[s.Port]
+		if !ok {
+			errs = append(errs, fmt.Errorf("self %s: port %q: no such data port (have %s)", s.Name, s.Port, strings.Join(e.portNames(), ", ")))
+			continue
+		}
+		pfx := s.Prefix.Masked()
+		mask := uint32(0)
+		if b := s.Prefix.Bits(); b > 0 {
+			mask = ^uint32(0) << (32 - b)
+		}
+		in.selfs = append(in.selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx})
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, errors.Join(errs...))
+	}
+
+	e.installMu.Lock()
+	defer e.installMu.Unlock()
+	if e.isClosed() {
+		return errors.New("dataplane: install: engine closed")
+	}
+	virtuals := make(map[string]bool, len(p.Virtuals))
+	members := make(map[memberKey]bool)
+	for _, v := range p.Virtuals {
+		virtuals[v.Name] = true
+		st := e.vstats[v.Name]
+		if v.Stats != nil {
+			st = v.Stats
+		} else if st == nil {
+			st = new(VirtualStats)
+		}
+		e.vstats[v.Name] = st
+		if v.Stats != st {
+			v.Stats = st
+		}
+		if v.Pool == nil {
+			continue
+		}
+		for i := range v.Pool.Members {
+			m := &v.Pool.Members[i]
+			k := memberKey{v.Pool.Name, m.Name}
+			members[k] = true
+			ms := e.mstats[k]
+			if m.Stats != nil {
+				ms = m.Stats
+			} else if ms == nil {
+				ms = new(pools.MemberStats)
+			}
+			e.mstats[k] = ms
+			if m.Stats != ms {
+				m.Stats = ms
+			}
+		}
+	}
+	for name := range e.vstats {
+		if !virtuals[name] {
+			delete(e.vstats, name)
+		}
+	}
+	for k := range e.mstats {
+		if !members[k] {
+			delete(e.mstats, k)
+		}
+	}
+
+	old := e.cur.Swap(in)
+	if n := e.flows.removeIf(func(name string) bool { return !virtuals[name] }); n > 0 {
+		e.log.Info("dataplane: removed flows of deleted virtuals", "flows", n, "generation", p.Generation)
+	}
+	oldGen := uint64(0)
+	if old != nil {
+		oldGen = old.prog.Generation
+	}
+	e.log.Info("dataplane: program installed", "generation", p.Generation, "previous", oldGen,
+		"virtuals", len(p.Virtuals), "self-ips", len(p.SelfIPs))
+	e.resolveMembersLocked(in)
+	return nil
+}
+
+// resolveMembersLocked sends one ARP request for every pool member on a
+// connected network whose MAC is not known yet, so that the first packet of
+// the first flow rarely has to wait.
+func (e *Engine) resolveMembersLocked(in *installed) {
+	seen := make(map[uint32]bool)
+	var buf [ethHdrLen + arpLen]byte
+	for _, v := range in.prog.Virtuals {
+		if v.Pool == nil {
+			continue
+		}
+		for _, m := range v.Pool.Members {
+			a := u32(m.Addr)
+			if a == 0 || seen[a] {
+				continue
+			}
+			seen[a] = true
+			si := in.connected(a)
+			if si < 0 {
+				continue
+			}
+			ps := e.ports[in.selfs[si].port]
+			if _, ok := ps.neigh.lookup(m.Addr); ok {
+				continue
+			}
+			f := buildARP(buf[:], arpOpRequest, broadcastMAC, ps.mac, in.selfs[si].addr, [6]byte{}, a)
+			if n, err := ps.port.WriteBatch([][]byte{f}); n == 1 {
+				ps.ctr.txPackets.Add(1)
+				ps.ctr.arpRequests.Add(1)
+			} else {
+				e.log.Debug("dataplane: arp request for member failed", "port", ps.name, "member", m.Addr, "err", err)
+			}
+		}
+	}
+}
+
+func (e *Engine) portNames() []string {
+	names := make([]string, len(e.ports))
+	for i, p := range e.ports {
+		names[i] = p.name
+	}
+	return names
+}
+
+// Program returns the running program, nil before the first Install.
+func (e *Engine) Program() *Program {
+	if in := e.cur.Load(); in != nil {
+		return in.prog
+	}
+	return nil
+}
+
+// Start starts one goroutine per port and the sweeper. It does nothing when
+// called again or after Close.
+func (e *Engine) Start() {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	if e.started || e.closed {
+		return
+	}
+	e.started = true
+	for i := range e.ports {
+		e.wg.Add(1)
+		go e.rxLoop(i)
+	}
+	e.wg.Add(1)
+	go e.sweepLoop()
+}
+
+func (e *Engine) isClosed() bool {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	return e.closed
+}
+
+// Close closes the ports, which ends the port goroutines, stops the sweeper
+// and waits for all of them. Later calls return nil.
+func (e *Engine) Close() error {
+	e.lifeMu.Lock()
+	if e.closed {
+		e.lifeMu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.stop)
+	e.lifeMu.Unlock()
+
+	var errs []error
+	for _, p := range e.ports {
+		if err := p.port.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("dataplane: close port %s: %w", p.name, err))
+		}
+	}
+	e.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (e *Engine) rxLoop(i int) {
+	defer e.wg.Done()
+	p := e.ports[i]
+	mem := make([]byte, batchSize*maxFrameLen)
+	bufs := make([][]byte, batchSize)
+	for j := range bufs {
+		bufs[j] = mem[j*maxFrameLen : (j+1)*maxFrameLen : (j+1)*maxFrameLen]
+	}
+	sizes := make([]int, batchSize)
+	w := e.newWorker(i)
+	backoff := 10 * time.Millisecond
+	for {
+		n, err := p.port.ReadBatch(bufs, sizes)
+		if n > 0 {
+			w.batch(e.cur.Load(), bufs, sizes, min(n, len(bufs)))
+			backoff = 10 * time.Millisecond
+		}
+		if err == nil {
+			continue
+		}
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+		e.log.Error("dataplane: port read failed", "port", p.name, "err", err, "retry-in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-e.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+func (e *Engine) sweepLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			e.Sweep(e.clock.Now())
+		}
+	}
+}
+
+// Sweep removes idle flows and drops packets that waited too long for a
+// neighbour. The engine's sweeper calls it every second; tests driving a
+// ManualClock may call it directly.
+func (e *Engine) Sweep(now time.Time) {
+	if n := e.flows.Sweep(now); n > 0 {
+		e.log.Debug("dataplane: swept idle flows", "flows", n)
+	}
+	m := e.flows.mono(now)
+	for _, p := range e.ports {
+		if p.pending.used.Load() == 0 {
+			continue
+		}
+		p.pending.mu.Lock()
+		n := p.pending.expireLocked(m)
+		p.pending.mu.Unlock()
+		e.drops[DropNeighborTimeout].Add(uint64(n))
+	}
+}
+
+// Flows returns the number of flows in the table.
+func (e *Engine) Flows() int { return e.flows.Len() }
+
+// Drops returns the counter of one drop reason.
+func (e *Engine) Drops(r DropReason) uint64 {
+	if r >= numDropReasons {
+		return 0
+	}
+	return e.drops[r].Load()
+}
+
+// Counters returns every drop counter ("drop.<reason>") and every port's
+// counters ("port.<name>.<counter>"), in a stable order.
+func (e *Engine) Counters() []Counter {
+	cs := make([]Counter, 0, int(numDropReasons)+5*len(e.ports))
+	for r := DropReason(1); r < numDropReasons; r++ {
+		cs = append(cs, Counter{Name: "drop." + r.String(), Value: e.drops[r].Load()})
+	}
+	for _, p := range e.ports {
+		pre := "port." + p.name + "."
+		cs = append(cs,
+			Counter{pre + "rx_packets", p.ctr.rxPackets.Load()},
+			Counter{pre + "tx_packets", p.ctr.txPackets.Load()},
+			Counter{pre + "arp_replies", p.ctr.arpReplies.Load()},
+			Counter{pre + "arp_requests", p.ctr.arpRequests.Load()},
+			Counter{pre + "icmp_echo_replies", p.ctr.icmpEchoes.Load()},
+		)
+	}
+	return cs
+}
+
+// Neighbor returns the MAC learned for ip on a port.
+func (e *Engine) Neighbor(port string, ip netip.Addr) (net.HardwareAddr, bool) {
+	i, ok := e.portIdx[port]
+	if !ok {
+		return nil, false
+	}
+	mac, ok := e.ports[i].neigh.lookup(ip)
+	if !ok {
+		return nil, false
+	}
+	return net.HardwareAddr(mac[:]), true
+}

@@ -1,0 +1,527 @@
+package dataplane
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lbx/pools"
+)
+
+// The flow table: fixed capacity, allocated once, no allocation per packet,
+// no global lock.
+//
+// It is split into flowShards shards, each with its own mutex, an array of
+// entries with a free list, and an open-addressing index (linear probing,
+// backward-shift deletion, so no tombstones ever accumulate). Every flow is
+// indexed under its two wire keys: forward (client → VIP, as the client
+// sends it) and reverse (member → client or SNAT address, as the member
+// answers). A key's shard is picked from a port: forward keys by source
+// port, reverse keys by destination port. The client port is the forward
+// source port and, without SNAT, the reverse destination port; SNAT keeps the
+// allocated port ≡ client port (mod flowShards). So both keys of a flow live
+// in one shard and a flow is created, updated and removed under one lock.
+// A packet's direction is not known before lookup, so lookup tries
+// shard(sport) and then shard(dport).
+
+const (
+	flowShards      = 64 // power of two
+	snatPortMin     = 1024
+	snatMaxAttempts = 64
+)
+
+// Timeouts are the idle timeouts of flows by state. Zero fields take the
+// defaults of DefaultTimeouts.
+type Timeouts struct {
+	TCPHalfOpen    time.Duration // SYN seen, handshake not complete (default 10s)
+	TCPEstablished time.Duration // handshake complete (default 300s)
+	TCPClosing     time.Duration // FIN from both sides, or RST (default 10s)
+	UDP            time.Duration // default 60s
+}
+
+// DefaultTimeouts returns the appliance defaults.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{
+		TCPHalfOpen:    10 * time.Second,
+		TCPEstablished: 300 * time.Second,
+		TCPClosing:     10 * time.Second,
+		UDP:            60 * time.Second,
+	}
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts()
+	if t.TCPHalfOpen <= 0 {
+		t.TCPHalfOpen = d.TCPHalfOpen
+	}
+	if t.TCPEstablished <= 0 {
+		t.TCPEstablished = d.TCPEstablished
+	}
+	if t.TCPClosing <= 0 {
+		t.TCPClosing = d.TCPClosing
+	}
+	if t.UDP <= 0 {
+		t.UDP = d.UDP
+	}
+	return t
+}
+
+// flowState is a flow's place in its (simplified) life.
+type flowState uint8
+
+const (
+	stateUDP         flowState = iota
+	stateSynSent               // client SYN seen
+	stateSynRecv               // member SYN-ACK seen
+	stateEstablished           // client ACK after SYN-ACK
+	stateClosing               // FIN from both sides
+	stateReset                 // RST from either side
+)
+
+// flowKey is a 5-tuple as seen on the wire, addresses in host order.
+type flowKey struct {
+	src, dst     uint32
+	sport, dport uint16
+	proto        uint8
+}
+
+const (
+	dirForward = 0 // client → virtual
+	dirReverse = 1 // member → client
+)
+
+// flow is one entry. keys[dirForward] is the client's tuple, keys[dirReverse]
+// the member's; a packet matching keys[d] is rewritten to the reverse of
+// keys[1-d] and sent out of egress[d].
+type flow struct {
+	keys     [2]flowKey
+	egress   [2]int16
+	state    flowState
+	fins     uint8 // bit d: FIN seen in direction d
+	used     bool
+	open     bool  // counted in CurConns: not yet closed by FINs or RST
+	next     int32 // free list link
+	lastSeen int64 // table-relative nanoseconds
+	vs       *VirtualStats
+	ms       *pools.MemberStats
+	virtual  string // virtual server name, for pruning on install
+}
+
+// flowHit is what a packet needs from its flow, copied out under the lock.
+type flowHit struct {
+	dir          uint8
+	src, dst     uint32
+	sport, dport uint16
+	egress       int
+	vs           *VirtualStats
+	ms           *pools.MemberStats
+}
+
+type indexSlot struct {
+	hash uint32
+	ref  uint32 // 0: empty; else entry<<1 | dir, plus 1
+}
+
+type flowShard struct {
+	mu      sync.Mutex
+	mask    uint32
+	index   []indexSlot
+	entries []flow
+	free    int32
+	n       int
+	_       [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// FlowTable holds the appliance's L4 connections. The hot-path methods are
+// unexported; the engine owns one and sweeps it every second.
+type FlowTable struct {
+	shards   [flowShards]flowShard
+	timeouts Timeouts
+	epoch    time.Time
+	seed     uint64
+	perShard int
+	count    atomic.Int64
+}
+
+// NewFlowTable allocates a table for capacity flows (spread evenly over the
+// shards, so a shard may fill before the whole table does). Times passed to
+// it are measured from epoch.
+func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
+	if capacity < 1 {
+		capacity = 1
+	}
+	per := (capacity + flowShards - 1) / flowShards
+	size := 8
+	for size < per*4 { // two keys per flow, load factor <= 1/2
+		size <<= 1
+	}
+	ft := &FlowTable{timeouts: t.withDefaults(), epoch: epoch, seed: rand.Uint64() | 1, perShard: per}
+	for i := range ft.shards {
+		s := &ft.shards[i]
+		s.mask = uint32(size - 1)
+		s.index = make([]indexSlot, size)
+		s.entries = make([]flow, per)
+		for j := range s.entries {
+			s.entries[j].next = int32(j + 1)
+		}
+		s.entries[per-1].next = -1
+		s.free = 0
+	}
+	return ft
+}
+
+// Len returns the number of flows in the table, expired ones not yet
+// removed included.
+func (ft *FlowTable) Len() int { return int(ft.count.Load()) }
+
+// Capacity returns how many flows the table can hold.
+func (ft *FlowTable) Capacity() int { return ft.perShard * flowShards }
+
+// Timeouts returns the table's effective timeouts.
+func (ft *FlowTable) Timeouts() Timeouts { return ft.timeouts }
+
+func (ft *FlowTable) mono(now time.Time) int64 { return int64(now.Sub(ft.epoch)) }
+
+func (ft *FlowTable) hash(k flowKey) uint32 {
+	x := (uint64(k.src)<<32 | uint64(k.dst)) ^ ft.seed
+	x ^= (uint64(k.sport)<<24 | uint64(k.dport)<<8 | uint64(k.proto)) * 0x9e3779b97f4a7c15
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return uint32(x)
+}
+
+func (ft *FlowTable) timeout(f *flow) int64 {
+	switch f.state {
+	case stateUDP:
+		return int64(ft.timeouts.UDP)
+	case stateSynSent, stateSynRecv:
+		return int64(ft.timeouts.TCPHalfOpen)
+	case stateEstablished:
+		return int64(ft.timeouts.TCPEstablished)
+	default:
+		return int64(ft.timeouts.TCPClosing)
+	}
+}
+
+func (ft *FlowTable) expired(f *flow, now int64) bool {
+	return now-f.lastSeen > ft.timeout(f)
+}
+
+// findLocked returns the index slot holding k, or -1.
+func (s *flowShard) findLocked(k flowKey, h uint32) int {
+	for i := h & s.mask; ; i = (i + 1) & s.mask {
+		sl := s.index[i]
+		if sl.ref == 0 {
+			return -1
+		}
+		if sl.hash == h {
+			ref := sl.ref - 1
+			if s.entries[ref>>1].keys[ref&1] == k {
+				return int(i)
+			}
+		}
+	}
+}
+
+func (s *flowShard) addLocked(h uint32, ref uint32) {
+	i := h & s.mask
+	for s.index[i].ref != 0 {
+		i = (i + 1) & s.mask
+	}
+	s.index[i] = indexSlot{hash: h, ref: ref + 1}
+}
+
+// deleteSlotLocked empties slot i and shifts later members of its probe run
+// back, so lookups never need tombstones.
+func (s *flowShard) deleteSlotLocked(i uint32) {
+	for j := (i + 1) & s.mask; s.index[j].ref != 0; j = (j + 1) & s.mask {
+		home := s.index[j].hash & s.mask
+		// The entry at j may move to i unless its home lies cyclically in (i, j].
+		var stays bool
+		if i <= j {
+			stays = i < home && home <= j
+		} else {
+			stays = home > i || home <= j
+		}
+		if !stays {
+			s.index[i] = s.index[j]
+			i = j
+		}
+	}
+	s.index[i] = indexSlot{}
+}
+
+func (ft *FlowTable) removeLocked(s *flowShard, e int32) {
+	f := &s.entries[e]
+	for d := range f.keys {
+		if i := s.findLocked(f.keys[d], ft.hash(f.keys[d])); i >= 0 {
+			s.deleteSlotLocked(uint32(i))
+		}
+	}
+	f.setOpen(false)
+	*f = flow{next: s.free}
+	s.free = e
+	s.n--
+	ft.count.Add(-1)
+}
+
+// lookupShard finds k in shard s, removing it when expired.
+func (ft *FlowTable) lookupShardLocked(s *flowShard, k flowKey, h uint32, now int64) (e int32, dir uint8, ok bool) {
+	i := s.findLocked(k, h)
+	if i < 0 {
+		return 0, 0, false
+	}
+	ref := s.index[i].ref - 1
+	e = int32(ref >> 1)
+	if ft.expired(&s.entries[e], now) {
+		ft.removeLocked(s, e)
+		return 0, 0, false
+	}
+	return e, uint8(ref & 1), true
+}
+
+// lookup finds the flow a packet belongs to, in either direction, refreshes
+// its idle timer and tracks TCP state from the packet's flags.
+func (ft *FlowTable) lookup(k flowKey, now int64, tcpFlags uint8) (flowHit, bool) {
+	h := ft.hash(k)
+	s1 := k.sport & (flowShards - 1)
+	if hit, ok := ft.lookupIn(&ft.shards[s1], k, h, now, tcpFlags); ok {
+		return hit, true
+	}
+	if s2 := k.dport & (flowShards - 1); s2 != s1 {
+		return ft.lookupIn(&ft.shards[s2], k, h, now, tcpFlags)
+	}
+	return flowHit{}, false
+}
+
+func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, tcpFlags uint8) (flowHit, bool) {
+	s.mu.Lock()
+	e, dir, ok := ft.lookupShardLocked(s, k, h, now)
+	if !ok {
+		s.mu.Unlock()
+		return flowHit{}, false
+	}
+	f := &s.entries[e]
+	f.lastSeen = now
+	if k.proto == ProtoTCP {
+		f.track(dir, tcpFlags)
+	}
+	hit := f.hitLocked(dir)
+	s.mu.Unlock()
+	return hit, true
+}
+
+func (f *flow) hitLocked(dir uint8) flowHit {
+	o := &f.keys[1-dir]
+	return flowHit{
+		dir: dir,
+		src: o.dst, sport: o.dport,
+		dst: o.src, dport: o.sport,
+		egress: int(f.egress[dir]),
+		vs:     f.vs,
+		ms:     f.ms,
+	}
+}
+
+// track moves a TCP flow through its states. It is deliberately loose: an
+// appliance in the middle sees both directions but must not be stricter
+// than the end hosts.
+func (f *flow) track(dir uint8, flags uint8) {
+	if flags&tcpRST != 0 {
+		f.state = stateReset
+		f.setOpen(false)
+		return
+	}
+	switch f.state {
+	case stateSynSent:
+		if dir == dirReverse && flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK {
+			f.state = stateSynRecv
+		}
+	case stateSynRecv:
+		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpACK {
+			f.state = stateEstablished
+		}
+	case stateClosing, stateReset:
+		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpSYN {
+			// The client reuses its port for a new connection; it goes to
+			// the same member.
+			f.state, f.fins = stateSynSent, 0
+			f.setOpen(true)
+			return
+		}
+	}
+	if flags&tcpFIN != 0 {
+		f.fins |= 1 << dir
+		if f.fins == 3 && f.state != stateReset {
+			f.state = stateClosing
+			f.setOpen(false)
+		}
+	}
+}
+
+// setOpen keeps the current-connection counters true to what is open: a
+// connection stops counting once both FINs or a RST are seen, as on a
+// BIG-IP, not when its entry finally expires.
+func (f *flow) setOpen(open bool) {
+	if f.open == open {
+		return
+	}
+	f.open = open
+	d := int64(-1)
+	if open {
+		d = 1
+	}
+	if f.vs != nil {
+		f.vs.CurConns.Add(d)
+	}
+	if f.ms != nil {
+		f.ms.CurConns.Add(d)
+	}
+}
+
+// newFlow describes a flow to create.
+type newFlow struct {
+	fwd        flowKey // as the client sent it
+	member     uint32
+	memberPort uint16
+	snat       uint32 // SNAT address; 0 keeps the client address
+	egress     [2]int // egress port by direction
+	vs         *VirtualStats
+	ms         *pools.MemberStats
+	virtual    string
+}
+
+// insert creates a flow and returns the forward hit for the packet that
+// created it. When the forward key already exists (a retransmitted SYN that
+// raced its first copy) the existing flow answers.
+func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, DropReason) {
+	fwd := nf.fwd
+	s := &ft.shards[fwd.sport&(flowShards-1)]
+	hf := ft.hash(fwd)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if e, dir, ok := ft.lookupShardLocked(s, fwd, hf, now); ok {
+		f := &s.entries[e]
+		f.lastSeen = now
+		if fwd.proto == ProtoTCP {
+			f.track(dir, tcpFlags)
+		}
+		return f.hitLocked(dir), dropNone
+	}
+	if s.free < 0 {
+		ft.sweepShardLocked(s, now)
+		if s.free < 0 {
+			return flowHit{}, DropFlowTableFull
+		}
+	}
+
+	rev := flowKey{src: nf.member, sport: nf.memberPort, dst: fwd.src, dport: fwd.sport, proto: fwd.proto}
+	var hr uint32
+	if nf.snat == 0 {
+		hr = ft.hash(rev)
+		if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
+			return flowHit{}, DropFlowCollision
+		}
+	} else {
+		rev.dst = nf.snat
+		port := int(fwd.sport)
+		if port < snatPortMin {
+			port += snatPortMin // keeps the residue: snatPortMin is a multiple of flowShards
+		}
+		found := false
+		for range snatMaxAttempts {
+			rev.dport = uint16(port)
+			hr = ft.hash(rev)
+			if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); !ok {
+				found = true
+				break
+			}
+			port += flowShards
+			if port > 0xffff {
+				port = snatPortMin + port&(flowShards-1)
+			}
+		}
+		if !found {
+			return flowHit{}, DropSNATPortsExhausted
+		}
+	}
+
+	e := s.free
+	f := &s.entries[e]
+	s.free = f.next
+	*f = flow{
+		keys:     [2]flowKey{fwd, rev},
+		egress:   [2]int16{int16(nf.egress[0]), int16(nf.egress[1])},
+		used:     true,
+		next:     -1,
+		lastSeen: now,
+		vs:       nf.vs,
+		ms:       nf.ms,
+		virtual:  nf.virtual,
+	}
+	if fwd.proto == ProtoTCP {
+		f.state = stateSynSent
+	}
+	s.addLocked(hf, uint32(e)<<1|dirForward)
+	s.addLocked(hr, uint32(e)<<1|dirReverse)
+	s.n++
+	ft.count.Add(1)
+	f.setOpen(true)
+	if f.vs != nil {
+		f.vs.TotalConns.Add(1)
+	}
+	if f.ms != nil {
+		f.ms.TotalConns.Add(1)
+	}
+	return f.hitLocked(dirForward), dropNone
+}
+
+func (ft *FlowTable) sweepShardLocked(s *flowShard, now int64) int {
+	removed := 0
+	for e := range s.entries {
+		if f := &s.entries[e]; f.used && ft.expired(f, now) {
+			ft.removeLocked(s, int32(e))
+			removed++
+		}
+	}
+	return removed
+}
+
+// Sweep removes the flows idle longer than their state's timeout and returns
+// how many it removed. The engine calls it every second; it takes one shard
+// lock at a time.
+func (ft *FlowTable) Sweep(now time.Time) int {
+	m := ft.mono(now)
+	removed := 0
+	for i := range ft.shards {
+		s := &ft.shards[i]
+		s.mu.Lock()
+		if s.n > 0 {
+			removed += ft.sweepShardLocked(s, m)
+		}
+		s.mu.Unlock()
+	}
+	return removed
+}
+
+// removeIf removes the flows whose virtual server name drop reports true.
+func (ft *FlowTable) removeIf(drop func(virtual string) bool) int {
+	removed := 0
+	for i := range ft.shards {
+		s := &ft.shards[i]
+		s.mu.Lock()
+		for e := range s.entries {
+			if f := &s.entries[e]; f.used && drop(f.virtual) {
+				ft.removeLocked(s, int32(e))
+				removed++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return removed
+}

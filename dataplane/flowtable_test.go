@@ -1,0 +1,476 @@
+package dataplane
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lbx/pools"
+)
+
+var (
+	cIP  = u32(client)
+	vIP  = u32(vip)
+	mIP  = u32(members[0])
+	snIP = u32(selfInt.Addr())
+)
+
+func newTestTable(capacity int) *FlowTable {
+	return NewFlowTable(capacity, Timeouts{}, testTime)
+}
+
+func at(ft *FlowTable, d time.Duration) int64 { return ft.mono(testTime.Add(d)) }
+
+func tcpNew(cport uint16, snat uint32) *newFlow {
+	return &newFlow{
+		fwd:    flowKey{src: cIP, dst: vIP, sport: cport, dport: 80, proto: ProtoTCP},
+		member: mIP, memberPort: 8080, snat: snat,
+		egress: [2]int{portInt, portExt}, virtual: "vs",
+	}
+}
+
+func (k flowKey) String() string {
+	return fmt.Sprintf("%v:%d>%v:%d/%d", addr4(k.src), k.sport, addr4(k.dst), k.dport, k.proto)
+}
+
+func TestFlowTableBothDirections(t *testing.T) {
+	for _, snat := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snat=%v", snat), func(t *testing.T) {
+			ft := newTestTable(1024)
+			nf := tcpNew(40000, 0)
+			wantSrc := cIP
+			if snat {
+				nf.snat, wantSrc = snIP, snIP
+			}
+			nf.vs, nf.ms = new(VirtualStats), new(pools.MemberStats)
+			hit, r := ft.insert(nf, 0, tcpSYN)
+			if r != dropNone {
+				t.Fatalf("insert: %v", r)
+			}
+			wantFwd := flowHit{dir: dirForward, src: wantSrc, sport: 40000, dst: mIP, dport: 8080, egress: portInt, vs: nf.vs, ms: nf.ms}
+			if hit != wantFwd {
+				t.Errorf("insert hit = %+v, want %+v", hit, wantFwd)
+			}
+			got, ok := ft.lookup(nf.fwd, 1, tcpSYN)
+			if !ok || got != wantFwd {
+				t.Errorf("forward lookup = %+v, %v; want %+v", got, ok, wantFwd)
+			}
+			rev := flowKey{src: mIP, sport: 8080, dst: wantSrc, dport: 40000, proto: ProtoTCP}
+			wantRev := flowHit{dir: dirReverse, src: vIP, sport: 80, dst: cIP, dport: 40000, egress: portExt, vs: nf.vs, ms: nf.ms}
+			got, ok = ft.lookup(rev, 2, tcpSYN|tcpACK)
+			if !ok || got != wantRev {
+				t.Errorf("reverse lookup = %+v, %v; want %+v", got, ok, wantRev)
+			}
+			for _, k := range []flowKey{
+				{src: cIP, dst: vIP, sport: 40001, dport: 80, proto: ProtoTCP},
+				{src: cIP, dst: vIP, sport: 40000, dport: 80, proto: ProtoUDP},
+				{src: mIP, sport: 8080, dst: wantSrc, dport: 40064, proto: ProtoTCP},
+			} {
+				if _, ok := ft.lookup(k, 3, 0); ok {
+					t.Errorf("lookup %v found a flow", k)
+				}
+			}
+			if ft.Len() != 1 || nf.vs.CurConns.Load() != 1 || nf.vs.TotalConns.Load() != 1 || nf.ms.CurConns.Load() != 1 || nf.ms.TotalConns.Load() != 1 {
+				t.Errorf("Len %d, vs cur/total %d/%d, member cur/total %d/%d; want 1 each",
+					ft.Len(), nf.vs.CurConns.Load(), nf.vs.TotalConns.Load(), nf.ms.CurConns.Load(), nf.ms.TotalConns.Load())
+			}
+			// A second insert of the same forward key answers with the flow.
+			if again, r := ft.insert(nf, 4, tcpSYN); r != dropNone || again != wantFwd || ft.Len() != 1 {
+				t.Errorf("re-insert = %+v, %v, Len %d", again, r, ft.Len())
+			}
+		})
+	}
+}
+
+type step struct {
+	dir   int
+	flags uint8
+}
+
+func TestFlowTableExpiryByState(t *testing.T) {
+	d := DefaultTimeouts()
+	tests := []struct {
+		name    string
+		proto   uint8
+		steps   []step
+		state   flowState
+		timeout time.Duration
+	}{
+		{"udp", ProtoUDP, nil, stateUDP, d.UDP},
+		{"tcp syn sent", ProtoTCP, nil, stateSynSent, d.TCPHalfOpen},
+		{"tcp syn-ack seen", ProtoTCP, []step{{dirReverse, tcpSYN | tcpACK}}, stateSynRecv, d.TCPHalfOpen},
+		{"tcp established", ProtoTCP, []step{{dirReverse, tcpSYN | tcpACK}, {dirForward, tcpACK}}, stateEstablished, d.TCPEstablished},
+		{"tcp one fin", ProtoTCP, []step{{dirReverse, tcpSYN | tcpACK}, {dirForward, tcpACK}, {dirForward, tcpFIN | tcpACK}}, stateEstablished, d.TCPEstablished},
+		{"tcp fin both", ProtoTCP, []step{{dirReverse, tcpSYN | tcpACK}, {dirForward, tcpACK}, {dirForward, tcpFIN | tcpACK}, {dirReverse, tcpFIN | tcpACK}}, stateClosing, d.TCPClosing},
+		{"tcp rst", ProtoTCP, []step{{dirReverse, tcpSYN | tcpACK}, {dirForward, tcpACK}, {dirReverse, tcpRST}}, stateReset, d.TCPClosing},
+		{"tcp rst then new syn", ProtoTCP, []step{{dirReverse, tcpRST}, {dirForward, tcpSYN}}, stateSynSent, d.TCPHalfOpen},
+		{"tcp ack without syn-ack stays half-open", ProtoTCP, []step{{dirForward, tcpACK}}, stateSynSent, d.TCPHalfOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := newTestTable(1024)
+			nf := tcpNew(40000, snIP)
+			nf.fwd.proto = tt.proto
+			nf.vs, nf.ms = new(VirtualStats), new(pools.MemberStats)
+			if _, r := ft.insert(nf, 0, tcpSYN); r != dropNone {
+				t.Fatalf("insert: %v", r)
+			}
+			rev := flowKey{src: mIP, sport: 8080, dst: snIP, dport: 40000, proto: tt.proto}
+			keys := [2]flowKey{nf.fwd, rev}
+			last := time.Duration(0)
+			for i, s := range tt.steps {
+				last = time.Duration(i+1) * time.Second
+				if _, ok := ft.lookup(keys[s.dir], at(ft, last), s.flags); !ok {
+					t.Fatalf("step %d: flow gone", i)
+				}
+			}
+			st := flowState(255)
+			for _, f := range ft.shards[40000%flowShards].entries {
+				if f.used {
+					st = f.state
+				}
+			}
+			if st != tt.state {
+				t.Errorf("state = %d, want %d", st, tt.state)
+			}
+			// A connection closed by both FINs or a RST stops counting as
+			// current at once, though its entry lives on until it expires.
+			wantCur := int64(1)
+			if tt.state == stateClosing || tt.state == stateReset {
+				wantCur = 0
+			}
+			if nf.vs.CurConns.Load() != wantCur || nf.ms.CurConns.Load() != wantCur {
+				t.Errorf("current conns: vs %d, member %d; want %d", nf.vs.CurConns.Load(), nf.ms.CurConns.Load(), wantCur)
+			}
+			if n := ft.Sweep(testTime.Add(last + tt.timeout)); n != 0 {
+				t.Errorf("Sweep at exactly the timeout removed %d flows", n)
+			}
+			// Expired on lookup: treated as absent and removed at once.
+			if _, ok := ft.lookup(keys[dirReverse], at(ft, last+tt.timeout+1), 0); ok {
+				t.Errorf("lookup after %v idle found the flow", tt.timeout+1)
+			}
+			if ft.Len() != 0 || nf.vs.CurConns.Load() != 0 || nf.ms.CurConns.Load() != 0 {
+				t.Errorf("after expiry: Len %d, vs cur %d, member cur %d; want 0", ft.Len(), nf.vs.CurConns.Load(), nf.ms.CurConns.Load())
+			}
+			if nf.vs.TotalConns.Load() != 1 {
+				t.Errorf("vs total conns = %d, want 1", nf.vs.TotalConns.Load())
+			}
+		})
+	}
+}
+
+func TestFlowTableSweep(t *testing.T) {
+	ft := newTestTable(1024)
+	vs := new(VirtualStats)
+	for i, start := range []time.Duration{0, 5 * time.Second, 9 * time.Second} {
+		nf := tcpNew(uint16(40000+i), 0)
+		nf.vs = vs
+		if _, r := ft.insert(nf, at(ft, start), tcpSYN); r != dropNone {
+			t.Fatalf("insert %d: %v", i, r)
+		}
+	}
+	for _, c := range []struct {
+		at          time.Duration
+		removed     int
+		left, conns int
+	}{
+		{10 * time.Second, 0, 3, 3},
+		{10*time.Second + 1, 1, 2, 2},
+		{15*time.Second + 1, 1, 1, 1},
+		{19 * time.Second, 0, 1, 1},
+		{time.Hour, 1, 0, 0},
+	} {
+		if n := ft.Sweep(testTime.Add(c.at)); n != c.removed || ft.Len() != c.left || vs.CurConns.Load() != int64(c.conns) {
+			t.Errorf("Sweep(+%v) removed %d, Len %d, CurConns %d; want %d, %d, %d", c.at, n, ft.Len(), vs.CurConns.Load(), c.removed, c.left, c.conns)
+		}
+	}
+}
+
+func TestFlowTableFull(t *testing.T) {
+	ft := newTestTable(flowShards) // one flow per shard
+	if ft.Capacity() != flowShards {
+		t.Fatalf("Capacity = %d, want %d", ft.Capacity(), flowShards)
+	}
+	if _, r := ft.insert(tcpNew(1000, 0), 0, tcpSYN); r != dropNone {
+		t.Fatalf("first insert: %v", r)
+	}
+	if _, r := ft.insert(tcpNew(1000+flowShards, 0), 0, tcpSYN); r != DropFlowTableFull {
+		t.Errorf("insert into full shard = %v, want %v", r, DropFlowTableFull)
+	}
+	if _, r := ft.insert(tcpNew(1001, 0), 0, tcpSYN); r != dropNone {
+		t.Errorf("insert into another shard = %v", r)
+	}
+	// Once the first flow has expired its slot is reclaimed on demand.
+	if _, r := ft.insert(tcpNew(1000+flowShards, 0), at(ft, time.Minute), tcpSYN); r != dropNone {
+		t.Errorf("insert after expiry = %v", r)
+	}
+	if ft.Len() != 2 {
+		t.Errorf("Len = %d, want 2", ft.Len())
+	}
+}
+
+func TestFlowTableSNATPortAllocation(t *testing.T) {
+	tests := []struct {
+		name    string
+		cport   uint16
+		clients int // how many different clients use the same port
+		want    []uint16
+		wantErr DropReason
+	}{
+		{"client port free", 40000, 1, []uint16{40000}, dropNone},
+		{"collisions step by shard count", 40000, 3, []uint16{40000, 40064, 40128}, dropNone},
+		{"low port moves above 1023", 80, 2, []uint16{1104, 1168}, dropNone},
+		{"wrap to the bottom of the range", 65500, 3, []uint16{65500, 1052, 1116}, dropNone},
+		{"bounded attempts", 40000, snatMaxAttempts + 1, nil, DropSNATPortsExhausted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := newTestTable(flowShards * 128)
+			var got []uint16
+			var last DropReason
+			for i := range tt.clients {
+				nf := tcpNew(tt.cport, snIP)
+				nf.fwd.src = cIP + uint32(i)
+				hit, r := ft.insert(nf, 0, tcpSYN)
+				last = r
+				if r != dropNone {
+					break
+				}
+				got = append(got, hit.sport)
+				if hit.sport%flowShards != tt.cport%flowShards || hit.sport < snatPortMin {
+					t.Errorf("client %d: SNAT port %d not ≡ %d (mod %d) or below %d", i, hit.sport, tt.cport, flowShards, snatPortMin)
+				}
+				// The member's answer finds this client.
+				back, ok := ft.lookup(flowKey{src: mIP, sport: 8080, dst: snIP, dport: hit.sport, proto: ProtoTCP}, 0, tcpSYN|tcpACK)
+				if !ok || back.dst != nf.fwd.src || back.dport != tt.cport {
+					t.Errorf("client %d: reverse lookup = %+v, %v", i, back, ok)
+				}
+			}
+			if tt.wantErr != dropNone {
+				if last != tt.wantErr {
+					t.Errorf("last insert = %v, want %v", last, tt.wantErr)
+				}
+				if len(got) != snatMaxAttempts {
+					t.Errorf("%d flows got a port, want %d", len(got), snatMaxAttempts)
+				}
+				return
+			}
+			if last != dropNone {
+				t.Fatalf("insert: %v", last)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("SNAT ports (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFlowTableCollisionWithoutSNAT(t *testing.T) {
+	ft := newTestTable(1024)
+	if _, r := ft.insert(tcpNew(40000, 0), 0, tcpSYN); r != dropNone {
+		t.Fatal(r)
+	}
+	// Same client tuple towards another VIP, same member: the reply tuple
+	// would be ambiguous.
+	nf := tcpNew(40000, 0)
+	nf.fwd.dst++
+	if _, r := ft.insert(nf, 0, tcpSYN); r != DropFlowCollision {
+		t.Errorf("insert = %v, want %v", r, DropFlowCollision)
+	}
+}
+
+// refFlow and refTable are a naive model of the flow table: a slice
+// scanned on every operation.
+type refFlow struct {
+	keys     [2]flowKey
+	lastSeen int64
+	timeout  int64
+}
+
+type refTable struct {
+	flows    []*refFlow
+	perShard int
+}
+
+func (r *refTable) live(now int64) []*refFlow {
+	var out []*refFlow
+	for _, f := range r.flows {
+		if now-f.lastSeen <= f.timeout {
+			out = append(out, f)
+		}
+	}
+	r.flows = out
+	return out
+}
+
+func (r *refTable) lookup(k flowKey, now int64) (flowHit, bool) {
+	for _, f := range r.live(now) {
+		for d := range 2 {
+			if f.keys[d] == k {
+				f.lastSeen = now
+				o := f.keys[1-d]
+				return flowHit{dir: uint8(d), src: o.dst, sport: o.dport, dst: o.src, dport: o.sport, egress: [2]int{portInt, portExt}[d]}, true
+			}
+		}
+	}
+	return flowHit{}, false
+}
+
+func (r *refTable) insert(nf *newFlow, now int64, timeout int64) (flowHit, DropReason) {
+	if h, ok := r.lookup(nf.fwd, now); ok && h.dir == dirForward {
+		return h, dropNone
+	}
+	n := 0
+	for _, f := range r.live(now) {
+		if f.keys[0].sport%flowShards == nf.fwd.sport%flowShards {
+			n++
+		}
+	}
+	if n >= r.perShard {
+		return flowHit{}, DropFlowTableFull
+	}
+	used := func(k flowKey) bool {
+		for _, f := range r.flows {
+			if f.keys[0] == k || f.keys[1] == k {
+				return true
+			}
+		}
+		return false
+	}
+	rev := flowKey{src: nf.member, sport: nf.memberPort, dst: nf.fwd.src, dport: nf.fwd.sport, proto: nf.fwd.proto}
+	if nf.snat == 0 {
+		if used(rev) {
+			return flowHit{}, DropFlowCollision
+		}
+	} else {
+		rev.dst = nf.snat
+		ok := false
+		for p, i := int(nf.fwd.sport), 0; i < snatMaxAttempts; i++ {
+			if p < snatPortMin {
+				p += snatPortMin
+			}
+			if p > 0xffff {
+				p = snatPortMin + p%flowShards
+			}
+			rev.dport = uint16(p)
+			if !used(rev) {
+				ok = true
+				break
+			}
+			p += flowShards
+		}
+		if !ok {
+			return flowHit{}, DropSNATPortsExhausted
+		}
+	}
+	r.flows = append(r.flows, &refFlow{keys: [2]flowKey{nf.fwd, rev}, lastSeen: now, timeout: timeout})
+	return flowHit{dir: dirForward, src: rev.dst, sport: rev.dport, dst: rev.src, dport: rev.sport, egress: portInt}, dropNone
+}
+
+// TestFlowTableDifferential runs random inserts, lookups (both directions,
+// hits and misses), time steps and sweeps against the naive model. Few
+// ports, few shards and a tiny index force long probe runs, SNAT stepping
+// and backward-shift deletions.
+func TestFlowTableDifferential(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			ft := NewFlowTable(flowShards*6, Timeouts{}, testTime)
+			ref := &refTable{perShard: 6}
+			to := ft.Timeouts()
+			now := int64(0)
+			var known []flowKey
+			seen := map[string]int{}
+			randKey := func() flowKey {
+				if len(known) > 0 && rng.IntN(4) != 0 {
+					return known[rng.IntN(len(known))]
+				}
+				return flowKey{src: cIP + uint32(rng.IntN(3)), dst: vIP, sport: uint16(1000 + 64*rng.IntN(4) + rng.IntN(2)), dport: 80, proto: []uint8{ProtoTCP, ProtoUDP}[rng.IntN(2)]}
+			}
+			for op := range 20000 {
+				switch x := rng.IntN(100); {
+				case x < 35:
+					k := flowKey{src: cIP + uint32(rng.IntN(3)), dst: vIP + uint32(rng.IntN(2)), sport: uint16(1000 + 64*rng.IntN(4) + rng.IntN(2)), dport: 80, proto: []uint8{ProtoTCP, ProtoUDP}[rng.IntN(2)]}
+					nf := &newFlow{fwd: k, member: mIP + uint32(rng.IntN(2)), memberPort: 8080, egress: [2]int{portInt, portExt}}
+					if rng.IntN(2) == 0 {
+						nf.snat = snIP
+					}
+					timeout := int64(to.UDP)
+					if k.proto == ProtoTCP {
+						timeout = int64(to.TCPHalfOpen)
+					}
+					got, gr := ft.insert(nf, now, 0)
+					want, wr := ref.insert(nf, now, timeout)
+					if gr != wr || got != want {
+						t.Fatalf("op %d insert %v snat=%v: got %+v %v, want %+v %v", op, k, nf.snat != 0, got, gr, want, wr)
+					}
+					seen["insert "+gr.String()]++
+					if gr == dropNone {
+						known = append(known, k, flowKey{src: got.dst, sport: got.dport, dst: got.src, dport: got.sport, proto: k.proto})
+					}
+				case x < 80:
+					k := randKey()
+					got, gok := ft.lookup(k, now, 0)
+					want, wok := ref.lookup(k, now)
+					if gok != wok || got != want {
+						t.Fatalf("op %d lookup %v: got %+v %v, want %+v %v", op, k, got, gok, want, wok)
+					}
+					seen[fmt.Sprintf("lookup hit=%v dir=%d", gok, got.dir)]++
+				case x < 97:
+					now += int64(time.Duration(rng.IntN(4000)) * time.Millisecond)
+				default:
+					ft.Sweep(testTime.Add(time.Duration(now)))
+					if got, want := ft.Len(), len(ref.live(now)); got != want {
+						t.Fatalf("op %d: after sweep Len = %d, model has %d", op, got, want)
+					}
+				}
+			}
+			for _, k := range []string{"insert none", "insert flow-table-full", "insert flow-collision", "lookup hit=true dir=0", "lookup hit=true dir=1", "lookup hit=false dir=0"} {
+				if seen[k] == 0 {
+					t.Errorf("random operations never produced %q: %v", k, seen)
+				}
+			}
+		})
+	}
+}
+
+// TestFlowTableConcurrent exercises the shard locks under -race.
+func TestFlowTableConcurrent(t *testing.T) {
+	ft := newTestTable(8192)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				nf := tcpNew(uint16(1024+i), snIP)
+				nf.fwd.src = cIP + uint32(g)
+				nf.member = mIP + uint32(g)
+				hit, r := ft.insert(nf, int64(i), tcpSYN)
+				if r != dropNone {
+					t.Errorf("insert: %v", r)
+					return
+				}
+				if _, ok := ft.lookup(flowKey{src: hit.dst, sport: hit.dport, dst: hit.src, dport: hit.sport, proto: ProtoTCP}, int64(i), tcpSYN|tcpACK); !ok {
+					t.Errorf("reverse lookup missed")
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 50 {
+			ft.Sweep(testTime)
+		}
+	}()
+	wg.Wait()
+	if ft.Len() != 8000 {
+		t.Errorf("Len = %d, want 8000", ft.Len())
+	}
+}

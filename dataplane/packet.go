@@ -1,0 +1,308 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// In-place header access. Everything here works on the frame buffer with
+// encoding/binary: no gopacket, no allocation, and every offset is checked
+// against the frame length before it is read.
+
+const (
+	ethHdrLen  = 14
+	arpLen     = 28
+	ipv4MinHdr = 20
+	udpHdrLen  = 8
+	tcpMinHdr  = 20
+	icmpMinHdr = 8
+
+	etherTypeIPv4 = 0x0800
+	etherTypeARP  = 0x0806
+
+	arpOpRequest = 1
+	arpOpReply   = 2
+
+	protoICMP uint8 = 1
+
+	icmpEchoReply   = 0
+	icmpEchoRequest = 8
+
+	tcpFIN = 0x01
+	tcpSYN = 0x02
+	tcpRST = 0x04
+	tcpACK = 0x10
+
+	// maxFrameLen is the size of every buffer the dataplane owns (receive
+	// batch, neighbour queue). Jumbo frames are not supported.
+	maxFrameLen = 2048
+
+	// defaultTTL is the TTL of packets the appliance originates.
+	defaultTTL = 64
+)
+
+var broadcastMAC = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// arpPacket is a parsed Ethernet/IPv4 ARP message.
+type arpPacket struct {
+	op        uint16
+	senderMAC [6]byte
+	senderIP  uint32
+	targetIP  uint32
+}
+
+// parseARP reads the ARP message following the Ethernet header.
+func parseARP(frame []byte) (arpPacket, DropReason) {
+	if len(frame) < ethHdrLen+arpLen {
+		return arpPacket{}, DropMalformed
+	}
+	a := frame[ethHdrLen:]
+	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != etherTypeIPv4 || a[4] != 6 || a[5] != 4 {
+		return arpPacket{}, DropMalformed
+	}
+	var p arpPacket
+	p.op = binary.BigEndian.Uint16(a[6:8])
+	if p.op != arpOpRequest && p.op != arpOpReply {
+		return arpPacket{}, DropMalformed
+	}
+	copy(p.senderMAC[:], a[8:14])
+	p.senderIP = binary.BigEndian.Uint32(a[14:18])
+	p.targetIP = binary.BigEndian.Uint32(a[24:28])
+	return p, dropNone
+}
+
+// ipv4Packet is a parsed IPv4 header and, for TCP and UDP, the ports.
+// Offsets are from the start of the frame.
+type ipv4Packet struct {
+	ihl      int // header length in bytes
+	total    int // IPv4 total length
+	ttl      uint8
+	proto    uint8
+	fragment bool // MF set or non-zero offset
+	src, dst uint32
+	l4       int // offset of the transport header
+	sport    uint16
+	dport    uint16
+	tcpFlags uint8
+}
+
+// parseIPv4 validates the IPv4 header following the Ethernet header,
+// including its checksum. Trailing Ethernet padding beyond the total length
+// is allowed.
+func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
+	var p ipv4Packet
+	if len(frame) < ethHdrLen+ipv4MinHdr {
+		return p, DropMalformed
+	}
+	ip := frame[ethHdrLen:]
+	if ip[0]>>4 != 4 {
+		return p, DropMalformed
+	}
+	p.ihl = int(ip[0]&0x0f) * 4
+	p.total = int(binary.BigEndian.Uint16(ip[2:4]))
+	if p.ihl < ipv4MinHdr || p.total < p.ihl || p.total > len(ip) {
+		return p, DropMalformed
+	}
+	if checksum(ip[:p.ihl], 0) != 0 {
+		return p, DropBadChecksum
+	}
+	frag := binary.BigEndian.Uint16(ip[6:8])
+	p.fragment = frag&0x3fff != 0
+	p.ttl = ip[8]
+	p.proto = ip[9]
+	p.src = binary.BigEndian.Uint32(ip[12:16])
+	p.dst = binary.BigEndian.Uint32(ip[16:20])
+	p.l4 = ethHdrLen + p.ihl
+	return p, dropNone
+}
+
+// parseL4 reads the ports (and TCP flags) of an unfragmented TCP or UDP
+// packet whose IPv4 header parseIPv4 accepted.
+func parseL4(frame []byte, p *ipv4Packet) DropReason {
+	end := ethHdrLen + p.total
+	switch p.proto {
+	case ProtoTCP:
+		if end-p.l4 < tcpMinHdr {
+			return DropMalformed
+		}
+		t := frame[p.l4:end]
+		if off := int(t[12]>>4) * 4; off < tcpMinHdr || off > len(t) {
+			return DropMalformed
+		}
+		p.tcpFlags = t[13]
+	case ProtoUDP:
+		if end-p.l4 < udpHdrLen {
+			return DropMalformed
+		}
+		u := frame[p.l4:end]
+		if ul := int(binary.BigEndian.Uint16(u[4:6])); ul < udpHdrLen || ul > len(u) {
+			return DropMalformed
+		}
+	default:
+		return DropUnsupportedProtocol
+	}
+	p.sport = binary.BigEndian.Uint16(frame[p.l4 : p.l4+2])
+	p.dport = binary.BigEndian.Uint16(frame[p.l4+2 : p.l4+4])
+	return dropNone
+}
+
+// checksum returns the one's-complement of the one's-complement sum of b,
+// started from initial. Over a header that carries a valid checksum the
+// result is 0.
+func checksum(b []byte, initial uint32) uint16 {
+	s := initial
+	for len(b) >= 2 {
+		s += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint32(b[0]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// csumAdjust16 updates a checksum for one 16-bit word changing from old to
+// new: HC' = ~(~HC + ~m + m') (RFC 1624, eqn. 3).
+func csumAdjust16(sum, old, new uint16) uint16 {
+	s := uint32(^sum) + uint32(^old) + uint32(new)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return ^uint16(s)
+}
+
+// csumAdjust32 updates a checksum for a 32-bit field (an IPv4 address).
+func csumAdjust32(sum uint16, old, new uint32) uint16 {
+	sum = csumAdjust16(sum, uint16(old>>16), uint16(new>>16))
+	return csumAdjust16(sum, uint16(old), uint16(new))
+}
+
+// l4ChecksumOffset is where the transport checksum sits in its header.
+func l4ChecksumOffset(proto uint8) int {
+	if proto == ProtoTCP {
+		return 16
+	}
+	return 6
+}
+
+// rewriteNAT sets the packet's addresses and ports to the translated tuple
+// and fixes the IPv4 header and TCP/UDP checksums incrementally. A UDP
+// checksum of 0 (none) stays 0. The packet must have passed parseL4.
+func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint16) {
+	ip := frame[ethHdrLen:]
+	l4 := frame[p.l4:]
+	co := l4ChecksumOffset(p.proto)
+	hsum := binary.BigEndian.Uint16(ip[10:12])
+	lsum := binary.BigEndian.Uint16(l4[co : co+2])
+	fixL4 := p.proto == ProtoTCP || lsum != 0
+
+	if src != p.src {
+		hsum = csumAdjust32(hsum, p.src, src)
+		lsum = csumAdjust32(lsum, p.src, src)
+		binary.BigEndian.PutUint32(ip[12:16], src)
+	}
+	if dst != p.dst {
+		hsum = csumAdjust32(hsum, p.dst, dst)
+		lsum = csumAdjust32(lsum, p.dst, dst)
+		binary.BigEndian.PutUint32(ip[16:20], dst)
+	}
+	if sport != p.sport {
+		lsum = csumAdjust16(lsum, p.sport, sport)
+		binary.BigEndian.PutUint16(l4[0:2], sport)
+	}
+	if dport != p.dport {
+		lsum = csumAdjust16(lsum, p.dport, dport)
+		binary.BigEndian.PutUint16(l4[2:4], dport)
+	}
+	binary.BigEndian.PutUint16(ip[10:12], hsum)
+	if fixL4 {
+		if p.proto == ProtoUDP && lsum == 0 {
+			lsum = 0xffff // 0 would mean "no checksum" (RFC 768)
+		}
+		binary.BigEndian.PutUint16(l4[co:co+2], lsum)
+	}
+	p.src, p.dst, p.sport, p.dport = src, dst, sport, dport
+}
+
+// decTTL decrements the TTL and fixes the header checksum; the caller has
+// checked TTL > 1.
+func decTTL(frame []byte, p *ipv4Packet) {
+	ip := frame[ethHdrLen:]
+	old := uint16(ip[8])<<8 | uint16(ip[9])
+	ip[8]--
+	sum := csumAdjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(ip[8])<<8|uint16(ip[9]))
+	binary.BigEndian.PutUint16(ip[10:12], sum)
+	p.ttl--
+}
+
+// setEthernet writes the destination and source MACs.
+func setEthernet(frame []byte, dst, src [6]byte) {
+	copy(frame[0:6], dst[:])
+	copy(frame[6:12], src[:])
+}
+
+// buildARP writes an ARP message into buf (at least 42 bytes) and returns
+// the frame. For a request, dstMAC is broadcast and targetMAC is zero.
+func buildARP(buf []byte, op uint16, dstMAC, srcMAC [6]byte, senderIP uint32, targetMAC [6]byte, targetIP uint32) []byte {
+	f := buf[:ethHdrLen+arpLen]
+	setEthernet(f, dstMAC, srcMAC)
+	binary.BigEndian.PutUint16(f[12:14], etherTypeARP)
+	a := f[ethHdrLen:]
+	binary.BigEndian.PutUint16(a[0:2], 1)
+	binary.BigEndian.PutUint16(a[2:4], etherTypeIPv4)
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:8], op)
+	copy(a[8:14], srcMAC[:])
+	binary.BigEndian.PutUint32(a[14:18], senderIP)
+	copy(a[18:24], targetMAC[:])
+	binary.BigEndian.PutUint32(a[24:28], targetIP)
+	return f
+}
+
+// echoReply turns a valid ICMP echo request into its reply in place and
+// returns the frame to send, or a drop reason. The ICMP checksum of the
+// request is verified over the whole message.
+func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, DropReason) {
+	end := ethHdrLen + p.total
+	if end-p.l4 < icmpMinHdr {
+		return nil, DropMalformed
+	}
+	icmp := frame[p.l4:end]
+	if checksum(icmp, 0) != 0 {
+		return nil, DropBadChecksum
+	}
+	if icmp[0] != icmpEchoRequest || icmp[1] != 0 {
+		return nil, DropNoListener
+	}
+	var peer [6]byte
+	copy(peer[:], frame[6:12])
+	setEthernet(frame, peer, portMAC)
+
+	ip := frame[ethHdrLen : ethHdrLen+p.ihl]
+	binary.BigEndian.PutUint32(ip[12:16], p.dst)
+	binary.BigEndian.PutUint32(ip[16:20], p.src)
+	ip[8] = defaultTTL
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:12], checksum(ip, 0))
+
+	icmp[0] = icmpEchoReply
+	sum := csumAdjust16(binary.BigEndian.Uint16(icmp[2:4]), icmpEchoRequest<<8, icmpEchoReply<<8)
+	binary.BigEndian.PutUint16(icmp[2:4], sum)
+	return frame[:end], dropNone
+}
+
+// addr4 converts an address in host order to netip form (no allocation).
+func addr4(a uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+}
+
+// u32 converts an IPv4 netip.Addr to host order; 0 for anything else.
+func u32(a netip.Addr) uint32 {
+	if !a.Is4() {
+		return 0
+	}
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}

@@ -1,0 +1,346 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// worker is the per-goroutine state of one port's receive loop: the frames
+// to send at the end of the batch, grouped by egress port, and scratch
+// buffers for frames the appliance originates (ARP requests). All of it is
+// allocated once.
+type worker struct {
+	e        *Engine
+	rx       *portState
+	out      [][][]byte // by egress port index
+	scratch  [][]byte
+	nscratch int
+	now      int64 // flow-table time of the current batch
+}
+
+func (e *Engine) newWorker(rx int) *worker {
+	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports))}
+	for i := range w.out {
+		w.out[i] = make([][]byte, 0, 2*batchSize)
+	}
+	mem := make([]byte, batchSize*64)
+	w.scratch = make([][]byte, batchSize)
+	for i := range w.scratch {
+		w.scratch[i] = mem[i*64 : (i+1)*64 : (i+1)*64]
+	}
+	return w
+}
+
+// batch handles one ReadBatch worth of frames with one program snapshot.
+func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
+	w.rx.ctr.rxPackets.Add(uint64(n))
+	w.begin(w.e.clock.Now())
+	for j := range n {
+		sz := sizes[j]
+		switch {
+		case sz < 0 || sz > len(bufs[j]):
+			w.e.drops[DropMalformed].Add(1)
+		case in == nil:
+			w.e.drops[DropNoProgram].Add(1)
+		default:
+			w.process(in, bufs[j][:sz])
+		}
+	}
+	w.flush()
+}
+
+func (w *worker) begin(now time.Time) {
+	w.now = w.e.flows.mono(now)
+}
+
+// emit queues a frame for an egress port. The frame must stay valid until
+// the next flush (receive buffers do: they are reused only after it).
+func (w *worker) emit(port int, frame []byte) {
+	if len(w.out[port]) == cap(w.out[port]) {
+		w.flushPort(port)
+	}
+	w.out[port] = append(w.out[port], frame)
+}
+
+func (w *worker) scratchBuf() []byte {
+	if w.nscratch == len(w.scratch) {
+		w.flush()
+	}
+	b := w.scratch[w.nscratch]
+	w.nscratch++
+	return b
+}
+
+func (w *worker) flush() {
+	for i := range w.out {
+		if len(w.out[i]) > 0 {
+			w.flushPort(i)
+		}
+	}
+	w.nscratch = 0
+}
+
+func (w *worker) flushPort(i int) {
+	frames := w.out[i]
+	p := w.e.ports[i]
+	n, err := p.port.WriteBatch(frames)
+	n = max(0, min(n, len(frames)))
+	p.ctr.txPackets.Add(uint64(n))
+	if lost := len(frames) - n; lost > 0 {
+		w.e.drops[DropTxError].Add(uint64(lost))
+		w.e.log.Debug("dataplane: write failed", "port", p.name, "lost", lost, "err", err)
+	}
+	clear(frames)
+	w.out[i] = frames[:0]
+}
+
+// process handles one received frame; it never panics on any input and
+// counts every frame it does not forward or answer.
+func (w *worker) process(in *installed, frame []byte) {
+	if r := w.handle(in, frame); r != dropNone {
+		w.e.drops[r].Add(1)
+	}
+}
+
+func (w *worker) handle(in *installed, frame []byte) DropReason {
+	if len(frame) > maxFrameLen {
+		return DropOversize
+	}
+	if len(frame) < ethHdrLen {
+		return DropMalformed
+	}
+	switch binary.BigEndian.Uint16(frame[12:14]) {
+	case etherTypeARP:
+		if !w.forMe(frame, true) {
+			return DropNotForUs
+		}
+		return w.handleARP(in, frame)
+	case etherTypeIPv4:
+		if !w.forMe(frame, false) {
+			return DropNotForUs
+		}
+		return w.handleIPv4(in, frame)
+	default:
+		return DropUnsupportedEthertype
+	}
+}
+
+// forMe checks the destination MAC: the port's own, or broadcast where
+// allowed.
+func (w *worker) forMe(frame []byte, bcast bool) bool {
+	if [6]byte(frame[0:6]) == w.rx.mac {
+		return true
+	}
+	return bcast && [6]byte(frame[0:6]) == broadcastMAC
+}
+
+func unicastMAC(m [6]byte) bool { return m[0]&1 == 0 && m != [6]byte{} }
+
+func (w *worker) handleARP(in *installed, frame []byte) DropReason {
+	a, r := parseARP(frame)
+	if r != dropNone {
+		return r
+	}
+	learned := false
+	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
+		w.e.learn(w.rx, a.senderIP, a.senderMAC)
+		learned = true
+	}
+	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP))) {
+		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
+		w.emit(w.rx.idx, f)
+		w.rx.ctr.arpReplies.Add(1)
+		return dropNone
+	}
+	if a.op == arpOpReply && learned {
+		return dropNone
+	}
+	return DropNotForUs
+}
+
+// learn records a neighbour and releases packets parked for it.
+func (e *Engine) learn(p *portState, ip uint32, mac [6]byte) {
+	a := addr4(ip)
+	if !p.neigh.learn(a, mac) || p.pending.used.Load() == 0 {
+		return
+	}
+	p.pending.mu.Lock()
+	e.writeLocked(p, p.pending.takeLocked(a, mac))
+	p.pending.mu.Unlock()
+}
+
+// writeLocked sends released parked frames; p.pending.mu is held because
+// the frames live in its slots.
+func (e *Engine) writeLocked(p *portState, frames [][]byte) {
+	if len(frames) == 0 {
+		return
+	}
+	n, err := p.port.WriteBatch(frames)
+	n = max(0, min(n, len(frames)))
+	p.ctr.txPackets.Add(uint64(n))
+	if lost := len(frames) - n; lost > 0 {
+		e.drops[DropTxError].Add(uint64(lost))
+		e.log.Debug("dataplane: write of released frames failed", "port", p.name, "lost", lost, "err", err)
+	}
+}
+
+func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
+	p, r := parseIPv4(frame)
+	if r != dropNone {
+		return r
+	}
+	// Glean the sender's MAC when it is a neighbour on this port.
+	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) && !in.isLocal(p.src) {
+		w.e.learn(w.rx, p.src, src)
+	}
+	switch p.proto {
+	case ProtoTCP, ProtoUDP:
+		return w.handleL4(in, frame, &p)
+	case protoICMP:
+		if !in.isLocal(p.dst) {
+			return DropNotForUs
+		}
+		if p.fragment {
+			return DropFragment
+		}
+		out, r := echoReply(frame, &p, w.rx.mac)
+		if r != dropNone {
+			return r
+		}
+		w.emit(w.rx.idx, out)
+		w.rx.ctr.icmpEchoes.Add(1)
+		return dropNone
+	default:
+		if in.isLocal(p.dst) {
+			return DropUnsupportedProtocol
+		}
+		return DropNotForUs
+	}
+}
+
+func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason {
+	if p.fragment {
+		return DropFragment
+	}
+	if r := parseL4(frame, p); r != dropNone {
+		return r
+	}
+	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
+	hit, ok := w.e.flows.lookup(k, w.now, p.tcpFlags)
+	if !ok {
+		vs := in.prog.LookupVirtual(addr4(p.dst), p.dport, p.proto)
+		if vs == nil {
+			if in.isLocal(p.dst) {
+				return DropNoListener
+			}
+			return DropNotForUs
+		}
+		if !vs.Enabled {
+			return DropVirtualDisabled
+		}
+		if p.proto == ProtoTCP && p.tcpFlags&(tcpSYN|tcpACK|tcpRST) != tcpSYN {
+			return DropNoFlow
+		}
+		if p.ttl <= 1 {
+			return DropTTLExceeded
+		}
+		var r DropReason
+		if hit, r = w.newFlow(in, vs, k, p.tcpFlags); r != dropNone {
+			return r
+		}
+	} else if p.ttl <= 1 {
+		return DropTTLExceeded
+	}
+
+	rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+	decTTL(frame, p)
+	bytes := uint64(p.total)
+	if hit.dir == dirForward {
+		if hit.vs != nil {
+			hit.vs.PktsIn.Add(1)
+			hit.vs.BytesIn.Add(bytes)
+		}
+		if hit.ms != nil {
+			hit.ms.PktsIn.Add(1)
+			hit.ms.BytesIn.Add(bytes)
+		}
+	} else {
+		if hit.vs != nil {
+			hit.vs.PktsOut.Add(1)
+			hit.vs.BytesOut.Add(bytes)
+		}
+		if hit.ms != nil {
+			hit.ms.PktsOut.Add(1)
+			hit.ms.BytesOut.Add(bytes)
+		}
+	}
+	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], hit.dst)
+}
+
+// newFlow picks a member and records the flow a SYN (or first UDP datagram)
+// opens.
+func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) (flowHit, DropReason) {
+	m, ok := vs.Pool.Select()
+	if !ok {
+		return flowHit{}, DropNoMember
+	}
+	maddr := u32(m.Addr)
+	mport := m.Port
+	if mport == 0 {
+		mport = k.dport
+	}
+	ms := in.connected(maddr)
+	cs := in.connected(k.src)
+	if maddr == 0 || ms < 0 || cs < 0 {
+		return flowHit{}, DropNoRoute
+	}
+	nf := newFlow{
+		fwd:        k,
+		member:     maddr,
+		memberPort: mport,
+		egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
+		vs:         vs.Stats,
+		ms:         m.Stats,
+		virtual:    vs.Name,
+	}
+	if vs.SNATAutomap {
+		nf.snat = in.selfs[ms].addr
+	}
+	return w.e.flows.insert(&nf, w.now, tcpFlags)
+}
+
+// send addresses a rewritten frame to its next hop on the egress port, or
+// parks it and asks for the next hop's MAC.
+func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) DropReason {
+	p := w.e.ports[egress]
+	copy(frame[6:12], p.mac[:])
+	nh := addr4(nextHop)
+	if mac, ok := p.neigh.lookup(nh); ok {
+		copy(frame[0:6], mac[:])
+		w.emit(egress, frame)
+		return dropNone
+	}
+
+	p.pending.mu.Lock()
+	dropped, sendARP := p.pending.parkLocked(frame, nh, w.now)
+	// The reply may have been learned between the lookup above and parking;
+	// learn releases under this lock, so one of the two sees the other.
+	mac, known := p.neigh.lookup(nh)
+	if known {
+		w.e.writeLocked(p, p.pending.takeLocked(nh, mac))
+	}
+	p.pending.mu.Unlock()
+	if dropped > 0 {
+		w.e.drops[DropNeighborTimeout].Add(uint64(dropped))
+	}
+	if sendARP && !known {
+		src := uint32(0)
+		if si := in.connected(nextHop); si >= 0 {
+			src = in.selfs[si].addr
+		}
+		f := buildARP(w.scratchBuf(), arpOpRequest, broadcastMAC, p.mac, src, [6]byte{}, nextHop)
+		w.emit(egress, f)
+		p.ctr.arpRequests.Add(1)
+	}
+	return dropNone
+}
