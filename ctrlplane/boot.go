@@ -42,8 +42,8 @@ type SelfIPBoot struct {
 // Boot is the appliance's boot config: ports, self IPs, where the control
 // socket and the saved traffic config live. It is read once by `lbx run`.
 type Boot struct {
-	Ports   []PortBoot   `mapstructure:"ports"`
-	SelfIPs []SelfIPBoot `mapstructure:"selfips"`
+	Ports   []PortBoot   `mapstructure:"-"` // decoded apart: YAML list or JSON string
+	SelfIPs []SelfIPBoot `mapstructure:"-"`
 	Control struct {
 		Socket string `mapstructure:"socket"`
 	} `mapstructure:"control"`
@@ -105,24 +105,21 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 		}
 	}
 	var b Boot
-	// Lists arrive as JSON strings from flags and the environment.
-	for key, dst := range map[string]any{"ports": &b.Ports, "selfips": &b.SelfIPs} {
-		if s, ok := v.Get(key).(string); ok {
-			if err := json.Unmarshal([]byte(s), dst); err != nil {
-				return nil, fmt.Errorf("boot config: %s: %w", key, err)
-			}
-			v.Set(key, nil)
-		}
-	}
-	ports, selfs := b.Ports, b.SelfIPs
 	if err := v.Unmarshal(&b); err != nil {
 		return nil, fmt.Errorf("boot config: %w", err)
 	}
-	if ports != nil {
-		b.Ports = ports
-	}
-	if selfs != nil {
-		b.SelfIPs = selfs
+	// Lists arrive as YAML lists from files and as JSON strings from flags
+	// and the environment.
+	for key, dst := range map[string]any{"ports": &b.Ports, "selfips": &b.SelfIPs} {
+		var err error
+		if s, ok := v.Get(key).(string); ok {
+			err = json.Unmarshal([]byte(s), dst)
+		} else {
+			err = v.UnmarshalKey(key, dst)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("boot config: %s: %w", key, err)
+		}
 	}
 	if err := b.Validate(); err != nil {
 		return nil, err

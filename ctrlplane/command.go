@@ -1,0 +1,291 @@
+package ctrlplane
+
+import (
+	"slices"
+	"strings"
+
+	"lbx/dataplane"
+)
+
+// Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
+// The grammar is this table; parsing, help and (in cli/) completion are
+// driven from it.
+type Command struct {
+	Verb     string // "create"
+	Module   string // "ltm"
+	Kind     string // "pool"; empty for a command on the whole module
+	Args     string // usage of what follows, e.g. "NAME [PROPERTY …]"
+	Help     string
+	ReadOnly bool // list and show: never changes the configuration
+
+	obj *objKind
+	run func(x *execCtx, cmd *Command, args *cursor) (string, error)
+}
+
+// Properties returns the property names the command's object kind takes, for
+// help and completion.
+func (c *Command) Properties() []string {
+	if c.obj == nil {
+		return nil
+	}
+	return slices.Clone(c.obj.props)
+}
+
+// execCtx is what a command acts on: the candidate configuration of one Exec
+// or Push, and what it asks of the Store afterwards.
+type execCtx struct {
+	cand    *Config
+	prog    *dataplane.Program // installed program, for show's counters
+	mutated bool
+	save    bool
+	touched []string // objects changed by the current command
+}
+
+// commands is the grammar. It is never modified; Commands hands out a copy.
+var commands = []Command{
+	{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll},
+	{Verb: "list", Module: "ltm", Kind: "node", Args: "[NAME …] [all-properties]", Help: "print nodes", ReadOnly: true, obj: nodeKind, run: runList},
+	{Verb: "list", Module: "ltm", Kind: "pool", Args: "[NAME …] [all-properties]", Help: "print pools", ReadOnly: true, obj: poolKind, run: runList},
+	{Verb: "list", Module: "ltm", Kind: "virtual", Args: "[NAME …] [all-properties]", Help: "print virtual servers", ReadOnly: true, obj: virtualKind, run: runList},
+	{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "pool status and member counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+	{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
+	{Verb: "create", Module: "ltm", Kind: "node", Args: "NAME address ADDR [PROPERTY …]", Help: "create a node", obj: nodeKind, run: runCreate},
+	{Verb: "create", Module: "ltm", Kind: "pool", Args: "NAME [PROPERTY …]", Help: "create a pool", obj: poolKind, run: runCreate},
+	{Verb: "create", Module: "ltm", Kind: "virtual", Args: "NAME destination ADDR:PORT [PROPERTY …]", Help: "create a virtual server", obj: virtualKind, run: runCreate},
+	{Verb: "modify", Module: "ltm", Kind: "node", Args: "NAME PROPERTY …", Help: "change a node", obj: nodeKind, run: runModify},
+	{Verb: "modify", Module: "ltm", Kind: "pool", Args: "NAME PROPERTY …", Help: "change a pool; members add|delete|modify|replace-all-with { … }", obj: poolKind, run: runModify},
+	{Verb: "modify", Module: "ltm", Kind: "virtual", Args: "NAME PROPERTY …", Help: "change a virtual server", obj: virtualKind, run: runModify},
+	{Verb: "delete", Module: "ltm", Kind: "node", Args: "NAME …", Help: "delete nodes no pool member uses", obj: nodeKind, run: runDelete},
+	{Verb: "delete", Module: "ltm", Kind: "pool", Args: "NAME …", Help: "delete pools no virtual server uses", obj: poolKind, run: runDelete},
+	{Verb: "delete", Module: "ltm", Kind: "virtual", Args: "NAME …", Help: "delete virtual servers", obj: virtualKind, run: runDelete},
+	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
+}
+
+// Commands returns the command grammar, for help and completion.
+func Commands() []Command { return slices.Clone(commands) }
+
+// isModule reports whether word starts a stanza rather than a command.
+func isModule(word string) bool {
+	return slices.ContainsFunc(kinds, func(k *objKind) bool { return k.module == word })
+}
+
+// lookupCommand reads VERB MODULE [KIND] and finds its table entry.
+func lookupCommand(cur *cursor) (*Command, error) {
+	vt := cur.next()
+	var verbs, modules, kinds []string
+	var byVerb []*Command
+	for i := range commands {
+		c := &commands[i]
+		if !slices.Contains(verbs, c.Verb) {
+			verbs = append(verbs, c.Verb)
+		}
+		if c.Verb == vt.text {
+			byVerb = append(byVerb, c)
+		}
+	}
+	if vt.kind != tokWord || len(byVerb) == 0 {
+		return nil, lineErrorf(vt.line, "%s: unknown command (want one of %s)", vt.describe(), strings.Join(verbs, ", "))
+	}
+	mt, ok := cur.peek()
+	var byModule []*Command
+	for _, c := range byVerb {
+		if !slices.Contains(modules, c.Module) {
+			modules = append(modules, c.Module)
+		}
+		if ok && mt.kind == tokWord && c.Module == mt.text {
+			byModule = append(byModule, c)
+		}
+	}
+	if len(byModule) == 0 {
+		got := "nothing"
+		if ok {
+			got = mt.describe()
+		}
+		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", vt.text, strings.Join(modules, " or "), got)
+	}
+	cur.next()
+	kt, ok := cur.peek()
+	var whole *Command
+	for _, c := range byModule {
+		if c.Kind == "" {
+			whole = c
+			continue
+		}
+		kinds = append(kinds, c.Kind)
+		if ok && kt.kind == tokWord && c.Kind == kt.text {
+			cur.next()
+			return c, nil
+		}
+	}
+	if whole != nil && (!ok || kt.isWord("all-properties")) {
+		return whole, nil
+	}
+	got := "nothing"
+	if ok {
+		got = kt.describe()
+	}
+	return nil, lineErrorf(cur.peekLine(), "%s %s: want %s, got %s", vt.text, mt.text, strings.Join(kinds, ", "), got)
+}
+
+// names reads object names up to the end or to all-properties.
+func readNames(args *cursor) (names []string, allProps bool, err error) {
+	for !args.done() {
+		t := args.next()
+		if t.isWord("all-properties") {
+			allProps = true
+			continue
+		}
+		if t.kind != tokWord && t.kind != tokString {
+			return nil, false, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
+		}
+		n, err := fullName(t.text)
+		if err != nil {
+			return nil, false, lineErrorf(t.line, "%q: %w", t.text, err)
+		}
+		names = append(names, n)
+	}
+	return names, allProps, nil
+}
+
+func notFound(k *objKind, name string) error {
+	return coded("01020036:3: The requested %s (%s) was not found.", k.title, name)
+}
+
+// selectNames resolves the names a list/show asked for; none means all.
+func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
+	names, allProps, err := readNames(args)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(names) == 0 {
+		return k.names(x.cand), allProps, nil
+	}
+	for _, n := range names {
+		if !k.exists(x.cand, n) {
+			return nil, false, notFound(k, n)
+		}
+	}
+	return names, allProps, nil
+}
+
+func runListAll(x *execCtx, _ *Command, args *cursor) (string, error) {
+	_, allProps, err := readNames(args)
+	if err != nil {
+		return "", err
+	}
+	return x.cand.format(allProps), nil
+}
+
+func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	names, allProps, err := selectNames(x, cmd.obj, args)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, n := range names {
+		cmd.obj.print(&b, x.cand, n, allProps)
+	}
+	return b.String(), nil
+}
+
+// objectArg reads the NAME of create, modify and delete.
+func objectArg(cmd *Command, args *cursor) (string, error) {
+	t, err := args.value(cmd.Verb + " " + cmd.Module + " " + cmd.Kind + ": name")
+	if err != nil {
+		return "", err
+	}
+	n, err := fullName(t.text)
+	if err != nil {
+		return "", lineErrorf(t.line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.text, err)
+	}
+	return n, nil
+}
+
+func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	name, err := objectArg(cmd, args)
+	if err != nil {
+		return "", err
+	}
+	if cmd.obj.exists(x.cand, name) {
+		return "", coded("01020066:3: The requested %s (%s) already exists in partition %s.", cmd.obj.title, name, commonPartition)
+	}
+	if err := cmd.obj.define(x.cand, name, args, inCreate); err != nil {
+		return "", err
+	}
+	x.changed(cmd.obj.objectName(name))
+	return "", nil
+}
+
+func runModify(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	name, err := objectArg(cmd, args)
+	if err != nil {
+		return "", err
+	}
+	if !cmd.obj.exists(x.cand, name) {
+		return "", notFound(cmd.obj, name)
+	}
+	if args.done() {
+		return "", lineErrorf(args.line, "%s: no property to modify", cmd.obj.objectName(name))
+	}
+	if err := cmd.obj.modify(x.cand, name, args); err != nil {
+		return "", err
+	}
+	x.changed(cmd.obj.objectName(name))
+	return "", nil
+}
+
+func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if args.done() {
+		return "", lineErrorf(args.line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
+	}
+	for !args.done() {
+		name, err := objectArg(cmd, args)
+		if err != nil {
+			return "", err
+		}
+		if !cmd.obj.exists(x.cand, name) {
+			return "", notFound(cmd.obj, name)
+		}
+		if err := cmd.obj.inUse(x.cand, name); err != nil {
+			return "", err
+		}
+		cmd.obj.remove(x.cand, name)
+		x.changed(cmd.obj.objectName(name))
+	}
+	return "", nil
+}
+
+func runSave(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if !args.done() {
+		t := args.next()
+		return "", lineErrorf(t.line, "save sys config: unexpected %s", t.describe())
+	}
+	x.save = true
+	return "", nil
+}
+
+func (x *execCtx) changed(obj string) {
+	x.mutated = true
+	x.touched = append(x.touched, obj)
+	x.cand.ApplyDefaults()
+}
+
+// runStatement runs one command, or merges one stanza (a statement starting
+// with a module keyword: create-or-replace that object).
+func runStatement(x *execCtx, st statement) (string, error) {
+	cur := newCursor(st.toks, st.line)
+	first := st.toks[0]
+	if first.kind == tokWord && isModule(first.text) {
+		k, name, err := defineStanza(x.cand, st)
+		if err != nil {
+			return "", err
+		}
+		x.changed(k.objectName(name))
+		return "", nil
+	}
+	cmd, err := lookupCommand(cur)
+	if err != nil {
+		return "", err
+	}
+	return cmd.run(x, cmd, cur)
+}

@@ -1,0 +1,25 @@
+// Package ctrlplane owns the traffic configuration: its model (nodes, pools,
+// members, virtual servers, in BIG-IP's words), the tmsh dialect that reads
+// and prints it (bigip.conf stanzas and tmsh commands), the pure Compile that
+// validates it and builds the dataplane's Program, and the Store that holds
+// the running configuration and applies changes to it.
+//
+// Lifecycle: text is parsed into inert spec types (ParseConfig, or commands
+// editing a clone of the running Config), ApplyDefaults completes them in one
+// step, Compile turns them into an immutable *dataplane.Program or reports
+// every problem, and the Store installs the Program and only then swaps its
+// running Config. A Store is made with NewStore, loaded once with Boot (the
+// saved bigip.conf) or LoadText, and then changed by Exec (one command) and
+// Push (a script, all or nothing). `save sys config` writes the running
+// configuration back, crash-safely, keeping the previous file as .bak.
+//
+// Goroutines: none. The command table, property tables and parser are
+// synchronous; the control socket server (server.go) calls into the Store
+// from its own goroutines.
+//
+// Concurrency: Store methods are safe for concurrent use and serialized by
+// one mutex, held across compile and install so applies happen in order. A
+// Config is not safe for concurrent mutation; Running returns a private
+// clone. Counters are never copied into the Config: show reads them live
+// from the installed Program, by name.
+package ctrlplane

@@ -1,0 +1,73 @@
+package ctrlplane
+
+import (
+	"testing"
+)
+
+func FuzzParseConfig(f *testing.F) {
+	for _, tt := range roundTripConfigs {
+		f.Add(tt.text)
+	}
+	for _, s := range []string{
+		"ltm pool p { members { 10.0.0.1:80 { address 10.0.0.1 } } }",
+		"ltm virtual v { destination 2001:db8::1.80 mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff }",
+		"ltm node n { description \"a\\\\b\\q\\\"\" }",
+		"ltm pool p { members { n:80 { address 10.0.0.1 } } }\nltm node n { address 10.0.0.2 }",
+		"ltm virtual v { profiles { tcp { context all } } source-address-translation { pool none type automap } }",
+		"ltm pool p {\n}\n}",
+		"ltm pool \"/Common/p\" { members none description none }",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseConfig(text)
+		if err != nil {
+			return
+		}
+		_, _ = Compile(c, testNet)
+		for _, all := range []bool{false, true} {
+			t1 := c.format(all)
+			c2, err := ParseConfig(t1)
+			if err != nil {
+				t.Fatalf("all=%v: printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", all, err, text, t1)
+			}
+			if t2 := c2.format(all); t2 != t1 {
+				t.Fatalf("all=%v: print→parse→print is not a fixed point\ninput:\n%q\nfirst:\n%s\nsecond:\n%s", all, text, t1, t2)
+			}
+		}
+	})
+}
+
+func FuzzExec(f *testing.F) {
+	for _, s := range []string{
+		"list ltm", "list ltm pool web all-properties", "show ltm virtual", "show ltm pool web",
+		"create ltm node n3 address 10.0.0.3", "create ltm pool p2 members add { 10.0.0.3:http }",
+		"create ltm virtual v2 destination 198.18.1.100:7 ip-protocol udp pool web",
+		"modify ltm pool web members add { 10.0.0.3:80 }", "modify ltm pool web members delete { all }",
+		"modify ltm pool web members replace-all-with { a:80 { address 10.0.0.9 } }",
+		"modify ltm virtual vs disabled profiles add { tcp }", "delete ltm virtual vs", "delete ltm pool web",
+		"ltm pool web { members { 10.0.0.9:80 } }", "save sys config", "modify ltm pool web members {\n10.0.0.1:80\n}",
+		"create ltm pool p members add { 1.1.1.1:80", "}", "{", "\"", "list ltm pool \"\"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		s, dp := newTestStore(t, baseConf)
+		before, beforeProg := s.Running().Text(), dp.Program()
+		if _, err := s.Exec(line); err != nil {
+			if s.Running().Text() != before || dp.Program() != beforeProg {
+				t.Fatalf("failed Exec(%q) changed the store: %v", line, err)
+			}
+		}
+		before, beforeProg = s.Running().Text(), dp.Program()
+		if _, err := s.Push(line); err != nil {
+			if s.Running().Text() != before || dp.Program() != beforeProg {
+				t.Fatalf("failed Push(%q) changed the store: %v", line, err)
+			}
+		}
+		// Whatever was applied still prints and parses back.
+		if _, err := ParseConfig(s.Running().Text()); err != nil {
+			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, s.Running().Text())
+		}
+	})
+}

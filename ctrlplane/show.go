@@ -1,0 +1,211 @@
+package ctrlplane
+
+import (
+	"fmt"
+	"strings"
+
+	"lbx/dataplane"
+	"lbx/pools"
+)
+
+// The show commands print configuration from the candidate and counters from
+// the installed Program, matched by name: counters live apart from config.
+
+const showRule = "---------------------------------------------------------------\n"
+
+// Availability words and reasons as BIG-IP prints them. With no health
+// monitors yet, a pool with members is "unknown" (BIG-IP's blue square).
+const (
+	reasonUnmonitored = "The children pool member(s) either don't have service checking enabled, or service check results are not available yet"
+	reasonNoMembers   = "The pool has no members"
+	reasonNoPool      = "The virtual server has no pool"
+)
+
+type counters struct {
+	pktsIn, pktsOut, bytesIn, bytesOut, totalConns uint64
+	curConns                                       int64
+}
+
+func (c *counters) addMember(s *pools.MemberStats) {
+	if s == nil {
+		return
+	}
+	c.pktsIn += s.PktsIn.Load()
+	c.pktsOut += s.PktsOut.Load()
+	c.bytesIn += s.BytesIn.Load()
+	c.bytesOut += s.BytesOut.Load()
+	c.curConns += s.CurConns.Load()
+	c.totalConns += s.TotalConns.Load()
+}
+
+func virtualCounters(s *dataplane.VirtualStats) counters {
+	if s == nil {
+		return counters{}
+	}
+	return counters{
+		pktsIn: s.PktsIn.Load(), pktsOut: s.PktsOut.Load(),
+		bytesIn: s.BytesIn.Load(), bytesOut: s.BytesOut.Load(),
+		curConns: s.CurConns.Load(), totalConns: s.TotalConns.Load(),
+	}
+}
+
+func statusLine(b *strings.Builder, label, value string) {
+	fmt.Fprintf(b, "  %-17s: %s\n", label, value)
+}
+
+// trafficTable prints the counter block; numbers are exact, never rounded.
+func trafficTable(b *strings.Builder, side string, c counters) {
+	fmt.Fprintf(b, "%-32s%10s\n", "Traffic", side)
+	row := func(label, v string) { fmt.Fprintf(b, "  %-22s%18s\n", label, v) }
+	row("Packets In", utoa(c.pktsIn))
+	row("Packets Out", utoa(c.pktsOut))
+	row("Bytes In", utoa(c.bytesIn))
+	row("Bytes Out", utoa(c.bytesOut))
+	row("Current Connections", fmt.Sprint(c.curConns))
+	row("Total Connections", utoa(c.totalConns))
+}
+
+func findVirtual(p *dataplane.Program, name string) *dataplane.Virtual {
+	if p == nil {
+		return nil
+	}
+	for _, v := range p.Virtuals {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// findPool finds an installed pool; pools are reachable through virtuals.
+func findPool(p *dataplane.Program, name string) *pools.Pool {
+	if p == nil {
+		return nil
+	}
+	for _, v := range p.Virtuals {
+		if v.Pool != nil && v.Pool.Name == name {
+			return v.Pool
+		}
+	}
+	return nil
+}
+
+func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	names, _, err := selectNames(x, cmd.obj, args)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, name := range names {
+		v := x.cand.Virtuals[name]
+		b.WriteString(showRule)
+		b.WriteString("Ltm::Virtual Server: " + name + "\n")
+		b.WriteString(showRule)
+		b.WriteString("Status\n")
+		avail, reason := "unknown", reasonUnmonitored
+		if p := x.cand.Pools[v.Pool]; p == nil {
+			avail, reason = "offline", reasonNoPool
+		} else if len(p.Members) == 0 {
+			avail, reason = "offline", reasonNoMembers
+		}
+		state := "enabled"
+		if v.Disabled {
+			state = "disabled"
+		}
+		statusLine(&b, "Availability", avail)
+		statusLine(&b, "State", state)
+		statusLine(&b, "Reason", reason)
+		statusLine(&b, "Destination", memberAddr(&Member{Address: v.Destination.Addr(), Port: v.Destination.Port()}))
+		statusLine(&b, "Protocol", v.Protocol.String())
+		pool := v.Pool
+		if pool == "" {
+			pool = "none"
+		}
+		statusLine(&b, "Pool", pool)
+		var st *dataplane.VirtualStats
+		if rv := findVirtual(x.prog, name); rv != nil {
+			st = rv.Stats
+		}
+		b.WriteByte('\n')
+		trafficTable(&b, "ClientSide", virtualCounters(st))
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	names, _, err := selectNames(x, cmd.obj, args)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, name := range names {
+		p := x.cand.Pools[name]
+		installed := findPool(x.prog, name)
+		stats := func(m *Member) *pools.MemberStats {
+			if installed == nil {
+				return nil
+			}
+			for i := range installed.Members {
+				if installed.Members[i].Name == m.Name() {
+					return installed.Members[i].Stats
+				}
+			}
+			return nil
+		}
+		b.WriteString(showRule)
+		b.WriteString("Ltm::Pool: " + name + "\n")
+		b.WriteString(showRule)
+		b.WriteString("Status\n")
+		avail, reason := "unknown", reasonUnmonitored
+		if len(p.Members) == 0 {
+			avail, reason = "offline", reasonNoMembers
+		}
+		statusLine(&b, "Availability", avail)
+		statusLine(&b, "State", "enabled")
+		statusLine(&b, "Reason", reason)
+		statusLine(&b, "Load Balancing", p.Mode.String())
+		statusLine(&b, "Total Members", fmt.Sprint(len(p.Members)))
+		var total counters
+		for i := range p.Members {
+			total.addMember(stats(&p.Members[i]))
+		}
+		b.WriteByte('\n')
+		trafficTable(&b, "ServerSide", total)
+		b.WriteByte('\n')
+		if len(p.Members) == 0 {
+			continue
+		}
+		nameW, addrW := len("Member"), len("Address")
+		for i := range p.Members {
+			m := &p.Members[i]
+			nameW = max(nameW, len(m.Name()))
+			addrW = max(addrW, len(memberAddr(m)))
+		}
+		b.WriteString("Members\n")
+		fmt.Fprintf(&b, "  %-*s  %-*s %10s %10s %12s %12s\n", nameW, "Member", addrW, "Address",
+			"Cur Conns", "Tot Conns", "Packets In", "Packets Out")
+		for i := range p.Members {
+			m := &p.Members[i]
+			var c counters
+			c.addMember(stats(m))
+			fmt.Fprintf(&b, "  %-*s  %-*s %10d %10d %12d %12d\n", nameW, m.Name(), addrW, memberAddr(m),
+				c.curConns, c.totalConns, c.pktsIn, c.pktsOut)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+// memberAddr prints ADDRESS:PORT (ADDRESS.PORT for IPv6, as BIG-IP does).
+func memberAddr(m *Member) string {
+	a := "none"
+	if m.Address.IsValid() {
+		a = m.Address.String()
+	}
+	sep := ":"
+	if strings.Contains(a, ":") {
+		sep = "."
+	}
+	return a + sep + utoa(uint64(m.Port))
+}

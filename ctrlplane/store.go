@@ -1,0 +1,306 @@
+package ctrlplane
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"lbx/dataplane"
+)
+
+// Dataplane is what the Store drives: it installs compiled programs and
+// reports the one it runs. *dataplane.Engine is the production one.
+type Dataplane interface {
+	// Install makes p the running program. p is finalized and is not
+	// changed by the Store afterwards. On error the previous program stays.
+	Install(p *dataplane.Program) error
+	// Program returns the running program, or nil before the first Install.
+	Program() *dataplane.Program
+}
+
+var _ Dataplane = (*dataplane.Engine)(nil)
+
+// Store holds the running configuration and applies changes to it: every
+// change is made on a clone (the candidate), compiled, installed, and only
+// then becomes running. Any error leaves running and the dataplane as they
+// were. All methods are safe for concurrent use; they are serialized.
+type Store struct {
+	savedPath string
+	net       NetConfig
+	dp        Dataplane
+	logger    *slog.Logger
+
+	mu      sync.Mutex // guards running and version, and serializes applies
+	running *Config
+	version uint64 // count of successful applies; the Program's Generation
+}
+
+// NewStore returns a Store with an empty running configuration. savedPath is
+// where `save sys config` writes and Boot reads (bigip.conf); empty disables
+// both. A nil logger discards.
+func NewStore(dp Dataplane, n NetConfig, savedPath string, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{savedPath: savedPath, net: n, dp: dp, logger: logger, running: NewConfig()}
+}
+
+// Boot loads the saved configuration, compiles and installs it. With no
+// saved file it installs an empty program. Errors name the file and line.
+func (s *Store) Boot() error {
+	cfg, lines := NewConfig(), map[string]int(nil)
+	if s.savedPath != "" {
+		data, err := os.ReadFile(s.savedPath)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			s.logger.Info("no saved configuration; starting empty", "path", s.savedPath)
+		case err != nil:
+			return fmt.Errorf("saved config: %w", err)
+		default:
+			if cfg, lines, err = parseConfig(string(data)); err != nil {
+				return fmt.Errorf("saved config %s: %w", s.savedPath, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.applyLocked(cfg, lines); err != nil {
+		return fmt.Errorf("saved config %s: %w", s.savedPath, err)
+	}
+	return nil
+}
+
+// LoadText replaces the running configuration with bigip.conf-style text.
+func (s *Store) LoadText(text string) error {
+	cfg, lines, err := parseConfig(text)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applyLocked(cfg, lines)
+}
+
+// Exec runs one tmsh command and applies it at once. A line starting with a
+// module keyword (`ltm pool P { … }`) creates or replaces that object.
+func (s *Store) Exec(line string) (string, error) {
+	out, err := s.exec(line)
+	var le *LineError
+	if err != nil && !strings.Contains(line, "\n") && errors.As(err, &le) && le == err {
+		err = le.Err // one line: its number says nothing
+	}
+	return out, err
+}
+
+func (s *Store) exec(line string) (string, error) {
+	stmts, err := statements(line)
+	if err != nil {
+		return "", err
+	}
+	switch len(stmts) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", lineErrorf(stmts[1].line, "one command at a time (push runs scripts)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	out, err := runStatement(x, stmts[0])
+	if err != nil {
+		return "", err
+	}
+	if err := s.commitLocked(x, nil); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// Push runs a script as a whole: tmsh commands one per line (a command may
+// span lines while braces are open; blank lines and # comments are skipped)
+// and bigip.conf stanzas, which create or replace their object. All of it is
+// applied to one candidate, compiled and installed once; any error changes
+// nothing and names the line. Output of list and show is concatenated.
+func (s *Store) Push(text string) (string, error) {
+	stmts, err := statements(text)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	lines := map[string]int{}
+	var out strings.Builder
+	for _, st := range stmts {
+		x.touched = x.touched[:0]
+		o, err := runStatement(x, st)
+		if err != nil {
+			var le *LineError
+			if !errors.As(err, &le) {
+				err = &LineError{Line: st.line, Err: err}
+			}
+			return "", err
+		}
+		out.WriteString(o)
+		for _, obj := range x.touched {
+			lines[obj] = st.line
+		}
+	}
+	if err := s.commitLocked(x, lines); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+// Running returns a copy of the running configuration.
+func (s *Store) Running() *Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running.Clone()
+}
+
+// Version returns how many configurations have been applied; it is also the
+// Generation of the installed Program.
+func (s *Store) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+func statements(text string) ([]statement, error) {
+	toks, err := lex(text)
+	if err != nil {
+		return nil, err
+	}
+	return splitStatements(toks)
+}
+
+// commitLocked applies what the commands of x did: a changed candidate is
+// compiled, installed and becomes running; then a requested save is done.
+// lines maps objects to the script line that last changed them, so
+// validation errors can point there.
+func (s *Store) commitLocked(x *execCtx, lines map[string]int) error {
+	if x.mutated {
+		if err := s.applyLocked(x.cand, lines); err != nil {
+			return err
+		}
+	}
+	if x.save {
+		if err := s.saveLocked(); err != nil {
+			if x.mutated {
+				return fmt.Errorf("configuration applied (version %d) but not saved: %w", s.version, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// applyLocked compiles cfg, installs it and makes it running.
+func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
+	cfg.ApplyDefaults()
+	prog, err := Compile(cfg, s.net)
+	if err != nil {
+		return atLines(err, lines)
+	}
+	prog.Generation = s.version + 1
+	if err := s.dp.Install(prog); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	s.running = cfg
+	s.version++
+	s.logger.Info("configuration applied", "version", s.version,
+		"nodes", len(cfg.Nodes), "pools", len(cfg.Pools), "virtuals", len(cfg.Virtuals))
+	return nil
+}
+
+// atLines points each validation error at the line its object was last
+// defined or changed at, when known.
+func atLines(err error, lines map[string]int) error {
+	if len(lines) == 0 {
+		return err
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		var ve *ValidationError
+		if errors.As(e, &ve) {
+			if l, ok := lines[ve.Object]; ok {
+				e = &LineError{Line: l, Err: e}
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+// saveLocked writes the running configuration to savedPath crash-safely,
+// keeping the previous file as savedPath.bak.
+func (s *Store) saveLocked() error {
+	if s.savedPath == "" {
+		return errors.New("save sys config: no saved config path is configured")
+	}
+	if err := os.MkdirAll(filepath.Dir(s.savedPath), 0o755); err != nil {
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	old, err := os.ReadFile(s.savedPath)
+	switch {
+	case err == nil:
+		if err := writeFileSync(s.savedPath+".bak", old); err != nil {
+			return fmt.Errorf("save sys config: backup: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	if err := writeFileSync(s.savedPath, []byte(s.running.Text())); err != nil {
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)
+	return nil
+}
+
+// writeFileSync replaces path atomically: a temporary file in the same
+// directory is written and synced, renamed over path, and the directory is
+// synced so the rename survives a crash.
+func writeFileSync(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
