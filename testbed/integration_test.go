@@ -1,13 +1,17 @@
 package testbed
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -113,8 +117,12 @@ func TestIntegrationRoundRobinHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`Total Connections\s+30\b`).MatchString(out) {
+	if !regexp.MustCompile(`Total Connections\s+30\n`).MatchString(out) {
 		t.Errorf("show ltm virtual does not count 30 connections:\n%s", out)
+	}
+	// Every curl closed its connection with FINs both ways.
+	if !regexp.MustCompile(`Current Connections\s+0\n`).MatchString(out) {
+		t.Errorf("show ltm virtual still counts open connections:\n%s", out)
 	}
 }
 
@@ -215,6 +223,119 @@ func TestIntegrationUDPEcho(t *testing.T) {
 	}
 	if len(seen) != 1 {
 		t.Errorf("one UDP flow answered by %v; want one server", seen)
+	}
+}
+
+// httpOnConn sends one HTTP/1.1 request on an open connection and returns
+// the body line.
+func httpOnConn(t *testing.T, conn net.Conn, r *bufio.Reader) string {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: vip\r\n\r\n")); err != nil {
+		t.Fatalf("write on established connection: %v", err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("read on established connection: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// Changes to other objects take effect on live traffic and leave an
+// established flow of an untouched virtual server alone.
+func TestIntegrationLiveChangesKeepEstablishedFlows(t *testing.T) {
+	tb := upTestbed(t)
+	var conn net.Conn
+	if err := tb.In("client", func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp4", tb.Topo.VIP.String()+":80", 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	first := httpOnConn(t, conn, r)
+	app := tb.Client()
+	for _, cmd := range []string{
+		"create ltm pool /Common/alt_pool members add { 198.18.2.13:80 }",
+		"create ltm virtual /Common/vs_alt destination 198.18.1.101:80 ip-protocol tcp pool /Common/alt_pool source-address-translation { type automap }",
+		"modify ltm pool /Common/udp_pool members delete { 198.18.2.11:7 }",
+		"modify ltm pool /Common/web_pool members delete { 198.18.2.11:80 198.18.2.12:80 198.18.2.13:80 } members add { 198.18.2.11:80 }",
+	} {
+		if _, err := app.Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	// The new virtual carries traffic at once.
+	if got := ServerName(curl(t, tb, "http://198.18.1.101/")); got != "server3" {
+		t.Errorf("new virtual answered by %q, want server3", got)
+	}
+	// New connections to the modified pool go to its one remaining member.
+	if got := ServerName(curl(t, tb, "http://"+tb.Topo.VIP.String()+"/")); got != "server1" {
+		t.Errorf("modified pool answered by %q, want server1", got)
+	}
+	// The established connection still reaches the member it started on.
+	if second := httpOnConn(t, conn, r); second != first {
+		t.Errorf("established connection moved: first %q, then %q", first, second)
+	}
+	// A failing command changes nothing.
+	if _, err := app.Exec("create ltm virtual /Common/vs_bad destination 198.18.1.102:80 pool /Common/nope"); err == nil {
+		t.Fatal("virtual with a missing pool was accepted")
+	}
+	if second := httpOnConn(t, conn, r); second != first {
+		t.Errorf("after a failed command the connection moved: %q", second)
+	}
+	// Deleting the virtual ends its flows.
+	if _, err := app.Exec("delete ltm virtual /Common/vs_http"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(2 * time.Second))
+	conn.Write([]byte("GET / HTTP/1.1\r\nHost: vip\r\n\r\n"))
+	if _, err := http.ReadResponse(r, nil); err == nil {
+		t.Error("a deleted virtual still answered on its old connection")
+	}
+}
+
+// `lbx testbed down` cleans up after a run that crashed and left its
+// namespaces and processes behind.
+func TestIntegrationDownAfterCrash(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	tb, err := Up(Options{Binary: lbxBinary, StateDir: state, Socket: filepath.Join(dir, "lbx.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Down() // a no-op when the crash recovery below worked
+	// The appliance dies hard; the process that built the testbed is gone
+	// too, so only the state file and the namespaces are left.
+	for _, p := range tb.State.Procs {
+		if p.Name == "appliance" {
+			syscall.Kill(p.PID, syscall.SIGKILL)
+			tb.cmds[p.PID].Wait()
+		}
+	}
+	if err := Down(state, nil); err != nil {
+		t.Fatalf("down after crash: %v", err)
+	}
+	for _, ns := range tb.Topo.Namespaces() {
+		if nsExists(ns) {
+			t.Errorf("namespace %s left after down", ns)
+		}
+	}
+	for _, p := range tb.State.Procs {
+		if c := tb.cmds[p.PID]; c != nil && p.Name != "appliance" {
+			c.Wait() // reap; Down already signalled them
+		}
+		if alive(p.PID) {
+			t.Errorf("%s (pid %d) still running", p.Name, p.PID)
+		}
 	}
 }
 
