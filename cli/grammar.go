@@ -19,10 +19,13 @@ var ltmObjects = []word{
 // and validates; this table only drives completion and help.
 var grammar = []word{
 	{name: "list", help: "print configuration", next: []word{{name: "ltm", next: ltmObjects}}},
-	{name: "show", help: "print status and counters", next: []word{{name: "ltm", next: []word{
-		{name: "virtual", help: "virtual server traffic"},
-		{name: "pool", help: "pool and member traffic"},
-	}}}},
+	{name: "show", help: "print status and counters", next: []word{
+		{name: "ltm", next: []word{
+			{name: "virtual", help: "virtual server traffic"},
+			{name: "pool", help: "pool and member traffic"},
+		}},
+		{name: "sys", next: []word{{name: "dataplane", help: "port and drop counters"}}},
+	}},
 	{name: "create", help: "create an object", next: []word{{name: "ltm", next: ltmObjects}}},
 	{name: "modify", help: "change an object", next: []word{{name: "ltm", next: ltmObjects}}},
 	{name: "delete", help: "delete an object", next: []word{{name: "ltm", next: ltmObjects}}},

@@ -34,11 +34,12 @@ func (c *Command) Properties() []string {
 // execCtx is what a command acts on: the candidate configuration of one Exec
 // or Push, and what it asks of the Store afterwards.
 type execCtx struct {
-	cand    *Config
-	prog    *dataplane.Program // installed program, for show's counters
-	mutated bool
-	save    bool
-	touched []string // objects changed by the current command
+	cand     *Config
+	prog     *dataplane.Program // installed program, for show's counters
+	counters CounterSource      // nil when the dataplane offers none
+	mutated  bool
+	save     bool
+	touched  []string // objects changed by the current command
 }
 
 // commands is the grammar. It is never modified; Commands hands out a copy.
@@ -58,6 +59,7 @@ var commands = []Command{
 	{Verb: "delete", Module: "ltm", Kind: "node", Args: "NAME …", Help: "delete nodes no pool member uses", obj: nodeKind, run: runDelete},
 	{Verb: "delete", Module: "ltm", Kind: "pool", Args: "NAME …", Help: "delete pools no virtual server uses", obj: poolKind, run: runDelete},
 	{Verb: "delete", Module: "ltm", Kind: "virtual", Args: "NAME …", Help: "delete virtual servers", obj: virtualKind, run: runDelete},
+	{Verb: "show", Module: "sys", Kind: "dataplane", Help: "port, ARP/ICMP and drop counters by reason, flow count", ReadOnly: true, run: runShowDataplane},
 	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
 }
 

@@ -1,6 +1,7 @@
 package ctrlplane
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -208,4 +209,25 @@ func memberAddr(m *Member) string {
 		sep = "."
 	}
 	return a + sep + utoa(uint64(m.Port))
+}
+
+// runShowDataplane prints the dataplane's counters: per port, then every
+// drop reason (zeros included, so an operator sees what is counted).
+func runShowDataplane(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if !args.done() {
+		t := args.next()
+		return "", lineErrorf(t.line, "show sys dataplane: unexpected %s", t.describe())
+	}
+	if x.counters == nil {
+		return "", errors.New("show sys dataplane: this dataplane keeps no counters")
+	}
+	var b strings.Builder
+	b.WriteString(showRule)
+	b.WriteString("Sys::Dataplane\n")
+	b.WriteString(showRule)
+	fmt.Fprintf(&b, "  %-40s %12d\n", "flows", x.counters.Flows())
+	for _, c := range x.counters.Counters() {
+		fmt.Fprintf(&b, "  %-40s %12d\n", c.Name, c.Value)
+	}
+	return b.String(), nil
 }

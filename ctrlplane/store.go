@@ -23,6 +23,13 @@ type Dataplane interface {
 	Program() *dataplane.Program
 }
 
+// CounterSource is what `show sys dataplane` reads; a Dataplane may offer it
+// (the engine does).
+type CounterSource interface {
+	Counters() []dataplane.Counter
+	Flows() int
+}
+
 var _ Dataplane = (*dataplane.Engine)(nil)
 
 // Store holds the running configuration and applies changes to it: every
@@ -86,6 +93,12 @@ func (s *Store) LoadText(text string) error {
 	return s.applyLocked(cfg, lines)
 }
 
+func (s *Store) newExecCtxLocked() *execCtx {
+	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	x.counters, _ = s.dp.(CounterSource)
+	return x
+}
+
 // Exec runs one tmsh command and applies it at once. A line starting with a
 // module keyword (`ltm pool P { … }`) creates or replaces that object.
 func (s *Store) Exec(line string) (string, error) {
@@ -111,7 +124,7 @@ func (s *Store) exec(line string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	x := s.newExecCtxLocked()
 	out, err := runStatement(x, stmts[0])
 	if err != nil {
 		return "", err
@@ -134,7 +147,7 @@ func (s *Store) Push(text string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	x := s.newExecCtxLocked()
 	lines := map[string]int{}
 	var out strings.Builder
 	for _, st := range stmts {

@@ -157,6 +157,13 @@ func TestIntegrationPingVIPAndSelf(t *testing.T) {
 			t.Fatalf("ping %s: want 2 replies:\n%s", dst, out)
 		}
 	}
+	out, err := tb.Client().Exec("show sys dataplane")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`port\.lbx-ext\.icmp_echo_replies\s+4\n`).MatchString(out) {
+		t.Errorf("show sys dataplane does not count the 4 echo replies:\n%s", out)
+	}
 }
 
 var peerRe = regexp.MustCompile(`peer=([0-9.]+):\d+`)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"lbx/testbed"
+)
+
+func TestStatusJSONKeys(t *testing.T) {
+	st := &testbed.State{VIP: "198.18.1.100", Socket: "/run/lbx/lbx.sock",
+		Hosts: map[string]string{"client": "198.18.1.10", "server1": "198.18.2.11"},
+		Procs: []testbed.Proc{{Name: "appliance", PID: 42}}}
+	var buf bytes.Buffer
+	if err := printStatus(&buf, st, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("status -o json is not JSON: %v\n%s", err, buf.String())
+	}
+	want := map[string]any{
+		"vip":    "198.18.1.100",
+		"socket": "/run/lbx/lbx.sock",
+		"hosts":  map[string]any{"client": "198.18.1.10", "server1": "198.18.2.11"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("status json (-want +got):\n%s", d)
+	}
+	if err := printStatus(&buf, st, "xml"); err == nil {
+		t.Error("-o xml accepted")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing", nil, "no command"},
+		{"unknown", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"push without file", []string{"push"}, "usage: lbx push FILE"},
+		{"-c with extra words", []string{"-c", "list", "ltm"}, "-c takes one quoted command"},
+		{"testbed without verb", []string{"testbed"}, "usage: lbx testbed"},
+		{"exec unknown host", []string{"testbed", "exec", "nohost", "--", "true"}, `no host "nohost"`},
+		{"no appliance", []string{"--socket", "/nonexistent/lbx.sock", "-c", "list ltm"}, "no appliance is running"},
+		{"bad boot flag", []string{"run", "--log.level", "loud", "--control.socket", "/tmp/x.sock"}, `log.level "loud"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := run(tc.args, strings.NewReader(""), &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
