@@ -42,8 +42,12 @@ type execCtx struct {
 	touched  []string // objects changed by the current command
 }
 
-// commands is the grammar. It is never modified; Commands hands out a copy.
-var commands = []Command{
+// commands is the grammar: the object commands here and the system ones
+// (sys.go). It is never modified; Commands hands out a copy.
+var commands = slices.Concat(objectCommands, sysCommands)
+
+// objectCommands act on configuration objects.
+var objectCommands = []Command{
 	{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll},
 	{Verb: "list", Module: "ltm", Kind: "node", Args: "[NAME …] [all-properties]", Help: "print nodes", ReadOnly: true, obj: nodeKind, run: runList},
 	{Verb: "list", Module: "ltm", Kind: "pool", Args: "[NAME …] [all-properties]", Help: "print pools", ReadOnly: true, obj: poolKind, run: runList},
@@ -59,8 +63,6 @@ var commands = []Command{
 	{Verb: "delete", Module: "ltm", Kind: "node", Args: "NAME …", Help: "delete nodes no pool member uses", obj: nodeKind, run: runDelete},
 	{Verb: "delete", Module: "ltm", Kind: "pool", Args: "NAME …", Help: "delete pools no virtual server uses", obj: poolKind, run: runDelete},
 	{Verb: "delete", Module: "ltm", Kind: "virtual", Args: "NAME …", Help: "delete virtual servers", obj: virtualKind, run: runDelete},
-	{Verb: "show", Module: "sys", Kind: "dataplane", Help: "port, ARP/ICMP and drop counters by reason, flow count", ReadOnly: true, run: runShowDataplane},
-	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
 }
 
 // Commands returns the command grammar, for help and completion.
@@ -254,15 +256,6 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		cmd.obj.remove(x.cand, name)
 		x.changed(cmd.obj.objectName(name))
 	}
-	return "", nil
-}
-
-func runSave(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if !args.done() {
-		t := args.next()
-		return "", lineErrorf(t.line, "save sys config: unexpected %s", t.describe())
-	}
-	x.save = true
 	return "", nil
 }
 
