@@ -39,6 +39,7 @@ type execCtx struct {
 	counters CounterSource      // nil when the dataplane offers none
 	mutated  bool
 	save     bool
+	txnOp    txnOp    // set by create/submit/delete cli transaction
 	touched  []string // objects changed by the current command
 }
 

@@ -260,7 +260,6 @@ func TestExecErrors(t *testing.T) {
 		{"delete missing virtual", "delete ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
 		{"delete pool in use", "delete ltm pool web", "01070265:3: The Pool (/Common/web) cannot be deleted because it is in use by a Virtual Server (/Common/vs)."},
 		{"delete node in use", "delete ltm node 10.0.0.1", "01070110:3: Node address '/Common/10.0.0.1' is referenced by a member of pool '/Common/web'."},
-		{"delete several, one in use", "delete ltm virtual vs\ndelete ltm pool web", "line 2: one command at a time (push runs scripts)"},
 		{"delete without name", "delete ltm pool", "delete ltm pool: name: missing value"},
 		{"member add existing", "modify ltm pool web members add { 10.0.0.1:http }", "01020066:3: The requested Pool Member (/Common/web /Common/10.0.0.1 80) already exists in partition Common."},
 		{"member delete missing", "modify ltm pool web members delete { 10.0.0.9:80 }", "01020036:3: The requested Pool Member (/Common/web /Common/10.0.0.9 80) was not found."},
@@ -274,7 +273,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: overlap", "create ltm virtual vs2 destination 198.18.1.100:http", "ltm virtual /Common/vs2: destination /Common/198.18.1.100:80: ip-protocol tcp: overlaps virtual /Common/vs"},
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
-		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, save)`},
+		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
 		{"unknown module", "list foo", `list: want ltm, got "foo"`},
 		{"unknown kind", "list ltm monitor", `list ltm: want node, pool, virtual, got "monitor"`},
 		{"show unknown kind", "show ltm node", `show ltm: want pool, virtual, got "node"`},
@@ -286,7 +285,7 @@ func TestExecErrors(t *testing.T) {
 		{"create bad name", "create ltm pool a/b", `ltm pool "a/b": character '/' not allowed in a name`},
 		{"unbalanced", "create ltm pool p members add { 1.1.1.1:80", `"{" is never closed`},
 		{"stanza unknown type", "ltm rule r { }", `"ltm rule": unknown object type (want one of ltm node, ltm pool, ltm virtual)`},
-		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, save)`},
+		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

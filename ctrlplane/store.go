@@ -99,40 +99,12 @@ func (s *Store) newExecCtxLocked() *execCtx {
 	return x
 }
 
-// Exec runs one tmsh command and applies it at once. A line starting with a
-// module keyword (`ltm pool P { … }`) creates or replaces that object.
-func (s *Store) Exec(line string) (string, error) {
-	out, err := s.exec(line)
-	var le *LineError
-	if err != nil && !strings.Contains(line, "\n") && errors.As(err, &le) && le == err {
-		err = le.Err // one line: its number says nothing
-	}
-	return out, err
-}
-
-func (s *Store) exec(line string) (string, error) {
-	stmts, err := statements(line)
-	if err != nil {
-		return "", err
-	}
-	switch len(stmts) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", lineErrorf(stmts[1].line, "one command at a time (push runs scripts)")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.newExecCtxLocked()
-	out, err := runStatement(x, stmts[0])
-	if err != nil {
-		return "", err
-	}
-	if err := s.commitLocked(x, nil); err != nil {
-		return "", err
-	}
-	return out, nil
+// Exec runs commands (one per line or separated by `;`) in a session of
+// their own, each applied at once; a transaction opened and submitted in the
+// same text applies as a whole. A line starting with a module keyword
+// (`ltm pool P { … }`) creates or replaces that object.
+func (s *Store) Exec(text string) (string, error) {
+	return s.NewSession().Exec(text)
 }
 
 // Push runs a script as a whole: tmsh commands one per line (a command may
@@ -159,6 +131,9 @@ func (s *Store) Push(text string) (string, error) {
 				err = &LineError{Line: st.line, Err: err}
 			}
 			return "", err
+		}
+		if x.txnOp != txnNone {
+			return "", &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
 		}
 		out.WriteString(o)
 		for _, obj := range x.touched {
