@@ -49,6 +49,9 @@ type Boot struct {
 	} `mapstructure:"control"`
 	Config struct {
 		Saved string `mapstructure:"saved"`
+		// Fallback boots from the saved file's backup when the saved
+		// file is corrupt, instead of refusing to boot.
+		Fallback bool `mapstructure:"fallback"`
 	} `mapstructure:"config"`
 	Flows struct {
 		Capacity int `mapstructure:"capacity"`
@@ -65,6 +68,7 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("selfips", "", "self IPs as JSON: [{\"name\":…,\"address\":\"a.b.c.d/len\",\"port\":…}]")
 	fs.String("control.socket", "", "control socket path")
 	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
+	fs.Bool("config.fallback", false, "boot from the saved config's backup if the saved config is corrupt")
 	fs.Int("flows.capacity", 0, "flow table capacity")
 	fs.String("log.level", "", "log level: debug, info, warn, error")
 }
@@ -88,7 +92,7 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	v.SetEnvPrefix("LBX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "flows.capacity", "log.level"} {
+	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"} {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}

@@ -28,6 +28,10 @@ type Executor interface {
 type Request struct {
 	Op   string `json:"op"` // "exec" or "push"
 	Text string `json:"text"`
+	// Session names a conversation that spans requests (an interactive
+	// CLI): its open transaction lives on the server between them. Empty
+	// means a session of its own for this request.
+	Session string `json:"session,omitempty"`
 }
 
 // Response answers a Request. Error is empty on success.
@@ -49,8 +53,54 @@ type Server struct {
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-	mu        sync.Mutex // guards conns
+	mu        sync.Mutex // guards conns and sessions
 	conns     map[net.Conn]struct{}
+	sessions  map[string]*liveSession
+}
+
+// liveSession is a named session kept between requests.
+type liveSession struct {
+	ss       *Session
+	lastUsed time.Time
+}
+
+// Sessions idle longer than sessionIdle are dropped with their open
+// transaction; at most maxSessions are kept (the longest idle goes first).
+const (
+	sessionIdle = time.Hour
+	maxSessions = 256
+)
+
+// SessionMaker is an Executor that can hold sessions (*Store is one).
+type SessionMaker interface {
+	NewSession() *Session
+}
+
+// sessionFor finds or starts the named session.
+func (s *Server) sessionFor(name string, mk SessionMaker) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	var oldest string
+	for n, ls := range s.sessions {
+		if now.Sub(ls.lastUsed) > sessionIdle {
+			delete(s.sessions, n)
+			continue
+		}
+		if oldest == "" || ls.lastUsed.Before(s.sessions[oldest].lastUsed) {
+			oldest = n
+		}
+	}
+	ls, ok := s.sessions[name]
+	if !ok {
+		if len(s.sessions) >= maxSessions {
+			delete(s.sessions, oldest)
+		}
+		ls = &liveSession{ss: mk.NewSession()}
+		s.sessions[name] = ls
+	}
+	ls.lastUsed = now
+	return ls.ss
 }
 
 // Listen creates the unix socket at path (its directory too), refusing to
@@ -75,7 +125,7 @@ func Listen(path string, exec Executor, logger *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{ln: ln, exec: exec, logger: logger, path: path, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{ln: ln, exec: exec, logger: logger, path: path, conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{}}, nil
 }
 
 // Serve accepts connections on its own goroutine until Close.
@@ -118,7 +168,11 @@ func (s *Server) handle(c net.Conn) {
 		var err error
 		switch req.Op {
 		case "exec":
-			out, err = s.exec.Exec(req.Text)
+			if mk, ok := s.exec.(SessionMaker); ok && req.Session != "" {
+				out, err = s.sessionFor(req.Session, mk).Exec(req.Text)
+			} else {
+				out, err = s.exec.Exec(req.Text)
+			}
 		case "push":
 			out, err = s.exec.Push(req.Text)
 		default:
@@ -158,13 +212,18 @@ func (s *Server) Close() error {
 type Client struct {
 	Path    string
 	Timeout time.Duration // per request; 0 means 60s
+	// Session, when set, keeps a server-side session (and its open
+	// transaction) across this client's requests.
+	Session string
 }
 
 // ErrNoAppliance means nothing listens on the control socket.
 var ErrNoAppliance = errors.New("no appliance is running (control socket not reachable)")
 
 // Exec runs one command on the appliance.
-func (c *Client) Exec(line string) (string, error) { return c.do(Request{Op: "exec", Text: line}) }
+func (c *Client) Exec(line string) (string, error) {
+	return c.do(Request{Op: "exec", Text: line, Session: c.Session})
+}
 
 // Push sends a script to be applied as a whole.
 func (c *Client) Push(text string) (string, error) { return c.do(Request{Op: "push", Text: text}) }

@@ -93,3 +93,42 @@ func TestControlSocketBadRequest(t *testing.T) {
 		t.Errorf("malformed request answer %q", buf[:n])
 	}
 }
+
+// A named session keeps its transaction across requests; other clients do
+// not see it until it is submitted.
+func TestControlSocketSessions(t *testing.T) {
+	s, _ := newTestStore(t, DefaultConfigText())
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	srv, err := Listen(path, s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	defer srv.Close()
+	op := &Client{Path: path, Session: "operator-1"}
+	other := &Client{Path: path}
+	for _, cmd := range []string{
+		"create cli transaction",
+		"create ltm pool /Common/sess_pool members add { 198.18.2.11:80 }",
+	} {
+		if _, err := op.Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	if out, err := other.Exec("list ltm pool"); err != nil || strings.Contains(out, "sess_pool") {
+		t.Fatalf("another client sees the open transaction: %v\n%s", err, out)
+	}
+	if _, err := op.Exec("submit cli transaction"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := other.Exec("list ltm pool /Common/sess_pool"); err != nil || !strings.Contains(out, "sess_pool") {
+		t.Fatalf("submitted pool not visible: %v\n%s", err, out)
+	}
+	// Without a session name each request stands alone.
+	if _, err := other.Exec("create cli transaction"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec("submit cli transaction"); err == nil || !strings.Contains(err.Error(), "no transaction is open") {
+		t.Errorf("sessionless submit: %v", err)
+	}
+}

@@ -155,3 +155,29 @@ func TestLoadSysConfig(t *testing.T) {
 		t.Errorf("replace load left %d virtuals, %d pools; want 0, 1", len(run.Virtuals), len(run.Pools))
 	}
 }
+
+func TestBootFallbackToBackup(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "bigip.conf")
+	s1 := NewStore(&fakeDataplane{}, NetConfig{}, saved, nil)
+	mustExec(t, s1.NewSession(), "create ltm pool /Common/first; save sys config")
+	mustExec(t, s1.NewSession(), "create ltm pool /Common/second; save sys config")
+	// The saved file gets corrupted (say, by a disk fault); the backup
+	// holds the previous save.
+	if err := os.WriteFile(saved, []byte("ltm pool /Common/second {\n    members {\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := NewStore(&fakeDataplane{}, NetConfig{}, saved, nil)
+	err := s2.Boot()
+	if err == nil || !strings.Contains(err.Error(), saved) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "config.fallback") {
+		t.Fatalf("boot from a corrupt file: %v (want file, line and the fallback hint)", err)
+	}
+	s3 := NewStore(&fakeDataplane{}, NetConfig{}, saved, nil)
+	if err := s3.BootWithFallback(true); err != nil {
+		t.Fatalf("fallback boot: %v", err)
+	}
+	run := s3.Running()
+	if run.Pools["/Common/first"] == nil || run.Pools["/Common/second"] != nil {
+		t.Errorf("fallback booted %v; want the backup (first only)", run.PoolList())
+	}
+}

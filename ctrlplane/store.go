@@ -59,25 +59,45 @@ func NewStore(dp Dataplane, n NetConfig, savedPath string, logger *slog.Logger) 
 
 // Boot loads the saved configuration, compiles and installs it. With no
 // saved file it installs an empty program. Errors name the file and line.
-func (s *Store) Boot() error {
+func (s *Store) Boot() error { return s.BootWithFallback(false) }
+
+// BootWithFallback is Boot that, when the saved file is corrupt or does not
+// apply and useBackup is set, boots from the backup the previous save kept
+// (savedPath.bak) instead of failing; the fallback is logged loudly.
+func (s *Store) BootWithFallback(useBackup bool) error {
+	err := s.bootFrom(s.savedPath, true)
+	if err == nil || !useBackup || s.savedPath == "" {
+		if _, statErr := os.Stat(s.savedPath + ".bak"); err != nil && s.savedPath != "" && statErr == nil {
+			err = fmt.Errorf("%w (boot with config.fallback set to use %s.bak)", err, s.savedPath)
+		}
+		return err
+	}
+	s.logger.Error("saved configuration unusable; booting from the backup", "err", err, "backup", s.savedPath+".bak")
+	if berr := s.bootFrom(s.savedPath+".bak", false); berr != nil {
+		return errors.Join(err, berr)
+	}
+	return nil
+}
+
+func (s *Store) bootFrom(path string, missingOK bool) error {
 	cfg, lines := NewConfig(), map[string]int(nil)
-	if s.savedPath != "" {
-		data, err := os.ReadFile(s.savedPath)
+	if path != "" {
+		data, err := os.ReadFile(path)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			s.logger.Info("no saved configuration; starting empty", "path", s.savedPath)
+		case errors.Is(err, fs.ErrNotExist) && missingOK:
+			s.logger.Info("no saved configuration; starting empty", "path", path)
 		case err != nil:
 			return fmt.Errorf("saved config: %w", err)
 		default:
 			if cfg, lines, err = parseConfig(string(data)); err != nil {
-				return fmt.Errorf("saved config %s: %w", s.savedPath, err)
+				return fmt.Errorf("saved config %s: %w", path, err)
 			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.applyLocked(cfg, lines); err != nil {
-		return fmt.Errorf("saved config %s: %w", s.savedPath, err)
+		return fmt.Errorf("saved config %s: %w", path, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -78,7 +79,8 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if path == "" {
 		path = "/run/lbx/lbx.sock"
 	}
-	sh := &cli.Shell{App: &ctrlplane.Client{Path: path}, Out: stdout, Err: stderr}
+	client := &ctrlplane.Client{Path: path}
+	sh := &cli.Shell{App: client, Out: stdout, Err: stderr}
 	rest := fs.Args()
 	if fs.Changed("command") {
 		if len(rest) > 0 {
@@ -91,6 +93,13 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch rest[0] {
 	case "cli":
+		// One server-side session for the whole shell, so a cli
+		// transaction spans the commands typed into it.
+		var id [8]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return err
+		}
+		client.Session = fmt.Sprintf("cli-%d-%x", os.Getpid(), id)
 		home, _ := os.UserHomeDir()
 		hist := ""
 		if home != "" {

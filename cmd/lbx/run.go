@@ -68,7 +68,7 @@ func runAppliance(args []string, stderr io.Writer) error {
 	}
 	defer eng.Close() // closes the ports, which removes the TAP devices
 	store := ctrlplane.NewStore(eng, boot.NetConfig(), boot.Config.Saved, logger)
-	if err := store.Boot(); err != nil {
+	if err := store.BootWithFallback(boot.Config.Fallback); err != nil {
 		return err
 	}
 	eng.Start()
