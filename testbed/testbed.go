@@ -157,18 +157,8 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if err := os.WriteFile(savedPath, []byte(opts.Config), 0o600); err != nil {
 		return tb, fmt.Errorf("testbed: %w", err)
 	}
-	argv := []string{opts.Binary, "run", "--control.socket", opts.Socket, "--config.saved", savedPath}
-	fmt.Fprintf(opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
-	if err := tb.start("appliance", topo.SwitchNS, argv); err != nil {
+	if err := tb.BootAppliance(); err != nil {
 		return tb, err
-	}
-	if err := tb.waitAppliance(15 * time.Second); err != nil {
-		return tb, err
-	}
-	for tap, br := range topo.TAPs {
-		if err := enslave(topo.SwitchNS, tap, br); err != nil {
-			return tb, fmt.Errorf("testbed: %w", err)
-		}
 	}
 	for _, h := range topo.Servers() {
 		if err := waitListening(h.NS, "127.0.0.1:80", 10*time.Second); err != nil {
@@ -177,6 +167,49 @@ func Up(opts Options) (tb *Testbed, err error) {
 	}
 	fmt.Fprintf(opts.Log, "testbed: up: VIP %s, control socket %s\n", topo.VIP, opts.Socket)
 	return tb, nil
+}
+
+// BootAppliance starts the appliance in the switch namespace with the
+// testbed's saved config, waits until its control socket answers, and joins
+// its TAP ports to the bridges. Up calls it; a test calls it again after
+// CrashAppliance to reboot.
+func (tb *Testbed) BootAppliance() error {
+	savedPath := filepath.Join(tb.opts.StateDir, "bigip.conf")
+	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath}
+	fmt.Fprintf(tb.opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
+	if err := tb.start("appliance", tb.Topo.SwitchNS, argv); err != nil {
+		return err
+	}
+	if err := tb.waitAppliance(15 * time.Second); err != nil {
+		return err
+	}
+	for tap, br := range tb.Topo.TAPs {
+		if err := enslave(tb.Topo.SwitchNS, tap, br); err != nil {
+			return fmt.Errorf("testbed: %w", err)
+		}
+	}
+	return nil
+}
+
+// CrashAppliance kills the appliance with SIGKILL, as a power cut would:
+// it gets no chance to clean up or save.
+func (tb *Testbed) CrashAppliance() error {
+	for i := len(tb.State.Procs) - 1; i >= 0; i-- {
+		p := tb.State.Procs[i]
+		if p.Name != "appliance" || !isOurs(p) {
+			continue
+		}
+		if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("testbed: kill appliance: %w", err)
+		}
+		if c := tb.cmds[p.PID]; c != nil {
+			c.Wait()
+			delete(tb.cmds, p.PID)
+		}
+		tb.State.Procs = append(tb.State.Procs[:i], tb.State.Procs[i+1:]...)
+		return tb.saveState()
+	}
+	return errors.New("testbed: no running appliance")
 }
 
 // start runs argv inside ns and records it in the state file.
@@ -218,7 +251,7 @@ func (tb *Testbed) saveState() error {
 func (tb *Testbed) waitAppliance(limit time.Duration) error {
 	c := &ctrlplane.Client{Path: tb.opts.Socket, Timeout: 2 * time.Second}
 	var appliance *exec.Cmd
-	for _, p := range tb.State.Procs {
+	for _, p := range tb.State.Procs { // the last one started wins
 		if p.Name == "appliance" {
 			appliance = tb.cmds[p.PID]
 		}
