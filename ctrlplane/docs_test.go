@@ -10,7 +10,7 @@ import (
 var fenceRe = regexp.MustCompile("(?s)```(tmsh|yaml)\n(.*?)```")
 
 // Every config example in README and docs/ is checked: tmsh blocks are
-// pushed onto the testbed's default config, YAML blocks load as boot config.
+// run in one session on the testbed's default config, YAML blocks load as boot config.
 func TestDocExamples(t *testing.T) {
 	files, _ := filepath.Glob("../docs/*.md")
 	files = append(files, "../README.md")
@@ -26,7 +26,7 @@ func TestDocExamples(t *testing.T) {
 				switch m[1] {
 				case "tmsh":
 					s, _ := newTestStore(t, DefaultConfigText())
-					if _, err := s.Push(m[2]); err != nil {
+					if _, err := s.NewSession().Exec(m[2]); err != nil {
 						t.Errorf("%s example does not apply: %v\n%s", f, err, m[2])
 					}
 				case "yaml":

@@ -60,7 +60,7 @@ type Server struct {
 
 // liveSession is a named session kept between requests.
 type liveSession struct {
-	ss       *Session
+	ss       *ConfigSession
 	lastUsed time.Time
 }
 
@@ -73,11 +73,11 @@ const (
 
 // SessionMaker is an Executor that can hold sessions (*Store is one).
 type SessionMaker interface {
-	NewSession() *Session
+	NewSession() *ConfigSession
 }
 
 // sessionFor finds or starts the named session.
-func (s *Server) sessionFor(name string, mk SessionMaker) *Session {
+func (s *Server) sessionFor(name string, mk SessionMaker) *ConfigSession {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// Session is one client's conversation with the Store: an interactive CLI,
+// ConfigSession is one client's conversation with the Store: an interactive CLI,
 // or later a REST client. Outside a transaction every command is applied at
 // once. `create cli transaction` opens a candidate private to the session;
 // the commands that follow change only it (each is checked as it comes), and
@@ -15,7 +15,7 @@ import (
 // it if another session changed the running configuration since the
 // transaction began (nothing is applied then). `delete cli transaction`
 // drops it.
-type Session struct {
+type ConfigSession struct {
 	store *Store
 
 	mu  sync.Mutex // guards txn
@@ -30,10 +30,10 @@ type transaction struct {
 }
 
 // NewSession starts a session with no transaction open.
-func (s *Store) NewSession() *Session { return &Session{store: s} }
+func (s *Store) NewSession() *ConfigSession { return &ConfigSession{store: s} }
 
 // InTransaction reports whether a transaction is open.
-func (ss *Session) InTransaction() bool {
+func (ss *ConfigSession) InTransaction() bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return ss.txn != nil
@@ -43,7 +43,7 @@ func (ss *Session) InTransaction() bool {
 // order; it stops at the first error. Outside a transaction each command is
 // applied at once, so the ones before a failing command stay applied, as
 // with tmsh -c.
-func (ss *Session) Exec(text string) (string, error) {
+func (ss *ConfigSession) Exec(text string) (string, error) {
 	out, err := ss.exec(text)
 	var le *LineError
 	if err != nil && !strings.Contains(text, "\n") && errors.As(err, &le) && le == err {
@@ -52,7 +52,7 @@ func (ss *Session) Exec(text string) (string, error) {
 	return out, err
 }
 
-func (ss *Session) exec(text string) (string, error) {
+func (ss *ConfigSession) exec(text string) (string, error) {
 	stmts, err := statements(text)
 	if err != nil {
 		return "", err
@@ -74,7 +74,7 @@ func (ss *Session) exec(text string) (string, error) {
 	return out.String(), nil
 }
 
-func (ss *Session) execLocked(st statement) (string, error) {
+func (ss *ConfigSession) execLocked(st statement) (string, error) {
 	s := ss.store
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func mustExec(t *testing.T, ss *Session, text string) string {
+func mustExec(t *testing.T, ss *ConfigSession, text string) string {
 	t.Helper()
 	out, err := ss.Exec(text)
 	if err != nil {
