@@ -47,24 +47,32 @@ type execCtx struct {
 // (sys.go). It is never modified; Commands hands out a copy.
 var commands = slices.Concat(objectCommands, sysCommands)
 
-// objectCommands act on configuration objects.
-var objectCommands = []Command{
-	{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll},
-	{Verb: "list", Module: "ltm", Kind: "node", Args: "[NAME …] [all-properties]", Help: "print nodes", ReadOnly: true, obj: nodeKind, run: runList},
-	{Verb: "list", Module: "ltm", Kind: "pool", Args: "[NAME …] [all-properties]", Help: "print pools", ReadOnly: true, obj: poolKind, run: runList},
-	{Verb: "list", Module: "ltm", Kind: "virtual", Args: "[NAME …] [all-properties]", Help: "print virtual servers", ReadOnly: true, obj: virtualKind, run: runList},
-	{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "pool status and member counters", ReadOnly: true, obj: poolKind, run: runShowPool},
-	{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
-	{Verb: "create", Module: "ltm", Kind: "node", Args: "NAME address ADDR [PROPERTY …]", Help: "create a node", obj: nodeKind, run: runCreate},
-	{Verb: "create", Module: "ltm", Kind: "pool", Args: "NAME [PROPERTY …]", Help: "create a pool", obj: poolKind, run: runCreate},
-	{Verb: "create", Module: "ltm", Kind: "virtual", Args: "NAME destination ADDR:PORT [PROPERTY …]", Help: "create a virtual server", obj: virtualKind, run: runCreate},
-	{Verb: "modify", Module: "ltm", Kind: "node", Args: "NAME PROPERTY …", Help: "change a node", obj: nodeKind, run: runModify},
-	{Verb: "modify", Module: "ltm", Kind: "pool", Args: "NAME PROPERTY …", Help: "change a pool; members add|delete|modify|replace-all-with { … }", obj: poolKind, run: runModify},
-	{Verb: "modify", Module: "ltm", Kind: "virtual", Args: "NAME PROPERTY …", Help: "change a virtual server", obj: virtualKind, run: runModify},
-	{Verb: "delete", Module: "ltm", Kind: "node", Args: "NAME …", Help: "delete nodes no pool member uses", obj: nodeKind, run: runDelete},
-	{Verb: "delete", Module: "ltm", Kind: "pool", Args: "NAME …", Help: "delete pools no virtual server uses", obj: poolKind, run: runDelete},
-	{Verb: "delete", Module: "ltm", Kind: "virtual", Args: "NAME …", Help: "delete virtual servers", obj: virtualKind, run: runDelete},
-}
+// objectCommands act on configuration objects: list, create, modify and
+// delete for every kind, show for pools and virtual servers.
+var objectCommands = func() []Command {
+	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME …] [all-properties]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
+	}
+	out = append(out,
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "pool status and member counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
+	)
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "create", Module: k.module, Kind: k.kind, Args: "NAME " + k.createArgs, Help: "create one of the " + k.plural, obj: k, run: runCreate})
+	}
+	for _, k := range kinds {
+		help := "change one of the " + k.plural
+		if k == poolKind {
+			help = "change a pool; members add|delete|modify|replace-all-with { … }"
+		}
+		out = append(out, Command{Verb: "modify", Module: k.module, Kind: k.kind, Args: "NAME PROPERTY …", Help: help, obj: k, run: runModify})
+	}
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "delete", Module: k.module, Kind: k.kind, Args: "NAME …", Help: "delete " + k.plural + " nothing uses", obj: k, run: runDelete})
+	}
+	return out
+}()
 
 // Commands returns the command grammar, for help and completion.
 func Commands() []Command { return slices.Clone(commands) }
@@ -74,10 +82,12 @@ func isModule(word string) bool {
 	return slices.ContainsFunc(kinds, func(k *objKind) bool { return k.module == word })
 }
 
-// lookupCommand reads VERB MODULE [KIND] and finds its table entry.
+// lookupCommand reads VERB MODULE [KIND…] and finds its table entry. A
+// kind may be several words (`ltm monitor http`); the longest one that
+// matches wins.
 func lookupCommand(cur *cursor) (*Command, error) {
 	vt := cur.next()
-	var verbs, modules, kinds []string
+	var verbs, modules []string
 	var byVerb []*Command
 	for i := range commands {
 		c := &commands[i]
@@ -109,31 +119,68 @@ func lookupCommand(cur *cursor) (*Command, error) {
 		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", vt.text, strings.Join(modules, " or "), got)
 	}
 	cur.next()
-	kt, ok := cur.peek()
 	var whole *Command
+	var cands []*Command
 	for _, c := range byModule {
 		if c.Kind == "" {
 			whole = c
-			continue
-		}
-		kinds = append(kinds, c.Kind)
-		if ok && kt.kind == tokWord && c.Kind == kt.text {
-			cur.next()
-			return c, nil
+		} else {
+			cands = append(cands, c)
 		}
 	}
-	if whole != nil && (!ok || kt.isWord("all-properties")) {
-		return whole, nil
+	said := vt.text + " " + mt.text
+	for depth := 0; ; depth++ {
+		t, ok := cur.peek()
+		var next, complete []*Command
+		var want []string
+		for _, c := range cands {
+			w := strings.Fields(c.Kind)
+			if len(w) <= depth {
+				continue
+			}
+			if !slices.Contains(want, w[depth]) {
+				want = append(want, w[depth])
+			}
+			if ok && t.kind == tokWord && w[depth] == t.text {
+				next = append(next, c)
+				if len(w) == depth+1 {
+					complete = append(complete, c)
+				}
+			}
+		}
+		if len(next) == 0 {
+			if depth == 0 && whole != nil && (!ok || t.isWord("all-properties")) {
+				return whole, nil
+			}
+			got := "nothing"
+			if ok {
+				got = t.describe()
+			}
+			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
+		}
+		cur.next()
+		said += " " + t.text
+		if len(complete) > 0 {
+			// A longer kind wins only when its next word follows.
+			longer := false
+			if nt, ok := cur.peek(); ok && nt.kind == tokWord {
+				for _, c := range next {
+					if w := strings.Fields(c.Kind); len(w) > depth+1 && w[depth+1] == nt.text {
+						longer = true
+					}
+				}
+			}
+			if !longer {
+				return complete[0], nil
+			}
+		}
+		cands = next
 	}
-	got := "nothing"
-	if ok {
-		got = kt.describe()
-	}
-	return nil, lineErrorf(cur.peekLine(), "%s %s: want %s, got %s", vt.text, mt.text, strings.Join(kinds, ", "), got)
 }
 
-// names reads object names up to the end or to all-properties.
-func readNames(args *cursor) (names []string, allProps bool, err error) {
+// readNames reads object names of kind k (nil: any) up to the end or to
+// all-properties.
+func readNames(k *objKind, args *cursor) (names []string, allProps bool, err error) {
 	for !args.done() {
 		t := args.next()
 		if t.isWord("all-properties") {
@@ -143,7 +190,7 @@ func readNames(args *cursor) (names []string, allProps bool, err error) {
 		if t.kind != tokWord && t.kind != tokString {
 			return nil, false, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
 		}
-		n, err := fullName(t.text)
+		n, err := k.fullName(t.text)
 		if err != nil {
 			return nil, false, lineErrorf(t.line, "%q: %w", t.text, err)
 		}
@@ -158,7 +205,7 @@ func notFound(k *objKind, name string) error {
 
 // selectNames resolves the names a list/show asked for; none means all.
 func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
-	names, allProps, err := readNames(args)
+	names, allProps, err := readNames(k, args)
 	if err != nil {
 		return nil, false, err
 	}
@@ -174,11 +221,11 @@ func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
 }
 
 func runListAll(x *execCtx, _ *Command, args *cursor) (string, error) {
-	_, allProps, err := readNames(args)
+	_, allProps, err := readNames(nil, args)
 	if err != nil {
 		return "", err
 	}
-	return x.cand.format(allProps), nil
+	return x.cand.formatModule("ltm", allProps), nil
 }
 
 func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
@@ -199,7 +246,7 @@ func objectArg(cmd *Command, args *cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n, err := fullName(t.text)
+	n, err := cmd.obj.fullName(t.text)
 	if err != nil {
 		return "", lineErrorf(t.line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.text, err)
 	}
@@ -211,7 +258,7 @@ func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if cmd.obj.exists(x.cand, name) {
+	if cmd.obj.taken(x.cand, name) {
 		return "", coded("01020066:3: The requested %s (%s) already exists in partition %s.", cmd.obj.title, name, commonPartition)
 	}
 	if err := cmd.obj.define(x.cand, name, args, inCreate); err != nil {
@@ -250,6 +297,9 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		}
 		if !cmd.obj.exists(x.cand, name) {
 			return "", notFound(cmd.obj, name)
+		}
+		if cmd.obj.fixed(name) {
+			return "", builtinErr(cmd.obj, name)
 		}
 		if err := cmd.obj.inUse(x.cand, name); err != nil {
 			return "", err

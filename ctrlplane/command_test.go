@@ -54,13 +54,16 @@ func TestExec(t *testing.T) {
 		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: base.format(true)},
 		{name: "list ltm pool NAME", cmd: "list ltm pool web", wantOut: "ltm pool /Common/web {\n    load-balancing-mode round-robin\n    members {\n        /Common/10.0.0.1:80 {\n            address 10.0.0.1\n        }\n        /Common/10.0.0.2:80 {\n            address 10.0.0.2\n        }\n    }\n}\n"},
 		{name: "list ltm node (all)", cmd: "list ltm node", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n"},
-		{name: "list ltm node NAME all-properties", cmd: "list ltm node /Common/10.0.0.1 all-properties", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n    description none\n}\n"},
+		{name: "list ltm node NAME all-properties", cmd: "list ltm node /Common/10.0.0.1 all-properties", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n    connection-limit 0\n    description none\n    monitor none\n    ratio 1\n    session user-enabled\n    state user-up\n}\n"},
 		{name: "list ltm virtual NAME all-properties", cmd: "list ltm virtual vs all-properties", wantOut: `ltm virtual /Common/vs {
+    connection-limit 0
     description none
     destination /Common/198.18.1.100:80
     enabled
+    fallback-persistence none
     ip-protocol tcp
     mask 255.255.255.255
+    persist none
     pool /Common/web
     profiles {
         /Common/fastL4 { }
@@ -69,10 +72,13 @@ func TestExec(t *testing.T) {
         pool none
         type automap
     }
+    translate-address enabled
+    translate-port enabled
 }
 `},
 		{name: "list ltm pool all-properties, empty pool", setup: "ltm pool empty { }", cmd: "list ltm pool all-properties",
-			wantOut: "ltm pool /Common/empty {\n    description none\n    load-balancing-mode round-robin\n    members none\n}\n"},
+			wantOut: "ltm pool /Common/empty {\n    allow-nat yes\n    allow-snat yes\n    description none\n    load-balancing-mode round-robin\n    members none\n" +
+				"    min-active-members 0\n    monitor none\n    reselect-tries 0\n    service-down-action none\n    slow-ramp-time 10\n}\n"},
 		{name: "empty line", cmd: "  # nothing\n"},
 		{
 			name:        "create ltm node",
@@ -274,8 +280,9 @@ func TestExecErrors(t *testing.T) {
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
-		{"unknown module", "list foo", `list: want ltm, got "foo"`},
-		{"unknown kind", "list ltm monitor", `list ltm: want node, pool, virtual, got "monitor"`},
+		{"unknown module", "list foo", `list: want ltm or net or auth, got "foo"`},
+		{"unknown kind", "list ltm rule", `list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "rule"`},
+		{"monitor without a type", "list ltm monitor", `list ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got nothing`},
 		{"show unknown kind", "show ltm node", `show ltm: want pool, virtual, got "node"`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},
 		{"show missing", "show ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
@@ -284,7 +291,7 @@ func TestExecErrors(t *testing.T) {
 		{"create without name", "create ltm pool", "create ltm pool: name: missing value"},
 		{"create bad name", "create ltm pool a/b", `ltm pool "a/b": character '/' not allowed in a name`},
 		{"unbalanced", "create ltm pool p members add { 1.1.1.1:80", `"{" is never closed`},
-		{"stanza unknown type", "ltm rule r { }", `"ltm rule": unknown object type (want one of ltm node, ltm pool, ltm virtual)`},
+		{"stanza unknown type", "ltm rule r { }", `"ltm rule": unknown object type (want one of ` + knownKinds + `)`},
 		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
 	}
 	for _, tt := range tests {

@@ -37,26 +37,55 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 var (
 	ErrNoSuchPool      = errors.New("no such pool")
 	ErrNoSuchNode      = errors.New("no such node")
+	ErrNoSuchMonitor   = errors.New("no such monitor")
+	ErrNoSuchProfile   = errors.New("no such profile")
+	ErrNoSuchSNATPool  = errors.New("no such snatpool")
 	ErrMissing         = errors.New("missing")
 	ErrNotSupportedYet = errors.New("not supported yet")
 )
 
-// Compile validates c against n and builds the runtime Program. It reports
-// every problem at once (errors.Join of *ValidationError) and builds nothing
-// then. It is pure: c is not changed (defaults are applied to a copy) and
-// nothing outside the returned Program is touched. Counters (Virtual.Stats,
-// Member.Stats) are left nil: the dataplane keeps them by identity and
-// attaches them on Install, so an apply does not reset them.
+// Compile validates c against n and builds the runtime Program; see
+// CompileWithWarnings, whose warnings it drops.
 func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
+	prog, _, err := CompileWithWarnings(c, n)
+	return prog, err
+}
+
+// CompileWithWarnings validates c against n and builds the runtime Program.
+// It reports every problem at once (errors.Join of *ValidationError) and
+// builds nothing then. It is pure: c is not changed (defaults are applied to
+// a copy) and nothing outside the returned Program is touched. Counters
+// (Virtual.Stats, Member.Stats) are left nil: the dataplane keeps them by
+// identity and attaches them on Install, so an apply does not reset them.
+//
+// The whole model is validated (references, in-range values, duplicates,
+// overlapping destinations), but only what the dataplane implements is
+// compiled: TCP and UDP virtual servers on one address and port, their
+// pool's members, SNAT automap and enabled/disabled. Configured features
+// that are accepted but do not work as configured yet come back as
+// warnings, each naming the object and property:
+// `ltm pool /Common/p: load-balancing-mode least-connections-member: not
+// implemented yet, round-robin is used`. Monitors, persistence, ratios,
+// priority groups, connection limits, self IPs, routes and users have no
+// runtime effect yet and are not warned about.
+func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, error) {
 	c = c.Clone()
 	if c == nil {
 		c = NewConfig()
 	}
 	c.ApplyDefaults()
 	var errs []error
+	var warnings []string
 	add := func(obj, prop string, err error) {
 		errs = append(errs, &ValidationError{Object: obj, Property: prop, Err: err})
 	}
+	warn := func(obj, prop, what string) {
+		warnings = append(warnings, obj+": "+prop+": not implemented yet, "+what)
+	}
+
+	validateMonitors(c, add)
+	validatePersistence(c, add)
+	validateNet(c, add)
 
 	nodeOK := map[string]bool{}
 	byAddr := map[netip.Addr]string{}
@@ -74,14 +103,16 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 			byAddr[a] = nd.Name
 			nodeOK[nd.Name] = true
 		}
+		validateMonitorRule(c, obj, nd.Monitor, add)
 	}
 
 	built := map[string]*pools.Pool{}
 	for _, p := range c.PoolList() {
 		obj := poolKind.objectName(p.Name)
 		if p.Mode != LBRoundRobin {
-			add(obj, "load-balancing-mode "+p.Mode.String(), ErrNotSupportedYet)
+			warn(obj, "load-balancing-mode "+p.Mode.String(), "round-robin is used")
 		}
+		validateMonitorRule(c, obj, p.Monitor, add)
 		rp := &pools.Pool{Name: p.Name, Selector: &pools.RoundRobin{}}
 		for _, m := range p.Members {
 			prop := "members " + m.Name()
@@ -106,6 +137,9 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 	for _, s := range n.SelfIPs {
 		selfs[s.Prefix.Addr()] = s.Name
 	}
+	for _, s := range c.Selfs {
+		selfs[s.Address.Addr()] = s.Name
+	}
 	type destKey struct {
 		d     netip.AddrPort
 		proto Protocol
@@ -125,7 +159,11 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 		case selfs[d.Addr()] != "":
 			add(obj, dprop, fmt.Errorf("address is self IP %s", selfs[d.Addr()]))
 		}
-		if v.Protocol != ProtocolTCP && v.Protocol != ProtocolUDP {
+		switch v.Protocol {
+		case ProtocolTCP, ProtocolUDP:
+		case ProtocolAny:
+			add(obj, "ip-protocol any", fmt.Errorf("%w (tcp or udp)", ErrNotSupportedYet))
+		default:
 			add(obj, "ip-protocol "+v.Protocol.String(), errors.New("want tcp or udp"))
 		}
 		if v.Mask != hostMask(d.Addr()) {
@@ -139,19 +177,51 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 		}
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
-			switch baseName(p.Name) {
-			case "fastL4":
-			case "tcp":
+			switch p.Name {
+			case "/Common/fastL4":
+			case "/Common/tcp", "/Common/http":
 				if v.Protocol != ProtocolTCP {
 					add(obj, prop, errors.New("needs ip-protocol tcp"))
+				} else if p.Name == "/Common/http" {
+					warn(obj, prop, "traffic is balanced at layer 4")
 				}
-			case "udp":
+			case "/Common/udp":
 				if v.Protocol != ProtocolUDP {
 					add(obj, prop, errors.New("needs ip-protocol udp"))
 				}
 			default:
 				add(obj, prop, ErrNotSupportedYet)
 			}
+		}
+		switch {
+		case v.SNAT != SNATSnatpool:
+		case v.SNATPool == "":
+			add(obj, "source-address-translation pool", ErrMissing)
+		case c.SNATPools[v.SNATPool] == nil:
+			add(obj, "source-address-translation pool "+v.SNATPool, ErrNoSuchSNATPool)
+		default:
+			warn(obj, "source-address-translation pool "+v.SNATPool, "automap is used")
+		}
+		if !v.TranslateAddress {
+			warn(obj, "translate-address disabled", "the destination address is translated")
+		}
+		if !v.TranslatePort {
+			warn(obj, "translate-port disabled", "the destination port is translated")
+		}
+		defaults := 0
+		for _, p := range v.Persist {
+			if c.persistence(p.Name) == nil {
+				add(obj, "persist "+p.Name, ErrNoSuchProfile)
+			}
+			if p.Default {
+				defaults++
+			}
+		}
+		if len(v.Persist) > 1 && defaults != 1 {
+			add(obj, "persist", fmt.Errorf("%d profiles marked default yes, want 1", defaults))
+		}
+		if f := v.FallbackPersistence; f != "" && c.persistence(f) == nil {
+			add(obj, "fallback-persistence "+f, ErrNoSuchProfile)
 		}
 		if d.Addr().IsValid() {
 			k := destKey{d, v.Protocol}
@@ -170,16 +240,16 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 			Port:        d.Port(),
 			Proto:       uint8(v.Protocol),
 			Pool:        rp,
-			SNATAutomap: v.SNAT == SNATAutomap,
+			SNATAutomap: v.SNAT == SNATAutomap || v.SNAT == SNATSnatpool,
 			Enabled:     !v.Disabled,
 		})
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, warnings, errors.Join(errs...)
 	}
 	prog := &dataplane.Program{SelfIPs: slices.Clone(n.SelfIPs), Virtuals: vs}
 	if err := prog.Finalize(); err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
-	return prog, nil
+	return prog, warnings, nil
 }

@@ -128,9 +128,10 @@ func TestCompileErrors(t *testing.T) {
 		},
 		{
 			name: "profiles",
-			text: "ltm virtual vs { destination 198.18.1.100:53 ip-protocol udp profiles { tcp http } }",
+			text: "ltm virtual vs { destination 198.18.1.100:53 ip-protocol udp profiles { tcp http clientssl } }",
 			want: []string{
-				"ltm virtual /Common/vs: profiles /Common/http: not supported yet",
+				"ltm virtual /Common/vs: profiles /Common/clientssl: not supported yet",
+				"ltm virtual /Common/vs: profiles /Common/http: needs ip-protocol tcp",
 				"ltm virtual /Common/vs: profiles /Common/tcp: needs ip-protocol tcp",
 			},
 		},

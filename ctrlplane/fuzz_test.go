@@ -1,7 +1,11 @@
 package ctrlplane
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func FuzzParseConfig(f *testing.F) {
@@ -16,8 +20,19 @@ func FuzzParseConfig(f *testing.F) {
 		"ltm virtual v { profiles { tcp { context all } } source-address-translation { pool none type automap } }",
 		"ltm pool p {\n}\n}",
 		"ltm pool \"/Common/p\" { members none description none }",
+		"ltm monitor http m { send \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" adaptive disabled }\nltm pool p { monitor min 1 of { m tcp } }",
+		"ltm persistence cookie c { method insert x-y { a } }\nltm virtual v { persist { c { default yes } } }",
+		"sys x { a { b } } \nnet self s { address 10.0.0.1/24 vlan v }\nnet route r { network default gw 1.1.1.1 }",
+		"auth user u { role admin encrypted-password \"$2a$10$x\" partition-access { all-partitions { role guest } } }",
+		"ltm snatpool s { members { /Common/10.0.0.1 10.0.0.2 } }\nltm node n { address 10.0.0.3; foo bar { baz } ; ratio 3 }",
 	} {
 		f.Add(s)
+	}
+	corpus, _ := filepath.Glob("testdata/*.conf")
+	for _, name := range corpus {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(string(b))
+		}
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := ParseConfig(text)
@@ -25,6 +40,11 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		_, _ = Compile(c, testNet)
+		if c2, err := ParseConfig(c.Text()); err != nil {
+			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, c.Text())
+		} else if diff := cmp.Diff(c, c2, cmpOpts...); diff != "" {
+			t.Fatalf("parse(print(c)) != c (-want +got):\n%s\ninput:\n%q\nprinted:\n%s", diff, text, c.Text())
+		}
 		for _, all := range []bool{false, true} {
 			t1 := c.format(all)
 			c2, err := ParseConfig(t1)

@@ -33,6 +33,8 @@ type token struct {
 	kind tokKind
 	text string
 	line int
+	pos  int // byte offsets of the token in the source: src[pos:end]
+	end  int
 }
 
 func (t token) isWord(s string) bool { return t.kind == tokWord && t.text == s }
@@ -62,24 +64,24 @@ func lex(src string) ([]token, error) {
 		case ' ', '\t', '\r', '\f', '\v':
 			i++
 		case '\n':
-			toks = append(toks, token{kind: tokEOL, text: "\n", line: line})
+			toks = append(toks, token{kind: tokEOL, text: "\n", line: line, pos: i, end: i + 1})
 			line++
 			i++
 		case ';':
-			toks = append(toks, token{kind: tokEOL, text: ";", line: line})
+			toks = append(toks, token{kind: tokEOL, text: ";", line: line, pos: i, end: i + 1})
 			i++
 		case '#':
 			for i < len(src) && src[i] != '\n' {
 				i++
 			}
 		case '{':
-			toks = append(toks, token{kind: tokLBrace, text: "{", line: line})
+			toks = append(toks, token{kind: tokLBrace, text: "{", line: line, pos: i, end: i + 1})
 			i++
 		case '}':
-			toks = append(toks, token{kind: tokRBrace, text: "}", line: line})
+			toks = append(toks, token{kind: tokRBrace, text: "}", line: line, pos: i, end: i + 1})
 			i++
 		case '"':
-			start := line
+			start, startPos := line, i
 			var b strings.Builder
 			i++
 			closed := false
@@ -117,13 +119,13 @@ func lex(src string) ([]token, error) {
 			if !closed {
 				return nil, lineErrorf(start, "unterminated quoted string")
 			}
-			toks = append(toks, token{kind: tokString, text: b.String(), line: start})
+			toks = append(toks, token{kind: tokString, text: b.String(), line: start, pos: startPos, end: i})
 		default:
 			j := i
 			for j < len(src) && !isDelim(src[j]) {
 				j++
 			}
-			toks = append(toks, token{kind: tokWord, text: src[i:j], line: line})
+			toks = append(toks, token{kind: tokWord, text: src[i:j], line: line, pos: i, end: j})
 			i = j
 		}
 	}
@@ -139,8 +141,9 @@ func isDelim(c byte) bool {
 }
 
 // statement is one top-level unit of tmsh text: a config stanza or a
-// command. Line ends inside braces are dropped, so a statement is a flat run
-// of words, strings and balanced braces.
+// command: a run of words, strings and balanced braces. Line ends inside
+// braces are kept, since they end an unknown property kept verbatim; the
+// cursor skips them everywhere else.
 type statement struct {
 	toks []token
 	line int // of the first token
@@ -156,6 +159,7 @@ func splitStatements(toks []token) ([]statement, error) {
 		switch t.kind {
 		case tokEOL:
 			if len(open) > 0 {
+				cur = append(cur, t)
 				continue
 			}
 			if len(cur) > 0 {
@@ -182,12 +186,29 @@ func splitStatements(toks []token) ([]statement, error) {
 	return out, nil
 }
 
+// parseCtx is what a cursor knows about the text it walks: the source, for
+// keeping unknown properties verbatim, and where notices about them go. A
+// nil parseCtx (commands) refuses unknown properties.
+type parseCtx struct {
+	src     string
+	notices []notice
+}
+
+// notice is something the parser kept without implementing it.
+type notice struct {
+	line int
+	msg  string
+}
+
+func (n notice) String() string { return fmt.Sprintf("line %d: %s", n.line, n.msg) }
+
 // cursor walks the tokens of a statement or of a brace block. Braces in its
-// range are balanced.
+// range are balanced. Line ends are skipped by every method except rawUntilEOL.
 type cursor struct {
 	toks []token
 	i    int
-	line int // reported when the tokens run out
+	line int       // reported when the tokens run out
+	ctx  *parseCtx // nil unless reading a config file
 }
 
 func newCursor(toks []token, line int) *cursor {
@@ -197,7 +218,13 @@ func newCursor(toks []token, line int) *cursor {
 	return &cursor{toks: toks, line: line}
 }
 
-func (c *cursor) done() bool { return c.i >= len(c.toks) }
+func (c *cursor) skipEOL() {
+	for c.i < len(c.toks) && c.toks[c.i].kind == tokEOL {
+		c.i++
+	}
+}
+
+func (c *cursor) done() bool { c.skipEOL(); return c.i >= len(c.toks) }
 
 func (c *cursor) peek() (token, bool) {
 	if c.done() {
@@ -215,6 +242,7 @@ func (c *cursor) peekLine() int {
 }
 
 func (c *cursor) next() token {
+	c.skipEOL()
 	t := c.toks[c.i]
 	c.i++
 	return t
@@ -249,6 +277,17 @@ func (c *cursor) block(what string) (*cursor, error) {
 		}
 		return nil, lineErrorf(c.peekLine(), "%s: want \"{\", got %s", what, got)
 	}
+	j, err := c.closing()
+	if err != nil {
+		return nil, err
+	}
+	inner := &cursor{toks: c.toks[c.i+1 : j], line: c.toks[j].line, ctx: c.ctx}
+	c.i = j + 1
+	return inner, nil
+}
+
+// closing finds the "}" matching the "{" at the cursor.
+func (c *cursor) closing() (int, error) {
 	depth := 0
 	for j := c.i; j < len(c.toks); j++ {
 		switch c.toks[j].kind {
@@ -257,11 +296,32 @@ func (c *cursor) block(what string) (*cursor, error) {
 		case tokRBrace:
 			depth--
 			if depth == 0 {
-				inner := &cursor{toks: c.toks[c.i+1 : j], line: c.toks[j].line}
-				c.i = j + 1
-				return inner, nil
+				return j, nil
 			}
 		}
 	}
-	return nil, lineErrorf(t.line, `"{" is never closed`)
+	return 0, lineErrorf(c.toks[c.i].line, `"{" is never closed`)
+}
+
+// rawUntilEOL reads from the token just read (start) to the end of its line
+// or of the block, braces included, and returns that source text verbatim.
+func (c *cursor) rawUntilEOL(start token) string {
+	end := start.end
+	for c.i < len(c.toks) {
+		t := c.toks[c.i]
+		if t.kind == tokEOL {
+			break
+		}
+		if t.kind == tokLBrace {
+			j, err := c.closing()
+			if err != nil { // cannot happen: blocks are balanced
+				break
+			}
+			c.i = j
+			t = c.toks[j]
+		}
+		end = t.end
+		c.i++
+	}
+	return c.ctx.src[start.pos:end]
 }

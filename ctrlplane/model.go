@@ -14,53 +14,231 @@ import (
 // commands, completed by ApplyDefaults, and turned into a runtime Program only
 // by Compile. Objects are keyed by their full name ("/Common/web_pool"); the
 // sorted accessors give them in the deterministic order the printer uses.
+//
+// Only part of the model has a runtime effect today (see Compile): virtual
+// servers (TCP/UDP, one address and port), their pool's members and SNAT
+// automap. Everything else (monitors, persistence, ratios, priority groups,
+// limits, self IPs and routes of the config file, users) is validated, kept,
+// listed and saved, waiting for the dataplane to implement it.
 type Config struct {
-	Nodes    map[string]*Node
-	Pools    map[string]*Pool
-	Virtuals map[string]*Virtual
+	Nodes       map[string]*Node
+	Pools       map[string]*Pool
+	Virtuals    map[string]*Virtual
+	Monitors    map[string]*Monitor     // of every type; names are unique across types
+	Persistence map[string]*Persistence // of every type
+	SNATPools   map[string]*SNATPool
+	Selfs       map[string]*SelfIP
+	Routes      map[string]*Route
+	Users       map[string]*User
+
+	// Unknown holds the stanzas of a loaded config file that lbx does not
+	// implement (sys, net vlan, ltm rule, …), verbatim and in file order;
+	// they are printed back after the known objects.
+	Unknown []RawStanza
 }
 
-// Node is an `ltm node`: a server address members refer to.
+// RawStanza is a config file stanza lbx does not implement, kept verbatim.
+type RawStanza struct {
+	Header string // "sys global-settings", "ltm rule /Common/r": what notices name
+	Text   string // the stanza as written, from its first word to its "}"
+}
+
+// RawProp is a property of a known object that lbx does not implement,
+// kept verbatim (from its name to the end of its line, blocks included) and
+// printed back inside its object.
+type RawProp struct {
+	Name string
+	Text string
+}
+
+// Extras holds an object's unknown properties; every object kind embeds it.
+type Extras struct {
+	Extra []RawProp
+}
+
+func (e *Extras) keep(p RawProp) { e.Extra = append(e.Extra, p) }
+
+// Opt is a property an object may inherit (monitors and persistence
+// profiles take what they do not set from their defaults-from parent).
+type Opt[T comparable] struct {
+	V   T
+	Set bool
+}
+
+func set[T comparable](v T) Opt[T] { return Opt[T]{V: v, Set: true} }
+
+// Session is a node's or member's session setting: whether it takes new
+// connections. The zero value is BIG-IP's default, user-enabled (printed in
+// saved configs as monitor-enabled).
+type Session uint8
+
+const (
+	SessionUserEnabled Session = iota
+	SessionUserDisabled
+)
+
+func (s Session) String() string {
+	if s == SessionUserDisabled {
+		return "user-disabled"
+	}
+	return "user-enabled"
+}
+
+// State is a node's or member's state setting. The zero value is user-up;
+// user-down is "forced offline".
+type State uint8
+
+const (
+	StateUserUp State = iota
+	StateUserDown
+)
+
+func (s State) String() string {
+	if s == StateUserDown {
+		return "user-down"
+	}
+	return "user-up"
+}
+
+// MonitorRule is the monitor property of a pool, member or node: all of
+// Names must be up (`a and b`), or at least Min of them (`min 1 of { a b }`).
+// No names is none.
+type MonitorRule struct {
+	Names []string // full monitor names
+	Min   uint32   // 0: all of them
+}
+
+// String prints the rule as tmsh does.
+func (r MonitorRule) String() string {
+	switch {
+	case len(r.Names) == 0:
+		return "none"
+	case r.Min > 0:
+		return "min " + strconv.Itoa(int(r.Min)) + " of { " + strings.Join(r.Names, " ") + " }"
+	}
+	return strings.Join(r.Names, " and ")
+}
+
+// Node is an `ltm node`: a server address members refer to. Only its
+// address has a runtime effect today.
 type Node struct {
-	Name        string     // full name, "/Common/198.18.2.11"
-	Address     netip.Addr // cannot be changed once created, as on BIG-IP
-	Description string
+	Name            string     // full name, "/Common/198.18.2.11"
+	Address         netip.Addr // cannot be changed once created, as on BIG-IP
+	Description     string
+	ConnectionLimit uint32 // 0: no limit
+	Ratio           uint32 // 1 by default
+	Monitor         MonitorRule
+	Session         Session
+	State           State
+	Extras
 }
 
-// LBMode is a pool's load-balancing method.
+func newNode(name string) *Node { return &Node{Name: name, Ratio: 1} }
+
+// LBMode is a pool's load-balancing method. Every BIG-IP method is accepted
+// and kept; only round-robin is implemented, the others compile to
+// round-robin with a warning.
 type LBMode uint8
 
-// Load-balancing methods that are implemented. The zero value is BIG-IP's
-// default, round-robin.
+// Load-balancing methods, BIG-IP's list. The zero value is BIG-IP's default,
+// round-robin.
 const (
 	LBRoundRobin LBMode = iota
+	LBRatioMember
+	LBRatioNode
+	LBLeastConnectionsMember
+	LBLeastConnectionsNode
+	LBWeightedLeastConnectionsMember
+	LBWeightedLeastConnectionsNode
+	LBRatioLeastConnectionsMember
+	LBRatioLeastConnectionsNode
+	LBObservedMember
+	LBObservedNode
+	LBPredictiveMember
+	LBPredictiveNode
+	LBFastestNode
+	LBFastestAppResponse
+	LBDynamicRatioMember
+	LBDynamicRatioNode
+	LBLeastSessions
+	LBRatioSession
+	lbModeCount
 )
+
+var lbModeNames = [lbModeCount]string{
+	"round-robin", "ratio-member", "ratio-node", "least-connections-member", "least-connections-node",
+	"weighted-least-connections-member", "weighted-least-connections-node",
+	"ratio-least-connections-member", "ratio-least-connections-node",
+	"observed-member", "observed-node", "predictive-member", "predictive-node",
+	"fastest-node", "fastest-app-response", "dynamic-ratio-member", "dynamic-ratio-node",
+	"least-sessions", "ratio-session",
+}
 
 // String returns the tmsh name of the method.
 func (m LBMode) String() string {
-	switch m {
-	case LBRoundRobin:
-		return "round-robin"
+	if m < lbModeCount {
+		return lbModeNames[m]
 	}
 	return "mode-" + strconv.Itoa(int(m))
 }
 
-// Pool is an `ltm pool`.
+// ServiceDownAction is what a pool does to connections of a member that
+// goes down. The zero value is none.
+type ServiceDownAction uint8
+
+const (
+	ServiceDownNone ServiceDownAction = iota
+	ServiceDownReset
+	ServiceDownDrop
+	ServiceDownReselect
+)
+
+var serviceDownNames = []string{"none", "reset", "drop", "reselect"}
+
+func (a ServiceDownAction) String() string {
+	if int(a) < len(serviceDownNames) {
+		return serviceDownNames[a]
+	}
+	return "action-" + strconv.Itoa(int(a))
+}
+
+// Pool is an `ltm pool`. Only its members (in order, round-robin) have a
+// runtime effect today; the rest is kept for the dataplane to come.
 type Pool struct {
-	Name        string
-	Description string
-	Mode        LBMode
-	Members     []Member // in the order they were added; round-robin follows it
+	Name              string
+	Description       string
+	Mode              LBMode
+	Members           []Member // in the order they were added; round-robin follows it
+	MinActiveMembers  uint32   // priority group activation; 0 disables it
+	Monitor           MonitorRule
+	SlowRampTime      uint32 // seconds; 10 by default
+	ServiceDownAction ServiceDownAction
+	ReselectTries     uint32
+	AllowSNAT         bool // yes by default
+	AllowNAT          bool // yes by default
+	Extras
+}
+
+func newPool(name string) *Pool {
+	return &Pool{Name: name, SlowRampTime: 10, AllowSNAT: true, AllowNAT: true}
 }
 
 // Member is one pool member: a node and a service port. Its tmsh name is
 // NODE:PORT (NODE.PORT when the node name is an IPv6 address).
 type Member struct {
-	Node        string     // full node name, "/Common/198.18.2.11"
-	Port        uint16     // 0 is BIG-IP's "any": the virtual's port
-	Address     netip.Addr // the node's address, filled in by ApplyDefaults
-	Description string
+	Node            string     // full node name, "/Common/198.18.2.11"
+	Port            uint16     // 0 is BIG-IP's "any": the virtual's port
+	Address         netip.Addr // the node's address, filled in by ApplyDefaults
+	Description     string
+	PriorityGroup   uint32
+	Ratio           uint32 // 1 by default
+	ConnectionLimit uint32 // 0: no limit
+	Session         Session
+	State           State
+	Extras
 }
+
+func newMember(node string, port uint16) Member { return Member{Node: node, Port: port, Ratio: 1} }
 
 // Name returns the member's full tmsh name, e.g. "/Common/198.18.2.11:80".
 func (m *Member) Name() string { return memberName(m.Node, m.Port) }
@@ -81,6 +259,7 @@ type Protocol uint8
 const (
 	ProtocolTCP = Protocol(dataplane.ProtoTCP)
 	ProtocolUDP = Protocol(dataplane.ProtoUDP)
+	ProtocolAny = Protocol(255) // kept and printed; not supported by the dataplane yet
 )
 
 // String returns the tmsh name of the protocol.
@@ -90,6 +269,8 @@ func (p Protocol) String() string {
 		return "tcp"
 	case ProtocolUDP:
 		return "udp"
+	case ProtocolAny:
+		return "any"
 	}
 	return strconv.Itoa(int(p))
 }
@@ -99,8 +280,9 @@ type SNATType uint8
 
 // Source address translation types. The zero value is "none".
 const (
-	SNATNone SNATType = iota
-	SNATAutomap
+	SNATNone     SNATType = iota
+	SNATAutomap           // translate to the egress self IP
+	SNATSnatpool          // translate to a snatpool's addresses: kept, compiled as automap for now
 )
 
 // String returns the tmsh name of the type.
@@ -110,6 +292,8 @@ func (t SNATType) String() string {
 		return "none"
 	case SNATAutomap:
 		return "automap"
+	case SNATSnatpool:
+		return "snat"
 	}
 	return "snat-" + strconv.Itoa(int(t))
 }
@@ -120,38 +304,61 @@ type Profile struct {
 	Context string // "", "all", "clientside" or "serverside"
 }
 
-// Virtual is an `ltm virtual`: an L4 virtual server.
+// PersistRef is one persistence profile a virtual server uses.
+type PersistRef struct {
+	Name    string // full name
+	Default bool   // `default yes`: the one used first
+}
+
+// Virtual is an `ltm virtual`: an L4 virtual server. Destination, protocol,
+// pool, SNAT automap and enabled have a runtime effect; persistence,
+// connection limits and the http profile are kept for the dataplane to come.
 type Virtual struct {
-	Name        string
-	Description string
-	Destination netip.AddrPort // port 0 is "any"
-	Protocol    Protocol
-	Mask        netip.Addr
-	Pool        string    // full pool name, "" for none
-	Profiles    []Profile // sorted by name
-	SNAT        SNATType
-	Disabled    bool // the zero value is enabled, as BIG-IP creates virtuals
+	Name                string
+	Description         string
+	Destination         netip.AddrPort // port 0 is "any"
+	Protocol            Protocol
+	Mask                netip.Addr
+	Pool                string    // full pool name, "" for none
+	Profiles            []Profile // sorted by name
+	SNAT                SNATType
+	SNATPool            string       // full snatpool name when SNAT is SNATPool
+	TranslateAddress    bool         // enabled by default; disabled is direct server return
+	TranslatePort       bool         // enabled by default
+	Persist             []PersistRef // sorted by name
+	FallbackPersistence string       // full name, "" for none
+	ConnectionLimit     uint32       // 0: no limit
+	Disabled            bool         // the zero value is enabled, as BIG-IP creates virtuals
+	Extras
+}
+
+func newVirtual(name string) *Virtual {
+	return &Virtual{Name: name, TranslateAddress: true, TranslatePort: true}
 }
 
 // NewConfig returns an empty configuration.
 func NewConfig() *Config {
-	return &Config{
-		Nodes:    map[string]*Node{},
-		Pools:    map[string]*Pool{},
-		Virtuals: map[string]*Virtual{},
-	}
+	c := &Config{}
+	c.init()
+	return c
 }
 
 // init makes the maps of a zero Config usable.
 func (c *Config) init() {
-	if c.Nodes == nil {
-		c.Nodes = map[string]*Node{}
-	}
-	if c.Pools == nil {
-		c.Pools = map[string]*Pool{}
-	}
-	if c.Virtuals == nil {
-		c.Virtuals = map[string]*Virtual{}
+	initMap(&c.Nodes)
+	initMap(&c.Pools)
+	initMap(&c.Virtuals)
+	initMap(&c.Monitors)
+	initMap(&c.Persistence)
+	initMap(&c.SNATPools)
+	initMap(&c.Selfs)
+	initMap(&c.Routes)
+	initMap(&c.Users)
+}
+
+func initMap[T any](m *map[string]*T) {
+	if *m == nil {
+		*m = map[string]*T{}
 	}
 }
 
@@ -160,30 +367,57 @@ func (c *Config) Clone() *Config {
 	if c == nil {
 		return nil
 	}
-	o := NewConfig()
-	for k, n := range c.Nodes {
-		o.Nodes[k] = n.clone()
+	return &Config{
+		Nodes:       cloneMap(c.Nodes, (*Node).clone),
+		Pools:       cloneMap(c.Pools, (*Pool).clone),
+		Virtuals:    cloneMap(c.Virtuals, (*Virtual).clone),
+		Monitors:    cloneMap(c.Monitors, (*Monitor).clone),
+		Persistence: cloneMap(c.Persistence, (*Persistence).clone),
+		SNATPools:   cloneMap(c.SNATPools, (*SNATPool).clone),
+		Selfs:       cloneMap(c.Selfs, (*SelfIP).clone),
+		Routes:      cloneMap(c.Routes, (*Route).clone),
+		Users:       cloneMap(c.Users, (*User).clone),
+		Unknown:     slices.Clone(c.Unknown),
 	}
-	for k, p := range c.Pools {
-		o.Pools[k] = p.clone()
-	}
-	for k, v := range c.Virtuals {
-		o.Virtuals[k] = v.clone()
-	}
-	return o
 }
 
-func (n *Node) clone() *Node { x := *n; return &x }
+func cloneMap[T any](m map[string]*T, clone func(*T) *T) map[string]*T {
+	out := make(map[string]*T, len(m))
+	for k, v := range m {
+		out[k] = clone(v)
+	}
+	return out
+}
+
+func (e Extras) clone() Extras { return Extras{Extra: slices.Clone(e.Extra)} }
+
+func (r MonitorRule) clone() MonitorRule {
+	return MonitorRule{Names: slices.Clone(r.Names), Min: r.Min}
+}
+
+func (n *Node) clone() *Node {
+	x := *n
+	x.Monitor = n.Monitor.clone()
+	x.Extras = n.Extras.clone()
+	return &x
+}
 
 func (p *Pool) clone() *Pool {
 	x := *p
 	x.Members = slices.Clone(p.Members)
+	for i := range x.Members {
+		x.Members[i].Extras = x.Members[i].Extras.clone()
+	}
+	x.Monitor = p.Monitor.clone()
+	x.Extras = p.Extras.clone()
 	return &x
 }
 
 func (v *Virtual) clone() *Virtual {
 	x := *v
 	x.Profiles = slices.Clone(v.Profiles)
+	x.Persist = slices.Clone(v.Persist)
+	x.Extras = v.Extras.clone()
 	return &x
 }
 
@@ -195,6 +429,10 @@ func (c *Config) PoolList() []*Pool { return sortedValues(c.Pools) }
 
 // VirtualList returns the virtual servers sorted by name.
 func (c *Config) VirtualList() []*Virtual { return sortedValues(c.Virtuals) }
+
+// MonitorList returns the monitors of the configuration (not the
+// built-ins) sorted by name.
+func (c *Config) MonitorList() []*Monitor { return sortedValues(c.Monitors) }
 
 func sortedValues[T any](m map[string]*T) []*T {
 	keys := make([]string, 0, len(m))
@@ -212,30 +450,64 @@ func sortedValues[T any](m map[string]*T) []*T {
 // ApplyDefaults completes a configuration the way BIG-IP does when objects
 // are created, in one explicit step: a member whose node does not exist
 // creates it (from the member's address, or from its name when that is an
-// address), members take their node's address, and a virtual gets ip-protocol
-// tcp and a host mask when they were not given. It never fails; what it
-// cannot complete is left for Compile to report.
+// address), members take their node's address, a ratio of 0 (never valid)
+// becomes 1, monitors and persistence profiles without defaults-from take
+// their type's built-in parent, and a virtual gets ip-protocol tcp and a
+// host mask when they were not given. Other defaults are set when an object
+// is made (newPool, newVirtual, …). It never fails; what it cannot complete
+// is left for Compile to report.
 func (c *Config) ApplyDefaults() {
 	c.init()
-	for _, p := range c.PoolList() {
-		for i := range p.Members {
-			m := &p.Members[i]
-			n, ok := c.Nodes[m.Node]
-			if !ok {
+	// Missing nodes are made first from members that give an address, then
+	// from members named by one, so the result does not depend on which
+	// pool is visited first.
+	pools := c.PoolList()
+	for _, fromName := range []bool{false, true} {
+		for _, p := range pools {
+			for _, m := range p.Members {
+				if _, ok := c.Nodes[m.Node]; ok {
+					continue
+				}
 				addr := m.Address
-				if !addr.IsValid() {
+				if fromName {
 					a, err := netip.ParseAddr(baseName(m.Node))
 					if err != nil {
 						continue
 					}
 					addr = a
 				}
-				n = &Node{Name: m.Node, Address: addr}
-				c.Nodes[m.Node] = n
+				if addr.IsValid() {
+					n := newNode(m.Node)
+					n.Address = addr
+					c.Nodes[m.Node] = n
+				}
 			}
-			if !m.Address.IsValid() {
+		}
+	}
+	for _, p := range pools {
+		for i := range p.Members {
+			m := &p.Members[i]
+			if n, ok := c.Nodes[m.Node]; ok && !m.Address.IsValid() {
 				m.Address = n.Address
 			}
+			if m.Ratio == 0 {
+				m.Ratio = 1
+			}
+		}
+	}
+	for _, n := range c.Nodes {
+		if n.Ratio == 0 {
+			n.Ratio = 1
+		}
+	}
+	for _, m := range c.Monitors {
+		if m.DefaultsFrom == "" {
+			m.DefaultsFrom = m.Type.builtin()
+		}
+	}
+	for _, p := range c.Persistence {
+		if p.DefaultsFrom == "" {
+			p.DefaultsFrom = p.Type.builtin()
 		}
 	}
 	for _, v := range c.Virtuals {

@@ -3,24 +3,59 @@ package ctrlplane
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// ParseConfig parses bigip.conf-style text (`ltm node|pool|virtual NAME { … }`
-// stanzas) into a Config with defaults applied. Errors are *LineError values
-// naming the object and property, e.g.
+// ParseConfig parses bigip.conf-style text (`ltm node|pool|virtual NAME { … }`,
+// `ltm monitor TYPE NAME { … }`, `net self …` stanzas) into a Config with
+// defaults applied. Errors are *LineError values naming the object and
+// property, e.g.
 // `line 7: ltm pool /Common/web: load-balancing-mode "foo": unknown mode`.
 // It checks syntax and values only; references are Compile's job.
+//
+// Stanzas and properties lbx does not implement are not errors: they are
+// kept verbatim (Config.Unknown, and the Extra of each object) and printed
+// back by Text. ParseConfigNotices also returns one notice for each.
 func ParseConfig(text string) (*Config, error) {
 	c, _, err := parseConfig(text)
 	return c, err
 }
 
+// ParseConfigNotices is ParseConfig that also reports, once each, what the
+// text holds that lbx keeps without implementing:
+// `line 12: ltm virtual /Common/vs: property "vlans" is not implemented; kept as is`
+// or `line 30: sys global-settings: not implemented; kept as is`.
+func ParseConfigNotices(text string) (*Config, []string, error) {
+	c, _, notices, err := parseConfigNotices(text)
+	return c, notices, err
+}
+
 // parseConfig also returns the line each object is defined at, so later
 // validation errors can point into the file.
 func parseConfig(text string) (*Config, map[string]int, error) {
+	c, lines, _, err := parseConfigNotices(text)
+	return c, lines, err
+}
+
+func parseConfigNotices(text string) (*Config, map[string]int, []string, error) {
+	c := NewConfig()
+	lines, notices, err := mergeConfig(c, text)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, lines, notices, nil
+}
+
+// mergeConfig reads bigip.conf-style text into c: each stanza creates or
+// replaces its object, unknown stanzas are appended to c.Unknown and unknown
+// properties kept, as ParseConfig does; defaults are applied. It returns the
+// line of each object it defined and the notices about what it kept
+// without implementing. On error c may be partly changed: merge into a clone.
+func mergeConfig(c *Config, text string) (map[string]int, []string, error) {
 	toks, err := lex(text)
 	if err != nil {
 		return nil, nil, err
@@ -29,11 +64,24 @@ func parseConfig(text string) (*Config, map[string]int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := NewConfig()
+	ctx := &parseCtx{src: text}
+	c.init()
 	lines := map[string]int{}
 	for _, st := range stmts {
-		k, name, err := defineStanza(c, st)
+		if matchKind(newCursor(st.toks, st.line)) == nil {
+			raw, err := rawStanza(ctx, st)
+			if err != nil {
+				return nil, nil, err
+			}
+			c.Unknown = append(c.Unknown, raw)
+			ctx.notices = append(ctx.notices, notice{st.line, raw.Header + ": not implemented; kept as is"})
+			continue
+		}
+		k, name, err := defineStanzaIn(c, st, ctx)
 		if err != nil {
+			if le := (*LineError)(nil); !errors.As(err, &le) {
+				err = &LineError{Line: st.line, Err: err}
+			}
 			return nil, nil, err
 		}
 		key := k.objectName(name)
@@ -43,13 +91,51 @@ func parseConfig(text string) (*Config, map[string]int, error) {
 		lines[key] = st.line
 	}
 	c.ApplyDefaults()
-	return c, lines, nil
+	var notices []string
+	for _, n := range ctx.notices {
+		notices = append(notices, n.String())
+	}
+	return lines, notices, nil
+}
+
+// rawStanza keeps a stanza lbx does not implement: words, then one block
+// that ends the statement.
+func rawStanza(ctx *parseCtx, st statement) (RawStanza, error) {
+	var header []string
+	for i, t := range st.toks {
+		switch t.kind {
+		case tokWord, tokString:
+			header = append(header, t.text)
+			continue
+		case tokLBrace:
+			cur := &cursor{toks: st.toks, i: i}
+			if j, err := cur.closing(); err == nil && j == len(st.toks)-1 && i > 0 {
+				return RawStanza{Header: strings.Join(header, " "), Text: ctx.src[st.toks[0].pos:st.toks[j].end]}, nil
+			}
+		}
+		break
+	}
+	what := strings.Join(header, " ")
+	if len(header) == 0 {
+		what = st.toks[0].describe()
+	} else {
+		what = fmt.Sprintf("%q", what)
+	}
+	return RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
 
 // defineStanza reads one `MODULE KIND NAME { props }` stanza into c,
-// replacing any object of that name.
+// replacing any object of that name. Unknown properties are errors, as in a
+// command; mergeConfig keeps them.
 func defineStanza(c *Config, st statement) (*objKind, string, error) {
+	return defineStanzaIn(c, st, nil)
+}
+
+// defineStanzaIn is defineStanza; with a ctx (a config file), unknown
+// properties are kept.
+func defineStanzaIn(c *Config, st statement, ctx *parseCtx) (*objKind, string, error) {
 	cur := newCursor(st.toks, st.line)
+	cur.ctx = ctx
 	k, err := readKind(cur)
 	if err != nil {
 		return nil, "", err
@@ -59,7 +145,7 @@ func defineStanza(c *Config, st statement) (*objKind, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	name, err := fullName(nt.text)
+	name, err := k.fullName(nt.text)
 	if err != nil {
 		return nil, "", lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
 	}
@@ -77,7 +163,41 @@ func defineStanza(c *Config, st statement) (*objKind, string, error) {
 	return k, name, nil
 }
 
-// readKind reads MODULE KIND.
+// matchKind reads MODULE KIND… when they name a known kind (the longest
+// one), and leaves the cursor alone otherwise.
+func matchKind(cur *cursor) *objKind {
+	start := cur.i
+	var best *objKind
+	bestLen := 0
+	for _, k := range kinds {
+		words := append([]string{k.module}, strings.Fields(k.kind)...)
+		if len(words) <= bestLen {
+			continue
+		}
+		cur.i = start
+		ok := true
+		for _, w := range words {
+			t, more := cur.peek()
+			if !more || !t.isWord(w) {
+				ok = false
+				break
+			}
+			cur.next()
+		}
+		if ok {
+			best, bestLen = k, len(words)
+		}
+	}
+	cur.i = start
+	if best != nil {
+		for range bestLen {
+			cur.next()
+		}
+	}
+	return best
+}
+
+// readKind reads MODULE KIND….
 func readKind(cur *cursor) (*objKind, error) {
 	mt, ok := cur.peek()
 	if !ok {
@@ -86,24 +206,30 @@ func readKind(cur *cursor) (*objKind, error) {
 	if mt.kind != tokWord {
 		return nil, lineErrorf(mt.line, "unexpected %s", mt.describe())
 	}
+	if k := matchKind(cur); k != nil {
+		return k, nil
+	}
 	cur.next()
-	kt, ok := cur.peek()
-	if !ok || kt.kind != tokWord {
-		return nil, lineErrorf(mt.line, "%q: unknown object type", mt.text)
+	what := mt.text
+	if kt, ok := cur.peek(); ok && kt.kind == tokWord {
+		what += " " + kt.text
 	}
-	for _, k := range kinds {
-		if k.module == mt.text && k.kind == kt.text {
-			cur.next()
-			return k, nil
-		}
-	}
-	return nil, lineErrorf(mt.line, "%q: unknown object type (want one of %s)", mt.text+" "+kt.text, kindNames())
+	return nil, lineErrorf(mt.line, "%q: unknown object type (want one of %s)", what, kindNames())
 }
 
+// kindNames lists the kinds for messages, a family of types once:
+// "ltm node, ltm monitor TYPE, …".
 func kindNames() string {
 	var s []string
 	for _, k := range kinds {
-		s = append(s, k.module+" "+k.kind)
+		first, _, multi := strings.Cut(k.kind, " ")
+		name := k.module + " " + first
+		if multi {
+			name += " TYPE"
+		}
+		if !slices.Contains(s, name) {
+			s = append(s, name)
+		}
 	}
 	return strings.Join(s, ", ")
 }
@@ -127,7 +253,12 @@ type property[T any] struct {
 	parse func(c *cursor, obj *T, mode propMode) error
 }
 
-// parseProps reads properties until the cursor is exhausted.
+// keeper is an object that keeps unknown properties (it embeds Extras).
+type keeper interface{ keep(RawProp) }
+
+// parseProps reads properties until the cursor is exhausted. Reading a
+// config file (c.ctx set), an unknown property of an object that keeps them
+// is kept verbatim, to the end of its line, and noticed.
 func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) error {
 	for !c.done() {
 		k := c.next()
@@ -136,6 +267,11 @@ func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) er
 		}
 		i := slices.IndexFunc(props, func(p property[T]) bool { return p.name == k.text })
 		if i < 0 {
+			if h, ok := any(obj).(keeper); ok && c.ctx != nil {
+				h.keep(RawProp{Name: k.text, Text: c.rawUntilEOL(k)})
+				c.ctx.notices = append(c.ctx.notices, notice{k.line, fmt.Sprintf("property %q is not implemented; kept as is", k.text)})
+				continue
+			}
 			return lineErrorf(k.line, "unknown property %q", k.text)
 		}
 		if err := props[i].parse(c, obj, mode); err != nil {
@@ -145,7 +281,7 @@ func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) er
 	return nil
 }
 
-// text reads a free-text value; an unquoted none clears it.
+// textValue reads a free-text value; an unquoted none clears it.
 func textValue(c *cursor, what string, dst *string) error {
 	t, err := c.value(what)
 	if err != nil {
@@ -171,6 +307,187 @@ func addrValue(c *cursor, what string) (netip.Addr, error) {
 	return a, nil
 }
 
+// uintValue reads a number in [lo, hi].
+func uintValue(c *cursor, what string, lo, hi uint32) (uint32, error) {
+	t, err := c.value(what)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(t.text, 10, 32)
+	if err != nil || t.text[0] == '+' || uint32(n) < lo || uint32(n) > hi {
+		return 0, lineErrorf(t.line, "%s %q: want a number from %d to %d", what, t.text, lo, hi)
+	}
+	return uint32(n), nil
+}
+
+// wordValue reads one of words and returns its index.
+func wordValue(c *cursor, what string, words ...string) (int, error) {
+	t, err := c.value(what)
+	if err != nil {
+		return 0, err
+	}
+	if i := slices.Index(words, t.text); i >= 0 && t.kind == tokWord {
+		return i, nil
+	}
+	return 0, lineErrorf(t.line, "%s %q: want %s", what, t.text, orList(words))
+}
+
+func orList(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// refValue reads an object name, or none.
+func refValue(c *cursor, what string) (string, error) {
+	t, err := c.value(what)
+	if err != nil {
+		return "", err
+	}
+	if t.isWord("none") {
+		return "", nil
+	}
+	name, err := fullName(t.text)
+	if err != nil {
+		return "", lineErrorf(t.line, "%s %q: %w", what, t.text, err)
+	}
+	return name, nil
+}
+
+// Property constructors for the common shapes.
+
+func textProp[T any](name, help string, get func(*T) *string) property[T] {
+	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error { return textValue(c, name, get(o)) }}
+}
+
+func uintProp[T any](name, help string, lo, hi uint32, get func(*T) *uint32) property[T] {
+	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error {
+		n, err := uintValue(c, name, lo, hi)
+		*get(o) = n
+		return err
+	}}
+}
+
+// boolProp reads a two-word switch: yes/no, enabled/disabled.
+func boolProp[T any](name, yes, no string, get func(*T) *bool) property[T] {
+	return property[T]{name, yes + " or " + no, func(c *cursor, o *T, _ propMode) error {
+		i, err := wordValue(c, name, yes, no)
+		*get(o) = i == 0
+		return err
+	}}
+}
+
+func refProp[T any](name, help string, get func(*T) *string) property[T] {
+	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error {
+		n, err := refValue(c, name)
+		*get(o) = n
+		return err
+	}}
+}
+
+// sessionProp reads session; monitor-enabled is how BIG-IP saves an enabled
+// one.
+func sessionProp[T any](get func(*T) *Session) property[T] {
+	return property[T]{"session", "user-enabled or user-disabled", func(c *cursor, o *T, _ propMode) error {
+		i, err := wordValue(c, "session", "user-enabled", "user-disabled", "monitor-enabled")
+		if err == nil {
+			*get(o) = []Session{SessionUserEnabled, SessionUserDisabled, SessionUserEnabled}[i]
+		}
+		return err
+	}}
+}
+
+// stateProp reads state; up, down, checking and unchecked are monitor
+// states BIG-IP saves, which are not configuration: they read as user-up.
+func stateProp[T any](get func(*T) *State) property[T] {
+	return property[T]{"state", "user-up or user-down (forced offline)", func(c *cursor, o *T, _ propMode) error {
+		i, err := wordValue(c, "state", "user-up", "user-down", "up", "down", "checking", "unchecked")
+		if err == nil {
+			*get(o) = StateUserUp
+			if i == 1 {
+				*get(o) = StateUserDown
+			}
+		}
+		return err
+	}}
+}
+
+// monitorProp reads a monitor rule: none, NAME [and NAME …], or
+// min N of { NAME … }.
+func monitorProp[T any](get func(*T) *MonitorRule) property[T] {
+	return property[T]{"monitor", "none, MONITOR [and MONITOR …] or min N of { MONITOR … }", func(c *cursor, o *T, _ propMode) error {
+		r, err := parseMonitorRule(c)
+		if err == nil {
+			*get(o) = r
+		}
+		return err
+	}}
+}
+
+func parseMonitorRule(c *cursor) (MonitorRule, error) {
+	t, ok := c.peek()
+	if !ok {
+		return MonitorRule{}, lineErrorf(c.line, "monitor: missing value")
+	}
+	name := func(t token) (string, error) {
+		if t.kind != tokWord && t.kind != tokString {
+			return "", lineErrorf(t.line, "monitor: want a monitor name, got %s", t.describe())
+		}
+		n, err := fullName(t.text)
+		if err != nil {
+			return "", lineErrorf(t.line, "monitor %q: %w", t.text, err)
+		}
+		return n, nil
+	}
+	var r MonitorRule
+	switch {
+	case t.isWord("none"):
+		c.next()
+		return r, nil
+	case t.isWord("min"):
+		c.next()
+		n, err := uintValue(c, "monitor min", 1, 65535)
+		if err != nil {
+			return r, err
+		}
+		if of, ok := c.peek(); !ok || !of.isWord("of") {
+			return r, lineErrorf(c.peekLine(), "monitor: want min N of { MONITOR … }")
+		}
+		c.next()
+		blk, err := c.block("monitor min " + strconv.Itoa(int(n)) + " of")
+		if err != nil {
+			return r, err
+		}
+		r.Min = n
+		for !blk.done() {
+			m, err := name(blk.next())
+			if err != nil {
+				return r, err
+			}
+			r.Names = append(r.Names, m)
+		}
+		if len(r.Names) == 0 {
+			return r, lineErrorf(blk.line, "monitor: min %d of { }: no monitor", n)
+		}
+		return r, nil
+	}
+	for {
+		m, err := name(c.next())
+		if err != nil {
+			return r, err
+		}
+		r.Names = append(r.Names, m)
+		if t, ok := c.peek(); !ok || !t.isWord("and") {
+			return r, nil
+		}
+		c.next()
+		if c.done() {
+			return r, lineErrorf(c.line, "monitor: missing monitor after \"and\"")
+		}
+	}
+}
+
 var nodeProps = []property[Node]{
 	{"address", "IP address of the node; fixed once created", func(c *cursor, n *Node, mode propMode) error {
 		line := c.peekLine()
@@ -184,41 +501,40 @@ var nodeProps = []property[Node]{
 		n.Address = a
 		return nil
 	}},
-	{"description", "free text", func(c *cursor, n *Node, _ propMode) error {
-		return textValue(c, "description", &n.Description)
-	}},
-}
-
-// knownModes are BIG-IP's load-balancing methods not implemented yet, so a
-// pasted config gets "not supported yet" rather than "unknown".
-var knownModes = []string{
-	"dynamic-ratio-member", "dynamic-ratio-node", "fastest-app-response", "fastest-node",
-	"least-connections-member", "least-connections-node", "least-sessions", "observed-member",
-	"observed-node", "predictive-member", "predictive-node", "ratio-least-connections-member",
-	"ratio-least-connections-node", "ratio-member", "ratio-node", "ratio-session",
-	"weighted-least-connections-member", "weighted-least-connections-node",
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(n *Node) *uint32 { return &n.ConnectionLimit }),
+	textProp("description", "free text", func(n *Node) *string { return &n.Description }),
+	monitorProp(func(n *Node) *MonitorRule { return &n.Monitor }),
+	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(n *Node) *uint32 { return &n.Ratio }),
+	sessionProp(func(n *Node) *Session { return &n.Session }),
+	stateProp(func(n *Node) *State { return &n.State }),
 }
 
 var poolProps = []property[Pool]{
-	{"description", "free text", func(c *cursor, p *Pool, _ propMode) error {
-		return textValue(c, "description", &p.Description)
-	}},
-	{"load-balancing-mode", "how members are picked: round-robin", func(c *cursor, p *Pool, _ propMode) error {
+	boolProp("allow-nat", "yes", "no", func(p *Pool) *bool { return &p.AllowNAT }),
+	boolProp("allow-snat", "yes", "no", func(p *Pool) *bool { return &p.AllowSNAT }),
+	textProp("description", "free text", func(p *Pool) *string { return &p.Description }),
+	{"load-balancing-mode", "how members are picked: round-robin, least-connections-member, …", func(c *cursor, p *Pool, _ propMode) error {
 		t, err := c.value("load-balancing-mode")
 		if err != nil {
 			return err
 		}
-		switch {
-		case t.text == LBRoundRobin.String():
-			p.Mode = LBRoundRobin
-		case slices.Contains(knownModes, t.text):
-			return lineErrorf(t.line, "load-balancing-mode %q: not supported yet (only round-robin)", t.text)
-		default:
+		i := slices.Index(lbModeNames[:], t.text)
+		if i < 0 {
 			return lineErrorf(t.line, "load-balancing-mode %q: unknown mode", t.text)
 		}
+		p.Mode = LBMode(i)
 		return nil
 	}},
-	{"members", "members [add|delete|modify|replace-all-with] { NODE:PORT [{ address A }] … } | none", parseMembers},
+	{"members", "members [add|delete|modify|replace-all-with] { NODE:PORT [{ PROPERTY … }] … } | none", parseMembers},
+	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", 0, 65535, func(p *Pool) *uint32 { return &p.MinActiveMembers }),
+	monitorProp(func(p *Pool) *MonitorRule { return &p.Monitor }),
+	uintProp("reselect-tries", "retries on another member, 0-65535", 0, 65535, func(p *Pool) *uint32 { return &p.ReselectTries }),
+	{"service-down-action", "none, reset, drop or reselect", func(c *cursor, p *Pool, _ propMode) error {
+		i, err := wordValue(c, "service-down-action", serviceDownNames...)
+		p.ServiceDownAction = ServiceDownAction(i)
+		return err
+	}},
+	uintProp("slow-ramp-time", "seconds a new member ramps up, 0 disables", 0, math.MaxUint32, func(p *Pool) *uint32 { return &p.SlowRampTime }),
 }
 
 var memberProps = []property[Member]{
@@ -230,9 +546,12 @@ var memberProps = []property[Member]{
 		m.Address = a
 		return nil
 	}},
-	{"description", "free text", func(c *cursor, m *Member, _ propMode) error {
-		return textValue(c, "description", &m.Description)
-	}},
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(m *Member) *uint32 { return &m.ConnectionLimit }),
+	textProp("description", "free text", func(m *Member) *string { return &m.Description }),
+	uintProp("priority-group", "higher groups are used first, 0-65535", 0, 65535, func(m *Member) *uint32 { return &m.PriorityGroup }),
+	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(m *Member) *uint32 { return &m.Ratio }),
+	sessionProp(func(m *Member) *Session { return &m.Session }),
+	stateProp(func(m *Member) *State { return &m.State }),
 }
 
 // memberEntry is one member as listed inside `members { … }`.
@@ -304,8 +623,17 @@ func memberBody(e memberEntry, m *Member) error {
 	if e.body == nil {
 		return nil
 	}
+	first := 0
+	if e.body.ctx != nil {
+		first = len(e.body.ctx.notices)
+	}
 	if err := parseProps(e.body, m, memberProps, inFile); err != nil {
 		return memberErr(e, err)
+	}
+	if ctx := e.body.ctx; ctx != nil {
+		for i := first; i < len(ctx.notices); i++ {
+			ctx.notices[i].msg = "members " + m.Name() + ": " + ctx.notices[i].msg
+		}
 	}
 	return nil
 }
@@ -323,7 +651,7 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 			if slices.ContainsFunc(list, func(m Member) bool { return m.Node == e.node && m.Port == e.port }) {
 				return memberErr(e, errors.New("listed twice"))
 			}
-			m := Member{Node: e.node, Port: e.port}
+			m := newMember(e.node, e.port)
 			if err := memberBody(e, &m); err != nil {
 				return err
 			}
@@ -335,7 +663,7 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 			if p.findMember(e.node, e.port) >= 0 {
 				return &LineError{Line: e.line, Err: coded("01020066:3: The requested Pool Member (%s) already exists in partition %s.", memberID(p.Name, e), commonPartition)}
 			}
-			m := Member{Node: e.node, Port: e.port}
+			m := newMember(e.node, e.port)
 			if err := memberBody(e, &m); err != nil {
 				return err
 			}
@@ -372,12 +700,11 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 
 // knownProtocols are ip-protocol values BIG-IP takes that lbx does not carry
 // yet.
-var knownProtocols = []string{"any", "sctp", "icmp", "icmpv6", "gre", "ipip", "esp", "ah"}
+var knownProtocols = []string{"sctp", "icmp", "icmpv6", "gre", "ipip", "esp", "ah"}
 
 var virtualProps = []property[Virtual]{
-	{"description", "free text", func(c *cursor, v *Virtual, _ propMode) error {
-		return textValue(c, "description", &v.Description)
-	}},
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(v *Virtual) *uint32 { return &v.ConnectionLimit }),
+	textProp("description", "free text", func(v *Virtual) *string { return &v.Description }),
 	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *cursor, v *Virtual, _ propMode) error {
 		t, err := c.value("destination")
 		if err != nil {
@@ -390,7 +717,16 @@ var virtualProps = []property[Virtual]{
 		v.Destination = d
 		return nil
 	}},
-	{"ip-protocol", "tcp or udp", func(c *cursor, v *Virtual, _ propMode) error {
+	{"disabled", "refuse new connections", func(_ *cursor, v *Virtual, _ propMode) error {
+		v.Disabled = true
+		return nil
+	}},
+	{"enabled", "accept new connections", func(_ *cursor, v *Virtual, _ propMode) error {
+		v.Disabled = false
+		return nil
+	}},
+	refProp("fallback-persistence", "persistence profile used when the default one does not apply, or none", func(v *Virtual) *string { return &v.FallbackPersistence }),
+	{"ip-protocol", "tcp, udp or any", func(c *cursor, v *Virtual, _ propMode) error {
 		t, err := c.value("ip-protocol")
 		if err != nil {
 			return err
@@ -400,8 +736,10 @@ var virtualProps = []property[Virtual]{
 			v.Protocol = ProtocolTCP
 		case t.text == "udp":
 			v.Protocol = ProtocolUDP
+		case t.text == "any":
+			v.Protocol = ProtocolAny
 		case slices.Contains(knownProtocols, t.text):
-			return lineErrorf(t.line, "ip-protocol %q: not supported yet (tcp or udp)", t.text)
+			return lineErrorf(t.line, "ip-protocol %q: not supported yet (tcp, udp or any)", t.text)
 		default:
 			return lineErrorf(t.line, "ip-protocol %q: unknown protocol", t.text)
 		}
@@ -415,32 +753,12 @@ var virtualProps = []property[Virtual]{
 		v.Mask = a
 		return nil
 	}},
-	{"pool", "default pool, or none", func(c *cursor, v *Virtual, _ propMode) error {
-		t, err := c.value("pool")
-		if err != nil {
-			return err
-		}
-		if t.isWord("none") {
-			v.Pool = ""
-			return nil
-		}
-		name, err := fullName(t.text)
-		if err != nil {
-			return lineErrorf(t.line, "pool %q: %w", t.text, err)
-		}
-		v.Pool = name
-		return nil
-	}},
+	{"persist", "persist [add|delete|replace-all-with] { PROFILE [{ default yes|no }] … } | none", parsePersist},
+	refProp("pool", "default pool, or none", func(v *Virtual) *string { return &v.Pool }),
 	{"profiles", "profiles [add|delete|replace-all-with] { NAME [{ context all|clientside|serverside }] … } | none", parseProfiles},
-	{"source-address-translation", "{ type automap|none }", parseSNAT},
-	{"enabled", "accept new connections", func(_ *cursor, v *Virtual, _ propMode) error {
-		v.Disabled = false
-		return nil
-	}},
-	{"disabled", "refuse new connections", func(_ *cursor, v *Virtual, _ propMode) error {
-		v.Disabled = true
-		return nil
-	}},
+	{"source-address-translation", "{ type automap|none|snat [pool SNATPOOL] }", parseSNAT},
+	boolProp("translate-address", "enabled", "disabled", func(v *Virtual) *bool { return &v.TranslateAddress }),
+	boolProp("translate-port", "enabled", "disabled", func(v *Virtual) *bool { return &v.TranslatePort }),
 }
 
 var profileProps = []property[Profile]{
@@ -459,15 +777,25 @@ var profileProps = []property[Profile]{
 	}},
 }
 
-func parseProfiles(c *cursor, v *Virtual, _ propMode) error {
+// nestedErr prefixes the error of a nested block with its property.
+func nestedErr(what string, err error) error {
+	var le *LineError
+	if errors.As(err, &le) {
+		return &LineError{Line: le.Line, Err: fmt.Errorf("%s: %w", what, le.Err)}
+	}
+	return err
+}
+
+// editList reads `PROP [add|delete|replace-all-with] { NAME [{ … }] … } | none`
+// into a list sorted by name; read parses one entry's block.
+func editList[E any](c *cursor, what string, list []E, name func(*E) *string, read func(body *cursor, e *E) error) ([]E, error) {
 	t, ok := c.peek()
 	if !ok {
-		return lineErrorf(c.line, "profiles: missing value")
+		return nil, lineErrorf(c.line, "%s: missing value", what)
 	}
 	if t.isWord("none") {
 		c.next()
-		v.Profiles = nil
-		return nil
+		return nil, nil
 	}
 	op := "replace-all-with"
 	if t.kind == tokWord {
@@ -476,70 +804,90 @@ func parseProfiles(c *cursor, v *Virtual, _ propMode) error {
 			op = t.text
 			c.next()
 		default:
-			return lineErrorf(t.line, "profiles %q: want add, delete, replace-all-with, none or {", t.text)
+			return nil, lineErrorf(t.line, "%s %q: want add, delete, replace-all-with, none or {", what, t.text)
 		}
 	}
-	blk, err := c.block("profiles " + op)
+	blk, err := c.block(what + " " + op)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var list []Profile
-	if op != "replace-all-with" {
-		list = slices.Clone(v.Profiles)
+	if op == "replace-all-with" {
+		list = nil
+	} else {
+		list = slices.Clone(list)
 	}
 	seen := map[string]bool{}
 	for !blk.done() {
 		nt := blk.next()
 		if nt.kind != tokWord && nt.kind != tokString {
-			return lineErrorf(nt.line, "profiles: unexpected %s, want a profile name", nt.describe())
+			return nil, lineErrorf(nt.line, "%s: unexpected %s, want a profile name", what, nt.describe())
 		}
-		name, err := fullName(nt.text)
+		n, err := fullName(nt.text)
 		if err != nil {
-			return lineErrorf(nt.line, "profiles %q: %w", nt.text, err)
+			return nil, lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
 		}
-		if seen[name] {
-			return lineErrorf(nt.line, "profiles %s: listed twice", name)
+		if seen[n] {
+			return nil, lineErrorf(nt.line, "%s %s: listed twice", what, n)
 		}
-		seen[name] = true
-		p := Profile{Name: name}
+		seen[n] = true
+		var e E
+		*name(&e) = n
 		if blk.atBlock() {
-			body, err := blk.block("profiles " + name)
+			body, err := blk.block(what + " " + n)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if err := parseProps(body, &p, profileProps, inFile); err != nil {
-				var le *LineError
-				if errors.As(err, &le) {
-					return &LineError{Line: le.Line, Err: fmt.Errorf("profiles %s: %w", name, le.Err)}
-				}
-				return err
+			if err := read(body, &e); err != nil {
+				return nil, nestedErr(what+" "+n, err)
 			}
 		}
-		i := slices.IndexFunc(list, func(x Profile) bool { return x.Name == name })
+		i := slices.IndexFunc(list, func(x E) bool { return *name(&x) == n })
 		switch {
 		case op == "delete" && i < 0:
-			return lineErrorf(nt.line, "profiles %s: not attached", name)
+			return nil, lineErrorf(nt.line, "%s %s: not attached", what, n)
 		case op == "delete":
 			list = slices.Delete(list, i, i+1)
 		case op == "add" && i >= 0:
-			return lineErrorf(nt.line, "profiles %s: already attached", name)
+			return nil, lineErrorf(nt.line, "%s %s: already attached", what, n)
 		default:
-			list = append(list, p)
+			list = append(list, e)
 		}
 	}
-	slices.SortFunc(list, func(a, b Profile) int { return strings.Compare(a.Name, b.Name) })
-	v.Profiles = list
-	return nil
+	slices.SortFunc(list, func(a, b E) int { return strings.Compare(*name(&a), *name(&b)) })
+	return list, nil
 }
 
-// snatSpec is the inside of source-address-translation { }; a type not
-// given keeps the virtual's current one.
+func parseProfiles(c *cursor, v *Virtual, _ propMode) error {
+	list, err := editList(c, "profiles", v.Profiles, func(p *Profile) *string { return &p.Name },
+		func(body *cursor, p *Profile) error { return parseProps(body, p, profileProps, inFile) })
+	if err == nil {
+		v.Profiles = list
+	}
+	return err
+}
+
+var persistRefProps = []property[PersistRef]{
+	boolProp("default", "yes", "no", func(p *PersistRef) *bool { return &p.Default }),
+}
+
+func parsePersist(c *cursor, v *Virtual, _ propMode) error {
+	list, err := editList(c, "persist", v.Persist, func(p *PersistRef) *string { return &p.Name },
+		func(body *cursor, p *PersistRef) error { return parseProps(body, p, persistRefProps, inFile) })
+	if err == nil {
+		v.Persist = list
+	}
+	return err
+}
+
+// snatSpec is the inside of source-address-translation { }; what is not
+// given keeps the virtual's current setting.
 type snatSpec struct {
-	typ SNATType
+	typ  SNATType
+	pool string
 }
 
 var snatProps = []property[snatSpec]{
-	{"type", "automap or none", func(c *cursor, s *snatSpec, _ propMode) error {
+	{"type", "automap, none or snat", func(c *cursor, s *snatSpec, _ propMode) error {
 		t, err := c.value("type")
 		if err != nil {
 			return err
@@ -549,23 +897,16 @@ var snatProps = []property[snatSpec]{
 			s.typ = SNATAutomap
 		case "none":
 			s.typ = SNATNone
-		case "snat", "lsn":
-			return lineErrorf(t.line, "type %q: not supported yet (automap or none)", t.text)
+		case "snat":
+			s.typ = SNATSnatpool
+		case "lsn":
+			return lineErrorf(t.line, "type %q: not supported yet (automap, none or snat)", t.text)
 		default:
-			return lineErrorf(t.line, "type %q: want automap or none", t.text)
+			return lineErrorf(t.line, "type %q: want automap, none or snat", t.text)
 		}
 		return nil
 	}},
-	{"pool", "SNAT pool: none", func(c *cursor, _ *snatSpec, _ propMode) error {
-		t, err := c.value("pool")
-		if err != nil {
-			return err
-		}
-		if !t.isWord("none") {
-			return lineErrorf(t.line, "pool %q: SNAT pools are not supported yet", t.text)
-		}
-		return nil
-	}},
+	refProp("pool", "SNAT pool for type snat, or none", func(s *snatSpec) *string { return &s.pool }),
 }
 
 func parseSNAT(c *cursor, v *Virtual, _ propMode) error {
@@ -573,14 +914,13 @@ func parseSNAT(c *cursor, v *Virtual, _ propMode) error {
 	if err != nil {
 		return err
 	}
-	s := snatSpec{typ: v.SNAT}
+	s := snatSpec{typ: v.SNAT, pool: v.SNATPool}
 	if err := parseProps(blk, &s, snatProps, inFile); err != nil {
-		var le *LineError
-		if errors.As(err, &le) {
-			return &LineError{Line: le.Line, Err: fmt.Errorf("source-address-translation: %w", le.Err)}
-		}
-		return err
+		return nestedErr("source-address-translation", err)
 	}
-	v.SNAT = s.typ
+	if s.typ != SNATSnatpool {
+		s.pool = ""
+	}
+	v.SNAT, v.SNATPool = s.typ, s.pool
 	return nil
 }

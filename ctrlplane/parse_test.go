@@ -8,16 +8,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// lexTok is a token without its source offsets (checked apart).
+type lexTok struct {
+	kind tokKind
+	text string
+	line int
+}
+
 func TestLex(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want []token
+		want []lexTok
 	}{
 		{
 			name: "words braces and lines",
 			in:   "ltm pool p {\n  members { a:80 }\n}",
-			want: []token{
+			want: []lexTok{
 				{tokWord, "ltm", 1}, {tokWord, "pool", 1}, {tokWord, "p", 1}, {tokLBrace, "{", 1}, {tokEOL, "\n", 1},
 				{tokWord, "members", 2}, {tokLBrace, "{", 2}, {tokWord, "a:80", 2}, {tokRBrace, "}", 2}, {tokEOL, "\n", 2},
 				{tokRBrace, "}", 3},
@@ -26,12 +33,12 @@ func TestLex(t *testing.T) {
 		{
 			name: "escapes",
 			in:   `description "a \"b\" \\ \n\r\t \q"`,
-			want: []token{{tokWord, "description", 1}, {tokString, "a \"b\" \\ \n\r\t \\q", 1}},
+			want: []lexTok{{tokWord, "description", 1}, {tokString, "a \"b\" \\ \n\r\t \\q", 1}},
 		},
 		{
 			name: "comments and semicolons",
 			in:   "# whole line\naddress 1.2.3.4; description x#y # trailing\n",
-			want: []token{
+			want: []lexTok{
 				{tokEOL, "\n", 1},
 				{tokWord, "address", 2}, {tokWord, "1.2.3.4", 2}, {tokEOL, ";", 2},
 				{tokWord, "description", 2}, {tokWord, "x#y", 2}, {tokEOL, "\n", 2},
@@ -40,21 +47,28 @@ func TestLex(t *testing.T) {
 		{
 			name: "multi-line string counts lines",
 			in:   "\"a\nb\" c",
-			want: []token{{tokString, "a\nb", 1}, {tokWord, "c", 2}},
+			want: []lexTok{{tokString, "a\nb", 1}, {tokWord, "c", 2}},
 		},
 		{
 			name: "crlf",
 			in:   "a\r\nb",
-			want: []token{{tokWord, "a", 1}, {tokEOL, "\n", 1}, {tokWord, "b", 2}},
+			want: []lexTok{{tokWord, "a", 1}, {tokEOL, "\n", 1}, {tokWord, "b", 2}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lex(tt.in)
+			toks, err := lex(tt.in)
 			if err != nil {
 				t.Fatalf("lex: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(token{})); diff != "" {
+			var got []lexTok
+			for _, tk := range toks {
+				got = append(got, lexTok{tk.kind, tk.text, tk.line})
+				if tk.kind != tokString && tt.in[tk.pos:tk.end] != tk.text {
+					t.Errorf("token %q: source [%d:%d] is %q", tk.text, tk.pos, tk.end, tt.in[tk.pos:tk.end])
+				}
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(lexTok{})); diff != "" {
 				t.Errorf("lex(%q) mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
@@ -123,15 +137,15 @@ func TestParseConfigModel(t *testing.T) {
 		{
 			name: "one-line stanzas with semicolons",
 			text: `ltm node n1 { address 10.0.0.1; description "web one" }`,
-			want: &Config{Nodes: map[string]*Node{"/Common/n1": {Name: "/Common/n1", Address: a("10.0.0.1"), Description: "web one"}}},
+			want: &Config{Nodes: map[string]*Node{"/Common/n1": {Name: "/Common/n1", Address: a("10.0.0.1"), Ratio: 1, Description: "web one"}}},
 		},
 		{
 			name: "member auto-creates its node, service name becomes a number",
 			text: "ltm pool /Common/web { members { /Common/198.18.2.11:http { address 198.18.2.11 } } load-balancing-mode round-robin }",
 			want: &Config{
-				Nodes: map[string]*Node{"/Common/198.18.2.11": {Name: "/Common/198.18.2.11", Address: a("198.18.2.11")}},
-				Pools: map[string]*Pool{"/Common/web": {Name: "/Common/web", Members: []Member{
-					{Node: "/Common/198.18.2.11", Port: 80, Address: a("198.18.2.11")},
+				Nodes: map[string]*Node{"/Common/198.18.2.11": {Name: "/Common/198.18.2.11", Address: a("198.18.2.11"), Ratio: 1}},
+				Pools: map[string]*Pool{"/Common/web": {Name: "/Common/web", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+					{Node: "/Common/198.18.2.11", Port: 80, Address: a("198.18.2.11"), Ratio: 1},
 				}}},
 			},
 		},
@@ -139,9 +153,9 @@ func TestParseConfigModel(t *testing.T) {
 			name: "member by node name takes the node's address",
 			text: "ltm pool p { members { web1:8080 } }\nltm node web1 { address 10.1.1.1 }",
 			want: &Config{
-				Nodes: map[string]*Node{"/Common/web1": {Name: "/Common/web1", Address: a("10.1.1.1")}},
-				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", Members: []Member{
-					{Node: "/Common/web1", Port: 8080, Address: a("10.1.1.1")},
+				Nodes: map[string]*Node{"/Common/web1": {Name: "/Common/web1", Address: a("10.1.1.1"), Ratio: 1}},
+				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+					{Node: "/Common/web1", Port: 8080, Address: a("10.1.1.1"), Ratio: 1},
 				}}},
 			},
 		},
@@ -149,9 +163,9 @@ func TestParseConfigModel(t *testing.T) {
 			name: "member named after a missing node creates it from its address",
 			text: "ltm pool p { members { app:80 { address 10.2.2.2 } } }",
 			want: &Config{
-				Nodes: map[string]*Node{"/Common/app": {Name: "/Common/app", Address: a("10.2.2.2")}},
-				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", Members: []Member{
-					{Node: "/Common/app", Port: 80, Address: a("10.2.2.2")},
+				Nodes: map[string]*Node{"/Common/app": {Name: "/Common/app", Address: a("10.2.2.2"), Ratio: 1}},
+				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+					{Node: "/Common/app", Port: 80, Address: a("10.2.2.2"), Ratio: 1},
 				}}},
 			},
 		},
@@ -160,7 +174,7 @@ func TestParseConfigModel(t *testing.T) {
 			text: "ltm virtual vs { destination 198.18.1.100:http pool web }",
 			want: &Config{Virtuals: map[string]*Virtual{"/Common/vs": {
 				Name: "/Common/vs", Destination: netip.MustParseAddrPort("198.18.1.100:80"),
-				Protocol: ProtocolTCP, Mask: mask, Pool: "/Common/web",
+				Protocol: ProtocolTCP, Mask: mask, Pool: "/Common/web", TranslateAddress: true, TranslatePort: true,
 			}}},
 		},
 		{
@@ -177,7 +191,7 @@ func TestParseConfigModel(t *testing.T) {
 }`,
 			want: &Config{Virtuals: map[string]*Virtual{"/Common/vs": {
 				Name: "/Common/vs", Description: "the web", Destination: netip.MustParseAddrPort("198.18.1.100:7"),
-				Protocol: ProtocolUDP, Mask: mask, Disabled: true, SNAT: SNATAutomap,
+				Protocol: ProtocolUDP, Mask: mask, Disabled: true, SNAT: SNATAutomap, TranslateAddress: true, TranslatePort: true,
 				Profiles: []Profile{{Name: "/Common/fastL4"}, {Name: "/Common/udp", Context: "clientside"}},
 			}}},
 		},
@@ -192,6 +206,8 @@ func TestParseConfigModel(t *testing.T) {
 	}
 }
 
+const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm pool, ltm snatpool, ltm virtual, net self, net route, auth user"
+
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -200,18 +216,18 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{"unknown mode", "ltm node n { address 10.0.0.1 }\n\n\n\n\nltm pool /Common/web {\n    load-balancing-mode foo\n}",
 			`line 7: ltm pool /Common/web: load-balancing-mode "foo": unknown mode`},
-		{"mode not supported yet", "ltm pool web { load-balancing-mode least-connections-member }",
-			`line 1: ltm pool /Common/web: load-balancing-mode "least-connections-member": not supported yet (only round-robin)`},
-		{"unknown pool property", "ltm pool web {\n monitor http\n}",
-			`line 2: ltm pool /Common/web: unknown property "monitor"`},
-		{"unknown node property", "ltm node n { address 10.0.0.1 ratio 2 }",
-			`line 1: ltm node /Common/n: unknown property "ratio"`},
-		{"unknown virtual property", "ltm virtual vs {\n destination 1.2.3.4:80\n translate-address enabled\n}",
-			`line 3: ltm virtual /Common/vs: unknown property "translate-address"`},
-		{"unknown object", "sys global-settings { }",
-			`line 1: "sys global-settings": unknown object type (want one of ltm node, ltm pool, ltm virtual)`},
-		{"unknown ltm object", "\nltm monitor http /Common/m { }",
-			`line 2: "ltm monitor": unknown object type (want one of ltm node, ltm pool, ltm virtual)`},
+		{"bad service-down-action", "ltm pool web { service-down-action restart }",
+			`line 1: ltm pool /Common/web: service-down-action "restart": want none, reset, drop or reselect`},
+		{"bad pool monitor rule", "ltm pool web {\n monitor http and\n}",
+			`line 3: ltm pool /Common/web: monitor: missing monitor after "and"`},
+		{"bad node ratio", "ltm node n { address 10.0.0.1 ratio 0 }",
+			`line 1: ltm node /Common/n: ratio "0": want a number from 1 to 100`},
+		{"bad translate-address", "ltm virtual vs {\n destination 1.2.3.4:80\n translate-address maybe\n}",
+			`line 3: ltm virtual /Common/vs: translate-address "maybe": want enabled or disabled`},
+		{"unknown object without a block", "sys global-settings",
+			`line 1: "sys global-settings": not a configuration stanza (want MODULE KIND NAME { … }; known: ` + knownKinds + `)`},
+		{"built-in monitor", "\nltm monitor http /Common/http { }",
+			`line 2: 01070712:3: The Monitor (/Common/http) is built in; it cannot be modified or deleted.`},
 		{"bad node address", "ltm node n { address 10.0.0.300 }",
 			`line 1: ltm node /Common/n: address "10.0.0.300": not an IP address`},
 		{"missing value", "ltm node n { address }",
@@ -225,13 +241,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad member address", "ltm pool p { members { 10.0.0.1:80 { address x } } }",
 			`line 1: ltm pool /Common/p: members /Common/10.0.0.1:80: address "x": not an IP address`},
 		{"bad protocol", "ltm virtual vs { ip-protocol sctp }",
-			`line 1: ltm virtual /Common/vs: ip-protocol "sctp": not supported yet (tcp or udp)`},
+			`line 1: ltm virtual /Common/vs: ip-protocol "sctp": not supported yet (tcp, udp or any)`},
 		{"unknown protocol", "ltm virtual vs { ip-protocol tcpp }",
 			`line 1: ltm virtual /Common/vs: ip-protocol "tcpp": unknown protocol`},
 		{"bad destination", "ltm virtual vs { destination web:80 }",
 			`line 1: ltm virtual /Common/vs: destination: "web:80": want an IP address (virtual-address objects are not supported yet)`},
-		{"snat pool", "ltm virtual vs { source-address-translation { type snat pool p } }",
-			`line 1: ltm virtual /Common/vs: source-address-translation: type "snat": not supported yet (automap or none)`},
+		{"snat lsn", "ltm virtual vs { source-address-translation { type lsn } }",
+			`line 1: ltm virtual /Common/vs: source-address-translation: type "lsn": not supported yet (automap, none or snat)`},
 		{"bad context", "ltm virtual vs { profiles { tcp { context both } } }",
 			`line 1: ltm virtual /Common/vs: profiles /Common/tcp: context "both": want all, clientside or serverside`},
 		{"other partition", "ltm pool /Tenant/web { }",
@@ -251,7 +267,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"no block", "ltm pool p",
 			`line 1: ltm pool /Common/p: want "{", got nothing`},
 		{"command in a config file", "create ltm pool p",
-			`line 1: "create ltm": unknown object type (want one of ltm node, ltm pool, ltm virtual)`},
+			`line 1: "create ltm pool p": not a configuration stanza (want MODULE KIND NAME { … }; known: ` + knownKinds + `)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

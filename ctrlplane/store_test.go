@@ -103,8 +103,8 @@ func TestPushErrors(t *testing.T) {
 		},
 		{
 			name:    "error inside a multi-line command names the token's line",
-			script:  "create ltm pool p2 members add {\n    10.0.0.5:80\n    10.0.0.6:http { ratio 3 }\n}",
-			wantErr: `line 3: ltm pool /Common/p2: members /Common/10.0.0.6:80: unknown property "ratio"`,
+			script:  "create ltm pool p2 members add {\n    10.0.0.5:80\n    10.0.0.6:http { ratio 300 }\n}",
+			wantErr: `line 3: ltm pool /Common/p2: members /Common/10.0.0.6:80: ratio "300": want a number from 1 to 100`,
 		},
 		{
 			name:    "validation error points at the command that changed the object",
@@ -128,8 +128,8 @@ func TestPushErrors(t *testing.T) {
 		},
 		{
 			name:    "bad stanza",
-			script:  "list ltm\nltm pool p {\n    load-balancing-mode ratio-member\n}",
-			wantErr: `line 3: ltm pool /Common/p: load-balancing-mode "ratio-member": not supported yet (only round-robin)`,
+			script:  "list ltm\nltm pool p {\n    load-balancing-mode ratio-members\n}",
+			wantErr: `line 3: ltm pool /Common/p: load-balancing-mode "ratio-members": unknown mode`,
 		},
 		{
 			name:    "unknown command",
