@@ -102,7 +102,7 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 			if err := s.commitLocked(t.x, t.lines); err != nil {
 				return out, fmt.Errorf("transaction not submitted: %w", err)
 			}
-			return out, nil
+			return out + s.warningText(t.x), nil
 		}
 		t.n++
 		for _, obj := range t.x.touched {
@@ -129,7 +129,18 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 	if err := s.commitLocked(x, nil); err != nil {
 		return out, err
 	}
-	return out, nil
+	return out + s.warningText(x), nil
+}
+
+// warningText is the warnings the last apply added, when x changed the
+// config.
+func (s *Store) warningText(x *execCtx) string {
+	if !x.mutated {
+		return ""
+	}
+	var b strings.Builder
+	writeWarnings(&b, s.newWarnings)
+	return b.String()
 }
 
 // txnOp is what a transaction-control command asked of its session.

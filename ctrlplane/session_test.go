@@ -142,7 +142,7 @@ func TestLoadSysConfig(t *testing.T) {
 	}
 	cmdFile := filepath.Join(dir, "cmds.conf")
 	os.WriteFile(cmdFile, []byte("delete ltm virtual /Common/vs_http\n"), 0o600)
-	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "want a configuration stanza") {
+	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "not a configuration stanza") {
 		t.Fatalf("loading a command file: %v", err)
 	}
 	if s.Running().Text() != before || dp.count() != installs {
@@ -179,5 +179,35 @@ func TestBootFallbackToBackup(t *testing.T) {
 	run := s3.Running()
 	if run.Pools["/Common/first"] == nil || run.Pools["/Common/second"] != nil {
 		t.Errorf("fallback booted %v; want the backup (first only)", run.PoolList())
+	}
+}
+
+// A real bigip.conf with objects lbx does not implement loads whole: what is
+// unknown is kept and reported, not refused.
+func TestLoadSysConfigKeepsUnknown(t *testing.T) {
+	s, _ := newTestStore(t, "")
+	path, _ := filepath.Abs("testdata/web_http.conf")
+	out, err := s.Exec("load sys config file " + path)
+	if err != nil {
+		t.Fatalf("load of a corpus file: %v", err)
+	}
+	if !strings.Contains(out, "kept as is") {
+		t.Errorf("no notice about kept content in %q", out)
+	}
+	if len(s.Running().Unknown) == 0 {
+		t.Error("unknown stanzas were dropped")
+	}
+}
+
+// What the config asks for but the dataplane does not do yet is said in
+// the command's output, not hidden.
+func TestApplyWarnings(t *testing.T) {
+	s, _ := newTestStore(t, DefaultConfigText())
+	out := mustExec(t, s.NewSession(), "modify ltm pool /Common/web_pool load-balancing-mode least-connections-member")
+	if !strings.Contains(out, "warning: ltm pool /Common/web_pool: load-balancing-mode least-connections-member: not implemented yet") {
+		t.Errorf("no warning in output %q", out)
+	}
+	if out := mustExec(t, s.NewSession(), "list ltm pool /Common/web_pool"); strings.Contains(out, "warning") {
+		t.Errorf("a read-only command repeated the warnings: %q", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,6 +46,10 @@ type Store struct {
 	mu      sync.Mutex // guards running and version, and serializes applies
 	running *Config
 	version uint64 // count of successful applies; the Program's Generation
+	// warnings of the last apply: what the config asks for that the
+	// dataplane does not do yet; newWarnings are those the apply before
+	// did not have, which is what a command's output repeats.
+	warnings, newWarnings []string
 }
 
 // NewStore returns a Store with an empty running configuration. savedPath is
@@ -163,6 +168,9 @@ func (s *Store) Push(text string) (string, error) {
 	if err := s.commitLocked(x, lines); err != nil {
 		return "", err
 	}
+	if x.mutated {
+		writeWarnings(&out, s.newWarnings)
+	}
 	return out.String(), nil
 }
 
@@ -213,16 +221,26 @@ func (s *Store) commitLocked(x *execCtx, lines map[string]int) error {
 // applyLocked compiles cfg, installs it and makes it running.
 func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
 	cfg.ApplyDefaults()
-	prog, err := Compile(cfg, s.net)
+	prog, warnings, err := CompileWithWarnings(cfg, s.net)
 	if err != nil {
 		return atLines(err, lines)
 	}
+	s.newWarnings = s.newWarnings[:0]
+	for _, w := range warnings {
+		if !slices.Contains(s.warnings, w) {
+			s.newWarnings = append(s.newWarnings, w)
+		}
+	}
+	s.warnings = warnings
 	prog.Generation = s.version + 1
 	if err := s.dp.Install(prog); err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
 	s.running = cfg
 	s.version++
+	for _, w := range warnings {
+		s.logger.Warn("configuration applied with a feature not implemented yet", "warning", w)
+	}
 	s.logger.Info("configuration applied", "version", s.version,
 		"nodes", len(cfg.Nodes), "pools", len(cfg.Pools), "virtuals", len(cfg.Virtuals))
 	return nil
@@ -311,4 +329,11 @@ func writeFileSync(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// writeWarnings adds the last apply's warnings to a command's output.
+func writeWarnings(b *strings.Builder, warnings []string) {
+	for _, w := range warnings {
+		b.WriteString("warning: " + w + "\n")
+	}
 }

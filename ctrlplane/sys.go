@@ -3,6 +3,7 @@ package ctrlplane
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -51,23 +52,20 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
-	stmts, err := statements(string(data))
-	if err != nil {
-		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
-	}
 	if !merge {
 		x.cand = NewConfig()
 	}
-	for _, st := range stmts {
-		if st.toks[0].kind != tokWord || !isModule(st.toks[0].text) {
-			return "", fmt.Errorf("load sys config: %s: line %d: want a configuration stanza (ltm …), got a command", pt.text, st.line)
-		}
-		k, name, err := defineStanza(x.cand, st)
-		if err != nil {
-			return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
-		}
-		x.changed(k.objectName(name))
+	lines, notices, err := mergeConfig(x.cand, string(data))
+	if err != nil {
+		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
+	}
+	for obj := range lines {
+		x.changed(obj)
 	}
 	x.mutated = true
-	return "", nil
+	var out strings.Builder
+	for _, n := range notices {
+		fmt.Fprintf(&out, "%s: %s\n", pt.text, n)
+	}
+	return out.String(), nil
 }
