@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lbx/ctrlplane"
 )
 
 // stream keeps one keep-alive HTTP connection from the client to the VIP
@@ -173,16 +175,12 @@ func curlErr(tb *Testbed, url string) error {
 func TestIntegrationCrashAfterSaveRestoresSavedConfig(t *testing.T) {
 	tb := upTestbed(t)
 	app := tb.Client()
-	for _, cmd := range []string{
+	execAll(t, app,
 		"create ltm pool /Common/saved_pool members add { 198.18.2.12:80 198.18.2.13:80 }",
 		"create ltm virtual /Common/vs_saved destination 198.18.1.102:80 ip-protocol tcp pool /Common/saved_pool source-address-translation { type automap }",
 		"delete ltm virtual /Common/vs_udp",
 		"save sys config",
-	} {
-		if _, err := app.Exec(cmd); err != nil {
-			t.Fatalf("%s: %v", cmd, err)
-		}
-	}
+	)
 	saved, err := app.Exec("list ltm")
 	if err != nil {
 		t.Fatal(err)
@@ -210,5 +208,16 @@ func TestIntegrationCrashAfterSaveRestoresSavedConfig(t *testing.T) {
 	// And it carries traffic again.
 	if got := ServerName(curl(t, tb, "http://198.18.1.102/")); got != "server2" && got != "server3" {
 		t.Errorf("restored virtual answered by %q", got)
+	}
+}
+
+// execAll runs commands one by one on the appliance, failing the test at
+// the first error.
+func execAll(t *testing.T, app *ctrlplane.Client, cmds ...string) {
+	t.Helper()
+	for _, cmd := range cmds {
+		if _, err := app.Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
 	}
 }
