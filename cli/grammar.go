@@ -23,6 +23,7 @@ var grammar = []word{
 		{name: "ltm", next: []word{
 			{name: "virtual", help: "virtual server traffic"},
 			{name: "pool", help: "pool and member traffic"},
+			{name: "node", help: "node traffic across pools"},
 		}},
 		{name: "sys", next: []word{{name: "dataplane", help: "port and drop counters"}}},
 	}},

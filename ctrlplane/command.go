@@ -48,13 +48,14 @@ type execCtx struct {
 var commands = slices.Concat(objectCommands, sysCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
-// delete for every kind, show for pools and virtual servers.
+// delete for every kind, show for nodes, pools and virtual servers.
 var objectCommands = func() []Command {
 	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
 	for _, k := range kinds {
 		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME …] [all-properties]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
 	}
 	out = append(out,
+		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
 		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "pool status and member counters", ReadOnly: true, obj: poolKind, run: runShowPool},
 		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
 	)

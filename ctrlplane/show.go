@@ -231,3 +231,53 @@ func runShowDataplane(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// runShowNode prints a node's status and its traffic summed over every
+// installed pool member on the node's address, as BIG-IP counts a node.
+func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	names, _, err := selectNames(x, cmd.obj, args)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, name := range names {
+		n := x.cand.Nodes[name]
+		var total counters
+		members := 0
+		if x.prog != nil {
+			seen := map[*pools.MemberStats]bool{}
+			for _, v := range x.prog.Virtuals {
+				if v.Pool == nil {
+					continue
+				}
+				for i := range v.Pool.Members {
+					m := &v.Pool.Members[i]
+					if m.Addr == n.Address && m.Stats != nil && !seen[m.Stats] {
+						seen[m.Stats] = true
+						members++
+						total.addMember(m.Stats)
+					}
+				}
+			}
+		}
+		b.WriteString(showRule)
+		b.WriteString("Ltm::Node: " + name + " (" + n.Address.String() + ")\n")
+		b.WriteString(showRule)
+		b.WriteString("Status\n")
+		statusLine(&b, "Availability", "unknown")
+		state := "enabled"
+		if n.Session.String() == "user-disabled" {
+			state = "disabled"
+		}
+		if n.State.String() == "user-down" {
+			state = "forced offline"
+		}
+		statusLine(&b, "State", state)
+		statusLine(&b, "Reason", "Node address does not have service checking enabled")
+		statusLine(&b, "Pool Members", fmt.Sprint(members))
+		b.WriteByte('\n')
+		trafficTable(&b, "ServerSide", total)
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
