@@ -52,28 +52,13 @@ func (r *Route) clone() *Route { x := *r; x.Extras = r.Extras.clone(); return &x
 var snatpoolProps = []property[SNATPool]{
 	textProp("description", "free text", func(p *SNATPool) *string { return &p.Description }),
 	{"members", "members [add|delete|replace-all-with] { ADDRESS … } | none", func(c *cursor, p *SNATPool, _ propMode) error {
-		t, ok := c.peek()
-		if !ok {
-			return lineErrorf(c.line, "members: missing value")
-		}
-		if t.isWord("none") {
-			c.next()
-			p.Members = nil
-			return nil
-		}
-		op := "replace-all-with"
-		if t.kind == tokWord {
-			switch t.text {
-			case "add", "delete", "replace-all-with":
-				op = t.text
-				c.next()
-			default:
-				return lineErrorf(t.line, "members %q: want add, delete, replace-all-with, none or {", t.text)
-			}
-		}
-		blk, err := c.block("members " + op)
+		op, blk, err := readListEdit(c, "members", "add", "delete", "replace-all-with")
 		if err != nil {
 			return err
+		}
+		if op == "none" {
+			p.Members = nil
+			return nil
 		}
 		list := slices.Clone(p.Members)
 		if op == "replace-all-with" {

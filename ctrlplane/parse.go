@@ -563,31 +563,40 @@ type memberEntry struct {
 	all  bool // the word "all" (members delete { all })
 }
 
-// parseMembers reads `members …`. A bare block replaces the list, as in a
-// config file; add, delete, modify and replace-all-with edit it in place.
-func parseMembers(c *cursor, p *Pool, _ propMode) error {
+// readListEdit reads the head of a list property (`members …`): `none`
+// (op "none", no block), a bare block (op "replace-all-with", as in a config
+// file), or one of ops followed by a block.
+func readListEdit(c *cursor, prop string, ops ...string) (op string, blk *cursor, err error) {
 	t, ok := c.peek()
 	if !ok {
-		return lineErrorf(c.line, "members: missing value")
+		return "", nil, lineErrorf(c.line, "%s: missing value", prop)
 	}
 	if t.isWord("none") {
 		c.next()
-		p.Members = nil
-		return nil
+		return "none", nil, nil
 	}
-	op := "replace-all-with"
+	op = "replace-all-with"
 	if t.kind == tokWord {
-		switch t.text {
-		case "add", "delete", "modify", "replace-all-with":
-			op = t.text
-			c.next()
-		default:
-			return lineErrorf(t.line, "members %q: want add, delete, modify, replace-all-with, none or {", t.text)
+		if !slices.Contains(ops, t.text) {
+			return "", nil, lineErrorf(t.line, "%s %q: want %s, none or {", prop, t.text, strings.Join(ops, ", "))
 		}
+		op = t.text
+		c.next()
 	}
-	blk, err := c.block("members " + op)
+	blk, err = c.block(prop + " " + op)
+	return op, blk, err
+}
+
+// parseMembers reads `members …`. A bare block replaces the list, as in a
+// config file; add, delete, modify and replace-all-with edit it in place.
+func parseMembers(c *cursor, p *Pool, _ propMode) error {
+	op, blk, err := readListEdit(c, "members", "add", "delete", "modify", "replace-all-with")
 	if err != nil {
 		return err
+	}
+	if op == "none" {
+		p.Members = nil
+		return nil
 	}
 	var entries []memberEntry
 	for !blk.done() {
