@@ -3,9 +3,6 @@ package testbed
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,25 +17,19 @@ import (
 // busy with requests until stopped (bounded in count and time), recording
 // every answer's server and the first error.
 type stream struct {
-	stop    chan struct{}
-	done    chan struct{}
-	mu      sync.Mutex
-	servers map[string]int
-	n       int
-	err     error
+	stop     chan struct{}
+	done     chan struct{}
+	progress chan struct{} // signalled after every answer or the error
+	mu       sync.Mutex
+	servers  map[string]int
+	n        int
+	err      error
 }
 
 func startStream(t *testing.T, tb *Testbed) *stream {
 	t.Helper()
-	var conn net.Conn
-	if err := tb.In("client", func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp4", tb.Topo.VIP.String()+":80", 5*time.Second)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s := &stream{stop: make(chan struct{}), done: make(chan struct{}), servers: map[string]int{}}
+	conn := dialVIP(t, tb)
+	s := &stream{stop: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{}, 1), servers: map[string]int{}}
 	go func() {
 		defer close(s.done)
 		defer conn.Close()
@@ -50,46 +41,37 @@ func startStream(t *testing.T, tb *Testbed) *stream {
 				return
 			default:
 			}
-			name, err := oneRequest(conn, r)
+			line, err := oneRequest(conn, r)
 			s.mu.Lock()
 			if err != nil {
 				s.err = fmt.Errorf("request %d on the streaming connection: %w", i, err)
-				s.mu.Unlock()
+			} else {
+				s.servers[ServerName(line)]++
+				s.n++
+			}
+			s.mu.Unlock()
+			select {
+			case s.progress <- struct{}{}:
+			default:
+			}
+			if err != nil {
 				return
 			}
-			s.servers[name]++
-			s.n++
-			s.mu.Unlock()
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
 	return s
 }
 
-func oneRequest(conn net.Conn, r *bufio.Reader) (string, error) {
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: vip\r\n\r\n")); err != nil {
-		return "", err
-	}
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		return "", err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return "", err
-	}
-	return ServerName(string(body)), nil
-}
-
-// waitFor waits until the stream has answered at least n more requests.
+// waitFor waits until the stream has answered more requests, woken by each
+// answer; it fails on a stream error or after 5 s without reaching them.
 func (s *stream) waitFor(t *testing.T, more int) {
 	t.Helper()
 	s.mu.Lock()
 	target := s.n + more
 	s.mu.Unlock()
-	for i := 0; i < 500; i++ {
+	timeout := time.After(5 * time.Second)
+	for {
 		s.mu.Lock()
 		n, err := s.n, s.err
 		s.mu.Unlock()
@@ -99,9 +81,19 @@ func (s *stream) waitFor(t *testing.T, more int) {
 		if n >= target {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-s.progress:
+		case <-s.done:
+			s.mu.Lock()
+			n, err = s.n, s.err
+			s.mu.Unlock()
+			if err == nil && n < target {
+				t.Fatalf("stream ended after %d answers, want %d", n, target)
+			}
+		case <-timeout:
+			t.Fatalf("stream did not reach %d answers in 5s", target)
+		}
 	}
-	t.Fatalf("stream did not reach %d answers", target)
 }
 
 // finish stops the stream and checks it never failed and stayed on one

@@ -233,30 +233,9 @@ func TestIntegrationUDPEcho(t *testing.T) {
 	}
 }
 
-// httpOnConn sends one HTTP/1.1 request on an open connection and returns
-// the body line.
-func httpOnConn(t *testing.T, conn net.Conn, r *bufio.Reader) string {
+// dialVIP opens a TCP connection from the client host to the VIP's port 80.
+func dialVIP(t *testing.T, tb *Testbed) net.Conn {
 	t.Helper()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: vip\r\n\r\n")); err != nil {
-		t.Fatalf("write on established connection: %v", err)
-	}
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatalf("read on established connection: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
-}
-
-// Changes to other objects take effect on live traffic and leave an
-// established flow of an untouched virtual server alone.
-func TestIntegrationLiveChangesKeepEstablishedFlows(t *testing.T) {
-	tb := upTestbed(t)
 	var conn net.Conn
 	if err := tb.In("client", func() error {
 		var err error
@@ -265,6 +244,46 @@ func TestIntegrationLiveChangesKeepEstablishedFlows(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// oneRequest sends one HTTP/1.1 request on an open connection and returns
+// the answer's line (server, its address and the peer it saw).
+func oneRequest(conn net.Conn, r *bufio.Reader) (string, error) {
+	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: vip\r\n\r\n")); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return "", err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	if ServerName(string(body)) == "" {
+		return "", fmt.Errorf("answer %q names no server", body)
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// httpOnConn is oneRequest that fails the test on error.
+func httpOnConn(t *testing.T, conn net.Conn, r *bufio.Reader) string {
+	t.Helper()
+	line, err := oneRequest(conn, r)
+	if err != nil {
+		t.Fatalf("request on established connection: %v", err)
+	}
+	return line
+}
+
+// Changes to other objects take effect on live traffic and leave an
+// established flow of an untouched virtual server alone.
+func TestIntegrationLiveChangesKeepEstablishedFlows(t *testing.T) {
+	tb := upTestbed(t)
+	conn := dialVIP(t, tb)
 	defer conn.Close()
 	r := bufio.NewReader(conn)
 	first := httpOnConn(t, conn, r)

@@ -392,37 +392,41 @@ func alive(pid int) bool {
 	return true
 }
 
-// stop sends SIGTERM, waits up to 5s, then SIGKILL; a child of ours is reaped.
+// stop sends SIGTERM, waits up to 5s, then SIGKILL. A child of this
+// process is reaped and awaited through Wait; any other process (left by a
+// detached `lbx testbed up`) has no exit event to wait on, so /proc is
+// polled, bounded.
 func stop(pid int, cmd *exec.Cmd) error {
-	done := make(chan struct{})
+	var done chan struct{}
 	if cmd != nil {
+		done = make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
+	}
+	waitGone := func(limit time.Duration) bool {
+		if done != nil {
+			select {
+			case <-done:
+				return true
+			case <-time.After(limit):
+				return false
+			}
+		}
+		for deadline := time.Now().Add(limit); alive(pid); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return false
+			}
+		}
+		return true
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill %d: %w", pid, err)
 	}
-	gone := func() bool {
-		if cmd != nil {
-			select {
-			case <-done:
-				return true
-			default:
-				return false
-			}
-		}
-		return !alive(pid)
+	if waitGone(5 * time.Second) {
+		return nil
 	}
-	for i := 0; i < 100 && !gone(); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !gone() {
-		syscall.Kill(pid, syscall.SIGKILL)
-		for i := 0; i < 100 && !gone(); i++ {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !gone() {
-			return fmt.Errorf("pid %d did not exit after SIGKILL", pid)
-		}
+	syscall.Kill(pid, syscall.SIGKILL)
+	if !waitGone(2 * time.Second) {
+		return fmt.Errorf("pid %d did not exit after SIGKILL", pid)
 	}
 	return nil
 }
@@ -461,6 +465,9 @@ func Exec(host string, argv []string) error {
 // Command returns a command that runs argv on host, for callers that want
 // to capture its output (tests, the demo).
 func (tb *Testbed) Command(host string, argv ...string) (*HostCmd, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("testbed: no command")
+	}
 	h, ok := tb.Topo.Host(host)
 	if !ok {
 		return nil, fmt.Errorf("testbed: no host %q", host)
