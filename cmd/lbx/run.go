@@ -66,7 +66,9 @@ func runAppliance(args []string, stderr io.Writer) error {
 		closePorts()
 		return err
 	}
-	defer eng.Close() // closes the ports, which removes the TAP devices
+	// Close closes the ports, which removes the TAP devices. Deferred for
+	// the error paths; on a clean stop it has already run and is a no-op.
+	defer eng.Close()
 	store := ctrlplane.NewStore(eng, boot.NetConfig(), boot.Config.Saved, logger)
 	if err := store.BootWithFallback(boot.Config.Fallback); err != nil {
 		return err
@@ -83,12 +85,11 @@ func runAppliance(args []string, stderr io.Writer) error {
 	defer stop()
 	<-ctx.Done()
 	logger.Info("shutting down", "reason", context.Cause(ctx))
-	return errors.Join(srv.Close(), closeErr(eng))
-}
-
-func closeErr(eng *dataplane.Engine) error {
+	// Stop taking commands before the dataplane goes away.
+	srvErr := srv.Close()
+	var dpErr error
 	if err := eng.Close(); err != nil {
-		return fmt.Errorf("dataplane: %w", err)
+		dpErr = fmt.Errorf("dataplane: %w", err)
 	}
-	return nil
+	return errors.Join(srvErr, dpErr)
 }
