@@ -45,12 +45,6 @@ func (t *neighborTable) learn(ip netip.Addr, mac [6]byte) bool {
 	return true
 }
 
-func (t *neighborTable) len() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.m)
-}
-
 const (
 	pendingSlots = 64
 	// pendingPatience is how long a packet waits for its next hop's ARP reply.

@@ -214,27 +214,6 @@ func enslave(swNS, link, bridge string) error {
 	})
 }
 
-// linkNames lists the links of a namespace ("" for the caller's own).
-func linkNames(ns string) ([]string, error) {
-	var names []string
-	list := func(nl *netlink.Handle) error {
-		links, err := nl.LinkList()
-		for _, l := range links {
-			names = append(names, l.Attrs().Name)
-		}
-		return err
-	}
-	if ns == "" {
-		nl, err := netlink.NewHandle()
-		if err != nil {
-			return nil, err
-		}
-		defer nl.Close()
-		return names, list(nl)
-	}
-	return names, withLinks(ns, list)
-}
-
 // startIn starts cmd inside the named namespace. The child inherits the
 // namespace of the thread that forks it, which withNS pins.
 func startIn(ns string, cmd *exec.Cmd) error {
