@@ -120,9 +120,18 @@ func TestIntegrationRoundRobinHTTP(t *testing.T) {
 	if !regexp.MustCompile(`Total Connections\s+30\n`).MatchString(out) {
 		t.Errorf("show ltm virtual does not count 30 connections:\n%s", out)
 	}
-	// Every curl closed its connection with FINs both ways.
-	if !regexp.MustCompile(`Current Connections\s+0\n`).MatchString(out) {
-		t.Errorf("show ltm virtual still counts open connections:\n%s", out)
+	// Every curl closed its connection with FINs both ways. curl exits
+	// once it has sent its FIN, so the server's FIN may still be on the
+	// wire: give the close a bounded moment to pass through the appliance.
+	closed := regexp.MustCompile(`Current Connections\s+0\n`)
+	for i := 0; i < 40 && !closed.MatchString(out); i++ {
+		time.Sleep(50 * time.Millisecond)
+		if out, err = tb.Client().Exec("show ltm virtual /Common/vs_http"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !closed.MatchString(out) {
+		t.Errorf("show ltm virtual still counts open connections 2s after the last close:\n%s", out)
 	}
 }
 
