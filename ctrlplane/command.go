@@ -37,6 +37,7 @@ type execCtx struct {
 	cand     *Config
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
+	health   HealthSource       // nil when no monitor engine is attached
 	mutated  bool
 	save     bool
 	txnOp    txnOp    // set by create/submit/delete cli transaction
@@ -45,7 +46,7 @@ type execCtx struct {
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, sysCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, sysCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.

@@ -283,7 +283,7 @@ func TestExecErrors(t *testing.T) {
 		{"unknown module", "list foo", `list: want ltm or net or auth, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "rule"`},
 		{"monitor without a type", "list ltm monitor", `list ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got nothing`},
-		{"show unknown kind", "show ltm snatpool", `show ltm: want node, pool, virtual, got "snatpool"`},
+		{"show unknown kind", "show ltm rule", `show ltm: want node, pool, virtual, monitor, persistence, snatpool, got "rule"`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},
 		{"show missing", "show ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
 		{"save without a path", "save sys config", "save sys config: no saved config path is configured"},
