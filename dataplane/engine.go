@@ -117,6 +117,10 @@ type Engine struct {
 	cur   atomic.Pointer[installed]
 	drops [numDropReasons]atomic.Uint64
 
+	sink  atomic.Pointer[sinkBox] // the local stack, if attached
+	ltx   localTx
+	local localCounters
+
 	installMu sync.Mutex // serializes Install; guards the stats maps
 	vstats    map[string]*VirtualStats
 	mstats    map[memberKey]*pools.MemberStats
@@ -461,6 +465,10 @@ func (e *Engine) Counters() []Counter {
 	for r := DropReason(1); r < numDropReasons; r++ {
 		cs = append(cs, Counter{Name: "drop." + r.String(), Value: e.drops[r].Load()})
 	}
+	cs = append(cs,
+		Counter{"local.rx_packets", e.local.rx.Load()},
+		Counter{"local.tx_packets", e.local.tx.Load()},
+	)
 	for _, p := range e.ports {
 		pre := "port." + p.name + "."
 		cs = append(cs,

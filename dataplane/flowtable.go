@@ -433,6 +433,9 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 		if port < snatPortMin {
 			port += snatPortMin // keeps the residue: snatPortMin is a multiple of flowShards
 		}
+		if port >= int(LocalPortMin) {
+			port = snatPortMin + port&(flowShards-1)
+		}
 		found := false
 		for range snatMaxAttempts {
 			rev.dport = uint16(port)
@@ -442,7 +445,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 				break
 			}
 			port += flowShards
-			if port > 0xffff {
+			if port >= int(LocalPortMin) {
 				port = snatPortMin + port&(flowShards-1)
 			}
 		}

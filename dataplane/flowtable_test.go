@@ -224,7 +224,8 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 		{"client port free", 40000, 1, []uint16{40000}, dropNone},
 		{"collisions step by shard count", 40000, 3, []uint16{40000, 40064, 40128}, dropNone},
 		{"low port moves above 1023", 80, 2, []uint16{1104, 1168}, dropNone},
-		{"wrap to the bottom of the range", 65500, 3, []uint16{65500, 1052, 1116}, dropNone},
+		{"wrap below the local ports", 61400, 3, []uint16{61400, 1048, 1112}, dropNone},
+		{"a client port among the local ports moves down", 65500, 2, []uint16{1052, 1116}, dropNone},
 		{"bounded attempts", 40000, snatMaxAttempts + 1, nil, DropSNATPortsExhausted},
 	}
 	for _, tt := range tests {

@@ -203,6 +203,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 		if p.fragment {
 			return DropFragment
 		}
+		if ethHdrLen+p.total > p.l4 && frame[p.l4] != icmpEchoRequest && in.isSelf(p.dst) {
+			return w.deliverLocal(frame, &p)
+		}
 		out, r := echoReply(frame, &p, w.rx.mac)
 		if r != dropNone {
 			return r
@@ -230,6 +233,9 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	if !ok {
 		vs := in.prog.LookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vs == nil {
+			if p.dport >= LocalPortMin && in.isSelf(p.dst) {
+				return w.deliverLocal(frame, p)
+			}
 			if in.isLocal(p.dst) {
 				return DropNoListener
 			}

@@ -1,0 +1,139 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// The appliance's own traffic — health probes today, L7 virtual servers and
+// management later — leaves from a self IP and comes back to it. The
+// dataplane hands such packets to a LocalSink (the local stack) and sends
+// what the local stack produces through the same ports, ARP and all, as
+// forwarded traffic.
+//
+// Local connections use source ports from LocalPortMin up; SNAT never picks
+// a port there, so a probe to a member can never share a 5-tuple with a
+// translated client connection to the same member.
+const (
+	LocalPortMin uint16 = 61440 // a multiple of the flow-table shard count
+	// ProbePortMin..ProbePortMax are for crafted-packet probes.
+	ProbePortMin uint16 = 61440
+	ProbePortMax uint16 = 63487
+	// StackPortMin..StackPortMax are the userspace TCP/IP stack's
+	// ephemeral ports.
+	StackPortMin uint16 = 63488
+	StackPortMax uint16 = 65535
+)
+
+// LocalSink receives packets addressed to the appliance itself: TCP and UDP
+// to a self IP on a local port, and ICMP to a self IP other than echo
+// requests (which the dataplane answers). pkt is one IPv4 packet, header
+// onward; it is valid only during the call, so a sink copies what it keeps.
+// DeliverLocal runs on a port's receive goroutine and must not block.
+type LocalSink interface {
+	DeliverLocal(pkt []byte)
+}
+
+type sinkBox struct{ s LocalSink }
+
+// localCounters count the appliance's own packets.
+type localCounters struct {
+	rx atomic.Uint64 // delivered to the local sink
+	tx atomic.Uint64 // sent by SendLocal
+}
+
+// localTx is the state SendLocal keeps: one worker (for its send, ARP and
+// parking logic) and a frame buffer, used under mu by any goroutine.
+type localTx struct {
+	mu  sync.Mutex
+	w   *worker
+	buf []byte
+}
+
+// SetLocalSink attaches the local stack; nil detaches it. Local packets
+// arriving with no sink attached are dropped as no-listener.
+func (e *Engine) SetLocalSink(s LocalSink) {
+	if s == nil {
+		e.sink.Store(nil)
+		return
+	}
+	e.sink.Store(&sinkBox{s})
+}
+
+// Errors SendLocal returns.
+var (
+	ErrNotIPv4     = errors.New("not an IPv4 packet")
+	ErrNotSelfIP   = errors.New("source address is not a self IP")
+	ErrNoRoute     = errors.New("destination not on a connected network")
+	ErrEngineIdle  = errors.New("no configuration installed")
+	ErrLocalTooBig = errors.New("packet larger than the port MTU")
+)
+
+// SendLocal sends one IPv4 packet (header onward) that the appliance
+// originates from one of its self IPs: it is framed for the port of the
+// destination's connected network and sent to the next hop, resolving it
+// with ARP (the packet waits parked meanwhile) as forwarded traffic does.
+// It is safe for concurrent use; pkt is not kept.
+func (e *Engine) SendLocal(pkt []byte) error {
+	in := e.cur.Load()
+	if in == nil {
+		return ErrEngineIdle
+	}
+	if len(pkt) < ipv4MinHdr || pkt[0]>>4 != 4 {
+		return ErrNotIPv4
+	}
+	if ethHdrLen+len(pkt) > maxFrameLen {
+		return fmt.Errorf("%w: %d bytes", ErrLocalTooBig, len(pkt))
+	}
+	src := binary.BigEndian.Uint32(pkt[12:16])
+	dst := binary.BigEndian.Uint32(pkt[16:20])
+	if !in.isSelf(src) {
+		return fmt.Errorf("%w: %s", ErrNotSelfIP, addr4(src))
+	}
+	si := in.connected(dst)
+	if si < 0 {
+		e.drops[DropNoRoute].Add(1)
+		return fmt.Errorf("%w: %s", ErrNoRoute, addr4(dst))
+	}
+	t := &e.ltx
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.w == nil {
+		t.w = e.newWorker(in.selfs[si].port)
+		t.buf = make([]byte, maxFrameLen)
+	}
+	frame := t.buf[:ethHdrLen+len(pkt)]
+	copy(frame[ethHdrLen:], pkt)
+	binary.BigEndian.PutUint16(frame[12:14], etherTypeIPv4)
+	t.w.begin(e.clock.Now())
+	if r := t.w.send(in, in.selfs[si].port, frame, dst); r != dropNone {
+		e.drops[r].Add(1)
+	}
+	t.w.flush()
+	e.local.tx.Add(1)
+	return nil
+}
+
+// isSelf reports whether a is a self IP.
+func (in *installed) isSelf(a uint32) bool {
+	for i := range in.selfs {
+		if in.selfs[i].addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverLocal hands a packet for the appliance itself to the local sink.
+func (w *worker) deliverLocal(frame []byte, p *ipv4Packet) DropReason {
+	b := w.e.sink.Load()
+	if b == nil {
+		return DropNoListener
+	}
+	b.s.DeliverLocal(frame[ethHdrLen : ethHdrLen+p.total])
+	w.e.local.rx.Add(1)
+	return dropNone
+}

@@ -1,0 +1,22 @@
+// Package localstack is the appliance's own network endpoint on its data
+// ports: what health probes (and later L7 virtual servers) use to talk from
+// a self IP.
+//
+// It sits behind the dataplane as its LocalSink. Packets for the appliance
+// are demultiplexed:
+//
+//   - to raw probe sockets (RawConn) by local port (TCP/UDP, ports
+//     dataplane.ProbePortMin..ProbePortMax) or by ICMP echo identifier:
+//     crafted-packet probes (tcp-half-open, the tcp handshake check, icmp)
+//     build every packet themselves and see every packet that comes back;
+//   - to a userspace TCP/IP stack (gVisor's netstack, package
+//     gvisor.dev/gvisor/pkg/tcpip) for everything else, which gives real
+//     TCP connections (http, https, tcp with send/recv) from a self IP,
+//     on ephemeral ports dataplane.StackPortMin..StackPortMax.
+//
+// gVisor's netstack was chosen over writing a TCP stack: it is a complete,
+// well-tested TCP/IP implementation in Go that attaches as an L3 endpoint
+// (a channel link endpoint), so ARP stays with the dataplane and the stack
+// needs no kernel device. A Tap lets a probe record the packets of its own
+// netstack connection for its trace.
+package localstack

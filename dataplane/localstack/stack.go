@@ -1,0 +1,271 @@
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"lbx/dataplane"
+)
+
+// Sender sends an IPv4 packet the appliance originates; the dataplane
+// Engine is one (Engine.SendLocal).
+type Sender interface {
+	SendLocal(pkt []byte) error
+}
+
+const (
+	nicID      tcpip.NICID = 1
+	mtu                    = 1500
+	queueDepth             = 512
+	rawQueue               = 32
+)
+
+// Stack is the local endpoint: raw probe sockets plus a gVisor netstack,
+// with the self IPs as its addresses. It implements dataplane.LocalSink.
+type Stack struct {
+	tx    Sender
+	log   *slog.Logger
+	selfs []netip.Prefix
+
+	ns *stack.Stack
+	ep *channel.Endpoint
+
+	mu       sync.Mutex
+	raw      map[rawKey]*RawConn
+	nextPort uint16
+	nextID   uint16
+	taps     map[*Tap]struct{}
+	ntaps    atomic.Int32
+
+	rawDrops  atomic.Uint64 // raw socket queue full
+	sendFails atomic.Uint64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type rawKey struct {
+	proto uint8
+	id    uint16 // local port, or ICMP echo identifier
+}
+
+// New builds the local stack for the given self IPs (address and prefix)
+// and starts its transmit goroutine; Close stops it.
+func New(tx Sender, selfs []netip.Prefix, logger *slog.Logger) (*Stack, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ns := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+	})
+	ep := channel.New(queueDepth, mtu, "")
+	if err := ns.CreateNIC(nicID, ep); err != nil {
+		ns.Destroy()
+		return nil, fmt.Errorf("localstack: create NIC: %s", err)
+	}
+	for _, p := range selfs {
+		if !p.Addr().Is4() {
+			ns.Destroy()
+			return nil, fmt.Errorf("localstack: self IP %s: only IPv4 is supported", p)
+		}
+		pa := tcpip.ProtocolAddress{
+			Protocol:          ipv4.ProtocolNumber,
+			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(p.Addr().As4()), PrefixLen: p.Bits()},
+		}
+		if err := ns.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
+			ns.Destroy()
+			return nil, fmt.Errorf("localstack: self IP %s: %s", p, err)
+		}
+	}
+	ns.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nicID}})
+	if err := ns.SetPortRange(dataplane.StackPortMin, dataplane.StackPortMax); err != nil {
+		ns.Destroy()
+		return nil, fmt.Errorf("localstack: port range: %s", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Stack{
+		tx: tx, log: logger, selfs: selfs, ns: ns, ep: ep,
+		raw: map[rawKey]*RawConn{}, taps: map[*Tap]struct{}{},
+		nextPort: dataplane.ProbePortMin, nextID: 1,
+		cancel: cancel, done: make(chan struct{}),
+	}
+	go s.transmit(ctx)
+	return s, nil
+}
+
+// Close stops the transmit goroutine and tears the netstack down.
+func (s *Stack) Close() {
+	s.cancel()
+	<-s.done
+	s.ep.Close()
+	s.ns.Destroy()
+}
+
+// transmit sends what the netstack writes through the dataplane.
+func (s *Stack) transmit(ctx context.Context) {
+	defer close(s.done)
+	for {
+		pkt := s.ep.ReadContext(ctx)
+		if pkt == nil {
+			return
+		}
+		v := pkt.ToView()
+		b := v.AsSlice()
+		s.tapPacket(b, true)
+		if err := s.tx.SendLocal(b); err != nil {
+			s.sendFails.Add(1)
+			s.log.Debug("localstack: send", "err", err)
+		}
+		v.Release()
+		pkt.DecRef()
+	}
+}
+
+// DeliverLocal implements dataplane.LocalSink.
+func (s *Stack) DeliverLocal(pkt []byte) {
+	if len(pkt) < header.IPv4MinimumSize {
+		return
+	}
+	proto := pkt[9]
+	ihl := int(pkt[0]&0xf) * 4
+	if ihl < header.IPv4MinimumSize || len(pkt) < ihl+4 {
+		return
+	}
+	l4 := pkt[ihl:]
+	var k rawKey
+	switch proto {
+	case uint8(header.TCPProtocolNumber), uint8(header.UDPProtocolNumber):
+		k = rawKey{proto, uint16(l4[2])<<8 | uint16(l4[3])}
+	case uint8(header.ICMPv4ProtocolNumber):
+		k = rawKey{proto, icmpID(l4)}
+	}
+	if k.id != 0 {
+		s.mu.Lock()
+		rc := s.raw[k]
+		s.mu.Unlock()
+		if rc != nil {
+			rc.deliver(pkt)
+			return
+		}
+	}
+	if proto == uint8(header.ICMPv4ProtocolNumber) && l4[0] == 0 {
+		return // an echo reply nobody waits for any more
+	}
+	s.tapPacket(pkt, false)
+	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
+	s.ep.InjectInbound(ipv4.ProtocolNumber, pb)
+	pb.DecRef()
+}
+
+// icmpID returns the identifier of an echo reply, or of the echo request
+// quoted in an ICMP error; 0 when there is none.
+func icmpID(l4 []byte) uint16 {
+	if len(l4) < 8 {
+		return 0
+	}
+	switch l4[0] {
+	case 0: // echo reply
+		return uint16(l4[4])<<8 | uint16(l4[5])
+	case 3, 11: // unreachable, time exceeded: header of the original datagram follows
+		q := l4[8:]
+		if len(q) < header.IPv4MinimumSize {
+			return 0
+		}
+		qihl := int(q[0]&0xf) * 4
+		if len(q) < qihl+8 || q[9] != uint8(header.ICMPv4ProtocolNumber) {
+			return 0
+		}
+		return uint16(q[qihl+4])<<8 | uint16(q[qihl+5])
+	}
+	return 0
+}
+
+// source picks the self IP on dst's connected network.
+func (s *Stack) source(dst netip.Addr) (netip.Addr, error) {
+	best := -1
+	for i, p := range s.selfs {
+		if p.Contains(dst) && (best < 0 || p.Bits() > s.selfs[best].Bits()) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return netip.Addr{}, fmt.Errorf("%s: %w", dst, dataplane.ErrNoRoute)
+	}
+	return s.selfs[best].Addr(), nil
+}
+
+// Source returns the self IP the appliance uses to reach dst.
+func (s *Stack) Source(dst netip.Addr) (netip.Addr, error) { return s.source(dst) }
+
+func fullAddr(ap netip.AddrPort) tcpip.FullAddress {
+	return tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(ap.Addr().As4()), Port: ap.Port()}
+}
+
+// DialTCP opens a TCP connection from the self IP on dst's network.
+func (s *Stack) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
+	src, err := s.source(dst.Addr())
+	if err != nil {
+		return nil, err
+	}
+	c, err := gonet.DialTCPWithBind(ctx, s.ns, fullAddr(netip.AddrPortFrom(src, 0)), fullAddr(dst), ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ListenTCP accepts TCP connections on a self IP (zero: all of them).
+func (s *Stack) ListenTCP(local netip.AddrPort) (net.Listener, error) {
+	fa := tcpip.FullAddress{NIC: nicID, Port: local.Port()}
+	if local.Addr().IsValid() && !local.Addr().IsUnspecified() {
+		fa.Addr = tcpip.AddrFrom4(local.Addr().As4())
+	}
+	l, err := gonet.ListenTCP(s.ns, fa, ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// DialUDP opens a connected UDP socket from the self IP on dst's network.
+func (s *Stack) DialUDP(dst netip.AddrPort) (net.Conn, error) {
+	src, err := s.source(dst.Addr())
+	if err != nil {
+		return nil, err
+	}
+	la, ra := fullAddr(netip.AddrPortFrom(src, 0)), fullAddr(dst)
+	c, err := gonet.DialUDP(s.ns, &la, &ra, ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ErrNoPorts is returned when every raw probe port (or ICMP id) is in use.
+var ErrNoPorts = errors.New("localstack: no free probe port")
+
+// deadlineOf returns ctx's deadline or a default.
+func deadlineOf(ctx context.Context, d time.Duration) time.Time {
+	if t, ok := ctx.Deadline(); ok {
+		return t
+	}
+	return time.Now().Add(d)
+}
