@@ -15,7 +15,9 @@ import (
 	"lbx/dataplane/localstack"
 )
 
-type peer struct{ to atomic.Pointer[localstack.Stack] }
+type peer struct {
+	to atomic.Pointer[localstack.Stack]
+}
 
 func (p *peer) SendLocal(pkt []byte) error {
 	if s := p.to.Load(); s != nil {
