@@ -38,6 +38,7 @@ type execCtx struct {
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
 	health   HealthSource       // nil when no monitor engine is attached
+	mon      *Monitoring        // nil when no monitor engine is attached
 	mutated  bool
 	save     bool
 	txnOp    txnOp    // set by create/submit/delete cli transaction
@@ -57,7 +58,8 @@ var objectCommands = func() []Command {
 	}
 	out = append(out,
 		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
-		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "pool status and member counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: poolKind, run: runShowMonitorTrace},
 		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
 	)
 	for _, k := range kinds {
@@ -188,6 +190,9 @@ func readNames(k *objKind, args *cursor) (names []string, allProps bool, err err
 		if t.isWord("all-properties") {
 			allProps = true
 			continue
+		}
+		if k == poolKind && len(names) > 0 && t.isWord("members") {
+			continue // show ltm pool NAME members: the members table is always shown
 		}
 		if t.kind != tokWord && t.kind != tokString {
 			return nil, false, lineErrorf(t.line, "unexpected %s, want a name", t.describe())

@@ -283,7 +283,7 @@ func TestExecErrors(t *testing.T) {
 		{"unknown module", "list foo", `list: want ltm or net or auth, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "rule"`},
 		{"monitor without a type", "list ltm monitor", `list ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got nothing`},
-		{"show unknown kind", "show ltm rule", `show ltm: want node, pool, virtual, monitor, persistence, snatpool, got "rule"`},
+		{"show unknown kind", "show ltm rule", `show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule"`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},
 		{"show missing", "show ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
 		{"save without a path", "save sys config", "save sys config: no saved config path is configured"},
@@ -415,9 +415,9 @@ Traffic                         ServerSide
   Total Connections                     30
 
 Members
-  Member               Address      Cur Conns  Tot Conns   Packets In  Packets Out
-  /Common/10.0.0.1:80  10.0.0.1:80          1         10          100           90
-  /Common/10.0.0.2:80  10.0.0.2:80          2         20          200          180
+  Member               Address      Status      Cur Conns  Tot Conns   Packets In  Packets Out  Reason
+  /Common/10.0.0.1:80  10.0.0.1:80  unknown             1         10          100           90  no monitor
+  /Common/10.0.0.2:80  10.0.0.2:80  unknown             2         20          200          180  no monitor
 
 `,
 		},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"lbx/dataplane"
 	"lbx/pools"
@@ -109,11 +110,8 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 	built := map[string]*pools.Pool{}
 	for _, p := range c.PoolList() {
 		obj := poolKind.objectName(p.Name)
-		if p.Mode != LBRoundRobin {
-			warn(obj, "load-balancing-mode "+p.Mode.String(), "round-robin is used")
-		}
 		validateMonitorRule(c, obj, p.Monitor, add)
-		rp := &pools.Pool{Name: p.Name, Selector: &pools.RoundRobin{}}
+		var members []pools.Member
 		for _, m := range p.Members {
 			prop := "members " + m.Name()
 			nd, ok := c.Nodes[m.Node]
@@ -125,12 +123,35 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 			case !nodeOK[m.Node]:
 				// The node's own error says why.
 			default:
-				rp.Members = append(rp.Members, pools.Member{
-					Name: m.Name(), Addr: nd.Address, Port: m.Port,
+				members = append(members, pools.Member{
+					Name: m.Name(), Node: nd.Name, Addr: nd.Address, Port: m.Port,
+					Ratio: m.Ratio, NodeRatio: nd.Ratio, Priority: m.PriorityGroup,
+					ConnLimit: m.ConnectionLimit, NodeConnLimit: nd.ConnectionLimit,
+					Disabled:      m.Session == SessionUserDisabled || nd.Session == SessionUserDisabled,
+					ForcedOffline: m.State == StateUserDown || nd.State == StateUserDown,
 				})
 			}
 		}
+		method, err := pools.ParseMethod(p.Mode.String())
+		if err != nil {
+			add(obj, "load-balancing-mode "+p.Mode.String(), err)
+			continue
+		}
+		rp, err := pools.NewPool(pools.PoolConfig{
+			Name: p.Name, Method: method, Members: members,
+			MinActiveMembers: p.MinActiveMembers,
+			SlowRamp:         time.Duration(p.SlowRampTime) * time.Second,
+		})
+		if err != nil {
+			add(obj, "", err)
+			continue
+		}
 		built[p.Name] = rp
+	}
+	for _, nd := range c.NodeList() {
+		if len(nd.Monitor.Names) > 0 {
+			warn(nodeKind.objectName(nd.Name), "monitor "+nd.Monitor.String(), "node monitors are not run; monitor the pool")
+		}
 	}
 
 	selfs := map[netip.Addr]string{}

@@ -43,8 +43,8 @@ func TestDefaultConfig(t *testing.T) {
 	if v := prog.LookupVirtual(netip.MustParseAddr("198.18.1.100"), 7, dataplane.ProtoUDP); v == nil || v.Name != "/Common/vs_udp" {
 		t.Errorf("LookupVirtual(198.18.1.100:7/udp) = %v, want /Common/vs_udp (program not finalized?)", v)
 	}
-	if _, ok := prog.Virtuals[0].Pool.Selector.(*pools.RoundRobin); !ok {
-		t.Errorf("selector = %T, want *pools.RoundRobin", prog.Virtuals[0].Pool.Selector)
+	if m := prog.Virtuals[0].Pool.Method(); m != pools.MethodRoundRobin {
+		t.Errorf("method = %v, want round-robin", m)
 	}
 	for _, v := range prog.Virtuals {
 		if v.Stats != nil {

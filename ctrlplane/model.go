@@ -162,6 +162,12 @@ const (
 	LBDynamicRatioNode
 	LBLeastSessions
 	LBRatioSession
+	// lbx extensions, for users of SafeKit farms and Alteons.
+	LBSourceAddressHash
+	LBSourceAddressPortHash
+	LBAlteonMinMisses
+	LBAlteonHash
+	LBMaglev
 	lbModeCount
 )
 
@@ -172,6 +178,7 @@ var lbModeNames = [lbModeCount]string{
 	"observed-member", "observed-node", "predictive-member", "predictive-node",
 	"fastest-node", "fastest-app-response", "dynamic-ratio-member", "dynamic-ratio-node",
 	"least-sessions", "ratio-session",
+	"source-address-hash", "source-address-port-hash", "alteon-minmisses", "alteon-hash", "maglev",
 }
 
 // String returns the tmsh name of the method.

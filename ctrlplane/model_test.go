@@ -322,10 +322,12 @@ func TestCompileWarnings(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("ltm pool p0 { members { 10.0.0.1:80 } }\n")
 	var want []string
+	// Every load-balancing mode compiles to its own method: no warning.
 	for m := LBMode(1); m < lbModeCount; m++ {
 		fmt.Fprintf(&b, "ltm pool p%02d { load-balancing-mode %s members { 10.0.0.1:80 } }\n", m, m)
-		want = append(want, fmt.Sprintf("ltm pool /Common/p%02d: load-balancing-mode %s: not implemented yet, round-robin is used", m, m))
 	}
+	b.WriteString("ltm node /Common/10.0.0.1 { address 10.0.0.1 monitor icmp }\n")
+	want = append(want, "ltm node /Common/10.0.0.1: monitor /Common/icmp: not implemented yet, node monitors are not run; monitor the pool")
 	b.WriteString(`ltm snatpool sp { members { 198.18.1.60 } }
 ltm virtual v1 { destination 198.18.1.100:80 pool p01 source-address-translation { type snat pool sp } }
 ltm virtual v2 { destination 198.18.1.101:80 pool p0 translate-address disabled translate-port disabled profiles { tcp http } }
@@ -403,7 +405,7 @@ func TestObjectCommands(t *testing.T) {
 		{cmd: "modify ltm pool web monitor nope", wantErr: "ltm pool /Common/web: monitor /Common/nope: no such monitor"},
 		{cmd: "delete ltm monitor http web_mon", wantErr: "01070083:3: Monitor /Common/web_mon is in use by ltm pool /Common/web."},
 		{cmd: "modify ltm pool web monitor none load-balancing-mode least-connections-member slow-ramp-time 0 members modify { 10.0.0.1:80 { ratio 5 priority-group 2 state user-down } }",
-			wantOut: "warning: ltm pool /Common/web: load-balancing-mode least-connections-member: not implemented yet, round-robin is used\n"},
+			wantOut: ""},
 		{cmd: "delete ltm monitor http web_mon", wantErr: "01070083:3: Monitor /Common/web_mon is in use by ltm monitor http /Common/child (defaults-from)."},
 		{cmd: "delete ltm monitor http child"},
 		{cmd: "delete ltm monitor http web_mon"},

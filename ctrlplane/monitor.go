@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,7 @@ type Monitor struct {
 	Recv         Opt[string]
 	RecvDisable  Opt[string]
 	Destination  Opt[string] // "*:*", "*:80", "10.0.0.1:80"; "*" or an address for icmp types
+	CloseCheck   Opt[bool]   // tcp: true is close-check legacy (a RST answering our FIN fails the check)
 	Run          Opt[string] // external: the program
 	Args         Opt[string] // external: its arguments
 	Extras
@@ -77,7 +79,7 @@ var builtinMonitors = func() map[string]*Monitor {
 		m := &Monitor{
 			Name: t.builtin(), Type: t,
 			Interval: set[uint32](5), Timeout: set[uint32](16), UpInterval: set[uint32](0), TimeUntilUp: set[uint32](0),
-			ManualResume: set(false), Send: set(""), Recv: set(""), RecvDisable: set(""),
+			ManualResume: set(false), Send: set(""), Recv: set(""), RecvDisable: set(""), CloseCheck: set(false),
 			Destination: set("*:*"), Run: set(""), Args: set(""),
 		}
 		switch t {
@@ -98,6 +100,20 @@ func builtinMonitor(name string) *Monitor { return builtinMonitors[name] }
 // monitorFields are the inheritable properties, in name order.
 var monitorFields = []optField[Monitor]{
 	optText("args", "arguments of the external program", func(m *Monitor) *Opt[string] { return &m.Args }).on(uint8(MonitorExternal)),
+	{
+		// lbx's switch for the IIS 7.0 quirk (see README "Health monitors"):
+		// lenient accepts a server that answers the monitor's FIN with RST;
+		// legacy fails it, as Alteon firmware before 23.2.9 did.
+		name: "close-check", help: "lenient (a RST answering the monitor's FIN is fine) or legacy (it fails the check, as old Alteon firmware)",
+		types: 1 << MonitorTCP,
+		parse: func(c *cursor, m *Monitor) error {
+			i, err := wordValue(c, "close-check", "lenient", "legacy")
+			m.CloseCheck = set(i == 1)
+			return err
+		},
+		value:   func(m *Monitor) (string, bool) { return yesNo(m.CloseCheck.V, "legacy", "lenient"), m.CloseCheck.Set },
+		inherit: inheritOpt(func(m *Monitor) *Opt[bool] { return &m.CloseCheck }),
+	},
 	{
 		name: "destination", help: "ADDRESS:PORT to probe, * for the member's own (icmp types: ADDRESS or *)",
 		parse: func(c *cursor, m *Monitor) error {
@@ -269,6 +285,11 @@ func validateMonitors(c *Config, add func(obj, prop string, err error)) {
 		}
 		if m.Type == MonitorExternal && e.Run.V == "" {
 			add(obj, "run", ErrMissing)
+		}
+		for _, re := range []struct{ prop, v string }{{"recv", e.Recv.V}, {"recv-disable", e.RecvDisable.V}} {
+			if _, err := regexp.Compile(re.v); err != nil {
+				add(obj, re.prop+" "+strconv.Quote(re.v), fmt.Errorf("not a regular expression: %w", err))
+			}
 		}
 	}
 }

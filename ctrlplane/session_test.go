@@ -203,8 +203,8 @@ func TestLoadSysConfigKeepsUnknown(t *testing.T) {
 // the command's output, not hidden.
 func TestApplyWarnings(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	out := mustExec(t, s.NewSession(), "modify ltm pool /Common/web_pool load-balancing-mode least-connections-member")
-	if !strings.Contains(out, "warning: ltm pool /Common/web_pool: load-balancing-mode least-connections-member: not implemented yet") {
+	out := mustExec(t, s.NewSession(), "modify ltm virtual /Common/vs_http translate-port disabled")
+	if !strings.Contains(out, "warning: ltm virtual /Common/vs_http: translate-port disabled: not implemented yet") {
 		t.Errorf("no warning in output %q", out)
 	}
 	if out := mustExec(t, s.NewSession(), "list ltm pool /Common/web_pool"); strings.Contains(out, "warning") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"lbx/dataplane"
+	"lbx/monitors"
 	"lbx/pools"
 )
 
@@ -143,14 +144,20 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	for _, name := range names {
 		p := x.cand.Pools[name]
 		installed := findPool(x.prog, name)
-		stats := func(m *Member) *pools.MemberStats {
+		live := func(m *Member) *pools.Member {
 			if installed == nil {
 				return nil
 			}
 			for i := range installed.Members {
 				if installed.Members[i].Name == m.Name() {
-					return installed.Members[i].Stats
+					return &installed.Members[i]
 				}
+			}
+			return nil
+		}
+		stats := func(m *Member) *pools.MemberStats {
+			if l := live(m); l != nil {
+				return l.Stats
 			}
 			return nil
 		}
@@ -161,6 +168,17 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		avail, reason := "unknown", reasonUnmonitored
 		if len(p.Members) == 0 {
 			avail, reason = "offline", reasonNoMembers
+		} else if len(p.Monitor.Names) > 0 {
+			up := 0
+			for i := range p.Members {
+				if st, _ := memberStatus(x, p, &p.Members[i], live(&p.Members[i])); st == "up" {
+					up++
+				}
+			}
+			avail, reason = "available", fmt.Sprintf("%d of %d members are up", up, len(p.Members))
+			if up == 0 {
+				avail = "offline"
+			}
 		}
 		statusLine(&b, "Availability", avail)
 		statusLine(&b, "State", "enabled")
@@ -184,14 +202,15 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			addrW = max(addrW, len(memberAddr(m)))
 		}
 		b.WriteString("Members\n")
-		fmt.Fprintf(&b, "  %-*s  %-*s %10s %10s %12s %12s\n", nameW, "Member", addrW, "Address",
-			"Cur Conns", "Tot Conns", "Packets In", "Packets Out")
+		fmt.Fprintf(&b, "  %-*s  %-*s  %-10s %10s %10s %12s %12s  %s\n", nameW, "Member", addrW, "Address",
+			"Status", "Cur Conns", "Tot Conns", "Packets In", "Packets Out", "Reason")
 		for i := range p.Members {
 			m := &p.Members[i]
 			var c counters
 			c.addMember(stats(m))
-			fmt.Fprintf(&b, "  %-*s  %-*s %10d %10d %12d %12d\n", nameW, m.Name(), addrW, memberAddr(m),
-				c.curConns, c.totalConns, c.pktsIn, c.pktsOut)
+			st, why := memberStatus(x, p, m, live(m))
+			fmt.Fprintf(&b, "  %-*s  %-*s  %-10s %10d %10d %12d %12d  %s\n", nameW, m.Name(), addrW, memberAddr(m),
+				st, c.curConns, c.totalConns, c.pktsIn, c.pktsOut, why)
 		}
 		b.WriteByte('\n')
 	}
@@ -279,5 +298,82 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		trafficTable(&b, "ServerSide", total)
 		b.WriteByte('\n')
 	}
+	return b.String(), nil
+}
+
+// memberStatus is a member's status word and its reason for show: the
+// operator's state first (forced offline, disabled), then the monitors'.
+func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, reason string) {
+	var hs pools.HealthState
+	if live != nil {
+		hs = live.Health.State()
+	}
+	status = hs.String()
+	if hs == pools.HealthUnchecked {
+		status, reason = "unknown", "no monitor"
+	}
+	if x.mon != nil && len(p.Monitor.Names) > 0 {
+		if ms, ok := x.mon.MemberStatus(p.Name, m.Name()); ok {
+			reason = ms.Reason
+			if reason == "" && hs == pools.HealthUp {
+				reason = "monitor " + p.Monitor.String() + " up"
+			}
+		}
+	}
+	switch {
+	case m.State.String() == "user-down":
+		return "offline", "forced offline by the operator; " + status
+	case m.Session.String() == "user-disabled":
+		return "disabled", "disabled by the operator; " + status
+	}
+	return status, reason
+}
+
+// runShowMonitorTrace prints a member's last probes as a short tcpdump.
+func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	var words []string
+	for !args.done() {
+		t := args.next()
+		words = append(words, t.text)
+	}
+	if len(words) != 2 {
+		return "", errors.New("show ltm monitor-trace: want POOL MEMBER, e.g. web_pool 198.18.2.11:80")
+	}
+	pool, err := fullName(words[0])
+	if err != nil {
+		return "", fmt.Errorf("show ltm monitor-trace: pool %q: %w", words[0], err)
+	}
+	p := x.cand.Pools[pool]
+	if p == nil {
+		return "", notFound(poolKind, pool)
+	}
+	member := words[1]
+	if !strings.HasPrefix(member, "/") {
+		member = "/" + commonPartition + "/" + member
+	}
+	var found *Member
+	for i := range p.Members {
+		if p.Members[i].Name() == member {
+			found = &p.Members[i]
+		}
+	}
+	if found == nil {
+		return "", fmt.Errorf("show ltm monitor-trace: pool %s has no member %s", pool, member)
+	}
+	if x.mon == nil {
+		return "", errors.New("show ltm monitor-trace: no monitor engine is running")
+	}
+	st, ok := x.mon.MemberStatus(pool, member)
+	if !ok {
+		return "", fmt.Errorf("show ltm monitor-trace: member %s of pool %s is not monitored", member, pool)
+	}
+	var b strings.Builder
+	showHeader(&b, "Ltm::Monitor Trace: "+pool+" "+member)
+	statusLine(&b, "Status", st.State.String())
+	if st.Reason != "" {
+		statusLine(&b, "Reason", st.Reason)
+	}
+	b.WriteByte('\n')
+	b.WriteString(monitors.FormatTrace(x.mon.sched.Trace(checkKey(pool, member))))
 	return b.String(), nil
 }

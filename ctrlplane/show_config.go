@@ -75,7 +75,7 @@ func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 				continue
 			}
 			for i := range p.Members {
-				insts = append(insts, inst{"pool " + p.Name, memberAddr(&p.Members[i])})
+				insts = append(insts, inst{"pool " + p.Name, p.Members[i].Name()})
 			}
 		}
 		for _, n := range x.cand.NodeList() {

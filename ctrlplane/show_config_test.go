@@ -29,7 +29,7 @@ auth user ops { role operator password s3cret-Pass }
 		{"show ltm monitor http web_mon", []string{
 			"Ltm::Monitor http: /Common/web_mon", "Parent           : /Common/http", "Interval         : 3s",
 			"Timeout          : 10s", "Time Until Up    : 0s", "Instances        : 2",
-			"pool /Common/web", "10.0.0.1:80", "10.0.0.2:80", "unchecked"}, nil},
+			"pool /Common/web", "/Common/10.0.0.1:80", "/Common/10.0.0.2:80", "unchecked"}, nil},
 		{"show ltm monitor tcp", []string{"Ltm::Monitor tcp: /Common/tcp\n", "Parent           : none (built-in)",
 			"Ltm::Monitor tcp: /Common/tcp_child", "Interval         : 5s", "Timeout          : 16s", "Instances        : 0"}, nil},
 		{"show ltm persistence source-addr sticky", []string{"Ltm::Persistence source-addr: /Common/sticky",

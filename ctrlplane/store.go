@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"lbx/dataplane"
+	"lbx/monitors"
 )
 
 // Dataplane is what the Store drives: it installs compiled programs and
@@ -50,6 +51,16 @@ type Store struct {
 	// dataplane does not do yet; newWarnings are those the apply before
 	// did not have, which is what a command's output repeats.
 	warnings, newWarnings []string
+	mon                   *Monitoring // nil: no monitor engine attached
+}
+
+// AttachMonitoring makes every later apply hand the configuration's monitor
+// rules to the monitor engine, and show report its results. Attach it
+// before Boot.
+func (s *Store) AttachMonitoring(m *Monitoring) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mon = m
 }
 
 // NewStore returns a Store with an empty running configuration. savedPath is
@@ -121,6 +132,10 @@ func (s *Store) LoadText(text string) error {
 func (s *Store) newExecCtxLocked() *execCtx {
 	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
 	x.counters, _ = s.dp.(CounterSource)
+	if s.mon != nil {
+		x.health = s.mon
+		x.mon = s.mon
+	}
 	return x
 }
 
@@ -233,8 +248,21 @@ func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
 	}
 	s.warnings = warnings
 	prog.Generation = s.version + 1
+	var checks []monitors.Check
+	if s.mon != nil {
+		if checks, err = s.mon.prepare(cfg); err != nil {
+			return atLines(err, lines)
+		}
+	}
 	if err := s.dp.Install(prog); err != nil {
 		return fmt.Errorf("install: %w", err)
+	}
+	if s.mon != nil {
+		if err := s.mon.apply(checks); err != nil {
+			// Validation accepted every monitor, so this is a bug; the
+			// traffic config is installed regardless.
+			s.logger.Error("monitor engine refused the checks", "err", err)
+		}
 	}
 	s.running = cfg
 	s.version++

@@ -124,6 +124,8 @@ type Engine struct {
 	installMu sync.Mutex // serializes Install; guards the stats maps
 	vstats    map[string]*VirtualStats
 	mstats    map[memberKey]*pools.MemberStats
+	mhealth   map[memberKey]*pools.Health
+	nstats    map[string]*pools.NodeStats // by node address
 
 	lifeMu  sync.Mutex // guards started and closed
 	started bool
@@ -159,6 +161,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		log:     cfg.Logger,
 		vstats:  make(map[string]*VirtualStats),
 		mstats:  make(map[memberKey]*pools.MemberStats),
+		mhealth: make(map[memberKey]*pools.Health),
+		nstats:  make(map[string]*pools.NodeStats),
 		stop:    make(chan struct{}),
 	}
 	for i, p := range cfg.Ports {
@@ -225,6 +229,7 @@ func (e *Engine) Install(p *Program) error {
 	}
 	virtuals := make(map[string]bool, len(p.Virtuals))
 	members := make(map[memberKey]bool)
+	nodes := make(map[string]bool)
 	for _, v := range p.Virtuals {
 		virtuals[v.Name] = true
 		st := e.vstats[v.Name]
@@ -254,6 +259,17 @@ func (e *Engine) Install(p *Program) error {
 			if m.Stats != ms {
 				m.Stats = ms
 			}
+			if m.Health == nil {
+				m.Health = e.memberHealthLocked(k)
+			}
+			na := m.Addr.String()
+			if m.NodeStats == nil {
+				if e.nstats[na] == nil {
+					e.nstats[na] = new(pools.NodeStats)
+				}
+				m.NodeStats = e.nstats[na]
+			}
+			nodes[na] = true
 		}
 	}
 	for name := range e.vstats {
@@ -264,6 +280,16 @@ func (e *Engine) Install(p *Program) error {
 	for k := range e.mstats {
 		if !members[k] {
 			delete(e.mstats, k)
+		}
+	}
+	for k := range e.mhealth {
+		if !members[k] {
+			delete(e.mhealth, k)
+		}
+	}
+	for a := range e.nstats {
+		if !nodes[a] {
+			delete(e.nstats, a)
 		}
 	}
 
@@ -436,6 +462,13 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
 	m := e.flows.mono(now)
+	if in := e.cur.Load(); in != nil {
+		for _, v := range in.prog.Virtuals {
+			if v.Pool != nil {
+				v.Pool.Tick(m) // a pool shared by virtuals samples a little more often; harmless
+			}
+		}
+	}
 	for _, p := range e.ports {
 		if p.pending.used.Load() == 0 {
 			continue
@@ -494,3 +527,25 @@ func (e *Engine) Neighbor(port string, ip netip.Addr) (net.HardwareAddr, bool) {
 	}
 	return net.HardwareAddr(mac[:]), true
 }
+
+// MemberHealth returns the Health of a pool member by identity, creating it
+// (unchecked) when the member is not installed yet, so that the monitor
+// engine and the dataplane share one value across applies.
+func (e *Engine) MemberHealth(pool, member string) *pools.Health {
+	e.installMu.Lock()
+	defer e.installMu.Unlock()
+	return e.memberHealthLocked(memberKey{pool, member})
+}
+
+func (e *Engine) memberHealthLocked(k memberKey) *pools.Health {
+	h := e.mhealth[k]
+	if h == nil {
+		h = new(pools.Health)
+		e.mhealth[k] = h
+	}
+	return h
+}
+
+// Mono is the engine's monotonic time in ns: the clock of pools.Request.Now
+// and of pools.Health.Set.
+func (e *Engine) Mono() int64 { return e.flows.mono(e.clock.Now()) }

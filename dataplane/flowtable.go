@@ -105,6 +105,7 @@ type flow struct {
 	lastSeen int64 // table-relative nanoseconds
 	vs       *VirtualStats
 	ms       *pools.MemberStats
+	ns       *pools.NodeStats
 	virtual  string // virtual server name, for pruning on install
 }
 
@@ -381,6 +382,9 @@ func (f *flow) setOpen(open bool) {
 	if f.ms != nil {
 		f.ms.CurConns.Add(d)
 	}
+	if f.ns != nil {
+		f.ns.CurConns.Add(d)
+	}
 }
 
 // newFlow describes a flow to create.
@@ -392,6 +396,7 @@ type newFlow struct {
 	egress     [2]int // egress port by direction
 	vs         *VirtualStats
 	ms         *pools.MemberStats
+	ns         *pools.NodeStats
 	virtual    string
 }
 
@@ -465,6 +470,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 		lastSeen: now,
 		vs:       nf.vs,
 		ms:       nf.ms,
+		ns:       nf.ns,
 		virtual:  nf.virtual,
 	}
 	if fwd.proto == ProtoTCP {
@@ -480,6 +486,9 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 	}
 	if f.ms != nil {
 		f.ms.TotalConns.Add(1)
+	}
+	if f.ns != nil {
+		f.ns.TotalConns.Add(1)
 	}
 	return f.hitLocked(dirForward), dropNone
 }

@@ -66,10 +66,11 @@ func testProgram(t testing.TB, o progOpts) *Program {
 	if ports == nil {
 		ports = []uint16{8080, 8080, 0}
 	}
-	web := &pools.Pool{Name: "/Common/web", Selector: &pools.RoundRobin{}}
+	var webMembers []pools.Member
 	for i, a := range members {
-		web.Members = append(web.Members, pools.Member{Name: fmt.Sprintf("/Common/%s:%d", a, ports[i]), Addr: a, Port: ports[i]})
+		webMembers = append(webMembers, pools.Member{Name: fmt.Sprintf("/Common/%s:%d", a, ports[i]), Addr: a, Port: ports[i]})
 	}
+	web := rrPool(t, "/Common/web", webMembers...)
 	p := &Program{
 		Generation: 1,
 		SelfIPs: []SelfIP{
@@ -79,18 +80,14 @@ func testProgram(t testing.TB, o progOpts) *Program {
 		Virtuals: []*Virtual{
 			{Name: "/Common/vs_web", Addr: vip, Port: 80, Proto: ProtoTCP, Pool: web, SNATAutomap: o.snat, Enabled: true},
 			{Name: "/Common/vs_off", Addr: vip, Port: 81, Proto: ProtoTCP, Pool: web, Enabled: false},
-			{Name: "/Common/vs_empty", Addr: vip, Port: 82, Proto: ProtoTCP, Pool: &pools.Pool{Name: "/Common/empty", Selector: &pools.RoundRobin{}}, Enabled: true},
-			{Name: "/Common/vs_far", Addr: vip, Port: 83, Proto: ProtoTCP, Enabled: true, Pool: &pools.Pool{
-				Name: "/Common/far", Selector: &pools.RoundRobin{},
-				Members: []pools.Member{{Name: "/Common/10.99.0.1:80", Addr: farAddr, Port: 80}},
-			}},
+			{Name: "/Common/vs_empty", Addr: vip, Port: 82, Proto: ProtoTCP, Pool: rrPool(t, "/Common/empty"), Enabled: true},
+			{Name: "/Common/vs_far", Addr: vip, Port: 83, Proto: ProtoTCP, Enabled: true,
+				Pool: rrPool(t, "/Common/far", pools.Member{Name: "/Common/10.99.0.1:80", Addr: farAddr, Port: 80})},
 		},
 	}
 	if !o.noDNS {
-		p.Virtuals = append(p.Virtuals, &Virtual{Name: "/Common/vs_dns", Addr: vip, Port: 53, Proto: ProtoUDP, SNATAutomap: o.snat, Enabled: true, Pool: &pools.Pool{
-			Name: "/Common/dns", Selector: &pools.RoundRobin{},
-			Members: []pools.Member{{Name: "/Common/198.18.1.11:5353", Addr: members[0], Port: 5353}},
-		}})
+		p.Virtuals = append(p.Virtuals, &Virtual{Name: "/Common/vs_dns", Addr: vip, Port: 53, Proto: ProtoUDP, SNATAutomap: o.snat, Enabled: true,
+			Pool: rrPool(t, "/Common/dns", pools.Member{Name: "/Common/198.18.1.11:5353", Addr: members[0], Port: 5353})})
 	}
 	if err := p.Finalize(); err != nil {
 		t.Fatalf("Finalize: %v", err)
@@ -408,4 +405,14 @@ func verifyChecksums(t testing.TB, frame []byte) {
 	if got, want := binary.BigEndian.Uint16(frame[off:]), binary.BigEndian.Uint16(re[off:]); got != want {
 		t.Errorf("L4 checksum %#04x, gopacket computes %#04x", got, want)
 	}
+}
+
+// rrPool builds a round-robin pool.
+func rrPool(t testing.TB, name string, members ...pools.Member) *pools.Pool {
+	t.Helper()
+	p, err := pools.NewPool(pools.PoolConfig{Name: name, Method: pools.MethodRoundRobin, Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

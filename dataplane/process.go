@@ -3,6 +3,8 @@ package dataplane
 import (
 	"encoding/binary"
 	"time"
+
+	"lbx/pools"
 )
 
 // worker is the per-goroutine state of one port's receive loop: the frames
@@ -16,6 +18,8 @@ type worker struct {
 	scratch  [][]byte
 	nscratch int
 	now      int64 // flow-table time of the current batch
+	sel      pools.Scratch
+	req      pools.Request
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -286,7 +290,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 // newFlow picks a member and records the flow a SYN (or first UDP datagram)
 // opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) (flowHit, DropReason) {
-	m, ok := vs.Pool.Select()
+	w.req = pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
+	m, ok := vs.Pool.Select(&w.req, &w.sel)
 	if !ok {
 		return flowHit{}, DropNoMember
 	}
@@ -307,6 +312,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) 
 		egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
 		vs:         vs.Stats,
 		ms:         m.Stats,
+		ns:         m.NodeStats,
 		virtual:    vs.Name,
 	}
 	if vs.SNATAutomap {

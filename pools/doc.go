@@ -1,8 +1,25 @@
 // Package pools owns load-balancing decisions: the runtime form of a pool,
-// its members, their per-member counters and the selection algorithms.
+// its members and their availability, the load-balancing methods (one per
+// file, behind the small selector interface), priority-group activation,
+// slow ramp, and the persistence table with BIG-IP cookie encoding.
 //
 // It is pure logic: no I/O, no goroutines, no imports from the rest of lbx.
-// A Pool is built once per applied configuration (by ctrlplane's compile) and
-// is then read concurrently by the dataplane; the only state that changes
-// after build is atomic (the round-robin cursor and member counters).
+//
+// Lifecycle: the control plane's compile builds one Pool per pool with
+// NewPool for each applied configuration; the dataplane then reads it
+// concurrently. Live state is kept by identity outside the Pool and shared
+// through pointers, so an apply does not reset it: Health (written by the
+// monitors), MemberStats and NodeStats (written by the dataplane), and the
+// PersistTable (one per appliance, written by Pick). Inside a Pool the only
+// state that changes after build is atomic (the rotation cursor, slow-ramp
+// counters, sampled weights) plus the Maglev table, rebuilt under a mutex
+// when the member set changes, and Tick's samples, under a mutex.
+//
+// The dataplane calls, per new connection, Pool.Pick (or Pool.Select
+// without persistence) with a per-goroutine Scratch; on open and close it
+// calls Member.ConnOpened and Member.ConnClosed, and it reports response
+// times with Member.ObserveRTT. About once a second it calls Pool.Tick for
+// every pool and PersistTable.Expire. Selection does not allocate in steady
+// state and takes no lock (except the Maglev rebuild and the persistence
+// table's per-shard mutex).
 package pools

@@ -1,19 +1,14 @@
 package pools
 
-import "sync/atomic"
+// roundRobin is round-robin: the available members in member order, one new
+// connection each, skipping members that are not available. It is the
+// rotation of rotation.go with every weight 1.
+type roundRobin struct{}
 
-// RoundRobin hands out members in order, one new connection each. The cursor
-// is atomic so concurrent port goroutines share one rotation.
-type RoundRobin struct {
-	next atomic.Uint64
-}
+var _ selector = roundRobin{}
 
-var _ Selector = (*RoundRobin)(nil)
+func weightOne(*Pool, int) uint32 { return 1 }
 
-// Pick implements Selector.
-func (r *RoundRobin) Pick(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return int((r.next.Add(1) - 1) % uint64(n))
+func (roundRobin) pick(p *Pool, c []int32, r *Request, s *Scratch) int {
+	return p.rotate(c, r.Now, s, weightOne)
 }

@@ -7,14 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
 	"lbx/ctrlplane"
 	"lbx/dataplane"
+	"lbx/dataplane/localstack"
+	"lbx/monitors"
+	"lbx/monitors/netprobe"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -69,7 +74,31 @@ func runAppliance(args []string, stderr io.Writer) error {
 	// Close closes the ports, which removes the TAP devices. Deferred for
 	// the error paths; on a clean stop it has already run and is a no-op.
 	defer eng.Close()
+	// The local stack carries the appliance's own traffic (health probes)
+	// from its self IPs through the dataplane's ports.
+	var selfs []netip.Prefix
+	for _, s := range boot.NetConfig().SelfIPs {
+		selfs = append(selfs, s.Prefix)
+	}
+	ls, err := localstack.New(eng, selfs, logger)
+	if err != nil {
+		return err
+	}
+	eng.SetLocalSink(ls)
+	mon := ctrlplane.NewMonitoring(monitors.Config{
+		Prober: &netprobe.Prober{Stack: ls, External: &monitors.ExternalProber{}},
+		Clock:  monitors.SystemClock{},
+		Logger: logger,
+	}, eng, eng.Mono)
+	stopLocal := sync.OnceValue(func() error {
+		err := mon.Close()
+		eng.SetLocalSink(nil)
+		ls.Close()
+		return err
+	})
+	defer stopLocal()
 	store := ctrlplane.NewStore(eng, boot.NetConfig(), boot.Config.Saved, logger)
+	store.AttachMonitoring(mon)
 	if err := store.BootWithFallback(boot.Config.Fallback); err != nil {
 		return err
 	}
@@ -87,9 +116,10 @@ func runAppliance(args []string, stderr io.Writer) error {
 	logger.Info("shutting down", "reason", context.Cause(ctx))
 	// Stop taking commands before the dataplane goes away.
 	srvErr := srv.Close()
+	monErr := stopLocal()
 	var dpErr error
 	if err := eng.Close(); err != nil {
 		dpErr = fmt.Errorf("dataplane: %w", err)
 	}
-	return errors.Join(srvErr, dpErr)
+	return errors.Join(srvErr, monErr, dpErr)
 }

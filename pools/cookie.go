@@ -1,0 +1,85 @@
+package pools
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// BIG-IP cookie persistence (insert mode) names its cookie BIGipServer<pool>
+// and encodes the member in the value (F5 K6917):
+//
+//   - IPv4: "<a>.<p>.0000", where a is the address's four bytes read as a
+//     little-endian uint32 and p the port's two bytes read as a
+//     little-endian uint16, both in decimal: 10.1.1.100:80 is
+//     "1677787402.20480.0000".
+//   - IPv6: "vi<32 hex digits of the address>.<p>", p as for IPv4.
+//
+// Route-domain encodings ("rd<N>o…") are not supported.
+
+// ErrBadCookie is wrapped by DecodeCookie.
+var ErrBadCookie = errors.New("bad BIG-IP persistence cookie")
+
+// CookieName returns the default cookie name for a pool: "BIGipServer" and
+// the pool's full name with '/' written as '~' ("/Common/web" gives
+// "BIGipServer~Common~web").
+func CookieName(pool string) string {
+	return "BIGipServer" + strings.ReplaceAll(pool, "/", "~")
+}
+
+func swap16(v uint16) uint16 { return v>>8 | v<<8 }
+
+// EncodeCookie returns the cookie value for a member address and port.
+func EncodeCookie(addr netip.Addr, port uint16) string {
+	a := addr.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+		return strconv.FormatUint(uint64(v), 10) + "." + strconv.FormatUint(uint64(swap16(port)), 10) + ".0000"
+	}
+	b := a.As16()
+	return "vi" + hex.EncodeToString(b[:]) + "." + strconv.FormatUint(uint64(swap16(port)), 10)
+}
+
+// DecodeCookie parses a cookie value EncodeCookie makes.
+func DecodeCookie(v string) (netip.Addr, uint16, error) {
+	bad := func(why string) (netip.Addr, uint16, error) {
+		return netip.Addr{}, 0, fmt.Errorf("%w: %q: %s", ErrBadCookie, v, why)
+	}
+	if rest, ok := strings.CutPrefix(v, "vi"); ok {
+		h, ps, ok := strings.Cut(rest, ".")
+		if !ok || len(h) != 32 {
+			return bad("want vi<32 hex digits>.<port>")
+		}
+		var b [16]byte
+		if _, err := hex.Decode(b[:], []byte(h)); err != nil {
+			return bad("address is not hex")
+		}
+		p, err := strconv.ParseUint(ps, 10, 16)
+		if err != nil {
+			return bad("port is not a 16-bit number")
+		}
+		return netip.AddrFrom16(b), swap16(uint16(p)), nil
+	}
+	as, rest, ok := strings.Cut(v, ".")
+	if !ok {
+		return bad("want <address>.<port>.0000")
+	}
+	ps, tail, ok := strings.Cut(rest, ".")
+	if !ok || tail != "0000" {
+		return bad("want <address>.<port>.0000")
+	}
+	a, err := strconv.ParseUint(as, 10, 32)
+	if err != nil {
+		return bad("address is not a 32-bit number")
+	}
+	p, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return bad("port is not a 16-bit number")
+	}
+	addr := netip.AddrFrom4([4]byte{byte(a), byte(a >> 8), byte(a >> 16), byte(a >> 24)})
+	return addr, swap16(uint16(p)), nil
+}
