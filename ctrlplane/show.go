@@ -314,6 +314,12 @@ func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, r
 	}
 	if x.mon != nil && len(p.Monitor.Names) > 0 {
 		if ms, ok := x.mon.MemberStatus(p.Name, m.Name()); ok {
+			if live == nil { // a pool no virtual server uses is not installed
+				status = ms.State.String()
+				if int(ms.State) < len(healthOf) {
+					hs = healthOf[ms.State]
+				}
+			}
 			reason = ms.Reason
 			if reason == "" && hs == pools.HealthUp {
 				reason = "monitor " + p.Monitor.String() + " up"

@@ -282,8 +282,11 @@ func (e *Engine) Install(p *Program) error {
 			delete(e.mstats, k)
 		}
 	}
-	for k := range e.mhealth {
-		if !members[k] {
+	// A monitored member keeps its Health while its pool is not installed
+	// (no virtual uses it), so its verdict is there when one does; the
+	// monitor glue sets Unchecked when it stops checking a member.
+	for k, h := range e.mhealth {
+		if !members[k] && h.State() == pools.HealthUnchecked {
 			delete(e.mhealth, k)
 		}
 	}

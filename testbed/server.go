@@ -2,74 +2,142 @@ package testbed
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
 )
 
-// ServerOptions describe one emulated server process.
+// ServerOptions describe one emulated server process (`lbx testbed serve`).
 type ServerOptions struct {
 	Name string // the identity every response carries
 	HTTP string // HTTP listen address, e.g. ":80"; empty for none
 	UDP  string // UDP echo listen address, e.g. ":7"; empty for none
+	// Listen are further TCP ports, each with its own Mode.
+	Listen []Listen
+}
+
+// Args are the flags of `lbx testbed serve` that run o.
+func (o ServerOptions) Args() []string {
+	args := []string{"--name", o.Name, "--http=" + o.HTTP, "--udp=" + o.UDP}
+	for _, l := range o.Listen {
+		args = append(args, "--listen", l.String())
+	}
+	return args
+}
+
+// ReadyAddr is an address inside the server's namespace that accepts TCP
+// connections once the server is up, or "" if none does.
+func (o ServerOptions) ReadyAddr() string {
+	if o.HTTP != "" {
+		host, port, err := net.SplitHostPort(o.HTTP)
+		if err == nil && (host == "" || host == "0.0.0.0") {
+			return net.JoinHostPort("127.0.0.1", port)
+		}
+		return o.HTTP
+	}
+	for _, l := range o.Listen {
+		if l.listensAtStart() {
+			return fmt.Sprintf("127.0.0.1:%d", l.Port)
+		}
+	}
+	return ""
 }
 
 // Serve runs an emulated server until ctx is done: an HTTP server whose
 // every response names the server and the peer it saw (so tests can tell
-// SNAT from no SNAT), and a UDP echo that prefixes the server name.
+// SNAT from no SNAT), a UDP echo that prefixes the server name, and a port
+// per o.Listen in its mode. Every port is bound before Serve logs that the
+// server is up; a port that cannot be bound is an error.
 func Serve(ctx context.Context, o ServerOptions, logger *slog.Logger) error {
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if o.HTTP != "" {
-		ln, err := net.Listen("tcp4", o.HTTP)
-		if err != nil {
-			return fmt.Errorf("server %s: http: %w", o.Name, err)
-		}
-		srv := &http.Server{
-			Handler:           identityHandler(o.Name),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       60 * time.Second,
-		}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("server %s: http: %w", o.Name, err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer scancel()
-			srv.Shutdown(sctx)
-		}()
+	e := &emulator{name: o.Name, log: logger, errc: make(chan error, 1)}
+	defer e.wg.Wait() // after cancel: every goroutine ends with ctx
+	type port struct {
+		addr string
+		l    Listen
 	}
-	if o.UDP != "" {
-		pc, err := net.ListenPacket("udp4", o.UDP)
+	var ports []port
+	if o.HTTP != "" {
+		ports = append(ports, port{o.HTTP, Listen{Mode: ModeHTTP}})
+	}
+	seen := map[uint16]bool{}
+	for _, l := range o.Listen {
+		if seen[l.Port] {
+			return fmt.Errorf("server %s: port %d listed twice", o.Name, l.Port)
+		}
+		seen[l.Port] = true
+		ports = append(ports, port{fmt.Sprintf(":%d", l.Port), l})
+	}
+	// Bind everything first, so a bad port fails the start and nothing
+	// is served half-way.
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	lns := make([]net.Listener, len(ports))
+	for i, p := range ports {
+		var err error
+		switch p.l.Mode {
+		case ModeDead:
+			continue
+		case ModeBlackhole:
+			var pc net.PacketConn
+			lns[i], pc, err = listenBlackhole(p.addr)
+			if err == nil {
+				closers = append(closers, lns[i], pc)
+			}
+		default:
+			lns[i], err = net.Listen("tcp4", p.addr)
+			if err == nil {
+				closers = append(closers, lns[i])
+			}
+		}
 		if err != nil {
+			closeAll()
+			return fmt.Errorf("server %s: %s %s: %w", o.Name, p.l.Mode, p.addr, err)
+		}
+	}
+	var pc net.PacketConn
+	if o.UDP != "" {
+		var err error
+		if pc, err = net.ListenPacket("udp4", o.UDP); err != nil {
+			closeAll()
 			return fmt.Errorf("server %s: udp: %w", o.Name, err)
 		}
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
+	}
+	for i, p := range ports {
+		switch p.l.Mode {
+		case ModeDead:
+			logger.Info("port dead: nothing listens, the kernel refuses", "port", p.l.Port)
+		case ModeBlackhole:
+			logger.Info("port blackhole: every packet dropped", "port", p.l.Port)
+		case ModeFlap:
+			e.goWG(func() { e.flap(ctx, p.addr, lns[i], p.l) })
+		default:
+			e.serveHTTP(ctx, lns[i], e.handler(p.l), p.l.Mode == ModeIIS)
+		}
+	}
+	// Blackhole sockets have no server of their own to close them.
+	defer closeAll()
+	if pc != nil {
+		e.goWG(func() {
 			<-ctx.Done()
 			pc.Close()
-		}()
-		go func() {
-			defer wg.Done()
+		})
+		e.goWG(func() {
 			buf := make([]byte, 65536)
 			for {
 				n, peer, err := pc.ReadFrom(buf)
 				if err != nil {
 					if ctx.Err() == nil {
-						errc <- fmt.Errorf("server %s: udp: %w", o.Name, err)
+						e.fail(fmt.Errorf("udp: %w", err))
 					}
 					return
 				}
@@ -78,16 +146,19 @@ func Serve(ctx context.Context, o ServerOptions, logger *slog.Logger) error {
 					logger.Warn("udp echo", "peer", peer, "err", err)
 				}
 			}
-		}()
+		})
 	}
-	logger.Info("emulated server up", "name", o.Name, "http", o.HTTP, "udp", o.UDP)
+	specs := make([]string, len(o.Listen))
+	for i, l := range o.Listen {
+		specs[i] = l.String()
+	}
+	logger.Info("emulated server up", "name", o.Name, "http", o.HTTP, "udp", o.UDP, "listen", strings.Join(specs, " "))
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
+	case err = <-e.errc:
 	}
 	cancel()
-	wg.Wait()
 	return err
 }
 

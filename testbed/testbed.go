@@ -147,9 +147,8 @@ func Up(opts Options) (tb *Testbed, err error) {
 			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
 		}
 	}
-	for _, h := range topo.Servers() {
-		argv := []string{opts.Binary, "testbed", "serve", "--name", h.Name, "--http", ":80", "--udp", ":7"}
-		if err := tb.start(h.Name, h.NS, argv); err != nil {
+	for _, h := range topo.Emulated() {
+		if err := tb.start(h.Name, h.NS, serveArgv(opts.Binary, h)); err != nil {
 			return tb, err
 		}
 	}
@@ -160,9 +159,9 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if err := tb.BootAppliance(); err != nil {
 		return tb, err
 	}
-	for _, h := range topo.Servers() {
-		if err := waitListening(h.NS, "127.0.0.1:80", 10*time.Second); err != nil {
-			return tb, fmt.Errorf("testbed: server %s: %w", h.Name, err)
+	for _, h := range topo.Emulated() {
+		if err := waitServer(h, 10*time.Second); err != nil {
+			return tb, err
 		}
 	}
 	fmt.Fprintf(opts.Log, "testbed: up: VIP %s, control socket %s\n", topo.VIP, opts.Socket)

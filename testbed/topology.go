@@ -1,12 +1,22 @@
 package testbed
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
 
 // The default topology: a client segment and a server segment, each a bridge
 // in the switch namespace, with the appliance's two TAP ports between them.
 //
 //	client 198.18.1.10 ──br-client── lbx-ext [lbx: self 198.18.1.2, VIP 198.18.1.100]
 //	                                 lbx-int [lbx: self 198.18.2.2] ──br-server── server1..3 198.18.2.11-13
+//	                                                                             iis        198.18.2.14
+//
+// server1..3 are the default config's pool members: HTTP on :80, UDP echo
+// on :7, and the test ports 81 dead, 82 blackhole, 83 slow=2s, 84
+// flap=3s/3s, 85 status=503 for monitor tests. iis is in no pool: an IIS
+// 7.0 emulator on :80 (RST after the peer's FIN) and plain HTTP on :8001.
 //
 // Addresses come from 198.18.0.0/15, the range RFC 2544 sets aside for
 // benchmarking network devices, so they never collide with a real network.
@@ -20,6 +30,10 @@ type Host struct {
 	Gateway netip.Addr   // default route (the appliance's self IP)
 	Bridge  string       // segment it sits on
 	SwEnd   string       // its veth end on the bridge
+	// Serve is the emulated server the host runs; nil for none.
+	Serve *ServerOptions
+	// Pooled hosts are the members of the default config's pools.
+	Pooled bool
 }
 
 // Topology is the whole testbed layout.
@@ -45,10 +59,28 @@ func DefaultTopology() Topology {
 			{Name: "client", NS: "lbx-client", Addr: netip.MustParsePrefix("198.18.1.10/24"), Gateway: clientGW, Bridge: "br-client", SwEnd: "v-client"},
 		},
 	}
-	for i, a := range []string{"198.18.2.11/24", "198.18.2.12/24", "198.18.2.13/24"} {
-		name := []string{"server1", "server2", "server3"}[i]
-		t.Hosts = append(t.Hosts, Host{Name: name, NS: "lbx-" + name, Addr: netip.MustParsePrefix(a), Gateway: serverGW, Bridge: "br-server", SwEnd: "v-" + name})
+	for i, name := range []string{"server1", "server2", "server3"} {
+		t.Hosts = append(t.Hosts, Host{
+			Name: name, NS: "lbx-" + name, Addr: netip.MustParsePrefix(fmt.Sprintf("198.18.2.%d/24", 11+i)),
+			Gateway: serverGW, Bridge: "br-server", SwEnd: "v-" + name, Pooled: true,
+			Serve: &ServerOptions{Name: name, UDP: ":7", Listen: []Listen{
+				{Port: 80, Mode: ModeHTTP},
+				{Port: 81, Mode: ModeDead},
+				{Port: 82, Mode: ModeBlackhole},
+				{Port: 83, Mode: ModeSlow, Delay: 2 * time.Second},
+				{Port: 84, Mode: ModeFlap, Up: 3 * time.Second, Down: 3 * time.Second},
+				{Port: 85, Mode: ModeStatus, Status: 503},
+			}},
+		})
 	}
+	t.Hosts = append(t.Hosts, Host{
+		Name: "iis", NS: "lbx-iis", Addr: netip.MustParsePrefix("198.18.2.14/24"),
+		Gateway: serverGW, Bridge: "br-server", SwEnd: "v-iis",
+		Serve: &ServerOptions{Name: "iis", Listen: []Listen{
+			{Port: 80, Mode: ModeIIS},
+			{Port: 8001, Mode: ModeHTTP},
+		}},
+	})
 	return t
 }
 
@@ -71,11 +103,24 @@ func (t Topology) Namespaces() []string {
 	return ns
 }
 
-// Servers lists the server hosts.
+// Servers lists the server hosts that are members of the default config's
+// pools (server1..3), in order.
 func (t Topology) Servers() []Host {
 	var s []Host
 	for _, h := range t.Hosts {
-		if h.Bridge == "br-server" {
+		if h.Pooled {
+			s = append(s, h)
+		}
+	}
+	return s
+}
+
+// Emulated lists every host that runs an emulated server: the pooled
+// servers and the iis host.
+func (t Topology) Emulated() []Host {
+	var s []Host
+	for _, h := range t.Hosts {
+		if h.Serve != nil {
 			s = append(s, h)
 		}
 	}

@@ -49,14 +49,29 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		}
 		return testbed.Exec(host, rest)
 	case "serve":
-		// Internal: the emulated server process inside a server namespace.
+		// Internal: the emulated server process inside a server namespace,
+		// e.g. serve --name iis --listen 80:iis --listen 8001:http.
 		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 		var o testbed.ServerOptions
 		fs.StringVar(&o.Name, "name", "server", "identity in responses")
-		fs.StringVar(&o.HTTP, "http", ":80", "HTTP listen address")
+		fs.StringVar(&o.HTTP, "http", ":80", "HTTP listen address (default off when --listen is given)")
 		fs.StringVar(&o.UDP, "udp", ":7", "UDP echo listen address")
+		listens := fs.StringArray("listen", nil, "PORT:MODE, repeatable; MODE is http, iis, slow=DUR, flap=UP/DOWN, status=CODE, blackhole or dead")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("testbed serve: unexpected arguments %q", fs.Args())
+		}
+		for _, s := range *listens {
+			l, err := testbed.ParseListen(s)
+			if err != nil {
+				return fmt.Errorf("testbed serve: %w", err)
+			}
+			o.Listen = append(o.Listen, l)
+		}
+		if len(o.Listen) > 0 && !fs.Changed("http") {
+			o.HTTP = ""
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
