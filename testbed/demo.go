@@ -7,6 +7,9 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
+
+	"lbx/ctrlplane"
 )
 
 // Get sends one HTTP request from host to url with curl (a new connection
@@ -87,16 +90,27 @@ func Demo(ctx context.Context, w io.Writer) (err error) {
 	}
 	fmt.Fprint(w, out)
 
+	step("health monitor: ltm monitor http web_http (interval 1, timeout 3) on web_pool")
+	if err := demoExec(app,
+		`create ltm monitor http web_http defaults-from http interval 1 timeout 3 send "GET / HTTP/1.0\r\n\r\n" recv "server="`,
+		"modify ltm pool web_pool monitor web_http slow-ramp-time 0",
+	); err != nil {
+		return err
+	}
+	if err := waitStatus(ctx, app, "web_pool", "/Common/198.18.2.12:80", "up", 15*time.Second); err != nil {
+		return err
+	}
+
 	step("failure: server2's HTTP service stops")
 	if err := tb.StopServer("server2"); err != nil {
 		return err
 	}
-	counts = tb.Burst(ctx, "client", url, 9)
-	printCounts(w, counts)
-	fmt.Fprintln(w, "  (no health monitor yet: every third connection still goes to server2 and is refused)")
-
-	step("operator takes server2 out: modify ltm pool web_pool members delete { 198.18.2.12:80 }")
-	if _, err := app.Exec("modify ltm pool web_pool members delete { 198.18.2.12:80 }"); err != nil {
+	start := time.Now()
+	if err := waitStatus(ctx, app, "web_pool", "/Common/198.18.2.12:80", "down", 10*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  the monitor marked server2 down after %s\n", time.Since(start).Round(100*time.Millisecond))
+	if err := show(w, app, "show ltm pool /Common/web_pool members"); err != nil {
 		return err
 	}
 	counts = tb.Burst(ctx, "client", url, 30)
@@ -106,13 +120,93 @@ func Demo(ctx context.Context, w io.Writer) (err error) {
 	}
 	fmt.Fprintln(w, "  survived: every request answered by the remaining members")
 
-	step("show ltm pool /Common/web_pool")
-	out, err = app.Exec("show ltm pool /Common/web_pool")
+	step("recovery: server2 restarts")
+	if err := tb.StartServer("server2"); err != nil {
+		return err
+	}
+	if err := waitStatus(ctx, app, "web_pool", "/Common/198.18.2.12:80", "up", 15*time.Second); err != nil {
+		return err
+	}
+	printCounts(w, tb.Burst(ctx, "client", url, 30))
+
+	step("the IIS 7.0 story: an IIS host answers the tcp monitor's FIN with RST,ACK")
+	if err := demoExec(app,
+		"create ltm node /Common/198.18.2.14 address 198.18.2.14",
+		"create ltm monitor tcp iis_tcp defaults-from tcp interval 1 timeout 3",
+		"create ltm pool iis_pool monitor iis_tcp slow-ramp-time 0 members add { 198.18.2.14:80 }",
+		"create ltm virtual vs_iis destination 198.18.1.100:81 ip-protocol tcp pool iis_pool source-address-translation { type automap }",
+	); err != nil {
+		return err
+	}
+	const iis = "/Common/198.18.2.14:80"
+	if err := waitStatus(ctx, app, "iis_pool", iis, "up", 15*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "  close-check lenient (the default): the member is up")
+	if err := show(w, app, "show ltm monitor-trace iis_pool 198.18.2.14:80"); err != nil {
+		return err
+	}
+	step("modify ltm monitor tcp iis_tcp close-check legacy  (Alteon firmware before 23.2.9)")
+	if err := demoExec(app, "modify ltm monitor tcp iis_tcp close-check legacy"); err != nil {
+		return err
+	}
+	if err := waitStatus(ctx, app, "iis_pool", iis, "down", 10*time.Second); err != nil {
+		return err
+	}
+	if err := show(w, app, "show ltm monitor-trace iis_pool 198.18.2.14:80"); err != nil {
+		return err
+	}
+	step("modify ltm monitor tcp iis_tcp close-check lenient")
+	if err := demoExec(app, "modify ltm monitor tcp iis_tcp close-check lenient"); err != nil {
+		return err
+	}
+	if err := waitStatus(ctx, app, "iis_pool", iis, "up", 10*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "  the IIS member is up again")
+	return show(w, app, "show ltm pool /Common/iis_pool members")
+}
+
+func demoExec(app *ctrlplane.Client, cmds ...string) error {
+	for _, c := range cmds {
+		if _, err := app.Exec(c); err != nil {
+			return fmt.Errorf("demo: %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+func show(w io.Writer, app *ctrlplane.Client, cmd string) error {
+	out, err := app.Exec(cmd)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(w, out)
 	return nil
+}
+
+// waitStatus waits, bounded, until show ltm pool gives the member status.
+func waitStatus(ctx context.Context, app *ctrlplane.Client, pool, member, want string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		out, err := app.Exec("show ltm pool " + pool + " members")
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) >= 3 && f[0] == member && f[2] == want {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: member %s of %s not %s after %s:\n%s", member, pool, want, limit, out)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // StopServer stops one emulated server process (started by this testbed).
