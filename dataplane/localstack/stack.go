@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -30,11 +29,12 @@ type Sender interface {
 	SendLocal(pkt []byte) error
 }
 
+const nicID tcpip.NICID = 1
+
 const (
-	nicID      tcpip.NICID = 1
-	mtu                    = 1500
-	queueDepth             = 512
-	rawQueue               = 32
+	mtu        = 1500
+	queueDepth = 512
+	rawQueue   = 32
 )
 
 // Stack is the local endpoint: raw probe sockets plus a gVisor netstack,
@@ -261,11 +261,3 @@ func (s *Stack) DialUDP(dst netip.AddrPort) (net.Conn, error) {
 
 // ErrNoPorts is returned when every raw probe port (or ICMP id) is in use.
 var ErrNoPorts = errors.New("localstack: no free probe port")
-
-// deadlineOf returns ctx's deadline or a default.
-func deadlineOf(ctx context.Context, d time.Duration) time.Time {
-	if t, ok := ctx.Deadline(); ok {
-		return t
-	}
-	return time.Now().Add(d)
-}
