@@ -37,7 +37,6 @@ type execCtx struct {
 	cand     *Config
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
-	health   HealthSource       // nil when no monitor engine is attached
 	mon      *Monitoring        // nil when no monitor engine is attached
 	mutated  bool
 	save     bool

@@ -12,13 +12,34 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"lbx/dataplane"
+	"lbx/pools"
 )
 
 // fakeDataplane records every installed program; fail makes Install refuse.
+// Like the Engine, it keeps members' Health by identity and attaches it on
+// Install.
 type fakeDataplane struct {
 	mu       sync.Mutex
 	installs []*dataplane.Program
 	fail     error
+	health   map[string]*pools.Health
+}
+
+func (f *fakeDataplane) MemberHealth(pool, member string) *pools.Health {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.healthLocked(pool, member)
+}
+
+func (f *fakeDataplane) healthLocked(pool, member string) *pools.Health {
+	if f.health == nil {
+		f.health = map[string]*pools.Health{}
+	}
+	k := pool + " " + member
+	if f.health[k] == nil {
+		f.health[k] = new(pools.Health)
+	}
+	return f.health[k]
 }
 
 var _ Dataplane = (*fakeDataplane)(nil)
@@ -28,6 +49,15 @@ func (f *fakeDataplane) Install(p *dataplane.Program) error {
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return f.fail
+	}
+	for _, v := range p.Virtuals {
+		if v.Pool == nil {
+			continue
+		}
+		for i := range v.Pool.Members {
+			m := &v.Pool.Members[i]
+			m.Health = f.healthLocked(v.Pool.Name, m.Name)
+		}
 	}
 	f.installs = append(f.installs, p)
 	return nil

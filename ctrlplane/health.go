@@ -1,11 +1,9 @@
 package ctrlplane
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -175,7 +173,7 @@ func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
 		Name: mon.Name, Type: monitorTypes[mon.Type],
 		Interval: sec(e.Interval.V), Timeout: sec(e.Timeout.V), UpInterval: sec(e.UpInterval.V),
 		TimeUntilUp: sec(e.TimeUntilUp.V), ManualResume: e.ManualResume.V,
-		Send: unescapeMonitorString(e.Send.V), Run: e.Run.V,
+		Send: e.Send.V, Run: e.Run.V, // the lexer has resolved the escapes
 	}
 	if e.CloseCheck.V {
 		s.CloseCheck = monitors.CloseLegacy
@@ -183,7 +181,7 @@ func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
 	if e.Args.V != "" {
 		s.Args = strings.Fields(e.Args.V)
 	}
-	d, err := monitorTarget(e.Destination.V)
+	d, err := monitorTarget(e.Destination.V, mon.Type.addressOnly())
 	if err != nil {
 		return nil, &ValidationError{Object: obj, Property: "destination " + e.Destination.V, Err: err}
 	}
@@ -195,13 +193,16 @@ func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
 	return sp, nil
 }
 
-// monitorTarget reads a canonical destination: "*:*", "*:80",
-// "10.0.0.1:80", "*", "10.0.0.1".
-func monitorTarget(d string) (monitors.Target, error) {
+// monitorTarget reads a destination parseMonitorDestination canonicalized:
+// "*:*", "*:80", "10.0.0.1:80"; "*" or an address for address-only types.
+func monitorTarget(d string, addressOnly bool) (monitors.Target, error) {
 	var t monitors.Target
 	host, port := d, "*"
-	if i := strings.LastIndexByte(d, ':'); i >= 0 {
-		host, port = d[:i], d[i+1:]
+	if !addressOnly {
+		var err error
+		if host, port, err = splitAddrPort(d); err != nil {
+			return t, err
+		}
 	}
 	if host != "*" {
 		a, err := netip.ParseAddr(host)
@@ -211,43 +212,17 @@ func monitorTarget(d string) (monitors.Target, error) {
 		t.Addr = a
 	}
 	if port != "*" {
-		p, err := strconv.ParseUint(port, 10, 16)
+		p, err := parsePort(port)
 		if err != nil {
-			return t, errors.New("bad port")
+			return t, err
 		}
-		t.Port = uint16(p)
+		t.Port = p
 	}
 	return t, nil
 }
 
-// unescapeMonitorString resolves the escapes BIG-IP send strings carry as
-// text: \r \n \t \\ \".
-func unescapeMonitorString(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'r':
-			b.WriteByte('\r')
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
-// InstanceHealth implements HealthSource for show ltm monitor.
+// InstanceHealth is one monitor's view of one member for show ltm monitor:
+// owner is "pool NAME" or "node NAME", target the member name.
 func (m *Monitoring) InstanceHealth(owner, target, monitor string) (state, reason string, ok bool) {
 	pool, isPool := strings.CutPrefix(owner, "pool ")
 	if !isPool {
@@ -264,10 +239,6 @@ func (m *Monitoring) InstanceHealth(owner, target, monitor string) (state, reaso
 	}
 	return "", "", false
 }
-
-// PersistRecordCount implements HealthSource; persistence records are not
-// kept by the monitor glue.
-func (m *Monitoring) PersistRecordCount(string) (int, bool) { return 0, false }
 
 // MemberStatus returns a member's combined monitor status.
 func (m *Monitoring) MemberStatus(pool, member string) (monitors.MemberStatus, bool) {

@@ -285,10 +285,10 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		b.WriteString("Status\n")
 		statusLine(&b, "Availability", "unknown")
 		state := "enabled"
-		if n.Session.String() == "user-disabled" {
+		if n.Session == SessionUserDisabled {
 			state = "disabled"
 		}
-		if n.State.String() == "user-down" {
+		if n.State == StateUserDown {
 			state = "forced offline"
 		}
 		statusLine(&b, "State", state)
@@ -327,9 +327,9 @@ func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, r
 		}
 	}
 	switch {
-	case m.State.String() == "user-down":
+	case m.State == StateUserDown:
 		return "offline", "forced offline by the operator; " + status
-	case m.Session.String() == "user-disabled":
+	case m.Session == SessionUserDisabled:
 		return "disabled", "disabled by the operator; " + status
 	}
 	return status, reason

@@ -98,20 +98,15 @@ func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 // instanceHealth is a monitor instance's state for show. Health results
 // come from the monitor engine when one is attached to the Store.
 func (x *execCtx) instanceHealth(owner, target, monitor string) (state, reason string) {
-	if x.health != nil {
-		if s, r, ok := x.health.InstanceHealth(owner, target, monitor); ok {
+	if x.mon != nil {
+		if s, r, ok := x.mon.InstanceHealth(owner, target, monitor); ok {
 			return s, r
 		}
 	}
 	return "unchecked", "no monitor engine attached"
 }
 
-func onOff(v bool) string {
-	if v {
-		return "enabled"
-	}
-	return "disabled"
-}
+func onOff(v bool) string { return yesNo(v, "enabled", "disabled") }
 
 func runShowPersistence(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
@@ -140,19 +135,7 @@ func runShowPersistence(x *execCtx, cmd *Command, args *cursor) (string, error) 
 			}
 		}
 		statusLine(b, "Virtual Servers", listOrNone(users))
-		if n, ok := x.persistRecords(name); ok {
-			statusLine(b, "Records", fmt.Sprint(n))
-		}
 	})
-}
-
-// persistRecords counts a profile's live records when a persistence table
-// is attached.
-func (x *execCtx) persistRecords(profile string) (int, bool) {
-	if x.health == nil {
-		return 0, false
-	}
-	return x.health.PersistRecordCount(profile)
 }
 
 func listOrNone(s []string) string {
@@ -239,15 +222,4 @@ func runShowUser(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		}
 		statusLine(b, "Password", scheme)
 	})
-}
-
-// HealthSource is the runtime state show reads besides counters: monitor
-// results per instance and persistence records. The appliance attaches one
-// to the Store; without it, show says results are not available.
-type HealthSource interface {
-	// InstanceHealth is one monitor's view of one target: owner is "pool
-	// NAME" or "node NAME", target ADDRESS:PORT or ADDRESS.
-	InstanceHealth(owner, target, monitor string) (state, reason string, ok bool)
-	// PersistRecordCount counts a persistence profile's live records.
-	PersistRecordCount(profile string) (int, bool)
 }

@@ -132,10 +132,7 @@ func (s *Store) LoadText(text string) error {
 func (s *Store) newExecCtxLocked() *execCtx {
 	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
 	x.counters, _ = s.dp.(CounterSource)
-	if s.mon != nil {
-		x.health = s.mon
-		x.mon = s.mon
-	}
+	x.mon = s.mon
 	return x
 }
 
