@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,8 +57,9 @@ type selfRT struct {
 // installed is a Program as one engine runs it: the snapshot plus its self
 // IPs resolved to port indexes. It is immutable once stored.
 type installed struct {
-	prog  *Program
-	selfs []selfRT
+	prog     *Program
+	selfs    []selfRT
+	poolList []*pools.Pool // every pool a virtual uses, once (for Tick)
 }
 
 // connected returns the index in selfs of the self IP whose network holds a
@@ -95,12 +97,7 @@ func (in *installed) selfOn(a uint32, port int) bool {
 
 // isLocal reports whether a is a self IP or a VIP.
 func (in *installed) isLocal(a uint32) bool {
-	for i := range in.selfs {
-		if in.selfs[i].addr == a {
-			return true
-		}
-	}
-	return in.prog.IsVIP(addr4(a))
+	return in.isSelf(a) || in.prog.IsVIP(addr4(a))
 }
 
 type memberKey struct{ pool, member string }
@@ -244,6 +241,9 @@ func (e *Engine) Install(p *Program) error {
 		}
 		if v.Pool == nil {
 			continue
+		}
+		if !slices.Contains(in.poolList, v.Pool) {
+			in.poolList = append(in.poolList, v.Pool)
 		}
 		for i := range v.Pool.Members {
 			m := &v.Pool.Members[i]
@@ -466,10 +466,8 @@ func (e *Engine) Sweep(now time.Time) {
 	}
 	m := e.flows.mono(now)
 	if in := e.cur.Load(); in != nil {
-		for _, v := range in.prog.Virtuals {
-			if v.Pool != nil {
-				v.Pool.Tick(m) // a pool shared by virtuals samples a little more often; harmless
-			}
+		for _, p := range in.poolList {
+			p.Tick(m)
 		}
 	}
 	for _, p := range e.ports {

@@ -134,7 +134,7 @@ func (s *Stack) NewTap(remote netip.AddrPort, max int) *Tap {
 	return t
 }
 
-// Stop ends recording and returns the packets whose local port is
+// StopTap ends recording and returns the packets whose local port is
 // localPort (0: all of them), oldest first.
 func (s *Stack) StopTap(t *Tap, localPort uint16) []Packet {
 	s.mu.Lock()
@@ -191,8 +191,8 @@ func (s *Stack) tapPacket(pkt []byte, out bool) {
 	}
 	remote := netip.AddrPortFrom(netip.AddrFrom4(a), port)
 	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for t := range s.taps {
 		if t.remote != remote {
 			continue

@@ -47,7 +47,7 @@ type Stack struct {
 	ns *stack.Stack
 	ep *channel.Endpoint
 
-	mu       sync.Mutex
+	mu       sync.RWMutex // guards raw, taps and the allocation cursors; read per delivered packet
 	raw      map[rawKey]*RawConn
 	nextPort uint16
 	nextID   uint16
@@ -158,9 +158,9 @@ func (s *Stack) DeliverLocal(pkt []byte) {
 		k = rawKey{proto, icmpID(l4)}
 	}
 	if k.id != 0 {
-		s.mu.Lock()
+		s.mu.RLock()
 		rc := s.raw[k]
-		s.mu.Unlock()
+		s.mu.RUnlock()
 		if rc != nil {
 			rc.deliver(pkt)
 			return
@@ -211,9 +211,6 @@ func (s *Stack) source(dst netip.Addr) (netip.Addr, error) {
 	}
 	return s.selfs[best].Addr(), nil
 }
-
-// Source returns the self IP the appliance uses to reach dst.
-func (s *Stack) Source(dst netip.Addr) (netip.Addr, error) { return s.source(dst) }
 
 func fullAddr(ap netip.AddrPort) tcpip.FullAddress {
 	return tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(ap.Addr().As4()), Port: ap.Port()}

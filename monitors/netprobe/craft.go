@@ -11,6 +11,9 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"lbx/dataplane/localstack"
+	"lbx/monitors"
 )
 
 // TCP flag bits.
@@ -71,17 +74,20 @@ func buildEcho(src, dst netip.Addr, id, seq uint16) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parseTCP decodes an IPv4/TCP packet; ok is false for anything else or a
-// bad TCP checksum.
-func parseTCP(pkt []byte) (segment, bool) {
-	p := gopacket.NewPacket(pkt, layers.LayerTypeIPv4, gopacket.DecodeOptions{NoCopy: true, Lazy: true})
-	ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
-	tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
-	if ip == nil || tcp == nil {
-		return segment{}, false
-	}
-	src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
-	dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
+// decode parses an IPv4 packet with gopacket (the slow path: probes only).
+func decode(pkt []byte) (ip *layers.IPv4, p gopacket.Packet) {
+	p = gopacket.NewPacket(pkt, layers.LayerTypeIPv4, gopacket.DecodeOptions{NoCopy: true, Lazy: true})
+	ip, _ = p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	return ip, p
+}
+
+func addrs(ip *layers.IPv4) (src, dst netip.Addr) {
+	src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
+	dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
+	return src, dst
+}
+
+func segmentOf(ip *layers.IPv4, tcp *layers.TCP) segment {
 	var f uint8
 	for _, b := range []struct {
 		on  bool
@@ -91,10 +97,22 @@ func parseTCP(pkt []byte) (segment, bool) {
 			f |= b.bit
 		}
 	}
+	src, dst := addrs(ip)
 	return segment{
 		src: netip.AddrPortFrom(src, uint16(tcp.SrcPort)), dst: netip.AddrPortFrom(dst, uint16(tcp.DstPort)),
 		seq: tcp.Seq, ack: tcp.Ack, flags: f, payload: len(tcp.Payload),
-	}, true
+	}
+}
+
+// parseTCP decodes an IPv4/TCP packet; ok is false for anything else.
+// Checksums are not verified: the dataplane delivered it from a local port.
+func parseTCP(pkt []byte) (segment, bool) {
+	ip, p := decode(pkt)
+	tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if ip == nil || tcp == nil {
+		return segment{}, false
+	}
+	return segmentOf(ip, tcp), true
 }
 
 // flagString writes flags as tcpdump does: S, S., F., R., P., .
@@ -117,33 +135,20 @@ func flagString(f uint8) string {
 	return s
 }
 
-// PacketSummary is one packet of a probe as the trace shows it.
-type PacketSummary struct {
-	Out      bool
-	Src, Dst netip.AddrPort
-	Proto    string
-	Flags    string
-	Seq, Ack uint32
-	Len      int
-	Info     string
-}
-
-// Summarize decodes an IPv4 packet for a trace.
-func Summarize(pkt []byte, out bool) PacketSummary {
-	p := gopacket.NewPacket(pkt, layers.LayerTypeIPv4, gopacket.DecodeOptions{NoCopy: true, Lazy: true})
-	ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+// Summarize decodes one packet of a probe for its trace.
+func Summarize(pk localstack.Packet) monitors.Packet {
+	s := monitors.Packet{At: pk.At, Out: pk.Out}
+	ip, p := decode(pk.Data)
 	if ip == nil {
-		return PacketSummary{Out: out, Proto: "?", Info: fmt.Sprintf("undecodable, %d bytes", len(pkt))}
+		s.Proto, s.Info = "?", fmt.Sprintf("undecodable, %d bytes", len(pk.Data))
+		return s
 	}
-	src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
-	dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
-	s := PacketSummary{Out: out, Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 0)}
-	switch l := p.Layer(layers.LayerTypeTCP).(type) {
-	case *layers.TCP:
-		seg, _ := parseTCP(pkt)
+	src, dst := addrs(ip)
+	s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
+	if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+		seg := segmentOf(ip, tcp)
 		s.Proto, s.Src, s.Dst = "tcp", seg.src, seg.dst
 		s.Flags, s.Seq, s.Ack, s.Len = flagString(seg.flags), seg.seq, seg.ack, seg.payload
-		_ = l
 		return s
 	}
 	if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok {

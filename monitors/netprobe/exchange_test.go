@@ -89,7 +89,7 @@ func ctx5(t *testing.T) context.Context {
 func flagsOf(o Outcome) string {
 	var f []string
 	for _, p := range o.Packets {
-		s := Summarize(p.Data, p.Out)
+		s := Summarize(p)
 		dir := "<"
 		if p.Out {
 			dir = ">"

@@ -57,17 +57,9 @@ func (p *Prober) Probe(ctx context.Context, spec *monitors.Spec, t monitors.Targ
 			r.Reason = "failed"
 		}
 	}
-	if ctx.Err() != nil && !o.OK && !o.Disable && (o.Reason == "no answer to SYN" || o.Reason == "no echo reply" || o.Reason == "no answer") {
-		if dl, ok := ctx.Deadline(); ok && len(o.Packets) > 0 {
-			r.Reason = monitors.NoAnswer(dl.Sub(o.Packets[0].At).Round(1e9))
-		}
-	}
-	for _, pk := range o.Packets {
-		s := Summarize(pk.Data, pk.Out)
-		r.Packets = append(r.Packets, monitors.Packet{
-			At: pk.At, Out: pk.Out, Src: s.Src, Dst: s.Dst, Proto: s.Proto, Flags: s.Flags,
-			Seq: s.Seq, Ack: s.Ack, Len: s.Len, Info: s.Info,
-		})
+	r.Packets = make([]monitors.Packet, len(o.Packets))
+	for i, pk := range o.Packets {
+		r.Packets[i] = Summarize(pk)
 	}
 	return r
 }
