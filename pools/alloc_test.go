@@ -108,9 +108,9 @@ func TestConcurrentSelection(t *testing.T) {
 							m, ok = p.Select(r, &s)
 						}
 						if ok {
-							m.ConnOpened()
+							connOpened(m)
 							m.ObserveRTT(int64(k))
-							m.ConnClosed()
+							connClosed(m)
 						}
 					}
 				}()

@@ -72,7 +72,7 @@ func TestConnLimitSkipsMember(t *testing.T) {
 			t.Fatal("member at its connection limit was selected")
 		}
 	}
-	p.Members[1].ConnClosed()
+	connClosed(&p.Members[1])
 	got := picks(t, p, &Request{}, 3)
 	if got[0]+got[1]+got[2] != 3 {
 		t.Fatalf("after a close, picks = %v, want each of 0, 1, 2", got)
@@ -87,16 +87,16 @@ func TestNodeLimitAcrossPools(t *testing.T) {
 	pa := mustPool(t, PoolConfig{Name: "/Common/a", Members: []Member{a}})
 	pb := mustPool(t, PoolConfig{Name: "/Common/b", Members: []Member{b}})
 	m, _ := pa.Select(&Request{}, nil)
-	m.ConnOpened()
+	connOpened(m)
 	m, _ = pb.Select(&Request{}, nil)
-	m.ConnOpened()
+	connOpened(m)
 	if _, ok := pa.Select(&Request{}, nil); ok {
 		t.Fatal("node at its limit through two pools still selected")
 	}
 	if r := pb.Reason(0, 0); r != ReasonNodeConnectionLimit {
 		t.Fatalf("Reason = %q", r)
 	}
-	m.ConnClosed()
+	connClosed(m)
 	if _, ok := pa.Select(&Request{}, nil); !ok {
 		t.Fatal("node below its limit not selected")
 	}

@@ -507,7 +507,7 @@ func TestDifferential(t *testing.T) {
 						w.tick()
 					case 1:
 						if got >= 0 {
-							w.p.Members[got].ConnOpened()
+							connOpened(&w.p.Members[got])
 							w.tick()
 						}
 					case 2:

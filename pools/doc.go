@@ -16,8 +16,8 @@
 // when the member set changes, and Tick's samples, under a mutex.
 //
 // The dataplane calls, per new connection, Pool.Pick (or Pool.Select
-// without persistence) with a per-goroutine Scratch; on open and close it
-// calls Member.ConnOpened and Member.ConnClosed, and it reports response
+// without persistence) with a per-goroutine Scratch; its flow table counts
+// open connections in MemberStats and NodeStats, and it reports response
 // times with Member.ObserveRTT. About once a second it calls Pool.Tick for
 // every pool and PersistTable.Expire. Selection does not allocate in steady
 // state and takes no lock (except the Maglev rebuild and the persistence

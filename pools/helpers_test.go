@@ -74,3 +74,25 @@ func names(p *Pool, idx []int) []string {
 	}
 	return out
 }
+
+// connOpened and connClosed count a connection as the dataplane's flow
+// table does: on the member and on its node.
+func connOpened(m *Member) {
+	if m.Stats != nil {
+		m.Stats.CurConns.Add(1)
+		m.Stats.TotalConns.Add(1)
+	}
+	if m.NodeStats != nil {
+		m.NodeStats.CurConns.Add(1)
+		m.NodeStats.TotalConns.Add(1)
+	}
+}
+
+func connClosed(m *Member) {
+	if m.Stats != nil {
+		m.Stats.CurConns.Add(-1)
+	}
+	if m.NodeStats != nil {
+		m.NodeStats.CurConns.Add(-1)
+	}
+}

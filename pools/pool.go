@@ -46,28 +46,6 @@ type Member struct {
 	NodeStats *NodeStats   // node's live counters shared across pools; nil = use Stats
 }
 
-// ConnOpened counts a new connection to the member and its node.
-func (m *Member) ConnOpened() {
-	if m.Stats != nil {
-		m.Stats.CurConns.Add(1)
-		m.Stats.TotalConns.Add(1)
-	}
-	if m.NodeStats != nil {
-		m.NodeStats.CurConns.Add(1)
-		m.NodeStats.TotalConns.Add(1)
-	}
-}
-
-// ConnClosed counts the end of a connection ConnOpened counted.
-func (m *Member) ConnClosed() {
-	if m.Stats != nil {
-		m.Stats.CurConns.Add(-1)
-	}
-	if m.NodeStats != nil {
-		m.NodeStats.CurConns.Add(-1)
-	}
-}
-
 // ObserveRTT records a response-time sample (ns) for the member and its
 // node.
 func (m *Member) ObserveRTT(ns int64) {

@@ -97,7 +97,7 @@ func TestSlowRampLeastConnections(t *testing.T) {
 	}
 	var s Scratch
 	for range 1100 {
-		p.Members[p.selectIndex(&Request{Now: up + 2*sec}, &s)].ConnOpened()
+		connOpened(&p.Members[p.selectIndex(&Request{Now: up + 2*sec}, &s)])
 	}
 	a, b := p.Members[0].Stats.CurConns.Load(), p.Members[1].Stats.CurConns.Load()
 	if b < a/5-2 || b > a/5+2 {

@@ -4,9 +4,9 @@ import "sync/atomic"
 
 // MemberStats are a member's live counters. They are kept apart from the
 // configuration, keyed by member identity, so an apply that leaves a member
-// in place does not reset them. The dataplane owns them: it increments
-// CurConns when it opens a connection to the member and decrements it on
-// close (Member.ConnOpened and Member.ConnClosed do both, with the node's).
+// in place does not reset them. The dataplane owns them: its flow table
+// increments CurConns (and the node's) when it opens a connection to the
+// member and decrements them on close.
 type MemberStats struct {
 	CurConns   atomic.Int64
 	TotalConns atomic.Uint64
