@@ -204,7 +204,7 @@ func waitStatus(ctx context.Context, app *ctrlplane.Client, pool, member, want s
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -10,55 +10,21 @@ import (
 	"lbx/ctrlplane"
 )
 
-// waitMember polls show ltm pool until the member's status is want,
-// bounded by limit; it returns how long that took.
+// waitMember waits (bounded) for the member's status in show ltm pool and
+// returns how long that took.
 func waitMember(t *testing.T, app *ctrlplane.Client, pool, member, want string, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var out string
-	for time.Since(start) < limit {
-		var err error
-		if out, err = app.Exec("show ltm pool " + pool + " members"); err != nil {
-			t.Fatal(err)
-		}
-		if memberStatusIn(out, member) == want {
-			return time.Since(start)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitStatus(t.Context(), app, pool, member, want, limit); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("member %s of %s not %s after %s:\n%s", member, pool, want, limit, out)
-	return 0
+	return time.Since(start)
 }
 
-// memberStatusIn reads a member's Status column from show ltm pool.
-func memberStatusIn(out, member string) string {
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 3 && f[0] == member {
-			return f[2]
-		}
-	}
-	return ""
-}
-
-// countServers sends n requests to url and counts answers by server name;
-// failures are counted under "".
-func countServers(tb *Testbed, url string, n int) map[string]int {
-	counts := map[string]int{}
-	for range n {
-		c, err := tb.Command("client", "curl", "-sS", "--max-time", "2", url)
-		if err != nil {
-			counts[""]++
-			continue
-		}
-		out, err := c.Output()
-		if err != nil {
-			counts[""]++
-			continue
-		}
-		counts[ServerName(string(out))]++
-	}
-	return counts
+// countServers sends n requests from the client to url, a new connection
+// each, and counts answers by server name; failures count as "(failed)".
+func countServers(t *testing.T, tb *Testbed, url string, n int) map[string]int {
+	return tb.Burst(t.Context(), "client", url, n)
 }
 
 // The seed's story on real packets: an IIS 7.0 server answers the tcp
@@ -100,8 +66,8 @@ func TestIntegrationIISCloseCheck(t *testing.T) {
 	if !found {
 		t.Fatalf("no probe with exchange %q in the capture:\n%s", want, FormatPackets(pkts))
 	}
-	counts := countServers(tb, "http://198.18.1.100:81/", 10)
-	if counts["iis"] == 0 || counts[""] > 0 {
+	counts := countServers(t, tb, "http://198.18.1.100:81/", 10)
+	if counts["iis"] == 0 || counts["(failed)"] > 0 {
 		t.Fatalf("with close-check lenient the IIS member should take traffic: %v", counts)
 	}
 
@@ -119,14 +85,14 @@ func TestIntegrationIISCloseCheck(t *testing.T) {
 	if show, _ := app.Exec("show ltm pool iis_pool members"); !strings.Contains(show, "RST after FIN during close") {
 		t.Errorf("show ltm pool does not give the reason:\n%s", show)
 	}
-	if counts := countServers(tb, "http://198.18.1.100:81/", 10); counts["server1"] != 10 {
+	if counts := countServers(t, tb, "http://198.18.1.100:81/", 10); counts["server1"] != 10 {
 		t.Errorf("with the IIS member down, all 10 requests should go to server1: %v", counts)
 	}
 
 	// Workaround B: the same service on 8001 (no quirk), rport 8001.
 	execAll(t, app, "modify ltm pool iis_pool members replace-all-with { 198.18.2.14:8001 }")
 	waitMember(t, app, "iis_pool", "/Common/198.18.2.14:8001", "up", 10*time.Second)
-	if counts := countServers(tb, "http://198.18.1.100:81/", 5); counts["iis"] != 5 {
+	if counts := countServers(t, tb, "http://198.18.1.100:81/", 5); counts["iis"] != 5 {
 		t.Errorf("virtual on 81 translated to rport 8001 should reach iis: %v", counts)
 	}
 }
@@ -149,8 +115,8 @@ func TestIntegrationMonitorKillAndRestart(t *testing.T) {
 	}
 	took := waitMember(t, app, "web_pool", "/Common/198.18.2.12:80", "down", 3*time.Second+time.Second+3*time.Second)
 	t.Logf("server2 killed: member down after %s (timeout 3s + interval 1s allowed)", took.Round(time.Millisecond))
-	counts := countServers(tb, "http://198.18.1.100/", 20)
-	if counts["server2"] != 0 || counts[""] != 0 || counts["server1"]+counts["server3"] != 20 {
+	counts := countServers(t, tb, "http://198.18.1.100/", 20)
+	if counts["server2"] != 0 || counts["(failed)"] != 0 || counts["server1"]+counts["server3"] != 20 {
 		t.Errorf("after server2 went down, traffic should go to server1 and server3 only: %v", counts)
 	}
 	if err := tb.StartServer("server2"); err != nil {
@@ -161,7 +127,7 @@ func TestIntegrationMonitorKillAndRestart(t *testing.T) {
 	if took < 2*time.Second {
 		t.Errorf("member came up after %s, before time-until-up 2s", took)
 	}
-	if counts := countServers(tb, "http://198.18.1.100/", 9); counts["server2"] == 0 {
+	if counts := countServers(t, tb, "http://198.18.1.100/", 9); counts["server2"] == 0 {
 		t.Errorf("server2 back up but takes no traffic: %v", counts)
 	}
 }
@@ -220,7 +186,7 @@ func TestIntegrationMonitorTypes(t *testing.T) {
 	if again, err := oneRequest(conn, r); err != nil || ServerName(again) != held {
 		t.Errorf("established connection to the disabled %s: %q, %v", held, again, err)
 	}
-	if counts := countServers(tb, "http://198.18.1.100/", 10); counts[held] != 0 || counts[""] != 0 {
+	if counts := countServers(t, tb, "http://198.18.1.100/", 10); counts[held] != 0 || counts["(failed)"] != 0 {
 		t.Errorf("new connections should avoid the disabled %s: %v", held, counts)
 	}
 }
