@@ -19,7 +19,6 @@ type worker struct {
 	nscratch int
 	now      int64 // flow-table time of the current batch
 	sel      pools.Scratch
-	req      pools.Request
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -290,8 +289,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 // newFlow picks a member and records the flow a SYN (or first UDP datagram)
 // opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) (flowHit, DropReason) {
-	w.req = pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
-	m, ok := vs.Pool.Select(&w.req, &w.sel)
+	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
+	m, ok := vs.Pool.Select(&req, &w.sel)
 	if !ok {
 		return flowHit{}, DropNoMember
 	}
