@@ -73,6 +73,7 @@ type Testbed struct {
 	State State
 	opts  Options
 	cmds  map[int]*exec.Cmd // children of this process, reaped by Down
+	lock  *hostLock         // held from Up to Down when not detached
 }
 
 func (o *Options) defaults() error {
@@ -108,11 +109,24 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("testbed: needs root (network namespaces)")
 	}
+	lock, err := acquireLock(LockPath, lockWait, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Detach {
+		// The processes outlive this one; the lock only serializes
+		// testbeds run in-process (tests, the demo).
+		defer lock.release()
+	}
 	topo := DefaultTopology()
 	if err := down(topo, opts.StateDir, opts.Log, nil); err != nil {
+		lock.release()
 		return nil, fmt.Errorf("testbed: clean up an earlier run: %w", err)
 	}
 	tb = &Testbed{Topo: topo, opts: opts, cmds: map[int]*exec.Cmd{}}
+	if !opts.Detach {
+		tb.lock = lock
+	}
 	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir}
 	for _, h := range topo.Hosts {
 		tb.State.Hosts[h.Name] = h.Addr.Addr().String()
@@ -280,7 +294,12 @@ func (tb *Testbed) logTail(name string) string {
 // Down stops every process the testbed started and removes every namespace
 // (and with them every link) it created.
 func (tb *Testbed) Down() error {
-	return down(tb.Topo, tb.opts.StateDir, tb.opts.Log, tb.cmds)
+	err := down(tb.Topo, tb.opts.StateDir, tb.opts.Log, tb.cmds)
+	if tb.lock != nil {
+		tb.lock.release()
+		tb.lock = nil
+	}
+	return err
 }
 
 // Down tears down whatever a testbed left in stateDir, also after a crash of
