@@ -3,7 +3,20 @@ package dataplane
 import (
 	"encoding/binary"
 	"testing"
+	"time"
+
+	"lbx/pools"
 )
+
+// newClientPort gives a SYN a new client port each run and fixes its TCP
+// checksum.
+func newClientPort(buf []byte, run int) {
+	off := ethHdrLen + 20
+	old := binary.BigEndian.Uint16(buf[off:])
+	port := uint16(1024 + run)
+	binary.BigEndian.PutUint16(buf[off:], port)
+	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
+}
 
 // TestProcessAllocs proves the hot path allocates nothing per packet.
 func TestProcessAllocs(t *testing.T) {
@@ -17,6 +30,7 @@ func TestProcessAllocs(t *testing.T) {
 		// the run number.
 		prepare func(buf []byte, run int)
 		check   func(t *testing.T, h *harness)
+		persist pools.PersistMode // vs_web's persistence
 	}{{
 		name:  "established flow, forward",
 		port:  portExt,
@@ -26,22 +40,27 @@ func TestProcessAllocs(t *testing.T) {
 		port:  portInt,
 		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: selfInt.Addr()}, 8080, 40000, fACK, "data"),
 	}, {
-		name:  "new flow",
-		port:  portExt,
-		frame: syn,
-		prepare: func(buf []byte, run int) {
-			// A new client port each run; fix the TCP checksum for it.
-			off := ethHdrLen + 20
-			old := binary.BigEndian.Uint16(buf[off:])
-			port := uint16(1024 + run)
-			binary.BigEndian.PutUint16(buf[off:], port)
-			binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
-		},
+		name:    "new flow",
+		port:    portExt,
+		frame:   syn,
+		prepare: newClientPort,
 		check: func(t *testing.T, h *harness) {
 			if h.e.Flows() < 100 {
 				t.Errorf("only %d flows: the new-flow runs did not create flows", h.e.Flows())
 			}
 		},
+	}, {
+		name:    "new flow, source-address persistence",
+		port:    portExt,
+		frame:   syn,
+		persist: pools.PersistSourceAddr,
+		prepare: newClientPort,
+	}, {
+		name:    "new flow, hash persistence",
+		port:    portExt,
+		frame:   syn,
+		persist: pools.PersistHash,
+		prepare: newClientPort,
 	}, {
 		name:  "ARP request",
 		port:  portExt,
@@ -53,7 +72,11 @@ func TestProcessAllocs(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, testProgram(t, progOpts{snat: true}))
+			prog := testProgram(t, progOpts{snat: true})
+			if tt.persist != pools.PersistNone {
+				prog.virtual("/Common/vs_web").Persist = &pools.Persist{Mode: tt.persist, Timeout: time.Minute}
+			}
+			h := newHarness(t, prog)
 			h.learnAll()
 			// Open the flow the established cases use.
 			h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))

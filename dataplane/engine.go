@@ -20,6 +20,9 @@ const (
 	batchSize = 32
 	// DefaultFlowCapacity is the flow table size when EngineConfig leaves it 0.
 	DefaultFlowCapacity = 65536
+	// DefaultPersistCapacity is the persistence table size when
+	// EngineConfig leaves it 0.
+	DefaultPersistCapacity = 65536
 	// maxPorts bounds the port index stored in flow entries.
 	maxPorts = 256
 	// sweepInterval is how often idle flows and stale parked packets go.
@@ -30,10 +33,13 @@ const (
 // engine's life; configuration comes later, through Install.
 type EngineConfig struct {
 	Ports        []Port
-	FlowCapacity int      // default DefaultFlowCapacity
-	Timeouts     Timeouts // zero fields take DefaultTimeouts
-	Clock        Clock    // default SystemClock
-	Logger       *slog.Logger
+	FlowCapacity int // default DefaultFlowCapacity
+	// PersistCapacity is the size of the persistence table; default
+	// DefaultPersistCapacity.
+	PersistCapacity int
+	Timeouts        Timeouts // zero fields take DefaultTimeouts
+	Clock           Clock    // default SystemClock
+	Logger          *slog.Logger
 }
 
 // portState is one port with what the engine keeps per port.
@@ -108,11 +114,15 @@ type Engine struct {
 	ports   []*portState
 	portIdx map[string]int
 	flows   *FlowTable
+	persist *pools.PersistTable
 	clock   Clock
 	log     *slog.Logger
 
 	cur   atomic.Pointer[installed]
 	drops [numDropReasons]atomic.Uint64
+
+	downs chan memberKey // members gone down, for the sweeper's service-down actions
+	sdown serviceDownCounters
 
 	sink  atomic.Pointer[sinkBox] // the local stack, if attached
 	ltx   localTx
@@ -146,6 +156,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.FlowCapacity == 0 {
 		cfg.FlowCapacity = DefaultFlowCapacity
 	}
+	if cfg.PersistCapacity < 0 {
+		return nil, fmt.Errorf("dataplane: engine: persist-capacity %d: must not be negative", cfg.PersistCapacity)
+	}
+	if cfg.PersistCapacity == 0 {
+		cfg.PersistCapacity = DefaultPersistCapacity
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
@@ -161,6 +177,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		mhealth: make(map[memberKey]*pools.Health),
 		nstats:  make(map[string]*pools.NodeStats),
 		stop:    make(chan struct{}),
+		downs:   make(chan memberKey, downQueue),
 	}
 	for i, p := range cfg.Ports {
 		if p == nil {
@@ -182,6 +199,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.ports = append(e.ports, ps)
 	}
 	e.flows = NewFlowTable(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
+	e.persist = pools.NewPersistTable(cfg.PersistCapacity)
 	return e, nil
 }
 
@@ -238,6 +256,9 @@ func (e *Engine) Install(p *Program) error {
 		e.vstats[v.Name] = st
 		if v.Stats != st {
 			v.Stats = st
+		}
+		if v.Persist != nil && v.Persist.Table == nil {
+			v.Persist.Table = e.persist
 		}
 		if v.Pool == nil {
 			continue
@@ -453,6 +474,8 @@ func (e *Engine) sweepLoop() {
 			return
 		case <-t.C:
 			e.Sweep(e.clock.Now())
+		case k := <-e.downs:
+			e.serviceDown(k)
 		}
 	}
 }
@@ -469,6 +492,9 @@ func (e *Engine) Sweep(now time.Time) {
 		for _, p := range in.poolList {
 			p.Tick(m)
 		}
+	}
+	if n := e.persist.Expire(m); n > 0 {
+		e.log.Debug("dataplane: expired persistence records", "records", n)
 	}
 	for _, p := range e.ports {
 		if p.pending.used.Load() == 0 {
@@ -502,6 +528,10 @@ func (e *Engine) Counters() []Counter {
 	cs = append(cs,
 		Counter{"local.rx_packets", e.local.rx.Load()},
 		Counter{"local.tx_packets", e.local.tx.Load()},
+		Counter{"service_down.reset_flows", e.sdown.reset.Load()},
+		Counter{"service_down.dropped_flows", e.sdown.drop.Load()},
+		Counter{"service_down.reselected_flows", e.sdown.reselect.Load()},
+		Counter{"service_down.lost_events", e.sdown.lost.Load()},
 	)
 	for _, p := range e.ports {
 		pre := "port." + p.name + "."
@@ -542,10 +572,22 @@ func (e *Engine) memberHealthLocked(k memberKey) *pools.Health {
 	h := e.mhealth[k]
 	if h == nil {
 		h = new(pools.Health)
+		e.watchHealth(k, h)
 		e.mhealth[k] = h
 	}
 	return h
 }
+
+// PersistTable is the engine's persistence table, which the control plane
+// compiles virtuals' persistence and least-sessions against.
+func (e *Engine) PersistTable() *pools.PersistTable { return e.persist }
+
+// PersistRecords lists the unexpired persistence records (show ltm
+// persistence persist-records).
+func (e *Engine) PersistRecords() []pools.PersistRecordView { return e.persist.Records(e.Mono()) }
+
+// DeletePersistRecords removes the records f matches and returns how many.
+func (e *Engine) DeletePersistRecords(f pools.PersistFilter) int { return e.persist.Delete(f) }
 
 // Mono is the engine's monotonic time in ns: the clock of pools.Request.Now
 // and of pools.Health.Set.

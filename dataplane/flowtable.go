@@ -99,14 +99,24 @@ type flow struct {
 	egress   [2]int16
 	state    flowState
 	fins     uint8 // bit d: FIN seen in direction d
+	seqd     uint8 // bit d: nxt[d] is known
 	used     bool
-	open     bool  // counted in CurConns: not yet closed by FINs or RST
-	next     int32 // free list link
-	lastSeen int64 // table-relative nanoseconds
+	open     bool      // counted in CurConns: not yet closed by FINs or RST
+	next     int32     // free list link
+	nxt      [2]uint32 // TCP: the sequence number direction d sends next
+	opened   int64     // table-relative nanoseconds of the first packet
+	lastSeen int64     // table-relative nanoseconds
 	vs       *VirtualStats
 	ms       *pools.MemberStats
 	ns       *pools.NodeStats
 	virtual  string // virtual server name, for pruning on install
+}
+
+// tcpSeg is what flow tracking reads from a TCP segment; zero for UDP.
+type tcpSeg struct {
+	flags    uint8
+	seq, ack uint32
+	n        uint32 // sequence space used: payload, SYN and FIN
 }
 
 // flowHit is what a packet needs from its flow, copied out under the lock.
@@ -287,19 +297,19 @@ func (ft *FlowTable) lookupShardLocked(s *flowShard, k flowKey, h uint32, now in
 
 // lookup finds the flow a packet belongs to, in either direction, refreshes
 // its idle timer and tracks TCP state from the packet's flags.
-func (ft *FlowTable) lookup(k flowKey, now int64, tcpFlags uint8) (flowHit, bool) {
+func (ft *FlowTable) lookup(k flowKey, now int64, seg tcpSeg) (flowHit, bool) {
 	h := ft.hash(k)
 	s1 := k.sport & (flowShards - 1)
-	if hit, ok := ft.lookupIn(&ft.shards[s1], k, h, now, tcpFlags); ok {
+	if hit, ok := ft.lookupIn(&ft.shards[s1], k, h, now, seg); ok {
 		return hit, true
 	}
 	if s2 := k.dport & (flowShards - 1); s2 != s1 {
-		return ft.lookupIn(&ft.shards[s2], k, h, now, tcpFlags)
+		return ft.lookupIn(&ft.shards[s2], k, h, now, seg)
 	}
 	return flowHit{}, false
 }
 
-func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, tcpFlags uint8) (flowHit, bool) {
+func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, seg tcpSeg) (flowHit, bool) {
 	s.mu.Lock()
 	e, dir, ok := ft.lookupShardLocked(s, k, h, now)
 	if !ok {
@@ -309,11 +319,28 @@ func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, tcpF
 	f := &s.entries[e]
 	f.lastSeen = now
 	if k.proto == ProtoTCP {
-		f.track(dir, tcpFlags)
+		if f.track(dir, seg) {
+			f.observeRTT(now)
+		}
 	}
 	hit := f.hitLocked(dir)
 	s.mu.Unlock()
 	return hit, true
+}
+
+// observeRTT records the member's handshake time, first SYN to SYN-ACK, for
+// the fastest-* methods.
+func (f *flow) observeRTT(now int64) {
+	rtt := now - f.opened
+	if rtt <= 0 {
+		return
+	}
+	if f.ms != nil {
+		f.ms.ObserveRTT(rtt)
+	}
+	if f.ns != nil {
+		f.ns.ObserveRTT(rtt)
+	}
 }
 
 func (f *flow) hitLocked(dir uint8) flowHit {
@@ -328,19 +355,27 @@ func (f *flow) hitLocked(dir uint8) flowHit {
 	}
 }
 
-// track moves a TCP flow through its states. It is deliberately loose: an
-// appliance in the middle sees both directions but must not be stricter
-// than the end hosts.
-func (f *flow) track(dir uint8, flags uint8) {
+// track moves a TCP flow through its states and keeps the sequence number
+// each side sends next (what a RST must carry to be accepted). It is
+// deliberately loose: an appliance in the middle sees both directions but
+// must not be stricter than the end hosts. It reports whether the segment
+// was the member's SYN-ACK answering the client's SYN.
+func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
+	flags := seg.flags
+	if end := seg.seq + seg.n; f.seqd&(1<<dir) == 0 || int32(end-f.nxt[dir]) > 0 {
+		f.nxt[dir] = end
+		f.seqd |= 1 << dir
+	}
 	if flags&tcpRST != 0 {
 		f.state = stateReset
 		f.setOpen(false)
-		return
+		return false
 	}
 	switch f.state {
 	case stateSynSent:
 		if dir == dirReverse && flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK {
 			f.state = stateSynRecv
+			synAck = true
 		}
 	case stateSynRecv:
 		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpACK {
@@ -351,8 +386,10 @@ func (f *flow) track(dir uint8, flags uint8) {
 			// The client reuses its port for a new connection; it goes to
 			// the same member.
 			f.state, f.fins = stateSynSent, 0
+			f.seqd = 1 << dir
+			f.nxt[dir] = seg.seq + seg.n
 			f.setOpen(true)
-			return
+			return false
 		}
 	}
 	if flags&tcpFIN != 0 {
@@ -362,6 +399,7 @@ func (f *flow) track(dir uint8, flags uint8) {
 			f.setOpen(false)
 		}
 	}
+	return synAck
 }
 
 // setOpen keeps the current-connection counters true to what is open: a
@@ -403,7 +441,7 @@ type newFlow struct {
 // insert creates a flow and returns the forward hit for the packet that
 // created it. When the forward key already exists (a retransmitted SYN that
 // raced its first copy) the existing flow answers.
-func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, DropReason) {
+func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropReason) {
 	fwd := nf.fwd
 	s := &ft.shards[fwd.sport&(flowShards-1)]
 	hf := ft.hash(fwd)
@@ -413,8 +451,8 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 	if e, dir, ok := ft.lookupShardLocked(s, fwd, hf, now); ok {
 		f := &s.entries[e]
 		f.lastSeen = now
-		if fwd.proto == ProtoTCP {
-			f.track(dir, tcpFlags)
+		if fwd.proto == ProtoTCP && f.track(dir, seg) {
+			f.observeRTT(now)
 		}
 		return f.hitLocked(dir), dropNone
 	}
@@ -467,6 +505,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 		egress:   [2]int16{int16(nf.egress[0]), int16(nf.egress[1])},
 		used:     true,
 		next:     -1,
+		opened:   now,
 		lastSeen: now,
 		vs:       nf.vs,
 		ms:       nf.ms,
@@ -475,6 +514,8 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, tcpFlags uint8) (flowHit, Dr
 	}
 	if fwd.proto == ProtoTCP {
 		f.state = stateSynSent
+		f.nxt[dirForward] = seg.seq + seg.n
+		f.seqd = 1 << dirForward
 	}
 	s.addLocked(hf, uint32(e)<<1|dirForward)
 	s.addLocked(hr, uint32(e)<<1|dirReverse)

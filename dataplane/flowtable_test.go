@@ -47,7 +47,7 @@ func TestFlowTableBothDirections(t *testing.T) {
 				nf.snat, wantSrc = snIP, snIP
 			}
 			nf.vs, nf.ms = new(VirtualStats), new(pools.MemberStats)
-			hit, r := ft.insert(nf, 0, tcpSYN)
+			hit, r := ft.insert(nf, 0, flags(tcpSYN))
 			if r != dropNone {
 				t.Fatalf("insert: %v", r)
 			}
@@ -55,13 +55,13 @@ func TestFlowTableBothDirections(t *testing.T) {
 			if hit != wantFwd {
 				t.Errorf("insert hit = %+v, want %+v", hit, wantFwd)
 			}
-			got, ok := ft.lookup(nf.fwd, 1, tcpSYN)
+			got, ok := ft.lookup(nf.fwd, 1, flags(tcpSYN))
 			if !ok || got != wantFwd {
 				t.Errorf("forward lookup = %+v, %v; want %+v", got, ok, wantFwd)
 			}
 			rev := flowKey{src: mIP, sport: 8080, dst: wantSrc, dport: 40000, proto: ProtoTCP}
 			wantRev := flowHit{dir: dirReverse, src: vIP, sport: 80, dst: cIP, dport: 40000, egress: portExt, vs: nf.vs, ms: nf.ms}
-			got, ok = ft.lookup(rev, 2, tcpSYN|tcpACK)
+			got, ok = ft.lookup(rev, 2, flags(tcpSYN|tcpACK))
 			if !ok || got != wantRev {
 				t.Errorf("reverse lookup = %+v, %v; want %+v", got, ok, wantRev)
 			}
@@ -70,7 +70,7 @@ func TestFlowTableBothDirections(t *testing.T) {
 				{src: cIP, dst: vIP, sport: 40000, dport: 80, proto: ProtoUDP},
 				{src: mIP, sport: 8080, dst: wantSrc, dport: 40064, proto: ProtoTCP},
 			} {
-				if _, ok := ft.lookup(k, 3, 0); ok {
+				if _, ok := ft.lookup(k, 3, flags(0)); ok {
 					t.Errorf("lookup %v found a flow", k)
 				}
 			}
@@ -79,7 +79,7 @@ func TestFlowTableBothDirections(t *testing.T) {
 					ft.Len(), nf.vs.CurConns.Load(), nf.vs.TotalConns.Load(), nf.ms.CurConns.Load(), nf.ms.TotalConns.Load())
 			}
 			// A second insert of the same forward key answers with the flow.
-			if again, r := ft.insert(nf, 4, tcpSYN); r != dropNone || again != wantFwd || ft.Len() != 1 {
+			if again, r := ft.insert(nf, 4, flags(tcpSYN)); r != dropNone || again != wantFwd || ft.Len() != 1 {
 				t.Errorf("re-insert = %+v, %v, Len %d", again, r, ft.Len())
 			}
 		})
@@ -116,7 +116,7 @@ func TestFlowTableExpiryByState(t *testing.T) {
 			nf := tcpNew(40000, snIP)
 			nf.fwd.proto = tt.proto
 			nf.vs, nf.ms = new(VirtualStats), new(pools.MemberStats)
-			if _, r := ft.insert(nf, 0, tcpSYN); r != dropNone {
+			if _, r := ft.insert(nf, 0, flags(tcpSYN)); r != dropNone {
 				t.Fatalf("insert: %v", r)
 			}
 			rev := flowKey{src: mIP, sport: 8080, dst: snIP, dport: 40000, proto: tt.proto}
@@ -124,7 +124,7 @@ func TestFlowTableExpiryByState(t *testing.T) {
 			last := time.Duration(0)
 			for i, s := range tt.steps {
 				last = time.Duration(i+1) * time.Second
-				if _, ok := ft.lookup(keys[s.dir], at(ft, last), s.flags); !ok {
+				if _, ok := ft.lookup(keys[s.dir], at(ft, last), flags(s.flags)); !ok {
 					t.Fatalf("step %d: flow gone", i)
 				}
 			}
@@ -150,7 +150,7 @@ func TestFlowTableExpiryByState(t *testing.T) {
 				t.Errorf("Sweep at exactly the timeout removed %d flows", n)
 			}
 			// Expired on lookup: treated as absent and removed at once.
-			if _, ok := ft.lookup(keys[dirReverse], at(ft, last+tt.timeout+1), 0); ok {
+			if _, ok := ft.lookup(keys[dirReverse], at(ft, last+tt.timeout+1), flags(0)); ok {
 				t.Errorf("lookup after %v idle found the flow", tt.timeout+1)
 			}
 			if ft.Len() != 0 || nf.vs.CurConns.Load() != 0 || nf.ms.CurConns.Load() != 0 {
@@ -169,7 +169,7 @@ func TestFlowTableSweep(t *testing.T) {
 	for i, start := range []time.Duration{0, 5 * time.Second, 9 * time.Second} {
 		nf := tcpNew(uint16(40000+i), 0)
 		nf.vs = vs
-		if _, r := ft.insert(nf, at(ft, start), tcpSYN); r != dropNone {
+		if _, r := ft.insert(nf, at(ft, start), flags(tcpSYN)); r != dropNone {
 			t.Fatalf("insert %d: %v", i, r)
 		}
 	}
@@ -195,17 +195,17 @@ func TestFlowTableFull(t *testing.T) {
 	if ft.Capacity() != flowShards {
 		t.Fatalf("Capacity = %d, want %d", ft.Capacity(), flowShards)
 	}
-	if _, r := ft.insert(tcpNew(1000, 0), 0, tcpSYN); r != dropNone {
+	if _, r := ft.insert(tcpNew(1000, 0), 0, flags(tcpSYN)); r != dropNone {
 		t.Fatalf("first insert: %v", r)
 	}
-	if _, r := ft.insert(tcpNew(1000+flowShards, 0), 0, tcpSYN); r != DropFlowTableFull {
+	if _, r := ft.insert(tcpNew(1000+flowShards, 0), 0, flags(tcpSYN)); r != DropFlowTableFull {
 		t.Errorf("insert into full shard = %v, want %v", r, DropFlowTableFull)
 	}
-	if _, r := ft.insert(tcpNew(1001, 0), 0, tcpSYN); r != dropNone {
+	if _, r := ft.insert(tcpNew(1001, 0), 0, flags(tcpSYN)); r != dropNone {
 		t.Errorf("insert into another shard = %v", r)
 	}
 	// Once the first flow has expired its slot is reclaimed on demand.
-	if _, r := ft.insert(tcpNew(1000+flowShards, 0), at(ft, time.Minute), tcpSYN); r != dropNone {
+	if _, r := ft.insert(tcpNew(1000+flowShards, 0), at(ft, time.Minute), flags(tcpSYN)); r != dropNone {
 		t.Errorf("insert after expiry = %v", r)
 	}
 	if ft.Len() != 2 {
@@ -236,7 +236,7 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 			for i := range tt.clients {
 				nf := tcpNew(tt.cport, snIP)
 				nf.fwd.src = cIP + uint32(i)
-				hit, r := ft.insert(nf, 0, tcpSYN)
+				hit, r := ft.insert(nf, 0, flags(tcpSYN))
 				last = r
 				if r != dropNone {
 					break
@@ -246,7 +246,7 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 					t.Errorf("client %d: SNAT port %d not ≡ %d (mod %d) or below %d", i, hit.sport, tt.cport, flowShards, snatPortMin)
 				}
 				// The member's answer finds this client.
-				back, ok := ft.lookup(flowKey{src: mIP, sport: 8080, dst: snIP, dport: hit.sport, proto: ProtoTCP}, 0, tcpSYN|tcpACK)
+				back, ok := ft.lookup(flowKey{src: mIP, sport: 8080, dst: snIP, dport: hit.sport, proto: ProtoTCP}, 0, flags(tcpSYN|tcpACK))
 				if !ok || back.dst != nf.fwd.src || back.dport != tt.cport {
 					t.Errorf("client %d: reverse lookup = %+v, %v", i, back, ok)
 				}
@@ -272,14 +272,14 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 
 func TestFlowTableCollisionWithoutSNAT(t *testing.T) {
 	ft := newTestTable(1024)
-	if _, r := ft.insert(tcpNew(40000, 0), 0, tcpSYN); r != dropNone {
+	if _, r := ft.insert(tcpNew(40000, 0), 0, flags(tcpSYN)); r != dropNone {
 		t.Fatal(r)
 	}
 	// Same client tuple towards another VIP, same member: the reply tuple
 	// would be ambiguous.
 	nf := tcpNew(40000, 0)
 	nf.fwd.dst++
-	if _, r := ft.insert(nf, 0, tcpSYN); r != DropFlowCollision {
+	if _, r := ft.insert(nf, 0, flags(tcpSYN)); r != DropFlowCollision {
 		t.Errorf("insert = %v, want %v", r, DropFlowCollision)
 	}
 }
@@ -404,7 +404,7 @@ func TestFlowTableDifferential(t *testing.T) {
 					if k.proto == ProtoTCP {
 						timeout = int64(to.TCPHalfOpen)
 					}
-					got, gr := ft.insert(nf, now, 0)
+					got, gr := ft.insert(nf, now, flags(0))
 					want, wr := ref.insert(nf, now, timeout)
 					if gr != wr || got != want {
 						t.Fatalf("op %d insert %v snat=%v: got %+v %v, want %+v %v", op, k, nf.snat != 0, got, gr, want, wr)
@@ -415,7 +415,7 @@ func TestFlowTableDifferential(t *testing.T) {
 					}
 				case x < 80:
 					k := randKey()
-					got, gok := ft.lookup(k, now, 0)
+					got, gok := ft.lookup(k, now, flags(0))
 					want, wok := ref.lookup(k, now)
 					if gok != wok || got != want {
 						t.Fatalf("op %d lookup %v: got %+v %v, want %+v %v", op, k, got, gok, want, wok)
@@ -451,12 +451,12 @@ func TestFlowTableConcurrent(t *testing.T) {
 				nf := tcpNew(uint16(1024+i), snIP)
 				nf.fwd.src = cIP + uint32(g)
 				nf.member = mIP + uint32(g)
-				hit, r := ft.insert(nf, int64(i), tcpSYN)
+				hit, r := ft.insert(nf, int64(i), flags(tcpSYN))
 				if r != dropNone {
 					t.Errorf("insert: %v", r)
 					return
 				}
-				if _, ok := ft.lookup(flowKey{src: hit.dst, sport: hit.dport, dst: hit.src, dport: hit.sport, proto: ProtoTCP}, int64(i), tcpSYN|tcpACK); !ok {
+				if _, ok := ft.lookup(flowKey{src: hit.dst, sport: hit.dport, dst: hit.src, dport: hit.sport, proto: ProtoTCP}, int64(i), flags(tcpSYN|tcpACK)); !ok {
 					t.Errorf("reverse lookup missed")
 					return
 				}

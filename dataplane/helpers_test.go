@@ -416,3 +416,7 @@ func rrPool(t testing.TB, name string, members ...pools.Member) *pools.Pool {
 	}
 	return p
 }
+
+// flags is a TCP segment carrying only flags, for flow-table tests that do
+// not look at sequence numbers.
+func flags(f uint8) tcpSeg { return tcpSeg{flags: f} }

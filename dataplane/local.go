@@ -98,23 +98,30 @@ func (e *Engine) SendLocal(pkt []byte) error {
 		e.drops[DropNoRoute].Add(1)
 		return fmt.Errorf("%w: %s", ErrNoRoute, addr4(dst))
 	}
+	e.sendOriginated(in, in.selfs[si].port, pkt, dst)
+	e.local.tx.Add(1)
+	return nil
+}
+
+// sendOriginated frames an IPv4 packet the appliance makes (a local packet,
+// a service-down RST) and sends it out of port to nextHop, resolving it
+// with ARP as forwarded traffic does. pkt is not kept; it must fit a frame.
+func (e *Engine) sendOriginated(in *installed, port int, pkt []byte, nextHop uint32) {
 	t := &e.ltx
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.w == nil {
-		t.w = e.newWorker(in.selfs[si].port)
+		t.w = e.newWorker(port)
 		t.buf = make([]byte, maxFrameLen)
 	}
 	frame := t.buf[:ethHdrLen+len(pkt)]
 	copy(frame[ethHdrLen:], pkt)
 	binary.BigEndian.PutUint16(frame[12:14], etherTypeIPv4)
 	t.w.begin(e.clock.Now())
-	if r := t.w.send(in, in.selfs[si].port, frame, dst); r != dropNone {
+	if r := t.w.send(in, port, frame, nextHop); r != dropNone {
 		e.drops[r].Add(1)
 	}
 	t.w.flush()
-	e.local.tx.Add(1)
-	return nil
 }
 
 // isSelf reports whether a is a self IP.

@@ -84,6 +84,14 @@ type ipv4Packet struct {
 	sport    uint16
 	dport    uint16
 	tcpFlags uint8
+	tcpSeq   uint32 // TCP sequence number
+	tcpAck   uint32 // TCP acknowledgement number
+	tcpLen   uint32 // sequence space the segment uses: payload, plus 1 each for SYN and FIN
+}
+
+// seg is the TCP segment's part in flow tracking.
+func (p *ipv4Packet) seg() tcpSeg {
+	return tcpSeg{flags: p.tcpFlags, seq: p.tcpSeq, ack: p.tcpAck, n: p.tcpLen}
 }
 
 // parseIPv4 validates the IPv4 header following the Ethernet header,
@@ -126,10 +134,20 @@ func parseL4(frame []byte, p *ipv4Packet) DropReason {
 			return DropMalformed
 		}
 		t := frame[p.l4:end]
-		if off := int(t[12]>>4) * 4; off < tcpMinHdr || off > len(t) {
+		off := int(t[12]>>4) * 4
+		if off < tcpMinHdr || off > len(t) {
 			return DropMalformed
 		}
 		p.tcpFlags = t[13]
+		p.tcpSeq = binary.BigEndian.Uint32(t[4:8])
+		p.tcpAck = binary.BigEndian.Uint32(t[8:12])
+		p.tcpLen = uint32(len(t) - off)
+		if p.tcpFlags&tcpSYN != 0 {
+			p.tcpLen++
+		}
+		if p.tcpFlags&tcpFIN != 0 {
+			p.tcpLen++
+		}
 	case ProtoUDP:
 		if end-p.l4 < udpHdrLen {
 			return DropMalformed

@@ -19,6 +19,7 @@ type worker struct {
 	nscratch int
 	now      int64 // flow-table time of the current batch
 	sel      pools.Scratch
+	persist  pools.Persist // a virtual's hash persistence with this connection's key
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -232,7 +233,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return r
 	}
 	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
-	hit, ok := w.e.flows.lookup(k, w.now, p.tcpFlags)
+	hit, ok := w.e.flows.lookup(k, w.now, p.seg())
 	if !ok {
 		vs := in.prog.LookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vs == nil {
@@ -254,7 +255,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 			return DropTTLExceeded
 		}
 		var r DropReason
-		if hit, r = w.newFlow(in, vs, k, p.tcpFlags); r != dropNone {
+		if hit, r = w.newFlow(in, vs, k, p.seg()); r != dropNone {
 			return r
 		}
 	} else if p.ttl <= 1 {
@@ -288,9 +289,15 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 
 // newFlow picks a member and records the flow a SYN (or first UDP datagram)
 // opens.
-func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) (flowHit, DropReason) {
+func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, seg tcpSeg) (flowHit, DropReason) {
 	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
-	m, ok := vs.Pool.Select(&req, &w.sel)
+	ps := vs.Persist
+	if ps != nil && ps.Mode == pools.PersistHash {
+		w.persist = *ps
+		w.persist.Key = hashKey(k.src, vs.HashOffset, vs.HashLength)
+		ps = &w.persist
+	}
+	m, ok := vs.Pool.Pick(&req, ps, &w.sel)
 	if !ok {
 		return flowHit{}, DropNoMember
 	}
@@ -317,7 +324,25 @@ func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, tcpFlags uint8) 
 	if vs.SNATAutomap {
 		nf.snat = in.selfs[ms].addr
 	}
-	return w.e.flows.insert(&nf, w.now, tcpFlags)
+	return w.e.flows.insert(&nf, w.now, seg)
+}
+
+// hashKey is layer-4 hash persistence's key: FNV-1a over the client
+// address's bytes [off, off+n) (n 0: to the end).
+func hashKey(client uint32, off, n int) uint64 {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], client)
+	off = min(max(off, 0), len(b))
+	end := len(b)
+	if n > 0 {
+		end = min(off+n, len(b))
+	}
+	h := uint64(14695981039346656037)
+	for _, c := range b[off:end] {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // send addresses a rewritten frame to its next hop on the egress port, or

@@ -33,6 +33,27 @@ type VirtualStats struct {
 	TotalConns atomic.Uint64
 }
 
+// ServiceDownAction is what happens to a member's connections when its
+// monitor marks it down (the pool's service-down-action).
+type ServiceDownAction uint8
+
+// Service-down actions.
+const (
+	ServiceDownNone     ServiceDownAction = iota // connections carry on
+	ServiceDownReset                             // RST to both sides, flow removed
+	ServiceDownDrop                              // flow removed silently
+	ServiceDownReselect                          // flow moved to another member
+)
+
+var serviceDownNames = [...]string{"none", "reset", "drop", "reselect"}
+
+func (a ServiceDownAction) String() string {
+	if int(a) < len(serviceDownNames) {
+		return serviceDownNames[a]
+	}
+	return "unknown"
+}
+
 // Virtual is one L4 virtual server in its runtime form.
 type Virtual struct {
 	Name        string
@@ -43,6 +64,18 @@ type Virtual struct {
 	SNATAutomap bool // translate the client source to the egress self IP
 	Enabled     bool
 	Stats       *VirtualStats // attached by Engine.Install, by name
+
+	// Persist is the virtual's persistence, nil for none. Install gives it
+	// the engine's table when Table is nil. In hash mode the key hashed is
+	// the client address's four bytes from HashOffset, HashLength of them
+	// (0: to the end): layer 4 has no payload to hash at the SYN.
+	Persist    *pools.Persist
+	HashOffset int
+	HashLength int
+
+	// ServiceDown is the pool's action on this virtual's connections to a
+	// member its monitor marks down.
+	ServiceDown ServiceDownAction
 }
 
 // Program is the immutable compiled configuration the dataplane runs. It is

@@ -31,15 +31,34 @@ func (s HealthState) String() string {
 // word so readers never see a torn pair. It is kept by member identity
 // across configuration applies.
 type Health struct {
-	v  atomic.Uint64
-	dr atomic.Uint32 // dynamic ratio a monitor reported; 0 = none
+	v     atomic.Uint64
+	dr    atomic.Uint32 // dynamic ratio a monitor reported; 0 = none
+	watch atomic.Pointer[func(from, to HealthState)]
 }
 
 // Set records a state entered at mono, a monotonic nanosecond time (the
 // same clock the dataplane's Request.Now uses). Only the low 60 bits of mono
-// are kept (about 36 years).
+// are kept (about 36 years). When the state changes, the watcher (see
+// Watch) is called before Set returns.
 func (h *Health) Set(s HealthState, mono int64) {
-	h.v.Store(uint64(mono)<<4>>4 | uint64(s&0xf)<<60)
+	old := h.v.Swap(uint64(mono)<<4>>4 | uint64(s&0xf)<<60)
+	if from := HealthState(old >> 60); from != s {
+		if fn := h.watch.Load(); fn != nil {
+			(*fn)(from, s)
+		}
+	}
+}
+
+// Watch registers fn to be called, in the goroutine calling Set, on every
+// state change; nil removes it. There is one watcher: the dataplane's,
+// which acts on a member's connections when it goes down. fn must not
+// block.
+func (h *Health) Watch(fn func(from, to HealthState)) {
+	if fn == nil {
+		h.watch.Store(nil)
+		return
+	}
+	h.watch.Store(&fn)
 }
 
 // Get returns the state and the monotonic time it was entered. A nil Health

@@ -325,3 +325,38 @@ func TestPersistTableMany(t *testing.T) {
 		t.Fatalf("evicted %d len %d", tab.Evicted(), tab.Len())
 	}
 }
+
+// match-across-services: a client persisted by the http virtual's pool on
+// :80 goes to the same node in the https virtual's pool on :443; without
+// MatchNode the https pool balances on its own.
+func TestPickMatchNodeAcrossPools(t *testing.T) {
+	tab := NewPersistTable(100)
+	onPort := func(name string, port uint16) *Pool {
+		ms := mems(3)
+		for i := range ms {
+			ms[i].Port = port
+			ms[i].Name = netip.AddrPortFrom(ms[i].Addr, port).String()
+		}
+		return mustPool(t, PoolConfig{Name: name, Members: ms})
+	}
+	c := netip.MustParseAddr("198.51.100.9")
+	for _, matchNode := range []bool{true, false} {
+		tab.Delete(PersistFilter{})
+		web, tls := onPort("/Common/web", 80), onPort("/Common/tls", 443)
+		var s Scratch
+		psWeb := &Persist{Table: tab, Mode: PersistSourceAddr, Profile: profSrc, Virtual: "/Common/vs_web", Timeout: time.Minute, MatchNode: matchNode}
+		psTLS := *psWeb
+		psTLS.Virtual = "/Common/vs_tls"
+		// Move the web pool's rotation so its pick differs from the tls
+		// pool's first round-robin choice.
+		web.Select(&Request{}, &s)
+		first, _ := web.Pick(&Request{Client: c}, psWeb, &s)
+		second, _ := tls.Pick(&Request{Client: c}, &psTLS, &s)
+		if same := first.Addr == second.Addr; same != matchNode {
+			t.Fatalf("MatchNode=%v: web sent the client to %s, tls to %s", matchNode, first.Name, second.Name)
+		}
+		if second.Port != 443 {
+			t.Fatalf("MatchNode=%v: tls pool picked %s, want a :443 member", matchNode, second.Name)
+		}
+	}
+}

@@ -24,6 +24,13 @@ type Persist struct {
 	MaskBits6 int    // the same for IPv6 clients; 0 = /128
 	Key       uint64 // hash mode: the key hash of this connection
 
+	// MatchNode honours a record for any member of the pool on the
+	// record's node address, whatever its port and whichever pool made the
+	// record: BIG-IP's match-across-services and match-across-virtuals send
+	// a client to the same node, e.g. from an http pool on :80 to an https
+	// pool on :443. Without it a record must name this pool and member.
+	MatchNode bool
+
 	// Timeout is how long an unused record lives (BIG-IP source-address
 	// default 180 s); 0 means indefinite.
 	Timeout time.Duration
@@ -53,7 +60,8 @@ func (ps *Persist) key(r *Request) (PersistKey, bool) {
 
 // Pick is the dataplane's entry point for a new connection: persistence,
 // then load balancing. A persistence record that points at a member of this
-// pool (same pool name, address and port) is honoured — and refreshed —
+// pool (same pool name, address and port; with ps.MatchNode, any member of
+// this pool on the record's node address) is honoured — and refreshed —
 // while that member is not forced offline and its monitor is not down or
 // still checking, even when it is user-disabled, monitor-disabled or
 // outside the active priority groups; connection limits still apply unless
@@ -77,8 +85,15 @@ func (p *Pool) Pick(r *Request, ps *Persist, s *Scratch) (*Member, bool) {
 	if !ok {
 		return p.Select(r, s)
 	}
-	if rec, ok := ps.Table.Lookup(key, r.Now); ok && rec.Pool == p.Name {
-		if i := p.find(rec.Addr, rec.Port); i >= 0 && p.persistUsable(i, ps.OverrideConnLimit) {
+	if rec, ok := ps.Table.Lookup(key, r.Now); ok {
+		i := -1
+		switch {
+		case rec.Pool == p.Name:
+			i = p.find(rec.Addr, rec.Port)
+		case ps.MatchNode:
+			i = p.findNode(rec.Addr, ps.OverrideConnLimit)
+		}
+		if i >= 0 && p.persistUsable(i, ps.OverrideConnLimit) {
 			return &p.Members[i], true
 		}
 	}
@@ -99,6 +114,17 @@ func (p *Pool) sessionCounter(i int, t *PersistTable) *atomic.Int64 {
 	}
 	m := &p.Members[i]
 	return t.counter(p.Name, m.Addr, m.Port)
+}
+
+// findNode returns the index of a usable member on node addr (the first in
+// member order), or -1.
+func (p *Pool) findNode(addr netip.Addr, overrideLimits bool) int {
+	for i := range p.Members {
+		if p.Members[i].Addr.Unmap() == addr && p.persistUsable(i, overrideLimits) {
+			return i
+		}
+	}
+	return -1
 }
 
 // find returns the index of the member with addr and port, or -1.
