@@ -16,7 +16,7 @@ type Command struct {
 	Kind     string // "pool"; empty for a command on the whole module
 	Args     string // usage of what follows, e.g. "NAME [PROPERTY …]"
 	Help     string
-	ReadOnly bool // list and show: never changes the configuration
+	ReadOnly bool // list, show and record deletion: never changes the configuration
 
 	obj *objKind
 	run func(x *execCtx, cmd *Command, args *cursor) (string, error)
@@ -37,6 +37,7 @@ type execCtx struct {
 	cand     *Config
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
+	persist  PersistSource      // nil when the dataplane offers none
 	mon      *Monitoring        // nil when no monitor engine is attached
 	mutated  bool
 	save     bool
@@ -46,7 +47,7 @@ type execCtx struct {
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, sysCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.

@@ -15,6 +15,10 @@ import (
 // compiled against: what the boot config says about self IPs.
 type NetConfig struct {
 	SelfIPs []dataplane.SelfIP
+	// Persist is the dataplane's persistence table: virtuals persist into
+	// it and least-sessions counts its records. Nil (unit tests) lets the
+	// engine attach its own on Install, without least-sessions counts.
+	Persist *pools.PersistTable
 }
 
 // ValidationError is one problem Compile found, naming the object and the
@@ -62,13 +66,12 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 // The whole model is validated (references, in-range values, duplicates,
 // overlapping destinations), but only what the dataplane implements is
 // compiled: TCP and UDP virtual servers on one address and port, their
-// pool's members, SNAT automap and enabled/disabled. Configured features
-// that are accepted but do not work as configured yet come back as
-// warnings, each naming the object and property:
-// `ltm pool /Common/p: load-balancing-mode least-connections-member: not
-// implemented yet, round-robin is used`. Monitors, persistence, ratios,
-// priority groups, connection limits, self IPs, routes and users have no
-// runtime effect yet and are not warned about.
+// pool (method, members with ratios, priority groups, limits and states,
+// slow ramp, service-down action), source-address and hash persistence,
+// SNAT automap and enabled/disabled. Configured features that are
+// accepted but do not work as configured yet come back as warnings, each
+// naming the object and property: `ltm virtual /Common/vs: persist
+// /Common/cookie: not implemented yet, …`.
 func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, error) {
 	c = c.Clone()
 	if c == nil {
@@ -141,6 +144,7 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 			Name: p.Name, Method: method, Members: members,
 			MinActiveMembers: p.MinActiveMembers,
 			SlowRamp:         time.Duration(p.SlowRampTime) * time.Second,
+			Sessions:         n.Persist,
 		})
 		if err != nil {
 			add(obj, "", err)
@@ -148,12 +152,6 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 		}
 		built[p.Name] = rp
 	}
-	for _, nd := range c.NodeList() {
-		if len(nd.Monitor.Names) > 0 {
-			warn(nodeKind.objectName(nd.Name), "monitor "+nd.Monitor.String(), "node monitors are not run; monitor the pool")
-		}
-	}
-
 	selfs := map[netip.Addr]string{}
 	for _, s := range n.SelfIPs {
 		selfs[s.Prefix.Addr()] = s.Name
@@ -229,21 +227,7 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 		if !v.TranslatePort {
 			warn(obj, "translate-port disabled", "the destination port is translated")
 		}
-		defaults := 0
-		for _, p := range v.Persist {
-			if c.persistence(p.Name) == nil {
-				add(obj, "persist "+p.Name, ErrNoSuchProfile)
-			}
-			if p.Default {
-				defaults++
-			}
-		}
-		if len(v.Persist) > 1 && defaults != 1 {
-			add(obj, "persist", fmt.Errorf("%d profiles marked default yes, want 1", defaults))
-		}
-		if f := v.FallbackPersistence; f != "" && c.persistence(f) == nil {
-			add(obj, "fallback-persistence "+f, ErrNoSuchProfile)
-		}
+		persist := compilePersist(c, v, n.Persist, add, warn)
 		if d.Addr().IsValid() {
 			k := destKey{d, v.Protocol}
 			if other, dup := dests[k]; dup {
@@ -255,7 +239,7 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 		if len(errs) > nerr {
 			continue
 		}
-		vs = append(vs, &dataplane.Virtual{
+		dv := &dataplane.Virtual{
 			Name:        v.Name,
 			Addr:        d.Addr(),
 			Port:        d.Port(),
@@ -263,7 +247,14 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 			Pool:        rp,
 			SNATAutomap: v.SNAT == SNATAutomap || v.SNAT == SNATSnatpool,
 			Enabled:     !v.Disabled,
-		})
+		}
+		if persist != nil {
+			dv.Persist, dv.HashOffset, dv.HashLength = persist.ps, persist.hashOffset, persist.hashLength
+		}
+		if p := c.Pools[v.Pool]; p != nil {
+			dv.ServiceDown = dataplane.ServiceDownAction(p.ServiceDownAction)
+		}
+		vs = append(vs, dv)
 	}
 	if len(errs) > 0 {
 		return nil, warnings, errors.Join(errs...)

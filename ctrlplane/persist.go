@@ -1,11 +1,16 @@
 package ctrlplane
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"lbx/pools"
 )
 
 // PersistType is the type of an `ltm persistence TYPE` profile.
@@ -36,14 +41,14 @@ func (t PersistType) builtin() string {
 }
 
 // Persistence is an `ltm persistence TYPE NAME` profile. Properties not set
-// are inherited from defaults-from. Persistence is validated and kept; the
-// dataplane does not persist yet (round-robin picks every new flow).
+// are inherited from defaults-from. source-addr and hash run in the
+// dataplane (see compilePersist); cookie needs a layer-7 virtual.
 type Persistence struct {
 	Name                    string
 	Type                    PersistType
 	DefaultsFrom            string // full name; ApplyDefaults sets the type's built-in
 	Description             string
-	Timeout                 Opt[uint32] // seconds; 0 means the connection's life (cookie: session)
+	Timeout                 Opt[uint32] // seconds an unused record lives; 0: indefinite
 	MatchAcrossServices     Opt[bool]
 	MatchAcrossVirtuals     Opt[bool]
 	MatchAcrossPools        Opt[bool]
@@ -264,4 +269,118 @@ func validatePersistence(c *Config, add func(obj, prop string, err error)) {
 			add(obj, "rule "+p.Rule.V, fmt.Errorf("no such iRule (ltm rule)"))
 		}
 	}
+}
+
+// compiledPersist is a virtual's persistence in the dataplane's terms.
+type compiledPersist struct {
+	ps                     *pools.Persist
+	hashOffset, hashLength int
+}
+
+// compilePersist validates a virtual's persist and fallback-persistence
+// references and builds what the dataplane runs, nil for no persistence:
+//
+//   - the profile marked default (or the only one) persists; at layer 4 a
+//     cookie profile cannot (there is no HTTP), so the fallback-persistence
+//     profile is used instead when there is one, with a warning;
+//   - source-addr keys on the client address under mask; hash keys on the
+//     client address bytes hash-offset/hash-length select (an iRule key is
+//     warned about and not run);
+//   - records are private to the virtual, shared by the virtuals of one
+//     address with match-across-services, by all virtuals with
+//     match-across-virtuals; both send a client to the same node in
+//     whichever pool;
+//   - timeout 0 keeps records until deleted.
+func compilePersist(c *Config, v *Virtual, table *pools.PersistTable, add func(obj, prop string, err error), warn func(obj, prop, what string)) *compiledPersist {
+	obj := virtualKind.objectName(v.Name)
+	defaults := 0
+	chosen := ""
+	for _, r := range v.Persist {
+		if c.persistence(r.Name) == nil {
+			add(obj, "persist "+r.Name, ErrNoSuchProfile)
+		}
+		if r.Default {
+			defaults++
+			chosen = r.Name
+		}
+	}
+	if len(v.Persist) > 1 && defaults != 1 {
+		add(obj, "persist", fmt.Errorf("%d profiles marked default yes, want 1", defaults))
+		return nil
+	}
+	if len(v.Persist) == 1 {
+		chosen = v.Persist[0].Name
+	}
+	if f := v.FallbackPersistence; f != "" && c.persistence(f) == nil {
+		add(obj, "fallback-persistence "+f, ErrNoSuchProfile)
+		return nil
+	}
+	p := c.persistence(chosen)
+	if p == nil {
+		return nil
+	}
+	prop := "persist " + p.Name
+	if p.Type == PersistCookie {
+		fb := c.persistence(v.FallbackPersistence)
+		if fb == nil || fb.Type == PersistCookie {
+			warn(obj, prop, "cookie persistence needs an HTTP (layer 7) virtual; connections are not persisted")
+			return nil
+		}
+		warn(obj, prop, "cookie persistence needs an HTTP (layer 7) virtual; fallback-persistence "+fb.Name+" is used")
+		p, prop = fb, "fallback-persistence "+fb.Name
+	}
+	eff := c.effectivePersistence(p)
+	ps := &pools.Persist{
+		Table:             table,
+		Profile:           pools.NameHash(p.Name),
+		Scope:             pools.NameHash(v.Name),
+		Virtual:           v.Name,
+		Timeout:           time.Duration(eff.Timeout.V) * time.Second,
+		OverrideConnLimit: eff.OverrideConnectionLimit.V,
+		MatchNode:         eff.MatchAcrossServices.V || eff.MatchAcrossVirtuals.V,
+	}
+	switch {
+	case eff.MatchAcrossVirtuals.V:
+		ps.Scope = 0
+	case eff.MatchAcrossServices.V:
+		ps.Scope = pools.NameHash("address " + v.Destination.Addr().String())
+	}
+	out := &compiledPersist{ps: ps}
+	switch p.Type {
+	case PersistSourceAddr:
+		ps.Mode = pools.PersistSourceAddr
+		if eff.Mask.V != "" {
+			b, err := maskBits(eff.Mask.V)
+			if err != nil {
+				add(obj, prop, fmt.Errorf("mask %s: %w", eff.Mask.V, err))
+				return nil
+			}
+			ps.MaskBits = b
+		}
+	case PersistHash:
+		ps.Mode = pools.PersistHash
+		out.hashOffset, out.hashLength = int(eff.HashOffset.V), int(eff.HashLength.V)
+		if eff.Rule.V != "" {
+			warn(obj, prop+" rule "+eff.Rule.V, "iRules are not run; the client address is hashed")
+		}
+	}
+	if eff.HashAlgorithm.V == "carp" {
+		warn(obj, prop+" hash-algorithm carp", "records are kept as with default")
+	}
+	return out
+}
+
+// maskBits turns a dotted IPv4 netmask into a prefix length.
+func maskBits(mask string) (int, error) {
+	a, err := netip.ParseAddr(mask)
+	if err != nil || !a.Is4() {
+		return 0, errors.New("not an IPv4 netmask")
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n := bits.LeadingZeros32(^m)
+	if m<<n != 0 {
+		return 0, errors.New("not a contiguous netmask")
+	}
+	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"lbx/dataplane"
 	"lbx/monitors"
+	"lbx/pools"
 )
 
 // Dataplane is what the Store drives: it installs compiled programs and
@@ -32,7 +33,18 @@ type CounterSource interface {
 	Flows() int
 }
 
-var _ Dataplane = (*dataplane.Engine)(nil)
+// PersistSource is what `show|delete ltm persistence persist-records` use;
+// a Dataplane may offer it (the engine does).
+type PersistSource interface {
+	PersistRecords() []pools.PersistRecordView
+	DeletePersistRecords(f pools.PersistFilter) int
+}
+
+var (
+	_ Dataplane     = (*dataplane.Engine)(nil)
+	_ CounterSource = (*dataplane.Engine)(nil)
+	_ PersistSource = (*dataplane.Engine)(nil)
+)
 
 // Store holds the running configuration and applies changes to it: every
 // change is made on a clone (the candidate), compiled, installed, and only
@@ -132,6 +144,7 @@ func (s *Store) LoadText(text string) error {
 func (s *Store) newExecCtxLocked() *execCtx {
 	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
 	x.counters, _ = s.dp.(CounterSource)
+	x.persist, _ = s.dp.(PersistSource)
 	x.mon = s.mon
 	return x
 }

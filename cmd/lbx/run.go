@@ -97,7 +97,9 @@ func runAppliance(args []string, stderr io.Writer) error {
 		return err
 	})
 	defer stopLocal()
-	store := ctrlplane.NewStore(eng, boot.NetConfig(), boot.Config.Saved, logger)
+	netCfg := boot.NetConfig()
+	netCfg.Persist = eng.PersistTable()
+	store := ctrlplane.NewStore(eng, netCfg, boot.Config.Saved, logger)
 	store.AttachMonitoring(mon)
 	if err := store.BootWithFallback(boot.Config.Fallback); err != nil {
 		return err
