@@ -327,7 +327,6 @@ func TestCompileWarnings(t *testing.T) {
 		fmt.Fprintf(&b, "ltm pool p%02d { load-balancing-mode %s members { 10.0.0.1:80 } }\n", m, m)
 	}
 	b.WriteString("ltm node /Common/10.0.0.1 { address 10.0.0.1 monitor icmp }\n")
-	want = append(want, "ltm node /Common/10.0.0.1: monitor /Common/icmp: not implemented yet, node monitors are not run; monitor the pool")
 	b.WriteString(`ltm snatpool sp { members { 198.18.1.60 } }
 ltm virtual v1 { destination 198.18.1.100:80 pool p01 source-address-translation { type snat pool sp } }
 ltm virtual v2 { destination 198.18.1.101:80 pool p0 translate-address disabled translate-port disabled profiles { tcp http } }
