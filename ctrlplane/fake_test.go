@@ -23,6 +23,14 @@ type fakeDataplane struct {
 	installs []*dataplane.Program
 	fail     error
 	health   map[string]*pools.Health
+	mono     int64 // what Mono returns
+}
+
+// Mono is the fake's monotonic clock, as the engine's (Engine.Mono).
+func (f *fakeDataplane) Mono() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mono
 }
 
 func (f *fakeDataplane) MemberHealth(pool, member string) *pools.Health {

@@ -165,3 +165,42 @@ ltm pool /Common/web { members { /Common/198.18.2.11:80 { } } }
 		})
 	}
 }
+
+// Re-enabling a member (or its node) starts its slow ramp at the apply;
+// later applies keep that start.
+func TestReenableStartsSlowRamp(t *testing.T) {
+	s, dp := newTestStore(t, persistConf)
+	member := func() pools.Member { return dp.Program().Virtuals[0].Pool.Members[0] }
+	exec := func(cmd string) {
+		t.Helper()
+		if _, err := s.Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	dp.mu.Lock()
+	dp.mono = 100
+	dp.mu.Unlock()
+	exec("modify ltm pool web members modify { 198.18.2.11:80 { session user-disabled } }")
+	if m := member(); !m.Disabled || m.EnabledAt != 0 {
+		t.Fatalf("disabled member: %+v", m)
+	}
+	dp.mu.Lock()
+	dp.mono = 200
+	dp.mu.Unlock()
+	exec("modify ltm pool web members modify { 198.18.2.11:80 { session user-enabled } }")
+	if m := member(); m.Disabled || m.EnabledAt != 200 {
+		t.Fatalf("re-enabled member: EnabledAt %d, want 200", m.EnabledAt)
+	}
+	dp.mu.Lock()
+	dp.mono = 300
+	dp.mu.Unlock()
+	exec("modify ltm pool web slow-ramp-time 30")
+	if m := member(); m.EnabledAt != 200 {
+		t.Fatalf("after an unrelated apply: EnabledAt %d, want 200 kept", m.EnabledAt)
+	}
+	exec("modify ltm node 198.18.2.11 state user-down")
+	exec("modify ltm node 198.18.2.11 state user-up")
+	if m := member(); m.EnabledAt != 300 {
+		t.Fatalf("after the node came back: EnabledAt %d, want 300", m.EnabledAt)
+	}
+}

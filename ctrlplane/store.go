@@ -258,6 +258,9 @@ func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
 	}
 	s.warnings = warnings
 	prog.Generation = s.version + 1
+	if c, ok := s.dp.(monoClock); ok {
+		markEnabled(s.dp.Program(), prog, c.Mono())
+	}
 	var checks []monitors.Check
 	if s.mon != nil {
 		if checks, err = s.mon.prepare(cfg); err != nil {
@@ -282,6 +285,50 @@ func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
 	s.logger.Info("configuration applied", "version", s.version,
 		"nodes", len(cfg.Nodes), "pools", len(cfg.Pools), "virtuals", len(cfg.Virtuals))
 	return nil
+}
+
+// monoClock is the dataplane's monotonic clock (the engine has it), which
+// slow ramp measures from.
+type monoClock interface{ Mono() int64 }
+
+// markEnabled sets each member's EnabledAt in the new program: now for a
+// member the change makes available again (it was disabled or forced
+// offline, on itself or its node, in the running program), else what the
+// running program had, so that slow ramp starts at the re-enabling and
+// survives later applies.
+func markEnabled(old, cur *dataplane.Program, now int64) {
+	if old == nil {
+		return
+	}
+	type was struct {
+		off     bool
+		enabled int64
+	}
+	prev := map[[2]string]was{}
+	for _, v := range old.Virtuals {
+		if v.Pool == nil {
+			continue
+		}
+		for _, m := range v.Pool.Members {
+			prev[[2]string{v.Pool.Name, m.Name}] = was{m.Disabled || m.ForcedOffline, m.EnabledAt}
+		}
+	}
+	for _, v := range cur.Virtuals {
+		if v.Pool == nil {
+			continue
+		}
+		for i := range v.Pool.Members {
+			m := &v.Pool.Members[i]
+			w, ok := prev[[2]string{v.Pool.Name, m.Name}]
+			switch {
+			case !ok:
+			case w.off && !m.Disabled && !m.ForcedOffline:
+				m.EnabledAt = now
+			default:
+				m.EnabledAt = w.enabled
+			}
+		}
+	}
 }
 
 // atLines points each validation error at the line its object was last

@@ -40,6 +40,10 @@ type Member struct {
 	// ForcedOffline is state user-down on the member or its node: no new
 	// connections at all, persisted or not.
 	ForcedOffline bool
+	// EnabledAt is when (monotonic ns, the clock of Request.Now) the
+	// configuration last made the member available again after it was
+	// disabled or forced offline; 0 for never. Slow ramp starts then too.
+	EnabledAt int64
 
 	Health    *Health      // monitor verdict; nil = no monitor (unchecked, available)
 	Stats     *MemberStats // live counters; nil reads as zero

@@ -6,10 +6,11 @@ package pools
 //
 //	share = (now - t) / SlowRamp, clamped to [0, 1]
 //
-// where t is the monotonic time its Health entered HealthUp (Health.Get).
-// Members without a monitor (nil Health, or HealthUnchecked) are never
-// ramped, nor is any member when SlowRamp is 0. lbx ramps on monitor
-// transitions only: re-enabling a member does not restart the ramp.
+// where t is the later of the monotonic time its Health entered HealthUp
+// (Health.Get) and the time the configuration re-enabled it
+// (Member.EnabledAt). A member without a monitor (nil Health, or
+// HealthUnchecked) ramps only from its re-enabling; no member ramps when
+// SlowRamp is 0.
 //
 // How the share is applied depends on the method family:
 //
@@ -48,8 +49,17 @@ func (p *Pool) share(i int, now int64) float64 {
 	if p.slowRamp <= 0 {
 		return 1
 	}
-	st, since := p.Members[i].Health.Get()
-	if st != HealthUp {
+	m := &p.Members[i]
+	st, since := m.Health.Get()
+	switch st {
+	case HealthUp:
+	case HealthUnchecked:
+		since = 0
+	default:
+		return 1
+	}
+	since = max(since, m.EnabledAt)
+	if since == 0 {
 		return 1
 	}
 	el := now - since

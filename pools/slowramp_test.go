@@ -10,24 +10,29 @@ func TestRampShare(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		h        *Health
+		enabled  int64 // Member.EnabledAt
 		slowRamp time.Duration
 		now      int64
 		want     float64
 	}{
-		{"just up", health(HealthUp, up), 10 * time.Second, up, 0},
-		{"quarter", health(HealthUp, up), 10 * time.Second, up + 5*sec/2, 0.25},
-		{"half", health(HealthUp, up), 10 * time.Second, up + 5*sec, 0.5},
-		{"done", health(HealthUp, up), 10 * time.Second, up + 10*sec, 1},
-		{"long done", health(HealthUp, up), 10 * time.Second, up + 1000*sec, 1},
-		{"clock before up", health(HealthUp, up), 10 * time.Second, up - sec, 0},
-		{"slow ramp off", health(HealthUp, up), 0, up, 1},
-		{"unchecked never ramps", nil, 10 * time.Second, 0, 1},
-		{"unchecked health never ramps", health(HealthUnchecked, up), 10 * time.Second, up, 1},
-		{"down is not ramped", health(HealthDown, up), 10 * time.Second, up, 1},
+		{"just up", health(HealthUp, up), 0, 10 * time.Second, up, 0},
+		{"quarter", health(HealthUp, up), 0, 10 * time.Second, up + 5*sec/2, 0.25},
+		{"half", health(HealthUp, up), 0, 10 * time.Second, up + 5*sec, 0.5},
+		{"done", health(HealthUp, up), 0, 10 * time.Second, up + 10*sec, 1},
+		{"long done", health(HealthUp, up), 0, 10 * time.Second, up + 1000*sec, 1},
+		{"clock before up", health(HealthUp, up), 0, 10 * time.Second, up - sec, 0},
+		{"slow ramp off", health(HealthUp, up), 0, 0, up, 1},
+		{"unchecked, never enabled: no ramp", nil, 0, 10 * time.Second, 0, 1},
+		{"unchecked health never ramps", health(HealthUnchecked, up), 0, 10 * time.Second, up, 1},
+		{"down is not ramped", health(HealthDown, up), 0, 10 * time.Second, up, 1},
+		{"re-enabled unmonitored", nil, up, 10 * time.Second, up + 5*sec, 0.5},
+		{"re-enabled after up", health(HealthUp, up), up + 4*sec, 10 * time.Second, up + 5*sec, 0.1},
+		{"up after re-enabled", health(HealthUp, up + 4*sec), up, 10 * time.Second, up + 5*sec, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mem(1)
 			m.Health = tc.h
+			m.EnabledAt = tc.enabled
 			p := mustPool(t, PoolConfig{Members: []Member{m}, SlowRamp: tc.slowRamp})
 			if got := p.RampShare(0, tc.now); got != tc.want {
 				t.Errorf("RampShare = %v, want %v", got, tc.want)
