@@ -27,7 +27,7 @@ func TestRampShare(t *testing.T) {
 		{"down is not ramped", health(HealthDown, up), 0, 10 * time.Second, up, 1},
 		{"re-enabled unmonitored", nil, up, 10 * time.Second, up + 5*sec, 0.5},
 		{"re-enabled after up", health(HealthUp, up), up + 4*sec, 10 * time.Second, up + 5*sec, 0.1},
-		{"up after re-enabled", health(HealthUp, up + 4*sec), up, 10 * time.Second, up + 5*sec, 0.1},
+		{"up after re-enabled", health(HealthUp, up+4*sec), up, 10 * time.Second, up + 5*sec, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mem(1)
