@@ -3,6 +3,7 @@ package ctrlplane
 import (
 	"context"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +92,217 @@ func memberCol(out, member string) string {
 		}
 	}
 	return ""
+}
+
+// healthRig is a Store with a monitor engine on a ManualClock and a
+// FakeProber.
+type healthRig struct {
+	t    *testing.T
+	clk  *monitors.ManualClock
+	fake *monitors.FakeProber
+	s    *Store
+	dp   *fakeDataplane
+	mon  *Monitoring
+}
+
+func newHealthRig(t *testing.T) *healthRig {
+	t.Helper()
+	r := &healthRig{t: t, clk: monitors.NewManualClock(time.Unix(1000, 0))}
+	r.fake = monitors.NewFakeProber(r.clk)
+	r.s, r.dp = newTestStore(t, "")
+	r.mon = NewMonitoring(monitors.Config{Prober: r.fake, Clock: r.clk}, r.dp, func() int64 { return r.clk.Now().UnixNano() })
+	t.Cleanup(func() { r.mon.Close() })
+	r.s.AttachMonitoring(r.mon)
+	return r
+}
+
+func (r *healthRig) exec(cmds ...string) {
+	r.t.Helper()
+	for _, c := range cmds {
+		if _, err := r.s.Exec(c); err != nil {
+			r.t.Fatalf("%s: %v", c, err)
+		}
+	}
+}
+
+// run advances the clock by d, letting every probe it triggers complete.
+func (r *healthRig) run(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r.clk.AdvanceSettled(d, func() { r.mon.Scheduler().WaitIdle(ctx) })
+}
+
+func (r *healthRig) set(monitor, target string, v monitors.Verdict, reason string) {
+	ap := netip.MustParseAddrPort(target)
+	r.fake.Set(monitor, monitors.Target{Addr: ap.Addr(), Port: ap.Port()}, monitors.FakeOutcome{Verdict: v, Reason: reason})
+}
+
+func (r *healthRig) setAddr(monitor, addr string, v monitors.Verdict) {
+	r.fake.Set(monitor, monitors.Target{Addr: netip.MustParseAddr(addr)}, monitors.FakeOutcome{Verdict: v})
+}
+
+// want checks members' Health and their status and reason in show ltm pool.
+func (r *healthRig) want(pool string, members map[string]pools.HealthState) {
+	r.t.Helper()
+	out, err := r.s.Exec("show ltm pool " + pool + " members")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for m, want := range members {
+		if got := r.dp.MemberHealth("/Common/"+pool, "/Common/"+m).State(); got != want {
+			r.t.Errorf("at +%s: %s %s health %v, want %v\n%s", r.clk.Now().Sub(time.Unix(1000, 0)), pool, m, got, want, out)
+		}
+		word := want.String()
+		if want == pools.HealthUnchecked {
+			word = "unknown"
+		}
+		if got := memberCol(out, "/Common/"+m); got != word {
+			r.t.Errorf("show ltm pool %s: member %s is %q, want %q\n%s", pool, m, got, word, out)
+		}
+	}
+}
+
+func (r *healthRig) calls(monitor string, t monitors.Target) int {
+	n := 0
+	for _, c := range r.fake.Calls() {
+		if c.Monitor == monitor && c.Target == t {
+			n++
+		}
+	}
+	return n
+}
+
+// A node monitor applies to every member on the node, in every pool, and
+// is probed once per node; a member is available only when its pool's and
+// its node's monitors both pass, and the node's failure is the reason.
+func TestNodeMonitorTakesItsMembersDown(t *testing.T) {
+	r := newHealthRig(t)
+	r.set("/Common/tcp", "10.0.0.1:80", monitors.Success, "")
+	r.set("/Common/tcp", "10.0.0.2:80", monitors.Success, "")
+	r.set("/Common/svc81", "10.0.0.1:81", monitors.Failure, "connection refused (RST to SYN)")
+	r.exec(
+		"create ltm monitor tcp svc81 defaults-from tcp interval 1 timeout 3 destination *:81",
+		"create ltm pool web monitor tcp members add { 10.0.0.1:80 10.0.0.2:80 }",
+		"create ltm pool plain members add { 10.0.0.1:8080 10.0.0.2:8080 }",
+		"create ltm virtual vs destination 198.18.1.100:80 pool web",
+		"create ltm virtual vs2 destination 198.18.1.100:81 pool plain",
+		"modify ltm node 10.0.0.1 monitor svc81",
+	)
+	// Checking until the node's verdict, even where the pool's has come.
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthChecking, "10.0.0.2:80": pools.HealthChecking})
+	r.want("plain", map[string]pools.HealthState{"10.0.0.1:8080": pools.HealthChecking, "10.0.0.2:8080": pools.HealthUnchecked})
+	r.run(6 * time.Second)
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthDown, "10.0.0.2:80": pools.HealthUp})
+	r.want("plain", map[string]pools.HealthState{"10.0.0.1:8080": pools.HealthDown, "10.0.0.2:8080": pools.HealthUnchecked})
+	st, ok := r.mon.MemberStatus("/Common/web", "/Common/10.0.0.1:80")
+	if !ok || !strings.HasPrefix(st.Reason, "node monitor down: /Common/svc81: no successful probe within 3s") {
+		t.Errorf("reason %q (%v), want the node monitor's", st.Reason, ok)
+	}
+	if len(st.Monitors) != 2 || st.Monitors[0].Name != "/Common/tcp" || st.Monitors[0].State != monitors.Up || st.Monitors[1].Name != "/Common/svc81" {
+		t.Errorf("monitors %+v, want the pool's tcp up, then the node's svc81", st.Monitors)
+	}
+	// One probe a second for the node, not one per member.
+	if n := r.calls("/Common/svc81", monitors.Target{Addr: netip.MustParseAddr("10.0.0.1"), Port: 81}); n < 5 || n > 7 {
+		t.Errorf("%d node probes in 6s at interval 1, want 5-7 (one per node)", n)
+	}
+	show, err := r.s.Exec("show ltm node 10.0.0.1")
+	if err != nil || !regexp.MustCompile(`Availability\s+: offline`).MatchString(show) || !strings.Contains(show, "svc81") {
+		t.Errorf("show ltm node: %v\n%s", err, show)
+	}
+	mon, err := r.s.Exec("show ltm monitor tcp svc81")
+	if err != nil || !regexp.MustCompile(`node /Common/10\.0\.0\.1\s+10\.0\.0\.1\s+down`).MatchString(mon) {
+		t.Errorf("show ltm monitor: %v\n%s", err, mon)
+	}
+
+	// The node recovers: its members come back.
+	r.set("/Common/svc81", "10.0.0.1:81", monitors.Success, "")
+	r.run(2 * time.Second)
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthUp})
+	r.want("plain", map[string]pools.HealthState{"10.0.0.1:8080": pools.HealthUp})
+	if st, _ := r.mon.MemberStatus("/Common/plain", "/Common/10.0.0.1:8080"); st.Transitions != 2 || !strings.HasPrefix(st.Reason, "node monitor up: ") {
+		t.Errorf("node-only member: %d transitions, reason %q; want 2 (checking, down, up) and the node's", st.Transitions, st.Reason)
+	}
+	trace, err := r.s.Exec("show ltm monitor-trace plain 10.0.0.1:8080")
+	if err != nil || !strings.Contains(trace, "/Common/svc81") || !regexp.MustCompile(`Transitions\s+: 2\n`).MatchString(trace) {
+		t.Errorf("monitor-trace of a node-monitored member: %v\n%s", err, trace)
+	}
+
+	// Without the node monitor the pool's alone decides, and the member
+	// of the unmonitored pool is released.
+	r.set("/Common/svc81", "10.0.0.1:81", monitors.Failure, "refused")
+	r.run(5 * time.Second)
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthDown})
+	r.exec("modify ltm node 10.0.0.1 monitor none")
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthUp, "10.0.0.2:80": pools.HealthUp})
+	r.want("plain", map[string]pools.HealthState{"10.0.0.1:8080": pools.HealthUnchecked})
+	if _, ok := r.mon.MemberStatus("/Common/plain", "/Common/10.0.0.1:8080"); ok {
+		t.Error("member without pool or node monitor still has a monitor status")
+	}
+}
+
+// An icmp node monitor makes the members of an unmonitored pool follow the
+// node; a member added later on the node takes the node's verdict at once.
+func TestNodeMonitorICMP(t *testing.T) {
+	r := newHealthRig(t)
+	r.setAddr("/Common/icmp", "10.0.0.1", monitors.Success)
+	r.exec(
+		"create ltm pool web members add { 10.0.0.1:80 10.0.0.1:443 }",
+		"create ltm virtual vs destination 198.18.1.100:80 pool web",
+		"modify ltm node 10.0.0.1 monitor icmp",
+	)
+	r.run(6 * time.Second)
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthUp, "10.0.0.1:443": pools.HealthUp})
+	show, _ := r.s.Exec("show ltm node 10.0.0.1")
+	if !regexp.MustCompile(`Availability\s+: available`).MatchString(show) {
+		t.Errorf("show ltm node:\n%s", show)
+	}
+	// A second pool on the same node: its member takes the node's verdict
+	// at once, and the node is still probed once.
+	r.exec("create ltm pool more members add { 10.0.0.1:8080 }")
+	r.want("more", map[string]pools.HealthState{"10.0.0.1:8080": pools.HealthUp})
+	if st, _ := r.mon.Scheduler().Status("node /Common/10.0.0.1"); st.Transitions != 1 {
+		t.Errorf("node check restarted by an unrelated apply: %d transitions", st.Transitions)
+	}
+}
+
+// BIG-IP refuses a service monitor without a port on a node; the apply
+// fails and changes nothing.
+func TestNodeMonitorNeedsAPort(t *testing.T) {
+	r := newHealthRig(t)
+	r.exec("create ltm pool web members add { 10.0.0.1:80 }")
+	_, err := r.s.Exec("modify ltm node 10.0.0.1 monitor tcp")
+	if err == nil || !strings.Contains(err.Error(), "ltm node /Common/10.0.0.1: monitor /Common/tcp: the monitor has a wildcard destination service") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := r.s.Running().Nodes["/Common/10.0.0.1"].Monitor.Names; len(got) != 0 {
+		t.Errorf("running node monitor %v after a refused apply", got)
+	}
+	r.want("web", map[string]pools.HealthState{"10.0.0.1:80": pools.HealthUnchecked})
+}
+
+// Transitions counts each change of a member's combined state, in order,
+// also when several arrive faster than anyone reads them.
+func TestMemberTransitionsCounted(t *testing.T) {
+	r := newHealthRig(t)
+	r.exec(
+		"create ltm monitor tcp t1 defaults-from tcp interval 1 timeout 2",
+		"create ltm pool web monitor t1 members add { 10.0.0.1:80 }",
+	)
+	up := func(ok bool) {
+		v := monitors.Failure
+		if ok {
+			v = monitors.Success
+		}
+		r.set("/Common/t1", "10.0.0.1:80", v, "")
+	}
+	// Up, down (2s without success), up, down: four transitions.
+	for _, ok := range []bool{true, false, true, false} {
+		up(ok)
+		r.run(3 * time.Second)
+	}
+	st, _ := r.mon.MemberStatus("/Common/web", "/Common/10.0.0.1:80")
+	sched, _ := r.mon.Scheduler().Status("/Common/web /Common/10.0.0.1:80")
+	if st.Transitions != 4 || sched.Transitions != 4 || st.State != monitors.Down {
+		t.Errorf("member: %d transitions (%v), check: %d; want 4, down", st.Transitions, st.State, sched.Transitions)
+	}
 }

@@ -185,6 +185,13 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		statusLine(&b, "Reason", reason)
 		statusLine(&b, "Load Balancing", p.Mode.String())
 		statusLine(&b, "Total Members", fmt.Sprint(len(p.Members)))
+		if p.MinActiveMembers > 0 {
+			statusLine(&b, "Min Active Members", fmt.Sprint(p.MinActiveMembers))
+			if installed != nil {
+				// Availability does not depend on the time (pools.Available).
+				statusLine(&b, "Active Priority Groups", joinUints(installed.ActiveGroups(0)))
+			}
+		}
 		var total counters
 		for i := range p.Members {
 			total.addMember(stats(&p.Members[i]))
@@ -283,7 +290,13 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		b.WriteString("Ltm::Node: " + name + " (" + n.Address.String() + ")\n")
 		b.WriteString(showRule)
 		b.WriteString("Status\n")
-		statusLine(&b, "Availability", "unknown")
+		avail, reason := "unknown", "Node address does not have service checking enabled"
+		if x.mon != nil {
+			if ns, ok := x.mon.NodeStatus(name); ok {
+				avail, reason = nodeAvailability[ns.State], ns.Reason
+			}
+		}
+		statusLine(&b, "Availability", avail)
 		state := "enabled"
 		if n.Session == SessionUserDisabled {
 			state = "disabled"
@@ -292,13 +305,18 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			state = "forced offline"
 		}
 		statusLine(&b, "State", state)
-		statusLine(&b, "Reason", "Node address does not have service checking enabled")
+		statusLine(&b, "Reason", reason)
 		statusLine(&b, "Pool Members", fmt.Sprint(members))
 		b.WriteByte('\n')
 		trafficTable(&b, "ServerSide", total)
 		b.WriteByte('\n')
 	}
 	return b.String(), nil
+}
+
+// nodeAvailability is BIG-IP's word for a node's monitor state.
+var nodeAvailability = [...]string{
+	monitors.Checking: "unknown", monitors.Up: "available", monitors.Down: "offline", monitors.Disabled: "available",
 }
 
 // memberStatus is a member's status word and its reason for show: the
@@ -312,7 +330,7 @@ func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, r
 	if hs == pools.HealthUnchecked {
 		status, reason = "unknown", "no monitor"
 	}
-	if x.mon != nil && len(p.Monitor.Names) > 0 {
+	if x.mon != nil { // monitored by its pool's or its node's monitor
 		if ms, ok := x.mon.MemberStatus(p.Name, m.Name()); ok {
 			if live == nil { // a pool no virtual server uses is not installed
 				status = ms.State.String()
@@ -379,7 +397,20 @@ func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error)
 	if st.Reason != "" {
 		statusLine(&b, "Reason", st.Reason)
 	}
+	statusLine(&b, "Transitions", fmt.Sprint(st.Transitions))
 	b.WriteByte('\n')
-	b.WriteString(monitors.FormatTrace(x.mon.sched.Trace(checkKey(pool, member))))
+	b.WriteString(monitors.FormatTrace(x.mon.Trace(pool, member)))
 	return b.String(), nil
+}
+
+// joinUints prints priorities as "10, 5", or "none".
+func joinUints(v []uint32) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = fmt.Sprint(n)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -63,13 +63,17 @@ type Change struct {
 
 // MemberStatus is a member's combined state and its monitors' states.
 type MemberStatus struct {
-	Key      string
-	Member   Target
-	Min      int
-	State    State
-	Reason   string
-	Since    time.Time
-	Monitors []MonitorStatus
+	Key    string
+	Member Target
+	Min    int
+	State  State
+	Reason string
+	Since  time.Time
+	// Transitions counts the changes of State since the check began, the
+	// first verdict included: what Config.OnChange was told and what the
+	// log shows for the key.
+	Transitions int
+	Monitors    []MonitorStatus
 }
 
 // MonitorStatus is one monitor's view of a member.
@@ -130,6 +134,8 @@ type check struct {
 	state  State
 	reason string
 	since  time.Time
+	// transitions counts the Changes reported for the key, over restarts.
+	transitions int
 }
 
 type monitor struct {
@@ -387,7 +393,8 @@ func validateChecks(checks []Check) error {
 }
 
 func (c *check) status() MemberStatus {
-	st := MemberStatus{Key: c.key, Member: c.target, Min: c.min, State: c.state, Reason: c.reason, Since: c.since}
+	st := MemberStatus{Key: c.key, Member: c.target, Min: c.min, State: c.state, Reason: c.reason, Since: c.since,
+		Transitions: c.transitions}
 	for _, mon := range c.mons {
 		m := &mon.m
 		st.Monitors = append(st.Monitors, MonitorStatus{
@@ -565,9 +572,11 @@ func (s *Scheduler) updateLocked(checks []Check) {
 		if ok && old.target != nc.Target {
 			s.stopCheckLocked(old)
 			c := s.newCheckLocked(nc, now)
+			c.transitions = old.transitions
 			if old.state != c.state {
 				s.changes = append(s.changes, Change{Key: c.key, Member: c.target, From: old.state, To: c.state,
 					Reason: "member address changed", At: now})
+				c.transitions++
 			}
 			next[nc.Key] = c
 			continue
@@ -815,4 +824,5 @@ func (s *Scheduler) recombineLocked(c *check, now time.Time, monitor, reason str
 	s.changes = append(s.changes, Change{Key: c.key, Member: c.target, From: c.state, To: st,
 		Monitor: monitor, Reason: reason, At: now})
 	c.state, c.reason, c.since = st, reason, now
+	c.transitions++
 }

@@ -604,3 +604,48 @@ func TestOnChangeMayReadStatus(t *testing.T) {
 		t.Fatalf("states seen from OnChange: %v", seen)
 	}
 }
+
+// A server that flaps (open 3s, refusing 3s) against BIG-IP timing: with a
+// timeout shorter than the closed phase every cycle costs one down and one
+// up; with a timeout longer than the closed phase plus an interval the
+// member stays up after its first verdict. Transitions counts exactly the
+// Changes reported.
+func TestTransitionsUnderFlap(t *testing.T) {
+	const period, open = 6 * time.Second, 3 * time.Second
+	for _, tc := range []struct {
+		name        string
+		timeout     time.Duration
+		timeUntilUp time.Duration
+		want        int // transitions in 60s
+	}{
+		// Per 6s cycle one up (the second success of an open phase ends
+		// a 1s streak) and one down (2s after its last success, inside the
+		// closed phase): 10 cycles, 20 transitions.
+		{"timeout 2 time-until-up 1", sec(2), sec(1), 20},
+		// The longest gap between successes is the closed phase plus one
+		// interval (4s) < 5s: never down.
+		{"timeout 5", sec(5), 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h *harness
+			h = newHarness(t, Config{Prober: ProberFunc(func(_ context.Context, _ *Spec, _ Target) Result {
+				if h.clk.Now().Sub(t0)%period < open {
+					return Result{Verdict: Success}
+				}
+				return Result{Verdict: Failure, Reason: "connection refused (RST to SYN)"}
+			})})
+			sp := bigip("/Common/flap", sec(1), tc.timeout)
+			sp.TimeUntilUp = tc.timeUntilUp
+			h.update(check1(sp))
+			h.run(sec(60))
+			st, _ := h.s.Status(key1)
+			changes := h.takeChanges()
+			if st.Transitions != len(changes) {
+				t.Errorf("Transitions = %d, but %d changes were reported: %s", st.Transitions, len(changes), fmtChanges(changes))
+			}
+			if st.Transitions != tc.want {
+				t.Errorf("Transitions = %d, want %d: %s", st.Transitions, tc.want, fmtChanges(changes))
+			}
+		})
+	}
+}

@@ -470,9 +470,14 @@ func ReadState(stateDir string) (*State, error) {
 
 // Exec replaces the current process with argv run on host.
 func Exec(host string, argv []string) error {
-	h, ok := DefaultTopology().Host(host)
+	topo := DefaultTopology()
+	h, ok := topo.Host(host)
 	if !ok {
-		return fmt.Errorf("testbed: no host %q (hosts: client, server1, server2, server3)", host)
+		names := make([]string, len(topo.Hosts))
+		for i, h := range topo.Hosts {
+			names[i] = h.Name
+		}
+		return fmt.Errorf("testbed: no host %q (hosts: %s)", host, strings.Join(names, ", "))
 	}
 	if len(argv) == 0 {
 		return errors.New("testbed exec: no command")

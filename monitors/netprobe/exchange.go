@@ -329,7 +329,7 @@ func UDP(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, send str
 		return out()
 	}
 	buf := make([]byte, 65536)
-	n, err := c.Read(buf)
+	n, err := readUDP(ctx, c, buf)
 	switch {
 	case err != nil && strings.Contains(err.Error(), "refused"):
 		o.fail("port unreachable")
@@ -341,4 +341,33 @@ func UDP(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, send str
 		o.OK = true
 	}
 	return out()
+}
+
+// udpErrorPoll is how often a udp probe looks for an ICMP error while it
+// waits for an answer. gVisor's netstack records a port unreachable on the
+// connected endpoint and wakes only readers that wait for an error, not
+// those that wait for data (gonet's Read), so one read blocking until the
+// deadline would see the answer but never the error; each new read
+// returns it.
+const udpErrorPoll = 20 * time.Millisecond
+
+// maxUDPPolls bounds readUDP when ctx has no deadline (a minute).
+const maxUDPPolls = int(time.Minute / udpErrorPoll)
+
+// readUDP reads one datagram from c, or the ICMP error that answered
+// instead, until ctx is done.
+func readUDP(ctx context.Context, c net.Conn, buf []byte) (int, error) {
+	end, hasEnd := ctx.Deadline()
+	for i := 0; ; i++ {
+		dl := time.Now().Add(udpErrorPoll)
+		if hasEnd && end.Before(dl) {
+			dl = end
+		}
+		c.SetReadDeadline(dl)
+		n, err := c.Read(buf)
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil || (hasEnd && !dl.Before(end)) || i >= maxUDPPolls {
+			return n, err
+		}
+	}
 }

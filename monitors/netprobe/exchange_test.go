@@ -182,3 +182,18 @@ func TestStreamHTTP(t *testing.T) {
 		t.Errorf("refused: ok=%v reason=%q", o.OK, o.Reason)
 	}
 }
+
+// A udp probe to a port nothing listens on fails with the ICMP port
+// unreachable the server sends, well before its deadline.
+func TestUDPPortUnreachable(t *testing.T) {
+	app := pair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	o := UDP(ctx, app, netip.AddrPortFrom(srvIP, 81), "ping", nil)
+	if o.OK || o.Reason != "port unreachable" {
+		t.Fatalf("outcome %+v, want a failure: port unreachable", o)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the probe waited for its deadline instead of taking the ICMP error")
+	}
+}
