@@ -2,10 +2,17 @@ package testbed
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -40,6 +47,11 @@ const (
 	// ModeDead documents a port nothing listens on: the kernel answers SYN
 	// with RST (connection refused).
 	ModeDead
+	// ModeHTTPS serves HTTP like ModeHTTP over TLS, with a self-signed
+	// ECDSA P-256 certificate made when the server starts (kept in memory
+	// only), as a monitor's https check needs; it checks the service, not
+	// the certificate.
+	ModeHTTPS
 )
 
 var modeNames = [...]string{
@@ -50,6 +62,7 @@ var modeNames = [...]string{
 	ModeStatus:    "status",
 	ModeBlackhole: "blackhole",
 	ModeDead:      "dead",
+	ModeHTTPS:     "https",
 }
 
 func (m Mode) String() string {
@@ -71,7 +84,7 @@ type Listen struct {
 
 // ParseListen parses a --listen value: PORT:MODE or PORT:MODE=ARG, e.g.
 // "80:iis", "83:slow=2s", "84:flap=3s/3s", "85:status=503", "82:blackhole",
-// "81:dead".
+// "81:dead", "443:https".
 func ParseListen(s string) (Listen, error) {
 	portStr, spec, ok := strings.Cut(s, ":")
 	if !ok {
@@ -91,7 +104,7 @@ func ParseListen(s string) (Listen, error) {
 	needsArg := l.Mode == ModeSlow || l.Mode == ModeFlap || l.Mode == ModeStatus
 	switch {
 	case l.Mode == 0:
-		return Listen{}, fmt.Errorf("listen %q: mode %q: want http, iis, slow=DUR, flap=UP/DOWN, status=CODE, blackhole or dead", s, name)
+		return Listen{}, fmt.Errorf("listen %q: mode %q: want http, https, iis, slow=DUR, flap=UP/DOWN, status=CODE, blackhole or dead", s, name)
 	case needsArg && !hasArg:
 		return Listen{}, fmt.Errorf("listen %q: mode %s needs =ARG", s, name)
 	case !needsArg && hasArg:
@@ -182,13 +195,64 @@ func (e *emulator) handler(l Listen) http.Handler {
 		})
 	case ModeStatus:
 		return statusHandler(e.name, l.Status)
+	case ModeHTTPS:
+		cert, err := selfSignedCert(e.name, time.Now())
+		if err != nil {
+			e.fail(fmt.Errorf("https port %d: %w", l.Port, err))
+		}
+		return tlsHandler{Handler: id, cert: cert}
 	}
 	return id
 }
 
+// tlsHandler is ModeHTTPS's handler: serveHTTP serves it over TLS with
+// cert.
+type tlsHandler struct {
+	http.Handler
+	cert tls.Certificate
+}
+
+// selfSignedCert makes a certificate for name signed by its own new ECDSA
+// P-256 key, valid from an hour before now for a year, for TLS servers
+// (key usage digital signature, extended key usage server auth).
+func selfSignedCert(name string, now time.Time) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"lbx testbed"}},
+		DNSNames:              []string{name},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
 // serveHTTP serves h on ln until ctx is done or stop is called; stop closes
-// the listener and every connection at once (a flap's down phase).
+// the listener and every connection at once (a flap's down phase). A
+// tlsHandler is served over TLS.
 func (e *emulator) serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, iis bool) (stop func()) {
+	if th, ok := h.(tlsHandler); ok {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{th.cert}, NextProtos: []string{"http/1.1"}})
+		h = th.Handler
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

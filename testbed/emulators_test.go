@@ -2,6 +2,9 @@ package testbed
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +35,8 @@ func TestParseListen(t *testing.T) {
 		{in: "85:status=503", want: Listen{Port: 85, Mode: ModeStatus, Status: 503}},
 		{in: "82:blackhole", want: Listen{Port: 82, Mode: ModeBlackhole}},
 		{in: "81:dead", want: Listen{Port: 81, Mode: ModeDead}},
+		{in: "443:https", want: Listen{Port: 443, Mode: ModeHTTPS}},
+		{in: "443:https=1", err: "takes no argument"},
 		{in: "80", err: "want PORT:MODE"},
 		{in: "0:http", err: "want 1-65535"},
 		{in: "65536:http", err: "want 1-65535"},
@@ -67,7 +72,7 @@ func TestParseListen(t *testing.T) {
 }
 
 func FuzzParseListen(f *testing.F) {
-	for _, s := range []string{"80:http", "83:slow=2s", "84:flap=3s/3s", "85:status=503", "82:blackhole", "1:dead", "x:y=z/w"} {
+	for _, s := range []string{"80:http", "83:slow=2s", "84:flap=3s/3s", "85:status=503", "82:blackhole", "1:dead", "443:https", "x:y=z/w"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -95,10 +100,13 @@ func TestDefaultTopologyServers(t *testing.T) {
 		t.Errorf("pool members (-want +got):\n%s", diff)
 	}
 	wantEmulated := []string{
-		"server1 --name server1 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503",
-		"server2 --name server2 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503",
-		"server3 --name server3 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503",
+		"server1 --name server1 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
+		"server2 --name server2 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
+		"server3 --name server3 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
 		"iis --name iis --http= --udp= --listen 80:iis --listen 8001:http",
+		"server4 --name server4 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
+		"server5 --name server5 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
+		"server6 --name server6 --http= --udp=:7 --listen 80:http --listen 81:dead --listen 82:blackhole --listen 83:slow=2s --listen 84:flap=3s/3s --listen 85:status=503 --listen 443:https",
 	}
 	if diff := cmp.Diff(wantEmulated, emulated); diff != "" {
 		t.Errorf("emulated servers (-want +got):\n%s", diff)
@@ -125,9 +133,9 @@ type emuLab struct {
 
 // The lab's ports; the delays are short to keep the test quick.
 const (
-	labIIS, labHTTP, labDead, labBlackhole, labSlow, labFlap, labStatus = 80, 8001, 81, 82, 83, 84, 85
-	labSlowDelay                                                        = 300 * time.Millisecond
-	labFlapPhase                                                        = 300 * time.Millisecond
+	labIIS, labHTTP, labDead, labBlackhole, labSlow, labFlap, labStatus, labHTTPS = 80, 8001, 81, 82, 83, 84, 85, 8443
+	labSlowDelay                                                                  = 300 * time.Millisecond
+	labFlapPhase                                                                  = 300 * time.Millisecond
 )
 
 func startEmuLab(t *testing.T) *emuLab {
@@ -167,6 +175,7 @@ func startEmuLab(t *testing.T) *emuLab {
 		{Port: labSlow, Mode: ModeSlow, Delay: labSlowDelay},
 		{Port: labFlap, Mode: ModeFlap, Up: labFlapPhase, Down: labFlapPhase},
 		{Port: labStatus, Mode: ModeStatus, Status: 503},
+		{Port: labHTTPS, Mode: ModeHTTPS},
 	}}
 	logf, err := os.Create(lab.log)
 	if err != nil {
@@ -460,6 +469,52 @@ func TestEmulatorModes(t *testing.T) {
 		for _, want := range []string{"port=84 state=up", "port=84 state=down"} {
 			if !strings.Contains(string(b), want) {
 				t.Errorf("log lacks %q:\n%s", want, b)
+			}
+		}
+	})
+
+	t.Run("https serves TLS with a self-signed ECDSA P-256 certificate", func(t *testing.T) {
+		var state tls.ConnectionState
+		err := withNS(lab.cliNS, func() error {
+			d := &net.Dialer{Timeout: 2 * time.Second}
+			c, err := tls.DialWithDialer(d, "tcp4", lab.addr(labHTTPS), &tls.Config{InsecureSkipVerify: true})
+			if err != nil {
+				return err
+			}
+			state = c.ConnectionState()
+			return c.Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(state.PeerCertificates) != 1 {
+			t.Fatalf("server sent %d certificates, want its own only", len(state.PeerCertificates))
+		}
+		cert := state.PeerCertificates[0]
+		if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
+			t.Errorf("public key %T, want ECDSA P-256", cert.PublicKey)
+		}
+		if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil ||
+			cert.Subject.CommonName != "emu" || string(cert.RawIssuer) != string(cert.RawSubject) {
+			t.Errorf("certificate of %q not self-signed: %v", cert.Subject.CommonName, err)
+		}
+		tr := lab.httpClient().Transport.(*http.Transport)
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: tr}).Get("https://" + lab.addr(labHTTPS) + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || ServerName(string(body)) != "emu" || resp.TLS == nil {
+			t.Errorf("https answer: %d %q (TLS %v)", resp.StatusCode, body, resp.TLS != nil)
+		}
+		// Plain HTTP on the port gets no HTTP answer.
+		if resp, err := lab.httpClient().Get("http://" + lab.addr(labHTTPS) + "/"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if ServerName(string(b)) != "" {
+				t.Errorf("plain HTTP on the https port was served: %q", b)
 			}
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -165,13 +166,64 @@ func Serve(ctx context.Context, o ServerOptions, logger *slog.Logger) error {
 // identityHandler answers every request with one line:
 //
 //	server=server1 addr=198.18.2.11:80 peer=198.18.2.2:40123
+//
+// except GET /drip?n=N&ms=M, a slow transfer (see drip).
 func identityHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/drip" {
+			drip(name, w, r)
+			return
+		}
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 		w.Header().Set("X-Server", name)
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "server=%s addr=%v peer=%s\n", name, local, r.RemoteAddr)
 	})
+}
+
+// Bounds of /drip: a transfer lasts at most dripMaxN × dripMaxMS.
+const (
+	dripMaxN  = 100000
+	dripMaxMS = 10000
+)
+
+// drip answers GET /drip?n=N&ms=M with N lines "server=NAME i=K\n", K from
+// 1 to N, each flushed at once, with a pause of M milliseconds between two
+// lines: a transfer held open for at least (N-1)×M ms, for tests of what
+// happens to a live connection. It
+// stops when the request's context ends (the client went away, the server
+// stops). N must be 1..100000 and M 0..10000; otherwise 400.
+func drip(name string, w http.ResponseWriter, r *http.Request) {
+	n, errN := strconv.Atoi(r.URL.Query().Get("n"))
+	ms, errM := strconv.Atoi(r.URL.Query().Get("ms"))
+	if errN != nil || errM != nil || n < 1 || n > dripMaxN || ms < 0 || ms > dripMaxMS {
+		http.Error(w, fmt.Sprintf("server=%s drip: want n=1..%d and ms=0..%d", name, dripMaxN, dripMaxMS), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("X-Server", name)
+	w.Header().Set("Content-Type", "text/plain")
+	rc := http.NewResponseController(w)
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	for i := 1; i <= n; i++ {
+		if i > 1 && ms > 0 {
+			pause.Reset(time.Duration(ms) * time.Millisecond)
+			select {
+			case <-pause.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if r.Context().Err() != nil {
+			return
+		}
+		if _, err := fmt.Fprintf(w, "server=%s i=%d\n", name, i); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
 }
 
 // waitListening waits until addr accepts TCP connections inside ns.

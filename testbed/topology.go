@@ -12,11 +12,17 @@ import (
 //	client 198.18.1.10 ──br-client── lbx-ext [lbx: self 198.18.1.2, VIP 198.18.1.100]
 //	                                 lbx-int [lbx: self 198.18.2.2] ──br-server── server1..3 198.18.2.11-13
 //	                                                                             iis        198.18.2.14
+//	                                                                             server4..6 198.18.2.15-17
 //
 // server1..3 are the default config's pool members: HTTP on :80, UDP echo
 // on :7, and the test ports 81 dead, 82 blackhole, 83 slow=2s, 84
-// flap=3s/3s, 85 status=503 for monitor tests. iis is in no pool: an IIS
-// 7.0 emulator on :80 (RST after the peer's FIN) and plain HTTP on :8001.
+// flap=3s/3s, 85 status=503 and 443 https (self-signed certificate) for
+// monitor tests. iis is in no pool: an IIS 7.0 emulator on :80 (RST after
+// the peer's FIN) and plain HTTP on :8001.
+// server4..6 run the same server as server1..3 but are in no pool of the
+// default config: tests that need more distinct members (priority groups
+// of three) add them, and the default config, the demo and tests that
+// count on three pooled servers are unchanged.
 //
 // Addresses come from 198.18.0.0/15, the range RFC 2544 sets aside for
 // benchmarking network devices, so they never collide with a real network.
@@ -59,10 +65,15 @@ func DefaultTopology() Topology {
 			{Name: "client", NS: "lbx-client", Addr: netip.MustParsePrefix("198.18.1.10/24"), Gateway: clientGW, Bridge: "br-client", SwEnd: "v-client"},
 		},
 	}
-	for i, name := range []string{"server1", "server2", "server3"} {
-		t.Hosts = append(t.Hosts, Host{
-			Name: name, NS: "lbx-" + name, Addr: netip.MustParsePrefix(fmt.Sprintf("198.18.2.%d/24", 11+i)),
-			Gateway: serverGW, Bridge: "br-server", SwEnd: "v-" + name, Pooled: true,
+	server := func(n int, pooled bool) Host {
+		name := fmt.Sprintf("server%d", n)
+		addr := 11 + n - 1
+		if n > 3 { // 198.18.2.14 is iis
+			addr++
+		}
+		return Host{
+			Name: name, NS: "lbx-" + name, Addr: netip.MustParsePrefix(fmt.Sprintf("198.18.2.%d/24", addr)),
+			Gateway: serverGW, Bridge: "br-server", SwEnd: "v-" + name, Pooled: pooled,
 			Serve: &ServerOptions{Name: name, UDP: ":7", Listen: []Listen{
 				{Port: 80, Mode: ModeHTTP},
 				{Port: 81, Mode: ModeDead},
@@ -70,8 +81,12 @@ func DefaultTopology() Topology {
 				{Port: 83, Mode: ModeSlow, Delay: 2 * time.Second},
 				{Port: 84, Mode: ModeFlap, Up: 3 * time.Second, Down: 3 * time.Second},
 				{Port: 85, Mode: ModeStatus, Status: 503},
+				{Port: 443, Mode: ModeHTTPS},
 			}},
-		})
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		t.Hosts = append(t.Hosts, server(n, true))
 	}
 	t.Hosts = append(t.Hosts, Host{
 		Name: "iis", NS: "lbx-iis", Addr: netip.MustParsePrefix("198.18.2.14/24"),
@@ -81,6 +96,9 @@ func DefaultTopology() Topology {
 			{Port: 8001, Mode: ModeHTTP},
 		}},
 	})
+	for n := 4; n <= 6; n++ {
+		t.Hosts = append(t.Hosts, server(n, false))
+	}
 	return t
 }
 
@@ -115,8 +133,8 @@ func (t Topology) Servers() []Host {
 	return s
 }
 
-// Emulated lists every host that runs an emulated server: the pooled
-// servers and the iis host.
+// Emulated lists every host that runs an emulated server: server1..3, iis
+// and server4..6, in that order.
 func (t Topology) Emulated() []Host {
 	var s []Host
 	for _, h := range t.Hosts {
