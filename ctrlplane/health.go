@@ -47,6 +47,7 @@ type Monitoring struct {
 	members map[string]*memberHealth // monitored members by checkKey(pool, member)
 	checks  map[string]*checkHealth  // the engine's checks by key, as last reported
 	pending *healthPlan              // from prepare, for the apply that follows
+	undo    []healthUndo             // what prepare changed, for abort
 }
 
 // checkHealth is one check's state as the engine last reported it (Changes
@@ -220,6 +221,7 @@ func (m *Monitoring) prepare(c *Config) ([]monitors.Check, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.mono()
+	m.undo = m.undo[:0]
 	for i := range plan.members {
 		pm := &plan.members[i]
 		old := m.members[checkKey(pm.pool, pm.member)]
@@ -230,11 +232,33 @@ func (m *Monitoring) prepare(c *Config) ([]monitors.Check, error) {
 			}
 		}
 		if fresh {
-			m.table.MemberHealth(pm.pool, pm.member).Set(pools.HealthChecking, now)
+			h := m.table.MemberHealth(pm.pool, pm.member)
+			st, at := h.Get()
+			m.undo = append(m.undo, healthUndo{h, st, at})
+			h.Set(pools.HealthChecking, now)
 		}
 	}
 	m.pending = plan
 	return plan.checks, nil
+}
+
+// healthUndo is a member Health as it was before prepare changed it.
+type healthUndo struct {
+	h     *pools.Health
+	state pools.HealthState
+	at    int64
+}
+
+// abort undoes prepare when the apply it prepared failed: members it put
+// into checking get their previous state back.
+func (m *Monitoring) abort() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, u := range m.undo {
+		u.h.Set(u.state, u.at)
+	}
+	m.undo = m.undo[:0]
+	m.pending = nil
 }
 
 // apply hands the checks prepare returned to the scheduler, recombines
@@ -244,6 +268,7 @@ func (m *Monitoring) apply(checks []monitors.Check) error {
 	m.mu.Lock()
 	plan := m.pending
 	m.pending = nil
+	m.undo = m.undo[:0]
 	if plan == nil || len(plan.checks) != len(checks) {
 		m.mu.Unlock()
 		return errors.New("monitoring: apply without a matching prepare")

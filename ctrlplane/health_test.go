@@ -2,6 +2,7 @@ package ctrlplane
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -304,5 +305,28 @@ func TestMemberTransitionsCounted(t *testing.T) {
 	sched, _ := r.mon.Scheduler().Status("/Common/web /Common/10.0.0.1:80")
 	if st.Transitions != 4 || sched.Transitions != 4 || st.State != monitors.Down {
 		t.Errorf("member: %d transitions (%v), check: %d; want 4, down", st.Transitions, st.State, sched.Transitions)
+	}
+}
+
+// An apply the dataplane refuses after monitors were prepared leaves the
+// members' health as it was: a member that was available stays available.
+func TestFailedInstallRestoresMemberHealth(t *testing.T) {
+	clk := monitors.NewManualClock(time.Unix(1000, 0))
+	s, dp := newTestStore(t, "ltm pool web { members { 10.0.0.1:80 } }\nltm virtual vs { destination 198.18.1.100:80 pool web }")
+	mon := NewMonitoring(monitors.Config{Prober: monitors.NewFakeProber(clk), Clock: clk}, dp, func() int64 { return clk.Now().UnixNano() })
+	defer mon.Close()
+	s.AttachMonitoring(mon)
+	h := dp.MemberHealth("/Common/web", "/Common/10.0.0.1:80")
+	if st := h.State(); st != pools.HealthUnchecked {
+		t.Fatalf("unmonitored member: %v", st)
+	}
+	dp.mu.Lock()
+	dp.fail = errors.New("refused")
+	dp.mu.Unlock()
+	if _, err := s.Exec("modify ltm pool web monitor tcp"); err == nil {
+		t.Fatal("the refused apply succeeded")
+	}
+	if st := h.State(); st != pools.HealthUnchecked {
+		t.Fatalf("after a refused apply: %v, want unchecked (available) as before", st)
 	}
 }

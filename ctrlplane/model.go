@@ -15,11 +15,11 @@ import (
 // by Compile. Objects are keyed by their full name ("/Common/web_pool"); the
 // sorted accessors give them in the deterministic order the printer uses.
 //
-// Only part of the model has a runtime effect today (see Compile): virtual
-// servers (TCP/UDP, one address and port), their pool's members and SNAT
-// automap. Everything else (monitors, persistence, ratios, priority groups,
-// limits, self IPs and routes of the config file, users) is validated, kept,
-// listed and saved, waiting for the dataplane to implement it.
+// What has a runtime effect is listed at CompileWithWarnings: virtual
+// servers (TCP/UDP, one address and port) with their pools, persistence and
+// SNAT automap, and the monitors (health.go). The rest (SNAT pools, self
+// IPs and routes of the config file, users) is validated, kept, listed and
+// saved, and warned about where it is configured but not done.
 type Config struct {
 	Nodes       map[string]*Node
 	Pools       map[string]*Pool
@@ -209,8 +209,8 @@ func (a ServiceDownAction) String() string {
 	return "action-" + strconv.Itoa(int(a))
 }
 
-// Pool is an `ltm pool`. Only its members (in order, round-robin) have a
-// runtime effect today; the rest is kept for the dataplane to come.
+// Pool is an `ltm pool`; compile turns it into a pools.Pool (reselect-tries,
+// allow-snat and allow-nat are kept but have no effect yet).
 type Pool struct {
 	Name              string
 	Description       string

@@ -168,7 +168,7 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		avail, reason := "unknown", reasonUnmonitored
 		if len(p.Members) == 0 {
 			avail, reason = "offline", reasonNoMembers
-		} else if len(p.Monitor.Names) > 0 {
+		} else if poolMonitored(x.cand, p) {
 			up := 0
 			for i := range p.Members {
 				if st, _ := memberStatus(x, p, &p.Members[i], live(&p.Members[i])); st == "up" {
@@ -413,4 +413,18 @@ func joinUints(v []uint32) string {
 		parts[i] = fmt.Sprint(n)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// poolMonitored reports whether the pool's own monitor or one of its
+// members' node monitors checks it.
+func poolMonitored(c *Config, p *Pool) bool {
+	if len(p.Monitor.Names) > 0 {
+		return true
+	}
+	for i := range p.Members {
+		if n := c.Nodes[p.Members[i].Node]; n != nil && len(n.Monitor.Names) > 0 {
+			return true
+		}
+	}
+	return false
 }

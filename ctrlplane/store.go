@@ -268,6 +268,9 @@ func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
 		}
 	}
 	if err := s.dp.Install(prog); err != nil {
+		if s.mon != nil {
+			s.mon.abort()
+		}
 		return fmt.Errorf("install: %w", err)
 	}
 	if s.mon != nil {
