@@ -155,41 +155,62 @@ func (s *Stack) StopTap(t *Tap, localPort uint16) []Packet {
 	return out
 }
 
-// localPortOf returns the appliance-side port of a TCP/UDP packet.
+// localPortOf returns the appliance-side port of a packet.
 func localPortOf(p Packet) (uint16, bool) {
-	d := p.Data
+	_, lp, ok := endpoints(p.Data, p.Out)
+	return lp, ok
+}
+
+// endpoints returns the remote address and port and the local port of a
+// TCP or UDP packet, or of an ICMP error answering one (from the packet it
+// quotes), which the taps record with the exchange it ended.
+func endpoints(d []byte, out bool) (remote netip.AddrPort, local uint16, ok bool) {
 	if len(d) < 20 {
-		return 0, false
+		return netip.AddrPort{}, 0, false
 	}
 	ihl := int(d[0]&0xf) * 4
 	if len(d) < ihl+4 {
-		return 0, false
+		return netip.AddrPort{}, 0, false
 	}
-	if p.Out {
-		return uint16(d[ihl])<<8 | uint16(d[ihl+1]), true
+	if d[9] == 1 { // ICMP
+		if out || !icmpError(d[ihl]) || len(d) < ihl+8+20 {
+			return netip.AddrPort{}, 0, false
+		}
+		q := d[ihl+8:] // the quoted packet we sent: local → remote
+		qihl := int(q[0]&0xf) * 4
+		if len(q) < qihl+4 {
+			return netip.AddrPort{}, 0, false
+		}
+		l4 := q[qihl:]
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(q[16:20])), uint16(l4[2])<<8|uint16(l4[3])),
+			uint16(l4[0])<<8 | uint16(l4[1]), true
 	}
-	return uint16(d[ihl+2])<<8 | uint16(d[ihl+3]), true
+	l4 := d[ihl:]
+	sport, dport := uint16(l4[0])<<8|uint16(l4[1]), uint16(l4[2])<<8|uint16(l4[3])
+	if out {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(d[16:20])), dport), sport, true
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(d[12:16])), sport), dport, true
+}
+
+// icmpError reports whether an ICMP type quotes the packet it answers.
+func icmpError(typ byte) bool {
+	switch typ {
+	case 3, 4, 5, 11, 12: // unreachable, source quench, redirect, time exceeded, parameter problem
+		return true
+	}
+	return false
 }
 
 // tapPacket offers a netstack packet to the taps.
 func (s *Stack) tapPacket(pkt []byte, out bool) {
-	if s.ntaps.Load() == 0 || len(pkt) < 20 {
+	if s.ntaps.Load() == 0 {
 		return
 	}
-	ihl := int(pkt[0]&0xf) * 4
-	if len(pkt) < ihl+4 {
+	remote, _, ok := endpoints(pkt, out)
+	if !ok {
 		return
 	}
-	var a [4]byte
-	var port uint16
-	if out {
-		copy(a[:], pkt[16:20])
-		port = uint16(pkt[ihl+2])<<8 | uint16(pkt[ihl+3])
-	} else {
-		copy(a[:], pkt[12:16])
-		port = uint16(pkt[ihl])<<8 | uint16(pkt[ihl+1])
-	}
-	remote := netip.AddrPortFrom(netip.AddrFrom4(a), port)
 	now := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
