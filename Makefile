@@ -4,7 +4,7 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/...
 
-.PHONY: all build demo test unit vet lint fmt-check clean
+.PHONY: all build demo test bench unit vet lint fmt-check clean
 
 all: build
 
@@ -15,6 +15,13 @@ build:
 # and survived, testbed down. Needs root (network namespaces).
 demo: build
 	./$(BIN) demo
+
+# lbx beside the kernel's nftables DNAT and HAProxy on the testbed, same
+# load, interleaved rounds; writes docs/BENCHMARKS.md. Needs root. Not part
+# of `make test`: benchmarks measure, tests assert behaviour.
+BENCHFLAGS ?=
+bench: build
+	$(GO) run ./bench -lbx $(BIN) $(BENCHFLAGS)
 
 # Unit tests, fuzz seeds, and the namespace integration tests (root).
 test: build fmt-check vet lint

@@ -1,7 +1,8 @@
 // Package testbed builds and runs lbx's network-namespace lab: a client host
-// and three server hosts in their own namespaces, two bridged segments in a
-// switch namespace, and a real lbx appliance process whose TAP ports join
-// those segments. It runs the emulated servers, the demo, and is what the
+// and the server hosts (server1..6, iis) in their own namespaces, two
+// bridged segments in a switch namespace, and a real lbx appliance process
+// whose TAP ports join those segments; the benchmark adds its peers to the
+// same segments (peers.go). It runs the emulated servers, the demo, and is what the
 // integration tests use. Production code never imports it.
 //
 // Lifecycle: Up creates namespaces, links and processes and records each in
@@ -11,7 +12,8 @@
 // namespaces, and deletes the namespaces, which removes every link in them.
 // Nothing is created in the caller's namespace.
 //
-// Kernel access (netns, netlink, setns+fork) lives in netns_linux.go only.
+// Kernel access (netns, netlink, setns+fork) lives in netns_linux.go, and
+// for the benchmark peers in peers_linux.go.
 // Goroutines: Serve runs the emulated servers' listeners until its context
 // ends and waits for them; nothing else here starts goroutines that outlive
 // a call.
