@@ -12,8 +12,8 @@
 // namespaces, and deletes the namespaces, which removes every link in them.
 // Nothing is created in the caller's namespace.
 //
-// Kernel access (netns, netlink, setns+fork) lives in netns_linux.go, and
-// for the benchmark peers in peers_linux.go.
+// Kernel access (netns, netlink, setns+fork, sysctls) lives in
+// netns_linux.go only.
 // Goroutines: Serve runs the emulated servers' listeners until its context
 // ends and waits for them; nothing else here starts goroutines that outlive
 // a call.

@@ -10,7 +10,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -150,13 +152,35 @@ func addBridge(swNS, name string) error {
 
 // attachHost connects a host namespace to a bridge: a veth pair whose switch
 // end (swEnd) is a bridge port and whose host end is eth0 with addr and a
-// default route via gw.
+// default route via gw (none when gw is invalid).
 func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.Addr) error {
-	hostH, err := netns.GetFromName(hostNS)
-	if err != nil {
-		return fmt.Errorf("netns %s: %w", hostNS, err)
+	if err := attachLink(swNS, bridge, swEnd, hostNS, "eth0", addr); err != nil {
+		return err
 	}
-	defer hostH.Close()
+	if !gw.IsValid() {
+		return nil
+	}
+	return withLinks(hostNS, func(nl *netlink.Handle) error {
+		eth, err := nl.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		if err := nl.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+			return fmt.Errorf("default route via %s: %w", gw, err)
+		}
+		return nil
+	})
+}
+
+// attachLink connects a namespace to a bridge: a veth pair whose switch end
+// (swEnd) is a bridge port and whose other end, named ifname in peerNS, is
+// up with addr. A multi-homed benchmark peer calls it once per segment.
+func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) error {
+	peerH, err := netns.GetFromName(peerNS)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", peerNS, err)
+	}
+	defer peerH.Close()
 	err = withLinks(swNS, func(nl *netlink.Handle) error {
 		br, err := nl.LinkByName(bridge)
 		if err != nil {
@@ -164,8 +188,8 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 		}
 		veth := &netlink.Veth{
 			LinkAttrs:     netlink.LinkAttrs{Name: swEnd, MasterIndex: br.Attrs().Index},
-			PeerName:      "eth0",
-			PeerNamespace: netlink.NsFd(int(hostH)),
+			PeerName:      ifname,
+			PeerNamespace: netlink.NsFd(int(peerH)),
 		}
 		if err := nl.LinkAdd(veth); err != nil {
 			return fmt.Errorf("veth %s: %w", swEnd, err)
@@ -175,24 +199,16 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 	if err != nil {
 		return err
 	}
-	return withLinks(hostNS, func(nl *netlink.Handle) error {
-		eth, err := nl.LinkByName("eth0")
+	return withLinks(peerNS, func(nl *netlink.Handle) error {
+		l, err := nl.LinkByName(ifname)
 		if err != nil {
 			return err
 		}
 		ipn := &net.IPNet{IP: addr.Addr().AsSlice(), Mask: net.CIDRMask(addr.Bits(), 32)}
-		if err := nl.AddrAdd(eth, &netlink.Addr{IPNet: ipn}); err != nil {
-			return fmt.Errorf("eth0 address %s: %w", addr, err)
+		if err := nl.AddrAdd(l, &netlink.Addr{IPNet: ipn}); err != nil {
+			return fmt.Errorf("%s address %s: %w", ifname, addr, err)
 		}
-		if err := nl.LinkSetUp(eth); err != nil {
-			return err
-		}
-		if gw.IsValid() {
-			if err := nl.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
-				return fmt.Errorf("default route via %s: %w", gw, err)
-			}
-		}
-		return nil
+		return nl.LinkSetUp(l)
 	})
 }
 
@@ -229,5 +245,20 @@ func execIn(ns string, argv []string) error {
 	}
 	return withNS(ns, func() error {
 		return syscall.Exec(path, argv, os.Environ())
+	})
+}
+
+// nsSysctl writes a network sysctl from a thread inside namespace ns; the
+// kernel resolves /proc/sys/net against the opener's namespace.
+func nsSysctl(ns, key, value string) error {
+	path := filepath.Join("/proc/sys", filepath.Clean("/"+key))
+	if !strings.HasPrefix(path, "/proc/sys/net/") {
+		return fmt.Errorf("testbed: sysctl %s: only net/ keys are per namespace", key)
+	}
+	return withNS(ns, func() error {
+		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+			return fmt.Errorf("netns %s: sysctl %s: %w", ns, key, err)
+		}
+		return nil
 	})
 }
