@@ -63,26 +63,6 @@ func readPersistFilter(verb string, args *cursor) (pools.PersistFilter, error) {
 	return f, nil
 }
 
-// matches applies f's pool and virtual to a listed record (the client
-// filter is the table's, applied on delete; show applies it by prefix).
-func persistViewMatches(f pools.PersistFilter, r pools.PersistRecordView) bool {
-	if f.Pool != "" && r.Pool != f.Pool || f.Virtual != "" && r.Virtual != f.Virtual {
-		return false
-	}
-	if f.Client.IsValid() {
-		if r.Mode != pools.PersistSourceAddr.String() {
-			return false
-		}
-		pfx, err := netip.ParsePrefix(r.Value)
-		if err != nil {
-			a, err := netip.ParseAddr(r.Value)
-			return err == nil && a == f.Client.Unmap()
-		}
-		return pfx.Contains(f.Client.Unmap())
-	}
-	return true
-}
-
 func runShowPersistRecords(x *execCtx, _ *Command, args *cursor) (string, error) {
 	f, err := readPersistFilter("show", args)
 	if err != nil {
@@ -95,10 +75,7 @@ func runShowPersistRecords(x *execCtx, _ *Command, args *cursor) (string, error)
 	b.WriteString("Sys::Persistent Connections\n")
 	fmt.Fprintf(&b, "%-15s %-18s %-24s %-24s %-26s %6s %8s\n", "Mode", "Value", "Virtual", "Pool", "Member", "Age", "Expires")
 	n := 0
-	for _, r := range x.persist.PersistRecords() {
-		if !persistViewMatches(f, r) {
-			continue
-		}
+	for _, r := range x.persist.PersistRecords(f) {
 		n++
 		expires := "never"
 		if r.Remaining >= 0 {

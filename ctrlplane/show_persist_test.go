@@ -16,7 +16,9 @@ type persistingDataplane struct {
 	table *pools.PersistTable
 }
 
-func (p *persistingDataplane) PersistRecords() []pools.PersistRecordView { return p.table.Records(0) }
+func (p *persistingDataplane) PersistRecords(f pools.PersistFilter) []pools.PersistRecordView {
+	return p.table.Records(0, f)
+}
 func (p *persistingDataplane) DeletePersistRecords(f pools.PersistFilter) int {
 	return p.table.Delete(f)
 }

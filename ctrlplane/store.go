@@ -36,7 +36,7 @@ type CounterSource interface {
 // PersistSource is what `show|delete ltm persistence persist-records` use;
 // a Dataplane may offer it (the engine does).
 type PersistSource interface {
-	PersistRecords() []pools.PersistRecordView
+	PersistRecords(f pools.PersistFilter) []pools.PersistRecordView
 	DeletePersistRecords(f pools.PersistFilter) int
 }
 

@@ -582,9 +582,11 @@ func (e *Engine) memberHealthLocked(k memberKey) *pools.Health {
 // compiles virtuals' persistence and least-sessions against.
 func (e *Engine) PersistTable() *pools.PersistTable { return e.persist }
 
-// PersistRecords lists the unexpired persistence records (show ltm
-// persistence persist-records).
-func (e *Engine) PersistRecords() []pools.PersistRecordView { return e.persist.Records(e.Mono()) }
+// PersistRecords lists the unexpired persistence records f matches (show
+// ltm persistence persist-records).
+func (e *Engine) PersistRecords(f pools.PersistFilter) []pools.PersistRecordView {
+	return e.persist.Records(e.Mono(), f)
+}
 
 // DeletePersistRecords removes the records f matches and returns how many.
 func (e *Engine) DeletePersistRecords(f pools.PersistFilter) int { return e.persist.Delete(f) }

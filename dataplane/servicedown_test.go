@@ -231,12 +231,12 @@ func TestPersistenceInDataplane(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("six connections from one /24 went to %v, want one member", got)
 			}
-			if recs := h.e.PersistRecords(); len(recs) != 1 || recs[0].Virtual != vs.Name || recs[0].Pool != "/Common/web" {
+			if recs := h.e.PersistRecords(pools.PersistFilter{}); len(recs) != 1 || recs[0].Virtual != vs.Name || recs[0].Pool != "/Common/web" {
 				t.Fatalf("records %+v, want one for vs_web/web", recs)
 			}
 			h.clock.Advance(2 * time.Minute)
 			h.e.Sweep(h.clock.Now())
-			if recs := h.e.PersistRecords(); len(recs) != 0 {
+			if recs := h.e.PersistRecords(pools.PersistFilter{}); len(recs) != 0 {
 				t.Fatalf("records after their timeout: %+v", recs)
 			}
 		})

@@ -129,7 +129,7 @@ func TestConcurrentSelection(t *testing.T) {
 					p.Tick(now)
 					tab.Expire(now)
 					if k%50 == 0 {
-						tab.Records(now)
+						tab.Records(now, PersistFilter{})
 						p.ActiveGroups(now)
 						tab.Delete(PersistFilter{Client: netip.AddrFrom4([4]byte{10, 1, 0, byte(k)})})
 					}

@@ -109,8 +109,8 @@ type PersistRecordView struct {
 	Remaining time.Duration // until expiry; -1 when the record never expires
 }
 
-// PersistFilter selects records for Delete. Zero fields match everything;
-// the zero filter deletes every record.
+// PersistFilter selects records for Records and Delete. Zero fields match
+// everything; the zero filter selects every record.
 type PersistFilter struct {
 	Client  netip.Addr // records whose (masked) source address covers Client
 	Pool    string
@@ -440,16 +440,16 @@ func (t *PersistTable) Delete(f PersistFilter) int {
 	return n
 }
 
-// Records returns the unexpired records for show, sorted by pool, member,
-// value and virtual. It allocates.
-func (t *PersistTable) Records(now int64) []PersistRecordView {
+// Records returns the unexpired records f matches (the zero filter: all),
+// for show, sorted by pool, member, value and virtual. It allocates.
+func (t *PersistTable) Records(now int64, f PersistFilter) []PersistRecordView {
 	var out []PersistRecordView
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for e := range sh.ents {
 			en := &sh.ents[e]
-			if !en.inUse || en.expired(now) {
+			if !en.inUse || en.expired(now) || !f.match(en) {
 				continue
 			}
 			v := PersistRecordView{

@@ -101,7 +101,7 @@ func TestPersistMatchAcross(t *testing.T) {
 			if tc.shared {
 				wantRecords = 1
 			}
-			if n := len(tab.Records(0)); n != wantRecords {
+			if n := len(tab.Records(0, PersistFilter{})); n != wantRecords {
 				t.Fatalf("%d records, want %d", n, wantRecords)
 			}
 		})
@@ -180,7 +180,7 @@ func TestPickIgnoresOtherPoolsRecords(t *testing.T) {
 	ps := &Persist{Table: tab, Mode: PersistSourceAddr, Profile: profSrc, Timeout: time.Minute}
 	pa.Pick(&Request{Client: c}, ps, nil)
 	pb.Pick(&Request{Client: c}, ps, nil) // replaces a's record
-	recs := tab.Records(0)
+	recs := tab.Records(0, PersistFilter{})
 	if len(recs) != 1 || recs[0].Pool != "/Common/b" {
 		t.Fatalf("records = %+v", recs)
 	}
@@ -200,7 +200,7 @@ func TestPickHashPersistence(t *testing.T) {
 	if m1 != m3 || m1 == m2 {
 		t.Fatalf("hash persistence: %s, %s, %s", m1.Name, m2.Name, m3.Name)
 	}
-	recs := tab.Records(0)
+	recs := tab.Records(0, PersistFilter{})
 	if len(recs) != 2 || recs[0].Mode != "hash" {
 		t.Fatalf("records = %+v", recs)
 	}
@@ -233,7 +233,7 @@ func TestPersistRecordsDeleteAndCounts(t *testing.T) {
 	if n := count(pb, 0) + count(pb, 1) + count(pb, 2); n != 1 {
 		t.Errorf("pool b: %d records, want 1", n)
 	}
-	recs := tab.Records(10 * sec)
+	recs := tab.Records(10*sec, PersistFilter{})
 	if len(recs) != 7 {
 		t.Fatalf("%d records, want 7", len(recs))
 	}
@@ -245,6 +245,14 @@ func TestPersistRecordsDeleteAndCounts(t *testing.T) {
 	}
 	if last := recs[6]; last.Value != "192.0.2.0/24" || last.Remaining != 50*time.Second {
 		t.Errorf("pool b record = %+v", last)
+	}
+	// Records takes the same filter as Delete.
+	sel := tab.Records(10*sec, PersistFilter{Client: netip.MustParseAddr("192.0.2.3")})
+	if len(sel) != 2 || sel[0].Value != "192.0.2.3" || sel[1].Value != "192.0.2.0/24" {
+		t.Errorf("Records(client 192.0.2.3) = %+v, want its vs_a record and the /24 record", sel)
+	}
+	if n := len(tab.Records(10*sec, PersistFilter{Pool: "/Common/b"})); n != 1 {
+		t.Errorf("Records(pool b) = %d records, want 1", n)
 	}
 	// Delete by client address: its vs_a record and the /24 record.
 	if n := tab.Delete(PersistFilter{Client: netip.MustParseAddr("192.0.2.3")}); n != 2 {
