@@ -1,7 +1,6 @@
 package pools
 
 import (
-	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -86,14 +85,7 @@ func (p *Pool) Pick(r *Request, ps *Persist, s *Scratch) (*Member, bool) {
 		return p.Select(r, s)
 	}
 	if rec, ok := ps.Table.Lookup(key, r.Now); ok {
-		i := -1
-		switch {
-		case rec.Pool == p.Name:
-			i = p.find(rec.Addr, rec.Port)
-		case ps.MatchNode:
-			i = p.findNode(rec.Addr, ps.OverrideConnLimit)
-		}
-		if i >= 0 && p.persistUsable(i, ps.OverrideConnLimit) {
+		if i := p.persisted(&rec, ps); i >= 0 {
 			return &p.Members[i], true
 		}
 	}
@@ -116,22 +108,24 @@ func (p *Pool) sessionCounter(i int, t *PersistTable) *atomic.Int64 {
 	return t.counter(p.Name, m.Addr, m.Port)
 }
 
-// findNode returns the index of a usable member on node addr (the first in
-// member order), or -1.
-func (p *Pool) findNode(addr netip.Addr, overrideLimits bool) int {
+// persisted returns the index of the usable member rec sends the client
+// to: the member it names in this pool, or with ps.MatchNode the first
+// usable member on its node; -1 for none.
+func (p *Pool) persisted(rec *PersistRecord, ps *Persist) int {
+	same := rec.Pool == p.Name
+	if !same && !ps.MatchNode {
+		return -1
+	}
 	for i := range p.Members {
-		if p.Members[i].Addr.Unmap() == addr && p.persistUsable(i, overrideLimits) {
+		m := &p.Members[i]
+		if m.Addr.Unmap() != rec.Addr || same && m.Port != rec.Port {
+			continue
+		}
+		if p.persistUsable(i, ps.OverrideConnLimit) {
 			return i
 		}
-	}
-	return -1
-}
-
-// find returns the index of the member with addr and port, or -1.
-func (p *Pool) find(addr netip.Addr, port uint16) int {
-	for i := range p.Members {
-		if m := &p.Members[i]; m.Port == port && m.Addr.Unmap() == addr {
-			return i
+		if same {
+			return -1
 		}
 	}
 	return -1
