@@ -327,22 +327,17 @@ func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, seg tcpSeg) (flo
 	return w.e.flows.insert(&nf, w.now, seg)
 }
 
-// hashKey is layer-4 hash persistence's key: FNV-1a over the client
-// address's bytes [off, off+n) (n 0: to the end).
+// hashKey is layer-4 hash persistence's key: the client address's bytes
+// [off, off+n) (n 0: to the end), as a number; the persistence table mixes
+// it into its own hash, and show prints it in hex (c61201 for 198.18.1.x
+// with hash-length 3).
 func hashKey(client uint32, off, n int) uint64 {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], client)
-	off = min(max(off, 0), len(b))
-	end := len(b)
+	off = min(max(off, 0), 4)
+	end := 4
 	if n > 0 {
-		end = min(off+n, len(b))
+		end = min(off+n, 4)
 	}
-	h := uint64(14695981039346656037)
-	for _, c := range b[off:end] {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
+	return uint64(client>>(8*(4-end))) & (1<<(8*(end-off)) - 1)
 }
 
 // send addresses a rewritten frame to its next hop on the egress port, or

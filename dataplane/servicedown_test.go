@@ -258,3 +258,17 @@ func TestHandshakeRTTObserved(t *testing.T) {
 		t.Fatalf("node RTT %s, want 3ms", got)
 	}
 }
+
+func TestHashKeySelectsAddressBytes(t *testing.T) {
+	a := u32(netip.MustParseAddr("198.18.1.77"))
+	for _, tc := range []struct {
+		off, n int
+		want   uint64
+	}{
+		{0, 0, 0xc612014d}, {0, 3, 0xc61201}, {1, 2, 0x1201}, {3, 0, 0x4d}, {2, 9, 0x014d}, {4, 0, 0}, {-1, 1, 0xc6},
+	} {
+		if got := hashKey(a, tc.off, tc.n); got != tc.want {
+			t.Errorf("hashKey(offset %d, length %d) = %#x, want %#x", tc.off, tc.n, got, tc.want)
+		}
+	}
+}
