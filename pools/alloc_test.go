@@ -27,7 +27,7 @@ func steadyPool(t testing.TB, method Method, tab *PersistTable) *Pool {
 	p := mustPool(t, PoolConfig{Method: method, Members: ms, MinActiveMembers: 3, SlowRamp: 10 * time.Second, Sessions: tab})
 	p.Members[4].Stats.CurConns.Store(100)
 	for i := range ms {
-		p.Members[i].ObserveRTT(int64(100 + i))
+		observeRTT(&p.Members[i], int64(100+i))
 	}
 	p.Tick(99 * sec)
 	return p
@@ -109,7 +109,7 @@ func TestConcurrentSelection(t *testing.T) {
 						}
 						if ok {
 							connOpened(m)
-							m.ObserveRTT(int64(k))
+							observeRTT(m, int64(k))
 							connClosed(m)
 						}
 					}

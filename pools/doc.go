@@ -18,8 +18,8 @@
 // The dataplane calls, per new connection, Pool.Pick (or Pool.Select
 // without persistence) with a per-goroutine Scratch; its flow table counts
 // open connections in MemberStats and NodeStats, and it reports response
-// times with Member.ObserveRTT. About once a second it calls Pool.Tick for
-// every pool and PersistTable.Expire. Selection does not allocate in steady
+// times to both with ObserveRTT. About once a second it calls Pool.Tick
+// for every pool and PersistTable.Expire. Selection does not allocate in steady
 // state and takes no lock (except the Maglev rebuild and the persistence
 // table's per-shard mutex).
 package pools

@@ -5,7 +5,8 @@ package pools
 // member's when it has no NodeStats): the available member with the lowest
 // recent response time. A member with no sample yet has time 0, so members
 // not yet measured are tried first; ties go round-robin. The dataplane feeds
-// samples with Member.ObserveRTT.
+// samples into MemberStats and NodeStats (ObserveRTT) from the flow
+// table's handshake times.
 type fastest struct{ node bool }
 
 var _ selector = fastest{}

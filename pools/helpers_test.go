@@ -96,3 +96,14 @@ func connClosed(m *Member) {
 		m.NodeStats.CurConns.Add(-1)
 	}
 }
+
+// observeRTT feeds a response-time sample to the member and its node, as
+// the dataplane's flow table does.
+func observeRTT(m *Member, ns int64) {
+	if m.Stats != nil {
+		m.Stats.ObserveRTT(ns)
+	}
+	if m.NodeStats != nil {
+		m.NodeStats.ObserveRTT(ns)
+	}
+}

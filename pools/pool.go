@@ -50,17 +50,6 @@ type Member struct {
 	NodeStats *NodeStats   // node's live counters shared across pools; nil = use Stats
 }
 
-// ObserveRTT records a response-time sample (ns) for the member and its
-// node.
-func (m *Member) ObserveRTT(ns int64) {
-	if m.Stats != nil {
-		m.Stats.ObserveRTT(ns)
-	}
-	if m.NodeStats != nil {
-		m.NodeStats.ObserveRTT(ns)
-	}
-}
-
 // PoolConfig is what NewPool builds a Pool from.
 type PoolConfig struct {
 	Name    string
