@@ -43,15 +43,18 @@ func (p *Pool) stateOK(i int) bool {
 
 // underLimits reports whether member i and its node are below their
 // connection limits.
-func (p *Pool) underLimits(i int) bool {
+func (p *Pool) underLimits(i int) bool { return p.limitReason(i) == "" }
+
+// limitReason names the connection limit member i has reached, "" for none.
+func (p *Pool) limitReason(i int) string {
 	m := &p.Members[i]
 	if m.ConnLimit > 0 && p.conns(i) >= int64(m.ConnLimit) {
-		return false
+		return ReasonConnectionLimit
 	}
 	if m.NodeConnLimit > 0 && p.nodeConns(i) >= int64(m.NodeConnLimit) {
-		return false
+		return ReasonNodeConnectionLimit
 	}
-	return true
+	return ""
 }
 
 // Available reports whether member i may take a new load-balanced
@@ -88,11 +91,8 @@ func (p *Pool) Reason(i int, now int64) string {
 	case HealthDisabled:
 		return ReasonMonitorDisabled
 	}
-	if m.ConnLimit > 0 && p.conns(i) >= int64(m.ConnLimit) {
-		return ReasonConnectionLimit
-	}
-	if m.NodeConnLimit > 0 && p.nodeConns(i) >= int64(m.NodeConnLimit) {
-		return ReasonNodeConnectionLimit
+	if r := p.limitReason(i); r != "" {
+		return r
 	}
 	return ReasonAvailable
 }
