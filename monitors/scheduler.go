@@ -69,9 +69,9 @@ type MemberStatus struct {
 	State  State
 	Reason string
 	Since  time.Time
-	// Transitions counts the changes of State since the check began, the
-	// first verdict included: what Config.OnChange was told and what the
-	// log shows for the key.
+	// Transitions counts the member's changes of State; the scheduler
+	// leaves it 0 (OnChange reports each change), the control plane fills
+	// it in for its combined member state.
 	Transitions int
 	Monitors    []MonitorStatus
 }
@@ -134,8 +134,6 @@ type check struct {
 	state  State
 	reason string
 	since  time.Time
-	// transitions counts the Changes reported for the key, over restarts.
-	transitions int
 }
 
 type monitor struct {
@@ -393,8 +391,7 @@ func validateChecks(checks []Check) error {
 }
 
 func (c *check) status() MemberStatus {
-	st := MemberStatus{Key: c.key, Member: c.target, Min: c.min, State: c.state, Reason: c.reason, Since: c.since,
-		Transitions: c.transitions}
+	st := MemberStatus{Key: c.key, Member: c.target, Min: c.min, State: c.state, Reason: c.reason, Since: c.since}
 	for _, mon := range c.mons {
 		m := &mon.m
 		st.Monitors = append(st.Monitors, MonitorStatus{
@@ -572,11 +569,9 @@ func (s *Scheduler) updateLocked(checks []Check) {
 		if ok && old.target != nc.Target {
 			s.stopCheckLocked(old)
 			c := s.newCheckLocked(nc, now)
-			c.transitions = old.transitions
 			if old.state != c.state {
 				s.changes = append(s.changes, Change{Key: c.key, Member: c.target, From: old.state, To: c.state,
 					Reason: "member address changed", At: now})
-				c.transitions++
 			}
 			next[nc.Key] = c
 			continue
@@ -824,5 +819,4 @@ func (s *Scheduler) recombineLocked(c *check, now time.Time, monitor, reason str
 	s.changes = append(s.changes, Change{Key: c.key, Member: c.target, From: c.state, To: st,
 		Monitor: monitor, Reason: reason, At: now})
 	c.state, c.reason, c.since = st, reason, now
-	c.transitions++
 }
