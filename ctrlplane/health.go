@@ -401,10 +401,14 @@ func monitorPlan(c *Config) (*healthPlan, error) {
 				return nil, err
 			}
 		}
+		anyPort := servicePort(c, p.Name)
 		for i := range p.Members {
 			mb := &p.Members[i]
 			pm := memberHealth{pool: p.Name, member: mb.Name(), nodeKey: nodeKeys[mb.Node],
 				target: monitors.Target{Addr: mb.Address, Port: mb.Port}}
+			if mb.Port == 0 {
+				pm.target.Port = anyPort
+			}
 			if len(poolRule.Specs) > 0 {
 				pm.poolKey = checkKey(p.Name, mb.Name())
 				plan.checks = append(plan.checks, monitors.Check{Key: pm.poolKey, Target: pm.target, Rule: poolRule})
@@ -415,6 +419,20 @@ func monitorPlan(c *Config) (*healthPlan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// servicePort is the port a member on port 0 ("any", which takes the
+// virtual server's port) is checked on: the lowest port of the virtual
+// servers using the pool, 0 when none does. An Alteon group shared by
+// several services is checked on one of them, the lowest.
+func servicePort(c *Config, pool string) uint16 {
+	var port uint16
+	for _, v := range c.Virtuals {
+		if p := v.Destination.Port(); v.Pool == pool && p != 0 && (port == 0 || p < port) {
+			port = p
+		}
+	}
+	return port
 }
 
 // monitorChecks is monitorPlan's checks.
@@ -446,6 +464,9 @@ func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
 	}
 	if e.CloseCheck.V {
 		s.CloseCheck = monitors.CloseLegacy
+	}
+	if e.alteon() {
+		s.Alteon, s.Retries, s.Restore = true, int(e.AlteonRetry.V), int(e.AlteonRestore.V)
 	}
 	if e.Args.V != "" {
 		s.Args = strings.Fields(e.Args.V)

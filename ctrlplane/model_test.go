@@ -361,6 +361,8 @@ func TestObjectCommands(t *testing.T) {
 		wantErr string
 	}{
 		{cmd: "list ltm monitor http http all-properties", wantOut: `ltm monitor http /Common/http {
+    alteon-restr 0
+    alteon-retry 0
     defaults-from none
     description none
     destination *:*
@@ -387,6 +389,8 @@ func TestObjectCommands(t *testing.T) {
 		{cmd: "create ltm monitor tcp web_mon", wantErr: "01020066:3: The requested Monitor (/Common/web_mon) already exists in partition Common."},
 		{cmd: "create ltm monitor http child defaults-from web_mon interval 7"},
 		{cmd: "list ltm monitor http child all-properties", wantOut: `ltm monitor http /Common/child {
+    alteon-restr 0
+    alteon-retry 0
     defaults-from /Common/web_mon
     description none
     destination *:*

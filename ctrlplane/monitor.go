@@ -63,8 +63,15 @@ type Monitor struct {
 	RecvDisable  Opt[string]
 	Destination  Opt[string] // "*:*", "*:80", "10.0.0.1:80"; "*" or an address for icmp types
 	CloseCheck   Opt[bool]   // tcp: true is close-check legacy (a RST answering our FIN fails the check)
-	Run          Opt[string] // external: the program
-	Args         Opt[string] // external: its arguments
+	// AlteonRetry and AlteonRestore (lbx extensions, tmsh alteon-retry and
+	// alteon-restr) switch the monitor to Alteon timing when either is
+	// non-zero: down after AlteonRetry consecutive failed probes, up after
+	// AlteonRestore consecutive good ones, each probe waiting at most
+	// timeout. The Alteon dialect's health checks set them.
+	AlteonRetry   Opt[uint32]
+	AlteonRestore Opt[uint32]
+	Run           Opt[string] // external: the program
+	Args          Opt[string] // external: its arguments
 	Extras
 }
 
@@ -80,6 +87,7 @@ var builtinMonitors = func() map[string]*Monitor {
 			Name: t.builtin(), Type: t,
 			Interval: set[uint32](5), Timeout: set[uint32](16), UpInterval: set[uint32](0), TimeUntilUp: set[uint32](0),
 			ManualResume: set(false), Send: set(""), Recv: set(""), RecvDisable: set(""), CloseCheck: set(false),
+			AlteonRetry: set[uint32](0), AlteonRestore: set[uint32](0),
 			Destination: set("*:*"), Run: set(""), Args: set(""),
 		}
 		switch t {
@@ -99,6 +107,8 @@ func builtinMonitor(name string) *Monitor { return builtinMonitors[name] }
 
 // monitorFields are the inheritable properties, in name order.
 var monitorFields = []optField[Monitor]{
+	optUint("alteon-restr", "Alteon timing: good probes in a row to come up (0: BIG-IP timing)", 0, 1000, func(m *Monitor) *Opt[uint32] { return &m.AlteonRestore }),
+	optUint("alteon-retry", "Alteon timing: failed probes in a row to go down (0: BIG-IP timing)", 0, 1000, func(m *Monitor) *Opt[uint32] { return &m.AlteonRetry }),
 	optText("args", "arguments of the external program", func(m *Monitor) *Opt[string] { return &m.Args }).on(uint8(MonitorExternal)),
 	{
 		// lbx's switch for the IIS 7.0 quirk (see README "Health monitors"):
@@ -175,6 +185,9 @@ func parseMonitorDestination(s string, addressOnly bool) (string, error) {
 	}
 	return host + sep + port, nil
 }
+
+// alteon reports whether the (effective) monitor runs under Alteon timing.
+func (m *Monitor) alteon() bool { return m.AlteonRetry.V > 0 || m.AlteonRestore.V > 0 }
 
 // monitor finds a monitor of the configuration or a built-in.
 func (c *Config) monitor(name string) *Monitor {
@@ -280,7 +293,7 @@ func validateMonitors(c *Config, add func(obj, prop string, err error)) {
 			}
 		}
 		e := c.effectiveMonitor(m)
-		if e.Timeout.V <= e.Interval.V {
+		if !e.alteon() && e.Timeout.V <= e.Interval.V {
 			add(obj, "timeout "+u32(e.Timeout.V), fmt.Errorf("must be greater than interval %d", e.Interval.V))
 		}
 		if m.Type == MonitorExternal && e.Run.V == "" {

@@ -32,12 +32,19 @@ type Request struct {
 	// CLI): its open transaction lives on the server between them. Empty
 	// means a session of its own for this request.
 	Session string `json:"session,omitempty"`
+	// Dialect "alteon" runs Text as Alteon /cfg lines (in the session's
+	// open menu); empty is tmsh, where a line starting with "/" is Alteon
+	// too.
+	Dialect string `json:"dialect,omitempty"`
 }
 
 // Response answers a Request. Error is empty on success.
 type Response struct {
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Prompt is the Alteon prompt of the session's open menu, after an
+	// Alteon request.
+	Prompt string `json:"prompt,omitempty"`
 }
 
 // maxRequest bounds one request; a pushed config bigger than this is refused.
@@ -168,9 +175,23 @@ func (s *Server) handle(c net.Conn) {
 		var err error
 		switch req.Op {
 		case "exec":
-			if mk, ok := s.exec.(SessionMaker); ok && req.Session != "" {
+			mk, ok := s.exec.(SessionMaker)
+			switch {
+			case ok && req.Dialect == "alteon":
+				ss := mk.NewSession()
+				if req.Session != "" {
+					ss = s.sessionFor(req.Session, mk)
+				}
+				out, err = ss.ExecAlteon(req.Text)
+				if req.Session == "" {
+					out += ss.droppedNote()
+				}
+				resp.Prompt = ss.AlteonPrompt()
+			case req.Dialect != "" && req.Dialect != "tmsh":
+				err = fmt.Errorf("control request: dialect %q: want tmsh or alteon", req.Dialect)
+			case ok && req.Session != "":
 				out, err = s.sessionFor(req.Session, mk).Exec(req.Text)
-			} else {
+			default:
 				out, err = s.exec.Exec(req.Text)
 			}
 		case "push":
@@ -225,10 +246,22 @@ func (c *Client) Exec(line string) (string, error) {
 	return c.do(Request{Op: "exec", Text: line, Session: c.Session})
 }
 
+// ExecAlteon runs Alteon dialect lines in the client's session and returns
+// the prompt of the menu it leaves open.
+func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
+	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon"})
+	return resp.Output, resp.Prompt, err
+}
+
 // Push sends a script to be applied as a whole.
 func (c *Client) Push(text string) (string, error) { return c.do(Request{Op: "push", Text: text}) }
 
 func (c *Client) do(req Request) (string, error) {
+	resp, err := c.roundTrip(req)
+	return resp.Output, err
+}
+
+func (c *Client) roundTrip(req Request) (Response, error) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -238,23 +271,23 @@ func (c *Client) do(req Request) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.Path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w: %v", c.Path, ErrNoAppliance, err)
+		return Response{}, fmt.Errorf("%s: %w: %v", c.Path, ErrNoAppliance, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
 	if err := json.NewEncoder(conn).Encode(&req); err != nil {
-		return "", fmt.Errorf("control socket %s: send: %w", c.Path, err)
+		return Response{}, fmt.Errorf("control socket %s: send: %w", c.Path, err)
 	}
 	var resp Response
 	if err := json.NewDecoder(io.LimitReader(conn, maxRequest)).Decode(&resp); err != nil {
-		return "", fmt.Errorf("control socket %s: read answer: %w", c.Path, err)
+		return Response{}, fmt.Errorf("control socket %s: read answer: %w", c.Path, err)
 	}
 	if resp.Error != "" {
-		return resp.Output, errors.New(resp.Error)
+		return resp, errors.New(resp.Error)
 	}
-	return resp.Output, nil
+	return resp, nil
 }
 
 var _ Executor = (*Client)(nil)

@@ -18,8 +18,9 @@ import (
 type ConfigSession struct {
 	store *Store
 
-	mu  sync.Mutex // guards txn
+	mu  sync.Mutex // guards txn and alt
 	txn *transaction
+	alt *altState // the open Alteon menu; nil until the first Alteon line
 }
 
 type transaction struct {
@@ -53,6 +54,9 @@ func (ss *ConfigSession) Exec(text string) (string, error) {
 }
 
 func (ss *ConfigSession) exec(text string) (string, error) {
+	if IsAlteonScript(text) {
+		return ss.ExecAlteon(text)
+	}
 	stmts, err := statements(text)
 	if err != nil {
 		return "", err

@@ -367,11 +367,16 @@ func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("show ltm monitor-trace: pool %q: %w", words[0], err)
 	}
-	p := x.cand.Pools[pool]
-	if p == nil {
+	if x.cand.Pools[pool] == nil {
 		return "", notFound(poolKind, pool)
 	}
-	member := words[1]
+	return monitorTraceText(x, pool, words[1])
+}
+
+// monitorTraceText prints the last probes of a pool's member (NODE:PORT,
+// with or without the partition) as a short tcpdump.
+func monitorTraceText(x *execCtx, pool, member string) (string, error) {
+	p := x.cand.Pools[pool]
 	if !strings.HasPrefix(member, "/") {
 		member = "/" + commonPartition + "/" + member
 	}

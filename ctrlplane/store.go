@@ -154,7 +154,9 @@ func (s *Store) newExecCtxLocked() *execCtx {
 // same text applies as a whole. A line starting with a module keyword
 // (`ltm pool P { … }`) creates or replaces that object.
 func (s *Store) Exec(text string) (string, error) {
-	return s.NewSession().Exec(text)
+	ss := s.NewSession()
+	out, err := ss.Exec(text)
+	return out + ss.droppedNote(), err
 }
 
 // Push runs a script as a whole: tmsh commands one per line (a command may
@@ -163,6 +165,9 @@ func (s *Store) Exec(text string) (string, error) {
 // applied to one candidate, compiled and installed once; any error changes
 // nothing and names the line. Output of list and show is concatenated.
 func (s *Store) Push(text string) (string, error) {
+	if IsAlteonScript(text) {
+		return s.PushAlteon(text)
+	}
 	stmts, err := statements(text)
 	if err != nil {
 		return "", err

@@ -1,0 +1,486 @@
+package ctrlplane
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// An Alteon session works as the appliance does: every command changes a
+// pending configuration (the session's transaction, opened at the first
+// change), `diff` shows it, `apply` makes it running as a whole, `revert`
+// drops it, and `save` writes the running configuration. The open menu is
+// kept between lines, so a /cfg/dump (a path line, then indented commands)
+// reads back as it prints.
+
+// altGlobals are the commands every menu has.
+var altGlobals = []altCmd{
+	{name: "apply", help: "make the pending changes running, all or none"},
+	{name: "diff", help: "show the pending changes", readOnly: true},
+	{name: "revert", help: "drop the pending changes"},
+	{name: "save", help: "save the running configuration (apply pending changes first)"},
+	{name: "help", help: "list this menu's commands", readOnly: true},
+	{name: "..", help: "go up one menu", readOnly: true},
+	{name: "up", help: "go up one menu", readOnly: true},
+}
+
+// altSegments splits one line into its path segments, each a list of
+// words: "/c/slb/real 1/rip 10.0.0.1" is [[c] [slb] [real 1] [rip 10.0.0.1]].
+// A double-quoted word may hold spaces and slashes. abs reports a line
+// starting at the root (with "/").
+func altSegments(line string) (segs [][]string, abs bool, err error) {
+	line = strings.TrimSpace(line)
+	abs = strings.HasPrefix(line, "/")
+	var seg []string
+	var word strings.Builder
+	inWord, quoted := false, false
+	endWord := func() {
+		if inWord {
+			seg = append(seg, word.String())
+			word.Reset()
+			inWord = false
+		}
+	}
+	endSeg := func() {
+		endWord()
+		if len(seg) > 0 {
+			segs = append(segs, seg)
+		}
+		seg = nil
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted && c == '"':
+			quoted = false
+		case quoted:
+			word.WriteByte(c)
+		case c == '"':
+			quoted, inWord = true, true
+		case c == '/':
+			endSeg()
+		case c == ' ' || c == '\t':
+			endWord()
+		case c < ' ' || c == 0x7f:
+			return nil, false, fmt.Errorf("control character %q in the line", c)
+		default:
+			word.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, false, errors.New("unterminated quoted string")
+	}
+	endSeg()
+	return segs, abs, nil
+}
+
+// altSkip reports a line that carries no command: blank, a /* comment, or
+// a dump's script start/end line.
+func altSkip(line string) bool {
+	t := strings.TrimSpace(line)
+	return t == "" || strings.HasPrefix(t, "/*") || strings.HasPrefix(t, "script start") || strings.HasPrefix(t, "script end")
+}
+
+// IsAlteonScript reports whether text is in the Alteon dialect: its first
+// line with a command starts with "/" or is a dump's "script start".
+func IsAlteonScript(text string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "script start") {
+			return true
+		}
+		if altSkip(l) || strings.HasPrefix(t, "#") {
+			continue
+		}
+		return strings.HasPrefix(t, "/")
+	}
+	return false
+}
+
+// lookupAlt finds name in the menu (and the global commands): an exact
+// name, else a unique prefix, as Alteon accepts.
+func lookupAlt(m *altMenu, name string) (*altCmd, error) {
+	all := make([]*altCmd, 0, len(m.cmds)+len(altGlobals))
+	for i := range m.cmds {
+		all = append(all, &m.cmds[i])
+	}
+	for i := range altGlobals {
+		all = append(all, &altGlobals[i])
+	}
+	var pre []*altCmd
+	for _, c := range all {
+		if c.name == name {
+			return c, nil
+		}
+		if strings.HasPrefix(c.name, name) {
+			pre = append(pre, c)
+		}
+	}
+	if len(pre) == 1 {
+		return pre[0], nil
+	}
+	var names []string
+	for _, c := range all {
+		names = append(names, c.name)
+	}
+	if len(pre) > 1 {
+		var amb []string
+		for _, c := range pre {
+			amb = append(amb, c.name)
+		}
+		return nil, fmt.Errorf("%q is ambiguous: %s", name, strings.Join(amb, ", "))
+	}
+	return nil, fmt.Errorf("%q: unknown command (this menu has %s)", name, strings.Join(names, ", "))
+}
+
+// altGlobal is a global command a line asked for; the session runs it.
+type altGlobal struct {
+	name string
+}
+
+// runAltLine runs one line's segments in the menu tree. Global commands
+// that need the store (apply, diff, revert, save) are handed to global, in
+// order with the rest. On an error the open menu is what it was before the
+// line.
+func runAltLine(a *altCtx, line string, global func(name string) (string, error)) (string, error) {
+	if altSkip(line) {
+		return "", nil
+	}
+	segs, abs, err := altSegments(line)
+	if err != nil {
+		return "", err
+	}
+	saved := slices.Clone(a.st.path)
+	if abs {
+		a.st.path = a.st.path[:0]
+	}
+	var out strings.Builder
+	for _, seg := range segs {
+		o, err := runAltSegment(a, seg, global)
+		out.WriteString(o)
+		if err != nil {
+			a.st.path = saved
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
+
+func runAltSegment(a *altCtx, seg []string, global func(name string) (string, error)) (string, error) {
+	f := a.st.frame()
+	menu := altMenus[f.kind]
+	c, err := lookupAlt(menu, seg[0])
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", menu.path(f), err)
+	}
+	args := seg[1:]
+	switch c.name {
+	case "..", "up":
+		if len(a.st.path) > 0 {
+			a.st.path = a.st.path[:len(a.st.path)-1]
+		}
+		return "", nil
+	case "help":
+		return altHelp(menu, f), nil
+	}
+	if c.run == nil && c.enter == nil {
+		return global(c.name)
+	}
+	if len(args) < c.min || len(args) > c.max {
+		usage := c.name
+		if c.args != "" {
+			usage += " " + c.args
+		}
+		return "", fmt.Errorf("%s: usage: %s", menu.path(f), usage)
+	}
+	if c.enter != nil {
+		nf, err := c.enter(a, f, args)
+		if err != nil {
+			return "", err
+		}
+		a.st.path = append(a.st.path, nf)
+		return "", nil
+	}
+	return c.run(a, f, args)
+}
+
+func altHelp(m *altMenu, f altFrame) string {
+	var b strings.Builder
+	b.WriteString("[" + m.title(f) + " Menu]\n")
+	for _, c := range slices.Concat(m.cmds, altGlobals) {
+		name := c.name
+		if c.args != "" {
+			name += " " + c.args
+		}
+		fmt.Fprintf(&b, "     %-28s - %s\n", name, c.help)
+	}
+	return b.String()
+}
+
+// ExecAlteon runs Alteon dialect lines in the session, in order, stopping
+// at the first error. Changes stay pending until an `apply`.
+func (ss *ConfigSession) ExecAlteon(text string) (string, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.alt == nil {
+		ss.alt = newAltState()
+	}
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	var out strings.Builder
+	for i, l := range lines {
+		o, err := ss.alteonLineLocked(l)
+		out.WriteString(o)
+		if err != nil {
+			if len(lines) > 1 {
+				err = &LineError{Line: i + 1, Err: err}
+			}
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
+
+// AlteonPrompt is the prompt of the session's open Alteon menu.
+func (ss *ConfigSession) AlteonPrompt() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.alt == nil {
+		return newAltState().Prompt()
+	}
+	return ss.alt.Prompt()
+}
+
+// droppedNote warns, for a session that ends with its request, that its
+// pending Alteon changes end with it.
+func (ss *ConfigSession) droppedNote() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.alt == nil {
+		return ""
+	}
+	ss.store.mu.Lock()
+	defer ss.store.mu.Unlock()
+	if !ss.pendingLocked() {
+		return ""
+	}
+	return "warning: the pending changes were dropped: a one-shot command applies only what it applies (end it with /apply)\n"
+}
+
+// pendingLocked reports whether the session has changes not applied.
+func (ss *ConfigSession) pendingLocked() bool {
+	return ss.txn != nil && ss.txn.x.mutated || ss.alt != nil && len(ss.alt.drafts) > 0 && ss.draftsPending()
+}
+
+// draftsPending reports drafts that are not just a view of existing
+// services.
+func (ss *ConfigSession) draftsPending() bool {
+	for id := range ss.alt.drafts {
+		if ss.txn == nil || len(virtServices(ss.txn.x.cand, id)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
+	s := ss.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.txn != nil && !ss.pendingLocked() && ss.txn.base != s.version {
+		ss.txn = nil // nothing pending: follow the running configuration
+	}
+	if ss.txn == nil {
+		ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+		clear(ss.alt.drafts)
+	}
+	t := ss.txn
+	t.x.prog = s.dp.Program()
+	t.x.touched = t.x.touched[:0]
+	a := &altCtx{x: t.x, st: ss.alt}
+	return runAltLine(a, line, func(name string) (string, error) {
+		switch name {
+		case "apply":
+			out, err := ss.alteonApplyLocked()
+			if err == nil && ss.txn == nil {
+				// Later segments of the line change a new pending config.
+				ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+			}
+			a.x = ss.txn.x
+			return out, err
+		case "diff":
+			return altDiff(s.running, ss.txn.x.cand, ss.alt.drafts), nil
+		case "revert":
+			pending := ss.pendingLocked()
+			ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+			a.x = ss.txn.x
+			clear(ss.alt.drafts)
+			if !pending {
+				return "No pending changes to revert.\n", nil
+			}
+			return "Pending changes reverted.\n", nil
+		case "save":
+			if ss.pendingLocked() {
+				return "", errors.New("save: there are pending changes; apply or revert them first")
+			}
+			if err := s.saveLocked(); err != nil {
+				return "", err
+			}
+			return "Running configuration saved.\n", nil
+		}
+		return "", fmt.Errorf("%s: not a command", name)
+	})
+}
+
+// alteonApplyLocked applies the pending changes. A refused apply keeps them
+// pending, as on the appliance, and its errors name Alteon objects.
+func (ss *ConfigSession) alteonApplyLocked() (string, error) {
+	s := ss.store
+	t := ss.txn
+	var out strings.Builder
+	for _, id := range sortedIDs(ss.alt.drafts) {
+		if len(virtServices(t.x.cand, id)) == 0 {
+			fmt.Fprintf(&out, "warning: virt %s has no service yet; it stays pending (lbx keeps a virt as its services)\n", id)
+		}
+	}
+	if !t.x.mutated {
+		return out.String() + "No pending changes to apply.\n", nil
+	}
+	if s.version != t.base {
+		return out.String(), fmt.Errorf("apply: the pending changes were made on configuration version %d, but another session has since applied version %d; nothing was changed (revert, then make them again)", t.base, s.version)
+	}
+	if err := s.commitLocked(t.x, nil); err != nil {
+		return out.String(), altErrors(t.x.cand, err)
+	}
+	warn := s.warningText(t.x)
+	ss.txn = nil
+	for id := range ss.alt.drafts {
+		if len(virtServices(s.running, id)) > 0 {
+			delete(ss.alt.drafts, id)
+		}
+	}
+	if len(ss.alt.drafts) > 0 {
+		// The drafts need a transaction to stay pending in.
+		ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+	}
+	out.WriteString(altNames(s.running).Replace(warn))
+	out.WriteString("Apply complete; don't forget to \"save\" the updated configuration.\n")
+	return out.String(), nil
+}
+
+// PushAlteon runs an Alteon script (a /cfg/dump, or commands) on a
+// candidate of its own and applies it as a whole at its end; `apply` lines
+// in it are accepted and wait for the end, `save` saves after the apply.
+// Any error changes nothing and names the line.
+func (s *Store) PushAlteon(text string) (string, error) {
+	ss := s.NewSession()
+	ss.alt = newAltState()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.newExecCtxLocked()
+	a := &altCtx{x: x, st: ss.alt}
+	var out strings.Builder
+	for i, l := range strings.Split(text, "\n") {
+		o, err := runAltLine(a, l, func(name string) (string, error) {
+			switch name {
+			case "apply":
+				return "", nil
+			case "save":
+				x.save = true
+				return "", nil
+			case "diff":
+				return altDiff(s.running, x.cand, ss.alt.drafts), nil
+			}
+			return "", fmt.Errorf("%s: not in a pushed script", name)
+		})
+		out.WriteString(o)
+		if err != nil {
+			return "", &LineError{Line: i + 1, Err: err}
+		}
+	}
+	for _, id := range sortedIDs(ss.alt.drafts) {
+		if len(virtServices(x.cand, id)) == 0 {
+			fmt.Fprintf(&out, "warning: virt %s has no service; nothing of it is applied (lbx keeps a virt as its services)\n", id)
+		}
+	}
+	if err := s.commitLocked(x, nil); err != nil {
+		return "", altErrors(x.cand, err)
+	}
+	if x.mutated {
+		out.WriteString(altNames(s.running).Replace(s.warningText(x)))
+	}
+	return out.String(), nil
+}
+
+func sortedIDs[T any](m map[string]T) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, compareIDs)
+	return out
+}
+
+// compareIDs orders Alteon IDs as the appliance lists them: numbers by
+// value, before names.
+func compareIDs(a, b string) int {
+	na, ea := altNumber(a)
+	nb, eb := altNumber(b)
+	switch {
+	case ea && eb:
+		if na != nb {
+			return na - nb
+		}
+	case ea:
+		return -1
+	case eb:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func altNumber(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// altNames rewrites tmsh object names in messages into the Alteon
+// dialect's: "ltm node /Common/1" is "real 1".
+func altNames(c *Config) *strings.Replacer {
+	type pair struct{ old, new string }
+	var pairs []pair
+	for _, n := range c.NodeList() {
+		pairs = append(pairs, pair{nodeKind.objectName(n.Name), "real " + baseName(n.Name)})
+	}
+	for _, p := range c.PoolList() {
+		pairs = append(pairs, pair{poolKind.objectName(p.Name), "group " + baseName(p.Name)})
+	}
+	for _, v := range c.VirtualList() {
+		id, port := virtOf(v)
+		pairs = append(pairs, pair{virtualKind.objectName(v.Name), "virt " + id + " service " + u16(port)})
+	}
+	for _, m := range c.MonitorList() {
+		pairs = append(pairs, pair{"ltm monitor " + m.Type.String() + " " + m.Name, "health " + baseName(m.Name)})
+	}
+	// Longer names first, so /Common/1 does not take a bite of /Common/10.
+	slices.SortFunc(pairs, func(a, b pair) int { return len(b.old) - len(a.old) })
+	var args []string
+	for _, p := range pairs {
+		args = append(args, p.old, p.new)
+	}
+	return strings.NewReplacer(args...)
+}
+
+func altErrors(c *Config, err error) error {
+	return errors.New(altNames(c).Replace(err.Error()))
+}
