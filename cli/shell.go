@@ -17,14 +17,29 @@ type Appliance interface {
 	Push(text string) (string, error)
 }
 
+// AlteonAppliance is an appliance that also speaks the Alteon dialect
+// (ctrlplane.Client does): lines run in the session's open menu and the
+// answer carries that menu's prompt.
+type AlteonAppliance interface {
+	ExecAlteon(line string) (out, prompt string, err error)
+}
+
 // Prompt is the tmsh-style prompt of the interactive shell.
 const Prompt = "root@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# "
+
+// AlteonMain is the Alteon dialect's prompt at its Main menu.
+const AlteonMain = ">> Main# "
 
 // Shell runs commands against an appliance.
 type Shell struct {
 	App Appliance
 	Out io.Writer
 	Err io.Writer
+	// Alteon starts the interactive shell in the Alteon dialect. In tmsh,
+	// a line starting with "/" switches to it; `tmsh` switches back.
+	Alteon bool
+
+	prompt string
 }
 
 // One runs a single command and prints its output.
@@ -54,10 +69,16 @@ func (s *Shell) print(out string) {
 // Interactive runs the readline shell until quit, exit or end of input. A
 // failing command prints its error and the session goes on, as in tmsh.
 func (s *Shell) Interactive(historyFile string) error {
+	s.prompt = Prompt
+	if s.Alteon {
+		s.prompt = AlteonMain
+	}
+	tmshCompleter := readline.NewPrefixCompleter(completer(grammar)...)
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt:          Prompt,
-		HistoryFile:     historyFile,
-		AutoComplete:    readline.NewPrefixCompleter(completer(grammar)...),
+		Prompt:      s.prompt,
+		HistoryFile: historyFile,
+		// The Alteon menus live on the appliance; only tmsh completes.
+		AutoComplete:    &dialectCompleter{shell: s, tmsh: tmshCompleter},
 		InterruptPrompt: "^C",
 		EOFPrompt:       "quit",
 		Stdout:          s.Out,
@@ -78,20 +99,83 @@ func (s *Shell) Interactive(historyFile string) error {
 		if err != nil {
 			return fmt.Errorf("cli: %w", err)
 		}
-		line = strings.TrimSpace(line)
-		switch line {
-		case "":
-			continue
-		case "quit", "exit":
+		if s.Line(line) {
 			return nil
-		case "help", "?":
-			s.help()
-			continue
 		}
-		if err := s.One(line); err != nil {
-			fmt.Fprintln(s.Err, err)
-		}
+		rl.SetPrompt(s.prompt)
 	}
+}
+
+// Line runs one line typed into the interactive shell and reports whether
+// it ends the session. Errors are printed, not returned.
+func (s *Shell) Line(line string) (quit bool) {
+	line = strings.TrimSpace(line)
+	switch line {
+	case "":
+		return false
+	case "quit", "exit", "logout":
+		return true
+	}
+	alt, canAlteon := s.App.(AlteonAppliance)
+	if s.Alteon && !canAlteon {
+		fmt.Fprintln(s.Err, "this appliance does not speak the Alteon dialect; back to tmsh")
+		s.Alteon, s.prompt = false, Prompt
+	}
+	if !s.Alteon {
+		if !strings.HasPrefix(line, "/") || !canAlteon {
+			switch line {
+			case "help", "?":
+				s.help()
+			default:
+				if err := s.One(line); err != nil {
+					fmt.Fprintln(s.Err, err)
+				}
+			}
+			return false
+		}
+		s.Alteon = true
+	}
+	if line == "tmsh" {
+		s.Alteon, s.prompt = false, Prompt
+		return false
+	}
+	if line == "?" {
+		line = "help"
+	}
+	out, prompt, err := alt.ExecAlteon(line)
+	s.print(out)
+	if err != nil {
+		fmt.Fprintln(s.Err, "Error: "+err.Error())
+	}
+	if prompt != "" {
+		s.prompt = prompt
+	}
+	return false
+}
+
+// Prompt returns the prompt the shell shows now.
+func (s *Shell) Prompt() string {
+	if s.prompt == "" {
+		if s.Alteon {
+			return AlteonMain
+		}
+		return Prompt
+	}
+	return s.prompt
+}
+
+// dialectCompleter completes tmsh commands, and nothing in the Alteon
+// dialect.
+type dialectCompleter struct {
+	shell *Shell
+	tmsh  readline.AutoCompleter
+}
+
+func (d *dialectCompleter) Do(line []rune, pos int) ([][]rune, int) {
+	if d.shell.Alteon {
+		return nil, 0
+	}
+	return d.tmsh.Do(line, pos)
 }
 
 func (s *Shell) help() {

@@ -60,3 +60,50 @@ func TestGrammarCompletesEveryVerb(t *testing.T) {
 		}
 	}
 }
+
+// altRecorder also takes Alteon lines, answering with a menu prompt.
+type altRecorder struct {
+	recorder
+	alteon []string
+}
+
+func (r *altRecorder) ExecAlteon(line string) (string, string, error) {
+	r.alteon = append(r.alteon, line)
+	return "alt:" + line, ">> Real Server 1# ", r.fail
+}
+
+// A "/" line switches the shell to the Alteon dialect, whose lines (bare
+// ones too) go to the appliance's Alteon session until `tmsh`.
+func TestShellSwitchesDialect(t *testing.T) {
+	rec := &altRecorder{}
+	var out bytes.Buffer
+	sh := &Shell{App: rec, Out: &out, Err: &out}
+	for _, l := range []string{"list ltm pool", "/c/slb/real 1", "rip 198.18.2.11", "?", "tmsh", "show ltm pool"} {
+		if sh.Line(l) {
+			t.Fatalf("%q ended the session", l)
+		}
+		if l == "rip 198.18.2.11" && sh.Prompt() != ">> Real Server 1# " {
+			t.Errorf("prompt in the Alteon dialect: %q", sh.Prompt())
+		}
+	}
+	if d := cmp.Diff([]string{"list ltm pool", "show ltm pool"}, rec.execs); d != "" {
+		t.Errorf("tmsh lines (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"/c/slb/real 1", "rip 198.18.2.11", "help"}, rec.alteon); d != "" {
+		t.Errorf("Alteon lines (-want +got):\n%s", d)
+	}
+	if sh.Prompt() != Prompt {
+		t.Errorf("prompt after tmsh: %q", sh.Prompt())
+	}
+	if !sh.Line("exit") {
+		t.Error("exit did not end the session")
+	}
+	// A shell started in the Alteon dialect on an appliance without it
+	// falls back to tmsh.
+	plain := &recorder{}
+	sh = &Shell{App: plain, Out: &out, Err: &out, Alteon: true}
+	sh.Line("list ltm pool")
+	if d := cmp.Diff([]string{"list ltm pool"}, plain.execs); d != "" || sh.Alteon {
+		t.Errorf("fallback: alteon %v, execs %v", sh.Alteon, plain.execs)
+	}
+}

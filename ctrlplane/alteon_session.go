@@ -460,7 +460,8 @@ func altNames(c *Config) *strings.Replacer {
 	type pair struct{ old, new string }
 	var pairs []pair
 	for _, n := range c.NodeList() {
-		pairs = append(pairs, pair{nodeKind.objectName(n.Name), "real " + baseName(n.Name)})
+		pairs = append(pairs, pair{nodeKind.objectName(n.Name), "real " + baseName(n.Name)},
+			pair{"node " + n.Name, "real " + baseName(n.Name)})
 	}
 	for _, p := range c.PoolList() {
 		pairs = append(pairs, pair{poolKind.objectName(p.Name), "group " + baseName(p.Name)})

@@ -1,6 +1,9 @@
 // Package ctrlplane owns the traffic configuration: its model (nodes, pools,
 // members, virtual servers, in BIG-IP's words), the tmsh dialect that reads
-// and prints it (bigip.conf stanzas and tmsh commands), the pure Compile that
+// and prints it (bigip.conf stanzas and tmsh commands), the Alteon /cfg/slb
+// dialect as a view of the same objects (alteon.go: menus and the mapping;
+// alteon_session.go: pending changes, apply, diff, revert, save;
+// alteon_print.go: dump, cur, diff and /info), the pure Compile that
 // validates it and builds the dataplane's Program, and the Store that holds
 // the running configuration and applies changes to it.
 //

@@ -7,10 +7,11 @@ import (
 	"testing"
 )
 
-var fenceRe = regexp.MustCompile("(?s)```(tmsh|yaml)\n(.*?)```")
+var fenceRe = regexp.MustCompile("(?s)```(tmsh|yaml|alteon)\n(.*?)```")
 
 // Every config example in README and docs/ is checked: tmsh blocks are
-// run in one session on the testbed's default config, YAML blocks load as boot config.
+// run in one session on the testbed's default config, Alteon blocks are
+// pushed onto it, YAML blocks load as boot config.
 func TestDocExamples(t *testing.T) {
 	files, _ := filepath.Glob("../docs/*.md")
 	files = append(files, "../README.md")
@@ -28,6 +29,11 @@ func TestDocExamples(t *testing.T) {
 					s, _ := newTestStore(t, DefaultConfigText())
 					if _, err := s.NewSession().Exec(m[2]); err != nil {
 						t.Errorf("%s example does not apply: %v\n%s", f, err, m[2])
+					}
+				case "alteon":
+					s, _ := newTestStore(t, DefaultConfigText())
+					if out, err := s.Push(m[2]); err != nil || len(s.Running().Virtuals) < 3 {
+						t.Errorf("%s Alteon example does not apply: %v\n%s\n%s", f, err, out, m[2])
 					}
 				case "yaml":
 					p := filepath.Join(t.TempDir(), "boot.yaml")

@@ -163,7 +163,8 @@ func (s *Store) Exec(text string) (string, error) {
 // span lines while braces are open; blank lines and # comments are skipped)
 // and bigip.conf stanzas, which create or replace their object. All of it is
 // applied to one candidate, compiled and installed once; any error changes
-// nothing and names the line. Output of list and show is concatenated.
+// nothing and names the line. Output of list and show is concatenated. A
+// script in the Alteon dialect (IsAlteonScript) goes to PushAlteon.
 func (s *Store) Push(text string) (string, error) {
 	if IsAlteonScript(text) {
 		return s.PushAlteon(text)

@@ -21,9 +21,11 @@ const usage = `lbx — a software load-balancer appliance
 
 usage:
   lbx run [-f boot.yaml] [--key value …]   boot the appliance in the foreground
-  lbx cli                                 interactive tmsh shell
+  lbx cli [--alteon]                      interactive shell: tmsh, or Alteon /cfg menus
+                                          (in tmsh, a line starting with / is Alteon)
   lbx -c 'COMMAND'                        run one command on the running appliance
-  lbx push FILE|-                         apply a command script as a whole
+  lbx push FILE|-                         apply a script as a whole: tmsh commands and
+                                          bigip.conf stanzas, or an Alteon /cfg dump
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
@@ -68,6 +70,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", "", "control socket (default $LBX_CONTROL_SOCKET or /run/lbx/lbx.sock)")
 	command := fs.StringP("command", "c", "", "run one command")
+	alteon := fs.Bool("alteon", false, "cli: start in the Alteon dialect")
 	fs.SetInterspersed(true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,7 +83,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		path = "/run/lbx/lbx.sock"
 	}
 	client := &ctrlplane.Client{Path: path}
-	sh := &cli.Shell{App: client, Out: stdout, Err: stderr}
+	sh := &cli.Shell{App: client, Out: stdout, Err: stderr, Alteon: *alteon}
 	rest := fs.Args()
 	if fs.Changed("command") {
 		if len(rest) > 0 {
