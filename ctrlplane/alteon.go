@@ -126,7 +126,7 @@ func init() {
 			}},
 			curCmd(),
 		}},
-		altReal: {title: func(f altFrame) string { return "Real Server " + f.id }, path: func(f altFrame) string { return "/c/slb/real " + f.id }, cmds: realCmds},
+		altReal:  {title: func(f altFrame) string { return "Real Server " + f.id }, path: func(f altFrame) string { return "/c/slb/real " + f.id }, cmds: realCmds},
 		altGroup: {title: func(f altFrame) string { return "Real Server Group " + f.id }, path: func(f altFrame) string { return "/c/slb/group " + f.id }, cmds: groupCmds},
 		altVirt:  {title: func(f altFrame) string { return "Virtual Server " + f.id }, path: func(f altFrame) string { return "/c/slb/virt " + f.id }, cmds: virtCmds},
 		altService: {title: func(f altFrame) string { return "Virtual Server " + f.id + " " + u16(f.port) + " Service" },

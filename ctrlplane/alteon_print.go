@@ -2,6 +2,7 @@ package ctrlplane
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -296,14 +297,9 @@ func altCur(a *altCtx, f altFrame) string {
 	}
 	var b strings.Builder
 	for _, blk := range altBlocks(a.x.cand, a.st.drafts) {
-		p := blk.path
-		if f.kind == altService || f.kind == altPIP {
-			// "/c/slb/virt 1/service 80 http" → "/c/slb/virt 1/service 80"
-			if i := strings.LastIndexByte(p, ' '); i > 0 && strings.Contains(p, "/service ") && !strings.HasSuffix(p, "/pip") {
-				p = p[:i]
-			}
-		}
-		if p == path || strings.HasPrefix(blk.path, path+"/") || (f.kind == altHealth && strings.HasPrefix(blk.path, path+" ")) {
+		// "/c/slb/virt 1/service 80 http/pip" is the menu "/c/slb/virt 1/service 80/pip".
+		p := serviceAppRe.ReplaceAllString(blk.path, "$1")
+		if p == path || strings.HasPrefix(p, path+"/") || (f.kind == altHealth && strings.HasPrefix(p, path+" ")) {
 			blk.write(&b)
 		}
 	}
@@ -312,6 +308,8 @@ func altCur(a *altCtx, f altFrame) string {
 	}
 	return b.String()
 }
+
+var serviceAppRe = regexp.MustCompile(`(/service [0-9]+) [^/]+`)
 
 // altDiff prints the pending changes: each menu that is new or changed in
 // cand, and a del for each one gone.
@@ -332,7 +330,11 @@ func altDiff(running, cand *Config, drafts map[string]*virtDraft) string {
 		b.write(&out)
 	}
 	for _, p := range order {
-		if !seen[p] && !strings.HasPrefix(p, "/*") {
+		switch {
+		case seen[p] || strings.HasPrefix(p, "/*"):
+		case strings.HasSuffix(p, "/pip"):
+			out.WriteString(p + "\n\tmode disable\n")
+		default:
 			out.WriteString(p + "\n\tdel\n")
 		}
 	}
@@ -344,6 +346,8 @@ func altDiff(running, cand *Config, drafts map[string]*virtDraft) string {
 
 // --- /info/slb ------------------------------------------------------------
 
+// liveMember is the installed program's member of the pool, nil when no
+// virtual server uses the pool (it is not installed then).
 func liveMember(x *execCtx, pool string, m *Member) *pools.Member {
 	installed := findPool(x.prog, pool)
 	if installed == nil {

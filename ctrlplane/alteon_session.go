@@ -135,11 +135,6 @@ func lookupAlt(m *altMenu, name string) (*altCmd, error) {
 	return nil, fmt.Errorf("%q: unknown command (this menu has %s)", name, strings.Join(names, ", "))
 }
 
-// altGlobal is a global command a line asked for; the session runs it.
-type altGlobal struct {
-	name string
-}
-
 // runAltLine runs one line's segments in the menu tree. Global commands
 // that need the store (apply, diff, revert, save) are handed to global, in
 // order with the rest. On an error the open menu is what it was before the

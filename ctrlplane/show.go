@@ -144,17 +144,7 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	for _, name := range names {
 		p := x.cand.Pools[name]
 		installed := findPool(x.prog, name)
-		live := func(m *Member) *pools.Member {
-			if installed == nil {
-				return nil
-			}
-			for i := range installed.Members {
-				if installed.Members[i].Name == m.Name() {
-					return &installed.Members[i]
-				}
-			}
-			return nil
-		}
+		live := func(m *Member) *pools.Member { return liveMember(x, name, m) }
 		stats := func(m *Member) *pools.MemberStats {
 			if l := live(m); l != nil {
 				return l.Stats
