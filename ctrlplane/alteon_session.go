@@ -60,7 +60,7 @@ func altSegments(line string) (segs [][]string, abs bool, err error) {
 			quoted, inWord = true, true
 		case c == '/':
 			endSeg()
-		case c == ' ' || c == '\t':
+		case c == ' ' || c == '\t' || c == '\r': // \r: a script saved with CRLF
 			endWord()
 		case c < ' ' || c == 0x7f:
 			return nil, false, fmt.Errorf("control character %q in the line", c)

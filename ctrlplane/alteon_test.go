@@ -177,10 +177,14 @@ func TestAlteonErrors(t *testing.T) {
 	if got := altExec(t, ss, "diff"); got != "No pending changes.\n" {
 		t.Errorf("diff after revert: %q", got)
 	}
+	// CRLF line ends, as a dump saved on Windows has them.
+	if _, err := s.Push("/c/slb/real 7\r\n\tena\r\n\trip 198.18.2.17\r\n"); err != nil || s.Running().Nodes["/Common/7"] == nil {
+		t.Errorf("push with CRLF line ends: %v", err)
+	}
 	// A pushed script with an error changes nothing and names its line.
 	_, err = s.Push("/c/slb/real 1/ena/rip 198.18.2.11\n/c/slb/group 1/add 1\n/c/slb/group 1/add 2\n")
 	var le *LineError
-	if !errors.As(err, &le) || le.Line != 3 || len(s.Running().Nodes) != 0 {
+	if !errors.As(err, &le) || le.Line != 3 || len(s.Running().Nodes) != 1 {
 		t.Errorf("push with an error on line 3: %v, nodes %d", err, len(s.Running().Nodes))
 	}
 	// Another session's apply makes pending changes stale.
