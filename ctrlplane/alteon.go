@@ -57,7 +57,6 @@ type altCmd struct {
 	min, max int // number of arguments
 	enter    func(a *altCtx, f altFrame, args []string) (altFrame, error)
 	run      func(a *altCtx, f altFrame, args []string) (string, error)
-	readOnly bool
 }
 
 // altMenu is a menu: its title (the prompt and help header) and entries.
@@ -113,7 +112,7 @@ func init() {
 		}},
 		altCfg: {title: fixed("Configuration"), path: fixed("/c"), cmds: []altCmd{
 			sub("slb", "", "server load balancing menu", altSLB),
-			{name: "dump", help: "print the whole configuration (pending changes included)", readOnly: true, run: runAltDump},
+			{name: "dump", help: "print the whole configuration (pending changes included)", run: runAltDump},
 		}},
 		altSLB: {title: fixed("Layer 4"), path: fixed("/c/slb"), cmds: []altCmd{
 			{name: "real", args: "<real server ID>", help: "real server menu", min: 1, max: 1, enter: enterReal},
@@ -141,9 +140,9 @@ func init() {
 			sub("slb", "", "server load balancing information menu", altInfoSLB),
 		}},
 		altInfoSLB: {title: fixed("SLB Information"), path: fixed("/i/slb"), cmds: []altCmd{
-			{name: "real", args: "[<real server ID>]", help: "real servers: address, groups and health", max: 1, readOnly: true, run: runInfoReal},
-			{name: "group", args: "<real server group ID>", help: "a group's real servers with their health and reason", min: 1, max: 1, readOnly: true, run: runInfoGroup},
-			{name: "trace", args: "<group ID> <real server ID>", help: "lbx: the real server's last health probes, packet by packet", min: 2, max: 2, readOnly: true, run: runInfoTrace},
+			{name: "real", args: "[<real server ID>]", help: "real servers: address, groups and health", max: 1, run: runInfoReal},
+			{name: "group", args: "<real server group ID>", help: "a group's real servers with their health and reason", min: 1, max: 1, run: runInfoGroup},
+			{name: "trace", args: "<group ID> <real server ID>", help: "lbx: the real server's last health probes, packet by packet", min: 2, max: 2, run: runInfoTrace},
 		}},
 	}
 }
@@ -155,7 +154,7 @@ func sub(name, args, help string, k altKind) altCmd {
 }
 
 func curCmd() altCmd {
-	return altCmd{name: "cur", help: "display the current configuration of this menu (pending changes included)", readOnly: true,
+	return altCmd{name: "cur", help: "display the current configuration of this menu (pending changes included)",
 		run: func(a *altCtx, f altFrame, _ []string) (string, error) { return altCur(a, f), nil }}
 }
 

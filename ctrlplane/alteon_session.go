@@ -17,12 +17,12 @@ import (
 // altGlobals are the commands every menu has.
 var altGlobals = []altCmd{
 	{name: "apply", help: "make the pending changes running, all or none"},
-	{name: "diff", help: "show the pending changes", readOnly: true},
+	{name: "diff", help: "show the pending changes"},
 	{name: "revert", help: "drop the pending changes"},
 	{name: "save", help: "save the running configuration (apply pending changes first)"},
-	{name: "help", help: "list this menu's commands", readOnly: true},
-	{name: "..", help: "go up one menu", readOnly: true},
-	{name: "up", help: "go up one menu", readOnly: true},
+	{name: "help", help: "list this menu's commands"},
+	{name: "..", help: "go up one menu"},
+	{name: "up", help: "go up one menu"},
 }
 
 // altSegments splits one line into its path segments, each a list of
