@@ -225,10 +225,6 @@ func virtServices(c *Config, id string) []*Virtual {
 	return out
 }
 
-func (a *altCtx) changed(obj string) {
-	a.x.changed(obj)
-}
-
 // --- real servers -------------------------------------------------------
 
 func enterReal(a *altCtx, _ altFrame, args []string) (altFrame, error) {
@@ -263,7 +259,7 @@ func realSetter(name, args, help string, n int, set func(a *altCtx, nd *Node, ar
 		if err := set(a, nd, args); err != nil {
 			return "", fmt.Errorf("real %s: %s: %w", f.id, name, err)
 		}
-		a.changed(nodeKind.objectName(nd.Name))
+		a.x.changed(nodeKind.objectName(nd.Name))
 		return "", nil
 	}}
 }
@@ -314,7 +310,7 @@ var realCmds = []altCmd{
 			}
 		}
 		delete(a.x.cand.Nodes, name)
-		a.changed(nodeKind.objectName(name))
+		a.x.changed(nodeKind.objectName(name))
 		return nil
 	}),
 	curCmd(),
@@ -401,7 +397,7 @@ func groupSetter(name, args, help string, n int, set func(a *altCtx, p *Pool, ar
 		if err := set(a, p, args); err != nil {
 			return "", fmt.Errorf("group %s: %s: %w", f.id, name, err)
 		}
-		a.changed(poolKind.objectName(p.Name))
+		a.x.changed(poolKind.objectName(p.Name))
 		return "", nil
 	}}
 }
@@ -507,7 +503,7 @@ var groupCmds = []altCmd{
 			}
 		}
 		delete(a.x.cand.Pools, name)
-		a.changed(poolKind.objectName(name))
+		a.x.changed(poolKind.objectName(name))
 		return nil
 	}),
 	curCmd(),
@@ -564,7 +560,7 @@ func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft
 			if err := set(a, d, v, args); err != nil {
 				return "", fmt.Errorf("virt %s: %s: %w", f.id, name, err)
 			}
-			a.changed(virtualKind.objectName(v.Name))
+			a.x.changed(virtualKind.objectName(v.Name))
 		}
 		return "", nil
 	}}
@@ -617,7 +613,7 @@ var virtCmds = []altCmd{
 		}
 		for _, v := range vs {
 			delete(a.x.cand.Virtuals, v.Name)
-			a.changed(virtualKind.objectName(v.Name))
+			a.x.changed(virtualKind.objectName(v.Name))
 		}
 		delete(a.st.drafts, f.id)
 		return nil
@@ -666,7 +662,7 @@ func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFram
 		if err := set(a, f, v, args); err != nil {
 			return "", fmt.Errorf("virt %s service %d: %s: %w", f.id, f.port, name, err)
 		}
-		a.changed(virtualKind.objectName(v.Name))
+		a.x.changed(virtualKind.objectName(v.Name))
 		return "", nil
 	}}
 }
@@ -710,7 +706,7 @@ var serviceCmds = []altCmd{
 		for i := range p.Members {
 			p.Members[i].Port = port
 		}
-		a.changed(poolKind.objectName(p.Name))
+		a.x.changed(poolKind.objectName(p.Name))
 		return nil
 	}),
 	serviceSetter("protocol", "tcp|udp", "set the protocol of the service", 1, func(_ *altCtx, _ altFrame, v *Virtual, args []string) error {
@@ -731,7 +727,7 @@ var serviceCmds = []altCmd{
 			return err
 		}
 		delete(a.x.cand.Virtuals, v.Name)
-		a.changed(virtualKind.objectName(v.Name))
+		a.x.changed(virtualKind.objectName(v.Name))
 		return nil
 	}),
 	curCmd(),
@@ -814,7 +810,7 @@ func enterHealth(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 			Interval: set[uint32](altDefaultInter), Timeout: set[uint32](altDefaultTimeout),
 			AlteonRetry: set[uint32](altDefaultRetry), AlteonRestore: set[uint32](altDefaultRestr)}
 		a.x.cand.Monitors[name] = m
-		a.changed("ltm monitor " + typ.String() + " " + name)
+		a.x.changed("ltm monitor " + typ.String() + " " + name)
 	}
 	return altFrame{kind: altHealth, id: id}, nil
 }
@@ -828,7 +824,7 @@ func healthSetter(name, args, help string, set func(m *Monitor, arg string) erro
 		if err := set(m, args[0]); err != nil {
 			return "", fmt.Errorf("health %s: %s: %w", f.id, name, err)
 		}
-		a.changed("ltm monitor " + m.Type.String() + " " + m.Name)
+		a.x.changed("ltm monitor " + m.Type.String() + " " + m.Name)
 		return "", nil
 	}}
 }
@@ -942,7 +938,7 @@ var healthCmds = []altCmd{
 			return err
 		}
 		delete(a.x.cand.Monitors, name)
-		a.changed("ltm monitor " + m.Type.String() + " " + name)
+		a.x.changed("ltm monitor " + m.Type.String() + " " + name)
 		return nil
 	}),
 	curCmd(),

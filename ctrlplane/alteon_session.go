@@ -287,7 +287,7 @@ func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
 		ss.txn = nil // nothing pending: follow the running configuration
 	}
 	if ss.txn == nil {
-		ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+		ss.txn = s.newTransactionLocked()
 		clear(ss.alt.drafts)
 	}
 	t := ss.txn
@@ -300,7 +300,7 @@ func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
 			out, err := ss.alteonApplyLocked()
 			if err == nil && ss.txn == nil {
 				// Later segments of the line change a new pending config.
-				ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+				ss.txn = s.newTransactionLocked()
 			}
 			a.x = ss.txn.x
 			return out, err
@@ -308,7 +308,7 @@ func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
 			return altDiff(s.running, ss.txn.x.cand, ss.alt.drafts), nil
 		case "revert":
 			pending := ss.pendingLocked()
-			ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+			ss.txn = s.newTransactionLocked()
 			a.x = ss.txn.x
 			clear(ss.alt.drafts)
 			if !pending {
@@ -357,7 +357,7 @@ func (ss *ConfigSession) alteonApplyLocked() (string, error) {
 	}
 	if len(ss.alt.drafts) > 0 {
 		// The drafts need a transaction to stay pending in.
-		ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+		ss.txn = s.newTransactionLocked()
 	}
 	out.WriteString(altNames(s.running).Replace(warn))
 	out.WriteString("Apply complete; don't forget to \"save\" the updated configuration.\n")

@@ -125,7 +125,7 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 	}
 	switch x.txnOp {
 	case txnCreate:
-		ss.txn = &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+		ss.txn = s.newTransactionLocked()
 		return out, nil
 	case txnSubmit, txnDelete:
 		return out, errors.New("01070733:3: no transaction is open in this session")
@@ -134,6 +134,12 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 		return out, err
 	}
 	return out + s.warningText(x), nil
+}
+
+// newTransactionLocked opens a transaction on a clone of the running
+// configuration.
+func (s *Store) newTransactionLocked() *transaction {
+	return &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
 }
 
 // warningText is the warnings the last apply added, when x changed the
