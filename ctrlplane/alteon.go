@@ -536,28 +536,31 @@ func enterVirt(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 	return altFrame{kind: altVirt, id: args[0]}, nil
 }
 
-// draft returns the virt's draft, making one from its services (or a new,
-// disabled one) when there is none.
+// draft returns the draft of a virt that has no service, making a new,
+// disabled one when there is none. A virt with services has no draft: its
+// services hold its settings.
 func (a *altCtx) draft(id string) *virtDraft {
-	if d := a.st.drafts[id]; d != nil {
-		return d
+	d := a.st.drafts[id]
+	if d == nil {
+		d = &virtDraft{disabled: true}
+		a.st.drafts[id] = d
 	}
-	d := &virtDraft{disabled: true}
-	if vs := virtServices(a.x.cand, id); len(vs) > 0 {
-		d.vip, d.disabled = vs[0].Destination.Addr(), vs[0].Disabled
-	}
-	a.st.drafts[id] = d
 	return d
 }
 
+// virtSetter sets a virt's setting on its services, or on its draft while it
+// has none; set gets exactly one of the two.
 func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft, v *Virtual, args []string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: n, max: n, run: func(a *altCtx, f altFrame, args []string) (string, error) {
-		d := a.draft(f.id)
-		if err := set(a, d, nil, args); err != nil {
-			return "", fmt.Errorf("virt %s: %s: %w", f.id, name, err)
+		vs := virtServices(a.x.cand, f.id)
+		if len(vs) == 0 {
+			if err := set(a, a.draft(f.id), nil, args); err != nil {
+				return "", fmt.Errorf("virt %s: %s: %w", f.id, name, err)
+			}
+			return "", nil
 		}
-		for _, v := range virtServices(a.x.cand, f.id) {
-			if err := set(a, d, v, args); err != nil {
+		for _, v := range vs {
+			if err := set(a, nil, v, args); err != nil {
 				return "", fmt.Errorf("virt %s: %s: %w", f.id, name, err)
 			}
 			a.x.changed(virtualKind.objectName(v.Name))
@@ -640,7 +643,14 @@ func (a *altCtx) service(f altFrame, create bool) (*Virtual, error) {
 	if !create {
 		return nil, fmt.Errorf("virt %s has no service %d", f.id, f.port)
 	}
-	d := a.draft(f.id)
+	// The virt's settings come from its other services, or its draft.
+	d := virtDraft{disabled: true}
+	if vs := virtServices(a.x.cand, f.id); len(vs) > 0 {
+		d = virtDraft{vip: vs[0].Destination.Addr(), disabled: vs[0].Disabled, name: vs[0].Description}
+	} else if dp := a.st.drafts[f.id]; dp != nil {
+		d = *dp
+		delete(a.st.drafts, f.id)
+	}
 	v := newVirtual(serviceName(f.id, f.port))
 	v.Destination = netip.AddrPortFrom(d.vip, f.port)
 	if d.vip.IsValid() {

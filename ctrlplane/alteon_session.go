@@ -263,20 +263,10 @@ func (ss *ConfigSession) droppedNote() string {
 	return "warning: the pending changes were dropped: a one-shot command applies only what it applies (end it with /apply)\n"
 }
 
-// pendingLocked reports whether the session has changes not applied.
+// pendingLocked reports whether the session has changes not applied: a
+// changed candidate, or a virt with no service yet.
 func (ss *ConfigSession) pendingLocked() bool {
-	return ss.txn != nil && ss.txn.x.mutated || ss.alt != nil && len(ss.alt.drafts) > 0 && ss.draftsPending()
-}
-
-// draftsPending reports drafts that are not just a view of existing
-// services.
-func (ss *ConfigSession) draftsPending() bool {
-	for id := range ss.alt.drafts {
-		if ss.txn == nil || len(virtServices(ss.txn.x.cand, id)) == 0 {
-			return true
-		}
-	}
-	return false
+	return ss.txn != nil && ss.txn.x.mutated || ss.alt != nil && len(ss.alt.drafts) > 0
 }
 
 func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
@@ -335,9 +325,7 @@ func (ss *ConfigSession) alteonApplyLocked() (string, error) {
 	t := ss.txn
 	var out strings.Builder
 	for _, id := range sortedIDs(ss.alt.drafts) {
-		if len(virtServices(t.x.cand, id)) == 0 {
-			fmt.Fprintf(&out, "warning: virt %s has no service yet; it stays pending (lbx keeps a virt as its services)\n", id)
-		}
+		fmt.Fprintf(&out, "warning: virt %s has no service yet; it stays pending (lbx keeps a virt as its services)\n", id)
 	}
 	if !t.x.mutated {
 		return out.String() + "No pending changes to apply.\n", nil
@@ -350,11 +338,6 @@ func (ss *ConfigSession) alteonApplyLocked() (string, error) {
 	}
 	warn := s.warningText(t.x)
 	ss.txn = nil
-	for id := range ss.alt.drafts {
-		if len(virtServices(s.running, id)) > 0 {
-			delete(ss.alt.drafts, id)
-		}
-	}
 	if len(ss.alt.drafts) > 0 {
 		// The drafts need a transaction to stay pending in.
 		ss.txn = s.newTransactionLocked()
@@ -395,9 +378,7 @@ func (s *Store) PushAlteon(text string) (string, error) {
 		}
 	}
 	for _, id := range sortedIDs(ss.alt.drafts) {
-		if len(virtServices(x.cand, id)) == 0 {
-			fmt.Fprintf(&out, "warning: virt %s has no service; nothing of it is applied (lbx keeps a virt as its services)\n", id)
-		}
+		fmt.Fprintf(&out, "warning: virt %s has no service; nothing of it is applied (lbx keeps a virt as its services)\n", id)
 	}
 	if err := s.commitLocked(x, nil); err != nil {
 		return "", altErrors(x.cand, err)

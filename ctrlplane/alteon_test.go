@@ -242,3 +242,33 @@ func FuzzAlteonLine(f *testing.F) {
 		}
 	})
 }
+
+// A virt without a service stays pending; its first service takes its vip
+// and state, and the draft is gone.
+func TestAlteonVirtDraft(t *testing.T) {
+	s, _ := newTestStore(t, "")
+	ss := s.NewSession()
+	altExec(t, ss, "/c/slb/virt 9/ena/vip 198.18.1.109")
+	if d := altExec(t, ss, "diff"); d != "/c/slb/virt 9\n\tena\n\tipver v4\n\tvip 198.18.1.109\n" {
+		t.Errorf("diff of a draft virt: %q", d)
+	}
+	if out := altExec(t, ss, "apply"); !strings.Contains(out, "warning: virt 9 has no service yet; it stays pending") {
+		t.Errorf("apply of a draft virt: %q", out)
+	}
+	if _, err := ss.ExecAlteon("save"); err == nil {
+		t.Error("save allowed with a draft virt pending")
+	}
+	altExec(t, ss, "/c/slb/virt 9/service 8080/protocol tcp\napply") // a menu alone creates nothing
+	v := s.Running().Virtuals["/Common/9_8080"]
+	if v == nil || v.Destination != netip.MustParseAddrPort("198.18.1.109:8080") || v.Disabled {
+		t.Fatalf("service 8080 of virt 9 = %+v", v)
+	}
+	if d := altExec(t, ss, "diff"); d != "No pending changes.\n" {
+		t.Errorf("diff after the service took the draft: %q", d)
+	}
+	// vip now moves the services.
+	altExec(t, ss, "/c/slb/virt 9/vip 198.18.1.110\napply")
+	if v := s.Running().Virtuals["/Common/9_8080"]; v.Destination.Addr() != netip.MustParseAddr("198.18.1.110") {
+		t.Errorf("vip did not move the service: %v", v.Destination)
+	}
+}
