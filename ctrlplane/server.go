@@ -178,12 +178,13 @@ func (s *Server) handle(c net.Conn) {
 			mk, ok := s.exec.(SessionMaker)
 			switch {
 			case ok && req.Dialect == "alteon":
-				ss := mk.NewSession()
+				var ss *ConfigSession
 				if req.Session != "" {
 					ss = s.sessionFor(req.Session, mk)
-				}
-				out, err = ss.ExecAlteon(req.Text)
-				if req.Session == "" {
+					out, err = ss.ExecAlteon(req.Text)
+				} else {
+					ss = mk.NewSession()
+					out, err = ss.ExecAlteon(req.Text)
 					out += ss.droppedNote()
 				}
 				resp.Prompt = ss.AlteonPrompt()
