@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // The Alteon dialect: the /cfg/slb menus of an Alteon (AOS) over the one
@@ -177,7 +179,7 @@ func ipverCmd() altCmd {
 			case "v4":
 				return "", nil
 			case "v6":
-				return "", fmt.Errorf("ipver v6: IPv6: %w", ErrNotSupportedYet)
+				return "", fmt.Errorf("ipver v6: IPv6: %w", config.ErrNotSupportedYet)
 			}
 			return "", fmt.Errorf("ipver %q: want v4 or v6", args[0])
 		}}
@@ -188,10 +190,10 @@ func u16(n uint16) string { return strconv.Itoa(int(n)) }
 // --- names ------------------------------------------------------------
 
 // altName is the tmsh object name of an Alteon ID.
-func altName(id string) string { return "/" + commonPartition + "/" + id }
+func altName(id string) string { return "/" + config.CommonPartition + "/" + id }
 
 func checkAltID(what, id string) error {
-	if err := checkBaseName(id); err != nil {
+	if err := config.CheckBaseName(id); err != nil {
 		return fmt.Errorf("%s %q: %w", what, id, err)
 	}
 	return nil
@@ -203,8 +205,8 @@ func serviceName(virt string, port uint16) string { return altName(virt + "_" + 
 // virtOf splits a virtual server's name into its virt ID and service port
 // when it follows the dialect's ID_PORT form and port is its destination
 // port; else the virt is the whole name.
-func virtOf(v *Virtual) (id string, port uint16) {
-	base := baseName(v.Name)
+func virtOf(v *config.Virtual) (id string, port uint16) {
+	base := config.BaseName(v.Name)
 	if i := strings.LastIndexByte(base, '_'); i > 0 {
 		if p, err := strconv.ParseUint(base[i+1:], 10, 16); err == nil && uint16(p) == v.Destination.Port() {
 			return base[:i], uint16(p)
@@ -214,14 +216,14 @@ func virtOf(v *Virtual) (id string, port uint16) {
 }
 
 // services returns the virtual servers of a virt, by port.
-func virtServices(c *Config, id string) []*Virtual {
-	var out []*Virtual
+func virtServices(c *config.Config, id string) []*config.Virtual {
+	var out []*config.Virtual
 	for _, v := range c.VirtualList() {
 		if vid, _ := virtOf(v); vid == id {
 			out = append(out, v)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Virtual) int { return int(a.Destination.Port()) - int(b.Destination.Port()) })
+	slices.SortFunc(out, func(a, b *config.Virtual) int { return int(a.Destination.Port()) - int(b.Destination.Port()) })
 	return out
 }
 
@@ -236,7 +238,7 @@ func enterReal(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 
 // real returns the real server's node, creating it (disabled, as Alteon
 // creates a real) when create is set.
-func (a *altCtx) real(id string, create bool) (*Node, error) {
+func (a *altCtx) real(id string, create bool) (*config.Node, error) {
 	name := altName(id)
 	if n := a.x.cand.Nodes[name]; n != nil {
 		return n, nil
@@ -244,13 +246,13 @@ func (a *altCtx) real(id string, create bool) (*Node, error) {
 	if !create {
 		return nil, fmt.Errorf("real %s does not exist", id)
 	}
-	n := newNode(name)
-	n.Session = SessionUserDisabled
+	n := config.NewNode(name)
+	n.Session = config.SessionUserDisabled
 	a.x.cand.Nodes[name] = n
 	return n, nil
 }
 
-func realSetter(name, args, help string, n int, set func(a *altCtx, nd *Node, args []string) error) altCmd {
+func realSetter(name, args, help string, n int, set func(a *altCtx, nd *config.Node, args []string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: n, max: n, run: func(a *altCtx, f altFrame, args []string) (string, error) {
 		nd, err := a.real(f.id, true)
 		if err != nil {
@@ -266,7 +268,7 @@ func realSetter(name, args, help string, n int, set func(a *altCtx, nd *Node, ar
 
 var realCmds = []altCmd{
 	ipverCmd(),
-	realSetter("rip", "<IP address>", "set the real server's IP address", 1, func(a *altCtx, nd *Node, args []string) error {
+	realSetter("rip", "<IP address>", "set the real server's IP address", 1, func(a *altCtx, nd *config.Node, args []string) error {
 		ip, err := netip.ParseAddr(args[0])
 		if err != nil || !ip.Is4() {
 			return fmt.Errorf("%q: want an IPv4 address", args[0])
@@ -281,19 +283,19 @@ var realCmds = []altCmd{
 		}
 		return nil
 	}),
-	realSetter("ena", "", "enable the real server", 0, func(_ *altCtx, nd *Node, _ []string) error {
-		nd.Session = SessionUserEnabled
+	realSetter("ena", "", "enable the real server", 0, func(_ *altCtx, nd *config.Node, _ []string) error {
+		nd.Session = config.SessionUserEnabled
 		return nil
 	}),
-	realSetter("dis", "", "disable the real server (no new connections)", 0, func(_ *altCtx, nd *Node, _ []string) error {
-		nd.Session = SessionUserDisabled
+	realSetter("dis", "", "disable the real server (no new connections)", 0, func(_ *altCtx, nd *config.Node, _ []string) error {
+		nd.Session = config.SessionUserDisabled
 		return nil
 	}),
-	realSetter("name", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, nd *Node, args []string) error {
+	realSetter("name", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, nd *config.Node, args []string) error {
 		nd.Description = noneEmpty(args[0])
 		return nil
 	}),
-	realSetter("maxcon", "<0-200000>", "set the maximum connections (0: no limit)", 1, func(_ *altCtx, nd *Node, args []string) error {
+	realSetter("maxcon", "<0-200000>", "set the maximum connections (0: no limit)", 1, func(_ *altCtx, nd *config.Node, args []string) error {
 		n, err := altUint(args[0], 0, 200000)
 		nd.ConnectionLimit = n
 		return err
@@ -304,10 +306,8 @@ var realCmds = []altCmd{
 		if a.x.cand.Nodes[name] == nil {
 			return fmt.Errorf("real %s does not exist", f.id)
 		}
-		for _, p := range a.x.cand.PoolList() {
-			if p.findMemberNode(name) >= 0 {
-				return fmt.Errorf("real %s is in group %s; remove it there first (rem %s)", f.id, baseName(p.Name), f.id)
-			}
+		if err := altInUse(a.x.cand, nodeKind.ref(name)); err != nil {
+			return err
 		}
 		delete(a.x.cand.Nodes, name)
 		a.x.changed(nodeKind.objectName(name))
@@ -341,7 +341,7 @@ func altUint(s string, lo, hi uint32) (uint32, error) {
 }
 
 // findMemberNode returns the index of the first member on node, or -1.
-func (p *Pool) findMemberNode(node string) int {
+func findMemberNode(p *config.Pool, node string) int {
 	for i := range p.Members {
 		if p.Members[i].Node == node {
 			return i
@@ -355,13 +355,13 @@ func (p *Pool) findMemberNode(node string) int {
 // Alteon metrics and the load-balancing modes they are.
 var altMetrics = []struct {
 	name string
-	mode LBMode
+	mode config.LBMode
 }{
-	{"roundrobin", LBRoundRobin},
-	{"leastconns", LBLeastConnectionsMember},
-	{"minmisses", LBAlteonMinMisses},
-	{"hash", LBAlteonHash},
-	{"response", LBFastestAppResponse},
+	{"roundrobin", config.LBRoundRobin},
+	{"leastconns", config.LBLeastConnectionsMember},
+	{"minmisses", config.LBAlteonMinMisses},
+	{"hash", config.LBAlteonHash},
+	{"response", config.LBFastestAppResponse},
 }
 
 func enterGroup(a *altCtx, _ altFrame, args []string) (altFrame, error) {
@@ -373,7 +373,7 @@ func enterGroup(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 
 // group returns the group's pool, creating it with Alteon's defaults
 // (metric leastconns) when create is set.
-func (a *altCtx) group(id string, create bool) (*Pool, error) {
+func (a *altCtx) group(id string, create bool) (*config.Pool, error) {
 	name := altName(id)
 	if p := a.x.cand.Pools[name]; p != nil {
 		return p, nil
@@ -381,14 +381,14 @@ func (a *altCtx) group(id string, create bool) (*Pool, error) {
 	if !create {
 		return nil, fmt.Errorf("group %s does not exist", id)
 	}
-	p := newPool(name)
-	p.Mode = LBLeastConnectionsMember
+	p := config.NewPool(name)
+	p.Mode = config.LBLeastConnectionsMember
 	p.SlowRampTime = 0
 	a.x.cand.Pools[name] = p
 	return p, nil
 }
 
-func groupSetter(name, args, help string, n int, set func(a *altCtx, p *Pool, args []string) error) altCmd {
+func groupSetter(name, args, help string, n int, set func(a *altCtx, p *config.Pool, args []string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: n, max: n, run: func(a *altCtx, f altFrame, args []string) (string, error) {
 		p, err := a.group(f.id, true)
 		if err != nil {
@@ -404,15 +404,15 @@ func groupSetter(name, args, help string, n int, set func(a *altCtx, p *Pool, ar
 
 // memberPort is the port a new member of p takes: its members' (the
 // rport of the services using it), else 0.
-func memberPort(p *Pool) uint16 {
+func memberPort(p *config.Pool) uint16 {
 	if len(p.Members) > 0 {
 		return p.Members[0].Port
 	}
 	return 0
 }
 
-func groupMember(a *altCtx, p *Pool, id string) (int, error) {
-	i := p.findMemberNode(altName(id))
+func groupMember(a *altCtx, p *config.Pool, id string) (int, error) {
+	i := findMemberNode(p, altName(id))
 	if i < 0 {
 		return -1, fmt.Errorf("real %s is not in the group", id)
 	}
@@ -421,41 +421,41 @@ func groupMember(a *altCtx, p *Pool, id string) (int, error) {
 
 var groupCmds = []altCmd{
 	ipverCmd(),
-	groupSetter("add", "<real server ID>", "add a real server to the group", 1, func(a *altCtx, p *Pool, args []string) error {
+	groupSetter("add", "<real server ID>", "add a real server to the group", 1, func(a *altCtx, p *config.Pool, args []string) error {
 		nd, err := a.real(args[0], false)
 		if err != nil {
 			return err
 		}
-		if p.findMemberNode(nd.Name) >= 0 {
+		if findMemberNode(p, nd.Name) >= 0 {
 			return fmt.Errorf("real %s is already in the group", args[0])
 		}
-		m := newMember(nd.Name, memberPort(p))
+		m := config.NewMember(nd.Name, memberPort(p))
 		m.Address = nd.Address
 		p.Members = append(p.Members, m)
 		return nil
 	}),
-	groupSetter("rem", "<real server ID>", "remove a real server from the group", 1, func(a *altCtx, p *Pool, args []string) error {
+	groupSetter("rem", "<real server ID>", "remove a real server from the group", 1, func(a *altCtx, p *config.Pool, args []string) error {
 		i, err := groupMember(a, p, args[0])
 		if err == nil {
 			p.Members = slices.Delete(p.Members, i, i+1)
 		}
 		return err
 	}),
-	groupSetter("ena", "<real server ID>", "enable a real server in this group", 1, func(a *altCtx, p *Pool, args []string) error {
+	groupSetter("ena", "<real server ID>", "enable a real server in this group", 1, func(a *altCtx, p *config.Pool, args []string) error {
 		i, err := groupMember(a, p, args[0])
 		if err == nil {
-			p.Members[i].Session = SessionUserEnabled
+			p.Members[i].Session = config.SessionUserEnabled
 		}
 		return err
 	}),
-	groupSetter("dis", "<real server ID>", "disable a real server in this group (no new connections)", 1, func(a *altCtx, p *Pool, args []string) error {
+	groupSetter("dis", "<real server ID>", "disable a real server in this group (no new connections)", 1, func(a *altCtx, p *config.Pool, args []string) error {
 		i, err := groupMember(a, p, args[0])
 		if err == nil {
-			p.Members[i].Session = SessionUserDisabled
+			p.Members[i].Session = config.SessionUserDisabled
 		}
 		return err
 	}),
-	groupSetter("metric", "roundrobin|leastconns|minmisses|hash|response", "set the metric that picks the next real server", 1, func(_ *altCtx, p *Pool, args []string) error {
+	groupSetter("metric", "roundrobin|leastconns|minmisses|hash|response", "set the metric that picks the next real server", 1, func(_ *altCtx, p *config.Pool, args []string) error {
 		var names []string
 		for _, m := range altMetrics {
 			if m.name == args[0] {
@@ -466,41 +466,38 @@ var groupCmds = []altCmd{
 		}
 		return fmt.Errorf("%q: want %s", args[0], orList(names))
 	}),
-	groupSetter("health", "<health check ID>|none", "set the group's health check", 1, func(a *altCtx, p *Pool, args []string) error {
+	groupSetter("health", "<health check ID>|none", "set the group's health check", 1, func(a *altCtx, p *config.Pool, args []string) error {
 		if args[0] == "none" {
-			p.Monitor = MonitorRule{}
+			p.Monitor = config.MonitorRule{}
 			return nil
 		}
 		m, err := altHealthMonitor(a.x.cand, args[0])
 		if err != nil {
 			return err
 		}
-		p.Monitor = MonitorRule{Names: []string{m}}
+		p.Monitor = config.MonitorRule{Names: []string{m}}
 		return nil
 	}),
-	groupSetter("slowstr", "<0-600>", "set the slow start time in seconds", 1, func(_ *altCtx, p *Pool, args []string) error {
+	groupSetter("slowstr", "<0-600>", "set the slow start time in seconds", 1, func(_ *altCtx, p *config.Pool, args []string) error {
 		n, err := altUint(args[0], 0, 600)
 		p.SlowRampTime = n
 		return err
 	}),
-	groupSetter("name", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, p *Pool, args []string) error {
+	groupSetter("name", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, p *config.Pool, args []string) error {
 		p.Description = noneEmpty(args[0])
 		return nil
 	}),
 	{name: "backup", args: "r<ID>|g<ID>|none", help: "backup real server or group (not supported: use priority groups from tmsh)", min: 1, max: 1,
 		run: func(_ *altCtx, f altFrame, _ []string) (string, error) {
-			return "", fmt.Errorf("group %s: backup: %w; tmsh priority groups give the same (min-active-members)", f.id, ErrNotSupportedYet)
+			return "", fmt.Errorf("group %s: backup: %w; tmsh priority groups give the same (min-active-members)", f.id, config.ErrNotSupportedYet)
 		}},
 	delCmd("group", func(a *altCtx, f altFrame) error {
 		name := altName(f.id)
 		if a.x.cand.Pools[name] == nil {
 			return fmt.Errorf("group %s does not exist", f.id)
 		}
-		for _, v := range a.x.cand.VirtualList() {
-			if v.Pool == name {
-				id, port := virtOf(v)
-				return fmt.Errorf("group %s is used by virt %s service %d", f.id, id, port)
-			}
+		if err := altInUse(a.x.cand, poolKind.ref(name)); err != nil {
+			return err
 		}
 		delete(a.x.cand.Pools, name)
 		a.x.changed(poolKind.objectName(name))
@@ -510,15 +507,15 @@ var groupCmds = []altCmd{
 }
 
 // Alteon's predefined health checks are the built-in monitors.
-var altPredefined = map[string]MonitorType{
-	"icmp": MonitorICMP, "tcp": MonitorTCP, "tcphalfopen": MonitorTCPHalfOpen,
-	"http": MonitorHTTP, "https": MonitorHTTPS, "udp": MonitorUDP,
+var altPredefined = map[string]config.MonitorType{
+	"icmp": config.MonitorICMP, "tcp": config.MonitorTCP, "tcphalfopen": config.MonitorTCPHalfOpen,
+	"http": config.MonitorHTTP, "https": config.MonitorHTTPS, "udp": config.MonitorUDP,
 }
 
 // altHealthMonitor resolves a group's health check to a monitor name.
-func altHealthMonitor(c *Config, id string) (string, error) {
+func altHealthMonitor(c *config.Config, id string) (string, error) {
 	if t, ok := altPredefined[id]; ok {
-		return t.builtin(), nil
+		return t.Builtin(), nil
 	}
 	name := altName(id)
 	if c.Monitors[name] == nil {
@@ -550,7 +547,7 @@ func (a *altCtx) draft(id string) *virtDraft {
 
 // virtSetter sets a virt's setting on its services, or on its draft while it
 // has none; set gets exactly one of the two.
-func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft, v *Virtual, args []string) error) altCmd {
+func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft, v *config.Virtual, args []string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: n, max: n, run: func(a *altCtx, f altFrame, args []string) (string, error) {
 		vs := virtServices(a.x.cand, f.id)
 		if len(vs) == 0 {
@@ -571,7 +568,7 @@ func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft
 
 var virtCmds = []altCmd{
 	ipverCmd(),
-	virtSetter("vip", "<IP address>", "set the virtual server's IP address", 1, func(_ *altCtx, d *virtDraft, v *Virtual, args []string) error {
+	virtSetter("vip", "<IP address>", "set the virtual server's IP address", 1, func(_ *altCtx, d *virtDraft, v *config.Virtual, args []string) error {
 		ip, err := netip.ParseAddr(args[0])
 		if err != nil || !ip.Is4() {
 			return fmt.Errorf("%q: want an IPv4 address", args[0])
@@ -580,11 +577,11 @@ var virtCmds = []altCmd{
 			d.vip = ip
 		} else {
 			v.Destination = netip.AddrPortFrom(ip, v.Destination.Port())
-			v.Mask = hostMask(ip)
+			v.Mask = config.HostMask(ip)
 		}
 		return nil
 	}),
-	virtSetter("ena", "", "enable the virtual server", 0, func(_ *altCtx, d *virtDraft, v *Virtual, _ []string) error {
+	virtSetter("ena", "", "enable the virtual server", 0, func(_ *altCtx, d *virtDraft, v *config.Virtual, _ []string) error {
 		if v == nil {
 			d.disabled = false
 		} else {
@@ -592,7 +589,7 @@ var virtCmds = []altCmd{
 		}
 		return nil
 	}),
-	virtSetter("dis", "", "disable the virtual server", 0, func(_ *altCtx, d *virtDraft, v *Virtual, _ []string) error {
+	virtSetter("dis", "", "disable the virtual server", 0, func(_ *altCtx, d *virtDraft, v *config.Virtual, _ []string) error {
 		if v == nil {
 			d.disabled = true
 		} else {
@@ -600,7 +597,7 @@ var virtCmds = []altCmd{
 		}
 		return nil
 	}),
-	virtSetter("vname", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, d *virtDraft, v *Virtual, args []string) error {
+	virtSetter("vname", "<name>|none", "set a descriptive name", 1, func(_ *altCtx, d *virtDraft, v *config.Virtual, args []string) error {
 		if v == nil {
 			d.name = noneEmpty(args[0])
 		} else {
@@ -625,7 +622,7 @@ var virtCmds = []altCmd{
 }
 
 func enterService(a *altCtx, f altFrame, args []string) (altFrame, error) {
-	port, err := parsePort(args[0])
+	port, err := config.ParsePort(args[0])
 	if err != nil || port == 0 {
 		return altFrame{}, fmt.Errorf("virt %s: service %q: want a port from 1 to 65535", f.id, args[0])
 	}
@@ -634,7 +631,7 @@ func enterService(a *altCtx, f altFrame, args []string) (altFrame, error) {
 
 // service returns the service's virtual server, creating it from the virt
 // (vip, state, name) when create is set.
-func (a *altCtx) service(f altFrame, create bool) (*Virtual, error) {
+func (a *altCtx) service(f altFrame, create bool) (*config.Virtual, error) {
 	for _, v := range virtServices(a.x.cand, f.id) {
 		if v.Destination.Port() == f.port {
 			return v, nil
@@ -651,19 +648,19 @@ func (a *altCtx) service(f altFrame, create bool) (*Virtual, error) {
 		d = *dp
 		delete(a.st.drafts, f.id)
 	}
-	v := newVirtual(serviceName(f.id, f.port))
+	v := config.NewVirtual(serviceName(f.id, f.port))
 	v.Destination = netip.AddrPortFrom(d.vip, f.port)
 	if d.vip.IsValid() {
-		v.Mask = hostMask(d.vip)
+		v.Mask = config.HostMask(d.vip)
 	}
-	v.Protocol = ProtocolTCP
+	v.Protocol = config.ProtocolTCP
 	v.Disabled = d.disabled
 	v.Description = d.name
 	a.x.cand.Virtuals[v.Name] = v
 	return v, nil
 }
 
-func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFrame, v *Virtual, args []string) error) altCmd {
+func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFrame, v *config.Virtual, args []string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: n, max: n, run: func(a *altCtx, f altFrame, args []string) (string, error) {
 		v, err := a.service(f, true)
 		if err != nil {
@@ -678,8 +675,8 @@ func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFram
 }
 
 // sharers are the other virtual servers that use pool.
-func sharers(c *Config, pool string, self *Virtual) []*Virtual {
-	var out []*Virtual
+func sharers(c *config.Config, pool string, self *config.Virtual) []*config.Virtual {
+	var out []*config.Virtual
 	for _, v := range c.VirtualList() {
 		if v.Pool == pool && v != self {
 			out = append(out, v)
@@ -689,7 +686,7 @@ func sharers(c *Config, pool string, self *Virtual) []*Virtual {
 }
 
 var serviceCmds = []altCmd{
-	serviceSetter("group", "<real server group ID>", "set the service's real server group", 1, func(a *altCtx, _ altFrame, v *Virtual, args []string) error {
+	serviceSetter("group", "<real server group ID>", "set the service's real server group", 1, func(a *altCtx, _ altFrame, v *config.Virtual, args []string) error {
 		p, err := a.group(args[0], false)
 		if err != nil {
 			return err
@@ -697,8 +694,8 @@ var serviceCmds = []altCmd{
 		v.Pool = p.Name
 		return nil
 	}),
-	serviceSetter("rport", "<real port>", "set the port the real servers listen on (0: the service port)", 1, func(a *altCtx, f altFrame, v *Virtual, args []string) error {
-		port, err := parsePort(args[0])
+	serviceSetter("rport", "<real port>", "set the port the real servers listen on (0: the service port)", 1, func(a *altCtx, f altFrame, v *config.Virtual, args []string) error {
+		port, err := config.ParsePort(args[0])
 		if err != nil {
 			return err
 		}
@@ -711,7 +708,7 @@ var serviceCmds = []altCmd{
 		}
 		if others := sharers(a.x.cand, p.Name, v); port != memberPort(p) && len(others) > 0 {
 			id, op := virtOf(others[0])
-			return fmt.Errorf("group %s is also used by virt %s service %d; lbx keeps the real port on the group's members, so services sharing a group share their rport", baseName(p.Name), id, op)
+			return fmt.Errorf("group %s is also used by virt %s service %d; lbx keeps the real port on the group's members, so services sharing a group share their rport", config.BaseName(p.Name), id, op)
 		}
 		for i := range p.Members {
 			p.Members[i].Port = port
@@ -719,12 +716,12 @@ var serviceCmds = []altCmd{
 		a.x.changed(poolKind.objectName(p.Name))
 		return nil
 	}),
-	serviceSetter("protocol", "tcp|udp", "set the protocol of the service", 1, func(_ *altCtx, _ altFrame, v *Virtual, args []string) error {
+	serviceSetter("protocol", "tcp|udp", "set the protocol of the service", 1, func(_ *altCtx, _ altFrame, v *config.Virtual, args []string) error {
 		switch args[0] {
 		case "tcp":
-			v.Protocol = ProtocolTCP
+			v.Protocol = config.ProtocolTCP
 		case "udp":
-			v.Protocol = ProtocolUDP
+			v.Protocol = config.ProtocolUDP
 		default:
 			return fmt.Errorf("%q: want tcp or udp", args[0])
 		}
@@ -744,12 +741,12 @@ var serviceCmds = []altCmd{
 }
 
 var pipCmds = []altCmd{
-	serviceSetter("mode", "disable|egress", "proxy IP mode: egress translates the client address to the egress self IP (tmsh SNAT automap)", 1, func(_ *altCtx, _ altFrame, v *Virtual, args []string) error {
+	serviceSetter("mode", "disable|egress", "proxy IP mode: egress translates the client address to the egress self IP (tmsh SNAT automap)", 1, func(_ *altCtx, _ altFrame, v *config.Virtual, args []string) error {
 		switch args[0] {
 		case "disable":
-			v.SNAT = SNATNone
+			v.SNAT = config.SNATNone
 		case "egress":
-			v.SNAT = SNATAutomap
+			v.SNAT = config.SNATAutomap
 		default:
 			return fmt.Errorf("%q: want disable or egress", args[0])
 		}
@@ -763,13 +760,13 @@ var pipCmds = []altCmd{
 // Alteon health check types and the monitor types they are.
 var altHealthTypes = []struct {
 	name string
-	typ  MonitorType
+	typ  config.MonitorType
 }{
-	{"ICMP", MonitorICMP}, {"TCP", MonitorTCP}, {"TCPHALFOPEN", MonitorTCPHalfOpen},
-	{"HTTP", MonitorHTTP}, {"HTTPS", MonitorHTTPS}, {"UDP", MonitorUDP},
+	{"ICMP", config.MonitorICMP}, {"TCP", config.MonitorTCP}, {"TCPHALFOPEN", config.MonitorTCPHalfOpen},
+	{"HTTP", config.MonitorHTTP}, {"HTTPS", config.MonitorHTTPS}, {"UDP", config.MonitorUDP},
 }
 
-func altHealthType(t MonitorType) (string, bool) {
+func altHealthType(t config.MonitorType) (string, bool) {
 	for _, h := range altHealthTypes {
 		if h.typ == t {
 			return h.name, true
@@ -802,7 +799,7 @@ func enterHealth(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 		}
 		return altFrame{kind: altHealth, id: id}, nil
 	}
-	typ, ok := MonitorType(0), false
+	typ, ok := config.MonitorType(0), false
 	for _, h := range altHealthTypes {
 		if strings.EqualFold(h.name, args[1]) {
 			typ, ok = h.typ, true
@@ -813,19 +810,19 @@ func enterHealth(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 		return altFrame{}, fmt.Errorf("health %s: type %q: want ICMP, TCP, TCPHALFOPEN, HTTP, HTTPS or UDP", id, args[1])
 	case m != nil && m.Type != typ:
 		return altFrame{}, fmt.Errorf("health %s is a %s health check, not %s", id, strings.ToUpper(m.Type.String()), strings.ToUpper(args[1]))
-	case m == nil && builtinMonitor(name) != nil:
+	case m == nil && config.BuiltinMonitor(name) != nil:
 		return altFrame{}, fmt.Errorf("health %s: the name is a built-in monitor", id)
 	case m == nil:
-		m = &Monitor{Name: name, Type: typ, DefaultsFrom: typ.builtin(),
-			Interval: set[uint32](altDefaultInter), Timeout: set[uint32](altDefaultTimeout),
-			AlteonRetry: set[uint32](altDefaultRetry), AlteonRestore: set[uint32](altDefaultRestr)}
+		m = &config.Monitor{Name: name, Type: typ, DefaultsFrom: typ.Builtin(),
+			Interval: config.Some[uint32](altDefaultInter), Timeout: config.Some[uint32](altDefaultTimeout),
+			AlteonRetry: config.Some[uint32](altDefaultRetry), AlteonRestore: config.Some[uint32](altDefaultRestr)}
 		a.x.cand.Monitors[name] = m
 		a.x.changed("ltm monitor " + typ.String() + " " + name)
 	}
 	return altFrame{kind: altHealth, id: id}, nil
 }
 
-func healthSetter(name, args, help string, set func(m *Monitor, arg string) error) altCmd {
+func healthSetter(name, args, help string, set func(m *config.Monitor, arg string) error) altCmd {
 	return altCmd{name: name, args: args, help: help, min: 1, max: 1, run: func(a *altCtx, f altFrame, args []string) (string, error) {
 		m := a.x.cand.Monitors[altName(f.id)]
 		if m == nil {
@@ -839,11 +836,11 @@ func healthSetter(name, args, help string, set func(m *Monitor, arg string) erro
 	}}
 }
 
-func healthUint(get func(m *Monitor) *Opt[uint32], lo, hi uint32) func(m *Monitor, arg string) error {
-	return func(m *Monitor, arg string) error {
+func healthUint(get func(m *config.Monitor) *config.Opt[uint32], lo, hi uint32) func(m *config.Monitor, arg string) error {
+	return func(m *config.Monitor, arg string) error {
 		n, err := altUint(arg, lo, hi)
 		if err == nil {
-			*get(m) = set(n)
+			*get(m) = config.Some(n)
 		}
 		return err
 	}
@@ -851,49 +848,49 @@ func healthUint(get func(m *Monitor) *Opt[uint32], lo, hi uint32) func(m *Monito
 
 // destination parts of a monitor: "*:80" → ("*", "80"); icmp types keep an
 // address only.
-func monitorDest(m *Monitor) (host, port string) {
+func monitorDest(m *config.Monitor) (host, port string) {
 	d := m.Destination.V
 	if !m.Destination.Set {
 		d = "*:*"
-		if m.Type.addressOnly() {
+		if m.Type.AddressOnly() {
 			d = "*"
 		}
 	}
-	if m.Type.addressOnly() {
+	if m.Type.AddressOnly() {
 		return d, "*"
 	}
-	h, p, err := splitAddrPort(d)
+	h, p, err := config.SplitAddrPort(d)
 	if err != nil {
 		return "*", "*"
 	}
 	return h, p
 }
 
-func setMonitorDest(m *Monitor, host, port string) {
-	if m.Type.addressOnly() {
-		m.Destination = set(host)
+func setMonitorDest(m *config.Monitor, host, port string) {
+	if m.Type.AddressOnly() {
+		m.Destination = config.Some(host)
 		return
 	}
 	sep := ":"
 	if strings.Contains(host, ":") {
 		sep = "."
 	}
-	m.Destination = set(host + sep + port)
+	m.Destination = config.Some(host + sep + port)
 }
 
 var healthCmds = []altCmd{
-	healthSetter("name", "<name>|none", "set a descriptive name", func(m *Monitor, arg string) error {
+	healthSetter("name", "<name>|none", "set a descriptive name", func(m *config.Monitor, arg string) error {
 		m.Description = noneEmpty(arg)
 		return nil
 	}),
-	healthSetter("dport", "<port>|none", "set the destination port (none: the real port of the service)", func(m *Monitor, arg string) error {
-		if m.Type.addressOnly() {
+	healthSetter("dport", "<port>|none", "set the destination port (none: the real port of the service)", func(m *config.Monitor, arg string) error {
+		if m.Type.AddressOnly() {
 			return fmt.Errorf("%s health checks have no port", strings.ToUpper(m.Type.String()))
 		}
 		host, _ := monitorDest(m)
 		port := "*"
 		if arg != "none" && arg != "0" {
-			p, err := parsePort(arg)
+			p, err := config.ParsePort(arg)
 			if err != nil {
 				return err
 			}
@@ -902,7 +899,7 @@ var healthCmds = []altCmd{
 		setMonitorDest(m, host, port)
 		return nil
 	}),
-	healthSetter("dest", "<IP address>|none", "set the destination address (none: the real server's)", func(m *Monitor, arg string) error {
+	healthSetter("dest", "<IP address>|none", "set the destination address (none: the real server's)", func(m *config.Monitor, arg string) error {
 		_, port := monitorDest(m)
 		host := "*"
 		if arg != "none" {
@@ -915,19 +912,19 @@ var healthCmds = []altCmd{
 		setMonitorDest(m, host, port)
 		return nil
 	}),
-	healthSetter("inter", "<1-600>", "set the interval between checks, in seconds", healthUint(func(m *Monitor) *Opt[uint32] { return &m.Interval }, 1, 600)),
-	healthSetter("timeout", "<1-600>", "set how long one check waits for an answer, in seconds", healthUint(func(m *Monitor) *Opt[uint32] { return &m.Timeout }, 1, 600)),
-	healthSetter("retry", "<1-63>", "set the failed checks in a row that take a server down", healthUint(func(m *Monitor) *Opt[uint32] { return &m.AlteonRetry }, 1, 63)),
-	healthSetter("restr", "<1-63>", "set the good checks in a row that bring a server back", healthUint(func(m *Monitor) *Opt[uint32] { return &m.AlteonRestore }, 1, 63)),
-	healthSetter("closechk", "lenient|legacy", "lbx: how a TCP check judges a RST answering its FIN (legacy: fail, as AOS before 23.2.9)", func(m *Monitor, arg string) error {
-		if m.Type != MonitorTCP {
+	healthSetter("inter", "<1-600>", "set the interval between checks, in seconds", healthUint(func(m *config.Monitor) *config.Opt[uint32] { return &m.Interval }, 1, 600)),
+	healthSetter("timeout", "<1-600>", "set how long one check waits for an answer, in seconds", healthUint(func(m *config.Monitor) *config.Opt[uint32] { return &m.Timeout }, 1, 600)),
+	healthSetter("retry", "<1-63>", "set the failed checks in a row that take a server down", healthUint(func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRetry }, 1, 63)),
+	healthSetter("restr", "<1-63>", "set the good checks in a row that bring a server back", healthUint(func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRestore }, 1, 63)),
+	healthSetter("closechk", "lenient|legacy", "lbx: how a TCP check judges a RST answering its FIN (legacy: fail, as AOS before 23.2.9)", func(m *config.Monitor, arg string) error {
+		if m.Type != config.MonitorTCP {
 			return fmt.Errorf("only TCP health checks close with a FIN")
 		}
 		switch arg {
 		case "lenient":
-			m.CloseCheck = set(false)
+			m.CloseCheck = config.Some(false)
 		case "legacy":
-			m.CloseCheck = set(true)
+			m.CloseCheck = config.Some(true)
 		default:
 			return fmt.Errorf("%q: want lenient or legacy", arg)
 		}
@@ -939,12 +936,7 @@ var healthCmds = []altCmd{
 		if m == nil {
 			return fmt.Errorf("health %s does not exist", f.id)
 		}
-		for _, p := range a.x.cand.PoolList() {
-			if ruleUses(p.Monitor, name) {
-				return fmt.Errorf("health %s is used by group %s", f.id, baseName(p.Name))
-			}
-		}
-		if err := monitorInUse(a.x.cand, name); err != nil {
+		if err := altInUse(a.x.cand, m.Ref()); err != nil {
 			return err
 		}
 		delete(a.x.cand.Monitors, name)

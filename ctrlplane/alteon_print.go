@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/pools"
 )
 
@@ -49,22 +51,22 @@ func serviceApp(port uint16) string {
 
 // altBlocks is the dump of c, menu by menu, in the order a dump lists
 // them: health checks, real servers, groups, virtual servers.
-func altBlocks(c *Config, drafts map[string]*virtDraft) []altBlock {
+func altBlocks(c *config.Config, drafts map[string]*virtDraft) []altBlock {
 	var out []altBlock
 	for _, m := range c.MonitorList() {
 		out = append(out, healthBlock(c, m))
 	}
 	nodes := c.NodeList()
-	slices.SortFunc(nodes, func(a, b *Node) int { return compareIDs(baseName(a.Name), baseName(b.Name)) })
+	slices.SortFunc(nodes, func(a, b *config.Node) int { return compareIDs(config.BaseName(a.Name), config.BaseName(b.Name)) })
 	for _, n := range nodes {
 		out = append(out, realBlock(n))
 	}
 	ps := c.PoolList()
-	slices.SortFunc(ps, func(a, b *Pool) int { return compareIDs(baseName(a.Name), baseName(b.Name)) })
+	slices.SortFunc(ps, func(a, b *config.Pool) int { return compareIDs(config.BaseName(a.Name), config.BaseName(b.Name)) })
 	for _, p := range ps {
 		out = append(out, groupBlock(p))
 	}
-	virts := map[string][]*Virtual{}
+	virts := map[string][]*config.Virtual{}
 	for _, v := range c.VirtualList() {
 		id, _ := virtOf(v)
 		virts[id] = append(virts[id], v)
@@ -82,10 +84,10 @@ func altBlocks(c *Config, drafts map[string]*virtDraft) []altBlock {
 	return out
 }
 
-func healthBlock(c *Config, m *Monitor) altBlock {
-	e := c.effectiveMonitor(m)
+func healthBlock(c *config.Config, m *config.Monitor) altBlock {
+	e := c.EffectiveMonitor(m)
 	typ, ok := altHealthType(m.Type)
-	b := altBlock{path: "/c/slb/advhc/health " + baseName(m.Name) + " " + typ}
+	b := altBlock{path: "/c/slb/advhc/health " + config.BaseName(m.Name) + " " + typ}
 	if !ok {
 		b.path = "/* lbx: ltm monitor " + m.Type.String() + " " + m.Name + " has no Alteon health check type */"
 		return b
@@ -100,7 +102,7 @@ func healthBlock(c *Config, m *Monitor) altBlock {
 	if port != "*" {
 		b.add("dport %s", port)
 	}
-	if !e.alteon() {
+	if !e.Alteon() {
 		b.note("BIG-IP timing: interval %d, timeout %d (no retry/restr)", e.Interval.V, e.Timeout.V)
 	} else {
 		if e.Interval.V != altDefaultInter {
@@ -116,18 +118,18 @@ func healthBlock(c *Config, m *Monitor) altBlock {
 			b.add("restr %d", e.AlteonRestore.V)
 		}
 	}
-	if m.Type == MonitorTCP && e.CloseCheck.V {
+	if m.Type == config.MonitorTCP && e.CloseCheck.V {
 		b.add("closechk legacy")
 	}
-	if e.Send.V != builtinMonitor(m.Type.builtin()).Send.V || e.Recv.V != "" || e.RecvDisable.V != "" {
+	if e.Send.V != config.BuiltinMonitor(m.Type.Builtin()).Send.V || e.Recv.V != "" || e.RecvDisable.V != "" {
 		b.note("send/recv strings are set in tmsh (list ltm monitor %s %s)", m.Type, m.Name)
 	}
 	return b
 }
 
-func realBlock(n *Node) altBlock {
-	b := altBlock{path: "/c/slb/real " + baseName(n.Name)}
-	b.add("%s", yesNo(n.Session == SessionUserDisabled, "dis", "ena"))
+func realBlock(n *config.Node) altBlock {
+	b := altBlock{path: "/c/slb/real " + config.BaseName(n.Name)}
+	b.add("%s", yesNo(n.Session == config.SessionUserDisabled, "dis", "ena"))
 	b.add("ipver v4")
 	if n.Address.IsValid() {
 		b.add("rip %s", n.Address)
@@ -138,7 +140,7 @@ func realBlock(n *Node) altBlock {
 	if n.ConnectionLimit > 0 {
 		b.add("maxcon %d", n.ConnectionLimit)
 	}
-	if n.State == StateUserDown {
+	if n.State == config.StateUserDown {
 		b.note("forced offline (tmsh state user-down)")
 	}
 	if len(n.Monitor.Names) > 0 {
@@ -147,8 +149,8 @@ func realBlock(n *Node) altBlock {
 	return b
 }
 
-func groupBlock(p *Pool) altBlock {
-	b := altBlock{path: "/c/slb/group " + baseName(p.Name)}
+func groupBlock(p *config.Pool) altBlock {
+	b := altBlock{path: "/c/slb/group " + config.BaseName(p.Name)}
 	b.add("ipver v4")
 	metric := ""
 	for _, m := range altMetrics {
@@ -178,15 +180,15 @@ func groupBlock(p *Pool) altBlock {
 	var dis []string
 	for i := range p.Members {
 		m := &p.Members[i]
-		id := baseName(m.Node)
+		id := config.BaseName(m.Node)
 		b.add("add %s", id)
-		if m.Session == SessionUserDisabled {
+		if m.Session == config.SessionUserDisabled {
 			dis = append(dis, id)
 		}
 		if m.Port != memberPort(p) {
 			b.note("real %s listens on port %d, the group's others on %d", id, m.Port, memberPort(p))
 		}
-		if m.PriorityGroup != 0 || m.Ratio != 1 || m.ConnectionLimit != 0 || m.State == StateUserDown {
+		if m.PriorityGroup != 0 || m.Ratio != 1 || m.ConnectionLimit != 0 || m.State == config.StateUserDown {
 			b.note("member %s: priority-group %d, ratio %d, connection-limit %d, state %s", m.Name(), m.PriorityGroup, m.Ratio, m.ConnectionLimit, m.State)
 		}
 	}
@@ -203,14 +205,14 @@ func groupBlock(p *Pool) altBlock {
 // for a built-in, else the monitor's.
 func altHealthID(name string) string {
 	for id, t := range altPredefined {
-		if t.builtin() == name {
+		if t.Builtin() == name {
 			return id
 		}
 	}
-	return baseName(name)
+	return config.BaseName(name)
 }
 
-func virtBlocks(c *Config, id string, d *virtDraft) []altBlock {
+func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 	vs := virtServices(c, id)
 	vb := altBlock{path: "/c/slb/virt " + id}
 	disabled, desc := true, ""
@@ -241,24 +243,24 @@ func virtBlocks(c *Config, id string, d *virtDraft) []altBlock {
 		sp := fmt.Sprintf("/c/slb/virt %s/service %d %s", id, port, serviceApp(port))
 		sb := altBlock{path: sp}
 		if v.Pool != "" {
-			sb.add("group %s", baseName(v.Pool))
+			sb.add("group %s", config.BaseName(v.Pool))
 			if p := c.Pools[v.Pool]; p != nil {
 				if rp := memberPort(p); rp != 0 && rp != port {
 					sb.add("rport %d", rp)
 				}
 			}
 		}
-		if v.Protocol == ProtocolUDP {
+		if v.Protocol == config.ProtocolUDP {
 			sb.add("protocol udp")
 		}
 		if v.Disabled != disabled || v.Destination.Addr().String() != vip {
-			sb.note("virtual %s: destination %s, %s", v.Name, formatDestination(v.Destination), yesNo(v.Disabled, "disabled", "enabled"))
+			sb.note("virtual %s: destination %s, %s", v.Name, config.FormatDestination(v.Destination), yesNo(v.Disabled, "disabled", "enabled"))
 		}
 		if len(v.Persist) > 0 {
 			sb.note("persistence %s (set in tmsh)", v.Persist[0].Name)
 		}
 		out = append(out, sb)
-		if v.SNAT != SNATNone {
+		if v.SNAT != config.SNATNone {
 			pb := altBlock{path: sp + "/pip"}
 			pb.add("mode egress")
 			out = append(out, pb)
@@ -268,7 +270,7 @@ func virtBlocks(c *Config, id string, d *virtDraft) []altBlock {
 }
 
 // altDumpText is the whole dump.
-func altDumpText(c *Config, drafts map[string]*virtDraft) string {
+func altDumpText(c *config.Config, drafts map[string]*virtDraft) string {
 	var b strings.Builder
 	b.WriteString("script start \"lbx\" 4 /**** DO NOT EDIT THIS LINE!\n")
 	b.WriteString("/* Configuration dump of lbx in the Alteon dialect (pending changes included)\n")
@@ -313,7 +315,7 @@ var serviceAppRe = regexp.MustCompile(`(/service [0-9]+) [^/]+`)
 
 // altDiff prints the pending changes: each menu that is new or changed in
 // cand, and a del for each one gone.
-func altDiff(running, cand *Config, drafts map[string]*virtDraft) string {
+func altDiff(running, cand *config.Config, drafts map[string]*virtDraft) string {
 	old := map[string][]string{}
 	var order []string
 	for _, b := range altBlocks(running, nil) {
@@ -348,7 +350,7 @@ func altDiff(running, cand *Config, drafts map[string]*virtDraft) string {
 
 // liveMember is the installed program's member of the pool, nil when no
 // virtual server uses the pool (it is not installed then).
-func liveMember(x *execCtx, pool string, m *Member) *pools.Member {
+func liveMember(x *execCtx, pool string, m *config.Member) *pools.Member {
 	installed := findPool(x.prog, pool)
 	if installed == nil {
 		return nil
@@ -369,12 +371,12 @@ func runInfoReal(a *altCtx, _ altFrame, args []string) (string, error) {
 		if n == nil {
 			return "", fmt.Errorf("real %s does not exist", args[0])
 		}
-		nodes = []*Node{n}
+		nodes = []*config.Node{n}
 	}
-	slices.SortFunc(nodes, func(a, b *Node) int { return compareIDs(baseName(a.Name), baseName(b.Name)) })
+	slices.SortFunc(nodes, func(a, b *config.Node) int { return compareIDs(config.BaseName(a.Name), config.BaseName(b.Name)) })
 	var b strings.Builder
 	for _, n := range nodes {
-		fmt.Fprintf(&b, "%s: %s, %s\n", baseName(n.Name), n.Address, yesNo(n.Session == SessionUserDisabled, "disabled", "enabled"))
+		fmt.Fprintf(&b, "%s: %s, %s\n", config.BaseName(n.Name), n.Address, yesNo(n.Session == config.SessionUserDisabled, "disabled", "enabled"))
 		for _, p := range c.PoolList() {
 			for i := range p.Members {
 				m := &p.Members[i]
@@ -382,7 +384,7 @@ func runInfoReal(a *altCtx, _ altFrame, args []string) (string, error) {
 					continue
 				}
 				st, why := memberStatus(a.x, p, m, liveMember(a.x, p.Name, m))
-				fmt.Fprintf(&b, "    group %s, port %s: %s", baseName(p.Name), altPort(m.Port), st)
+				fmt.Fprintf(&b, "    group %s, port %s: %s", config.BaseName(p.Name), altPort(m.Port), st)
 				if why != "" {
 					b.WriteString(" (" + why + ")")
 				}
@@ -417,7 +419,7 @@ func runInfoGroup(a *altCtx, _ altFrame, args []string) (string, error) {
 	for i := range p.Members {
 		m := &p.Members[i]
 		st, why := memberStatus(a.x, p, m, liveMember(a.x, p.Name, m))
-		fmt.Fprintf(&b, "    real %s: %s, %s", baseName(m.Node), m.Address, st)
+		fmt.Fprintf(&b, "    real %s: %s, %s", config.BaseName(m.Node), m.Address, st)
 		if why != "" {
 			b.WriteString(", " + why)
 		}
@@ -426,7 +428,7 @@ func runInfoGroup(a *altCtx, _ altFrame, args []string) (string, error) {
 	return b.String(), nil
 }
 
-func groupMetric(p *Pool) string {
+func groupMetric(p *config.Pool) string {
 	for _, m := range altMetrics {
 		if m.mode == p.Mode {
 			return m.name
@@ -440,7 +442,7 @@ func runInfoTrace(a *altCtx, _ altFrame, args []string) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("group %s does not exist", args[0])
 	}
-	i := p.findMemberNode(altName(args[1]))
+	i := findMemberNode(p, altName(args[1]))
 	if i < 0 {
 		return "", fmt.Errorf("real %s is not in group %s", args[1], args[0])
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // An Alteon session works as the appliance does: every command changes a
@@ -432,22 +434,22 @@ func altNumber(s string) (int, bool) {
 
 // altNames rewrites tmsh object names in messages into the Alteon
 // dialect's: "ltm node /Common/1" is "real 1".
-func altNames(c *Config) *strings.Replacer {
+func altNames(c *config.Config) *strings.Replacer {
 	type pair struct{ old, new string }
 	var pairs []pair
 	for _, n := range c.NodeList() {
-		pairs = append(pairs, pair{nodeKind.objectName(n.Name), "real " + baseName(n.Name)},
-			pair{"node " + n.Name, "real " + baseName(n.Name)})
+		pairs = append(pairs, pair{nodeKind.objectName(n.Name), "real " + config.BaseName(n.Name)},
+			pair{"node " + n.Name, "real " + config.BaseName(n.Name)})
 	}
 	for _, p := range c.PoolList() {
-		pairs = append(pairs, pair{poolKind.objectName(p.Name), "group " + baseName(p.Name)})
+		pairs = append(pairs, pair{poolKind.objectName(p.Name), "group " + config.BaseName(p.Name)})
 	}
 	for _, v := range c.VirtualList() {
 		id, port := virtOf(v)
 		pairs = append(pairs, pair{virtualKind.objectName(v.Name), "virt " + id + " service " + u16(port)})
 	}
 	for _, m := range c.MonitorList() {
-		pairs = append(pairs, pair{"ltm monitor " + m.Type.String() + " " + m.Name, "health " + baseName(m.Name)})
+		pairs = append(pairs, pair{"ltm monitor " + m.Type.String() + " " + m.Name, "health " + config.BaseName(m.Name)})
 	}
 	// Longer names first, so /Common/1 does not take a bite of /Common/10.
 	slices.SortFunc(pairs, func(a, b pair) int { return len(b.old) - len(a.old) })
@@ -458,6 +460,66 @@ func altNames(c *Config) *strings.Replacer {
 	return strings.NewReplacer(args...)
 }
 
-func altErrors(c *Config, err error) error {
-	return errors.New(altNames(c).Replace(err.Error()))
+// altRefName names an object in the Alteon dialect's words: real 1,
+// group 1, virt 1 service 80, health h1; objects the dialect has no menu
+// for keep their tmsh name.
+func altRefName(c *config.Config, r config.Ref) string {
+	switch r.Kind {
+	case config.KindNode:
+		return "real " + config.BaseName(r.Name)
+	case config.KindPool:
+		return "group " + config.BaseName(r.Name)
+	case config.KindMonitor:
+		return "health " + config.BaseName(r.Name)
+	case config.KindVirtual:
+		if v := c.Virtuals[r.Name]; v != nil {
+			id, port := virtOf(v)
+			return "virt " + id + " service " + u16(port)
+		}
+	}
+	return r.String()
+}
+
+// altInUse applies config's in-use rule to a delete, naming the referrer
+// in the dialect's words.
+func altInUse(c *config.Config, r config.Ref) error {
+	err := c.InUse(r)
+	var iu *config.InUseError
+	if !errors.As(err, &iu) {
+		return err
+	}
+	if r.Kind == config.KindNode {
+		id := config.BaseName(r.Name)
+		return fmt.Errorf("real %s is in %s; remove it there first (rem %s)", id, altRefName(c, iu.By), id)
+	}
+	by := altRefName(c, iu.By)
+	if iu.Parent {
+		by += " (defaults-from)"
+	}
+	return fmt.Errorf("%s is used by %s", altRefName(c, r), by)
+}
+
+// altErrors words a refused apply in the dialect: each validation error
+// names its object from the typed error (real 5: address: missing); the
+// tmsh names of objects it refers to in its text are rewritten.
+func altErrors(c *config.Config, err error) error {
+	names := altNames(c)
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var out []string
+	for _, e := range errs {
+		var ve *config.ValidationError
+		if errors.As(e, &ve) {
+			detail := ve.Err.Error()
+			if ve.Property != "" {
+				detail = ve.Property + ": " + detail
+			}
+			out = append(out, altRefName(c, ve.Obj)+": "+names.Replace(detail))
+			continue
+		}
+		out = append(out, names.Replace(e.Error()))
+	}
+	return errors.New(strings.Join(out, "\n"))
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -66,11 +68,11 @@ func TestAlteonSessionPendingUntilApply(t *testing.T) {
 	}
 	run := s.Running()
 	v := run.Virtuals["/Common/1_80"]
-	if v == nil || v.Destination != netip.MustParseAddrPort("198.18.1.100:80") || v.Pool != "/Common/1" || v.SNAT != SNATAutomap || v.Disabled {
+	if v == nil || v.Destination != netip.MustParseAddrPort("198.18.1.100:80") || v.Pool != "/Common/1" || v.SNAT != config.SNATAutomap || v.Disabled {
 		t.Fatalf("virtual 1_80 = %+v", v)
 	}
 	p := run.Pools["/Common/1"]
-	if p.Mode != LBRoundRobin || p.Monitor.String() != "/Common/IIS" || len(p.Members) != 2 || p.Members[0].Name() != "/Common/1:8001" || p.Members[1].Address != netip.MustParseAddr("198.18.2.15") {
+	if p.Mode != config.LBRoundRobin || p.Monitor.String() != "/Common/IIS" || len(p.Members) != 2 || p.Members[0].Name() != "/Common/1:8001" || p.Members[1].Address != netip.MustParseAddr("198.18.2.15") {
 		t.Fatalf("pool 1 = %+v", p)
 	}
 	sp, err := monitorSpec(run, run.Monitors["/Common/IIS"])
@@ -114,7 +116,7 @@ apply`)
 	if out, err := s2.Push(dump); err != nil {
 		t.Fatalf("push of the dump: %v\n%s\n%s", err, out, dump)
 	}
-	if a, b := s.Running().Text(), s2.Running().Text(); a != b {
+	if a, b := Text(s.Running()), Text(s2.Running()); a != b {
 		t.Errorf("configs differ after a dump round trip:\n%s\n---\n%s\ndump:\n%s", a, b, dump)
 	}
 	for _, want := range []string{"/c/slb/group 10\n\tipver v4\n\thealth h1\n\tslowstr 5\n\tadd 1\n\tadd 2\n\tdis 1\n", "/c/slb/virt 2\n\tdis\n", "/c/slb/virt 1/service 53 dns\n\tgroup 2\n\tprotocol udp\n"} {

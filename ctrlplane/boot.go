@@ -67,8 +67,8 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("ports", "", "data ports as JSON: [{\"name\":…,\"driver\":\"tap\",\"device\":…,\"mac\":…}]")
 	fs.String("selfips", "", "self IPs as JSON: [{\"name\":…,\"address\":\"a.b.c.d/len\",\"port\":…}]")
 	fs.String("control.socket", "", "control socket path")
-	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
-	fs.Bool("config.fallback", false, "boot from the saved config's backup if the saved config is corrupt")
+	fs.String("saved", "", "saved traffic config (bigip.conf-style)")
+	fs.Bool("fallback", false, "boot from the saved config's backup if the saved config is corrupt")
 	fs.Int("flows.capacity", 0, "flow table capacity")
 	fs.String("log.level", "", "log level: debug, info, warn, error")
 }
@@ -92,7 +92,7 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	v.SetEnvPrefix("LBX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"} {
+	for _, k := range []string{"ports", "selfips", "control.socket", "saved", "fallback", "flows.capacity", "log.level"} {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
@@ -167,7 +167,7 @@ func (b *Boot) Validate() error {
 		errs = append(errs, errors.New("boot config: control.socket: must be set"))
 	}
 	if b.Config.Saved == "" {
-		errs = append(errs, errors.New("boot config: config.saved: must be set"))
+		errs = append(errs, errors.New("boot config: saved: must be set"))
 	}
 	if b.Flows.Capacity <= 0 {
 		errs = append(errs, fmt.Errorf("boot config: flows.capacity %d: must be > 0", b.Flows.Capacity))

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/dataplane"
 )
 
@@ -34,7 +36,7 @@ func (c *Command) Properties() []string {
 // execCtx is what a command acts on: the candidate configuration of one Exec
 // or Push, and what it asks of the Store afterwards.
 type execCtx struct {
-	cand     *Config
+	cand     *config.Config
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
 	persist  PersistSource      // nil when the dataplane offers none
@@ -207,7 +209,7 @@ func readNames(k *objKind, args *cursor) (names []string, allProps bool, err err
 }
 
 func notFound(k *objKind, name string) error {
-	return coded("01020036:3: The requested %s (%s) was not found.", k.title, name)
+	return &config.NotFoundError{Ref: k.ref(name)}
 }
 
 // selectNames resolves the names a list/show asked for; none means all.
@@ -232,7 +234,7 @@ func runListAll(x *execCtx, _ *Command, args *cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return x.cand.formatModule("ltm", allProps), nil
+	return formatModule(x.cand, "ltm", allProps), nil
 }
 
 func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
@@ -266,7 +268,7 @@ func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		return "", err
 	}
 	if cmd.obj.taken(x.cand, name) {
-		return "", coded("01020066:3: The requested %s (%s) already exists in partition %s.", cmd.obj.title, name, commonPartition)
+		return "", &config.ExistsError{Ref: cmd.obj.ref(name)}
 	}
 	if err := cmd.obj.define(x.cand, name, args, inCreate); err != nil {
 		return "", err
@@ -306,9 +308,9 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			return "", notFound(cmd.obj, name)
 		}
 		if cmd.obj.fixed(name) {
-			return "", builtinErr(cmd.obj, name)
+			return "", &config.BuiltinError{Ref: cmd.obj.ref(name)}
 		}
-		if err := cmd.obj.inUse(x.cand, name); err != nil {
+		if err := x.cand.InUse(cmd.obj.ref(name)); err != nil {
 			return "", err
 		}
 		cmd.obj.remove(x.cand, name)

@@ -36,7 +36,7 @@ func withConf(t *testing.T, extra string) string {
 			t.Fatalf("withConf: %v", err)
 		}
 	}
-	return c.Text()
+	return Text(c)
 }
 
 func TestExec(t *testing.T) {
@@ -50,8 +50,8 @@ func TestExec(t *testing.T) {
 		wantProg    []progVirtual    // installed virtuals; nil means unchanged
 		check       func(*testing.T) // extra checks
 	}{
-		{name: "list ltm", cmd: "list ltm", wantOut: base.Text()},
-		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: base.format(true)},
+		{name: "list ltm", cmd: "list ltm", wantOut: Text(base)},
+		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: format(base, true)},
 		{name: "list ltm pool NAME", cmd: "list ltm pool web", wantOut: "ltm pool /Common/web {\n    load-balancing-mode round-robin\n    members {\n        /Common/10.0.0.1:80 {\n            address 10.0.0.1\n        }\n        /Common/10.0.0.2:80 {\n            address 10.0.0.2\n        }\n    }\n}\n"},
 		{name: "list ltm node (all)", cmd: "list ltm node", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n"},
 		{name: "list ltm node NAME all-properties", cmd: "list ltm node /Common/10.0.0.1 all-properties", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n    connection-limit 0\n    description none\n    monitor none\n    ratio 1\n    session user-enabled\n    state user-up\n}\n"},
@@ -99,7 +99,7 @@ func TestExec(t *testing.T) {
 		{
 			name:        "modify ltm node description",
 			cmd:         "modify ltm node 10.0.0.1 description none",
-			wantRunning: base.Text(),
+			wantRunning: Text(base),
 		},
 		{
 			name:        "modify ltm node description text",
@@ -179,14 +179,14 @@ func TestExec(t *testing.T) {
 		{
 			name:        "delete ltm virtual",
 			cmd:         "delete ltm virtual vs",
-			wantRunning: strings.Split(base.Text(), "ltm virtual")[0],
+			wantRunning: strings.Split(Text(base), "ltm virtual")[0],
 			wantProg:    []progVirtual{},
 		},
 		{
 			name:        "delete ltm pool not in use",
 			setup:       "ltm pool web { members { 10.0.0.1:80 } }\nltm pool other { }",
 			cmd:         "delete ltm pool other",
-			wantRunning: mustParse(t, "ltm pool web { members { 10.0.0.1:80 } }").Text(),
+			wantRunning: Text(mustParse(t, "ltm pool web { members { 10.0.0.1:80 } }")),
 		},
 		{
 			name:        "delete ltm node not in use",
@@ -210,7 +210,7 @@ func TestExec(t *testing.T) {
 				setup = tt.setup
 			}
 			s, dp := newTestStore(t, setup)
-			before := s.Running().Text()
+			before := Text(s.Running())
 			beforeProg := summarize(dp.Program())
 			beforeVersion := s.Version()
 			out, err := s.Exec(tt.cmd)
@@ -225,7 +225,7 @@ func TestExec(t *testing.T) {
 			if !mutates {
 				wantRunning = before
 			}
-			if diff := cmp.Diff(wantRunning, s.Running().Text()); diff != "" {
+			if diff := cmp.Diff(wantRunning, Text(s.Running())); diff != "" {
 				t.Errorf("running config mismatch (-want +got):\n%s", diff)
 			}
 			wantProg := tt.wantProg
@@ -297,7 +297,7 @@ func TestExecErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dp := newTestStore(t, baseConf)
-			before := s.Running().Text()
+			before := Text(s.Running())
 			beforeProg, beforeCount, beforeVersion := dp.Program(), dp.count(), s.Version()
 			out, err := s.Exec(tt.cmd)
 			if err == nil {
@@ -306,7 +306,7 @@ func TestExecErrors(t *testing.T) {
 			if diff := cmp.Diff(tt.wantErr, err.Error()); diff != "" {
 				t.Errorf("error mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(before, s.Running().Text()); diff != "" {
+			if diff := cmp.Diff(before, Text(s.Running())); diff != "" {
 				t.Errorf("failed command changed the running config (-before +after):\n%s", diff)
 			}
 			if dp.Program() != beforeProg || dp.count() != beforeCount {

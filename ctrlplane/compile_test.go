@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"lbx/ctrlplane/config"
+
 	"github.com/google/go-cmp/cmp"
 
 	"lbx/dataplane"
@@ -73,13 +75,13 @@ func TestCompileErrors(t *testing.T) {
 			name:   "virtual to missing pool",
 			text:   "ltm virtual vs { destination 198.18.1.100:80 pool nope }",
 			want:   []string{"ltm virtual /Common/vs: pool /Common/nope: no such pool"},
-			wantIs: ErrNoSuchPool,
+			wantIs: config.ErrNoSuchPool,
 		},
 		{
 			name:   "virtual without destination",
 			text:   "ltm virtual vs { }",
 			want:   []string{"ltm virtual /Common/vs: destination: missing"},
-			wantIs: ErrMissing,
+			wantIs: config.ErrMissing,
 		},
 		{
 			name: "ipv6 destination and member",
@@ -88,13 +90,13 @@ func TestCompileErrors(t *testing.T) {
 				"ltm node /Common/2001:db8::1: address 2001:db8::1: IPv6: not supported yet",
 				"ltm virtual /Common/vs6: destination /Common/2001:db8::100.80: IPv6: not supported yet",
 			},
-			wantIs: ErrNotSupportedYet,
+			wantIs: config.ErrNotSupportedYet,
 		},
 		{
 			name:   "member of an unknown node",
 			text:   "ltm pool p { members { web1:80 } }",
 			want:   []string{"ltm pool /Common/p: members /Common/web1:80: node /Common/web1: no such node"},
-			wantIs: ErrNoSuchNode,
+			wantIs: config.ErrNoSuchNode,
 		},
 		{
 			name: "member address differs from its node",
@@ -161,7 +163,7 @@ func TestCompileErrors(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("errors.Is(err, %v) = false", tt.wantIs)
 			}
-			var ve *ValidationError
+			var ve *config.ValidationError
 			if !errors.As(err, &ve) || ve.Object == "" {
 				t.Errorf("error is not a *ValidationError naming its object: %#v", err)
 			}
@@ -171,9 +173,9 @@ func TestCompileErrors(t *testing.T) {
 
 func TestCompileIsPure(t *testing.T) {
 	// Not defaulted on purpose: Compile must default a copy, not c.
-	c := &Config{
-		Pools:    map[string]*Pool{"/Common/p": {Name: "/Common/p", Members: []Member{{Node: "/Common/10.0.0.1", Port: 80}}}},
-		Virtuals: map[string]*Virtual{"/Common/vs": {Name: "/Common/vs", Destination: netip.MustParseAddrPort("198.18.1.100:80"), Pool: "/Common/p"}},
+	c := &config.Config{
+		Pools:    map[string]*config.Pool{"/Common/p": {Name: "/Common/p", Members: []config.Member{{Node: "/Common/10.0.0.1", Port: 80}}}},
+		Virtuals: map[string]*config.Virtual{"/Common/vs": {Name: "/Common/vs", Destination: netip.MustParseAddrPort("198.18.1.100:80"), Pool: "/Common/p"}},
 	}
 	before := c.Clone()
 	prog, err := Compile(c, testNet)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"lbx/ctrlplane/config"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -150,7 +152,7 @@ func newTestStore(t testing.TB, conf string) (*Store, *fakeDataplane) {
 	return s, dp
 }
 
-func mustParse(t testing.TB, text string) *Config {
+func mustParse(t testing.TB, text string) *config.Config {
 	t.Helper()
 	c, err := ParseConfig(text)
 	if err != nil {

@@ -40,18 +40,18 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		_, _ = Compile(c, testNet)
-		if c2, err := ParseConfig(c.Text()); err != nil {
-			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, c.Text())
+		if c2, err := ParseConfig(Text(c)); err != nil {
+			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, Text(c))
 		} else if diff := cmp.Diff(c, c2, cmpOpts...); diff != "" {
-			t.Fatalf("parse(print(c)) != c (-want +got):\n%s\ninput:\n%q\nprinted:\n%s", diff, text, c.Text())
+			t.Fatalf("parse(print(c)) != c (-want +got):\n%s\ninput:\n%q\nprinted:\n%s", diff, text, Text(c))
 		}
 		for _, all := range []bool{false, true} {
-			t1 := c.format(all)
+			t1 := format(c, all)
 			c2, err := ParseConfig(t1)
 			if err != nil {
 				t.Fatalf("all=%v: printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", all, err, text, t1)
 			}
-			if t2 := c2.format(all); t2 != t1 {
+			if t2 := format(c2, all); t2 != t1 {
 				t.Fatalf("all=%v: print→parse→print is not a fixed point\ninput:\n%q\nfirst:\n%s\nsecond:\n%s", all, text, t1, t2)
 			}
 		}
@@ -73,21 +73,21 @@ func FuzzExec(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		s, dp := newTestStore(t, baseConf)
-		before, beforeProg := s.Running().Text(), dp.Program()
+		before, beforeProg := Text(s.Running()), dp.Program()
 		if _, err := s.Exec(line); err != nil {
-			if s.Running().Text() != before || dp.Program() != beforeProg {
+			if Text(s.Running()) != before || dp.Program() != beforeProg {
 				t.Fatalf("failed Exec(%q) changed the store: %v", line, err)
 			}
 		}
-		before, beforeProg = s.Running().Text(), dp.Program()
+		before, beforeProg = Text(s.Running()), dp.Program()
 		if _, err := s.Push(line); err != nil {
-			if s.Running().Text() != before || dp.Program() != beforeProg {
+			if Text(s.Running()) != before || dp.Program() != beforeProg {
 				t.Fatalf("failed Push(%q) changed the store: %v", line, err)
 			}
 		}
 		// Whatever was applied still prints and parses back.
-		if _, err := ParseConfig(s.Running().Text()); err != nil {
-			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, s.Running().Text())
+		if _, err := ParseConfig(Text(s.Running())); err != nil {
+			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, Text(s.Running()))
 		}
 	})
 }

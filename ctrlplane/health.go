@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -213,7 +215,7 @@ func severity(s monitors.State) int {
 // checked for the first time, or by a check that does not run yet, as
 // checking (not available until a verdict) before the program that carries
 // them is installed. It returns the checks for apply.
-func (m *Monitoring) prepare(c *Config) ([]monitors.Check, error) {
+func (m *Monitoring) prepare(c *config.Config) ([]monitors.Check, error) {
 	plan, err := monitorPlan(c)
 	if err != nil {
 		return nil, err
@@ -351,16 +353,16 @@ var errNodeWildcard = errors.New("the monitor has a wildcard destination service
 // monitorPlan builds one check per member of every pool with a monitor
 // rule and one per node with a monitor rule, and lists every member either
 // makes monitored. The configuration has been validated.
-func monitorPlan(c *Config) (*healthPlan, error) {
+func monitorPlan(c *config.Config) (*healthPlan, error) {
 	specs := map[string]*monitors.Spec{}
-	rule := func(obj string, r MonitorRule) (monitors.Rule, error) {
+	rule := func(obj string, r config.MonitorRule) (monitors.Rule, error) {
 		out := monitors.Rule{Min: int(r.Min)}
 		for _, n := range r.Names {
 			sp := specs[n]
 			if sp == nil {
-				mon := c.monitor(n)
+				mon := c.LookupMonitor(n)
 				if mon == nil {
-					return out, fmt.Errorf("%s: monitor %s: %w", obj, n, ErrNoSuchMonitor)
+					return out, fmt.Errorf("%s: monitor %s: %w", obj, n, config.ErrNoSuchMonitor)
 				}
 				var err error
 				if sp, err = monitorSpec(c, mon); err != nil {
@@ -386,7 +388,7 @@ func monitorPlan(c *Config) (*healthPlan, error) {
 		target := monitors.Target{Addr: nd.Address}
 		for _, sp := range r.Specs {
 			if sp.Resolve(target).Port == 0 && sp.Type != monitors.ICMP && sp.Type != monitors.GatewayICMP && sp.Type != monitors.External {
-				return nil, &ValidationError{Object: obj, Property: "monitor " + sp.Name, Err: errNodeWildcard}
+				return nil, &config.ValidationError{Object: obj, Property: "monitor " + sp.Name, Err: errNodeWildcard}
 			}
 		}
 		k := nodeCheckKey(nd.Name)
@@ -425,7 +427,7 @@ func monitorPlan(c *Config) (*healthPlan, error) {
 // virtual server's port) is checked on: the lowest port of the virtual
 // servers using the pool, 0 when none does. An Alteon group shared by
 // several services is checked on one of them, the lowest.
-func servicePort(c *Config, pool string) uint16 {
+func servicePort(c *config.Config, pool string) uint16 {
 	var port uint16
 	for _, v := range c.Virtuals {
 		if p := v.Destination.Port(); v.Pool == pool && p != 0 && (port == 0 || p < port) {
@@ -436,7 +438,7 @@ func servicePort(c *Config, pool string) uint16 {
 }
 
 // monitorChecks is monitorPlan's checks.
-func monitorChecks(c *Config) ([]monitors.Check, error) {
+func monitorChecks(c *config.Config) ([]monitors.Check, error) {
 	plan, err := monitorPlan(c)
 	if err != nil {
 		return nil, err
@@ -444,16 +446,16 @@ func monitorChecks(c *Config) ([]monitors.Check, error) {
 	return plan.checks, nil
 }
 
-var monitorTypes = [monitorTypeCount]monitors.Type{
-	MonitorICMP: monitors.ICMP, MonitorGatewayICMP: monitors.GatewayICMP, MonitorTCP: monitors.TCP,
-	MonitorTCPHalfOpen: monitors.TCPHalfOpen, MonitorHTTP: monitors.HTTP, MonitorHTTPS: monitors.HTTPS,
-	MonitorUDP: monitors.UDP, MonitorExternal: monitors.External,
+var monitorTypes = [config.MonitorTypeCount]monitors.Type{
+	config.MonitorICMP: monitors.ICMP, config.MonitorGatewayICMP: monitors.GatewayICMP, config.MonitorTCP: monitors.TCP,
+	config.MonitorTCPHalfOpen: monitors.TCPHalfOpen, config.MonitorHTTP: monitors.HTTP, config.MonitorHTTPS: monitors.HTTPS,
+	config.MonitorUDP: monitors.UDP, config.MonitorExternal: monitors.External,
 }
 
 // monitorSpec turns a monitor's effective settings into the engine's spec.
 // Errors name the monitor and property.
-func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
-	e := c.effectiveMonitor(mon)
+func monitorSpec(c *config.Config, mon *config.Monitor) (*monitors.Spec, error) {
+	e := c.EffectiveMonitor(mon)
 	obj := "ltm monitor " + mon.Type.String() + " " + mon.Name
 	sec := func(v uint32) time.Duration { return time.Duration(v) * time.Second }
 	s := monitors.Spec{
@@ -465,20 +467,20 @@ func monitorSpec(c *Config, mon *Monitor) (*monitors.Spec, error) {
 	if e.CloseCheck.V {
 		s.CloseCheck = monitors.CloseLegacy
 	}
-	if e.alteon() {
+	if e.Alteon() {
 		s.Alteon, s.Retries, s.Restore = true, int(e.AlteonRetry.V), int(e.AlteonRestore.V)
 	}
 	if e.Args.V != "" {
 		s.Args = strings.Fields(e.Args.V)
 	}
-	d, err := monitorTarget(e.Destination.V, mon.Type.addressOnly())
+	d, err := monitorTarget(e.Destination.V, mon.Type.AddressOnly())
 	if err != nil {
-		return nil, &ValidationError{Object: obj, Property: "destination " + e.Destination.V, Err: err}
+		return nil, &config.ValidationError{Object: obj, Property: "destination " + e.Destination.V, Err: err}
 	}
 	s.Destination = d
 	sp, err := monitors.CompileSpec(s, e.Recv.V, e.RecvDisable.V)
 	if err != nil {
-		return nil, &ValidationError{Object: obj, Err: err}
+		return nil, &config.ValidationError{Object: obj, Err: err}
 	}
 	return sp, nil
 }
@@ -490,7 +492,7 @@ func monitorTarget(d string, addressOnly bool) (monitors.Target, error) {
 	host, port := d, "*"
 	if !addressOnly {
 		var err error
-		if host, port, err = splitAddrPort(d); err != nil {
+		if host, port, err = config.SplitAddrPort(d); err != nil {
 			return t, err
 		}
 	}
@@ -502,7 +504,7 @@ func monitorTarget(d string, addressOnly bool) (monitors.Target, error) {
 		t.Addr = a
 	}
 	if port != "*" {
-		p, err := parsePort(port)
+		p, err := config.ParsePort(port)
 		if err != nil {
 			return t, err
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // objKind is one kind of configuration object (ltm node, ltm pool, ltm
@@ -19,36 +21,44 @@ type objKind struct {
 	createArgs string // usage of create after NAME
 	props      []string
 	plainNames bool // names are not in a partition (auth user)
+	ckind      config.Kind
+	typ        string // the monitor's or profile's type: "http"
 
-	exists func(c *Config, name string) bool // an object of this kind, built-ins included
-	taken  func(c *Config, name string) bool // the name is used by an object of this family
-	names  func(c *Config) []string          // sorted, built-ins included (list)
-	stored func(c *Config) []string          // sorted, only the configured ones (saved config)
-	fixed  func(name string) bool            // a built-in: cannot be changed or deleted
+	exists func(c *config.Config, name string) bool // an object of this kind, built-ins included
+	taken  func(c *config.Config, name string) bool // the name is used by an object of this family
+	names  func(c *config.Config) []string          // sorted, built-ins included (list)
+	stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
+	fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
 	// define makes a new object from props, replacing any of that name.
-	define func(c *Config, name string, body *cursor, mode propMode) error
-	modify func(c *Config, name string, body *cursor) error
-	remove func(c *Config, name string)
-	inUse  func(c *Config, name string) error // why name cannot be deleted
-	print  func(b *strings.Builder, c *Config, name string, all bool)
+	define func(c *config.Config, name string, body *cursor, mode propMode) error
+	modify func(c *config.Config, name string, body *cursor) error
+	remove func(c *config.Config, name string)
+	print  func(b *strings.Builder, c *config.Config, name string, all bool)
 }
 
 // fullName turns a name as typed into the kind's full form.
 func (k *objKind) fullName(s string) (string, error) {
 	if k != nil && k.plainNames {
-		return s, checkBaseName(s)
+		return s, config.CheckBaseName(s)
 	}
-	return fullName(s)
+	return config.FullName(s)
+}
+
+// ref names an object of this kind.
+func (k *objKind) ref(name string) config.Ref {
+	return config.Ref{Kind: k.ckind, Type: k.typ, Name: name}
 }
 
 // objectName is how errors name an object: "ltm pool /Common/web".
-func (k *objKind) objectName(name string) string { return k.module + " " + k.kind + " " + name }
+func (k *objKind) objectName(name string) string { return k.ref(name).String() }
 
 // kindSpec is what newKind builds an objKind from.
 type kindSpec[T any] struct {
 	module, kind, title, plural, createArgs string
+	ckind                                   config.Kind
+	typ                                     string
 	props                                   []property[T]
-	objects                                 func(*Config) map[string]*T
+	objects                                 func(*config.Config) map[string]*T
 	newObj                                  func(name string) *T
 	// match says whether an object of the map is of this kind (monitors of
 	// every type share one map); nil means all are.
@@ -56,12 +66,11 @@ type kindSpec[T any] struct {
 	// builtin returns the built-in object of that name in this family
 	// (of any type), or nil; nil when the family has none.
 	builtin func(name string) *T
-	inUse   func(*Config, string) error
-	print   func(b *strings.Builder, c *Config, obj *T, all bool)
+	print   func(b *strings.Builder, c *config.Config, obj *T, all bool)
 }
 
 func newKind[T any](s kindSpec[T]) *objKind {
-	k := &objKind{module: s.module, kind: s.kind, title: s.title, plural: s.plural, createArgs: s.createArgs}
+	k := &objKind{module: s.module, kind: s.kind, title: s.title, plural: s.plural, createArgs: s.createArgs, ckind: s.ckind, typ: s.typ}
 	for _, p := range s.props {
 		k.props = append(k.props, p.name)
 	}
@@ -72,16 +81,16 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		return s.builtin(name)
 	}
-	lookup := func(c *Config, name string) *T {
+	lookup := func(c *config.Config, name string) *T {
 		if o := s.objects(c)[name]; o != nil {
 			return o
 		}
 		return builtin(name)
 	}
-	k.exists = func(c *Config, name string) bool { return match(lookup(c, name)) }
-	k.taken = func(c *Config, name string) bool { return lookup(c, name) != nil }
+	k.exists = func(c *config.Config, name string) bool { return match(lookup(c, name)) }
+	k.taken = func(c *config.Config, name string) bool { return lookup(c, name) != nil }
 	k.fixed = func(name string) bool { return match(builtin(name)) }
-	k.stored = func(c *Config) []string {
+	k.stored = func(c *config.Config) []string {
 		var out []string
 		for name, o := range s.objects(c) {
 			if match(o) {
@@ -91,7 +100,7 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		slices.Sort(out)
 		return out
 	}
-	k.names = func(c *Config) []string {
+	k.names = func(c *config.Config) []string {
 		out := k.stored(c)
 		if s.builtin != nil {
 			for _, name := range builtinNames {
@@ -103,33 +112,29 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		return out
 	}
-	k.define = func(c *Config, name string, body *cursor, mode propMode) error {
+	k.define = func(c *config.Config, name string, body *cursor, mode propMode) error {
 		if k.fixed(name) {
-			return builtinErr(k, name)
+			return &config.BuiltinError{Ref: k.ref(name)}
 		}
 		if o := s.objects(c)[name]; o != nil && !match(o) {
-			return coded("01020066:3: The requested %s (%s) already exists in partition %s.", k.title, name, commonPartition)
+			return &config.ExistsError{Ref: k.ref(name)}
 		}
 		obj := s.newObj(name)
 		if err := parseObject(body, obj, s.props, mode, k.objectName(name)); err != nil {
 			return err
 		}
-		c.init()
+		c.EnsureMaps()
 		s.objects(c)[name] = obj
 		return nil
 	}
-	k.modify = func(c *Config, name string, body *cursor) error {
+	k.modify = func(c *config.Config, name string, body *cursor) error {
 		if k.fixed(name) {
-			return builtinErr(k, name)
+			return &config.BuiltinError{Ref: k.ref(name)}
 		}
 		return parseObject(body, s.objects(c)[name], s.props, inModify, k.objectName(name))
 	}
-	k.remove = func(c *Config, name string) { delete(s.objects(c), name) }
-	k.inUse = s.inUse
-	if k.inUse == nil {
-		k.inUse = func(*Config, string) error { return nil }
-	}
-	k.print = func(b *strings.Builder, c *Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
+	k.remove = func(c *config.Config, name string) { delete(s.objects(c), name) }
+	k.print = func(b *strings.Builder, c *config.Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
 	return k
 }
 
@@ -151,62 +156,30 @@ func parseObject[T any](body *cursor, obj *T, props []property[T], mode propMode
 	return nil
 }
 
-func builtinErr(k *objKind, name string) error {
-	return coded("01070712:3: The %s (%s) is built in; it cannot be modified or deleted.", k.title, name)
-}
-
 // builtinNames are the names of every built-in object, sorted.
-var builtinNames = func() []string {
-	var out []string
-	for name := range builtinMonitors {
-		out = append(out, name)
-	}
-	for name := range builtinPersistence {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
-}()
+var builtinNames = config.BuiltinNames()
 
 var (
-	nodeKind = newKind(kindSpec[Node]{
-		module: "ltm", kind: "node", title: "Node", plural: "nodes", createArgs: "address ADDR [PROPERTY …]",
+	nodeKind = newKind(kindSpec[config.Node]{
+		module: "ltm", kind: "node", ckind: config.KindNode, title: "Node", plural: "nodes", createArgs: "address ADDR [PROPERTY …]",
 		props:   nodeProps,
-		objects: func(c *Config) map[string]*Node { return c.Nodes },
-		newObj:  newNode,
-		inUse: func(c *Config, name string) error {
-			for _, p := range c.PoolList() {
-				for _, m := range p.Members {
-					if m.Node == name {
-						return coded("01070110:3: Node address '%s' is referenced by a member of pool '%s'.", name, p.Name)
-					}
-				}
-			}
-			return nil
-		},
-		print: func(b *strings.Builder, _ *Config, n *Node, all bool) { printNode(b, n, all) },
+		objects: func(c *config.Config) map[string]*config.Node { return c.Nodes },
+		newObj:  config.NewNode,
+		print:   func(b *strings.Builder, _ *config.Config, n *config.Node, all bool) { printNode(b, n, all) },
 	})
-	poolKind = newKind(kindSpec[Pool]{
-		module: "ltm", kind: "pool", title: "Pool", plural: "pools", createArgs: "[PROPERTY …]",
+	poolKind = newKind(kindSpec[config.Pool]{
+		module: "ltm", kind: "pool", ckind: config.KindPool, title: "Pool", plural: "pools", createArgs: "[PROPERTY …]",
 		props:   poolProps,
-		objects: func(c *Config) map[string]*Pool { return c.Pools },
-		newObj:  newPool,
-		inUse: func(c *Config, name string) error {
-			for _, v := range c.VirtualList() {
-				if v.Pool == name {
-					return coded("01070265:3: The Pool (%s) cannot be deleted because it is in use by a Virtual Server (%s).", name, v.Name)
-				}
-			}
-			return nil
-		},
-		print: func(b *strings.Builder, _ *Config, p *Pool, all bool) { printPool(b, p, all) },
+		objects: func(c *config.Config) map[string]*config.Pool { return c.Pools },
+		newObj:  config.NewPool,
+		print:   func(b *strings.Builder, _ *config.Config, p *config.Pool, all bool) { printPool(b, p, all) },
 	})
-	virtualKind = newKind(kindSpec[Virtual]{
-		module: "ltm", kind: "virtual", title: "Virtual Server", plural: "virtual servers", createArgs: "destination ADDR:PORT [PROPERTY …]",
+	virtualKind = newKind(kindSpec[config.Virtual]{
+		module: "ltm", kind: "virtual", ckind: config.KindVirtual, title: "Virtual Server", plural: "virtual servers", createArgs: "destination ADDR:PORT [PROPERTY …]",
 		props:   virtualProps,
-		objects: func(c *Config) map[string]*Virtual { return c.Virtuals },
-		newObj:  newVirtual,
-		print:   func(b *strings.Builder, _ *Config, v *Virtual, all bool) { printVirtual(b, v, all) },
+		objects: func(c *config.Config) map[string]*config.Virtual { return c.Virtuals },
+		newObj:  config.NewVirtual,
+		print:   func(b *strings.Builder, _ *config.Config, v *config.Virtual, all bool) { printVirtual(b, v, all) },
 	})
 
 	// kinds in the order bigip.conf prints them.
@@ -218,21 +191,13 @@ var (
 	)
 )
 
-// codedError is a message in BIG-IP's own numbered form; it is passed on as
-// is, without the object prefix, since it names the object itself.
-type codedError struct{ msg string }
-
-func (e *codedError) Error() string { return e.msg }
-
-func coded(format string, args ...any) error {
-	return &codedError{msg: fmt.Sprintf(format, args...)}
-}
-
 // inObject prefixes err with the object it is about, keeping its line.
 func inObject(obj string, err error) error {
-	var ce *codedError
+	var ce config.Coded
 	if errors.As(err, &ce) {
-		return err
+		if _, ok := ce.(*config.ValidationError); !ok {
+			return err
+		}
 	}
 	var le *LineError
 	if errors.As(err, &le) {

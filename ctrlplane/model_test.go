@@ -11,15 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	"lbx/ctrlplane/config"
+
 	"github.com/google/go-cmp/cmp"
 )
 
 // materialize fills in every inherited property, as all-properties prints
 // them, so a config printed with all-properties compares equal after parsing.
-func materialize(c *Config) *Config {
+func materialize(c *config.Config) *config.Config {
 	c = c.Clone()
 	for _, m := range c.Monitors {
-		eff := c.effectiveMonitor(m)
+		eff := c.EffectiveMonitor(m)
 		for _, f := range monitorFields {
 			if f.appliesTo(uint8(m.Type)) {
 				f.inherit(m, &eff)
@@ -27,7 +29,7 @@ func materialize(c *Config) *Config {
 		}
 	}
 	for _, p := range c.Persistence {
-		eff := c.effectivePersistence(p)
+		eff := c.EffectivePersistence(p)
 		for _, f := range persistFields {
 			if f.appliesTo(uint8(p.Type)) {
 				f.inherit(p, &eff)
@@ -39,10 +41,10 @@ func materialize(c *Config) *Config {
 
 // checkRoundTrip asserts parse(print(c)) == c and that printing is a fixed
 // point, for the saved form and for all-properties.
-func checkRoundTrip(t *testing.T, c *Config) {
+func checkRoundTrip(t *testing.T, c *config.Config) {
 	t.Helper()
 	for _, all := range []bool{false, true} {
-		text1 := c.format(all)
+		text1 := format(c, all)
 		c2, err := ParseConfig(text1)
 		if err != nil {
 			t.Fatalf("all=%v: printed config does not parse: %v\n%s", all, err, text1)
@@ -54,7 +56,7 @@ func checkRoundTrip(t *testing.T, c *Config) {
 		if diff := cmp.Diff(want, c2, cmpOpts...); diff != "" {
 			t.Fatalf("all=%v: parse(print(c)) != c (-want +got):\n%s\nprinted:\n%s", all, diff, text1)
 		}
-		if text2 := c2.format(all); text2 != text1 {
+		if text2 := format(c2, all); text2 != text1 {
 			t.Fatalf("all=%v: print is not a fixed point:\nfirst:\n%s\nsecond:\n%s", all, text1, text2)
 		}
 	}
@@ -85,13 +87,13 @@ func TestCorpus(t *testing.T) {
 			checkRoundTrip(t, c)
 			// Every unknown stanza and property is kept, and noticed once.
 			kept := len(c.Unknown)
-			text := c.Text()
+			text := Text(c)
 			for _, u := range c.Unknown {
 				if !strings.Contains(text, u.Text) {
 					t.Errorf("unknown stanza %q not printed back", u.Header)
 				}
 			}
-			countExtras(c, func(obj string, e Extras) {
+			countExtras(c, func(obj string, e config.Extras) {
 				kept += len(e.Extra)
 				for _, r := range e.Extra {
 					if !strings.Contains(text, r.Text) {
@@ -121,7 +123,7 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-func countExtras(c *Config, f func(obj string, e Extras)) {
+func countExtras(c *config.Config, f func(obj string, e config.Extras)) {
 	for _, n := range c.Nodes {
 		f(n.Name, n.Extras)
 	}
@@ -206,7 +208,7 @@ sys global-settings {
 }
 ltm monitor smtp /Common/mail { domain example.com }
 `
-	if diff := cmp.Diff(wantText, c.Text()); diff != "" {
+	if diff := cmp.Diff(wantText, Text(c)); diff != "" {
 		t.Errorf("Text (-want +got):\n%s", diff)
 	}
 	checkRoundTrip(t, c)
@@ -323,7 +325,7 @@ func TestCompileWarnings(t *testing.T) {
 	b.WriteString("ltm pool p0 { members { 10.0.0.1:80 } }\n")
 	var want []string
 	// Every load-balancing mode compiles to its own method: no warning.
-	for m := LBMode(1); m < lbModeCount; m++ {
+	for m := config.LBMode(1); m < config.LBModeCount; m++ {
 		fmt.Fprintf(&b, "ltm pool p%02d { load-balancing-mode %s members { 10.0.0.1:80 } }\n", m, m)
 	}
 	b.WriteString("ltm node /Common/10.0.0.1 { address 10.0.0.1 monitor icmp }\n")
@@ -488,11 +490,11 @@ func TestObjectCommands(t *testing.T) {
 	if u == nil || !u.CheckPassword("s3cret pass") || u.CheckPassword("wrong") {
 		t.Errorf("user ops: password check failed: %+v", u)
 	}
-	if strings.Contains(run.Text(), "s3cret") {
+	if strings.Contains(Text(run), "s3cret") {
 		t.Errorf("saved config holds the clear password")
 	}
 	for _, b := range []string{"/Common/http", "/Common/source_addr", "/Common/tcp"} {
-		if strings.Contains(run.Text(), " "+b+" {") {
+		if strings.Contains(Text(run), " "+b+" {") {
 			t.Errorf("saved config prints built-in %s", b)
 		}
 	}
@@ -514,8 +516,8 @@ func TestRoundTripProperty(t *testing.T) {
 	}
 }
 
-func randomConfig(r *rand.Rand) *Config {
-	c := NewConfig()
+func randomConfig(r *rand.Rand) *config.Config {
+	c := config.NewConfig()
 	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
 	u32n := func(lo, hi uint32) uint32 { return lo + uint32(r.Int64N(int64(hi-lo)+1)) }
 	chance := func() bool { return r.IntN(3) == 0 }
@@ -534,21 +536,21 @@ func randomConfig(r *rand.Rand) *Config {
 	addr := func() netip.Addr {
 		return netip.AddrFrom4([4]byte{10, byte(r.IntN(4)), byte(r.IntN(256)), byte(1 + r.IntN(250))})
 	}
-	extras := func() Extras {
-		var e Extras
+	extras := func() config.Extras {
+		var e config.Extras
 		for i := range r.IntN(3) {
 			n := fmt.Sprintf("x-unknown%d", i)
-			e.Extra = append(e.Extra, RawProp{Name: n, Text: n + pick("", " 1", " { a b { c } }", ` "q \"x\""`)})
+			e.Extra = append(e.Extra, config.RawProp{Name: n, Text: n + pick("", " 1", " { a b { c } }", ` "q \"x\""`)})
 		}
 		return e
 	}
-	rule := func(names []string) MonitorRule {
+	rule := func(names []string) config.MonitorRule {
 		if len(names) == 0 || chance() {
-			return MonitorRule{}
+			return config.MonitorRule{}
 		}
 		k := 1 + r.IntN(len(names))
 		perm := r.Perm(len(names))[:k]
-		var mr MonitorRule
+		var mr config.MonitorRule
 		for _, i := range perm {
 			mr.Names = append(mr.Names, names[i])
 		}
@@ -560,31 +562,31 @@ func randomConfig(r *rand.Rand) *Config {
 
 	var monitors []string
 	for i := range r.IntN(4) {
-		t := MonitorType(r.IntN(int(monitorTypeCount)))
-		m := &Monitor{Name: name("mon", i), Type: t, DefaultsFrom: t.builtin(), Description: text(), Extras: extras()}
+		t := config.MonitorType(r.IntN(int(config.MonitorTypeCount)))
+		m := &config.Monitor{Name: name("mon", i), Type: t, DefaultsFrom: t.Builtin(), Description: text(), Extras: extras()}
 		for _, f := range []func(){
-			func() { m.Interval = set(u32n(1, 86400)) },
-			func() { m.Timeout = set(u32n(1, 1000)) },
-			func() { m.UpInterval = set(u32n(0, 86400)) },
-			func() { m.TimeUntilUp = set(u32n(0, 1000)) },
-			func() { m.ManualResume = set(r.IntN(2) == 0) },
+			func() { m.Interval = config.Some(u32n(1, 86400)) },
+			func() { m.Timeout = config.Some(u32n(1, 1000)) },
+			func() { m.UpInterval = config.Some(u32n(0, 86400)) },
+			func() { m.TimeUntilUp = config.Some(u32n(0, 1000)) },
+			func() { m.ManualResume = config.Some(r.IntN(2) == 0) },
 		} {
 			if chance() {
 				f()
 			}
 		}
 		if chance() {
-			if t.addressOnly() {
-				m.Destination = set(pick("*", "10.1.2.3"))
+			if t.AddressOnly() {
+				m.Destination = config.Some(pick("*", "10.1.2.3"))
 			} else {
-				m.Destination = set(pick("*:*", "*:80", "10.1.2.3:*", "10.1.2.3:8080"))
+				m.Destination = config.Some(pick("*:*", "*:80", "10.1.2.3:*", "10.1.2.3:8080"))
 			}
 		}
 		switch t {
-		case MonitorTCP, MonitorHTTP, MonitorHTTPS, MonitorUDP:
-			m.Send, m.Recv, m.RecvDisable = set(text()), set(text()), set(text())
-		case MonitorExternal:
-			m.Run, m.Args = set("/Common/check"), set(text())
+		case config.MonitorTCP, config.MonitorHTTP, config.MonitorHTTPS, config.MonitorUDP:
+			m.Send, m.Recv, m.RecvDisable = config.Some(text()), config.Some(text()), config.Some(text())
+		case config.MonitorExternal:
+			m.Run, m.Args = config.Some("/Common/check"), config.Some(text())
 		}
 		c.Monitors[m.Name] = m
 		monitors = append(monitors, m.Name)
@@ -593,36 +595,36 @@ func randomConfig(r *rand.Rand) *Config {
 
 	var persists []string
 	for i := range r.IntN(3) {
-		t := PersistType(r.IntN(int(persistTypeCount)))
-		p := &Persistence{Name: name("persist", i), Type: t, DefaultsFrom: t.builtin(), Description: text(), Extras: extras()}
+		t := config.PersistType(r.IntN(int(config.PersistTypeCount)))
+		p := &config.Persistence{Name: name("persist", i), Type: t, DefaultsFrom: t.Builtin(), Description: text(), Extras: extras()}
 		if chance() {
-			p.Timeout = set(u32n(0, 100000))
+			p.Timeout = config.Some(u32n(0, 100000))
 		}
 		if chance() {
-			p.MatchAcrossServices = set(r.IntN(2) == 0)
+			p.MatchAcrossServices = config.Some(r.IntN(2) == 0)
 		}
 		switch t {
-		case PersistSourceAddr:
-			p.Mask = set(pick("", "255.255.255.0"))
-			p.HashAlgorithm = set(pick("default", "carp"))
-		case PersistCookie:
-			p.Method = set(pick("insert", "rewrite", "passive", "hash"))
-			p.CookieName = set(text())
-			p.Expiration = set(pick("0", "1:0:0", "30"))
-			p.AlwaysSend = set(r.IntN(2) == 0)
-		case PersistHash:
-			p.HashOffset, p.HashLength = set(u32n(0, 10)), set(u32n(0, 10))
-			p.Rule = set(pick("", "/Common/rule1"))
+		case config.PersistSourceAddr:
+			p.Mask = config.Some(pick("", "255.255.255.0"))
+			p.HashAlgorithm = config.Some(pick("default", "carp"))
+		case config.PersistCookie:
+			p.Method = config.Some(pick("insert", "rewrite", "passive", "hash"))
+			p.CookieName = config.Some(text())
+			p.Expiration = config.Some(pick("0", "1:0:0", "30"))
+			p.AlwaysSend = config.Some(r.IntN(2) == 0)
+		case config.PersistHash:
+			p.HashOffset, p.HashLength = config.Some(u32n(0, 10)), config.Some(u32n(0, 10))
+			p.Rule = config.Some(pick("", "/Common/rule1"))
 		}
 		c.Persistence[p.Name] = p
 		persists = append(persists, p.Name)
 	}
 	persists = append(persists, "/Common/cookie")
 
-	var nodes []*Node
+	var nodes []*config.Node
 	for i := range r.IntN(5) {
-		n := &Node{Name: name("node", i), Address: addr(), Description: text(), ConnectionLimit: u32n(0, 10),
-			Ratio: u32n(1, 100), Monitor: rule(monitors), Session: Session(r.IntN(2)), State: State(r.IntN(2)), Extras: extras()}
+		n := &config.Node{Name: name("node", i), Address: addr(), Description: text(), ConnectionLimit: u32n(0, 10),
+			Ratio: u32n(1, 100), Monitor: rule(monitors), Session: config.Session(r.IntN(2)), State: config.State(r.IntN(2)), Extras: extras()}
 		if _, dup := c.Nodes[n.Name]; !dup {
 			c.Nodes[n.Name] = n
 			nodes = append(nodes, n)
@@ -630,17 +632,17 @@ func randomConfig(r *rand.Rand) *Config {
 	}
 	var pools []string
 	for i := range r.IntN(4) {
-		p := &Pool{Name: name("pool", i), Description: text(), Mode: LBMode(r.IntN(int(lbModeCount))),
+		p := &config.Pool{Name: name("pool", i), Description: text(), Mode: config.LBMode(r.IntN(int(config.LBModeCount))),
 			MinActiveMembers: u32n(0, 5), Monitor: rule(monitors), SlowRampTime: u32n(0, 100),
-			ServiceDownAction: ServiceDownAction(r.IntN(4)), ReselectTries: u32n(0, 5),
+			ServiceDownAction: config.ServiceDownAction(r.IntN(4)), ReselectTries: u32n(0, 5),
 			AllowSNAT: r.IntN(2) == 0, AllowNAT: r.IntN(2) == 0, Extras: extras()}
 		for _, n := range nodes {
 			if chance() {
 				continue
 			}
-			m := Member{Node: n.Name, Port: uint16(r.IntN(3) * 80), Address: n.Address, Description: text(),
+			m := config.Member{Node: n.Name, Port: uint16(r.IntN(3) * 80), Address: n.Address, Description: text(),
 				PriorityGroup: u32n(0, 10), Ratio: u32n(1, 100), ConnectionLimit: u32n(0, 10),
-				Session: Session(r.IntN(2)), State: State(r.IntN(2)), Extras: extras()}
+				Session: config.Session(r.IntN(2)), State: config.State(r.IntN(2)), Extras: extras()}
 			p.Members = append(p.Members, m)
 		}
 		c.Pools[p.Name] = p
@@ -648,7 +650,7 @@ func randomConfig(r *rand.Rand) *Config {
 	}
 	var snatpools []string
 	for i := range r.IntN(2) {
-		sp := &SNATPool{Name: name("snat", i), Description: text(), Members: []netip.Addr{netip.MustParseAddr("10.9.9.1")}}
+		sp := &config.SNATPool{Name: name("snat", i), Description: text(), Members: []netip.Addr{netip.MustParseAddr("10.9.9.1")}}
 		if chance() {
 			sp.Members = append(sp.Members, netip.MustParseAddr("10.9.9.2"))
 		}
@@ -656,9 +658,9 @@ func randomConfig(r *rand.Rand) *Config {
 		snatpools = append(snatpools, sp.Name)
 	}
 	for i := range r.IntN(4) {
-		v := &Virtual{Name: name("vs", i), Description: text(),
+		v := &config.Virtual{Name: name("vs", i), Description: text(),
 			Destination:      netip.AddrPortFrom(addr(), uint16(r.IntN(65536))),
-			Protocol:         []Protocol{ProtocolTCP, ProtocolUDP, ProtocolAny}[r.IntN(3)],
+			Protocol:         []config.Protocol{config.ProtocolTCP, config.ProtocolUDP, config.ProtocolAny}[r.IntN(3)],
 			Mask:             netip.MustParseAddr(pick("255.255.255.255", "255.255.255.0")),
 			TranslateAddress: r.IntN(2) == 0, TranslatePort: r.IntN(2) == 0,
 			ConnectionLimit: u32n(0, 10), Disabled: r.IntN(2) == 0, Extras: extras()}
@@ -667,34 +669,34 @@ func randomConfig(r *rand.Rand) *Config {
 		}
 		for _, p := range []string{"/Common/fastL4", "/Common/http", "/Common/tcp"} {
 			if chance() {
-				v.Profiles = append(v.Profiles, Profile{Name: p, Context: pick("", "all", "clientside")})
+				v.Profiles = append(v.Profiles, config.Profile{Name: p, Context: pick("", "all", "clientside")})
 			}
 		}
 		switch r.IntN(3) {
 		case 1:
-			v.SNAT = SNATAutomap
+			v.SNAT = config.SNATAutomap
 		case 2:
 			if len(snatpools) > 0 {
-				v.SNAT, v.SNATPool = SNATSnatpool, snatpools[0]
+				v.SNAT, v.SNATPool = config.SNATSnatpool, snatpools[0]
 			}
 		}
 		for j, p := range persists {
 			if chance() {
-				v.Persist = append(v.Persist, PersistRef{Name: p, Default: j == 0})
+				v.Persist = append(v.Persist, config.PersistRef{Name: p, Default: j == 0})
 			}
 		}
-		slices.SortFunc(v.Persist, func(a, b PersistRef) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(v.Persist, func(a, b config.PersistRef) int { return strings.Compare(a.Name, b.Name) })
 		if chance() {
 			v.FallbackPersistence = persists[r.IntN(len(persists))]
 		}
 		c.Virtuals[v.Name] = v
 	}
 	for i := range r.IntN(3) {
-		s := &SelfIP{Name: name("self", i), Address: netip.PrefixFrom(addr(), 8+r.IntN(25)), VLAN: "/Common/vlan1", Description: text(), Extras: extras()}
+		s := &config.SelfIP{Name: name("self", i), Address: netip.PrefixFrom(addr(), 8+r.IntN(25)), VLAN: "/Common/vlan1", Description: text(), Extras: extras()}
 		c.Selfs[s.Name] = s
 	}
 	for i := range r.IntN(3) {
-		rt := &Route{Name: name("route", i), Network: netip.PrefixFrom(addr(), r.IntN(33)).Masked(), Gateway: addr(), Description: text()}
+		rt := &config.Route{Name: name("route", i), Network: netip.PrefixFrom(addr(), r.IntN(33)).Masked(), Gateway: addr(), Description: text()}
 		if chance() {
 			rt.Network = netip.MustParsePrefix("::/0")
 			rt.Gateway = netip.MustParseAddr("2001:db8::1")
@@ -702,17 +704,17 @@ func randomConfig(r *rand.Rand) *Config {
 		c.Routes[rt.Name] = rt
 	}
 	for i := range r.IntN(3) {
-		u := &User{Name: fmt.Sprintf("user%d", i), Description: text(), Role: Role(r.IntN(4)), Extras: extras()}
+		u := &config.User{Name: fmt.Sprintf("user%d", i), Description: text(), Role: config.Role(r.IntN(4)), Extras: extras()}
 		if chance() {
 			u.PasswordHash = "$2a$10$abcdefghijklmnopqrstuv0123456789ABCDEFGHIJKLMNOPQRSTU"
 		}
 		c.Users[u.Name] = u
 	}
 	if chance() {
-		c.Unknown = append(c.Unknown, RawStanza{Header: "ltm rule /Common/rule1", Text: "ltm rule /Common/rule1 {\n    when CLIENT_ACCEPTED { log local0. \"hi {\" }\n}"})
+		c.Unknown = append(c.Unknown, config.RawStanza{Header: "ltm rule /Common/rule1", Text: "ltm rule /Common/rule1 {\n    when CLIENT_ACCEPTED { log local0. \"hi {\" }\n}"})
 	}
 	if chance() {
-		c.Unknown = append(c.Unknown, RawStanza{Header: "sys global-settings", Text: "sys global-settings { hostname lb }"})
+		c.Unknown = append(c.Unknown, config.RawStanza{Header: "sys global-settings", Text: "sys global-settings { hostname lb }"})
 	}
 	c.ApplyDefaults()
 	return c
@@ -722,11 +724,11 @@ func TestErrorsNameObjectAndProperty(t *testing.T) {
 	// Compile's errors are *ValidationError with both parts.
 	c := mustParse(t, "ltm pool p { monitor nope }\nnet route r { network default }")
 	_, err := Compile(c, testNet)
-	var ve *ValidationError
+	var ve *config.ValidationError
 	if !errors.As(err, &ve) || ve.Object == "" || ve.Property == "" {
 		t.Fatalf("error %v: want a *ValidationError naming object and property", err)
 	}
-	if !errors.Is(err, ErrNoSuchMonitor) || !errors.Is(err, ErrMissing) {
+	if !errors.Is(err, config.ErrNoSuchMonitor) || !errors.Is(err, config.ErrMissing) {
 		t.Errorf("errors.Is: %v", err)
 	}
 }

@@ -1,57 +1,16 @@
 package ctrlplane
 
 import (
-	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
-// SNATPool is an `ltm snatpool`: source addresses for virtual servers with
-// source-address-translation type snat. Kept and validated; the dataplane
-// translates such virtuals with automap for now.
-type SNATPool struct {
-	Name        string
-	Description string
-	Members     []netip.Addr // in the order given
-	Extras
-}
-
-func (p *SNATPool) clone() *SNATPool {
-	x := *p
-	x.Members = slices.Clone(p.Members)
-	x.Extras = p.Extras.clone()
-	return &x
-}
-
-// SelfIP is a `net self`: an address of the appliance on a VLAN. Kept and
-// validated; the dataplane's self IPs still come from the boot config.
-type SelfIP struct {
-	Name        string
-	Address     netip.Prefix // address/prefix length
-	VLAN        string       // full name of the VLAN (net vlan, not implemented)
-	Description string
-	Extras
-}
-
-func (s *SelfIP) clone() *SelfIP { x := *s; x.Extras = s.Extras.clone(); return &x }
-
-// Route is a `net route`: a static route. Kept and validated; the dataplane
-// reaches only connected networks for now.
-type Route struct {
-	Name        string
-	Network     netip.Prefix // 0.0.0.0/0 is printed "default"
-	Gateway     netip.Addr
-	Description string
-	Extras
-}
-
-func (r *Route) clone() *Route { x := *r; x.Extras = r.Extras.clone(); return &x }
-
-var snatpoolProps = []property[SNATPool]{
-	textProp("description", "free text", func(p *SNATPool) *string { return &p.Description }),
-	{"members", "members [add|delete|replace-all-with] { ADDRESS … } | none", func(c *cursor, p *SNATPool, _ propMode) error {
+var snatpoolProps = []property[config.SNATPool]{
+	textProp("description", "free text", func(p *config.SNATPool) *string { return &p.Description }),
+	{"members", "members [add|delete|replace-all-with] { ADDRESS … } | none", func(c *cursor, p *config.SNATPool, _ propMode) error {
 		op, blk, err := readListEdit(c, "members", "add", "delete", "replace-all-with")
 		if err != nil {
 			return err
@@ -73,11 +32,11 @@ var snatpoolProps = []property[SNATPool]{
 			// BIG-IP writes the members as translation names, /Common/ADDRESS.
 			s := at.text
 			if strings.HasPrefix(s, "/") {
-				full, err := fullName(s)
+				full, err := config.FullName(s)
 				if err != nil {
 					return lineErrorf(at.line, "members %q: %w", s, err)
 				}
-				s = baseName(full)
+				s = config.BaseName(full)
 			}
 			a, err := netip.ParseAddr(s)
 			if err != nil {
@@ -104,8 +63,8 @@ var snatpoolProps = []property[SNATPool]{
 	}},
 }
 
-var selfProps = []property[SelfIP]{
-	{"address", "ADDRESS/PREFIX, e.g. 10.1.10.1/24", func(c *cursor, s *SelfIP, _ propMode) error {
+var selfProps = []property[config.SelfIP]{
+	{"address", "ADDRESS/PREFIX, e.g. 10.1.10.1/24", func(c *cursor, s *config.SelfIP, _ propMode) error {
 		t, err := c.value("address")
 		if err != nil {
 			return err
@@ -117,18 +76,18 @@ var selfProps = []property[SelfIP]{
 		s.Address = p
 		return nil
 	}},
-	textProp("description", "free text", func(s *SelfIP) *string { return &s.Description }),
-	refProp("vlan", "the VLAN the address is on", func(s *SelfIP) *string { return &s.VLAN }),
+	textProp("description", "free text", func(s *config.SelfIP) *string { return &s.Description }),
+	refProp("vlan", "the VLAN the address is on", func(s *config.SelfIP) *string { return &s.VLAN }),
 }
 
-var routeProps = []property[Route]{
-	textProp("description", "free text", func(r *Route) *string { return &r.Description }),
-	{"gw", "gateway address", func(c *cursor, r *Route, _ propMode) error {
+var routeProps = []property[config.Route]{
+	textProp("description", "free text", func(r *config.Route) *string { return &r.Description }),
+	{"gw", "gateway address", func(c *cursor, r *config.Route, _ propMode) error {
 		a, err := addrValue(c, "gw")
 		r.Gateway = a
 		return err
 	}},
-	{"network", "NETWORK/PREFIX, default or default-inet6", func(c *cursor, r *Route, _ propMode) error {
+	{"network", "NETWORK/PREFIX, default or default-inet6", func(c *cursor, r *config.Route, _ propMode) error {
 		t, err := c.value("network")
 		if err != nil {
 			return err
@@ -153,26 +112,14 @@ var routeProps = []property[Route]{
 	}},
 }
 
-func formatNetwork(p netip.Prefix) string {
-	switch {
-	case !p.IsValid():
-		return "none"
-	case p.Bits() == 0 && p.Addr().Is4():
-		return "default"
-	case p.Bits() == 0:
-		return "default-inet6"
-	}
-	return p.String()
-}
-
-func printSNATPool(b *strings.Builder, _ *Config, p *SNATPool, all bool) {
+func printSNATPool(b *strings.Builder, _ *config.Config, p *config.SNATPool, all bool) {
 	b.WriteString("ltm snatpool " + p.Name + " {\n")
 	descProp(b, 1, p.Description, all)
 	switch {
 	case len(p.Members) > 0:
 		prop(b, 1, "members", "{")
 		for _, a := range p.Members {
-			prop(b, 2, "/"+commonPartition+"/"+a.String(), "")
+			prop(b, 2, "/"+config.CommonPartition+"/"+a.String(), "")
 		}
 		prop(b, 1, "}", "")
 	case all:
@@ -182,7 +129,7 @@ func printSNATPool(b *strings.Builder, _ *Config, p *SNATPool, all bool) {
 	b.WriteString("}\n")
 }
 
-func printSelf(b *strings.Builder, _ *Config, s *SelfIP, all bool) {
+func printSelf(b *strings.Builder, _ *config.Config, s *config.SelfIP, all bool) {
 	b.WriteString("net self " + s.Name + " {\n")
 	if s.Address.IsValid() {
 		prop(b, 1, "address", s.Address.String())
@@ -193,109 +140,39 @@ func printSelf(b *strings.Builder, _ *Config, s *SelfIP, all bool) {
 	b.WriteString("}\n")
 }
 
-func printRoute(b *strings.Builder, _ *Config, r *Route, all bool) {
+func printRoute(b *strings.Builder, _ *config.Config, r *config.Route, all bool) {
 	b.WriteString("net route " + r.Name + " {\n")
 	descProp(b, 1, r.Description, all)
 	if r.Gateway.IsValid() {
 		prop(b, 1, "gw", r.Gateway.String())
 	}
 	if r.Network.IsValid() {
-		prop(b, 1, "network", formatNetwork(r.Network))
+		prop(b, 1, "network", config.FormatNetwork(r.Network))
 	}
 	extrasOut(b, 1, r.Extras)
 	b.WriteString("}\n")
 }
 
 var (
-	snatpoolKind = newKind(kindSpec[SNATPool]{
-		module: "ltm", kind: "snatpool", title: "SNAT Pool", plural: "SNAT pools", createArgs: "members { ADDRESS … }",
+	snatpoolKind = newKind(kindSpec[config.SNATPool]{
+		module: "ltm", kind: "snatpool", ckind: config.KindSNATPool, title: "SNAT Pool", plural: "SNAT pools", createArgs: "members { ADDRESS … }",
 		props:   snatpoolProps,
-		objects: func(c *Config) map[string]*SNATPool { return c.SNATPools },
-		newObj:  func(name string) *SNATPool { return &SNATPool{Name: name} },
-		inUse: func(c *Config, name string) error {
-			for _, v := range c.VirtualList() {
-				if v.SNAT == SNATSnatpool && v.SNATPool == name {
-					return coded("01070265:3: The SNAT Pool (%s) cannot be deleted because it is in use by a Virtual Server (%s).", name, v.Name)
-				}
-			}
-			return nil
-		},
-		print: printSNATPool,
+		objects: func(c *config.Config) map[string]*config.SNATPool { return c.SNATPools },
+		newObj:  func(name string) *config.SNATPool { return &config.SNATPool{Name: name} },
+		print:   printSNATPool,
 	})
-	selfKind = newKind(kindSpec[SelfIP]{
-		module: "net", kind: "self", title: "Self IP", plural: "self IPs", createArgs: "address ADDRESS/PREFIX vlan VLAN",
+	selfKind = newKind(kindSpec[config.SelfIP]{
+		module: "net", kind: "self", ckind: config.KindSelf, title: "Self IP", plural: "self IPs", createArgs: "address ADDRESS/PREFIX vlan VLAN",
 		props:   selfProps,
-		objects: func(c *Config) map[string]*SelfIP { return c.Selfs },
-		newObj:  func(name string) *SelfIP { return &SelfIP{Name: name} },
+		objects: func(c *config.Config) map[string]*config.SelfIP { return c.Selfs },
+		newObj:  func(name string) *config.SelfIP { return &config.SelfIP{Name: name} },
 		print:   printSelf,
 	})
-	routeKind = newKind(kindSpec[Route]{
-		module: "net", kind: "route", title: "Route", plural: "routes", createArgs: "network NETWORK/PREFIX gw ADDRESS",
+	routeKind = newKind(kindSpec[config.Route]{
+		module: "net", kind: "route", ckind: config.KindRoute, title: "Route", plural: "routes", createArgs: "network NETWORK/PREFIX gw ADDRESS",
 		props:   routeProps,
-		objects: func(c *Config) map[string]*Route { return c.Routes },
-		newObj:  func(name string) *Route { return &Route{Name: name} },
+		objects: func(c *config.Config) map[string]*config.Route { return c.Routes },
+		newObj:  func(name string) *config.Route { return &config.Route{Name: name} },
 		print:   printRoute,
 	})
 )
-
-func validateNet(c *Config, add func(obj, prop string, err error)) {
-	for _, p := range sortedValues(c.SNATPools) {
-		obj := snatpoolKind.objectName(p.Name)
-		if len(p.Members) == 0 {
-			add(obj, "members", ErrMissing)
-		}
-		for _, a := range p.Members {
-			if !a.Is4() {
-				add(obj, "members "+a.String(), fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
-			}
-		}
-	}
-	addrs := map[netip.Addr]string{}
-	for _, s := range sortedValues(c.Selfs) {
-		obj := selfKind.objectName(s.Name)
-		switch a := s.Address.Addr(); {
-		case !s.Address.IsValid():
-			add(obj, "address", ErrMissing)
-		case addrs[a] != "":
-			add(obj, "address "+s.Address.String(), fmt.Errorf("already used by self %s", addrs[a]))
-		default:
-			addrs[a] = s.Name
-		}
-		if s.VLAN == "" {
-			add(obj, "vlan", ErrMissing)
-		}
-	}
-	nets := map[netip.Prefix]string{}
-	for _, r := range sortedValues(c.Routes) {
-		obj := routeKind.objectName(r.Name)
-		switch {
-		case !r.Network.IsValid():
-			add(obj, "network", ErrMissing)
-		case nets[r.Network] != "":
-			add(obj, "network "+formatNetwork(r.Network), fmt.Errorf("already routed by %s", nets[r.Network]))
-		default:
-			nets[r.Network] = r.Name
-		}
-		switch {
-		case !r.Gateway.IsValid():
-			add(obj, "gw", ErrMissing)
-		case r.Network.IsValid() && r.Gateway.Is4() != r.Network.Addr().Is4():
-			add(obj, "gw "+r.Gateway.String(), errors.New("not of the network's address family"))
-		}
-	}
-}
-
-// hasRawObject reports whether a kept, unimplemented stanza defines
-// `kind name` (e.g. an iRule, `ltm rule /Common/r`).
-func (c *Config) hasRawObject(kind, name string) bool {
-	for _, u := range c.Unknown {
-		rest, ok := strings.CutPrefix(u.Header, kind+" ")
-		if !ok {
-			continue
-		}
-		if full, err := fullName(rest); err == nil && full == name {
-			return true
-		}
-	}
-	return false
-}

@@ -3,6 +3,8 @@ package ctrlplane
 import (
 	"slices"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // optField is one inheritable property of a profile-like object (monitors,
@@ -27,7 +29,7 @@ func (f optField[T]) on(types ...uint8) optField[T] {
 
 func (f optField[T]) appliesTo(typ uint8) bool { return f.types == 0 || f.types&(1<<typ) != 0 }
 
-func inheritOpt[T any, V comparable](get func(*T) *Opt[V]) func(dst, parent *T) {
+func inheritOpt[T any, V comparable](get func(*T) *config.Opt[V]) func(dst, parent *T) {
 	return func(dst, parent *T) {
 		if d := get(dst); !d.Set {
 			*d = *get(parent)
@@ -35,12 +37,12 @@ func inheritOpt[T any, V comparable](get func(*T) *Opt[V]) func(dst, parent *T) 
 	}
 }
 
-func optUint[T any](name, help string, lo, hi uint32, get func(*T) *Opt[uint32]) optField[T] {
+func optUint[T any](name, help string, lo, hi uint32, get func(*T) *config.Opt[uint32]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
 		parse: func(c *cursor, o *T) error {
 			n, err := uintValue(c, name, lo, hi)
-			*get(o) = set(n)
+			*get(o) = config.Some(n)
 			return err
 		},
 		value:   func(o *T) (string, bool) { v := get(o); return u32(v.V), v.Set },
@@ -49,13 +51,13 @@ func optUint[T any](name, help string, lo, hi uint32, get func(*T) *Opt[uint32])
 }
 
 // optText reads free text; none is the empty string.
-func optText[T any](name, help string, get func(*T) *Opt[string]) optField[T] {
+func optText[T any](name, help string, get func(*T) *config.Opt[string]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
 		parse: func(c *cursor, o *T) error {
 			var s string
 			err := textValue(c, name, &s)
-			*get(o) = set(s)
+			*get(o) = config.Some(s)
 			return err
 		},
 		value: func(o *T) (string, bool) {
@@ -70,12 +72,12 @@ func optText[T any](name, help string, get func(*T) *Opt[string]) optField[T] {
 }
 
 // optWord reads one of words.
-func optWord[T any](name string, get func(*T) *Opt[string], words ...string) optField[T] {
+func optWord[T any](name string, get func(*T) *config.Opt[string], words ...string) optField[T] {
 	return optField[T]{
 		name: name, help: strings.Join(words, ", "),
 		parse: func(c *cursor, o *T) error {
 			i, err := wordValue(c, name, words...)
-			*get(o) = set(words[i])
+			*get(o) = config.Some(words[i])
 			return err
 		},
 		value:   func(o *T) (string, bool) { v := get(o); return v.V, v.Set },
@@ -84,12 +86,12 @@ func optWord[T any](name string, get func(*T) *Opt[string], words ...string) opt
 }
 
 // optSwitch reads enabled or disabled.
-func optSwitch[T any](name, help string, get func(*T) *Opt[bool]) optField[T] {
+func optSwitch[T any](name, help string, get func(*T) *config.Opt[bool]) optField[T] {
 	return optField[T]{
 		name: name, help: help + ": enabled or disabled",
 		parse: func(c *cursor, o *T) error {
 			i, err := wordValue(c, name, "enabled", "disabled")
-			*get(o) = set(i == 0)
+			*get(o) = config.Some(i == 0)
 			return err
 		},
 		value:   func(o *T) (string, bool) { v := get(o); return yesNo(v.V, "enabled", "disabled"), v.Set },
@@ -115,7 +117,7 @@ func optProps[T any](typ uint8, fields []optField[T], defaultsFrom func(*T) *str
 // printOpt prints a profile-like object: its set properties (defaults-from
 // always), all of them with all, in name order. eff is obj with inherited
 // values filled in, for all-properties.
-func printOpt[T any](b *strings.Builder, header string, typ uint8, fields []optField[T], obj, eff *T, defaultsFrom, desc string, extras Extras, all bool) {
+func printOpt[T any](b *strings.Builder, header string, typ uint8, fields []optField[T], obj, eff *T, defaultsFrom, desc string, extras config.Extras, all bool) {
 	type line struct{ name, value string }
 	var lines []line
 	if defaultsFrom == "" {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // ParseConfig parses bigip.conf-style text (`ltm node|pool|virtual NAME { … }`,
@@ -20,7 +22,7 @@ import (
 // Stanzas and properties lbx does not implement are not errors: they are
 // kept verbatim (Config.Unknown, and the Extra of each object) and printed
 // back by Text. ParseConfigNotices also returns one notice for each.
-func ParseConfig(text string) (*Config, error) {
+func ParseConfig(text string) (*config.Config, error) {
 	c, _, err := parseConfig(text)
 	return c, err
 }
@@ -29,20 +31,20 @@ func ParseConfig(text string) (*Config, error) {
 // text holds that lbx keeps without implementing:
 // `line 12: ltm virtual /Common/vs: property "vlans" is not implemented; kept as is`
 // or `line 30: sys global-settings: not implemented; kept as is`.
-func ParseConfigNotices(text string) (*Config, []string, error) {
+func ParseConfigNotices(text string) (*config.Config, []string, error) {
 	c, _, notices, err := parseConfigNotices(text)
 	return c, notices, err
 }
 
 // parseConfig also returns the line each object is defined at, so later
 // validation errors can point into the file.
-func parseConfig(text string) (*Config, map[string]int, error) {
+func parseConfig(text string) (*config.Config, map[string]int, error) {
 	c, lines, _, err := parseConfigNotices(text)
 	return c, lines, err
 }
 
-func parseConfigNotices(text string) (*Config, map[string]int, []string, error) {
-	c := NewConfig()
+func parseConfigNotices(text string) (*config.Config, map[string]int, []string, error) {
+	c := config.NewConfig()
 	lines, notices, err := mergeConfig(c, text)
 	if err != nil {
 		return nil, nil, nil, err
@@ -55,7 +57,7 @@ func parseConfigNotices(text string) (*Config, map[string]int, []string, error) 
 // properties kept, as ParseConfig does; defaults are applied. It returns the
 // line of each object it defined and the notices about what it kept
 // without implementing. On error c may be partly changed: merge into a clone.
-func mergeConfig(c *Config, text string) (map[string]int, []string, error) {
+func mergeConfig(c *config.Config, text string) (map[string]int, []string, error) {
 	toks, err := lex(text)
 	if err != nil {
 		return nil, nil, err
@@ -65,7 +67,7 @@ func mergeConfig(c *Config, text string) (map[string]int, []string, error) {
 		return nil, nil, err
 	}
 	ctx := &parseCtx{src: text}
-	c.init()
+	c.EnsureMaps()
 	lines := map[string]int{}
 	for _, st := range stmts {
 		if matchKind(newCursor(st.toks, st.line)) == nil {
@@ -100,7 +102,7 @@ func mergeConfig(c *Config, text string) (map[string]int, []string, error) {
 
 // rawStanza keeps a stanza lbx does not implement: words, then one block
 // that ends the statement.
-func rawStanza(ctx *parseCtx, st statement) (RawStanza, error) {
+func rawStanza(ctx *parseCtx, st statement) (config.RawStanza, error) {
 	var header []string
 	for i, t := range st.toks {
 		switch t.kind {
@@ -110,7 +112,7 @@ func rawStanza(ctx *parseCtx, st statement) (RawStanza, error) {
 		case tokLBrace:
 			cur := &cursor{toks: st.toks, i: i}
 			if j, err := cur.closing(); err == nil && j == len(st.toks)-1 && i > 0 {
-				return RawStanza{Header: strings.Join(header, " "), Text: ctx.src[st.toks[0].pos:st.toks[j].end]}, nil
+				return config.RawStanza{Header: strings.Join(header, " "), Text: ctx.src[st.toks[0].pos:st.toks[j].end]}, nil
 			}
 		}
 		break
@@ -121,19 +123,19 @@ func rawStanza(ctx *parseCtx, st statement) (RawStanza, error) {
 	} else {
 		what = fmt.Sprintf("%q", what)
 	}
-	return RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
+	return config.RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
 
 // defineStanza reads one `MODULE KIND NAME { props }` stanza into c,
 // replacing any object of that name. Unknown properties are errors, as in a
 // command; mergeConfig keeps them.
-func defineStanza(c *Config, st statement) (*objKind, string, error) {
+func defineStanza(c *config.Config, st statement) (*objKind, string, error) {
 	return defineStanzaIn(c, st, nil)
 }
 
 // defineStanzaIn is defineStanza; with a ctx (a config file), unknown
 // properties are kept.
-func defineStanzaIn(c *Config, st statement, ctx *parseCtx) (*objKind, string, error) {
+func defineStanzaIn(c *config.Config, st statement, ctx *parseCtx) (*objKind, string, error) {
 	cur := newCursor(st.toks, st.line)
 	cur.ctx = ctx
 	k, err := readKind(cur)
@@ -254,7 +256,7 @@ type property[T any] struct {
 }
 
 // keeper is an object that keeps unknown properties (it embeds Extras).
-type keeper interface{ keep(RawProp) }
+type keeper interface{ Keep(config.RawProp) }
 
 // parseProps reads properties until the cursor is exhausted. Reading a
 // config file (c.ctx set), an unknown property of an object that keeps them
@@ -268,7 +270,7 @@ func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) er
 		i := slices.IndexFunc(props, func(p property[T]) bool { return p.name == k.text })
 		if i < 0 {
 			if h, ok := any(obj).(keeper); ok && c.ctx != nil {
-				h.keep(RawProp{Name: k.text, Text: c.rawUntilEOL(k)})
+				h.Keep(config.RawProp{Name: k.text, Text: c.rawUntilEOL(k)})
 				c.ctx.notices = append(c.ctx.notices, notice{k.line, fmt.Sprintf("property %q is not implemented; kept as is", k.text)})
 				continue
 			}
@@ -348,7 +350,7 @@ func refValue(c *cursor, what string) (string, error) {
 	if t.isWord("none") {
 		return "", nil
 	}
-	name, err := fullName(t.text)
+	name, err := config.FullName(t.text)
 	if err != nil {
 		return "", lineErrorf(t.line, "%s %q: %w", what, t.text, err)
 	}
@@ -388,11 +390,11 @@ func refProp[T any](name, help string, get func(*T) *string) property[T] {
 
 // sessionProp reads session; monitor-enabled is how BIG-IP saves an enabled
 // one.
-func sessionProp[T any](get func(*T) *Session) property[T] {
+func sessionProp[T any](get func(*T) *config.Session) property[T] {
 	return property[T]{"session", "user-enabled or user-disabled", func(c *cursor, o *T, _ propMode) error {
 		i, err := wordValue(c, "session", "user-enabled", "user-disabled", "monitor-enabled")
 		if err == nil {
-			*get(o) = []Session{SessionUserEnabled, SessionUserDisabled, SessionUserEnabled}[i]
+			*get(o) = []config.Session{config.SessionUserEnabled, config.SessionUserDisabled, config.SessionUserEnabled}[i]
 		}
 		return err
 	}}
@@ -400,13 +402,13 @@ func sessionProp[T any](get func(*T) *Session) property[T] {
 
 // stateProp reads state; up, down, checking and unchecked are monitor
 // states BIG-IP saves, which are not configuration: they read as user-up.
-func stateProp[T any](get func(*T) *State) property[T] {
+func stateProp[T any](get func(*T) *config.State) property[T] {
 	return property[T]{"state", "user-up or user-down (forced offline)", func(c *cursor, o *T, _ propMode) error {
 		i, err := wordValue(c, "state", "user-up", "user-down", "up", "down", "checking", "unchecked")
 		if err == nil {
-			*get(o) = StateUserUp
+			*get(o) = config.StateUserUp
 			if i == 1 {
-				*get(o) = StateUserDown
+				*get(o) = config.StateUserDown
 			}
 		}
 		return err
@@ -415,7 +417,7 @@ func stateProp[T any](get func(*T) *State) property[T] {
 
 // monitorProp reads a monitor rule: none, NAME [and NAME …], or
 // min N of { NAME … }.
-func monitorProp[T any](get func(*T) *MonitorRule) property[T] {
+func monitorProp[T any](get func(*T) *config.MonitorRule) property[T] {
 	return property[T]{"monitor", "none, MONITOR [and MONITOR …] or min N of { MONITOR … }", func(c *cursor, o *T, _ propMode) error {
 		r, err := parseMonitorRule(c)
 		if err == nil {
@@ -425,22 +427,22 @@ func monitorProp[T any](get func(*T) *MonitorRule) property[T] {
 	}}
 }
 
-func parseMonitorRule(c *cursor) (MonitorRule, error) {
+func parseMonitorRule(c *cursor) (config.MonitorRule, error) {
 	t, ok := c.peek()
 	if !ok {
-		return MonitorRule{}, lineErrorf(c.line, "monitor: missing value")
+		return config.MonitorRule{}, lineErrorf(c.line, "monitor: missing value")
 	}
 	name := func(t token) (string, error) {
 		if t.kind != tokWord && t.kind != tokString {
 			return "", lineErrorf(t.line, "monitor: want a monitor name, got %s", t.describe())
 		}
-		n, err := fullName(t.text)
+		n, err := config.FullName(t.text)
 		if err != nil {
 			return "", lineErrorf(t.line, "monitor %q: %w", t.text, err)
 		}
 		return n, nil
 	}
-	var r MonitorRule
+	var r config.MonitorRule
 	switch {
 	case t.isWord("none"):
 		c.next()
@@ -488,8 +490,8 @@ func parseMonitorRule(c *cursor) (MonitorRule, error) {
 	}
 }
 
-var nodeProps = []property[Node]{
-	{"address", "IP address of the node; fixed once created", func(c *cursor, n *Node, mode propMode) error {
+var nodeProps = []property[config.Node]{
+	{"address", "IP address of the node; fixed once created", func(c *cursor, n *config.Node, mode propMode) error {
 		line := c.peekLine()
 		a, err := addrValue(c, "address")
 		if err != nil {
@@ -501,44 +503,44 @@ var nodeProps = []property[Node]{
 		n.Address = a
 		return nil
 	}},
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(n *Node) *uint32 { return &n.ConnectionLimit }),
-	textProp("description", "free text", func(n *Node) *string { return &n.Description }),
-	monitorProp(func(n *Node) *MonitorRule { return &n.Monitor }),
-	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(n *Node) *uint32 { return &n.Ratio }),
-	sessionProp(func(n *Node) *Session { return &n.Session }),
-	stateProp(func(n *Node) *State { return &n.State }),
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(n *config.Node) *uint32 { return &n.ConnectionLimit }),
+	textProp("description", "free text", func(n *config.Node) *string { return &n.Description }),
+	monitorProp(func(n *config.Node) *config.MonitorRule { return &n.Monitor }),
+	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(n *config.Node) *uint32 { return &n.Ratio }),
+	sessionProp(func(n *config.Node) *config.Session { return &n.Session }),
+	stateProp(func(n *config.Node) *config.State { return &n.State }),
 }
 
-var poolProps = []property[Pool]{
-	boolProp("allow-nat", "yes", "no", func(p *Pool) *bool { return &p.AllowNAT }),
-	boolProp("allow-snat", "yes", "no", func(p *Pool) *bool { return &p.AllowSNAT }),
-	textProp("description", "free text", func(p *Pool) *string { return &p.Description }),
-	{"load-balancing-mode", "how members are picked: round-robin, least-connections-member, …", func(c *cursor, p *Pool, _ propMode) error {
+var poolProps = []property[config.Pool]{
+	boolProp("allow-nat", "yes", "no", func(p *config.Pool) *bool { return &p.AllowNAT }),
+	boolProp("allow-snat", "yes", "no", func(p *config.Pool) *bool { return &p.AllowSNAT }),
+	textProp("description", "free text", func(p *config.Pool) *string { return &p.Description }),
+	{"load-balancing-mode", "how members are picked: round-robin, least-connections-member, …", func(c *cursor, p *config.Pool, _ propMode) error {
 		t, err := c.value("load-balancing-mode")
 		if err != nil {
 			return err
 		}
-		i := slices.Index(lbModeNames[:], t.text)
+		i := slices.Index(config.LBModeNames(), t.text)
 		if i < 0 {
 			return lineErrorf(t.line, "load-balancing-mode %q: unknown mode", t.text)
 		}
-		p.Mode = LBMode(i)
+		p.Mode = config.LBMode(i)
 		return nil
 	}},
 	{"members", "members [add|delete|modify|replace-all-with] { NODE:PORT [{ PROPERTY … }] … } | none", parseMembers},
-	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", 0, 65535, func(p *Pool) *uint32 { return &p.MinActiveMembers }),
-	monitorProp(func(p *Pool) *MonitorRule { return &p.Monitor }),
-	uintProp("reselect-tries", "retries on another member, 0-65535", 0, 65535, func(p *Pool) *uint32 { return &p.ReselectTries }),
-	{"service-down-action", "none, reset, drop or reselect", func(c *cursor, p *Pool, _ propMode) error {
-		i, err := wordValue(c, "service-down-action", serviceDownNames...)
-		p.ServiceDownAction = ServiceDownAction(i)
+	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", 0, 65535, func(p *config.Pool) *uint32 { return &p.MinActiveMembers }),
+	monitorProp(func(p *config.Pool) *config.MonitorRule { return &p.Monitor }),
+	uintProp("reselect-tries", "retries on another member, 0-65535", 0, 65535, func(p *config.Pool) *uint32 { return &p.ReselectTries }),
+	{"service-down-action", "none, reset, drop or reselect", func(c *cursor, p *config.Pool, _ propMode) error {
+		i, err := wordValue(c, "service-down-action", config.ServiceDownNames()...)
+		p.ServiceDownAction = config.ServiceDownAction(i)
 		return err
 	}},
-	uintProp("slow-ramp-time", "seconds a new member ramps up, 0 disables", 0, math.MaxUint32, func(p *Pool) *uint32 { return &p.SlowRampTime }),
+	uintProp("slow-ramp-time", "seconds a new member ramps up, 0 disables", 0, math.MaxUint32, func(p *config.Pool) *uint32 { return &p.SlowRampTime }),
 }
 
-var memberProps = []property[Member]{
-	{"address", "the node's address", func(c *cursor, m *Member, _ propMode) error {
+var memberProps = []property[config.Member]{
+	{"address", "the node's address", func(c *cursor, m *config.Member, _ propMode) error {
 		a, err := addrValue(c, "address")
 		if err != nil {
 			return err
@@ -546,12 +548,12 @@ var memberProps = []property[Member]{
 		m.Address = a
 		return nil
 	}},
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(m *Member) *uint32 { return &m.ConnectionLimit }),
-	textProp("description", "free text", func(m *Member) *string { return &m.Description }),
-	uintProp("priority-group", "higher groups are used first, 0-65535", 0, 65535, func(m *Member) *uint32 { return &m.PriorityGroup }),
-	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(m *Member) *uint32 { return &m.Ratio }),
-	sessionProp(func(m *Member) *Session { return &m.Session }),
-	stateProp(func(m *Member) *State { return &m.State }),
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(m *config.Member) *uint32 { return &m.ConnectionLimit }),
+	textProp("description", "free text", func(m *config.Member) *string { return &m.Description }),
+	uintProp("priority-group", "higher groups are used first, 0-65535", 0, 65535, func(m *config.Member) *uint32 { return &m.PriorityGroup }),
+	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(m *config.Member) *uint32 { return &m.Ratio }),
+	sessionProp(func(m *config.Member) *config.Session { return &m.Session }),
+	stateProp(func(m *config.Member) *config.State { return &m.State }),
 }
 
 // memberEntry is one member as listed inside `members { … }`.
@@ -589,7 +591,7 @@ func readListEdit(c *cursor, prop string, ops ...string) (op string, blk *cursor
 
 // parseMembers reads `members …`. A bare block replaces the list, as in a
 // config file; add, delete, modify and replace-all-with edit it in place.
-func parseMembers(c *cursor, p *Pool, _ propMode) error {
+func parseMembers(c *cursor, p *config.Pool, _ propMode) error {
 	op, blk, err := readListEdit(c, "members", "add", "delete", "modify", "replace-all-with")
 	if err != nil {
 		return err
@@ -607,7 +609,7 @@ func parseMembers(c *cursor, p *Pool, _ propMode) error {
 		e := memberEntry{line: nt.line}
 		if op == "delete" && nt.isWord("all") {
 			e.all = true
-		} else if e.node, e.port, err = parseMemberName(nt.text); err != nil {
+		} else if e.node, e.port, err = config.ParseMemberName(nt.text); err != nil {
 			return lineErrorf(nt.line, "members: %w", err)
 		}
 		if blk.atBlock() {
@@ -623,12 +625,12 @@ func parseMembers(c *cursor, p *Pool, _ propMode) error {
 func memberErr(e memberEntry, err error) error {
 	var le *LineError
 	if errors.As(err, &le) {
-		return &LineError{Line: le.Line, Err: fmt.Errorf("members %s: %w", memberName(e.node, e.port), le.Err)}
+		return &LineError{Line: le.Line, Err: fmt.Errorf("members %s: %w", config.MemberName(e.node, e.port), le.Err)}
 	}
-	return &LineError{Line: e.line, Err: fmt.Errorf("members %s: %w", memberName(e.node, e.port), err)}
+	return &LineError{Line: e.line, Err: fmt.Errorf("members %s: %w", config.MemberName(e.node, e.port), err)}
 }
 
-func memberBody(e memberEntry, m *Member) error {
+func memberBody(e memberEntry, m *config.Member) error {
 	if e.body == nil {
 		return nil
 	}
@@ -652,15 +654,15 @@ func memberID(pool string, e memberEntry) string {
 	return fmt.Sprintf("%s %s %d", pool, e.node, e.port)
 }
 
-func applyMembers(p *Pool, op string, entries []memberEntry) error {
+func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 	switch op {
 	case "replace-all-with":
-		var list []Member
+		var list []config.Member
 		for _, e := range entries {
-			if slices.ContainsFunc(list, func(m Member) bool { return m.Node == e.node && m.Port == e.port }) {
+			if slices.ContainsFunc(list, func(m config.Member) bool { return m.Node == e.node && m.Port == e.port }) {
 				return memberErr(e, errors.New("listed twice"))
 			}
-			m := newMember(e.node, e.port)
+			m := config.NewMember(e.node, e.port)
 			if err := memberBody(e, &m); err != nil {
 				return err
 			}
@@ -669,10 +671,10 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 		p.Members = list
 	case "add":
 		for _, e := range entries {
-			if p.findMember(e.node, e.port) >= 0 {
-				return &LineError{Line: e.line, Err: coded("01020066:3: The requested Pool Member (%s) already exists in partition %s.", memberID(p.Name, e), commonPartition)}
+			if p.FindMember(e.node, e.port) >= 0 {
+				return &LineError{Line: e.line, Err: &config.ExistsError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
 			}
-			m := newMember(e.node, e.port)
+			m := config.NewMember(e.node, e.port)
 			if err := memberBody(e, &m); err != nil {
 				return err
 			}
@@ -687,17 +689,17 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 			if e.body != nil {
 				return memberErr(e, errors.New("delete takes member names only"))
 			}
-			i := p.findMember(e.node, e.port)
+			i := p.FindMember(e.node, e.port)
 			if i < 0 {
-				return &LineError{Line: e.line, Err: coded("01020036:3: The requested Pool Member (%s) was not found.", memberID(p.Name, e))}
+				return &LineError{Line: e.line, Err: &config.NotFoundError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
 			}
 			p.Members = slices.Delete(p.Members, i, i+1)
 		}
 	case "modify":
 		for _, e := range entries {
-			i := p.findMember(e.node, e.port)
+			i := p.FindMember(e.node, e.port)
 			if i < 0 {
-				return &LineError{Line: e.line, Err: coded("01020036:3: The requested Pool Member (%s) was not found.", memberID(p.Name, e))}
+				return &LineError{Line: e.line, Err: &config.NotFoundError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
 			}
 			if err := memberBody(e, &p.Members[i]); err != nil {
 				return err
@@ -711,42 +713,42 @@ func applyMembers(p *Pool, op string, entries []memberEntry) error {
 // yet.
 var knownProtocols = []string{"sctp", "icmp", "icmpv6", "gre", "ipip", "esp", "ah"}
 
-var virtualProps = []property[Virtual]{
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(v *Virtual) *uint32 { return &v.ConnectionLimit }),
-	textProp("description", "free text", func(v *Virtual) *string { return &v.Description }),
-	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *cursor, v *Virtual, _ propMode) error {
+var virtualProps = []property[config.Virtual]{
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(v *config.Virtual) *uint32 { return &v.ConnectionLimit }),
+	textProp("description", "free text", func(v *config.Virtual) *string { return &v.Description }),
+	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *cursor, v *config.Virtual, _ propMode) error {
 		t, err := c.value("destination")
 		if err != nil {
 			return err
 		}
-		d, err := parseDestination(t.text)
+		d, err := config.ParseDestination(t.text)
 		if err != nil {
 			return lineErrorf(t.line, "destination: %w", err)
 		}
 		v.Destination = d
 		return nil
 	}},
-	{"disabled", "refuse new connections", func(_ *cursor, v *Virtual, _ propMode) error {
+	{"disabled", "refuse new connections", func(_ *cursor, v *config.Virtual, _ propMode) error {
 		v.Disabled = true
 		return nil
 	}},
-	{"enabled", "accept new connections", func(_ *cursor, v *Virtual, _ propMode) error {
+	{"enabled", "accept new connections", func(_ *cursor, v *config.Virtual, _ propMode) error {
 		v.Disabled = false
 		return nil
 	}},
-	refProp("fallback-persistence", "persistence profile used when the default one does not apply, or none", func(v *Virtual) *string { return &v.FallbackPersistence }),
-	{"ip-protocol", "tcp, udp or any", func(c *cursor, v *Virtual, _ propMode) error {
+	refProp("fallback-persistence", "persistence profile used when the default one does not apply, or none", func(v *config.Virtual) *string { return &v.FallbackPersistence }),
+	{"ip-protocol", "tcp, udp or any", func(c *cursor, v *config.Virtual, _ propMode) error {
 		t, err := c.value("ip-protocol")
 		if err != nil {
 			return err
 		}
 		switch {
 		case t.text == "tcp":
-			v.Protocol = ProtocolTCP
+			v.Protocol = config.ProtocolTCP
 		case t.text == "udp":
-			v.Protocol = ProtocolUDP
+			v.Protocol = config.ProtocolUDP
 		case t.text == "any":
-			v.Protocol = ProtocolAny
+			v.Protocol = config.ProtocolAny
 		case slices.Contains(knownProtocols, t.text):
 			return lineErrorf(t.line, "ip-protocol %q: not supported yet (tcp, udp or any)", t.text)
 		default:
@@ -754,7 +756,7 @@ var virtualProps = []property[Virtual]{
 		}
 		return nil
 	}},
-	{"mask", "destination mask; 255.255.255.255", func(c *cursor, v *Virtual, _ propMode) error {
+	{"mask", "destination mask; 255.255.255.255", func(c *cursor, v *config.Virtual, _ propMode) error {
 		a, err := addrValue(c, "mask")
 		if err != nil {
 			return err
@@ -763,15 +765,15 @@ var virtualProps = []property[Virtual]{
 		return nil
 	}},
 	{"persist", "persist [add|delete|replace-all-with] { PROFILE [{ default yes|no }] … } | none", parsePersist},
-	refProp("pool", "default pool, or none", func(v *Virtual) *string { return &v.Pool }),
+	refProp("pool", "default pool, or none", func(v *config.Virtual) *string { return &v.Pool }),
 	{"profiles", "profiles [add|delete|replace-all-with] { NAME [{ context all|clientside|serverside }] … } | none", parseProfiles},
 	{"source-address-translation", "{ type automap|none|snat [pool SNATPOOL] }", parseSNAT},
-	boolProp("translate-address", "enabled", "disabled", func(v *Virtual) *bool { return &v.TranslateAddress }),
-	boolProp("translate-port", "enabled", "disabled", func(v *Virtual) *bool { return &v.TranslatePort }),
+	boolProp("translate-address", "enabled", "disabled", func(v *config.Virtual) *bool { return &v.TranslateAddress }),
+	boolProp("translate-port", "enabled", "disabled", func(v *config.Virtual) *bool { return &v.TranslatePort }),
 }
 
-var profileProps = []property[Profile]{
-	{"context", "all, clientside or serverside", func(c *cursor, p *Profile, _ propMode) error {
+var profileProps = []property[config.Profile]{
+	{"context", "all, clientside or serverside", func(c *cursor, p *config.Profile, _ propMode) error {
 		t, err := c.value("context")
 		if err != nil {
 			return err
@@ -831,7 +833,7 @@ func editList[E any](c *cursor, what string, list []E, name func(*E) *string, re
 		if nt.kind != tokWord && nt.kind != tokString {
 			return nil, lineErrorf(nt.line, "%s: unexpected %s, want a profile name", what, nt.describe())
 		}
-		n, err := fullName(nt.text)
+		n, err := config.FullName(nt.text)
 		if err != nil {
 			return nil, lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
 		}
@@ -866,22 +868,22 @@ func editList[E any](c *cursor, what string, list []E, name func(*E) *string, re
 	return list, nil
 }
 
-func parseProfiles(c *cursor, v *Virtual, _ propMode) error {
-	list, err := editList(c, "profiles", v.Profiles, func(p *Profile) *string { return &p.Name },
-		func(body *cursor, p *Profile) error { return parseProps(body, p, profileProps, inFile) })
+func parseProfiles(c *cursor, v *config.Virtual, _ propMode) error {
+	list, err := editList(c, "profiles", v.Profiles, func(p *config.Profile) *string { return &p.Name },
+		func(body *cursor, p *config.Profile) error { return parseProps(body, p, profileProps, inFile) })
 	if err == nil {
 		v.Profiles = list
 	}
 	return err
 }
 
-var persistRefProps = []property[PersistRef]{
-	boolProp("default", "yes", "no", func(p *PersistRef) *bool { return &p.Default }),
+var persistRefProps = []property[config.PersistRef]{
+	boolProp("default", "yes", "no", func(p *config.PersistRef) *bool { return &p.Default }),
 }
 
-func parsePersist(c *cursor, v *Virtual, _ propMode) error {
-	list, err := editList(c, "persist", v.Persist, func(p *PersistRef) *string { return &p.Name },
-		func(body *cursor, p *PersistRef) error { return parseProps(body, p, persistRefProps, inFile) })
+func parsePersist(c *cursor, v *config.Virtual, _ propMode) error {
+	list, err := editList(c, "persist", v.Persist, func(p *config.PersistRef) *string { return &p.Name },
+		func(body *cursor, p *config.PersistRef) error { return parseProps(body, p, persistRefProps, inFile) })
 	if err == nil {
 		v.Persist = list
 	}
@@ -891,7 +893,7 @@ func parsePersist(c *cursor, v *Virtual, _ propMode) error {
 // snatSpec is the inside of source-address-translation { }; what is not
 // given keeps the virtual's current setting.
 type snatSpec struct {
-	typ  SNATType
+	typ  config.SNATType
 	pool string
 }
 
@@ -903,11 +905,11 @@ var snatProps = []property[snatSpec]{
 		}
 		switch t.text {
 		case "automap":
-			s.typ = SNATAutomap
+			s.typ = config.SNATAutomap
 		case "none":
-			s.typ = SNATNone
+			s.typ = config.SNATNone
 		case "snat":
-			s.typ = SNATSnatpool
+			s.typ = config.SNATSnatpool
 		case "lsn":
 			return lineErrorf(t.line, "type %q: not supported yet (automap, none or snat)", t.text)
 		default:
@@ -918,7 +920,7 @@ var snatProps = []property[snatSpec]{
 	refProp("pool", "SNAT pool for type snat, or none", func(s *snatSpec) *string { return &s.pool }),
 }
 
-func parseSNAT(c *cursor, v *Virtual, _ propMode) error {
+func parseSNAT(c *cursor, v *config.Virtual, _ propMode) error {
 	blk, err := c.block("source-address-translation")
 	if err != nil {
 		return err
@@ -927,7 +929,7 @@ func parseSNAT(c *cursor, v *Virtual, _ propMode) error {
 	if err := parseProps(blk, &s, snatProps, inFile); err != nil {
 		return nestedErr("source-address-translation", err)
 	}
-	if s.typ != SNATSnatpool {
+	if s.typ != config.SNATSnatpool {
 		s.pool = ""
 	}
 	v.SNAT, v.SNATPool = s.typ, s.pool

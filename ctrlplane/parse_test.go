@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"lbx/ctrlplane/config"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -113,12 +115,12 @@ func TestParseConfigRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c1 := mustParse(t, tt.text)
 			for _, all := range []bool{false, true} {
-				text1 := c1.format(all)
+				text1 := format(c1, all)
 				c2 := mustParse(t, text1)
 				if diff := cmp.Diff(c1, c2, cmpOpts...); diff != "" {
 					t.Errorf("all=%v: parse(print(c)) != c (-want +got):\n%s\nprinted:\n%s", all, diff, text1)
 				}
-				if text2 := c2.format(all); text2 != text1 {
+				if text2 := format(c2, all); text2 != text1 {
 					t.Errorf("all=%v: print is not a fixed point:\nfirst:\n%s\nsecond:\n%s", all, text1, text2)
 				}
 			}
@@ -132,19 +134,19 @@ func TestParseConfigModel(t *testing.T) {
 	tests := []struct {
 		name string
 		text string
-		want *Config
+		want *config.Config
 	}{
 		{
 			name: "one-line stanzas with semicolons",
 			text: `ltm node n1 { address 10.0.0.1; description "web one" }`,
-			want: &Config{Nodes: map[string]*Node{"/Common/n1": {Name: "/Common/n1", Address: a("10.0.0.1"), Ratio: 1, Description: "web one"}}},
+			want: &config.Config{Nodes: map[string]*config.Node{"/Common/n1": {Name: "/Common/n1", Address: a("10.0.0.1"), Ratio: 1, Description: "web one"}}},
 		},
 		{
 			name: "member auto-creates its node, service name becomes a number",
 			text: "ltm pool /Common/web { members { /Common/198.18.2.11:http { address 198.18.2.11 } } load-balancing-mode round-robin }",
-			want: &Config{
-				Nodes: map[string]*Node{"/Common/198.18.2.11": {Name: "/Common/198.18.2.11", Address: a("198.18.2.11"), Ratio: 1}},
-				Pools: map[string]*Pool{"/Common/web": {Name: "/Common/web", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+			want: &config.Config{
+				Nodes: map[string]*config.Node{"/Common/198.18.2.11": {Name: "/Common/198.18.2.11", Address: a("198.18.2.11"), Ratio: 1}},
+				Pools: map[string]*config.Pool{"/Common/web": {Name: "/Common/web", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []config.Member{
 					{Node: "/Common/198.18.2.11", Port: 80, Address: a("198.18.2.11"), Ratio: 1},
 				}}},
 			},
@@ -152,9 +154,9 @@ func TestParseConfigModel(t *testing.T) {
 		{
 			name: "member by node name takes the node's address",
 			text: "ltm pool p { members { web1:8080 } }\nltm node web1 { address 10.1.1.1 }",
-			want: &Config{
-				Nodes: map[string]*Node{"/Common/web1": {Name: "/Common/web1", Address: a("10.1.1.1"), Ratio: 1}},
-				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+			want: &config.Config{
+				Nodes: map[string]*config.Node{"/Common/web1": {Name: "/Common/web1", Address: a("10.1.1.1"), Ratio: 1}},
+				Pools: map[string]*config.Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []config.Member{
 					{Node: "/Common/web1", Port: 8080, Address: a("10.1.1.1"), Ratio: 1},
 				}}},
 			},
@@ -162,9 +164,9 @@ func TestParseConfigModel(t *testing.T) {
 		{
 			name: "member named after a missing node creates it from its address",
 			text: "ltm pool p { members { app:80 { address 10.2.2.2 } } }",
-			want: &Config{
-				Nodes: map[string]*Node{"/Common/app": {Name: "/Common/app", Address: a("10.2.2.2"), Ratio: 1}},
-				Pools: map[string]*Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []Member{
+			want: &config.Config{
+				Nodes: map[string]*config.Node{"/Common/app": {Name: "/Common/app", Address: a("10.2.2.2"), Ratio: 1}},
+				Pools: map[string]*config.Pool{"/Common/p": {Name: "/Common/p", SlowRampTime: 10, AllowSNAT: true, AllowNAT: true, Members: []config.Member{
 					{Node: "/Common/app", Port: 80, Address: a("10.2.2.2"), Ratio: 1},
 				}}},
 			},
@@ -172,9 +174,9 @@ func TestParseConfigModel(t *testing.T) {
 		{
 			name: "virtual defaults",
 			text: "ltm virtual vs { destination 198.18.1.100:http pool web }",
-			want: &Config{Virtuals: map[string]*Virtual{"/Common/vs": {
+			want: &config.Config{Virtuals: map[string]*config.Virtual{"/Common/vs": {
 				Name: "/Common/vs", Destination: netip.MustParseAddrPort("198.18.1.100:80"),
-				Protocol: ProtocolTCP, Mask: mask, Pool: "/Common/web", TranslateAddress: true, TranslatePort: true,
+				Protocol: config.ProtocolTCP, Mask: mask, Pool: "/Common/web", TranslateAddress: true, TranslatePort: true,
 			}}},
 		},
 		{
@@ -189,10 +191,10 @@ func TestParseConfigModel(t *testing.T) {
     profiles { /Common/udp { context clientside } /Common/fastL4 { } }
     source-address-translation { pool none type automap }
 }`,
-			want: &Config{Virtuals: map[string]*Virtual{"/Common/vs": {
+			want: &config.Config{Virtuals: map[string]*config.Virtual{"/Common/vs": {
 				Name: "/Common/vs", Description: "the web", Destination: netip.MustParseAddrPort("198.18.1.100:7"),
-				Protocol: ProtocolUDP, Mask: mask, Disabled: true, SNAT: SNATAutomap, TranslateAddress: true, TranslatePort: true,
-				Profiles: []Profile{{Name: "/Common/fastL4"}, {Name: "/Common/udp", Context: "clientside"}},
+				Protocol: config.ProtocolUDP, Mask: mask, Disabled: true, SNAT: config.SNATAutomap, TranslateAddress: true, TranslatePort: true,
+				Profiles: []config.Profile{{Name: "/Common/fastL4"}, {Name: "/Common/udp", Context: "clientside"}},
 			}}},
 		},
 	}
@@ -273,7 +275,7 @@ func TestParseConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := ParseConfig(tt.text)
 			if err == nil {
-				t.Fatalf("ParseConfig succeeded, want error %q; got:\n%s", tt.wantErr, c.Text())
+				t.Fatalf("ParseConfig succeeded, want error %q; got:\n%s", tt.wantErr, Text(c))
 			}
 			if diff := cmp.Diff(tt.wantErr, err.Error()); diff != "" {
 				t.Errorf("error mismatch (-want +got):\n%s", diff)
@@ -311,20 +313,20 @@ ltm virtual /Common/vs {
     }
 }
 `, "\n")
-	if diff := cmp.Diff(want, c.Text()); diff != "" {
+	if diff := cmp.Diff(want, Text(c)); diff != "" {
 		t.Errorf("Text mismatch (-want +got):\n%s", diff)
 	}
 }
 
 func TestCloneIsDeep(t *testing.T) {
 	c := mustParse(t, DefaultConfigText())
-	before := c.Text()
+	before := Text(c)
 	d := c.Clone()
 	d.Pools["/Common/web_pool"].Members[0].Port = 81
 	d.Virtuals["/Common/vs_http"].Profiles[0].Name = "/Common/tcp"
 	d.Nodes["/Common/198.18.2.11"].Description = "changed"
 	delete(d.Virtuals, "/Common/vs_udp")
-	if diff := cmp.Diff(before, c.Text()); diff != "" {
+	if diff := cmp.Diff(before, Text(c)); diff != "" {
 		t.Errorf("editing a clone changed the original (-want +got):\n%s", diff)
 	}
 }

@@ -3,9 +3,11 @@ package ctrlplane
 import (
 	"strconv"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
-// Text prints the configuration as bigip.conf does: one stanza per object,
+// Text prints a configuration as bigip.conf does: one stanza per object,
 // kind by kind (nodes, monitors, persistence profiles, pools, snatpools,
 // virtuals, self IPs, routes, users), each sorted by name, properties in
 // alphabetical order (unknown ones kept from a loaded file last, verbatim),
@@ -14,15 +16,15 @@ import (
 // monitors and persistence profiles are never printed, as in BIG-IP's
 // bigip.conf. The output is deterministic and ParseConfig reads it back to an
 // equal Config.
-func (c *Config) Text() string { return c.format(false) }
+func Text(c *config.Config) string { return format(c, false) }
 
 // format prints every object; all adds the properties left at their
 // defaults, as `list … all-properties` does.
-func (c *Config) format(all bool) string { return c.formatModule("", all) }
+func format(c *config.Config, all bool) string { return formatModule(c, "", all) }
 
 // formatModule prints the objects of one module ("ltm"), or of all when
 // module is empty.
-func (c *Config) formatModule(module string, all bool) string {
+func formatModule(c *config.Config, module string, all bool) string {
 	var b strings.Builder
 	for _, k := range kinds {
 		if module != "" && k.module != module {
@@ -99,17 +101,17 @@ func yesNo(v bool, yes, no string) string {
 }
 
 // extrasOut prints the unknown properties kept from a loaded file.
-func extrasOut(b *strings.Builder, depth int, e Extras) {
+func extrasOut(b *strings.Builder, depth int, e config.Extras) {
 	for _, r := range e.Extra {
 		prop(b, depth, r.Text, "")
 	}
 }
 
-func monitorOut(b *strings.Builder, depth int, r MonitorRule, all bool) {
+func monitorOut(b *strings.Builder, depth int, r config.MonitorRule, all bool) {
 	propIf(b, depth, "monitor", r.String(), len(r.Names) > 0, all)
 }
 
-func printNode(b *strings.Builder, n *Node, all bool) {
+func printNode(b *strings.Builder, n *config.Node, all bool) {
 	b.WriteString("ltm node " + n.Name + " {\n")
 	if n.Address.IsValid() {
 		prop(b, 1, "address", n.Address.String())
@@ -118,13 +120,13 @@ func printNode(b *strings.Builder, n *Node, all bool) {
 	descProp(b, 1, n.Description, all)
 	monitorOut(b, 1, n.Monitor, all)
 	propIf(b, 1, "ratio", u32(n.Ratio), n.Ratio != 1, all)
-	propIf(b, 1, "session", n.Session.String(), n.Session != SessionUserEnabled, all)
-	propIf(b, 1, "state", n.State.String(), n.State != StateUserUp, all)
+	propIf(b, 1, "session", n.Session.String(), n.Session != config.SessionUserEnabled, all)
+	propIf(b, 1, "state", n.State.String(), n.State != config.StateUserUp, all)
 	extrasOut(b, 1, n.Extras)
 	b.WriteString("}\n")
 }
 
-func printPool(b *strings.Builder, p *Pool, all bool) {
+func printPool(b *strings.Builder, p *config.Pool, all bool) {
 	b.WriteString("ltm pool " + p.Name + " {\n")
 	propIf(b, 1, "allow-nat", yesNo(p.AllowNAT, "yes", "no"), !p.AllowNAT, all)
 	propIf(b, 1, "allow-snat", yesNo(p.AllowSNAT, "yes", "no"), !p.AllowSNAT, all)
@@ -143,8 +145,8 @@ func printPool(b *strings.Builder, p *Pool, all bool) {
 			descProp(b, 3, m.Description, all)
 			propIf(b, 3, "priority-group", u32(m.PriorityGroup), m.PriorityGroup != 0, all)
 			propIf(b, 3, "ratio", u32(m.Ratio), m.Ratio != 1, all)
-			propIf(b, 3, "session", m.Session.String(), m.Session != SessionUserEnabled, all)
-			propIf(b, 3, "state", m.State.String(), m.State != StateUserUp, all)
+			propIf(b, 3, "session", m.Session.String(), m.Session != config.SessionUserEnabled, all)
+			propIf(b, 3, "state", m.State.String(), m.State != config.StateUserUp, all)
 			extrasOut(b, 3, m.Extras)
 			prop(b, 2, "}", "")
 		}
@@ -155,18 +157,18 @@ func printPool(b *strings.Builder, p *Pool, all bool) {
 	propIf(b, 1, "min-active-members", u32(p.MinActiveMembers), p.MinActiveMembers != 0, all)
 	monitorOut(b, 1, p.Monitor, all)
 	propIf(b, 1, "reselect-tries", u32(p.ReselectTries), p.ReselectTries != 0, all)
-	propIf(b, 1, "service-down-action", p.ServiceDownAction.String(), p.ServiceDownAction != ServiceDownNone, all)
+	propIf(b, 1, "service-down-action", p.ServiceDownAction.String(), p.ServiceDownAction != config.ServiceDownNone, all)
 	propIf(b, 1, "slow-ramp-time", u32(p.SlowRampTime), p.SlowRampTime != 10, all)
 	extrasOut(b, 1, p.Extras)
 	b.WriteString("}\n")
 }
 
-func printVirtual(b *strings.Builder, v *Virtual, all bool) {
+func printVirtual(b *strings.Builder, v *config.Virtual, all bool) {
 	b.WriteString("ltm virtual " + v.Name + " {\n")
 	propIf(b, 1, "connection-limit", u32(v.ConnectionLimit), v.ConnectionLimit != 0, all)
 	descProp(b, 1, v.Description, all)
 	if v.Destination.Addr().IsValid() {
-		prop(b, 1, "destination", formatDestination(v.Destination))
+		prop(b, 1, "destination", config.FormatDestination(v.Destination))
 	}
 	switch {
 	case v.Disabled:
@@ -214,9 +216,9 @@ func printVirtual(b *strings.Builder, v *Virtual, all bool) {
 	case all:
 		prop(b, 1, "profiles", "none")
 	}
-	if v.SNAT != SNATNone || all {
+	if v.SNAT != config.SNATNone || all {
 		prop(b, 1, "source-address-translation", "{")
-		if v.SNAT == SNATSnatpool || all {
+		if v.SNAT == config.SNATSnatpool || all {
 			pool := v.SNATPool
 			if pool == "" {
 				pool = "none"

@@ -48,7 +48,7 @@ func TestTransactionAppliesAsAWhole(t *testing.T) {
 
 func TestTransactionFailuresChangeNothing(t *testing.T) {
 	s, dp := newTestStore(t, DefaultConfigText())
-	before, installs := s.Running().Text(), dp.count()
+	before, installs := Text(s.Running()), dp.count()
 	ss := s.NewSession()
 
 	// A virtual whose pool is deleted later in the same transaction fails
@@ -80,7 +80,7 @@ func TestTransactionFailuresChangeNothing(t *testing.T) {
 		}
 	}
 	mustExec(t, ss, "delete cli transaction")
-	if got := s.Running().Text(); got != before || dp.count() != installs {
+	if got := Text(s.Running()); got != before || dp.count() != installs {
 		t.Errorf("failed transactions changed the running config (%d installs)", dp.count()-installs)
 	}
 	if _, err := s.Push("create cli transaction\n"); err == nil || !strings.Contains(err.Error(), "line 1: a pushed script is applied as one transaction") {
@@ -136,7 +136,7 @@ func TestLoadSysConfig(t *testing.T) {
 	// A bad file changes nothing.
 	bad := filepath.Join(dir, "bad.conf")
 	os.WriteFile(bad, []byte("ltm pool /Common/p {\n    members {\n        /Common/198.18.2.11:99999 { }\n    }\n}\n"), 0o600)
-	before, installs := s.Running().Text(), dp.count()
+	before, installs := Text(s.Running()), dp.count()
 	if _, err := s.Exec("load sys config file " + bad); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("loading a bad file: %v (want the file named)", err)
 	}
@@ -145,7 +145,7 @@ func TestLoadSysConfig(t *testing.T) {
 	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "not a configuration stanza") {
 		t.Fatalf("loading a command file: %v", err)
 	}
-	if s.Running().Text() != before || dp.count() != installs {
+	if Text(s.Running()) != before || dp.count() != installs {
 		t.Fatal("a failed load changed the running config")
 	}
 	// Replace: only the file's objects remain.
@@ -169,7 +169,7 @@ func TestBootFallbackToBackup(t *testing.T) {
 	}
 	s2 := NewStore(&fakeDataplane{}, NetConfig{}, saved, nil)
 	err := s2.Boot()
-	if err == nil || !strings.Contains(err.Error(), saved) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "config.fallback") {
+	if err == nil || !strings.Contains(err.Error(), saved) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "fallback") {
 		t.Fatalf("boot from a corrupt file: %v (want file, line and the fallback hint)", err)
 	}
 	s3 := NewStore(&fakeDataplane{}, NetConfig{}, saved, nil)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/dataplane"
 	"lbx/monitors"
 	"lbx/pools"
@@ -117,7 +119,7 @@ func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		statusLine(&b, "Availability", avail)
 		statusLine(&b, "State", state)
 		statusLine(&b, "Reason", reason)
-		statusLine(&b, "Destination", memberAddr(&Member{Address: v.Destination.Addr(), Port: v.Destination.Port()}))
+		statusLine(&b, "Destination", memberAddr(&config.Member{Address: v.Destination.Addr(), Port: v.Destination.Port()}))
 		statusLine(&b, "Protocol", v.Protocol.String())
 		pool := v.Pool
 		if pool == "" {
@@ -144,8 +146,8 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	for _, name := range names {
 		p := x.cand.Pools[name]
 		installed := findPool(x.prog, name)
-		live := func(m *Member) *pools.Member { return liveMember(x, name, m) }
-		stats := func(m *Member) *pools.MemberStats {
+		live := func(m *config.Member) *pools.Member { return liveMember(x, name, m) }
+		stats := func(m *config.Member) *pools.MemberStats {
 			if l := live(m); l != nil {
 				return l.Stats
 			}
@@ -215,7 +217,7 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 }
 
 // memberAddr prints ADDRESS:PORT (ADDRESS.PORT for IPv6, as BIG-IP does).
-func memberAddr(m *Member) string {
+func memberAddr(m *config.Member) string {
 	a := "none"
 	if m.Address.IsValid() {
 		a = m.Address.String()
@@ -288,10 +290,10 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		}
 		statusLine(&b, "Availability", avail)
 		state := "enabled"
-		if n.Session == SessionUserDisabled {
+		if n.Session == config.SessionUserDisabled {
 			state = "disabled"
 		}
-		if n.State == StateUserDown {
+		if n.State == config.StateUserDown {
 			state = "forced offline"
 		}
 		statusLine(&b, "State", state)
@@ -311,7 +313,7 @@ var nodeAvailability = [...]string{
 
 // memberStatus is a member's status word and its reason for show: the
 // operator's state first (forced offline, disabled), then the monitors'.
-func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, reason string) {
+func memberStatus(x *execCtx, p *config.Pool, m *config.Member, live *pools.Member) (status, reason string) {
 	var hs pools.HealthState
 	if live != nil {
 		hs = live.Health.State()
@@ -335,9 +337,9 @@ func memberStatus(x *execCtx, p *Pool, m *Member, live *pools.Member) (status, r
 		}
 	}
 	switch {
-	case m.State == StateUserDown:
+	case m.State == config.StateUserDown:
 		return "offline", "forced offline by the operator; " + status
-	case m.Session == SessionUserDisabled:
+	case m.Session == config.SessionUserDisabled:
 		return "disabled", "disabled by the operator; " + status
 	}
 	return status, reason
@@ -353,7 +355,7 @@ func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error)
 	if len(words) != 2 {
 		return "", errors.New("show ltm monitor-trace: want POOL MEMBER, e.g. web_pool 198.18.2.11:80")
 	}
-	pool, err := fullName(words[0])
+	pool, err := config.FullName(words[0])
 	if err != nil {
 		return "", fmt.Errorf("show ltm monitor-trace: pool %q: %w", words[0], err)
 	}
@@ -368,9 +370,9 @@ func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error)
 func monitorTraceText(x *execCtx, pool, member string) (string, error) {
 	p := x.cand.Pools[pool]
 	if !strings.HasPrefix(member, "/") {
-		member = "/" + commonPartition + "/" + member
+		member = "/" + config.CommonPartition + "/" + member
 	}
-	var found *Member
+	var found *config.Member
 	for i := range p.Members {
 		if p.Members[i].Name() == member {
 			found = &p.Members[i]
@@ -412,7 +414,7 @@ func joinUints(v []uint32) string {
 
 // poolMonitored reports whether the pool's own monitor or one of its
 // members' node monitors checks it.
-func poolMonitored(c *Config, p *Pool) bool {
+func poolMonitored(c *config.Config, p *config.Pool) bool {
 	if len(p.Monitor.Names) > 0 {
 		return true
 	}

@@ -3,6 +3,8 @@ package ctrlplane
 import (
 	"fmt"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // The show commands of objects that carry no traffic counters of their own:
@@ -52,8 +54,8 @@ func secs(v uint32) string { return utoa(uint64(v)) + "s" }
 
 func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		m := x.cand.monitor(name)
-		e := x.cand.effectiveMonitor(m)
+		m := x.cand.LookupMonitor(name)
+		e := x.cand.EffectiveMonitor(m)
 		showHeader(b, "Ltm::Monitor "+m.Type.String()+": "+name)
 		parent := m.DefaultsFrom
 		if parent == "" {
@@ -71,7 +73,7 @@ func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		type inst struct{ what, target string }
 		var insts []inst
 		for _, p := range x.cand.PoolList() {
-			if !ruleUses(p.Monitor, name) {
+			if !p.Monitor.Uses(name) {
 				continue
 			}
 			for i := range p.Members {
@@ -79,7 +81,7 @@ func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			}
 		}
 		for _, n := range x.cand.NodeList() {
-			if ruleUses(n.Monitor, name) {
+			if n.Monitor.Uses(name) {
 				insts = append(insts, inst{"node " + n.Name, n.Address.String()})
 			}
 		}
@@ -110,8 +112,8 @@ func onOff(v bool) string { return yesNo(v, "enabled", "disabled") }
 
 func runShowPersistence(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		p := x.cand.persistence(name)
-		e := x.cand.effectivePersistence(p)
+		p := x.cand.LookupPersistence(name)
+		e := x.cand.EffectivePersistence(p)
 		showHeader(b, "Ltm::Persistence "+p.Type.String()+": "+name)
 		timeout := "connection life"
 		if e.Timeout.V > 0 {
@@ -156,7 +158,7 @@ func runShowSNATPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		statusLine(b, "Translations", listOrNone(addrs))
 		var users []string
 		for _, v := range x.cand.VirtualList() {
-			if v.SNAT == SNATSnatpool && v.SNATPool == name {
+			if v.SNAT == config.SNATSnatpool && v.SNATPool == name {
 				users = append(users, v.Name)
 			}
 		}
@@ -191,7 +193,7 @@ func runShowRoute(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		r := x.cand.Routes[name]
 		showHeader(b, "Net::Route: "+name)
-		statusLine(b, "Network", formatNetwork(r.Network))
+		statusLine(b, "Network", config.FormatNetwork(r.Network))
 		statusLine(b, "Gateway", r.Gateway.String())
 		state := "gateway unreachable: not on a connected network"
 		if x.prog != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/pools"
 )
 
@@ -47,7 +49,7 @@ func readPersistFilter(verb string, args *cursor) (pools.PersistFilter, error) {
 			if err != nil {
 				return f, err
 			}
-			n, err := fullName(v.text)
+			n, err := config.FullName(v.text)
 			if err != nil {
 				return f, lineErrorf(v.line, "%s: %s %q: %w", what, t.text, v.text, err)
 			}

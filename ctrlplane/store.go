@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"lbx/ctrlplane/config"
+
 	"lbx/dataplane"
 	"lbx/monitors"
 	"lbx/pools"
@@ -57,7 +59,7 @@ type Store struct {
 	logger    *slog.Logger
 
 	mu      sync.Mutex // guards running and version, and serializes applies
-	running *Config
+	running *config.Config
 	version uint64 // count of successful applies; the Program's Generation
 	// warnings of the last apply: what the config asks for that the
 	// dataplane does not do yet; newWarnings are those the apply before
@@ -82,7 +84,7 @@ func NewStore(dp Dataplane, n NetConfig, savedPath string, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{savedPath: savedPath, net: n, dp: dp, logger: logger, running: NewConfig()}
+	return &Store{savedPath: savedPath, net: n, dp: dp, logger: logger, running: config.NewConfig()}
 }
 
 // Boot loads the saved configuration, compiles and installs it. With no
@@ -96,7 +98,7 @@ func (s *Store) BootWithFallback(useBackup bool) error {
 	err := s.bootFrom(s.savedPath, true)
 	if err == nil || !useBackup || s.savedPath == "" {
 		if _, statErr := os.Stat(s.savedPath + ".bak"); err != nil && s.savedPath != "" && statErr == nil {
-			err = fmt.Errorf("%w (boot with config.fallback set to use %s.bak)", err, s.savedPath)
+			err = fmt.Errorf("%w (boot with fallback set to use %s.bak)", err, s.savedPath)
 		}
 		return err
 	}
@@ -108,7 +110,7 @@ func (s *Store) BootWithFallback(useBackup bool) error {
 }
 
 func (s *Store) bootFrom(path string, missingOK bool) error {
-	cfg, lines := NewConfig(), map[string]int(nil)
+	cfg, lines := config.NewConfig(), map[string]int(nil)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		switch {
@@ -206,7 +208,7 @@ func (s *Store) Push(text string) (string, error) {
 }
 
 // Running returns a copy of the running configuration.
-func (s *Store) Running() *Config {
+func (s *Store) Running() *config.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.running.Clone()
@@ -250,7 +252,7 @@ func (s *Store) commitLocked(x *execCtx, lines map[string]int) error {
 }
 
 // applyLocked compiles cfg, installs it and makes it running.
-func (s *Store) applyLocked(cfg *Config, lines map[string]int) error {
+func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	cfg.ApplyDefaults()
 	prog, warnings, err := CompileWithWarnings(cfg, s.net)
 	if err != nil {
@@ -352,7 +354,7 @@ func atLines(err error, lines map[string]int) error {
 	}
 	var out []error
 	for _, e := range joined.Unwrap() {
-		var ve *ValidationError
+		var ve *config.ValidationError
 		if errors.As(e, &ve) {
 			if l, ok := lines[ve.Object]; ok {
 				e = &LineError{Line: l, Err: e}
@@ -381,7 +383,7 @@ func (s *Store) saveLocked() error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("save sys config: %w", err)
 	}
-	if err := writeFileSync(s.savedPath, []byte(s.running.Text())); err != nil {
+	if err := writeFileSync(s.savedPath, []byte(Text(s.running))); err != nil {
 		return fmt.Errorf("save sys config: %w", err)
 	}
 	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"lbx/ctrlplane/config"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -37,12 +39,12 @@ modify ltm virtual vs2 source-address-translation { type automap }
 list ltm pool web2
 delete ltm virtual vs
 `,
-			wantOut: mustParse(t, "ltm node web1 { address 10.0.0.11 }\nltm pool web2 { members { web1:80 10.0.0.12:80 { description second } } }").PoolList()[0].text(),
-			wantRunning: mustParse(t, `
+			wantOut: poolText(mustParse(t, "ltm node web1 { address 10.0.0.11 }\nltm pool web2 { members { web1:80 10.0.0.12:80 { description second } } }").PoolList()[0]),
+			wantRunning: Text(mustParse(t, `
 ltm pool web { members { 10.0.0.1:80 10.0.0.2:80 } }
 ltm node web1 { address 10.0.0.11 }
 ltm pool web2 { members { web1:80 10.0.0.12:80 { description second } } }
-ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translation { type automap } }`).Text(),
+ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translation { type automap } }`)),
 			wantInstall: true,
 		},
 		{
@@ -55,7 +57,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 			name:        "only reads",
 			script:      "list ltm node 10.0.0.1\nlist ltm node 10.0.0.2\n",
 			wantOut:     "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n",
-			wantRunning: mustParse(t, baseConf).Text(),
+			wantRunning: Text(mustParse(t, baseConf)),
 		},
 	}
 	for _, tt := range tests {
@@ -69,7 +71,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 			if diff := cmp.Diff(tt.wantOut, out); diff != "" {
 				t.Errorf("output mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantRunning, s.Running().Text()); diff != "" {
+			if diff := cmp.Diff(tt.wantRunning, Text(s.Running())); diff != "" {
 				t.Errorf("running mismatch (-want +got):\n%s", diff)
 			}
 			wantInstalls := n // a read-only push installs nothing
@@ -84,7 +86,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 }
 
 // text prints one pool as list does.
-func (p *Pool) text() string {
+func poolText(p *config.Pool) string {
 	var b strings.Builder
 	printPool(&b, p, false)
 	return b.String()
@@ -140,7 +142,7 @@ func TestPushErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dp := newTestStore(t, baseConf)
-			before, beforeProg, beforeCount := s.Running().Text(), dp.Program(), dp.count()
+			before, beforeProg, beforeCount := Text(s.Running()), dp.Program(), dp.count()
 			out, err := s.Push(tt.script)
 			if err == nil {
 				t.Fatalf("Push succeeded (output %q), want error %q", out, tt.wantErr)
@@ -151,7 +153,7 @@ func TestPushErrors(t *testing.T) {
 			if out != "" {
 				t.Errorf("failed push returned output %q", out)
 			}
-			if diff := cmp.Diff(before, s.Running().Text()); diff != "" {
+			if diff := cmp.Diff(before, Text(s.Running())); diff != "" {
 				t.Errorf("failed push changed the running config (-before +after):\n%s", diff)
 			}
 			if dp.Program() != beforeProg || dp.count() != beforeCount {
@@ -163,7 +165,7 @@ func TestPushErrors(t *testing.T) {
 
 func TestInstallFailureKeepsRunning(t *testing.T) {
 	s, dp := newTestStore(t, baseConf)
-	before, beforeProg, beforeVersion := s.Running().Text(), dp.Program(), s.Version()
+	before, beforeProg, beforeVersion := Text(s.Running()), dp.Program(), s.Version()
 	dp.fail = errors.New("port server: no such device")
 	for _, run := range []func() error{
 		func() error { _, err := s.Exec("delete ltm virtual vs"); return err },
@@ -174,7 +176,7 @@ func TestInstallFailureKeepsRunning(t *testing.T) {
 		if want := "install: port server: no such device"; err == nil || err.Error() != want {
 			t.Errorf("error = %v, want %q", err, want)
 		}
-		if s.Running().Text() != before || dp.Program() != beforeProg || s.Version() != beforeVersion {
+		if Text(s.Running()) != before || dp.Program() != beforeProg || s.Version() != beforeVersion {
 			t.Errorf("failed install changed the store")
 		}
 	}
@@ -201,7 +203,7 @@ func TestSaveAndBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(s.Running().Text(), string(first)); diff != "" {
+	if diff := cmp.Diff(Text(s.Running()), string(first)); diff != "" {
 		t.Errorf("saved file mismatch (-running +file):\n%s", diff)
 	}
 	if _, err := os.Stat(path + ".bak"); !errors.Is(err, os.ErrNotExist) {
@@ -223,7 +225,7 @@ func TestSaveAndBoot(t *testing.T) {
 	if diff := cmp.Diff(string(first), string(bak)); diff != "" {
 		t.Errorf(".bak is not the previous file (-want +got):\n%s", diff)
 	}
-	if strings.Contains(string(second), "vs_udp") || string(second) != s.Running().Text() {
+	if strings.Contains(string(second), "vs_udp") || string(second) != Text(s.Running()) {
 		t.Errorf("second save does not hold the running config:\n%s", second)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"lbx/ctrlplane/config"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -53,7 +55,7 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
 	if !merge {
-		x.cand = NewConfig()
+		x.cand = config.NewConfig()
 	}
 	lines, notices, err := mergeConfig(x.cand, string(data))
 	if err != nil {

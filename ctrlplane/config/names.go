@@ -1,4 +1,4 @@
-package ctrlplane
+package config
 
 import (
 	"errors"
@@ -8,34 +8,34 @@ import (
 	"strings"
 )
 
-// commonPartition is the only partition for now; names are always stored
+// CommonPartition is the only partition for now; names are always stored
 // and printed with it.
-const commonPartition = "Common"
+const CommonPartition = "Common"
 
-// fullName turns an object name as typed ("web", "/Common/web") into its full
+// FullName turns an object name as typed ("web", "/Common/web") into its full
 // form. Only the Common partition exists yet.
-func fullName(s string) (string, error) {
+func FullName(s string) (string, error) {
 	base := s
 	if strings.HasPrefix(s, "/") {
 		part, rest, ok := strings.Cut(s[1:], "/")
 		if !ok {
 			return "", errors.New("missing object name after the partition")
 		}
-		if part != commonPartition {
-			return "", fmt.Errorf("partition %s: not supported yet (only %s)", part, commonPartition)
+		if part != CommonPartition {
+			return "", fmt.Errorf("partition %s: not supported yet (only %s)", part, CommonPartition)
 		}
 		base = rest
 	}
-	if err := checkBaseName(base); err != nil {
+	if err := CheckBaseName(base); err != nil {
 		return "", err
 	}
-	return "/" + commonPartition + "/" + base, nil
+	return "/" + CommonPartition + "/" + base, nil
 }
 
-// checkBaseName accepts what BIG-IP accepts in a name, minus folders. A ':'
+// CheckBaseName accepts what BIG-IP accepts in a name, minus folders. A ':'
 // is allowed only in an IPv6 address, where it cannot be confused with the
 // port separator of a member.
-func checkBaseName(s string) error {
+func CheckBaseName(s string) error {
 	if s == "" {
 		return errors.New("empty name")
 	}
@@ -65,8 +65,8 @@ func checkBaseName(s string) error {
 	return nil
 }
 
-// baseName strips the partition.
-func baseName(full string) string { return full[strings.LastIndexByte(full, '/')+1:] }
+// BaseName strips the partition.
+func BaseName(full string) string { return full[strings.LastIndexByte(full, '/')+1:] }
 
 // services are the service names tmsh accepts for a port; it prints numbers.
 var services = map[string]uint16{
@@ -87,7 +87,7 @@ var services = map[string]uint16{
 	"syslog": 514,
 }
 
-func parsePort(s string) (uint16, error) {
+func ParsePort(s string) (uint16, error) {
 	if p, ok := services[s]; ok {
 		return p, nil
 	}
@@ -98,9 +98,9 @@ func parsePort(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// splitAddrPort splits "NAME:PORT", or "IPV6.PORT" as BIG-IP writes an IPv6
+// SplitAddrPort splits "NAME:PORT", or "IPV6.PORT" as BIG-IP writes an IPv6
 // member or destination.
-func splitAddrPort(s string) (host, port string, err error) {
+func SplitAddrPort(s string) (host, port string, err error) {
 	sep := byte(':')
 	if strings.Count(s, ":") > 1 {
 		sep = '.'
@@ -112,39 +112,39 @@ func splitAddrPort(s string) (host, port string, err error) {
 	return s[:i], s[i+1:], nil
 }
 
-// parseMemberName parses a member name as typed into its node's full name
+// ParseMemberName parses a member name as typed into its node's full name
 // and its port.
-func parseMemberName(s string) (node string, port uint16, err error) {
-	host, ps, err := splitAddrPort(s)
+func ParseMemberName(s string) (node string, port uint16, err error) {
+	host, ps, err := SplitAddrPort(s)
 	if err != nil {
 		return "", 0, err
 	}
-	if node, err = fullName(host); err != nil {
+	if node, err = FullName(host); err != nil {
 		return "", 0, fmt.Errorf("%q: %w", s, err)
 	}
-	if port, err = parsePort(ps); err != nil {
+	if port, err = ParsePort(ps); err != nil {
 		return "", 0, err
 	}
 	return node, port, nil
 }
 
-// parseDestination parses a virtual's destination, "/Common/198.18.1.100:80".
-func parseDestination(s string) (netip.AddrPort, error) {
-	node, port, err := parseMemberName(s)
+// ParseDestination parses a virtual's destination, "/Common/198.18.1.100:80".
+func ParseDestination(s string) (netip.AddrPort, error) {
+	node, port, err := ParseMemberName(s)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	a, err := netip.ParseAddr(baseName(node))
+	a, err := netip.ParseAddr(BaseName(node))
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("%q: want an IP address (virtual-address objects are not supported yet)", s)
 	}
 	return netip.AddrPortFrom(a, port), nil
 }
 
-// formatDestination prints a destination as BIG-IP does.
-func formatDestination(d netip.AddrPort) string {
+// FormatDestination prints a destination as BIG-IP does.
+func FormatDestination(d netip.AddrPort) string {
 	if !d.Addr().IsValid() {
 		return "none"
 	}
-	return memberName("/"+commonPartition+"/"+d.Addr().String(), d.Port())
+	return MemberName("/"+CommonPartition+"/"+d.Addr().String(), d.Port())
 }

@@ -1,12 +1,10 @@
-package ctrlplane
+package config
 
 import (
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-
-	"lbx/dataplane"
 )
 
 // Config is the traffic configuration in its spec form: what an operator
@@ -56,7 +54,7 @@ type Extras struct {
 	Extra []RawProp
 }
 
-func (e *Extras) keep(p RawProp) { e.Extra = append(e.Extra, p) }
+func (e *Extras) Keep(p RawProp) { e.Extra = append(e.Extra, p) }
 
 // Opt is a property an object may inherit (monitors and persistence
 // profiles take what they do not set from their defaults-from parent).
@@ -65,7 +63,15 @@ type Opt[T comparable] struct {
 	Set bool
 }
 
-func set[T comparable](v T) Opt[T] { return Opt[T]{V: v, Set: true} }
+// Some returns v as a set Opt.
+func Some[T comparable](v T) Opt[T] { return Opt[T]{V: v, Set: true} }
+
+// inherit sets dst to parent's value unless dst is set.
+func inherit[T comparable](dst *Opt[T], parent Opt[T]) {
+	if !dst.Set {
+		*dst = parent
+	}
+}
 
 // Session is a node's or member's session setting: whether it takes new
 // connections. The zero value is BIG-IP's default, user-enabled (printed in
@@ -133,7 +139,7 @@ type Node struct {
 	Extras
 }
 
-func newNode(name string) *Node { return &Node{Name: name, Ratio: 1} }
+func NewNode(name string) *Node { return &Node{Name: name, Ratio: 1} }
 
 // LBMode is a pool's load-balancing method. Every BIG-IP method is accepted
 // and kept; only round-robin is implemented, the others compile to
@@ -168,10 +174,10 @@ const (
 	LBAlteonMinMisses
 	LBAlteonHash
 	LBMaglev
-	lbModeCount
+	LBModeCount
 )
 
-var lbModeNames = [lbModeCount]string{
+var lbModeNames = [LBModeCount]string{
 	"round-robin", "ratio-member", "ratio-node", "least-connections-member", "least-connections-node",
 	"weighted-least-connections-member", "weighted-least-connections-node",
 	"ratio-least-connections-member", "ratio-least-connections-node",
@@ -183,7 +189,7 @@ var lbModeNames = [lbModeCount]string{
 
 // String returns the tmsh name of the method.
 func (m LBMode) String() string {
-	if m < lbModeCount {
+	if m < LBModeCount {
 		return lbModeNames[m]
 	}
 	return "mode-" + strconv.Itoa(int(m))
@@ -226,7 +232,7 @@ type Pool struct {
 	Extras
 }
 
-func newPool(name string) *Pool {
+func NewPool(name string) *Pool {
 	return &Pool{Name: name, SlowRampTime: 10, AllowSNAT: true, AllowNAT: true}
 }
 
@@ -245,12 +251,12 @@ type Member struct {
 	Extras
 }
 
-func newMember(node string, port uint16) Member { return Member{Node: node, Port: port, Ratio: 1} }
+func NewMember(node string, port uint16) Member { return Member{Node: node, Port: port, Ratio: 1} }
 
 // Name returns the member's full tmsh name, e.g. "/Common/198.18.2.11:80".
-func (m *Member) Name() string { return memberName(m.Node, m.Port) }
+func (m *Member) Name() string { return MemberName(m.Node, m.Port) }
 
-func memberName(node string, port uint16) string {
+func MemberName(node string, port uint16) string {
 	sep := ":"
 	if strings.Contains(node[strings.LastIndexByte(node, '/')+1:], ":") {
 		sep = "."
@@ -264,8 +270,8 @@ type Protocol uint8
 // Protocols a virtual server can carry. The zero value means "not given";
 // ApplyDefaults turns it into tcp, BIG-IP's default.
 const (
-	ProtocolTCP = Protocol(dataplane.ProtoTCP)
-	ProtocolUDP = Protocol(dataplane.ProtoUDP)
+	ProtocolTCP = Protocol(6) // the IP protocol number
+	ProtocolUDP = Protocol(17)
 	ProtocolAny = Protocol(255) // kept and printed; not supported by the dataplane yet
 )
 
@@ -339,19 +345,19 @@ type Virtual struct {
 	Extras
 }
 
-func newVirtual(name string) *Virtual {
+func NewVirtual(name string) *Virtual {
 	return &Virtual{Name: name, TranslateAddress: true, TranslatePort: true}
 }
 
 // NewConfig returns an empty configuration.
 func NewConfig() *Config {
 	c := &Config{}
-	c.init()
+	c.EnsureMaps()
 	return c
 }
 
 // init makes the maps of a zero Config usable.
-func (c *Config) init() {
+func (c *Config) EnsureMaps() {
 	initMap(&c.Nodes)
 	initMap(&c.Pools)
 	initMap(&c.Virtuals)
@@ -375,15 +381,15 @@ func (c *Config) Clone() *Config {
 		return nil
 	}
 	return &Config{
-		Nodes:       cloneMap(c.Nodes, (*Node).clone),
-		Pools:       cloneMap(c.Pools, (*Pool).clone),
-		Virtuals:    cloneMap(c.Virtuals, (*Virtual).clone),
-		Monitors:    cloneMap(c.Monitors, (*Monitor).clone),
-		Persistence: cloneMap(c.Persistence, (*Persistence).clone),
-		SNATPools:   cloneMap(c.SNATPools, (*SNATPool).clone),
-		Selfs:       cloneMap(c.Selfs, (*SelfIP).clone),
-		Routes:      cloneMap(c.Routes, (*Route).clone),
-		Users:       cloneMap(c.Users, (*User).clone),
+		Nodes:       cloneMap(c.Nodes, (*Node).Clone),
+		Pools:       cloneMap(c.Pools, (*Pool).Clone),
+		Virtuals:    cloneMap(c.Virtuals, (*Virtual).Clone),
+		Monitors:    cloneMap(c.Monitors, (*Monitor).Clone),
+		Persistence: cloneMap(c.Persistence, (*Persistence).Clone),
+		SNATPools:   cloneMap(c.SNATPools, (*SNATPool).Clone),
+		Selfs:       cloneMap(c.Selfs, (*SelfIP).Clone),
+		Routes:      cloneMap(c.Routes, (*Route).Clone),
+		Users:       cloneMap(c.Users, (*User).Clone),
 		Unknown:     slices.Clone(c.Unknown),
 	}
 }
@@ -396,52 +402,52 @@ func cloneMap[T any](m map[string]*T, clone func(*T) *T) map[string]*T {
 	return out
 }
 
-func (e Extras) clone() Extras { return Extras{Extra: slices.Clone(e.Extra)} }
+func (e Extras) Clone() Extras { return Extras{Extra: slices.Clone(e.Extra)} }
 
-func (r MonitorRule) clone() MonitorRule {
+func (r MonitorRule) Clone() MonitorRule {
 	return MonitorRule{Names: slices.Clone(r.Names), Min: r.Min}
 }
 
-func (n *Node) clone() *Node {
+func (n *Node) Clone() *Node {
 	x := *n
-	x.Monitor = n.Monitor.clone()
-	x.Extras = n.Extras.clone()
+	x.Monitor = n.Monitor.Clone()
+	x.Extras = n.Extras.Clone()
 	return &x
 }
 
-func (p *Pool) clone() *Pool {
+func (p *Pool) Clone() *Pool {
 	x := *p
 	x.Members = slices.Clone(p.Members)
 	for i := range x.Members {
-		x.Members[i].Extras = x.Members[i].Extras.clone()
+		x.Members[i].Extras = x.Members[i].Extras.Clone()
 	}
-	x.Monitor = p.Monitor.clone()
-	x.Extras = p.Extras.clone()
+	x.Monitor = p.Monitor.Clone()
+	x.Extras = p.Extras.Clone()
 	return &x
 }
 
-func (v *Virtual) clone() *Virtual {
+func (v *Virtual) Clone() *Virtual {
 	x := *v
 	x.Profiles = slices.Clone(v.Profiles)
 	x.Persist = slices.Clone(v.Persist)
-	x.Extras = v.Extras.clone()
+	x.Extras = v.Extras.Clone()
 	return &x
 }
 
 // NodeList returns the nodes sorted by name.
-func (c *Config) NodeList() []*Node { return sortedValues(c.Nodes) }
+func (c *Config) NodeList() []*Node { return SortedValues(c.Nodes) }
 
 // PoolList returns the pools sorted by name.
-func (c *Config) PoolList() []*Pool { return sortedValues(c.Pools) }
+func (c *Config) PoolList() []*Pool { return SortedValues(c.Pools) }
 
 // VirtualList returns the virtual servers sorted by name.
-func (c *Config) VirtualList() []*Virtual { return sortedValues(c.Virtuals) }
+func (c *Config) VirtualList() []*Virtual { return SortedValues(c.Virtuals) }
 
 // MonitorList returns the monitors of the configuration (not the
 // built-ins) sorted by name.
-func (c *Config) MonitorList() []*Monitor { return sortedValues(c.Monitors) }
+func (c *Config) MonitorList() []*Monitor { return SortedValues(c.Monitors) }
 
-func sortedValues[T any](m map[string]*T) []*T {
+func SortedValues[T any](m map[string]*T) []*T {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -461,10 +467,10 @@ func sortedValues[T any](m map[string]*T) []*T {
 // becomes 1, monitors and persistence profiles without defaults-from take
 // their type's built-in parent, and a virtual gets ip-protocol tcp and a
 // host mask when they were not given. Other defaults are set when an object
-// is made (newPool, newVirtual, …). It never fails; what it cannot complete
+// is made (NewPool, NewVirtual, …). It never fails; what it cannot complete
 // is left for Compile to report.
 func (c *Config) ApplyDefaults() {
-	c.init()
+	c.EnsureMaps()
 	// Missing nodes are made first from members that give an address, then
 	// from members named by one, so the result does not depend on which
 	// pool is visited first.
@@ -477,14 +483,14 @@ func (c *Config) ApplyDefaults() {
 				}
 				addr := m.Address
 				if fromName {
-					a, err := netip.ParseAddr(baseName(m.Node))
+					a, err := netip.ParseAddr(BaseName(m.Node))
 					if err != nil {
 						continue
 					}
 					addr = a
 				}
 				if addr.IsValid() {
-					n := newNode(m.Node)
+					n := NewNode(m.Node)
 					n.Address = addr
 					c.Nodes[m.Node] = n
 				}
@@ -509,12 +515,12 @@ func (c *Config) ApplyDefaults() {
 	}
 	for _, m := range c.Monitors {
 		if m.DefaultsFrom == "" {
-			m.DefaultsFrom = m.Type.builtin()
+			m.DefaultsFrom = m.Type.Builtin()
 		}
 	}
 	for _, p := range c.Persistence {
 		if p.DefaultsFrom == "" {
-			p.DefaultsFrom = p.Type.builtin()
+			p.DefaultsFrom = p.Type.Builtin()
 		}
 	}
 	for _, v := range c.Virtuals {
@@ -522,13 +528,13 @@ func (c *Config) ApplyDefaults() {
 			v.Protocol = ProtocolTCP
 		}
 		if !v.Mask.IsValid() {
-			v.Mask = hostMask(v.Destination.Addr())
+			v.Mask = HostMask(v.Destination.Addr())
 		}
 	}
 }
 
-// hostMask is the all-ones mask of addr's family.
-func hostMask(addr netip.Addr) netip.Addr {
+// HostMask is the all-ones mask of addr's family.
+func HostMask(addr netip.Addr) netip.Addr {
 	if addr.Is6() && !addr.Is4In6() {
 		return netip.AddrFrom16([16]byte{0: 0xff, 1: 0xff, 2: 0xff, 3: 0xff, 4: 0xff, 5: 0xff, 6: 0xff, 7: 0xff,
 			8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff})
@@ -536,8 +542,8 @@ func hostMask(addr netip.Addr) netip.Addr {
 	return netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
-// findMember returns the index of the member named node:port, or -1.
-func (p *Pool) findMember(node string, port uint16) int {
+// FindMember returns the index of the member named node:port, or -1.
+func (p *Pool) FindMember(node string, port uint16) int {
 	for i := range p.Members {
 		if p.Members[i].Node == node && p.Members[i].Port == port {
 			return i
@@ -545,3 +551,16 @@ func (p *Pool) findMember(node string, port uint16) int {
 	}
 	return -1
 }
+
+// LBModeNames returns the methods' tmsh names, in LBMode order.
+func LBModeNames() []string { return slices.Clone(lbModeNames[:]) }
+
+// ParseLBMode returns the method of a tmsh name.
+func ParseLBMode(s string) (LBMode, bool) {
+	i := slices.Index(lbModeNames[:], s)
+	return LBMode(i), i >= 0
+}
+
+// ServiceDownNames returns the actions' tmsh names, in ServiceDownAction
+// order.
+func ServiceDownNames() []string { return slices.Clone(serviceDownNames) }

@@ -1,0 +1,328 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+)
+
+// Env is what validation needs to know of the appliance beyond the
+// configuration: the self IPs its boot config gives (name by address), which
+// no virtual server may use as its destination.
+type Env struct {
+	SelfIPs map[netip.Addr]string
+}
+
+// Validate checks the whole configuration as an apply would: references
+// between objects, value ranges that depend on other values (a monitor's
+// timeout and interval), duplicate and overlapping addresses, defaults-from
+// chains. It reports every problem at once, as errors.Join of
+// *ValidationError in bigip.conf order (monitors, persistence, snatpools,
+// self IPs, routes, nodes, pools, virtual servers), and nil when there are
+// none. It works on a copy with defaults applied; c is not changed.
+//
+// Value ranges of single properties (ratio 1-100, …) are checked where a
+// value is read (ParseUint32 and the dialects' property tables), so a
+// Config never holds one out of range; Validate checks them again for
+// objects built in code.
+func Validate(c *Config, env Env) error {
+	c = c.Clone()
+	if c == nil {
+		c = NewConfig()
+	}
+	c.ApplyDefaults()
+	var errs []error
+	add := func(obj Ref, prop string, err error) { errs = append(errs, Invalid(obj, prop, err)) }
+
+	validateMonitors(c, add)
+	validatePersistence(c, add)
+	validateNet(c, add)
+
+	byAddr := map[netip.Addr]string{}
+	for _, nd := range c.NodeList() {
+		obj := Ref{Kind: KindNode, Name: nd.Name}
+		switch a := nd.Address; {
+		case !a.IsValid():
+			add(obj, "address", ErrMissing)
+		case !a.Is4():
+			add(obj, "address "+a.String(), fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
+		case byAddr[a] != "":
+			add(obj, "address "+a.String(), fmt.Errorf("already used by node %s", byAddr[a]))
+		default:
+			byAddr[a] = nd.Name
+		}
+		checkRange(obj, "ratio", nd.Ratio, 1, 100, add)
+		validateMonitorRule(c, obj, nd.Monitor, add)
+	}
+
+	for _, p := range c.PoolList() {
+		obj := Ref{Kind: KindPool, Name: p.Name}
+		validateMonitorRule(c, obj, p.Monitor, add)
+		if p.Mode >= LBModeCount {
+			add(obj, "load-balancing-mode "+p.Mode.String(), errors.New("unknown mode"))
+		}
+		checkRange(obj, "min-active-members", p.MinActiveMembers, 0, 65535, add)
+		checkRange(obj, "reselect-tries", p.ReselectTries, 0, 65535, add)
+		for _, m := range p.Members {
+			prop := "members " + m.Name()
+			nd, ok := c.Nodes[m.Node]
+			switch {
+			case !ok:
+				add(obj, prop, fmt.Errorf("node %s: %w", m.Node, ErrNoSuchNode))
+			case m.Address != nd.Address:
+				add(obj, prop, fmt.Errorf("address %s does not match node %s address %s", m.Address, nd.Name, nd.Address))
+			}
+			checkRange(obj, prop+" ratio", m.Ratio, 1, 100, add)
+			checkRange(obj, prop+" priority-group", m.PriorityGroup, 0, 65535, add)
+		}
+	}
+
+	selfs := map[netip.Addr]string{}
+	for a, name := range env.SelfIPs {
+		selfs[a] = name
+	}
+	for _, s := range c.Selfs {
+		selfs[s.Address.Addr()] = s.Name
+	}
+	type destKey struct {
+		d     netip.AddrPort
+		proto Protocol
+	}
+	dests := map[destKey]string{}
+	for _, v := range c.VirtualList() {
+		obj := Ref{Kind: KindVirtual, Name: v.Name}
+		d := v.Destination
+		dprop := "destination " + FormatDestination(d)
+		switch {
+		case !d.Addr().IsValid():
+			add(obj, "destination", ErrMissing)
+		case !d.Addr().Is4():
+			add(obj, dprop, fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
+		case selfs[d.Addr()] != "":
+			add(obj, dprop, fmt.Errorf("address is self IP %s", selfs[d.Addr()]))
+		}
+		switch v.Protocol {
+		case ProtocolTCP, ProtocolUDP:
+		case ProtocolAny:
+			add(obj, "ip-protocol any", fmt.Errorf("%w (tcp or udp)", ErrNotSupportedYet))
+		default:
+			add(obj, "ip-protocol "+v.Protocol.String(), errors.New("want tcp or udp"))
+		}
+		if v.Mask != HostMask(d.Addr()) {
+			add(obj, "mask "+v.Mask.String(), fmt.Errorf("network virtual servers: %w (mask must be %s)", ErrNotSupportedYet, HostMask(d.Addr())))
+		}
+		if v.Pool != "" && c.Pools[v.Pool] == nil {
+			add(obj, "pool "+v.Pool, ErrNoSuchPool)
+		}
+		for _, p := range v.Profiles {
+			prop := "profiles " + p.Name
+			switch p.Name {
+			case "/Common/fastL4":
+			case "/Common/tcp", "/Common/http":
+				if v.Protocol != ProtocolTCP {
+					add(obj, prop, errors.New("needs ip-protocol tcp"))
+				}
+			case "/Common/udp":
+				if v.Protocol != ProtocolUDP {
+					add(obj, prop, errors.New("needs ip-protocol udp"))
+				}
+			default:
+				add(obj, prop, ErrNotSupportedYet)
+			}
+		}
+		switch {
+		case v.SNAT != SNATSnatpool:
+		case v.SNATPool == "":
+			add(obj, "source-address-translation pool", ErrMissing)
+		case c.SNATPools[v.SNATPool] == nil:
+			add(obj, "source-address-translation pool "+v.SNATPool, ErrNoSuchSNATPool)
+		}
+		validateVirtualPersist(c, v, add)
+		if d.Addr().IsValid() {
+			k := destKey{d, v.Protocol}
+			if other, dup := dests[k]; dup {
+				add(obj, dprop, fmt.Errorf("ip-protocol %s: overlaps virtual %s", v.Protocol, other))
+			} else {
+				dests[k] = v.Name
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkRange reports a number outside [lo, hi] the way the dialects' parsers
+// do.
+func checkRange(obj Ref, prop string, v, lo, hi uint32, add func(Ref, string, error)) {
+	if v < lo || v > hi {
+		add(obj, prop+" "+strconv.FormatUint(uint64(v), 10), fmt.Errorf("want a number from %d to %d", lo, hi))
+	}
+}
+
+// validateVirtualPersist checks a virtual's persist and fallback-persistence
+// references: each profile exists, and with several one is the default.
+func validateVirtualPersist(c *Config, v *Virtual, add func(Ref, string, error)) {
+	obj := Ref{Kind: KindVirtual, Name: v.Name}
+	defaults := 0
+	for _, r := range v.Persist {
+		if c.LookupPersistence(r.Name) == nil {
+			add(obj, "persist "+r.Name, ErrNoSuchProfile)
+		}
+		if r.Default {
+			defaults++
+		}
+	}
+	if len(v.Persist) > 1 && defaults != 1 {
+		add(obj, "persist", fmt.Errorf("%d profiles marked default yes, want 1", defaults))
+		return
+	}
+	if f := v.FallbackPersistence; f != "" && c.LookupPersistence(f) == nil {
+		add(obj, "fallback-persistence "+f, ErrNoSuchProfile)
+	}
+}
+
+// validateMonitors checks defaults-from chains and the effective values.
+func validateMonitors(c *Config, add func(Ref, string, error)) {
+	for _, m := range c.MonitorList() {
+		obj := m.Ref()
+		p := c.LookupMonitor(m.DefaultsFrom)
+		switch {
+		case p == nil:
+			add(obj, "defaults-from "+m.DefaultsFrom, ErrNoSuchMonitor)
+		case p.Type != m.Type:
+			add(obj, "defaults-from "+m.DefaultsFrom, fmt.Errorf("is a %s monitor, want %s", p.Type, m.Type))
+		default:
+			seen := map[string]bool{m.Name: true}
+			for q := p; q != nil && q.DefaultsFrom != ""; q = c.LookupMonitor(q.DefaultsFrom) {
+				if seen[q.Name] {
+					add(obj, "defaults-from "+m.DefaultsFrom, fmt.Errorf("inherits from itself"))
+					break
+				}
+				seen[q.Name] = true
+			}
+		}
+		e := c.EffectiveMonitor(m)
+		if !e.Alteon() && e.Timeout.V <= e.Interval.V {
+			add(obj, "timeout "+strconv.FormatUint(uint64(e.Timeout.V), 10), fmt.Errorf("must be greater than interval %d", e.Interval.V))
+		}
+		if m.Type == MonitorExternal && e.Run.V == "" {
+			add(obj, "run", ErrMissing)
+		}
+		for _, re := range []struct{ prop, v string }{{"recv", e.Recv.V}, {"recv-disable", e.RecvDisable.V}} {
+			if _, err := regexp.Compile(re.v); err != nil {
+				add(obj, re.prop+" "+strconv.Quote(re.v), fmt.Errorf("not a regular expression: %w", err))
+			}
+		}
+	}
+}
+
+// validateMonitorRule checks a pool's or node's monitor rule.
+func validateMonitorRule(c *Config, obj Ref, r MonitorRule, add func(Ref, string, error)) {
+	seen := map[string]bool{}
+	for _, n := range r.Names {
+		switch {
+		case c.LookupMonitor(n) == nil:
+			add(obj, "monitor "+n, ErrNoSuchMonitor)
+		case seen[n]:
+			add(obj, "monitor "+n, fmt.Errorf("listed twice"))
+		}
+		seen[n] = true
+	}
+	if r.Min > uint32(len(r.Names)) {
+		add(obj, "monitor "+r.String(), fmt.Errorf("min %d of %d monitors", r.Min, len(r.Names)))
+	}
+}
+
+// validatePersistence checks defaults-from chains, iRule references and
+// source-addr masks.
+func validatePersistence(c *Config, add func(Ref, string, error)) {
+	for _, p := range SortedValues(c.Persistence) {
+		obj := p.Ref()
+		q := c.LookupPersistence(p.DefaultsFrom)
+		switch {
+		case q == nil:
+			add(obj, "defaults-from "+p.DefaultsFrom, ErrNoSuchProfile)
+		case q.Type != p.Type:
+			add(obj, "defaults-from "+p.DefaultsFrom, fmt.Errorf("is a %s profile, want %s", q.Type, p.Type))
+		default:
+			seen := map[string]bool{p.Name: true}
+			for r := q; r != nil && r.DefaultsFrom != ""; r = c.LookupPersistence(r.DefaultsFrom) {
+				if seen[r.Name] {
+					add(obj, "defaults-from "+p.DefaultsFrom, fmt.Errorf("inherits from itself"))
+					break
+				}
+				seen[r.Name] = true
+			}
+		}
+		if p.Rule.Set && p.Rule.V != "" && !c.HasRawObject("ltm rule", p.Rule.V) {
+			add(obj, "rule "+p.Rule.V, fmt.Errorf("no such iRule (ltm rule)"))
+		}
+	}
+}
+
+// MaskBits turns a dotted IPv4 netmask into a prefix length.
+func MaskBits(mask string) (int, error) {
+	a, err := netip.ParseAddr(mask)
+	if err != nil || !a.Is4() {
+		return 0, errors.New("not an IPv4 netmask")
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n := 0
+	for n < 32 && m&(1<<(31-n)) != 0 {
+		n++
+	}
+	if m<<n != 0 {
+		return 0, errors.New("not a contiguous netmask")
+	}
+	return n, nil
+}
+
+// validateNet checks snatpools, self IPs and routes.
+func validateNet(c *Config, add func(Ref, string, error)) {
+	for _, p := range SortedValues(c.SNATPools) {
+		obj := Ref{Kind: KindSNATPool, Name: p.Name}
+		if len(p.Members) == 0 {
+			add(obj, "members", ErrMissing)
+		}
+		for _, a := range p.Members {
+			if !a.Is4() {
+				add(obj, "members "+a.String(), fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
+			}
+		}
+	}
+	addrs := map[netip.Addr]string{}
+	for _, s := range SortedValues(c.Selfs) {
+		obj := Ref{Kind: KindSelf, Name: s.Name}
+		switch a := s.Address.Addr(); {
+		case !s.Address.IsValid():
+			add(obj, "address", ErrMissing)
+		case addrs[a] != "":
+			add(obj, "address "+s.Address.String(), fmt.Errorf("already used by self %s", addrs[a]))
+		default:
+			addrs[a] = s.Name
+		}
+		if s.VLAN == "" {
+			add(obj, "vlan", ErrMissing)
+		}
+	}
+	nets := map[netip.Prefix]string{}
+	for _, r := range SortedValues(c.Routes) {
+		obj := Ref{Kind: KindRoute, Name: r.Name}
+		switch {
+		case !r.Network.IsValid():
+			add(obj, "network", ErrMissing)
+		case nets[r.Network] != "":
+			add(obj, "network "+FormatNetwork(r.Network), fmt.Errorf("already routed by %s", nets[r.Network]))
+		default:
+			nets[r.Network] = r.Name
+		}
+		switch {
+		case !r.Gateway.IsValid():
+			add(obj, "gw", ErrMissing)
+		case r.Network.IsValid() && r.Gateway.Is4() != r.Network.Addr().Is4():
+			add(obj, "gw "+r.Gateway.String(), errors.New("not of the network's address family"))
+		}
+	}
+}
