@@ -340,7 +340,85 @@ func runStatement(x *execCtx, st statement) (string, error) {
 	}
 	cmd, err := lookupCommand(cur)
 	if err != nil {
+		if out, ok, kerr := listKept(x.cand, st); ok {
+			return out, kerr
+		}
 		return "", err
 	}
 	return cmd.run(x, cmd, cur)
+}
+
+// listKept lists stanzas a loaded config file holds verbatim (kinds lbx does
+// not implement): `list ltm rule` prints every kept iRule, `list ltm rule
+// NAME …` the named ones, `list sys global-settings` that stanza. ok is
+// false when the words name no kind of a kept stanza, so the caller's own
+// error (an unknown kind) stands.
+func listKept(c *config.Config, st statement) (out string, ok bool, err error) {
+	if !st.toks[0].isWord("list") {
+		return "", false, nil
+	}
+	var words []string
+	for _, t := range st.toks[1:] {
+		if t.kind != tokWord && t.kind != tokString {
+			return "", false, nil
+		}
+		words = append(words, t.text)
+	}
+	// A kept stanza's kind is its header but the last word (its name),
+	// or the whole header when it has two words (sys global-settings).
+	kindLen := 0
+	for _, u := range c.Unknown {
+		h := strings.Fields(u.Header)
+		if len(h) > 2 {
+			h = h[:len(h)-1]
+		}
+		if len(h) <= len(words) && slices.Equal(h, words[:len(h)]) {
+			kindLen = max(kindLen, len(h))
+		}
+	}
+	if kindLen == 0 {
+		return "", false, nil
+	}
+	kind := strings.Join(words[:kindLen], " ")
+	var b strings.Builder
+	print := func(name string) bool {
+		found := false
+		for _, u := range c.Unknown {
+			rest, isKind := strings.CutPrefix(u.Header, kind+" ")
+			if !isKind && u.Header != kind {
+				continue
+			}
+			if name != "" && !sameName(rest, name) {
+				continue
+			}
+			b.WriteString(u.Text + "\n")
+			found = true
+		}
+		return found
+	}
+	names := words[kindLen:]
+	if len(names) == 0 {
+		print("")
+		return b.String(), true, nil
+	}
+	for _, n := range names {
+		if !print(n) {
+			if full, err := config.FullName(n); err == nil {
+				n = full
+			}
+			return "", true, &config.NotFoundError{Ref: config.Ref{Kind: config.KindKept, Type: kind, Name: n}}
+		}
+	}
+	return b.String(), true, nil
+}
+
+// sameName reports whether a kept stanza's name and a typed one are the
+// same object: equal as typed, or as full names.
+func sameName(kept, typed string) bool {
+	if kept == typed {
+		return true
+	}
+	a, errA := config.FullName(kept)
+	b, errB := config.FullName(typed)
+	return errA == nil && errB == nil && a == b
 }

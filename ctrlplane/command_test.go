@@ -1,6 +1,8 @@
 package ctrlplane
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -502,5 +504,47 @@ func TestCommandTable(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("command %q missing from the table", want)
 		}
+	}
+}
+
+// TestListKept: what a loaded bigip.conf keeps verbatim is listed by its
+// kind words, all of them or by name, and printed as it was read.
+func TestListKept(t *testing.T) {
+	const rule = "ltm rule /Common/r1 {\n    when HTTP_REQUEST { HTTP::redirect https://[HTTP::host][HTTP::uri] }\n}"
+	const rule2 = "ltm rule /Common/r2 {\n    when CLIENT_ACCEPTED { log local0. hi }\n}"
+	const global = "sys global-settings {\n    hostname lbx.example\n}"
+	s, _ := newTestStore(t, "")
+	file := filepath.Join(t.TempDir(), "kept.conf")
+	if err := os.WriteFile(file, []byte(rule+"\n"+rule2+"\n"+global+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec("load sys config merge file " + file); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ cmd, want, wantErr string }{
+		{cmd: "list ltm rule r1", want: rule + "\n"},
+		{cmd: "list ltm rule /Common/r2", want: rule2 + "\n"},
+		{cmd: "list ltm rule", want: rule + "\n" + rule2 + "\n"},
+		{cmd: "list ltm rule r2 r1", want: rule2 + "\n" + rule + "\n"},
+		{cmd: "list sys global-settings", want: global + "\n"},
+		{cmd: "list ltm rule nope", wantErr: "01020036:3: The requested ltm rule (/Common/nope) was not found."},
+		{cmd: "list ltm bogus", wantErr: `list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "bogus"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			out, err := s.Exec(tt.cmd)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -50,7 +50,7 @@ func (e *NotFoundError) Error() string     { return coded(e) }
 func (e *NotFoundError) Code() string      { return "01020036:3" }
 func (e *NotFoundError) Is(err error) bool { return err == ErrNotFound }
 func (e *NotFoundError) Message() string {
-	return fmt.Sprintf("The requested %s (%s) was not found.", e.Ref.Kind.Title(), e.Ref.Name)
+	return fmt.Sprintf("The requested %s (%s) was not found.", e.Ref.title(), e.Ref.Name)
 }
 
 // ExistsError says an object of that name exists already (in its family:
@@ -72,7 +72,7 @@ func (e *BuiltinError) Error() string     { return coded(e) }
 func (e *BuiltinError) Code() string      { return "01070712:3" }
 func (e *BuiltinError) Is(err error) bool { return err == ErrBuiltin }
 func (e *BuiltinError) Message() string {
-	return fmt.Sprintf("The %s (%s) is built in; it cannot be modified or deleted.", e.Ref.Kind.Title(), e.Ref.Name)
+	return fmt.Sprintf("The %s (%s) is built in; it cannot be modified or deleted.", e.Ref.title(), e.Ref.Name)
 }
 
 // InUseError says an object cannot be deleted because another refers to

@@ -23,6 +23,10 @@ const (
 	// Config (it lives in its pool) but one in BIG-IP's messages and REST
 	// paths. Its Ref's Name is the member's name as BIG-IP's messages give it.
 	KindMember
+	// KindKept is a stanza of a loaded config file of a kind lbx does not
+	// implement, kept verbatim (Config.Unknown); its Ref's Type is the
+	// stanza's kind words ("ltm rule").
+	KindKept
 	kindCount
 )
 
@@ -37,6 +41,7 @@ var kindInfo = [kindCount]struct{ path, title string }{
 	KindRoute:       {"net route", "Route"},
 	KindUser:        {"auth user", "User"},
 	KindMember:      {"ltm pool members", "Pool Member"},
+	KindKept:        {"", ""},
 }
 
 // Path is the kind's tmsh module and kind: "ltm pool". Monitors and
@@ -84,7 +89,20 @@ type Ref struct {
 }
 
 // String is the object's name in messages, as ObjectName.
-func (r Ref) String() string { return ObjectName(r.Kind, r.Type, r.Name) }
+func (r Ref) String() string {
+	if r.Kind == KindKept {
+		return r.Type + " " + r.Name
+	}
+	return ObjectName(r.Kind, r.Type, r.Name)
+}
+
+// title is the object's kind in BIG-IP's messages.
+func (r Ref) title() string {
+	if r.Kind == KindKept {
+		return r.Type
+	}
+	return r.Kind.Title()
+}
 
 // Ref returns the Ref of a monitor.
 func (m *Monitor) Ref() Ref { return Ref{KindMonitor, m.Type.String(), m.Name} }
