@@ -236,19 +236,18 @@ func enterReal(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 	return altFrame{kind: altReal, id: args[0]}, nil
 }
 
-// real returns the real server's node, creating it (disabled, as Alteon
-// creates a real) when create is set.
+// real returns a copy of the real server's node, or a new one (disabled,
+// as Alteon creates a real) when create is set; a setter puts it back.
 func (a *altCtx) real(id string, create bool) (*config.Node, error) {
 	name := altName(id)
 	if n := a.x.cand.Nodes[name]; n != nil {
-		return n, nil
+		return n.Clone(), nil
 	}
 	if !create {
 		return nil, fmt.Errorf("real %s does not exist", id)
 	}
 	n := config.NewNode(name)
 	n.Session = config.SessionUserDisabled
-	a.x.cand.Nodes[name] = n
 	return n, nil
 }
 
@@ -261,8 +260,7 @@ func realSetter(name, args, help string, n int, set func(a *altCtx, nd *config.N
 		if err := set(a, nd, args); err != nil {
 			return "", fmt.Errorf("real %s: %s: %w", f.id, name, err)
 		}
-		a.x.changed(nodeKind.objectName(nd.Name))
-		return "", nil
+		return "", a.x.Put(nd)
 	}}
 }
 
@@ -309,9 +307,7 @@ var realCmds = []altCmd{
 		if err := altInUse(a.x.cand, nodeKind.ref(name)); err != nil {
 			return err
 		}
-		delete(a.x.cand.Nodes, name)
-		a.x.changed(nodeKind.objectName(name))
-		return nil
+		return a.x.Delete(nodeKind.ref(name))
 	}),
 	curCmd(),
 }
@@ -371,12 +367,12 @@ func enterGroup(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 	return altFrame{kind: altGroup, id: args[0]}, nil
 }
 
-// group returns the group's pool, creating it with Alteon's defaults
-// (metric leastconns) when create is set.
+// group returns a copy of the group's pool, or a new one with Alteon's
+// defaults (metric leastconns) when create is set; a setter puts it back.
 func (a *altCtx) group(id string, create bool) (*config.Pool, error) {
 	name := altName(id)
 	if p := a.x.cand.Pools[name]; p != nil {
-		return p, nil
+		return p.Clone(), nil
 	}
 	if !create {
 		return nil, fmt.Errorf("group %s does not exist", id)
@@ -384,7 +380,6 @@ func (a *altCtx) group(id string, create bool) (*config.Pool, error) {
 	p := config.NewPool(name)
 	p.Mode = config.LBLeastConnectionsMember
 	p.SlowRampTime = 0
-	a.x.cand.Pools[name] = p
 	return p, nil
 }
 
@@ -397,8 +392,7 @@ func groupSetter(name, args, help string, n int, set func(a *altCtx, p *config.P
 		if err := set(a, p, args); err != nil {
 			return "", fmt.Errorf("group %s: %s: %w", f.id, name, err)
 		}
-		a.x.changed(poolKind.objectName(p.Name))
-		return "", nil
+		return "", a.x.Put(p)
 	}}
 }
 
@@ -499,9 +493,7 @@ var groupCmds = []altCmd{
 		if err := altInUse(a.x.cand, poolKind.ref(name)); err != nil {
 			return err
 		}
-		delete(a.x.cand.Pools, name)
-		a.x.changed(poolKind.objectName(name))
-		return nil
+		return a.x.Delete(poolKind.ref(name))
 	}),
 	curCmd(),
 }
@@ -557,10 +549,13 @@ func virtSetter(name, args, help string, n int, set func(a *altCtx, d *virtDraft
 			return "", nil
 		}
 		for _, v := range vs {
+			v = v.Clone()
 			if err := set(a, nil, v, args); err != nil {
 				return "", fmt.Errorf("virt %s: %s: %w", f.id, name, err)
 			}
-			a.x.changed(virtualKind.objectName(v.Name))
+			if err := a.x.Replace(v); err != nil {
+				return "", err
+			}
 		}
 		return "", nil
 	}}
@@ -612,8 +607,9 @@ var virtCmds = []altCmd{
 			return fmt.Errorf("virt %s does not exist", f.id)
 		}
 		for _, v := range vs {
-			delete(a.x.cand.Virtuals, v.Name)
-			a.x.changed(virtualKind.objectName(v.Name))
+			if err := a.x.Delete(v.Ref()); err != nil {
+				return err
+			}
 		}
 		delete(a.st.drafts, f.id)
 		return nil
@@ -629,12 +625,13 @@ func enterService(a *altCtx, f altFrame, args []string) (altFrame, error) {
 	return altFrame{kind: altService, id: f.id, port: port}, nil
 }
 
-// service returns the service's virtual server, creating it from the virt
-// (vip, state, name) when create is set.
+// service returns a copy of the service's virtual server, or a new one
+// from the virt (vip, state, name) when create is set; a setter puts it
+// back.
 func (a *altCtx) service(f altFrame, create bool) (*config.Virtual, error) {
 	for _, v := range virtServices(a.x.cand, f.id) {
 		if v.Destination.Port() == f.port {
-			return v, nil
+			return v.Clone(), nil
 		}
 	}
 	if !create {
@@ -656,7 +653,6 @@ func (a *altCtx) service(f altFrame, create bool) (*config.Virtual, error) {
 	v.Protocol = config.ProtocolTCP
 	v.Disabled = d.disabled
 	v.Description = d.name
-	a.x.cand.Virtuals[v.Name] = v
 	return v, nil
 }
 
@@ -669,8 +665,7 @@ func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFram
 		if err := set(a, f, v, args); err != nil {
 			return "", fmt.Errorf("virt %s service %d: %s: %w", f.id, f.port, name, err)
 		}
-		a.x.changed(virtualKind.objectName(v.Name))
-		return "", nil
+		return "", a.x.Put(v)
 	}}
 }
 
@@ -678,7 +673,7 @@ func serviceSetter(name, args, help string, n int, set func(a *altCtx, f altFram
 func sharers(c *config.Config, pool string, self *config.Virtual) []*config.Virtual {
 	var out []*config.Virtual
 	for _, v := range c.VirtualList() {
-		if v.Pool == pool && v != self {
+		if v.Pool == pool && v.Name != self.Name {
 			out = append(out, v)
 		}
 	}
@@ -703,6 +698,7 @@ var serviceCmds = []altCmd{
 		if p == nil {
 			return errors.New("set the group first; the real port is kept on the group's real servers")
 		}
+		p = p.Clone()
 		if port == f.port {
 			port = 0 // the same as the service port
 		}
@@ -713,8 +709,7 @@ var serviceCmds = []altCmd{
 		for i := range p.Members {
 			p.Members[i].Port = port
 		}
-		a.x.changed(poolKind.objectName(p.Name))
-		return nil
+		return a.x.Replace(p)
 	}),
 	serviceSetter("protocol", "tcp|udp", "set the protocol of the service", 1, func(_ *altCtx, _ altFrame, v *config.Virtual, args []string) error {
 		switch args[0] {
@@ -733,9 +728,7 @@ var serviceCmds = []altCmd{
 		if err != nil {
 			return err
 		}
-		delete(a.x.cand.Virtuals, v.Name)
-		a.x.changed(virtualKind.objectName(v.Name))
-		return nil
+		return a.x.Delete(v.Ref())
 	}),
 	curCmd(),
 }
@@ -816,8 +809,9 @@ func enterHealth(a *altCtx, _ altFrame, args []string) (altFrame, error) {
 		m = &config.Monitor{Name: name, Type: typ, DefaultsFrom: typ.Builtin(),
 			Interval: config.Some[uint32](altDefaultInter), Timeout: config.Some[uint32](altDefaultTimeout),
 			AlteonRetry: config.Some[uint32](altDefaultRetry), AlteonRestore: config.Some[uint32](altDefaultRestr)}
-		a.x.cand.Monitors[name] = m
-		a.x.changed("ltm monitor " + typ.String() + " " + name)
+		if err := a.x.Create(m); err != nil {
+			return altFrame{}, err
+		}
 	}
 	return altFrame{kind: altHealth, id: id}, nil
 }
@@ -828,11 +822,11 @@ func healthSetter(name, args, help string, set func(m *config.Monitor, arg strin
 		if m == nil {
 			return "", fmt.Errorf("health %s does not exist", f.id)
 		}
+		m = m.Clone()
 		if err := set(m, args[0]); err != nil {
 			return "", fmt.Errorf("health %s: %s: %w", f.id, name, err)
 		}
-		a.x.changed("ltm monitor " + m.Type.String() + " " + m.Name)
-		return "", nil
+		return "", a.x.Replace(m)
 	}}
 }
 
@@ -939,9 +933,7 @@ var healthCmds = []altCmd{
 		if err := altInUse(a.x.cand, m.Ref()); err != nil {
 			return err
 		}
-		delete(a.x.cand.Monitors, name)
-		a.x.changed("ltm monitor " + m.Type.String() + " " + name)
-		return nil
+		return a.x.Delete(m.Ref())
 	}),
 	curCmd(),
 }

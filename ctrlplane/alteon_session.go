@@ -275,7 +275,7 @@ func (ss *ConfigSession) alteonLineLocked(line string) (string, error) {
 	s := ss.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ss.txn != nil && !ss.pendingLocked() && ss.txn.base != s.version {
+	if ss.txn != nil && !ss.pendingLocked() && ss.txn.x.base != s.version {
 		ss.txn = nil // nothing pending: follow the running configuration
 	}
 	if ss.txn == nil {
@@ -332,13 +332,14 @@ func (ss *ConfigSession) alteonApplyLocked() (string, error) {
 	if !t.x.mutated {
 		return out.String() + "No pending changes to apply.\n", nil
 	}
-	if s.version != t.base {
-		return out.String(), fmt.Errorf("apply: the pending changes were made on configuration version %d, but another session has since applied version %d; nothing was changed (revert, then make them again)", t.base, s.version)
-	}
-	if err := s.commitLocked(t.x, nil); err != nil {
+	if err := t.x.commitLocked(nil); err != nil {
+		var ce *config.ConflictError
+		if errors.As(err, &ce) {
+			return out.String(), fmt.Errorf("apply: the pending changes were made on configuration version %d, but another session has since applied version %d; nothing was changed (revert, then make them again)", ce.Base, ce.Current)
+		}
 		return out.String(), altErrors(t.x.cand, err)
 	}
-	warn := s.warningText(t.x)
+	warn := s.warningText(true)
 	ss.txn = nil
 	if len(ss.alt.drafts) > 0 {
 		// The drafts need a transaction to stay pending in.
@@ -382,11 +383,12 @@ func (s *Store) PushAlteon(text string) (string, error) {
 	for _, id := range sortedIDs(ss.alt.drafts) {
 		fmt.Fprintf(&out, "warning: virt %s has no service; nothing of it is applied (lbx keeps a virt as its services)\n", id)
 	}
-	if err := s.commitLocked(x, nil); err != nil {
-		return "", altErrors(x.cand, err)
+	cand, mutated := x.cand, x.mutated
+	if err := x.commitLocked(nil); err != nil {
+		return "", altErrors(cand, err)
 	}
-	if x.mutated {
-		out.WriteString(altNames(s.running).Replace(s.warningText(x)))
+	if mutated {
+		out.WriteString(altNames(s.running).Replace(s.warningText(true)))
 	}
 	return out.String(), nil
 }

@@ -36,15 +36,12 @@ func (c *Command) Properties() []string {
 // execCtx is what a command acts on: the candidate configuration of one Exec
 // or Push, and what it asks of the Store afterwards.
 type execCtx struct {
-	cand     *config.Config
+	*Txn                        // the candidate the commands change
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
 	persist  PersistSource      // nil when the dataplane offers none
 	mon      *Monitoring        // nil when no monitor engine is attached
-	mutated  bool
-	save     bool
-	txnOp    txnOp    // set by create/submit/delete cli transaction
-	touched  []string // objects changed by the current command
+	txnOp    txnOp              // set by create/submit/delete cli transaction
 }
 
 // commands is the grammar: the object commands here and the system ones
@@ -270,11 +267,11 @@ func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if cmd.obj.taken(x.cand, name) {
 		return "", &config.ExistsError{Ref: cmd.obj.ref(name)}
 	}
-	if err := cmd.obj.define(x.cand, name, args, inCreate); err != nil {
+	o, err := cmd.obj.build(name, args, inCreate)
+	if err != nil {
 		return "", err
 	}
-	x.changed(cmd.obj.objectName(name))
-	return "", nil
+	return "", x.Create(o)
 }
 
 func runModify(x *execCtx, cmd *Command, args *cursor) (string, error) {
@@ -288,11 +285,7 @@ func runModify(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if args.done() {
 		return "", lineErrorf(args.line, "%s: no property to modify", cmd.obj.objectName(name))
 	}
-	if err := cmd.obj.modify(x.cand, name, args); err != nil {
-		return "", err
-	}
-	x.changed(cmd.obj.objectName(name))
-	return "", nil
+	return "", x.Modify(cmd.obj.ref(name), func(o config.Object) error { return cmd.obj.edit(o, args) })
 }
 
 func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
@@ -304,25 +297,11 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !cmd.obj.exists(x.cand, name) {
-			return "", notFound(cmd.obj, name)
-		}
-		if cmd.obj.fixed(name) {
-			return "", &config.BuiltinError{Ref: cmd.obj.ref(name)}
-		}
-		if err := x.cand.InUse(cmd.obj.ref(name)); err != nil {
+		if err := x.Delete(cmd.obj.ref(name)); err != nil {
 			return "", err
 		}
-		cmd.obj.remove(x.cand, name)
-		x.changed(cmd.obj.objectName(name))
 	}
 	return "", nil
-}
-
-func (x *execCtx) changed(obj string) {
-	x.mutated = true
-	x.touched = append(x.touched, obj)
-	x.cand.ApplyDefaults()
 }
 
 // runStatement runs one command, or merges one stanza (a statement starting
@@ -331,12 +310,11 @@ func runStatement(x *execCtx, st statement) (string, error) {
 	cur := newCursor(st.toks, st.line)
 	first := st.toks[0]
 	if first.kind == tokWord && isModule(first.text) {
-		k, name, err := defineStanza(x.cand, st)
+		o, err := readStanza(st, nil)
 		if err != nil {
 			return "", err
 		}
-		x.changed(k.objectName(name))
-		return "", nil
+		return "", x.Put(o)
 	}
 	cmd, err := lookupCommand(cur)
 	if err != nil {

@@ -28,7 +28,7 @@ var (
 func withConf(t *testing.T, extra string) string {
 	t.Helper()
 	c := mustParse(t, baseConf)
-	x := &execCtx{cand: c}
+	x := &execCtx{Txn: &Txn{cand: c}}
 	stmts, err := statements(extra)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func withConf(t *testing.T, extra string) string {
 			t.Fatalf("withConf: %v", err)
 		}
 	}
-	return Text(c)
+	return Text(x.cand)
 }
 
 func TestExec(t *testing.T) {

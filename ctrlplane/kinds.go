@@ -29,11 +29,11 @@ type objKind struct {
 	names  func(c *config.Config) []string          // sorted, built-ins included (list)
 	stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
 	fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
-	// define makes a new object from props, replacing any of that name.
-	define func(c *config.Config, name string, body *cursor, mode propMode) error
-	modify func(c *config.Config, name string, body *cursor) error
-	remove func(c *config.Config, name string)
-	print  func(b *strings.Builder, c *config.Config, name string, all bool)
+	// build makes a new object from props.
+	build func(name string, body *cursor, mode propMode) (config.Object, error)
+	// edit reads props into o, an object of this kind (a copy, in a modify).
+	edit  func(o config.Object, body *cursor) error
+	print func(b *strings.Builder, c *config.Config, name string, all bool)
 }
 
 // fullName turns a name as typed into the kind's full form.
@@ -112,28 +112,16 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		return out
 	}
-	k.define = func(c *config.Config, name string, body *cursor, mode propMode) error {
-		if k.fixed(name) {
-			return &config.BuiltinError{Ref: k.ref(name)}
-		}
-		if o := s.objects(c)[name]; o != nil && !match(o) {
-			return &config.ExistsError{Ref: k.ref(name)}
-		}
+	k.build = func(name string, body *cursor, mode propMode) (config.Object, error) {
 		obj := s.newObj(name)
 		if err := parseObject(body, obj, s.props, mode, k.objectName(name)); err != nil {
-			return err
+			return nil, err
 		}
-		c.EnsureMaps()
-		s.objects(c)[name] = obj
-		return nil
+		return any(obj).(config.Object), nil
 	}
-	k.modify = func(c *config.Config, name string, body *cursor) error {
-		if k.fixed(name) {
-			return &config.BuiltinError{Ref: k.ref(name)}
-		}
-		return parseObject(body, s.objects(c)[name], s.props, inModify, k.objectName(name))
+	k.edit = func(o config.Object, body *cursor) error {
+		return parseObject(body, any(o).(*T), s.props, inModify, k.objectName(o.Ref().Name))
 	}
-	k.remove = func(c *config.Config, name string) { delete(s.objects(c), name) }
 	k.print = func(b *strings.Builder, c *config.Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
 	return k
 }

@@ -79,14 +79,17 @@ func mergeConfig(c *config.Config, text string) (map[string]int, []string, error
 			ctx.notices = append(ctx.notices, notice{st.line, raw.Header + ": not implemented; kept as is"})
 			continue
 		}
-		k, name, err := defineStanzaIn(c, st, ctx)
+		o, err := readStanza(st, ctx)
+		if err == nil {
+			err = c.Put(o)
+		}
 		if err != nil {
 			if le := (*LineError)(nil); !errors.As(err, &le) {
 				err = &LineError{Line: st.line, Err: err}
 			}
 			return nil, nil, err
 		}
-		key := k.objectName(name)
+		key := o.Ref().String()
 		if first, dup := lines[key]; dup {
 			return nil, nil, lineErrorf(st.line, "%s: defined twice (first at line %d)", key, first)
 		}
@@ -126,43 +129,34 @@ func rawStanza(ctx *parseCtx, st statement) (config.RawStanza, error) {
 	return config.RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
 
-// defineStanza reads one `MODULE KIND NAME { props }` stanza into c,
-// replacing any object of that name. Unknown properties are errors, as in a
-// command; mergeConfig keeps them.
-func defineStanza(c *config.Config, st statement) (*objKind, string, error) {
-	return defineStanzaIn(c, st, nil)
-}
-
-// defineStanzaIn is defineStanza; with a ctx (a config file), unknown
-// properties are kept.
-func defineStanzaIn(c *config.Config, st statement, ctx *parseCtx) (*objKind, string, error) {
+// readStanza reads one `MODULE KIND NAME { props }` stanza into a new
+// object. Unknown properties are errors, as in a command; with a ctx (a
+// config file) they are kept.
+func readStanza(st statement, ctx *parseCtx) (config.Object, error) {
 	cur := newCursor(st.toks, st.line)
 	cur.ctx = ctx
 	k, err := readKind(cur)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	what := k.module + " " + k.kind
 	nt, err := cur.value(what + ": name")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	name, err := k.fullName(nt.text)
 	if err != nil {
-		return nil, "", lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
+		return nil, lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
 	}
 	body, err := cur.block(k.objectName(name))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if !cur.done() {
 		t := cur.next()
-		return nil, "", lineErrorf(t.line, "%s: unexpected %s after \"}\"", k.objectName(name), t.describe())
+		return nil, lineErrorf(t.line, "%s: unexpected %s after \"}\"", k.objectName(name), t.describe())
 	}
-	if err := k.define(c, name, body, inFile); err != nil {
-		return nil, "", err
-	}
-	return k, name, nil
+	return k.build(name, body, inFile)
 }
 
 // matchKind reads MODULE KIND… when they name a known kind (the longest

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"lbx/ctrlplane/config"
 )
 
 // ConfigSession is one client's conversation with the Store: an interactive CLI,
@@ -25,7 +27,6 @@ type ConfigSession struct {
 
 type transaction struct {
 	x     *execCtx
-	base  uint64         // running version the candidate was cloned from
 	lines map[string]int // object → command number that last changed it
 	n     int            // commands queued
 }
@@ -99,14 +100,15 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 			return out, nil
 		case txnSubmit:
 			ss.txn = nil
-			if s.version != t.base {
-				return out, fmt.Errorf("transaction not submitted: it was based on configuration version %d, but another session has since applied version %d; nothing was changed (start a new transaction)", t.base, s.version)
-			}
 			t.x.txnOp = txnNone
-			if err := s.commitLocked(t.x, t.lines); err != nil {
+			mutated := t.x.mutated
+			if err := t.x.commitLocked(t.lines); err != nil {
+				if errors.Is(err, config.ErrConflict) {
+					return out, fmt.Errorf("transaction not submitted: %w (start a new transaction)", err)
+				}
 				return out, fmt.Errorf("transaction not submitted: %w", err)
 			}
-			return out + s.warningText(t.x), nil
+			return out + s.warningText(mutated), nil
 		}
 		t.n++
 		for _, obj := range t.x.touched {
@@ -130,22 +132,23 @@ func (ss *ConfigSession) execLocked(st statement) (string, error) {
 	case txnSubmit, txnDelete:
 		return out, errors.New("01070733:3: no transaction is open in this session")
 	}
-	if err := s.commitLocked(x, nil); err != nil {
+	mutated := x.mutated
+	if err := x.commitLocked(nil); err != nil {
 		return out, err
 	}
-	return out + s.warningText(x), nil
+	return out + s.warningText(mutated), nil
 }
 
 // newTransactionLocked opens a transaction on a clone of the running
 // configuration.
 func (s *Store) newTransactionLocked() *transaction {
-	return &transaction{x: s.newExecCtxLocked(), base: s.version, lines: map[string]int{}}
+	return &transaction{x: s.newExecCtxLocked(), lines: map[string]int{}}
 }
 
-// warningText is the warnings the last apply added, when x changed the
+// warningText is the warnings the last apply added, when it changed the
 // config.
-func (s *Store) warningText(x *execCtx) string {
-	if !x.mutated {
+func (s *Store) warningText(mutated bool) string {
+	if !mutated {
 		return ""
 	}
 	var b strings.Builder

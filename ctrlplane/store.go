@@ -144,7 +144,12 @@ func (s *Store) LoadText(text string) error {
 }
 
 func (s *Store) newExecCtxLocked() *execCtx {
-	x := &execCtx{cand: s.running.Clone(), prog: s.dp.Program()}
+	return s.execCtxLocked(s.beginLocked())
+}
+
+// execCtxLocked is what a command of t runs with: t and what show reads.
+func (s *Store) execCtxLocked(t *Txn) *execCtx {
+	x := &execCtx{Txn: t, prog: s.dp.Program()}
 	x.counters, _ = s.dp.(CounterSource)
 	x.persist, _ = s.dp.(PersistSource)
 	x.mon = s.mon
@@ -198,10 +203,11 @@ func (s *Store) Push(text string) (string, error) {
 			lines[obj] = st.line
 		}
 	}
-	if err := s.commitLocked(x, lines); err != nil {
+	mutated := x.mutated
+	if err := x.commitLocked(lines); err != nil {
 		return "", err
 	}
-	if x.mutated {
+	if mutated {
 		writeWarnings(&out, s.newWarnings)
 	}
 	return out.String(), nil
@@ -230,19 +236,20 @@ func statements(text string) ([]statement, error) {
 	return splitStatements(toks)
 }
 
-// commitLocked applies what the commands of x did: a changed candidate is
-// compiled, installed and becomes running; then a requested save is done.
-// lines maps objects to the script line that last changed them, so
-// validation errors can point there.
-func (s *Store) commitLocked(x *execCtx, lines map[string]int) error {
-	if x.mutated {
-		if err := s.applyLocked(x.cand, lines); err != nil {
+// commitLocked applies what t did: a changed candidate is compiled,
+// installed and becomes running; then a requested save is done. lines
+// maps objects to the script line that last changed them, so validation
+// errors can point there. It does not check t's base version (Txn.Commit
+// does).
+func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
+	if t.mutated {
+		if err := s.applyLocked(t.cand, lines); err != nil {
 			return err
 		}
 	}
-	if x.save {
+	if t.save {
 		if err := s.saveLocked(); err != nil {
-			if x.mutated {
+			if t.mutated {
 				return fmt.Errorf("configuration applied (version %d) but not saved: %w", s.version, err)
 			}
 			return err

@@ -54,17 +54,18 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
-	if !merge {
-		x.cand = config.NewConfig()
+	loaded := config.NewConfig()
+	if merge {
+		loaded = x.cand.Clone()
 	}
-	lines, notices, err := mergeConfig(x.cand, string(data))
+	lines, notices, err := mergeConfig(loaded, string(data))
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
 	}
+	x.Load(loaded)
 	for obj := range lines {
-		x.changed(obj)
+		x.touched = append(x.touched, obj)
 	}
-	x.mutated = true
 	var out strings.Builder
 	for _, n := range notices {
 		fmt.Fprintf(&out, "%s: %s\n", pt.text, n)

@@ -169,3 +169,5 @@ var (
 	_ Coded = (*ValidationError)(nil)
 	_ Coded = (*ConflictError)(nil)
 )
+
+var errRenamed = errors.New("cannot be changed by a modify (delete and create the object)")
