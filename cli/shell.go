@@ -10,7 +10,7 @@ import (
 	"github.com/chzyer/readline"
 )
 
-// Appliance is what the shell needs from the appliance: ctrlplane.Client
+// Appliance is what the shell needs from the appliance: ctlsock.Client
 // satisfies it.
 type Appliance interface {
 	Exec(line string) (string, error)
@@ -18,7 +18,7 @@ type Appliance interface {
 }
 
 // AlteonAppliance is an appliance that also speaks the Alteon dialect
-// (ctrlplane.Client does): lines run in the session's open menu and the
+// (ctlsock.Client does): lines run in the session's open menu and the
 // answer carries that menu's prompt.
 type AlteonAppliance interface {
 	ExecAlteon(line string) (out, prompt string, err error)

@@ -18,7 +18,7 @@
 // configuration back, crash-safely, keeping the previous file as .bak.
 //
 // Goroutines: none. The command table, property tables and parser are
-// synchronous; the control socket server (server.go) calls into the Store
+// synchronous; the control socket (ctrlplane/ctlsock) calls into the Store
 // from its own goroutines.
 //
 // Concurrency: Store methods are safe for concurrent use and serialized by

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // altExec runs Alteon lines in the client's session and fails the test on
 // an error.
-func altExec(t *testing.T, app *ctrlplane.Client, text string) string {
+func altExec(t *testing.T, app *ctlsock.Client, text string) string {
 	t.Helper()
 	out, _, err := app.ExecAlteon(text)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // stream keeps one keep-alive HTTP connection from the client to the VIP
@@ -205,7 +205,7 @@ func TestIntegrationCrashAfterSaveRestoresSavedConfig(t *testing.T) {
 
 // execAll runs commands one by one on the appliance, failing the test at
 // the first error.
-func execAll(t *testing.T, app *ctrlplane.Client, cmds ...string) {
+func execAll(t *testing.T, app *ctlsock.Client, cmds ...string) {
 	t.Helper()
 	for _, cmd := range cmds {
 		if _, err := app.Exec(cmd); err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // Get sends one HTTP request from host to url with curl (a new connection
@@ -167,7 +167,7 @@ func Demo(ctx context.Context, w io.Writer) (err error) {
 	return show(w, app, "show ltm pool /Common/iis_pool members")
 }
 
-func demoExec(app *ctrlplane.Client, cmds ...string) error {
+func demoExec(app *ctlsock.Client, cmds ...string) error {
 	for _, c := range cmds {
 		if _, err := app.Exec(c); err != nil {
 			return fmt.Errorf("demo: %s: %w", c, err)
@@ -176,7 +176,7 @@ func demoExec(app *ctrlplane.Client, cmds ...string) error {
 	return nil
 }
 
-func show(w io.Writer, app *ctrlplane.Client, cmd string) error {
+func show(w io.Writer, app *ctlsock.Client, cmd string) error {
 	out, err := app.Exec(cmd)
 	if err != nil {
 		return err
@@ -186,7 +186,7 @@ func show(w io.Writer, app *ctrlplane.Client, cmd string) error {
 }
 
 // waitStatus waits, bounded, until show ltm pool gives the member status.
-func waitStatus(ctx context.Context, app *ctrlplane.Client, pool, member, want string, limit time.Duration) error {
+func waitStatus(ctx context.Context, app *ctlsock.Client, pool, member, want string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		out, err := app.Exec("show ltm pool " + pool + " members")

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // waitMember waits (bounded) for the member's status in show ltm pool and
 // returns how long that took.
-func waitMember(t *testing.T, app *ctrlplane.Client, pool, member, want string, limit time.Duration) time.Duration {
+func waitMember(t *testing.T, app *ctlsock.Client, pool, member, want string, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	if err := waitStatus(t.Context(), app, pool, member, want, limit); err != nil {

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // memberTransitions reads a member's transition count from
 // show ltm monitor-trace.
-func memberTransitions(t *testing.T, app *ctrlplane.Client, pool, member string) int {
+func memberTransitions(t *testing.T, app *ctlsock.Client, pool, member string) int {
 	t.Helper()
 	out, err := app.Exec("show ltm monitor-trace " + pool + " " + member)
 	if err != nil {
@@ -31,7 +31,7 @@ func memberTransitions(t *testing.T, app *ctrlplane.Client, pool, member string)
 }
 
 // memberLine returns the member's line of show ltm pool NAME members.
-func memberLine(t *testing.T, app *ctrlplane.Client, pool, member string) string {
+func memberLine(t *testing.T, app *ctlsock.Client, pool, member string) string {
 	t.Helper()
 	out, err := app.Exec("show ltm pool " + pool + " members")
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"lbx/ctrlplane/ctlsock"
 
-	"lbx/ctrlplane"
+	"github.com/google/go-cmp/cmp"
 )
 
 // serverMember is the /Common/ADDR:PORT name of host's member on port.
@@ -34,7 +34,7 @@ func addrPort(t *testing.T, tb *Testbed, host string, port int) string {
 
 // createNodes creates the nodes of server4..6, which the default config
 // does not have.
-func createNodes(t *testing.T, tb *Testbed, app *ctrlplane.Client) {
+func createNodes(t *testing.T, tb *Testbed, app *ctlsock.Client) {
 	t.Helper()
 	for _, name := range []string{"server4", "server5", "server6"} {
 		h, _ := tb.Topo.Host(name)
@@ -46,7 +46,7 @@ func createNodes(t *testing.T, tb *Testbed, app *ctrlplane.Client) {
 // createPGAPool creates a round-robin pool of server1..3 at priority 10
 // and server4..6 at priority 5 with min-active-members 2, and a virtual
 // server on vip:80 for it; extra are further pool properties.
-func createPGAPool(t *testing.T, tb *Testbed, app *ctrlplane.Client, pool, vip, extra string) {
+func createPGAPool(t *testing.T, tb *Testbed, app *ctlsock.Client, pool, vip, extra string) {
 	t.Helper()
 	var members []string
 	for i := 1; i <= 6; i++ {
@@ -82,7 +82,7 @@ var numberRe = regexp.MustCompile(`\d+`)
 // priority groups are active ("Active Priority Groups : 10 5" or the
 // like: a status line whose label has "activ" and "priorit" in it),
 // and returns its numbers, highest first.
-func activeGroups(t *testing.T, app *ctrlplane.Client, pool string) ([]int, string) {
+func activeGroups(t *testing.T, app *ctlsock.Client, pool string) ([]int, string) {
 	t.Helper()
 	out, err := app.Exec("show ltm pool " + pool)
 	if err != nil {
@@ -106,7 +106,7 @@ func activeGroups(t *testing.T, app *ctrlplane.Client, pool string) ([]int, stri
 	return nil, out
 }
 
-func checkGroups(t *testing.T, app *ctrlplane.Client, step, pool string, want ...int) {
+func checkGroups(t *testing.T, app *ctlsock.Client, step, pool string, want ...int) {
 	t.Helper()
 	got, out := activeGroups(t, app, pool)
 	if got == nil {
@@ -304,7 +304,7 @@ func TestDefaultTopologyExtraServers(t *testing.T) {
 }
 
 // persistRecords is show ltm persistence persist-records.
-func persistRecords(t *testing.T, app *ctrlplane.Client) string {
+func persistRecords(t *testing.T, app *ctlsock.Client) string {
 	t.Helper()
 	out, err := app.Exec("show ltm persistence persist-records")
 	if err != nil {

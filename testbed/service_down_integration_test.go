@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 // The service-down tests mark a member down with a tcp monitor whose
@@ -196,7 +196,7 @@ const monitorDown = 3*time.Second + time.Second + 3*time.Second
 // the rest is for scheduling on a loaded 2-core machine).
 const actAllowance = 3 * time.Second
 
-func setupServiceDown(t *testing.T, tb *Testbed, app *ctrlplane.Client) map[string]*healthPort {
+func setupServiceDown(t *testing.T, tb *Testbed, app *ctlsock.Client) map[string]*healthPort {
 	t.Helper()
 	hp := map[string]*healthPort{}
 	for _, s := range []string{"server1", "server2", "server3"} {

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 //go:embed default.conf
@@ -262,7 +262,7 @@ func (tb *Testbed) saveState() error {
 // waitAppliance waits until the control socket answers, or the appliance
 // process exits (its log is then part of the error).
 func (tb *Testbed) waitAppliance(limit time.Duration) error {
-	c := &ctrlplane.Client{Path: tb.opts.Socket, Timeout: 2 * time.Second}
+	c := &ctlsock.Client{Path: tb.opts.Socket, Timeout: 2 * time.Second}
 	var appliance *exec.Cmd
 	for _, p := range tb.State.Procs { // the last one started wins
 		if p.Name == "appliance" {
@@ -531,6 +531,6 @@ func (tb *Testbed) In(host string, fn func() error) error {
 }
 
 // Client returns a control client for the testbed's appliance.
-func (tb *Testbed) Client() *ctrlplane.Client {
-	return &ctrlplane.Client{Path: tb.opts.Socket}
+func (tb *Testbed) Client() *ctlsock.Client {
+	return &ctlsock.Client{Path: tb.opts.Socket}
 }

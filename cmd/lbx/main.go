@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"lbx/cli"
-	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 )
 
 const usage = `lbx — a software load-balancer appliance
@@ -82,7 +82,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if path == "" {
 		path = "/run/lbx/lbx.sock"
 	}
-	client := &ctrlplane.Client{Path: path}
+	client := &ctlsock.Client{Path: path}
 	sh := &cli.Shell{App: client, Out: stdout, Err: stderr, Alteon: *alteon}
 	rest := fs.Args()
 	if fs.Changed("command") {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
 	"lbx/monitors"
@@ -105,7 +106,7 @@ func runAppliance(args []string, stderr io.Writer) error {
 		return err
 	}
 	eng.Start()
-	srv, err := ctrlplane.Listen(boot.Control.Socket, store, logger)
+	srv, err := ctlsock.Listen(boot.Control.Socket, logger, store.Dialects()...)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,7 @@
-package ctrlplane
+package ctlsock
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,16 +10,39 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Executor runs control commands; *Store is the production one.
-type Executor interface {
-	// Exec runs one command and applies it at once.
-	Exec(line string) (string, error)
-	// Push runs a script of commands and applies it as a whole.
+// Dialect is one configuration language the socket speaks (tmsh, the
+// Alteon /cfg menus). The server keeps a registry of them: a request names
+// its dialect, or the first dialect that claims its text runs it, or the
+// first registered (the default).
+type Dialect interface {
+	// Name is how requests name the dialect: "tmsh", "alteon".
+	Name() string
+	// Claims reports whether text is written in this dialect, for
+	// requests that name none.
+	Claims(text string) bool
+	// NewSession starts a conversation whose state (an open transaction,
+	// an open menu, pending changes) lives between requests.
+	NewSession() Session
+	// Push runs a script as a whole: all of it applies, or none.
 	Push(text string) (string, error)
+}
+
+// Session is one client's conversation in a dialect. The server calls it
+// from one request at a time.
+type Session interface {
+	// Exec runs text (one or more lines) in the session.
+	Exec(text string) (string, error)
+	// Prompt is the session's prompt after a request: the Alteon menu
+	// open; "" for a dialect without one.
+	Prompt() string
+	// Dropped is a note for a session that ends with its request while it
+	// still holds pending changes, which end with it; "" when none.
+	Dropped() string
 }
 
 // Request is one message on the control socket: a client connects, writes
@@ -32,9 +54,9 @@ type Request struct {
 	// CLI): its open transaction lives on the server between them. Empty
 	// means a session of its own for this request.
 	Session string `json:"session,omitempty"`
-	// Dialect "alteon" runs Text as Alteon /cfg lines (in the session's
-	// open menu); empty is tmsh, where a line starting with "/" is Alteon
-	// too.
+	// Dialect names the registered dialect to run Text in ("tmsh",
+	// "alteon"); empty lets the text choose (Dialect.Claims), falling back
+	// to the first registered.
 	Dialect string `json:"dialect,omitempty"`
 }
 
@@ -42,8 +64,8 @@ type Request struct {
 type Response struct {
 	Output string `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
-	// Prompt is the Alteon prompt of the session's open menu, after an
-	// Alteon request.
+	// Prompt is the session's prompt after the request (the Alteon menu
+	// open), for dialects that have one.
 	Prompt string `json:"prompt,omitempty"`
 }
 
@@ -53,10 +75,10 @@ const maxRequest = 16 << 20
 // Server serves the control socket. Start it with Serve; Close stops the
 // accept loop and waits for it and every connection handler to return.
 type Server struct {
-	ln     net.Listener
-	exec   Executor
-	logger *slog.Logger
-	path   string
+	ln       net.Listener
+	dialects []Dialect // the first is the default
+	logger   *slog.Logger
+	path     string
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -65,9 +87,9 @@ type Server struct {
 	sessions  map[string]*liveSession
 }
 
-// liveSession is a named session kept between requests.
+// liveSession is a named session of one dialect kept between requests.
 type liveSession struct {
-	ss       *ConfigSession
+	ss       Session
 	lastUsed time.Time
 }
 
@@ -78,13 +100,9 @@ const (
 	maxSessions = 256
 )
 
-// SessionMaker is an Executor that can hold sessions (*Store is one).
-type SessionMaker interface {
-	NewSession() *ConfigSession
-}
-
-// sessionFor finds or starts the named session.
-func (s *Server) sessionFor(name string, mk SessionMaker) *ConfigSession {
+// sessionFor finds or starts the named session of dialect d.
+func (s *Server) sessionFor(name string, d Dialect) Session {
+	name = d.Name() + "\x00" + name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -103,7 +121,7 @@ func (s *Server) sessionFor(name string, mk SessionMaker) *ConfigSession {
 		if len(s.sessions) >= maxSessions {
 			delete(s.sessions, oldest)
 		}
-		ls = &liveSession{ss: mk.NewSession()}
+		ls = &liveSession{ss: d.NewSession()}
 		s.sessions[name] = ls
 	}
 	ls.lastUsed = now
@@ -112,8 +130,11 @@ func (s *Server) sessionFor(name string, mk SessionMaker) *ConfigSession {
 
 // Listen creates the unix socket at path (its directory too), refusing to
 // take over a socket another live appliance is serving. A stale socket file
-// left by a crash is removed.
-func Listen(path string, exec Executor, logger *slog.Logger) (*Server, error) {
+// left by a crash is removed. dialects is the registry, the default first.
+func Listen(path string, logger *slog.Logger, dialects ...Dialect) (*Server, error) {
+	if len(dialects) == 0 {
+		return nil, fmt.Errorf("control socket %s: no dialect registered", path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
@@ -132,7 +153,7 @@ func Listen(path string, exec Executor, logger *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{ln: ln, exec: exec, logger: logger, path: path, conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{}}, nil
+	return &Server{ln: ln, dialects: dialects, logger: logger, path: path, conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{}}, nil
 }
 
 // Serve accepts connections on its own goroutine until Close.
@@ -173,30 +194,21 @@ func (s *Server) handle(c net.Conn) {
 	} else {
 		var out string
 		var err error
-		switch req.Op {
-		case "exec":
-			mk, ok := s.exec.(SessionMaker)
-			switch {
-			case ok && req.Dialect == "alteon":
-				var ss *ConfigSession
-				if req.Session != "" {
-					ss = s.sessionFor(req.Session, mk)
-					out, err = ss.ExecAlteon(req.Text)
-				} else {
-					ss = mk.NewSession()
-					out, err = ss.ExecAlteon(req.Text)
-					out += ss.droppedNote()
-				}
-				resp.Prompt = ss.AlteonPrompt()
-			case req.Dialect != "" && req.Dialect != "tmsh":
-				err = fmt.Errorf("control request: dialect %q: want tmsh or alteon", req.Dialect)
-			case ok && req.Session != "":
-				out, err = s.sessionFor(req.Session, mk).Exec(req.Text)
-			default:
-				out, err = s.exec.Exec(req.Text)
-			}
-		case "push":
-			out, err = s.exec.Push(req.Text)
+		d, derr := s.dialect(req.Dialect, req.Text)
+		switch {
+		case derr != nil:
+			err = derr
+		case req.Op == "exec" && req.Session != "":
+			ss := s.sessionFor(req.Session, d)
+			out, err = ss.Exec(req.Text)
+			resp.Prompt = ss.Prompt()
+		case req.Op == "exec":
+			ss := d.NewSession()
+			out, err = ss.Exec(req.Text)
+			out += ss.Dropped()
+			resp.Prompt = ss.Prompt()
+		case req.Op == "push":
+			out, err = d.Push(req.Text)
 		default:
 			err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
 		}
@@ -209,6 +221,27 @@ func (s *Server) handle(c net.Conn) {
 	if err := json.NewEncoder(w).Encode(&resp); err == nil {
 		w.Flush()
 	}
+}
+
+// dialect picks the dialect of a request: the one it names, else the first
+// that claims its text, else the default.
+func (s *Server) dialect(name, text string) (Dialect, error) {
+	if name != "" {
+		var names []string
+		for _, d := range s.dialects {
+			if d.Name() == name {
+				return d, nil
+			}
+			names = append(names, d.Name())
+		}
+		return nil, fmt.Errorf("control request: dialect %q: want %s", name, strings.Join(names, " or "))
+	}
+	for _, d := range s.dialects {
+		if d.Claims(text) {
+			return d, nil
+		}
+	}
+	return s.dialects[0], nil
 }
 
 // Close stops accepting, closes open connections, waits for every handler
@@ -229,66 +262,3 @@ func (s *Server) Close() error {
 	})
 	return err
 }
-
-// Client talks to a running appliance over its control socket.
-type Client struct {
-	Path    string
-	Timeout time.Duration // per request; 0 means 60s
-	// Session, when set, keeps a server-side session (and its open
-	// transaction) across this client's requests.
-	Session string
-}
-
-// ErrNoAppliance means nothing listens on the control socket.
-var ErrNoAppliance = errors.New("no appliance is running (control socket not reachable)")
-
-// Exec runs one command on the appliance.
-func (c *Client) Exec(line string) (string, error) {
-	return c.do(Request{Op: "exec", Text: line, Session: c.Session})
-}
-
-// ExecAlteon runs Alteon dialect lines in the client's session and returns
-// the prompt of the menu it leaves open.
-func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
-	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon"})
-	return resp.Output, resp.Prompt, err
-}
-
-// Push sends a script to be applied as a whole.
-func (c *Client) Push(text string) (string, error) { return c.do(Request{Op: "push", Text: text}) }
-
-func (c *Client) do(req Request) (string, error) {
-	resp, err := c.roundTrip(req)
-	return resp.Output, err
-}
-
-func (c *Client) roundTrip(req Request) (Response, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.Path)
-	if err != nil {
-		return Response{}, fmt.Errorf("%s: %w: %v", c.Path, ErrNoAppliance, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	if err := json.NewEncoder(conn).Encode(&req); err != nil {
-		return Response{}, fmt.Errorf("control socket %s: send: %w", c.Path, err)
-	}
-	var resp Response
-	if err := json.NewDecoder(io.LimitReader(conn, maxRequest)).Decode(&resp); err != nil {
-		return Response{}, fmt.Errorf("control socket %s: read answer: %w", c.Path, err)
-	}
-	if resp.Error != "" {
-		return resp, errors.New(resp.Error)
-	}
-	return resp, nil
-}
-
-var _ Executor = (*Client)(nil)

@@ -1,0 +1,14 @@
+// Package ctlsock is the appliance's control socket: a unix socket on
+// which a client (lbx -c, lbx push, lbx cli, the testbed) sends one JSON
+// Request and reads one JSON Response. The server keeps a registry of
+// Dialects (tmsh, the Alteon menus) and routes each request to the one it
+// names, or to the first that claims its text, or to the default; named
+// sessions (an interactive CLI's open transaction or menu) live on the
+// server between requests, one per name and dialect, dropped after an hour
+// idle. Client is the other end. It imports nothing of lbx: dialects
+// satisfy its small interfaces.
+//
+// Goroutines: Serve starts the accept loop and one handler per
+// connection; Close stops the loop, closes the open connections and waits
+// for all of them.
+package ctlsock
