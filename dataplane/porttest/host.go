@@ -1,0 +1,314 @@
+package porttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"lbx/dataplane"
+)
+
+const (
+	hostNIC      tcpip.NICID = 1
+	hostFrameLen             = 1514 // Ethernet header + 1500 bytes MTU
+	hostQueue                = 512  // frames the netstack may queue to send
+	hostBatch                = 32
+)
+
+// HostConfig describes one host.
+type HostConfig struct {
+	Name string
+	// Port is the host's NIC; the Host owns it from NewHost on and closes
+	// it on Close.
+	Port dataplane.Port
+	// Addr is the host's address and the length of its connected network.
+	Addr netip.Prefix
+	// Gateway, when valid, is the default route's next hop (for a server,
+	// the appliance's self IP, so that replies to clients it does not
+	// reach directly go back through the appliance).
+	Gateway netip.Addr
+	Logger  *slog.Logger // nil: discard
+}
+
+// Host is a machine on one port with its own TCP/IP stack (gVisor's
+// netstack, with ARP): what the testbed's namespaces are, in process.
+type Host struct {
+	name string
+	addr netip.Prefix
+	port dataplane.Port
+	log  *slog.Logger
+
+	ns *stack.Stack
+	ep *channel.Endpoint
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// NewHost builds the host's stack on cfg.Port and starts it.
+func NewHost(cfg HostConfig) (*Host, error) {
+	if cfg.Port == nil {
+		return nil, fmt.Errorf("porttest: host %s: port: must be set", cfg.Name)
+	}
+	if !cfg.Addr.Addr().Is4() {
+		return nil, fmt.Errorf("porttest: host %s: address %s: want IPv4 address/prefix", cfg.Name, cfg.Addr)
+	}
+	if cfg.Gateway.IsValid() && (!cfg.Gateway.Is4() || !cfg.Addr.Contains(cfg.Gateway)) {
+		return nil, fmt.Errorf("porttest: host %s: gateway %s: not on %s", cfg.Name, cfg.Gateway, cfg.Addr.Masked())
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ns := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+	})
+	ep := channel.New(hostQueue, hostFrameLen, tcpip.LinkAddress(cfg.Port.MAC()))
+	fail := func(what string, err tcpip.Error) (*Host, error) {
+		ns.Destroy()
+		return nil, fmt.Errorf("porttest: host %s: %s: %s", cfg.Name, what, err)
+	}
+	if err := ns.CreateNIC(hostNIC, ethernet.New(ep)); err != nil {
+		return fail("create NIC", err)
+	}
+	pa := tcpip.ProtocolAddress{
+		Protocol:          ipv4.ProtocolNumber,
+		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(cfg.Addr.Addr().As4()), PrefixLen: cfg.Addr.Bits()},
+	}
+	if err := ns.AddProtocolAddress(hostNIC, pa, stack.AddressProperties{}); err != nil {
+		return fail("address "+cfg.Addr.String(), err)
+	}
+	subnet := pa.AddressWithPrefix.Subnet()
+	routes := []tcpip.Route{{Destination: subnet, NIC: hostNIC}}
+	if cfg.Gateway.IsValid() {
+		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: hostNIC})
+	}
+	ns.SetRouteTable(routes)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Host{name: cfg.Name, addr: cfg.Addr, port: cfg.Port, log: cfg.Logger, ns: ns, ep: ep, cancel: cancel}
+	h.wg.Add(2)
+	go h.receive()
+	go h.transmit(ctx)
+	return h, nil
+}
+
+// Name returns the host's name.
+func (h *Host) Name() string { return h.name }
+
+// Addr returns the host's address.
+func (h *Host) Addr() netip.Addr { return h.addr.Addr() }
+
+// Close stops the host: its port is closed, every connection and listener
+// on it is torn down, and its goroutines have ended when it returns.
+func (h *Host) Close() error {
+	var err error
+	h.closeOnce.Do(func() {
+		h.cancel()
+		err = h.port.Close()
+		h.wg.Wait()
+		h.ep.Close()
+		h.ns.Destroy()
+	})
+	return err
+}
+
+// receive hands every frame the port reads to the netstack.
+func (h *Host) receive() {
+	defer h.wg.Done()
+	mem := make([]byte, hostBatch*hostFrameLen)
+	bufs := make([][]byte, hostBatch)
+	for i := range bufs {
+		bufs[i] = mem[i*hostFrameLen : (i+1)*hostFrameLen : (i+1)*hostFrameLen]
+	}
+	sizes := make([]int, hostBatch)
+	for {
+		n, err := h.port.ReadBatch(bufs, sizes)
+		for i := range n {
+			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(bufs[i][:sizes[i]])})
+			h.ep.InjectInbound(0, pkt) // the ethernet endpoint reads the type
+			pkt.DecRef()
+		}
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				h.log.Error("porttest: host read failed", "host", h.name, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// transmit writes every frame the netstack sends to the port.
+func (h *Host) transmit(ctx context.Context) {
+	defer h.wg.Done()
+	frame := make([][]byte, 1)
+	for {
+		pkt := h.ep.ReadContext(ctx)
+		if pkt == nil {
+			return
+		}
+		v := pkt.ToView()
+		frame[0] = v.AsSlice()
+		_, err := h.port.WriteBatch(frame)
+		v.Release()
+		pkt.DecRef()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+	}
+}
+
+func fullAddr(ap netip.AddrPort) tcpip.FullAddress {
+	return tcpip.FullAddress{NIC: hostNIC, Addr: tcpip.AddrFrom4(ap.Addr().As4()), Port: ap.Port()}
+}
+
+// DialTCP connects to dst from the host's address.
+func (h *Host) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
+	if !dst.Addr().Is4() {
+		return nil, fmt.Errorf("porttest: host %s: dial %s: want IPv4", h.name, dst)
+	}
+	c, err := gonet.DialContextTCP(ctx, h.ns, fullAddr(dst), ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, fmt.Errorf("porttest: host %s: dial %s: %w", h.name, dst, err)
+	}
+	return c, nil
+}
+
+// ListenTCP accepts TCP connections on the host's address and port.
+func (h *Host) ListenTCP(port uint16) (net.Listener, error) {
+	l, err := gonet.ListenTCP(h.ns, fullAddr(netip.AddrPortFrom(h.Addr(), port)), ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, fmt.Errorf("porttest: host %s: listen tcp %d: %w", h.name, port, err)
+	}
+	return l, nil
+}
+
+// DialUDP returns a UDP socket connected to dst.
+func (h *Host) DialUDP(dst netip.AddrPort) (net.Conn, error) {
+	if !dst.Addr().Is4() {
+		return nil, fmt.Errorf("porttest: host %s: dial udp %s: want IPv4", h.name, dst)
+	}
+	ra := fullAddr(dst)
+	c, err := gonet.DialUDP(h.ns, nil, &ra, ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, fmt.Errorf("porttest: host %s: dial udp %s: %w", h.name, dst, err)
+	}
+	return c, nil
+}
+
+// ListenUDP returns a UDP socket bound to the host's address and port.
+func (h *Host) ListenUDP(port uint16) (net.PacketConn, error) {
+	la := fullAddr(netip.AddrPortFrom(h.Addr(), port))
+	c, err := gonet.DialUDP(h.ns, &la, nil, ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, fmt.Errorf("porttest: host %s: listen udp %d: %w", h.name, port, err)
+	}
+	return c, nil
+}
+
+// Get fetches url (http://ADDR:PORT/PATH) over a new connection from the
+// host and returns the body of a 200 answer.
+func (h *Host) Get(ctx context.Context, url string) (string, error) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			return h.DialTCP(ctx, ap)
+		},
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return "", fmt.Errorf("porttest: host %s: %w", h.name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("porttest: host %s: get %s: %w", h.name, url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(body), fmt.Errorf("porttest: host %s: get %s: %s", h.name, url, resp.Status)
+	}
+	return string(body), nil
+}
+
+// Server is an HTTP server on a Host.
+type Server struct {
+	srv  *http.Server
+	done chan struct{}
+}
+
+// IdentityHandler answers every request as the testbed's emulated servers
+// do: "server=NAME addr=LOCAL peer=REMOTE", so a test sees which server
+// answered and which source address it saw.
+func IdentityHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		w.Header().Set("X-Server", name)
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "server=%s addr=%v peer=%s\n", name, local, r.RemoteAddr)
+	})
+}
+
+// ServeHTTP serves IdentityHandler(name) on the host's TCP port until the
+// Server is closed. The port accepts connections when it returns.
+func (h *Host) ServeHTTP(port uint16, name string) (*Server, error) {
+	ln, err := h.ListenTCP(port)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		srv:  &http.Server{Handler: IdentityHandler(name), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug)},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// Close stops listening at once and closes every connection; new
+// connections are refused (RST) from when it returns, and the server's
+// goroutines have ended.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
+}
+
+// ServerName returns the NAME of an identity answer ("server=NAME ..."),
+// or "".
+func ServerName(body string) string {
+	var name string
+	if _, err := fmt.Sscanf(body, "server=%s", &name); err != nil {
+		return ""
+	}
+	return name
+}
