@@ -23,15 +23,17 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
 
 	"lbx/dataplane"
 )
 
 const (
-	hostNIC      tcpip.NICID = 1
-	hostFrameLen             = 1514 // Ethernet header + 1500 bytes MTU
-	hostQueue                = 512  // frames the netstack may queue to send
-	hostBatch                = 32
+	hostNIC       tcpip.NICID = 1
+	hostFrameLen              = 1514 // Ethernet header + 1500 bytes MTU
+	hostQueue                 = 512  // frames the netstack may queue to send
+	hostBatch                 = 32
+	listenBacklog             = 128
 )
 
 // HostConfig describes one host.
@@ -193,13 +195,26 @@ func (h *Host) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error
 	return c, nil
 }
 
-// ListenTCP accepts TCP connections on the host's address and port.
+// ListenTCP accepts TCP connections on the host's address and port. The
+// address is reusable at once, as with Go's net.Listen (SO_REUSEADDR): a
+// server stopped and started again binds its port although connections it
+// closed still wait in TIME-WAIT.
 func (h *Host) ListenTCP(port uint16) (net.Listener, error) {
-	l, err := gonet.ListenTCP(h.ns, fullAddr(netip.AddrPortFrom(h.Addr(), port)), ipv4.ProtocolNumber)
-	if err != nil {
-		return nil, fmt.Errorf("porttest: host %s: listen tcp %d: %w", h.name, port, err)
+	var wq waiter.Queue
+	ep, terr := h.ns.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		return nil, fmt.Errorf("porttest: host %s: listen tcp %d: %s", h.name, port, terr)
 	}
-	return l, nil
+	ep.SocketOptions().SetReuseAddress(true)
+	if terr := ep.Bind(fullAddr(netip.AddrPortFrom(h.Addr(), port))); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("porttest: host %s: listen tcp %d: bind: %s", h.name, port, terr)
+	}
+	if terr := ep.Listen(listenBacklog); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("porttest: host %s: listen tcp %d: %s", h.name, port, terr)
+	}
+	return gonet.NewTCPListener(h.ns, &wq, ep), nil
 }
 
 // DialUDP returns a UDP socket connected to dst.
