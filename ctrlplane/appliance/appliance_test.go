@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,38 @@ func TestSNATAutomapAndNone(t *testing.T) {
 		if got := peer(); got != "198.18.1.10" {
 			t.Errorf("without SNAT the server saw %s, want the client 198.18.1.10", got)
 		}
+	}
+}
+
+// One UDP socket is one flow through vs_udp: every datagram reaches the
+// same server, whose echo comes back through the appliance.
+func TestUDPEcho(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	conn, err := tb.client.DialUDP(netip.MustParseAddrPort("198.18.1.100:7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 1500)
+	seen := map[string]bool{}
+	for i := range 3 {
+		msg := fmt.Sprintf("hello %d", i)
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no echo for %q: %v", msg, err)
+		}
+		name, rest, _ := strings.Cut(string(buf[:n]), " ")
+		if rest != msg || !strings.HasPrefix(name, "server") {
+			t.Fatalf("echo %q: got %q", msg, buf[:n])
+		}
+		seen[name] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("one UDP flow answered by %v; want one server", seen)
 	}
 }
 

@@ -84,6 +84,16 @@ func (l *lab) server(sw *porttest.Switch, name, addr, gateway string) (*porttest
 	return h, l.serve(h, name)
 }
 
+// echo starts the UDP echo on h's port 7.
+func (l *lab) echo(h *porttest.Host, name string) {
+	l.t.Helper()
+	e, err := h.ServeUDPEcho(7, name)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { e.Close() })
+}
+
 // serve starts the identity server on h's port 80.
 func (l *lab) serve(h *porttest.Host, name string) *porttest.Server {
 	l.t.Helper()
@@ -247,6 +257,7 @@ func newTestbed(t *testing.T, conf string) *testbed {
 	for i := 1; i <= 3; i++ {
 		name := fmt.Sprintf("server%d", i)
 		tb.servers[name], tb.http[name] = l.server(ssw, name, fmt.Sprintf("198.18.2.%d/24", 10+i), "198.18.2.2")
+		l.echo(tb.servers[name], name)
 	}
 	return tb
 }

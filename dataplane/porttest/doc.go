@@ -16,8 +16,8 @@
 //   - Host (host.go) is one machine on a port: a gVisor netstack with an
 //     IPv4 address, ARP and an optional default gateway, that listens and
 //     dials TCP and UDP. ServeHTTP runs the testbed's identity server
-//     ("server=NAME addr=… peer=…") on it; Get fetches a URL over a new
-//     connection.
+//     ("server=NAME addr=… peer=…") on it, ServeUDPEcho their UDP echo
+//     ("NAME DATAGRAM"); Get fetches a URL over a new connection.
 //
 // Lifecycle: ports are made by Pipe or Switch.Port and closed by whoever
 // owns them (a dataplane.Engine closes its ports; a Host closes its own).
@@ -26,8 +26,10 @@
 //
 // Goroutines: none for ports and switches. A Host runs two (one reads its
 // port into the netstack, one writes what the netstack sends), plus the
-// netstack's own; a Server runs one accept loop and one per connection.
-// Close of each waits for all of them.
+// netstack's own; a Server runs one accept loop and one per connection; a
+// UDPEcho runs one. Close of each waits for them, except a Server's
+// per-connection goroutines (net/http's), which Close ends by closing
+// their connections but does not wait for.
 //
 // This is test infrastructure: it copies every frame it carries and is no
 // benchmark of anything.

@@ -28,12 +28,13 @@ import (
 	"lbx/dataplane"
 )
 
+const hostNIC tcpip.NICID = 1
+
 const (
-	hostNIC       tcpip.NICID = 1
-	hostFrameLen              = 1514 // Ethernet header + 1500 bytes MTU
-	hostQueue                 = 512  // frames the netstack may queue to send
-	hostBatch                 = 32
-	listenBacklog             = 128
+	hostFrameLen  = 1514 // Ethernet header + 1500 bytes MTU
+	hostQueue     = 512  // frames the netstack may queue to send
+	hostBatch     = 32
+	listenBacklog = 128
 )
 
 // HostConfig describes one host.
@@ -326,4 +327,41 @@ func ServerName(body string) string {
 		return ""
 	}
 	return name
+}
+
+// UDPEcho is a UDP echo server on a Host.
+type UDPEcho struct {
+	pc   net.PacketConn
+	done chan struct{}
+}
+
+// ServeUDPEcho answers every datagram on the host's UDP port with "NAME "
+// and the datagram, as the testbed's emulated servers do, until Close.
+func (h *Host) ServeUDPEcho(port uint16, name string) (*UDPEcho, error) {
+	pc, err := h.ListenUDP(port)
+	if err != nil {
+		return nil, err
+	}
+	e := &UDPEcho{pc: pc, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		buf := make([]byte, 65536)
+		for {
+			n, peer, err := pc.ReadFrom(buf)
+			if err != nil {
+				return // closed
+			}
+			if _, err := pc.WriteTo(fmt.Appendf(nil, "%s %s", name, buf[:n]), peer); err != nil {
+				h.log.Debug("porttest: udp echo", "host", h.name, "peer", peer, "err", err)
+			}
+		}
+	}()
+	return e, nil
+}
+
+// Close stops the echo server and waits for its goroutine.
+func (e *UDPEcho) Close() error {
+	err := e.pc.Close()
+	<-e.done
+	return err
 }
