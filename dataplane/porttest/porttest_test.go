@@ -183,6 +183,21 @@ func TestHostsOverSwitch(t *testing.T) {
 		t.Errorf("answer %q: want server1 seeing the client 10.1.0.10", body)
 	}
 
+	// Local ports are handed out in turn, never at random.
+	var last uint16
+	for i := range 3 {
+		c, err := client.DialTCP(ctx, netip.MustParseAddrPort("10.1.0.11:80"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := netip.MustParseAddrPort(c.LocalAddr().String()).Port()
+		c.Close()
+		if i > 0 && port != last+1 {
+			t.Errorf("dial %d from port %d, after %d: want the next port", i, port, last)
+		}
+		last = port
+	}
+
 	pc, err := server.ListenUDP(7)
 	if err != nil {
 		t.Fatal(err)
