@@ -124,7 +124,8 @@ func memberState(tb *testbed, pool, member string) monitors.State {
 // An http monitor marks a member down when its server stops, within
 // timeout (plus one interval) of monitor time; traffic moves to the
 // others; started again, the member comes back after time-until-up. The
-// monitors' clock is stepped, so every timing assertion is exact.
+// monitors' clock is stepped, so the timing bounds are in monitor time and
+// hold however slow the machine is.
 func TestMonitorDownAndUp(t *testing.T) {
 	tb := newTestbed(t, testbedConfig(t))
 	tb.exec(
