@@ -6,7 +6,8 @@
 // What it owns:
 //
 //   - Port (port.go) is the link boundary: whole Ethernet frames in batches.
-//     tap.go implements it over a TAP device; tests use in-memory ports.
+//     tap.go implements it over a TAP device; tests use in-memory ports
+//     (dataplane/porttest, which also has hosts to put on them).
 //   - Program (program.go) is the immutable configuration snapshot built by
 //     ctrlplane. Engine.Install validates it against the ports, attaches
 //     counters kept by identity (virtual name; pool and member name), and

@@ -215,9 +215,7 @@ func stream(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, s Str
 	if err != nil {
 		return o.fail("%s", dialReason(err)), nil
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
+	defer abortOnDone(ctx, c)()
 	var conn net.Conn = c
 	if s.TLS {
 		// A monitor checks the service, not its identity, as BIG-IP's https
@@ -321,9 +319,7 @@ func UDP(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, send str
 	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
 		local = ap.Port()
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
+	defer abortOnDone(ctx, c)()
 	if _, err := io.WriteString(c, send); err != nil {
 		o.fail("send: %v", err)
 		return out()
@@ -351,23 +347,27 @@ func UDP(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, send str
 // returns it.
 const udpErrorPoll = 20 * time.Millisecond
 
-// maxUDPPolls bounds readUDP when ctx has no deadline (a minute).
+// maxUDPPolls bounds readUDP (a minute) should ctx never end.
 const maxUDPPolls = int(time.Minute / udpErrorPoll)
 
 // readUDP reads one datagram from c, or the ICMP error that answered
 // instead, until ctx is done.
 func readUDP(ctx context.Context, c net.Conn, buf []byte) (int, error) {
-	end, hasEnd := ctx.Deadline()
 	for i := 0; ; i++ {
-		dl := time.Now().Add(udpErrorPoll)
-		if hasEnd && end.Before(dl) {
-			dl = end
-		}
-		c.SetReadDeadline(dl)
+		c.SetReadDeadline(time.Now().Add(udpErrorPoll))
 		n, err := c.Read(buf)
 		var ne net.Error
-		if err == nil || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil || (hasEnd && !dl.Before(end)) || i >= maxUDPPolls {
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() || ctx.Err() != nil || i >= maxUDPPolls {
 			return n, err
 		}
 	}
+}
+
+// abortOnDone makes c's pending and later reads and writes fail once ctx
+// is done, and returns the function that stops it. A probe's deadline is
+// on the monitors' clock, which need not be the wall clock sockets measure
+// deadlines in (tests step a manual clock), so a socket follows the end of
+// the context rather than the value of its deadline.
+func abortOnDone(ctx context.Context, c net.Conn) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 }

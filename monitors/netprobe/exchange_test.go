@@ -197,3 +197,31 @@ func TestUDPPortUnreachable(t *testing.T) {
 		t.Errorf("the probe waited for its deadline instead of taking the ICMP error")
 	}
 }
+
+// otherClockCtx is a probe context on a clock other than the wall clock
+// (a test's manual clock): its deadline reads as long past in wall time,
+// yet it is not done.
+type otherClockCtx struct{ context.Context }
+
+func (otherClockCtx) Deadline() (time.Time, bool) {
+	return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), true
+}
+
+// Sockets follow the end of the probe's context, not its deadline's value:
+// on a monitors clock that is not the wall clock, a stream probe still
+// talks, and it is cut short when its context ends.
+func TestStreamFollowsContextNotDeadlineValue(t *testing.T) {
+	app := pair(t)
+	dst := netip.AddrPortFrom(srvIP, 8000)
+	s := StreamSpec{Send: "GET / HTTP/1.0\r\n\r\n", Recv: regexp.MustCompile("hello"), HTTP: true}
+	if o := Stream(otherClockCtx{ctx5(t)}, app, dst, s); !o.OK {
+		t.Errorf("stream on another clock: %q, want success", o.Reason)
+	}
+	// The echo port never answers: only the context's end stops the read.
+	ctx, cancel := context.WithCancel(ctx5(t))
+	time.AfterFunc(50*time.Millisecond, cancel)
+	s = StreamSpec{Send: "ping", Recv: regexp.MustCompile("never")}
+	if o := Stream(otherClockCtx{ctx}, app, netip.AddrPortFrom(srvIP, 8080), s); o.OK || !strings.Contains(o.Reason, "no answer") {
+		t.Errorf("stream cancelled while waiting: ok=%v reason=%q, want no answer", o.OK, o.Reason)
+	}
+}

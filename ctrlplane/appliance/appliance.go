@@ -1,0 +1,163 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"lbx/ctrlplane"
+	"lbx/ctrlplane/ctlsock"
+	"lbx/dataplane"
+	"lbx/dataplane/localstack"
+	"lbx/monitors"
+	"lbx/monitors/netprobe"
+)
+
+// Config is what an appliance is built from.
+type Config struct {
+	// Ports are the data ports. The appliance owns them from New on, also
+	// when New fails, and closes them.
+	Ports []dataplane.Port
+	// SelfIPs are the appliance's own addresses, each on a port.
+	SelfIPs []dataplane.SelfIP
+	// FlowCapacity sizes the flow table; 0: dataplane.DefaultFlowCapacity.
+	FlowCapacity int
+	// SavedPath is the saved traffic config (bigip.conf) that New boots
+	// and `save sys config` writes; empty: start empty, saving disabled.
+	SavedPath string
+	// Fallback boots from SavedPath's backup when the saved file is
+	// corrupt, instead of failing.
+	Fallback bool
+	// Socket, when set, is the control socket New listens on and serves.
+	Socket string
+	// Logger receives every part's logs; nil discards.
+	Logger *slog.Logger
+	// Clock drives the dataplane's flow and ARP timeouts; nil: the
+	// system clock.
+	Clock dataplane.Clock
+	// MonitorClock drives the monitors' intervals and timeouts; nil: the
+	// system clock. Tests pass a monitors.ManualClock and step it.
+	MonitorClock monitors.Clock
+	// External runs external monitors; nil: monitors.ExternalProber.
+	External monitors.Prober
+}
+
+// Appliance is one running appliance.
+type Appliance struct {
+	eng   *dataplane.Engine
+	ls    *localstack.Stack
+	mon   *ctrlplane.Monitoring
+	store *ctrlplane.Store
+	srv   *ctlsock.Server // nil without a control socket
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds the appliance, boots its saved configuration and starts it.
+func New(cfg Config) (a *Appliance, err error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	eng, err := dataplane.NewEngine(dataplane.EngineConfig{
+		Ports:        cfg.Ports,
+		FlowCapacity: cfg.FlowCapacity,
+		Clock:        cfg.Clock,
+		Logger:       logger,
+	})
+	if err != nil {
+		for _, p := range cfg.Ports {
+			if p != nil {
+				p.Close()
+			}
+		}
+		return nil, err
+	}
+	a = &Appliance{eng: eng}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, a.Close())
+			a = nil
+		}
+	}()
+	// The local stack carries the appliance's own traffic (health probes)
+	// from its self IPs through the dataplane's ports.
+	selfs := make([]netip.Prefix, 0, len(cfg.SelfIPs))
+	for _, s := range cfg.SelfIPs {
+		selfs = append(selfs, s.Prefix)
+	}
+	if a.ls, err = localstack.New(eng, selfs, logger); err != nil {
+		return a, err
+	}
+	eng.SetLocalSink(a.ls)
+	external := cfg.External
+	if external == nil {
+		external = &monitors.ExternalProber{}
+	}
+	a.mon = ctrlplane.NewMonitoring(monitors.Config{
+		Prober: &netprobe.Prober{Stack: a.ls, External: external},
+		Clock:  cfg.MonitorClock,
+		Logger: logger,
+	}, eng, eng.Mono)
+	a.store = ctrlplane.NewStore(eng, ctrlplane.NetConfig{SelfIPs: cfg.SelfIPs, Persist: eng.PersistTable()}, cfg.SavedPath, logger)
+	a.store.AttachMonitoring(a.mon)
+	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
+		return a, err
+	}
+	eng.Start()
+	if cfg.Socket != "" {
+		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, a.store.Dialects()...); err != nil {
+			return a, err
+		}
+		a.srv.Serve()
+	}
+	return a, nil
+}
+
+// Engine returns the dataplane engine: counters, flows, neighbours.
+func (a *Appliance) Engine() *dataplane.Engine { return a.eng }
+
+// Store returns the configuration store: Exec, Push, Running.
+func (a *Appliance) Store() *ctrlplane.Store { return a.store }
+
+// Monitoring returns the monitor engine's glue; its Scheduler is the
+// monitor engine.
+func (a *Appliance) Monitoring() *ctrlplane.Monitoring { return a.mon }
+
+// Stack returns the local stack.
+func (a *Appliance) Stack() *localstack.Stack { return a.ls }
+
+// Exec runs one tmsh command, as the control socket does.
+func (a *Appliance) Exec(cmd string) (string, error) { return a.store.Exec(cmd) }
+
+// Close stops the appliance: the control socket first, so no command runs
+// against a dataplane going away, then the monitors, the local stack and
+// the engine with its ports. It waits for every goroutine and returns the
+// errors of all the parts; later calls return the same.
+func (a *Appliance) Close() error {
+	a.closeOnce.Do(func() {
+		var errs []error
+		if a.srv != nil {
+			if err := a.srv.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if a.mon != nil {
+			if err := a.mon.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("monitors: %w", err))
+			}
+		}
+		a.eng.SetLocalSink(nil)
+		if a.ls != nil {
+			a.ls.Close()
+		}
+		if err := a.eng.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("dataplane: %w", err))
+		}
+		a.closeErr = errors.Join(errs...)
+	})
+	return a.closeErr
+}
