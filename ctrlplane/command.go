@@ -38,6 +38,7 @@ type execCtx struct {
 	prog     *dataplane.Program // installed program, for show's counters
 	counters CounterSource      // nil when the dataplane offers none
 	persist  PersistSource      // nil when the dataplane offers none
+	live     RuntimeSource      // nil when the dataplane offers none
 	mon      *Monitoring        // nil when no monitor engine is attached
 	mutated  bool
 	save     bool

@@ -59,9 +59,10 @@ func Compile(c *Config, n NetConfig) (*dataplane.Program, error) {
 // CompileWithWarnings validates c against n and builds the runtime Program.
 // It reports every problem at once (errors.Join of *ValidationError) and
 // builds nothing then. It is pure: c is not changed (defaults are applied to
-// a copy) and nothing outside the returned Program is touched. Counters
-// (Virtual.Stats, Member.Stats) are left nil: the dataplane keeps them by
-// identity and attaches them on Install, so an apply does not reset them.
+// a copy) and nothing outside the returned Program is touched. The Program
+// holds specs only: counters, member health and slow-ramp starts are the
+// dataplane's runtime state, kept by identity, so an apply does not reset
+// them, and nobody writes into the Program once it is returned.
 //
 // The whole model is validated (references, in-range values, duplicates,
 // overlapping destinations), but only what the dataplane implements is
@@ -110,7 +111,7 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 		validateMonitorRule(c, obj, nd.Monitor, add)
 	}
 
-	built := map[string]*pools.Pool{}
+	built := map[string]*pools.PoolConfig{}
 	for _, p := range c.PoolList() {
 		obj := poolKind.objectName(p.Name)
 		validateMonitorRule(c, obj, p.Monitor, add)
@@ -140,13 +141,13 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 			add(obj, "load-balancing-mode "+p.Mode.String(), err)
 			continue
 		}
-		rp, err := pools.NewPool(pools.PoolConfig{
+		rp := &pools.PoolConfig{
 			Name: p.Name, Method: method, Members: members,
 			MinActiveMembers: p.MinActiveMembers,
 			SlowRamp:         time.Duration(p.SlowRampTime) * time.Second,
 			Sessions:         n.Persist,
-		})
-		if err != nil {
+		}
+		if err := rp.Validate(); err != nil {
 			add(obj, "", err)
 			continue
 		}
@@ -188,7 +189,7 @@ func CompileWithWarnings(c *Config, n NetConfig) (*dataplane.Program, []string, 
 		if v.Mask != hostMask(d.Addr()) {
 			add(obj, "mask "+v.Mask.String(), fmt.Errorf("network virtual servers: %w (mask must be %s)", ErrNotSupportedYet, hostMask(d.Addr())))
 		}
-		var rp *pools.Pool
+		var rp *pools.PoolConfig
 		if v.Pool != "" {
 			if rp = built[v.Pool]; rp == nil {
 				add(obj, "pool "+v.Pool, ErrNoSuchPool)
