@@ -35,7 +35,7 @@ func (c *Command) Properties() []string {
 // or Push, and what it asks of the Store afterwards.
 type execCtx struct {
 	cand     *Config
-	prog     *dataplane.Program // installed program, for show's counters
+	prog     *dataplane.Program // installed program, for show
 	counters CounterSource      // nil when the dataplane offers none
 	persist  PersistSource      // nil when the dataplane offers none
 	live     RuntimeSource      // nil when the dataplane offers none

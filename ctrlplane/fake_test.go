@@ -23,14 +23,7 @@ type fakeDataplane struct {
 	installs []*dataplane.Program
 	fail     error
 	rt       *dataplane.Runtime // made on first use
-	mono     int64              // what Mono returns
-}
-
-// Mono is the fake's monotonic clock, as the engine's (Engine.Mono).
-func (f *fakeDataplane) Mono() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.mono
+	mono     int64              // the install time, as the engine's Mono: slow ramp starts then
 }
 
 func (f *fakeDataplane) runtime() *dataplane.Runtime {

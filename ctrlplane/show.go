@@ -251,7 +251,7 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		if x.prog != nil {
 			seen := map[*pools.MemberStats]bool{}
 			for _, v := range x.prog.Virtuals {
-				rp := (*pools.Pool)(nil)
+				var rp *pools.Pool
 				if v.Pool != nil {
 					rp = findPool(x, v.Pool.Name)
 				}
