@@ -20,7 +20,9 @@ import (
 // reports the one it runs. *dataplane.Engine is the production one.
 type Dataplane interface {
 	// Install makes p the running program. p is finalized and is not
-	// changed by the Store afterwards. On error the previous program stays.
+	// changed afterwards, by the Store or the Dataplane: runtime state
+	// (counters, health, slow-ramp starts) is the Dataplane's. On error the
+	// previous program stays.
 	Install(p *dataplane.Program) error
 	// Program returns the running program, or nil before the first Install.
 	Program() *dataplane.Program
