@@ -348,19 +348,14 @@ func altDiff(running, cand *config.Config, drafts map[string]*virtDraft) string 
 
 // --- /info/slb ------------------------------------------------------------
 
-// liveMember is the installed program's member of the pool, nil when no
-// virtual server uses the pool (it is not installed then).
+// liveMember is the pool's member as the dataplane runs it (health,
+// counters), nil when no virtual server uses the pool (it is not installed
+// then) or the dataplane keeps no runtime state.
 func liveMember(x *execCtx, pool string, m *config.Member) *pools.Member {
-	installed := findPool(x.prog, pool)
-	if installed == nil {
+	if x.live == nil {
 		return nil
 	}
-	for i := range installed.Members {
-		if installed.Members[i].Name == m.Name() {
-			return &installed.Members[i]
-		}
-	}
-	return nil
+	return x.live.Member(pool, m.Name())
 }
 
 func runInfoReal(a *altCtx, _ altFrame, args []string) (string, error) {

@@ -37,9 +37,10 @@ func (c *Command) Properties() []string {
 // or Push, and what it asks of the Store afterwards.
 type execCtx struct {
 	*Txn                        // the candidate the commands change
-	prog     *dataplane.Program // installed program, for show's counters
+	prog     *dataplane.Program // installed program, for show
 	counters CounterSource      // nil when the dataplane offers none
 	persist  PersistSource      // nil when the dataplane offers none
+	live     RuntimeSource      // nil when the dataplane offers none
 	mon      *Monitoring        // nil when no monitor engine is attached
 	txnOp    txnOp              // set by create/submit/delete cli transaction
 }

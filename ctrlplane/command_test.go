@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"lbx/dataplane"
-	"lbx/pools"
 )
 
 // baseConf is the running config the command tests start from.
@@ -323,18 +320,16 @@ func TestExecErrors(t *testing.T) {
 
 func TestShow(t *testing.T) {
 	s, dp := newTestStore(t, baseConf+"ltm pool empty { }\nltm virtual off { destination 198.18.1.100:7 ip-protocol udp disabled }")
-	prog := dp.Program()
-	vs := findVirtual(prog, "/Common/vs")
-	vs.Stats = &dataplane.VirtualStats{}
-	vs.Stats.PktsIn.Store(123)
-	vs.Stats.PktsOut.Store(120)
-	vs.Stats.BytesIn.Store(10240)
-	vs.Stats.BytesOut.Store(1234567890123)
-	vs.Stats.CurConns.Store(2)
-	vs.Stats.TotalConns.Store(30)
-	for i := range vs.Pool.Members {
-		m := &vs.Pool.Members[i]
-		m.Stats = &pools.MemberStats{}
+	vs := dp.VirtualStats("/Common/vs")
+	vs.PktsIn.Store(123)
+	vs.PktsOut.Store(120)
+	vs.BytesIn.Store(10240)
+	vs.BytesOut.Store(1234567890123)
+	vs.CurConns.Store(2)
+	vs.TotalConns.Store(30)
+	web := dp.Pool("/Common/web")
+	for i := range web.Members {
+		m := &web.Members[i]
 		m.Stats.CurConns.Store(int64(i + 1))
 		m.Stats.TotalConns.Store(uint64(10 * (i + 1)))
 		m.Stats.PktsIn.Store(uint64(100 * (i + 1)))

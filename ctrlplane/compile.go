@@ -41,9 +41,10 @@ func Compile(c *config.Config, n NetConfig) (*dataplane.Program, error) {
 // problem at once, as errors.Join of *config.ValidationError) and builds
 // the runtime Program; it builds nothing when there is a problem. It is
 // pure: c is not changed (defaults are applied to a copy) and nothing
-// outside the returned Program is touched. Counters (Virtual.Stats,
-// Member.Stats) are left nil: the dataplane keeps them by identity and
-// attaches them on Install, so an apply does not reset them.
+// outside the returned Program is touched. The Program holds specs only:
+// counters, member health and slow-ramp starts are the dataplane's runtime
+// state, kept by identity, so an apply does not reset them, and nobody
+// writes into the Program once it is returned.
 //
 // Only what the dataplane implements is compiled: TCP and UDP virtual
 // servers on one address and port, their pool (method, members with
@@ -71,7 +72,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		warnings = append(warnings, obj.String()+": "+prop+": not implemented yet, "+what)
 	}
 
-	built := map[string]*pools.Pool{}
+	built := map[string]*pools.PoolConfig{}
 	for _, p := range c.PoolList() {
 		obj := config.Ref{Kind: config.KindPool, Name: p.Name}
 		var members []pools.Member
@@ -90,13 +91,13 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 			add(obj, "load-balancing-mode "+p.Mode.String(), err)
 			continue
 		}
-		rp, err := pools.NewPool(pools.PoolConfig{
+		rp := &pools.PoolConfig{
 			Name: p.Name, Method: method, Members: members,
 			MinActiveMembers: p.MinActiveMembers,
 			SlowRamp:         time.Duration(p.SlowRampTime) * time.Second,
 			Sessions:         n.Persist,
-		})
-		if err != nil {
+		}
+		if err := rp.Validate(); err != nil {
 			add(obj, "", err)
 			continue
 		}

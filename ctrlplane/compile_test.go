@@ -45,12 +45,14 @@ func TestDefaultConfig(t *testing.T) {
 	if v := prog.LookupVirtual(netip.MustParseAddr("198.18.1.100"), 7, dataplane.ProtoUDP); v == nil || v.Name != "/Common/vs_udp" {
 		t.Errorf("LookupVirtual(198.18.1.100:7/udp) = %v, want /Common/vs_udp (program not finalized?)", v)
 	}
-	if m := prog.Virtuals[0].Pool.Method(); m != pools.MethodRoundRobin {
+	if m := prog.Virtuals[0].Pool.Method; m != pools.MethodRoundRobin {
 		t.Errorf("method = %v, want round-robin", m)
 	}
 	for _, v := range prog.Virtuals {
-		if v.Stats != nil {
-			t.Errorf("%s: Compile attached stats; counters belong to the dataplane", v.Name)
+		for _, m := range v.Pool.Members {
+			if m.Stats != nil || m.NodeStats != nil || m.Health != nil || m.EnabledAt != 0 {
+				t.Errorf("%s: member %s: Compile attached runtime state; it belongs to the dataplane", v.Name, m.Name)
+			}
 		}
 	}
 	// Both virtuals of one pool share it, and its rotation.
@@ -59,9 +61,18 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
-	if findVirtual(prog, "/Common/vs2").Pool != findVirtual(prog, "/Common/vs_http").Pool {
-		t.Errorf("virtuals of one pool got different *pools.Pool")
+	if virtualNamed(prog, "/Common/vs2").Pool != virtualNamed(prog, "/Common/vs_http").Pool {
+		t.Errorf("virtuals of one pool got different *pools.PoolConfig")
 	}
+}
+
+func virtualNamed(p *dataplane.Program, name string) *dataplane.Virtual {
+	for _, v := range p.Virtuals {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
 }
 
 func TestCompileErrors(t *testing.T) {

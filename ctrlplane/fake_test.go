@@ -18,41 +18,47 @@ import (
 )
 
 // fakeDataplane records every installed program; fail makes Install refuse.
-// Like the Engine, it keeps members' Health by identity and attaches it on
-// Install.
+// Its runtime state (counters, member Health by identity, runtime pools,
+// slow-ramp starts) is the dataplane's own Runtime, as in the Engine.
 type fakeDataplane struct {
 	mu       sync.Mutex
 	installs []*dataplane.Program
 	fail     error
-	health   map[string]*pools.Health
-	mono     int64 // what Mono returns
+	rt       *dataplane.Runtime // made on first use
+	mono     int64              // the install time, as the engine's Mono: slow ramp starts then
 }
 
-// Mono is the fake's monotonic clock, as the engine's (Engine.Mono).
-func (f *fakeDataplane) Mono() int64 {
+func (f *fakeDataplane) runtime() *dataplane.Runtime {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.mono
+	return f.runtimeLocked()
+}
+
+func (f *fakeDataplane) runtimeLocked() *dataplane.Runtime {
+	if f.rt == nil {
+		f.rt = dataplane.NewRuntime(nil)
+	}
+	return f.rt
 }
 
 func (f *fakeDataplane) MemberHealth(pool, member string) *pools.Health {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.healthLocked(pool, member)
+	return f.runtime().MemberHealth(pool, member)
 }
 
-func (f *fakeDataplane) healthLocked(pool, member string) *pools.Health {
-	if f.health == nil {
-		f.health = map[string]*pools.Health{}
-	}
-	k := pool + " " + member
-	if f.health[k] == nil {
-		f.health[k] = new(pools.Health)
-	}
-	return f.health[k]
+func (f *fakeDataplane) VirtualStats(name string) *dataplane.VirtualStats {
+	return f.runtime().VirtualStats(name)
 }
 
-var _ Dataplane = (*fakeDataplane)(nil)
+func (f *fakeDataplane) Pool(name string) *pools.Pool { return f.runtime().Pool(name) }
+
+func (f *fakeDataplane) Member(pool, member string) *pools.Member {
+	return f.runtime().Member(pool, member)
+}
+
+var (
+	_ Dataplane     = (*fakeDataplane)(nil)
+	_ RuntimeSource = (*fakeDataplane)(nil)
+)
 
 func (f *fakeDataplane) Install(p *dataplane.Program) error {
 	f.mu.Lock()
@@ -60,14 +66,8 @@ func (f *fakeDataplane) Install(p *dataplane.Program) error {
 	if f.fail != nil {
 		return f.fail
 	}
-	for _, v := range p.Virtuals {
-		if v.Pool == nil {
-			continue
-		}
-		for i := range v.Pool.Members {
-			m := &v.Pool.Members[i]
-			m.Health = f.healthLocked(v.Pool.Name, m.Name)
-		}
+	if err := f.runtimeLocked().Install(p, f.mono); err != nil {
+		return err
 	}
 	f.installs = append(f.installs, p)
 	return nil

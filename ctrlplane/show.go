@@ -13,7 +13,8 @@ import (
 )
 
 // The show commands print configuration from the candidate and counters from
-// the installed Program, matched by name: counters live apart from config.
+// the dataplane's runtime state, matched by name: counters live apart from
+// config.
 
 const showRule = "---------------------------------------------------------------\n"
 
@@ -69,29 +70,20 @@ func trafficTable(b *strings.Builder, side string, c counters) {
 	row("Total Connections", utoa(c.totalConns))
 }
 
-func findVirtual(p *dataplane.Program, name string) *dataplane.Virtual {
-	if p == nil {
+// virtualStats returns an installed virtual's counters, nil when none.
+func virtualStats(x *execCtx, name string) *dataplane.VirtualStats {
+	if x.live == nil {
 		return nil
 	}
-	for _, v := range p.Virtuals {
-		if v.Name == name {
-			return v
-		}
-	}
-	return nil
+	return x.live.VirtualStats(name)
 }
 
-// findPool finds an installed pool; pools are reachable through virtuals.
-func findPool(p *dataplane.Program, name string) *pools.Pool {
-	if p == nil {
+// findPool finds an installed pool as the dataplane runs it.
+func findPool(x *execCtx, name string) *pools.Pool {
+	if x.live == nil {
 		return nil
 	}
-	for _, v := range p.Virtuals {
-		if v.Pool != nil && v.Pool.Name == name {
-			return v.Pool
-		}
-	}
-	return nil
+	return x.live.Pool(name)
 }
 
 func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
@@ -126,12 +118,8 @@ func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			pool = "none"
 		}
 		statusLine(&b, "Pool", pool)
-		var st *dataplane.VirtualStats
-		if rv := findVirtual(x.prog, name); rv != nil {
-			st = rv.Stats
-		}
 		b.WriteByte('\n')
-		trafficTable(&b, "ClientSide", virtualCounters(st))
+		trafficTable(&b, "ClientSide", virtualCounters(virtualStats(x, name)))
 		b.WriteByte('\n')
 	}
 	return b.String(), nil
@@ -145,7 +133,7 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	var b strings.Builder
 	for _, name := range names {
 		p := x.cand.Pools[name]
-		installed := findPool(x.prog, name)
+		installed := findPool(x, name)
 		live := func(m *config.Member) *pools.Member { return liveMember(x, name, m) }
 		stats := func(m *config.Member) *pools.MemberStats {
 			if l := live(m); l != nil {
@@ -265,11 +253,15 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		if x.prog != nil {
 			seen := map[*pools.MemberStats]bool{}
 			for _, v := range x.prog.Virtuals {
-				if v.Pool == nil {
+				var rp *pools.Pool
+				if v.Pool != nil {
+					rp = findPool(x, v.Pool.Name)
+				}
+				if rp == nil {
 					continue
 				}
-				for i := range v.Pool.Members {
-					m := &v.Pool.Members[i]
+				for i := range rp.Members {
+					m := &rp.Members[i]
 					if m.Addr == n.Address && m.Stats != nil && !seen[m.Stats] {
 						seen[m.Stats] = true
 						members++

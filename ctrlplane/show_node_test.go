@@ -4,16 +4,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"lbx/pools"
 )
 
 func TestShowNode(t *testing.T) {
 	s, dp := newTestStore(t, baseConf+"ltm pool web2 { members { 10.0.0.2:8080 } }\nltm virtual vs2 { destination 198.18.1.101:80 pool web2 }\n")
 	for _, v := range dp.Program().Virtuals {
-		for i := range v.Pool.Members {
-			m := &v.Pool.Members[i]
-			m.Stats = &pools.MemberStats{}
+		for _, m := range v.Pool.Members {
+			m := dp.Member(v.Pool.Name, m.Name)
 			m.Stats.CurConns.Store(2)
 			m.Stats.TotalConns.Store(10)
 		}

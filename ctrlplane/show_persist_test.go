@@ -50,7 +50,7 @@ func TestPersistenceCompiledAndRecordsShown(t *testing.T) {
 
 	// A connection from the client records its member; show lists it.
 	var sc pools.Scratch
-	m, ok := v.Pool.Pick(&pools.Request{Client: netip.MustParseAddr("198.18.1.10")}, ps, &sc)
+	m, ok := dp.Pool(v.Pool.Name).Pick(&pools.Request{Client: netip.MustParseAddr("198.18.1.10")}, ps, &sc)
 	if !ok {
 		t.Fatal("no member picked")
 	}
@@ -172,7 +172,7 @@ ltm pool /Common/web { members { /Common/198.18.2.11:80 { } } }
 // later applies keep that start.
 func TestReenableStartsSlowRamp(t *testing.T) {
 	s, dp := newTestStore(t, persistConf)
-	member := func() pools.Member { return dp.Program().Virtuals[0].Pool.Members[0] }
+	member := func() pools.Member { return *dp.Member("/Common/web", "/Common/198.18.2.11:80") }
 	exec := func(cmd string) {
 		t.Helper()
 		if _, err := s.Exec(cmd); err != nil {

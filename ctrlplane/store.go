@@ -22,7 +22,9 @@ import (
 // reports the one it runs. *dataplane.Engine is the production one.
 type Dataplane interface {
 	// Install makes p the running program. p is finalized and is not
-	// changed by the Store afterwards. On error the previous program stays.
+	// changed afterwards, by the Store or the Dataplane: runtime state
+	// (counters, health, slow-ramp starts) is the Dataplane's. On error the
+	// previous program stays.
 	Install(p *dataplane.Program) error
 	// Program returns the running program, or nil before the first Install.
 	Program() *dataplane.Program
@@ -42,10 +44,26 @@ type PersistSource interface {
 	DeletePersistRecords(f pools.PersistFilter) int
 }
 
+// RuntimeSource is where show reads the live state of installed objects
+// (counters, member health); a Dataplane may offer it (the engine does).
+// The Program holds none of it.
+type RuntimeSource interface {
+	// VirtualStats returns an installed virtual's counters, nil when not
+	// installed.
+	VirtualStats(name string) *dataplane.VirtualStats
+	// Pool returns an installed pool as the dataplane runs it, nil when no
+	// installed virtual uses it.
+	Pool(name string) *pools.Pool
+	// Member returns an installed pool member as the dataplane runs it,
+	// nil when not installed.
+	Member(pool, member string) *pools.Member
+}
+
 var (
 	_ Dataplane     = (*dataplane.Engine)(nil)
 	_ CounterSource = (*dataplane.Engine)(nil)
 	_ PersistSource = (*dataplane.Engine)(nil)
+	_ RuntimeSource = (*dataplane.Engine)(nil)
 )
 
 // Store holds the running configuration and applies changes to it: every
@@ -152,6 +170,7 @@ func (s *Store) execCtxLocked(t *Txn) *execCtx {
 	x := &execCtx{Txn: t, prog: s.dp.Program()}
 	x.counters, _ = s.dp.(CounterSource)
 	x.persist, _ = s.dp.(PersistSource)
+	x.live, _ = s.dp.(RuntimeSource)
 	x.mon = s.mon
 	return x
 }
@@ -273,9 +292,6 @@ func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	}
 	s.warnings = warnings
 	prog.Generation = s.version + 1
-	if c, ok := s.dp.(monoClock); ok {
-		markEnabled(s.dp.Program(), prog, c.Mono())
-	}
 	var checks []monitors.Check
 	if s.mon != nil {
 		if checks, err = s.mon.prepare(cfg); err != nil {
@@ -303,50 +319,6 @@ func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	s.logger.Info("configuration applied", "version", s.version,
 		"nodes", len(cfg.Nodes), "pools", len(cfg.Pools), "virtuals", len(cfg.Virtuals))
 	return nil
-}
-
-// monoClock is the dataplane's monotonic clock (the engine has it), which
-// slow ramp measures from.
-type monoClock interface{ Mono() int64 }
-
-// markEnabled sets each member's EnabledAt in the new program: now for a
-// member the change makes available again (it was disabled or forced
-// offline, on itself or its node, in the running program), else what the
-// running program had, so that slow ramp starts at the re-enabling and
-// survives later applies.
-func markEnabled(old, cur *dataplane.Program, now int64) {
-	if old == nil {
-		return
-	}
-	type was struct {
-		off     bool
-		enabled int64
-	}
-	prev := map[[2]string]was{}
-	for _, v := range old.Virtuals {
-		if v.Pool == nil {
-			continue
-		}
-		for _, m := range v.Pool.Members {
-			prev[[2]string{v.Pool.Name, m.Name}] = was{m.Disabled || m.ForcedOffline, m.EnabledAt}
-		}
-	}
-	for _, v := range cur.Virtuals {
-		if v.Pool == nil {
-			continue
-		}
-		for i := range v.Pool.Members {
-			m := &v.Pool.Members[i]
-			w, ok := prev[[2]string{v.Pool.Name, m.Name}]
-			switch {
-			case !ok:
-			case w.off && !m.Disabled && !m.ForcedOffline:
-				m.EnabledAt = now
-			default:
-				m.EnabledAt = w.enabled
-			}
-		}
-	}
 }
 
 // atLines points each validation error at the line its object was last

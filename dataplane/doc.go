@@ -9,9 +9,16 @@
 //     tap.go implements it over a TAP device; tests use in-memory ports
 //     (dataplane/porttest, which also has hosts to put on them).
 //   - Program (program.go) is the immutable configuration snapshot built by
-//     ctrlplane. Engine.Install validates it against the ports, attaches
-//     counters kept by identity (virtual name; pool and member name), and
-//     swaps it in atomically. The data path loads it once per batch.
+//     ctrlplane: virtual servers and pool specs. Nobody writes into it once
+//     it is finalized.
+//   - Runtime (runtime.go) is the live state beside it, kept by identity
+//     across installs: counters (virtual name; pool and member name; node
+//     address), member Health, slow-ramp starts, and the runtime pools —
+//     kept, selection state and all, while a pool's spec is unchanged.
+//     Engine.Install validates a Program against the ports, builds its
+//     runtime state in slices in step with Program.Virtuals, and swaps both
+//     in atomically as one snapshot; the data path loads it once per batch.
+//     VirtualStats, Pool and Member read the runtime state for show.
 //   - Engine (engine.go) owns ports, flow table (flowtable.go), neighbour
 //     tables and parking queues (neighbor.go) and counters (counters.go).
 //     process.go is the hot path; packet.go the in-place header code.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,12 +59,13 @@ type selfRT struct {
 	port            int
 }
 
-// installed is a Program as one engine runs it: the snapshot plus its self
-// IPs resolved to port indexes. It is immutable once stored.
+// installed is a Program as one engine runs it: the snapshot, its runtime
+// state (counters, runtime pools, persistence; see runtime.go) and its self
+// IPs resolved to port indexes. It is immutable once stored; the data path
+// loads it once per batch.
 type installed struct {
-	prog     *Program
-	selfs    []selfRT
-	poolList []*pools.Pool // every pool a virtual uses, once (for Tick)
+	*programRT
+	selfs []selfRT
 }
 
 // connected returns the index in selfs of the self IP whose network holds a
@@ -128,11 +128,8 @@ type Engine struct {
 	ltx   localTx
 	local localCounters
 
-	installMu sync.Mutex // serializes Install; guards the stats maps
-	vstats    map[string]*VirtualStats
-	mstats    map[memberKey]*pools.MemberStats
-	mhealth   map[memberKey]*pools.Health
-	nstats    map[string]*pools.NodeStats // by node address
+	installMu sync.Mutex // serializes Install
+	rt        *Runtime   // live state by identity; its current program is cur's
 
 	lifeMu  sync.Mutex // guards started and closed
 	started bool
@@ -172,10 +169,6 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		portIdx: make(map[string]int, len(cfg.Ports)),
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
-		vstats:  make(map[string]*VirtualStats),
-		mstats:  make(map[memberKey]*pools.MemberStats),
-		mhealth: make(map[memberKey]*pools.Health),
-		nstats:  make(map[string]*pools.NodeStats),
 		stop:    make(chan struct{}),
 		downs:   make(chan memberKey, downQueue),
 	}
@@ -200,17 +193,21 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e.flows = NewFlowTable(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
 	e.persist = pools.NewPersistTable(cfg.PersistCapacity)
+	e.rt = NewRuntime(e.persist)
+	e.rt.onHealth = e.watchHealth
 	return e, nil
 }
 
 // Install validates p against the engine's ports and makes it the running
 // program. It is all or nothing: on error the previous program keeps running.
+// It does not write into p.
 //
-// Counters survive installs by identity: a virtual's VirtualStats are kept
-// by its name and a member's MemberStats by pool and member name. Stats the
-// program already carries are adopted; nil ones get the engine's. After the
-// swap, flows of virtuals that no longer exist are removed; flows of kept or
-// modified virtuals carry on with the NAT they were created with.
+// The runtime state survives installs by identity (see runtime.go): a
+// virtual's VirtualStats by its name, a member's MemberStats and Health by
+// pool and member name, a node's NodeStats by address, and a pool's
+// selection state while its spec is unchanged. After the swap, flows of
+// virtuals that no longer exist are removed; flows of kept or modified
+// virtuals carry on with the NAT they were created with.
 func (e *Engine) Install(p *Program) error {
 	if p == nil {
 		return errors.New("dataplane: install: nil program")
@@ -218,7 +215,7 @@ func (e *Engine) Install(p *Program) error {
 	if !p.finalized {
 		return fmt.Errorf("dataplane: install: program generation %d: not finalized", p.Generation)
 	}
-	in := &installed{prog: p, selfs: make([]selfRT, 0, len(p.SelfIPs))}
+	selfs := make([]selfRT, 0, len(p.SelfIPs))
 	var errs []error
 	for _, s := range p.SelfIPs {
 		idx, ok := e.portIdx[s.Port]
@@ -231,7 +228,7 @@ func (e *Engine) Install(p *Program) error {
 		if b := s.Prefix.Bits(); b > 0 {
 			mask = ^uint32(0) << (32 - b)
 		}
-		in.selfs = append(in.selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx})
+		selfs = append(selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx})
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, errors.Join(errs...))
@@ -239,85 +236,22 @@ func (e *Engine) Install(p *Program) error {
 
 	e.installMu.Lock()
 	defer e.installMu.Unlock()
-	if e.isClosed() {
-		return errors.New("dataplane: install: engine closed")
+	var in, old *installed
+	err := e.rt.install(p, e.Mono(), func(rt *programRT) error {
+		if e.isClosed() {
+			return errors.New("dataplane: install: engine closed")
+		}
+		in = &installed{programRT: rt, selfs: selfs}
+		old = e.cur.Swap(in)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	virtuals := make(map[string]bool, len(p.Virtuals))
-	members := make(map[memberKey]bool)
-	nodes := make(map[string]bool)
 	for _, v := range p.Virtuals {
 		virtuals[v.Name] = true
-		st := e.vstats[v.Name]
-		if v.Stats != nil {
-			st = v.Stats
-		} else if st == nil {
-			st = new(VirtualStats)
-		}
-		e.vstats[v.Name] = st
-		if v.Stats != st {
-			v.Stats = st
-		}
-		if v.Persist != nil && v.Persist.Table == nil {
-			v.Persist.Table = e.persist
-		}
-		if v.Pool == nil {
-			continue
-		}
-		if !slices.Contains(in.poolList, v.Pool) {
-			in.poolList = append(in.poolList, v.Pool)
-		}
-		for i := range v.Pool.Members {
-			m := &v.Pool.Members[i]
-			k := memberKey{v.Pool.Name, m.Name}
-			members[k] = true
-			ms := e.mstats[k]
-			if m.Stats != nil {
-				ms = m.Stats
-			} else if ms == nil {
-				ms = new(pools.MemberStats)
-			}
-			e.mstats[k] = ms
-			if m.Stats != ms {
-				m.Stats = ms
-			}
-			if m.Health == nil {
-				m.Health = e.memberHealthLocked(k)
-			}
-			na := m.Addr.String()
-			if m.NodeStats == nil {
-				if e.nstats[na] == nil {
-					e.nstats[na] = new(pools.NodeStats)
-				}
-				m.NodeStats = e.nstats[na]
-			}
-			nodes[na] = true
-		}
 	}
-	for name := range e.vstats {
-		if !virtuals[name] {
-			delete(e.vstats, name)
-		}
-	}
-	for k := range e.mstats {
-		if !members[k] {
-			delete(e.mstats, k)
-		}
-	}
-	// A monitored member keeps its Health while its pool is not installed
-	// (no virtual uses it), so its verdict is there when one does; the
-	// monitor glue sets Unchecked when it stops checking a member.
-	for k, h := range e.mhealth {
-		if !members[k] && h.State() == pools.HealthUnchecked {
-			delete(e.mhealth, k)
-		}
-	}
-	for a := range e.nstats {
-		if !nodes[a] {
-			delete(e.nstats, a)
-		}
-	}
-
-	old := e.cur.Swap(in)
 	if n := e.flows.removeIf(func(name string) bool { return !virtuals[name] }); n > 0 {
 		e.log.Info("dataplane: removed flows of deleted virtuals", "flows", n, "generation", p.Generation)
 	}
@@ -489,8 +423,8 @@ func (e *Engine) Sweep(now time.Time) {
 	}
 	m := e.flows.mono(now)
 	if in := e.cur.Load(); in != nil {
-		for _, p := range in.poolList {
-			p.Tick(m)
+		for _, p := range in.pools {
+			p.pool.Tick(m)
 		}
 	}
 	if n := e.persist.Expire(m); n > 0 {
@@ -563,20 +497,21 @@ func (e *Engine) Neighbor(port string, ip netip.Addr) (net.HardwareAddr, bool) {
 // (unchecked) when the member is not installed yet, so that the monitor
 // engine and the dataplane share one value across applies.
 func (e *Engine) MemberHealth(pool, member string) *pools.Health {
-	e.installMu.Lock()
-	defer e.installMu.Unlock()
-	return e.memberHealthLocked(memberKey{pool, member})
+	return e.rt.MemberHealth(pool, member)
 }
 
-func (e *Engine) memberHealthLocked(k memberKey) *pools.Health {
-	h := e.mhealth[k]
-	if h == nil {
-		h = new(pools.Health)
-		e.watchHealth(k, h)
-		e.mhealth[k] = h
-	}
-	return h
-}
+// VirtualStats returns the counters of the installed virtual server name,
+// nil when the running program has no such virtual.
+func (e *Engine) VirtualStats(name string) *VirtualStats { return e.rt.VirtualStats(name) }
+
+// Pool returns the pool name as the running program runs it (members with
+// their health, counters and slow-ramp start), nil when no installed
+// virtual uses it; see Runtime.Pool.
+func (e *Engine) Pool(name string) *pools.Pool { return e.rt.Pool(name) }
+
+// Member returns member of pool as the running program runs it, nil when
+// it is not installed; see Runtime.Member.
+func (e *Engine) Member(pool, member string) *pools.Member { return e.rt.Member(pool, member) }
 
 // PersistTable is the engine's persistence table, which the control plane
 // compiles virtuals' persistence and least-sessions against.

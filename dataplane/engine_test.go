@@ -260,12 +260,12 @@ func TestTCPConversationRoundRobin(t *testing.T) {
 		}
 	}
 	// The first conversation closed with both FINs: 2 of 3 are current.
-	vs := prog.virtual("/Common/vs_web").Stats
+	vs := e.VirtualStats("/Common/vs_web")
 	if got, want := [4]uint64{vs.PktsIn.Load(), vs.PktsOut.Load(), vs.TotalConns.Load(), uint64(vs.CurConns.Load())}, [4]uint64{3 + 3, 3 + 3, 3, 2}; got != want {
 		t.Errorf("virtual pkts in/out, total/cur conns = %v, want %v", got, want)
 	}
 	for i := range members {
-		ms := prog.virtual("/Common/vs_web").Pool.Members[i].Stats
+		ms := e.Member("/Common/web", prog.virtual("/Common/vs_web").Pool.Members[i].Name).Stats
 		wantIn, wantOut := uint64(1), uint64(1)
 		if i == 0 {
 			wantIn, wantOut = 4, 4
@@ -478,8 +478,8 @@ func TestInstallKeepsAndPrunesFlows(t *testing.T) {
 	if h.e.Flows() != 2 {
 		t.Fatalf("Flows = %d, want 2", h.e.Flows())
 	}
-	oldVS := old.virtual("/Common/vs_web").Stats
-	oldMS := old.virtual("/Common/vs_web").Pool.Members[0].Stats
+	oldVS := h.e.VirtualStats("/Common/vs_web")
+	oldMS := h.member("/Common/web", 0).Stats
 
 	// The new program drops vs_dns and changes vs_web (SNAT automap on).
 	// The TCP flow keeps its NAT; the UDP flow goes.
@@ -494,9 +494,9 @@ func TestInstallKeepsAndPrunesFlows(t *testing.T) {
 	if h.e.Flows() != 1 {
 		t.Errorf("Flows after install = %d, want 1", h.e.Flows())
 	}
-	nv := next.virtual("/Common/vs_web")
-	if nv.Stats != oldVS || nv.Pool.Members[0].Stats != oldMS {
-		t.Errorf("stats not kept across install: virtual %p→%p, member %p→%p", oldVS, nv.Stats, oldMS, nv.Pool.Members[0].Stats)
+	nvs, nms := h.e.VirtualStats("/Common/vs_web"), h.member("/Common/web", 0).Stats
+	if nvs != oldVS || nms != oldMS {
+		t.Errorf("stats not kept across install: virtual %p→%p, member %p→%p", oldVS, nvs, oldMS, nms)
 	}
 	h.ports[portInt].drain()
 
@@ -523,14 +523,15 @@ func TestInstallKeepsAndPrunesFlows(t *testing.T) {
 	if out := h.ports[portExt].drain(); len(out) != 0 {
 		t.Errorf("flow of the deleted virtual still forwarded")
 	}
-	// A new connection uses the new configuration (and the new pool's
-	// round-robin cursor).
+	// A new connection uses the new configuration (SNAT automap). The web
+	// pool itself is unchanged, so it is kept, round-robin position and
+	// all: the rotation carries on to the second member.
 	h.send(portExt, tcpFrame(cl, 40001, 80, fSYN, ""))
 	out = h.ports[portInt].drain()
 	if len(out) != 1 {
 		t.Fatalf("new flow: int sent %d frames, want 1", len(out))
 	}
-	if got := decodeWire(t, out[0]); got.Src != "198.18.1.2:40001" || got.Dst != "198.18.1.11:8080" {
+	if got := decodeWire(t, out[0]); got.Src != "198.18.1.2:40001" || got.Dst != "198.18.1.12:8080" {
 		t.Errorf("new flow after install: %+v", got)
 	}
 }

@@ -407,14 +407,25 @@ func verifyChecksums(t testing.TB, frame []byte) {
 	}
 }
 
-// rrPool builds a round-robin pool.
-func rrPool(t testing.TB, name string, members ...pools.Member) *pools.Pool {
+// rrPool returns a round-robin pool's spec.
+func rrPool(t testing.TB, name string, members ...pools.Member) *pools.PoolConfig {
 	t.Helper()
-	p, err := pools.NewPool(pools.PoolConfig{Name: name, Method: pools.MethodRoundRobin, Members: members})
-	if err != nil {
+	p := &pools.PoolConfig{Name: name, Method: pools.MethodRoundRobin, Members: members}
+	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// member returns member i of pool as the engine runs it, with its live
+// state attached.
+func (h *harness) member(pool string, i int) *pools.Member {
+	h.t.Helper()
+	p := h.e.Pool(pool)
+	if p == nil || i >= len(p.Members) {
+		h.t.Fatalf("pool %s member %d is not installed", pool, i)
+	}
+	return &p.Members[i]
 }
 
 // flags is a TCP segment carrying only flags, for flow-table tests that do

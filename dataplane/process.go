@@ -235,8 +235,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
 	hit, ok := w.e.flows.lookup(k, w.now, p.seg())
 	if !ok {
-		vs := in.prog.LookupVirtual(addr4(p.dst), p.dport, p.proto)
-		if vs == nil {
+		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
+		if vi < 0 {
 			if p.dport >= LocalPortMin && in.isSelf(p.dst) {
 				return w.deliverLocal(frame, p)
 			}
@@ -245,6 +245,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 			}
 			return DropNotForUs
 		}
+		vs := in.prog.Virtuals[vi]
 		if !vs.Enabled {
 			return DropVirtualDisabled
 		}
@@ -255,7 +256,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 			return DropTTLExceeded
 		}
 		var r DropReason
-		if hit, r = w.newFlow(in, vs, k, p.seg()); r != dropNone {
+		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, p.seg()); r != dropNone {
 			return r
 		}
 	} else if p.ttl <= 1 {
@@ -287,17 +288,17 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], hit.dst)
 }
 
-// newFlow picks a member and records the flow a SYN (or first UDP datagram)
-// opens.
-func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, seg tcpSeg) (flowHit, DropReason) {
+// newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
+// state) and records the flow a SYN (or first UDP datagram) opens.
+func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, seg tcpSeg) (flowHit, DropReason) {
 	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
-	ps := vs.Persist
+	ps := rt.persist
 	if ps != nil && ps.Mode == pools.PersistHash {
 		w.persist = *ps
 		w.persist.Key = hashKey(k.src, vs.HashOffset, vs.HashLength)
 		ps = &w.persist
 	}
-	m, ok := vs.Pool.Pick(&req, ps, &w.sel)
+	m, ok := rt.pool.Pick(&req, ps, &w.sel)
 	if !ok {
 		return flowHit{}, DropNoMember
 	}
@@ -316,7 +317,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, k flowKey, seg tcpSeg) (flo
 		member:     maddr,
 		memberPort: mport,
 		egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
-		vs:         vs.Stats,
+		vs:         rt.stats,
 		ms:         m.Stats,
 		ns:         m.NodeStats,
 		virtual:    vs.Name,

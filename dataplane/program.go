@@ -23,7 +23,8 @@ type SelfIP struct {
 }
 
 // VirtualStats are a virtual server's live counters, kept apart from config
-// and keyed by the virtual's name so an apply does not reset them.
+// by the engine (Engine.VirtualStats), keyed by the virtual's name so an
+// apply does not reset them.
 type VirtualStats struct {
 	PktsIn     atomic.Uint64 // client → virtual
 	PktsOut    atomic.Uint64 // virtual → client
@@ -54,21 +55,27 @@ func (a ServiceDownAction) String() string {
 	return "unknown"
 }
 
-// Virtual is one L4 virtual server in its runtime form.
+// Virtual is one L4 virtual server as compiled. Like everything a Program
+// points to, it is never written once the Program is finalized; its live
+// state (counters, the runtime pool) is the engine's.
 type Virtual struct {
-	Name        string
-	Addr        netip.Addr // IPv4 destination address (the VIP)
-	Port        uint16     // destination port; 0 matches any port
-	Proto       uint8      // ProtoTCP or ProtoUDP
-	Pool        *pools.Pool
+	Name  string
+	Addr  netip.Addr // IPv4 destination address (the VIP)
+	Port  uint16     // destination port; 0 matches any port
+	Proto uint8      // ProtoTCP or ProtoUDP
+	// Pool is the pool's spec, nil for none; virtuals using one pool share
+	// the pointer. Its members carry no runtime attachments: the engine
+	// builds the runtime pools.Pool from it, and keeps it across installs
+	// while the spec stays Equal.
+	Pool        *pools.PoolConfig
 	SNATAutomap bool // translate the client source to the egress self IP
 	Enabled     bool
-	Stats       *VirtualStats // attached by Engine.Install, by name
 
-	// Persist is the virtual's persistence, nil for none. Install gives it
-	// the engine's table when Table is nil. In hash mode the key hashed is
-	// the client address's four bytes from HashOffset, HashLength of them
-	// (0: to the end): layer 4 has no payload to hash at the SYN.
+	// Persist is the virtual's persistence, nil for none. When Table is nil
+	// the engine uses its own table (in a copy). In hash mode the key
+	// hashed is the client address's four bytes from HashOffset,
+	// HashLength of them (0: to the end): layer 4 has no payload to hash at
+	// the SYN.
 	Persist    *pools.Persist
 	HashOffset int
 	HashLength int
@@ -79,15 +86,18 @@ type Virtual struct {
 }
 
 // Program is the immutable compiled configuration the dataplane runs. It is
-// built in full by ctrlplane's compile, handed to Engine.Install and then
-// only read. Counters hang off it by pointer and are kept by identity across
-// installs.
+// built in full by ctrlplane's compile, finalized, handed to Engine.Install
+// and from then on only read, by everyone: neither the engine nor the
+// control plane writes into it or into what it points to. The runtime state
+// that goes with it — counters, member health, slow-ramp starts,
+// persistence tables, load-balancing state — lives in the engine (see
+// runtime.go), kept by identity across installs.
 type Program struct {
 	Generation uint64
 	SelfIPs    []SelfIP
 	Virtuals   []*Virtual
 
-	vs        map[vsKey]*Virtual
+	vs        map[vsKey]int // destination → index in Virtuals
 	vips      map[netip.Addr]struct{}
 	selfs     map[netip.Addr]int // self IP address → index in SelfIPs
 	finalized bool
@@ -100,11 +110,14 @@ type vsKey struct {
 }
 
 // Finalize builds the program's lookup indexes and checks the virtuals do not
-// collide. It must be called once, before the program is installed.
+// collide and their pools are valid specs: one spec per pool name, without
+// runtime attachments. It must be called once, before the program is
+// installed; afterwards the program is not written again.
 func (p *Program) Finalize() error {
-	p.vs = make(map[vsKey]*Virtual, len(p.Virtuals))
+	p.vs = make(map[vsKey]int, len(p.Virtuals))
 	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
-	for _, v := range p.Virtuals {
+	specs := make(map[string]*Virtual)
+	for i, v := range p.Virtuals {
 		if !v.Addr.Is4() {
 			return fmt.Errorf("virtual %s: destination %s: only IPv4 is supported", v.Name, v.Addr)
 		}
@@ -113,10 +126,13 @@ func (p *Program) Finalize() error {
 		}
 		k := vsKey{v.Addr, v.Port, v.Proto}
 		if o, dup := p.vs[k]; dup {
-			return fmt.Errorf("virtual %s: destination %s:%d overlaps virtual %s", v.Name, v.Addr, v.Port, o.Name)
+			return fmt.Errorf("virtual %s: destination %s:%d overlaps virtual %s", v.Name, v.Addr, v.Port, p.Virtuals[o].Name)
 		}
-		p.vs[k] = v
+		p.vs[k] = i
 		p.vips[v.Addr] = struct{}{}
+		if err := checkPoolSpec(v, specs); err != nil {
+			return err
+		}
 	}
 	p.selfs = make(map[netip.Addr]int, len(p.SelfIPs))
 	for i, s := range p.SelfIPs {
@@ -132,6 +148,32 @@ func (p *Program) Finalize() error {
 	return nil
 }
 
+// checkPoolSpec checks v's pool spec: valid, the same as every other
+// virtual's pool of that name (specs holds the first virtual per pool
+// name), and free of runtime attachments, which are the engine's.
+func checkPoolSpec(v *Virtual, specs map[string]*Virtual) error {
+	ps := v.Pool
+	if ps == nil {
+		return nil
+	}
+	if o := specs[ps.Name]; o != nil {
+		if o.Pool != ps && !o.Pool.Equal(ps) {
+			return fmt.Errorf("virtual %s: pool %s: differs from the pool of that name of virtual %s", v.Name, ps.Name, o.Name)
+		}
+		return nil
+	}
+	specs[ps.Name] = v
+	if err := ps.Validate(); err != nil {
+		return fmt.Errorf("virtual %s: %w", v.Name, err)
+	}
+	for _, m := range ps.Members {
+		if m.EnabledAt != 0 || m.Health != nil || m.Stats != nil || m.NodeStats != nil {
+			return fmt.Errorf("virtual %s: pool %s: member %s: runtime state (enabled-at, health, stats) is the engine's, not the program's", v.Name, ps.Name, m.Name)
+		}
+	}
+	return nil
+}
+
 // IsSelfIP reports whether addr is the address of one of the self IPs.
 func (p *Program) IsSelfIP(addr netip.Addr) bool {
 	_, ok := p.selfs[addr]
@@ -141,10 +183,21 @@ func (p *Program) IsSelfIP(addr netip.Addr) bool {
 // LookupVirtual finds the virtual server for a destination; a virtual with
 // port 0 matches every port of its address. It does not allocate.
 func (p *Program) LookupVirtual(addr netip.Addr, port uint16, proto uint8) *Virtual {
-	if v := p.vs[vsKey{addr, port, proto}]; v != nil {
-		return v
+	if i := p.lookupVirtual(addr, port, proto); i >= 0 {
+		return p.Virtuals[i]
 	}
-	return p.vs[vsKey{addr, 0, proto}]
+	return nil
+}
+
+// lookupVirtual is LookupVirtual returning the index in Virtuals, or -1.
+func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
+	if i, ok := p.vs[vsKey{addr, port, proto}]; ok {
+		return i
+	}
+	if i, ok := p.vs[vsKey{addr, 0, proto}]; ok {
+		return i
+	}
+	return -1
 }
 
 // IsVIP reports whether addr is the destination address of any virtual.

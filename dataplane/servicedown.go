@@ -64,16 +64,18 @@ func (e *Engine) serviceDown(k memberKey) {
 	if in == nil {
 		return
 	}
-	e.installMu.Lock()
-	ms := e.mstats[k]
-	e.installMu.Unlock()
+	ms := e.rt.memberStats(k)
 	if ms == nil {
 		return
 	}
-	acting := map[string]*Virtual{}
-	for _, v := range in.prog.Virtuals {
+	type actingVirtual struct {
+		action ServiceDownAction
+		pool   *pools.Pool
+	}
+	acting := map[string]actingVirtual{}
+	for i, v := range in.prog.Virtuals {
 		if v.Pool != nil && v.Pool.Name == k.pool && v.ServiceDown != ServiceDownNone {
-			acting[v.Name] = v
+			acting[v.Name] = actingVirtual{v.ServiceDown, in.virts[i].pool}
 		}
 	}
 	if len(acting) == 0 {
@@ -92,11 +94,11 @@ func (e *Engine) serviceDown(k memberKey) {
 			if !f.used || f.ms != ms {
 				continue
 			}
-			v := acting[f.virtual]
-			if v == nil {
+			v, ok := acting[f.virtual]
+			if !ok {
 				continue
 			}
-			switch v.ServiceDown {
+			switch v.action {
 			case ServiceDownReset:
 				if f.keys[dirForward].proto == ProtoTCP && f.open {
 					rsts = append(rsts, f.resets()...)
@@ -107,7 +109,7 @@ func (e *Engine) serviceDown(k memberKey) {
 				ft.removeLocked(s, int32(j))
 				nDrop++
 			case ServiceDownReselect:
-				if ft.reselectLocked(in, s, int32(j), v, &sel, now) {
+				if ft.reselectLocked(in, s, int32(j), v.pool, &sel, now) {
 					nReselect++
 				} else {
 					ft.removeLocked(s, int32(j))
@@ -170,16 +172,16 @@ func (e *Engine) sendRST(in *installed, r rstPacket) {
 
 func ipOf(a uint32) net.IP { return net.IPv4(byte(a>>24), byte(a>>16), byte(a>>8), byte(a)).To4() }
 
-// reselectLocked moves flow j of shard s to another member of v's pool:
+// reselectLocked moves flow j of shard s to another member of pool:
 // the member side of the flow (its reverse key, egress, counters) changes,
 // the client side stays. It reports false when no member is available or
 // the new member side collides with another flow; the caller removes the
 // flow then.
-func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, v *Virtual, sel *pools.Scratch, now int64) bool {
+func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, pool *pools.Pool, sel *pools.Scratch, now int64) bool {
 	f := &s.entries[j]
 	fw, old := f.keys[dirForward], f.keys[dirReverse]
 	req := pools.Request{Client: addr4(fw.src), ClientPort: fw.sport, Now: now}
-	m, ok := v.Pool.Select(&req, sel)
+	m, ok := pool.Select(&req, sel)
 	if !ok {
 		return false
 	}

@@ -127,7 +127,7 @@ func TestServiceDownReset(t *testing.T) {
 			if h.e.Flows() != 1 || counter(h, "service_down.reset_flows") != 1 {
 				t.Errorf("flows %d, reset counter %d: want 1 and 1 (the other member's flow stays)", h.e.Flows(), counter(h, "service_down.reset_flows"))
 			}
-			ms := prog.virtual("/Common/vs_web").Pool.Members[mi].Stats
+			ms := h.member("/Common/web", mi).Stats
 			if ms.CurConns.Load() != 0 {
 				t.Errorf("member current connections %d after reset, want 0", ms.CurConns.Load())
 			}
@@ -199,7 +199,7 @@ func TestServiceDownReselectUDP(t *testing.T) {
 	if back.Src != "198.18.0.100:53" || back.Dst != "198.18.0.10:5555" || back.Payload != "a2" {
 		t.Fatalf("answer from the new member reached the client as %+v", back)
 	}
-	m := dns.Members
+	m := h.e.Pool(dns.Name).Members
 	if m[0].Stats.CurConns.Load() != 0 || m[1].Stats.CurConns.Load() != 1 || counter(h, "service_down.reselected_flows") != 1 {
 		t.Fatalf("current conns %d/%d, reselected %d: want 0/1 and 1", m[0].Stats.CurConns.Load(), m[1].Stats.CurConns.Load(), counter(h, "service_down.reselected_flows"))
 	}
@@ -250,7 +250,7 @@ func TestHandshakeRTTObserved(t *testing.T) {
 	h := newHarness(t, prog)
 	h.learnAll()
 	mi := openConn(t, h, 40000) // SYN-ACK 3 ms after the SYN
-	m := prog.virtual("/Common/vs_web").Pool.Members[mi]
+	m := h.member("/Common/web", mi)
 	if got := time.Duration(m.Stats.RTT()); got != 3*time.Millisecond {
 		t.Fatalf("member RTT %s, want 3ms", got)
 	}

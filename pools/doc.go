@@ -5,12 +5,16 @@
 //
 // It is pure logic: no I/O, no goroutines, no imports from the rest of lbx.
 //
-// Lifecycle: the control plane's compile builds one Pool per pool with
-// NewPool for each applied configuration; the dataplane then reads it
-// concurrently. Live state is kept by identity outside the Pool and shared
-// through pointers, so an apply does not reset it: Health (written by the
-// monitors), MemberStats and NodeStats (written by the dataplane), and the
-// PersistTable (one per appliance, written by Pick). Inside a Pool the only
+// Lifecycle: the control plane's compile validates one PoolConfig per pool
+// (PoolConfig.Validate) and puts it, never to be written again, into the
+// dataplane's Program. The dataplane builds the Pool with NewPool from a
+// copy of it with the runtime attachments filled in, reads it concurrently,
+// and keeps it — selection state included — across applies that leave its
+// PoolConfig Equal. Live state is kept by identity outside the Pool and
+// shared through pointers, so an apply that rebuilds a pool does not reset
+// it: Health (written by the monitors), MemberStats and NodeStats
+// (written by the dataplane), and the PersistTable (one per appliance,
+// written by Pick). Inside a Pool the only
 // state that changes after build is atomic (the rotation cursor, slow-ramp
 // counters, sampled weights) plus the Maglev table, rebuilt under a mutex
 // when the member set changes, and Tick's samples, under a mutex.

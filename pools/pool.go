@@ -20,8 +20,12 @@ const DefaultSlowRamp = 10 * time.Second
 const DefaultMaglevTableSize = 65537
 
 // Member is one pool member: its configuration (copied into the Pool by
-// NewPool) and pointers to the live state kept by identity across applies.
-// A Member holds no atomics itself, so configurations copy it freely.
+// NewPool) and its runtime attachments — EnabledAt and pointers to the live
+// state kept by identity across applies (Health, Stats, NodeStats). A
+// Member holds no atomics itself, so configurations copy it freely. In a
+// compiled configuration (the dataplane's Program) the runtime attachments
+// are zero: the dataplane fills them in on its own copy when it builds the
+// Pool.
 type Member struct {
 	Name string     // tmsh member name, e.g. "/Common/198.18.2.11:80"
 	Node string     // node name, e.g. "/Common/198.18.2.11"
@@ -50,7 +54,9 @@ type Member struct {
 	NodeStats *NodeStats   // node's live counters shared across pools; nil = use Stats
 }
 
-// PoolConfig is what NewPool builds a Pool from.
+// PoolConfig is what NewPool builds a Pool from: the pool's compiled spec.
+// Once in a Program it is never written; Equal tells whether an apply
+// changed it.
 type PoolConfig struct {
 	Name    string
 	Method  Method
@@ -99,10 +105,10 @@ type selector interface {
 	pick(p *Pool, c []int32, r *Request, s *Scratch) int
 }
 
-// Pool is the runtime form of one pool: built once per applied
-// configuration by NewPool (a Pool literal selects nothing), then read
-// concurrently by the dataplane. Members is fixed after build, except that
-// the dataplane may fill in nil Stats before it publishes the pool.
+// Pool is the runtime form of one pool: built by NewPool (a Pool literal
+// selects nothing) when a configuration adds or changes the pool, then read
+// concurrently by the dataplane, across applies that leave its PoolConfig
+// Equal. Members is fixed after build.
 type Pool struct {
 	Name    string
 	Members []Member
@@ -149,21 +155,21 @@ var (
 // table entries.
 const maxMembers = 65535
 
-// NewPool validates cfg and builds the pool with everything its method
-// precomputes (priority groups, Maglev table). Errors name the pool and
-// field.
-func NewPool(cfg PoolConfig) (*Pool, error) {
+// Validate checks cfg as NewPool does, without building anything: the
+// control plane's compile calls it, and the dataplane builds the Pool later.
+// Errors name the pool and field.
+func (cfg *PoolConfig) Validate() error {
 	errf := func(field string, err error) error {
 		return fmt.Errorf("pool %s: %s: %w", cfg.Name, field, err)
 	}
 	if cfg.Method >= numMethods {
-		return nil, errf("load-balancing-mode", fmt.Errorf("%w: %d", ErrNoMethod, cfg.Method))
+		return errf("load-balancing-mode", fmt.Errorf("%w: %d", ErrNoMethod, cfg.Method))
 	}
 	if len(cfg.Members) > maxMembers {
-		return nil, errf("members", fmt.Errorf("%w: %d > %d", ErrTooManyMembers, len(cfg.Members), maxMembers))
+		return errf("members", fmt.Errorf("%w: %d > %d", ErrTooManyMembers, len(cfg.Members), maxMembers))
 	}
 	if cfg.SlowRamp < 0 {
-		return nil, errf("slow-ramp-time", fmt.Errorf("must be >= 0, got %v", cfg.SlowRamp))
+		return errf("slow-ramp-time", fmt.Errorf("must be >= 0, got %v", cfg.SlowRamp))
 	}
 	type ident struct {
 		a netip.Addr
@@ -172,13 +178,50 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	seen := make(map[ident]string, len(cfg.Members))
 	for _, m := range cfg.Members {
 		if !m.Addr.IsValid() {
-			return nil, errf("members "+m.Name, errors.New("address is not set"))
+			return errf("members "+m.Name, errors.New("address is not set"))
 		}
 		k := ident{m.Addr, m.Port}
 		if other, dup := seen[k]; dup {
-			return nil, errf("members "+m.Name, fmt.Errorf("%w: same address and port as %s", ErrDuplicateMember, other))
+			return errf("members "+m.Name, fmt.Errorf("%w: same address and port as %s", ErrDuplicateMember, other))
 		}
 		seen[k] = m.Name
+	}
+	if cfg.Method == MethodMaglev {
+		if size := cfg.maglevSize(); size > maxMaglevTableSize || int(size) <= len(cfg.Members) || !isPrime(size) {
+			return errf("maglev-table-size", fmt.Errorf("%w: %d", ErrMaglevTableSize, size))
+		}
+	}
+	return nil
+}
+
+func (cfg *PoolConfig) maglevSize() uint32 {
+	if cfg.MaglevTableSize == 0 {
+		return DefaultMaglevTableSize
+	}
+	return cfg.MaglevTableSize
+}
+
+// Equal reports whether two configurations build the same pool: same name,
+// method, settings, persistence table and members (all their fields, in
+// order). The dataplane keeps a pool's selection state (rotation position,
+// Maglev table, slow-ramp counters) across an apply when its configuration
+// is Equal to the running one.
+func (cfg *PoolConfig) Equal(o *PoolConfig) bool {
+	if cfg == nil || o == nil {
+		return cfg == o
+	}
+	return cfg.Name == o.Name && cfg.Method == o.Method &&
+		cfg.MinActiveMembers == o.MinActiveMembers && cfg.SlowRamp == o.SlowRamp &&
+		cfg.maglevSize() == o.maglevSize() && cfg.Sessions == o.Sessions &&
+		slices.Equal(cfg.Members, o.Members)
+}
+
+// NewPool validates cfg (see Validate) and builds the pool with everything
+// its method precomputes (priority groups, Maglev table). The members'
+// runtime fields (EnabledAt, Health, Stats, NodeStats) are used as given.
+func NewPool(cfg PoolConfig) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	p := &Pool{
 		Name:      cfg.Name,
@@ -206,7 +249,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	}
 	sel, err := newSelector(p, cfg)
 	if err != nil {
-		return nil, errf(err.field, err.err)
+		return nil, fmt.Errorf("pool %s: %s: %w", cfg.Name, err.field, err.err)
 	}
 	p.sel = sel
 	return p, nil
@@ -260,14 +303,7 @@ func newSelector(p *Pool, cfg PoolConfig) (selector, *fieldError) {
 	case MethodAlteonHash:
 		return alteonHash{}, nil
 	case MethodMaglev:
-		size := cfg.MaglevTableSize
-		if size == 0 {
-			size = DefaultMaglevTableSize
-		}
-		if size > maxMaglevTableSize || int(size) <= len(p.Members) || !isPrime(size) {
-			return nil, &fieldError{"maglev-table-size", fmt.Errorf("%w: %d", ErrMaglevTableSize, size)}
-		}
-		return newMaglev(p, size), nil
+		return newMaglev(p, cfg.maglevSize()), nil
 	}
 	return nil, &fieldError{"load-balancing-mode", ErrNoMethod}
 }

@@ -1,0 +1,330 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"lbx/pools"
+)
+
+// Runtime state. A Program is immutable; what changes while it runs lives
+// here, kept by identity so that an install does not reset it:
+//
+//   - a virtual's VirtualStats, by virtual name;
+//   - a member's MemberStats and Health, by pool and member name;
+//   - a node's NodeStats, by node address;
+//   - a pool's runtime pools.Pool (rotation position, Maglev table,
+//     slow-ramp counters, sampled weights), by pool name, kept while the
+//     pool's spec stays Equal and rebuilt when it changes;
+//   - a member's slow-ramp start (EnabledAt), carried from the running pool
+//     into a rebuilt one, or set to the install's time when the change
+//     re-enables the member.
+//
+// Each install builds a programRT beside the Program — slices in step with
+// Program.Virtuals, so the data path indexes instead of looking names up —
+// and publishes it atomically with the program; the data path loads it once
+// per batch.
+
+// Runtime keeps the dataplane's live state beside the Programs it runs. The
+// Engine has one; it also works on its own, without ports (the control
+// plane's tests use it so). Its methods are safe for concurrent use.
+type Runtime struct {
+	persist *pools.PersistTable // for virtuals whose Persist has no Table; may be nil
+	// onHealth is called once for every Health the runtime makes (the
+	// engine's service-down watcher); nil for none.
+	onHealth func(k memberKey, h *pools.Health)
+
+	mu      sync.Mutex // serializes installs; guards the maps
+	vstats  map[string]*VirtualStats
+	mstats  map[memberKey]*pools.MemberStats
+	mhealth map[memberKey]*pools.Health
+	nstats  map[netip.Addr]*pools.NodeStats
+
+	cur atomic.Pointer[programRT]
+}
+
+// programRT is one installed Program with its runtime state. It is
+// immutable once published (what it points to is atomic or, for a
+// pools.Pool, safe for concurrent use).
+type programRT struct {
+	prog  *Program
+	virts []virtualRT // in step with prog.Virtuals
+	pools []poolRT    // every pool a virtual uses, once, in order of first use
+}
+
+// virtualRT is a virtual's runtime state.
+type virtualRT struct {
+	stats   *VirtualStats
+	pool    *pools.Pool    // nil: no pool
+	persist *pools.Persist // the spec's, with the runtime's table when it has none; nil: none
+}
+
+// poolRT is a pool's spec and the runtime pool built from it.
+type poolRT struct {
+	spec *pools.PoolConfig
+	pool *pools.Pool
+}
+
+// NewRuntime returns an empty runtime. persist is the persistence table for
+// virtuals whose compiled persistence names none; nil leaves them without.
+func NewRuntime(persist *pools.PersistTable) *Runtime {
+	return &Runtime{
+		persist: persist,
+		vstats:  make(map[string]*VirtualStats),
+		mstats:  make(map[memberKey]*pools.MemberStats),
+		mhealth: make(map[memberKey]*pools.Health),
+		nstats:  make(map[netip.Addr]*pools.NodeStats),
+	}
+}
+
+// Install builds p's runtime state from the previous install's and makes p
+// the current program. now is the monotonic time (ns, the clock of
+// pools.Request.Now) a member re-enabled by this change starts its slow
+// ramp at. It does not write into p.
+func (r *Runtime) Install(p *Program, now int64) error { return r.install(p, now, nil) }
+
+// install is Install with commit, which the engine uses to publish the new
+// state to its data path; an error from commit aborts the install.
+func (r *Runtime) install(p *Program, now int64, commit func(*programRT) error) error {
+	if p == nil {
+		return errors.New("dataplane: install: nil program")
+	}
+	if !p.finalized {
+		return fmt.Errorf("dataplane: install: program generation %d: not finalized", p.Generation)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rt, err := r.buildLocked(p, now)
+	if err != nil {
+		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, err)
+	}
+	if commit != nil {
+		if err := commit(rt); err != nil {
+			return err
+		}
+	}
+	r.cur.Store(rt)
+	r.pruneLocked(rt)
+	return nil
+}
+
+// buildLocked builds p's runtime state. A pool whose spec is Equal to the
+// current program's pool of that name is kept as it is.
+func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
+	prev := make(map[string]*poolRT)
+	if cur := r.cur.Load(); cur != nil {
+		for i := range cur.pools {
+			prev[cur.pools[i].spec.Name] = &cur.pools[i]
+		}
+	}
+	rt := &programRT{prog: p, virts: make([]virtualRT, len(p.Virtuals))}
+	byName := make(map[string]*pools.Pool)
+	for i, v := range p.Virtuals {
+		vr := &rt.virts[i]
+		if vr.stats = r.vstats[v.Name]; vr.stats == nil {
+			vr.stats = new(VirtualStats)
+			r.vstats[v.Name] = vr.stats
+		}
+		if v.Persist != nil {
+			ps := *v.Persist
+			if ps.Table == nil {
+				ps.Table = r.persist
+			}
+			vr.persist = &ps
+		}
+		if v.Pool == nil {
+			continue
+		}
+		if vr.pool = byName[v.Pool.Name]; vr.pool != nil {
+			continue
+		}
+		pr, err := r.poolLocked(v.Pool, prev[v.Pool.Name], now)
+		if err != nil {
+			return nil, fmt.Errorf("virtual %s: %w", v.Name, err)
+		}
+		rt.pools = append(rt.pools, pr)
+		byName[v.Pool.Name] = pr.pool
+		vr.pool = pr.pool
+	}
+	return rt, nil
+}
+
+// poolLocked returns the runtime pool for spec: prev's when its spec is
+// Equal, else a new one with the members' live state attached.
+func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (poolRT, error) {
+	if prev != nil && prev.spec.Equal(spec) {
+		return poolRT{spec: spec, pool: prev.pool}, nil
+	}
+	cfg := *spec
+	cfg.Members = slices.Clone(spec.Members)
+	var was map[string]*pools.Member
+	if prev != nil {
+		was = make(map[string]*pools.Member, len(prev.pool.Members))
+		for i := range prev.pool.Members {
+			was[prev.pool.Members[i].Name] = &prev.pool.Members[i]
+		}
+	}
+	for i := range cfg.Members {
+		m := &cfg.Members[i]
+		k := memberKey{spec.Name, m.Name}
+		if m.Stats = r.mstats[k]; m.Stats == nil {
+			m.Stats = new(pools.MemberStats)
+			r.mstats[k] = m.Stats
+		}
+		m.Health = r.memberHealthLocked(k)
+		if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
+			m.NodeStats = new(pools.NodeStats)
+			r.nstats[m.Addr] = m.NodeStats
+		}
+		m.EnabledAt = enabledAt(was[m.Name], m, now)
+	}
+	p, err := pools.NewPool(cfg)
+	if err != nil {
+		return poolRT{}, err
+	}
+	return poolRT{spec: spec, pool: p}, nil
+}
+
+// enabledAt is a member's slow-ramp start in a rebuilt pool: now when the
+// change makes it available again (in the running pool, old, it was
+// disabled or forced offline, on itself or its node), else what it had in
+// the running pool, so that slow ramp starts at the re-enabling and
+// survives later applies; 0 for a member the running pool did not have.
+func enabledAt(old, m *pools.Member, now int64) int64 {
+	switch {
+	case old == nil:
+		return 0
+	case (old.Disabled || old.ForcedOffline) && !m.Disabled && !m.ForcedOffline:
+		return now
+	default:
+		return old.EnabledAt
+	}
+}
+
+// pruneLocked forgets the live state of virtuals, members and nodes rt no
+// longer has.
+func (r *Runtime) pruneLocked(rt *programRT) {
+	virtuals := make(map[string]bool, len(rt.prog.Virtuals))
+	for _, v := range rt.prog.Virtuals {
+		virtuals[v.Name] = true
+	}
+	members := make(map[memberKey]bool)
+	nodes := make(map[netip.Addr]bool)
+	for _, pr := range rt.pools {
+		for _, m := range pr.pool.Members {
+			members[memberKey{pr.spec.Name, m.Name}] = true
+			nodes[m.Addr] = true
+		}
+	}
+	for name := range r.vstats {
+		if !virtuals[name] {
+			delete(r.vstats, name)
+		}
+	}
+	for k := range r.mstats {
+		if !members[k] {
+			delete(r.mstats, k)
+		}
+	}
+	// A monitored member keeps its Health while its pool is not installed
+	// (no virtual uses it), so its verdict is there when one does; the
+	// monitor glue sets Unchecked when it stops checking a member.
+	for k, h := range r.mhealth {
+		if !members[k] && h.State() == pools.HealthUnchecked {
+			delete(r.mhealth, k)
+		}
+	}
+	for a := range r.nstats {
+		if !nodes[a] {
+			delete(r.nstats, a)
+		}
+	}
+}
+
+// Program returns the current program, nil before the first install.
+func (r *Runtime) Program() *Program {
+	if rt := r.cur.Load(); rt != nil {
+		return rt.prog
+	}
+	return nil
+}
+
+// VirtualStats returns the counters of the installed virtual server name,
+// nil when the current program has no such virtual.
+func (r *Runtime) VirtualStats(name string) *VirtualStats {
+	rt := r.cur.Load()
+	if rt == nil {
+		return nil
+	}
+	for i, v := range rt.prog.Virtuals {
+		if v.Name == name {
+			return rt.virts[i].stats
+		}
+	}
+	return nil
+}
+
+// Pool returns the pool name as the current program runs it — its members
+// with their Health, Stats, NodeStats and EnabledAt attached — or nil when
+// no installed virtual uses it. The data path selects from the same Pool
+// concurrently: callers read it (Available, Reason, ActiveGroups, member
+// counters) and select from it only as the data path would.
+func (r *Runtime) Pool(name string) *pools.Pool {
+	rt := r.cur.Load()
+	if rt == nil {
+		return nil
+	}
+	for i := range rt.pools {
+		if rt.pools[i].spec.Name == name {
+			return rt.pools[i].pool
+		}
+	}
+	return nil
+}
+
+// Member returns member of pool as the current program runs it (see Pool),
+// nil when it is not installed. The Member must not be written.
+func (r *Runtime) Member(pool, member string) *pools.Member {
+	p := r.Pool(pool)
+	if p == nil {
+		return nil
+	}
+	for i := range p.Members {
+		if p.Members[i].Name == member {
+			return &p.Members[i]
+		}
+	}
+	return nil
+}
+
+// MemberHealth returns the Health of a pool member by identity, creating it
+// (unchecked) when the member is not installed yet, so that the monitor
+// engine and the dataplane share one value across installs.
+func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.memberHealthLocked(memberKey{pool, member})
+}
+
+func (r *Runtime) memberHealthLocked(k memberKey) *pools.Health {
+	h := r.mhealth[k]
+	if h == nil {
+		h = new(pools.Health)
+		if r.onHealth != nil {
+			r.onHealth(k, h)
+		}
+		r.mhealth[k] = h
+	}
+	return h
+}
+
+// memberStats returns a member's counters, nil when it is not installed.
+func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mstats[k]
+}
