@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"lbx/ctrlplane/compile"
 	"lbx/dataplane"
 )
 
@@ -67,8 +68,8 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("ports", "", "data ports as JSON: [{\"name\":…,\"driver\":\"tap\",\"device\":…,\"mac\":…}]")
 	fs.String("selfips", "", "self IPs as JSON: [{\"name\":…,\"address\":\"a.b.c.d/len\",\"port\":…}]")
 	fs.String("control.socket", "", "control socket path")
-	fs.String("saved", "", "saved traffic config (bigip.conf-style)")
-	fs.Bool("fallback", false, "boot from the saved config's backup if the saved config is corrupt")
+	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
+	fs.Bool("config.fallback", false, "boot from the saved config's backup if the saved config is corrupt")
 	fs.Int("flows.capacity", 0, "flow table capacity")
 	fs.String("log.level", "", "log level: debug, info, warn, error")
 }
@@ -92,7 +93,7 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	v.SetEnvPrefix("LBX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{"ports", "selfips", "control.socket", "saved", "fallback", "flows.capacity", "log.level"} {
+	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"} {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
@@ -167,7 +168,7 @@ func (b *Boot) Validate() error {
 		errs = append(errs, errors.New("boot config: control.socket: must be set"))
 	}
 	if b.Config.Saved == "" {
-		errs = append(errs, errors.New("boot config: saved: must be set"))
+		errs = append(errs, errors.New("boot config: config.saved: must be set"))
 	}
 	if b.Flows.Capacity <= 0 {
 		errs = append(errs, fmt.Errorf("boot config: flows.capacity %d: must be > 0", b.Flows.Capacity))
@@ -189,8 +190,8 @@ func (b *Boot) LogLevel() (slog.Level, error) {
 
 // NetConfig returns the self IPs in the form Compile takes. It assumes
 // Validate passed.
-func (b *Boot) NetConfig() NetConfig {
-	var n NetConfig
+func (b *Boot) NetConfig() compile.NetConfig {
+	var n compile.NetConfig
 	for _, s := range b.SelfIPs {
 		pfx, _ := netip.ParsePrefix(s.Address)
 		n.SelfIPs = append(n.SelfIPs, dataplane.SelfIP{Name: s.Name, Prefix: pfx, Port: s.Port})

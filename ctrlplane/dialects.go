@@ -1,52 +1,44 @@
 package ctrlplane
 
-import "lbx/ctrlplane/ctlsock"
+import (
+	"lbx/ctrlplane/alteon"
+	"lbx/ctrlplane/ctlsock"
+	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh"
+)
 
-// Dialects are the Store's languages on the control socket, tmsh (the
-// default) first.
-func (s *Store) Dialects() []ctlsock.Dialect {
-	return []ctlsock.Dialect{tmshDialect{s}, alteonDialect{s}}
+// Dialects are the appliance's languages on the control socket over one
+// store, tmsh (the default) first; both read status from src.
+func Dialects(s *store.Store, src status.Sources) []ctlsock.Dialect {
+	return []ctlsock.Dialect{tmshDialect{tmsh.New(s, src)}, alteonDialect{alteon.New(s, src)}}
 }
 
-// tmshDialect and alteonDialect are the Store's two languages.
 type (
-	tmshDialect   struct{ s *Store }
-	alteonDialect struct{ s *Store }
+	tmshDialect   struct{ d *tmsh.Dialect }
+	alteonDialect struct{ d *alteon.Dialect }
 )
 
 func (tmshDialect) Name() string                       { return "tmsh" }
-func (tmshDialect) Claims(text string) bool            { return !IsAlteonScript(text) }
-func (d tmshDialect) Push(text string) (string, error) { return d.s.Push(text) }
-
-// NewSession starts a tmsh session: `create cli transaction` opens a
-// transaction in it that lives until submitted or deleted.
-func (d tmshDialect) NewSession() ctlsock.Session { return &tmshSession{d.s.NewSession()} }
+func (tmshDialect) Claims(text string) bool            { return !alteon.IsScript(text) }
+func (t tmshDialect) Push(text string) (string, error) { return t.d.Push(text) }
+func (t tmshDialect) NewSession() ctlsock.Session      { return tmshSession{t.d.NewSession()} }
 
 func (alteonDialect) Name() string                       { return "alteon" }
-func (alteonDialect) Claims(text string) bool            { return IsAlteonScript(text) }
-func (d alteonDialect) Push(text string) (string, error) { return d.s.PushAlteon(text) }
+func (alteonDialect) Claims(text string) bool            { return alteon.IsScript(text) }
+func (a alteonDialect) Push(text string) (string, error) { return a.d.Push(text) }
+func (a alteonDialect) NewSession() ctlsock.Session      { return a.d.NewSession() }
 
-// NewSession starts an Alteon session: an open menu and pending changes
-// that wait for apply.
-func (d alteonDialect) NewSession() ctlsock.Session {
-	ss := d.s.NewSession()
-	ss.alt = newAltState()
-	return &alteonSession{ss}
-}
+// tmshSession is a tmsh session on the socket: no prompt, and nothing
+// pending to drop (a transaction ends with its session unsubmitted, as
+// tmsh's does).
+type tmshSession struct{ *tmsh.Session }
 
-type tmshSession struct{ ss *ConfigSession }
-
-func (t *tmshSession) Exec(text string) (string, error) { return t.ss.Exec(text) }
-func (t *tmshSession) Prompt() string                   { return "" }
-func (t *tmshSession) Dropped() string                  { return "" }
-
-type alteonSession struct{ ss *ConfigSession }
-
-func (a *alteonSession) Exec(text string) (string, error) { return a.ss.ExecAlteon(text) }
-func (a *alteonSession) Prompt() string                   { return a.ss.AlteonPrompt() }
-func (a *alteonSession) Dropped() string                  { return a.ss.droppedNote() }
+func (tmshSession) Prompt() string  { return "" }
+func (tmshSession) Dropped() string { return "" }
 
 var (
 	_ ctlsock.Dialect = tmshDialect{}
 	_ ctlsock.Dialect = alteonDialect{}
+	_ ctlsock.Session = (*alteon.Session)(nil)
 )

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lbx/ctrlplane/ctlsock"
+	"lbx/ctrlplane/status"
 )
 
 // A named session keeps its transaction across requests; other clients do
@@ -15,7 +16,7 @@ import (
 func TestControlSocketSessions(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
 	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), s.Dialects()...)
+	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
 	if err != nil {
 		t.Fatal(err)
 	}

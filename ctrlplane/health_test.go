@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"lbx/ctrlplane/alteon"
+	"lbx/ctrlplane/ctrltest"
+	"lbx/ctrlplane/health"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -20,7 +23,7 @@ func TestMonitorSpecFromConfig(t *testing.T) {
 ltm monitor tcp legacy { defaults-from tcp close-check legacy }
 ltm pool p { monitor min 1 of { hm legacy } members { 10.0.0.1:80 } }`)
 	c.ApplyDefaults()
-	checks, err := monitorChecks(c)
+	checks, err := health.Checks(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func TestMonitoringDrivesMemberHealth(t *testing.T) {
 	member := monitors.Target{Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 	fake.Set("/Common/tcp", member, monitors.FakeOutcome{Verdict: monitors.Success})
 	s, table := newTestStore(t, "")
-	mon := NewMonitoring(monitors.Config{Prober: fake, Clock: clk}, table, func() int64 { return clk.Now().UnixNano() })
+	mon := health.NewMonitoring(monitors.Config{Prober: fake, Clock: clk}, table, func() int64 { return clk.Now().UnixNano() })
 	defer mon.Close()
 	s.AttachMonitoring(mon)
 	if err := s.LoadText("ltm pool web { monitor tcp members { 10.0.0.1:80 10.0.0.2:80 } }\nltm virtual vs { destination 198.18.1.100:80 pool web }"); err != nil {
@@ -101,9 +104,9 @@ type healthRig struct {
 	t    *testing.T
 	clk  *monitors.ManualClock
 	fake *monitors.FakeProber
-	s    *Store
-	dp   *fakeDataplane
-	mon  *Monitoring
+	s    *testStack
+	dp   *ctrltest.Dataplane
+	mon  *health.Monitoring
 }
 
 func newHealthRig(t *testing.T) *healthRig {
@@ -111,7 +114,7 @@ func newHealthRig(t *testing.T) *healthRig {
 	r := &healthRig{t: t, clk: monitors.NewManualClock(time.Unix(1000, 0))}
 	r.fake = monitors.NewFakeProber(r.clk)
 	r.s, r.dp = newTestStore(t, "")
-	r.mon = NewMonitoring(monitors.Config{Prober: r.fake, Clock: r.clk}, r.dp, func() int64 { return r.clk.Now().UnixNano() })
+	r.mon = health.NewMonitoring(monitors.Config{Prober: r.fake, Clock: r.clk}, r.dp, func() int64 { return r.clk.Now().UnixNano() })
 	t.Cleanup(func() { r.mon.Close() })
 	r.s.AttachMonitoring(r.mon)
 	return r
@@ -314,20 +317,53 @@ func TestMemberTransitionsCounted(t *testing.T) {
 func TestFailedInstallRestoresMemberHealth(t *testing.T) {
 	clk := monitors.NewManualClock(time.Unix(1000, 0))
 	s, dp := newTestStore(t, "ltm pool web { members { 10.0.0.1:80 } }\nltm virtual vs { destination 198.18.1.100:80 pool web }")
-	mon := NewMonitoring(monitors.Config{Prober: monitors.NewFakeProber(clk), Clock: clk}, dp, func() int64 { return clk.Now().UnixNano() })
+	mon := health.NewMonitoring(monitors.Config{Prober: monitors.NewFakeProber(clk), Clock: clk}, dp, func() int64 { return clk.Now().UnixNano() })
 	defer mon.Close()
 	s.AttachMonitoring(mon)
 	h := dp.MemberHealth("/Common/web", "/Common/10.0.0.1:80")
 	if st := h.State(); st != pools.HealthUnchecked {
 		t.Fatalf("unmonitored member: %v", st)
 	}
-	dp.mu.Lock()
-	dp.fail = errors.New("refused")
-	dp.mu.Unlock()
+	dp.SetFail(errors.New("refused"))
 	if _, err := s.Exec("modify ltm pool web monitor tcp"); err == nil {
 		t.Fatal("the refused apply succeeded")
 	}
 	if st := h.State(); st != pools.HealthUnchecked {
 		t.Fatalf("after a refused apply: %v, want unchecked (available) as before", st)
 	}
+}
+
+// Services sharing a group share their rport; a group on port 0 is checked
+// on its service's port.
+func TestAlteonSharedGroupAndHealthPort(t *testing.T) {
+	r := newHealthRig(t)
+	ss := r.s.alt.NewSession()
+	altExec(t, ss, `/c/slb/real 1/ena/rip 198.18.2.11
+/c/slb/advhc/health t TCP/inter 1/timeout 1/retry 2/restr 1
+/c/slb/group 1/add 1/health t
+/c/slb/virt 1/ena/vip 198.18.1.100/service 80/group 1
+/c/slb/virt 1/service 8080/group 1
+apply`)
+	if _, err := ss.Exec("/c/slb/virt 1/service 8080/rport 81"); err == nil || !strings.Contains(err.Error(), "also used by virt 1 service 80") {
+		t.Errorf("rport on a shared group: %v", err)
+	}
+	r.set("/Common/t", "198.18.2.11:80", monitors.Failure, "connection refused")
+	r.run(3 * time.Second)
+	r.want("1", map[string]pools.HealthState{"1:0": pools.HealthDown})
+	out := altExec(t, ss, "/i/slb/group 1")
+	if !strings.Contains(out, "real 1: 198.18.2.11, down, ") || !strings.Contains(out, "connection refused") {
+		t.Errorf("/i/slb/group 1:\n%s", out)
+	}
+	if n := r.calls("/Common/t", monitors.Target{Addr: netip.MustParseAddr("198.18.2.11"), Port: 80}); n < 2 {
+		t.Errorf("%d probes on the service port 80", n)
+	}
+}
+
+func altExec(t *testing.T, ss *alteon.Session, text string) string {
+	t.Helper()
+	out, err := ss.Exec(text)
+	if err != nil {
+		t.Fatalf("Alteon Exec(%q): %v\n%s", text, err, out)
+	}
+	return out
 }

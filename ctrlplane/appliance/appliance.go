@@ -8,7 +8,12 @@ import (
 	"sync"
 
 	"lbx/ctrlplane"
+	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/ctlsock"
+	"lbx/ctrlplane/health"
+	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
 	"lbx/monitors"
@@ -48,8 +53,9 @@ type Config struct {
 type Appliance struct {
 	eng   *dataplane.Engine
 	ls    *localstack.Stack
-	mon   *ctrlplane.Monitoring
-	store *ctrlplane.Store
+	mon   *health.Monitoring
+	store *store.Store
+	tmsh  *tmsh.Dialect
 	srv   *ctlsock.Server // nil without a control socket
 
 	closeOnce sync.Once
@@ -97,19 +103,21 @@ func New(cfg Config) (a *Appliance, err error) {
 	if external == nil {
 		external = &monitors.ExternalProber{}
 	}
-	a.mon = ctrlplane.NewMonitoring(monitors.Config{
+	a.mon = health.NewMonitoring(monitors.Config{
 		Prober: &netprobe.Prober{Stack: a.ls, External: external},
 		Clock:  cfg.MonitorClock,
 		Logger: logger,
 	}, eng, eng.Mono)
-	a.store = ctrlplane.NewStore(eng, ctrlplane.NetConfig{SelfIPs: cfg.SelfIPs, Persist: eng.PersistTable()}, cfg.SavedPath, logger)
-	a.store.AttachMonitoring(a.mon)
+	a.store = store.New(eng, compile.NetConfig{SelfIPs: cfg.SelfIPs, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
+	a.store.AttachChecker(a.mon)
+	src := status.FromDataplane(eng, a.mon)
+	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
 		return a, err
 	}
 	eng.Start()
 	if cfg.Socket != "" {
-		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, a.store.Dialects()...); err != nil {
+		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, ctrlplane.Dialects(a.store, src)...); err != nil {
 			return a, err
 		}
 		a.srv.Serve()
@@ -120,18 +128,18 @@ func New(cfg Config) (a *Appliance, err error) {
 // Engine returns the dataplane engine: counters, flows, neighbours.
 func (a *Appliance) Engine() *dataplane.Engine { return a.eng }
 
-// Store returns the configuration store: Exec, Push, Running.
-func (a *Appliance) Store() *ctrlplane.Store { return a.store }
+// Store returns the configuration store: Running, Begin, Update.
+func (a *Appliance) Store() *store.Store { return a.store }
 
 // Monitoring returns the monitor engine's glue; its Scheduler is the
 // monitor engine.
-func (a *Appliance) Monitoring() *ctrlplane.Monitoring { return a.mon }
+func (a *Appliance) Monitoring() *health.Monitoring { return a.mon }
 
 // Stack returns the local stack.
 func (a *Appliance) Stack() *localstack.Stack { return a.ls }
 
 // Exec runs one tmsh command, as the control socket does.
-func (a *Appliance) Exec(cmd string) (string, error) { return a.store.Exec(cmd) }
+func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
 // Close stops the appliance: the control socket first, so no command runs
 // against a dataplane going away, then the monitors, the local stack and

@@ -171,3 +171,13 @@ var (
 )
 
 var errRenamed = errors.New("cannot be changed by a modify (delete and create the object)")
+
+// LineError is an error at a line of a script or file: a pushed script, a
+// loaded bigip.conf, a command of a transaction.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }

@@ -1,8 +1,3 @@
-// Package netprobe runs health probes from the appliance's self IPs through
-// its own dataplane (the local stack), never through the host kernel:
-// crafted packets for icmp, tcp-half-open and the tcp handshake check, so
-// every packet of the exchange is shaped and seen; the gVisor netstack for
-// checks that carry data (tcp with send/recv, http, https, udp).
 package netprobe
 
 import (

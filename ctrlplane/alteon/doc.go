@@ -1,0 +1,11 @@
+// Package alteon is the Alteon /cfg/slb dialect as a view of the one
+// configuration model: real servers are nodes, groups are pools, a virt's
+// services are virtual servers (ID_PORT), health checks are monitors with
+// Alteon timing. The menus (alteon.go), the session with pending changes,
+// apply, diff, revert and save (alteon_session.go), and the dump, cur,
+// diff and /info printers (alteon_print.go) translate onto the store's
+// typed transactions and the status layer. Errors name Alteon objects
+// (real 5, group 2) from config's typed errors.
+//
+// Goroutines: none. A Session is safe for concurrent use (one mutex).
+package alteon

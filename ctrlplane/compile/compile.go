@@ -1,0 +1,155 @@
+package compile
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"time"
+
+	"lbx/ctrlplane/config"
+	"lbx/dataplane"
+	"lbx/pools"
+)
+
+// NetConfig is the network side of the appliance the traffic config is
+// compiled against: what the boot config says about self IPs.
+type NetConfig struct {
+	SelfIPs []dataplane.SelfIP
+	// Persist is the dataplane's persistence table: virtuals persist into
+	// it and least-sessions counts its records. Nil (unit tests) lets the
+	// engine attach its own on Install, without least-sessions counts.
+	Persist *pools.PersistTable
+}
+
+// env is what config.Validate needs of n.
+func (n NetConfig) env() config.Env {
+	env := config.Env{SelfIPs: map[netip.Addr]string{}}
+	for _, s := range n.SelfIPs {
+		env.SelfIPs[s.Prefix.Addr()] = s.Name
+	}
+	return env
+}
+
+// Compile validates c against n and builds the runtime Program; see
+// CompileWithWarnings, whose warnings it drops.
+func Compile(c *config.Config, n NetConfig) (*dataplane.Program, error) {
+	prog, _, err := CompileWithWarnings(c, n)
+	return prog, err
+}
+
+// CompileWithWarnings validates c against n (config.Validate: every
+// problem at once, as errors.Join of *config.ValidationError) and builds
+// the runtime Program; it builds nothing when there is a problem. It is
+// pure: c is not changed (defaults are applied to a copy) and nothing
+// outside the returned Program is touched. The Program holds specs only:
+// counters, member health and slow-ramp starts are the dataplane's runtime
+// state, kept by identity, so an apply does not reset them, and nobody
+// writes into the Program once it is returned.
+//
+// Only what the dataplane implements is compiled: TCP and UDP virtual
+// servers on one address and port, their pool (method, members with
+// ratios, priority groups, limits and states, slow ramp, service-down
+// action), source-address and hash persistence, SNAT automap and
+// enabled/disabled. Configured features that are accepted but do not work
+// as configured yet come back as warnings, each naming the object and
+// property: `ltm virtual /Common/vs: persist /Common/cookie: not
+// implemented yet, …`.
+func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []string, error) {
+	c = c.Clone()
+	if c == nil {
+		c = config.NewConfig()
+	}
+	c.ApplyDefaults()
+	if err := config.Validate(c, n.env()); err != nil {
+		return nil, nil, err
+	}
+	var errs []error
+	var warnings []string
+	add := func(obj config.Ref, prop string, err error) {
+		errs = append(errs, config.Invalid(obj, prop, err))
+	}
+	warn := func(obj config.Ref, prop, what string) {
+		warnings = append(warnings, obj.String()+": "+prop+": not implemented yet, "+what)
+	}
+
+	built := map[string]*pools.PoolConfig{}
+	for _, p := range c.PoolList() {
+		obj := config.Ref{Kind: config.KindPool, Name: p.Name}
+		var members []pools.Member
+		for _, m := range p.Members {
+			nd := c.Nodes[m.Node] // Validate checked it exists with this address
+			members = append(members, pools.Member{
+				Name: m.Name(), Node: nd.Name, Addr: nd.Address, Port: m.Port,
+				Ratio: m.Ratio, NodeRatio: nd.Ratio, Priority: m.PriorityGroup,
+				ConnLimit: m.ConnectionLimit, NodeConnLimit: nd.ConnectionLimit,
+				Disabled:      m.Session == config.SessionUserDisabled || nd.Session == config.SessionUserDisabled,
+				ForcedOffline: m.State == config.StateUserDown || nd.State == config.StateUserDown,
+			})
+		}
+		method, err := pools.ParseMethod(p.Mode.String())
+		if err != nil {
+			add(obj, "load-balancing-mode "+p.Mode.String(), err)
+			continue
+		}
+		rp := &pools.PoolConfig{
+			Name: p.Name, Method: method, Members: members,
+			MinActiveMembers: p.MinActiveMembers,
+			SlowRamp:         time.Duration(p.SlowRampTime) * time.Second,
+			Sessions:         n.Persist,
+		}
+		if err := rp.Validate(); err != nil {
+			add(obj, "", err)
+			continue
+		}
+		built[p.Name] = rp
+	}
+	var vs []*dataplane.Virtual
+	for _, v := range c.VirtualList() {
+		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
+		nerr := len(errs)
+		for _, p := range v.Profiles {
+			if p.Name == "/Common/http" {
+				warn(obj, "profiles "+p.Name, "traffic is balanced at layer 4")
+			}
+		}
+		if v.SNAT == config.SNATSnatpool {
+			warn(obj, "source-address-translation pool "+v.SNATPool, "automap is used")
+		}
+		if !v.TranslateAddress {
+			warn(obj, "translate-address disabled", "the destination address is translated")
+		}
+		if !v.TranslatePort {
+			warn(obj, "translate-port disabled", "the destination port is translated")
+		}
+		persist := compilePersist(c, v, n.Persist, add, warn)
+		rp := built[v.Pool]
+		if len(errs) > nerr || v.Pool != "" && rp == nil {
+			continue // a pool that did not build has its own error
+		}
+		d := v.Destination
+		dv := &dataplane.Virtual{
+			Name:        v.Name,
+			Addr:        d.Addr(),
+			Port:        d.Port(),
+			Proto:       uint8(v.Protocol),
+			Pool:        rp,
+			SNATAutomap: v.SNAT == config.SNATAutomap || v.SNAT == config.SNATSnatpool,
+			Enabled:     !v.Disabled,
+		}
+		if persist != nil {
+			dv.Persist, dv.HashOffset, dv.HashLength = persist.ps, persist.hashOffset, persist.hashLength
+		}
+		if p := c.Pools[v.Pool]; p != nil {
+			dv.ServiceDown = dataplane.ServiceDownAction(p.ServiceDownAction)
+		}
+		vs = append(vs, dv)
+	}
+	if len(errs) > 0 {
+		return nil, warnings, errors.Join(errs...)
+	}
+	prog := &dataplane.Program{SelfIPs: slices.Clone(n.SelfIPs), Virtuals: vs}
+	if err := prog.Finalize(); err != nil {
+		return nil, warnings, err
+	}
+	return prog, warnings, nil
+}

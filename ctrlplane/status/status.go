@@ -1,0 +1,492 @@
+package status
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/health"
+	"lbx/dataplane"
+	"lbx/monitors"
+	"lbx/pools"
+)
+
+// Runtime is the dataplane's live state of installed objects (the engine
+// has it): counters, member health, pools as they run.
+type Runtime interface {
+	// VirtualStats returns an installed virtual's counters, nil when not
+	// installed.
+	VirtualStats(name string) *dataplane.VirtualStats
+	// Pool returns an installed pool as the dataplane runs it, nil when no
+	// installed virtual uses it.
+	Pool(name string) *pools.Pool
+	// Member returns an installed pool member, nil when not installed.
+	Member(pool, member string) *pools.Member
+}
+
+// Counters are the dataplane's own counters (ports, drops by reason, flows).
+type Counters interface {
+	Counters() []dataplane.Counter
+	Flows() int
+}
+
+// Persist is the dataplane's persistence table.
+type Persist interface {
+	PersistRecords(f pools.PersistFilter) []pools.PersistRecordView
+	DeletePersistRecords(f pools.PersistFilter) int
+}
+
+// Health is the monitor engine's view (*health.Monitoring has it).
+type Health interface {
+	MemberStatus(pool, member string) (monitors.MemberStatus, bool)
+	NodeStatus(node string) (monitors.MemberStatus, bool)
+	InstanceHealth(owner, target, monitor string) (state, reason string, ok bool)
+	Trace(pool, member string) []monitors.Result
+}
+
+var (
+	_ Runtime  = (*dataplane.Engine)(nil)
+	_ Counters = (*dataplane.Engine)(nil)
+	_ Persist  = (*dataplane.Engine)(nil)
+	_ Health   = (*health.Monitoring)(nil)
+)
+
+// Sources is where status is read from. Any of them may be nil: a
+// dataplane that keeps no counters, an appliance with no monitor engine.
+type Sources struct {
+	Program  func() *dataplane.Program // the installed program
+	Runtime  Runtime
+	Counters Counters
+	Persist  Persist
+	Health   Health
+}
+
+// FromDataplane collects the sources dp offers (the engine offers all),
+// with h as the monitor engine (nil for none).
+func FromDataplane(dp interface{ Program() *dataplane.Program }, h *health.Monitoring) Sources {
+	s := Sources{Program: dp.Program}
+	s.Runtime, _ = dp.(Runtime)
+	s.Counters, _ = dp.(Counters)
+	s.Persist, _ = dp.(Persist)
+	if h != nil {
+		s.Health = h
+	}
+	return s
+}
+
+// Availability is BIG-IP's availability of an object: the colour of its
+// status icon.
+type Availability uint8
+
+// Availabilities. The zero value is unknown (BIG-IP's blue square).
+const (
+	Unknown   Availability = iota
+	Available              // green
+	Offline                // red
+)
+
+func (a Availability) String() string {
+	return [...]string{"unknown", "available", "offline"}[a]
+}
+
+// Reasons as BIG-IP words them.
+const (
+	ReasonUnmonitored      = "The children pool member(s) either don't have service checking enabled, or service check results are not available yet"
+	ReasonNoMembers        = "The pool has no members"
+	ReasonNoPool           = "The virtual server has no pool"
+	ReasonVirtualAvailable = "The virtual server is available"
+	ReasonMembersDown      = "The children pool member(s) are down"
+	ReasonNodeUnmonitored  = "Node address does not have service checking enabled"
+)
+
+// Traffic is an object's counters.
+type Traffic struct {
+	PktsIn, PktsOut, BytesIn, BytesOut, TotalConns uint64
+	CurConns                                       int64
+}
+
+// add adds a member's counters.
+func (t *Traffic) add(s *pools.MemberStats) {
+	if s == nil {
+		return
+	}
+	t.PktsIn += s.PktsIn.Load()
+	t.PktsOut += s.PktsOut.Load()
+	t.BytesIn += s.BytesIn.Load()
+	t.BytesOut += s.BytesOut.Load()
+	t.CurConns += s.CurConns.Load()
+	t.TotalConns += s.TotalConns.Load()
+}
+
+func virtualTraffic(s *dataplane.VirtualStats) Traffic {
+	if s == nil {
+		return Traffic{}
+	}
+	return Traffic{
+		PktsIn: s.PktsIn.Load(), PktsOut: s.PktsOut.Load(),
+		BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(),
+		CurConns: s.CurConns.Load(), TotalConns: s.TotalConns.Load(),
+	}
+}
+
+// Virtual is a virtual server's status. Its availability follows its
+// pool's, as on BIG-IP.
+type Virtual struct {
+	Name         string
+	Availability Availability
+	Enabled      bool
+	Reason       string
+	Destination  netip.AddrPort
+	Protocol     string
+	Pool         string // "" for none
+	Traffic      Traffic
+}
+
+// Pool is a pool's status with its members'.
+type Pool struct {
+	Name             string
+	Availability     Availability
+	Reason           string
+	Mode             string
+	MinActiveMembers uint32
+	// ActiveGroups are the priority groups taking traffic (priority group
+	// activation); nil when the pool is not installed or has no PGA.
+	ActiveGroups []uint32
+	Installed    bool
+	Traffic      Traffic // the members' summed
+	Members      []Member
+}
+
+// Member is a pool member's status.
+type Member struct {
+	Name    string // "/Common/10.0.0.1:80"
+	Address netip.Addr
+	Port    uint16
+	// Status is the word show prints: up, down, checking, unknown (not
+	// monitored), disabled, offline (forced offline).
+	Status  string
+	Reason  string
+	Up      bool
+	Traffic Traffic
+}
+
+// Node is a node's status; its traffic is summed over every installed
+// member on its address, as BIG-IP counts a node.
+type Node struct {
+	Name         string
+	Address      netip.Addr
+	Availability Availability
+	State        string // enabled, disabled, forced offline
+	Reason       string
+	Members      int // installed pool members on the node
+	Traffic      Traffic
+}
+
+// Instance is one place a monitor checks: a pool member or a node.
+type Instance struct {
+	Owner  string // "pool /Common/p", "node /Common/n"
+	Target string // the member or the node's address
+	State  string // up, down, checking, unchecked, …
+	Reason string
+}
+
+// Self is what the appliance does with a net self of the configuration.
+type Self struct {
+	Name   string
+	Active bool   // on a dataplane port (the boot config's self IPs)
+	Port   string // the port, when active
+	Boot   string // the boot config's self IP of that address, when active
+}
+
+// View reads status for one configuration (the running one, or a
+// session's candidate) from src.
+type View struct {
+	c   *config.Config
+	src Sources
+}
+
+// New returns a view of c.
+func New(c *config.Config, src Sources) *View { return &View{c: c, src: src} }
+
+// Config is the configuration the view shows.
+func (v *View) Config() *config.Config { return v.c }
+
+// Sources are where the view reads from.
+func (v *View) Sources() Sources { return v.src }
+
+func (v *View) program() *dataplane.Program {
+	if v.src.Program == nil {
+		return nil
+	}
+	return v.src.Program()
+}
+
+// Virtual returns a virtual server's status; ok is false when it does not
+// exist.
+func (v *View) Virtual(name string) (st Virtual, ok bool) {
+	vs := v.c.Virtuals[name]
+	if vs == nil {
+		return st, false
+	}
+	st = Virtual{Name: name, Enabled: !vs.Disabled, Destination: vs.Destination, Protocol: vs.Protocol.String(), Pool: vs.Pool}
+	switch p, found := v.Pool(vs.Pool); {
+	case vs.Pool == "" || !found:
+		st.Availability, st.Reason = Offline, ReasonNoPool
+	case len(p.Members) == 0:
+		st.Availability, st.Reason = Offline, ReasonNoMembers
+	case p.Availability == Available:
+		st.Availability, st.Reason = Available, ReasonVirtualAvailable
+	case p.Availability == Offline:
+		st.Availability, st.Reason = Offline, ReasonMembersDown
+	default:
+		st.Availability, st.Reason = Unknown, ReasonUnmonitored
+	}
+	if v.src.Runtime != nil {
+		st.Traffic = virtualTraffic(v.src.Runtime.VirtualStats(name))
+	}
+	return st, true
+}
+
+// Pool returns a pool's status and its members'; ok is false when it does
+// not exist.
+func (v *View) Pool(name string) (st Pool, ok bool) {
+	p := v.c.Pools[name]
+	if p == nil {
+		return st, false
+	}
+	st = Pool{Name: name, Mode: p.Mode.String(), MinActiveMembers: p.MinActiveMembers}
+	var installed *pools.Pool
+	if v.src.Runtime != nil {
+		installed = v.src.Runtime.Pool(name)
+	}
+	st.Installed = installed != nil
+	if installed != nil && p.MinActiveMembers > 0 {
+		// Availability does not depend on the time (pools.Available).
+		st.ActiveGroups = installed.ActiveGroups(0)
+	}
+	up := 0
+	for i := range p.Members {
+		m := v.member(p, &p.Members[i])
+		if m.Up {
+			up++
+		}
+		st.Traffic.PktsIn += m.Traffic.PktsIn
+		st.Traffic.PktsOut += m.Traffic.PktsOut
+		st.Traffic.BytesIn += m.Traffic.BytesIn
+		st.Traffic.BytesOut += m.Traffic.BytesOut
+		st.Traffic.CurConns += m.Traffic.CurConns
+		st.Traffic.TotalConns += m.Traffic.TotalConns
+		st.Members = append(st.Members, m)
+	}
+	switch {
+	case len(p.Members) == 0:
+		st.Availability, st.Reason = Offline, ReasonNoMembers
+	case v.monitored(p):
+		st.Availability, st.Reason = Available, fmt.Sprintf("%d of %d members are up", up, len(p.Members))
+		if up == 0 {
+			st.Availability = Offline
+		}
+	default:
+		st.Availability, st.Reason = Unknown, ReasonUnmonitored
+	}
+	return st, true
+}
+
+// monitored reports whether the pool's own monitor or one of its members'
+// node monitors checks it.
+func (v *View) monitored(p *config.Pool) bool {
+	if len(p.Monitor.Names) > 0 {
+		return true
+	}
+	for i := range p.Members {
+		if n := v.c.Nodes[p.Members[i].Node]; n != nil && len(n.Monitor.Names) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Member returns one member's status; ok is false when the pool or the
+// member does not exist.
+func (v *View) Member(pool, member string) (Member, bool) {
+	p := v.c.Pools[pool]
+	if p == nil {
+		return Member{}, false
+	}
+	for i := range p.Members {
+		if p.Members[i].Name() == member {
+			return v.member(p, &p.Members[i]), true
+		}
+	}
+	return Member{}, false
+}
+
+// member is a member's status: the operator's state first (forced
+// offline, disabled), then the monitors'.
+func (v *View) member(p *config.Pool, m *config.Member) Member {
+	st := Member{Name: m.Name(), Address: m.Address, Port: m.Port}
+	var live *pools.Member
+	if v.src.Runtime != nil {
+		live = v.src.Runtime.Member(p.Name, m.Name())
+	}
+	var hs pools.HealthState
+	if live != nil {
+		hs = live.Health.State()
+		st.Traffic.add(live.Stats)
+	}
+	status, reason := hs.String(), ""
+	if hs == pools.HealthUnchecked {
+		status, reason = "unknown", "no monitor"
+	}
+	if v.src.Health != nil { // monitored by its pool's or its node's monitor
+		if ms, ok := v.src.Health.MemberStatus(p.Name, m.Name()); ok {
+			if live == nil { // a pool no virtual server uses is not installed
+				status = ms.State.String()
+				hs = health.HealthState(ms.State)
+			}
+			reason = ms.Reason
+			if reason == "" && hs == pools.HealthUp {
+				reason = "monitor " + p.Monitor.String() + " up"
+			}
+		}
+	}
+	switch {
+	case m.State == config.StateUserDown:
+		status, reason = "offline", "forced offline by the operator; "+status
+	case m.Session == config.SessionUserDisabled:
+		status, reason = "disabled", "disabled by the operator; "+status
+	}
+	st.Status, st.Reason, st.Up = status, reason, status == "up"
+	return st
+}
+
+// nodeAvailability is BIG-IP's word for a node's monitor state.
+var nodeAvailability = [...]Availability{
+	monitors.Checking: Unknown, monitors.Up: Available, monitors.Down: Offline, monitors.Disabled: Available,
+}
+
+// Node returns a node's status; ok is false when it does not exist.
+func (v *View) Node(name string) (st Node, ok bool) {
+	n := v.c.Nodes[name]
+	if n == nil {
+		return st, false
+	}
+	st = Node{Name: name, Address: n.Address, Availability: Unknown, Reason: ReasonNodeUnmonitored, State: "enabled"}
+	if prog := v.program(); prog != nil && v.src.Runtime != nil {
+		seen := map[*pools.MemberStats]bool{}
+		for _, vs := range prog.Virtuals {
+			if vs.Pool == nil {
+				continue
+			}
+			rp := v.src.Runtime.Pool(vs.Pool.Name)
+			if rp == nil {
+				continue
+			}
+			for i := range rp.Members {
+				m := &rp.Members[i]
+				if m.Addr == n.Address && m.Stats != nil && !seen[m.Stats] {
+					seen[m.Stats] = true
+					st.Members++
+					st.Traffic.add(m.Stats)
+				}
+			}
+		}
+	}
+	if v.src.Health != nil {
+		if ns, ok := v.src.Health.NodeStatus(name); ok && int(ns.State) < len(nodeAvailability) {
+			st.Availability, st.Reason = nodeAvailability[ns.State], ns.Reason
+		}
+	}
+	if n.Session == config.SessionUserDisabled {
+		st.State = "disabled"
+	}
+	if n.State == config.StateUserDown {
+		st.State = "forced offline"
+	}
+	return st, true
+}
+
+// MonitorInstances lists where a monitor checks (every member of the pools
+// using it, every node using it) with each check's state.
+func (v *View) MonitorInstances(monitor string) []Instance {
+	var out []Instance
+	add := func(owner, target string) {
+		in := Instance{Owner: owner, Target: target, State: "unchecked", Reason: "no monitor engine attached"}
+		if v.src.Health != nil {
+			if s, r, ok := v.src.Health.InstanceHealth(owner, target, monitor); ok {
+				in.State, in.Reason = s, r
+			}
+		}
+		out = append(out, in)
+	}
+	for _, p := range v.c.PoolList() {
+		if !p.Monitor.Uses(monitor) {
+			continue
+		}
+		for i := range p.Members {
+			add("pool "+p.Name, p.Members[i].Name())
+		}
+	}
+	for _, n := range v.c.NodeList() {
+		if n.Monitor.Uses(monitor) {
+			add("node "+n.Name, n.Address.String())
+		}
+	}
+	return out
+}
+
+// Self returns what the appliance does with a net self; ok is false when
+// it does not exist.
+func (v *View) Self(name string) (st Self, ok bool) {
+	s := v.c.Selfs[name]
+	if s == nil {
+		return st, false
+	}
+	st = Self{Name: name}
+	if prog := v.program(); prog != nil {
+		for _, bs := range prog.SelfIPs {
+			if bs.Prefix.Addr() == s.Address.Addr() {
+				st.Active, st.Port, st.Boot = true, bs.Port, bs.Name
+			}
+		}
+	}
+	return st, true
+}
+
+// MonitorTrace is a monitored member's last probes.
+type MonitorTrace struct {
+	Status monitors.MemberStatus
+	Probes []monitors.Result
+}
+
+// Trace returns a monitored member's status and last probes; ok is false
+// when no monitor engine checks it.
+func (v *View) Trace(pool, member string) (MonitorTrace, bool) {
+	if v.src.Health == nil {
+		return MonitorTrace{}, false
+	}
+	st, ok := v.src.Health.MemberStatus(pool, member)
+	if !ok {
+		return MonitorTrace{}, false
+	}
+	return MonitorTrace{Status: st, Probes: v.src.Health.Trace(pool, member)}, true
+}
+
+// TraceText prints a member's trace as both dialects show it (tmsh show
+// ltm monitor-trace, Alteon /info/slb/trace): a header with its status,
+// reason and transitions, then its probes as a short tcpdump.
+func TraceText(pool, member string, tr MonitorTrace) string {
+	const rule = "---------------------------------------------------------------\n"
+	var b strings.Builder
+	line := func(label, value string) { fmt.Fprintf(&b, "  %-17s: %s\n", label, value) }
+	b.WriteString(rule + "Ltm::Monitor Trace: " + pool + " " + member + "\n" + rule)
+	line("Status", tr.Status.State.String())
+	if tr.Status.Reason != "" {
+		line("Reason", tr.Status.Reason)
+	}
+	line("Transitions", fmt.Sprint(tr.Status.Transitions))
+	b.WriteByte('\n')
+	b.WriteString(monitors.FormatTrace(tr.Probes))
+	return b.String()
+}

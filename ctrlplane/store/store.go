@@ -1,0 +1,324 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/config"
+	"lbx/dataplane"
+)
+
+// Dataplane is what the Store drives: it installs compiled programs and
+// reports the one it runs. *dataplane.Engine is the production one.
+type Dataplane interface {
+	// Install makes p the running program. p is finalized and is not
+	// changed afterwards, by the Store or the Dataplane: runtime state
+	// (counters, health, slow-ramp starts) is the Dataplane's. On error the
+	// previous program stays.
+	Install(p *dataplane.Program) error
+	// Program returns the running program, or nil before the first Install.
+	Program() *dataplane.Program
+}
+
+var _ Dataplane = (*dataplane.Engine)(nil)
+
+// Checker is the monitor engine as the store drives it at every apply
+// (*health.Monitoring is the production one).
+type Checker interface {
+	// Prepare validates the monitor rules of c and readies their checks;
+	// apply starts them once c's program is installed.
+	Prepare(c *config.Config) (apply func() error, err error)
+	// Abort undoes a Prepare whose install failed.
+	Abort()
+}
+
+// Codec reads and writes the saved configuration file (bigip.conf, tmsh
+// text): the tmsh dialect is the production one. Lines maps each object
+// (config.Ref.String) to the line that defines it, for errors.
+type Codec interface {
+	Parse(text string) (c *config.Config, lines map[string]int, err error)
+	Format(c *config.Config) string
+}
+
+// Store holds the running configuration and applies changes to it: every
+// change is made on a clone (the candidate), compiled, installed, and only
+// then becomes running. Any error leaves running and the dataplane as they
+// were. All methods are safe for concurrent use; they are serialized.
+type Store struct {
+	savedPath string
+	net       compile.NetConfig
+	codec     Codec
+	dp        Dataplane
+	logger    *slog.Logger
+
+	mu      sync.Mutex // guards running and version, and serializes applies
+	running *config.Config
+	version uint64 // count of successful applies; the Program's Generation
+	// warnings of the last apply: what the config asks for that the
+	// dataplane does not do yet; newWarnings are those the apply before
+	// did not have, which is what a command's output repeats.
+	warnings, newWarnings []string
+	checks                Checker // nil: no monitor engine attached
+}
+
+// AttachChecker makes every later apply hand the configuration's monitor
+// rules to the monitor engine. Attach it before Boot.
+func (s *Store) AttachChecker(c Checker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = c
+}
+
+// New returns a Store with an empty running configuration. savedPath is
+// where a save writes and Boot reads (bigip.conf, in codec's format);
+// empty disables both. A nil logger discards.
+func New(dp Dataplane, n compile.NetConfig, codec Codec, savedPath string, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{savedPath: savedPath, net: n, codec: codec, dp: dp, logger: logger, running: config.NewConfig()}
+}
+
+// Dataplane is the dataplane the store installs into, for the status layer.
+func (s *Store) Dataplane() Dataplane { return s.dp }
+
+// Net is what the store compiles against.
+func (s *Store) Net() compile.NetConfig { return s.net }
+
+// Boot loads the saved configuration, compiles and installs it. With no
+// saved file it installs an empty program. Errors name the file and line.
+func (s *Store) Boot() error { return s.BootWithFallback(false) }
+
+// BootWithFallback is Boot that, when the saved file is corrupt or does not
+// apply and useBackup is set, boots from the backup the previous save kept
+// (savedPath.bak) instead of failing; the fallback is logged loudly.
+func (s *Store) BootWithFallback(useBackup bool) error {
+	err := s.bootFrom(s.savedPath, true)
+	if err == nil || !useBackup || s.savedPath == "" {
+		if _, statErr := os.Stat(s.savedPath + ".bak"); err != nil && s.savedPath != "" && statErr == nil {
+			err = fmt.Errorf("%w (boot with config.fallback set to use %s.bak)", err, s.savedPath)
+		}
+		return err
+	}
+	s.logger.Error("saved configuration unusable; booting from the backup", "err", err, "backup", s.savedPath+".bak")
+	if berr := s.bootFrom(s.savedPath+".bak", false); berr != nil {
+		return errors.Join(err, berr)
+	}
+	return nil
+}
+
+func (s *Store) bootFrom(path string, missingOK bool) error {
+	cfg, lines := config.NewConfig(), map[string]int(nil)
+	if path != "" {
+		data, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && missingOK:
+			s.logger.Info("no saved configuration; starting empty", "path", path)
+		case err != nil:
+			return fmt.Errorf("saved config: %w", err)
+		default:
+			if cfg, lines, err = s.codec.Parse(string(data)); err != nil {
+				return fmt.Errorf("saved config %s: %w", path, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.applyLocked(cfg, lines); err != nil {
+		return fmt.Errorf("saved config %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadText replaces the running configuration with text in the codec's
+// format (bigip.conf).
+func (s *Store) LoadText(text string) error {
+	cfg, lines, err := s.codec.Parse(text)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applyLocked(cfg, lines)
+}
+
+// Running returns a copy of the running configuration.
+func (s *Store) Running() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running.Clone()
+}
+
+// Version returns how many configurations have been applied; it is also the
+// Generation of the installed Program.
+func (s *Store) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// commitLocked applies what t did: a changed candidate is compiled,
+// installed and becomes running; then a requested save is done. lines
+// maps objects to the script line that last changed them, so validation
+// errors can point there. It does not check t's base version (Txn.Commit
+// does).
+func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
+	if t.mutated {
+		if err := s.applyLocked(t.cand, lines); err != nil {
+			return err
+		}
+	}
+	if t.save {
+		if err := s.saveLocked(); err != nil {
+			if t.mutated {
+				return fmt.Errorf("configuration applied (version %d) but not saved: %w", s.version, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// applyLocked compiles cfg, installs it and makes it running.
+func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
+	cfg.ApplyDefaults()
+	prog, warnings, err := compile.CompileWithWarnings(cfg, s.net)
+	if err != nil {
+		return atLines(err, lines)
+	}
+	s.newWarnings = s.newWarnings[:0]
+	for _, w := range warnings {
+		if !slices.Contains(s.warnings, w) {
+			s.newWarnings = append(s.newWarnings, w)
+		}
+	}
+	s.warnings = warnings
+	prog.Generation = s.version + 1
+	var startChecks func() error
+	if s.checks != nil {
+		if startChecks, err = s.checks.Prepare(cfg); err != nil {
+			return atLines(err, lines)
+		}
+	}
+	if err := s.dp.Install(prog); err != nil {
+		if s.checks != nil {
+			s.checks.Abort()
+		}
+		return fmt.Errorf("install: %w", err)
+	}
+	if startChecks != nil {
+		if err := startChecks(); err != nil {
+			// Validation accepted every monitor, so this is a bug; the
+			// traffic config is installed regardless.
+			s.logger.Error("monitor engine refused the checks", "err", err)
+		}
+	}
+	s.running = cfg
+	s.version++
+	for _, w := range warnings {
+		s.logger.Warn("configuration applied with a feature not implemented yet", "warning", w)
+	}
+	s.logger.Info("configuration applied", "version", s.version,
+		"nodes", len(cfg.Nodes), "pools", len(cfg.Pools), "virtuals", len(cfg.Virtuals))
+	return nil
+}
+
+// atLines points each validation error at the line its object was last
+// defined or changed at, when known.
+func atLines(err error, lines map[string]int) error {
+	if len(lines) == 0 {
+		return err
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		var ve *config.ValidationError
+		if errors.As(e, &ve) {
+			if l, ok := lines[ve.Object]; ok {
+				e = &config.LineError{Line: l, Err: e}
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+// Save writes the running configuration to the saved path crash-safely,
+// keeping the previous file as .bak.
+func (s *Store) Save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveLocked()
+}
+
+// saveLocked writes the running configuration to savedPath crash-safely,
+// keeping the previous file as savedPath.bak.
+func (s *Store) saveLocked() error {
+	if s.savedPath == "" {
+		return errors.New("save sys config: no saved config path is configured")
+	}
+	if err := os.MkdirAll(filepath.Dir(s.savedPath), 0o755); err != nil {
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	old, err := os.ReadFile(s.savedPath)
+	switch {
+	case err == nil:
+		if err := writeFileSync(s.savedPath+".bak", old); err != nil {
+			return fmt.Errorf("save sys config: backup: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	if err := writeFileSync(s.savedPath, []byte(s.codec.Format(s.running))); err != nil {
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)
+	return nil
+}
+
+// writeFileSync replaces path atomically: a temporary file in the same
+// directory is written and synced, renamed over path, and the directory is
+// synced so the rename survives a crash.
+func writeFileSync(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,416 @@
+package tmsh
+
+import (
+	"slices"
+	"strings"
+
+	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/store"
+
+	"lbx/dataplane"
+)
+
+// Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
+// The grammar is this table; parsing, help and (in cli/) completion are
+// driven from it.
+type Command struct {
+	Verb     string // "create"
+	Module   string // "ltm"
+	Kind     string // "pool"; empty for a command on the whole module
+	Args     string // usage of what follows, e.g. "NAME [PROPERTY …]"
+	Help     string
+	ReadOnly bool // list, show and record deletion: never changes the configuration
+
+	obj *objKind
+	run func(x *execCtx, cmd *Command, args *cursor) (string, error)
+}
+
+// Properties returns the property names the command's object kind takes, for
+// help and completion.
+func (c *Command) Properties() []string {
+	if c.obj == nil {
+		return nil
+	}
+	return slices.Clone(c.obj.props)
+}
+
+// execCtx is what a command acts on: the candidate configuration of one Exec
+// or Push, and what it asks of the Store afterwards.
+type execCtx struct {
+	*store.Txn                // the candidate the commands change
+	src        status.Sources // where show reads status
+	save       bool           // save sys config was asked for
+	txnOp      txnOp          // set by create/submit/delete cli transaction
+}
+
+// cand is the candidate, for reading: edits go through the Txn.
+func (x *execCtx) cand() *config.Config { return x.Config() }
+
+// view reads status for the candidate.
+func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
+
+// program is the installed program, nil when there is none.
+func (x *execCtx) program() *dataplane.Program {
+	if x.src.Program == nil {
+		return nil
+	}
+	return x.src.Program()
+}
+
+// commands is the grammar: the object commands here and the system ones
+// (sys.go). It is never modified; Commands hands out a copy.
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands)
+
+// objectCommands act on configuration objects: list, create, modify and
+// delete for every kind, show for nodes, pools and virtual servers.
+var objectCommands = func() []Command {
+	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME …] [all-properties]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
+	}
+	out = append(out,
+		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: poolKind, run: runShowMonitorTrace},
+		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
+	)
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "create", Module: k.module, Kind: k.kind, Args: "NAME " + k.createArgs, Help: "create one of the " + k.plural, obj: k, run: runCreate})
+	}
+	for _, k := range kinds {
+		help := "change one of the " + k.plural
+		if k == poolKind {
+			help = "change a pool; members add|delete|modify|replace-all-with { … }"
+		}
+		out = append(out, Command{Verb: "modify", Module: k.module, Kind: k.kind, Args: "NAME PROPERTY …", Help: help, obj: k, run: runModify})
+	}
+	for _, k := range kinds {
+		out = append(out, Command{Verb: "delete", Module: k.module, Kind: k.kind, Args: "NAME …", Help: "delete " + k.plural + " nothing uses", obj: k, run: runDelete})
+	}
+	return out
+}()
+
+// Commands returns the command grammar, for help and completion.
+func Commands() []Command { return slices.Clone(commands) }
+
+// isModule reports whether word starts a stanza rather than a command.
+func isModule(word string) bool {
+	return slices.ContainsFunc(kinds, func(k *objKind) bool { return k.module == word })
+}
+
+// lookupCommand reads VERB MODULE [KIND…] and finds its table entry. A
+// kind may be several words (`ltm monitor http`); the longest one that
+// matches wins.
+func lookupCommand(cur *cursor) (*Command, error) {
+	vt := cur.next()
+	var verbs, modules []string
+	var byVerb []*Command
+	for i := range commands {
+		c := &commands[i]
+		if !slices.Contains(verbs, c.Verb) {
+			verbs = append(verbs, c.Verb)
+		}
+		if c.Verb == vt.text {
+			byVerb = append(byVerb, c)
+		}
+	}
+	if vt.kind != tokWord || len(byVerb) == 0 {
+		return nil, lineErrorf(vt.line, "%s: unknown command (want one of %s)", vt.describe(), strings.Join(verbs, ", "))
+	}
+	mt, ok := cur.peek()
+	var byModule []*Command
+	for _, c := range byVerb {
+		if !slices.Contains(modules, c.Module) {
+			modules = append(modules, c.Module)
+		}
+		if ok && mt.kind == tokWord && c.Module == mt.text {
+			byModule = append(byModule, c)
+		}
+	}
+	if len(byModule) == 0 {
+		got := "nothing"
+		if ok {
+			got = mt.describe()
+		}
+		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", vt.text, strings.Join(modules, " or "), got)
+	}
+	cur.next()
+	var whole *Command
+	var cands []*Command
+	for _, c := range byModule {
+		if c.Kind == "" {
+			whole = c
+		} else {
+			cands = append(cands, c)
+		}
+	}
+	said := vt.text + " " + mt.text
+	for depth := 0; ; depth++ {
+		t, ok := cur.peek()
+		var next, complete []*Command
+		var want []string
+		for _, c := range cands {
+			w := strings.Fields(c.Kind)
+			if len(w) <= depth {
+				continue
+			}
+			if !slices.Contains(want, w[depth]) {
+				want = append(want, w[depth])
+			}
+			if ok && t.kind == tokWord && w[depth] == t.text {
+				next = append(next, c)
+				if len(w) == depth+1 {
+					complete = append(complete, c)
+				}
+			}
+		}
+		if len(next) == 0 {
+			if depth == 0 && whole != nil && (!ok || t.isWord("all-properties")) {
+				return whole, nil
+			}
+			got := "nothing"
+			if ok {
+				got = t.describe()
+			}
+			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
+		}
+		cur.next()
+		said += " " + t.text
+		if len(complete) > 0 {
+			// A longer kind wins only when its next word follows.
+			longer := false
+			if nt, ok := cur.peek(); ok && nt.kind == tokWord {
+				for _, c := range next {
+					if w := strings.Fields(c.Kind); len(w) > depth+1 && w[depth+1] == nt.text {
+						longer = true
+					}
+				}
+			}
+			if !longer {
+				return complete[0], nil
+			}
+		}
+		cands = next
+	}
+}
+
+// readNames reads object names of kind k (nil: any) up to the end or to
+// all-properties.
+func readNames(k *objKind, args *cursor) (names []string, allProps bool, err error) {
+	for !args.done() {
+		t := args.next()
+		if t.isWord("all-properties") {
+			allProps = true
+			continue
+		}
+		if k == poolKind && len(names) > 0 && t.isWord("members") {
+			continue // show ltm pool NAME members: the members table is always shown
+		}
+		if t.kind != tokWord && t.kind != tokString {
+			return nil, false, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
+		}
+		n, err := k.fullName(t.text)
+		if err != nil {
+			return nil, false, lineErrorf(t.line, "%q: %w", t.text, err)
+		}
+		names = append(names, n)
+	}
+	return names, allProps, nil
+}
+
+func notFound(k *objKind, name string) error {
+	return &config.NotFoundError{Ref: k.ref(name)}
+}
+
+// selectNames resolves the names a list/show asked for; none means all.
+func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
+	names, allProps, err := readNames(k, args)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(names) == 0 {
+		return k.names(x.cand()), allProps, nil
+	}
+	for _, n := range names {
+		if !k.exists(x.cand(), n) {
+			return nil, false, notFound(k, n)
+		}
+	}
+	return names, allProps, nil
+}
+
+func runListAll(x *execCtx, _ *Command, args *cursor) (string, error) {
+	_, allProps, err := readNames(nil, args)
+	if err != nil {
+		return "", err
+	}
+	return formatModule(x.cand(), "ltm", allProps), nil
+}
+
+func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	names, allProps, err := selectNames(x, cmd.obj, args)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, n := range names {
+		cmd.obj.print(&b, x.cand(), n, allProps)
+	}
+	return b.String(), nil
+}
+
+// objectArg reads the NAME of create, modify and delete.
+func objectArg(cmd *Command, args *cursor) (string, error) {
+	t, err := args.value(cmd.Verb + " " + cmd.Module + " " + cmd.Kind + ": name")
+	if err != nil {
+		return "", err
+	}
+	n, err := cmd.obj.fullName(t.text)
+	if err != nil {
+		return "", lineErrorf(t.line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.text, err)
+	}
+	return n, nil
+}
+
+func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	name, err := objectArg(cmd, args)
+	if err != nil {
+		return "", err
+	}
+	if cmd.obj.taken(x.cand(), name) {
+		return "", &config.ExistsError{Ref: cmd.obj.ref(name)}
+	}
+	o, err := cmd.obj.build(name, args, inCreate)
+	if err != nil {
+		return "", err
+	}
+	return "", x.Create(o)
+}
+
+func runModify(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	name, err := objectArg(cmd, args)
+	if err != nil {
+		return "", err
+	}
+	if !cmd.obj.exists(x.cand(), name) {
+		return "", notFound(cmd.obj, name)
+	}
+	if args.done() {
+		return "", lineErrorf(args.line, "%s: no property to modify", cmd.obj.objectName(name))
+	}
+	return "", x.Modify(cmd.obj.ref(name), func(o config.Object) error { return cmd.obj.edit(o, args) })
+}
+
+func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if args.done() {
+		return "", lineErrorf(args.line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
+	}
+	for !args.done() {
+		name, err := objectArg(cmd, args)
+		if err != nil {
+			return "", err
+		}
+		if err := x.Delete(cmd.obj.ref(name)); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// runStatement runs one command, or merges one stanza (a statement starting
+// with a module keyword: create-or-replace that object).
+func runStatement(x *execCtx, st statement) (string, error) {
+	cur := newCursor(st.toks, st.line)
+	first := st.toks[0]
+	if first.kind == tokWord && isModule(first.text) {
+		o, err := readStanza(st, nil)
+		if err != nil {
+			return "", err
+		}
+		return "", x.Put(o)
+	}
+	cmd, err := lookupCommand(cur)
+	if err != nil {
+		if out, ok, kerr := listKept(x.cand(), st); ok {
+			return out, kerr
+		}
+		return "", err
+	}
+	return cmd.run(x, cmd, cur)
+}
+
+// listKept lists stanzas a loaded config file holds verbatim (kinds lbx does
+// not implement): `list ltm rule` prints every kept iRule, `list ltm rule
+// NAME …` the named ones, `list sys global-settings` that stanza. ok is
+// false when the words name no kind of a kept stanza, so the caller's own
+// error (an unknown kind) stands.
+func listKept(c *config.Config, st statement) (out string, ok bool, err error) {
+	if !st.toks[0].isWord("list") {
+		return "", false, nil
+	}
+	var words []string
+	for _, t := range st.toks[1:] {
+		if t.kind != tokWord && t.kind != tokString {
+			return "", false, nil
+		}
+		words = append(words, t.text)
+	}
+	// A kept stanza's kind is its header but the last word (its name),
+	// or the whole header when it has two words (sys global-settings).
+	kindLen := 0
+	for _, u := range c.Unknown {
+		h := strings.Fields(u.Header)
+		if len(h) > 2 {
+			h = h[:len(h)-1]
+		}
+		if len(h) <= len(words) && slices.Equal(h, words[:len(h)]) {
+			kindLen = max(kindLen, len(h))
+		}
+	}
+	if kindLen == 0 {
+		return "", false, nil
+	}
+	kind := strings.Join(words[:kindLen], " ")
+	var b strings.Builder
+	print := func(name string) bool {
+		found := false
+		for _, u := range c.Unknown {
+			rest, isKind := strings.CutPrefix(u.Header, kind+" ")
+			if !isKind && u.Header != kind {
+				continue
+			}
+			if name != "" && !sameName(rest, name) {
+				continue
+			}
+			b.WriteString(u.Text + "\n")
+			found = true
+		}
+		return found
+	}
+	names := words[kindLen:]
+	if len(names) == 0 {
+		print("")
+		return b.String(), true, nil
+	}
+	for _, n := range names {
+		if !print(n) {
+			if full, err := config.FullName(n); err == nil {
+				n = full
+			}
+			return "", true, &config.NotFoundError{Ref: config.Ref{Kind: config.KindKept, Type: kind, Name: n}}
+		}
+	}
+	return b.String(), true, nil
+}
+
+// sameName reports whether a kept stanza's name and a typed one are the
+// same object: equal as typed, or as full names.
+func sameName(kept, typed string) bool {
+	if kept == typed {
+		return true
+	}
+	a, errA := config.FullName(kept)
+	b, errB := config.FullName(typed)
+	return errA == nil && errB == nil && a == b
+}

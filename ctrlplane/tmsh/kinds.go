@@ -1,0 +1,195 @@
+package tmsh
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"lbx/ctrlplane/config"
+)
+
+// objKind is one kind of configuration object (ltm node, ltm pool, ltm
+// monitor http, net self, …) seen from the parser and the commands: how to
+// find, define, modify, delete and print it. Built once from typed parts by
+// newKind, so the commands stay generic over kinds.
+type objKind struct {
+	module     string // "ltm"
+	kind       string // "pool", "monitor http": one or more words
+	title      string // BIG-IP's word in messages: "Pool", "Virtual Server"
+	plural     string // for help: "pools"
+	createArgs string // usage of create after NAME
+	props      []string
+	plainNames bool // names are not in a partition (auth user)
+	ckind      config.Kind
+	typ        string // the monitor's or profile's type: "http"
+
+	exists func(c *config.Config, name string) bool // an object of this kind, built-ins included
+	taken  func(c *config.Config, name string) bool // the name is used by an object of this family
+	names  func(c *config.Config) []string          // sorted, built-ins included (list)
+	stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
+	fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
+	// build makes a new object from props.
+	build func(name string, body *cursor, mode propMode) (config.Object, error)
+	// edit reads props into o, an object of this kind (a copy, in a modify).
+	edit  func(o config.Object, body *cursor) error
+	print func(b *strings.Builder, c *config.Config, name string, all bool)
+}
+
+// fullName turns a name as typed into the kind's full form.
+func (k *objKind) fullName(s string) (string, error) {
+	if k != nil && k.plainNames {
+		return s, config.CheckBaseName(s)
+	}
+	return config.FullName(s)
+}
+
+// ref names an object of this kind.
+func (k *objKind) ref(name string) config.Ref {
+	return config.Ref{Kind: k.ckind, Type: k.typ, Name: name}
+}
+
+// objectName is how errors name an object: "ltm pool /Common/web".
+func (k *objKind) objectName(name string) string { return k.ref(name).String() }
+
+// kindSpec is what newKind builds an objKind from.
+type kindSpec[T any] struct {
+	module, kind, title, plural, createArgs string
+	ckind                                   config.Kind
+	typ                                     string
+	props                                   []property[T]
+	objects                                 func(*config.Config) map[string]*T
+	newObj                                  func(name string) *T
+	// match says whether an object of the map is of this kind (monitors of
+	// every type share one map); nil means all are.
+	match func(*T) bool
+	// builtin returns the built-in object of that name in this family
+	// (of any type), or nil; nil when the family has none.
+	builtin func(name string) *T
+	print   func(b *strings.Builder, c *config.Config, obj *T, all bool)
+}
+
+func newKind[T any](s kindSpec[T]) *objKind {
+	k := &objKind{module: s.module, kind: s.kind, title: s.title, plural: s.plural, createArgs: s.createArgs, ckind: s.ckind, typ: s.typ}
+	for _, p := range s.props {
+		k.props = append(k.props, p.name)
+	}
+	match := func(o *T) bool { return o != nil && (s.match == nil || s.match(o)) }
+	builtin := func(name string) *T {
+		if s.builtin == nil {
+			return nil
+		}
+		return s.builtin(name)
+	}
+	lookup := func(c *config.Config, name string) *T {
+		if o := s.objects(c)[name]; o != nil {
+			return o
+		}
+		return builtin(name)
+	}
+	k.exists = func(c *config.Config, name string) bool { return match(lookup(c, name)) }
+	k.taken = func(c *config.Config, name string) bool { return lookup(c, name) != nil }
+	k.fixed = func(name string) bool { return match(builtin(name)) }
+	k.stored = func(c *config.Config) []string {
+		var out []string
+		for name, o := range s.objects(c) {
+			if match(o) {
+				out = append(out, name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	k.names = func(c *config.Config) []string {
+		out := k.stored(c)
+		if s.builtin != nil {
+			for _, name := range builtinNames {
+				if k.fixed(name) && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+			slices.Sort(out)
+		}
+		return out
+	}
+	k.build = func(name string, body *cursor, mode propMode) (config.Object, error) {
+		obj := s.newObj(name)
+		if err := parseObject(body, obj, s.props, mode, k.objectName(name)); err != nil {
+			return nil, err
+		}
+		return any(obj).(config.Object), nil
+	}
+	k.edit = func(o config.Object, body *cursor) error {
+		return parseObject(body, any(o).(*T), s.props, inModify, k.objectName(o.Ref().Name))
+	}
+	k.print = func(b *strings.Builder, c *config.Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
+	return k
+}
+
+// parseObject reads the properties of one object, naming it in errors and
+// in notices about properties kept without being implemented.
+func parseObject[T any](body *cursor, obj *T, props []property[T], mode propMode, objName string) error {
+	first := 0
+	if body.ctx != nil {
+		first = len(body.ctx.notices)
+	}
+	if err := parseProps(body, obj, props, mode); err != nil {
+		return inObject(objName, err)
+	}
+	if body.ctx != nil {
+		for i := first; i < len(body.ctx.notices); i++ {
+			body.ctx.notices[i].msg = objName + ": " + body.ctx.notices[i].msg
+		}
+	}
+	return nil
+}
+
+// builtinNames are the names of every built-in object, sorted.
+var builtinNames = config.BuiltinNames()
+
+var (
+	nodeKind = newKind(kindSpec[config.Node]{
+		module: "ltm", kind: "node", ckind: config.KindNode, title: "Node", plural: "nodes", createArgs: "address ADDR [PROPERTY …]",
+		props:   nodeProps,
+		objects: func(c *config.Config) map[string]*config.Node { return c.Nodes },
+		newObj:  config.NewNode,
+		print:   func(b *strings.Builder, _ *config.Config, n *config.Node, all bool) { printNode(b, n, all) },
+	})
+	poolKind = newKind(kindSpec[config.Pool]{
+		module: "ltm", kind: "pool", ckind: config.KindPool, title: "Pool", plural: "pools", createArgs: "[PROPERTY …]",
+		props:   poolProps,
+		objects: func(c *config.Config) map[string]*config.Pool { return c.Pools },
+		newObj:  config.NewPool,
+		print:   func(b *strings.Builder, _ *config.Config, p *config.Pool, all bool) { printPool(b, p, all) },
+	})
+	virtualKind = newKind(kindSpec[config.Virtual]{
+		module: "ltm", kind: "virtual", ckind: config.KindVirtual, title: "Virtual Server", plural: "virtual servers", createArgs: "destination ADDR:PORT [PROPERTY …]",
+		props:   virtualProps,
+		objects: func(c *config.Config) map[string]*config.Virtual { return c.Virtuals },
+		newObj:  config.NewVirtual,
+		print:   func(b *strings.Builder, _ *config.Config, v *config.Virtual, all bool) { printVirtual(b, v, all) },
+	})
+
+	// kinds in the order bigip.conf prints them.
+	kinds = slices.Concat(
+		[]*objKind{nodeKind},
+		monitorKinds,
+		persistKinds,
+		[]*objKind{poolKind, snatpoolKind, virtualKind, selfKind, routeKind, userKind},
+	)
+)
+
+// inObject prefixes err with the object it is about, keeping its line.
+func inObject(obj string, err error) error {
+	var ce config.Coded
+	if errors.As(err, &ce) {
+		if _, ok := ce.(*config.ValidationError); !ok {
+			return err
+		}
+	}
+	var le *LineError
+	if errors.As(err, &le) {
+		return &LineError{Line: le.Line, Err: fmt.Errorf("%s: %w", obj, le.Err)}
+	}
+	return fmt.Errorf("%s: %w", obj, err)
+}

@@ -1,0 +1,323 @@
+package tmsh
+
+import (
+	"fmt"
+	"strings"
+
+	"lbx/ctrlplane/config"
+)
+
+// LineError is an error at a line of tmsh text (a config file or a pushed
+// script); the store points validation errors at lines with it too.
+type LineError = config.LineError
+
+func lineErrorf(line int, format string, args ...any) error {
+	return &LineError{Line: line, Err: fmt.Errorf(format, args...)}
+}
+
+type tokKind uint8
+
+const (
+	tokWord   tokKind = iota
+	tokString         // a quoted string, unescaped
+	tokLBrace
+	tokRBrace
+	tokEOL // a newline or ';'
+)
+
+type token struct {
+	kind tokKind
+	text string
+	line int
+	pos  int // byte offsets of the token in the source: src[pos:end]
+	end  int
+}
+
+func (t token) isWord(s string) bool { return t.kind == tokWord && t.text == s }
+
+// describe names a token in an error message.
+func (t token) describe() string {
+	switch t.kind {
+	case tokLBrace:
+		return `"{"`
+	case tokRBrace:
+		return `"}"`
+	case tokEOL:
+		return "end of line"
+	}
+	return fmt.Sprintf("%q", t.text)
+}
+
+// lex splits tmsh text into tokens: words, quoted strings (with the escapes
+// \" \\ \n \r \t; any other backslash is kept as written), braces and line
+// ends. A '#' where a token could start comments out the rest of the line.
+func lex(src string) ([]token, error) {
+	var toks []token
+	line := 1
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch c {
+		case ' ', '\t', '\r', '\f', '\v':
+			i++
+		case '\n':
+			toks = append(toks, token{kind: tokEOL, text: "\n", line: line, pos: i, end: i + 1})
+			line++
+			i++
+		case ';':
+			toks = append(toks, token{kind: tokEOL, text: ";", line: line, pos: i, end: i + 1})
+			i++
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case '{':
+			toks = append(toks, token{kind: tokLBrace, text: "{", line: line, pos: i, end: i + 1})
+			i++
+		case '}':
+			toks = append(toks, token{kind: tokRBrace, text: "}", line: line, pos: i, end: i + 1})
+			i++
+		case '"':
+			start, startPos := line, i
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(src) {
+				c := src[i]
+				if c == '"' {
+					closed = true
+					i++
+					break
+				}
+				if c == '\\' && i+1 < len(src) {
+					i++
+					switch e := src[i]; e {
+					case '"', '\\':
+						b.WriteByte(e)
+					case 'n':
+						b.WriteByte('\n')
+					case 'r':
+						b.WriteByte('\r')
+					case 't':
+						b.WriteByte('\t')
+					default:
+						b.WriteByte('\\')
+						continue // e is read again as an ordinary character
+					}
+					i++
+					continue
+				}
+				if c == '\n' {
+					line++
+				}
+				b.WriteByte(c)
+				i++
+			}
+			if !closed {
+				return nil, lineErrorf(start, "unterminated quoted string")
+			}
+			toks = append(toks, token{kind: tokString, text: b.String(), line: start, pos: startPos, end: i})
+		default:
+			j := i
+			for j < len(src) && !isDelim(src[j]) {
+				j++
+			}
+			toks = append(toks, token{kind: tokWord, text: src[i:j], line: line, pos: i, end: j})
+			i = j
+		}
+	}
+	return toks, nil
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\f', '\v', '\n', ';', '{', '}', '"':
+		return true
+	}
+	return false
+}
+
+// statement is one top-level unit of tmsh text: a config stanza or a
+// command: a run of words, strings and balanced braces. Line ends inside
+// braces are kept, since they end an unknown property kept verbatim; the
+// cursor skips them everywhere else.
+type statement struct {
+	toks []token
+	line int // of the first token
+}
+
+// splitStatements cuts tokens at line ends outside braces and checks the
+// braces balance.
+func splitStatements(toks []token) ([]statement, error) {
+	var out []statement
+	var cur []token
+	var open []int // lines of the unclosed '{'
+	for _, t := range toks {
+		switch t.kind {
+		case tokEOL:
+			if len(open) > 0 {
+				cur = append(cur, t)
+				continue
+			}
+			if len(cur) > 0 {
+				out = append(out, statement{toks: cur, line: cur[0].line})
+				cur = nil
+			}
+			continue
+		case tokLBrace:
+			open = append(open, t.line)
+		case tokRBrace:
+			if len(open) == 0 {
+				return nil, lineErrorf(t.line, `unexpected "}"`)
+			}
+			open = open[:len(open)-1]
+		}
+		cur = append(cur, t)
+	}
+	if len(open) > 0 {
+		return nil, lineErrorf(open[len(open)-1], `"{" is never closed`)
+	}
+	if len(cur) > 0 {
+		out = append(out, statement{toks: cur, line: cur[0].line})
+	}
+	return out, nil
+}
+
+// parseCtx is what a cursor knows about the text it walks: the source, for
+// keeping unknown properties verbatim, and where notices about them go. A
+// nil parseCtx (commands) refuses unknown properties.
+type parseCtx struct {
+	src     string
+	notices []notice
+}
+
+// notice is something the parser kept without implementing it.
+type notice struct {
+	line int
+	msg  string
+}
+
+func (n notice) String() string { return fmt.Sprintf("line %d: %s", n.line, n.msg) }
+
+// cursor walks the tokens of a statement or of a brace block. Braces in its
+// range are balanced. Line ends are skipped by every method except rawUntilEOL.
+type cursor struct {
+	toks []token
+	i    int
+	line int       // reported when the tokens run out
+	ctx  *parseCtx // nil unless reading a config file
+}
+
+func newCursor(toks []token, line int) *cursor {
+	if len(toks) > 0 {
+		line = toks[len(toks)-1].line
+	}
+	return &cursor{toks: toks, line: line}
+}
+
+func (c *cursor) skipEOL() {
+	for c.i < len(c.toks) && c.toks[c.i].kind == tokEOL {
+		c.i++
+	}
+}
+
+func (c *cursor) done() bool { c.skipEOL(); return c.i >= len(c.toks) }
+
+func (c *cursor) peek() (token, bool) {
+	if c.done() {
+		return token{}, false
+	}
+	return c.toks[c.i], true
+}
+
+// peekLine is the line of the next token, or of the last one.
+func (c *cursor) peekLine() int {
+	if t, ok := c.peek(); ok {
+		return t.line
+	}
+	return c.line
+}
+
+func (c *cursor) next() token {
+	c.skipEOL()
+	t := c.toks[c.i]
+	c.i++
+	return t
+}
+
+// value reads the value of property what: a word or a quoted string.
+func (c *cursor) value(what string) (token, error) {
+	t, ok := c.peek()
+	if !ok {
+		return token{}, lineErrorf(c.line, "%s: missing value", what)
+	}
+	if t.kind != tokWord && t.kind != tokString {
+		return token{}, lineErrorf(t.line, "%s: want a value, got %s", what, t.describe())
+	}
+	c.i++
+	return t, nil
+}
+
+// atBlock reports whether a brace block comes next.
+func (c *cursor) atBlock() bool {
+	t, ok := c.peek()
+	return ok && t.kind == tokLBrace
+}
+
+// block reads a brace block and returns a cursor over its inside.
+func (c *cursor) block(what string) (*cursor, error) {
+	t, ok := c.peek()
+	if !ok || t.kind != tokLBrace {
+		got := "nothing"
+		if ok {
+			got = t.describe()
+		}
+		return nil, lineErrorf(c.peekLine(), "%s: want \"{\", got %s", what, got)
+	}
+	j, err := c.closing()
+	if err != nil {
+		return nil, err
+	}
+	inner := &cursor{toks: c.toks[c.i+1 : j], line: c.toks[j].line, ctx: c.ctx}
+	c.i = j + 1
+	return inner, nil
+}
+
+// closing finds the "}" matching the "{" at the cursor.
+func (c *cursor) closing() (int, error) {
+	depth := 0
+	for j := c.i; j < len(c.toks); j++ {
+		switch c.toks[j].kind {
+		case tokLBrace:
+			depth++
+		case tokRBrace:
+			depth--
+			if depth == 0 {
+				return j, nil
+			}
+		}
+	}
+	return 0, lineErrorf(c.toks[c.i].line, `"{" is never closed`)
+}
+
+// rawUntilEOL reads from the token just read (start) to the end of its line
+// or of the block, braces included, and returns that source text verbatim.
+func (c *cursor) rawUntilEOL(start token) string {
+	end := start.end
+	for c.i < len(c.toks) {
+		t := c.toks[c.i]
+		if t.kind == tokEOL {
+			break
+		}
+		if t.kind == tokLBrace {
+			j, err := c.closing()
+			if err != nil { // cannot happen: blocks are balanced
+				break
+			}
+			c.i = j
+			t = c.toks[j]
+		}
+		end = t.end
+		c.i++
+	}
+	return c.ctx.src[start.pos:end]
+}

@@ -1,0 +1,249 @@
+package tmsh
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/store"
+)
+
+// Dialect is the tmsh language over a store: one-shot commands (Exec), a
+// pushed script applied as a whole (Push), and sessions whose transactions
+// span requests. show reads status from src.
+type Dialect struct {
+	store *store.Store
+	src   status.Sources
+}
+
+// New returns the tmsh dialect of s.
+func New(s *store.Store, src status.Sources) *Dialect { return &Dialect{store: s, src: src} }
+
+// Store is the store the dialect edits.
+func (d *Dialect) Store() *store.Store { return d.store }
+
+// execCtx starts what a command of t runs with.
+func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: d.src} }
+
+// Session is one client's conversation in tmsh: an interactive CLI, or a
+// request of its own. Outside a transaction every command is applied at
+// once. `create cli transaction` opens a candidate private to the session;
+// the commands that follow change only it (each is checked as it comes),
+// and `submit cli transaction` applies the whole candidate at once, or
+// refuses it if another session changed the running configuration since
+// the transaction began (nothing is applied then). `delete cli
+// transaction` drops it.
+type Session struct {
+	d *Dialect
+
+	mu  sync.Mutex // guards txn
+	txn *transaction
+}
+
+type transaction struct {
+	x *execCtx
+	n int // commands queued
+}
+
+// NewSession starts a session with no transaction open.
+func (d *Dialect) NewSession() *Session { return &Session{d: d} }
+
+// InTransaction reports whether a transaction is open.
+func (ss *Session) InTransaction() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.txn != nil
+}
+
+// Exec runs commands in a session of their own; see Session.Exec.
+func (d *Dialect) Exec(text string) (string, error) { return d.NewSession().Exec(text) }
+
+// Exec runs the commands in text (one per line, or separated by `;`) in
+// order; it stops at the first error. Outside a transaction each command is
+// applied at once, so the ones before a failing command stay applied, as
+// with tmsh -c.
+func (ss *Session) Exec(text string) (string, error) {
+	out, err := ss.exec(text)
+	var le *LineError
+	if err != nil && !strings.Contains(text, "\n") && errors.As(err, &le) && le == err {
+		err = le.Err // one line: its number says nothing
+	}
+	return out, err
+}
+
+func (ss *Session) exec(text string) (string, error) {
+	stmts, err := statements(text)
+	if err != nil {
+		return "", err
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var out strings.Builder
+	for _, st := range stmts {
+		o, err := ss.execLocked(st)
+		out.WriteString(o)
+		if err != nil {
+			var le *LineError
+			if len(stmts) > 1 && !errors.As(err, &le) {
+				err = &LineError{Line: st.line, Err: err}
+			}
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
+
+func (ss *Session) execLocked(st statement) (string, error) {
+	if ss.txn != nil {
+		t := ss.txn
+		out, err := runStatement(t.x, st)
+		if err != nil {
+			return out, err
+		}
+		switch t.x.txnOp {
+		case txnCreate:
+			t.x.txnOp = txnNone
+			return out, errors.New("01070734:3: a transaction is already open in this session")
+		case txnDelete:
+			ss.txn = nil
+			return out, nil
+		case txnSubmit:
+			ss.txn = nil
+			t.x.txnOp = txnNone
+			warnings, err := t.x.Commit()
+			if err != nil {
+				if errors.Is(err, config.ErrConflict) {
+					return out, fmt.Errorf("transaction not submitted: %w (start a new transaction)", err)
+				}
+				return out, fmt.Errorf("transaction not submitted: %w", err)
+			}
+			return out + warningText(warnings), nil
+		}
+		t.n++
+		t.x.MarkLine(t.n)
+		if t.x.save {
+			t.x.save = false
+			return out, errors.New("save sys config: not inside a transaction (submit it first)")
+		}
+		return out, nil
+	}
+	var x *execCtx
+	var out string
+	warnings, err := ss.d.store.Update(func(t *store.Txn) error {
+		x = ss.d.execCtx(t)
+		o, err := runStatement(x, st)
+		out = o
+		if err != nil {
+			return err
+		}
+		switch x.txnOp {
+		case txnSubmit, txnDelete:
+			return errors.New("01070733:3: no transaction is open in this session")
+		}
+		if x.save {
+			t.SaveOnCommit()
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	if x.txnOp == txnCreate {
+		ss.txn = &transaction{x: ss.d.execCtx(ss.d.store.Begin())}
+	}
+	return out + warningText(warnings), nil
+}
+
+// Push runs a script as a whole: tmsh commands one per line (a command may
+// span lines while braces are open; blank lines and # comments are skipped)
+// and bigip.conf stanzas, which create or replace their object. All of it
+// is applied to one candidate, compiled and installed once; any error
+// changes nothing and names the line. Output of list and show is
+// concatenated.
+func (d *Dialect) Push(text string) (string, error) {
+	stmts, err := statements(text)
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	warnings, err := d.store.Update(func(t *store.Txn) error {
+		x := d.execCtx(t)
+		for _, st := range stmts {
+			o, err := runStatement(x, st)
+			if err != nil {
+				var le *LineError
+				if !errors.As(err, &le) {
+					err = &LineError{Line: st.line, Err: err}
+				}
+				return err
+			}
+			if x.txnOp != txnNone {
+				return &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
+			}
+			out.WriteString(o)
+			x.MarkLine(st.line)
+		}
+		if x.save {
+			t.SaveOnCommit()
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	out.WriteString(warningText(warnings))
+	return out.String(), nil
+}
+
+// warningText is an apply's new warnings as a command's output repeats
+// them.
+func warningText(warnings []string) string {
+	var b strings.Builder
+	for _, w := range warnings {
+		b.WriteString("warning: " + w + "\n")
+	}
+	return b.String()
+}
+
+func statements(text string) ([]statement, error) {
+	toks, err := lex(text)
+	if err != nil {
+		return nil, err
+	}
+	return splitStatements(toks)
+}
+
+// Codec reads and writes bigip.conf for the store.
+type Codec struct{}
+
+var _ store.Codec = Codec{}
+
+// Parse reads bigip.conf text, with the line each object is defined at.
+func (Codec) Parse(text string) (*config.Config, map[string]int, error) { return parseConfig(text) }
+
+// Format prints a configuration as bigip.conf.
+func (Codec) Format(c *config.Config) string { return Text(c) }
+
+// txnOp is what a transaction-control command asked of its session.
+type txnOp uint8
+
+const (
+	txnNone txnOp = iota
+	txnCreate
+	txnSubmit
+	txnDelete
+)
+
+func txnCommand(op txnOp) func(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	return func(x *execCtx, cmd *Command, args *cursor) (string, error) {
+		if !args.done() {
+			t := args.next()
+			return "", lineErrorf(t.line, "%s cli transaction: unexpected %s", cmd.Verb, t.describe())
+		}
+		x.txnOp = op
+		return "", nil
+	}
+}

@@ -1,0 +1,74 @@
+package tmsh
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"lbx/ctrlplane/config"
+)
+
+// sysCommands act on the system: saving and loading the configuration,
+// transactions, dataplane counters.
+var sysCommands = []Command{
+	{Verb: "show", Module: "sys", Kind: "dataplane", Help: "port, ARP/ICMP and drop counters by reason, flow count", ReadOnly: true, run: runShowDataplane},
+	{Verb: "create", Module: "cli", Kind: "transaction", Help: "start a transaction: the following commands apply together at submit", run: txnCommand(txnCreate)},
+	{Verb: "submit", Module: "cli", Kind: "transaction", Help: "apply the open transaction as a whole", run: txnCommand(txnSubmit)},
+	{Verb: "delete", Module: "cli", Kind: "transaction", Help: "drop the open transaction", run: txnCommand(txnDelete)},
+	{Verb: "load", Module: "sys", Kind: "config", Args: "[merge] file PATH", Help: "replace (or merge into) the running configuration from a bigip.conf-style file, as a whole", run: runLoad},
+	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
+}
+
+func runSave(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if !args.done() {
+		t := args.next()
+		return "", lineErrorf(t.line, "save sys config: unexpected %s", t.describe())
+	}
+	x.save = true
+	return "", nil
+}
+
+// runLoad is `load sys config [merge] file PATH`: the file's stanzas replace
+// the candidate (or, with merge, create or replace the objects they name).
+// The caller applies the candidate as a whole, so a bad file changes nothing.
+func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	merge := false
+	if t, ok := args.peek(); ok && t.isWord("merge") {
+		args.next()
+		merge = true
+	}
+	t, ok := args.peek()
+	if !ok || !t.isWord("file") {
+		return "", lineErrorf(args.peekLine(), "load sys config: want [merge] file PATH")
+	}
+	args.next()
+	pt, err := args.value("file")
+	if err != nil {
+		return "", err
+	}
+	if !args.done() {
+		u := args.next()
+		return "", lineErrorf(u.line, "load sys config: unexpected %s", u.describe())
+	}
+	data, err := os.ReadFile(pt.text)
+	if err != nil {
+		return "", fmt.Errorf("load sys config: %w", err)
+	}
+	loaded := config.NewConfig()
+	if merge {
+		loaded = x.cand().Clone()
+	}
+	lines, notices, err := mergeConfig(loaded, string(data))
+	if err != nil {
+		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
+	}
+	x.Load(loaded)
+	for obj := range lines {
+		x.Touch(obj)
+	}
+	var out strings.Builder
+	for _, n := range notices {
+		fmt.Fprintf(&out, "%s: %s\n", pt.text, n)
+	}
+	return out.String(), nil
+}

@@ -1,0 +1,121 @@
+package layers
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// allowed maps each lbx package to the lbx packages it may import, from
+// DESIGN.md's package map. A package missing here fails the test, so a new
+// package states its place in the map. "*" allows any lbx package.
+var allowed = map[string][]string{
+	"lbx/internal/layers":      {},
+	"lbx/pools":                {},
+	"lbx/dataplane":            {"lbx/pools"},
+	"lbx/dataplane/localstack": {"lbx/dataplane"},
+	"lbx/dataplane/porttest":   {"lbx/dataplane"},
+	"lbx/monitors":             {},
+	"lbx/monitors/netprobe":    {"lbx/monitors", "lbx/dataplane/localstack"},
+	"lbx/ctrlplane/config":     {},
+	"lbx/ctrlplane/ctlsock":    {},
+	"lbx/ctrlplane/compile":    {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/pools"},
+	"lbx/ctrlplane/health":     {"lbx/ctrlplane/config", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/store":      {"lbx/ctrlplane/config", "lbx/ctrlplane/compile", "lbx/dataplane"},
+	"lbx/ctrlplane/status":     {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/tmsh":       {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/alteon":     {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
+	"lbx/ctrlplane":            {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane"},
+	"lbx/ctrlplane/appliance":  {"lbx/ctrlplane", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/ctrltest":   {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
+	"lbx/cli":                  {"lbx/ctrlplane/ctlsock"},
+	"lbx/testbed":              {"*"},
+	"lbx/bench":                {"*"},
+	"lbx/cmd/lbx":              {"*"},
+}
+
+// forbidden are packages that production code (anything but tests and the
+// binaries) never imports: the testbed and the test fixtures.
+var forbidden = []string{"lbx/testbed", "lbx/cmd/lbx", "lbx/dataplane/porttest", "lbx/ctrlplane/ctrltest"}
+
+// binaries may import the forbidden ones.
+var binaries = []string{"lbx/cmd/lbx", "lbx/bench"}
+
+// maxLines is the size (non-test lines) past which a package is a room
+// that wants splitting.
+const maxLines = 4000
+
+type pkg struct {
+	path, dir string
+	imports   []string
+	goFiles   []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{.Dir}}|{{join .Imports \",\"}}|{{join .GoFiles \",\"}}", "lbx/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "|")
+		if len(f) != 4 {
+			t.Fatalf("go list line %q", sc.Text())
+		}
+		pkgs = append(pkgs, pkg{path: f[0], dir: f[1], imports: strings.Split(f[2], ","), goFiles: strings.Split(f[3], ",")})
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func TestImportDirections(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rules, ok := allowed[p.path]
+		if !ok {
+			t.Errorf("%s: not in the package map of this test (and DESIGN.md): add it with the lbx packages it may import", p.path)
+			continue
+		}
+		for _, imp := range p.imports {
+			if !strings.HasPrefix(imp, "lbx/") {
+				continue
+			}
+			if slices.Contains(forbidden, imp) && !slices.Contains(binaries, p.path) {
+				t.Errorf("%s imports %s, which only the binaries may", p.path, imp)
+			}
+			if !slices.Contains(rules, "*") && !slices.Contains(rules, imp) {
+				t.Errorf("%s imports %s; the package map allows it %v", p.path, imp, rules)
+			}
+		}
+	}
+}
+
+func TestPackageShape(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if _, err := os.Stat(filepath.Join(p.dir, "doc.go")); err != nil && p.path != "lbx/cmd/lbx" && p.path != "lbx/bench" {
+			t.Errorf("%s: no doc.go saying what it owns and its goroutines", p.path)
+		}
+		lines := 0
+		for _, f := range p.goFiles {
+			b, err := os.ReadFile(filepath.Join(p.dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines += bytes.Count(b, []byte("\n"))
+		}
+		if lines > maxLines {
+			t.Errorf("%s: %d non-test lines, over %d: split it along the package map", p.path, lines, maxLines)
+		}
+	}
+}
