@@ -42,6 +42,8 @@ const (
 	altHealth
 	altInfo
 	altInfoSLB
+	altStats
+	altStatsSLB
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -111,6 +113,7 @@ func init() {
 		altMain: {title: fixed("Main"), path: fixed("/"), cmds: []altCmd{
 			sub("cfg", "", "configuration menu", altCfg),
 			sub("info", "", "information (status) menu", altInfo),
+			sub("stats", "", "statistics menu", altStats),
 		}},
 		altCfg: {title: fixed("Configuration"), path: fixed("/c"), cmds: []altCmd{
 			sub("slb", "", "server load balancing menu", altSLB),
@@ -145,6 +148,14 @@ func init() {
 			{name: "real", args: "[<real server ID>]", help: "real servers: address, groups and health", max: 1, run: runInfoReal},
 			{name: "group", args: "<real server group ID>", help: "a group's real servers with their health and reason", min: 1, max: 1, run: runInfoGroup},
 			{name: "trace", args: "<group ID> <real server ID>", help: "lbx: the real server's last health probes, packet by packet", min: 2, max: 2, run: runInfoTrace},
+		}},
+		altStats: {title: fixed("Statistics"), path: fixed("/stats"), cmds: []altCmd{
+			sub("slb", "", "server load balancing statistics menu", altStatsSLB),
+		}},
+		altStatsSLB: {title: fixed("SLB Statistics"), path: fixed("/stats/slb"), cmds: []altCmd{
+			{name: "virt", args: "<virtual server ID>", help: "a virt's services: availability, sessions and octets", min: 1, max: 1, run: runStatsVirt},
+			{name: "group", args: "<real server group ID>", help: "a group's real servers: sessions and octets", min: 1, max: 1, run: runStatsGroup},
+			{name: "real", args: "<real server ID>", help: "a real server's sessions and octets over every group", min: 1, max: 1, run: runStatsReal},
 		}},
 	}
 }

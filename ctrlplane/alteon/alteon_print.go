@@ -449,3 +449,57 @@ func runInfoTrace(a *altCtx, _ altFrame, args []string) (string, error) {
 	}
 	return status.TraceText(p.Name, member, tr), nil
 }
+
+// --- /stats/slb ---------------------------------------------------------
+
+// statsHeader and statsRow print the session and octet counters as an
+// Alteon's /stats menus do: current and total sessions, then octets.
+const statsHeader = "%-28s %10s %10s %14s %14s\n"
+
+func statsRow(b *strings.Builder, what string, t status.Traffic) {
+	fmt.Fprintf(b, "%-28s %10d %10d %14d %14d\n", what, t.CurConns, t.TotalConns, t.BytesIn, t.BytesOut)
+}
+
+func runStatsVirt(a *altCtx, _ altFrame, args []string) (string, error) {
+	vs := virtServices(a.x.Config(), args[0])
+	if len(vs) == 0 {
+		return "", fmt.Errorf("virt %s has no service", args[0])
+	}
+	view := a.x.view()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Virtual server %s stats:\n", args[0])
+	fmt.Fprintf(&b, statsHeader, "service", "current", "total", "octets in", "octets out")
+	for _, v := range vs {
+		st, _ := view.Virtual(v.Name)
+		what := fmt.Sprintf("%d %s (%s)", v.Destination.Port(), st.Protocol, st.Availability)
+		statsRow(&b, what, st.Traffic)
+	}
+	return b.String(), nil
+}
+
+func runStatsGroup(a *altCtx, _ altFrame, args []string) (string, error) {
+	p, ok := a.x.view().Pool(altName(args[0]))
+	if !ok {
+		return "", fmt.Errorf("group %s does not exist", args[0])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Real server group %s stats:\n", args[0])
+	fmt.Fprintf(&b, statsHeader, "real server", "current", "total", "octets in", "octets out")
+	for _, m := range p.Members {
+		statsRow(&b, fmt.Sprintf("%s %s (%s)", config.BaseName(m.Node), m.Address, m.Status), m.Traffic)
+	}
+	statsRow(&b, "total", p.Traffic)
+	return b.String(), nil
+}
+
+func runStatsReal(a *altCtx, _ altFrame, args []string) (string, error) {
+	n, ok := a.x.view().Node(altName(args[0]))
+	if !ok {
+		return "", fmt.Errorf("real %s does not exist", args[0])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Real server %s stats:\n", args[0])
+	fmt.Fprintf(&b, statsHeader, "real server", "current", "total", "octets in", "octets out")
+	statsRow(&b, fmt.Sprintf("%s %s (%s)", args[0], n.Address, n.Availability), n.Traffic)
+	return b.String(), nil
+}

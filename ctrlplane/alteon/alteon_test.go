@@ -3,6 +3,7 @@ package alteon
 import (
 	"errors"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,43 @@ func TestAlteonVirtDraft(t *testing.T) {
 	altExec(t, ss, "/c/slb/virt 9/vip 198.18.1.110\napply")
 	if v := s.Running().Virtuals["/Common/9_8080"]; v.Destination.Addr() != netip.MustParseAddr("198.18.1.110") {
 		t.Errorf("vip did not move the service: %v", v.Destination)
+	}
+}
+
+// The /stats menus print the status layer's counters: a virt's services,
+// a group's reals, a real over every group.
+func TestAlteonStats(t *testing.T) {
+	s, dp := newTestStore(t, "")
+	ss := s.NewSession()
+	altExec(t, ss, `/c/slb/real 1/ena/rip 198.18.2.11
+/c/slb/real 2/ena/rip 198.18.2.12
+/c/slb/group 1/add 1/add 2
+/c/slb/virt 1/ena/vip 198.18.1.100/service 80/group 1
+apply`)
+	vst := dp.VirtualStats("/Common/1_80")
+	vst.TotalConns.Add(7)
+	vst.CurConns.Add(2)
+	vst.BytesIn.Add(1500)
+	m := dp.Member("/Common/1", "/Common/1:0")
+	if vst == nil || m == nil {
+		t.Fatal("virt 1 service 80 or real 1 of group 1 not installed")
+	}
+	m.Stats.TotalConns.Add(4)
+	m.Stats.BytesOut.Add(900)
+	virt := altExec(t, ss, "/stats/slb/virt 1")
+	if !strings.Contains(virt, "Virtual server 1 stats:") || !regexp.MustCompile(`80 tcp \(unknown\)\s+2\s+7\s+1500\s+0\n`).MatchString(virt) {
+		t.Errorf("/stats/slb/virt 1:\n%s", virt)
+	}
+	group := altExec(t, ss, "/stats/slb/group 1")
+	if !regexp.MustCompile(`1 198\.18\.2\.11 \(unknown\)\s+0\s+4\s+0\s+900\n`).MatchString(group) ||
+		!regexp.MustCompile(`total\s+0\s+4\s+0\s+900\n`).MatchString(group) {
+		t.Errorf("/stats/slb/group 1:\n%s", group)
+	}
+	real := altExec(t, ss, "/stats/slb/real 1")
+	if !regexp.MustCompile(`1 198\.18\.2\.11 \(unknown\)\s+0\s+4\s+0\s+900\n`).MatchString(real) {
+		t.Errorf("/stats/slb/real 1:\n%s", real)
+	}
+	if _, err := ss.Exec("/stats/slb/group 9"); err == nil {
+		t.Error("/stats/slb/group of a missing group succeeded")
 	}
 }

@@ -161,6 +161,7 @@ type Pool struct {
 // Member is a pool member's status.
 type Member struct {
 	Name    string // "/Common/10.0.0.1:80"
+	Node    string // "/Common/10.0.0.1"
 	Address netip.Addr
 	Port    uint16
 	// Status is the word show prints: up, down, checking, unknown (not
@@ -325,7 +326,7 @@ func (v *View) Member(pool, member string) (Member, bool) {
 // member is a member's status: the operator's state first (forced
 // offline, disabled), then the monitors'.
 func (v *View) member(p *config.Pool, m *config.Member) Member {
-	st := Member{Name: m.Name(), Address: m.Address, Port: m.Port}
+	st := Member{Name: m.Name(), Node: m.Node, Address: m.Address, Port: m.Port}
 	var live *pools.Member
 	if v.src.Runtime != nil {
 		live = v.src.Runtime.Member(p.Name, m.Name())
