@@ -124,4 +124,16 @@ func TestValidate(t *testing.T) {
 	if c.Virtuals["/Common/vs"].Pool != "/Common/nope" {
 		t.Error("Validate changed its input")
 	}
+
+	// A value out of its range, from code (as REST will send it), is
+	// refused in the words the tmsh parser uses.
+	c = sample()
+	c.Monitors["/Common/m"].Interval = Some[uint32](0)
+	err = Validate(c, Env{})
+	if want := "ltm monitor http /Common/m: interval 0: want a number from 1 to 86400"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate = %v, want %q", err, want)
+	}
+	if r := PropRange(KindMonitor, "interval"); r != (Range{1, 86400}) {
+		t.Errorf("interval range %v", r)
+	}
 }

@@ -53,7 +53,7 @@ func Validate(c *Config, env Env) error {
 		default:
 			byAddr[a] = nd.Name
 		}
-		checkRange(obj, "ratio", nd.Ratio, 1, 100, add)
+		checkProp(obj, KindNode, "ratio", nd.Ratio, add)
 		validateMonitorRule(c, obj, nd.Monitor, add)
 	}
 
@@ -63,8 +63,8 @@ func Validate(c *Config, env Env) error {
 		if p.Mode >= LBModeCount {
 			add(obj, "load-balancing-mode "+p.Mode.String(), errors.New("unknown mode"))
 		}
-		checkRange(obj, "min-active-members", p.MinActiveMembers, 0, 65535, add)
-		checkRange(obj, "reselect-tries", p.ReselectTries, 0, 65535, add)
+		checkProp(obj, KindPool, "min-active-members", p.MinActiveMembers, add)
+		checkProp(obj, KindPool, "reselect-tries", p.ReselectTries, add)
 		for _, m := range p.Members {
 			prop := "members " + m.Name()
 			nd, ok := c.Nodes[m.Node]
@@ -74,8 +74,14 @@ func Validate(c *Config, env Env) error {
 			case m.Address != nd.Address:
 				add(obj, prop, fmt.Errorf("address %s does not match node %s address %s", m.Address, nd.Name, nd.Address))
 			}
-			checkRange(obj, prop+" ratio", m.Ratio, 1, 100, add)
-			checkRange(obj, prop+" priority-group", m.PriorityGroup, 0, 65535, add)
+			for _, f := range []struct {
+				name string
+				v    uint32
+			}{{"ratio", m.Ratio}, {"priority-group", m.PriorityGroup}} {
+				if err := PropRange(KindMember, f.name).Check(f.v); err != nil {
+					add(obj, prop+" "+f.name+" "+strconv.FormatUint(uint64(f.v), 10), err)
+				}
+			}
 		}
 	}
 
@@ -152,14 +158,6 @@ func Validate(c *Config, env Env) error {
 	return errors.Join(errs...)
 }
 
-// checkRange reports a number outside [lo, hi] the way the dialects' parsers
-// do.
-func checkRange(obj Ref, prop string, v, lo, hi uint32, add func(Ref, string, error)) {
-	if v < lo || v > hi {
-		add(obj, prop+" "+strconv.FormatUint(uint64(v), 10), fmt.Errorf("want a number from %d to %d", lo, hi))
-	}
-}
-
 // validateVirtualPersist checks a virtual's persist and fallback-persistence
 // references: each profile exists, and with several one is the default.
 func validateVirtualPersist(c *Config, v *Virtual, add func(Ref, string, error)) {
@@ -203,6 +201,14 @@ func validateMonitors(c *Config, add func(Ref, string, error)) {
 			}
 		}
 		e := c.EffectiveMonitor(m)
+		for _, f := range []struct {
+			name string
+			v    Opt[uint32]
+		}{{"interval", m.Interval}, {"up-interval", m.UpInterval}, {"timeout", m.Timeout}, {"alteon-retry", m.AlteonRetry}, {"alteon-restr", m.AlteonRestore}} {
+			if f.v.Set {
+				checkProp(obj, KindMonitor, f.name, f.v.V, add)
+			}
+		}
 		if !e.Alteon() && e.Timeout.V <= e.Interval.V {
 			add(obj, "timeout "+strconv.FormatUint(uint64(e.Timeout.V), 10), fmt.Errorf("must be greater than interval %d", e.Interval.V))
 		}

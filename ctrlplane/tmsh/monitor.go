@@ -1,7 +1,6 @@
 package tmsh
 
 import (
-	"math"
 	"strings"
 
 	"lbx/ctrlplane/config"
@@ -9,8 +8,8 @@ import (
 
 // monitorFields are the inheritable properties, in name order.
 var monitorFields = []optField[config.Monitor]{
-	optUint("alteon-restr", "Alteon timing: good probes in a row to come up (0: BIG-IP timing)", 0, 1000, func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRestore }),
-	optUint("alteon-retry", "Alteon timing: failed probes in a row to go down (0: BIG-IP timing)", 0, 1000, func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRetry }),
+	optUint("alteon-restr", "Alteon timing: good probes in a row to come up (0: BIG-IP timing)", config.PropRange(config.KindMonitor, "alteon-restr"), func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRestore }),
+	optUint("alteon-retry", "Alteon timing: failed probes in a row to go down (0: BIG-IP timing)", config.PropRange(config.KindMonitor, "alteon-retry"), func(m *config.Monitor) *config.Opt[uint32] { return &m.AlteonRetry }),
 	optText("args", "arguments of the external program", func(m *config.Monitor) *config.Opt[string] { return &m.Args }).on(uint8(config.MonitorExternal)),
 	{
 		// lbx's switch for the IIS 7.0 quirk (see README "Health monitors"):
@@ -45,15 +44,15 @@ var monitorFields = []optField[config.Monitor]{
 		value:   func(m *config.Monitor) (string, bool) { return m.Destination.V, m.Destination.Set },
 		inherit: inheritOpt(func(m *config.Monitor) *config.Opt[string] { return &m.Destination }),
 	},
-	optUint("interval", "seconds between probes", 1, 86400, func(m *config.Monitor) *config.Opt[uint32] { return &m.Interval }),
+	optUint("interval", "seconds between probes", config.PropRange(config.KindMonitor, "interval"), func(m *config.Monitor) *config.Opt[uint32] { return &m.Interval }),
 	optSwitch("manual-resume", "a member marked down stays down until enabled", func(m *config.Monitor) *config.Opt[bool] { return &m.ManualResume }),
 	optText("recv", "text a good answer contains", func(m *config.Monitor) *config.Opt[string] { return &m.Recv }).on(uint8(config.MonitorTCP), uint8(config.MonitorHTTP), uint8(config.MonitorHTTPS), uint8(config.MonitorUDP)),
 	optText("recv-disable", "text of an answer that disables the member", func(m *config.Monitor) *config.Opt[string] { return &m.RecvDisable }).on(uint8(config.MonitorTCP), uint8(config.MonitorHTTP), uint8(config.MonitorHTTPS), uint8(config.MonitorUDP)),
 	optText("run", "the external program", func(m *config.Monitor) *config.Opt[string] { return &m.Run }).on(uint8(config.MonitorExternal)),
 	optText("send", "text sent to the member", func(m *config.Monitor) *config.Opt[string] { return &m.Send }).on(uint8(config.MonitorTCP), uint8(config.MonitorHTTP), uint8(config.MonitorHTTPS), uint8(config.MonitorUDP)),
-	optUint("time-until-up", "seconds of good answers before up", 0, math.MaxUint32, func(m *config.Monitor) *config.Opt[uint32] { return &m.TimeUntilUp }),
-	optUint("timeout", "seconds without a good answer before down", 1, math.MaxUint32, func(m *config.Monitor) *config.Opt[uint32] { return &m.Timeout }),
-	optUint("up-interval", "seconds between probes while up, 0 uses interval", 0, 86400, func(m *config.Monitor) *config.Opt[uint32] { return &m.UpInterval }),
+	optUint("time-until-up", "seconds of good answers before up", config.PropRange(config.KindMonitor, "time-until-up"), func(m *config.Monitor) *config.Opt[uint32] { return &m.TimeUntilUp }),
+	optUint("timeout", "seconds without a good answer before down", config.PropRange(config.KindMonitor, "timeout"), func(m *config.Monitor) *config.Opt[uint32] { return &m.Timeout }),
+	optUint("up-interval", "seconds between probes while up, 0 uses interval", config.PropRange(config.KindMonitor, "up-interval"), func(m *config.Monitor) *config.Opt[uint32] { return &m.UpInterval }),
 }
 
 func printMonitor(b *strings.Builder, c *config.Config, m *config.Monitor, all bool) {

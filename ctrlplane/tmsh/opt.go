@@ -37,11 +37,11 @@ func inheritOpt[T any, V comparable](get func(*T) *config.Opt[V]) func(dst, pare
 	}
 }
 
-func optUint[T any](name, help string, lo, hi uint32, get func(*T) *config.Opt[uint32]) optField[T] {
+func optUint[T any](name, help string, r config.Range, get func(*T) *config.Opt[uint32]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
 		parse: func(c *cursor, o *T) error {
-			n, err := uintValue(c, name, lo, hi)
+			n, err := uintValue(c, name, r.Lo, r.Hi)
 			*get(o) = config.Some(n)
 			return err
 		},

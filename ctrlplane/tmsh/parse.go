@@ -3,7 +3,6 @@ package tmsh
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -357,9 +356,9 @@ func textProp[T any](name, help string, get func(*T) *string) property[T] {
 	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error { return textValue(c, name, get(o)) }}
 }
 
-func uintProp[T any](name, help string, lo, hi uint32, get func(*T) *uint32) property[T] {
+func uintProp[T any](name, help string, r config.Range, get func(*T) *uint32) property[T] {
 	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error {
-		n, err := uintValue(c, name, lo, hi)
+		n, err := uintValue(c, name, r.Lo, r.Hi)
 		*get(o) = n
 		return err
 	}}
@@ -497,10 +496,10 @@ var nodeProps = []property[config.Node]{
 		n.Address = a
 		return nil
 	}},
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(n *config.Node) *uint32 { return &n.ConnectionLimit }),
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", config.PropRange(config.KindNode, "connection-limit"), func(n *config.Node) *uint32 { return &n.ConnectionLimit }),
 	textProp("description", "free text", func(n *config.Node) *string { return &n.Description }),
 	monitorProp(func(n *config.Node) *config.MonitorRule { return &n.Monitor }),
-	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(n *config.Node) *uint32 { return &n.Ratio }),
+	uintProp("ratio", "weight for ratio methods, 1-100", config.PropRange(config.KindNode, "ratio"), func(n *config.Node) *uint32 { return &n.Ratio }),
 	sessionProp(func(n *config.Node) *config.Session { return &n.Session }),
 	stateProp(func(n *config.Node) *config.State { return &n.State }),
 }
@@ -522,15 +521,15 @@ var poolProps = []property[config.Pool]{
 		return nil
 	}},
 	{"members", "members [add|delete|modify|replace-all-with] { NODE:PORT [{ PROPERTY … }] … } | none", parseMembers},
-	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", 0, 65535, func(p *config.Pool) *uint32 { return &p.MinActiveMembers }),
+	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", config.PropRange(config.KindPool, "min-active-members"), func(p *config.Pool) *uint32 { return &p.MinActiveMembers }),
 	monitorProp(func(p *config.Pool) *config.MonitorRule { return &p.Monitor }),
-	uintProp("reselect-tries", "retries on another member, 0-65535", 0, 65535, func(p *config.Pool) *uint32 { return &p.ReselectTries }),
+	uintProp("reselect-tries", "retries on another member, 0-65535", config.PropRange(config.KindPool, "reselect-tries"), func(p *config.Pool) *uint32 { return &p.ReselectTries }),
 	{"service-down-action", "none, reset, drop or reselect", func(c *cursor, p *config.Pool, _ propMode) error {
 		i, err := wordValue(c, "service-down-action", config.ServiceDownNames()...)
 		p.ServiceDownAction = config.ServiceDownAction(i)
 		return err
 	}},
-	uintProp("slow-ramp-time", "seconds a new member ramps up, 0 disables", 0, math.MaxUint32, func(p *config.Pool) *uint32 { return &p.SlowRampTime }),
+	uintProp("slow-ramp-time", "seconds a new member ramps up, 0 disables", config.PropRange(config.KindPool, "slow-ramp-time"), func(p *config.Pool) *uint32 { return &p.SlowRampTime }),
 }
 
 var memberProps = []property[config.Member]{
@@ -542,10 +541,10 @@ var memberProps = []property[config.Member]{
 		m.Address = a
 		return nil
 	}},
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(m *config.Member) *uint32 { return &m.ConnectionLimit }),
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", config.PropRange(config.KindMember, "connection-limit"), func(m *config.Member) *uint32 { return &m.ConnectionLimit }),
 	textProp("description", "free text", func(m *config.Member) *string { return &m.Description }),
-	uintProp("priority-group", "higher groups are used first, 0-65535", 0, 65535, func(m *config.Member) *uint32 { return &m.PriorityGroup }),
-	uintProp("ratio", "weight for ratio methods, 1-100", 1, 100, func(m *config.Member) *uint32 { return &m.Ratio }),
+	uintProp("priority-group", "higher groups are used first, 0-65535", config.PropRange(config.KindMember, "priority-group"), func(m *config.Member) *uint32 { return &m.PriorityGroup }),
+	uintProp("ratio", "weight for ratio methods, 1-100", config.PropRange(config.KindMember, "ratio"), func(m *config.Member) *uint32 { return &m.Ratio }),
 	sessionProp(func(m *config.Member) *config.Session { return &m.Session }),
 	stateProp(func(m *config.Member) *config.State { return &m.State }),
 }
@@ -708,7 +707,7 @@ func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 var knownProtocols = []string{"sctp", "icmp", "icmpv6", "gre", "ipip", "esp", "ah"}
 
 var virtualProps = []property[config.Virtual]{
-	uintProp("connection-limit", "maximum concurrent connections, 0 for none", 0, math.MaxUint32, func(v *config.Virtual) *uint32 { return &v.ConnectionLimit }),
+	uintProp("connection-limit", "maximum concurrent connections, 0 for none", config.PropRange(config.KindVirtual, "connection-limit"), func(v *config.Virtual) *uint32 { return &v.ConnectionLimit }),
 	textProp("description", "free text", func(v *config.Virtual) *string { return &v.Description }),
 	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *cursor, v *config.Virtual, _ propMode) error {
 		t, err := c.value("destination")

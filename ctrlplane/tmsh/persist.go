@@ -1,7 +1,6 @@
 package tmsh
 
 import (
-	"math"
 	"net/netip"
 	"strings"
 
@@ -33,8 +32,8 @@ var (
 			types:   1 << ck,
 		},
 		optWord("hash-algorithm", func(p *config.Persistence) *config.Opt[string] { return &p.HashAlgorithm }, "default", "carp").on(sa, hs),
-		optUint("hash-length", "bytes hashed, 0 for all", 0, math.MaxUint32, func(p *config.Persistence) *config.Opt[uint32] { return &p.HashLength }).on(hs),
-		optUint("hash-offset", "first byte hashed", 0, math.MaxUint32, func(p *config.Persistence) *config.Opt[uint32] { return &p.HashOffset }).on(hs),
+		optUint("hash-length", "bytes hashed, 0 for all", config.PropRange(config.KindPersistence, "hash-length"), func(p *config.Persistence) *config.Opt[uint32] { return &p.HashLength }).on(hs),
+		optUint("hash-offset", "first byte hashed", config.PropRange(config.KindPersistence, "hash-offset"), func(p *config.Persistence) *config.Opt[uint32] { return &p.HashOffset }).on(hs),
 		{
 			name: "mask", help: "client address mask, none for the full address",
 			parse: func(c *cursor, p *config.Persistence) error {
@@ -68,7 +67,7 @@ var (
 		optWord("method", func(p *config.Persistence) *config.Opt[string] { return &p.Method }, "insert", "rewrite", "passive", "hash").on(ck),
 		optSwitch("override-connection-limit", "persisted connections ignore limits", func(p *config.Persistence) *config.Opt[bool] { return &p.OverrideConnectionLimit }),
 		refOpt("rule", "iRule computing the hash key, or none", func(p *config.Persistence) *config.Opt[string] { return &p.Rule }).on(hs),
-		optUint("timeout", "seconds an idle record is kept", 0, math.MaxUint32, func(p *config.Persistence) *config.Opt[uint32] { return &p.Timeout }),
+		optUint("timeout", "seconds an idle record is kept", config.PropRange(config.KindPersistence, "timeout"), func(p *config.Persistence) *config.Opt[uint32] { return &p.Timeout }),
 	}
 )
 
