@@ -20,7 +20,9 @@ func (h fakeHealth) MemberStatus(pool, member string) (monitors.MemberStatus, bo
 	st, ok := h[pool+" "+member]
 	return st, ok
 }
-func (h fakeHealth) NodeStatus(string) (monitors.MemberStatus, bool) { return monitors.MemberStatus{}, false }
+func (h fakeHealth) NodeStatus(string) (monitors.MemberStatus, bool) {
+	return monitors.MemberStatus{}, false
+}
 func (h fakeHealth) InstanceHealth(owner, target, monitor string) (string, string, bool) {
 	return "", "", false
 }
