@@ -8,16 +8,18 @@ import (
 )
 
 // Config is the traffic configuration in its spec form: what an operator
-// wrote, as inert data. It is parsed from tmsh text (ParseConfig) or edited by
-// commands, completed by ApplyDefaults, and turned into a runtime Program only
-// by Compile. Objects are keyed by their full name ("/Common/web_pool"); the
-// sorted accessors give them in the deterministic order the printer uses.
+// wrote, as inert data. A dialect parses it (tmsh.ParseConfig) or edits it
+// through the typed API (edit.go), ApplyDefaults completes it, Validate
+// checks it, and only compile turns it into a runtime Program. Objects are
+// keyed by their full name ("/Common/web_pool"); the sorted accessors give
+// them in the deterministic order the printer uses.
 //
-// What has a runtime effect is listed at CompileWithWarnings: virtual
-// servers (TCP/UDP, one address and port) with their pools, persistence and
-// SNAT automap, and the monitors (health.go). The rest (SNAT pools, self
-// IPs and routes of the config file, users) is validated, kept, listed and
-// saved, and warned about where it is configured but not done.
+// What has a runtime effect is listed at compile.CompileWithWarnings:
+// virtual servers (TCP/UDP, one address and port) with their pools,
+// persistence and SNAT automap, and the monitors (ctrlplane/health). The
+// rest (SNAT pools, self IPs and routes of the config file, users) is
+// validated, kept, listed and saved, and warned about where it is
+// configured but not done.
 type Config struct {
 	Nodes       map[string]*Node
 	Pools       map[string]*Pool
@@ -125,8 +127,9 @@ func (r MonitorRule) String() string {
 	return strings.Join(r.Names, " and ")
 }
 
-// Node is an `ltm node`: a server address members refer to. Only its
-// address has a runtime effect today.
+// Node is an `ltm node`: a server address members refer to. Its address,
+// ratio, connection limit, monitor, session and state take effect on every
+// member on it.
 type Node struct {
 	Name            string     // full name, "/Common/198.18.2.11"
 	Address         netip.Addr // cannot be changed once created, as on BIG-IP
@@ -139,11 +142,11 @@ type Node struct {
 	Extras
 }
 
+// NewNode returns a node with BIG-IP's defaults.
 func NewNode(name string) *Node { return &Node{Name: name, Ratio: 1} }
 
-// LBMode is a pool's load-balancing method. Every BIG-IP method is accepted
-// and kept; only round-robin is implemented, the others compile to
-// round-robin with a warning.
+// LBMode is a pool's load-balancing method: every BIG-IP method, and a
+// few of lbx's own; lbx/pools implements each.
 type LBMode uint8
 
 // Load-balancing methods, BIG-IP's list. The zero value is BIG-IP's default,
@@ -215,8 +218,9 @@ func (a ServiceDownAction) String() string {
 	return "action-" + strconv.Itoa(int(a))
 }
 
-// Pool is an `ltm pool`; compile turns it into a pools.Pool (reselect-tries,
-// allow-snat and allow-nat are kept but have no effect yet).
+// Pool is an `ltm pool`; compile turns it into a pools.PoolConfig
+// (reselect-tries, allow-snat and allow-nat are kept but have no effect
+// yet).
 type Pool struct {
 	Name              string
 	Description       string
@@ -232,6 +236,7 @@ type Pool struct {
 	Extras
 }
 
+// NewPool returns a pool with BIG-IP's defaults.
 func NewPool(name string) *Pool {
 	return &Pool{Name: name, SlowRampTime: 10, AllowSNAT: true, AllowNAT: true}
 }
@@ -251,6 +256,7 @@ type Member struct {
 	Extras
 }
 
+// NewMember returns a member of node on port with BIG-IP's defaults.
 func NewMember(node string, port uint16) Member { return Member{Node: node, Port: port, Ratio: 1} }
 
 // Name returns the member's full tmsh name, e.g. "/Common/198.18.2.11:80".
@@ -324,8 +330,10 @@ type PersistRef struct {
 }
 
 // Virtual is an `ltm virtual`: an L4 virtual server. Destination, protocol,
-// pool, SNAT automap and enabled have a runtime effect; persistence,
-// connection limits and the http profile are kept for the dataplane to come.
+// pool, SNAT automap, source-address and hash persistence and enabled have
+// a runtime effect; connection limits, translate-address/port disabled
+// (DSR) and the http profile are kept and warned about, for the dataplane
+// to come.
 type Virtual struct {
 	Name                string
 	Description         string
@@ -345,6 +353,7 @@ type Virtual struct {
 	Extras
 }
 
+// NewVirtual returns a virtual server with BIG-IP's defaults.
 func NewVirtual(name string) *Virtual {
 	return &Virtual{Name: name, TranslateAddress: true, TranslatePort: true}
 }

@@ -46,7 +46,7 @@ func (t MonitorType) AddressOnly() bool { return t == MonitorICMP || t == Monito
 // Monitor is an `ltm monitor TYPE NAME`: a health check. Properties not set
 // are inherited from the defaults-from parent, up to the type's built-in
 // (interval 5, timeout 16, …). The monitor engine runs them from the self
-// IPs through the dataplane (health.go turns them into checks).
+// IPs through the dataplane (ctrlplane/health turns them into checks).
 type Monitor struct {
 	Name         string
 	Type         MonitorType

@@ -12,8 +12,9 @@ import (
 )
 
 // Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
-// The grammar is this table; parsing, help and (in cli/) completion are
-// driven from it.
+// The grammar is this table; parsing and help are driven from it (the
+// shell in cli/ still has a completion table of its own, which the CLI
+// issue replaces with this one, fetched from the appliance).
 type Command struct {
 	Verb     string // "create"
 	Module   string // "ltm"
