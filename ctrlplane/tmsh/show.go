@@ -33,81 +33,62 @@ func trafficTable(b *strings.Builder, side string, c status.Traffic) {
 }
 
 func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	names, _, err := selectNames(x, cmd.obj, args)
-	if err != nil {
-		return "", err
-	}
 	view := x.view()
-	var b strings.Builder
-	for _, name := range names {
+	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		v, _ := view.Virtual(name)
-		b.WriteString(showRule)
-		b.WriteString("Ltm::Virtual Server: " + name + "\n")
-		b.WriteString(showRule)
+		showHeader(b, "Ltm::Virtual Server: "+name)
 		b.WriteString("Status\n")
-		statusLine(&b, "Availability", v.Availability.String())
-		statusLine(&b, "State", onOff(v.Enabled))
-		statusLine(&b, "Reason", v.Reason)
-		statusLine(&b, "Destination", addrPort(v.Destination.Addr(), v.Destination.Port()))
-		statusLine(&b, "Protocol", v.Protocol)
+		statusLine(b, "Availability", v.Availability.String())
+		statusLine(b, "State", onOff(v.Enabled))
+		statusLine(b, "Reason", v.Reason)
+		statusLine(b, "Destination", addrPort(v.Destination.Addr(), v.Destination.Port()))
+		statusLine(b, "Protocol", v.Protocol)
 		pool := v.Pool
 		if pool == "" {
 			pool = "none"
 		}
-		statusLine(&b, "Pool", pool)
+		statusLine(b, "Pool", pool)
 		b.WriteByte('\n')
-		trafficTable(&b, "ClientSide", v.Traffic)
-		b.WriteByte('\n')
-	}
-	return b.String(), nil
+		trafficTable(b, "ClientSide", v.Traffic)
+	})
 }
 
 func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	names, _, err := selectNames(x, cmd.obj, args)
-	if err != nil {
-		return "", err
-	}
 	view := x.view()
-	var b strings.Builder
-	for _, name := range names {
+	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		p, _ := view.Pool(name)
-		b.WriteString(showRule)
-		b.WriteString("Ltm::Pool: " + name + "\n")
-		b.WriteString(showRule)
+		showHeader(b, "Ltm::Pool: "+name)
 		b.WriteString("Status\n")
-		statusLine(&b, "Availability", p.Availability.String())
-		statusLine(&b, "State", "enabled")
-		statusLine(&b, "Reason", p.Reason)
-		statusLine(&b, "Load Balancing", p.Mode)
-		statusLine(&b, "Total Members", fmt.Sprint(len(p.Members)))
+		statusLine(b, "Availability", p.Availability.String())
+		statusLine(b, "State", "enabled")
+		statusLine(b, "Reason", p.Reason)
+		statusLine(b, "Load Balancing", p.Mode)
+		statusLine(b, "Total Members", fmt.Sprint(len(p.Members)))
 		if p.MinActiveMembers > 0 {
-			statusLine(&b, "Min Active Members", fmt.Sprint(p.MinActiveMembers))
+			statusLine(b, "Min Active Members", fmt.Sprint(p.MinActiveMembers))
 			if p.Installed {
-				statusLine(&b, "Active Priority Groups", joinUints(p.ActiveGroups))
+				statusLine(b, "Active Priority Groups", joinUints(p.ActiveGroups))
 			}
 		}
 		b.WriteByte('\n')
-		trafficTable(&b, "ServerSide", p.Traffic)
-		b.WriteByte('\n')
+		trafficTable(b, "ServerSide", p.Traffic)
 		if len(p.Members) == 0 {
-			continue
+			return
 		}
 		nameW, addrW := len("Member"), len("Address")
 		for _, m := range p.Members {
 			nameW = max(nameW, len(m.Name))
 			addrW = max(addrW, len(addrPort(m.Address, m.Port)))
 		}
-		b.WriteString("Members\n")
-		fmt.Fprintf(&b, "  %-*s  %-*s  %-10s %10s %10s %12s %12s  %s\n", nameW, "Member", addrW, "Address",
+		b.WriteString("\nMembers\n")
+		fmt.Fprintf(b, "  %-*s  %-*s  %-10s %10s %10s %12s %12s  %s\n", nameW, "Member", addrW, "Address",
 			"Status", "Cur Conns", "Tot Conns", "Packets In", "Packets Out", "Reason")
 		for _, m := range p.Members {
 			c := m.Traffic
-			fmt.Fprintf(&b, "  %-*s  %-*s  %-10s %10d %10d %12d %12d  %s\n", nameW, m.Name, addrW, addrPort(m.Address, m.Port),
+			fmt.Fprintf(b, "  %-*s  %-*s  %-10s %10d %10d %12d %12d  %s\n", nameW, m.Name, addrW, addrPort(m.Address, m.Port),
 				m.Status, c.CurConns, c.TotalConns, c.PktsIn, c.PktsOut, m.Reason)
 		}
-		b.WriteByte('\n')
-	}
-	return b.String(), nil
+	})
 }
 
 // addrPort prints ADDRESS:PORT (ADDRESS.PORT for IPv6, as BIG-IP does).
@@ -147,27 +128,18 @@ func runShowDataplane(x *execCtx, cmd *Command, args *cursor) (string, error) {
 // runShowNode prints a node's status and its traffic summed over every
 // installed pool member on the node's address, as BIG-IP counts a node.
 func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	names, _, err := selectNames(x, cmd.obj, args)
-	if err != nil {
-		return "", err
-	}
 	view := x.view()
-	var b strings.Builder
-	for _, name := range names {
+	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		n, _ := view.Node(name)
-		b.WriteString(showRule)
-		b.WriteString("Ltm::Node: " + name + " (" + n.Address.String() + ")\n")
-		b.WriteString(showRule)
+		showHeader(b, "Ltm::Node: "+name+" ("+n.Address.String()+")")
 		b.WriteString("Status\n")
-		statusLine(&b, "Availability", n.Availability.String())
-		statusLine(&b, "State", n.State)
-		statusLine(&b, "Reason", n.Reason)
-		statusLine(&b, "Pool Members", fmt.Sprint(n.Members))
+		statusLine(b, "Availability", n.Availability.String())
+		statusLine(b, "State", n.State)
+		statusLine(b, "Reason", n.Reason)
+		statusLine(b, "Pool Members", fmt.Sprint(n.Members))
 		b.WriteByte('\n')
-		trafficTable(&b, "ServerSide", n.Traffic)
-		b.WriteByte('\n')
-	}
-	return b.String(), nil
+		trafficTable(b, "ServerSide", n.Traffic)
+	})
 }
 
 // runShowMonitorTrace prints a member's last probes as a short tcpdump.
