@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -40,7 +41,7 @@ type Monitoring struct {
 	sched  *monitors.Scheduler
 	table  HealthTable
 	mono   func() int64 // monotonic ns for Health.Set
-	clock  monitors.Clock
+	clock  clock.Clock
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -89,7 +90,7 @@ func NewMonitoring(cfg monitors.Config, table HealthTable, mono func() int64) *M
 		m.logger = slog.New(slog.DiscardHandler)
 	}
 	if m.clock == nil {
-		m.clock = monitors.SystemClock{}
+		m.clock = clock.System{}
 	}
 	cfg.OnChange = m.onChange
 	m.sched = monitors.New(cfg)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/internal/clock"
 	"lbx/pools"
 )
 
@@ -37,8 +38,8 @@ type EngineConfig struct {
 	// PersistCapacity is the size of the persistence table; default
 	// DefaultPersistCapacity.
 	PersistCapacity int
-	Timeouts        Timeouts // zero fields take DefaultTimeouts
-	Clock           Clock    // default SystemClock
+	Timeouts        Timeouts    // zero fields take DefaultTimeouts
+	Clock           clock.Clock // default clock.System
 	Logger          *slog.Logger
 }
 
@@ -115,7 +116,7 @@ type Engine struct {
 	portIdx map[string]int
 	flows   *FlowTable
 	persist *pools.PersistTable
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 
 	cur   atomic.Pointer[installed]
@@ -163,7 +164,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.PersistCapacity = DefaultPersistCapacity
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -482,7 +483,7 @@ func (e *Engine) sweepLoop() {
 
 // Sweep removes idle flows and drops packets that waited too long for a
 // neighbour. The engine's sweeper calls it every second; tests driving a
-// ManualClock may call it directly.
+// clock.Manual may call it directly.
 func (e *Engine) Sweep(now time.Time) {
 	if n := e.flows.Sweep(now); n > 0 {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)

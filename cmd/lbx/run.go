@@ -18,6 +18,7 @@ import (
 	"lbx/ctrlplane"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
+	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/monitors/netprobe"
 )
@@ -87,7 +88,7 @@ func runAppliance(args []string, stderr io.Writer) error {
 	eng.SetLocalSink(ls)
 	mon := ctrlplane.NewMonitoring(monitors.Config{
 		Prober: &netprobe.Prober{Stack: ls, External: &monitors.ExternalProber{}},
-		Clock:  monitors.SystemClock{},
+		Clock:  clock.System{},
 		Logger: logger,
 	}, eng, eng.Mono)
 	stopLocal := sync.OnceValue(func() error {
