@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
-RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/...
+RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
 .PHONY: all build demo test bench unit vet lint fmt-check clean
 

@@ -12,6 +12,7 @@ import (
 	"lbx/ctrlplane/alteon"
 	"lbx/ctrlplane/ctrltest"
 	"lbx/ctrlplane/health"
+	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -48,7 +49,7 @@ ltm pool p { monitor min 1 of { hm legacy } members { 10.0.0.1:80 } }`)
 // A member a monitor starts checking is not available until the verdict,
 // the verdict reaches its Health, and dropping the monitor releases it.
 func TestMonitoringDrivesMemberHealth(t *testing.T) {
-	clk := monitors.NewManualClock(time.Unix(1000, 0))
+	clk := clock.NewManual(time.Unix(1000, 0))
 	fake := monitors.NewFakeProber(clk)
 	member := monitors.Target{Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 	fake.Set("/Common/tcp", member, monitors.FakeOutcome{Verdict: monitors.Success})
@@ -98,11 +99,11 @@ func memberCol(out, member string) string {
 	return ""
 }
 
-// healthRig is a Store with a monitor engine on a ManualClock and a
+// healthRig is a Store with a monitor engine on a clock.Manual and a
 // FakeProber.
 type healthRig struct {
 	t    *testing.T
-	clk  *monitors.ManualClock
+	clk  *clock.Manual
 	fake *monitors.FakeProber
 	s    *testStack
 	dp   *ctrltest.Dataplane
@@ -111,7 +112,7 @@ type healthRig struct {
 
 func newHealthRig(t *testing.T) *healthRig {
 	t.Helper()
-	r := &healthRig{t: t, clk: monitors.NewManualClock(time.Unix(1000, 0))}
+	r := &healthRig{t: t, clk: clock.NewManual(time.Unix(1000, 0))}
 	r.fake = monitors.NewFakeProber(r.clk)
 	r.s, r.dp = newTestStore(t, "")
 	r.mon = health.NewMonitoring(monitors.Config{Prober: r.fake, Clock: r.clk}, r.dp, func() int64 { return r.clk.Now().UnixNano() })
@@ -315,7 +316,7 @@ func TestMemberTransitionsCounted(t *testing.T) {
 // An apply the dataplane refuses after monitors were prepared leaves the
 // members' health as it was: a member that was available stays available.
 func TestFailedInstallRestoresMemberHealth(t *testing.T) {
-	clk := monitors.NewManualClock(time.Unix(1000, 0))
+	clk := clock.NewManual(time.Unix(1000, 0))
 	s, dp := newTestStore(t, "ltm pool web { members { 10.0.0.1:80 } }\nltm virtual vs { destination 198.18.1.100:80 pool web }")
 	mon := health.NewMonitoring(monitors.Config{Prober: monitors.NewFakeProber(clk), Clock: clk}, dp, func() int64 { return clk.Now().UnixNano() })
 	defer mon.Close()

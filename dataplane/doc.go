@@ -39,7 +39,8 @@
 //     with the program loaded for the batch, WriteBatch the results grouped
 //     by egress port;
 //   - one sweeper: every second removes idle flows and drops packets that
-//     waited too long for an ARP reply. Time comes from the injected Clock.
+//     waited too long for an ARP reply. Time comes from the injected
+//     clock.Clock (lbx/internal/clock).
 //
 // Packets whose next hop's MAC is not known are parked (a few fixed slots
 // per egress port) while an ARP request goes out; the goroutine that learns

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/internal/clock"
 	"lbx/pools"
 )
 
@@ -36,8 +37,8 @@ type EngineConfig struct {
 	// PersistCapacity is the size of the persistence table; default
 	// DefaultPersistCapacity.
 	PersistCapacity int
-	Timeouts        Timeouts // zero fields take DefaultTimeouts
-	Clock           Clock    // default SystemClock
+	Timeouts        Timeouts    // zero fields take DefaultTimeouts
+	Clock           clock.Clock // default clock.System
 	Logger          *slog.Logger
 }
 
@@ -115,7 +116,7 @@ type Engine struct {
 	portIdx map[string]int
 	flows   *FlowTable
 	persist *pools.PersistTable
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 
 	cur   atomic.Pointer[installed]
@@ -160,7 +161,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.PersistCapacity = DefaultPersistCapacity
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -416,7 +417,7 @@ func (e *Engine) sweepLoop() {
 
 // Sweep removes idle flows and drops packets that waited too long for a
 // neighbour. The engine's sweeper calls it every second; tests driving a
-// ManualClock may call it directly.
+// clock.Manual may call it directly.
 func (e *Engine) Sweep(now time.Time) {
 	if n := e.flows.Sweep(now); n > 0 {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"lbx/internal/clock"
 	"lbx/pools"
 )
 
@@ -109,14 +110,14 @@ func (p *Program) virtual(name string) *Virtual {
 type harness struct {
 	t     testing.TB
 	e     *Engine
-	clock *ManualClock
+	clock *clock.Manual
 	ports []*fakePort
 	w     []*worker
 }
 
 func newHarness(t testing.TB, p *Program) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: NewManualClock(testTime)}
+	h := &harness{t: t, clock: clock.NewManual(testTime)}
 	h.ports = []*fakePort{newFakePort("ext", extMAC.String()), newFakePort("int", intMAC.String())}
 	e, err := NewEngine(EngineConfig{Ports: []Port{h.ports[0], h.ports[1]}, FlowCapacity: 4096, Clock: h.clock})
 	if err != nil {

@@ -28,7 +28,7 @@
 // deadline is the probe's own: under BIG-IP semantics min(current interval,
 // Timeout), so probes of one monitor never overlap; under Alteon semantics
 // Timeout (the next probe waits for the previous one). Results go back to
-// the loop. Time comes from a Clock: tests use ManualClock with
+// the loop. Time comes from a clock.Clock: tests use clock.Manual with
 // AdvanceSettled and Scheduler.WaitIdle to step deterministically.
 //
 // # BIG-IP semantics (Spec.Alteon false)

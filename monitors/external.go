@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"lbx/internal/clock"
 )
 
 // ExternalProber runs BIG-IP-style external monitor programs (tmsh monitor
@@ -31,9 +33,9 @@ import (
 // crashing script that printed something does not pass). At the probe's
 // deadline the program's whole process group is killed.
 type ExternalProber struct {
-	Clock      Clock    // time base of Result.Start and End; nil: SystemClock
-	MappedIPv4 bool     // pass IPv4 as ::ffff:a.b.c.d, like BIG-IP
-	Env        []string // added to every program's environment
+	Clock      clock.Clock // time base of Result.Start and End; nil: clock.System
+	MappedIPv4 bool        // pass IPv4 as ::ffff:a.b.c.d, like BIG-IP
+	Env        []string    // added to every program's environment
 	// MaxOutput bounds the bytes kept of stdout and of stderr each; the
 	// rest is read and discarded. 0: 4096.
 	MaxOutput int
@@ -52,7 +54,7 @@ const externalPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 func (e *ExternalProber) Probe(ctx context.Context, spec *Spec, t Target) Result {
 	clk := e.Clock
 	if clk == nil {
-		clk = SystemClock{}
+		clk = clock.System{}
 	}
 	start := clk.Now()
 	res := Result{Start: start}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"lbx/internal/clock"
 )
 
 // FakeOutcome is a FakeProber's answer to one probe.
@@ -31,13 +33,13 @@ type FakeCall struct {
 
 // FakeProber is a scripted, recording Prober for tests of the Scheduler and
 // of code built on it. It never blocks (with a Hang or a Latency, it returns
-// a Result whose End lies in the future), so with a ManualClock everything
+// a Result whose End lies in the future), so with a clock.Manual everything
 // it does happens at the clock's instants. Answers are looked up by
 // (monitor, target), then (any monitor, target): first any queued one-shot
 // outcome, then the steady one; unscripted probes fail with "no outcome
 // scripted".
 type FakeProber struct {
-	clock Clock
+	clock clock.Clock
 
 	mu     sync.Mutex
 	steady map[fakeKey]FakeOutcome
@@ -52,13 +54,13 @@ type fakeKey struct {
 
 var _ Prober = (*FakeProber)(nil)
 
-// NewFakeProber returns a FakeProber reading time from clock (nil:
-// SystemClock); use the Scheduler's clock.
-func NewFakeProber(clock Clock) *FakeProber {
-	if clock == nil {
-		clock = SystemClock{}
+// NewFakeProber returns a FakeProber reading time from clk (nil:
+// clock.System); use the Scheduler's clock.
+func NewFakeProber(clk clock.Clock) *FakeProber {
+	if clk == nil {
+		clk = clock.System{}
 	}
-	return &FakeProber{clock: clock, steady: make(map[fakeKey]FakeOutcome), queued: make(map[fakeKey][]FakeOutcome)}
+	return &FakeProber{clock: clk, steady: make(map[fakeKey]FakeOutcome), queued: make(map[fakeKey][]FakeOutcome)}
 }
 
 // Set makes o the steady answer of monitor (or of any monitor, "") to

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lbx/internal/clock"
 )
 
 var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -16,11 +18,11 @@ var (
 
 const key1 = "/Common/pool /Common/198.18.2.11:80"
 
-// harness is a Scheduler on a ManualClock with a FakeProber, recording
+// harness is a Scheduler on a clock.Manual with a FakeProber, recording
 // every Change.
 type harness struct {
 	t    *testing.T
-	clk  *ManualClock
+	clk  *clock.Manual
 	fake *FakeProber
 	s    *Scheduler
 
@@ -30,7 +32,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: NewManualClock(t0)}
+	h := &harness{t: t, clk: clock.NewManual(t0)}
 	h.fake = NewFakeProber(h.clk)
 	cfg.Clock = h.clk
 	if cfg.Prober == nil {

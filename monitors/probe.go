@@ -47,7 +47,7 @@ type Packet struct {
 
 // Result is what a Prober concluded about one probe.
 //
-// Start and End are in the time base of the Scheduler's Clock. A Prober may
+// Start and End are in the time base of the Scheduler's clock. A Prober may
 // leave them zero (the Scheduler fills in the launch and arrival times). An
 // End later than the clock's present is a simulated latency: the Scheduler
 // applies the result at End, never later than the probe's deadline. Probers

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"lbx/internal/clock"
 )
 
 // ErrClosed is returned by Scheduler methods called after Close.
@@ -24,7 +26,7 @@ const (
 // Config configures a Scheduler.
 type Config struct {
 	Prober Prober
-	Clock  Clock        // nil: SystemClock
+	Clock  clock.Clock  // nil: clock.System
 	Logger *slog.Logger // nil: discard
 	// OnChange is called for every transition of a member's combined state,
 	// in order, on the Scheduler's goroutine and without its lock: it may
@@ -103,7 +105,7 @@ type MonitorStatus struct {
 // the loop and wait for it; the read methods take a read lock.
 type Scheduler struct {
 	prober        Prober
-	clock         Clock
+	clock         clock.Clock
 	log           *slog.Logger
 	onChange      func(Change)
 	maxConcurrent int
@@ -159,7 +161,7 @@ type probe struct {
 // slot is a re-armable timer whose callback runs on the loop only if it is
 // still the current arming.
 type slot struct {
-	t   Timer
+	t   clock.Timer
 	gen uint64
 }
 
@@ -185,7 +187,7 @@ func New(cfg Config) *Scheduler {
 		checks:        make(map[string]*check),
 	}
 	if s.clock == nil {
-		s.clock = SystemClock{}
+		s.clock = clock.System{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -229,8 +231,8 @@ func (s *Scheduler) Close() error {
 
 // WaitIdle blocks until the Scheduler has nothing to do until its clock
 // moves: no event queued or running and no probe executing (results with a
-// simulated future End count as waiting for the clock). With a ManualClock
-// use it as the settle step of ManualClock.AdvanceSettled.
+// simulated future End count as waiting for the clock). With a clock.Manual
+// use it as the settle step of Manual.AdvanceSettled.
 func (s *Scheduler) WaitIdle(ctx context.Context) error {
 	ch := s.work.idleChan()
 	if ch == nil {
@@ -702,7 +704,7 @@ func (s *Scheduler) launchLocked(mon *monitor) {
 	s.running++
 	now := s.clock.Now()
 	deadline := now.Add(mon.spec.probeTimeout(mon.m.interval()))
-	ctx, cancel := withClockDeadline(s.ctx, s.clock, deadline)
+	ctx, cancel := clock.WithDeadline(s.ctx, s.clock, deadline)
 	p := &probe{cancel: cancel, start: now, deadline: deadline}
 	mon.inflight = p
 	spec, member := mon.spec, mon.chk.target

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lbx/internal/clock"
 )
 
 func firstProbe(key string, sp *Spec) time.Time {
@@ -552,7 +554,7 @@ func TestDestinationOverride(t *testing.T) {
 
 func TestCloseCancelsAndWaits(t *testing.T) {
 	base := runtime.NumGoroutine()
-	clk := NewManualClock(t0)
+	clk := clock.NewManual(t0)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	prober := ProberFunc(func(ctx context.Context, _ *Spec, _ Target) Result {
@@ -586,7 +588,7 @@ func TestCloseCancelsAndWaits(t *testing.T) {
 }
 
 func TestOnChangeMayReadStatus(t *testing.T) {
-	clk := NewManualClock(t0)
+	clk := clock.NewManual(t0)
 	fake := NewFakeProber(clk)
 	fake.Set("", member1, ok)
 	var s *Scheduler

@@ -16,6 +16,7 @@ import (
 	"lbx/ctrlplane/tmsh"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
+	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/monitors/netprobe"
 )
@@ -41,10 +42,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock drives the dataplane's flow and ARP timeouts; nil: the
 	// system clock.
-	Clock dataplane.Clock
+	Clock clock.Clock
 	// MonitorClock drives the monitors' intervals and timeouts; nil: the
-	// system clock. Tests pass a monitors.ManualClock and step it.
-	MonitorClock monitors.Clock
+	// system clock. Tests pass a clock.Manual and step it.
+	MonitorClock clock.Clock
 	// External runs external monitors; nil: monitors.ExternalProber.
 	External monitors.Prober
 }

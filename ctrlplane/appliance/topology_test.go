@@ -14,7 +14,7 @@ import (
 	"lbx/ctrlplane/appliance"
 	"lbx/dataplane"
 	"lbx/dataplane/porttest"
-	"lbx/monitors"
+	"lbx/internal/clock"
 )
 
 // lab is an in-process network: switches, hosts and appliances over
@@ -24,14 +24,14 @@ type lab struct {
 	t    *testing.T
 	macs int
 	// MonitorClock drives every appliance's monitors: tests step it.
-	clock *monitors.ManualClock
+	clock *clock.Manual
 	apps  []*appliance.Appliance
 }
 
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	before := runtime.NumGoroutine()
-	l := &lab{t: t, clock: monitors.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	l := &lab{t: t, clock: clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	// Registered first, so it runs after every other cleanup.
 	t.Cleanup(func() { waitGoroutines(t, before) })
 	return l

@@ -12,6 +12,7 @@ import (
 
 	"lbx/ctrlplane/config"
 
+	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -41,7 +42,7 @@ type Monitoring struct {
 	sched  *monitors.Scheduler
 	table  HealthTable
 	mono   func() int64 // monotonic ns for Health.Set
-	clock  monitors.Clock
+	clock  clock.Clock
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -90,7 +91,7 @@ func NewMonitoring(cfg monitors.Config, table HealthTable, mono func() int64) *M
 		m.logger = slog.New(slog.DiscardHandler)
 	}
 	if m.clock == nil {
-		m.clock = monitors.SystemClock{}
+		m.clock = clock.System{}
 	}
 	cfg.OnChange = m.onChange
 	m.sched = monitors.New(cfg)
