@@ -313,7 +313,7 @@ func (ss *Session) lineLocked(line string) (string, error) {
 		case "apply":
 			return ss.applyLocked()
 		case "diff":
-			return altDiff(s.Running(), ss.txn.Config(), ss.alt.drafts), nil
+			return altDiff(ss.txn.Original(), ss.txn.Config(), ss.alt.drafts), nil
 		case "revert":
 			pending := ss.pendingLocked()
 			ss.txn.Revert()
@@ -393,7 +393,7 @@ func (d *Dialect) Push(text string) (string, error) {
 					t.SaveOnCommit()
 					return "", nil
 				case "diff":
-					return altDiff(d.store.Running(), t.Config(), st.drafts), nil
+					return altDiff(t.Original(), t.Config(), st.drafts), nil
 				}
 				return "", fmt.Errorf("%s: not in a pushed script", name)
 			})

@@ -185,10 +185,14 @@ func TestAlteonErrors(t *testing.T) {
 	if _, err := s.Push("/c/slb/real 7\r\n\tena\r\n\trip 198.18.2.17\r\n"); err != nil || s.Running().Nodes["/Common/7"] == nil {
 		t.Errorf("push with CRLF line ends: %v", err)
 	}
+	// A pushed script may show its own diff before it applies.
+	if out, err := s.Push("/c/slb/real 8/ena/rip 198.18.2.18\ndiff\napply\n"); err != nil || !strings.Contains(out, "/c/slb/real 8\n") {
+		t.Errorf("push with diff: %v\n%s", err, out)
+	}
 	// A pushed script with an error changes nothing and names its line.
 	_, err = s.Push("/c/slb/real 1/ena/rip 198.18.2.11\n/c/slb/group 1/add 1\n/c/slb/group 1/add 2\n")
 	var le *config.LineError
-	if !errors.As(err, &le) || le.Line != 3 || len(s.Running().Nodes) != 1 {
+	if !errors.As(err, &le) || le.Line != 3 || len(s.Running().Nodes) != 2 {
 		t.Errorf("push with an error on line 3: %v, nodes %d", err, len(s.Running().Nodes))
 	}
 	// Another session's apply makes pending changes stale.

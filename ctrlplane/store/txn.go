@@ -20,6 +20,7 @@ import (
 // configuration can tell (references, overlaps) is checked by Commit.
 type Txn struct {
 	store   *Store
+	from    *config.Config // the running configuration at base; never changed
 	cand    *config.Config
 	base    uint64         // the running version cand was cloned from
 	mutated bool           // cand differs from what it was cloned from
@@ -36,7 +37,7 @@ func (s *Store) Begin() *Txn {
 }
 
 func (s *Store) beginLocked() *Txn {
-	return &Txn{store: s, cand: s.running.Clone(), base: s.version}
+	return &Txn{store: s, from: s.running, cand: s.running.Clone(), base: s.version}
 }
 
 // Offline returns a transaction that edits c itself, bound to no store: for
@@ -70,6 +71,16 @@ func (t *Txn) Base() uint64 { return t.base }
 
 // Changed reports whether the transaction has changed anything.
 func (t *Txn) Changed() bool { return t.mutated }
+
+// Original returns the configuration the transaction started from (the
+// running one at Base), for reading: a running configuration is never
+// changed, only replaced, so it needs no lock.
+func (t *Txn) Original() *config.Config {
+	if t.from == nil {
+		return config.NewConfig()
+	}
+	return t.from
+}
 
 // Config returns the candidate for reading (list, show, printing). Callers
 // must not change it: edits go through the methods below.
@@ -162,7 +173,7 @@ func (t *Txn) commitLocked() ([]string, error) {
 	if t.mutated {
 		warnings = slices.Clone(s.newWarnings)
 	}
-	*t = Txn{store: s, cand: s.running.Clone(), base: s.version}
+	*t = *s.beginLocked()
 	return warnings, nil
 }
 
@@ -195,17 +206,9 @@ type Change struct {
 	Op  Op
 }
 
-// Diff lists what the transaction changes against the running
-// configuration, in bigip.conf order.
-func (t *Txn) Diff() []Change {
-	if t.store == nil {
-		return nil
-	}
-	t.store.mu.Lock()
-	running := t.store.running
-	t.store.mu.Unlock()
-	return diffConfigs(running, t.cand)
-}
+// Diff lists what the transaction changes against the configuration it
+// started from, in bigip.conf order.
+func (t *Txn) Diff() []Change { return diffConfigs(t.Original(), t.cand) }
 
 func diffConfigs(from, to *config.Config) []Change {
 	var out []Change
