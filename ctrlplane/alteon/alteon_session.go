@@ -516,14 +516,25 @@ func altInUse(c *config.Config, r config.Ref) error {
 	}
 	if r.Kind == config.KindNode {
 		id := config.BaseName(r.Name)
-		return fmt.Errorf("real %s is in %s; remove it there first (rem %s)", id, altRefName(c, iu.By), id)
+		return &altError{fmt.Sprintf("real %s is in %s; remove it there first (rem %s)", id, altRefName(c, iu.By), id), err}
 	}
 	by := altRefName(c, iu.By)
 	if iu.Parent {
 		by += " (defaults-from)"
 	}
-	return fmt.Errorf("%s is used by %s", altRefName(c, r), by)
+	return &altError{fmt.Sprintf("%s is used by %s", altRefName(c, r), by), err}
 }
+
+// altError is a typed error of the model worded in the dialect: Error is
+// the Alteon text, and errors.Is and errors.As see the config error it
+// words (an *InUseError, the ValidationErrors of an apply).
+type altError struct {
+	msg string
+	err error
+}
+
+func (e *altError) Error() string { return e.msg }
+func (e *altError) Unwrap() error { return e.err }
 
 // altErrors words a refused apply in the dialect: each validation error
 // names its object from the typed error (real 5: address: missing); the
@@ -547,5 +558,5 @@ func altErrors(c *config.Config, err error) error {
 		}
 		out = append(out, names.Replace(e.Error()))
 	}
-	return errors.New(strings.Join(out, "\n"))
+	return &altError{strings.Join(out, "\n"), err}
 }
