@@ -137,15 +137,18 @@ func (l *lab) appliance(ports []dataplane.Port, conf string, selfs ...string) *a
 
 // step moves the monitors' clock forward by d, one due timer at a time,
 // letting every appliance's probes finish (bounded) before time moves on.
+// The bound is real time, generous for a 2-core machine that also runs the
+// namespace tests: a probe here ends in milliseconds when it can run (seen
+// once: 10 s was not enough while a whole CI run shared the cores).
 func (l *lab) step(d time.Duration) {
 	l.t.Helper()
 	l.clock.AdvanceSettled(d, func() {
 		for _, a := range l.apps {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := a.Monitoring().Scheduler().WaitIdle(ctx)
 			cancel()
 			if err != nil {
-				l.t.Fatalf("monitors not idle within 10s: %v", err)
+				l.t.Fatalf("monitors not idle within 30s: %v", err)
 			}
 		}
 	})
