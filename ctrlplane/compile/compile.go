@@ -26,6 +26,7 @@ func (n NetConfig) env() config.Env {
 	env := config.Env{SelfIPs: map[netip.Addr]string{}}
 	for _, s := range n.SelfIPs {
 		env.SelfIPs[s.Prefix.Addr()] = s.Name
+		env.Nets = append(env.Nets, config.ConnectedNet{Name: s.Name, Prefix: s.Prefix})
 	}
 	return env
 }
@@ -64,7 +65,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		return nil, nil, err
 	}
 	var errs []error
-	var warnings []string
+	warnings := config.AddressWarnings(c)
 	add := func(obj config.Ref, prop string, err error) {
 		errs = append(errs, config.Invalid(obj, prop, err))
 	}

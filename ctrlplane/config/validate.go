@@ -9,10 +9,12 @@ import (
 )
 
 // Env is what validation needs to know of the appliance beyond the
-// configuration: the self IPs its boot config gives (name by address), which
-// no virtual server may use as its destination.
+// configuration: the self IPs its boot config gives, which no virtual
+// server or node may use as its address and whose networks' broadcast
+// addresses are no host's.
 type Env struct {
-	SelfIPs map[netip.Addr]string
+	SelfIPs map[netip.Addr]string // boot self IP name by address
+	Nets    []ConnectedNet        // boot self IPs with their prefix lengths
 }
 
 // Validate checks the whole configuration as an apply would: references
@@ -40,6 +42,15 @@ func Validate(c *Config, env Env) error {
 	validatePersistence(c, add)
 	validateNet(c, add)
 
+	nets := connectedNets(c, env)
+	selfs := map[netip.Addr]string{}
+	for a, name := range env.SelfIPs {
+		selfs[a] = name
+	}
+	for _, s := range c.Selfs {
+		selfs[s.Address.Addr()] = s.Name
+	}
+
 	byAddr := map[netip.Addr]string{}
 	for _, nd := range c.NodeList() {
 		obj := Ref{Kind: KindNode, Name: nd.Name}
@@ -52,6 +63,12 @@ func Validate(c *Config, env Env) error {
 			add(obj, "address "+a.String(), fmt.Errorf("already used by node %s", byAddr[a]))
 		default:
 			byAddr[a] = nd.Name
+			switch why := unicastReason(a, nets, true); {
+			case why != "":
+				add(obj, "address "+a.String(), errors.New(why))
+			case selfs[a] != "":
+				add(obj, "address "+a.String(), fmt.Errorf("address is self IP %s (the appliance's own address)", selfs[a]))
+			}
 		}
 		checkProp(obj, KindNode, "ratio", nd.Ratio, add)
 		validateMonitorRule(c, obj, nd.Monitor, add)
@@ -85,13 +102,6 @@ func Validate(c *Config, env Env) error {
 		}
 	}
 
-	selfs := map[netip.Addr]string{}
-	for a, name := range env.SelfIPs {
-		selfs[a] = name
-	}
-	for _, s := range c.Selfs {
-		selfs[s.Address.Addr()] = s.Name
-	}
 	type destKey struct {
 		d     netip.AddrPort
 		proto Protocol
@@ -108,6 +118,13 @@ func Validate(c *Config, env Env) error {
 			add(obj, dprop, fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
 		case selfs[d.Addr()] != "":
 			add(obj, dprop, fmt.Errorf("address is self IP %s", selfs[d.Addr()]))
+		case unicastReason(d.Addr(), nets, false) != "":
+			add(obj, dprop, errors.New(unicastReason(d.Addr(), nets, false)))
+		case byAddr[d.Addr()] != "":
+			// One error for one clash, on the virtual: a node (a server)
+			// on the VIP would have its traffic taken by the appliance's
+			// ARP answers, and a member on the VIP would loop.
+			add(obj, dprop, fmt.Errorf("address is the address of node %s (a server): the appliance would answer ARP for it and take its traffic", byAddr[d.Addr()]))
 		}
 		switch v.Protocol {
 		case ProtocolTCP, ProtocolUDP:
@@ -308,6 +325,9 @@ func validateNet(c *Config, add func(Ref, string, error)) {
 			add(obj, "address "+s.Address.String(), fmt.Errorf("already used by self %s", addrs[a]))
 		default:
 			addrs[a] = s.Name
+			if why := unicastReason(a, []ConnectedNet{{Name: s.Name, Prefix: s.Address}}, true); why != "" {
+				add(obj, "address "+s.Address.String(), errors.New(why))
+			}
 		}
 		if s.VLAN == "" {
 			add(obj, "vlan", ErrMissing)
