@@ -109,7 +109,12 @@ func New(cfg Config) (a *Appliance, err error) {
 		Clock:  cfg.MonitorClock,
 		Logger: logger,
 	}, eng, eng.Mono)
-	a.store = store.New(eng, compile.NetConfig{SelfIPs: cfg.SelfIPs, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
+	ports := make([]string, 0, len(cfg.Ports))
+	for _, p := range cfg.Ports {
+		ports = append(ports, p.Name())
+	}
+	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, log: logger},
+		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	src := status.FromDataplane(eng, a.mon)
 	a.tmsh = tmsh.New(a.store, src)
@@ -169,4 +174,32 @@ func (a *Appliance) Close() error {
 		a.closeErr = errors.Join(errs...)
 	})
 	return a.closeErr
+}
+
+// stackedDataplane is the engine as the store drives it, with the local
+// stack following each program's self IPs, so that health probes leave
+// from (and answers reach) the self IPs the dataplane has. An install is
+// all or nothing for both.
+type stackedDataplane struct {
+	*dataplane.Engine
+	ls  *localstack.Stack
+	log *slog.Logger
+}
+
+func (d *stackedDataplane) Install(p *dataplane.Program) error {
+	old := d.ls.Selfs()
+	selfs := make([]netip.Prefix, 0, len(p.SelfIPs))
+	for _, s := range p.SelfIPs {
+		selfs = append(selfs, s.Prefix)
+	}
+	if err := d.ls.SetSelfs(selfs); err != nil {
+		return err
+	}
+	if err := d.Engine.Install(p); err != nil {
+		if uerr := d.ls.SetSelfs(old); uerr != nil {
+			d.log.Error("local stack: self IPs not restored after a failed install", "err", uerr)
+		}
+		return err
+	}
+	return nil
 }

@@ -5,6 +5,10 @@
 // run` builds its appliance here from TAP ports; the in-process tests build
 // theirs from porttest's in-memory ports, so both run the same wiring.
 //
+// The Store installs programs through stackedDataplane, which gives the
+// local stack each program's self IPs (boot config and net self objects)
+// before the engine installs it, and takes them back if the install fails.
+//
 // Lifecycle: New builds every part in order, boots the saved configuration
 // and starts the engine; on any error it undoes what it built, ports
 // included. From New on the Appliance owns the ports. Close stops in the

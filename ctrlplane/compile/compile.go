@@ -2,8 +2,10 @@ package compile
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"lbx/ctrlplane/config"
@@ -12,9 +14,13 @@ import (
 )
 
 // NetConfig is the network side of the appliance the traffic config is
-// compiled against: what the boot config says about self IPs.
+// compiled against: what the boot config says about self IPs, and the
+// data ports a net self's vlan may name.
 type NetConfig struct {
 	SelfIPs []dataplane.SelfIP
+	// Ports are the data ports' names; nil: a net self's vlan is not
+	// checked here (the dataplane's Install still is).
+	Ports []string
 	// Persist is the dataplane's persistence table: virtuals persist into
 	// it and least-sessions counts its records. Nil (unit tests) lets the
 	// engine attach its own on Install, without least-sessions counts.
@@ -25,8 +31,8 @@ type NetConfig struct {
 func (n NetConfig) env() config.Env {
 	env := config.Env{SelfIPs: map[netip.Addr]string{}}
 	for _, s := range n.SelfIPs {
-		env.SelfIPs[s.Prefix.Addr()] = s.Name
-		env.Nets = append(env.Nets, config.ConnectedNet{Name: s.Name, Prefix: s.Prefix})
+		env.SelfIPs[s.Prefix.Addr()] = fullName(s.Name)
+		env.Nets = append(env.Nets, config.ConnectedNet{Name: fullName(s.Name), Prefix: s.Prefix})
 	}
 	return env
 }
@@ -47,7 +53,8 @@ func Compile(c *config.Config, n NetConfig) (*dataplane.Program, error) {
 // state, kept by identity, so an apply does not reset them, and nobody
 // writes into the Program once it is returned.
 //
-// Only what the dataplane implements is compiled: TCP and UDP virtual
+// Only what the dataplane implements is compiled: the self IPs (the boot
+// config's and the net self objects), TCP and UDP virtual
 // servers on one address and port, their pool (method, members with
 // ratios, priority groups, limits and states, slow ramp, service-down
 // action), source-address and hash persistence, SNAT automap and
@@ -66,6 +73,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	}
 	var errs []error
 	warnings := config.AddressWarnings(c)
+	warnings = append(warnings, selfWarnings(c, n)...)
 	add := func(obj config.Ref, prop string, err error) {
 		errs = append(errs, config.Invalid(obj, prop, err))
 	}
@@ -148,9 +156,68 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	if len(errs) > 0 {
 		return nil, warnings, errors.Join(errs...)
 	}
-	prog := &dataplane.Program{SelfIPs: slices.Clone(n.SelfIPs), Virtuals: vs}
+	prog := &dataplane.Program{SelfIPs: selfIPs(c, n), Virtuals: vs}
 	if err := prog.Finalize(); err != nil {
 		return nil, warnings, err
 	}
 	return prog, warnings, nil
+}
+
+// selfIPs are the boot config's self IPs, then the configuration's net self
+// objects (by name) that are not among them: a net self's vlan is its
+// port.
+func selfIPs(c *config.Config, n NetConfig) []dataplane.SelfIP {
+	out := slices.Clone(n.SelfIPs)
+	for _, s := range config.SortedValues(c.Selfs) {
+		if slices.ContainsFunc(n.SelfIPs, func(b dataplane.SelfIP) bool { return fullName(b.Name) == s.Name }) {
+			continue // a boot self IP, merged into the config
+		}
+		if n.Ports != nil && !slices.Contains(n.Ports, s.Port()) {
+			continue // not on a data port: SelfWarnings says so
+		}
+		out = append(out, dataplane.SelfIP{Name: s.Name, Prefix: s.Address, Port: s.Port()})
+	}
+	return out
+}
+
+// BootSelfs are n's self IPs as the net self objects the store merges into
+// every configuration it applies (config.MergeBootSelfs).
+func (n NetConfig) BootSelfs() []*config.SelfIP {
+	out := make([]*config.SelfIP, 0, len(n.SelfIPs))
+	for _, b := range n.SelfIPs {
+		out = append(out, &config.SelfIP{
+			Name: fullName(b.Name), Address: b.Prefix, VLAN: "/" + config.CommonPartition + "/" + b.Port,
+			Description: config.BootSelfDescription, Boot: true,
+		})
+	}
+	return out
+}
+
+// fullName is a boot self IP's name in /Common when it has no partition.
+func fullName(name string) string {
+	if full, err := config.FullName(name); err == nil {
+		return full
+	}
+	return name
+}
+
+// selfWarnings name the net self objects whose vlan is no data port: they
+// are kept (a BIG-IP config loads whole) but not on the dataplane.
+func selfWarnings(c *config.Config, n NetConfig) []string {
+	if n.Ports == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range config.SortedValues(c.Selfs) {
+		if s.VLAN == "" || slices.Contains(n.Ports, s.Port()) {
+			continue
+		}
+		vlans := make([]string, len(n.Ports))
+		for i, p := range n.Ports {
+			vlans[i] = "/" + config.CommonPartition + "/" + p
+		}
+		out = append(out, fmt.Sprintf("%s: vlan %s: no such data port, the address is not on the dataplane (a VLAN is the data port of its name: %s)",
+			s.Ref(), s.VLAN, strings.Join(vlans, ", ")))
+	}
+	return out
 }

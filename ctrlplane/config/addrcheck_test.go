@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -105,5 +106,63 @@ func TestAddressWarnings(t *testing.T) {
 				t.Errorf("AddressWarnings:\n got: %s\nwant: %s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestMergeBootSelfs(t *testing.T) {
+	boot := func() *SelfIP {
+		return &SelfIP{Name: "/Common/int", Address: netip.MustParsePrefix("198.18.2.2/24"), VLAN: "/Common/lbx-int", Description: BootSelfDescription, Boot: true}
+	}
+	tests := []struct {
+		name string
+		have *SelfIP // the config's net self of that name; nil: none
+		want string  // error; "" for none
+	}{
+		{"absent: added", nil, ""},
+		{"declared the same", func() *SelfIP { s := boot(); s.Boot = false; return s }(), ""},
+		{"other address", func() *SelfIP { s := boot(); s.Address = netip.MustParsePrefix("198.18.2.3/24"); return s }(),
+			"net self /Common/int: address 198.18.2.3/24: self IP of the boot config (selfips: address 198.18.2.2/24, port lbx-int): change it in the boot config and restart lbx"},
+		{"other vlan", func() *SelfIP { s := boot(); s.Boot = false; s.VLAN = "/Common/lbx-ext"; return s }(),
+			"net self /Common/int: vlan /Common/lbx-ext: self IP of the boot config (selfips: address 198.18.2.2/24, port lbx-int): change it in the boot config and restart lbx"},
+		{"other description", func() *SelfIP { s := boot(); s.Description = "x"; return s }(),
+			"net self /Common/int: description x: self IP of the boot config (selfips: address 198.18.2.2/24, port lbx-int): change it in the boot config and restart lbx"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewConfig()
+			if tt.have != nil {
+				c.Selfs[tt.have.Name] = tt.have
+			}
+			err := c.MergeBootSelfs([]*SelfIP{boot()})
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Fatalf("MergeBootSelfs:\n got: %s\nwant: %s", got, tt.want)
+			}
+			if err == nil && (c.Selfs["/Common/int"] == nil || !c.Selfs["/Common/int"].Boot) {
+				t.Errorf("merged self %+v: want it marked Boot", c.Selfs["/Common/int"])
+			}
+		})
+	}
+}
+
+// No command changes or deletes a boot self IP.
+func TestBootSelfEdits(t *testing.T) {
+	c := NewConfig()
+	if err := c.MergeBootSelfs([]*SelfIP{{Name: "/Common/int", Address: netip.MustParsePrefix("198.18.2.2/24"), VLAN: "/Common/lbx-int", Boot: true}}); err != nil {
+		t.Fatal(err)
+	}
+	r := Ref{Kind: KindSelf, Name: "/Common/int"}
+	const want = "01070734:3: The Self IP (/Common/int) comes from the boot config (selfips); it cannot be modified or deleted here: change it in the boot config and restart lbx."
+	for name, err := range map[string]error{
+		"modify":  c.Modify(r, func(Object) error { return nil }),
+		"replace": c.Replace(&SelfIP{Name: "/Common/int"}),
+		"delete":  c.Delete(r),
+	} {
+		if err == nil || err.Error() != want || !errors.Is(err, ErrBuiltin) {
+			t.Errorf("%s: %v, want %q (ErrBuiltin)", name, err, want)
+		}
 	}
 }

@@ -157,6 +157,9 @@ func (c *Config) Replace(o Object) error {
 	if c.isBuiltin(r) {
 		return &BuiltinError{Ref: r}
 	}
+	if c.isBootSelf(r) {
+		return &BootSelfError{Ref: r}
+	}
 	if c.lookup(r) == nil {
 		return &NotFoundError{Ref: r}
 	}
@@ -171,6 +174,9 @@ func (c *Config) Replace(o Object) error {
 func (c *Config) Modify(r Ref, edit func(Object) error) error {
 	if c.isBuiltin(r) {
 		return &BuiltinError{Ref: r}
+	}
+	if c.isBootSelf(r) {
+		return &BootSelfError{Ref: r}
 	}
 	o := c.lookup(r)
 	if o == nil {
@@ -195,6 +201,9 @@ func (c *Config) Delete(r Ref) error {
 	}
 	if c.isBuiltin(r) {
 		return &BuiltinError{Ref: r}
+	}
+	if c.isBootSelf(r) {
+		return &BootSelfError{Ref: r}
 	}
 	if err := c.InUse(r); err != nil {
 		return err
@@ -281,6 +290,11 @@ func (c *Config) isBuiltin(r Ref) bool {
 		o = nilIfNone(BuiltinPersist(r.Name))
 	}
 	return o != nil && (r.Type == "" || o.Ref().Type == r.Type)
+}
+
+// isBootSelf reports whether r names a self IP of the boot config.
+func (c *Config) isBootSelf(r Ref) bool {
+	return r.Kind == KindSelf && c.Selfs[r.Name] != nil && c.Selfs[r.Name].Boot
 }
 
 // store puts o into its map, replacing any object of its name.

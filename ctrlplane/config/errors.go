@@ -75,6 +75,17 @@ func (e *BuiltinError) Message() string {
 	return fmt.Sprintf("The %s (%s) is built in; it cannot be modified or deleted.", e.Ref.title(), e.Ref.Name)
 }
 
+// BootSelfError says a self IP of the boot config (selfips) cannot be
+// modified or deleted by a command: it changes with the boot config.
+type BootSelfError struct{ Ref Ref }
+
+func (e *BootSelfError) Error() string     { return coded(e) }
+func (e *BootSelfError) Code() string      { return codeConfig }
+func (e *BootSelfError) Is(err error) bool { return err == ErrBuiltin }
+func (e *BootSelfError) Message() string {
+	return fmt.Sprintf("The Self IP (%s) comes from the boot config (selfips); it cannot be modified or deleted here: %v.", e.Ref.Name, errBootSelf)
+}
+
 // InUseError says an object cannot be deleted because another refers to
 // it: By uses it, or (Parent) inherits from it with defaults-from.
 type InUseError struct {
@@ -166,6 +177,7 @@ var (
 	_ Coded = (*ExistsError)(nil)
 	_ Coded = (*BuiltinError)(nil)
 	_ Coded = (*InUseError)(nil)
+	_ Coded = (*BootSelfError)(nil)
 	_ Coded = (*ValidationError)(nil)
 	_ Coded = (*ConflictError)(nil)
 )

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -23,15 +25,66 @@ func (p *SNATPool) Clone() *SNATPool {
 	return &x
 }
 
-// SelfIP is a `net self`: an address of the appliance on a VLAN. Kept and
-// validated; the dataplane's self IPs still come from the boot config.
+// SelfIP is a `net self`: an address of the appliance on a VLAN, which the
+// dataplane answers ARP for, reaches its connected network through and
+// sends health probes from. A VLAN is a data port: /Common/lbx-int is the
+// port lbx-int (net vlan objects are not implemented).
+//
+// The boot config's self IPs (selfips) are net self objects too, marked
+// Boot: the store puts them into every configuration it applies
+// (MergeBootSelfs), they are never saved, and no command changes or deletes
+// them (BootSelfError): they change with the boot config.
 type SelfIP struct {
 	Name        string
 	Address     netip.Prefix // address/prefix length
-	VLAN        string       // full name of the VLAN (net vlan, not implemented)
+	VLAN        string       // full name of the VLAN, that is of the data port
 	Description string
+	Boot        bool // from the boot config: not saved, not changeable
 	Extras
 }
+
+// BootSelfDescription is the description a boot config self IP carries,
+// which marks it in `list net self`.
+const BootSelfDescription = "from the boot config (selfips)"
+
+// Port is the data port the self IP is on: its VLAN's base name.
+func (s *SelfIP) Port() string { return BaseName(s.VLAN) }
+
+// MergeBootSelfs puts the boot config's self IPs into c: each one c does
+// not have is added, marked Boot; one c has under its name must be the
+// same (a `list net self` pushed back, or a config that declares it) and
+// is marked Boot; one that differs is an error naming what differs. boot
+// must be Boot-marked, with BootSelfDescription.
+func (c *Config) MergeBootSelfs(boot []*SelfIP) error {
+	c.EnsureMaps()
+	var errs []error
+	for _, b := range boot {
+		s := c.Selfs[b.Name]
+		if s == nil {
+			c.Selfs[b.Name] = b.Clone()
+			continue
+		}
+		var prop string
+		switch {
+		case s.Address != b.Address:
+			prop = "address " + s.Address.String()
+		case s.VLAN != b.VLAN:
+			prop = "vlan " + s.VLAN
+		case s.Description != b.Description:
+			prop = "description " + s.Description
+		case len(s.Extra) > 0:
+			prop = s.Extra[0].Name
+		}
+		if prop != "" {
+			errs = append(errs, Invalid(s.Ref(), prop, fmt.Errorf("self IP of the boot config (selfips: address %s, port %s): %w", b.Address, b.Port(), errBootSelf)))
+			continue
+		}
+		s.Boot = true
+	}
+	return errors.Join(errs...)
+}
+
+var errBootSelf = errors.New("change it in the boot config and restart lbx")
 
 func (s *SelfIP) Clone() *SelfIP { x := *s; x.Extras = s.Extras.Clone(); return &x }
 

@@ -40,7 +40,7 @@ func Validate(c *Config, env Env) error {
 
 	validateMonitors(c, add)
 	validatePersistence(c, add)
-	validateNet(c, add)
+	validateNet(c, env, add)
 
 	nets := connectedNets(c, env)
 	selfs := map[netip.Addr]string{}
@@ -303,7 +303,7 @@ func MaskBits(mask string) (int, error) {
 }
 
 // validateNet checks snatpools, self IPs and routes.
-func validateNet(c *Config, add func(Ref, string, error)) {
+func validateNet(c *Config, env Env, add func(Ref, string, error)) {
 	for _, p := range SortedValues(c.SNATPools) {
 		obj := Ref{Kind: KindSNATPool, Name: p.Name}
 		if len(p.Members) == 0 {
@@ -328,6 +328,9 @@ func validateNet(c *Config, add func(Ref, string, error)) {
 			if why := unicastReason(a, []ConnectedNet{{Name: s.Name, Prefix: s.Address}}, true); why != "" {
 				add(obj, "address "+s.Address.String(), errors.New(why))
 			}
+		}
+		if boot := env.SelfIPs[s.Address.Addr()]; boot != "" && boot != s.Name {
+			add(obj, "address "+s.Address.String(), fmt.Errorf("already used by self %s of the boot config (selfips)", boot))
 		}
 		if s.VLAN == "" {
 			add(obj, "vlan", ErrMissing)

@@ -106,7 +106,7 @@ func (f *Dataplane) Count() int {
 var Net = compile.NetConfig{SelfIPs: []dataplane.SelfIP{
 	{Name: "/Common/self_client", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "client"},
 	{Name: "/Common/self_server", Prefix: netip.MustParsePrefix("198.18.2.2/24"), Port: "server"},
-}}
+}, Ports: []string{"client", "server"}}
 
 // DefaultConfigText is the testbed's default traffic config, which the
 // appliance of `lbx testbed up` and `make demo` boots with; tests use it as

@@ -195,9 +195,9 @@ type Instance struct {
 // Self is what the appliance does with a net self of the configuration.
 type Self struct {
 	Name   string
-	Active bool   // on a dataplane port (the boot config's self IPs)
+	Active bool   // on a dataplane port: in the running program
 	Port   string // the port, when active
-	Boot   string // the boot config's self IP of that address, when active
+	Boot   bool   // from the boot config (selfips)
 }
 
 // View reads status for one configuration (the running one, or a
@@ -444,11 +444,11 @@ func (v *View) Self(name string) (st Self, ok bool) {
 	if s == nil {
 		return st, false
 	}
-	st = Self{Name: name}
+	st = Self{Name: name, Boot: s.Boot}
 	if prog := v.program(); prog != nil {
-		for _, bs := range prog.SelfIPs {
-			if bs.Prefix.Addr() == s.Address.Addr() {
-				st.Active, st.Port, st.Boot = true, bs.Port, bs.Name
+		for _, ps := range prog.SelfIPs {
+			if ps.Prefix == s.Address && ps.Port == s.Port() {
+				st.Active, st.Port = true, ps.Port
 			}
 		}
 	}

@@ -189,6 +189,9 @@ func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
 // applyLocked compiles cfg, installs it and makes it running.
 func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	cfg.ApplyDefaults()
+	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
+		return atLines(err, lines)
+	}
 	prog, warnings, err := compile.CompileWithWarnings(cfg, s.net)
 	if err != nil {
 		return atLines(err, lines)
@@ -279,7 +282,7 @@ func (s *Store) saveLocked() error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("save sys config: %w", err)
 	}
-	if err := writeFileSync(s.savedPath, []byte(s.codec.Format(s.running))); err != nil {
+	if err := writeFileSync(s.savedPath, []byte(s.codec.Format(withoutBootSelfs(s.running)))); err != nil {
 		return fmt.Errorf("save sys config: %w", err)
 	}
 	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)
@@ -321,4 +324,16 @@ func writeFileSync(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// withoutBootSelfs is c without the boot config's self IPs, which are not
+// saved: they come from the boot config at every start.
+func withoutBootSelfs(c *config.Config) *config.Config {
+	c = c.Clone()
+	for name, sf := range c.Selfs {
+		if sf.Boot {
+			delete(c.Selfs, name)
+		}
+	}
+	return c
 }

@@ -66,6 +66,9 @@ type kindSpec[T any] struct {
 	// builtin returns the built-in object of that name in this family
 	// (of any type), or nil; nil when the family has none.
 	builtin func(name string) *T
+	// unsaved says whether a configured object is left out of the saved
+	// config (a boot self IP), while list shows it; nil means none is.
+	unsaved func(*T) bool
 	print   func(b *strings.Builder, c *config.Config, obj *T, all bool)
 }
 
@@ -93,7 +96,7 @@ func newKind[T any](s kindSpec[T]) *objKind {
 	k.stored = func(c *config.Config) []string {
 		var out []string
 		for name, o := range s.objects(c) {
-			if match(o) {
+			if match(o) && (s.unsaved == nil || !s.unsaved(o)) {
 				out = append(out, name)
 			}
 		}
@@ -102,6 +105,14 @@ func newKind[T any](s kindSpec[T]) *objKind {
 	}
 	k.names = func(c *config.Config) []string {
 		out := k.stored(c)
+		if s.unsaved != nil {
+			for name, o := range s.objects(c) {
+				if match(o) && s.unsaved(o) {
+					out = append(out, name)
+				}
+			}
+			slices.Sort(out)
+		}
 		if s.builtin != nil {
 			for _, name := range builtinNames {
 				if k.fixed(name) && !slices.Contains(out, name) {

@@ -166,6 +166,7 @@ var (
 		props:   selfProps,
 		objects: func(c *config.Config) map[string]*config.SelfIP { return c.Selfs },
 		newObj:  func(name string) *config.SelfIP { return &config.SelfIP{Name: name} },
+		unsaved: func(s *config.SelfIP) bool { return s.Boot },
 		print:   printSelf,
 	})
 	routeKind = newKind(kindSpec[config.Route]{

@@ -151,11 +151,17 @@ func runShowSelf(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			vlan = "none"
 		}
 		statusLine(b, "VLAN", vlan)
-		state := "configured; not on a dataplane port (self IPs come from the boot config)"
-		if st, _ := x.view().Self(name); st.Active {
-			state = "active on port " + st.Port + " (boot self IP " + st.Boot + ")"
+		st, _ := x.view().Self(name)
+		state := "not on the dataplane: vlan " + vlan + " is no data port"
+		if st.Active {
+			state = "active on port " + st.Port
 		}
 		statusLine(b, "Status", state)
+		origin := "configuration (net self)"
+		if st.Boot {
+			origin = "boot config (selfips): change it there"
+		}
+		statusLine(b, "Defined In", origin)
 	})
 }
 

@@ -12,7 +12,7 @@ ltm monitor tcp tcp_child { defaults-from tcp }
 ltm persistence source-addr sticky { defaults-from source_addr timeout 300 mask 255.255.255.0 }
 ltm snatpool outside { members { 198.18.1.50 198.18.1.51 } }
 ltm virtual vs2 { destination 198.18.1.101:80 pool web persist { sticky { default yes } } source-address-translation { type snat pool outside } }
-net self self_int { address 198.18.2.2/24 vlan internal }
+net self self_int { address 198.18.2.3/24 vlan server }
 net self self_other { address 10.9.9.9/24 vlan other }
 net route to_lab { network 10.20.0.0/16 gw 198.18.2.254 }
 net route far { network default gw 192.0.2.1 }
@@ -35,8 +35,9 @@ auth user ops { role operator password s3cret-Pass }
 		{"show ltm persistence source-addr sticky", []string{"Ltm::Persistence source-addr: /Common/sticky",
 			"Timeout          : 300s", "Mask             : 255.255.255.0", "Virtual Servers  : /Common/vs2"}, nil},
 		{"show ltm snatpool outside", []string{"Translations     : 198.18.1.50, 198.18.1.51", "Virtual Servers  : /Common/vs2", "automap"}, nil},
-		{"show net self self_int", []string{"Net::Self IP: /Common/self_int", "198.18.2.2/24", "active on port server (boot self IP /Common/self_server)"}, nil},
-		{"show net self self_other", []string{"not on a dataplane port"}, nil},
+		{"show net self self_int", []string{"Net::Self IP: /Common/self_int", "198.18.2.3/24", "active on port server", "configuration (net self)"}, nil},
+		{"show net self self_other", []string{"not on the dataplane: vlan /Common/other is no data port"}, nil},
+		{"show net self self_server", []string{"198.18.2.2/24", "active on port server", "boot config (selfips)"}, nil},
 		{"show net route to_lab", []string{"Network          : 10.20.0.0/16", "Gateway          : 198.18.2.254", "connected network 198.18.2.0/24 (port server)"}, nil},
 		{"show net route far", []string{"Network          : default", "gateway unreachable"}, nil},
 		{"show auth user ops", []string{"Auth::User: ops", "Role             : operator", "Password         : bcrypt"}, []string{"s3cret"}},

@@ -19,4 +19,8 @@
 // (a channel link endpoint), so ARP stays with the dataplane and the stack
 // needs no kernel device. A Tap lets a probe record the packets of its own
 // netstack connection for its trace.
+//
+// Its addresses are the self IPs it is built with; SetSelfs changes them
+// while it runs (the appliance calls it at every install, so the stack
+// follows `net self` changes).
 package localstack

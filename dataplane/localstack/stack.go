@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -40,9 +41,11 @@ const (
 // Stack is the local endpoint: raw probe sockets plus a gVisor netstack,
 // with the self IPs as its addresses. It implements dataplane.LocalSink.
 type Stack struct {
-	tx    Sender
-	log   *slog.Logger
-	selfs []netip.Prefix
+	tx  Sender
+	log *slog.Logger
+
+	selfMu sync.RWMutex // guards selfs; SetSelfs holds it while it changes the netstack's addresses
+	selfs  []netip.Prefix
 
 	ns *stack.Stack
 	ep *channel.Endpoint
@@ -82,17 +85,9 @@ func New(tx Sender, selfs []netip.Prefix, logger *slog.Logger) (*Stack, error) {
 		return nil, fmt.Errorf("localstack: create NIC: %s", err)
 	}
 	for _, p := range selfs {
-		if !p.Addr().Is4() {
+		if err := addAddress(ns, p); err != nil {
 			ns.Destroy()
-			return nil, fmt.Errorf("localstack: self IP %s: only IPv4 is supported", p)
-		}
-		pa := tcpip.ProtocolAddress{
-			Protocol:          ipv4.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(p.Addr().As4()), PrefixLen: p.Bits()},
-		}
-		if err := ns.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
-			ns.Destroy()
-			return nil, fmt.Errorf("localstack: self IP %s: %s", p, err)
+			return nil, err
 		}
 	}
 	ns.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nicID}})
@@ -102,13 +97,90 @@ func New(tx Sender, selfs []netip.Prefix, logger *slog.Logger) (*Stack, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stack{
-		tx: tx, log: logger, selfs: selfs, ns: ns, ep: ep,
+		tx: tx, log: logger, selfs: slices.Clone(selfs), ns: ns, ep: ep,
 		raw: map[rawKey]*RawConn{}, taps: map[*Tap]struct{}{},
 		nextPort: dataplane.ProbePortMin, nextID: 1,
 		cancel: cancel, done: make(chan struct{}),
 	}
 	go s.transmit(ctx)
 	return s, nil
+}
+
+// addAddress gives the netstack the self IP p.
+func addAddress(ns *stack.Stack, p netip.Prefix) error {
+	if !p.Addr().Is4() {
+		return fmt.Errorf("localstack: self IP %s: only IPv4 is supported", p)
+	}
+	pa := tcpip.ProtocolAddress{
+		Protocol:          ipv4.ProtocolNumber,
+		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(p.Addr().As4()), PrefixLen: p.Bits()},
+	}
+	if err := ns.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
+		return fmt.Errorf("localstack: self IP %s: %s", p, err)
+	}
+	return nil
+}
+
+// Selfs returns the self IPs the stack has.
+func (s *Stack) Selfs() []netip.Prefix {
+	s.selfMu.RLock()
+	defer s.selfMu.RUnlock()
+	return slices.Clone(s.selfs)
+}
+
+// SetSelfs makes selfs the stack's addresses: the new ones are added, those
+// no longer among them removed (their connections end), a changed prefix
+// length replaced. It is all or nothing: on error the stack keeps the
+// addresses it had.
+func (s *Stack) SetSelfs(selfs []netip.Prefix) error {
+	for _, p := range selfs {
+		if !p.Addr().Is4() {
+			return fmt.Errorf("localstack: self IP %s: only IPv4 is supported", p)
+		}
+	}
+	s.selfMu.Lock()
+	defer s.selfMu.Unlock()
+	var added []netip.Prefix
+	for _, p := range selfs {
+		if slices.Contains(s.selfs, p) {
+			continue
+		}
+		if i := slices.IndexFunc(s.selfs, func(o netip.Prefix) bool { return o.Addr() == p.Addr() }); i >= 0 {
+			// Same address, new prefix length: gVisor keys addresses by
+			// address alone.
+			if err := s.ns.RemoveAddress(nicID, tcpip.AddrFrom4(p.Addr().As4())); err != nil {
+				s.undoLocked(added)
+				return fmt.Errorf("localstack: self IP %s: %s", s.selfs[i], err)
+			}
+			if err := addAddress(s.ns, p); err != nil {
+				_ = addAddress(s.ns, s.selfs[i])
+				s.undoLocked(added)
+				return err
+			}
+			continue
+		}
+		if err := addAddress(s.ns, p); err != nil {
+			s.undoLocked(added)
+			return err
+		}
+		added = append(added, p)
+	}
+	for _, o := range s.selfs {
+		if !slices.ContainsFunc(selfs, func(p netip.Prefix) bool { return p.Addr() == o.Addr() }) {
+			if err := s.ns.RemoveAddress(nicID, tcpip.AddrFrom4(o.Addr().As4())); err != nil {
+				s.log.Error("localstack: remove self IP", "self", o, "err", err)
+			}
+		}
+	}
+	s.selfs = slices.Clone(selfs)
+	return nil
+}
+
+// undoLocked removes the addresses SetSelfs added before it failed.
+func (s *Stack) undoLocked(added []netip.Prefix) {
+	for _, p := range added {
+		_ = s.ns.RemoveAddress(nicID, tcpip.AddrFrom4(p.Addr().As4()))
+	}
 }
 
 // Close stops the transmit goroutine and tears the netstack down.
@@ -200,6 +272,8 @@ func icmpID(l4 []byte) uint16 {
 
 // source picks the self IP on dst's connected network.
 func (s *Stack) source(dst netip.Addr) (netip.Addr, error) {
+	s.selfMu.RLock()
+	defer s.selfMu.RUnlock()
 	best := -1
 	for i, p := range s.selfs {
 		if p.Contains(dst) && (best < 0 || p.Bits() > s.selfs[best].Bits()) {
