@@ -32,6 +32,9 @@ usage:
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
 default /run/lbx/lbx.sock)
+push options: --push-timeout DURATION (give up waiting for the apply after
+it; by default a push waits until applied, as a push given up on may still
+apply)
 `
 
 func main() {
@@ -71,6 +74,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	socket := fs.String("socket", "", "control socket (default $LBX_CONTROL_SOCKET or /run/lbx/lbx.sock)")
 	command := fs.StringP("command", "c", "", "run one command")
 	alteon := fs.Bool("alteon", false, "cli: start in the Alteon dialect")
+	pushTimeout := fs.Duration("push-timeout", 0, "push: give up waiting for the apply after this long (0: wait until applied)")
 	fs.SetInterspersed(true)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,7 +86,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if path == "" {
 		path = "/run/lbx/lbx.sock"
 	}
-	client := &ctlsock.Client{Path: path}
+	client := &ctlsock.Client{Path: path, PushTimeout: *pushTimeout}
 	sh := &cli.Shell{App: client, Out: stdout, Err: stderr, Alteon: *alteon}
 	rest := fs.Args()
 	if fs.Changed("command") {

@@ -14,7 +14,9 @@
 // monitors, pools); compile turns a Config into what they run.
 //
 // Lifecycle: a Config is built by a dialect's parser or by code, completed
-// by ApplyDefaults, checked by Validate, and from then on treated as
+// by ApplyDefaults (or, while a transaction edits it one object at a time,
+// by Defaults, which completes only the object edited so a script's apply
+// stays linear in its length), checked by Validate, and from then on treated as
 // immutable by whoever holds it (the store hands out clones).
 //
 // Goroutines: none. A Config is not safe for concurrent mutation.

@@ -4,63 +4,70 @@ package config
 // refers to it. It returns an *InUseError naming the first referrer (in
 // bigip.conf order), or nil. Every dialect deletes through it, so the rule
 // is written once.
+//
+// It walks the referring maps once without sorting them (the first
+// referrer is the least name among the referrers of a kind), so a delete
+// costs one pass over the configuration and allocates nothing.
 func (c *Config) InUse(r Ref) error {
 	used := func(by Ref, parent bool) error { return &InUseError{Ref: r, By: by, Parent: parent} }
 	switch r.Kind {
 	case KindNode:
-		for _, p := range c.PoolList() {
+		if n := firstReferrer(c.Pools, func(p *Pool) bool {
 			for _, m := range p.Members {
 				if m.Node == r.Name {
-					return used(Ref{Kind: KindPool, Name: p.Name}, false)
+					return true
 				}
 			}
+			return false
+		}); n != "" {
+			return used(Ref{Kind: KindPool, Name: n}, false)
 		}
 	case KindPool:
-		for _, v := range c.VirtualList() {
-			if v.Pool == r.Name {
-				return used(Ref{Kind: KindVirtual, Name: v.Name}, false)
-			}
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool { return v.Pool == r.Name }); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
 		}
 	case KindSNATPool:
-		for _, v := range c.VirtualList() {
-			if v.SNAT == SNATSnatpool && v.SNATPool == r.Name {
-				return used(Ref{Kind: KindVirtual, Name: v.Name}, false)
-			}
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool { return v.SNAT == SNATSnatpool && v.SNATPool == r.Name }); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
 		}
 	case KindMonitor:
-		for _, p := range c.PoolList() {
-			if p.Monitor.Uses(r.Name) {
-				return used(Ref{Kind: KindPool, Name: p.Name}, false)
-			}
+		if n := firstReferrer(c.Pools, func(p *Pool) bool { return p.Monitor.Uses(r.Name) }); n != "" {
+			return used(Ref{Kind: KindPool, Name: n}, false)
 		}
-		for _, n := range c.NodeList() {
-			if n.Monitor.Uses(r.Name) {
-				return used(Ref{Kind: KindNode, Name: n.Name}, false)
-			}
+		if n := firstReferrer(c.Nodes, func(nd *Node) bool { return nd.Monitor.Uses(r.Name) }); n != "" {
+			return used(Ref{Kind: KindNode, Name: n}, false)
 		}
-		for _, m := range c.MonitorList() {
-			if m.DefaultsFrom == r.Name {
-				return used(m.Ref(), true)
-			}
+		if n := firstReferrer(c.Monitors, func(m *Monitor) bool { return m.DefaultsFrom == r.Name }); n != "" {
+			return used(c.Monitors[n].Ref(), true)
 		}
 	case KindPersistence:
-		for _, v := range c.VirtualList() {
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool {
 			for _, p := range v.Persist {
 				if p.Name == r.Name {
-					return used(Ref{Kind: KindVirtual, Name: v.Name}, false)
+					return true
 				}
 			}
-			if v.FallbackPersistence == r.Name {
-				return used(Ref{Kind: KindVirtual, Name: v.Name}, false)
-			}
+			return v.FallbackPersistence == r.Name
+		}); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
 		}
-		for _, p := range SortedValues(c.Persistence) {
-			if p.DefaultsFrom == r.Name {
-				return used(p.Ref(), true)
-			}
+		if n := firstReferrer(c.Persistence, func(p *Persistence) bool { return p.DefaultsFrom == r.Name }); n != "" {
+			return used(c.Persistence[n].Ref(), true)
 		}
 	}
 	return nil
+}
+
+// firstReferrer returns the least name of the objects of m that refers
+// says refer to the object, "" when none does.
+func firstReferrer[T any](m map[string]*T, refers func(*T) bool) string {
+	first := ""
+	for name, o := range m {
+		if (first == "" || name < first) && refers(o) {
+			first = name
+		}
+	}
+	return first
 }
 
 // Uses reports whether the rule names monitor name.

@@ -486,59 +486,23 @@ func (c *Config) ApplyDefaults() {
 	pools := c.PoolList()
 	for _, fromName := range []bool{false, true} {
 		for _, p := range pools {
-			for _, m := range p.Members {
-				if _, ok := c.Nodes[m.Node]; ok {
-					continue
-				}
-				addr := m.Address
-				if fromName {
-					a, err := netip.ParseAddr(BaseName(m.Node))
-					if err != nil {
-						continue
-					}
-					addr = a
-				}
-				if addr.IsValid() {
-					n := NewNode(m.Node)
-					n.Address = addr
-					c.Nodes[m.Node] = n
-				}
-			}
+			p.makeNodes(c, fromName)
 		}
 	}
 	for _, p := range pools {
-		for i := range p.Members {
-			m := &p.Members[i]
-			if n, ok := c.Nodes[m.Node]; ok && !m.Address.IsValid() {
-				m.Address = n.Address
-			}
-			if m.Ratio == 0 {
-				m.Ratio = 1
-			}
-		}
+		p.fillMembers(c)
 	}
 	for _, n := range c.Nodes {
-		if n.Ratio == 0 {
-			n.Ratio = 1
-		}
+		n.applyDefaults()
 	}
 	for _, m := range c.Monitors {
-		if m.DefaultsFrom == "" {
-			m.DefaultsFrom = m.Type.Builtin()
-		}
+		m.applyDefaults()
 	}
 	for _, p := range c.Persistence {
-		if p.DefaultsFrom == "" {
-			p.DefaultsFrom = p.Type.Builtin()
-		}
+		p.applyDefaults()
 	}
 	for _, v := range c.Virtuals {
-		if v.Protocol == 0 {
-			v.Protocol = ProtocolTCP
-		}
-		if !v.Mask.IsValid() {
-			v.Mask = HostMask(v.Destination.Addr())
-		}
+		v.applyDefaults()
 	}
 }
 

@@ -7,13 +7,20 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 )
 
 // Client talks to a running appliance over its control socket.
 type Client struct {
 	Path    string
-	Timeout time.Duration // per request; 0 means 60s
+	Timeout time.Duration // per request but Push; 0 means 60s
+	// PushTimeout bounds how long Push waits for the answer; 0 (the
+	// default) waits as long as the appliance works: a push is answered
+	// only once it is applied (or refused), and going away does not stop
+	// it, so a client that gave up early would report a failure for a
+	// push that then applies.
+	PushTimeout time.Duration
 	// Session, when set, keeps a server-side session (and its open
 	// transaction) across this client's requests.
 	Session string
@@ -34,20 +41,37 @@ func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
 	return resp.Output, resp.Prompt, err
 }
 
-// Push sends a script to be applied as a whole.
-func (c *Client) Push(text string) (string, error) { return c.do(Request{Op: "push", Text: text}) }
+// Push sends a script to be applied as a whole and waits for the apply
+// (see PushTimeout). When PushTimeout runs out first, the error says the
+// push may still apply.
+func (c *Client) Push(text string) (string, error) {
+	late := fmt.Sprintf("gave up waiting after %v, but the appliance may still apply the push (it answers only once applied; check with list)", c.PushTimeout)
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text}, c.PushTimeout, late)
+	return resp.Output, err
+}
 
 func (c *Client) do(req Request) (string, error) {
 	resp, err := c.roundTrip(req)
 	return resp.Output, err
 }
 
-func (c *Client) roundTrip(req Request) (Response, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
+// timeout is the bound of a request but a push.
+func (c *Client) timeout() time.Duration {
+	if c.Timeout == 0 {
+		return 60 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	return c.Timeout
+}
+
+func (c *Client) roundTrip(req Request) (Response, error) {
+	return c.roundTripWait(req, c.timeout(), "")
+}
+
+// roundTripWait sends req and waits up to wait for the answer (0: no
+// bound); connecting and sending are bounded by the client's Timeout. late
+// explains an answer that did not come in time.
+func (c *Client) roundTripWait(req Request, wait time.Duration, late string) (Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout())
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.Path)
@@ -56,13 +80,19 @@ func (c *Client) roundTrip(req Request) (Response, error) {
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		conn.SetWriteDeadline(dl)
+	}
+	if wait > 0 {
+		conn.SetReadDeadline(time.Now().Add(wait))
 	}
 	if err := json.NewEncoder(conn).Encode(&req); err != nil {
 		return Response{}, fmt.Errorf("control socket %s: send: %w", c.Path, err)
 	}
 	var resp Response
 	if err := json.NewDecoder(io.LimitReader(conn, maxRequest)).Decode(&resp); err != nil {
+		if late != "" && errors.Is(err, os.ErrDeadlineExceeded) {
+			return Response{}, fmt.Errorf("control socket %s: read answer: %w: %s", c.Path, err, late)
+		}
 		return Response{}, fmt.Errorf("control socket %s: read answer: %w", c.Path, err)
 	}
 	if resp.Error != "" {

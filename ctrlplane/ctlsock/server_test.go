@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // echo is a dialect that answers with what it was given; its sessions
@@ -163,5 +164,66 @@ func TestControlSocketDialects(t *testing.T) {
 	}
 	if _, err := Listen(filepath.Join(t.TempDir(), "x.sock"), slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("Listen with no dialect succeeded")
+	}
+}
+
+// slowPush is a dialect whose push takes until release is closed (or
+// after, when wait is set, that long), as a large apply does.
+type slowPush struct {
+	echo
+	started chan struct{}
+	release chan struct{}
+	wait    time.Duration
+}
+
+func (d slowPush) Push(t string) (string, error) {
+	close(d.started)
+	if d.wait > 0 {
+		<-time.After(d.wait)
+	} else {
+		<-d.release
+	}
+	return "applied", nil
+}
+
+func listenSlow(t *testing.T, d slowPush) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	srv, err := Listen(path, slog.New(slog.DiscardHandler), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	return path
+}
+
+// TestPushWaitsForTheApply: a push is answered only once applied, which
+// can take longer than a command's timeout (issue 12 item 4: the client
+// gave up after 60 s and reported a failure for a push that then
+// applied). By default Push waits as long as the appliance works.
+func TestPushWaitsForTheApply(t *testing.T) {
+	d := slowPush{echo: echoExec, started: make(chan struct{}), wait: 200 * time.Millisecond}
+	c := &Client{Path: listenSlow(t, d), Timeout: 20 * time.Millisecond}
+	out, err := c.Push("create ltm pool p\n")
+	if err != nil || out != "applied" {
+		t.Fatalf("Push = %q, %v; want the answer of the apply, which outlasts the client's Timeout", out, err)
+	}
+}
+
+// TestPushTimeoutSaysItMayStillApply: a client that bounds its wait with
+// PushTimeout and gives up says the push may still apply.
+func TestPushTimeoutSaysItMayStillApply(t *testing.T) {
+	d := slowPush{echo: echoExec, started: make(chan struct{}), release: make(chan struct{})}
+	defer close(d.release) // before the server's Close, which waits for the handler
+	c := &Client{Path: listenSlow(t, d), PushTimeout: 10 * time.Millisecond}
+	_, err := c.Push("create ltm pool p\n")
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "may still apply the push") {
+		t.Fatalf("Push = %v, want a deadline error saying the push may still apply", err)
+	}
+	select {
+	case <-d.started:
+	case <-time.After(10 * time.Second):
+		t.Error("the push never reached the appliance")
 	}
 }

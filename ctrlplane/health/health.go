@@ -418,6 +418,7 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 		nodeKeys[nd.Name] = k
 		plan.checks = append(plan.checks, monitors.Check{Key: k, Target: target, Rule: r})
 	}
+	anyPorts := servicePorts(c)
 	for _, p := range c.PoolList() {
 		var poolRule monitors.Rule
 		if len(p.Monitor.Names) > 0 {
@@ -426,7 +427,7 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 				return nil, err
 			}
 		}
-		anyPort := servicePort(c, p.Name)
+		anyPort := anyPorts[p.Name]
 		for i := range p.Members {
 			mb := &p.Members[i]
 			pm := memberHealth{pool: p.Name, member: mb.Name(), nodeKey: nodeKeys[mb.Node],
@@ -446,18 +447,21 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 	return plan, nil
 }
 
-// servicePort is the port a member on port 0 ("any", which takes the
-// virtual server's port) is checked on: the lowest port of the virtual
-// servers using the pool, 0 when none does. An Alteon group shared by
-// several services is checked on one of them, the lowest.
-func servicePort(c *config.Config, pool string) uint16 {
-	var port uint16
+// servicePorts gives the port a member on port 0 ("any", which takes the
+// virtual server's port) is checked on, by pool: the lowest port of the
+// virtual servers using the pool; a pool no virtual uses is absent (0). An
+// Alteon group shared by several services is checked on one of them, the
+// lowest. One walk over the virtuals serves every pool.
+func servicePorts(c *config.Config) map[string]uint16 {
+	out := map[string]uint16{}
 	for _, v := range c.Virtuals {
-		if p := v.Destination.Port(); v.Pool == pool && p != 0 && (port == 0 || p < port) {
-			port = p
+		if p := v.Destination.Port(); v.Pool != "" && p != 0 {
+			if cur, ok := out[v.Pool]; !ok || p < cur {
+				out[v.Pool] = p
+			}
 		}
 	}
-	return port
+	return out
 }
 
 // Checks returns the checks c's monitor rules ask for (one per monitored

@@ -6,7 +6,10 @@
 // starts its monitor checks, and only then makes it running; any error
 // leaves running and the dataplane as they were. Commit refuses, with a
 // config.ConflictError, a transaction whose base version is no longer the
-// running one. Update runs a one-shot change with the store locked. Save
+// running one. Every edit completes the candidate's defaults for the
+// object it changed (config.Defaults), so lists and checks between the
+// lines of a script see what the apply will, at a cost that follows the
+// edit and not the size of the configuration. Update runs a one-shot change with the store locked. Save
 // writes the running configuration crash-safely (write, fsync, rename,
 // keeping the previous file as .bak); Boot reads it back. The file format
 // is a Codec's (the tmsh dialect's bigip.conf): the store knows no dialect.

@@ -27,6 +27,9 @@ type Txn struct {
 	save    bool           // Commit also saves the running configuration
 	touched []string       // objects changed since the last MarkLine
 	lines   map[string]int // object → line (of a script) that last changed it
+	// defaults completes cand after each edit at the cost of the object
+	// edited, so a script of n lines applies in O(n).
+	defaults config.Defaults
 }
 
 // Begin starts a transaction on a clone of the running configuration.
@@ -112,6 +115,7 @@ func (t *Txn) Delete(r config.Ref) error { return t.did(r, t.cand.Delete(r)) }
 func (t *Txn) Load(c *config.Config) {
 	t.cand = c.Clone()
 	t.cand.ApplyDefaults()
+	t.defaults.Reset()
 	t.mutated = true
 }
 
@@ -141,7 +145,7 @@ func (t *Txn) did(r config.Ref, err error) error {
 	}
 	t.mutated = true
 	t.touched = append(t.touched, r.String())
-	t.cand.ApplyDefaults()
+	t.defaults.Edited(t.cand, r)
 	return nil
 }
 
