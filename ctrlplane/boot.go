@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -62,6 +63,10 @@ type Boot struct {
 	} `mapstructure:"log"`
 }
 
+// BootKeys are the boot config's keys, as flags, environment variables
+// (LBX_ + upper case, "." → "_") and file keys name them.
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"}
+
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
 func BootFlags(fs *pflag.FlagSet) {
@@ -77,7 +82,9 @@ func BootFlags(fs *pflag.FlagSet) {
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
 // at path (when not empty), by LBX_ environment variables and by the flags in
 // fs that were set. Precedence, highest first: flag, environment, file,
-// default. List keys given as strings (flag or environment) are JSON.
+// default. List keys given as strings (flag or environment) are JSON. Only
+// the flags named as boot keys are read: fs may hold others (`lbx run -f`
+// is --config, which is not the config: section of the file).
 func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -92,8 +99,9 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	}
 	v.SetEnvPrefix("LBX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"} {
+	// Each key's variable is bound by name, not AutomaticEnv: LBX_CONFIG
+	// names the boot file (cmd/lbx), it is not the config: section.
+	for _, k := range BootKeys {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
@@ -101,6 +109,9 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	if fs != nil {
 		var bindErr error
 		fs.Visit(func(f *pflag.Flag) { // only the flags that were set
+			if !slices.Contains(BootKeys, f.Name) {
+				return
+			}
 			if err := v.BindPFlag(f.Name, f); err != nil {
 				bindErr = errors.Join(bindErr, err)
 			}

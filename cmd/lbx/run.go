@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,24 +19,13 @@ import (
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
 // → control socket, then serve until SIGINT or SIGTERM, and undo it all.
-func runAppliance(args []string, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootPath := fs.StringP("config", "f", "", "boot config file (YAML); default: the embedded one")
-	printDefault := fs.Bool("print-default", false, "print the embedded boot config and exit")
-	ctrlplane.BootFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *printDefault {
-		_, err := os.Stdout.Write(ctrlplane.DefaultBootYAML())
-		return err
-	}
-	if *bootPath == "" {
-		*bootPath = os.Getenv("LBX_CONFIG")
-	}
-	boot, err := ctrlplane.LoadBoot(*bootPath, fs)
+func runAppliance(args []string, stdout, stderr io.Writer) error {
+	boot, printDefault, err := runBoot(args, stderr)
 	if err != nil {
+		return err
+	}
+	if printDefault {
+		_, err := stdout.Write(ctrlplane.DefaultBootYAML())
 		return err
 	}
 	level, _ := boot.LogLevel()
@@ -74,4 +64,29 @@ func runAppliance(args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	logger.Info("shutting down", "reason", context.Cause(ctx))
 	return app.Close()
+}
+
+// runBoot parses `lbx run`'s flags and loads the boot config they name:
+// -f/--config FILE, else $LBX_CONFIG, else the embedded default, overlaid by
+// LBX_ variables and boot-key flags. With --print-default it loads nothing.
+func runBoot(args []string, stderr io.Writer) (boot *ctrlplane.Boot, printDefault bool, err error) {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bootPath := fs.StringP("config", "f", "", "boot config file (YAML); default: $LBX_CONFIG, else the embedded one")
+	printDef := fs.Bool("print-default", false, "print the embedded boot config and exit")
+	ctrlplane.BootFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, false, err
+	}
+	if fs.NArg() > 0 {
+		return nil, false, fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
+	}
+	if *printDef {
+		return nil, true, nil
+	}
+	if *bootPath == "" {
+		*bootPath = os.Getenv("LBX_CONFIG")
+	}
+	boot, err = ctrlplane.LoadBoot(*bootPath, fs)
+	return boot, false, err
 }
