@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -59,11 +59,38 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("appliance up", "ports", len(ports), "socket", boot.Control.Socket, "saved", boot.Config.Saved)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	logger.Info("shutting down", "reason", context.Cause(ctx))
-	return app.Close()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return serveUntilSignal(sigs, app.Close, shutdownGrace, logger)
+}
+
+// shutdownGrace bounds how long `lbx run` waits for the appliance to close
+// after SIGINT/SIGTERM before it exits anyway.
+const shutdownGrace = 10 * time.Second
+
+// serveUntilSignal waits for a signal, then closes the appliance. Close
+// waits for the control sessions in progress; if one is stuck in a long
+// operation, a second signal or grace elapsing ends the wait and the
+// process exits regardless: the kernel removes the TAP devices with the
+// process, and the next start replaces the stale control socket.
+func serveUntilSignal(sigs <-chan os.Signal, closeApp func() error, grace time.Duration, logger *slog.Logger) error {
+	sig := <-sigs
+	logger.Info("shutting down", "signal", sig.String())
+	done := make(chan error, 1)
+	go func() { done <- closeApp() }()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case sig := <-sigs:
+		logger.Error("shutdown interrupted; exiting without waiting for the appliance to close", "signal", sig.String())
+		return fmt.Errorf("shutdown: second signal (%s) before the appliance closed; exited without waiting", sig)
+	case <-timer.C:
+		logger.Error("appliance still closing; exiting anyway", "waited", grace)
+		return fmt.Errorf("shutdown: the appliance did not close within %s; exited without waiting", grace)
+	}
 }
 
 // runBoot parses `lbx run`'s flags and loads the boot config they name:

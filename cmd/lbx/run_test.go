@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -107,6 +111,51 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 			}
 			if d := cmp.Diff(tc.want, tc.get(b)); d != "" {
 				t.Errorf("%s (-want +got):\n%s", env, d)
+			}
+		})
+	}
+}
+
+// Issue 12 item 2: SIGTERM did not stop an appliance whose control plane
+// was stuck. The first signal closes the appliance; a second one, or the
+// grace period, ends the wait even if Close never returns.
+func TestServeUntilSignal(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	stuck := make(chan struct{})
+	defer close(stuck)
+	blockingClose := func() error { <-stuck; return nil }
+	tests := []struct {
+		name    string
+		close   func() error
+		signals []os.Signal
+		grace   time.Duration
+		want    string // "" = nil error
+	}{
+		{"clean close", func() error { return nil }, []os.Signal{syscall.SIGTERM}, time.Hour, ""},
+		{"close error", func() error { return errors.New("boom") }, []os.Signal{syscall.SIGTERM}, time.Hour, "boom"},
+		{"second signal", blockingClose, []os.Signal{syscall.SIGTERM, syscall.SIGINT}, time.Hour, "second signal (interrupt)"},
+		{"grace elapses", blockingClose, []os.Signal{syscall.SIGTERM}, 50 * time.Millisecond, "did not close within 50ms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sigs := make(chan os.Signal, len(tc.signals))
+			for _, s := range tc.signals {
+				sigs <- s
+			}
+			done := make(chan error, 1)
+			go func() { done <- serveUntilSignal(sigs, tc.close, tc.grace, logger) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("serveUntilSignal still waiting after 10 s")
+			}
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want nil", err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
 	}

@@ -117,7 +117,7 @@ func (s *Store) BootWithFallback(useBackup bool) error {
 func (s *Store) bootFrom(path string, missingOK bool) error {
 	cfg, lines := config.NewConfig(), map[string]int(nil)
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := ReadConfigFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && missingOK:
 			s.logger.Info("no saved configuration; starting empty", "path", path)

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"lbx/ctrlplane/compile"
 )
@@ -211,5 +213,37 @@ func TestApplyWarnings(t *testing.T) {
 	}
 	if out := mustExec(t, s.NewSession(), "list ltm pool /Common/web_pool"); strings.Contains(out, "warning") {
 		t.Errorf("a read-only command repeated the warnings: %q", out)
+	}
+}
+
+// Issue 12 item 2: `load sys config [merge] file` of a device, a FIFO or a
+// directory is refused at once, naming the file, and changes nothing.
+func TestLoadSysConfigRegularFilesOnly(t *testing.T) {
+	s, dp := newTestStore(t, DefaultConfigText())
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, installs := Text(s.Running()), dp.Count()
+	for _, path := range []string{"/dev/zero", fifo, dir} {
+		for _, verb := range []string{"load sys config file ", "load sys config merge file "} {
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Exec(verb + path)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
+					t.Errorf("%s%s: %v", verb, path, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s%s still running after 10 s", verb, path)
+			}
+		}
+	}
+	if Text(s.Running()) != before || dp.Count() != installs {
+		t.Fatal("a refused load changed the running config")
 	}
 }

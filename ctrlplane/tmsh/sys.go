@@ -2,10 +2,10 @@ package tmsh
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/store"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -50,7 +50,9 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		u := args.next()
 		return "", lineErrorf(u.line, "load sys config: unexpected %s", u.describe())
 	}
-	data, err := os.ReadFile(pt.text)
+	// Regular files only, bounded in size: /dev/zero or a FIFO would
+	// otherwise hang the session and grow memory without bound.
+	data, err := store.ReadConfigFile(pt.text)
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
@@ -60,7 +62,7 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	lines, notices, err := mergeConfig(loaded, string(data))
 	if err != nil {
-		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
+		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.text), err)
 	}
 	x.Load(loaded)
 	for obj := range lines {
@@ -68,7 +70,7 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	var out strings.Builder
 	for _, n := range notices {
-		fmt.Fprintf(&out, "%s: %s\n", pt.text, n)
+		fmt.Fprintf(&out, "%s: %s\n", store.ShortName(pt.text), n)
 	}
 	return out.String(), nil
 }
