@@ -1,6 +1,10 @@
 package store
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/config"
 )
 
 // Issue 12 item 2: `load sys config file /dev/zero` grew memory without
@@ -122,3 +127,70 @@ func TestBootRefusesFIFO(t *testing.T) {
 		t.Fatal("Boot from a FIFO still running after 10 s")
 	}
 }
+
+// blankCodec parses any text as an empty configuration; enough for what
+// Boot does around the parse.
+type blankCodec struct{}
+
+func (blankCodec) Parse(string) (*config.Config, map[string]int, error) {
+	return config.NewConfig(), nil, nil
+}
+func (blankCodec) Format(*config.Config) string { return "" }
+
+// Issue 12 item 10: temporary files a crash during save left behind are
+// removed at the next boot, and booting from no saved file or an empty one
+// says so in the log.
+func TestBootCleansUpAndSaysEmpty(t *testing.T) {
+	tests := []struct {
+		name    string
+		saved   *string // nil: no saved file
+		wantLog string
+	}{
+		{"missing", nil, `msg="no saved configuration file; starting empty"`},
+		{"empty", ptr(""), `msg="saved configuration is empty; starting empty"`},
+		{"comments only", ptr("# saved by lbx\n\n"), `msg="saved configuration is empty; starting empty"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			saved := filepath.Join(dir, "bigip.conf")
+			if tc.saved != nil {
+				os.WriteFile(saved, []byte(*tc.saved), 0o600)
+			}
+			leftovers := []string{".bigip.conf.tmp-123456", ".bigip.conf.bak.tmp-42"}
+			for _, l := range leftovers {
+				os.WriteFile(filepath.Join(dir, l), []byte("half a save"), 0o600)
+			}
+			keep := []string{".other.conf.tmp-1", "bigip.conf.tmp-notours"}
+			for _, k := range keep {
+				os.WriteFile(filepath.Join(dir, k), nil, 0o600)
+			}
+			os.Mkdir(filepath.Join(dir, ".bigip.conf.tmp-dir"), 0o700)
+			keep = append(keep, ".bigip.conf.tmp-dir")
+
+			var logs bytes.Buffer
+			s := New(&fakeDataplane{}, compile.NetConfig{}, blankCodec{}, saved, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err := s.Boot(); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range leftovers {
+				if _, err := os.Stat(filepath.Join(dir, l)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s: still there after boot (%v)", l, err)
+				}
+				if !strings.Contains(logs.String(), "removed a temporary file left by an interrupted save") || !strings.Contains(logs.String(), l) {
+					t.Errorf("log does not say %s was removed:\n%s", l, logs.String())
+				}
+			}
+			for _, k := range keep {
+				if _, err := os.Stat(filepath.Join(dir, k)); err != nil {
+					t.Errorf("%s: removed, but it is not a save's leftover", k)
+				}
+			}
+			if !strings.Contains(logs.String(), "level=INFO "+tc.wantLog) {
+				t.Errorf("log does not contain %s:\n%s", tc.wantLog, logs.String())
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
