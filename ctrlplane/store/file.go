@@ -11,9 +11,9 @@ import (
 )
 
 // MaxConfigFile is the largest configuration file Boot and
-// `load sys config file` read: far above any real bigip.conf (1000 pools of
-// 250 members is under 20 MiB), and small enough that a mistaken path can
-// not exhaust the control plane's memory.
+// `load sys config file` read: well above a large bigip.conf (1000 pools
+// of 250 members are about 20 MB, at some 75 bytes a member), and small
+// enough that a mistaken path cannot exhaust the control plane's memory.
 const MaxConfigFile = 64 << 20
 
 // maxNameInError is how much of a path an error quotes.
@@ -27,9 +27,8 @@ func ShortName(name string) string {
 }
 
 // Excerpt returns the runes of s that start in its first max bytes,
-// printable: control bytes are
-// escaped, invalid UTF-8 becomes '?', and a cut excerpt ends with
-// "…(N bytes)".
+// printable: control characters are escaped, invalid UTF-8 becomes '?',
+// and a cut excerpt ends with "…(N bytes)".
 func Excerpt(s string, max int) string {
 	out := make([]byte, 0, min(len(s), max)+16)
 	for i, r := range s {
