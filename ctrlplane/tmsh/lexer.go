@@ -2,6 +2,7 @@ package tmsh
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"lbx/ctrlplane/config"
@@ -17,6 +18,7 @@ type LineError = config.LineError
 func lineErrorf(line int, format string, args ...any) error {
 	for i, a := range args {
 		if s, ok := a.(string); ok && len(s) > maxQuotedArg {
+			args = slices.Clone(args) // the caller's slice stays as it was
 			args[i] = store.Excerpt(s, maxQuoted)
 		}
 	}
