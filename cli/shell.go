@@ -33,6 +33,7 @@ const AlteonMain = ">> Main# "
 // Shell runs commands against an appliance.
 type Shell struct {
 	App Appliance
+	In  io.ReadCloser // the interactive shell's input; nil: standard input
 	Out io.Writer
 	Err io.Writer
 	// Alteon starts the interactive shell in the Alteon dialect. In tmsh,
@@ -73,14 +74,27 @@ func (s *Shell) Interactive(historyFile string) error {
 	if s.Alteon {
 		s.prompt = AlteonMain
 	}
+	var hist *history
+	var recall []string
+	if historyFile != "" {
+		var err error
+		if hist, recall, err = openHistory(historyFile); err != nil {
+			// The shell works without history, as readline's does.
+			fmt.Fprintf(s.Err, "cli: %v; history is not kept\n", err)
+		}
+		defer hist.close()
+	}
 	tmshCompleter := readline.NewPrefixCompleter(completer(grammar)...)
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt:      s.prompt,
-		HistoryFile: historyFile,
+		Prompt: s.prompt,
+		// The shell keeps history itself (history.go): mode 0600, and
+		// never a line with a password.
+		DisableAutoSaveHistory: true,
 		// The Alteon menus live on the appliance; only tmsh completes.
 		AutoComplete:    &dialectCompleter{shell: s, tmsh: tmshCompleter},
 		InterruptPrompt: "^C",
 		EOFPrompt:       "quit",
+		Stdin:           s.In,
 		Stdout:          s.Out,
 		Stderr:          s.Err,
 	})
@@ -88,6 +102,9 @@ func (s *Shell) Interactive(historyFile string) error {
 		return fmt.Errorf("cli: %w", err)
 	}
 	defer rl.Close()
+	for _, l := range recall {
+		rl.SaveHistory(l)
+	}
 	for {
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {
@@ -98,6 +115,9 @@ func (s *Shell) Interactive(historyFile string) error {
 		}
 		if err != nil {
 			return fmt.Errorf("cli: %w", err)
+		}
+		if t := strings.TrimSpace(line); hist.record(t) {
+			rl.SaveHistory(t)
 		}
 		if s.Line(line) {
 			return nil

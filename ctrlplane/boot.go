@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -62,6 +64,10 @@ type Boot struct {
 	} `mapstructure:"log"`
 }
 
+// BootKeys are the boot config's keys, as flags, environment variables
+// (LBX_ + upper case, "." → "_") and file keys name them.
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"}
+
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
 func BootFlags(fs *pflag.FlagSet) {
@@ -77,7 +83,9 @@ func BootFlags(fs *pflag.FlagSet) {
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
 // at path (when not empty), by LBX_ environment variables and by the flags in
 // fs that were set. Precedence, highest first: flag, environment, file,
-// default. List keys given as strings (flag or environment) are JSON.
+// default. List keys given as strings (flag or environment) are JSON. Only
+// the flags named as boot keys are read: fs may hold others (`lbx run -f`
+// is --config, which is not the config: section of the file).
 func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -85,15 +93,26 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 		return nil, fmt.Errorf("embedded boot config: %w", err)
 	}
 	if path != "" {
-		v.SetConfigFile(path)
-		if err := v.MergeInConfig(); err != nil {
+		// The file is read on its own first: merged over the default, a
+		// value where a section belongs (config: FILE) would be dropped
+		// without a word.
+		f := viper.New()
+		f.SetConfigFile(path)
+		if err := f.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("boot config %s: %w", path, err)
+		}
+		if err := unknownKeys(f, "boot config "+path); err != nil {
+			return nil, err
+		}
+		if err := v.MergeConfigMap(f.AllSettings()); err != nil {
 			return nil, fmt.Errorf("boot config %s: %w", path, err)
 		}
 	}
 	v.SetEnvPrefix("LBX")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	for _, k := range []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"} {
+	// Each key's variable is bound by name, not AutomaticEnv: LBX_CONFIG
+	// names the boot file (cmd/lbx), it is not the config: section.
+	for _, k := range BootKeys {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
@@ -101,6 +120,9 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	if fs != nil {
 		var bindErr error
 		fs.Visit(func(f *pflag.Flag) { // only the flags that were set
+			if !slices.Contains(BootKeys, f.Name) {
+				return
+			}
 			if err := v.BindPFlag(f.Name, f); err != nil {
 				bindErr = errors.Join(bindErr, err)
 			}
@@ -118,8 +140,10 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	for key, dst := range map[string]any{"ports": &b.Ports, "selfips": &b.SelfIPs} {
 		var err error
 		if s, ok := v.Get(key).(string); ok {
-			err = json.Unmarshal([]byte(s), dst)
-		} else {
+			dec := json.NewDecoder(strings.NewReader(s))
+			dec.DisallowUnknownFields()
+			err = dec.Decode(dst)
+		} else if err = unknownItemKeys(key, v.Get(key)); err == nil {
 			err = v.UnmarshalKey(key, dst)
 		}
 		if err != nil {
@@ -132,10 +156,109 @@ func LoadBoot(path string, fs *pflag.FlagSet) (*Boot, error) {
 	return &b, nil
 }
 
+// itemKeys are the keys of one item of each list key.
+var itemKeys = map[string][]string{
+	"ports":   {"name", "driver", "device", "mac"},
+	"selfips": {"name", "address", "port"},
+}
+
+// unknownKeys refuses keys the boot config does not have, naming each: a
+// misspelt key (flow.capacity, control.sokcet) would otherwise be ignored
+// and its default used without a word.
+func unknownKeys(v *viper.Viper, where string) error {
+	var errs []error
+	for _, k := range v.AllKeys() { // sorted, lower case, leaves only
+		if slices.Contains(BootKeys, k) {
+			continue
+		}
+		if slices.ContainsFunc(BootKeys, func(b string) bool { return strings.HasPrefix(b, k+".") }) {
+			errs = append(errs, fmt.Errorf("%s: %s: want a section (%s), got a value", where, k, strings.Join(sectionKeys(k), ", ")))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown key %q (known: %s)", where, k, strings.Join(BootKeys, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+func sectionKeys(section string) []string {
+	var keys []string
+	for _, b := range BootKeys {
+		if strings.HasPrefix(b, section+".") {
+			keys = append(keys, b)
+		}
+	}
+	return keys
+}
+
+// unknownItemKeys refuses keys a list item does not have (ports[0].mtu).
+func unknownItemKeys(key string, list any) error {
+	items, ok := list.([]any)
+	if !ok {
+		return nil // UnmarshalKey says what is wrong with it
+	}
+	var errs []error
+	for i, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		var bad []string
+		for k := range m {
+			if !slices.Contains(itemKeys[key], strings.ToLower(k)) {
+				bad = append(bad, k)
+			}
+		}
+		slices.Sort(bad)
+		for _, k := range bad {
+			errs = append(errs, fmt.Errorf("[%d]: unknown key %q (known: %s)", i, k, strings.Join(itemKeys[key], ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MaxFlowCapacity bounds flows.capacity whatever the machine: the flow
+// table is allocated whole at boot.
+const MaxFlowCapacity = 16 << 20
+
+// flowBytes is what one flow of capacity costs, an upper estimate: the
+// flow entry (about 130 bytes) and its two index slots at a load factor of
+// at most 1/2 rounded up to a power of two (up to 64 bytes).
+const flowBytes = 256
+
+// machineMemory returns the machine's RAM in bytes; tests replace it.
+var machineMemory = func() (uint64, error) {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return 0, err
+	}
+	return uint64(si.Totalram) * uint64(si.Unit), nil
+}
+
+// checkFlowCapacity refuses a flow table over MaxFlowCapacity or over half
+// the machine's memory.
+func checkFlowCapacity(c int) error {
+	if c <= 0 {
+		return fmt.Errorf("boot config: flows.capacity %d: must be > 0", c)
+	}
+	if c > MaxFlowCapacity {
+		return fmt.Errorf("boot config: flows.capacity %d: at most %d", c, MaxFlowCapacity)
+	}
+	mem, err := machineMemory()
+	if err != nil || mem == 0 {
+		return nil // unknown: the fixed bound holds
+	}
+	if need := uint64(c) * flowBytes; need > mem/2 {
+		return fmt.Errorf("boot config: flows.capacity %d: needs about %d MiB, more than half of the machine's %d MiB; at most %d here",
+			c, need>>20, mem>>20, mem/2/flowBytes)
+	}
+	return nil
+}
+
 // Validate reports every problem in the boot config, each naming the key.
 func (b *Boot) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
+	macs := map[string]string{} // MAC → the port that has it
 	for i, p := range b.Ports {
 		where := fmt.Sprintf("boot config: ports[%d] (%s)", i, p.Name)
 		if p.Name == "" {
@@ -151,14 +274,44 @@ func (b *Boot) Validate() error {
 		if p.Device == "" || len(p.Device) > 15 {
 			errs = append(errs, fmt.Errorf("%s: device %q: want 1 to 15 characters", where, p.Device))
 		}
-		if mac, err := net.ParseMAC(p.MAC); err != nil || len(mac) != 6 {
+		mac, err := net.ParseMAC(p.MAC)
+		switch {
+		case err != nil || len(mac) != 6:
 			errs = append(errs, fmt.Errorf("%s: mac %q: want an Ethernet address like 02:00:5e:00:00:01", where, p.MAC))
+		case mac[0]&1 != 0:
+			errs = append(errs, fmt.Errorf("%s: mac %s: multicast (or broadcast) address; a port needs a unicast one", where, mac))
+		case bytes.Equal(mac, make(net.HardwareAddr, 6)):
+			errs = append(errs, fmt.Errorf("%s: mac %s: all zeros; a port needs a unicast address", where, mac))
+		case macs[mac.String()] != "":
+			errs = append(errs, fmt.Errorf("%s: mac %s: duplicate, port %s has it too", where, mac, macs[mac.String()]))
+		default:
+			macs[mac.String()] = p.Name
 		}
 	}
+	type self struct {
+		name string
+		pfx  netip.Prefix
+	}
+	var selfs []self
+	names := map[string]bool{}
 	for i, s := range b.SelfIPs {
 		where := fmt.Sprintf("boot config: selfips[%d] (%s)", i, s.Name)
-		if pfx, err := netip.ParsePrefix(s.Address); err != nil || !pfx.Addr().Is4() {
+		if s.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name: must be set", where))
+		} else if names[s.Name] {
+			errs = append(errs, fmt.Errorf("%s: name: duplicate self IP", where))
+		}
+		names[s.Name] = true
+		pfx, err := netip.ParsePrefix(s.Address)
+		if err != nil || !pfx.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("%s: address %q: want IPv4 address/prefix like 198.18.1.2/24", where, s.Address))
+		} else {
+			for _, o := range selfs {
+				if o.pfx.Overlaps(pfx) {
+					errs = append(errs, fmt.Errorf("%s: address %s: subnet overlaps self IP %s (%s)", where, pfx, o.name, o.pfx))
+				}
+			}
+			selfs = append(selfs, self{s.Name, pfx})
 		}
 		if !seen[s.Port] {
 			errs = append(errs, fmt.Errorf("%s: port %q: no such port", where, s.Port))
@@ -170,8 +323,8 @@ func (b *Boot) Validate() error {
 	if b.Config.Saved == "" {
 		errs = append(errs, errors.New("boot config: config.saved: must be set"))
 	}
-	if b.Flows.Capacity <= 0 {
-		errs = append(errs, fmt.Errorf("boot config: flows.capacity %d: must be > 0", b.Flows.Capacity))
+	if err := checkFlowCapacity(b.Flows.Capacity); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := b.LogLevel(); err != nil {
 		errs = append(errs, err)

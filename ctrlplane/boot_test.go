@@ -98,3 +98,91 @@ func TestLoadBootErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+// Issue 12 item 9: unknown keys, unusable MACs, overlapping self-IP
+// subnets and an unbounded flow table were accepted. Each is refused,
+// naming the key.
+func TestLoadBootRefuses(t *testing.T) {
+	const gib = 1 << 30
+	mem := uint64(64 * gib)
+	orig := machineMemory
+	machineMemory = func() (uint64, error) { return mem, nil }
+	t.Cleanup(func() { machineMemory = orig })
+
+	port := func(name, mac string) string {
+		return "  - {name: " + name + ", driver: tap, device: " + name + ", mac: '" + mac + "'}\n"
+	}
+	self := func(name, addr, port string) string {
+		return "  - {name: " + name + ", address: " + addr + ", port: " + port + "}\n"
+	}
+	tests := []struct {
+		name, yaml string
+		mem        uint64 // 0: 64 GiB
+		want       []string
+	}{
+		{"unknown top key", "flow:\n  capacity: 10\n", 0, []string{`unknown key "flow.capacity"`}},
+		{"misspelt key in a section", "control:\n  sokcet: /x.sock\n", 0, []string{`unknown key "control.sokcet"`}},
+		{"value for a section", "config: /etc/b.yaml\n", 0, []string{"config: want a section (config.saved, config.fallback), got a value"}},
+		{"unknown port key", "ports:\n  - {name: p, driver: tap, device: p, mac: '02:00:00:00:00:01', mtu: 9000}\nselfips: []\n", 0,
+			[]string{`ports: [0]: unknown key "mtu"`}},
+		{"unknown self IP key", "selfips:\n  - {name: s, address: 198.18.1.2/24, port: lbx-ext, vlan: x}\n", 0,
+			[]string{`selfips: [0]: unknown key "vlan"`}},
+		{"multicast MAC", "ports:\n" + port("p", "01:00:5e:00:00:01") + "selfips: []\n", 0, []string{"ports[0] (p): mac 01:00:5e:00:00:01: multicast"}},
+		{"broadcast MAC", "ports:\n" + port("p", "ff:ff:ff:ff:ff:ff") + "selfips: []\n", 0, []string{"ports[0] (p): mac ff:ff:ff:ff:ff:ff: multicast (or broadcast)"}},
+		{"all-zero MAC", "ports:\n" + port("p", "00:00:00:00:00:00") + "selfips: []\n", 0, []string{"ports[0] (p): mac 00:00:00:00:00:00: all zeros"}},
+		{"duplicate MAC", "ports:\n" + port("a", "02:00:00:00:00:01") + port("b", "02:00:00:00:00:01") + "selfips: []\n", 0,
+			[]string{"ports[1] (b): mac 02:00:00:00:00:01: duplicate, port a has it too"}},
+		{"same subnet", "selfips:\n" + self("s1", "198.18.1.2/24", "lbx-ext") + self("s2", "198.18.1.3/24", "lbx-int"), 0,
+			[]string{"selfips[1] (s2): address 198.18.1.3/24: subnet overlaps self IP s1 (198.18.1.2/24)"}},
+		{"nested subnet", "selfips:\n" + self("s1", "10.0.0.1/8", "lbx-ext") + self("s2", "10.1.2.3/24", "lbx-int"), 0,
+			[]string{"selfips[1] (s2): address 10.1.2.3/24: subnet overlaps self IP s1"}},
+		{"duplicate self IP name", "selfips:\n" + self("s", "10.0.0.1/24", "lbx-ext") + self("s", "10.0.1.1/24", "lbx-int"), 0,
+			[]string{"selfips[1] (s): name: duplicate self IP"}},
+		{"capacity 4e9", "flows: {capacity: 4e9}\n", 0, []string{"flows.capacity 4000000000: at most 16777216"}},
+		{"capacity over memory", "flows: {capacity: 8388608}\n", 2 * gib, []string{"flows.capacity 8388608: needs about 2048 MiB, more than half of the machine's 2048 MiB; at most 4194304 here"}},
+		{"capacity zero", "flows: {capacity: 0}\n", 0, []string{"flows.capacity 0: must be > 0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mem = 64 * gib
+			if tc.mem != 0 {
+				mem = tc.mem
+			}
+			file := filepath.Join(t.TempDir(), "boot.yaml")
+			os.WriteFile(file, []byte(tc.yaml), 0o600)
+			_, err := LoadBoot(file, nil)
+			if err == nil {
+				t.Fatal("LoadBoot accepted a bad config")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// What the checks must not refuse: the default, distinct subnets, the
+// largest capacity the machine allows, and list keys in any case.
+func TestLoadBootAccepts(t *testing.T) {
+	orig := machineMemory
+	machineMemory = func() (uint64, error) { return 64 << 30, nil }
+	t.Cleanup(func() { machineMemory = orig })
+	for _, y := range []string{
+		"",
+		"flows: {capacity: 16777216}\n",
+		"selfips:\n  - {name: a, address: 10.0.0.1/25, port: lbx-ext}\n  - {name: b, address: 10.0.0.129/25, port: lbx-int}\n",
+		"ports:\n  - {Name: lbx-ext, Driver: tap, Device: e, MAC: '02:00:00:00:00:01'}\n  - {name: lbx-int, driver: tap, device: i, mac: '02:00:00:00:00:02'}\n",
+	} {
+		file := filepath.Join(t.TempDir(), "boot.yaml")
+		os.WriteFile(file, []byte(y), 0o600)
+		if _, err := LoadBoot(file, nil); err != nil {
+			t.Errorf("LoadBoot(%q): %v", y, err)
+		}
+	}
+	t.Setenv("LBX_PORTS", `[{"name":"lbx-ext","driver":"tap","device":"e","mac":"02:00:00:00:00:01","mtu":9000}]`)
+	if _, err := LoadBoot("", nil); err == nil || !strings.Contains(err.Error(), `unknown field "mtu"`) {
+		t.Errorf("LBX_PORTS with an unknown field: %v", err)
+	}
+}

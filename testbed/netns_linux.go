@@ -6,6 +6,7 @@ package testbed
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // withNS runs fn on a thread switched into the named namespace. The thread is
@@ -92,21 +94,86 @@ func nsCreate(name string) error {
 	})
 }
 
-// nsDelete removes a named namespace; a missing one is not an error.
+// netnsDir is where named namespaces live, as iproute2 keeps them.
+const netnsDir = "/run/netns"
+
+// nsDelete removes a named namespace; a missing one is not an error. As
+// `ip netns delete` it detaches the namespace's mount and removes the file.
+// The file is removed even when it is no namespace any more (a teardown
+// that failed half way), so the name can be created again.
+//
+// Removing can fail with EBUSY when someone ran `ip netns add` while the
+// namespace existed: when /run/netns is not a mount point yet, ip
+// bind-mounts it over itself, recursively, so the namespace's mount is
+// copied onto the new /run/netns and the original stays beneath it, out of
+// reach of any path. removeHidden takes that case.
 func nsDelete(name string) error {
-	if !nsExists(name) {
+	path := filepath.Join(netnsDir, name)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := netns.DeleteNamed(name); err != nil {
+	unix.Unmount(path, unix.MNT_DETACH) // fails when not mounted: nothing to do
+	err := os.Remove(path)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if !errors.Is(err, unix.EBUSY) {
 		return fmt.Errorf("netns %s: delete: %w", name, err)
 	}
+	if err := removeHidden(path); err != nil {
+		return fmt.Errorf("netns %s: delete: %w (a mount hidden under %s, made by `ip netns add` while the testbed was up, pins it)", name, err, netnsDir)
+	}
 	return nil
+}
+
+// removeHidden removes a namespace file that a mount hidden under an
+// over-mounted /run/netns keeps busy. It works from a private copy of the
+// mount table, on a thread of its own: there the over-mount and the hidden
+// mount are detached (the host's are not: the copy is made private first,
+// so nothing propagates back) and the file is unlinked. Unlinking a file
+// detaches the mounts on it in every mount namespace, the hidden one
+// included; the other namespaces' files and mounts are left as they are.
+// The thread never returns to the Go runtime, which ends it.
+func removeHidden(path string) error {
+	res := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			res <- fmt.Errorf("private mount namespace: %w", err)
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			res <- fmt.Errorf("private mount namespace: make private: %w", err)
+			return
+		}
+		for range 8 { // each pass removes one layer; there are two or three
+			err := unix.Unlink(path)
+			if err == nil || errors.Is(err, unix.ENOENT) {
+				res <- nil
+				return
+			}
+			if !errors.Is(err, unix.EBUSY) {
+				res <- err
+				return
+			}
+			// Detach what is mounted on the file, else the directory
+			// mounted over the one beneath.
+			if unix.Unmount(path, unix.MNT_DETACH) != nil {
+				if err := unix.Unmount(filepath.Dir(path), unix.MNT_DETACH); err != nil {
+					res <- fmt.Errorf("remove %s: busy, and nothing to detach: %w", path, err)
+					return
+				}
+			}
+		}
+		res <- fmt.Errorf("remove %s: still busy", path)
+	}()
+	return <-res
 }
 
 // nsInode identifies a named namespace so processes inside it can be found.
 func nsInode(name string) (uint64, bool) {
 	var st syscall.Stat_t
-	if err := syscall.Stat("/run/netns/"+name, &st); err != nil {
+	if err := syscall.Stat(filepath.Join(netnsDir, name), &st); err != nil {
 		return 0, false
 	}
 	return st.Ino, true

@@ -51,7 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "run":
-		return runAppliance(args[1:], stderr)
+		return runAppliance(args[1:], stdout, stderr)
 	case "cli", "push", "-c", "--socket":
 		return runClient(args, stdin, stdout, stderr)
 	case "testbed":

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -18,24 +19,13 @@ import (
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
 // → control socket, then serve until SIGINT or SIGTERM, and undo it all.
-func runAppliance(args []string, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootPath := fs.StringP("config", "f", "", "boot config file (YAML); default: the embedded one")
-	printDefault := fs.Bool("print-default", false, "print the embedded boot config and exit")
-	ctrlplane.BootFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *printDefault {
-		_, err := os.Stdout.Write(ctrlplane.DefaultBootYAML())
-		return err
-	}
-	if *bootPath == "" {
-		*bootPath = os.Getenv("LBX_CONFIG")
-	}
-	boot, err := ctrlplane.LoadBoot(*bootPath, fs)
+func runAppliance(args []string, stdout, stderr io.Writer) error {
+	boot, printDefault, err := runBoot(args, stderr)
 	if err != nil {
+		return err
+	}
+	if printDefault {
+		_, err := stdout.Write(ctrlplane.DefaultBootYAML())
 		return err
 	}
 	level, _ := boot.LogLevel()
@@ -69,9 +59,61 @@ func runAppliance(args []string, stderr io.Writer) error {
 	}
 	logger.Info("appliance up", "ports", len(ports), "socket", boot.Control.Socket, "saved", boot.Config.Saved)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	logger.Info("shutting down", "reason", context.Cause(ctx))
-	return app.Close()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return serveUntilSignal(sigs, app.Close, shutdownGrace, logger)
+}
+
+// shutdownGrace bounds how long `lbx run` waits for the appliance to close
+// after SIGINT/SIGTERM before it exits anyway.
+const shutdownGrace = 10 * time.Second
+
+// serveUntilSignal waits for a signal, then closes the appliance. Close
+// waits for the control sessions in progress; if one is stuck in a long
+// operation, a second signal or grace elapsing ends the wait and the
+// process exits regardless: the kernel removes the TAP devices with the
+// process, and the next start replaces the stale control socket.
+func serveUntilSignal(sigs <-chan os.Signal, closeApp func() error, grace time.Duration, logger *slog.Logger) error {
+	sig := <-sigs
+	logger.Info("shutting down", "signal", sig.String())
+	done := make(chan error, 1)
+	go func() { done <- closeApp() }()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case sig := <-sigs:
+		logger.Error("shutdown interrupted; exiting without waiting for the appliance to close", "signal", sig.String())
+		return fmt.Errorf("shutdown: second signal (%s) before the appliance closed; exited without waiting", sig)
+	case <-timer.C:
+		logger.Error("appliance still closing; exiting anyway", "waited", grace)
+		return fmt.Errorf("shutdown: the appliance did not close within %s; exited without waiting", grace)
+	}
+}
+
+// runBoot parses `lbx run`'s flags and loads the boot config they name:
+// -f/--config FILE, else $LBX_CONFIG, else the embedded default, overlaid by
+// LBX_ variables and boot-key flags. With --print-default it loads nothing.
+func runBoot(args []string, stderr io.Writer) (boot *ctrlplane.Boot, printDefault bool, err error) {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bootPath := fs.StringP("config", "f", "", "boot config file (YAML); default: $LBX_CONFIG, else the embedded one")
+	printDef := fs.Bool("print-default", false, "print the embedded boot config and exit")
+	ctrlplane.BootFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, false, err
+	}
+	if fs.NArg() > 0 {
+		return nil, false, fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
+	}
+	if *printDef {
+		return nil, true, nil
+	}
+	if *bootPath == "" {
+		*bootPath = os.Getenv("LBX_CONFIG")
+	}
+	boot, err = ctrlplane.LoadBoot(*bootPath, fs)
+	return boot, false, err
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"lbx/ctrlplane/compile"
@@ -100,6 +101,7 @@ func (s *Store) Boot() error { return s.BootWithFallback(false) }
 // apply and useBackup is set, boots from the backup the previous save kept
 // (savedPath.bak) instead of failing; the fallback is logged loudly.
 func (s *Store) BootWithFallback(useBackup bool) error {
+	s.removeSaveLeftovers()
 	err := s.bootFrom(s.savedPath, true)
 	if err == nil || !useBackup || s.savedPath == "" {
 		if _, statErr := os.Stat(s.savedPath + ".bak"); err != nil && s.savedPath != "" && statErr == nil {
@@ -117,15 +119,18 @@ func (s *Store) BootWithFallback(useBackup bool) error {
 func (s *Store) bootFrom(path string, missingOK bool) error {
 	cfg, lines := config.NewConfig(), map[string]int(nil)
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := ReadConfigFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && missingOK:
-			s.logger.Info("no saved configuration; starting empty", "path", path)
+			s.logger.Info("no saved configuration file; starting empty", "path", path)
 		case err != nil:
 			return fmt.Errorf("saved config: %w", err)
 		default:
 			if cfg, lines, err = s.codec.Parse(string(data)); err != nil {
 				return fmt.Errorf("saved config %s: %w", path, err)
+			}
+			if blank(data) {
+				s.logger.Info("saved configuration is empty; starting empty", "path", path, "bytes", len(data))
 			}
 		}
 	}
@@ -135,6 +140,55 @@ func (s *Store) bootFrom(path string, missingOK bool) error {
 		return fmt.Errorf("saved config %s: %w", path, err)
 	}
 	return nil
+}
+
+// blank reports whether a saved file holds nothing but blanks and #
+// comments.
+func blank(data []byte) bool {
+	for line := range strings.Lines(string(data)) {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
+}
+
+// removeSaveLeftovers removes the temporary files a save interrupted by a
+// crash left beside the saved file (writeFileSync's .NAME.tmp-*, for the
+// file and its backup). Nothing else writes them: a save runs with the
+// store locked, and Boot runs before the control socket opens.
+func (s *Store) removeSaveLeftovers() {
+	if s.savedPath == "" {
+		return
+	}
+	dir, base := filepath.Dir(s.savedPath), filepath.Base(s.savedPath)
+	for _, pat := range []string{"." + base + ".tmp-*", "." + base + ".bak.tmp-*"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, globEscape(pat)))
+		for _, m := range matches {
+			if st, err := os.Lstat(m); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			if err := os.Remove(m); err != nil {
+				s.logger.Warn("cannot remove a temporary file left by an interrupted save", "path", m, "err", err)
+				continue
+			}
+			s.logger.Info("removed a temporary file left by an interrupted save", "path", m)
+		}
+	}
+}
+
+// globEscape escapes the glob metacharacters of a file name, except the
+// final "*" the caller means.
+func globEscape(pat string) string {
+	stem := strings.TrimSuffix(pat, "*")
+	var b strings.Builder
+	for _, r := range stem {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + "*"
 }
 
 // LoadText replaces the running configuration with text in the codec's

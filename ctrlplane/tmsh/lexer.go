@@ -2,18 +2,36 @@ package tmsh
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/store"
 )
 
 // LineError is an error at a line of tmsh text (a config file or a pushed
 // script); the store points validation errors at lines with it too.
 type LineError = config.LineError
 
+// lineErrorf makes a LineError. A long string argument (a name or a value
+// as typed, 1 MB of it perhaps) is quoted as a short excerpt.
 func lineErrorf(line int, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxQuotedArg {
+			args = slices.Clone(args) // the caller's slice stays as it was
+			args[i] = store.Excerpt(s, maxQuoted)
+		}
+	}
 	return &LineError{Line: line, Err: fmt.Errorf(format, args...)}
 }
+
+// maxQuoted is how much of a token an error quotes; maxQuotedArg is the
+// longest string argument lineErrorf passes whole (lists of the words
+// expected are longer than maxQuoted).
+const (
+	maxQuoted    = 60
+	maxQuotedArg = 200
+)
 
 type tokKind uint8
 
@@ -45,7 +63,7 @@ func (t token) describe() string {
 	case tokEOL:
 		return "end of line"
 	}
-	return fmt.Sprintf("%q", t.text)
+	return fmt.Sprintf("%q", store.Excerpt(t.text, maxQuoted))
 }
 
 // lex splits tmsh text into tokens: words, quoted strings (with the escapes

@@ -71,7 +71,7 @@ func (ss *Session) Exec(text string) (string, error) {
 	if err != nil && !strings.Contains(text, "\n") && errors.As(err, &le) && le == err {
 		err = le.Err // one line: its number says nothing
 	}
-	return out, err
+	return out, bound(err)
 }
 
 func (ss *Session) exec(text string) (string, error) {
@@ -164,6 +164,11 @@ func (ss *Session) execLocked(st statement) (string, error) {
 // changes nothing and names the line. Output of list and show is
 // concatenated.
 func (d *Dialect) Push(text string) (string, error) {
+	out, err := d.push(text)
+	return out, bound(err)
+}
+
+func (d *Dialect) push(text string) (string, error) {
 	stmts, err := statements(text)
 	if err != nil {
 		return "", err

@@ -1,10 +1,13 @@
 package tmsh
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"lbx/ctrlplane/compile"
 )
@@ -144,7 +147,7 @@ func TestLoadSysConfig(t *testing.T) {
 	}
 	cmdFile := filepath.Join(dir, "cmds.conf")
 	os.WriteFile(cmdFile, []byte("delete ltm virtual /Common/vs_http\n"), 0o600)
-	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "not a configuration stanza") {
+	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "not a configuration") {
 		t.Fatalf("loading a command file: %v", err)
 	}
 	if Text(s.Running()) != before || dp.Count() != installs {
@@ -211,5 +214,110 @@ func TestApplyWarnings(t *testing.T) {
 	}
 	if out := mustExec(t, s.NewSession(), "list ltm pool /Common/web_pool"); strings.Contains(out, "warning") {
 		t.Errorf("a read-only command repeated the warnings: %q", out)
+	}
+}
+
+// Issue 12 item 2: `load sys config [merge] file` of a device, a FIFO or a
+// directory is refused at once, naming the file, and changes nothing.
+func TestLoadSysConfigRegularFilesOnly(t *testing.T) {
+	s, dp := newTestStore(t, DefaultConfigText())
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, installs := Text(s.Running()), dp.Count()
+	for _, path := range []string{"/dev/zero", fifo, dir} {
+		for _, verb := range []string{"load sys config file ", "load sys config merge file "} {
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Exec(verb + path)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path+": not a regular file") {
+					t.Errorf("%s%s: %v", verb, path, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s%s still running after 10 s", verb, path)
+			}
+		}
+	}
+	if Text(s.Running()) != before || dp.Count() != installs {
+		t.Fatal("a refused load changed the running config")
+	}
+}
+
+// Issue 12 item 10: `load sys config file /etc/shadow` echoed the file's
+// first line in its error, and an error about a 1 MB name echoed all of
+// it. A file that is no config is refused without quoting it; parse errors
+// quote at most a short, printable excerpt; every line of an error is
+// bounded.
+func TestLoadSysConfigQuotesLittle(t *testing.T) {
+	s, dp := newTestStore(t, DefaultConfigText())
+	dir := t.TempDir()
+	long := strings.Repeat("y", 1<<20)
+	tests := []struct {
+		name, content string
+		want          string
+		secret        string // must not appear in the error
+	}{
+		{"shadow", "root:$6$saltsalt$HASHHASH:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+			"not a configuration file (no MODULE KIND NAME { … } stanza in it); nothing loaded", "HASHHASH"},
+		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00SECRETBYTES", "not a configuration file (binary content)", "SECRETBYTES"},
+		{"not UTF-8", "ltm pool /Common/p { }\n\xff\xfeSECRET\n", "not a configuration file (binary content)", "SECRET"},
+		{"bad value quoted short", "ltm pool /Common/p {\n    members {\n        /Common/" + strings.Repeat("x", 500) + "TAIL:80 { }\n    }\n}\n",
+			"…(", "TAIL"},
+		{"control characters", "ltm pool /Common/p {\n    members {\n        \"a\x1b[2Jb\":80 { }\n    }\n}\n", `\x1b[2J`, "\x1b"},
+	}
+	before, installs := Text(s.Running()), dp.Count()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".conf")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.Exec("load sys config file " + path)
+			if err == nil {
+				t.Fatal("load accepted it")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("error %q quotes %q", err, tc.secret)
+			}
+		})
+	}
+	if Text(s.Running()) != before || dp.Count() != installs {
+		t.Fatal("a refused load changed the running config")
+	}
+	// Names of 1 MB, through each path an error can take.
+	for _, cmd := range []string{
+		"create ltm pool /Common/" + long,
+		"list ltm pool /Common/" + long,
+		"create ltm pool /Common/a members add { " + long + ":80 }",
+		"create ltm pool /Common/a members add { /Common/" + long + ":80 }",
+		"load sys config file /tmp/" + long,
+		"create ltm node " + long + " address 10.0.0.1",
+	} {
+		_, err := s.Exec(cmd)
+		if err == nil {
+			t.Errorf("%.40s…: accepted", cmd)
+			continue
+		}
+		if n := len(err.Error()); n > 2*maxErrorLine {
+			t.Errorf("%.40s…: error of %d bytes: %.120s…", cmd, n, err)
+		}
+		if !strings.Contains(err.Error(), "…(") {
+			t.Errorf("%.40s…: error %q does not say it was cut", cmd, err)
+		}
+	}
+	// The net keeps the typed error underneath.
+	_, err := s.Push("ltm pool /Common/p {\n    members {\n        /Common/" + long + ":80 { }\n    }\n}\n")
+	var le *LineError
+	if err == nil || !errors.As(err, &le) || le.Line != 3 || len(err.Error()) > 2*maxErrorLine {
+		t.Errorf("push of a 1 MB member name: %.200v (line error %v)", err, le)
 	}
 }

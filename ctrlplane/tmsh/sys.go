@@ -1,11 +1,14 @@
 package tmsh
 
 import (
+	"bytes"
 	"fmt"
-	"os"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/store"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -50,7 +53,9 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		u := args.next()
 		return "", lineErrorf(u.line, "load sys config: unexpected %s", u.describe())
 	}
-	data, err := os.ReadFile(pt.text)
+	// Regular files only, bounded in size: /dev/zero or a FIFO would
+	// otherwise hang the session and grow memory without bound.
+	data, err := store.ReadConfigFile(pt.text)
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
@@ -58,9 +63,17 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	if merge {
 		loaded = x.cand().Clone()
 	}
+	if binary(data) {
+		return "", fmt.Errorf("load sys config: %s: not a configuration file (binary content); nothing loaded", store.ShortName(pt.text))
+	}
 	lines, notices, err := mergeConfig(loaded, string(data))
 	if err != nil {
-		return "", fmt.Errorf("load sys config: %s: %w", pt.text, err)
+		if !hasStanza(data) {
+			// Not a config at all (/etc/shadow): say so without
+			// quoting any of it.
+			return "", fmt.Errorf("load sys config: %s: not a configuration file (no MODULE KIND NAME { … } stanza in it); nothing loaded", store.ShortName(pt.text))
+		}
+		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.text), err)
 	}
 	x.Load(loaded)
 	for obj := range lines {
@@ -68,7 +81,29 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	var out strings.Builder
 	for _, n := range notices {
-		fmt.Fprintf(&out, "%s: %s\n", pt.text, n)
+		fmt.Fprintf(&out, "%s: %s\n", store.ShortName(pt.text), n)
 	}
 	return out.String(), nil
+}
+
+// binary reports whether data cannot be tmsh text: a NUL byte, or not
+// UTF-8.
+func binary(data []byte) bool {
+	return bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data)
+}
+
+// tmshModules are the first words of bigip.conf stanzas, those lbx reads
+// and those it keeps as is.
+var tmshModules = []string{"ltm", "net", "sys", "auth", "cli", "cm", "gtm", "security", "apm", "asm", "pem", "analytics", "ilx", "wom", "vcmp", "util"}
+
+// hasStanza reports whether any line of data opens a stanza: a tmsh
+// module word, then words, then "{".
+func hasStanza(data []byte) bool {
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) >= 2 && slices.Contains(tmshModules, f[0]) && strings.HasSuffix(f[len(f)-1], "{") {
+			return true
+		}
+	}
+	return false
 }
