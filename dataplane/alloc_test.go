@@ -18,6 +18,12 @@ func newClientPort(buf []byte, run int) {
 	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
 }
 
+// newARPSender gives an ARP request a new sender address each run.
+func newARPSender(buf []byte, run int) {
+	off := ethHdrLen + 14
+	binary.BigEndian.PutUint32(buf[off:], binary.BigEndian.Uint32(buf[off:])+uint32(run))
+}
+
 // TestProcessAllocs proves the hot path allocates nothing per packet.
 func TestProcessAllocs(t *testing.T) {
 	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
@@ -62,9 +68,13 @@ func TestProcessAllocs(t *testing.T) {
 		persist: pools.PersistHash,
 		prepare: newClientPort,
 	}, {
-		name:  "ARP request",
-		port:  portExt,
-		frame: arpRequest(clientMAC, client, vip),
+		// Each run from another off-net sender: one sender is rate
+		// limited after a burst (TestARPRateLimit), and off-net senders
+		// are not learned.
+		name:    "ARP request",
+		port:    portExt,
+		frame:   arpRequest(clientMAC, offnet, vip),
+		prepare: newARPSender,
 	}, {
 		name:  "ICMP echo",
 		port:  portExt,

@@ -122,6 +122,8 @@ type Engine struct {
 	cur   atomic.Pointer[installed]
 	drops [numDropReasons]atomic.Uint64
 
+	conflictLog logLimit // address-conflict warnings
+
 	downs chan memberKey // members gone down, for the sweeper's service-down actions
 	sdown serviceDownCounters
 
