@@ -56,6 +56,20 @@ func TestProcessAllocs(t *testing.T) {
 			}
 		},
 	}, {
+		// Every SYN into one shard: past its embryonic share each one
+		// evicts the oldest.
+		name:  "new flow evicting an embryonic flow",
+		port:  portExt,
+		frame: syn,
+		prepare: func(buf []byte, run int) {
+			newClientPort(buf, (run+1)*flowShards)
+		},
+		check: func(t *testing.T, h *harness) {
+			if h.e.flows.Evicted() == 0 {
+				t.Errorf("no evictions: the runs did not fill the shard's embryonic share")
+			}
+		},
+	}, {
 		name:    "new flow, source-address persistence",
 		port:    portExt,
 		frame:   syn,

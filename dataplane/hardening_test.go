@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -168,13 +169,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func newTextLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
 // TestAddressConflictLogged checks a gratuitous ARP for a self IP is
 // logged as an address conflict at most once per interval, and counted
 // every time.
 func TestAddressConflictLogged(t *testing.T) {
 	h := newHarness(t, testProgram(t, progOpts{}))
 	var logs syncBuffer
-	h.e.log = slog.New(slog.NewTextHandler(&logs, nil))
+	h.e.log = newTextLogger(&logs)
 	garp := arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr())
 	for range 5 {
 		h.send(portExt, garp)
