@@ -493,7 +493,7 @@ func (e *Engine) Drops(r DropReason) uint64 {
 // Counters returns every drop counter ("drop.<reason>") and every port's
 // counters ("port.<name>.<counter>"), in a stable order.
 func (e *Engine) Counters() []Counter {
-	cs := make([]Counter, 0, int(numDropReasons)+5*len(e.ports))
+	cs := make([]Counter, 0, int(numDropReasons)+8+6*len(e.ports))
 	for r := DropReason(1); r < numDropReasons; r++ {
 		cs = append(cs, Counter{Name: "drop." + r.String(), Value: e.drops[r].Load()})
 	}
@@ -516,6 +516,9 @@ func (e *Engine) Counters() []Counter {
 			Counter{pre + "arp_requests", p.ctr.arpRequests.Load()},
 			Counter{pre + "icmp_echo_replies", p.ctr.icmpEchoes.Load()},
 		)
+		if lc, ok := p.port.(LossCounter); ok {
+			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})
+		}
 	}
 	return cs
 }

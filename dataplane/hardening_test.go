@@ -291,3 +291,20 @@ func TestL4ChecksumOK(t *testing.T) {
 		})
 	}
 }
+
+// TestPortLossCounted checks frames a port lost before the engine read
+// them show as port.<name>.rx_lost.
+func TestPortLossCounted(t *testing.T) {
+	h := newHarness(t, testProgram(t, progOpts{}))
+	h.ports[portInt].lost.Store(7)
+	got := map[string]uint64{}
+	for _, c := range h.e.Counters() {
+		got[c.Name] = c.Value
+	}
+	if got["port.int.rx_lost"] != 7 {
+		t.Errorf("port.int.rx_lost = %d, want 7 (counters %v)", got["port.int.rx_lost"], got)
+	}
+	if v, ok := got["port.ext.rx_lost"]; !ok || v != 0 {
+		t.Errorf("port.ext.rx_lost = %d, %v; want 0, present", v, ok)
+	}
+}

@@ -111,8 +111,9 @@ func TestSYNFloodFromOneHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logSink
+	ext := l.port(csw, "lbx-ext")
 	app, err := appliance.New(appliance.Config{
-		Ports: []dataplane.Port{l.port(csw, "lbx-ext"), l.port(ssw, "lbx-int")},
+		Ports: []dataplane.Port{ext, l.port(ssw, "lbx-int")},
 		SelfIPs: []dataplane.SelfIP{
 			{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"},
 			{Name: "int", Prefix: netip.MustParsePrefix("198.18.2.2/24"), Port: "lbx-int"},
@@ -199,7 +200,9 @@ func TestSYNFloodFromOneHost(t *testing.T) {
 			time.Sleep(200 * time.Microsecond)
 		}
 	}()
-	defer func() { close(stop); wg.Wait() }()
+	var stopOnce sync.Once
+	stopFlood := func() { stopOnce.Do(func() { close(stop); wg.Wait() }) }
+	defer stopFlood()
 
 	// Wait (bounded) until the flood has filled the table: flows evicted
 	// to make room for it, or refused for want of room.
@@ -233,5 +236,11 @@ func TestSYNFloodFromOneHost(t *testing.T) {
 	waitFor(t, "pressure log line", func() bool {
 		return regexp.MustCompile(`flow table under pressure.*embryonic-evicted=\d+`).MatchString(logs.String())
 	})
-	t.Logf("%d SYNs sent, %d embryonic flows evicted", sent.Load(), evicted)
+	// Frames the appliance's port lost before the dataplane read them are
+	// counted too.
+	stopFlood()
+	if got, want := counter(t, app, "port.lbx-ext.rx_lost"), ext.Stats().Drops; got != want {
+		t.Errorf("port.lbx-ext.rx_lost = %d, the port dropped %d", got, want)
+	}
+	t.Logf("%d SYNs sent, %d lost on lbx-ext, %d embryonic flows evicted", sent.Load(), ext.Stats().Drops, evicted)
 }
