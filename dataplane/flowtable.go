@@ -576,15 +576,15 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		return f.hitLocked(dir), dropNone
 	}
 	// A new TCP flow beyond the reap share takes the place of the oldest
-	// embryonic or closed one; so does any new flow in a full shard.
-	evict := ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap
-	if s.free < 0 && !evict {
+	// embryonic or closed one (below, once its keys are settled); so does
+	// any new flow in a full shard. A full shard is swept only when
+	// eviction cannot make room: under a SYN flood every new flow is past
+	// the share, and each costs O(1).
+	pastShare := ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap
+	if s.free < 0 && !pastShare {
 		ft.sweepShardLocked(s, now)
-		if s.free < 0 {
-			if ft.reapCap == 0 || s.rhead < 0 {
-				return flowHit{}, DropFlowTableFull
-			}
-			evict = true
+		if s.free < 0 && (ft.reapCap == 0 || s.rhead < 0) {
+			return flowHit{}, DropFlowTableFull
 		}
 	}
 
@@ -622,7 +622,9 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		}
 	}
 
-	if evict {
+	// Looking up the reverse key may have removed expired flows, so
+	// whether to evict is decided again.
+	if s.free < 0 || ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap {
 		ft.evictLocked(s, now)
 	}
 	e := s.free
