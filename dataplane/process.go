@@ -224,8 +224,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 		}
 		return DropLocalSource
 	}
-	// Glean the sender's MAC when it is a neighbour on this port.
-	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) && !in.isLocal(p.src) {
+	// Glean the sender's MAC when it is a neighbour on this port (the
+	// source is not local: checked above).
+	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
 		w.e.learn(w.rx, p.src, src)
 	}
 	switch p.proto {
