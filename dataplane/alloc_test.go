@@ -18,6 +18,12 @@ func newClientPort(buf []byte, run int) {
 	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
 }
 
+// newARPSender gives an ARP request a new sender address each run.
+func newARPSender(buf []byte, run int) {
+	off := ethHdrLen + 14
+	binary.BigEndian.PutUint32(buf[off:], binary.BigEndian.Uint32(buf[off:])+uint32(run))
+}
+
 // TestProcessAllocs proves the hot path allocates nothing per packet.
 func TestProcessAllocs(t *testing.T) {
 	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
@@ -50,6 +56,20 @@ func TestProcessAllocs(t *testing.T) {
 			}
 		},
 	}, {
+		// Every SYN into one shard: past its embryonic share each one
+		// evicts the oldest.
+		name:  "new flow evicting an embryonic flow",
+		port:  portExt,
+		frame: syn,
+		prepare: func(buf []byte, run int) {
+			newClientPort(buf, (run+1)*flowShards)
+		},
+		check: func(t *testing.T, h *harness) {
+			if h.e.flows.Evicted() == 0 {
+				t.Errorf("no evictions: the runs did not fill the shard's embryonic share")
+			}
+		},
+	}, {
 		name:    "new flow, source-address persistence",
 		port:    portExt,
 		frame:   syn,
@@ -62,9 +82,13 @@ func TestProcessAllocs(t *testing.T) {
 		persist: pools.PersistHash,
 		prepare: newClientPort,
 	}, {
-		name:  "ARP request",
-		port:  portExt,
-		frame: arpRequest(clientMAC, client, vip),
+		// Each run from another off-net sender: one sender is rate
+		// limited after a burst (TestARPRateLimit), and off-net senders
+		// are not learned.
+		name:    "ARP request",
+		port:    portExt,
+		frame:   arpRequest(clientMAC, offnet, vip),
+		prepare: newARPSender,
 	}, {
 		name:  "ICMP echo",
 		port:  portExt,

@@ -28,6 +28,14 @@ const (
 	DropFlowCollision                   // the reply 5-tuple is already used by another flow
 	DropNeighborTimeout                 // parked waiting for ARP too long, or pushed out of a full queue
 	DropTxError                         // the egress port refused the frame
+	DropLandAttack                      // source = destination = a local address (land attack)
+	DropLocalSource                     // source is one of the appliance's own self IPs or VIPs (spoofed)
+	DropBadTCPFlags                     // invalid TCP flag combination: SYN+FIN, SYN+RST, no flags, FIN without ACK
+	DropBadL4Checksum                   // TCP or UDP checksum wrong on a packet that would open a flow
+	DropSourceRoute                     // IPv4 loose or strict source-route option (LSRR, SSRR)
+	DropRecordRoute                     // IPv4 record-route option
+	DropAddressConflict                 // ARP from another host claiming a self IP or VIP
+	DropARPRateLimited                  // ARP request refused: its sender asked too often
 	numDropReasons
 )
 
@@ -52,6 +60,14 @@ var dropNames = [numDropReasons]string{
 	DropFlowCollision:        "flow-collision",
 	DropNeighborTimeout:      "neighbor-timeout",
 	DropTxError:              "tx-error",
+	DropLandAttack:           "land-attack",
+	DropLocalSource:          "local-source",
+	DropBadTCPFlags:          "bad-tcp-flags",
+	DropBadL4Checksum:        "bad-l4-checksum",
+	DropSourceRoute:          "source-route",
+	DropRecordRoute:          "record-route",
+	DropAddressConflict:      "address-conflict",
+	DropARPRateLimited:       "arp-rate-limited",
 }
 
 // String returns the reason's counter name, e.g. "no-route".
@@ -85,4 +101,16 @@ type portCounters struct {
 	arpReplies  atomic.Uint64 // ARP replies sent for self IPs and VIPs
 	arpRequests atomic.Uint64 // ARP requests sent to resolve next hops
 	icmpEchoes  atomic.Uint64 // ICMP echo replies sent
+}
+
+// logLimit lets one log line through per interval. Port goroutines share
+// it without a lock: the first to see the interval over wins the CAS and
+// logs, the others stay quiet.
+type logLimit struct{ next atomic.Int64 }
+
+// allow reports whether a line may be logged at now (engine monotonic ns),
+// and if so holds the next one back for every ns.
+func (l *logLimit) allow(now, every int64) bool {
+	n := l.next.Load()
+	return now >= n && l.next.CompareAndSwap(n, now+every)
 }

@@ -38,9 +38,16 @@
 //   - one per port: ReadBatch into buffers it owns, process every frame
 //     with the program loaded for the batch, WriteBatch the results grouped
 //     by egress port;
-//   - one sweeper: every second removes idle flows and drops packets that
-//     waited too long for an ARP reply. Time comes from the injected
-//     clock.Clock (lbx/internal/clock).
+//   - one sweeper: every second removes idle flows, drops packets that
+//     waited too long for an ARP reply and logs (rate limited) when the
+//     flow table's reaper had to evict embryonic flows. Time comes from
+//     the injected clock.Clock (lbx/internal/clock).
+//
+// Under a SYN flood the flow table's adaptive reaper (flowtable.go) keeps
+// embryonic and closed TCP flows to half of each shard and evicts the
+// oldest of them first, so established flows are never evicted. The ARP
+// responder is rate limited per sender (arplimit.go). docs/DROPS.md lists
+// every drop reason.
 //
 // Packets whose next hop's MAC is not known are parked (a few fixed slots
 // per egress port) while an ARP request goes out; the goroutine that learns

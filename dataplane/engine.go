@@ -122,6 +122,11 @@ type Engine struct {
 	cur   atomic.Pointer[installed]
 	drops [numDropReasons]atomic.Uint64
 
+	conflictLog logLimit // address-conflict warnings
+
+	pressureMu sync.Mutex // guards pressure; Sweep runs on the sweeper or a test
+	pressure   pressureLog
+
 	downs chan memberKey // members gone down, for the sweeper's service-down actions
 	sdown serviceDownCounters
 
@@ -415,14 +420,46 @@ func (e *Engine) sweepLoop() {
 	}
 }
 
+// pressureInterval spaces "flow table under pressure" log lines.
+const pressureInterval = int64(10e9)
+
+// pressureLog is what the last "flow table under pressure" line reported.
+type pressureLog struct {
+	logged        bool
+	at            int64
+	evicted, full uint64 // FlowTable.Evicted and drop.flow-table-full then
+}
+
+// logPressureLocked says, at most once per pressureInterval, that the
+// reaper evicted embryonic flows or new flows were refused since the last
+// line. It runs on the sweeper, never per packet.
+func (e *Engine) logPressureLocked(now int64) {
+	p := &e.pressure
+	ev, full := e.flows.Evicted(), e.drops[DropFlowTableFull].Load()
+	if ev == p.evicted && full == p.full {
+		return
+	}
+	if p.logged && now-p.at < pressureInterval {
+		return
+	}
+	e.log.Warn("dataplane: flow table under pressure",
+		"embryonic-evicted", ev-p.evicted, "refused", full-p.full,
+		"flows", e.flows.Len(), "embryonic", e.flows.Embryonic(), "capacity", e.flows.Capacity())
+	*p = pressureLog{logged: true, at: now, evicted: ev, full: full}
+}
+
 // Sweep removes idle flows and drops packets that waited too long for a
-// neighbour. The engine's sweeper calls it every second; tests driving a
-// clock.Manual may call it directly.
+// neighbour, and logs when the flow table is under pressure. The engine's
+// sweeper calls it every second; tests driving a clock.Manual may call it
+// directly.
 func (e *Engine) Sweep(now time.Time) {
 	if n := e.flows.Sweep(now); n > 0 {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
 	m := e.flows.mono(now)
+	e.pressureMu.Lock()
+	e.logPressureLocked(m)
+	e.pressureMu.Unlock()
 	if in := e.cur.Load(); in != nil {
 		for _, p := range in.pools {
 			p.pool.Tick(m)
@@ -456,11 +493,13 @@ func (e *Engine) Drops(r DropReason) uint64 {
 // Counters returns every drop counter ("drop.<reason>") and every port's
 // counters ("port.<name>.<counter>"), in a stable order.
 func (e *Engine) Counters() []Counter {
-	cs := make([]Counter, 0, int(numDropReasons)+5*len(e.ports))
+	cs := make([]Counter, 0, int(numDropReasons)+8+6*len(e.ports))
 	for r := DropReason(1); r < numDropReasons; r++ {
 		cs = append(cs, Counter{Name: "drop." + r.String(), Value: e.drops[r].Load()})
 	}
 	cs = append(cs,
+		Counter{"flows.embryonic", uint64(e.flows.Embryonic())},
+		Counter{"flows.embryonic_evicted", e.flows.Evicted()},
 		Counter{"local.rx_packets", e.local.rx.Load()},
 		Counter{"local.tx_packets", e.local.tx.Load()},
 		Counter{"service_down.reset_flows", e.sdown.reset.Load()},
@@ -477,6 +516,9 @@ func (e *Engine) Counters() []Counter {
 			Counter{pre + "arp_requests", p.ctr.arpRequests.Load()},
 			Counter{pre + "icmp_echo_replies", p.ctr.icmpEchoes.Load()},
 		)
+		if lc, ok := p.port.(LossCounter); ok {
+			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})
+		}
 	}
 	return cs
 }

@@ -651,8 +651,12 @@ func TestDropFlowTableFullAndTxError(t *testing.T) {
 	h.learnAll()
 	h.ports[portInt].drain()
 	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+	// One established flow fills its shard (one entry per shard); the
+	// reaper evicts only embryonic and closed flows.
 	h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))
-	h.send(portExt, tcpFrame(cl, 40000+flowShards, 80, fSYN, "")) // same shard, one entry per shard
+	h.send(portInt, tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: client}, 8080, 40000, fSYNACK, ""))
+	h.send(portExt, tcpFrame(cl, 40000, 80, fACK, ""))
+	h.send(portExt, tcpFrame(cl, 40000+flowShards, 80, fSYN, "")) // same shard
 	if got := h.e.Drops(DropFlowTableFull); got != 1 {
 		t.Errorf("flow-table-full = %d, want 1", got)
 	}

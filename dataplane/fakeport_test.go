@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -19,9 +20,15 @@ type fakePort struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	lost      atomic.Uint64 // what RxLost reports
 }
 
-var _ Port = (*fakePort)(nil)
+var (
+	_ Port        = (*fakePort)(nil)
+	_ LossCounter = (*fakePort)(nil)
+)
+
+func (p *fakePort) RxLost() uint64 { return p.lost.Load() }
 
 func newFakePort(name, mac string) *fakePort {
 	hw, err := net.ParseMAC(mac)

@@ -24,11 +24,26 @@ import (
 // in one shard and a flow is created, updated and removed under one lock.
 // A packet's direction is not known before lookup, so lookup tries
 // shard(sport) and then shard(dport).
+//
+// The adaptive reaper. TCP flows that are not established — embryonic
+// (SYN seen, handshake not complete) or closed (both FINs, or a RST) — sit
+// on a per-shard list in the order they got there, and may hold at most
+// reapShare of the shard's entries. A new TCP flow that would exceed the
+// share, or any new flow finding the shard full, evicts the oldest flow on
+// the list, so a SYN flood (which never completes a handshake, or is reset
+// by the client's kernel) can use only its share of the table: established
+// connections and UDP flows are never evicted for it, and a legitimate SYN
+// always gets an entry. Evictions are counted; the engine's sweeper logs
+// when there were any (see Engine.Sweep).
 
 const (
 	flowShards      = 64 // power of two
 	snatPortMin     = 1024
 	snatMaxAttempts = 64
+	// reapShareNum/reapShareDen of a shard's entries may be embryonic or
+	// closed TCP flows.
+	reapShareNum = 1
+	reapShareDen = 2
 )
 
 // Timeouts are the idle timeouts of flows by state. Zero fields take the
@@ -101,8 +116,11 @@ type flow struct {
 	fins     uint8 // bit d: FIN seen in direction d
 	seqd     uint8 // bit d: nxt[d] is known
 	used     bool
-	open     bool      // counted in CurConns: not yet closed by FINs or RST
-	next     int32     // free list link
+	open     bool  // counted in CurConns: not yet closed by FINs or RST
+	listed   bool  // on the shard's reap list
+	next     int32 // free list link
+	rprev    int32 // reap list links, -1 at the ends
+	rnext    int32
 	nxt      [2]uint32 // TCP: the sequence number direction d sends next
 	opened   int64     // table-relative nanoseconds of the first packet
 	lastSeen int64     // table-relative nanoseconds
@@ -141,6 +159,9 @@ type flowShard struct {
 	entries []flow
 	free    int32
 	n       int
+	rhead   int32 // reap list: oldest embryonic or closed TCP flow, or -1
+	rtail   int32
+	nreap   int
 	_       [64]byte // keep neighbouring shards' locks off one cache line
 }
 
@@ -152,7 +173,9 @@ type FlowTable struct {
 	epoch    time.Time
 	seed     uint64
 	perShard int
+	reapCap  int // per shard; 0 turns the reaper off (tests of the index)
 	count    atomic.Int64
+	evicted  atomic.Uint64 // live flows the reaper evicted
 }
 
 // NewFlowTable allocates a table for capacity flows (spread evenly over the
@@ -167,7 +190,8 @@ func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
 	for size < per*4 { // two keys per flow, load factor <= 1/2
 		size <<= 1
 	}
-	ft := &FlowTable{timeouts: t.withDefaults(), epoch: epoch, seed: rand.Uint64() | 1, perShard: per}
+	ft := &FlowTable{timeouts: t.withDefaults(), epoch: epoch, seed: rand.Uint64() | 1, perShard: per,
+		reapCap: max(1, per*reapShareNum/reapShareDen)}
 	for i := range ft.shards {
 		s := &ft.shards[i]
 		s.mask = uint32(size - 1)
@@ -178,8 +202,92 @@ func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
 		}
 		s.entries[per-1].next = -1
 		s.free = 0
+		s.rhead, s.rtail = -1, -1
 	}
 	return ft
+}
+
+// Evicted returns how many live flows the reaper has evicted to make room.
+func (ft *FlowTable) Evicted() uint64 { return ft.evicted.Load() }
+
+// Embryonic returns how many TCP flows are not established (handshake not
+// complete, or closed): those the reaper may evict.
+func (ft *FlowTable) Embryonic() int {
+	n := 0
+	for i := range ft.shards {
+		s := &ft.shards[i]
+		s.mu.Lock()
+		n += s.nreap
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// reapable reports whether the reaper may evict f: a TCP flow whose
+// handshake is not complete or whose connection is over.
+func (f *flow) reapable() bool {
+	return f.keys[dirForward].proto == ProtoTCP && f.state != stateEstablished
+}
+
+// linkLocked appends entry e to the reap list.
+func (s *flowShard) linkLocked(e int32) {
+	f := &s.entries[e]
+	f.rprev, f.rnext = s.rtail, -1
+	if s.rtail >= 0 {
+		s.entries[s.rtail].rnext = e
+	} else {
+		s.rhead = e
+	}
+	s.rtail = e
+	f.listed = true
+	s.nreap++
+}
+
+// unlinkLocked takes entry e off the reap list if it is on it.
+func (s *flowShard) unlinkLocked(e int32) {
+	f := &s.entries[e]
+	if !f.listed {
+		return
+	}
+	if f.rprev >= 0 {
+		s.entries[f.rprev].rnext = f.rnext
+	} else {
+		s.rhead = f.rnext
+	}
+	if f.rnext >= 0 {
+		s.entries[f.rnext].rprev = f.rprev
+	} else {
+		s.rtail = f.rprev
+	}
+	f.listed, f.rprev, f.rnext = false, -1, -1
+	s.nreap--
+}
+
+// relistLocked keeps entry e's place on the reap list true to its state
+// after a packet moved it from state was: off the list once established,
+// on it when closed, and to the back when a closed flow's port is reused
+// for a new handshake.
+func (s *flowShard) relistLocked(e int32, was flowState) {
+	f := &s.entries[e]
+	switch {
+	case !f.reapable():
+		s.unlinkLocked(e)
+	case !f.listed:
+		s.linkLocked(e)
+	case f.state == stateSynSent && was != stateSynSent:
+		s.unlinkLocked(e)
+		s.linkLocked(e)
+	}
+}
+
+// evictLocked removes the oldest flow on the reap list, which must not be
+// empty.
+func (ft *FlowTable) evictLocked(s *flowShard, now int64) {
+	e := s.rhead
+	if !ft.expired(&s.entries[e], now) {
+		ft.evicted.Add(1)
+	}
+	ft.removeLocked(s, e)
 }
 
 // Len returns the number of flows in the table, expired ones not yet
@@ -273,6 +381,7 @@ func (ft *FlowTable) removeLocked(s *flowShard, e int32) {
 			s.deleteSlotLocked(uint32(i))
 		}
 	}
+	s.unlinkLocked(e)
 	f.setOpen(false)
 	*f = flow{next: s.free}
 	s.free = e
@@ -319,8 +428,12 @@ func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, seg 
 	f := &s.entries[e]
 	f.lastSeen = now
 	if k.proto == ProtoTCP {
+		was := f.state
 		if f.track(dir, seg) {
 			f.observeRTT(now)
+		}
+		if f.state != was {
+			s.relistLocked(e, was)
 		}
 	}
 	hit := f.hitLocked(dir)
@@ -451,14 +564,26 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 	if e, dir, ok := ft.lookupShardLocked(s, fwd, hf, now); ok {
 		f := &s.entries[e]
 		f.lastSeen = now
-		if fwd.proto == ProtoTCP && f.track(dir, seg) {
-			f.observeRTT(now)
+		if fwd.proto == ProtoTCP {
+			was := f.state
+			if f.track(dir, seg) {
+				f.observeRTT(now)
+			}
+			if f.state != was {
+				s.relistLocked(e, was)
+			}
 		}
 		return f.hitLocked(dir), dropNone
 	}
-	if s.free < 0 {
+	// A new TCP flow beyond the reap share takes the place of the oldest
+	// embryonic or closed one (below, once its keys are settled); so does
+	// any new flow in a full shard. A full shard is swept only when
+	// eviction cannot make room: under a SYN flood every new flow is past
+	// the share, and each costs O(1).
+	pastShare := ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap
+	if s.free < 0 && !pastShare {
 		ft.sweepShardLocked(s, now)
-		if s.free < 0 {
+		if s.free < 0 && (ft.reapCap == 0 || s.rhead < 0) {
 			return flowHit{}, DropFlowTableFull
 		}
 	}
@@ -497,6 +622,11 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		}
 	}
 
+	// Looking up the reverse key may have removed expired flows, so
+	// whether to evict is decided again.
+	if s.free < 0 || ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap {
+		ft.evictLocked(s, now)
+	}
 	e := s.free
 	f := &s.entries[e]
 	s.free = f.next
@@ -505,6 +635,8 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		egress:   [2]int16{int16(nf.egress[0]), int16(nf.egress[1])},
 		used:     true,
 		next:     -1,
+		rprev:    -1,
+		rnext:    -1,
 		opened:   now,
 		lastSeen: now,
 		vs:       nf.vs,
@@ -516,6 +648,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		f.state = stateSynSent
 		f.nxt[dirForward] = seg.seq + seg.n
 		f.seqd = 1 << dirForward
+		s.linkLocked(e)
 	}
 	s.addLocked(hf, uint32(e)<<1|dirForward)
 	s.addLocked(hr, uint32(e)<<1|dirReverse)

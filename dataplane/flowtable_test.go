@@ -198,6 +198,7 @@ func TestFlowTableFull(t *testing.T) {
 	if _, r := ft.insert(tcpNew(1000, 0), 0, flags(tcpSYN)); r != dropNone {
 		t.Fatalf("first insert: %v", r)
 	}
+	establish(t, ft, tcpNew(1000, 0), 0)
 	if _, r := ft.insert(tcpNew(1000+flowShards, 0), 0, flags(tcpSYN)); r != DropFlowTableFull {
 		t.Errorf("insert into full shard = %v, want %v", r, DropFlowTableFull)
 	}
@@ -205,7 +206,7 @@ func TestFlowTableFull(t *testing.T) {
 		t.Errorf("insert into another shard = %v", r)
 	}
 	// Once the first flow has expired its slot is reclaimed on demand.
-	if _, r := ft.insert(tcpNew(1000+flowShards, 0), at(ft, time.Minute), flags(tcpSYN)); r != dropNone {
+	if _, r := ft.insert(tcpNew(1000+flowShards, 0), at(ft, time.Hour), flags(tcpSYN)); r != dropNone {
 		t.Errorf("insert after expiry = %v", r)
 	}
 	if ft.Len() != 2 {
@@ -381,6 +382,7 @@ func TestFlowTableDifferential(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			ft := NewFlowTable(flowShards*6, Timeouts{}, testTime)
+			ft.reapCap = 0 // the model has no reaper; TestFlowTableReaper* test it
 			ref := &refTable{perShard: 6}
 			to := ft.Timeouts()
 			now := int64(0)
@@ -460,6 +462,10 @@ func TestFlowTableConcurrent(t *testing.T) {
 					t.Errorf("reverse lookup missed")
 					return
 				}
+				if _, ok := ft.lookup(nf.fwd, int64(i), flags(tcpACK)); !ok {
+					t.Errorf("forward lookup missed")
+					return
+				}
 			}
 		}()
 	}
@@ -473,5 +479,18 @@ func TestFlowTableConcurrent(t *testing.T) {
 	wg.Wait()
 	if ft.Len() != 8000 {
 		t.Errorf("Len = %d, want 8000", ft.Len())
+	}
+}
+
+// establish completes the handshake of the TCP flow nf opened (without
+// SNAT): the member's SYN-ACK, the client's ACK.
+func establish(t *testing.T, ft *FlowTable, nf *newFlow, now int64) {
+	t.Helper()
+	rev := flowKey{src: nf.member, sport: nf.memberPort, dst: nf.fwd.src, dport: nf.fwd.sport, proto: ProtoTCP}
+	if _, ok := ft.lookup(rev, now, flags(tcpSYN|tcpACK)); !ok {
+		t.Fatalf("SYN-ACK %v: no flow", rev)
+	}
+	if _, ok := ft.lookup(nf.fwd, now, flags(tcpACK)); !ok {
+		t.Fatalf("ACK %v: no flow", nf.fwd)
 	}
 }

@@ -22,6 +22,12 @@ func seedFrames() [][]byte {
 		udpFrame(cl, 33333, 53, "query", false),
 		udpFrame(cl, 33333, 53, "query", true),
 		udpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: client}, 5353, 33333, "answer", false),
+		// What the hardening checks refuse (hardening_test.go).
+		withIPOptions(layers.IPv4Option{OptionType: ipOptLSRR, OptionLength: 7, OptionData: []byte{4, 10, 0, 0, 1}}),
+		withIPOptions(layers.IPv4Option{OptionType: 68, OptionLength: 8, OptionData: []byte{5, 0, 0, 0, 0, 0}}),
+		tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true}, ""),
+		corruptL4(tcpFrame(cl, 40001, 80, fSYN, "")),
+		arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr()),
 	}
 	var all [][]byte
 	for _, f := range frames {

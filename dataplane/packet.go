@@ -31,7 +31,16 @@ const (
 	tcpFIN = 0x01
 	tcpSYN = 0x02
 	tcpRST = 0x04
+	tcpPSH = 0x08
 	tcpACK = 0x10
+	tcpURG = 0x20
+
+	// IPv4 option types (RFC 791).
+	ipOptEnd  = 0
+	ipOptNOP  = 1
+	ipOptRR   = 7   // record route
+	ipOptLSRR = 131 // loose source and record route
+	ipOptSSRR = 137 // strict source and record route
 
 	// maxFrameLen is the size of every buffer the dataplane owns (receive
 	// batch, neighbour queue). Jumbo frames are not supported.
@@ -114,6 +123,11 @@ func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
 	if checksum(ip[:p.ihl], 0) != 0 {
 		return p, DropBadChecksum
 	}
+	if p.ihl > ipv4MinHdr {
+		if r := checkIPOptions(ip[ipv4MinHdr:p.ihl]); r != dropNone {
+			return p, r
+		}
+	}
 	frag := binary.BigEndian.Uint16(ip[6:8])
 	p.fragment = frag&0x3fff != 0
 	p.ttl = ip[8]
@@ -122,6 +136,71 @@ func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
 	p.dst = binary.BigEndian.Uint32(ip[16:20])
 	p.l4 = ethHdrLen + p.ihl
 	return p, dropNone
+}
+
+// checkIPOptions walks the IPv4 options. Source routing (LSRR, SSRR) lets
+// the sender choose the path past the appliance, so it is refused. Record
+// route is dropped rather than stripped: stripping means moving the payload
+// and rewriting the header length on the hot path for an option no
+// legitimate client of a virtual server needs, and recording would put the
+// appliance's inside addresses into packets. Other options pass. An option
+// list that does not parse is malformed.
+func checkIPOptions(o []byte) DropReason {
+	for i := 0; i < len(o); {
+		switch o[i] {
+		case ipOptEnd:
+			return dropNone
+		case ipOptNOP:
+			i++
+			continue
+		}
+		if i+1 >= len(o) {
+			return DropMalformed
+		}
+		n := int(o[i+1])
+		if n < 2 || i+n > len(o) {
+			return DropMalformed
+		}
+		switch o[i] {
+		case ipOptLSRR, ipOptSSRR:
+			return DropSourceRoute
+		case ipOptRR:
+			return DropRecordRoute
+		}
+		i += n
+	}
+	return dropNone
+}
+
+// badTCPFlags reports flag combinations no TCP stack sends on a connection
+// and scanners and stack-fingerprinting tools do: SYN with FIN or RST, no
+// flags at all (NULL scan), and FIN without ACK (FIN and XMAS scans; every
+// FIN of a real connection acknowledges).
+func badTCPFlags(f uint8) bool {
+	switch {
+	case f&(tcpSYN|tcpFIN) == tcpSYN|tcpFIN, f&(tcpSYN|tcpRST) == tcpSYN|tcpRST:
+		return true
+	case f&(tcpFIN|tcpSYN|tcpRST|tcpPSH|tcpACK|tcpURG) == 0:
+		return true
+	case f&tcpFIN != 0 && f&tcpACK == 0:
+		return true
+	}
+	return false
+}
+
+// l4ChecksumOK verifies the TCP or UDP checksum (with the IPv4 pseudo
+// header) of a packet parseL4 accepted. A UDP checksum of 0 means the
+// sender computed none (RFC 768) and passes.
+func l4ChecksumOK(frame []byte, p *ipv4Packet) bool {
+	seg := frame[p.l4 : ethHdrLen+p.total]
+	if p.proto == ProtoUDP {
+		if seg[6] == 0 && seg[7] == 0 {
+			return true
+		}
+		seg = seg[:binary.BigEndian.Uint16(seg[4:6])]
+	}
+	s := p.src>>16 + p.src&0xffff + p.dst>>16 + p.dst&0xffff + uint32(p.proto) + uint32(len(seg))
+	return checksum(seg, s) == 0
 }
 
 // parseL4 reads the ports (and TCP flags) of an unfragmented TCP or UDP

@@ -28,3 +28,13 @@ type Port interface {
 	// Close releases the port and unblocks a pending ReadBatch.
 	Close() error
 }
+
+// LossCounter is implemented by ports that can lose frames before the
+// engine reads them (a full receive queue, a ring). The engine prints the
+// count as port.<name>.rx_lost, so a frame lost on the way in is counted
+// somewhere, like every frame the engine drops.
+type LossCounter interface {
+	// RxLost returns how many frames for this port were lost before
+	// ReadBatch returned them, since the port was opened.
+	RxLost() uint64
+}

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"net"
 	"time"
 
 	"lbx/pools"
@@ -20,10 +21,12 @@ type worker struct {
 	now      int64 // flow-table time of the current batch
 	sel      pools.Scratch
 	persist  pools.Persist // a virtual's hash persistence with this connection's key
+	arpLimit arpLimiter    // per-source budget of ARP replies on this port
 }
 
 func (e *Engine) newWorker(rx int) *worker {
 	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports))}
+	w.arpLimit.init()
 	for i := range w.out {
 		w.out[i] = make([][]byte, 0, 2*batchSize)
 	}
@@ -145,12 +148,24 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	if r != dropNone {
 		return r
 	}
+	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) {
+		// Another host announces or uses one of our addresses: never
+		// answer it or learn from it, and tell the operator.
+		if w.e.conflictLog.allow(w.now, conflictLogInterval) {
+			w.e.log.Warn("dataplane: address conflict: another host claims a local address",
+				"address", addr4(a.senderIP), "mac", net.HardwareAddr(a.senderMAC[:]).String(), "port", w.rx.name)
+		}
+		return DropAddressConflict
+	}
 	learned := false
 	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
 		w.e.learn(w.rx, a.senderIP, a.senderMAC)
 		learned = true
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP))) {
+		if !w.arpLimit.allow(a.senderIP, w.now) {
+			return DropARPRateLimited
+		}
 		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
 		w.rx.ctr.arpReplies.Add(1)
@@ -160,6 +175,16 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		return dropNone
 	}
 	return DropNotForUs
+}
+
+// ownMAC reports whether mac is one of the engine's ports.
+func (e *Engine) ownMAC(mac [6]byte) bool {
+	for _, p := range e.ports {
+		if p.mac == mac {
+			return true
+		}
+	}
+	return false
 }
 
 // learn records a neighbour and releases packets parked for it.
@@ -193,8 +218,15 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	if r != dropNone {
 		return r
 	}
-	// Glean the sender's MAC when it is a neighbour on this port.
-	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) && !in.isLocal(p.src) {
+	if in.isLocal(p.src) {
+		if p.src == p.dst {
+			return DropLandAttack
+		}
+		return DropLocalSource
+	}
+	// Glean the sender's MAC when it is a neighbour on this port (the
+	// source is not local: checked above).
+	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
 		w.e.learn(w.rx, p.src, src)
 	}
 	switch p.proto {
@@ -232,6 +264,9 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	if r := parseL4(frame, p); r != dropNone {
 		return r
 	}
+	if p.proto == ProtoTCP && badTCPFlags(p.tcpFlags) {
+		return DropBadTCPFlags
+	}
 	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
 	hit, ok := w.e.flows.lookup(k, w.now, p.seg())
 	if !ok {
@@ -251,6 +286,16 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		}
 		if p.proto == ProtoTCP && p.tcpFlags&(tcpSYN|tcpACK|tcpRST) != tcpSYN {
 			return DropNoFlow
+		}
+		// The transport checksum is verified on the packet that would
+		// open a flow, not on every packet: a corrupt packet must not
+		// create state (or take a member's connection slot), while on
+		// an existing flow the incremental NAT update keeps a wrong
+		// checksum wrong, so the end host still discards it, and the hot
+		// path does not read every payload byte. Packets for the local
+		// stack are verified there.
+		if !l4ChecksumOK(frame, p) {
+			return DropBadL4Checksum
 		}
 		if p.ttl <= 1 {
 			return DropTTLExceeded

@@ -23,12 +23,19 @@ type TAP struct {
 	name string
 	ifce *water.Interface
 	mac  net.HardwareAddr
+	// nl and index find the device for its statistics from any thread:
+	// the handle's socket stays in the namespace the device was opened in.
+	nl    *netlink.Handle
+	index int
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ Port = (*TAP)(nil)
+var (
+	_ Port        = (*TAP)(nil)
+	_ LossCounter = (*TAP)(nil)
+)
 
 // OpenTAP creates (or attaches to) the TAP device in the calling thread's
 // network namespace, brings it up, and returns it as the port called name
@@ -44,15 +51,32 @@ func OpenTAP(name, device string, mac net.HardwareAddr) (*TAP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("port %s: open tap: %w", name, err)
 	}
-	link, err := netlink.LinkByName(ifce.Name())
+	nl, err := netlink.NewHandle()
+	if err != nil {
+		ifce.Close()
+		return nil, fmt.Errorf("port %s: netlink: %w", name, err)
+	}
+	link, err := nl.LinkByName(ifce.Name())
 	if err == nil {
-		err = netlink.LinkSetUp(link)
+		err = nl.LinkSetUp(link)
 	}
 	if err != nil {
+		nl.Close()
 		ifce.Close()
 		return nil, fmt.Errorf("port %s: bring tap %s up: %w", name, device, err)
 	}
-	return &TAP{name: name, ifce: ifce, mac: append(net.HardwareAddr(nil), mac...)}, nil
+	return &TAP{name: name, ifce: ifce, mac: append(net.HardwareAddr(nil), mac...), nl: nl, index: link.Attrs().Index}, nil
+}
+
+// RxLost implements LossCounter: the frames the kernel dropped because
+// the TAP's queue towards lbx was full, which it counts as the device's
+// tx_dropped (the kernel transmits to lbx). 0 when it cannot be read.
+func (t *TAP) RxLost() uint64 {
+	link, err := t.nl.LinkByIndex(t.index)
+	if err != nil || link.Attrs().Statistics == nil {
+		return 0
+	}
+	return link.Attrs().Statistics.TxDropped
 }
 
 // Name implements Port: the port's configured name, not the device's.
@@ -93,6 +117,7 @@ func (t *TAP) WriteBatch(frames [][]byte) (int, error) {
 // its last file descriptor is closed.
 func (t *TAP) Close() error {
 	t.closeOnce.Do(func() {
+		defer t.nl.Close()
 		t.closeErr = t.ifce.Close()
 		if errors.Is(t.closeErr, net.ErrClosed) {
 			t.closeErr = nil

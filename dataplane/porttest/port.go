@@ -39,7 +39,10 @@ type Port struct {
 	rx, tx, drops atomic.Uint64
 }
 
-var _ dataplane.Port = (*Port)(nil)
+var (
+	_ dataplane.Port        = (*Port)(nil)
+	_ dataplane.LossCounter = (*Port)(nil)
+)
 
 func newPort(c Config) (*Port, error) {
 	if c.Name == "" {
@@ -155,6 +158,10 @@ func (p *Port) deliver(f []byte) {
 		p.drops.Add(1)
 	}
 }
+
+// RxLost implements dataplane.LossCounter: frames for this port dropped
+// because its queue was full or it was closed (Stats.Drops).
+func (p *Port) RxLost() uint64 { return p.drops.Load() }
 
 // Stats are a port's frame counters.
 type Stats struct {

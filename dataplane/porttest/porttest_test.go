@@ -62,6 +62,9 @@ func TestPipe(t *testing.T) {
 	if got, want := b.Stats(), (Stats{Rx: 2, Drops: 1}); got != want {
 		t.Errorf("b stats %+v, want %+v (queue of 2 overflowed once)", got, want)
 	}
+	if got := b.RxLost(); got != 1 {
+		t.Errorf("b RxLost = %d, want 1 (what the engine prints as rx_lost)", got)
+	}
 	// The other way.
 	if _, err := b.WriteBatch([][]byte{frame("02:00:00:00:00:0a", "02:00:00:00:00:0b", 2)}); err != nil {
 		t.Fatal(err)
