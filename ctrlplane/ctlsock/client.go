@@ -2,10 +2,8 @@ package ctlsock
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 )
@@ -43,6 +41,10 @@ func (c *Client) do(req Request) (string, error) {
 }
 
 func (c *Client) roundTrip(req Request) (Response, error) {
+	msg, err := encodeMessage(&req, MaxMessage)
+	if err != nil {
+		return Response{}, fmt.Errorf("control socket %s: request of %w", c.Path, err)
+	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -58,11 +60,16 @@ func (c *Client) roundTrip(req Request) (Response, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	if err := json.NewEncoder(conn).Encode(&req); err != nil {
+	if _, err := conn.Write(msg); err != nil {
+		// The server may have refused the request (busy, too large) and
+		// closed: its answer says why.
+		if resp, rerr := decodeResponse(conn, MaxMessage); rerr == nil && resp.Error != "" {
+			return resp, errors.New(resp.Error)
+		}
 		return Response{}, fmt.Errorf("control socket %s: send: %w", c.Path, err)
 	}
-	var resp Response
-	if err := json.NewDecoder(io.LimitReader(conn, maxRequest)).Decode(&resp); err != nil {
+	resp, err := decodeResponse(conn, MaxMessage)
+	if err != nil {
 		return Response{}, fmt.Errorf("control socket %s: read answer: %w", c.Path, err)
 	}
 	if resp.Error != "" {

@@ -8,7 +8,14 @@
 // idle. Client is the other end. It imports nothing of lbx: dialects
 // satisfy its small interfaces.
 //
+// The socket bounds what a client can make it hold (wire.go and the
+// constants in server.go): a message is at most MaxMessage bytes and its
+// JSON nests at most 8 deep; at most 64 connections are served at once,
+// the next answered "busy"; a request must arrive within 10 s and the
+// answer be taken within 10 s. Accept errors (EMFILE) are retried with a
+// doubling pause, so running out of descriptors never ends the loop.
+//
 // Goroutines: Serve starts the accept loop and one handler per
-// connection; Close stops the loop, closes the open connections and waits
-// for all of them.
+// connection; Close stops the loop (also while it backs off), closes the
+// open connections and waits for all of them.
 package ctlsock

@@ -1,11 +1,8 @@
 package ctlsock
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -69,8 +66,20 @@ type Response struct {
 	Prompt string `json:"prompt,omitempty"`
 }
 
-// maxRequest bounds one request; a pushed config bigger than this is refused.
-const maxRequest = 16 << 20
+// The server's defences against a client that holds connections open (a
+// process out of file descriptors stops accepting): at most maxConns
+// connections are served at once and the next are answered "busy"; a
+// request must arrive within readTimeout of the connection, and the answer
+// be taken within writeTimeout of being ready. Accept errors (EMFILE and
+// the like) are retried after a pause that doubles from acceptBackoffMin
+// to acceptBackoffMax.
+const (
+	maxConns         = 64
+	readTimeout      = 10 * time.Second
+	writeTimeout     = 10 * time.Second
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
 
 // Server serves the control socket. Start it with Serve; Close stops the
 // accept loop and waits for it and every connection handler to return.
@@ -80,6 +89,13 @@ type Server struct {
 	logger   *slog.Logger
 	path     string
 
+	// The limits above, fields so that tests can shrink them.
+	maxConns                  int
+	maxMessage                int
+	readTimeout, writeTimeout time.Duration
+	backoffMin, backoffMax    time.Duration
+
+	done      chan struct{} // closed by Close: ends an accept backoff
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	mu        sync.Mutex // guards conns and sessions
@@ -153,25 +169,57 @@ func Listen(path string, logger *slog.Logger, dialects ...Dialect) (*Server, err
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{ln: ln, dialects: dialects, logger: logger, path: path, conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{}}, nil
+	return newServer(ln, path, logger, dialects), nil
 }
 
-// Serve accepts connections on its own goroutine until Close.
+func newServer(ln net.Listener, path string, logger *slog.Logger, dialects []Dialect) *Server {
+	return &Server{
+		ln: ln, dialects: dialects, logger: logger, path: path,
+		maxConns: maxConns, maxMessage: MaxMessage,
+		readTimeout: readTimeout, writeTimeout: writeTimeout,
+		backoffMin: acceptBackoffMin, backoffMax: acceptBackoffMax,
+		done:  make(chan struct{}),
+		conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{},
+	}
+}
+
+// Serve accepts connections on its own goroutine until Close. An accept
+// error other than the listener's closing (the process out of file
+// descriptors) is logged and retried after a pause, never the end of the
+// loop.
 func (s *Server) Serve() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		var delay time.Duration
 		for {
 			c, err := s.ln.Accept()
 			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					s.logger.Error("control socket accept", "err", err)
+				if errors.Is(err, net.ErrClosed) {
+					return
 				}
-				return
+				delay = min(max(2*delay, s.backoffMin), s.backoffMax)
+				s.logger.Error("control socket accept", "err", err, "retry_in", delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-s.done:
+					t.Stop()
+					return
+				}
+				continue
 			}
+			delay = 0
 			s.mu.Lock()
-			s.conns[c] = struct{}{}
+			busy := len(s.conns) >= s.maxConns
+			if !busy {
+				s.conns[c] = struct{}{}
+			}
 			s.mu.Unlock()
+			if busy {
+				s.refuse(c)
+				continue
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -185,42 +233,66 @@ func (s *Server) Serve() {
 	}()
 }
 
+// refuse answers a connection beyond the cap with an error and closes it.
+// The answer fits the empty buffer of a new socket, so this does not
+// block the accept loop; the deadline makes sure.
+func (s *Server) refuse(c net.Conn) {
+	resp := Response{Error: fmt.Sprintf("control socket busy: %d connections are open, the most it serves at once; try again", s.maxConns)}
+	if b, err := encodeMessage(&resp, s.maxMessage); err == nil {
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Write(b)
+	}
+	c.Close()
+}
+
 func (s *Server) handle(c net.Conn) {
-	var req Request
-	dec := json.NewDecoder(io.LimitReader(c, maxRequest))
+	c.SetReadDeadline(time.Now().Add(s.readTimeout))
+	req, err := decodeRequest(c, int64(s.maxMessage))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("control request: none arrived within %v of connecting", s.readTimeout)
+	}
 	var resp Response
-	if err := dec.Decode(&req); err != nil {
-		resp.Error = fmt.Sprintf("control request: %v", err)
+	if err != nil {
+		resp.Error = err.Error()
 	} else {
-		var out string
-		var err error
-		d, derr := s.dialect(req.Dialect, req.Text)
-		switch {
-		case derr != nil:
-			err = derr
-		case req.Op == "exec" && req.Session != "":
-			ss := s.sessionFor(req.Session, d)
-			out, err = ss.Exec(req.Text)
-			resp.Prompt = ss.Prompt()
-		case req.Op == "exec":
-			ss := d.NewSession()
-			out, err = ss.Exec(req.Text)
-			out += ss.Dropped()
-			resp.Prompt = ss.Prompt()
-		case req.Op == "push":
-			out, err = d.Push(req.Text)
-		default:
-			err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
-		}
-		resp.Output = out
-		if err != nil {
-			resp.Error = err.Error()
-		}
+		resp = s.run(req)
 	}
-	w := bufio.NewWriter(c)
-	if err := json.NewEncoder(w).Encode(&resp); err == nil {
-		w.Flush()
+	b, err := encodeMessage(&resp, s.maxMessage)
+	if err != nil {
+		b, _ = encodeMessage(&Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", err)}, s.maxMessage)
 	}
+	c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	c.Write(b)
+}
+
+// run runs one request in its dialect.
+func (s *Server) run(req Request) Response {
+	var resp Response
+	var out string
+	var err error
+	d, derr := s.dialect(req.Dialect, req.Text)
+	switch {
+	case derr != nil:
+		err = derr
+	case req.Op == "exec" && req.Session != "":
+		ss := s.sessionFor(req.Session, d)
+		out, err = ss.Exec(req.Text)
+		resp.Prompt = ss.Prompt()
+	case req.Op == "exec":
+		ss := d.NewSession()
+		out, err = ss.Exec(req.Text)
+		out += ss.Dropped()
+		resp.Prompt = ss.Prompt()
+	case req.Op == "push":
+		out, err = d.Push(req.Text)
+	default:
+		err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
+	}
+	resp.Output = out
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp
 }
 
 // dialect picks the dialect of a request: the one it names, else the first
@@ -249,6 +321,7 @@ func (s *Server) dialect(name, text string) (Dialect, error) {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.done)
 		err = s.ln.Close()
 		s.mu.Lock()
 		for c := range s.conns {

@@ -1,0 +1,255 @@
+package ctlsock
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServer serves dialects at a fresh socket, with limits changed by
+// tune before the accept loop starts.
+func startServer(t *testing.T, tune func(*Server), dialects ...Dialect) (*Server, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	srv, err := Listen(path, slog.New(slog.DiscardHandler), dialects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tune != nil {
+		tune(srv)
+	}
+	srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	return srv, path
+}
+
+// dialRaw opens a connection that sends nothing yet.
+func dialRaw(t *testing.T, path string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second)) // bounds every wait below
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Connections beyond the cap are answered "busy" and closed at once;
+// once one is served, a new request is too.
+func TestControlSocketConnectionCap(t *testing.T) {
+	_, path := startServer(t, func(s *Server) { s.maxConns = 2 }, echoExec)
+	idle := []net.Conn{dialRaw(t, path), dialRaw(t, path)}
+	c := &Client{Path: path, Timeout: 10 * time.Second}
+	// The accept loop takes connections in order, so by the time it
+	// answers this one the two idle ones hold the cap.
+	if _, err := c.Exec("list"); err == nil || !strings.Contains(err.Error(), "control socket busy: 2 connections are open") {
+		t.Fatalf("request beyond the cap: %v, want busy", err)
+	}
+	// An idle connection that sends its request is served; when the
+	// server closes it (EOF here), its place is free.
+	fmt.Fprintln(idle[0], `{"op":"exec","text":"late"}`)
+	b, err := io.ReadAll(idle[0])
+	if err != nil || !strings.Contains(string(b), "tmsh exec 1:late") {
+		t.Fatalf("held connection: %q, %v", b, err)
+	}
+	if out, err := c.Exec("list"); err != nil || out != "tmsh exec 1:list" {
+		t.Fatalf("request after a place freed: %q, %v", out, err)
+	}
+}
+
+// A connection that sends nothing is answered with an error and closed
+// when the read timeout passes, freeing its place.
+func TestControlSocketIdleTimeout(t *testing.T) {
+	_, path := startServer(t, func(s *Server) { s.maxConns = 1; s.readTimeout = 50 * time.Millisecond }, echoExec)
+	idle := dialRaw(t, path)
+	b, err := io.ReadAll(idle)
+	if err != nil || !strings.Contains(string(b), "control request: none arrived within 50ms of connecting") {
+		t.Fatalf("idle connection: %q, %v", b, err)
+	}
+	if out, err := (&Client{Path: path}).Exec("list"); err != nil || out != "tmsh exec 1:list" {
+		t.Fatalf("after the idle one timed out: %q, %v", out, err)
+	}
+}
+
+// A slow request (half sent, then silence) times out the same way.
+func TestControlSocketSlowRequest(t *testing.T) {
+	_, path := startServer(t, func(s *Server) { s.readTimeout = 50 * time.Millisecond }, echoExec)
+	slow := dialRaw(t, path)
+	io.WriteString(slow, `{"op":"exec","te`)
+	b, err := io.ReadAll(slow)
+	if err != nil || !strings.Contains(string(b), "none arrived within 50ms") {
+		t.Fatalf("slow request: %q, %v", b, err)
+	}
+}
+
+// emfileListener fails its first n Accepts as a process out of file
+// descriptors does, then accepts from the real listener.
+type emfileListener struct {
+	net.Listener
+	n      int32
+	calls  atomic.Int32
+	failed chan struct{} // closed after the first failure
+	once   sync.Once
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if l.calls.Add(1) <= l.n {
+		l.once.Do(func() { close(l.failed) })
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func listenFake(t *testing.T, n int32, backoffMax time.Duration) (*Server, *emfileListener, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &emfileListener{Listener: ln, n: n, failed: make(chan struct{})}
+	srv := newServer(fake, path, slog.New(slog.DiscardHandler), []Dialect{echoExec})
+	srv.backoffMin, srv.backoffMax = time.Millisecond, backoffMax
+	return srv, fake, path
+}
+
+// Accept errors (EMFILE) do not end the accept loop: it backs off and the
+// request waiting in the backlog is served once accept works again.
+func TestControlSocketAcceptErrors(t *testing.T) {
+	srv, fake, path := listenFake(t, 5, 4*time.Millisecond)
+	srv.Serve()
+	defer srv.Close()
+	if out, err := (&Client{Path: path, Timeout: 10 * time.Second}).Exec("list"); err != nil || out != "tmsh exec 1:list" {
+		t.Fatalf("request after accept errors: %q, %v", out, err)
+	}
+	if got := fake.calls.Load(); got < 6 {
+		t.Errorf("accept called %d times, want the 5 failures and a success", got)
+	}
+	if out, err := (&Client{Path: path}).Exec("again"); err != nil || out != "tmsh exec 1:again" {
+		t.Fatalf("second request: %q, %v", out, err)
+	}
+}
+
+// Close ends an accept loop that is backing off.
+func TestControlSocketCloseDuringBackoff(t *testing.T) {
+	srv, fake, _ := listenFake(t, 1<<30, time.Hour)
+	srv.Serve()
+	<-fake.failed
+	done := make(chan error)
+	go func() { done <- srv.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the accept backoff")
+	}
+}
+
+// store is a dialect that keeps what was pushed and lists it back: the
+// control socket's part of "a config lbx saved always loads back".
+type store struct {
+	mu   sync.Mutex
+	text string
+}
+
+func (d *store) Name() string       { return "tmsh" }
+func (d *store) Claims(string) bool { return false }
+func (d *store) NewSession() Session {
+	return storeSession{d}
+}
+func (d *store) Push(t string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.text = t
+	return "", nil
+}
+
+type storeSession struct{ d *store }
+
+func (s storeSession) Exec(line string) (string, error) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if line == "list ltm pool" {
+		return s.d.text, nil
+	}
+	return "", errors.New("unknown command")
+}
+func (storeSession) Prompt() string  { return "" }
+func (storeSession) Dropped() string { return "" }
+
+// bigConfig is n pools of m members each, as `list ltm pool` prints them.
+func bigConfig(n, m int) string {
+	var b strings.Builder
+	for p := range n {
+		fmt.Fprintf(&b, "ltm pool /Common/p%d {\n    members {\n", p)
+		for i := range m {
+			a := fmt.Sprintf("10.%d.%d.%d", p/250, p%250, i+1)
+			fmt.Fprintf(&b, "        /Common/%s:80 {\n            address %s\n        }\n", a, a)
+		}
+		b.WriteString("    }\n    monitor /Common/tcp\n}\n")
+	}
+	return b.String()
+}
+
+// 1000 pools × 250 members (19 MB, more than the old 16 MiB cap) are
+// pushed and listed back whole.
+func TestControlSocketLargeConfig(t *testing.T) {
+	if raceEnabled {
+		t.Skip("15 s under the race detector; the run without it covers this, and TestControlSocketMessageLimit the same paths")
+	}
+	text := bigConfig(1000, 250)
+	if len(text) <= 16<<20 {
+		t.Fatalf("config of %d bytes does not exceed the old cap", len(text))
+	}
+	_, path := startServer(t, nil, &store{})
+	c := &Client{Path: path}
+	if _, err := c.Push(text); err != nil {
+		t.Fatalf("push %d bytes: %v", len(text), err)
+	}
+	out, err := c.Exec("list ltm pool")
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if out != text {
+		t.Fatalf("listed %d bytes, pushed %d: they differ", len(out), len(text))
+	}
+}
+
+// Beyond the limit, a request and an answer are refused with an error
+// naming it, never cut.
+func TestControlSocketMessageLimit(t *testing.T) {
+	d := &store{}
+	_, path := startServer(t, func(s *Server) { s.maxMessage = 4096 }, d)
+	c := &Client{Path: path}
+	big := strings.Repeat("x", 8192)
+	_, err := c.Push(big)
+	if err == nil || err.Error() != "control request: larger than the control socket's limit of 4096 bytes per message" {
+		t.Fatalf("push beyond the limit: %v", err)
+	}
+	d.mu.Lock()
+	if d.text != "" {
+		t.Error("a refused push reached the dialect")
+	}
+	d.text = big // as if applied by smaller pushes
+	d.mu.Unlock()
+	if _, err := c.Exec("list ltm pool"); err == nil || !strings.Contains(err.Error(), "answer of 8") || !strings.Contains(err.Error(), "limit of 4096 bytes per message") {
+		t.Fatalf("answer beyond the limit: %v", err)
+	}
+	// The client refuses what no server would take before sending it.
+	if _, err := encodeMessage(Request{Text: big}, 4096); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("client-side limit: %v", err)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ctlsock
+
+const raceEnabled = false
