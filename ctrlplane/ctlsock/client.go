@@ -41,10 +41,6 @@ func (c *Client) do(req Request) (string, error) {
 }
 
 func (c *Client) roundTrip(req Request) (Response, error) {
-	msg, err := encodeMessage(&req, MaxMessage)
-	if err != nil {
-		return Response{}, fmt.Errorf("control socket %s: request of %w", c.Path, err)
-	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -60,7 +56,12 @@ func (c *Client) roundTrip(req Request) (Response, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	if _, err := conn.Write(msg); err != nil {
+	err = writeMessage(conn, &req, MaxMessage)
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		return Response{}, fmt.Errorf("control socket %s: request of %w", c.Path, tl)
+	}
+	if err != nil {
 		// The server may have refused the request (busy, too large) and
 		// closed: its answer says why.
 		if resp, rerr := decodeResponse(conn, MaxMessage); rerr == nil && resp.Error != "" {

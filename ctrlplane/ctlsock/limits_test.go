@@ -249,7 +249,8 @@ func TestControlSocketMessageLimit(t *testing.T) {
 		t.Fatalf("answer beyond the limit: %v", err)
 	}
 	// The client refuses what no server would take before sending it.
-	if _, err := encodeMessage(Request{Text: big}, 4096); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("client-side limit: %v", err)
+	var sent strings.Builder
+	if err := writeMessage(&sent, Request{Text: big}, 4096); !errors.Is(err, ErrTooLarge) || sent.Len() != 0 || !strings.HasPrefix(err.Error(), "8") {
+		t.Fatalf("client-side limit: %v, %d bytes written", err, sent.Len())
 	}
 }

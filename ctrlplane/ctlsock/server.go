@@ -238,10 +238,8 @@ func (s *Server) Serve() {
 // block the accept loop; the deadline makes sure.
 func (s *Server) refuse(c net.Conn) {
 	resp := Response{Error: fmt.Sprintf("control socket busy: %d connections are open, the most it serves at once; try again", s.maxConns)}
-	if b, err := encodeMessage(&resp, s.maxMessage); err == nil {
-		c.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Write(b)
-	}
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	writeMessage(c, &resp, s.maxMessage)
 	c.Close()
 }
 
@@ -257,12 +255,11 @@ func (s *Server) handle(c net.Conn) {
 	} else {
 		resp = s.run(req)
 	}
-	b, err := encodeMessage(&resp, s.maxMessage)
-	if err != nil {
-		b, _ = encodeMessage(&Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", err)}, s.maxMessage)
-	}
 	c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
-	c.Write(b)
+	var tl *tooLargeError
+	if err := writeMessage(c, &resp, s.maxMessage); errors.As(err, &tl) {
+		writeMessage(c, &Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", tl)}, s.maxMessage)
+	}
 }
 
 // run runs one request in its dialect.

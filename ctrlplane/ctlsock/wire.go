@@ -157,18 +157,38 @@ func skipValue(dec *json.Decoder, depth int) error {
 	}
 }
 
-// encodeMessage is v as one message: JSON and a newline, refused beyond
-// max bytes.
-func encodeMessage(v any, max int) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(b)+1 > max {
-		return nil, fmt.Errorf("%d bytes: %w", len(b)+1, tooLarge(int64(max)))
-	}
-	return append(b, '\n'), nil
+// writeMessage writes v as one message, JSON and a newline, or nothing
+// and an error beyond max bytes. json.Encoder writes a message with one
+// Write of its own buffer, so the check costs no copy.
+func writeMessage(w io.Writer, v any, max int) error {
+	return json.NewEncoder(&limitWriter{w: w, max: max}).Encode(v)
 }
+
+// limitWriter refuses a Write that would take it past max bytes.
+type limitWriter struct {
+	w       io.Writer
+	n, max  int
+	refused bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.refused || l.n+len(p) > l.max {
+		l.refused = true
+		return 0, &tooLargeError{size: l.n + len(p), err: tooLarge(int64(l.max))}
+	}
+	n, err := l.w.Write(p)
+	l.n += n
+	return n, err
+}
+
+// tooLargeError is a message refused for its size.
+type tooLargeError struct {
+	size int
+	err  error
+}
+
+func (e *tooLargeError) Error() string { return fmt.Sprintf("%d bytes: %v", e.size, e.err) }
+func (e *tooLargeError) Unwrap() error { return e.err }
 
 // decodeResponse reads one Response of at most max bytes.
 func decodeResponse(r io.Reader, max int64) (Response, error) {
