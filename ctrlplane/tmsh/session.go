@@ -58,6 +58,16 @@ func (ss *Session) InTransaction() bool {
 	return ss.txn != nil
 }
 
+// MaxOutput bounds what one text's commands may print together (the
+// control socket carries 64 MiB a message): a few bytes of `list;list;…`
+// would otherwise make gigabytes of output.
+const MaxOutput = 64 << 20
+
+// outputLimitError stops a text whose output passed MaxOutput at line.
+func outputLimitError(line int) error {
+	return &LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this command; ask for less at a time", MaxOutput>>20)}
+}
+
 // Exec runs commands in a session of their own; see Session.Exec.
 func (d *Dialect) Exec(text string) (string, error) { return d.NewSession().Exec(text) }
 
@@ -85,6 +95,9 @@ func (ss *Session) exec(text string) (string, error) {
 	for _, st := range stmts {
 		o, err := ss.execLocked(st)
 		out.WriteString(o)
+		if err == nil && out.Len() > MaxOutput {
+			return "", outputLimitError(st.line)
+		}
 		if err != nil {
 			var le *LineError
 			if len(stmts) > 1 && !errors.As(err, &le) {
@@ -184,6 +197,9 @@ func (d *Dialect) Push(text string) (string, error) {
 				return &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
 			}
 			out.WriteString(o)
+			if out.Len() > MaxOutput {
+				return outputLimitError(st.line)
+			}
 			x.MarkLine(st.line)
 		}
 		if x.save {
