@@ -94,9 +94,9 @@ const (
 	MaxOutput = 64 << 20
 )
 
-// outputLimitError stops a text whose output passed MaxOutput at line.
-func outputLimitError(line int) error {
-	return &config.LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this line; ask for less at a time", MaxOutput>>20)}
+// outputLimitError stops a text whose output passed max at line.
+func outputLimitError(line, max int) error {
+	return &config.LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this line; ask for less at a time", max>>20)}
 }
 
 // altSkip reports a line that carries no command: blank, a /* comment, or
@@ -240,12 +240,15 @@ func altHelp(m *altMenu, f altFrame) string {
 // Dialect is the Alteon /cfg language over a store: sessions with pending
 // changes, and pushed scripts (a /cfg/dump) applied as a whole.
 type Dialect struct {
-	store *store.Store
-	src   status.Sources
+	store     *store.Store
+	src       status.Sources
+	maxOutput int // MaxOutput; tests shrink it
 }
 
 // New returns the Alteon dialect of s; /info reads status from src.
-func New(s *store.Store, src status.Sources) *Dialect { return &Dialect{store: s, src: src} }
+func New(s *store.Store, src status.Sources) *Dialect {
+	return &Dialect{store: s, src: src, maxOutput: MaxOutput}
+}
 
 // execCtx is what an Alteon command acts on: the pending changes and where
 // /info reads status.
@@ -288,8 +291,8 @@ func (ss *Session) Exec(text string) (string, error) {
 		}
 		o, err := ss.lineLocked(l)
 		out.WriteString(o)
-		if err == nil && out.Len() > MaxOutput {
-			return "", outputLimitError(i)
+		if err == nil && out.Len() > ss.d.maxOutput {
+			return "", outputLimitError(i, ss.d.maxOutput)
 		}
 		if err != nil {
 			if several {
@@ -430,8 +433,8 @@ func (d *Dialect) Push(text string) (string, error) {
 			if err != nil {
 				return &config.LineError{Line: i, Err: err}
 			}
-			if out.Len() > MaxOutput {
-				return outputLimitError(i)
+			if out.Len() > d.maxOutput {
+				return outputLimitError(i, d.maxOutput)
 			}
 		}
 		for _, id := range sortedIDs(st.drafts) {
