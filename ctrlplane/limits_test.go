@@ -2,6 +2,7 @@ package ctrlplane
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh"
 )
 
 // The issue's requests, through the socket to the real dialects: 15 MB of
@@ -84,5 +86,56 @@ func TestControlSocketHostileRequests(t *testing.T) {
 	c := &ctlsock.Client{Path: path}
 	if out, err := c.Exec("list ltm pool"); err != nil || !strings.Contains(out, "ltm pool") {
 		t.Fatalf("after the hostile requests: %v\n%s", err, out)
+	}
+}
+
+// 1000 pools × 250 members through the real dialect: `list ltm pool` (19
+// MB, past the old 16 MiB cap) comes back whole over the socket, and the
+// saved text (33 MB) fits one message and parses back to itself, so it
+// can be pushed and booted from. The push itself is left out: applying
+// 1000 stanzas one by one is the apply-cost item's to make fast.
+func TestControlSocketLargeConfig(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a minute under the race detector; the run without it covers this")
+	}
+	var b strings.Builder
+	for p := range 1000 {
+		fmt.Fprintf(&b, "ltm pool /Common/p%d {\n    members {\n", p)
+		for m := range 250 {
+			a := fmt.Sprintf("10.%d.%d.%d", p/250, p%250, m+1)
+			fmt.Fprintf(&b, "        /Common/%s:80 {\n            address %s\n        }\n", a, a)
+		}
+		b.WriteString("    }\n}\n")
+	}
+	s, _ := newTestStore(t, b.String())
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	defer srv.Close()
+	want, err := s.Exec("list ltm pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := (&ctlsock.Client{Path: path}).Exec("list ltm pool")
+	if err != nil || got != want {
+		t.Fatalf("list over the socket: %d bytes, %v; want %d bytes", len(got), err, len(want))
+	}
+	if len(got) <= 16<<20 {
+		t.Errorf("list of %d bytes does not pass the old 16 MiB cap", len(got))
+	}
+	saved := tmsh.Text(s.Running())
+	msg, err := json.Marshal(ctlsock.Request{Op: "push", Text: saved})
+	if err != nil || len(msg)+1 > ctlsock.MaxMessage {
+		t.Fatalf("the saved text (%d bytes) does not fit one message: %d bytes, %v", len(saved), len(msg), err)
+	}
+	c, err := tmsh.ParseConfig(saved)
+	if err != nil {
+		t.Fatalf("the saved text does not parse back: %v", err)
+	}
+	if again := tmsh.Text(c); again != saved {
+		t.Fatalf("the saved text parses back to a different config (%d bytes, was %d)", len(again), len(saved))
 	}
 }
