@@ -254,3 +254,15 @@ func TestControlSocketMessageLimit(t *testing.T) {
 		t.Fatalf("client-side limit: %v, %d bytes written", err, sent.Len())
 	}
 }
+
+// A request the server refuses part way (a server with a smaller limit,
+// as an older appliance's 16 MiB) ends in the server's answer, not in
+// "broken pipe": the client reads it after its send fails.
+func TestControlSocketRefusedMidSend(t *testing.T) {
+	d := &store{}
+	_, path := startServer(t, func(s *Server) { s.maxMessage = 4096 }, d)
+	_, err := (&Client{Path: path, Timeout: 10 * time.Second}).Push(strings.Repeat("x", 16<<20))
+	if err == nil || err.Error() != "control request: larger than the control socket's limit of 4096 bytes per message" {
+		t.Fatalf("push refused mid-send: %v", err)
+	}
+}
