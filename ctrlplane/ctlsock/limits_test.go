@@ -45,26 +45,85 @@ func dialRaw(t *testing.T, path string) net.Conn {
 	return c
 }
 
-// Connections beyond the cap are answered "busy" and closed at once;
-// once one is served, a new request is too.
-func TestControlSocketConnectionCap(t *testing.T) {
+// Clients holding connections open without a request (the issue's 21,000
+// idle connections) cannot keep a request out: past the cap a new
+// connection takes the place of the one idle longest.
+func TestControlSocketIdleConnectionsEvicted(t *testing.T) {
 	_, path := startServer(t, func(s *Server) { s.maxConns = 2 }, echoExec)
-	idle := []net.Conn{dialRaw(t, path), dialRaw(t, path)}
+	var idle []net.Conn
+	for range 5 {
+		idle = append(idle, dialRaw(t, path))
+	}
 	c := &Client{Path: path, Timeout: 10 * time.Second}
-	// The accept loop takes connections in order, so by the time it
-	// answers this one the two idle ones hold the cap.
-	if _, err := c.Exec("list"); err == nil || !strings.Contains(err.Error(), "control socket busy: 2 connections are open") {
-		t.Fatalf("request beyond the cap: %v, want busy", err)
-	}
-	// An idle connection that sends its request is served; when the
-	// server closes it (EOF here), its place is free.
-	fmt.Fprintln(idle[0], `{"op":"exec","text":"late"}`)
-	b, err := io.ReadAll(idle[0])
-	if err != nil || !strings.Contains(string(b), "tmsh exec 1:late") {
-		t.Fatalf("held connection: %q, %v", b, err)
-	}
+	// The accept loop takes connections in order, so this one comes after
+	// all the idle ones, which held the cap.
 	if out, err := c.Exec("list"); err != nil || out != "tmsh exec 1:list" {
-		t.Fatalf("request after a place freed: %q, %v", out, err)
+		t.Fatalf("request past idle connections: %q, %v", out, err)
+	}
+	// The oldest were closed unanswered.
+	if b, err := io.ReadAll(idle[0]); err != nil || len(b) != 0 {
+		t.Errorf("evicted connection: %q, %v; want closed", b, err)
+	}
+	// The newest idle one still holds its place and is served.
+	fmt.Fprintln(idle[4], `{"op":"exec","text":"late"}`)
+	if b, err := io.ReadAll(idle[4]); err != nil || !strings.Contains(string(b), "tmsh exec 1:late") {
+		t.Errorf("newest idle connection: %q, %v", b, err)
+	}
+}
+
+// blocking is a dialect whose requests run until released, so a test can
+// hold the server's connections busy.
+type blocking struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (d blocking) Name() string        { return "tmsh" }
+func (d blocking) Claims(string) bool  { return false }
+func (d blocking) NewSession() Session { return d }
+func (d blocking) Push(string) (string, error) {
+	return "", errors.New("no push")
+}
+func (d blocking) Exec(line string) (string, error) {
+	if line == "block" {
+		d.entered <- struct{}{}
+		<-d.release
+	}
+	return "done " + line, nil
+}
+func (blocking) Prompt() string  { return "" }
+func (blocking) Dropped() string { return "" }
+
+// When every connection is running a request, the next is answered busy
+// at once, and served again once one ends.
+func TestControlSocketBusy(t *testing.T) {
+	d := blocking{entered: make(chan struct{}), release: make(chan struct{})}
+	_, path := startServer(t, func(s *Server) { s.maxConns = 2 }, d)
+	c := &Client{Path: path, Timeout: 10 * time.Second}
+	// Raw connections: the server closes one (EOF here) after it has
+	// freed its place.
+	var running []net.Conn
+	for range 2 {
+		conn := dialRaw(t, path)
+		fmt.Fprintln(conn, `{"op":"exec","text":"block"}`)
+		running = append(running, conn)
+		select {
+		case <-d.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("request did not start")
+		}
+	}
+	if _, err := c.Exec("list"); err == nil || err.Error() != "control socket busy: 2 connections are open, the most it serves at once; try again" {
+		t.Fatalf("request with every connection running: %v, want busy", err)
+	}
+	close(d.release)
+	for _, conn := range running {
+		if b, err := io.ReadAll(conn); err != nil || !strings.Contains(string(b), "done block") {
+			t.Fatalf("blocked request: %q, %v", b, err)
+		}
+	}
+	if out, err := c.Exec("list"); err != nil || out != "done list" {
+		t.Fatalf("after the busy ones ended: %q, %v", out, err)
 	}
 }
 

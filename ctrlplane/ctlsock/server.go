@@ -68,9 +68,11 @@ type Response struct {
 
 // The server's defences against a client that holds connections open (a
 // process out of file descriptors stops accepting): at most maxConns
-// connections are served at once and the next are answered "busy"; a
-// request must arrive within readTimeout of the connection, and the answer
-// be taken within writeTimeout of being ready. Accept errors (EMFILE and
+// connections are open at once; past that a new one takes the place of the
+// one that has waited longest for its request, or when all are running a
+// request, is answered "busy". A request must arrive within readTimeout of
+// the connection, and the answer be taken within writeTimeout of being
+// ready. Accept errors (EMFILE and
 // the like) are retried after a pause that doubles from acceptBackoffMin
 // to acceptBackoffMax.
 const (
@@ -99,7 +101,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	mu        sync.Mutex // guards conns and sessions
-	conns     map[net.Conn]struct{}
+	conns     map[net.Conn]*connState
 	sessions  map[string]*liveSession
 }
 
@@ -179,7 +181,7 @@ func newServer(ln net.Listener, path string, logger *slog.Logger, dialects []Dia
 		readTimeout: readTimeout, writeTimeout: writeTimeout,
 		backoffMin: acceptBackoffMin, backoffMax: acceptBackoffMax,
 		done:  make(chan struct{}),
-		conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{},
+		conns: map[net.Conn]*connState{}, sessions: map[string]*liveSession{},
 	}
 }
 
@@ -192,6 +194,7 @@ func (s *Server) Serve() {
 	go func() {
 		defer s.wg.Done()
 		var delay time.Duration
+		var seq uint64
 		for {
 			c, err := s.ln.Accept()
 			if err != nil {
@@ -211,9 +214,11 @@ func (s *Server) Serve() {
 			}
 			delay = 0
 			s.mu.Lock()
-			busy := len(s.conns) >= s.maxConns
+			busy := len(s.conns) >= s.maxConns && !s.evictIdleLocked()
+			seq++
+			st := &connState{reading: true, seq: seq}
 			if !busy {
-				s.conns[c] = struct{}{}
+				s.conns[c] = st
 			}
 			s.mu.Unlock()
 			if busy {
@@ -223,7 +228,7 @@ func (s *Server) Serve() {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.handle(c)
+				s.handle(c, st)
 				s.mu.Lock()
 				delete(s.conns, c)
 				s.mu.Unlock()
@@ -231,6 +236,36 @@ func (s *Server) Serve() {
 			}()
 		}
 	}()
+}
+
+// connState is where a connection is: reading its request (idle, or a
+// slow client) or running it.
+type connState struct {
+	reading, evicted bool   // guarded by Server.mu
+	seq              uint64 // the order of accepting
+}
+
+// evictIdleLocked makes room for a new connection by closing the one that
+// has waited longest for its request, so that clients holding connections
+// open cannot keep out one that sends its request. Connections running a
+// request are never closed; it reports false when all of them are.
+func (s *Server) evictIdleLocked() bool {
+	var victim net.Conn
+	var oldest uint64
+	for c, st := range s.conns {
+		if st.reading && (victim == nil || st.seq < oldest) {
+			victim, oldest = c, st.seq
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	// Its handler ends on the closed connection, and runs nothing even
+	// if the request had just been read.
+	s.conns[victim].evicted = true
+	delete(s.conns, victim)
+	victim.Close()
+	return true
 }
 
 // refuse answers a connection beyond the cap with an error and closes it.
@@ -243,9 +278,16 @@ func (s *Server) refuse(c net.Conn) {
 	c.Close()
 }
 
-func (s *Server) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn, st *connState) {
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
 	req, err := decodeRequest(c, int64(s.maxMessage))
+	s.mu.Lock()
+	st.reading = false
+	evicted := st.evicted
+	s.mu.Unlock()
+	if evicted {
+		return
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("control request: none arrived within %v of connecting", s.readTimeout)
 	}
