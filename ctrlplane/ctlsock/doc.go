@@ -13,9 +13,9 @@
 // JSON nests at most 8 deep; at most 64 connections are open at once, a
 // new one taking the place of the one idle longest (waiting for its
 // request), or answered "busy" when all are running one; a request must
-// arrive within 10 s and the
-// answer be taken within 10 s. Accept errors (EMFILE) are retried with a
-// doubling pause, so running out of descriptors never ends the loop.
+// arrive within 10 s and the answer be taken within 10 s. Accept errors
+// (EMFILE) are retried with a doubling pause, so running out of
+// descriptors never ends the loop.
 //
 // Goroutines: Serve starts the accept loop and one handler per
 // connection; Close stops the loop (also while it backs off), closes the
