@@ -325,3 +325,112 @@ func TestControlSocketRefusedMidSend(t *testing.T) {
 		t.Fatalf("push refused mid-send: %v", err)
 	}
 }
+
+// The case for real: clients hold connections until the process
+// runs out of file descriptors and the server's accept fails with EMFILE.
+// The socket keeps accepting, and serves again once descriptors are free.
+// The cap is lifted so that the server holds a descriptor per client, as
+// it did.
+func TestControlSocketSurvivesFDExhaustion(t *testing.T) {
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{want: "too many open files", seen: make(chan struct{})}
+	_, path := startServer(t, func(s *Server) {
+		s.logger = slog.New(slog.NewTextHandler(log, nil))
+		s.maxConns = 1 << 20
+	}, echoExec)
+	// A descriptor in reserve, to free one exactly when all are used.
+	reserve, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reserve.Close()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count open files: %v", err)
+	}
+	low := syscall.Rlimit{Cur: uint64(len(fds)) + 100, Max: orig.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig)
+			restored = true
+		}
+	}
+	defer restore()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	dial := func() error {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			held = append(held, c)
+		}
+		return err
+	}
+	for {
+		if err := dial(); err != nil {
+			if !errors.Is(err, syscall.EMFILE) {
+				t.Fatalf("dial %d: %v, want EMFILE", len(held), err)
+			}
+			break
+		}
+		if len(held) > 1000 {
+			t.Fatal("no EMFILE after 1000 connections")
+		}
+	}
+	// Every descriptor is used: one more connection, on the reserve's,
+	// waits in the backlog for an accept that cannot get one.
+	reserve.Close()
+	if err := dial(); err != nil {
+		t.Fatalf("dial on the reserve descriptor: %v", err)
+	}
+	select {
+	case <-log.seen:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the server's accept did not fail; log:\n%s", log.String())
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	restore()
+	if out, err := (&Client{Path: path, Timeout: 10 * time.Second}).Exec("list"); err != nil || out != "tmsh exec 1:list" {
+		t.Fatalf("after running out of descriptors: %q, %v", out, err)
+	}
+}
+
+// syncBuffer is a log the server's goroutines write while a test reads;
+// seen is closed once it holds want.
+type syncBuffer struct {
+	want string
+	seen chan struct{}
+
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	had := strings.Contains(s.b.String(), s.want)
+	n, err := s.b.Write(p)
+	if !had && strings.Contains(s.b.String(), s.want) {
+		close(s.seen)
+	}
+	return n, err
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
