@@ -110,3 +110,42 @@ func TestOutputLimit(t *testing.T) {
 		t.Error("a push stopped at the output limit applied")
 	}
 }
+
+// FuzzLex: the counting pass and the keeping pass of the lexer agree, and
+// what lexes nests at most MaxDepth deep.
+func FuzzLex(f *testing.F) {
+	for _, s := range []string{
+		"ltm pool p { members { 10.0.0.1:80 { address 10.0.0.1 } } }",
+		"a \"b\\\"c\\q\" {\n} ; # x\nd",
+		strings.Repeat("{", MaxDepth) + strings.Repeat("}", MaxDepth),
+		strings.Repeat("{", MaxDepth+1),
+		"}}{{",
+		"\"unterminated",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		n, cerr := scan(src, nil)
+		toks, err := lex(src)
+		if (cerr == nil) != (err == nil) {
+			t.Fatalf("count error %v, lex error %v", cerr, err)
+		}
+		if err != nil {
+			return
+		}
+		if n != len(toks) {
+			t.Fatalf("counted %d tokens, kept %d", n, len(toks))
+		}
+		depth := 0
+		for _, tok := range toks {
+			switch tok.kind {
+			case tokLBrace:
+				if depth++; depth > MaxDepth {
+					t.Fatalf("nesting %d passed the limit", depth)
+				}
+			case tokRBrace:
+				depth = max(depth-1, 0)
+			}
+		}
+	})
+}
