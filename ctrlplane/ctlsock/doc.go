@@ -10,7 +10,8 @@
 //
 // The socket bounds what a client can make it hold (wire.go and the
 // constants in server.go): a message is at most MaxMessage bytes and its
-// JSON nests at most 8 deep; at most 64 connections are open at once, a
+// JSON nests at most 8 deep, and the requests being read or run together
+// at most twice that; at most 64 connections are open at once, a
 // new one taking the place of the one idle longest (waiting for its
 // request), or answered "busy" when all are running one; a request must
 // arrive within 10 s and the answer be taken within 10 s. Accept errors

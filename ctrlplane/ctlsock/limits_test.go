@@ -85,11 +85,11 @@ func (d blocking) Push(string) (string, error) {
 	return "", errors.New("no push")
 }
 func (d blocking) Exec(line string) (string, error) {
-	if line == "block" {
+	if strings.HasPrefix(line, "block") {
 		d.entered <- struct{}{}
 		<-d.release
 	}
-	return "done " + line, nil
+	return "done " + line[:min(len(line), 10)], nil
 }
 func (blocking) Prompt() string  { return "" }
 func (blocking) Dropped() string { return "" }
@@ -433,4 +433,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Many large requests at once cannot take more memory than a budget of
+// bytes in flight: past it a request is refused, and served once the
+// others have been answered.
+func TestControlSocketInflightBudget(t *testing.T) {
+	d := blocking{entered: make(chan struct{}), release: make(chan struct{})}
+	_, path := startServer(t, func(s *Server) { s.maxInflight = 8 << 10 }, d)
+	big := "block" + strings.Repeat("x", 5<<10)
+	running := dialRaw(t, path)
+	if err := writeMessage(running, Request{Op: "exec", Text: big}, MaxMessage); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("request did not start")
+	}
+	c := &Client{Path: path, Timeout: 10 * time.Second}
+	if _, err := c.Exec("x" + big); err == nil || err.Error() != "control request: control socket busy: more than 8192 bytes of requests are being read or run at once; try again" {
+		t.Fatalf("request past the budget: %v", err)
+	}
+	close(d.release)
+	if b, err := io.ReadAll(running); err != nil || !strings.Contains(string(b), "done block") {
+		t.Fatalf("running request: %q, %v", b, err)
+	}
+	if out, err := c.Exec("x" + big); err != nil || out != "done xblockxxxx" {
+		t.Fatalf("after the budget was given back: %q, %v", out, err)
+	}
 }

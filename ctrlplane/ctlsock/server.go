@@ -3,12 +3,14 @@ package ctlsock
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,13 +72,15 @@ type Response struct {
 // process out of file descriptors stops accepting): at most maxConns
 // connections are open at once; past that a new one takes the place of the
 // one that has waited longest for its request, or when all are running a
-// request, is answered "busy". A request must arrive within readTimeout of
+// request, is answered "busy". The requests being read or run hold at most
+// maxInflight bytes together. A request must arrive within readTimeout of
 // the connection, and the answer be taken within writeTimeout of being
 // ready. Accept errors (EMFILE and
 // the like) are retried after a pause that doubles from acceptBackoffMin
 // to acceptBackoffMax.
 const (
 	maxConns         = 64
+	maxInflight      = 2 * MaxMessage
 	readTimeout      = 10 * time.Second
 	writeTimeout     = 10 * time.Second
 	acceptBackoffMin = 5 * time.Millisecond
@@ -94,9 +98,11 @@ type Server struct {
 	// The limits above, fields so that tests can shrink them.
 	maxConns                  int
 	maxMessage                int
+	maxInflight               int64
 	readTimeout, writeTimeout time.Duration
 	backoffMin, backoffMax    time.Duration
 
+	inflight  atomic.Int64  // bytes of requests being read or run
 	done      chan struct{} // closed by Close: ends an accept backoff
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -177,7 +183,7 @@ func Listen(path string, logger *slog.Logger, dialects ...Dialect) (*Server, err
 func newServer(ln net.Listener, path string, logger *slog.Logger, dialects []Dialect) *Server {
 	return &Server{
 		ln: ln, dialects: dialects, logger: logger, path: path,
-		maxConns: maxConns, maxMessage: MaxMessage,
+		maxConns: maxConns, maxMessage: MaxMessage, maxInflight: maxInflight,
 		readTimeout: readTimeout, writeTimeout: writeTimeout,
 		backoffMin: acceptBackoffMin, backoffMax: acceptBackoffMax,
 		done:  make(chan struct{}),
@@ -280,7 +286,9 @@ func (s *Server) refuse(c net.Conn) {
 
 func (s *Server) handle(c net.Conn, st *connState) {
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
-	req, err := decodeRequest(c, int64(s.maxMessage))
+	br := &budgetReader{r: c, s: s}
+	defer func() { s.inflight.Add(-br.n) }()
+	req, err := decodeRequest(br, int64(s.maxMessage))
 	s.mu.Lock()
 	st.reading = false
 	evicted := st.evicted
@@ -302,6 +310,25 @@ func (s *Server) handle(c net.Conn, st *connState) {
 	if err := writeMessage(c, &resp, s.maxMessage); errors.As(err, &tl) {
 		writeMessage(c, &Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", tl)}, s.maxMessage)
 	}
+}
+
+// budgetReader counts what a request reads against the server's budget
+// of bytes in flight (maxInflight), so that many large requests at once
+// cannot take the memory that one may: past it the request is refused.
+// The handler gives the bytes back when it has answered.
+type budgetReader struct {
+	r io.Reader
+	s *Server
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.s.inflight.Add(int64(n)) > b.s.maxInflight {
+		return n, fmt.Errorf("control socket busy: more than %s of requests are being read or run at once; try again", size(b.s.maxInflight))
+	}
+	return n, err
 }
 
 // run runs one request in its dialect.

@@ -24,10 +24,15 @@ var ErrTooLarge = errors.New("larger than the control socket's limit")
 
 // tooLarge names the limit a message went past.
 func tooLarge(max int64) error {
-	if max%(1<<20) == 0 {
-		return fmt.Errorf("%w of %d MiB per message", ErrTooLarge, max>>20)
+	return fmt.Errorf("%w of %s per message", ErrTooLarge, size(max))
+}
+
+// size is n bytes in MiB when it is whole ones.
+func size(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
 	}
-	return fmt.Errorf("%w of %d bytes per message", ErrTooLarge, max)
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // countReader counts what it reads and stops after max bytes, so a
