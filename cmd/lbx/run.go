@@ -30,6 +30,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	}
 	level, _ := boot.LogLevel()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	raiseFDLimit(logger) // logged; the appliance runs with what it has
 
 	var ports []dataplane.Port
 	for _, pb := range boot.Ports {

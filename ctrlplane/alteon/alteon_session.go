@@ -36,6 +36,9 @@ var altGlobals = []altCmd{
 // starting at the root (with "/").
 func altSegments(line string) (segs [][]string, abs bool, err error) {
 	line = strings.TrimSpace(line)
+	if len(line) > MaxLine {
+		return nil, false, fmt.Errorf("line of %d bytes: longer than the limit of %d", len(line), MaxLine)
+	}
 	abs = strings.HasPrefix(line, "/")
 	var seg []string
 	var word strings.Builder
@@ -81,6 +84,21 @@ func altSegments(line string) (segs [][]string, abs bool, err error) {
 	return segs, abs, nil
 }
 
+// The limits of one text: a line is at most MaxLine bytes (an Alteon
+// line is a menu path and a few values), so its words cost little; what
+// the lines print together is at most MaxOutput bytes (the control socket
+// carries 64 MiB a message), so `/cfg/dump` repeated cannot make
+// gigabytes. Lines are read one at a time, never split into a slice.
+const (
+	MaxLine   = 64 << 10
+	MaxOutput = 64 << 20
+)
+
+// outputLimitError stops a text whose output passed max at line.
+func outputLimitError(line, max int) error {
+	return &config.LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this line; ask for less at a time", max>>20)}
+}
+
 // altSkip reports a line that carries no command: blank, a /* comment, or
 // a dump's script start/end line.
 func altSkip(line string) bool {
@@ -91,7 +109,7 @@ func altSkip(line string) bool {
 // IsScript reports whether text is in the Alteon dialect: its first
 // line with a command starts with "/" or is a dump's "script start".
 func IsScript(text string) bool {
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "script start") {
 			return true
@@ -222,12 +240,15 @@ func altHelp(m *altMenu, f altFrame) string {
 // Dialect is the Alteon /cfg language over a store: sessions with pending
 // changes, and pushed scripts (a /cfg/dump) applied as a whole.
 type Dialect struct {
-	store *store.Store
-	src   status.Sources
+	store     *store.Store
+	src       status.Sources
+	maxOutput int // MaxOutput; tests shrink it
 }
 
 // New returns the Alteon dialect of s; /info reads status from src.
-func New(s *store.Store, src status.Sources) *Dialect { return &Dialect{store: s, src: src} }
+func New(s *store.Store, src status.Sources) *Dialect {
+	return &Dialect{store: s, src: src, maxOutput: MaxOutput}
+}
 
 // execCtx is what an Alteon command acts on: the pending changes and where
 // /info reads status.
@@ -259,14 +280,23 @@ func (d *Dialect) NewSession() *Session { return &Session{d: d, alt: newAltState
 func (ss *Session) Exec(text string) (string, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	text = strings.TrimRight(text, "\n")
+	several := strings.Contains(text, "\n")
 	var out strings.Builder
-	for i, l := range lines {
+	i := 0
+	for l := range strings.SplitSeq(text, "\n") {
+		i++
+		if altSkip(l) {
+			continue
+		}
 		o, err := ss.lineLocked(l)
 		out.WriteString(o)
+		if err == nil && out.Len() > ss.d.maxOutput {
+			return "", outputLimitError(i, ss.d.maxOutput)
+		}
 		if err != nil {
-			if len(lines) > 1 {
-				err = &config.LineError{Line: i + 1, Err: err}
+			if several {
+				err = &config.LineError{Line: i, Err: err}
 			}
 			return out.String(), err
 		}
@@ -384,7 +414,9 @@ func (d *Dialect) Push(text string) (string, error) {
 		x := d.execCtx(t)
 		cand = t.Config()
 		a := &altCtx{x: x, st: st}
-		for i, l := range strings.Split(text, "\n") {
+		i := 0
+		for l := range strings.SplitSeq(text, "\n") {
+			i++
 			o, err := runAltLine(a, l, func(name string) (string, error) {
 				switch name {
 				case "apply":
@@ -399,7 +431,10 @@ func (d *Dialect) Push(text string) (string, error) {
 			})
 			out.WriteString(o)
 			if err != nil {
-				return &config.LineError{Line: i + 1, Err: err}
+				return &config.LineError{Line: i, Err: err}
+			}
+			if out.Len() > d.maxOutput {
+				return outputLimitError(i, d.maxOutput)
 			}
 		}
 		for _, id := range sortedIDs(st.drafts) {

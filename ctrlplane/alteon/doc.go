@@ -5,7 +5,9 @@
 // apply, diff, revert and save (alteon_session.go), and the dump, cur,
 // diff and /info printers (alteon_print.go) translate onto the store's
 // typed transactions and the status layer. Errors name Alteon objects
-// (real 5, group 2) from config's typed errors.
+// (real 5, group 2) from config's typed errors. Lines are read one at a
+// time, each at most MaxLine bytes, and a text's output is at most
+// MaxOutput.
 //
 // Goroutines: none. A Session is safe for concurrent use (one mutex).
 package alteon

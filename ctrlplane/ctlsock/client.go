@@ -2,10 +2,8 @@ package ctlsock
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"time"
@@ -85,11 +83,21 @@ func (c *Client) roundTripWait(req Request, wait time.Duration, late string) (Re
 	if wait > 0 {
 		conn.SetReadDeadline(time.Now().Add(wait))
 	}
-	if err := json.NewEncoder(conn).Encode(&req); err != nil {
+	err = writeMessage(conn, &req, MaxMessage)
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		return Response{}, fmt.Errorf("control socket %s: request of %w", c.Path, tl)
+	}
+	if err != nil {
+		// The server may have refused the request (busy, too large) and
+		// closed: its answer says why.
+		if resp, rerr := decodeResponse(conn, MaxMessage); rerr == nil && resp.Error != "" {
+			return resp, errors.New(resp.Error)
+		}
 		return Response{}, fmt.Errorf("control socket %s: send: %w", c.Path, err)
 	}
-	var resp Response
-	if err := json.NewDecoder(io.LimitReader(conn, maxRequest)).Decode(&resp); err != nil {
+	resp, err := decodeResponse(conn, MaxMessage)
+	if err != nil {
 		if late != "" && errors.Is(err, os.ErrDeadlineExceeded) {
 			return Response{}, fmt.Errorf("control socket %s: read answer: %w: %s", c.Path, err, late)
 		}

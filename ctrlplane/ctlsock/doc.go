@@ -8,7 +8,17 @@
 // idle. Client is the other end. It imports nothing of lbx: dialects
 // satisfy its small interfaces.
 //
+// The socket bounds what a client can make it hold (wire.go and the
+// constants in server.go): a message is at most MaxMessage bytes and its
+// JSON nests at most 8 deep, and the requests being read or run together
+// at most twice that; at most 64 connections are open at once, a
+// new one taking the place of the one idle longest (waiting for its
+// request), or answered "busy" when all are running one; a request must
+// arrive within 10 s and the answer be taken within 10 s. Accept errors
+// (EMFILE) are retried with a doubling pause, so running out of
+// descriptors never ends the loop.
+//
 // Goroutines: Serve starts the accept loop and one handler per
-// connection; Close stops the loop, closes the open connections and waits
-// for all of them.
+// connection; Close stops the loop (also while it backs off), closes the
+// open connections and waits for all of them.
 package ctlsock

@@ -1,8 +1,6 @@
 package ctlsock
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,8 +68,24 @@ type Response struct {
 	Prompt string `json:"prompt,omitempty"`
 }
 
-// maxRequest bounds one request; a pushed config bigger than this is refused.
-const maxRequest = 16 << 20
+// The server's defences against a client that holds connections open (a
+// process out of file descriptors stops accepting): at most maxConns
+// connections are open at once; past that a new one takes the place of the
+// one that has waited longest for its request, or when all are running a
+// request, is answered "busy". The requests being read or run hold at most
+// maxInflight bytes together. A request must arrive within readTimeout of
+// the connection, and the answer be taken within writeTimeout of being
+// ready. Accept errors (EMFILE and
+// the like) are retried after a pause that doubles from acceptBackoffMin
+// to acceptBackoffMax.
+const (
+	maxConns         = 64
+	maxInflight      = 2 * MaxMessage
+	readTimeout      = 10 * time.Second
+	writeTimeout     = 10 * time.Second
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
 
 // Server serves the control socket. Start it with Serve; Close stops the
 // accept loop and waits for it and every connection handler to return.
@@ -80,10 +95,19 @@ type Server struct {
 	logger   *slog.Logger
 	path     string
 
+	// The limits above, fields so that tests can shrink them.
+	maxConns                  int
+	maxMessage                int
+	maxInflight               int64
+	readTimeout, writeTimeout time.Duration
+	backoffMin, backoffMax    time.Duration
+
+	inflight  atomic.Int64  // bytes of requests being read or run
+	done      chan struct{} // closed by Close: ends an accept backoff
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	mu        sync.Mutex // guards conns and sessions
-	conns     map[net.Conn]struct{}
+	conns     map[net.Conn]*connState
 	sessions  map[string]*liveSession
 }
 
@@ -153,29 +177,64 @@ func Listen(path string, logger *slog.Logger, dialects ...Dialect) (*Server, err
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	return &Server{ln: ln, dialects: dialects, logger: logger, path: path, conns: map[net.Conn]struct{}{}, sessions: map[string]*liveSession{}}, nil
+	return newServer(ln, path, logger, dialects), nil
 }
 
-// Serve accepts connections on its own goroutine until Close.
+func newServer(ln net.Listener, path string, logger *slog.Logger, dialects []Dialect) *Server {
+	return &Server{
+		ln: ln, dialects: dialects, logger: logger, path: path,
+		maxConns: maxConns, maxMessage: MaxMessage, maxInflight: maxInflight,
+		readTimeout: readTimeout, writeTimeout: writeTimeout,
+		backoffMin: acceptBackoffMin, backoffMax: acceptBackoffMax,
+		done:  make(chan struct{}),
+		conns: map[net.Conn]*connState{}, sessions: map[string]*liveSession{},
+	}
+}
+
+// Serve accepts connections on its own goroutine until Close. An accept
+// error other than the listener's closing (the process out of file
+// descriptors) is logged and retried after a pause, never the end of the
+// loop.
 func (s *Server) Serve() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		var delay time.Duration
+		var seq uint64
 		for {
 			c, err := s.ln.Accept()
 			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					s.logger.Error("control socket accept", "err", err)
+				if errors.Is(err, net.ErrClosed) {
+					return
 				}
-				return
+				delay = min(max(2*delay, s.backoffMin), s.backoffMax)
+				s.logger.Error("control socket accept", "err", err, "retry_in", delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-s.done:
+					t.Stop()
+					return
+				}
+				continue
 			}
+			delay = 0
 			s.mu.Lock()
-			s.conns[c] = struct{}{}
+			busy := len(s.conns) >= s.maxConns && !s.evictIdleLocked()
+			seq++
+			st := &connState{reading: true, seq: seq}
+			if !busy {
+				s.conns[c] = st
+			}
 			s.mu.Unlock()
+			if busy {
+				s.refuse(c)
+				continue
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.handle(c)
+				s.handle(c, st)
 				s.mu.Lock()
 				delete(s.conns, c)
 				s.mu.Unlock()
@@ -185,42 +244,121 @@ func (s *Server) Serve() {
 	}()
 }
 
-func (s *Server) handle(c net.Conn) {
-	var req Request
-	dec := json.NewDecoder(io.LimitReader(c, maxRequest))
+// connState is where a connection is: reading its request (idle, or a
+// slow client) or running it.
+type connState struct {
+	reading, evicted bool   // guarded by Server.mu
+	seq              uint64 // the order of accepting
+}
+
+// evictIdleLocked makes room for a new connection by closing the one that
+// has waited longest for its request, so that clients holding connections
+// open cannot keep out one that sends its request. Connections running a
+// request are never closed; it reports false when all of them are.
+func (s *Server) evictIdleLocked() bool {
+	var victim net.Conn
+	var oldest uint64
+	for c, st := range s.conns {
+		if st.reading && (victim == nil || st.seq < oldest) {
+			victim, oldest = c, st.seq
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	// Its handler ends on the closed connection, and runs nothing even
+	// if the request had just been read.
+	s.conns[victim].evicted = true
+	delete(s.conns, victim)
+	victim.Close()
+	return true
+}
+
+// refuse answers a connection beyond the cap with an error and closes it.
+// The answer fits the empty buffer of a new socket, so this does not
+// block the accept loop; the deadline makes sure.
+func (s *Server) refuse(c net.Conn) {
+	resp := Response{Error: fmt.Sprintf("control socket busy: %d connections are open, the most it serves at once; try again", s.maxConns)}
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	writeMessage(c, &resp, s.maxMessage)
+	c.Close()
+}
+
+func (s *Server) handle(c net.Conn, st *connState) {
+	c.SetReadDeadline(time.Now().Add(s.readTimeout))
+	br := &budgetReader{r: c, s: s}
+	defer func() { s.inflight.Add(-br.n) }()
+	req, err := decodeRequest(br, int64(s.maxMessage))
+	s.mu.Lock()
+	st.reading = false
+	evicted := st.evicted
+	s.mu.Unlock()
+	if evicted {
+		return
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("control request: none arrived within %v of connecting", s.readTimeout)
+	}
 	var resp Response
-	if err := dec.Decode(&req); err != nil {
-		resp.Error = fmt.Sprintf("control request: %v", err)
+	if err != nil {
+		resp.Error = err.Error()
 	} else {
-		var out string
-		var err error
-		d, derr := s.dialect(req.Dialect, req.Text)
-		switch {
-		case derr != nil:
-			err = derr
-		case req.Op == "exec" && req.Session != "":
-			ss := s.sessionFor(req.Session, d)
-			out, err = ss.Exec(req.Text)
-			resp.Prompt = ss.Prompt()
-		case req.Op == "exec":
-			ss := d.NewSession()
-			out, err = ss.Exec(req.Text)
-			out += ss.Dropped()
-			resp.Prompt = ss.Prompt()
-		case req.Op == "push":
-			out, err = d.Push(req.Text)
-		default:
-			err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
-		}
-		resp.Output = out
-		if err != nil {
-			resp.Error = err.Error()
-		}
+		resp = s.run(req)
 	}
-	w := bufio.NewWriter(c)
-	if err := json.NewEncoder(w).Encode(&resp); err == nil {
-		w.Flush()
+	c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	var tl *tooLargeError
+	if err := writeMessage(c, &resp, s.maxMessage); errors.As(err, &tl) {
+		writeMessage(c, &Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", tl)}, s.maxMessage)
 	}
+}
+
+// budgetReader counts what a request reads against the server's budget
+// of bytes in flight (maxInflight), so that many large requests at once
+// cannot take the memory that one may: past it the request is refused.
+// The handler gives the bytes back when it has answered.
+type budgetReader struct {
+	r io.Reader
+	s *Server
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.s.inflight.Add(int64(n)) > b.s.maxInflight {
+		return n, fmt.Errorf("control socket busy: more than %s of requests are being read or run at once; try again", size(b.s.maxInflight))
+	}
+	return n, err
+}
+
+// run runs one request in its dialect.
+func (s *Server) run(req Request) Response {
+	var resp Response
+	var out string
+	var err error
+	d, derr := s.dialect(req.Dialect, req.Text)
+	switch {
+	case derr != nil:
+		err = derr
+	case req.Op == "exec" && req.Session != "":
+		ss := s.sessionFor(req.Session, d)
+		out, err = ss.Exec(req.Text)
+		resp.Prompt = ss.Prompt()
+	case req.Op == "exec":
+		ss := d.NewSession()
+		out, err = ss.Exec(req.Text)
+		out += ss.Dropped()
+		resp.Prompt = ss.Prompt()
+	case req.Op == "push":
+		out, err = d.Push(req.Text)
+	default:
+		err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
+	}
+	resp.Output = out
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp
 }
 
 // dialect picks the dialect of a request: the one it names, else the first
@@ -249,6 +387,7 @@ func (s *Server) dialect(name, text string) (Dialect, error) {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.done)
 		err = s.ln.Close()
 		s.mu.Lock()
 		for c := range s.conns {

@@ -10,7 +10,9 @@
 //
 // Lifecycle: a Dialect over a store; Exec runs one-shot commands, Push a
 // script as a whole, and a Session keeps an open transaction between
-// requests.
+// requests. A text is bounded before any of it runs (MaxDepth, MaxTokens:
+// the lexer counts before it keeps) and its output while it runs
+// (MaxOutput).
 //
 // Goroutines: none. A Session is safe for concurrent use (one mutex).
 package tmsh

@@ -66,37 +66,80 @@ func (t token) describe() string {
 	return fmt.Sprintf("%q", store.Excerpt(t.text, maxQuoted))
 }
 
+// The limits of one text (a pushed script, a command line, a loaded
+// file): braces nest at most MaxDepth deep and it holds at most MaxTokens
+// tokens. BIG-IP's deepest stanzas nest 5 deep; 8M tokens are about a million
+// pool members (1000 pools × 250 members are 2.0M tokens), and a token
+// costs 48 bytes, so the tokens of a text cost at most 384 MB, allocated
+// only once the text has been counted and found within the limits.
+const (
+	MaxDepth  = 64
+	MaxTokens = 8 << 20
+)
+
 // lex splits tmsh text into tokens: words, quoted strings (with the escapes
 // \" \\ \n \r \t; any other backslash is kept as written), braces and line
 // ends. A '#' where a token could start comments out the rest of the line.
+// A first pass counts the tokens and checks the limits without keeping
+// anything, so text beyond them costs no memory; the second keeps them.
 func lex(src string) ([]token, error) {
-	var toks []token
+	n, err := scan(src, nil)
+	if err != nil {
+		return nil, err
+	}
+	toks := make([]token, 0, n)
+	_, err = scan(src, &toks)
+	return toks, err
+}
+
+// scan walks src's tokens, appending them to toks unless it is nil, and
+// returns how many there are.
+func scan(src string, toks *[]token) (int, error) {
+	n, depth := 0, 0
 	line := 1
+	emit := func(t token) error {
+		n++
+		if n > MaxTokens {
+			return lineErrorf(t.line, "more than %d tokens (words, strings, braces, line ends) in one text, the limit; send it in parts", MaxTokens)
+		}
+		if toks != nil {
+			*toks = append(*toks, t)
+		}
+		return nil
+	}
 	for i := 0; i < len(src); {
 		c := src[i]
+		var t token
 		switch c {
 		case ' ', '\t', '\r', '\f', '\v':
 			i++
+			continue
 		case '\n':
-			toks = append(toks, token{kind: tokEOL, text: "\n", line: line, pos: i, end: i + 1})
+			t = token{kind: tokEOL, text: "\n", line: line, pos: i, end: i + 1}
 			line++
 			i++
 		case ';':
-			toks = append(toks, token{kind: tokEOL, text: ";", line: line, pos: i, end: i + 1})
+			t = token{kind: tokEOL, text: ";", line: line, pos: i, end: i + 1}
 			i++
 		case '#':
 			for i < len(src) && src[i] != '\n' {
 				i++
 			}
+			continue
 		case '{':
-			toks = append(toks, token{kind: tokLBrace, text: "{", line: line, pos: i, end: i + 1})
+			if depth++; depth > MaxDepth {
+				return n, lineErrorf(line, `"{" nested more than %d deep, the limit`, MaxDepth)
+			}
+			t = token{kind: tokLBrace, text: "{", line: line, pos: i, end: i + 1}
 			i++
 		case '}':
-			toks = append(toks, token{kind: tokRBrace, text: "}", line: line, pos: i, end: i + 1})
+			depth = max(depth-1, 0) // an unmatched "}" is splitStatements' to report
+			t = token{kind: tokRBrace, text: "}", line: line, pos: i, end: i + 1}
 			i++
 		case '"':
 			start, startPos := line, i
 			var b strings.Builder
+			keep := toks != nil
 			i++
 			closed := false
 			for i < len(src) {
@@ -108,18 +151,23 @@ func lex(src string) ([]token, error) {
 				}
 				if c == '\\' && i+1 < len(src) {
 					i++
-					switch e := src[i]; e {
+					e := src[i]
+					switch e {
 					case '"', '\\':
-						b.WriteByte(e)
 					case 'n':
-						b.WriteByte('\n')
+						e = '\n'
 					case 'r':
-						b.WriteByte('\r')
+						e = '\r'
 					case 't':
-						b.WriteByte('\t')
+						e = '\t'
 					default:
-						b.WriteByte('\\')
+						if keep {
+							b.WriteByte('\\')
+						}
 						continue // e is read again as an ordinary character
+					}
+					if keep {
+						b.WriteByte(e)
 					}
 					i++
 					continue
@@ -127,23 +175,28 @@ func lex(src string) ([]token, error) {
 				if c == '\n' {
 					line++
 				}
-				b.WriteByte(c)
+				if keep {
+					b.WriteByte(c)
+				}
 				i++
 			}
 			if !closed {
-				return nil, lineErrorf(start, "unterminated quoted string")
+				return n, lineErrorf(start, "unterminated quoted string")
 			}
-			toks = append(toks, token{kind: tokString, text: b.String(), line: start, pos: startPos, end: i})
+			t = token{kind: tokString, text: b.String(), line: start, pos: startPos, end: i}
 		default:
 			j := i
 			for j < len(src) && !isDelim(src[j]) {
 				j++
 			}
-			toks = append(toks, token{kind: tokWord, text: src[i:j], line: line, pos: i, end: j})
+			t = token{kind: tokWord, text: src[i:j], line: line, pos: i, end: j}
 			i = j
 		}
+		if err := emit(t); err != nil {
+			return n, err
+		}
 	}
-	return toks, nil
+	return n, nil
 }
 
 func isDelim(c byte) bool {
@@ -164,21 +217,20 @@ type statement struct {
 }
 
 // splitStatements cuts tokens at line ends outside braces and checks the
-// braces balance.
+// braces balance. A statement is a slice of toks, not a copy.
 func splitStatements(toks []token) ([]statement, error) {
 	var out []statement
-	var cur []token
+	start := -1    // of the statement being read; -1 between statements
 	var open []int // lines of the unclosed '{'
-	for _, t := range toks {
+	for i, t := range toks {
 		switch t.kind {
 		case tokEOL:
 			if len(open) > 0 {
-				cur = append(cur, t)
 				continue
 			}
-			if len(cur) > 0 {
-				out = append(out, statement{toks: cur, line: cur[0].line})
-				cur = nil
+			if start >= 0 {
+				out = append(out, statement{toks: toks[start:i:i], line: toks[start].line})
+				start = -1
 			}
 			continue
 		case tokLBrace:
@@ -189,13 +241,15 @@ func splitStatements(toks []token) ([]statement, error) {
 			}
 			open = open[:len(open)-1]
 		}
-		cur = append(cur, t)
+		if start < 0 {
+			start = i
+		}
 	}
 	if len(open) > 0 {
 		return nil, lineErrorf(open[len(open)-1], `"{" is never closed`)
 	}
-	if len(cur) > 0 {
-		out = append(out, statement{toks: cur, line: cur[0].line})
+	if start >= 0 {
+		out = append(out, statement{toks: toks[start:len(toks):len(toks)], line: toks[start].line})
 	}
 	return out, nil
 }

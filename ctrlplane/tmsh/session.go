@@ -15,12 +15,15 @@ import (
 // pushed script applied as a whole (Push), and sessions whose transactions
 // span requests. show reads status from src.
 type Dialect struct {
-	store *store.Store
-	src   status.Sources
+	store     *store.Store
+	src       status.Sources
+	maxOutput int // MaxOutput; tests shrink it
 }
 
 // New returns the tmsh dialect of s.
-func New(s *store.Store, src status.Sources) *Dialect { return &Dialect{store: s, src: src} }
+func New(s *store.Store, src status.Sources) *Dialect {
+	return &Dialect{store: s, src: src, maxOutput: MaxOutput}
+}
 
 // Store is the store the dialect edits.
 func (d *Dialect) Store() *store.Store { return d.store }
@@ -58,6 +61,16 @@ func (ss *Session) InTransaction() bool {
 	return ss.txn != nil
 }
 
+// MaxOutput bounds what one text's commands may print together (the
+// control socket carries 64 MiB a message): a few bytes of `list;list;…`
+// would otherwise make gigabytes of output.
+const MaxOutput = 64 << 20
+
+// outputLimitError stops a text whose output passed max at line.
+func outputLimitError(line, max int) error {
+	return &LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this command; ask for less at a time", max>>20)}
+}
+
 // Exec runs commands in a session of their own; see Session.Exec.
 func (d *Dialect) Exec(text string) (string, error) { return d.NewSession().Exec(text) }
 
@@ -85,6 +98,9 @@ func (ss *Session) exec(text string) (string, error) {
 	for _, st := range stmts {
 		o, err := ss.execLocked(st)
 		out.WriteString(o)
+		if err == nil && out.Len() > ss.d.maxOutput {
+			return "", outputLimitError(st.line, ss.d.maxOutput)
+		}
 		if err != nil {
 			var le *LineError
 			if len(stmts) > 1 && !errors.As(err, &le) {
@@ -189,6 +205,9 @@ func (d *Dialect) push(text string) (string, error) {
 				return &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
 			}
 			out.WriteString(o)
+			if out.Len() > d.maxOutput {
+				return outputLimitError(st.line, d.maxOutput)
+			}
 			x.MarkLine(st.line)
 		}
 		if x.save {
