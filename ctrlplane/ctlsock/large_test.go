@@ -28,4 +28,3 @@ func TestControlSocketLargeConfig(t *testing.T) {
 		t.Fatalf("listed %d bytes, pushed %d: they differ", len(out), len(text))
 	}
 }
-
