@@ -15,6 +15,7 @@ import (
 
 	"lbx/cli"
 	"lbx/ctrlplane/ctlsock"
+	"lbx/ctrlplane/store"
 )
 
 const usage = `lbx — a software load-balancer appliance
@@ -120,14 +121,14 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		var text []byte
 		var err error
 		if rest[1] == "-" {
-			text, err = io.ReadAll(io.LimitReader(stdin, 16<<20))
+			text, err = readAllMax(stdin, ctlsock.MaxMessage)
 		} else {
-			text, err = os.ReadFile(rest[1])
+			text, err = store.ReadConfigFile(rest[1])
 		}
 		if err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
-		return sh.Push(string(text))
+		return waitReporting(stderr, pushProgressEvery, func() error { return sh.Push(string(text)) })
 	}
 	return fmt.Errorf("unknown command %q", rest[0])
 }
