@@ -556,6 +556,13 @@ func (e *Engine) Pool(name string) *pools.Pool { return e.rt.Pool(name) }
 // it is not installed; see Runtime.Member.
 func (e *Engine) Member(pool, member string) *pools.Member { return e.rt.Member(pool, member) }
 
+// SetOperDisabled disables or enables a node at runtime, without a
+// configuration change; see Runtime.SetOperDisabled.
+func (e *Engine) SetOperDisabled(node string, disabled bool) { e.rt.SetOperDisabled(node, disabled) }
+
+// OperDisabled reports whether the operator disabled node at runtime.
+func (e *Engine) OperDisabled(node string) bool { return e.rt.OperDisabled(node) }
+
 // PersistTable is the engine's persistence table, which the control plane
 // compiles virtuals' persistence and least-sessions against.
 func (e *Engine) PersistTable() *pools.PersistTable { return e.persist }

@@ -167,8 +167,8 @@ func checkPoolSpec(v *Virtual, specs map[string]*Virtual) error {
 		return fmt.Errorf("virtual %s: %w", v.Name, err)
 	}
 	for _, m := range ps.Members {
-		if m.EnabledAt != 0 || m.Health != nil || m.Stats != nil || m.NodeStats != nil {
-			return fmt.Errorf("virtual %s: pool %s: member %s: runtime state (enabled-at, health, stats) is the engine's, not the program's", v.Name, ps.Name, m.Name)
+		if m.EnabledAt != 0 || m.Health != nil || m.Stats != nil || m.NodeStats != nil || m.Oper != nil {
+			return fmt.Errorf("virtual %s: pool %s: member %s: runtime state (enabled-at, health, stats, operator disable) is the engine's, not the program's", v.Name, ps.Name, m.Name)
 		}
 	}
 	return nil

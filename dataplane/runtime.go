@@ -17,6 +17,8 @@ import (
 //   - a virtual's VirtualStats, by virtual name;
 //   - a member's MemberStats and Health, by pool and member name;
 //   - a node's NodeStats, by node address;
+//   - a node's OperState (the operator's runtime disable), by node name,
+//     kept while the node is installed or disabled;
 //   - a pool's runtime pools.Pool (rotation position, Maglev table,
 //     slow-ramp counters, sampled weights), by pool name, kept while the
 //     pool's spec stays Equal and rebuilt when it changes;
@@ -43,6 +45,7 @@ type Runtime struct {
 	mstats  map[memberKey]*pools.MemberStats
 	mhealth map[memberKey]*pools.Health
 	nstats  map[netip.Addr]*pools.NodeStats
+	noper   map[string]*pools.OperState
 
 	cur atomic.Pointer[programRT]
 }
@@ -78,6 +81,7 @@ func NewRuntime(persist *pools.PersistTable) *Runtime {
 		mstats:  make(map[memberKey]*pools.MemberStats),
 		mhealth: make(map[memberKey]*pools.Health),
 		nstats:  make(map[netip.Addr]*pools.NodeStats),
+		noper:   make(map[string]*pools.OperState),
 	}
 }
 
@@ -180,6 +184,9 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 			m.NodeStats = new(pools.NodeStats)
 			r.nstats[m.Addr] = m.NodeStats
 		}
+		if m.Node != "" { // a node's members share its disable
+			m.Oper = r.operLocked(m.Node)
+		}
 		m.EnabledAt = enabledAt(was[m.Name], m, now)
 	}
 	p, err := pools.NewPool(cfg)
@@ -214,10 +221,19 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	}
 	members := make(map[memberKey]bool)
 	nodes := make(map[netip.Addr]bool)
+	nodeNames := make(map[string]bool)
 	for _, pr := range rt.pools {
 		for _, m := range pr.pool.Members {
 			members[memberKey{pr.spec.Name, m.Name}] = true
 			nodes[m.Addr] = true
+			nodeNames[m.Node] = true
+		}
+	}
+	// An operator's disable outlives an apply that uninstalls the node's
+	// pools, as the switch keeps it until it is enabled or restarted.
+	for n, o := range r.noper {
+		if !nodeNames[n] && !o.Disabled() {
+			delete(r.noper, n)
 		}
 	}
 	for name := range r.vstats {
@@ -327,4 +343,31 @@ func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.mstats[k]
+}
+
+func (r *Runtime) operLocked(node string) *pools.OperState {
+	o := r.noper[node]
+	if o == nil {
+		o = new(pools.OperState)
+		r.noper[node] = o
+	}
+	return o
+}
+
+// SetOperDisabled disables (true) or enables (false) node at runtime, in
+// every pool, without a configuration change: the data path sends its
+// members no new load-balanced connections while it is disabled (see
+// pools.OperState). It takes effect at once, installed or not yet, and
+// lasts until enabled again or the runtime ends.
+func (r *Runtime) SetOperDisabled(node string, disabled bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.operLocked(node).SetDisabled(disabled)
+}
+
+// OperDisabled reports whether the operator disabled node at runtime.
+func (r *Runtime) OperDisabled(node string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.noper[node].Disabled()
 }

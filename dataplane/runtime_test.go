@@ -222,3 +222,64 @@ func TestFinalizeChecksPoolSpecs(t *testing.T) {
 		})
 	}
 }
+
+// An operator's runtime disable of a node (Alteon /oper/slb/dis) stops
+// new connections to its members at once, survives installs that rebuild
+// the pool or drop it, and ends with SetOperDisabled(false); the program
+// is never written.
+func TestOperDisableSurvivesInstalls(t *testing.T) {
+	const node = "/Common/198.18.1.12"
+	// The compiler names each member's node; the test program does not.
+	withNodes := func(edit func(p *Program)) func(p *Program) {
+		return func(p *Program) {
+			if edit != nil {
+				edit(p)
+			}
+			for _, v := range p.Virtuals {
+				if v.Pool == nil {
+					continue
+				}
+				for i := range v.Pool.Members {
+					v.Pool.Members[i].Node = "/Common/" + v.Pool.Members[i].Addr.String()
+				}
+			}
+		}
+	}
+	h := newHarness(t, programWith(t, 1, withNodes(nil)))
+	web := func() *pools.Pool { return h.e.Pool("/Common/web") }
+	idx := -1
+	for i, m := range web().Members {
+		if m.Node == node {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("no member of node %s in the web pool", node)
+	}
+	h.e.SetOperDisabled(node, true)
+	if got := web().Reason(idx, 0); got != pools.ReasonOperDisabled {
+		t.Fatalf("Reason after SetOperDisabled: %q", got)
+	}
+	steps := []struct {
+		name string
+		edit func(p *Program)
+	}{
+		{"pool kept", addVirtual},
+		{"pool rebuilt", func(p *Program) { p.virtual("/Common/vs_web").Pool.Members[2].Ratio = 3 }},
+	}
+	for i, st := range steps {
+		if err := h.e.Install(programWith(t, uint64(i+2), withNodes(st.edit))); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if !h.e.OperDisabled(node) || web().Available(idx, 0) {
+			t.Errorf("%s: the operator's disable was lost", st.name)
+		}
+		if h.e.Program().virtual("/Common/vs_web").Pool.Members[idx].Oper != nil {
+			t.Errorf("%s: Oper written into the program", st.name)
+		}
+	}
+	h.e.SetOperDisabled(node, false)
+	if got := web().Reason(idx, 0); got != pools.ReasonAvailable {
+		t.Errorf("Reason after enabling: %q", got)
+	}
+}

@@ -6,7 +6,8 @@ package pools
 //   - its monitor state is unchecked (no monitor) or up — checking, down and
 //     disabled (a recv-disable match) are not;
 //   - it is not user-disabled (Disabled) and not forced offline, on the
-//     member or its node;
+//     member or its node, and its node is not disabled by the operator at
+//     runtime (Oper, Alteon's /oper/slb/dis);
 //   - its current connections are below its connection limit, if it has one;
 //   - its node's current connections (across all pools) are below the node
 //     connection limit, if there is one.
@@ -19,6 +20,7 @@ const (
 	ReasonAvailable           = "available"
 	ReasonForcedOffline       = "forced offline"
 	ReasonDisabled            = "disabled"
+	ReasonOperDisabled        = "disabled (operational)"
 	ReasonMonitorDown         = "monitor down"
 	ReasonMonitorChecking     = "monitor checking"
 	ReasonMonitorDisabled     = "monitor disabled"
@@ -31,7 +33,7 @@ const (
 // load-balanced connections (connection limits aside).
 func (p *Pool) stateOK(i int) bool {
 	m := &p.Members[i]
-	if m.Disabled || m.ForcedOffline {
+	if m.Disabled || m.ForcedOffline || m.Oper.Disabled() {
 		return false
 	}
 	switch m.Health.State() {
@@ -82,6 +84,8 @@ func (p *Pool) Reason(i int, now int64) string {
 		return ReasonForcedOffline
 	case m.Disabled:
 		return ReasonDisabled
+	case m.Oper.Disabled():
+		return ReasonOperDisabled
 	}
 	switch m.Health.State() {
 	case HealthDown:

@@ -21,7 +21,7 @@ const DefaultMaglevTableSize = 65537
 
 // Member is one pool member: its configuration (copied into the Pool by
 // NewPool) and its runtime attachments — EnabledAt and pointers to the live
-// state kept by identity across applies (Health, Stats, NodeStats). A
+// state kept by identity across applies (Health, Stats, NodeStats, Oper). A
 // Member holds no atomics itself, so configurations copy it freely. In a
 // compiled configuration (the dataplane's Program) the runtime attachments
 // are zero: the dataplane fills them in on its own copy when it builds the
@@ -44,6 +44,9 @@ type Member struct {
 	// ForcedOffline is state user-down on the member or its node: no new
 	// connections at all, persisted or not.
 	ForcedOffline bool
+	// Oper is the operator's runtime disable of the node (not config);
+	// shared by the node's members in every pool; nil = enabled.
+	Oper *OperState
 	// EnabledAt is when (monotonic ns, the clock of Request.Now) the
 	// configuration last made the member available again after it was
 	// disabled or forced offline; 0 for never. Slow ramp starts then too.
@@ -218,7 +221,7 @@ func (cfg *PoolConfig) Equal(o *PoolConfig) bool {
 
 // NewPool validates cfg (see Validate) and builds the pool with everything
 // its method precomputes (priority groups, Maglev table). The members'
-// runtime fields (EnabledAt, Health, Stats, NodeStats) are used as given.
+// runtime fields (EnabledAt, Health, Stats, NodeStats, Oper) are used as given.
 func NewPool(cfg PoolConfig) (*Pool, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

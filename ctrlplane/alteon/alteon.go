@@ -44,6 +44,8 @@ const (
 	altInfoSLB
 	altStats
 	altStatsSLB
+	altOper
+	altOperSLB
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -114,6 +116,7 @@ func init() {
 			sub("cfg", "", "configuration menu", altCfg),
 			sub("info", "", "information (status) menu", altInfo),
 			sub("stats", "", "statistics menu", altStats),
+			sub("oper", "", "operations (runtime) menu", altOper),
 		}},
 		altCfg: {title: fixed("Configuration"), path: fixed("/c"), cmds: []altCmd{
 			sub("slb", "", "server load balancing menu", altSLB),
@@ -147,6 +150,8 @@ func init() {
 		altInfoSLB: {title: fixed("SLB Information"), path: fixed("/i/slb"), cmds: []altCmd{
 			{name: "real", args: "[<real server ID>]", help: "real servers: address, groups and health", max: 1, run: runInfoReal},
 			{name: "group", args: "<real server group ID>", help: "a group's real servers with their health and reason", min: 1, max: 1, run: runInfoGroup},
+			{name: "virt", args: "[<virtual server ID>]", help: "virtual servers: their services with availability, group and reason", max: 1, run: runInfoVirt},
+			{name: "dump", help: "print the running SLB configuration (no pending changes)", run: runInfoDump},
 			{name: "trace", args: "<group ID> <real server ID>", help: "lbx: the real server's last health probes, packet by packet", min: 2, max: 2, run: runInfoTrace},
 		}},
 		altStats: {title: fixed("Statistics"), path: fixed("/stats"), cmds: []altCmd{
@@ -158,6 +163,7 @@ func init() {
 			{name: "real", args: "<real server ID>", help: "a real server's sessions and octets over every group", min: 1, max: 1, run: runStatsReal},
 		}},
 	}
+	addOperMenus(altMenus)
 }
 
 func sub(name, args, help string, k altKind) altCmd {

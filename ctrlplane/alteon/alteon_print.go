@@ -270,9 +270,14 @@ func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 
 // altDumpText is the whole dump.
 func altDumpText(c *config.Config, drafts map[string]*virtDraft) string {
+	return altDumpOf(c, drafts, "pending changes included")
+}
+
+// altDumpOf is the whole dump of c, saying what it is in its header.
+func altDumpOf(c *config.Config, drafts map[string]*virtDraft, what string) string {
 	var b strings.Builder
 	b.WriteString("script start \"lbx\" 4 /**** DO NOT EDIT THIS LINE!\n")
-	b.WriteString("/* Configuration dump of lbx in the Alteon dialect (pending changes included)\n")
+	b.WriteString("/* Configuration dump of lbx in the Alteon dialect (" + what + ")\n")
 	b.WriteString("/c/slb\n\ton\n")
 	for _, blk := range altBlocks(c, drafts) {
 		blk.write(&b)
@@ -369,7 +374,7 @@ func runInfoReal(a *altCtx, _ altFrame, args []string) (string, error) {
 	slices.SortFunc(nodes, func(a, b *config.Node) int { return compareIDs(config.BaseName(a.Name), config.BaseName(b.Name)) })
 	var b strings.Builder
 	for _, n := range nodes {
-		fmt.Fprintf(&b, "%s: %s, %s\n", config.BaseName(n.Name), n.Address, yesNo(n.Session == config.SessionUserDisabled, "disabled", "enabled"))
+		fmt.Fprintf(&b, "%s: %s, %s\n", config.BaseName(n.Name), n.Address, realState(a.x.src, n))
 		for _, p := range c.PoolList() {
 			for i := range p.Members {
 				m := &p.Members[i]

@@ -22,8 +22,8 @@ import (
 // altGlobals are the commands every menu has.
 var altGlobals = []altCmd{
 	{name: "apply", help: "make the pending changes running, all or none"},
-	{name: "diff", help: "show the pending changes"},
-	{name: "revert", help: "drop the pending changes"},
+	{name: "diff", args: "[flash]", help: "show the pending changes (flash: pending and applied, against the saved configuration)", max: 1},
+	{name: "revert", args: "[apply]", help: "drop the pending changes (apply: also the applied changes not saved)", max: 1},
 	{name: "save", help: "save the running configuration (apply pending changes first)"},
 	{name: "help", help: "list this menu's commands"},
 	{name: "..", help: "go up one menu"},
@@ -204,6 +204,10 @@ func runAltSegment(a *altCtx, seg []string, global func(name string) (string, er
 		return altHelp(menu, f), nil
 	}
 	if c.run == nil && c.enter == nil {
+		if len(args) > 0 {
+			// "diff flash", "revert apply": the word names the global.
+			return global(c.name + " " + strings.Join(args, " "))
+		}
 		return global(c.name)
 	}
 	if len(args) < c.min || len(args) > c.max {
@@ -254,10 +258,11 @@ func New(s *store.Store, src status.Sources) *Dialect {
 // /info reads status.
 type execCtx struct {
 	*store.Txn
-	src status.Sources
+	src   status.Sources
+	store *store.Store // for the running and saved configurations
 }
 
-func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: d.src} }
+func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: d.src, store: d.store} }
 
 // view reads status for the pending configuration.
 func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
@@ -322,6 +327,14 @@ func (ss *Session) Dropped() string {
 	return "warning: the pending changes were dropped: a one-shot command applies only what it applies (end it with /apply)\n"
 }
 
+// Pending reports whether the session has changes not applied, for a
+// shell that asks before leaving.
+func (ss *Session) Pending() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.pendingLocked()
+}
+
 // pendingLocked reports whether the session has changes not applied: a
 // changed candidate, or a virt with no service yet.
 func (ss *Session) pendingLocked() bool {
@@ -360,8 +373,16 @@ func (ss *Session) lineLocked(line string) (string, error) {
 				return "", err
 			}
 			return "Running configuration saved.\n", nil
+		case "diff flash":
+			saved, err := s.Saved()
+			if err != nil {
+				return "", fmt.Errorf("diff flash: %w", err)
+			}
+			return altDiff(saved, ss.txn.Config(), ss.alt.drafts), nil
+		case "revert apply":
+			return ss.revertApplyLocked()
 		}
-		return "", fmt.Errorf("%s: not a command", name)
+		return "", globalUsage(name)
 	})
 }
 

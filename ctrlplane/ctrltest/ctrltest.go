@@ -71,6 +71,14 @@ func (f *Dataplane) Member(pool, member string) *pools.Member {
 	return f.runtime().Member(pool, member)
 }
 
+// SetOperDisabled is the runtime's operator disable of a node.
+func (f *Dataplane) SetOperDisabled(node string, disabled bool) {
+	f.runtime().SetOperDisabled(node, disabled)
+}
+
+// OperDisabled is the runtime's operator disable of a node.
+func (f *Dataplane) OperDisabled(node string) bool { return f.runtime().OperDisabled(node) }
+
 // Install records p, unless Fail is set.
 func (f *Dataplane) Install(p *dataplane.Program) error {
 	f.mu.Lock()

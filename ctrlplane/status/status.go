@@ -25,6 +25,14 @@ type Runtime interface {
 	Member(pool, member string) *pools.Member
 }
 
+// Operator is the dataplane's runtime disable of nodes by the operator,
+// without a configuration change (Alteon's /oper/slb/dis; the engine has
+// it): lost on restart, never saved.
+type Operator interface {
+	SetOperDisabled(node string, disabled bool)
+	OperDisabled(node string) bool
+}
+
 // Counters are the dataplane's own counters (ports, drops by reason, flows).
 type Counters interface {
 	Counters() []dataplane.Counter
@@ -47,6 +55,7 @@ type Health interface {
 
 var (
 	_ Runtime  = (*dataplane.Engine)(nil)
+	_ Operator = (*dataplane.Engine)(nil)
 	_ Counters = (*dataplane.Engine)(nil)
 	_ Persist  = (*dataplane.Engine)(nil)
 	_ Health   = (*health.Monitoring)(nil)
@@ -60,6 +69,7 @@ type Sources struct {
 	Counters Counters
 	Persist  Persist
 	Health   Health
+	Oper     Operator // nil: the dataplane has no runtime disable
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),
@@ -69,6 +79,7 @@ func FromDataplane(dp interface{ Program() *dataplane.Program }, h *health.Monit
 	s.Runtime, _ = dp.(Runtime)
 	s.Counters, _ = dp.(Counters)
 	s.Persist, _ = dp.(Persist)
+	s.Oper, _ = dp.(Operator)
 	if h != nil {
 		s.Health = h
 	}
@@ -92,6 +103,7 @@ func (a Availability) String() string {
 
 // Reasons as BIG-IP words them.
 const (
+	ReasonOperDisabled     = pools.ReasonOperDisabled // Alteon's /oper/slb/dis
 	ReasonUnmonitored      = "The children pool member(s) either don't have service checking enabled, or service check results are not available yet"
 	ReasonNoMembers        = "The pool has no members"
 	ReasonNoPool           = "The virtual server has no pool"
@@ -357,6 +369,8 @@ func (v *View) member(p *config.Pool, m *config.Member) Member {
 		status, reason = "offline", "forced offline by the operator; "+status
 	case m.Session == config.SessionUserDisabled:
 		status, reason = "disabled", "disabled by the operator; "+status
+	case v.src.Oper != nil && v.src.Oper.OperDisabled(m.Node):
+		status, reason = "disabled", "operational, not in the configuration; "+status
 	}
 	st.Status, st.Reason, st.Up = status, reason, status == "up"
 	return st
@@ -398,6 +412,9 @@ func (v *View) Node(name string) (st Node, ok bool) {
 		if ns, ok := v.src.Health.NodeStatus(name); ok && int(ns.State) < len(nodeAvailability) {
 			st.Availability, st.Reason = nodeAvailability[ns.State], ns.Reason
 		}
+	}
+	if v.src.Oper != nil && v.src.Oper.OperDisabled(name) {
+		st.State = pools.ReasonOperDisabled
 	}
 	if n.Session == config.SessionUserDisabled {
 		st.State = "disabled"
