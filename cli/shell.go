@@ -24,6 +24,17 @@ type AlteonAppliance interface {
 	ExecAlteon(line string) (out, prompt string, err error)
 }
 
+// PendingAppliance is an Alteon appliance that tells whether the
+// session holds changes not applied (ctlsock.Client does), so that
+// leaving asks first, as the switch does.
+type PendingAppliance interface {
+	AlteonPending() (bool, error)
+}
+
+// LeaveQuestion is what the shell asks when leaving an Alteon session
+// with changes not applied.
+const LeaveQuestion = "Unapplied changes; apply, revert, or quit anyway? [a/r/q] "
+
 // Prompt is the tmsh-style prompt of the interactive shell.
 const Prompt = "root@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# "
 
@@ -40,7 +51,10 @@ type Shell struct {
 	// a line starting with "/" switches to it; `tmsh` switches back.
 	Alteon bool
 
-	prompt string
+	prompt    string
+	altUsed   bool                                  // an Alteon line was sent: the session may hold changes
+	ask       func(question string) (string, error) // reads an answer; nil: never ask (not interactive)
+	askCancel error                                 // what ask returns for Ctrl-C: stay
 }
 
 // One runs a single command and prints its output.
@@ -105,13 +119,30 @@ func (s *Shell) Interactive(historyFile string) error {
 	for _, l := range recall {
 		rl.SaveHistory(l)
 	}
+	term := rl.Config.FuncIsTerminal()
+	s.ask = func(q string) (string, error) {
+		if !term { // readline shows no prompt off a terminal
+			io.WriteString(s.Out, q+"\n")
+		}
+		rl.SetPrompt(q)
+		defer rl.SetPrompt(s.prompt)
+		return rl.Readline()
+	}
+	s.askCancel = readline.ErrInterrupt
+	defer func() { s.ask = nil }()
 	for {
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {
 			continue
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			if !term { // the input ended: there is no one to ask
+				s.ask = nil
+			}
+			if s.leave() {
+				return nil
+			}
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("cli: %w", err)
@@ -134,7 +165,7 @@ func (s *Shell) Line(line string) (quit bool) {
 	case "":
 		return false
 	case "quit", "exit", "logout":
-		return true
+		return s.leave()
 	}
 	alt, canAlteon := s.App.(AlteonAppliance)
 	if s.Alteon && !canAlteon {
@@ -162,6 +193,7 @@ func (s *Shell) Line(line string) (quit bool) {
 	if line == "?" {
 		line = "help"
 	}
+	s.altUsed = true
 	out, prompt, err := alt.ExecAlteon(line)
 	s.print(out)
 	if err != nil {
@@ -171,6 +203,61 @@ func (s *Shell) Line(line string) (quit bool) {
 		s.prompt = prompt
 	}
 	return false
+}
+
+// leave reports whether the session may end: when the Alteon session
+// holds changes not applied, it asks first — apply them, revert them, or
+// quit anyway — as the switch does. Ctrl-C at the question stays in the
+// shell; the end of input that is not a terminal quits with a warning; a
+// failed apply stays.
+func (s *Shell) leave() bool {
+	pa, ok := s.App.(PendingAppliance)
+	alt, _ := s.App.(AlteonAppliance)
+	if !ok || alt == nil || !s.altUsed {
+		return true
+	}
+	pending, err := pa.AlteonPending()
+	if err != nil {
+		fmt.Fprintln(s.Err, err)
+		return true
+	}
+	if !pending {
+		return true
+	}
+	if s.ask == nil {
+		fmt.Fprintln(s.Err, "warning: unapplied changes dropped (the input ended)")
+		return true
+	}
+	for {
+		ans, err := s.ask(LeaveQuestion)
+		switch {
+		case err != nil && s.askCancel != nil && errors.Is(err, s.askCancel):
+			return false
+		case err != nil:
+			return true
+		}
+		var cmd string
+		switch strings.ToLower(strings.TrimSpace(ans)) {
+		case "a", "apply":
+			cmd = "apply"
+		case "r", "revert":
+			cmd = "revert"
+		case "q", "quit":
+			return true
+		default:
+			continue
+		}
+		out, prompt, err := alt.ExecAlteon(cmd)
+		s.print(out)
+		if prompt != "" {
+			s.prompt = prompt
+		}
+		if err != nil {
+			fmt.Fprintln(s.Err, "Error: "+err.Error())
+			return false
+		}
+		return true
+	}
 }
 
 // Prompt returns the prompt the shell shows now.

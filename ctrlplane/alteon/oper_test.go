@@ -208,3 +208,7 @@ func TestAlteonRevertApply(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The control socket reports a session's pending changes through this
+// optional method.
+var _ interface{ Pending() bool } = (*Session)(nil)

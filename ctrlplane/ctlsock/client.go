@@ -39,6 +39,13 @@ func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
 	return resp.Output, resp.Prompt, err
 }
 
+// AlteonPending reports whether the client's Alteon session holds
+// changes not applied (an empty request asks; it changes nothing).
+func (c *Client) AlteonPending() (bool, error) {
+	resp, err := c.roundTrip(Request{Op: "exec", Text: "", Session: c.Session, Dialect: "alteon"})
+	return resp.Pending, err
+}
+
 // Push sends a script to be applied as a whole and waits for the apply
 // (see PushTimeout). When PushTimeout runs out first, the error says the
 // push may still apply.

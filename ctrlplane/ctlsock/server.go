@@ -66,7 +66,14 @@ type Response struct {
 	// Prompt is the session's prompt after the request (the Alteon menu
 	// open), for dialects that have one.
 	Prompt string `json:"prompt,omitempty"`
+	// Pending reports that the session holds changes not applied, for a
+	// shell that asks before leaving (sessions with a Pending method: the
+	// Alteon dialect's).
+	Pending bool `json:"pending,omitempty"`
 }
+
+// pender is a Session that can tell whether it holds changes not applied.
+type pender interface{ Pending() bool }
 
 // The server's defences against a client that holds connections open (a
 // process out of file descriptors stops accepting): at most maxConns
@@ -344,6 +351,9 @@ func (s *Server) run(req Request) Response {
 		ss := s.sessionFor(req.Session, d)
 		out, err = ss.Exec(req.Text)
 		resp.Prompt = ss.Prompt()
+		if p, ok := ss.(pender); ok {
+			resp.Pending = p.Pending()
+		}
 	case req.Op == "exec":
 		ss := d.NewSession()
 		out, err = ss.Exec(req.Text)
