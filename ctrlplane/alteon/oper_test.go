@@ -212,3 +212,19 @@ func TestAlteonRevertApply(t *testing.T) {
 // The control socket reports a session's pending changes through this
 // optional method.
 var _ interface{ Pending() bool } = (*Session)(nil)
+
+// Before the first save there is no saved file: diff flash shows all of
+// the running configuration as new, and revert apply empties it, as a
+// boot would.
+func TestAlteonDiffFlashNoSavedFile(t *testing.T) {
+	s, _, _ := newSavedStore(t)
+	ss := s.NewSession()
+	altExec(t, ss, operSetup)
+	if got := altExec(t, ss, "diff flash"); !strings.Contains(got, "/c/slb/real 1\n") || !strings.Contains(got, "/c/slb/virt 1/service 80 http\n") {
+		t.Errorf("diff flash with no saved file:\n%s", got)
+	}
+	altExec(t, ss, "revert apply")
+	if n := len(s.Running().Nodes) + len(s.Running().Virtuals); n != 0 {
+		t.Errorf("revert apply with no saved file left %d objects running", n)
+	}
+}
