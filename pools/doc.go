@@ -13,8 +13,9 @@
 // PoolConfig Equal. Live state is kept by identity outside the Pool and
 // shared through pointers, so an apply that rebuilds a pool does not reset
 // it: Health (written by the monitors), MemberStats and NodeStats
-// (written by the dataplane), and the PersistTable (one per appliance,
-// written by Pick). Inside a Pool the only
+// (written by the dataplane), OperState (a node's runtime disable by the
+// operator, Alteon's /oper/slb/dis; written by the control plane), and
+// the PersistTable (one per appliance, written by Pick). Inside a Pool the only
 // state that changes after build is atomic (the rotation cursor, slow-ramp
 // counters, sampled weights) plus the Maglev table, rebuilt under a mutex
 // when the member set changes, and Tick's samples, under a mutex.
