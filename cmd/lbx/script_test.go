@@ -229,8 +229,40 @@ func TestShowJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &nodes); err != nil || len(nodes) != 2 || nodes[0]["address"] != "198.18.2.11" || nodes[0]["members"] != 1.0 {
 		t.Errorf("show ltm node -o json (%v):\n%s", err, out)
 	}
-	if _, err := lbx("", "--socket", sock, "-c", "list ltm pool", "-o", "json"); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Errorf("list -o json = %v, want that it is not implemented", err)
+	if _, err := lbx("", "--socket", sock, "-c", "list ltm monitor http", "-o", "json"); err == nil || !strings.Contains(err.Error(), "not implemented") {
+		t.Errorf("list ltm monitor http -o json = %v, want that it is not implemented", err)
+	}
+}
+
+// list -o json prints the typed configuration objects, enumerations as
+// their tmsh words.
+func TestListJSON(t *testing.T) {
+	_, sock := newScriptAppliance(t)
+	out := mustRun(t, "", "--socket", sock, "-c", "list ltm pool web_pool", "-o", "json")
+	var pools []map[string]any
+	if err := json.Unmarshal([]byte(out), &pools); err != nil || len(pools) != 1 {
+		t.Fatalf("list ltm pool -o json (%v):\n%s", err, out)
+	}
+	p := pools[0]
+	if p["name"] != "/Common/web_pool" || p["mode"] != "round-robin" || p["slow_ramp_time"] != 10.0 || p["allow_snat"] != true {
+		t.Errorf("pool JSON: %v", p)
+	}
+	members, _ := p["members"].([]any)
+	if len(members) != 2 {
+		t.Fatalf("members: %v", p["members"])
+	}
+	if m := members[1].(map[string]any); m["node"] != "/Common/198.18.2.12" || m["port"] != 80.0 || m["state"] == nil || m["session"] == nil {
+		t.Errorf("member JSON: %v", m)
+	}
+	out = mustRun(t, "", "--socket", sock, "-c", "list ltm virtual", "-o", "json")
+	var vs []map[string]any
+	if err := json.Unmarshal([]byte(out), &vs); err != nil || len(vs) != 1 || vs[0]["destination"] != "198.18.1.100:80" || vs[0]["protocol"] != "tcp" || vs[0]["pool"] != "/Common/web_pool" {
+		t.Errorf("list ltm virtual -o json (%v):\n%s", err, out)
+	}
+	out = mustRun(t, "", "--socket", sock, "-c", "list ltm node /Common/198.18.2.11", "-o", "json")
+	var nodes []map[string]any
+	if err := json.Unmarshal([]byte(out), &nodes); err != nil || len(nodes) != 1 || nodes[0]["address"] != "198.18.2.11" || nodes[0]["ratio"] != 1.0 {
+		t.Errorf("list ltm node -o json (%v):\n%s", err, out)
 	}
 }
 
