@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -36,7 +38,8 @@ func newScriptAppliance(t *testing.T) (*appliance.Appliance, string) {
 			{Name: "/Common/self_client", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "client"},
 			{Name: "/Common/self_server", Prefix: netip.MustParsePrefix("198.18.2.2/24"), Port: "server"},
 		},
-		Socket: sock,
+		Socket:    sock,
+		SavedPath: filepath.Join(dir, "bigip.conf"), // not there: start empty
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +129,25 @@ delete ltm virtual vs_http
 		t.Errorf("alteon push --check output:\n%s", out)
 	}
 	before.same(t, app, "after an Alteon push --check")
+
+	// A check that adds a monitor and asks for a save readies no check
+	// (members keep their status), writes no file, and still refuses an
+	// unknown monitor.
+	status := mustRun(t, "", "--socket", sock, "-c", "show ltm pool web_pool", "-o", "json")
+	out = mustRun(t, "", "--socket", sock, "push", "--check", writeFile(t, "modify ltm pool web_pool monitor http\nsave sys config\n"))
+	if !strings.Contains(out, "~ ltm pool /Common/web_pool") {
+		t.Errorf("check of a monitor: %q", out)
+	}
+	if now := mustRun(t, "", "--socket", sock, "-c", "show ltm pool web_pool", "-o", "json"); now != status {
+		t.Errorf("a check changed the members' status:\nbefore %s\nafter %s", status, now)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(sock), "bigip.conf")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a check with save sys config wrote the saved file: %v", err)
+	}
+	if _, err := lbx("", "--socket", sock, "push", "--check", writeFile(t, "modify ltm pool web_pool monitor nope_mon\n")); err == nil {
+		t.Error("a check of an unknown monitor passed")
+	}
+	before.same(t, app, "after the monitor checks")
 
 	mustRun(t, "", "--socket", sock, "push", script)
 	if got := app.Store().Running(); got.Pools["/Common/api_pool"] == nil || got.Virtuals["/Common/vs_http"] != nil {
