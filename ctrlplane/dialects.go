@@ -29,6 +29,16 @@ func (alteonDialect) Claims(text string) bool            { return alteon.IsScrip
 func (a alteonDialect) Push(text string) (string, error) { return a.d.Push(text) }
 func (a alteonDialect) NewSession() ctlsock.Session      { return a.d.NewSession() }
 
+// Check is a dry run of Push (ctlsock.Checker).
+func (t tmshDialect) Check(text string) (string, error) { return t.d.Check(text) }
+
+// ShowJSON answers show and list of virtuals, pools and nodes as JSON
+// (ctlsock.JSONShower).
+func (t tmshDialect) ShowJSON(text string) (string, error) { return t.d.ShowJSON(text) }
+
+// Check is a dry run of Push (ctlsock.Checker).
+func (a alteonDialect) Check(text string) (string, error) { return a.d.Check(text) }
+
 // tmshSession is a tmsh session on the socket: no prompt, and nothing
 // pending to drop (a transaction ends with its session unsubmitted, as
 // tmsh's does).
@@ -41,4 +51,8 @@ var (
 	_ ctlsock.Dialect = tmshDialect{}
 	_ ctlsock.Dialect = alteonDialect{}
 	_ ctlsock.Session = (*alteon.Session)(nil)
+
+	_ ctlsock.Checker    = tmshDialect{}
+	_ ctlsock.Checker    = alteonDialect{}
+	_ ctlsock.JSONShower = tmshDialect{}
 )

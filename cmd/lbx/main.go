@@ -22,38 +22,72 @@ const usage = `lbx — a software load-balancer appliance
 
 usage:
   lbx run [-f boot.yaml] [--key value …]   boot the appliance in the foreground
-  lbx cli [--alteon]                      interactive shell: tmsh, or Alteon /cfg menus
+  lbx cli [--dialect tmsh|alteon]         interactive shell: tmsh, or Alteon /cfg menus
                                           (in tmsh, a line starting with / is Alteon)
-  lbx -c 'COMMAND'                        run one command on the running appliance
-  lbx push FILE|-                         apply a script as a whole: tmsh commands and
-                                          bigip.conf stanzas, or an Alteon /cfg dump
+  lbx [--dialect D] -c 'COMMAND' [-o json]
+                                          run one command on the running appliance;
+                                          -o json: show|list ltm virtual|pool|node
+  lbx push [--dialect D] [--check] FILE|-
+                                          apply a script as a whole: tmsh commands and
+                                          bigip.conf stanzas, or an Alteon /cfg dump;
+                                          --check: validate, print the diff, apply nothing
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
-default /run/lbx/lbx.sock)
+default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
+with / is Alteon, anything else tmsh; --alteon is --dialect alteon)
 push options: --push-timeout DURATION (give up waiting for the apply after
 it; by default a push waits until applied, as a push given up on may still
 apply)
+
+exit status: 0 done; 1 the command or the apply failed (nothing of a
+refused push is applied); 2 usage error (unknown command, bad flag)
 `
+
+// The exit statuses, as the usage text and README document them.
+const (
+	exitFailed = 1 // the command, or the apply, failed
+	exitUsage  = 2 // the command line itself is wrong
+)
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "lbx:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// usageError is a command line lbx cannot run as written.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef is a usageError.
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// exitCode is the exit status for run's error.
+func exitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailed
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no command")
+		return usagef("no command")
 	}
 	switch args[0] {
 	case "run":
 		return runAppliance(args[1:], stdout, stderr)
-	case "cli", "push", "-c", "--socket":
+	case "cli", "push", "-c", "--socket", "--dialect", "--alteon", "-o", "--output":
 		return runClient(args, stdin, stdout, stderr)
 	case "testbed":
 		return runTestbed(args[1:], stdout, stderr)
@@ -64,7 +98,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+		return usagef("unknown command %q", args[0])
 	}
 }
 
@@ -74,11 +108,25 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", "", "control socket (default $LBX_CONTROL_SOCKET or /run/lbx/lbx.sock)")
 	command := fs.StringP("command", "c", "", "run one command")
-	alteon := fs.Bool("alteon", false, "cli: start in the Alteon dialect")
+	dialect := fs.String("dialect", "", "tmsh or alteon (default: a text starting with / is Alteon)")
+	alteon := fs.Bool("alteon", false, "the same as --dialect alteon")
+	check := fs.Bool("check", false, "push: validate and print the diff, apply nothing")
+	output := fs.StringP("output", "o", "", "-c: json prints show|list ltm virtual|pool|node as JSON")
 	pushTimeout := fs.Duration("push-timeout", 0, "push: give up waiting for the apply after this long (0: wait until applied)")
 	fs.SetInterspersed(true)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return &usageError{err}
+	}
+	switch {
+	case *alteon && *dialect != "" && *dialect != "alteon":
+		return usagef("--alteon and --dialect %s disagree", *dialect)
+	case *alteon:
+		*dialect = "alteon"
+	case *dialect != "" && *dialect != "tmsh" && *dialect != "alteon":
+		return usagef("--dialect %q: want tmsh or alteon", *dialect)
+	}
+	if *output != "" && *output != "json" {
+		return usagef("-o %q: want json", *output)
 	}
 	path := *socket
 	if path == "" {
@@ -87,20 +135,39 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if path == "" {
 		path = "/run/lbx/lbx.sock"
 	}
-	client := &ctlsock.Client{Path: path, PushTimeout: *pushTimeout}
-	sh := &cli.Shell{App: client, Out: stdout, Err: stderr, Alteon: *alteon}
+	client := &ctlsock.Client{Path: path, PushTimeout: *pushTimeout, Dialect: *dialect}
+	sh := &cli.Shell{App: client, Out: stdout, Err: stderr, Alteon: *dialect == "alteon"}
 	rest := fs.Args()
+	verb := ""
+	if len(rest) > 0 {
+		verb = rest[0]
+	}
 	if fs.Changed("command") {
+		verb = "-c"
+	}
+	if *check && verb != "push" {
+		return usagef("--check is for push")
+	}
+	if *output != "" && verb != "-c" {
+		return usagef("-o json is for -c")
+	}
+	switch verb {
+	case "-c":
 		if len(rest) > 0 {
-			return fmt.Errorf("-c takes one quoted command; unexpected %q", strings.Join(rest, " "))
+			return usagef("-c takes one quoted command; unexpected %q", strings.Join(rest, " "))
+		}
+		if *output == "json" {
+			out, err := client.ShowJSON(*command)
+			io.WriteString(stdout, out)
+			return err
 		}
 		return sh.One(*command)
-	}
-	if len(rest) == 0 {
-		return errors.New("want cli, push FILE or -c COMMAND")
-	}
-	switch rest[0] {
+	case "":
+		return usagef("want cli, push FILE or -c COMMAND")
 	case "cli":
+		if len(rest) != 1 {
+			return usagef("cli takes no arguments; unexpected %q", strings.Join(rest[1:], " "))
+		}
 		// One server-side session for the whole shell, so a cli
 		// transaction spans the commands typed into it.
 		var id [8]byte
@@ -108,6 +175,9 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		client.Session = fmt.Sprintf("cli-%d-%x", os.Getpid(), id)
+		// The shell picks the dialect line by line (and ExecAlteon names
+		// it): --dialect only chooses where it starts.
+		client.Dialect = ""
 		home, _ := os.UserHomeDir()
 		hist := ""
 		if home != "" {
@@ -116,7 +186,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return sh.Interactive(hist)
 	case "push":
 		if len(rest) != 2 {
-			return errors.New("usage: lbx push FILE (or - for standard input)")
+			return usagef("usage: lbx push [--dialect tmsh|alteon] [--check] FILE (or - for standard input)")
 		}
 		var text []byte
 		var err error
@@ -128,7 +198,12 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
+		if *check {
+			out, err := client.Check(string(text))
+			io.WriteString(stdout, out)
+			return err
+		}
 		return waitReporting(stderr, pushProgressEvery, func() error { return sh.Push(string(text)) })
 	}
-	return fmt.Errorf("unknown command %q", rest[0])
+	return usagef("unknown command %q", verb)
 }

@@ -44,7 +44,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"nothing", nil, "no command"},
 		{"unknown", []string{"frobnicate"}, `unknown command "frobnicate"`},
-		{"push without file", []string{"push"}, "usage: lbx push FILE"},
+		{"push without file", []string{"push"}, "usage: lbx push ["},
 		{"-c with extra words", []string{"-c", "list", "ltm"}, "-c takes one quoted command"},
 		{"testbed without verb", []string{"testbed"}, "usage: lbx testbed"},
 		{"exec unknown host", []string{"testbed", "exec", "nohost", "--", "true"}, `no host "nohost"`},

@@ -104,10 +104,10 @@ func runBoot(args []string, stderr io.Writer) (boot *ctrlplane.Boot, printDefaul
 	printDef := fs.Bool("print-default", false, "print the embedded boot config and exit")
 	ctrlplane.BootFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return nil, false, err
+		return nil, false, &usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return nil, false, fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
+		return nil, false, usagef("run: unexpected argument %q", fs.Arg(0))
 	}
 	if *printDef {
 		return nil, true, nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +17,7 @@ import (
 
 func runTestbed(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: lbx testbed up|down|status|exec HOST -- CMD…")
+		return usagef("usage: lbx testbed up|down|status|exec HOST -- CMD…")
 	}
 	switch args[0] {
 	case "up":
@@ -41,7 +40,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		// lbx testbed exec HOST -- CMD…
 		rest := args[1:]
 		if len(rest) < 1 {
-			return errors.New("usage: lbx testbed exec HOST -- CMD…")
+			return usagef("usage: lbx testbed exec HOST -- CMD…")
 		}
 		host, rest := rest[0], rest[1:]
 		if len(rest) > 0 && rest[0] == "--" {
@@ -61,7 +60,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if fs.NArg() > 0 {
-			return fmt.Errorf("testbed serve: unexpected arguments %q", fs.Args())
+			return usagef("testbed serve: unexpected arguments %q", fs.Args())
 		}
 		for _, s := range *listens {
 			l, err := testbed.ParseListen(s)
@@ -77,7 +76,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		return testbed.Serve(ctx, o, slog.New(slog.NewTextHandler(stderr, nil)))
 	}
-	return fmt.Errorf("testbed: unknown command %q", args[0])
+	return usagef("testbed: unknown command %q", args[0])
 }
 
 func printStatus(w io.Writer, st *testbed.State, format string) error {
@@ -112,7 +111,7 @@ func printStatus(w io.Writer, st *testbed.State, format string) error {
 
 func runDemo(args []string, stdout io.Writer) error {
 	if len(args) > 0 {
-		return fmt.Errorf("demo takes no arguments")
+		return usagef("demo takes no arguments")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -427,11 +427,47 @@ func warningText(warnings []string) string {
 // accepted and wait for the end, `save` saves after the apply. Any error
 // changes nothing and names the line.
 func (d *Dialect) Push(text string) (string, error) {
+	out, warnings, err := d.push(text, d.store.Update, nil)
+	if err != nil {
+		return "", err
+	}
+	return out + altNames(d.store.Running()).Replace(warningText(warnings)), nil
+}
+
+// Check is a dry run of Push: the script is run on a transaction, checked
+// and compiled as a push would be (store.Store.Check), and nothing is
+// applied or saved. It prints the script's own output, then the pending
+// changes as `diff` prints them (or "no changes") and the warnings a push
+// would add; errors carry the script's line numbers as a push's do.
+func (d *Dialect) Check(text string) (string, error) {
+	var diff string
+	var cand *config.Config
+	out, warnings, err := d.push(text, func(fn func(*store.Txn) error) ([]string, error) {
+		_, w, err := d.store.Check(fn)
+		return w, err
+	}, func(t *store.Txn, st *altState) {
+		cand = t.Config()
+		diff = altDiff(t.Original(), t.Config(), st.drafts)
+	})
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(diff) == "" {
+		diff = "no changes\n"
+	}
+	return out + diff + altNames(cand).Replace(warningText(warnings)), nil
+}
+
+// push runs a script's lines in one transaction that apply (the store's
+// Update, or Check for a dry run) commits; done, when set, sees the
+// transaction once every line has run. It returns the script's output and
+// the apply's new warnings.
+func (d *Dialect) push(text string, apply func(func(*store.Txn) error) ([]string, error), done func(*store.Txn, *altState)) (string, []string, error) {
 	st := newAltState()
 	var out strings.Builder
 	var cand *config.Config
 	ran := false
-	warnings, err := d.store.Update(func(t *store.Txn) error {
+	warnings, err := apply(func(t *store.Txn) error {
 		x := d.execCtx(t)
 		cand = t.Config()
 		a := &altCtx{x: x, st: st}
@@ -462,16 +498,18 @@ func (d *Dialect) Push(text string) (string, error) {
 			fmt.Fprintf(&out, "warning: virt %s has no service; nothing of it is applied (lbx keeps a virt as its services)\n", id)
 		}
 		ran = true
+		if done != nil {
+			done(t, st)
+		}
 		return nil
 	})
 	if err != nil {
 		if ran {
 			err = altErrors(cand, err)
 		}
-		return "", err
+		return "", nil, err
 	}
-	out.WriteString(altNames(d.store.Running()).Replace(warningText(warnings)))
-	return out.String(), nil
+	return out.String(), warnings, nil
 }
 
 func sortedIDs[T any](m map[string]T) []string {

@@ -203,3 +203,6 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 	}
 	return nil
 }
+
+// A dry run (store.Store.Check) validates monitor rules through it.
+var _ store.Validator = (*health.Monitoring)(nil)

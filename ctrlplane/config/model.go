@@ -47,13 +47,13 @@ type RawStanza struct {
 // kept verbatim (from its name to the end of its line, blocks included) and
 // printed back inside its object.
 type RawProp struct {
-	Name string
-	Text string
+	Name string `json:"name"`
+	Text string `json:"text"`
 }
 
 // Extras holds an object's unknown properties; every object kind embeds it.
 type Extras struct {
-	Extra []RawProp
+	Extra []RawProp `json:"extra,omitempty"`
 }
 
 func (e *Extras) Keep(p RawProp) { e.Extra = append(e.Extra, p) }
@@ -92,6 +92,9 @@ func (s Session) String() string {
 	return "user-enabled"
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (s Session) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // State is a node's or member's state setting. The zero value is user-up;
 // user-down is "forced offline".
 type State uint8
@@ -108,12 +111,15 @@ func (s State) String() string {
 	return "user-up"
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // MonitorRule is the monitor property of a pool, member or node: all of
 // Names must be up (`a and b`), or at least Min of them (`min 1 of { a b }`).
 // No names is none.
 type MonitorRule struct {
-	Names []string // full monitor names
-	Min   uint32   // 0: all of them
+	Names []string `json:"names"` // full monitor names
+	Min   uint32   `json:"min"`   // 0: all of them
 }
 
 // String prints the rule as tmsh does.
@@ -131,14 +137,14 @@ func (r MonitorRule) String() string {
 // ratio, connection limit, monitor, session and state take effect on every
 // member on it.
 type Node struct {
-	Name            string     // full name, "/Common/198.18.2.11"
-	Address         netip.Addr // cannot be changed once created, as on BIG-IP
-	Description     string
-	ConnectionLimit uint32 // 0: no limit
-	Ratio           uint32 // 1 by default
-	Monitor         MonitorRule
-	Session         Session
-	State           State
+	Name            string      `json:"name"`    // full name, "/Common/198.18.2.11"
+	Address         netip.Addr  `json:"address"` // cannot be changed once created, as on BIG-IP
+	Description     string      `json:"description"`
+	ConnectionLimit uint32      `json:"connection_limit"` // 0: no limit
+	Ratio           uint32      `json:"ratio"`            // 1 by default
+	Monitor         MonitorRule `json:"monitor"`
+	Session         Session     `json:"session"`
+	State           State       `json:"state"`
 	Extras
 }
 
@@ -198,6 +204,9 @@ func (m LBMode) String() string {
 	return "mode-" + strconv.Itoa(int(m))
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (m LBMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
 // ServiceDownAction is what a pool does to connections of a member that
 // goes down. The zero value is none.
 type ServiceDownAction uint8
@@ -218,21 +227,24 @@ func (a ServiceDownAction) String() string {
 	return "action-" + strconv.Itoa(int(a))
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (a ServiceDownAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
 // Pool is an `ltm pool`; compile turns it into a pools.PoolConfig
 // (reselect-tries, allow-snat and allow-nat are kept but have no effect
 // yet).
 type Pool struct {
-	Name              string
-	Description       string
-	Mode              LBMode
-	Members           []Member // in the order they were added; round-robin follows it
-	MinActiveMembers  uint32   // priority group activation; 0 disables it
-	Monitor           MonitorRule
-	SlowRampTime      uint32 // seconds; 10 by default
-	ServiceDownAction ServiceDownAction
-	ReselectTries     uint32
-	AllowSNAT         bool // yes by default
-	AllowNAT          bool // yes by default
+	Name              string            `json:"name"`
+	Description       string            `json:"description"`
+	Mode              LBMode            `json:"mode"`
+	Members           []Member          `json:"members"`            // in the order they were added; round-robin follows it
+	MinActiveMembers  uint32            `json:"min_active_members"` // priority group activation; 0 disables it
+	Monitor           MonitorRule       `json:"monitor"`
+	SlowRampTime      uint32            `json:"slow_ramp_time"` // seconds; 10 by default
+	ServiceDownAction ServiceDownAction `json:"service_down_action"`
+	ReselectTries     uint32            `json:"reselect_tries"`
+	AllowSNAT         bool              `json:"allow_snat"` // yes by default
+	AllowNAT          bool              `json:"allow_nat"`  // yes by default
 	Extras
 }
 
@@ -244,15 +256,15 @@ func NewPool(name string) *Pool {
 // Member is one pool member: a node and a service port. Its tmsh name is
 // NODE:PORT (NODE.PORT when the node name is an IPv6 address).
 type Member struct {
-	Node            string     // full node name, "/Common/198.18.2.11"
-	Port            uint16     // 0 is BIG-IP's "any": the virtual's port
-	Address         netip.Addr // the node's address, filled in by ApplyDefaults
-	Description     string
-	PriorityGroup   uint32
-	Ratio           uint32 // 1 by default
-	ConnectionLimit uint32 // 0: no limit
-	Session         Session
-	State           State
+	Node            string     `json:"node"`    // full node name, "/Common/198.18.2.11"
+	Port            uint16     `json:"port"`    // 0 is BIG-IP's "any": the virtual's port
+	Address         netip.Addr `json:"address"` // the node's address, filled in by ApplyDefaults
+	Description     string     `json:"description"`
+	PriorityGroup   uint32     `json:"priority_group"`
+	Ratio           uint32     `json:"ratio"`            // 1 by default
+	ConnectionLimit uint32     `json:"connection_limit"` // 0: no limit
+	Session         Session    `json:"session"`
+	State           State      `json:"state"`
 	Extras
 }
 
@@ -294,6 +306,9 @@ func (p Protocol) String() string {
 	return strconv.Itoa(int(p))
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
 // SNATType is the source-address-translation type of a virtual server.
 type SNATType uint8
 
@@ -317,16 +332,19 @@ func (t SNATType) String() string {
 	return "snat-" + strconv.Itoa(int(t))
 }
 
+// MarshalText makes it its tmsh word in JSON.
+func (t SNATType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 // Profile is a profile attached to a virtual server.
 type Profile struct {
-	Name    string // full name, "/Common/fastL4"
-	Context string // "", "all", "clientside" or "serverside"
+	Name    string `json:"name"`    // full name, "/Common/fastL4"
+	Context string `json:"context"` // "", "all", "clientside" or "serverside"
 }
 
 // PersistRef is one persistence profile a virtual server uses.
 type PersistRef struct {
-	Name    string // full name
-	Default bool   // `default yes`: the one used first
+	Name    string `json:"name"`    // full name
+	Default bool   `json:"default"` // `default yes`: the one used first
 }
 
 // Virtual is an `ltm virtual`: an L4 virtual server. Destination, protocol,
@@ -335,21 +353,21 @@ type PersistRef struct {
 // (DSR) and the http profile are kept and warned about, for the dataplane
 // to come.
 type Virtual struct {
-	Name                string
-	Description         string
-	Destination         netip.AddrPort // port 0 is "any"
-	Protocol            Protocol
-	Mask                netip.Addr
-	Pool                string    // full pool name, "" for none
-	Profiles            []Profile // sorted by name
-	SNAT                SNATType
-	SNATPool            string       // full snatpool name when SNAT is SNATPool
-	TranslateAddress    bool         // enabled by default; disabled is direct server return
-	TranslatePort       bool         // enabled by default
-	Persist             []PersistRef // sorted by name
-	FallbackPersistence string       // full name, "" for none
-	ConnectionLimit     uint32       // 0: no limit
-	Disabled            bool         // the zero value is enabled, as BIG-IP creates virtuals
+	Name                string         `json:"name"`
+	Description         string         `json:"description"`
+	Destination         netip.AddrPort `json:"destination"` // port 0 is "any"
+	Protocol            Protocol       `json:"protocol"`
+	Mask                netip.Addr     `json:"mask"`
+	Pool                string         `json:"pool"`     // full pool name, "" for none
+	Profiles            []Profile      `json:"profiles"` // sorted by name
+	SNAT                SNATType       `json:"snat"`
+	SNATPool            string         `json:"snatpool"`             // full snatpool name when SNAT is SNATPool
+	TranslateAddress    bool           `json:"translate_address"`    // enabled by default; disabled is direct server return
+	TranslatePort       bool           `json:"translate_port"`       // enabled by default
+	Persist             []PersistRef   `json:"persist"`              // sorted by name
+	FallbackPersistence string         `json:"fallback_persistence"` // full name, "" for none
+	ConnectionLimit     uint32         `json:"connection_limit"`     // 0: no limit
+	Disabled            bool           `json:"disabled"`             // the zero value is enabled, as BIG-IP creates virtuals
 	Extras
 }
 

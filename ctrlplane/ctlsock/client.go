@@ -22,6 +22,9 @@ type Client struct {
 	// Session, when set, keeps a server-side session (and its open
 	// transaction) across this client's requests.
 	Session string
+	// Dialect, when set, names the dialect of Exec, Push, Check and
+	// ShowJSON requests ("tmsh", "alteon"); empty lets the text choose.
+	Dialect string
 }
 
 // ErrNoAppliance means nothing listens on the control socket.
@@ -29,7 +32,13 @@ var ErrNoAppliance = errors.New("no appliance is running (control socket not rea
 
 // Exec runs one command on the appliance.
 func (c *Client) Exec(line string) (string, error) {
-	return c.do(Request{Op: "exec", Text: line, Session: c.Session})
+	return c.do(Request{Op: "exec", Text: line, Session: c.Session, Dialect: c.Dialect})
+}
+
+// ShowJSON runs one read-only command (show, list) and returns its answer
+// as JSON.
+func (c *Client) ShowJSON(line string) (string, error) {
+	return c.do(Request{Op: "exec", Text: line, Dialect: c.Dialect, Output: "json"})
 }
 
 // ExecAlteon runs Alteon dialect lines in the client's session and returns
@@ -51,7 +60,15 @@ func (c *Client) AlteonPending() (bool, error) {
 // push may still apply.
 func (c *Client) Push(text string) (string, error) {
 	late := fmt.Sprintf("gave up waiting after %v, but the appliance may still apply the push (it answers only once applied; check with list)", c.PushTimeout)
-	resp, err := c.roundTripWait(Request{Op: "push", Text: text}, c.PushTimeout, late)
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect}, c.PushTimeout, late)
+	return resp.Output, err
+}
+
+// Check dry-runs a push: the appliance validates and compiles the script
+// as a push would and answers with what it would change, applying
+// nothing.
+func (c *Client) Check(text string) (string, error) {
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect, Check: true}, c.PushTimeout, "")
 	return resp.Output, err
 }
 

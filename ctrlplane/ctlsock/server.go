@@ -31,6 +31,20 @@ type Dialect interface {
 	Push(text string) (string, error)
 }
 
+// Checker is a Dialect that can dry-run a push (Request.Check): the
+// script is run, validated and compiled as a push is, and what it would
+// change is printed; nothing is applied. Optional, so a dialect without
+// it answers a checked push with an error.
+type Checker interface {
+	Check(text string) (string, error)
+}
+
+// JSONShower is a Dialect that answers read-only commands (show, list)
+// as JSON for scripts (Request.Output "json"). Optional, as Checker.
+type JSONShower interface {
+	ShowJSON(text string) (string, error)
+}
+
 // Session is one client's conversation in a dialect. The server calls it
 // from one request at a time.
 type Session interface {
@@ -57,6 +71,12 @@ type Request struct {
 	// "alteon"); empty lets the text choose (Dialect.Claims), falling back
 	// to the first registered.
 	Dialect string `json:"dialect,omitempty"`
+	// Check makes a push a dry run (Checker): validated, compiled and
+	// its diff printed, nothing applied.
+	Check bool `json:"check,omitempty"`
+	// Output "json" asks an exec of a show or list command for JSON
+	// (JSONShower); empty is the dialect's text.
+	Output string `json:"output,omitempty"`
 }
 
 // Response answers a Request. Error is empty on success.
@@ -347,6 +367,8 @@ func (s *Server) run(req Request) Response {
 	switch {
 	case derr != nil:
 		err = derr
+	case req.Op == "exec" && req.Output != "":
+		out, err = showJSON(d, req)
 	case req.Op == "exec" && req.Session != "":
 		ss := s.sessionFor(req.Session, d)
 		out, err = ss.Exec(req.Text)
@@ -359,6 +381,13 @@ func (s *Server) run(req Request) Response {
 		out, err = ss.Exec(req.Text)
 		out += ss.Dropped()
 		resp.Prompt = ss.Prompt()
+	case req.Op == "push" && req.Check:
+		c, ok := d.(Checker)
+		if !ok {
+			err = fmt.Errorf("push --check: the %s dialect has no dry run", d.Name())
+			break
+		}
+		out, err = c.Check(req.Text)
 	case req.Op == "push":
 		out, err = d.Push(req.Text)
 	default:
@@ -369,6 +398,18 @@ func (s *Server) run(req Request) Response {
 		resp.Error = err.Error()
 	}
 	return resp
+}
+
+// showJSON runs a read-only command of d for JSON output.
+func showJSON(d Dialect, req Request) (string, error) {
+	if req.Output != "json" {
+		return "", fmt.Errorf("control request: output %q: want json (or none, for text)", req.Output)
+	}
+	j, ok := d.(JSONShower)
+	if !ok {
+		return "", fmt.Errorf("-o json: the %s dialect prints only text", d.Name())
+	}
+	return j.ShowJSON(req.Text)
 }
 
 // dialect picks the dialect of a request: the one it names, else the first

@@ -103,6 +103,21 @@ func walkRequest(dec *json.Decoder) (Request, error) {
 			field = &req.Session
 		case strings.EqualFold(key, "dialect"):
 			field = &req.Dialect
+		case strings.EqualFold(key, "output"):
+			field = &req.Output
+		case strings.EqualFold(key, "check"):
+			t, err := dec.Token()
+			if err != nil {
+				return req, err
+			}
+			switch v := t.(type) {
+			case bool:
+				req.Check = v
+			case nil:
+			default:
+				return req, fmt.Errorf("field %q: want a boolean, got %v", key, t)
+			}
+			continue
 		default:
 			if err := skipValue(dec, 1); err != nil {
 				return req, err

@@ -231,6 +231,13 @@ func (m *Monitoring) Prepare(c *config.Config) (apply func() error, err error) {
 	return func() error { return m.apply(checks) }, nil
 }
 
+// Validate checks the monitor rules of c as Prepare does, readying and
+// marking nothing: a dry run's (store.Store.Check).
+func (m *Monitoring) Validate(c *config.Config) error {
+	_, err := monitorPlan(c)
+	return err
+}
+
 // Abort undoes a Prepare whose install failed.
 func (m *Monitoring) Abort() { m.abort() }
 

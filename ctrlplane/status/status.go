@@ -101,6 +101,9 @@ func (a Availability) String() string {
 	return [...]string{"unknown", "available", "offline"}[a]
 }
 
+// MarshalText makes an availability its word in JSON ("available").
+func (a Availability) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
 // Reasons as BIG-IP words them.
 const (
 	ReasonOperDisabled     = pools.ReasonOperDisabled // Alteon's /oper/slb/dis
@@ -114,8 +117,12 @@ const (
 
 // Traffic is an object's counters.
 type Traffic struct {
-	PktsIn, PktsOut, BytesIn, BytesOut, TotalConns uint64
-	CurConns                                       int64
+	PktsIn     uint64 `json:"pkts_in"`
+	PktsOut    uint64 `json:"pkts_out"`
+	BytesIn    uint64 `json:"bytes_in"`
+	BytesOut   uint64 `json:"bytes_out"`
+	TotalConns uint64 `json:"total_conns"`
+	CurConns   int64  `json:"cur_conns"`
 }
 
 // add adds a member's counters.
@@ -145,55 +152,55 @@ func virtualTraffic(s *dataplane.VirtualStats) Traffic {
 // Virtual is a virtual server's status. Its availability follows its
 // pool's, as on BIG-IP.
 type Virtual struct {
-	Name         string
-	Availability Availability
-	Enabled      bool
-	Reason       string
-	Destination  netip.AddrPort
-	Protocol     string
-	Pool         string // "" for none
-	Traffic      Traffic
+	Name         string         `json:"name"`
+	Availability Availability   `json:"availability"`
+	Enabled      bool           `json:"enabled"`
+	Reason       string         `json:"reason"`
+	Destination  netip.AddrPort `json:"destination"`
+	Protocol     string         `json:"protocol"`
+	Pool         string         `json:"pool"` // "" for none
+	Traffic      Traffic        `json:"traffic"`
 }
 
 // Pool is a pool's status with its members'.
 type Pool struct {
-	Name             string
-	Availability     Availability
-	Reason           string
-	Mode             string
-	MinActiveMembers uint32
+	Name             string       `json:"name"`
+	Availability     Availability `json:"availability"`
+	Reason           string       `json:"reason"`
+	Mode             string       `json:"mode"`
+	MinActiveMembers uint32       `json:"min_active_members"`
 	// ActiveGroups are the priority groups taking traffic (priority group
 	// activation); nil when the pool is not installed or has no PGA.
-	ActiveGroups []uint32
-	Installed    bool
-	Traffic      Traffic // the members' summed
-	Members      []Member
+	ActiveGroups []uint32 `json:"active_groups"`
+	Installed    bool     `json:"installed"`
+	Traffic      Traffic  `json:"traffic"` // the members' summed
+	Members      []Member `json:"members"`
 }
 
 // Member is a pool member's status.
 type Member struct {
-	Name    string // "/Common/10.0.0.1:80"
-	Node    string // "/Common/10.0.0.1"
-	Address netip.Addr
-	Port    uint16
+	Name    string     `json:"name"` // "/Common/10.0.0.1:80"
+	Node    string     `json:"node"` // "/Common/10.0.0.1"
+	Address netip.Addr `json:"address"`
+	Port    uint16     `json:"port"`
 	// Status is the word show prints: up, down, checking, unknown (not
 	// monitored), disabled, offline (forced offline).
-	Status  string
-	Reason  string
-	Up      bool
-	Traffic Traffic
+	Status  string  `json:"status"`
+	Reason  string  `json:"reason"`
+	Up      bool    `json:"up"`
+	Traffic Traffic `json:"traffic"`
 }
 
 // Node is a node's status; its traffic is summed over every installed
 // member on its address, as BIG-IP counts a node.
 type Node struct {
-	Name         string
-	Address      netip.Addr
-	Availability Availability
-	State        string // enabled, disabled, forced offline
-	Reason       string
-	Members      int // installed pool members on the node
-	Traffic      Traffic
+	Name         string       `json:"name"`
+	Address      netip.Addr   `json:"address"`
+	Availability Availability `json:"availability"`
+	State        string       `json:"state"` // enabled, disabled, forced offline
+	Reason       string       `json:"reason"`
+	Members      int          `json:"members"` // installed pool members on the node
+	Traffic      Traffic      `json:"traffic"`
 }
 
 // Instance is one place a monitor checks: a pool member or a node.

@@ -9,7 +9,9 @@
 // running one. Every edit completes the candidate's defaults for the
 // object it changed (config.Defaults), so lists and checks between the
 // lines of a script see what the apply will, at a cost that follows the
-// edit and not the size of the configuration. Update runs a one-shot change with the store locked. Save
+// edit and not the size of the configuration. Update runs a one-shot change with the store locked; Check is its dry
+// run, validating and compiling the candidate and returning its diff
+// without installing anything (`lbx push --check`). Save
 // writes the running configuration crash-safely (write, fsync, rename,
 // keeping the previous file as .bak); Boot reads it back. The file format
 // is a Codec's (the tmsh dialect's bigip.conf): the store knows no dialect.

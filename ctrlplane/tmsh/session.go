@@ -180,17 +180,50 @@ func (ss *Session) execLocked(st statement) (string, error) {
 // changes nothing and names the line. Output of list and show is
 // concatenated.
 func (d *Dialect) Push(text string) (string, error) {
-	out, err := d.push(text)
-	return out, bound(err)
+	out, warnings, err := d.push(text, d.store.Update)
+	if err != nil {
+		return "", bound(err)
+	}
+	return out + warningText(warnings), nil
 }
 
-func (d *Dialect) push(text string) (string, error) {
+// Check is a dry run of Push: the script is run on a transaction, checked
+// and compiled as a push would be (store.Store.Check), and nothing is
+// applied or saved. It prints the script's own output, then what a push
+// would change (store.FormatDiff, or "no changes") and the warnings it
+// would add; errors carry the script's line numbers as a push's do.
+func (d *Dialect) Check(text string) (string, error) {
+	var diff []store.Change
+	out, warnings, err := d.push(text, func(fn func(*store.Txn) error) ([]string, error) {
+		var w []string
+		var err error
+		diff, w, err = d.store.Check(fn)
+		return w, err
+	})
+	if err != nil {
+		return "", bound(err)
+	}
+	return out + diffText(diff) + warningText(warnings), nil
+}
+
+// diffText is a dry run's diff, or a line saying there is none.
+func diffText(diff []store.Change) string {
+	if len(diff) == 0 {
+		return "no changes\n"
+	}
+	return store.FormatDiff(diff)
+}
+
+// push runs a script's statements in one transaction that apply (the
+// store's Update, or Check for a dry run) commits. It returns the
+// script's output and the apply's new warnings.
+func (d *Dialect) push(text string, apply func(func(*store.Txn) error) ([]string, error)) (string, []string, error) {
 	stmts, err := statements(text)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var out strings.Builder
-	warnings, err := d.store.Update(func(t *store.Txn) error {
+	warnings, err := apply(func(t *store.Txn) error {
 		x := d.execCtx(t)
 		for _, st := range stmts {
 			o, err := runStatement(x, st)
@@ -216,10 +249,9 @@ func (d *Dialect) push(text string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	out.WriteString(warningText(warnings))
-	return out.String(), nil
+	return out.String(), warnings, nil
 }
 
 // warningText is an apply's new warnings as a command's output repeats
