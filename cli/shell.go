@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -98,14 +97,30 @@ func (s *Shell) Interactive(historyFile string) error {
 		}
 		defer hist.close()
 	}
-	tmshCompleter := readline.NewPrefixCompleter(completer(grammar)...)
+	var rl *readline.Instance
+	out := func() io.Writer {
+		if rl != nil {
+			return rl.Stdout() // redraws the prompt and the line after
+		}
+		return s.Out
+	}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt: s.prompt,
 		// The shell keeps history itself (history.go): mode 0600, and
 		// never a line with a password.
 		DisableAutoSaveHistory: true,
-		// The Alteon menus live on the appliance; only tmsh completes.
-		AutoComplete:    &dialectCompleter{shell: s, tmsh: tmshCompleter},
+		// Both dialects complete from the appliance's command tables.
+		AutoComplete: s,
+		Listener:     readline.FuncListener(s.questionListener(out)),
+		// Listing several completions needs a width; without a terminal
+		// (a pipe, a session without a pty) readline's is -1 and it
+		// would panic.
+		FuncGetWidth: func() int {
+			if w := readline.GetScreenWidth(); w > 0 {
+				return w
+			}
+			return 80
+		},
 		InterruptPrompt: "^C",
 		EOFPrompt:       "quit",
 		Stdin:           s.In,
@@ -167,6 +182,9 @@ func (s *Shell) Line(line string) (quit bool) {
 	case "quit", "exit", "logout":
 		return s.leave()
 	}
+	if s.question(line) {
+		return false
+	}
 	alt, canAlteon := s.App.(AlteonAppliance)
 	if s.Alteon && !canAlteon {
 		fmt.Fprintln(s.Err, "this appliance does not speak the Alteon dialect; back to tmsh")
@@ -175,8 +193,8 @@ func (s *Shell) Line(line string) (quit bool) {
 	if !s.Alteon {
 		if !strings.HasPrefix(line, "/") || !canAlteon {
 			switch line {
-			case "help", "?":
-				s.help()
+			case "help":
+				s.ListCandidates(s.Out, "")
 			default:
 				if err := s.One(line); err != nil {
 					fmt.Fprintln(s.Err, err)
@@ -269,26 +287,4 @@ func (s *Shell) Prompt() string {
 		return Prompt
 	}
 	return s.prompt
-}
-
-// dialectCompleter completes tmsh commands, and nothing in the Alteon
-// dialect.
-type dialectCompleter struct {
-	shell *Shell
-	tmsh  readline.AutoCompleter
-}
-
-func (d *dialectCompleter) Do(line []rune, pos int) ([][]rune, int) {
-	if d.shell.Alteon {
-		return nil, 0
-	}
-	return d.tmsh.Do(line, pos)
-}
-
-func (s *Shell) help() {
-	w := bufio.NewWriter(s.Out)
-	defer w.Flush()
-	for _, c := range grammar {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
-	}
 }

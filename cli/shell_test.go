@@ -49,18 +49,6 @@ func TestShellOneAndPush(t *testing.T) {
 	}
 }
 
-func TestGrammarCompletesEveryVerb(t *testing.T) {
-	items := completer(grammar)
-	if len(items) != len(grammar) {
-		t.Fatalf("%d completion items for %d verbs", len(items), len(grammar))
-	}
-	for i, w := range grammar {
-		if got := string(items[i].GetName()); got != w.name+" " {
-			t.Errorf("item %d = %q, want %q", i, got, w.name+" ")
-		}
-	}
-}
-
 // altRecorder also takes Alteon lines, answering with a menu prompt.
 type altRecorder struct {
 	recorder

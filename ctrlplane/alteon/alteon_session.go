@@ -123,7 +123,9 @@ func IsScript(text string) bool {
 }
 
 // lookupAlt finds name in the menu (and the global commands): an exact
-// name, else a unique prefix, as Alteon accepts.
+// name, else a unique prefix, as Alteon accepts. A prefix of one of the
+// menu's own entries wins over the globals (`/c/s/r 1` is
+// /cfg/slb/real 1, not save nor revert).
 func lookupAlt(m *altMenu, name string) (*altCmd, error) {
 	all := make([]*altCmd, 0, len(m.cmds)+len(altGlobals))
 	for i := range m.cmds {
@@ -132,14 +134,23 @@ func lookupAlt(m *altMenu, name string) (*altCmd, error) {
 	for i := range altGlobals {
 		all = append(all, &altGlobals[i])
 	}
-	var pre []*altCmd
-	for _, c := range all {
+	var pre, own []*altCmd
+	for i, c := range all {
 		if c.name == name {
 			return c, nil
 		}
-		if strings.HasPrefix(c.name, name) {
+		if name != "" && strings.HasPrefix(c.name, name) {
 			pre = append(pre, c)
+			if i < len(m.cmds) {
+				own = append(own, c)
+			}
 		}
+	}
+	if len(own) == 1 {
+		return own[0], nil
+	}
+	if len(own) > 1 {
+		pre = own
 	}
 	if len(pre) == 1 {
 		return pre[0], nil

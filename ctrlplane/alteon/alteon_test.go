@@ -144,7 +144,7 @@ func TestAlteonErrors(t *testing.T) {
 		{"/c/slb/group 1/health nope", "health check nope does not exist"},
 		{"/c/slb/virt 1/service 0", "want a port from 1 to 65535"},
 		{"/c/slb/reel 1", `"reel": unknown command`},
-		{"/c/slb/r 1", `"r" is ambiguous`},
+		{"/c/slb/o", `"o" is ambiguous: on, off`},
 		{"/c/slb/real 1/rip", "usage: rip <IP address>"},
 	} {
 		_, err := ss.Exec(c.line)

@@ -55,6 +55,13 @@ func (c *Client) AlteonPending() (bool, error) {
 	return resp.Pending, err
 }
 
+// Complete asks the appliance what may come next after line in dialect
+// ("" for the default), in the client's session when it has one.
+func (c *Client) Complete(dialect, line string) ([]Candidate, error) {
+	resp, err := c.roundTrip(Request{Op: "complete", Text: line, Session: c.Session, Dialect: dialect})
+	return resp.Candidates, err
+}
+
 // Push sends a script to be applied as a whole and waits for the apply
 // (see PushTimeout). When PushTimeout runs out first, the error says the
 // push may still apply.

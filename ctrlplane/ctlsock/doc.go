@@ -5,9 +5,12 @@
 // names, or to the first that claims its text, or to the default; named
 // sessions (an interactive CLI's open transaction or menu) live on the
 // server between requests, one per name and dialect, dropped after an hour
-// idle. A push with Check is a dry run and an exec with Output "json"
-// asks for JSON, for dialects that implement the optional Checker and
-// JSONShower; others refuse them by name. Client is the other end. It imports nothing of lbx: dialects
+// idle. Ops are exec, push and complete: complete answers a command
+// line's next words (Candidates) from a dialect, or a named session, that
+// implements Completer; the shell's TAB and `?` ask it. A push with Check
+// is a dry run and an exec with Output "json" asks for JSON, for dialects
+// that implement the optional Checker and JSONShower; others refuse them
+// by name. Client is the other end. It imports nothing of lbx: dialects
 // satisfy its small interfaces.
 //
 // The socket bounds what a client can make it hold (wire.go and the

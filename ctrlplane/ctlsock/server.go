@@ -58,10 +58,27 @@ type Session interface {
 	Dropped() string
 }
 
+// Candidate is one word that may come next on a command line, with a
+// one-line help: what an interactive shell completes and lists on `?`.
+type Candidate struct {
+	Word string `json:"word"`
+	Help string `json:"help,omitempty"`
+}
+
+// Completer is a Dialect or Session that completes command lines from its
+// command table. The server checks for it with a type assertion, so a
+// dialect without completion still serves the other ops.
+type Completer interface {
+	// Complete returns what may come next after line: candidates for the
+	// word being typed (the text after the last blank or menu separator),
+	// or for the next word when line ends with a blank.
+	Complete(line string) []Candidate
+}
+
 // Request is one message on the control socket: a client connects, writes
 // one JSON request, reads one JSON Response, and the server closes.
 type Request struct {
-	Op   string `json:"op"` // "exec" or "push"
+	Op   string `json:"op"` // "exec", "push" or "complete"
 	Text string `json:"text"`
 	// Session names a conversation that spans requests (an interactive
 	// CLI): its open transaction lives on the server between them. Empty
@@ -90,6 +107,8 @@ type Response struct {
 	// shell that asks before leaving (sessions with a Pending method: the
 	// Alteon dialect's).
 	Pending bool `json:"pending,omitempty"`
+	// Candidates answer op "complete".
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 // pender is a Session that can tell whether it holds changes not applied.
@@ -390,8 +409,20 @@ func (s *Server) run(req Request) Response {
 		out, err = c.Check(req.Text)
 	case req.Op == "push":
 		out, err = d.Push(req.Text)
+	case req.Op == "complete":
+		// A named session completes in its state (an Alteon session's open
+		// menu, a tmsh transaction's candidate).
+		var c any = d
+		if req.Session != "" {
+			c = s.sessionFor(req.Session, d)
+		}
+		if cp, ok := c.(Completer); ok {
+			resp.Candidates = cp.Complete(req.Text)
+		} else {
+			err = fmt.Errorf("control request: dialect %s does not complete", d.Name())
+		}
 	default:
-		err = fmt.Errorf("control request: op %q: want exec or push", req.Op)
+		err = fmt.Errorf("control request: op %q: want exec, push or complete", req.Op)
 	}
 	resp.Output = out
 	if err != nil {

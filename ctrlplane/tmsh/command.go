@@ -12,9 +12,11 @@ import (
 )
 
 // Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
-// The grammar is this table; parsing and help are driven from it (the
-// shell in cli/ still has a completion table of its own, which the CLI
-// issue replaces with this one, fetched from the appliance).
+// The grammar is this table; parsing, `help`, `?` and completion
+// (ctrlplane/tmsh/complete, which the shell asks over the control
+// socket) are driven
+// from it. Any unambiguous prefix of a verb, module or kind word is that
+// word.
 type Command struct {
 	Verb     string // "create"
 	Module   string // "ltm"
@@ -106,13 +108,19 @@ func isModule(word string) bool {
 func lookupCommand(cur *cursor) (*Command, error) {
 	vt := cur.next()
 	var verbs, modules []string
+	for i := range commands {
+		if !slices.Contains(verbs, commands[i].Verb) {
+			verbs = append(verbs, commands[i].Verb)
+		}
+	}
+	// Any unambiguous prefix of a verb, module or kind word is that word.
+	verb, amb := Abbrev(vt.text, verbs)
+	if vt.kind == tokWord && len(amb) > 1 {
+		return nil, lineErrorf(vt.line, "%w", ambiguousError(vt.text, amb))
+	}
 	var byVerb []*Command
 	for i := range commands {
-		c := &commands[i]
-		if !slices.Contains(verbs, c.Verb) {
-			verbs = append(verbs, c.Verb)
-		}
-		if c.Verb == vt.text {
+		if c := &commands[i]; c.Verb == verb {
 			byVerb = append(byVerb, c)
 		}
 	}
@@ -120,12 +128,20 @@ func lookupCommand(cur *cursor) (*Command, error) {
 		return nil, lineErrorf(vt.line, "%s: unknown command (want one of %s)", vt.describe(), strings.Join(verbs, ", "))
 	}
 	mt, ok := cur.peek()
-	var byModule []*Command
 	for _, c := range byVerb {
 		if !slices.Contains(modules, c.Module) {
 			modules = append(modules, c.Module)
 		}
-		if ok && mt.kind == tokWord && c.Module == mt.text {
+	}
+	module := ""
+	if ok && mt.kind == tokWord {
+		if module, amb = Abbrev(mt.text, modules); len(amb) > 1 {
+			return nil, lineErrorf(mt.line, "%s: %w", verb, ambiguousError(mt.text, amb))
+		}
+	}
+	var byModule []*Command
+	for _, c := range byVerb {
+		if module != "" && c.Module == module {
 			byModule = append(byModule, c)
 		}
 	}
@@ -134,7 +150,7 @@ func lookupCommand(cur *cursor) (*Command, error) {
 		if ok {
 			got = mt.describe()
 		}
-		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", vt.text, strings.Join(modules, " or "), got)
+		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
 	}
 	cur.next()
 	var whole *Command
@@ -146,20 +162,28 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			cands = append(cands, c)
 		}
 	}
-	said := vt.text + " " + mt.text
+	said := verb + " " + module
 	for depth := 0; ; depth++ {
 		t, ok := cur.peek()
 		var next, complete []*Command
 		var want []string
 		for _, c := range cands {
+			if w := strings.Fields(c.Kind); len(w) > depth && !slices.Contains(want, w[depth]) {
+				want = append(want, w[depth])
+			}
+		}
+		word := ""
+		if ok && t.kind == tokWord {
+			if word, amb = Abbrev(t.text, want); len(amb) > 1 && !(depth == 0 && whole != nil && t.isWord("all-properties")) {
+				return nil, lineErrorf(t.line, "%s: %w", said, ambiguousError(t.text, amb))
+			}
+		}
+		for _, c := range cands {
 			w := strings.Fields(c.Kind)
 			if len(w) <= depth {
 				continue
 			}
-			if !slices.Contains(want, w[depth]) {
-				want = append(want, w[depth])
-			}
-			if ok && t.kind == tokWord && w[depth] == t.text {
+			if word != "" && w[depth] == word {
 				next = append(next, c)
 				if len(w) == depth+1 {
 					complete = append(complete, c)
@@ -177,16 +201,18 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
 		}
 		cur.next()
-		said += " " + t.text
+		said += " " + word
 		if len(complete) > 0 {
 			// A longer kind wins only when its next word follows.
 			longer := false
 			if nt, ok := cur.peek(); ok && nt.kind == tokWord {
+				var after []string
 				for _, c := range next {
-					if w := strings.Fields(c.Kind); len(w) > depth+1 && w[depth+1] == nt.text {
-						longer = true
+					if w := strings.Fields(c.Kind); len(w) > depth+1 {
+						after = append(after, w[depth+1])
 					}
 				}
+				longer = len(after) > 0 && slices.ContainsFunc(after, func(a string) bool { return a == nt.text })
 			}
 			if !longer {
 				return complete[0], nil
@@ -324,6 +350,9 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 func runStatement(x *execCtx, st statement) (string, error) {
 	cur := newCursor(st.toks, st.line)
 	first := st.toks[0]
+	if first.isWord("help") {
+		return runHelp(st)
+	}
 	if first.kind == tokWord && isModule(first.text) {
 		o, err := readStanza(st, nil)
 		if err != nil {

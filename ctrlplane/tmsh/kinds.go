@@ -20,7 +20,8 @@ type objKind struct {
 	plural     string // for help: "pools"
 	createArgs string // usage of create after NAME
 	props      []string
-	plainNames bool // names are not in a partition (auth user)
+	propHelp   map[string]string // each property's help line, for completion
+	plainNames bool              // names are not in a partition (auth user)
 	ckind      config.Kind
 	typ        string // the monitor's or profile's type: "http"
 
@@ -74,8 +75,10 @@ type kindSpec[T any] struct {
 
 func newKind[T any](s kindSpec[T]) *objKind {
 	k := &objKind{module: s.module, kind: s.kind, title: s.title, plural: s.plural, createArgs: s.createArgs, ckind: s.ckind, typ: s.typ}
+	k.propHelp = map[string]string{}
 	for _, p := range s.props {
 		k.props = append(k.props, p.name)
+		k.propHelp[p.name] = p.help
 	}
 	match := func(o *T) bool { return o != nil && (s.match == nil || s.match(o)) }
 	builtin := func(name string) *T {
