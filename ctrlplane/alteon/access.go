@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/store"
 )
 
 // NewSessionAs starts a session whose lines run with access a. Every line
@@ -99,4 +100,23 @@ func (ss *Session) checkedLineLocked(line string) (string, error) {
 		}
 	}
 	return out, err
+}
+
+// Store is the store the dialect edits.
+func (d *Dialect) Store() *store.Store { return d.store }
+
+// PushAs is Push by a user: an admin's push runs as Push does; a guest or
+// an operator pushes line by line in a session of its own, every line
+// checked as in NewSessionAs, and applied at the end (an operator's ena
+// and dis), all or nothing.
+func (d *Dialect) PushAs(a config.Access, text string) (string, error) {
+	if a.Admin() {
+		return d.Push(text)
+	}
+	ss := d.NewSessionAs(a)
+	out, err := ss.Exec(strings.TrimRight(text, "\n") + "\napply")
+	if err != nil {
+		return "", err
+	}
+	return out, nil
 }

@@ -22,6 +22,9 @@ type Client struct {
 	// Session, when set, keeps a server-side session (and its open
 	// transaction) across this client's requests.
 	Session string
+	// User, when set, runs the requests as that `auth user`, with its
+	// role (Request.User); empty runs them as root.
+	User string
 }
 
 // ErrNoAppliance means nothing listens on the control socket.
@@ -29,13 +32,13 @@ var ErrNoAppliance = errors.New("no appliance is running (control socket not rea
 
 // Exec runs one command on the appliance.
 func (c *Client) Exec(line string) (string, error) {
-	return c.do(Request{Op: "exec", Text: line, Session: c.Session})
+	return c.do(Request{Op: "exec", Text: line, Session: c.Session, User: c.User})
 }
 
 // ExecAlteon runs Alteon dialect lines in the client's session and returns
 // the prompt of the menu it leaves open.
 func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
-	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon"})
+	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon", User: c.User})
 	return resp.Output, resp.Prompt, err
 }
 
@@ -44,7 +47,7 @@ func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
 // push may still apply.
 func (c *Client) Push(text string) (string, error) {
 	late := fmt.Sprintf("gave up waiting after %v, but the appliance may still apply the push (it answers only once applied; check with list)", c.PushTimeout)
-	resp, err := c.roundTripWait(Request{Op: "push", Text: text}, c.PushTimeout, late)
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text, User: c.User}, c.PushTimeout, late)
 	return resp.Output, err
 }
 

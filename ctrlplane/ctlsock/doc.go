@@ -5,7 +5,9 @@
 // names, or to the first that claims its text, or to the default; named
 // sessions (an interactive CLI's open transaction or menu) live on the
 // server between requests, one per name and dialect, dropped after an hour
-// idle. Client is the other end. It imports nothing of lbx: dialects
+// idle. Only root and the appliance's own uid may connect (SO_PEERCRED,
+// peer.go); a request naming a User runs in a UserDialect with that
+// user's role. Client is the other end. It imports nothing of lbx: dialects
 // satisfy its small interfaces.
 //
 // The socket bounds what a client can make it hold (wire.go and the

@@ -57,6 +57,10 @@ type Request struct {
 	// "alteon"); empty lets the text choose (Dialect.Claims), falling back
 	// to the first registered.
 	Dialect string `json:"dialect,omitempty"`
+	// User names the `auth user` the request runs as, with that user's
+	// role; empty runs it as the peer, root (admin). Only a dialect that
+	// is a UserDialect runs requests for a user.
+	User string `json:"user,omitempty"`
 }
 
 // Response answers a Request. Error is empty on success.
@@ -124,9 +128,10 @@ const (
 	maxSessions = 256
 )
 
-// sessionFor finds or starts the named session of dialect d.
-func (s *Server) sessionFor(name string, d Dialect) Session {
-	name = d.Name() + "\x00" + name
+// sessionFor finds or starts the named session of dialect d for user
+// ("": root).
+func (s *Server) sessionFor(name, user string, d Dialect) (Session, error) {
+	name = d.Name() + "\x00" + user + "\x00" + name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -145,11 +150,27 @@ func (s *Server) sessionFor(name string, d Dialect) Session {
 		if len(s.sessions) >= maxSessions {
 			delete(s.sessions, oldest)
 		}
-		ls = &liveSession{ss: d.NewSession()}
+		ss, err := newSession(d, user)
+		if err != nil {
+			return nil, err
+		}
+		ls = &liveSession{ss: ss}
 		s.sessions[name] = ls
 	}
 	ls.lastUsed = now
-	return ls.ss
+	return ls.ss, nil
+}
+
+// newSession starts a session of d for user ("": root).
+func newSession(d Dialect, user string) (Session, error) {
+	if user == "" {
+		return d.NewSession(), nil
+	}
+	ud, ok := d.(UserDialect)
+	if !ok {
+		return nil, fmt.Errorf("control request: dialect %s does not run requests for a user", d.Name())
+	}
+	return ud.NewSessionAs(user)
 }
 
 // Listen creates the unix socket at path (its directory too), refusing to
@@ -299,6 +320,9 @@ func (s *Server) handle(c net.Conn, st *connState) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("control request: none arrived within %v of connecting", s.readTimeout)
 	}
+	if err == nil {
+		err = checkPeer(c)
+	}
 	var resp Response
 	if err != nil {
 		resp.Error = err.Error()
@@ -341,14 +365,25 @@ func (s *Server) run(req Request) Response {
 	case derr != nil:
 		err = derr
 	case req.Op == "exec" && req.Session != "":
-		ss := s.sessionFor(req.Session, d)
-		out, err = ss.Exec(req.Text)
-		resp.Prompt = ss.Prompt()
+		var ss Session
+		if ss, err = s.sessionFor(req.Session, req.User, d); err == nil {
+			out, err = ss.Exec(req.Text)
+			resp.Prompt = ss.Prompt()
+		}
 	case req.Op == "exec":
-		ss := d.NewSession()
-		out, err = ss.Exec(req.Text)
-		out += ss.Dropped()
-		resp.Prompt = ss.Prompt()
+		var ss Session
+		if ss, err = newSession(d, req.User); err == nil {
+			out, err = ss.Exec(req.Text)
+			out += ss.Dropped()
+			resp.Prompt = ss.Prompt()
+		}
+	case req.Op == "push" && req.User != "":
+		ud, ok := d.(UserDialect)
+		if !ok {
+			err = fmt.Errorf("control request: dialect %s does not run requests for a user", d.Name())
+			break
+		}
+		out, err = ud.PushAs(req.User, req.Text)
 	case req.Op == "push":
 		out, err = d.Push(req.Text)
 	default:

@@ -103,6 +103,8 @@ func walkRequest(dec *json.Decoder) (Request, error) {
 			field = &req.Session
 		case strings.EqualFold(key, "dialect"):
 			field = &req.Dialect
+		case strings.EqualFold(key, "user"):
+			field = &req.User
 		default:
 			if err := skipValue(dec, 1); err != nil {
 				return req, err

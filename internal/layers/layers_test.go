@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/status":     {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
 	"lbx/ctrlplane/tmsh":       {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
 	"lbx/ctrlplane/alteon":     {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
-	"lbx/ctrlplane":            {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane"},
+	"lbx/ctrlplane":            {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane"},
 	"lbx/ctrlplane/appliance":  {"lbx/ctrlplane", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/ctrltest":   {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
 	"lbx/cli":                  {"lbx/ctrlplane/ctlsock"},
