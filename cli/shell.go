@@ -39,6 +39,10 @@ type Shell struct {
 	// Alteon starts the interactive shell in the Alteon dialect. In tmsh,
 	// a line starting with "/" switches to it; `tmsh` switches back.
 	Alteon bool
+	// Terminal, when set, adapts the interactive shell's readline to a
+	// terminal other than the process's own (an SSH channel with a pty):
+	// it sets the Func* hooks of the config Interactive builds.
+	Terminal func(*readline.Config)
 
 	prompt string
 }
@@ -85,7 +89,7 @@ func (s *Shell) Interactive(historyFile string) error {
 		defer hist.close()
 	}
 	tmshCompleter := readline.NewPrefixCompleter(completer(grammar)...)
-	rl, err := readline.NewEx(&readline.Config{
+	rlc := &readline.Config{
 		Prompt: s.prompt,
 		// The shell keeps history itself (history.go): mode 0600, and
 		// never a line with a password.
@@ -97,7 +101,11 @@ func (s *Shell) Interactive(historyFile string) error {
 		Stdin:           s.In,
 		Stdout:          s.Out,
 		Stderr:          s.Err,
-	})
+	}
+	if s.Terminal != nil {
+		s.Terminal(rlc)
+	}
+	rl, err := readline.NewEx(rlc)
 	if err != nil {
 		return fmt.Errorf("cli: %w", err)
 	}
