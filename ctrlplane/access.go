@@ -3,6 +3,8 @@ package ctrlplane
 import (
 	"fmt"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/store"
@@ -59,4 +61,28 @@ func (x alteonDialect) PushAs(user, text string) (string, error) {
 		return "", err
 	}
 	return x.d.PushAs(a, text)
+}
+
+// EnsureAdmin creates the auth user admin (role admin) with password, as
+// a bcrypt hash, when the running configuration has no user of that name:
+// the first admin's password comes from the boot config or the
+// environment, never a fixed default. It reports whether it created one.
+func EnsureAdmin(s *store.Store, password string) (bool, error) {
+	if password == "" || s.Running().Users["admin"] != nil {
+		return false, nil
+	}
+	if len(password) > 72 {
+		return false, fmt.Errorf("admin password: longer than 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return false, fmt.Errorf("admin password: %w", err)
+	}
+	_, err = s.Update(func(t *store.Txn) error {
+		return t.Create(&config.User{Name: "admin", Role: config.RoleAdmin, PasswordHash: string(hash)})
+	})
+	if err != nil {
+		return false, fmt.Errorf("create auth user admin: %w", err)
+	}
+	return true, nil
 }
