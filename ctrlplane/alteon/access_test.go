@@ -20,6 +20,7 @@ func TestAlteonRoles(t *testing.T) {
 		applied bool   // the running config changed
 	}{
 		{"guest reads", guest, "/info/slb/real 1", "", false},
+		{"guest walks the menus", guest, "/c/slb/virt 1\n/c/slb/real 1\ncur\ndiff", "", false},
 		{"guest refused real dis", guest, "/c/slb/real 1/dis",
 			"01070822:1: Access Denied: User (bob) may not run /c/slb/real 1/dis (role guest; operator or admin may)", false},
 		{"guest refused rip", guest, "/c/slb/real 1/rip 10.0.0.9",
@@ -61,5 +62,29 @@ func TestAlteonRoles(t *testing.T) {
 				t.Errorf("running config changed = %v, want %v", got, tc.applied)
 			}
 		})
+	}
+}
+
+func TestAlteonPushAs(t *testing.T) {
+	s, _ := newTestStore(t, "")
+	altExec(t, s.NewSession(), "/c/slb/real 1/ena/rip 10.0.0.1\napply\n")
+	v := s.Version()
+	if _, err := s.PushAs(config.Access{User: "bob", Role: config.RoleGuest}, "/c/slb/real 1/dis\n"); err == nil || !strings.Contains(err.Error(), "(role guest; operator or admin may)") {
+		t.Fatalf("guest push: %v", err)
+	}
+	if s.Version() != v {
+		t.Fatal("a guest's push changed the running config")
+	}
+	if _, err := s.PushAs(config.Access{User: "olga", Role: config.RoleOperator}, "/c/slb/real 1/dis\n/c/slb/real 2/rip 10.0.0.2\n"); err == nil || !strings.Contains(err.Error(), "(role operator; admin may)") {
+		t.Fatalf("operator push with a new real: %v", err)
+	}
+	if s.Version() != v {
+		t.Fatal("a refused operator push changed the running config")
+	}
+	if _, err := s.PushAs(config.Access{User: "olga", Role: config.RoleOperator}, "/c/slb/real 1/dis\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Running().Nodes["/Common/1"]; got == nil || got.Session != config.SessionUserDisabled {
+		t.Fatalf("real 1 after the operator's push: %+v", got)
 	}
 }
