@@ -43,6 +43,8 @@ type Shell struct {
 	// terminal other than the process's own (an SSH channel with a pty):
 	// it sets the Func* hooks of the config Interactive builds.
 	Terminal func(*readline.Config)
+	// User is who the shell runs as, for the prompt; empty: root.
+	User string
 
 	prompt string
 }
@@ -74,7 +76,7 @@ func (s *Shell) print(out string) {
 // Interactive runs the readline shell until quit, exit or end of input. A
 // failing command prints its error and the session goes on, as in tmsh.
 func (s *Shell) Interactive(historyFile string) error {
-	s.prompt = Prompt
+	s.prompt = s.tmshPrompt()
 	if s.Alteon {
 		s.prompt = AlteonMain
 	}
@@ -147,7 +149,7 @@ func (s *Shell) Line(line string) (quit bool) {
 	alt, canAlteon := s.App.(AlteonAppliance)
 	if s.Alteon && !canAlteon {
 		fmt.Fprintln(s.Err, "this appliance does not speak the Alteon dialect; back to tmsh")
-		s.Alteon, s.prompt = false, Prompt
+		s.Alteon, s.prompt = false, s.tmshPrompt()
 	}
 	if !s.Alteon {
 		if !strings.HasPrefix(line, "/") || !canAlteon {
@@ -164,7 +166,7 @@ func (s *Shell) Line(line string) (quit bool) {
 		s.Alteon = true
 	}
 	if line == "tmsh" {
-		s.Alteon, s.prompt = false, Prompt
+		s.Alteon, s.prompt = false, s.tmshPrompt()
 		return false
 	}
 	if line == "?" {
@@ -187,9 +189,17 @@ func (s *Shell) Prompt() string {
 		if s.Alteon {
 			return AlteonMain
 		}
-		return Prompt
+		return s.tmshPrompt()
 	}
 	return s.prompt
+}
+
+// tmshPrompt is Prompt with the shell's user.
+func (s *Shell) tmshPrompt() string {
+	if s.User == "" {
+		return Prompt
+	}
+	return s.User + strings.TrimPrefix(Prompt, "root")
 }
 
 // dialectCompleter completes tmsh commands, and nothing in the Alteon

@@ -85,7 +85,7 @@ func TestOpenSSHClientInTmux(t *testing.T) {
 	m.waitFor("Permission denied", 1)
 	m.waitFor("password:", 2)
 	m.send("guest-pw")
-	m.waitFor("(tmos)# ", 1)
+	m.waitFor("bob@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# ", 1)
 	m.send("modify ltm pool web members modify { 198.18.2.11:80 { session user-disabled } }")
 	m.waitFor("01070822:1: Access Denied: User (bob) may not modify ltm pool /Common/web (role guest; operator or admin may)", 1)
 	m.send("quit")

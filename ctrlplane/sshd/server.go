@@ -310,7 +310,7 @@ func (s *Server) shell(app *userApp, ch ssh.Channel, term *terminal) {
 	if term != nil {
 		out = crlf{ch} // the client's terminal is raw: no line discipline
 	}
-	sh := &cli.Shell{App: app, In: io.NopCloser(ch), Out: out, Err: out,
+	sh := &cli.Shell{App: app, User: app.user, In: io.NopCloser(ch), Out: out, Err: out,
 		Terminal: func(c *readline.Config) {
 			c.FuncIsTerminal = func() bool { return term != nil }
 			c.FuncMakeRaw = func() error { return nil }

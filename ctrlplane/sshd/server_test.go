@@ -217,7 +217,7 @@ func TestSSHInteractiveShell(t *testing.T) {
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	out.waitFor(t, "(tmos)# ")
+	out.waitFor(t, "bob@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# ")
 	io.WriteString(in, "list ltm pool web\r")
 	out.waitFor(t, "ltm pool /Common/web {\r\n")
 	io.WriteString(in, "modify ltm pool web description x\r")
