@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"lbx/ctrlplane"
@@ -55,9 +56,17 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 	st := store.New(dp, ctrltest.Net, tmsh.Codec{}, "", nil)
 	dialects := ctrlplane.Dialects(st, status.FromDataplane(dp, nil))
 	root := tmsh.New(st, status.FromDataplane(dp, nil))
+	// Hashes of the least cost keep the tests quick (under -race too).
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
 	for _, cmd := range []string{
-		"create auth user bob role guest password guest-pw",
-		"create auth user olga role operator password op-pw",
+		`create auth user bob role guest encrypted-password "` + hash("guest-pw") + `"`,
+		`create auth user olga role operator encrypted-password "` + hash("op-pw") + `"`,
 		"create ltm pool web members add { 198.18.2.11:80 }",
 	} {
 		if _, err := root.Exec(cmd); err != nil {
