@@ -59,6 +59,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		SSHListen:    boot.SSH.Listen,
 		// The host key is kept next to the saved configuration.
 		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
+		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
 		AdminPassword: adminPassword(boot),
 	})
 	if err != nil {
@@ -141,4 +142,13 @@ func adminPassword(boot *ctrlplane.Boot) string {
 		return boot.SSH.AdminPassword
 	}
 	return os.Getenv("LBX_ADMIN_PASSWORD")
+}
+
+// sshKeysDir holds the users' SSH public keys, next to the saved
+// configuration: ssh_authorized_keys/USER.
+func sshKeysDir(saved string) string {
+	if saved == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(saved), "ssh_authorized_keys")
 }

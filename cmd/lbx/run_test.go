@@ -178,6 +178,9 @@ func TestRunAdminPasswordAndHostKey(t *testing.T) {
 	if got := sshHostKeyPath("/var/lib/lbx/bigip.conf"); got != "/var/lib/lbx/ssh_host_ed25519_key" {
 		t.Errorf("host key path %q", got)
 	}
+	if got := sshKeysDir("/var/lib/lbx/bigip.conf"); got != "/var/lib/lbx/ssh_authorized_keys" {
+		t.Errorf("keys dir %q", got)
+	}
 	if got := sshHostKeyPath(""); got != "" {
 		t.Errorf("host key path without a saved config %q", got)
 	}

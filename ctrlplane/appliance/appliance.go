@@ -43,6 +43,9 @@ type Config struct {
 	// (package sshd) with the host key at SSHHostKey (generated there at
 	// the first start; empty: a new key each start).
 	SSHListen, SSHHostKey string
+	// SSHKeysDir holds the users' public keys for SSH key login
+	// (SSHKeysDir/USER, authorized_keys format); empty: passwords only.
+	SSHKeysDir string
 	// AdminPassword, when set, creates the auth user admin with it at
 	// boot if there is none (ctrlplane.EnsureAdmin).
 	AdminPassword string

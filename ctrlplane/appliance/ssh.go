@@ -34,6 +34,7 @@ func (a *Appliance) serveSSH(cfg Config, dialects []ctlsock.Dialect, logger *slo
 		HostKey:  key,
 		Users:    func(name string) *config.User { return a.store.Running().Users[name] },
 		Dialects: dialects,
+		KeysDir:  cfg.SSHKeysDir,
 		Logger:   logger,
 	})
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package sshd serves the appliance's CLI over SSH
 // (golang.org/x/crypto/ssh), as the real box does: a user logs in with the
-// password of an `auth user` and gets the interactive shell of package cli
+// password of an `auth user` (or a public key listed in KeysDir/USER) and gets the interactive shell of package cli
 // (readline over the channel and its pty), wired in process to the
 // appliance's dialects as that user, so every command is checked against
 // the user's role by the dialects (config.Access). `ssh host CMD` runs one

@@ -1,12 +1,15 @@
 package sshd
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,8 +36,12 @@ type Config struct {
 	// Dialects are the appliance's, tmsh first (ctrlplane.Dialects); a
 	// session runs in them as its user (ctlsock.UserDialect).
 	Dialects []ctlsock.Dialect
-	Logger   *slog.Logger // nil discards
-	Clock    clock.Clock  // the rate limit's; nil: the system clock
+	// KeysDir, when set, holds each user's public keys for key login:
+	// KeysDir/USER in OpenSSH's authorized_keys format. The user must
+	// still be an auth user of a role other than no-access.
+	KeysDir string
+	Logger  *slog.Logger // nil discards
+	Clock   clock.Clock  // the rate limit's; nil: the system clock
 }
 
 // handshakeTimeout bounds a connection's login; maxAuthTries the
@@ -80,9 +87,10 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, lim: newLimiter(cfg.Clock), conns: map[net.Conn]bool{}}
 	s.sc = &ssh.ServerConfig{
-		PasswordCallback: s.password,
-		MaxAuthTries:     maxAuthTries,
-		ServerVersion:    "SSH-2.0-lbx",
+		PasswordCallback:  s.password,
+		PublicKeyCallback: s.publicKey,
+		MaxAuthTries:      maxAuthTries,
+		ServerVersion:     "SSH-2.0-lbx",
 	}
 	s.sc.AddHostKey(cfg.HostKey)
 	return s, nil
@@ -175,6 +183,44 @@ func (s *Server) password(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, e
 	s.lim.succeeded(addr)
 	s.log.Info("ssh login", "user", meta.User(), "addr", addr)
 	return &ssh.Permissions{Extensions: map[string]string{"user": meta.User()}}, nil
+}
+
+// publicKey accepts a key listed in the user's file in KeysDir. A key
+// refused is no failed login (clients offer every key they have before a
+// password), but a blocked address is refused keys too.
+func (s *Server) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	addr := hostOf(meta.RemoteAddr())
+	if d := s.lim.blocked(addr); d > 0 {
+		return nil, errRateLimited
+	}
+	name := meta.User()
+	u := s.cfg.Users(name)
+	if s.cfg.KeysDir == "" || u == nil || u.Role == config.RoleNoAccess || !validUserFile(name) {
+		return nil, errLoginFailed
+	}
+	b, err := os.ReadFile(filepath.Join(s.cfg.KeysDir, name))
+	if err != nil {
+		return nil, errLoginFailed
+	}
+	want := key.Marshal()
+	for len(b) > 0 {
+		k, _, _, rest, err := ssh.ParseAuthorizedKey(b)
+		if err != nil {
+			break
+		}
+		if bytes.Equal(k.Marshal(), want) {
+			s.lim.succeeded(addr)
+			s.log.Info("ssh login", "user", name, "addr", addr, "key", ssh.FingerprintSHA256(key))
+			return &ssh.Permissions{Extensions: map[string]string{"user": name}}, nil
+		}
+		b = rest
+	}
+	return nil, errLoginFailed
+}
+
+// validUserFile reports whether a user name is safe as a file name.
+func validUserFile(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
 }
 
 func hostOf(a net.Addr) string {

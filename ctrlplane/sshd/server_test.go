@@ -2,6 +2,8 @@ package sshd
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,6 +28,7 @@ import (
 )
 
 type rig struct {
+	keys string // KeysDir
 	st   *store.Store
 	srv  *Server
 	pub  ssh.PublicKey
@@ -78,7 +81,9 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
+	keys := t.TempDir()
 	srv, err := Listen(Config{
+		KeysDir:  keys,
 		Listen:   "127.0.0.1:0",
 		HostKey:  key,
 		Users:    func(n string) *config.User { return st.Running().Users[n] },
@@ -95,7 +100,7 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 			t.Error(err)
 		}
 	})
-	return &rig{st: st, srv: srv, pub: key.PublicKey(), logs: logs}
+	return &rig{keys: keys, st: st, srv: srv, pub: key.PublicKey(), logs: logs}
 }
 
 func (r *rig) dial(user, password string) (*ssh.Client, error) {
@@ -311,5 +316,52 @@ func TestHostKeyKept(t *testing.T) {
 	}
 	if !bytes.Equal(k1.PublicKey().Marshal(), k2.PublicKey().Marshal()) || k1.PublicKey().Type() != ssh.KeyAlgoED25519 {
 		t.Fatal("host key changed across a restart, or is not ed25519")
+	}
+}
+
+// A key listed in KeysDir/USER logs the user in; other keys do not, and
+// refused keys do not count as failed logins.
+func TestSSHPublicKeyLogin(t *testing.T) {
+	r := newRig(t, nil)
+	newKey := func() ssh.Signer {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ssh.NewSignerFromKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	olgaKey, other := newKey(), newKey()
+	line := "# olga's laptop\n" + string(ssh.MarshalAuthorizedKey(other.PublicKey())) + string(ssh.MarshalAuthorizedKey(olgaKey.PublicKey()))
+	if err := os.WriteFile(filepath.Join(r.keys, "olga"), []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(user string, key ssh.Signer) (*ssh.Client, error) {
+		return ssh.Dial("tcp", r.srv.Addr().String(), &ssh.ClientConfig{
+			User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
+			HostKeyCallback: ssh.FixedHostKey(r.pub), Timeout: 10 * time.Second,
+		})
+	}
+	for range freeFailures + 2 {
+		if _, err := dial("olga", newKey()); err == nil {
+			t.Fatal("a key not listed logged in")
+		}
+	}
+	if _, err := dial("bob", olgaKey); err == nil {
+		t.Fatal("olga's key logged in as bob")
+	}
+	c, err := dial("olga", olgaKey)
+	if err != nil {
+		t.Fatalf("olga's listed key: %v", err)
+	}
+	defer c.Close()
+	if out, err := run(t, c, "create ltm pool q"); err == nil || !strings.Contains(out, "(role operator; admin may)") {
+		t.Errorf("operator by key: %v\n%s", err, out)
+	}
+	if d := r.srv.lim.blocked("127.0.0.1"); d != 0 {
+		t.Errorf("refused keys blocked the address for %v", d)
 	}
 }
