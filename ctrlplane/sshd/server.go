@@ -45,10 +45,12 @@ type Config struct {
 }
 
 // handshakeTimeout bounds a connection's login; maxAuthTries the
-// attempts of one connection.
+// attempts of one connection; maxConns the connections open at once
+// (logged in or not): one more is closed at once.
 const (
 	handshakeTimeout = 30 * time.Second
 	maxAuthTries     = 3
+	maxConns         = 64
 )
 
 // Server serves SSH; Serve starts it, Close stops it.
@@ -59,8 +61,11 @@ type Server struct {
 	sc  *ssh.ServerConfig
 	lim *limiter
 
+	maxConns int // maxConns; tests shrink it
+
 	wg     sync.WaitGroup
-	mu     sync.Mutex // guards conns and closed
+	done   chan struct{} // closed by Close
+	mu     sync.Mutex    // guards conns and closed
 	conns  map[net.Conn]bool
 	closed bool
 }
@@ -85,7 +90,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh listen %s: %w", cfg.Listen, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, lim: newLimiter(cfg.Clock), conns: map[net.Conn]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, lim: newLimiter(cfg.Clock), conns: map[net.Conn]bool{}, done: make(chan struct{}), maxConns: maxConns}
 	s.sc = &ssh.ServerConfig{
 		PasswordCallback:  s.password,
 		PublicKeyCallback: s.publicKey,
@@ -111,7 +116,14 @@ func (s *Server) Serve() {
 					return
 				}
 				s.log.Error("ssh accept", "err", err)
-				time.Sleep(100 * time.Millisecond) // out of descriptors: let some close
+				// Out of descriptors: let some close before trying again.
+				t := time.NewTimer(100 * time.Millisecond)
+				select {
+				case <-t.C:
+				case <-s.done:
+					t.Stop()
+					return
+				}
 				continue
 			}
 			s.mu.Lock()
@@ -119,6 +131,12 @@ func (s *Server) Serve() {
 				s.mu.Unlock()
 				c.Close()
 				return
+			}
+			if len(s.conns) >= s.maxConns {
+				s.mu.Unlock()
+				s.log.Warn("ssh connection refused: too many open", "addr", c.RemoteAddr().String(), "max", s.maxConns)
+				c.Close()
+				continue
 			}
 			s.conns[c] = true
 			s.wg.Add(1)
@@ -144,6 +162,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.done)
 	err := s.ln.Close()
 	for c := range s.conns {
 		c.Close()

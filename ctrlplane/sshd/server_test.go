@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -363,5 +364,41 @@ func TestSSHPublicKeyLogin(t *testing.T) {
 	}
 	if d := r.srv.lim.blocked("127.0.0.1"); d != 0 {
 		t.Errorf("refused keys blocked the address for %v", d)
+	}
+}
+
+// Connections beyond the cap are closed at once; those within it get the
+// server's banner.
+func TestSSHConnectionCap(t *testing.T) {
+	r := newRig(t, nil)
+	r.srv.mu.Lock()
+	r.srv.maxConns = 2
+	r.srv.mu.Unlock()
+	banner := func(c net.Conn) (string, error) {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b := make([]byte, 64)
+		n, err := c.Read(b)
+		return string(b[:n]), err
+	}
+	for range 2 {
+		c, err := net.Dial("tcp", r.srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got, err := banner(c); err != nil || !strings.HasPrefix(got, "SSH-2.0-lbx") {
+			t.Fatalf("banner %q, %v", got, err)
+		}
+	}
+	c, err := net.Dial("tcp", r.srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := banner(c); !errors.Is(err, io.EOF) {
+		t.Fatalf("third connection: %q, %v; want it closed", got, err)
+	}
+	if !strings.Contains(r.logs.String(), "too many open") {
+		t.Errorf("refusal not logged:\n%s", r.logs)
 	}
 }
