@@ -49,6 +49,12 @@ type Shell struct {
 	// Alteon starts the interactive shell in the Alteon dialect. In tmsh,
 	// a line starting with "/" switches to it; `tmsh` switches back.
 	Alteon bool
+	// Terminal, when set, adapts the interactive shell's readline to a
+	// terminal other than the process's own (an SSH channel with a pty):
+	// it sets the Func* hooks of the config Interactive builds.
+	Terminal func(*readline.Config)
+	// User is who the shell runs as, for the prompt; empty: root.
+	User string
 
 	prompt    string
 	altUsed   bool                                  // an Alteon line was sent: the session may hold changes
@@ -83,7 +89,7 @@ func (s *Shell) print(out string) {
 // Interactive runs the readline shell until quit, exit or end of input. A
 // failing command prints its error and the session goes on, as in tmsh.
 func (s *Shell) Interactive(historyFile string) error {
-	s.prompt = Prompt
+	s.prompt = s.tmshPrompt()
 	if s.Alteon {
 		s.prompt = AlteonMain
 	}
@@ -104,7 +110,7 @@ func (s *Shell) Interactive(historyFile string) error {
 		}
 		return s.Out
 	}
-	rl, err := readline.NewEx(&readline.Config{
+	rlc := &readline.Config{
 		Prompt: s.prompt,
 		// The shell keeps history itself (history.go): mode 0600, and
 		// never a line with a password.
@@ -126,7 +132,11 @@ func (s *Shell) Interactive(historyFile string) error {
 		Stdin:           s.In,
 		Stdout:          s.Out,
 		Stderr:          s.Err,
-	})
+	}
+	if s.Terminal != nil {
+		s.Terminal(rlc)
+	}
+	rl, err := readline.NewEx(rlc)
 	if err != nil {
 		return fmt.Errorf("cli: %w", err)
 	}
@@ -188,7 +198,7 @@ func (s *Shell) Line(line string) (quit bool) {
 	alt, canAlteon := s.App.(AlteonAppliance)
 	if s.Alteon && !canAlteon {
 		fmt.Fprintln(s.Err, "this appliance does not speak the Alteon dialect; back to tmsh")
-		s.Alteon, s.prompt = false, Prompt
+		s.Alteon, s.prompt = false, s.tmshPrompt()
 	}
 	if !s.Alteon {
 		if !strings.HasPrefix(line, "/") || !canAlteon {
@@ -205,7 +215,7 @@ func (s *Shell) Line(line string) (quit bool) {
 		s.Alteon = true
 	}
 	if line == "tmsh" {
-		s.Alteon, s.prompt = false, Prompt
+		s.Alteon, s.prompt = false, s.tmshPrompt()
 		return false
 	}
 	if line == "?" {
@@ -284,7 +294,15 @@ func (s *Shell) Prompt() string {
 		if s.Alteon {
 			return AlteonMain
 		}
-		return Prompt
+		return s.tmshPrompt()
 	}
 	return s.prompt
+}
+
+// tmshPrompt is Prompt with the shell's user.
+func (s *Shell) tmshPrompt() string {
+	if s.User == "" {
+		return Prompt
+	}
+	return s.User + strings.TrimPrefix(Prompt, "root")
 }

@@ -62,11 +62,19 @@ type Boot struct {
 	Log struct {
 		Level string `mapstructure:"level"`
 	} `mapstructure:"log"`
+	// SSH serves the CLI over SSH on the management address Listen
+	// (ADDR:PORT; empty: off). AdminPassword, when set, creates the auth
+	// user admin with it at boot if there is no admin user yet: there is
+	// no fixed default password.
+	SSH struct {
+		Listen        string `mapstructure:"listen"`
+		AdminPassword string `mapstructure:"admin_password"`
+	} `mapstructure:"ssh"`
 }
 
 // BootKeys are the boot config's keys, as flags, environment variables
 // (LBX_ + upper case, "." → "_") and file keys name them.
-var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level"}
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -78,6 +86,8 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.Bool("config.fallback", false, "boot from the saved config's backup if the saved config is corrupt")
 	fs.Int("flows.capacity", 0, "flow table capacity")
 	fs.String("log.level", "", "log level: debug, info, warn, error")
+	fs.String("ssh.listen", "", "serve the CLI over SSH on ADDR:PORT (empty: off)")
+	fs.String("ssh.admin_password", "", "create the auth user admin with this password at boot if absent (prefer $LBX_ADMIN_PASSWORD)")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
@@ -257,6 +267,11 @@ func checkFlowCapacity(c int) error {
 // Validate reports every problem in the boot config, each naming the key.
 func (b *Boot) Validate() error {
 	var errs []error
+	if b.SSH.Listen != "" {
+		if _, err := netip.ParseAddrPort(b.SSH.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("boot config: ssh.listen %q: want ADDR:PORT, the management address", b.SSH.Listen))
+		}
+	}
 	seen := map[string]bool{}
 	macs := map[string]string{} // MAC → the port that has it
 	for i, p := range b.Ports {

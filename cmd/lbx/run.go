@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"lbx/ctrlplane"
 	"lbx/ctrlplane/appliance"
+	"lbx/ctrlplane/sshd"
 	"lbx/dataplane"
 )
 
@@ -54,6 +56,11 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		Fallback:     boot.Config.Fallback,
 		Socket:       boot.Control.Socket,
 		Logger:       logger,
+		SSHListen:    boot.SSH.Listen,
+		// The host key is kept next to the saved configuration.
+		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
+		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
+		AdminPassword: adminPassword(boot),
 	})
 	if err != nil {
 		return err
@@ -117,4 +124,31 @@ func runBoot(args []string, stderr io.Writer) (boot *ctrlplane.Boot, printDefaul
 	}
 	boot, err = ctrlplane.LoadBoot(*bootPath, fs)
 	return boot, false, err
+}
+
+// sshHostKeyPath is where the SSH host key is kept: next to the saved
+// configuration; "" (a key per start) without one.
+func sshHostKeyPath(saved string) string {
+	if saved == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(saved), sshd.HostKeyFile)
+}
+
+// adminPassword is the first admin's password: ssh.admin_password (also
+// $LBX_SSH_ADMIN_PASSWORD), else $LBX_ADMIN_PASSWORD.
+func adminPassword(boot *ctrlplane.Boot) string {
+	if boot.SSH.AdminPassword != "" {
+		return boot.SSH.AdminPassword
+	}
+	return os.Getenv("LBX_ADMIN_PASSWORD")
+}
+
+// sshKeysDir holds the users' SSH public keys, next to the saved
+// configuration: ssh_authorized_keys/USER.
+func sshKeysDir(saved string) string {
+	if saved == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(saved), "ssh_authorized_keys")
 }

@@ -88,6 +88,8 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"config.fallback", "true", func(b *ctrlplane.Boot) any { return b.Config.Fallback }, true},
 		{"flows.capacity", "1234", func(b *ctrlplane.Boot) any { return b.Flows.Capacity }, 1234},
 		{"log.level", "debug", func(b *ctrlplane.Boot) any { return b.Log.Level }, "debug"},
+		{"ssh.listen", "127.0.0.1:2222", func(b *ctrlplane.Boot) any { return b.SSH.Listen }, "127.0.0.1:2222"},
+		{"ssh.admin_password", "s3cret", func(b *ctrlplane.Boot) any { return b.SSH.AdminPassword }, "s3cret"},
 	}
 	if len(tests) != len(ctrlplane.BootKeys) {
 		t.Fatalf("%d keys tested, boot config has %d: %v", len(tests), len(ctrlplane.BootKeys), ctrlplane.BootKeys)
@@ -158,5 +160,28 @@ func TestServeUntilSignal(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The first admin's password: ssh.admin_password, else
+// $LBX_ADMIN_PASSWORD; the host key lives next to the saved config.
+func TestRunAdminPasswordAndHostKey(t *testing.T) {
+	t.Setenv("LBX_ADMIN_PASSWORD", "from-env")
+	b := &ctrlplane.Boot{}
+	if got := adminPassword(b); got != "from-env" {
+		t.Errorf("adminPassword = %q, want the environment's", got)
+	}
+	b.SSH.AdminPassword = "from-boot"
+	if got := adminPassword(b); got != "from-boot" {
+		t.Errorf("adminPassword = %q, want the boot config's", got)
+	}
+	if got := sshHostKeyPath("/var/lib/lbx/bigip.conf"); got != "/var/lib/lbx/ssh_host_ed25519_key" {
+		t.Errorf("host key path %q", got)
+	}
+	if got := sshKeysDir("/var/lib/lbx/bigip.conf"); got != "/var/lib/lbx/ssh_authorized_keys" {
+		t.Errorf("keys dir %q", got)
+	}
+	if got := sshHostKeyPath(""); got != "" {
+		t.Errorf("host key path without a saved config %q", got)
 	}
 }

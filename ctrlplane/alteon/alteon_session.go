@@ -281,7 +281,8 @@ func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
 // Session is one client's conversation in the Alteon dialect: the open
 // menu and the pending changes, kept between requests.
 type Session struct {
-	d *Dialect
+	d      *Dialect
+	access *config.Access // who runs the lines (nil: root); see access.go
 
 	mu  sync.Mutex // guards txn and alt
 	txn *execCtx   // the pending changes; nil until the first line
@@ -305,7 +306,11 @@ func (ss *Session) Exec(text string) (string, error) {
 		if altSkip(l) {
 			continue
 		}
-		o, err := ss.lineLocked(l)
+		run := ss.lineLocked
+		if !ss.who().Admin() {
+			run = ss.checkedLineLocked
+		}
+		o, err := run(l)
 		out.WriteString(o)
 		if err == nil && out.Len() > ss.d.maxOutput {
 			return "", outputLimitError(i, ss.d.maxOutput)
@@ -352,7 +357,8 @@ func (ss *Session) pendingLocked() bool {
 	return ss.txn != nil && ss.txn.Changed() || len(ss.alt.drafts) > 0
 }
 
-func (ss *Session) lineLocked(line string) (string, error) {
+// beginLocked makes sure the session has a candidate for the next line.
+func (ss *Session) beginLocked() {
 	s := ss.d.store
 	if ss.txn != nil && !ss.pendingLocked() && ss.txn.Base() != s.Version() {
 		ss.txn = nil // nothing pending: follow the running configuration
@@ -361,8 +367,16 @@ func (ss *Session) lineLocked(line string) (string, error) {
 		ss.txn = ss.d.execCtx(s.Begin())
 		clear(ss.alt.drafts)
 	}
+}
+
+func (ss *Session) lineLocked(line string) (string, error) {
+	s := ss.d.store
+	ss.beginLocked()
 	a := &altCtx{x: ss.txn, st: ss.alt}
 	return runAltLine(a, line, func(name string) (string, error) {
+		if err := ss.who().Check(globalNeeds(name), name); err != nil {
+			return "", err
+		}
 		switch name {
 		case "apply":
 			return ss.applyLocked()

@@ -11,6 +11,7 @@ import (
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/health"
+	"lbx/ctrlplane/sshd"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
 	"lbx/ctrlplane/tmsh"
@@ -38,6 +39,16 @@ type Config struct {
 	Fallback bool
 	// Socket, when set, is the control socket New listens on and serves.
 	Socket string
+	// SSHListen, when set (ADDR:PORT), serves the CLI over SSH there
+	// (package sshd) with the host key at SSHHostKey (generated there at
+	// the first start; empty: a new key each start).
+	SSHListen, SSHHostKey string
+	// SSHKeysDir holds the users' public keys for SSH key login
+	// (SSHKeysDir/USER, authorized_keys format); empty: passwords only.
+	SSHKeysDir string
+	// AdminPassword, when set, creates the auth user admin with it at
+	// boot if there is none (ctrlplane.EnsureAdmin).
+	AdminPassword string
 	// Logger receives every part's logs; nil discards.
 	Logger *slog.Logger
 	// Clock drives the dataplane's flow and ARP timeouts; nil: the
@@ -58,6 +69,7 @@ type Appliance struct {
 	store *store.Store
 	tmsh  *tmsh.Dialect
 	srv   *ctlsock.Server // nil without a control socket
+	ssh   *sshd.Server    // nil without SSH
 
 	closeOnce sync.Once
 	closeErr  error
@@ -122,11 +134,22 @@ func New(cfg Config) (a *Appliance, err error) {
 		return a, err
 	}
 	eng.Start()
+	if created, err := ctrlplane.EnsureAdmin(a.store, cfg.AdminPassword); err != nil {
+		return a, err
+	} else if created {
+		logger.Info("auth user admin created from the boot config's admin password")
+	}
+	dialects := ctrlplane.Dialects(a.store, src)
 	if cfg.Socket != "" {
-		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, ctrlplane.Dialects(a.store, src)...); err != nil {
+		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, dialects...); err != nil {
 			return a, err
 		}
 		a.srv.Serve()
+	}
+	if cfg.SSHListen != "" {
+		if err := a.serveSSH(cfg, dialects, logger); err != nil {
+			return a, err
+		}
 	}
 	return a, nil
 }
@@ -154,6 +177,11 @@ func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 func (a *Appliance) Close() error {
 	a.closeOnce.Do(func() {
 		var errs []error
+		if a.ssh != nil {
+			if err := a.ssh.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("ssh: %w", err))
+			}
+		}
 		if a.srv != nil {
 			if err := a.srv.Close(); err != nil {
 				errs = append(errs, err)

@@ -31,7 +31,8 @@ func (r Role) String() string {
 // User is an `auth user`: an administrator account. Its password is stored
 // only as a hash: `password CLEAR` is hashed with bcrypt at once, and
 // `encrypted-password HASH` (as saved) is kept as given; the clear text is
-// never stored nor printed. Users have no effect on the control socket yet.
+// never stored nor printed. Its Role is the Access of what it runs
+// (access.go).
 type User struct {
 	Name         string // not in a partition: "admin"
 	Description  string

@@ -25,6 +25,9 @@ type Client struct {
 	// Dialect, when set, names the dialect of Exec, Push, Check and
 	// ShowJSON requests ("tmsh", "alteon"); empty lets the text choose.
 	Dialect string
+	// User, when set, runs the requests as that `auth user`, with its
+	// role (Request.User); empty runs them as root.
+	User string
 }
 
 // ErrNoAppliance means nothing listens on the control socket.
@@ -32,19 +35,19 @@ var ErrNoAppliance = errors.New("no appliance is running (control socket not rea
 
 // Exec runs one command on the appliance.
 func (c *Client) Exec(line string) (string, error) {
-	return c.do(Request{Op: "exec", Text: line, Session: c.Session, Dialect: c.Dialect})
+	return c.do(Request{Op: "exec", Text: line, Session: c.Session, Dialect: c.Dialect, User: c.User})
 }
 
 // ShowJSON runs one read-only command (show, list) and returns its answer
 // as JSON.
 func (c *Client) ShowJSON(line string) (string, error) {
-	return c.do(Request{Op: "exec", Text: line, Dialect: c.Dialect, Output: "json"})
+	return c.do(Request{Op: "exec", Text: line, Dialect: c.Dialect, Output: "json", User: c.User})
 }
 
 // ExecAlteon runs Alteon dialect lines in the client's session and returns
 // the prompt of the menu it leaves open.
 func (c *Client) ExecAlteon(line string) (out, prompt string, err error) {
-	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon"})
+	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: "alteon", User: c.User})
 	return resp.Output, resp.Prompt, err
 }
 
@@ -67,7 +70,7 @@ func (c *Client) Complete(dialect, line string) ([]Candidate, error) {
 // push may still apply.
 func (c *Client) Push(text string) (string, error) {
 	late := fmt.Sprintf("gave up waiting after %v, but the appliance may still apply the push (it answers only once applied; check with list)", c.PushTimeout)
-	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect}, c.PushTimeout, late)
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect, User: c.User}, c.PushTimeout, late)
 	return resp.Output, err
 }
 
@@ -75,7 +78,7 @@ func (c *Client) Push(text string) (string, error) {
 // as a push would and answers with what it would change, applying
 // nothing.
 func (c *Client) Check(text string) (string, error) {
-	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect, Check: true}, c.PushTimeout, "")
+	resp, err := c.roundTripWait(Request{Op: "push", Text: text, Dialect: c.Dialect, Check: true, User: c.User}, c.PushTimeout, "")
 	return resp.Output, err
 }
 

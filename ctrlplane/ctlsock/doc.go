@@ -10,7 +10,9 @@
 // implements Completer; the shell's TAB and `?` ask it. A push with Check
 // is a dry run and an exec with Output "json" asks for JSON, for dialects
 // that implement the optional Checker and JSONShower; others refuse them
-// by name. Client is the other end. It imports nothing of lbx: dialects
+// by name. Only root and the appliance's own uid may connect (SO_PEERCRED,
+// peer.go); a request naming a User runs in a UserDialect with that
+// user's role. Client is the other end. It imports nothing of lbx: dialects
 // satisfy its small interfaces.
 //
 // The socket bounds what a client can make it hold (wire.go and the

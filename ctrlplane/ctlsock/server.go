@@ -94,6 +94,10 @@ type Request struct {
 	// Output "json" asks an exec of a show or list command for JSON
 	// (JSONShower); empty is the dialect's text.
 	Output string `json:"output,omitempty"`
+	// User names the `auth user` the request runs as, with that user's
+	// role; empty runs it as the peer, root (admin). Only a dialect that
+	// is a UserDialect runs requests for a user.
+	User string `json:"user,omitempty"`
 }
 
 // Response answers a Request. Error is empty on success.
@@ -170,9 +174,10 @@ const (
 	maxSessions = 256
 )
 
-// sessionFor finds or starts the named session of dialect d.
-func (s *Server) sessionFor(name string, d Dialect) Session {
-	name = d.Name() + "\x00" + name
+// sessionFor finds or starts the named session of dialect d for user
+// ("": root).
+func (s *Server) sessionFor(name, user string, d Dialect) (Session, error) {
+	name = d.Name() + "\x00" + user + "\x00" + name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -191,11 +196,27 @@ func (s *Server) sessionFor(name string, d Dialect) Session {
 		if len(s.sessions) >= maxSessions {
 			delete(s.sessions, oldest)
 		}
-		ls = &liveSession{ss: d.NewSession()}
+		ss, err := newSession(d, user)
+		if err != nil {
+			return nil, err
+		}
+		ls = &liveSession{ss: ss}
 		s.sessions[name] = ls
 	}
 	ls.lastUsed = now
-	return ls.ss
+	return ls.ss, nil
+}
+
+// newSession starts a session of d for user ("": root).
+func newSession(d Dialect, user string) (Session, error) {
+	if user == "" {
+		return d.NewSession(), nil
+	}
+	ud, ok := d.(UserDialect)
+	if !ok {
+		return nil, fmt.Errorf("control request: dialect %s does not run requests for a user", d.Name())
+	}
+	return ud.NewSessionAs(user)
 }
 
 // Listen creates the unix socket at path (its directory too), refusing to
@@ -345,6 +366,9 @@ func (s *Server) handle(c net.Conn, st *connState) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("control request: none arrived within %v of connecting", s.readTimeout)
 	}
+	if err == nil {
+		err = checkPeer(c)
+	}
 	var resp Response
 	if err != nil {
 		resp.Error = err.Error()
@@ -389,24 +413,39 @@ func (s *Server) run(req Request) Response {
 	case req.Op == "exec" && req.Output != "":
 		out, err = showJSON(d, req)
 	case req.Op == "exec" && req.Session != "":
-		ss := s.sessionFor(req.Session, d)
-		out, err = ss.Exec(req.Text)
-		resp.Prompt = ss.Prompt()
-		if p, ok := ss.(pender); ok {
-			resp.Pending = p.Pending()
+		var ss Session
+		if ss, err = s.sessionFor(req.Session, req.User, d); err == nil {
+			out, err = ss.Exec(req.Text)
+			resp.Prompt = ss.Prompt()
+			if p, ok := ss.(pender); ok {
+				resp.Pending = p.Pending()
+			}
 		}
 	case req.Op == "exec":
-		ss := d.NewSession()
-		out, err = ss.Exec(req.Text)
-		out += ss.Dropped()
-		resp.Prompt = ss.Prompt()
+		var ss Session
+		if ss, err = newSession(d, req.User); err == nil {
+			out, err = ss.Exec(req.Text)
+			out += ss.Dropped()
+			resp.Prompt = ss.Prompt()
+		}
 	case req.Op == "push" && req.Check:
 		c, ok := d.(Checker)
 		if !ok {
 			err = fmt.Errorf("push --check: the %s dialect has no dry run", d.Name())
 			break
 		}
+		if req.User != "" {
+			err = fmt.Errorf("push --check: runs as root only, not as user %s", req.User)
+			break
+		}
 		out, err = c.Check(req.Text)
+	case req.Op == "push" && req.User != "":
+		ud, ok := d.(UserDialect)
+		if !ok {
+			err = fmt.Errorf("control request: dialect %s does not run requests for a user", d.Name())
+			break
+		}
+		out, err = ud.PushAs(req.User, req.Text)
 	case req.Op == "push":
 		out, err = d.Push(req.Text)
 	case req.Op == "complete":
@@ -414,7 +453,11 @@ func (s *Server) run(req Request) Response {
 		// menu, a tmsh transaction's candidate).
 		var c any = d
 		if req.Session != "" {
-			c = s.sessionFor(req.Session, d)
+			var ss Session
+			if ss, err = s.sessionFor(req.Session, req.User, d); err != nil {
+				break
+			}
+			c = ss
 		}
 		if cp, ok := c.(Completer); ok {
 			resp.Candidates = cp.Complete(req.Text)

@@ -118,6 +118,8 @@ func walkRequest(dec *json.Decoder) (Request, error) {
 				return req, fmt.Errorf("field %q: want a boolean, got %v", key, t)
 			}
 			continue
+		case strings.EqualFold(key, "user"):
+			field = &req.User
 		default:
 			if err := skipValue(dec, 1); err != nil {
 				return req, err

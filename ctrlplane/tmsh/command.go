@@ -24,6 +24,10 @@ type Command struct {
 	Args     string // usage of what follows, e.g. "NAME [PROPERTY …]"
 	Help     string
 	ReadOnly bool // list, show and record deletion: never changes the configuration
+	// Operator: an operator may run it when all it changes is the session
+	// and state of members and nodes (enable, disable, force offline).
+	// Needs says which role a command takes.
+	Operator bool
 
 	obj *objKind
 	run func(x *execCtx, cmd *Command, args *cursor) (string, error)
@@ -43,6 +47,7 @@ func (c *Command) Properties() []string {
 type execCtx struct {
 	*store.Txn                // the candidate the commands change
 	src        status.Sources // where show reads status
+	access     *config.Access // who runs the commands (nil: root); see who
 	save       bool           // save sys config was asked for
 	txnOp      txnOp          // set by create/submit/delete cli transaction
 }
@@ -86,7 +91,7 @@ var objectCommands = func() []Command {
 		if k == poolKind {
 			help = "change a pool; members add|delete|modify|replace-all-with { … }"
 		}
-		out = append(out, Command{Verb: "modify", Module: k.module, Kind: k.kind, Args: "NAME PROPERTY …", Help: help, obj: k, run: runModify})
+		out = append(out, Command{Verb: "modify", Module: k.module, Kind: k.kind, Args: "NAME PROPERTY …", Help: help, Operator: k == poolKind || k == nodeKind, obj: k, run: runModify})
 	}
 	for _, k := range kinds {
 		out = append(out, Command{Verb: "delete", Module: k.module, Kind: k.kind, Args: "NAME …", Help: "delete " + k.plural + " nothing uses", obj: k, run: runDelete})
@@ -354,6 +359,9 @@ func runStatement(x *execCtx, st statement) (string, error) {
 		return runHelp(st)
 	}
 	if first.kind == tokWord && isModule(first.text) {
+		if err := x.who().Check(config.RoleAdmin, stanzaAction(st)); err != nil {
+			return "", err
+		}
 		o, err := readStanza(st, nil)
 		if err != nil {
 			return "", err
@@ -363,11 +371,14 @@ func runStatement(x *execCtx, st statement) (string, error) {
 	cmd, err := lookupCommand(cur)
 	if err != nil {
 		if out, ok, kerr := listKept(x.cand(), st); ok {
+			if aerr := x.who().Check(config.RoleGuest, "list "+first.text); aerr != nil {
+				return "", aerr
+			}
 			return out, kerr
 		}
 		return "", err
 	}
-	return cmd.run(x, cmd, cur)
+	return runAuthorized(x, cmd, cur)
 }
 
 // listKept lists stanzas a loaded config file holds verbatim (kinds lbx does

@@ -29,7 +29,10 @@ func New(s *store.Store, src status.Sources) *Dialect {
 func (d *Dialect) Store() *store.Store { return d.store }
 
 // execCtx starts what a command of t runs with.
-func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: d.src} }
+// Commands run as root (admin) unless a session or push names its access.
+func (d *Dialect) execCtx(t *store.Txn) *execCtx {
+	return &execCtx{Txn: t, src: d.src}
+}
 
 // Session is one client's conversation in tmsh: an interactive CLI, or a
 // request of its own. Outside a transaction every command is applied at
@@ -40,7 +43,8 @@ func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: 
 // the transaction began (nothing is applied then). `delete cli
 // transaction` drops it.
 type Session struct {
-	d *Dialect
+	d      *Dialect
+	access *config.Access // who runs the session's commands
 
 	mu  sync.Mutex // guards txn
 	txn *transaction
@@ -51,8 +55,13 @@ type transaction struct {
 	n int // commands queued
 }
 
-// NewSession starts a session with no transaction open.
-func (d *Dialect) NewSession() *Session { return &Session{d: d} }
+// NewSession starts a session with no transaction open, run as root
+// (admin).
+func (d *Dialect) NewSession() *Session { return d.NewSessionAs(config.Root) }
+
+// NewSessionAs starts a session whose commands run with access a: each is
+// checked against a's role (access.go) before it changes anything.
+func (d *Dialect) NewSessionAs(a config.Access) *Session { return &Session{d: d, access: &a} }
 
 // InTransaction reports whether a transaction is open.
 func (ss *Session) InTransaction() bool {
@@ -150,6 +159,7 @@ func (ss *Session) execLocked(st statement) (string, error) {
 	var out string
 	warnings, err := ss.d.store.Update(func(t *store.Txn) error {
 		x = ss.d.execCtx(t)
+		x.access = ss.access
 		o, err := runStatement(x, st)
 		out = o
 		if err != nil {
@@ -168,7 +178,9 @@ func (ss *Session) execLocked(st statement) (string, error) {
 		return out, err
 	}
 	if x.txnOp == txnCreate {
-		ss.txn = &transaction{x: ss.d.execCtx(ss.d.store.Begin())}
+		tx := ss.d.execCtx(ss.d.store.Begin())
+		tx.access = ss.access
+		ss.txn = &transaction{x: tx}
 	}
 	return out + warningText(warnings), nil
 }
@@ -179,8 +191,11 @@ func (ss *Session) execLocked(st statement) (string, error) {
 // is applied to one candidate, compiled and installed once; any error
 // changes nothing and names the line. Output of list and show is
 // concatenated.
-func (d *Dialect) Push(text string) (string, error) {
-	out, warnings, err := d.push(text, d.store.Update)
+func (d *Dialect) Push(text string) (string, error) { return d.PushAs(config.Root, text) }
+
+// PushAs is Push with every statement checked against a's role.
+func (d *Dialect) PushAs(a config.Access, text string) (string, error) {
+	out, warnings, err := d.push(a, text, d.store.Update)
 	if err != nil {
 		return "", bound(err)
 	}
@@ -194,7 +209,7 @@ func (d *Dialect) Push(text string) (string, error) {
 // would add; errors carry the script's line numbers as a push's do.
 func (d *Dialect) Check(text string) (string, error) {
 	var diff []store.Change
-	out, warnings, err := d.push(text, func(fn func(*store.Txn) error) ([]string, error) {
+	out, warnings, err := d.push(config.Root, text, func(fn func(*store.Txn) error) ([]string, error) {
 		var w []string
 		var err error
 		diff, w, err = d.store.Check(fn)
@@ -217,7 +232,7 @@ func diffText(diff []store.Change) string {
 // push runs a script's statements in one transaction that apply (the
 // store's Update, or Check for a dry run) commits. It returns the
 // script's output and the apply's new warnings.
-func (d *Dialect) push(text string, apply func(func(*store.Txn) error) ([]string, error)) (string, []string, error) {
+func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn) error) ([]string, error)) (string, []string, error) {
 	stmts, err := statements(text)
 	if err != nil {
 		return "", nil, err
@@ -225,6 +240,7 @@ func (d *Dialect) push(text string, apply func(func(*store.Txn) error) ([]string
 	var out strings.Builder
 	warnings, err := apply(func(t *store.Txn) error {
 		x := d.execCtx(t)
+		x.access = &a
 		for _, st := range stmts {
 			o, err := runStatement(x, st)
 			if err != nil {

@@ -31,11 +31,12 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/status":     {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
 	"lbx/ctrlplane/tmsh":       {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
 	// tmsh/complete completes tmsh lines from tmsh's command table; it is
-	// apart from tmsh to keep that package under maxLines.
+	// apart from tmsh to keep that package smaller.
 	"lbx/ctrlplane/tmsh/complete": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh"},
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
-	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
-	"lbx/ctrlplane/appliance":     {"lbx/ctrlplane", "lbx/ctrlplane/compile", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
+	"lbx/ctrlplane/appliance":     {"lbx/ctrlplane", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
 	"lbx/cli":                     {"lbx/ctrlplane/ctlsock"},
 	"lbx/testbed":                 {"*"},
