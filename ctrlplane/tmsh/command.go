@@ -72,7 +72,7 @@ var objectCommands = func() []Command {
 	}
 	out = append(out,
 		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
-		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
 		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: poolKind, run: runShowMonitorTrace},
 		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
 	)

@@ -144,3 +144,47 @@ func TestModifyAllMembers(t *testing.T) {
 		})
 	}
 }
+
+func TestShowPoolMembers(t *testing.T) {
+	tests := []struct {
+		name    string
+		cmd     string
+		has     []string
+		hasNot  []string
+		wantErr string
+	}{
+		{name: "all members", cmd: "show ltm pool web members", has: []string{"/Common/10.0.0.1:80  10.0.0.1:80", "/Common/10.0.0.2:80  10.0.0.2:80", "Total Members    : 2"}},
+		{name: "one member", cmd: "show ltm pool web members { 10.0.0.2:80 }", has: []string{"/Common/10.0.0.2:80  10.0.0.2:80", "Total Members    : 2"}, hasNot: []string{"10.0.0.1:80"}},
+		{name: "member with partition", cmd: "show ltm pool web members { /Common/10.0.0.1:80 }", has: []string{"/Common/10.0.0.1:80"}, hasNot: []string{"10.0.0.2:80"}},
+		{name: "detail", cmd: "show ltm pool web members { 10.0.0.1:80 } detail", has: []string{"Ltm::Pool Member: /Common/10.0.0.1:80 (pool /Common/web)", "| Node             : /Common/10.0.0.1", "| Total Conns      : 0"}, hasNot: []string{"10.0.0.2", "Cur Conns"}},
+		{name: "detail of every member", cmd: "show ltm pool web detail", has: []string{"Ltm::Pool Member: /Common/10.0.0.1:80", "Ltm::Pool Member: /Common/10.0.0.2:80"}},
+		{name: "missing member", cmd: "show ltm pool web members { 10.0.0.9:80 }", wantErr: "01020036:3: The requested Pool Member (/Common/web /Common/10.0.0.9 80) was not found."},
+		{name: "missing pool", cmd: "show ltm pool nope members", wantErr: "The requested Pool (/Common/nope) was not found."},
+		{name: "bad member", cmd: "show ltm pool web members { x }", wantErr: "members:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestStore(t, baseConf)
+			out, err := s.Exec(tt.cmd)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Exec(%q) error = %v, want it to contain %q", tt.cmd, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Exec(%q): %v", tt.cmd, err)
+			}
+			for _, h := range tt.has {
+				if !strings.Contains(out, h) {
+					t.Errorf("output lacks %q:\n%s", h, out)
+				}
+			}
+			for _, h := range tt.hasNot {
+				if strings.Contains(out, h) {
+					t.Errorf("output has %q:\n%s", h, out)
+				}
+			}
+		})
+	}
+}
