@@ -492,7 +492,7 @@ func TestCommandTable(t *testing.T) {
 		if c.Kind != "" && c.Module == "ltm" && !records && len(c.Properties()) == 0 {
 			t.Errorf("%s: no properties", key)
 		}
-		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || c.Verb == "cd" || c.Verb == "reset-stats" || records) {
+		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || c.Verb == "cd" || c.Verb == "reset-stats" || c.Kind == "connection" || records) {
 			t.Errorf("%s: ReadOnly = %v", key, c.ReadOnly)
 		}
 	}
