@@ -61,7 +61,7 @@ func (x *execCtx) program() *dataplane.Program {
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, resetCommands, connectionCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, resetCommands, connectionCommands, interfaceCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.
