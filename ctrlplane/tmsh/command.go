@@ -330,6 +330,9 @@ func runStatement(x *execCtx, st statement) (string, error) {
 		}
 		return "", x.Put(o)
 	}
+	if isQuit(st) {
+		return "", nil
+	}
 	if ok, err := cdOther(st); ok {
 		return "", err
 	}

@@ -85,6 +85,14 @@ func cdOther(st statement) (ok bool, err error) {
 	return true, lineErrorf(t.line, "cd: want /PARTITION, got %s", t.describe())
 }
 
+// isQuit reports whether st is quit or exit, which leave the interactive
+// shell (cli/ handles them there). In a script or a -c text they end
+// nothing more than the text itself does, so they are accepted and do
+// nothing, as the last line of a tmsh script often is quit.
+func isQuit(st statement) bool {
+	return len(st.toks) == 1 && (st.toks[0].isWord("quit") || st.toks[0].isWord("exit"))
+}
+
 // notImplemented answers a command lookup that failed (with lookupErr) with
 // what the words are in tmsh and that lbx does not implement them; nil when
 // they are not a known tmsh command (the lookup's error stands).

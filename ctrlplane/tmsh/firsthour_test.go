@@ -51,6 +51,9 @@ func TestFirstHourCommands(t *testing.T) {
 		{name: "show sys version", cmd: "show sys version", has: []string{"Sys::Version", "  Product   lbx\n", "  Version   "}},
 		{name: "cd /Common", cmd: "cd /Common", want: ""},
 		{name: "cd bare", cmd: "cd", want: ""},
+		{name: "quit", cmd: "quit", want: ""},
+		{name: "exit", cmd: "exit", want: ""},
+		{name: "quit with words", cmd: "quit now", wantErr: "unknown command"},
 		{name: "cd other partition", cmd: "cd /Tenant", wantErr: "cd /Tenant: partitions other than /Common are not implemented in lbx"},
 		{name: "not implemented: run", cmd: "run util bash", wantErr: "run (run a utility or script): not implemented in lbx"},
 		{name: "not implemented: gtm", cmd: "list gtm wideip a", wantErr: "list gtm wideip: global traffic manager (gtm): not implemented in lbx"},
@@ -186,5 +189,16 @@ func TestShowPoolMembers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A tmsh script often ends with quit; pushed, it applies as a whole.
+func TestPushEndsWithQuit(t *testing.T) {
+	s, _ := newTestStore(t, baseConf)
+	if _, err := s.Push("create ltm node n9 address 10.0.0.9\nquit\n"); err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if s.Running().Nodes["/Common/n9"] == nil {
+		t.Fatal("the node created before quit is not in the running config")
 	}
 }
