@@ -174,6 +174,9 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			if ok {
 				got = t.describe()
 			}
+			if len(want) == 0 {
+				return nil, lineErrorf(cur.peekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
+			}
 			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
 		}
 		cur.next()

@@ -283,7 +283,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
 		{"unknown module", "list foo", `list: want ltm or net or auth or sys, got "foo"`},
-		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "rule")`},
+		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
 		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
 		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},

@@ -130,6 +130,9 @@ func notImplemented(st statement, lookupErr error) error {
 		if len(w) < 3 || !slices.Contains(kinds, w[2]) {
 			return nil
 		}
+		if w[0] == "list" {
+			return lineErrorf(line, "%s: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)", strings.Join(w, " "))
+		}
 		var le *LineError
 		if errors.As(lookupErr, &le) {
 			lookupErr = le.Err

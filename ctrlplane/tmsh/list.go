@@ -125,10 +125,16 @@ func selectList(x *execCtx, k *objKind, o listOpts) ([]string, error) {
 // printListed prints one object of kind k as o asks.
 func printListed(b *strings.Builder, c *config.Config, k *objKind, name string, o listOpts) {
 	var one strings.Builder
-	k.print(&one, c, name, o.allProps || len(o.props) > 0)
+	k.print(&one, c, name, o.allProps)
 	text := one.String()
 	if len(o.props) > 0 {
-		text = filterProps(text, o.props)
+		all := text
+		if !o.allProps {
+			var a strings.Builder
+			k.print(&a, c, name, true)
+			all = a.String()
+		}
+		text = filterProps(text, all, o.props)
 	}
 	if o.oneLine {
 		text = oneLine(text)
@@ -231,27 +237,49 @@ func runShowMonitorAny(x *execCtx, _ *Command, args *cursor) (string, error) {
 	return b.String(), nil
 }
 
-// filterProps keeps, of one printed object, the header, the properties
-// named in props (with their blocks) and the closing brace.
-func filterProps(text string, props []string) string {
+// propItem is one top-level property of a printed object, with its block.
+type propItem struct {
+	name, text string
+}
+
+// propItems cuts one printed object into its header line, its top-level
+// properties and its closing line.
+func propItems(text string) (head string, items []propItem, tail string) {
 	lines := strings.SplitAfter(strings.TrimSuffix(text, "\n"), "\n")
 	if len(lines) < 2 {
-		return text
+		return text, nil, ""
 	}
-	var b strings.Builder
-	b.WriteString(lines[0])
-	keep := false
 	for _, l := range lines[1 : len(lines)-1] {
 		if rest, ok := strings.CutPrefix(l, "    "); ok && rest != "" && rest[0] != ' ' && rest[0] != '}' {
 			word, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-			keep = slices.Contains(props, word)
+			items = append(items, propItem{name: word})
 		}
-		if keep {
-			b.WriteString(l)
+		if len(items) > 0 {
+			items[len(items)-1].text += l
 		}
 	}
-	b.WriteString(lines[len(lines)-1])
-	b.WriteByte('\n')
+	return lines[0], items, lines[len(lines)-1] + "\n"
+}
+
+// filterProps keeps, of one printed object, the header, the properties
+// named in props and the closing brace. A property is printed as list
+// prints it (text) or, when list leaves it out at its default, as
+// all-properties does (all).
+func filterProps(text, all string, props []string) string {
+	head, items, tail := propItems(text)
+	_, allItems, _ := propItems(all)
+	var b strings.Builder
+	b.WriteString(head)
+	for _, it := range allItems {
+		if !slices.Contains(props, it.name) {
+			continue
+		}
+		if i := slices.IndexFunc(items, func(p propItem) bool { return p.name == it.name }); i >= 0 {
+			it = items[i]
+		}
+		b.WriteString(it.text)
+	}
+	b.WriteString(tail)
 	return b.String()
 }
 
