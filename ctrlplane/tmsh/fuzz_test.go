@@ -1,11 +1,15 @@
 package tmsh
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/status"
+	"lbx/dataplane"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -95,9 +99,24 @@ func FuzzExec(f *testing.F) {
 				t.Fatalf("failed Push(%q) changed the store: %v", line, err)
 			}
 		}
+		// With every status source (a flow table, port counters) too:
+		// the runtime commands never panic either.
+		full := New(s.st, status.Sources{Program: dp.Program, Runtime: &fakeConns{fakeDataplane: dp, conns: slices.Clone(fuzzConns)}, Counters: fuzzCounters})
+		_, _ = full.Exec(line)
 		// Whatever was applied still prints and parses back.
 		if _, err := ParseConfig(Text(s.Running())); err != nil {
 			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, Text(s.Running()))
 		}
 	})
 }
+
+// fuzzConns and fuzzCounters are the flow table and port counters FuzzExec
+// runs the runtime commands on.
+var (
+	fuzzConns = []dataplane.Connection{{
+		CSClient: netip.MustParseAddrPort("198.18.0.10:40000"), CSServer: netip.MustParseAddrPort("198.18.1.100:80"),
+		SSClient: netip.MustParseAddrPort("198.18.2.1:40000"), SSServer: netip.MustParseAddrPort("10.0.0.1:80"),
+		Protocol: dataplane.ProtoTCP, Virtual: "/Common/vs",
+	}}
+	fuzzCounters = fakeCounters{{Name: "port.client.rx_packets", Value: 1}, {Name: "port.server.tx_packets", Value: 2}, {Name: "port.x", Value: 3}}
+)
