@@ -165,6 +165,7 @@ func TestShowPoolMembers(t *testing.T) {
 		{name: "member with partition", cmd: "show ltm pool web members { /Common/10.0.0.1:80 }", has: []string{"/Common/10.0.0.1:80"}, hasNot: []string{"10.0.0.2:80"}},
 		{name: "detail", cmd: "show ltm pool web members { 10.0.0.1:80 } detail", has: []string{"Ltm::Pool Member: /Common/10.0.0.1:80 (pool /Common/web)", "| Node             : /Common/10.0.0.1", "| Total Conns      : 0"}, hasNot: []string{"10.0.0.2", "Cur Conns"}},
 		{name: "detail of every member", cmd: "show ltm pool web detail", has: []string{"Ltm::Pool Member: /Common/10.0.0.1:80", "Ltm::Pool Member: /Common/10.0.0.2:80"}},
+		{name: "every pool's members", cmd: "show ltm pool members { 10.0.0.1:80 }", has: []string{"Ltm::Pool: /Common/web", "/Common/10.0.0.1:80  10.0.0.1:80"}, hasNot: []string{"10.0.0.2:80"}},
 		{name: "missing member", cmd: "show ltm pool web members { 10.0.0.9:80 }", wantErr: "01020036:3: The requested Pool Member (/Common/web /Common/10.0.0.9 80) was not found."},
 		{name: "missing pool", cmd: "show ltm pool nope members", wantErr: "The requested Pool (/Common/nope) was not found."},
 		{name: "bad member", cmd: "show ltm pool web members { x }", wantErr: "members:"},

@@ -10,8 +10,9 @@ import (
 )
 
 // show ltm pool [NAME …] [members [{ NODE:PORT … }]] [detail]: every
-// member, or only those listed in the braces; detail prints each member
-// as a block of its own instead of a table row.
+// member, or only those listed in the braces (every pool's, when no pool
+// is named); detail prints each member as a block of its own instead of a
+// table row.
 
 // showPoolArgs is what follows `show ltm pool`.
 type showPoolArgs struct {
@@ -35,7 +36,7 @@ func readShowPoolArgs(args *cursor) (showPoolArgs, error) {
 		switch {
 		case t.isWord("detail"):
 			a.detail = true
-		case t.isWord("members") && len(a.names) > 0:
+		case t.isWord("members"):
 			if !args.atBlock() {
 				continue
 			}
@@ -77,7 +78,7 @@ func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		names = poolKind.names(x.cand())
 	}
 	view := x.view()
-	for _, n := range names {
+	for _, n := range a.names { // named pools must have the members asked for
 		if !poolKind.exists(x.cand(), n) {
 			return "", notFound(poolKind, n)
 		}
