@@ -579,3 +579,12 @@ func (e *Engine) DeletePersistRecords(f pools.PersistFilter) int { return e.pers
 // Mono is the engine's monotonic time in ns: the clock of pools.Request.Now
 // and of pools.Health.Set.
 func (e *Engine) Mono() int64 { return e.flows.mono(e.clock.Now()) }
+
+// ResetVirtualStats is the runtime's (reset-stats ltm virtual).
+func (e *Engine) ResetVirtualStats(name string) int { return e.rt.ResetVirtualStats(name) }
+
+// ResetPoolStats is the runtime's (reset-stats ltm pool).
+func (e *Engine) ResetPoolStats(name string) int { return e.rt.ResetPoolStats(name) }
+
+// ResetNodeStats is the runtime's (reset-stats ltm node).
+func (e *Engine) ResetNodeStats(addr netip.Addr) int { return e.rt.ResetNodeStats(addr) }

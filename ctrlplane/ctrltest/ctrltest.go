@@ -127,3 +127,12 @@ func DefaultConfigText() string {
 	}
 	return string(b)
 }
+
+// ResetVirtualStats is the runtime's.
+func (f *Dataplane) ResetVirtualStats(name string) int { return f.runtime().ResetVirtualStats(name) }
+
+// ResetPoolStats is the runtime's.
+func (f *Dataplane) ResetPoolStats(name string) int { return f.runtime().ResetPoolStats(name) }
+
+// ResetNodeStats is the runtime's.
+func (f *Dataplane) ResetNodeStats(addr netip.Addr) int { return f.runtime().ResetNodeStats(addr) }

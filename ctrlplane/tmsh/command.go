@@ -68,18 +68,18 @@ func (x *execCtx) program() *dataplane.Program {
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, resetCommands, connectionCommands, interfaceCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.
 var objectCommands = func() []Command {
-	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
+	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
 	for _, k := range kinds {
-		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME …] [all-properties]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
+		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME|GLOB …] [PROPERTY …] [all-properties] [one-line] [recursive]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
 	}
 	out = append(out,
 		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
-		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
 		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: poolKind, run: runShowMonitorTrace},
 		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
 	)
@@ -196,12 +196,15 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			}
 		}
 		if len(next) == 0 {
-			if depth == 0 && whole != nil && (!ok || t.isWord("all-properties")) {
+			if depth == 0 && whole != nil && (!ok || isListFlag(t)) {
 				return whole, nil
 			}
 			got := "nothing"
 			if ok {
 				got = t.describe()
+			}
+			if len(want) == 0 {
+				return nil, lineErrorf(cur.peekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
 			}
 			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
 		}
@@ -272,24 +275,23 @@ func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
 	return names, allProps, nil
 }
 
-func runListAll(x *execCtx, _ *Command, args *cursor) (string, error) {
-	_, allProps, err := readNames(nil, args)
-	if err != nil {
-		return "", err
+// runListAll is `list MODULE [all-properties] [one-line] [recursive]`.
+func runListAll(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	var o listOpts
+	for !args.done() {
+		if t := args.next(); !o.flag(t) {
+			return "", lineErrorf(t.line, "list %s: unexpected %s, want all-properties, one-line or recursive", cmd.Module, t.describe())
+		}
 	}
-	return formatModule(x.cand(), "ltm", allProps), nil
-}
-
-func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	names, allProps, err := selectNames(x, cmd.obj, args)
-	if err != nil {
-		return "", err
+	module := cmd.Module
+	if module == "running-config" {
+		module = "" // everything
 	}
-	var b strings.Builder
-	for _, n := range names {
-		cmd.obj.print(&b, x.cand(), n, allProps)
+	text := formatModule(x.cand(), module, o.allProps)
+	if o.oneLine {
+		text = oneLine(text)
 	}
-	return b.String(), nil
+	return text, nil
 }
 
 // objectArg reads the NAME of create, modify and delete.
@@ -368,6 +370,12 @@ func runStatement(x *execCtx, st statement) (string, error) {
 		}
 		return "", x.Put(o)
 	}
+	if isQuit(st) {
+		return "", nil
+	}
+	if ok, err := cdOther(st); ok {
+		return "", err
+	}
 	cmd, err := lookupCommand(cur)
 	if err != nil {
 		if out, ok, kerr := listKept(x.cand(), st); ok {
@@ -375,6 +383,9 @@ func runStatement(x *execCtx, st statement) (string, error) {
 				return "", aerr
 			}
 			return out, kerr
+		}
+		if ni := notImplemented(st, err); ni != nil {
+			return "", ni
 		}
 		return "", err
 	}

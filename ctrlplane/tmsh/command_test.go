@@ -281,11 +281,11 @@ func TestExecErrors(t *testing.T) {
 		{"compile: overlap", "create ltm virtual vs2 destination 198.18.1.100:http", "ltm virtual /Common/vs2: destination /Common/198.18.1.100:80: ip-protocol tcp: overlaps virtual /Common/vs"},
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
-		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
-		{"unknown module", "list foo", `list: want ltm or net or auth, got "foo"`},
-		{"unknown kind", "list ltm rule", `list ltm: want node, monitor, persistence, pool, snatpool, virtual, got "rule"`},
-		{"monitor without a type", "list ltm monitor", `list ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got nothing`},
-		{"show unknown kind", "show ltm rule", `show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule"`},
+		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
+		{"unknown module", "list foo", `list: want ltm or net or auth or sys, got "foo"`},
+		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
+		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
+		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},
 		{"show missing", "show ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
 		{"save without a path", "save sys config", "save sys config: no saved config path is configured"},
@@ -294,7 +294,7 @@ func TestExecErrors(t *testing.T) {
 		{"create bad name", "create ltm pool a/b", `ltm pool "a/b": character '/' not allowed in a name`},
 		{"unbalanced", "create ltm pool p members add { 1.1.1.1:80", `"{" is never closed`},
 		{"stanza unknown type", "ltm rule r { }", `"ltm rule": unknown object type (want one of ` + knownKinds + `)`},
-		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save)`},
+		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -492,7 +492,7 @@ func TestCommandTable(t *testing.T) {
 		if c.Kind != "" && c.Module == "ltm" && !records && len(c.Properties()) == 0 {
 			t.Errorf("%s: no properties", key)
 		}
-		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || records) {
+		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || c.Verb == "cd" || c.Verb == "reset-stats" || c.Kind == "connection" || records) {
 			t.Errorf("%s: ReadOnly = %v", key, c.ReadOnly)
 		}
 	}

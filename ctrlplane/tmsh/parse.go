@@ -556,7 +556,7 @@ type memberEntry struct {
 	port uint16
 	body *cursor // nil when the member has no { } block
 	line int
-	all  bool // the word "all" (members delete { all })
+	all  bool // the word "all" (members delete { all }, members modify { all { … } })
 }
 
 // readListEdit reads the head of a list property (`members …`): `none`
@@ -601,7 +601,7 @@ func parseMembers(c *cursor, p *config.Pool, _ propMode) error {
 			return lineErrorf(nt.line, "members: unexpected %s, want a member NODE:PORT", nt.describe())
 		}
 		e := memberEntry{line: nt.line}
-		if op == "delete" && nt.isWord("all") {
+		if (op == "delete" || op == "modify") && nt.isWord("all") {
 			e.all = true
 		} else if e.node, e.port, err = config.ParseMemberName(nt.text); err != nil {
 			return lineErrorf(nt.line, "members: %w", err)
@@ -691,6 +691,22 @@ func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 		}
 	case "modify":
 		for _, e := range entries {
+			if e.all {
+				// Every member takes the same properties: each reads
+				// its own copy of the block.
+				for i := range p.Members {
+					each := e
+					each.node, each.port = p.Members[i].Node, p.Members[i].Port
+					if e.body != nil {
+						body := *e.body
+						each.body = &body
+					}
+					if err := memberBody(each, &p.Members[i]); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			i := p.FindMember(e.node, e.port)
 			if i < 0 {
 				return &LineError{Line: e.line, Err: &config.NotFoundError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}

@@ -53,44 +53,6 @@ func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	})
 }
 
-func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	view := x.view()
-	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		p, _ := view.Pool(name)
-		showHeader(b, "Ltm::Pool: "+name)
-		b.WriteString("Status\n")
-		statusLine(b, "Availability", p.Availability.String())
-		statusLine(b, "State", "enabled")
-		statusLine(b, "Reason", p.Reason)
-		statusLine(b, "Load Balancing", p.Mode)
-		statusLine(b, "Total Members", fmt.Sprint(len(p.Members)))
-		if p.MinActiveMembers > 0 {
-			statusLine(b, "Min Active Members", fmt.Sprint(p.MinActiveMembers))
-			if p.Installed {
-				statusLine(b, "Active Priority Groups", joinUints(p.ActiveGroups))
-			}
-		}
-		b.WriteByte('\n')
-		trafficTable(b, "ServerSide", p.Traffic)
-		if len(p.Members) == 0 {
-			return
-		}
-		nameW, addrW := len("Member"), len("Address")
-		for _, m := range p.Members {
-			nameW = max(nameW, len(m.Name))
-			addrW = max(addrW, len(addrPort(m.Address, m.Port)))
-		}
-		b.WriteString("\nMembers\n")
-		fmt.Fprintf(b, "  %-*s  %-*s  %-10s %10s %10s %12s %12s  %s\n", nameW, "Member", addrW, "Address",
-			"Status", "Cur Conns", "Tot Conns", "Packets In", "Packets Out", "Reason")
-		for _, m := range p.Members {
-			c := m.Traffic
-			fmt.Fprintf(b, "  %-*s  %-*s  %-10s %10d %10d %12d %12d  %s\n", nameW, m.Name, addrW, addrPort(m.Address, m.Port),
-				m.Status, c.CurConns, c.TotalConns, c.PktsIn, c.PktsOut, m.Reason)
-		}
-	})
-}
-
 // addrPort prints ADDRESS:PORT (ADDRESS.PORT for IPv6, as BIG-IP does).
 func addrPort(addr netip.Addr, port uint16) string {
 	a := "none"

@@ -17,14 +17,16 @@ type Candidate struct {
 
 // verbHelp is the help of each verb of the command table.
 var verbHelp = map[string]string{
-	"list":   "print configuration",
-	"show":   "print status and counters",
-	"create": "create an object (or a cli transaction)",
-	"modify": "change an object",
-	"delete": "delete objects (or persistence records, or the cli transaction)",
-	"submit": "apply the open cli transaction",
-	"load":   "load a configuration file",
-	"save":   "save the running configuration",
+	"list":        "print configuration",
+	"show":        "print status and counters",
+	"create":      "create an object (or a cli transaction)",
+	"modify":      "change an object",
+	"delete":      "delete objects (or persistence records, or the cli transaction)",
+	"submit":      "apply the open cli transaction",
+	"load":        "load a configuration file",
+	"save":        "save the running configuration",
+	"cd":          "change the partition (only /Common exists)",
+	"reset-stats": "zero the traffic counters of virtual servers, pools or nodes",
 }
 
 // moduleHelp is the help of each module of the command table.

@@ -1,0 +1,204 @@
+package tmsh
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+)
+
+// firstHourCommands are the tmsh commands an admin types first that are not
+// one per object kind: monitors without their type, whole-module lists,
+// the running config, the version, the partition.
+var firstHourCommands = []Command{
+	{Verb: "list", Module: "ltm", Kind: "monitor", Args: "[NAME|GLOB …] [PROPERTY …] [all-properties] [one-line]", Help: "print monitors of every type", ReadOnly: true, obj: anyMonitorKind, run: runListMonitor},
+	{Verb: "show", Module: "ltm", Kind: "monitor", Args: "[NAME|GLOB …]", Help: "monitor settings and the members it checks, every type", ReadOnly: true, obj: anyMonitorKind, run: runShowMonitorAny},
+	{Verb: "list", Module: "net", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole net configuration", ReadOnly: true, run: runListAll},
+	{Verb: "list", Module: "auth", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole auth configuration", ReadOnly: true, run: runListAll},
+	{Verb: "list", Module: "sys", Args: "[all-properties] [one-line] [recursive]", Help: "print the sys stanzas kept from a loaded configuration", ReadOnly: true, run: runListAll},
+	{Verb: "show", Module: "running-config", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole running configuration", ReadOnly: true, run: runListAll},
+	{Verb: "show", Module: "sys", Kind: "version", Help: "lbx's version", ReadOnly: true, run: runShowVersion},
+	{Verb: "cd", Module: "/Common", Help: "change to a partition (lbx has /Common only)", ReadOnly: true, run: runCd},
+}
+
+// runShowVersion prints lbx's build as BIG-IP prints its version.
+func runShowVersion(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if !args.done() {
+		t := args.next()
+		return "", lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
+	}
+	version, build, date := "dev", "none", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			version = v
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				build = s.Value
+			case "vcs.time":
+				date = s.Value
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\nSys::Version\nMain Package\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "  %-9s %s\n", k, v) }
+	row("Product", "lbx")
+	row("Version", version)
+	row("Build", build)
+	row("Edition", "Go "+strings.TrimPrefix(runtime.Version(), "go"))
+	row("Date", date)
+	b.WriteByte('\n')
+	return b.String(), nil
+}
+
+// runCd accepts the one partition lbx has.
+func runCd(x *execCtx, cmd *Command, args *cursor) (string, error) {
+	if !args.done() {
+		t := args.next()
+		return "", lineErrorf(t.line, "cd: unexpected %s", t.describe())
+	}
+	return "", nil
+}
+
+// cdOther answers `cd /PARTITION` for any partition but /Common (and a
+// bare `cd`, which goes to /Common as in tmsh); ok is false when st is
+// no cd.
+func cdOther(st statement) (ok bool, err error) {
+	if !st.toks[0].isWord("cd") {
+		return false, nil
+	}
+	if len(st.toks) == 1 {
+		return true, nil
+	}
+	t := st.toks[1]
+	if len(st.toks) == 2 && (t.kind == tokWord || t.kind == tokString) {
+		p := strings.TrimSuffix(t.text, "/")
+		if p == "/Common" || p == "Common" || p == "/" || p == "" {
+			return true, nil
+		}
+		return true, lineErrorf(t.line, "cd %s: partitions other than /Common are not implemented in lbx", t.text)
+	}
+	return true, lineErrorf(t.line, "cd: want /PARTITION, got %s", t.describe())
+}
+
+// isQuit reports whether st is quit or exit, which leave the interactive
+// shell (cli/ handles them there). In a script or a -c text they end
+// nothing more than the text itself does, so they are accepted and do
+// nothing, as the last line of a tmsh script often is quit.
+func isQuit(st statement) bool {
+	return len(st.toks) == 1 && (st.toks[0].isWord("quit") || st.toks[0].isWord("exit"))
+}
+
+// notImplemented answers a command lookup that failed (with lookupErr) with
+// what the words are in tmsh and that lbx does not implement them; nil when
+// they are not a known tmsh command (the lookup's error stands).
+func notImplemented(st statement, lookupErr error) error {
+	var w []string
+	for _, t := range st.toks {
+		if t.kind != tokWord {
+			break
+		}
+		w = append(w, t.text)
+		if len(w) == 3 {
+			break
+		}
+	}
+	if len(w) == 0 {
+		return nil
+	}
+	line := st.toks[0].line
+	if _, ok := tmshModuleNames[w[0]]; ok && len(st.toks) == 1 {
+		return lineErrorf(line, "%s: entering a module is not implemented in lbx; type whole commands (list %s …)", w[0], w[0])
+	}
+	if what, ok := tmshVerbs[w[0]]; ok {
+		return lineErrorf(line, "%s (%s): not implemented in lbx", w[0], what)
+	}
+	if !slices.Contains(lbxVerbs, w[0]) || len(w) < 2 {
+		return nil
+	}
+	what, ok := tmshModuleNames[w[1]]
+	if !ok {
+		return nil
+	}
+	if kinds, ok := tmshKinds[w[1]]; ok {
+		// A module lbx has: only the kinds tmsh has are answered so;
+		// for others the lookup's error (what lbx takes) stands.
+		if len(w) < 3 || !slices.Contains(kinds, w[2]) {
+			return nil
+		}
+		if w[0] == "list" {
+			return lineErrorf(line, "%s: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)", strings.Join(w, " "))
+		}
+		var le *LineError
+		if errors.As(lookupErr, &le) {
+			lookupErr = le.Err
+		}
+		return lineErrorf(line, "%s: not implemented in lbx (%v)", strings.Join(w, " "), lookupErr)
+	}
+	said := strings.Join(w[:2], " ")
+	if len(w) == 3 {
+		said = strings.Join(w, " ")
+	}
+	return lineErrorf(line, "%s: %s: not implemented in lbx", said, what)
+}
+
+// tmshKinds are, for the modules lbx implements some kinds of, the common
+// tmsh kinds it does not (or not with that verb).
+var tmshKinds = map[string][]string{
+	"ltm": {"rule", "profile", "policy", "data-group", "snat", "nat", "ifile", "virtual-address", "snat-translation",
+		"default-node-monitor", "auth", "dns", "message-routing", "lsn-pool", "cipher", "tacdb", "global-settings", "classification"},
+	"net": {"vlan", "interface", "trunk", "route-domain", "tunnels", "arp", "ndp", "dns-resolver", "packet-filter",
+		"rate-shaping", "stp", "lldp", "fdb", "ipsec", "bwc", "cos", "port-mirror", "self-allow", "timer-policy"},
+	"sys": {"global-settings", "ntp", "dns", "syslog", "provision", "httpd", "sshd", "management-ip", "management-route",
+		"software", "license", "hardware", "db", "failover", "ha-group", "folder", "ucs", "crypto", "file", "icall",
+		"snmp", "smtp-server", "log-config", "performance", "service", "cpu", "memory", "disk", "connection", "clock", "application", "sflow"},
+	"auth": {"partition", "password-policy", "remote-role", "remote-user", "ldap", "radius", "tacacs", "source"},
+	"cli":  {"preference", "alias", "script", "history", "global-settings", "admin-partitions"},
+}
+
+// lbxVerbs are the tmsh verbs lbx has for some objects.
+var lbxVerbs = []string{"list", "show", "create", "modify", "delete", "load", "save", "submit", "reset-stats"}
+
+// tmshVerbs are tmsh verbs lbx has for no object, with what they do.
+var tmshVerbs = map[string]string{
+	"run":      "run a utility or script",
+	"tmsh":     "start a nested tmsh",
+	"edit":     "edit objects in a text editor",
+	"install":  "install software or a license",
+	"reboot":   "restart the system",
+	"restart":  "restart a service",
+	"start":    "start a service",
+	"stop":     "stop a service",
+	"generate": "generate keys or configuration",
+	"mv":       "rename an object",
+	"publish":  "publish a policy",
+	"mkdir":    "create a folder",
+	"rmdir":    "delete a folder",
+	"ls":       "list folder contents",
+	"pwd":      "print the partition",
+}
+
+// tmshModuleNames are what tmsh's module words are.
+var tmshModuleNames = map[string]string{
+	"ltm":       "local traffic manager (ltm)",
+	"sys":       "system (sys)",
+	"net":       "network (net)",
+	"auth":      "authentication (auth)",
+	"cli":       "CLI settings (cli)",
+	"cm":        "device management and config sync (cm)",
+	"gtm":       "global traffic manager (gtm)",
+	"apm":       "access policy manager (apm)",
+	"asm":       "application security manager (asm)",
+	"security":  "advanced firewall and security (security)",
+	"pem":       "policy enforcement manager (pem)",
+	"analytics": "application visibility and reporting (analytics)",
+	"ilx":       "iRules LX (ilx)",
+	"wom":       "WAN optimization (wom)",
+	"vcmp":      "virtual clustered multiprocessing (vcmp)",
+	"util":      "utilities (util)",
+	"gslb":      "global server load balancing (gslb)",
+}
