@@ -193,10 +193,16 @@ func TestSYNFloodFromOneHost(t *testing.T) {
 			default:
 			}
 			i %= len(syns)
+			// The flood is paced by the appliance's port queue: the point
+			// is a full flow table, not a full port queue, which on a busy
+			// 2-core machine would drop the client's frames too and make
+			// this test depend on the scheduler.
+			if ext.Queued() > 128 {
+				time.Sleep(200 * time.Microsecond)
+				continue
+			}
 			n, _ := atk.WriteBatch(syns[i : i+16])
 			sent.Add(uint64(n))
-			// Leave the cores to the appliance and the hosts now and then:
-			// the point is a full flow table, not a starved scheduler.
 			time.Sleep(200 * time.Microsecond)
 		}
 	}()

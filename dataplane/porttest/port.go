@@ -170,6 +170,11 @@ type Stats struct {
 	Drops uint64 // frames for this port dropped: queue full or port closed
 }
 
+// Queued is how many frames wait in the port's queue for ReadBatch: a
+// test's traffic generator can pace itself by it, so that it fills what
+// it means to fill (a flow table) and not the port's queue.
+func (p *Port) Queued() int { return len(p.in) }
+
 // Stats returns the port's counters.
 func (p *Port) Stats() Stats {
 	return Stats{Rx: p.rx.Load(), Tx: p.tx.Load(), Drops: p.drops.Load()}
