@@ -1,27 +1,18 @@
 package ctrlplane
 
 import (
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
-	"lbx/ctrlplane/status"
 )
 
 // Requests for a user run with its `auth user` role, in both dialects;
 // requests without one run as root (admin).
 func TestControlSocketRoles(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Serve()
-	defer srv.Close()
+	path := s.serve(t)
 	root := &ctlsock.Client{Path: path}
 	for _, cmd := range []string{
 		"create auth user bob role guest password guest-pw",

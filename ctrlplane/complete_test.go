@@ -1,26 +1,17 @@
 package ctrlplane
 
 import (
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"lbx/ctrlplane/ctlsock"
-	"lbx/ctrlplane/status"
 )
 
 // Op complete reaches each dialect's command table over the socket: pool
 // names in tmsh, real IDs in the Alteon session's open menu.
 func TestControlSocketComplete(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Serve()
-	defer srv.Close()
+	path := s.serve(t)
 	c := &ctlsock.Client{Path: path, Session: "op"}
 	if _, err := c.Exec("create ltm pool wx_pool; create ltm pool wy_pool"); err != nil {
 		t.Fatal(err)

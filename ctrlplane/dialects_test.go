@@ -2,14 +2,11 @@ package ctrlplane
 
 import (
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
-	"lbx/ctrlplane/status"
 )
 
 // A named session keeps its transaction across requests; other clients do
@@ -17,13 +14,7 @@ import (
 // pending changes the same way, apart from the tmsh one of the same name.
 func TestControlSocketSessions(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Serve()
-	defer srv.Close()
+	path := s.serve(t)
 	op := &ctlsock.Client{Path: path, Session: "operator-1"}
 	other := &ctlsock.Client{Path: path}
 	for _, cmd := range []string{

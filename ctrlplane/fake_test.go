@@ -1,10 +1,13 @@
 package ctrlplane
 
 import (
+	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"lbx/ctrlplane/alteon"
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/ctrltest"
 	"lbx/ctrlplane/health"
 	"lbx/ctrlplane/status"
@@ -72,3 +75,17 @@ func mustParse(t testing.TB, text string) *config.Config {
 
 // DefaultConfigText is the testbed's default traffic config.
 func DefaultConfigText() string { return ctrltest.DefaultConfigText() }
+
+// serve serves the stack's dialects on a control socket of its own,
+// closed when the test ends, and returns the socket's path.
+func (s *testStack) serve(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lbx.sock")
+	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	return path
+}

@@ -10,16 +10,13 @@ package ctrlplane
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"lbx/ctrlplane/ctlsock"
-	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/tmsh"
 )
 
@@ -30,13 +27,7 @@ import (
 // They once left the appliance at 4.4 GB and 712 MB.
 func TestControlSocketHostileRequests(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Serve()
-	defer srv.Close()
+	path := s.serve(t)
 	tests := []struct {
 		name, text, err string
 	}{
@@ -109,13 +100,7 @@ func TestControlSocketLargeConfig(t *testing.T) {
 		b.WriteString("    }\n}\n")
 	}
 	s, _ := newTestStore(t, b.String())
-	path := filepath.Join(t.TempDir(), "lbx.sock")
-	srv, err := ctlsock.Listen(path, slog.New(slog.DiscardHandler), Dialects(s.st, status.FromDataplane(s.dp, nil))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Serve()
-	defer srv.Close()
+	path := s.serve(t)
 	want, err := s.Exec("list ltm pool")
 	if err != nil {
 		t.Fatal(err)
