@@ -70,11 +70,21 @@ type Boot struct {
 		Listen        string `mapstructure:"listen"`
 		AdminPassword string `mapstructure:"admin_password"`
 	} `mapstructure:"ssh"`
+	// REST serves the iControl-REST-compatible API and /metrics over
+	// HTTPS on the management address Listen (ADDR:PORT; empty: off).
+	// Cert and Key name a PEM certificate and key; both empty: a
+	// self-signed pair generated at the first start and kept next to the
+	// saved configuration.
+	REST struct {
+		Listen string `mapstructure:"listen"`
+		Cert   string `mapstructure:"cert"`
+		Key    string `mapstructure:"key"`
+	} `mapstructure:"rest"`
 }
 
 // BootKeys are the boot config's keys, as flags, environment variables
 // (LBX_ + upper case, "." → "_") and file keys name them.
-var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password"}
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -88,6 +98,9 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("log.level", "", "log level: debug, info, warn, error")
 	fs.String("ssh.listen", "", "serve the CLI over SSH on ADDR:PORT (empty: off)")
 	fs.String("ssh.admin_password", "", "create the auth user admin with this password at boot if absent (prefer $LBX_ADMIN_PASSWORD)")
+	fs.String("rest.listen", "", "serve iControl REST and /metrics over HTTPS on ADDR:PORT (empty: off)")
+	fs.String("rest.cert", "", "PEM certificate for rest.listen (empty: self-signed, generated at first start)")
+	fs.String("rest.key", "", "PEM private key for rest.cert")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
@@ -271,6 +284,14 @@ func (b *Boot) Validate() error {
 		if _, err := netip.ParseAddrPort(b.SSH.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("boot config: ssh.listen %q: want ADDR:PORT, the management address", b.SSH.Listen))
 		}
+	}
+	if b.REST.Listen != "" {
+		if _, err := netip.ParseAddrPort(b.REST.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("boot config: rest.listen %q: want ADDR:PORT, the management address", b.REST.Listen))
+		}
+	}
+	if (b.REST.Cert == "") != (b.REST.Key == "") {
+		errs = append(errs, fmt.Errorf("boot config: rest.cert and rest.key: set both or neither (neither: a self-signed certificate)"))
 	}
 	seen := map[string]bool{}
 	macs := map[string]string{} // MAC → the port that has it

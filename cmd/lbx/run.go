@@ -61,6 +61,10 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
 		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
 		AdminPassword: adminPassword(boot),
+		RESTListen:    boot.REST.Listen,
+		RESTCert:      boot.REST.Cert,
+		RESTKey:       boot.REST.Key,
+		RESTStateDir:  stateDir(boot.Config.Saved),
 	})
 	if err != nil {
 		return err
@@ -142,6 +146,15 @@ func adminPassword(boot *ctrlplane.Boot) string {
 		return boot.SSH.AdminPassword
 	}
 	return os.Getenv("LBX_ADMIN_PASSWORD")
+}
+
+// stateDir is where the appliance keeps what it generates at first start
+// (keys, certificates): next to the saved configuration; "" without one.
+func stateDir(saved string) string {
+	if saved == "" {
+		return ""
+	}
+	return filepath.Dir(saved)
 }
 
 // sshKeysDir holds the users' SSH public keys, next to the saved

@@ -90,13 +90,21 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"log.level", "debug", func(b *ctrlplane.Boot) any { return b.Log.Level }, "debug"},
 		{"ssh.listen", "127.0.0.1:2222", func(b *ctrlplane.Boot) any { return b.SSH.Listen }, "127.0.0.1:2222"},
 		{"ssh.admin_password", "s3cret", func(b *ctrlplane.Boot) any { return b.SSH.AdminPassword }, "s3cret"},
+		{"rest.listen", "127.0.0.1:8443", func(b *ctrlplane.Boot) any { return b.REST.Listen }, "127.0.0.1:8443"},
+		{"rest.cert", "/tmp/rest.crt", func(b *ctrlplane.Boot) any { return b.REST.Cert }, "/tmp/rest.crt"},
+		{"rest.key", "/tmp/rest.key", func(b *ctrlplane.Boot) any { return b.REST.Key }, "/tmp/rest.key"},
 	}
+	// pair is the other variable a key is valid only with.
+	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}}
 	if len(tests) != len(ctrlplane.BootKeys) {
 		t.Fatalf("%d keys tested, boot config has %d: %v", len(tests), len(ctrlplane.BootKeys), ctrlplane.BootKeys)
 	}
 	for _, tc := range tests {
 		env := "LBX_" + strings.ToUpper(strings.ReplaceAll(tc.key, ".", "_"))
 		t.Run(tc.key+"/flag", func(t *testing.T) {
+			if p, ok := pair[tc.key]; ok {
+				t.Setenv(p[0], p[1])
+			}
 			b, _, err := runBoot([]string{"-f", file, "--" + tc.key + "=" + tc.value}, &bytes.Buffer{})
 			if err != nil {
 				t.Fatal(err)
@@ -106,6 +114,9 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 			}
 		})
 		t.Run(tc.key+"/env", func(t *testing.T) {
+			if p, ok := pair[tc.key]; ok {
+				t.Setenv(p[0], p[1])
+			}
 			t.Setenv(env, tc.value)
 			b, _, err := runBoot([]string{"-f", file}, &bytes.Buffer{})
 			if err != nil {

@@ -46,6 +46,12 @@ type Config struct {
 	// SSHKeysDir holds the users' public keys for SSH key login
 	// (SSHKeysDir/USER, authorized_keys format); empty: passwords only.
 	SSHKeysDir string
+	// RESTListen, when set (ADDR:PORT), serves the iControl REST API and
+	// /metrics over HTTPS there. RESTCert and RESTKey are PEM files; when
+	// empty, a self-signed pair is generated at RESTStateDir/rest.crt and
+	// rest.key at the first start and kept (RESTStateDir empty: a new
+	// pair each start).
+	RESTListen, RESTCert, RESTKey, RESTStateDir string
 	// AdminPassword, when set, creates the auth user admin with it at
 	// boot if there is none (ctrlplane.EnsureAdmin).
 	AdminPassword string
