@@ -10,11 +10,13 @@
 // stops the recorded processes (checking their command line so a recycled
 // pid is never signalled), any process left inside the testbed's own
 // namespaces, and deletes the namespaces, which removes every link in them.
-// Nothing is created in the caller's namespace.
+// Nothing is created in the caller's namespace but two listening sockets
+// on 127.0.0.1, the appliance's SSH and HTTPS published on the host
+// (publish.go), held by the relay process and closed with it.
 //
 // Kernel access (netns, netlink, setns+fork, sysctls) lives in
 // netns_linux.go only.
-// Goroutines: Serve runs the emulated servers' listeners until its context
-// ends and waits for them; nothing else here starts goroutines that outlive
-// a call.
+// Goroutines: Serve runs the emulated servers' listeners, and Publish the
+// relay's accept loops and copies, until their context ends, and wait for
+// them; nothing else here starts goroutines that outlive a call.
 package testbed

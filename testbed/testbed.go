@@ -59,13 +59,26 @@ type Proc struct {
 
 // State is what `status` prints and `down` reads: it is written to
 // StateDir/state.json as soon as anything is created.
+//
+// It holds the testbed admin's password, so it is written 0600.
 type State struct {
 	VIP    string            `json:"vip"`
 	Hosts  map[string]string `json:"hosts"`
 	Socket string            `json:"socket"`
-	Procs  []Proc            `json:"procs"`
-	Dir    string            `json:"dir"`
+	// SSH is the host address (127.0.0.1:PORT) where the appliance's SSH
+	// CLI is published; Mgmt the base URL of its HTTPS management API
+	// (iControl REST, /metrics). User and Password are the testbed's
+	// admin, the password generated per testbed (publish.go).
+	SSH      string `json:"ssh"`
+	Mgmt     string `json:"mgmt"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+	Procs    []Proc `json:"procs"`
+	Dir      string `json:"dir"`
 }
+
+// AdminUser is the testbed's admin user.
+const AdminUser = "admin"
 
 // Testbed is a running testbed.
 type Testbed struct {
@@ -109,6 +122,10 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("testbed: needs root (network namespaces)")
 	}
+	password, err := newPassword()
+	if err != nil {
+		return nil, err
+	}
 	lock, err := acquireLock(LockPath, lockWait, opts.Log)
 	if err != nil {
 		return nil, err
@@ -127,7 +144,8 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if !opts.Detach {
 		tb.lock = lock
 	}
-	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir}
+	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir,
+		User: AdminUser, Password: password}
 	for _, h := range topo.Hosts {
 		tb.State.Hosts[h.Name] = h.Addr.Addr().String()
 	}
@@ -166,6 +184,9 @@ func Up(opts Options) (tb *Testbed, err error) {
 			return tb, err
 		}
 	}
+	if err := tb.publishMgmt(); err != nil {
+		return tb, err
+	}
 	savedPath := filepath.Join(opts.StateDir, "bigip.conf")
 	if err := os.WriteFile(savedPath, []byte(opts.Config), 0o600); err != nil {
 		return tb, fmt.Errorf("testbed: %w", err)
@@ -179,18 +200,28 @@ func Up(opts Options) (tb *Testbed, err error) {
 		}
 	}
 	fmt.Fprintf(opts.Log, "testbed: up: VIP %s, control socket %s\n", topo.VIP, opts.Socket)
+	fmt.Fprintf(opts.Log, "testbed: ssh -p %s %s@127.0.0.1 (password: lbx testbed status -o json), management API %s\n",
+		tb.State.SSH[strings.LastIndexByte(tb.State.SSH, ':')+1:], AdminUser, tb.State.Mgmt)
 	return tb, nil
 }
 
 // BootAppliance starts the appliance in the switch namespace with the
-// testbed's saved config, waits until its control socket answers, and joins
-// its TAP ports to the bridges. Up calls it; a test calls it again after
+// testbed's saved config, SSH and the management API on the namespace's
+// loopback (published on the host by Up) and the testbed admin's password,
+// waits until its control socket and its SSH server answer, and joins its
+// TAP ports to the bridges. Everything the appliance generates (SSH host
+// key, certificate) is kept next to the saved config, in the state
+// directory, which Down removes. Up calls it; a test calls it again after
 // CrashAppliance to reboot.
 func (tb *Testbed) BootAppliance() error {
 	savedPath := filepath.Join(tb.opts.StateDir, "bigip.conf")
-	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath}
+	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath,
+		"--ssh.listen", ApplianceSSH, "--rest.listen", ApplianceREST}
 	fmt.Fprintf(tb.opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
-	if err := tb.start("appliance", tb.Topo.SwitchNS, argv); err != nil {
+	// The password goes in the environment: argv is world-readable in
+	// /proc, the environment only to root.
+	env := append(os.Environ(), "LBX_ADMIN_PASSWORD="+tb.State.Password)
+	if err := tb.startWith("appliance", tb.Topo.SwitchNS, argv, env, nil); err != nil {
 		return err
 	}
 	if err := tb.waitAppliance(15 * time.Second); err != nil {
@@ -227,6 +258,12 @@ func (tb *Testbed) CrashAppliance() error {
 
 // start runs argv inside ns and records it in the state file.
 func (tb *Testbed) start(name, ns string, argv []string) error {
+	return tb.startWith(name, ns, argv, nil, nil)
+}
+
+// startWith is start with an environment (nil: this process's) and files
+// the process inherits as fd 3, 4, ….
+func (tb *Testbed) startWith(name, ns string, argv, env []string, files []*os.File) error {
 	logf, err := os.OpenFile(filepath.Join(tb.opts.StateDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("testbed: %s: %w", name, err)
@@ -234,6 +271,7 @@ func (tb *Testbed) start(name, ns string, argv []string) error {
 	defer logf.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env, cmd.ExtraFiles = env, files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: tb.opts.Detach, Pdeathsig: 0}
 	if !tb.opts.Detach {
 		// A child of a test or demo must not outlive it even if it crashes.
@@ -253,7 +291,10 @@ func (tb *Testbed) saveState() error {
 		return err
 	}
 	tmp := filepath.Join(tb.opts.StateDir, "state.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	// 0600: the state holds the admin password. WriteFile keeps the mode
+	// of a file that exists, so an old one is removed first.
+	os.Remove(tmp)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("testbed: state: %w", err)
 	}
 	return os.Rename(tmp, filepath.Join(tb.opts.StateDir, "state.json"))
@@ -271,10 +312,11 @@ func (tb *Testbed) waitAppliance(limit time.Duration) error {
 	}
 	deadline := time.Now().Add(limit)
 	for attempt := 0; ; attempt++ {
-		if _, err := c.Exec("list ltm virtual"); err == nil {
+		err := tb.applianceAnswers(c)
+		if err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
-			return fmt.Errorf("testbed: appliance did not answer on %s within %s: %v\n%s", tb.opts.Socket, limit, err, tb.logTail("appliance"))
+			return fmt.Errorf("testbed: appliance did not answer within %s: %v\n%s", limit, err, tb.logTail("appliance"))
 		}
 		if appliance != nil && !alive(appliance.Process.Pid) {
 			return fmt.Errorf("testbed: appliance exited during boot:\n%s", tb.logTail("appliance"))

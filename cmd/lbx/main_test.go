@@ -14,6 +14,7 @@ import (
 func TestStatusJSONKeys(t *testing.T) {
 	st := &testbed.State{VIP: "198.18.1.100", Socket: "/run/lbx/lbx.sock",
 		Hosts: map[string]string{"client": "198.18.1.10", "server1": "198.18.2.11"},
+		SSH:   "127.0.0.1:40022", Mgmt: "https://127.0.0.1:40443", User: "admin", Password: "pw-Secret_1",
 		Procs: []testbed.Proc{{Name: "appliance", PID: 42}}}
 	var buf bytes.Buffer
 	if err := printStatus(&buf, st, "json"); err != nil {
@@ -24,12 +25,31 @@ func TestStatusJSONKeys(t *testing.T) {
 		t.Fatalf("status -o json is not JSON: %v\n%s", err, buf.String())
 	}
 	want := map[string]any{
-		"vip":    "198.18.1.100",
-		"socket": "/run/lbx/lbx.sock",
-		"hosts":  map[string]any{"client": "198.18.1.10", "server1": "198.18.2.11"},
+		"vip":      "198.18.1.100",
+		"socket":   "/run/lbx/lbx.sock",
+		"hosts":    map[string]any{"client": "198.18.1.10", "server1": "198.18.2.11"},
+		"ssh":      "127.0.0.1:40022",
+		"mgmt":     "https://127.0.0.1:40443",
+		"user":     "admin",
+		"password": "pw-Secret_1",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("status json (-want +got):\n%s", d)
+	}
+	// The text form shows where to log in, and where the password is, not
+	// the password.
+	buf.Reset()
+	if err := printStatus(&buf, st, "text"); err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	for _, w := range []string{"ssh            127.0.0.1:40022 (user admin; password: lbx testbed status -o json)", "mgmt           https://127.0.0.1:40443"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("status text lacks %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, st.Password) {
+		t.Errorf("status text shows the password:\n%s", text)
 	}
 	if err := printStatus(&buf, st, "xml"); err == nil {
 		t.Error("-o xml accepted")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"os/signal"
 	"sort"
 	"syscall"
@@ -28,10 +30,11 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 	case "status":
 		fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
 		out := fs.StringP("output", "o", "text", "text or json")
+		dir := fs.String("state-dir", testbed.DefaultStateDir, "the testbed's state directory")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		st, err := testbed.ReadState("")
+		st, err := testbed.ReadState(*dir)
 		if err != nil {
 			return err
 		}
@@ -75,6 +78,31 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return testbed.Serve(ctx, o, slog.New(slog.NewTextHandler(stderr, nil)))
+	case "publish":
+		// Internal: the relay publishing the appliance's management
+		// listeners on the host; fd 3, 4, … are the host's bound sockets,
+		// one per --to, in order (testbed/publish.go).
+		fs := pflag.NewFlagSet("publish", pflag.ContinueOnError)
+		to := fs.StringArray("to", nil, "ADDR:PORT to relay the next inherited listener to, repeatable")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 || len(*to) == 0 {
+			return usagef("usage: lbx testbed publish --to ADDR:PORT…")
+		}
+		var ls []net.Listener
+		for i := range *to {
+			f := os.NewFile(uintptr(3+i), fmt.Sprintf("listener %d", i))
+			l, err := net.FileListener(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("testbed publish: fd %d: %w", 3+i, err)
+			}
+			ls = append(ls, l)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return testbed.Publish(ctx, ls, *to, slog.New(slog.NewTextHandler(stderr, nil)))
 	}
 	return usagef("testbed: unknown command %q", args[0])
 }
@@ -83,15 +111,24 @@ func printStatus(w io.Writer, st *testbed.State, format string) error {
 	switch format {
 	case "json":
 		out := struct {
-			VIP    string            `json:"vip"`
-			Hosts  map[string]string `json:"hosts"`
-			Socket string            `json:"socket"`
-		}{st.VIP, st.Hosts, st.Socket}
+			VIP      string            `json:"vip"`
+			Hosts    map[string]string `json:"hosts"`
+			Socket   string            `json:"socket"`
+			SSH      string            `json:"ssh"`
+			Mgmt     string            `json:"mgmt"`
+			User     string            `json:"user"`
+			Password string            `json:"password"`
+		}{st.VIP, st.Hosts, st.Socket, st.SSH, st.Mgmt, st.User, st.Password}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "text":
-		fmt.Fprintf(w, "VIP            %s\ncontrol socket %s\nhosts:\n", st.VIP, st.Socket)
+		fmt.Fprintf(w, "VIP            %s\ncontrol socket %s\n", st.VIP, st.Socket)
+		if st.SSH != "" {
+			// The password stays off the screen: -o json has it.
+			fmt.Fprintf(w, "ssh            %s (user %s; password: lbx testbed status -o json)\nmgmt           %s\n", st.SSH, st.User, st.Mgmt)
+		}
+		fmt.Fprintln(w, "hosts:")
 		names := make([]string, 0, len(st.Hosts))
 		for n := range st.Hosts {
 			names = append(names, n)
