@@ -128,6 +128,9 @@ func TestTestbedSSHLogin(t *testing.T) {
 	if _, err := os.Stat(keyPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the host key outlived testbed down: %v", err)
 	}
+	if _, err := os.Stat(tb.State.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the state directory (host key, certificate, password) outlived testbed down: %v", err)
+	}
 	if c, err := net.DialTimeout("tcp", st.SSH, time.Second); err == nil {
 		c.Close()
 		t.Errorf("%s still accepts after testbed down", st.SSH)
