@@ -184,6 +184,13 @@ func TestMetricsCountTraffic(t *testing.T) {
 		t.Errorf("virtual bytes in %v, out %v: want both counted, more out (the pages) than in (the requests)", in, out)
 	}
 	s.want(t, 1, "lbx_virtual_connections_total", "virtual=/Common/vs_udp")
+	// A node counts its members in every pool: server1's web and UDP ones.
+	s.want(t, 2, "lbx_node_members", "node=/Common/198.18.2.11")
+	s.want(t, s.value(t, "lbx_member_connections_total", webPool, "member="+webMembers[0])+
+		s.value(t, "lbx_member_connections_total", "pool=/Common/udp_pool", "member=/Common/198.18.2.11:7"),
+		"lbx_node_connections_total", "node=/Common/198.18.2.11")
+	s.want(t, 1, "lbx_node_state", "node=/Common/198.18.2.11", "state=enabled")
+	s.want(t, 1, "lbx_node_availability", "node=/Common/198.18.2.11", "availability=unknown")
 	if f := s.value(t, "lbx_flow_table_entries"); f < 1 {
 		t.Errorf("lbx_flow_table_entries = %v with a UDP flow open", f)
 	}
@@ -325,6 +332,7 @@ func TestMetricsNodeMonitor(t *testing.T) {
 	s.want(t, 1, "lbx_monitor_up", labels...)
 	s.want(t, 1, "lbx_monitor_state", append(labels, "state=up")...)
 	s.want(t, 1, "lbx_monitor_last_result", append(labels, "result=success")...)
+	s.want(t, 1, "lbx_node_availability", "node="+node, "availability=available")
 	// The members on the node take its verdict; those of udp_pool too.
 	s.want(t, 1, "lbx_member_status", "pool=/Common/udp_pool", "member=/Common/198.18.2.11:7", "status=up")
 	if n := len(s["lbx_monitor_up"].GetMetric()); n != 1 {
@@ -336,6 +344,7 @@ func TestMetricsNodeMonitor(t *testing.T) {
 	tb.lab.stepUntil(100*time.Millisecond, 10*time.Second, "node down", func() bool { return !nodeUp() })
 	s = scrapeURL(t, srv.URL)
 	s.want(t, 1, "lbx_monitor_state", append(labels, "state=down")...)
+	s.want(t, 1, "lbx_node_availability", "node="+node, "availability=offline")
 	s.want(t, 1, "lbx_member_status", webPool, "member="+webMembers[0], "status=down")
 }
 
@@ -377,8 +386,9 @@ func TestMetricsDropsByReason(t *testing.T) {
 	}
 }
 
-// The config version and last apply time move with a change, which the
-// virtual's state shows at once.
+// The config version and last apply time move with each change, which the
+// virtual's and the node's states show at once; a refused change moves
+// nothing.
 func TestMetricsConfigVersion(t *testing.T) {
 	tb := newTestbed(t, testbedConfig(t))
 	srv := httptest.NewServer(tb.app.MetricsHandler())
@@ -398,13 +408,18 @@ func TestMetricsConfigVersion(t *testing.T) {
 		t.Errorf("last apply at %v; was %v, change made after %v", t1, t0, float64(before.UnixNano())/1e9)
 	}
 	s.want(t, 0, "lbx_virtual_enabled", vsHTTP)
+	tb.exec("modify ltm node /Common/198.18.2.12 state user-down")
+	s = scrapeURL(t, srv.URL)
+	s.want(t, v0+2, "lbx_config_version")
+	s.want(t, 1, "lbx_node_state", "node=/Common/198.18.2.12", "state=forced-offline")
+	s.want(t, 0, "lbx_node_state", "node=/Common/198.18.2.12", "state=enabled")
 	// A refused change moves neither.
 	if _, err := tb.app.Exec("modify ltm virtual vs_http pool /Common/missing"); err == nil {
 		t.Fatal("a virtual on a missing pool was accepted")
 	}
-	s = scrapeURL(t, srv.URL)
-	s.want(t, v0+1, "lbx_config_version")
-	s.want(t, t1, "lbx_config_last_apply_timestamp_seconds")
+	s2 := scrapeURL(t, srv.URL)
+	s2.want(t, v0+2, "lbx_config_version")
+	s2.want(t, s.value(t, "lbx_config_last_apply_timestamp_seconds"), "lbx_config_last_apply_timestamp_seconds")
 }
 
 // Scrapes run while traffic flows, monitors probe and the configuration

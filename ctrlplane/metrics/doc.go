@@ -1,6 +1,6 @@
 // Package metrics serves the appliance's state in Prometheus's text format
-// (github.com/prometheus/client_golang): per virtual server, pool and pool
-// member their counters and states, the monitors' results and probe
+// (github.com/prometheus/client_golang): per virtual server, pool, pool
+// member and node their counters and states, the monitors' results and probe
 // latency, the flow table's size and capacity, the dataplane's drops by
 // reason, and the configuration's version and last apply time. README's
 // "Metrics" section lists every metric.

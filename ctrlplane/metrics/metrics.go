@@ -110,6 +110,7 @@ var (
 	virtualTraffic = newTraffic("virtual", "virtual server", "virtual")
 	poolTraffic    = newTraffic("pool", "pool (its members' summed)", "pool")
 	memberTraffic  = newTraffic("member", "pool member", "pool", "member")
+	nodeTraffic    = newTraffic("node", "node (its installed pool members' summed)", "node")
 
 	virtualAvailability = prometheus.NewDesc("lbx_virtual_availability",
 		"Availability of the virtual server (state set: 1 for the current availability, available, offline or unknown; it follows its pool's, as on BIG-IP).",
@@ -133,6 +134,15 @@ var (
 		[]string{"pool", "member", "status"}, nil)
 	memberUp = prometheus.NewDesc("lbx_member_up",
 		"1 when the pool member's status is up, else 0.", []string{"pool", "member"}, nil)
+
+	nodeAvailability = prometheus.NewDesc("lbx_node_availability",
+		"Availability of the node under its own monitors (state set: available, offline, unknown = not monitored).",
+		[]string{"node", "availability"}, nil)
+	nodeState = prometheus.NewDesc("lbx_node_state",
+		"The operator's state of the node (state set: enabled, disabled, forced-offline, oper-disabled = disabled at runtime, not in the configuration).",
+		[]string{"node", "state"}, nil)
+	nodeMembers = prometheus.NewDesc("lbx_node_members",
+		"Installed pool members on the node's address.", []string{"node"}, nil)
 
 	monitorLabels = []string{"pool", "member", "node", "monitor"}
 	monitorState  = prometheus.NewDesc("lbx_monitor_state",
@@ -172,6 +182,11 @@ var (
 	memberStatuses = []string{"up", "down", "checking", "disabled", "unknown", "offline"}
 	monitorStates  = []monitors.State{monitors.Checking, monitors.Up, monitors.Down, monitors.Disabled}
 	verdicts       = []monitors.Verdict{monitors.Success, monitors.Failure, monitors.Disable}
+	// nodeStates are the words of status.Node.State with their label values.
+	nodeStates = []struct{ word, label string }{
+		{"enabled", "enabled"}, {"disabled", "disabled"}, {"forced offline", "forced-offline"},
+		{status.ReasonOperDisabled, "oper-disabled"},
+	}
 )
 
 // Describe sends every metric's description.
@@ -179,10 +194,12 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	virtualTraffic.describe(ch)
 	poolTraffic.describe(ch)
 	memberTraffic.describe(ch)
+	nodeTraffic.describe(ch)
 	for _, d := range []*prometheus.Desc{
 		virtualAvailability, virtualEnabled, virtualInfo,
 		poolAvailability, poolMembers, poolMembersUp,
 		memberStatus, memberUp,
+		nodeAvailability, nodeState, nodeMembers,
 		monitorState, monitorUp, monitorLastResult, monitorLastProbe, monitorLastDuration, monitorLatency,
 		flowEntries, flowCapacity, drops,
 		configVersion, configLastApply,
@@ -197,6 +214,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	v := status.New(cfg, c.src.Status)
 	c.collectVirtuals(ch, v)
 	c.collectPools(ch, v)
+	c.collectNodes(ch, v)
 	if c.src.Monitors != nil {
 		c.collectMonitors(ch, cfg)
 	}
@@ -258,6 +276,23 @@ func (c *Collector) collectPools(ch chan<- prometheus.Metric, v *status.View) {
 		ch <- prometheus.MustNewConstMetric(poolMembers, prometheus.GaugeValue, float64(len(st.Members)), st.Name)
 		ch <- prometheus.MustNewConstMetric(poolMembersUp, prometheus.GaugeValue, float64(up), st.Name)
 		poolTraffic.collect(ch, st.Traffic, st.Name)
+	}
+}
+
+func (c *Collector) collectNodes(ch chan<- prometheus.Metric, v *status.View) {
+	for _, n := range v.Config().NodeList() {
+		st, ok := v.Node(n.Name)
+		if !ok {
+			continue
+		}
+		for _, a := range availabilities {
+			ch <- prometheus.MustNewConstMetric(nodeAvailability, prometheus.GaugeValue, boolValue(st.Availability == a), st.Name, a.String())
+		}
+		for _, s := range nodeStates {
+			ch <- prometheus.MustNewConstMetric(nodeState, prometheus.GaugeValue, boolValue(st.State == s.word), st.Name, s.label)
+		}
+		ch <- prometheus.MustNewConstMetric(nodeMembers, prometheus.GaugeValue, float64(st.Members), st.Name)
+		nodeTraffic.collect(ch, st.Traffic, st.Name)
 	}
 }
 
