@@ -482,6 +482,9 @@ func (e *Engine) Sweep(now time.Time) {
 // Flows returns the number of flows in the table.
 func (e *Engine) Flows() int { return e.flows.Len() }
 
+// FlowCapacity returns how many flows the table can hold.
+func (e *Engine) FlowCapacity() int { return e.flows.Capacity() }
+
 // Drops returns the counter of one drop reason.
 func (e *Engine) Drops(r DropReason) uint64 {
 	if r >= numDropReasons {

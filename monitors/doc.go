@@ -17,7 +17,9 @@
 // their state, timing and trace, so an apply does not reset health. Every
 // transition of a member's combined state is passed to Config.OnChange and
 // logged (only transitions are logged, never probes). Status, Statuses,
-// Trace and LastProbe read the state; Resume lifts manual-resume holds.
+// Trace, LastProbe and ProbeLatencies (each monitor's histogram of probe
+// durations, kept on the loop as results arrive) read the state; Resume
+// lifts manual-resume holds.
 // Close stops everything and waits.
 //
 // # Goroutines

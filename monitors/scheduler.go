@@ -95,6 +95,9 @@ type MonitorStatus struct {
 	Successes      int       // consecutive
 	Failures       int       // consecutive
 	InFlight       bool
+	// LastDuration is how long the last probe took (its result's End -
+	// Start); 0 before the first.
+	LastDuration time.Duration
 }
 
 // Scheduler runs monitors against members and reports transitions.
@@ -123,9 +126,10 @@ type Scheduler struct {
 	// mu guards the health state below. Only the loop writes it.
 	mu      sync.RWMutex
 	checks  map[string]*check
-	running int        // probes holding a concurrency slot
-	waiting []*monitor // monitors due to probe, waiting for a slot
-	changes []Change   // produced by the current loop event, delivered after it
+	running int                 // probes holding a concurrency slot
+	waiting []*monitor          // monitors due to probe, waiting for a slot
+	changes []Change            // produced by the current loop event, delivered after it
+	latency map[string]*Latency // probe durations by monitor name
 }
 
 type check struct {
@@ -401,6 +405,7 @@ func (c *check) status() MemberStatus {
 			State: m.state, Reason: m.reason, Since: m.since, AwaitingResume: m.held,
 			Probed: m.probed, LastVerdict: m.lastVerdict, LastReason: m.lastReason, LastProbe: m.lastProbe,
 			Successes: m.successes, Failures: m.failures, InFlight: mon.inflight != nil,
+			LastDuration: mon.lastDuration(),
 		})
 	}
 	return st
@@ -756,6 +761,7 @@ func (s *Scheduler) deliverLocked(mon *monitor, p *probe, res Result) {
 	mon.inflight = nil
 	now := s.clock.Now()
 	mon.record(res, s.traceDepth)
+	s.observeLatencyLocked(mon.spec, res.End.Sub(res.Start))
 	if mon.m.observe(now, res.Verdict, res.Reason) {
 		s.monitorChangedLocked(mon, now)
 	}
@@ -782,6 +788,14 @@ func (s *Scheduler) finishLocked(p *probe) {
 		mon.queued = false
 		s.launchLocked(mon)
 	}
+}
+
+func (mon *monitor) lastDuration() time.Duration {
+	if len(mon.trace) == 0 {
+		return 0
+	}
+	r := &mon.trace[len(mon.trace)-1]
+	return r.End.Sub(r.Start)
 }
 
 func (mon *monitor) record(res Result, depth int) {

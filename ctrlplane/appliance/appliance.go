@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/health"
+	"lbx/ctrlplane/metrics"
 	"lbx/ctrlplane/sshd"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
@@ -172,6 +174,19 @@ func (a *Appliance) Monitoring() *health.Monitoring { return a.mon }
 
 // Stack returns the local stack.
 func (a *Appliance) Stack() *localstack.Stack { return a.ls }
+
+// MetricsHandler returns a handler serving the appliance's metrics in
+// Prometheus's text format (package metrics), for the management
+// listener's /metrics. Each call builds a new registry; the handler reads
+// everything at scrape time.
+func (a *Appliance) MetricsHandler() http.Handler {
+	return metrics.Handler(metrics.Sources{
+		Config:    a.store,
+		Status:    status.FromDataplane(a.eng, a.mon),
+		Dataplane: a.eng,
+		Monitors:  a.mon,
+	})
+}
 
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }

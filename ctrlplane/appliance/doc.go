@@ -9,6 +9,10 @@
 // local stack each program's self IPs (boot config and net self objects)
 // before the engine installs it, and takes them back if the install fails.
 //
+// MetricsHandler builds the Prometheus /metrics handler (package metrics)
+// over the appliance's store, engine and monitors, for the management
+// listener to mount; it reads everything at scrape time.
+//
 // Lifecycle: New builds every part in order, boots the saved configuration
 // and starts the engine; on any error it undoes what it built, ports
 // included. From New on the Appliance owns the ports. Close stops in the

@@ -247,13 +247,15 @@ type testbed struct {
 	servers map[string]*porttest.Host
 	http    map[string]*porttest.Server
 	app     *appliance.Appliance
+	// clientSwitch joins the client and lbx-ext, for raw ports.
+	clientSwitch *porttest.Switch
 }
 
 func newTestbed(t *testing.T, conf string) *testbed {
 	t.Helper()
 	l := newLab(t)
 	csw, ssw := porttest.NewSwitch(), porttest.NewSwitch()
-	tb := &testbed{lab: l, servers: map[string]*porttest.Host{}, http: map[string]*porttest.Server{}}
+	tb := &testbed{lab: l, servers: map[string]*porttest.Host{}, http: map[string]*porttest.Server{}, clientSwitch: csw}
 	tb.app = l.appliance([]dataplane.Port{l.port(csw, "lbx-ext"), l.port(ssw, "lbx-int")}, conf,
 		"ext 198.18.1.2/24 lbx-ext", "int 198.18.2.2/24 lbx-int")
 	tb.client = l.host(csw, "client", "198.18.1.10/24", "198.18.1.2")

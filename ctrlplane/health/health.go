@@ -600,6 +600,15 @@ func (m *Monitoring) MemberStatus(pool, member string) (monitors.MemberStatus, b
 	return st, true
 }
 
+// PoolMemberStatus returns the status of a member's pool monitors alone
+// (MemberStatus adds its node's); ok is false when its pool has none.
+func (m *Monitoring) PoolMemberStatus(pool, member string) (monitors.MemberStatus, bool) {
+	return m.sched.Status(checkKey(pool, member))
+}
+
+// ProbeLatencies returns each monitor's histogram of probe durations.
+func (m *Monitoring) ProbeLatencies() []monitors.Latency { return m.sched.ProbeLatencies() }
+
 // NodeStatus returns the status of a node's own monitors; ok is false when
 // the node has none.
 func (m *Monitoring) NodeStatus(node string) (monitors.MemberStatus, bool) {

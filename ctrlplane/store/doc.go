@@ -15,6 +15,8 @@
 // writes the running configuration crash-safely (write, fsync, rename,
 // keeping the previous file as .bak); Boot reads it back. The file format
 // is a Codec's (the tmsh dialect's bigip.conf): the store knows no dialect.
+// Version counts successful applies; LastApply adds when the last one
+// finished (for the metrics).
 //
 // Goroutines: none. Store methods are safe for concurrent use and
 // serialized by one mutex, held across compile and install so applies

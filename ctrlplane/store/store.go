@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/config"
@@ -61,7 +62,8 @@ type Store struct {
 
 	mu      sync.Mutex // guards running and version, and serializes applies
 	running *config.Config
-	version uint64 // count of successful applies; the Program's Generation
+	version uint64    // count of successful applies; the Program's Generation
+	applied time.Time // when the last successful apply finished (wall clock)
 	// warnings of the last apply: what the config asks for that the
 	// dataplane does not do yet; newWarnings are those the apply before
 	// did not have, which is what a command's output repeats.
@@ -218,6 +220,14 @@ func (s *Store) Version() uint64 {
 	return s.version
 }
 
+// LastApply returns the version and the (wall-clock) time of the last
+// successful apply; a zero time before the first (Boot is one).
+func (s *Store) LastApply() (version uint64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version, s.applied
+}
+
 // commitLocked applies what t did: a changed candidate is compiled,
 // installed and becomes running; then a requested save is done. lines
 // maps objects to the script line that last changed them, so validation
@@ -279,6 +289,7 @@ func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	}
 	s.running = cfg
 	s.version++
+	s.applied = time.Now()
 	for _, w := range warnings {
 		s.logger.Warn("configuration applied with a feature not implemented yet", "warning", w)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -100,5 +101,39 @@ func TestTxnTypedEdits(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "ltm virtual /Common/vs2: pool /Common/nope: no such pool") {
 		t.Errorf("error text %q", err)
+	}
+}
+
+// LastApply moves with each successful apply, and only then: a commit
+// that fails validation leaves version and time as they were.
+func TestLastApply(t *testing.T) {
+	s, _ := newTestStore(t)
+	if v, at := s.LastApply(); v != 0 || !at.IsZero() {
+		t.Fatalf("before any apply: LastApply = %d, %v; want 0 and the zero time", v, at)
+	}
+	before := time.Now()
+	tx := s.Begin()
+	n := config.NewNode("/Common/n1")
+	n.Address = netip.MustParseAddr("198.18.2.11")
+	if err := tx.Create(n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	v, at := s.LastApply()
+	if v != 1 || v != s.Version() || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("after one apply: LastApply = %d, %v; want 1 and a time since %v", v, at, before)
+	}
+	tx = s.Begin()
+	p := config.NewPool("/Common/p")
+	p.Members = []config.Member{config.NewMember("/Common/missing", 80)}
+	if err := tx.Create(p); err == nil {
+		if _, err := tx.Commit(); err == nil {
+			t.Fatal("a pool on a missing node was applied")
+		}
+	}
+	if v2, at2 := s.LastApply(); v2 != v || !at2.Equal(at) {
+		t.Errorf("after a refused change: LastApply = %d, %v; want %d, %v", v2, at2, v, at)
 	}
 }
