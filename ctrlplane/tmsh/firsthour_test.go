@@ -61,7 +61,7 @@ func TestFirstHourCommands(t *testing.T) {
 		{name: "cd other partition", cmd: "cd /Tenant", wantErr: "cd /Tenant: partitions other than /Common are not implemented in lbx"},
 		{name: "not implemented: run", cmd: "run util bash", wantErr: "run (run a utility or script): not implemented in lbx"},
 		{name: "not implemented: gtm", cmd: "list gtm wideip a", wantErr: "list gtm wideip: global traffic manager (gtm): not implemented in lbx"},
-		{name: "not implemented: modify sys", cmd: "modify sys global-settings hostname x", wantErr: "modify sys global-settings: not implemented in lbx (modify: want ltm or net or auth, got \"sys\")"},
+		{name: "not implemented: modify sys", cmd: "modify sys global-settings hostname x", wantErr: "modify sys global-settings: not implemented in lbx (modify: want ltm or net or auth or cli, got \"sys\")"},
 		{name: "not implemented: cm", cmd: "show cm sync-status", wantErr: "show cm sync-status: device management and config sync (cm): not implemented in lbx"},
 		{name: "not implemented: entering a module", cmd: "sys", wantErr: "sys: entering a module is not implemented in lbx"},
 		{name: "not implemented: ltm rule", cmd: "create ltm rule r", wantErr: "create ltm rule: not implemented in lbx (create ltm: want"},
