@@ -24,7 +24,8 @@ const usage = `lbx — a software load-balancer appliance
 usage:
   lbx run [-f boot.yaml] [--key value …]   boot the appliance in the foreground
   lbx cli [--dialect tmsh|alteon]         interactive shell: tmsh, or Alteon /cfg menus
-                                          (in tmsh, a line starting with / is Alteon)
+                                          (in tmsh, a line starting with / is Alteon;
+                                          default: modify cli preference default-dialect)
   lbx [--dialect D] -c 'COMMAND' [-o json]
                                           run one command on the running appliance;
                                           -o json: show|list ltm virtual|pool|node
