@@ -167,6 +167,12 @@ func prefsCommand(line string) (verb string, props []string, ok bool) {
 // runPrefs runs a prefsCommand line on the shell's preferences, saving
 // them when changed.
 func (s *Shell) runPrefs(verb string, props []string) error {
+	if s.prefs == (Prefs{}) { // a line run outside Interactive
+		var err error
+		if s.prefs, err = LoadPrefs(s.PrefsFile); err != nil {
+			return err
+		}
+	}
 	if verb == "list" {
 		if len(props) > 0 {
 			return fmt.Errorf("list cli preference: unexpected %q", strings.Join(props, " "))

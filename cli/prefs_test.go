@@ -17,7 +17,6 @@ func TestShellPreferences(t *testing.T) {
 	rec := &recorder{}
 	var out, errOut strings.Builder
 	sh := &Shell{App: rec, Out: &out, Err: &errOut, PrefsFile: path}
-	sh.prefs = DefaultPrefs()
 	sh.Line("list cli preference")
 	want := "cli preference {\n    default-dialect tmsh\n    pager enabled\n}\n"
 	if out.String() != want {
