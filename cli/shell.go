@@ -34,8 +34,12 @@ type PendingAppliance interface {
 // with changes not applied.
 const LeaveQuestion = "Unapplied changes; apply, revert, or quit anyway? [a/r/q] "
 
-// Prompt is the tmsh-style prompt of the interactive shell.
+// Prompt is the tmsh-style prompt of the interactive shell, as root in
+// /Common. lbx has no HA yet: the unit is always a Standalone, Active one.
 const Prompt = "root@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# "
+
+// tmshPromptFormat is Prompt for a user and a partition.
+const tmshPromptFormat = "%s@(lbx)(cfg-sync Standalone)(Active)(%s)(tmos)# "
 
 // AlteonMain is the Alteon dialect's prompt at its Main menu.
 const AlteonMain = ">> Main# "
@@ -55,6 +59,19 @@ type Shell struct {
 	Terminal func(*readline.Config)
 	// User is who the shell runs as, for the prompt; empty: root.
 	User string
+	// PrefsFile keeps the user's `cli preference` (prefs.go); empty: they
+	// last as long as the shell.
+	PrefsFile string
+	// Height is the terminal's height in rows for the pager; 0 (or a nil
+	// Height): output is never paged, as when stdout is not a terminal.
+	Height func() int
+
+	prefs     Prefs
+	partition string // the partition a `cd` went to; "": /Common
+	// pageKey, set while the interactive shell runs a line on a
+	// terminal, reads one key for the pager; nil: output is not paged.
+	pageKey func() (byte, error)
+	width   func() int
 
 	prompt    string
 	altUsed   bool                                  // an Alteon line was sent: the session may hold changes
@@ -80,15 +97,27 @@ func (s *Shell) print(out string) {
 	if out == "" {
 		return
 	}
-	io.WriteString(s.Out, out)
 	if !strings.HasSuffix(out, "\n") {
-		io.WriteString(s.Out, "\n")
+		out += "\n"
 	}
+	h := 0
+	if s.pageKey != nil && s.prefs.Pager && s.Height != nil {
+		h = s.Height()
+	}
+	if h < 2 {
+		io.WriteString(s.Out, out)
+		return
+	}
+	page(s.Out, out, s.width(), h, s.pageKey)
 }
 
 // Interactive runs the readline shell until quit, exit or end of input. A
 // failing command prints its error and the session goes on, as in tmsh.
 func (s *Shell) Interactive(historyFile string) error {
+	var err error
+	if s.prefs, err = LoadPrefs(s.PrefsFile); err != nil {
+		fmt.Fprintf(s.Err, "cli: %v; the defaults apply\n", err)
+	}
 	s.prompt = s.tmshPrompt()
 	if s.Alteon {
 		s.prompt = AlteonMain
@@ -96,7 +125,6 @@ func (s *Shell) Interactive(historyFile string) error {
 	var hist *history
 	var recall []string
 	if historyFile != "" {
-		var err error
 		if hist, recall, err = openHistory(historyFile); err != nil {
 			// The shell works without history, as readline's does.
 			fmt.Fprintf(s.Err, "cli: %v; history is not kept\n", err)
@@ -136,7 +164,7 @@ func (s *Shell) Interactive(historyFile string) error {
 	if s.Terminal != nil {
 		s.Terminal(rlc)
 	}
-	rl, err := readline.NewEx(rlc)
+	rl, err = readline.NewEx(rlc)
 	if err != nil {
 		return fmt.Errorf("cli: %w", err)
 	}
@@ -145,6 +173,11 @@ func (s *Shell) Interactive(historyFile string) error {
 		rl.SaveHistory(l)
 	}
 	term := rl.Config.FuncIsTerminal()
+	s.width = rl.Config.FuncGetWidth
+	if term {
+		s.pageKey = func() (byte, error) { return readKey(rl.Config) }
+		defer func() { s.pageKey = nil }()
+	}
 	s.ask = func(q string) (string, error) {
 		if !term { // readline shows no prompt off a terminal
 			io.WriteString(s.Out, q+"\n")
@@ -195,6 +228,13 @@ func (s *Shell) Line(line string) (quit bool) {
 	if s.question(line) {
 		return false
 	}
+	// The user's preferences are the shell's, in either dialect.
+	if verb, props, ok := prefsCommand(line); ok {
+		if err := s.runPrefs(verb, props); err != nil {
+			fmt.Fprintln(s.Err, err)
+		}
+		return false
+	}
 	alt, canAlteon := s.App.(AlteonAppliance)
 	if s.Alteon && !canAlteon {
 		fmt.Fprintln(s.Err, "this appliance does not speak the Alteon dialect; back to tmsh")
@@ -208,6 +248,9 @@ func (s *Shell) Line(line string) (quit bool) {
 			default:
 				if err := s.One(line); err != nil {
 					fmt.Fprintln(s.Err, err)
+				} else if p, ok := cdTo(line); ok {
+					s.partition = p
+					s.prompt = s.tmshPrompt()
 				}
 			}
 			return false
@@ -299,10 +342,35 @@ func (s *Shell) Prompt() string {
 	return s.prompt
 }
 
-// tmshPrompt is Prompt with the shell's user.
+// tmshPrompt is Prompt with the shell's user and partition.
 func (s *Shell) tmshPrompt() string {
-	if s.User == "" {
-		return Prompt
+	user, part := s.User, s.partition
+	if user == "" {
+		user = "root"
 	}
-	return s.User + strings.TrimPrefix(Prompt, "root")
+	if part == "" {
+		part = "/Common"
+	}
+	return fmt.Sprintf(tmshPromptFormat, user, part)
+}
+
+// cdTo is the partition a `cd` line the appliance accepted goes to; ok
+// is false for any other line. The appliance decides which partitions
+// exist (lbx has /Common only) and the shell follows what it accepted:
+// partitions are top-level folders, so "Common", "/Common/" and "/Common"
+// are /Common, and a bare cd, "/" or ".." go back to it, as the
+// appliance takes them.
+func cdTo(line string) (string, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || f[0] != "cd" || len(f) > 2 {
+		return "", false
+	}
+	to := ""
+	if len(f) == 2 {
+		to = strings.Trim(strings.Trim(f[1], `"`), "/")
+	}
+	if to == "" || to == ".." {
+		to = "Common"
+	}
+	return "/" + to, true
 }

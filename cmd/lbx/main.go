@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/chzyer/readline"
 	"github.com/spf13/pflag"
 
 	"lbx/cli"
@@ -23,7 +24,8 @@ const usage = `lbx — a software load-balancer appliance
 usage:
   lbx run [-f boot.yaml] [--key value …]   boot the appliance in the foreground
   lbx cli [--dialect tmsh|alteon]         interactive shell: tmsh, or Alteon /cfg menus
-                                          (in tmsh, a line starting with / is Alteon)
+                                          (in tmsh, a line starting with / is Alteon;
+                                          default: modify cli preference default-dialect)
   lbx [--dialect D] -c 'COMMAND' [-o json]
                                           run one command on the running appliance;
                                           -o json: show|list ltm virtual|pool|node
@@ -182,7 +184,18 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		hist := ""
 		if home != "" {
 			hist = home + "/.lbx_history"
+			sh.PrefsFile = home + "/.lbx_prefs"
 		}
+		// The user's default dialect (modify cli preference
+		// default-dialect) unless --dialect names one.
+		if *dialect == "" {
+			prefs, err := cli.LoadPrefs(sh.PrefsFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "cli: %v; the defaults apply\n", err)
+			}
+			sh.Alteon = prefs.DefaultDialect == "alteon"
+		}
+		sh.Height = stdoutHeight
 		return sh.Interactive(hist)
 	case "push":
 		if len(rest) != 2 {
@@ -206,4 +219,18 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return waitReporting(stderr, pushProgressEvery, func() error { return sh.Push(string(text)) })
 	}
 	return usagef("unknown command %q", verb)
+}
+
+// stdoutHeight is the height of the terminal standard output is, for the
+// pager; 0 when it is not a terminal: output is then never paged.
+func stdoutHeight() int {
+	fd := int(os.Stdout.Fd())
+	if !readline.IsTerminal(fd) {
+		return 0
+	}
+	_, h, err := readline.GetSize(fd)
+	if err != nil {
+		return 0
+	}
+	return h
 }

@@ -60,6 +60,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		// The host key is kept next to the saved configuration.
 		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
 		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
+		SSHUsersDir:   sshUsersDir(boot.Config.Saved),
 		AdminPassword: adminPassword(boot),
 		RESTListen:    boot.REST.Listen,
 		RESTCert:      boot.REST.Cert,
@@ -164,4 +165,13 @@ func sshKeysDir(saved string) string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(saved), "ssh_authorized_keys")
+}
+
+// sshUsersDir keeps each SSH user's shell history and preferences, next
+// to the saved configuration: cli_users/USER/{history,prefs}.
+func sshUsersDir(saved string) string {
+	if saved == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(saved), "cli_users")
 }

@@ -48,6 +48,10 @@ type Config struct {
 	// SSHKeysDir holds the users' public keys for SSH key login
 	// (SSHKeysDir/USER, authorized_keys format); empty: passwords only.
 	SSHKeysDir string
+	// SSHUsersDir keeps each SSH user's shell history and `cli
+	// preference` across sessions (SSHUsersDir/USER/…); empty: a
+	// session's end with it.
+	SSHUsersDir string
 	// RESTListen, when set (ADDR:PORT), serves the iControl REST API and
 	// /metrics over HTTPS there. RESTCert and RESTKey are PEM files; when
 	// empty, a self-signed pair is generated at RESTStateDir/rest.crt and

@@ -35,6 +35,7 @@ func (a *Appliance) serveSSH(cfg Config, dialects []ctlsock.Dialect, logger *slo
 		Users:    func(name string) *config.User { return a.store.Running().Users[name] },
 		Dialects: dialects,
 		KeysDir:  cfg.SSHKeysDir,
+		UsersDir: cfg.SSHUsersDir,
 		Logger:   logger,
 	})
 	if err != nil {

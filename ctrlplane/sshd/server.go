@@ -40,8 +40,13 @@ type Config struct {
 	// KeysDir/USER in OpenSSH's authorized_keys format. The user must
 	// still be an auth user of a role other than no-access.
 	KeysDir string
-	Logger  *slog.Logger // nil discards
-	Clock   clock.Clock  // the rate limit's; nil: the system clock
+	// UsersDir, when set, keeps each user's shell state across sessions:
+	// UsersDir/USER/history (cli's history file: mode 0600, no line with
+	// a secret) and UsersDir/USER/prefs (`cli preference`). Empty: a
+	// session's history and preferences end with it.
+	UsersDir string
+	Logger   *slog.Logger // nil discards
+	Clock    clock.Clock  // the rate limit's; nil: the system clock
 }
 
 // handshakeTimeout bounds a connection's login; maxAuthTries the
@@ -281,14 +286,17 @@ func (s *Server) handle(c net.Conn) {
 	}
 }
 
-// terminal is a session's pty: its width, and what readline asked to be
+// terminal is a session's pty: its size, and what readline asked to be
 // told when the width changes.
 type terminal struct {
-	width    atomic.Int32
-	onChange atomic.Pointer[func()]
+	width, height atomic.Int32
+	onChange      atomic.Pointer[func()]
 }
 
-func (t *terminal) setWidth(w uint32) {
+func (t *terminal) setSize(w, h uint32) {
+	if h > 0 && h <= 1<<15 {
+		t.height.Store(int32(h))
+	}
 	if w == 0 || w > 1<<15 {
 		return
 	}
@@ -308,7 +316,7 @@ func (s *Server) session(user string, ch ssh.Channel, reqs <-chan *ssh.Request) 
 		case "pty-req":
 			term = &terminal{}
 			term.width.Store(80)
-			term.setWidth(ptyWidth(req.Payload))
+			term.setSize(ptySize(req.Payload))
 			req.Reply(true, nil)
 		case "shell", "exec":
 			app, err := s.newApp(user)
@@ -322,8 +330,8 @@ func (s *Server) session(user string, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			go func() { // window changes; the rest is refused
 				defer s.wg.Done()
 				for r := range reqs {
-					if r.Type == "window-change" && term != nil && len(r.Payload) >= 4 {
-						term.setWidth(binary.BigEndian.Uint32(r.Payload))
+					if r.Type == "window-change" && term != nil && len(r.Payload) >= 8 {
+						term.setSize(binary.BigEndian.Uint32(r.Payload), binary.BigEndian.Uint32(r.Payload[4:]))
 					}
 					if r.WantReply {
 						r.Reply(false, nil)
@@ -346,8 +354,8 @@ func (s *Server) session(user string, ch ssh.Channel, reqs <-chan *ssh.Request) 
 	}
 }
 
-// ptyWidth reads the width in characters of a pty-req.
-func ptyWidth(p []byte) uint32 {
+// ptySize reads the width and height in characters of a pty-req.
+func ptySize(p []byte) (w, h uint32) {
 	var r struct {
 		Term          string
 		Columns, Rows uint32
@@ -355,9 +363,9 @@ func ptyWidth(p []byte) uint32 {
 		Modes         string
 	}
 	if ssh.Unmarshal(p, &r) != nil {
-		return 0
+		return 0, 0
 	}
-	return r.Columns
+	return r.Columns, r.Rows
 }
 
 func execCommand(p []byte) string {
@@ -375,7 +383,19 @@ func (s *Server) shell(app *userApp, ch ssh.Channel, term *terminal) {
 	if term != nil {
 		out = crlf{ch} // the client's terminal is raw: no line discipline
 	}
+	hist, prefsFile := s.userFiles(app.user)
+	prefs, err := cli.LoadPrefs(prefsFile)
+	if err != nil {
+		s.log.Warn("ssh shell: preferences", "user", app.user, "err", err)
+	}
 	sh := &cli.Shell{App: app, User: app.user, In: io.NopCloser(ch), Out: out, Err: out,
+		Alteon: prefs.DefaultDialect == "alteon", PrefsFile: prefsFile,
+		Height: func() int {
+			if term == nil {
+				return 0 // no pty: never paged
+			}
+			return int(term.height.Load())
+		},
 		Terminal: func(c *readline.Config) {
 			c.FuncIsTerminal = func() bool { return term != nil }
 			c.FuncMakeRaw = func() error { return nil }
@@ -392,9 +412,23 @@ func (s *Server) shell(app *userApp, ch ssh.Channel, term *terminal) {
 				}
 			}
 		}}
-	if err := sh.Interactive(""); err != nil {
+	if err := sh.Interactive(hist); err != nil {
 		s.log.Warn("ssh shell", "user", app.user, "err", err)
 	}
+}
+
+// userFiles are the user's history and preferences files in UsersDir
+// (its directory created, mode 0700); "" when the server keeps none.
+func (s *Server) userFiles(user string) (history, prefs string) {
+	if s.cfg.UsersDir == "" || !validUserFile(user) {
+		return "", ""
+	}
+	dir := filepath.Join(s.cfg.UsersDir, user)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		s.log.Warn("ssh shell: user state not kept", "user", user, "err", err)
+		return "", ""
+	}
+	return filepath.Join(dir, "history"), filepath.Join(dir, "prefs")
 }
 
 // exec runs one command (`ssh HOST 'list ltm pool'`; a line starting with

@@ -29,11 +29,12 @@ import (
 )
 
 type rig struct {
-	keys string // KeysDir
-	st   *store.Store
-	srv  *Server
-	pub  ssh.PublicKey
-	logs *syncBuffer
+	keys  string // KeysDir
+	users string // UsersDir
+	st    *store.Store
+	srv   *Server
+	pub   ssh.PublicKey
+	logs  *syncBuffer
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -82,9 +83,10 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	keys := t.TempDir()
+	keys, users := t.TempDir(), t.TempDir()
 	srv, err := Listen(Config{
 		KeysDir:  keys,
+		UsersDir: users,
 		Listen:   "127.0.0.1:0",
 		HostKey:  key,
 		Users:    func(n string) *config.User { return st.Running().Users[n] },
@@ -101,7 +103,7 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 			t.Error(err)
 		}
 	})
-	return &rig{keys: keys, st: st, srv: srv, pub: key.PublicKey(), logs: logs}
+	return &rig{keys: keys, users: users, st: st, srv: srv, pub: key.PublicKey(), logs: logs}
 }
 
 func (r *rig) dial(user, password string) (*ssh.Client, error) {

@@ -30,17 +30,28 @@ type Command struct {
 	Operator bool
 
 	obj *objKind
-	run func(x *execCtx, cmd *Command, args *cursor) (string, error)
+	// props are the properties of a command on no object kind and no
+	// name (cli preference); obj's when it has one.
+	props []propDoc
+	run   func(x *execCtx, cmd *Command, args *cursor) (string, error)
 }
 
 // Properties returns the property names the command's object kind takes, for
 // help and completion.
 func (c *Command) Properties() []string {
 	if c.obj == nil {
-		return nil
+		var out []string
+		for _, p := range c.props {
+			out = append(out, p.name)
+		}
+		return out
 	}
 	return slices.Clone(c.obj.props)
 }
+
+// Unnamed reports whether the command takes properties but names no
+// object (modify cli preference PROPERTY VALUE).
+func (c *Command) Unnamed() bool { return c.obj == nil && c.props != nil }
 
 // execCtx is what a command acts on: the candidate configuration of one Exec
 // or Push, and what it asks of the Store afterwards.
@@ -68,7 +79,7 @@ func (x *execCtx) program() *dataplane.Program {
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, resetCommands, connectionCommands, interfaceCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
 
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.

@@ -282,7 +282,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
-		{"unknown module", "list foo", `list: want ltm or net or auth or sys, got "foo"`},
+		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
 		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
 		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},
@@ -492,7 +492,7 @@ func TestCommandTable(t *testing.T) {
 		if c.Kind != "" && c.Module == "ltm" && !records && len(c.Properties()) == 0 {
 			t.Errorf("%s: no properties", key)
 		}
-		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || c.Verb == "cd" || c.Verb == "reset-stats" || c.Kind == "connection" || records) {
+		if c.ReadOnly != (c.Verb == "list" || c.Verb == "show" || c.Verb == "cd" || c.Verb == "reset-stats" || c.Kind == "connection" || c.Kind == "preference" || records) {
 			t.Errorf("%s: ReadOnly = %v", key, c.ReadOnly)
 		}
 	}

@@ -157,7 +157,7 @@ var tmshKinds = map[string][]string{
 		"software", "license", "hardware", "db", "failover", "ha-group", "folder", "ucs", "crypto", "file", "icall",
 		"snmp", "smtp-server", "log-config", "performance", "service", "cpu", "memory", "disk", "connection", "clock", "application", "sflow"},
 	"auth": {"partition", "password-policy", "remote-role", "remote-user", "ldap", "radius", "tacacs", "source"},
-	"cli":  {"preference", "alias", "script", "history", "global-settings", "admin-partitions"},
+	"cli":  {"alias", "script", "history", "global-settings", "admin-partitions"},
 }
 
 // lbxVerbs are the tmsh verbs lbx has for some objects.

@@ -47,6 +47,11 @@ func (c *Command) Names(cfg *config.Config) []string {
 // PropertyHelp is the help line of a property of the command's kind.
 func (c *Command) PropertyHelp(name string) string {
 	if c.obj == nil {
+		for _, p := range c.props {
+			if p.name == name {
+				return p.help
+			}
+		}
 		return ""
 	}
 	return c.obj.propHelp[name]

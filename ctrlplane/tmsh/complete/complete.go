@@ -35,7 +35,7 @@ var moduleHelp = map[string]string{
 	"net":  "network: self IPs and routes",
 	"auth": "users",
 	"sys":  "system: configuration files, dataplane counters",
-	"cli":  "the shell's transaction",
+	"cli":  "the shell: its transaction, your preferences",
 }
 
 // shellHelp is the help of the words the shell takes itself.
@@ -52,6 +52,8 @@ var valueWords = map[string][]Candidate{
 	"session":             {{"user-enabled", "takes new connections"}, {"user-disabled", "takes only persistent and existing connections"}},
 	"state":               {{"user-up", "may be marked up by its monitors"}, {"user-down", "forced offline: no connections"}},
 	"role":                wordsOf(config.RoleNames(), "role"),
+	"pager":               {{"enabled", "page long output on a terminal"}, {"disabled", "never page"}},
+	"default-dialect":     {{"tmsh", "start in tmsh"}, {"alteon", "start in the Alteon menus"}},
 }
 
 // flagProps are properties that take no value.
@@ -227,12 +229,18 @@ func args(c *config.Config, cmds []tmsh.Command, cmd *tmsh.Command, rest []strin
 		return nil // a command on no object kind
 	}
 	isPool := cmd.Module == "ltm" && cmd.Kind == "pool"
-	switch cmd.Verb {
-	case "create":
+	minRest := 2 // NAME PROPERTY
+	switch {
+	case cmd.Unnamed():
+		if cmd.Verb != "modify" {
+			return nil
+		}
+		minRest = 1 // no name: PROPERTY
+	case cmd.Verb == "create":
 		if len(rest) == 0 {
 			return nil // a new name
 		}
-	case "modify":
+	case cmd.Verb == "modify":
 		if len(rest) == 0 {
 			return namesOf(c, cmd)
 		}
@@ -250,13 +258,15 @@ func args(c *config.Config, cmds []tmsh.Command, cmd *tmsh.Command, rest []strin
 	if isPool && slices.Contains(rest, "members") {
 		return memberArgs(c, rest)
 	}
-	last := rest[len(rest)-1]
-	if len(rest) >= 2 && slices.Contains(props, last) && !slices.Contains(flagProps, last) {
-		if v, ok := valueWords[last]; ok {
-			return v
+	if len(rest) >= minRest {
+		last := rest[len(rest)-1]
+		if slices.Contains(props, last) && !slices.Contains(flagProps, last) {
+			if v, ok := valueWords[last]; ok {
+				return v
+			}
+			out, _ := refNames(c, cmds, last)
+			return out
 		}
-		out, _ := refNames(c, cmds, last)
-		return out
 	}
 	var out []Candidate
 	for _, p := range props {
