@@ -27,6 +27,13 @@ type tmuxShell struct {
 
 func startTmuxShell(t *testing.T, conf string, cliArgs ...string) *tmuxShell {
 	t.Helper()
+	return startTmuxShellPrompt(t, conf, "(tmos)#", cliArgs...)
+}
+
+// startTmuxShellPrompt is startTmuxShell for a shell that starts at prompt
+// (">> Main#" with --dialect alteon).
+func startTmuxShellPrompt(t *testing.T, conf, prompt string, cliArgs ...string) *tmuxShell {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tmux is not installed (.ci/run installs it)")
@@ -54,7 +61,7 @@ func startTmuxShell(t *testing.T, conf string, cliArgs ...string) *tmuxShell {
 	cmd := fmt.Sprintf("env HOME=%s %s --socket %s cli %s", dir, bin, sock, strings.Join(cliArgs, " "))
 	ts.tmux("new-session", "-d", "-x", "160", "-y", "50", "-s", "cli", cmd)
 	t.Cleanup(func() { exec.Command("tmux", "-L", ts.server, "kill-server").Run() })
-	ts.wait("(tmos)#")
+	ts.wait(prompt)
 	return ts
 }
 
