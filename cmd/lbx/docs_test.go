@@ -410,6 +410,10 @@ func newDocApplianceWith(t *testing.T, extra string) string {
 // inlineCommand is a tmsh command quoted inline in the docs' prose.
 var inlineCommand = regexp.MustCompile("`((?:list|show|create|modify|delete|reset-stats|save|load|cd) [^`\n]*)`")
 
+// inlineAlteon is an Alteon command line quoted inline: a path from one
+// of the root menu's entries (other inline paths are files).
+var inlineAlteon = regexp.MustCompile("`(/(?:c|cfg|i|info|stats|oper|apply|diff|revert|save)(?:[/ ][^`\n]*)?)`")
+
 // inlineMentions are inline tmsh words that name a command (in prose such
 // as "`create ltm pool` is …") rather than show one to run; a placeholder
 // (NAME, …, [ ], |, <TAB>) marks the others.
@@ -436,8 +440,8 @@ sys global-settings {
 // or alternative parts, a key, a word in capitals (NAME, ADDR:PORT).
 var placeholder = regexp.MustCompile(`…|\[|\||<TAB>|\b[A-Z][A-Z:]*\b`)
 
-// Every tmsh command the docs quote inline runs on the testbed's default
-// configuration, as `lbx -c` sends it.
+// Every tmsh command and Alteon line the docs quote inline runs on the
+// testbed's default configuration, as `lbx -c` sends it.
 func TestDocInlineCommands(t *testing.T) {
 	files, _ := filepath.Glob("../../docs/*.md")
 	files = append(files, "../../README.md")
@@ -455,11 +459,20 @@ func TestDocInlineCommands(t *testing.T) {
 				cmds = append(cmds, c)
 			}
 		}
+		for _, m := range inlineAlteon.FindAllStringSubmatch(text, -1) {
+			if c := m[1]; !placeholder.MatchString(c) && !slices.Contains(cmds, c) {
+				cmds = append(cmds, c)
+			}
+		}
 		for _, c := range cmds {
 			ran++
 			t.Run(filepath.Base(f)+"/"+c, func(t *testing.T) {
 				sock := newDocApplianceWith(t, inlineKept)
-				out, err := lbx("", "--socket", sock, "-c", c)
+				args := []string{"--socket", sock, "-c", c}
+				if strings.HasPrefix(c, "/") {
+					args = append([]string{"--dialect", "alteon"}, args...)
+				}
+				out, err := lbx("", args...)
 				if want, ok := inlineRefused[c]; ok {
 					if err == nil || !strings.Contains(err.Error(), want) {
 						t.Errorf("%s: `%s` = %v, want %q", f, c, err, want)
