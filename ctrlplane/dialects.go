@@ -66,8 +66,8 @@ func candidates[C ~struct{ Word, Help string }](cs []C) []ctlsock.Candidate {
 // Check is a dry run of Push (ctlsock.Checker).
 func (t tmshDialect) Check(text string) (string, error) { return t.d.Check(text) }
 
-// ShowJSON answers show and list of virtuals, pools and nodes as JSON
-// (ctlsock.JSONShower).
+// ShowJSON answers list and show as JSON (ctlsock.JSONShower): every kind
+// they print, as tmsh.Dialect.ShowJSON says.
 func (t tmshDialect) ShowJSON(text string) (string, error) { return t.d.ShowJSON(text) }
 
 // Check is a dry run of Push (ctlsock.Checker).

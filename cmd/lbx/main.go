@@ -28,7 +28,8 @@ usage:
                                           default: modify cli preference default-dialect)
   lbx [--dialect D] -c 'COMMAND' [-o json]
                                           run one command on the running appliance;
-                                          -o json: show|list ltm virtual|pool|node
+                                          -o json: list and show as JSON (README lists
+                                          the kinds and their keys)
   lbx push [--dialect D] [--check] FILE|-
                                           apply a script as a whole: tmsh commands and
                                           bigip.conf stanzas, or an Alteon /cfg dump;
@@ -113,7 +114,7 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	dialect := fs.String("dialect", "", "tmsh or alteon (default: a text starting with / is Alteon)")
 	alteon := fs.Bool("alteon", false, "the same as --dialect alteon")
 	check := fs.Bool("check", false, "push: validate and print the diff, apply nothing")
-	output := fs.StringP("output", "o", "", "-c: json prints show|list ltm virtual|pool|node as JSON")
+	output := fs.StringP("output", "o", "", "-c: json prints list and show as JSON")
 	pushTimeout := fs.Duration("push-timeout", 0, "push: give up waiting for the apply after this long (0: wait until applied)")
 	fs.SetInterspersed(true)
 	if err := fs.Parse(args); err != nil {

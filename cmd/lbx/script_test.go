@@ -251,8 +251,8 @@ func TestShowJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &nodes); err != nil || len(nodes) != 2 || nodes[0]["address"] != "198.18.2.11" || nodes[0]["members"] != 1.0 {
 		t.Errorf("show ltm node -o json (%v):\n%s", err, out)
 	}
-	if _, err := lbx("", "--socket", sock, "-c", "list ltm monitor http", "-o", "json"); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Errorf("list ltm monitor http -o json = %v, want that it is not implemented", err)
+	if _, err := lbx("", "--socket", sock, "-c", "show ltm persistence persist-records", "-o", "json"); err == nil || !strings.Contains(err.Error(), "not implemented") {
+		t.Errorf("show ltm persistence persist-records -o json = %v, want that it is not implemented", err)
 	}
 }
 

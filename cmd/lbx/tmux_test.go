@@ -37,6 +37,15 @@ func startTmuxShell(t *testing.T, conf string, cliArgs ...string) *tmuxShell {
 	return ts
 }
 
+// startTmuxShellPrompt is startTmuxShell for a shell that starts at prompt
+// (">> Main#" with --dialect alteon).
+func startTmuxShellPrompt(t *testing.T, conf, prompt string, cliArgs ...string) *tmuxShell {
+	t.Helper()
+	ts := newTmuxShell(t, conf)
+	ts.launch(prompt, cliArgs...)
+	return ts
+}
+
 // newTmuxShell builds lbx and serves the appliance; launch starts a
 // shell.
 func newTmuxShell(t *testing.T, conf string) *tmuxShell {

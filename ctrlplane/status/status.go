@@ -205,18 +205,21 @@ type Node struct {
 
 // Instance is one place a monitor checks: a pool member or a node.
 type Instance struct {
-	Owner  string // "pool /Common/p", "node /Common/n"
-	Target string // the member or the node's address
-	State  string // up, down, checking, unchecked, …
-	Reason string
+	Owner  string `json:"owner"`  // "pool /Common/p", "node /Common/n"
+	Target string `json:"target"` // the member or the node's address
+	State  string `json:"state"`  // up, down, checking, unchecked, …
+	Reason string `json:"reason"`
 }
 
 // Self is what the appliance does with a net self of the configuration.
 type Self struct {
-	Name   string
-	Active bool   // on a dataplane port: in the running program
-	Port   string // the port, when active
-	Boot   bool   // from the boot config (selfips)
+	Name        string       `json:"name"`
+	Address     netip.Prefix `json:"address"` // address/prefix length
+	VLAN        string       `json:"vlan"`    // the data port's full name
+	Description string       `json:"description"`
+	Active      bool         `json:"active"` // on a dataplane port: in the running program
+	Port        string       `json:"port"`   // the port, when active
+	Boot        bool         `json:"boot"`   // from the boot config (selfips)
 }
 
 // View reads status for one configuration (the running one, or a
@@ -468,7 +471,7 @@ func (v *View) Self(name string) (st Self, ok bool) {
 	if s == nil {
 		return st, false
 	}
-	st = Self{Name: name, Boot: s.Boot}
+	st = Self{Name: name, Address: s.Address, VLAN: s.VLAN, Description: s.Description, Boot: s.Boot}
 	if prog := v.program(); prog != nil {
 		for _, ps := range prog.SelfIPs {
 			if ps.Prefix == s.Address && ps.Port == s.Port() {

@@ -7,8 +7,6 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
-
-	"lbx/dataplane"
 )
 
 // Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
@@ -68,14 +66,6 @@ func (x *execCtx) cand() *config.Config { return x.Config() }
 
 // view reads status for the candidate.
 func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
-
-// program is the installed program, nil when there is none.
-func (x *execCtx) program() *dataplane.Program {
-	if x.src.Program == nil {
-		return nil
-	}
-	return x.src.Program()
-}
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"lbx/ctrlplane/status"
 	"lbx/dataplane"
 )
 
@@ -133,15 +134,7 @@ func runDeleteConnection(x *execCtx, cmd *Command, args *cursor) (string, error)
 	return "", nil
 }
 
-func protoName(p uint8) string {
-	switch p {
-	case dataplane.ProtoTCP:
-		return "tcp"
-	case dataplane.ProtoUDP:
-		return "udp"
-	}
-	return strconv.Itoa(int(p))
-}
+func protoName(p uint8) string { return status.ProtocolName(p) }
 
 // The engine is what the appliance reads status from.
 var (

@@ -3,10 +3,10 @@ package tmsh
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
+
+	"lbx/ctrlplane/status"
 )
 
 // firstHourCommands are the tmsh commands an admin types first that are not
@@ -29,28 +29,15 @@ func runShowVersion(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		t := args.next()
 		return "", lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
 	}
-	version, build, date := "dev", "none", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			version = v
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				build = s.Value
-			case "vcs.time":
-				date = s.Value
-			}
-		}
-	}
+	v := status.BuildVersion()
 	var b strings.Builder
 	b.WriteString("\nSys::Version\nMain Package\n")
 	row := func(k, v string) { fmt.Fprintf(&b, "  %-9s %s\n", k, v) }
-	row("Product", "lbx")
-	row("Version", version)
-	row("Build", build)
-	row("Edition", "Go "+strings.TrimPrefix(runtime.Version(), "go"))
-	row("Date", date)
+	row("Product", v.Product)
+	row("Version", v.Version)
+	row("Build", v.Build)
+	row("Edition", v.Edition)
+	row("Date", v.Date)
 	b.WriteByte('\n')
 	return b.String(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/status"
 )
 
 // The data ports, as tmsh shows interfaces and VLANs. lbx's VLANs are its
@@ -19,48 +20,12 @@ var interfaceCommands = []Command{
 	{Verb: "list", Module: "net", Kind: "vlan", Args: "[NAME …] [one-line]", Help: "the data ports as VLANs (from the boot config; read-only)", ReadOnly: true, run: runListVLAN},
 }
 
-// portCounters is one data port's counters by name (rx_packets, …).
-type portCounters struct {
-	name string
-	c    map[string]uint64
-}
-
-// dataPorts returns the data ports in the dataplane's order, from its
-// counters, or from the installed self IPs when it keeps none.
-func (x *execCtx) dataPorts() []portCounters {
-	var out []portCounters
-	find := func(name string) *portCounters {
-		for i := range out {
-			if out[i].name == name {
-				return &out[i]
-			}
-		}
-		out = append(out, portCounters{name: name, c: map[string]uint64{}})
-		return &out[len(out)-1]
-	}
-	if x.src.Counters != nil {
-		for _, c := range x.src.Counters.Counters() {
-			rest, ok := strings.CutPrefix(c.Name, "port.")
-			if !ok {
-				continue
-			}
-			i := strings.LastIndexByte(rest, '.')
-			if i < 0 {
-				continue
-			}
-			find(rest[:i]).c[rest[i+1:]] = c.Value
-		}
-	}
-	if p := x.program(); p != nil {
-		for _, s := range p.SelfIPs {
-			find(s.Port)
-		}
-	}
-	return out
-}
+// dataPorts returns the data ports in the dataplane's order, with their
+// counters (status.View.Interfaces).
+func (x *execCtx) dataPorts() []status.Interface { return x.view().Interfaces() }
 
 // selectPorts keeps the ports named in args (any form: ext, /Common/ext).
-func selectPorts(ports []portCounters, what string, args *cursor) ([]portCounters, bool, error) {
+func selectPorts(ports []status.Interface, what string, args *cursor) ([]status.Interface, bool, error) {
 	var names []string
 	oneLine := false
 	for !args.done() {
@@ -77,9 +42,9 @@ func selectPorts(ports []portCounters, what string, args *cursor) ([]portCounter
 	if len(names) == 0 {
 		return ports, oneLine, nil
 	}
-	var out []portCounters
+	var out []status.Interface
 	for _, n := range names {
-		i := slices.IndexFunc(ports, func(p portCounters) bool { return p.name == n })
+		i := slices.IndexFunc(ports, func(p status.Interface) bool { return p.Name == n })
 		if i < 0 {
 			return nil, false, fmt.Errorf("%s: %q is no data port of this appliance (the boot config's ports are its VLANs and interfaces)", what, n)
 		}
@@ -103,7 +68,7 @@ func runShowInterface(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	fmt.Fprintf(&b, "%-12s %12s %12s %10s %12s %12s\n", "Name", "Pkts In", "Pkts Out", "Drops", "ARP Replies", "ICMP Echoes")
 	b.WriteString(showRule)
 	for _, p := range ports {
-		fmt.Fprintf(&b, "%-12s %12d %12d %10d %12d %12d\n", p.name, p.c["rx_packets"], p.c["tx_packets"], p.c["rx_lost"], p.c["arp_replies"], p.c["icmp_echo_replies"])
+		fmt.Fprintf(&b, "%-12s %12d %12d %10d %12d %12d\n", p.Name, p.PktsIn, p.PktsOut, p.Drops, p.ARPReplies, p.ICMPEchoReplies)
 	}
 	return b.String(), nil
 }
@@ -128,9 +93,9 @@ func runListVLAN(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	var b strings.Builder
 	for _, p := range ports {
 		var one strings.Builder
-		one.WriteString("net vlan /" + config.CommonPartition + "/" + p.name + " {\n")
+		one.WriteString("net vlan /" + config.CommonPartition + "/" + p.Name + " {\n")
 		prop(&one, 1, "interfaces", "{")
-		prop(&one, 2, p.name, "{ }")
+		prop(&one, 2, p.Name, "{ }")
 		prop(&one, 1, "}", "")
 		one.WriteString("}\n")
 		text := one.String()

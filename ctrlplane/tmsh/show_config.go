@@ -99,16 +99,10 @@ func runShowPersistence(x *execCtx, cmd *Command, args *cursor) (string, error) 
 		}
 		statusLine(b, "Match Across", fmt.Sprintf("services %s, virtuals %s, pools %s",
 			onOff(e.MatchAcrossServices.V), onOff(e.MatchAcrossVirtuals.V), onOff(e.MatchAcrossPools.V)))
-		var users []string
-		for _, v := range x.cand().VirtualList() {
-			for _, r := range v.Persist {
-				if r.Name == name {
-					users = append(users, v.Name)
-				}
-			}
-			if v.FallbackPersistence == name {
-				users = append(users, v.Name+" (fallback)")
-			}
+		st, _ := x.view().Persistence(name)
+		users := st.Virtuals
+		for _, v := range st.FallbackVirtuals {
+			users = append(users, v+" (fallback)")
 		}
 		statusLine(b, "Virtual Servers", listOrNone(users))
 	})
@@ -123,20 +117,14 @@ func listOrNone(s []string) string {
 
 func runShowSNATPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		p := x.cand().SNATPools[name]
+		st, _ := x.view().SNATPool(name)
 		showHeader(b, "Ltm::SNAT Pool: "+name)
 		var addrs []string
-		for _, a := range p.Members {
+		for _, a := range st.Members {
 			addrs = append(addrs, a.String())
 		}
 		statusLine(b, "Translations", listOrNone(addrs))
-		var users []string
-		for _, v := range x.cand().VirtualList() {
-			if v.SNAT == config.SNATSnatpool && v.SNATPool == name {
-				users = append(users, v.Name)
-			}
-		}
-		statusLine(b, "Virtual Servers", listOrNone(users))
+		statusLine(b, "Virtual Servers", listOrNone(st.Virtuals))
 		statusLine(b, "Dataplane", "not used yet: virtual servers translate with automap")
 	})
 }
@@ -167,17 +155,13 @@ func runShowSelf(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 func runShowRoute(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		r := x.cand().Routes[name]
+		st, _ := x.view().Route(name)
 		showHeader(b, "Net::Route: "+name)
-		statusLine(b, "Network", config.FormatNetwork(r.Network))
-		statusLine(b, "Gateway", r.Gateway.String())
+		statusLine(b, "Network", config.FormatNetwork(st.Network))
+		statusLine(b, "Gateway", st.Gateway.String())
 		state := "gateway unreachable: not on a connected network"
-		if x.program() != nil {
-			for _, s := range x.program().SelfIPs {
-				if s.Prefix.Masked().Contains(r.Gateway) {
-					state = "gateway on connected network " + s.Prefix.Masked().String() + " (port " + s.Port + "); not used for forwarding yet"
-				}
-			}
+		if st.Reachable {
+			state = "gateway on connected network " + st.Connected.String() + " (port " + st.Port + "); not used for forwarding yet"
 		}
 		statusLine(b, "Status", state)
 	})
@@ -185,19 +169,16 @@ func runShowRoute(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 func runShowUser(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
-		u := x.cand().Users[name]
+		st, _ := x.view().User(name)
 		showHeader(b, "Auth::User: "+name)
-		statusLine(b, "Role", u.Role.String())
+		statusLine(b, "Role", st.Role)
 		statusLine(b, "Partition Access", "all-partitions")
-		scheme := "none set: cannot log in"
-		switch {
-		case strings.HasPrefix(u.PasswordHash, "$2"):
-			scheme = "bcrypt"
-		case strings.HasPrefix(u.PasswordHash, "$6$"):
-			scheme = "sha512-crypt (kept from a BIG-IP config; lbx cannot verify it)"
-		case u.PasswordHash != "":
-			scheme = "unknown scheme"
-		}
+		scheme := map[string]string{
+			"bcrypt":       "bcrypt",
+			"sha512-crypt": "sha512-crypt (kept from a BIG-IP config; lbx cannot verify it)",
+			"unknown":      "unknown scheme",
+			"none":         "none set: cannot log in",
+		}[st.Password]
 		statusLine(b, "Password", scheme)
 	})
 }

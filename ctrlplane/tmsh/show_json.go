@@ -4,19 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"lbx/ctrlplane/status"
+	"slices"
 )
 
-// ShowJSON runs one `show ltm virtual|pool|node [NAME …]` or `list ltm
-// virtual|pool|node [NAME …]` for scripts (`lbx -c '…' -o json`): show
-// gives the status layer's structs (status.Virtual, status.Pool,
-// status.Node), list the typed configuration objects (config.Virtual,
-// config.Pool, config.Node, with their defaults filled in), as a JSON
-// array, one element per object named, or per object of the kind when
-// none is. The keys are the structs' json tags, lower case and stable
-// across releases. Other commands answer that -o json is not implemented
-// for them.
+// ShowJSON runs one `list` or `show` command for scripts (`lbx -c '…' -o
+// json`) and prints what it selects as a JSON array, one element per
+// object named, or per object of the kind when none is. `list ltm
+// virtual|pool|node` gives the typed configuration objects (config.Virtual,
+// config.Pool, config.Node, with their defaults filled in); every other
+// kind gives the status layer's structs (show_json_kinds.go). The keys are
+// the structs' json tags, lower case and stable across releases; README
+// lists them. Other commands answer that -o json is not implemented for
+// them.
 func (d *Dialect) ShowJSON(text string) (string, error) {
 	out, err := d.showJSON(text)
 	return out, bound(err)
@@ -28,7 +27,7 @@ func (d *Dialect) showJSON(text string) (string, error) {
 		return "", err
 	}
 	if len(stmts) != 1 {
-		return "", errors.New("-o json: give one show command")
+		return "", errors.New("-o json: give one list or show command")
 	}
 	cur := newCursor(stmts[0].toks, stmts[0].line)
 	cmd, err := lookupCommand(cur)
@@ -36,51 +35,72 @@ func (d *Dialect) showJSON(text string) (string, error) {
 		return "", err
 	}
 	what := cmd.Verb + " " + cmd.Module + " " + cmd.Kind
-	if (cmd.Verb != "show" && cmd.Verb != "list") || cmd.Module != "ltm" || (cmd.Kind != "virtual" && cmd.Kind != "pool" && cmd.Kind != "node") {
-		return "", fmt.Errorf("%s: -o json is not implemented for it; it is for show and list of ltm virtual, pool and node", what)
-	}
 	x := d.execCtx(d.store.Begin())
-	names, _, err := selectNames(x, cmd.obj, cur)
-	if err != nil {
-		return "", err
-	}
-	view := x.view()
-	c := x.cand()
 	var v any
-	switch cmd.Verb + " " + cmd.Kind {
-	case "list virtual":
-		v = objects(names, c.Virtuals)
-	case "list pool":
-		v = objects(names, c.Pools)
-	case "list node":
-		v = objects(names, c.Nodes)
-	case "show virtual":
-		out := make([]status.Virtual, 0, len(names))
-		for _, n := range names {
-			st, _ := view.Virtual(n)
-			out = append(out, st)
+	if get := kindJSON(cmd.Verb, cmd.obj, x); get != nil && (cmd.Verb == "list" || cmd.Verb == "show") {
+		names, err := jsonNames(x, cmd.obj, cur)
+		if err != nil {
+			return "", err
 		}
-		v = out
-	case "show pool":
-		out := make([]status.Pool, 0, len(names))
-		for _, n := range names {
-			st, _ := view.Pool(n)
-			out = append(out, st)
+		v = get(names)
+	} else if cmd.Verb == "list" || cmd.Verb == "show" {
+		if v, err = sysJSON(x, cmd, cur); err != nil {
+			return "", err
 		}
-		v = out
-	case "show node":
-		out := make([]status.Node, 0, len(names))
-		for _, n := range names {
-			st, _ := view.Node(n)
-			out = append(out, st)
-		}
-		v = out
+	}
+	if v == nil {
+		return "", fmt.Errorf("%s: -o json is not implemented for it; it is for %s", what, jsonKinds)
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return string(b) + "\n", nil
+}
+
+// jsonNames resolves the names (and globs, as list takes them) a list or
+// show asked for; none means every object of the kind.
+func jsonNames(x *execCtx, k *objKind, args *cursor) ([]string, error) {
+	if args.done() {
+		return k.names(x.cand()), nil
+	}
+	var out []string
+	for !args.done() {
+		t := args.next()
+		if t.kind != tokWord && t.kind != tokString {
+			return nil, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
+		}
+		if isGlob(t.text) {
+			for _, name := range k.names(x.cand()) {
+				if globMatch(t.text, name) && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+			continue
+		}
+		n, err := k.fullName(t.text)
+		if err != nil {
+			return nil, lineErrorf(t.line, "%q: %w", t.text, err)
+		}
+		if !k.exists(x.cand(), n) {
+			return nil, notFound(k, n)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// statuses looks each name up with get.
+func statuses[T any](names []string, get func(string) (T, bool)) []T {
+	out := make([]T, 0, len(names))
+	for _, n := range names {
+		if st, ok := get(n); ok {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // objects are the named objects of a kind, in names' order.

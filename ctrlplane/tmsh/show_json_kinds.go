@@ -1,0 +1,83 @@
+package tmsh
+
+import (
+	"slices"
+
+	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/status"
+)
+
+// jsonKinds says which commands take -o json, for the refusal of others.
+const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persistence TYPE|snatpool, net self|route, auth user; " +
+	"show net interface, sys connection, sys version; list net vlan"
+
+// kindJSON gives the JSON of the named objects of kind k for verb: list
+// of ltm virtual, pool and node the configuration objects, anything else
+// the status layer's struct (the same for list and show); nil when -o json
+// is not implemented for the kind.
+func kindJSON(verb string, k *objKind, x *execCtx) func(names []string) any {
+	v, c := x.view(), x.cand()
+	switch {
+	case k == nil:
+		return nil
+	case verb == "list" && k == virtualKind:
+		return func(n []string) any { return objects(n, c.Virtuals) }
+	case verb == "list" && k == poolKind:
+		return func(n []string) any { return objects(n, c.Pools) }
+	case verb == "list" && k == nodeKind:
+		return func(n []string) any { return objects(n, c.Nodes) }
+	case k == virtualKind:
+		return func(n []string) any { return statuses(n, v.Virtual) }
+	case k == poolKind:
+		return func(n []string) any { return statuses(n, v.Pool) }
+	case k == nodeKind:
+		return func(n []string) any { return statuses(n, v.Node) }
+	case k == anyMonitorKind || slices.Contains(monitorKinds, k):
+		return func(n []string) any { return statuses(n, v.Monitor) }
+	case slices.Contains(persistKinds, k):
+		return func(n []string) any { return statuses(n, v.Persistence) }
+	case k == snatpoolKind:
+		return func(n []string) any { return statuses(n, v.SNATPool) }
+	case k == selfKind:
+		return func(n []string) any { return statuses(n, v.Self) }
+	case k == routeKind:
+		return func(n []string) any { return statuses(n, v.Route) }
+	case k == userKind:
+		return func(n []string) any { return statuses(n, v.User) }
+	}
+	return nil
+}
+
+// sysJSON is the JSON of the list and show commands of no object kind;
+// nil when -o json is not implemented for cmd.
+func sysJSON(x *execCtx, cmd *Command, cur *cursor) (any, error) {
+	switch cmd.Verb + " " + cmd.Module + " " + cmd.Kind {
+	case "show net interface":
+		ports, _, err := selectPorts(x.dataPorts(), "show net interface", cur)
+		return append([]status.Interface{}, ports...), err
+	case "list net vlan":
+		ports, _, err := selectPorts(x.dataPorts(), "list net vlan", cur)
+		out := make([]status.VLAN, 0, len(ports))
+		for _, p := range ports {
+			out = append(out, status.VLAN{Name: "/" + config.CommonPartition + "/" + p.Name, Interfaces: []string{p.Name}})
+		}
+		return out, err
+	case "show sys connection":
+		sel, err := readConnFilter("show sys connection", cur)
+		if err != nil {
+			return nil, err
+		}
+		t, err := x.connections("show sys connection")
+		if err != nil {
+			return nil, err
+		}
+		return status.Connections(t.Connections(sel)), nil
+	case "show sys version":
+		if !cur.done() {
+			t := cur.next()
+			return nil, lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
+		}
+		return status.BuildVersion(), nil
+	}
+	return nil, nil
+}
