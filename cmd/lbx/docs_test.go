@@ -111,6 +111,20 @@ var textProducers = map[string]func(t *testing.T) string{
 		}
 		return err.Error() + "\n"
 	},
+	// A shell's preferences (README, The interactive shell): each line of
+	// the transcript runs in `lbx cli` as admin, a new shell each time
+	// with the same HOME, so the preferences outlive the shell too.
+	"admin@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# list cli preference": func(t *testing.T) string {
+		sock := newDocAppliance(t)
+		t.Setenv("HOME", t.TempDir())
+		const prompt = "admin@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# "
+		var b strings.Builder
+		for _, line := range []string{"list cli preference", "modify cli preference pager disabled", "modify cli preference default-dialect alteon"} {
+			b.WriteString(prompt + line + "\n")
+			b.WriteString(mustRun(t, line+"\n", "--socket", sock, "cli", "--dialect", "tmsh"))
+		}
+		return b.String()
+	},
 }
 
 func TestDocShellExamples(t *testing.T) {
@@ -417,7 +431,8 @@ var inlineAlteon = regexp.MustCompile("`(/(?:c|cfg|i|info|stats|oper|apply|diff|
 // inlineMentions are inline tmsh words that name a command (in prose such
 // as "`create ltm pool` is …") rather than show one to run; a placeholder
 // (NAME, …, [ ], |, <TAB>) marks the others.
-var inlineMentions = []string{"create ltm pool", "delete net self", "load sys config", "show ltm monitor-trace"}
+var inlineMentions = []string{"create ltm pool", "delete net self", "load sys config", "show ltm monitor-trace",
+	"cd /Other", "list cli preference", "modify cli preference", "/oper/slb/dis"}
 
 // inlineRefused are the inline commands README gives as what lbx answers
 // is not implemented, with the answer.
@@ -460,7 +475,7 @@ func TestDocInlineCommands(t *testing.T) {
 			}
 		}
 		for _, m := range inlineAlteon.FindAllStringSubmatch(text, -1) {
-			if c := m[1]; !placeholder.MatchString(c) && !slices.Contains(cmds, c) {
+			if c := m[1]; !placeholder.MatchString(c) && !slices.Contains(inlineMentions, c) && !slices.Contains(cmds, c) {
 				cmds = append(cmds, c)
 			}
 		}

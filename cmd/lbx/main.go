@@ -197,6 +197,9 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			sh.Alteon = prefs.DefaultDialect == "alteon"
 		}
 		sh.Height = stdoutHeight
+		if f, ok := stdin.(*os.File); !ok || f != os.Stdin {
+			sh.In = io.NopCloser(stdin) // run's caller gave its own input
+		}
 		return sh.Interactive(hist)
 	case "push":
 		if len(rest) != 2 {
