@@ -6,7 +6,7 @@
 // the user's role by the dialects (config.Access). `ssh host CMD` runs one
 // command. The host key (ed25519) is generated at the first start and kept
 // in a file (mode 0600) next to the saved configuration. Failed logins are
-// logged and rate limited per client address (limiter.go).
+// logged and rate limited per client address (lbx/internal/loginlimit).
 //
 // Goroutines: Serve starts the accept loop; each connection has a handler
 // (the SSH handshake, then its channels one at a time) and

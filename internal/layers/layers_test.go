@@ -17,6 +17,7 @@ import (
 var allowed = map[string][]string{
 	"lbx/internal/layers":      {},
 	"lbx/internal/clock":       {},
+	"lbx/internal/loginlimit":  {"lbx/internal/clock"},
 	"lbx/pools":                {},
 	"lbx/dataplane":            {"lbx/pools"},
 	"lbx/dataplane/localstack": {"lbx/dataplane"},
@@ -45,7 +46,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/clock"}
+var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.
