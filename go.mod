@@ -17,6 +17,7 @@ require (
 )
 
 require (
+	github.com/f5devcentral/go-bigip v0.0.0-20260303071915-79fc4d8a2250 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.4.0 // indirect
 	github.com/google/btree v1.1.2 // indirect

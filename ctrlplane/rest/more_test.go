@@ -122,7 +122,7 @@ func TestStats(t *testing.T) {
 			"connqAll.ageEdm", "connqAll.ageEma", "connqAll.ageHead", "connqAll.ageMax", "connqAll.depth", "connqAll.serviced",
 			"serverside.bitsIn", "serverside.bitsOut", "serverside.curConns", "serverside.maxConns", "serverside.pktsIn", "serverside.pktsOut", "serverside.totConns",
 			"status.availabilityState", "status.enabledState", "status.statusReason"},
-		"/mgmt/tm/ltm/node/~Common~n1/stats": {"monitorRule", "monitorStatus", "sessionStatus", "status.availabilityState", "status.enabledState", "status.statusReason"},
+		"/mgmt/tm/ltm/node/~Common~n1/stats":                        {"monitorRule", "monitorStatus", "sessionStatus", "status.availabilityState", "status.enabledState", "status.statusReason"},
 		"/mgmt/tm/ltm/pool/~Common~web/members/~Common~n1:80/stats": {"monitorStatus", "sessionStatus", "status.availabilityState", "status.enabledState", "serverside.curConns"},
 		"/mgmt/tm/ltm/virtual/~Common~vs/stats": {"cmpEnableMode", "csMaxConnDur", "csMeanConnDur", "csMinConnDur", "fiveMinAvgUsageRatio", "fiveSecAvgUsageRatio", "oneMinAvgUsageRatio",
 			"status.availabilityState", "status.statusReason", "syncookieStatus", "totRequests"},
