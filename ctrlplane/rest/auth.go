@@ -2,6 +2,7 @@ package rest
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
 	"net/http"
@@ -41,9 +42,48 @@ type tokens struct {
 
 	mu sync.Mutex
 	m  map[string]*token
+	// ok remembers passwords checked good (by a digest of user, stored
+	// hash and password) for verifiedFor: Basic auth sends the password
+	// with every request, and a bcrypt check per request would make each
+	// cost tens of milliseconds. A changed password changes the stored
+	// hash, so the entry no longer matches.
+	ok map[[32]byte]time.Time
 }
 
-func newTokens(clk clock.Clock) *tokens { return &tokens{clk: clk, m: map[string]*token{}} }
+// verifiedFor is how long a good Basic password is remembered.
+const verifiedFor = time.Minute
+
+func newTokens(clk clock.Clock) *tokens {
+	return &tokens{clk: clk, m: map[string]*token{}, ok: map[[32]byte]time.Time{}}
+}
+
+func pwKey(user, hash, pw string) [32]byte {
+	return sha256.Sum256([]byte(user + "\x00" + hash + "\x00" + pw))
+}
+
+// verified reports whether this password was checked good lately.
+func (ts *tokens) verified(user, hash, pw string) bool {
+	k := pwKey(user, hash, pw)
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	until, ok := ts.ok[k]
+	return ok && ts.clk.Now().Before(until)
+}
+
+// remember records a password checked good.
+func (ts *tokens) remember(user, hash, pw string) {
+	now := ts.clk.Now()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if len(ts.ok) >= maxTokens {
+		for k, until := range ts.ok {
+			if !now.Before(until) || len(ts.ok) >= maxTokens {
+				delete(ts.ok, k)
+			}
+		}
+	}
+	ts.ok[pwKey(user, hash, pw)] = now.Add(verifiedFor)
+}
 
 // issue makes a token for user.
 func (ts *tokens) issue(user string) (string, *token) {
@@ -144,6 +184,9 @@ func (s *Server) login(user, pw, addr string) (config.Access, *apiError) {
 		return config.Access{}, errf(401, "Authentication failed: too many failed logins from %s; try again later.", addr)
 	}
 	u := s.cfg.Store.Running().Users[user]
+	if u != nil && u.Role != config.RoleNoAccess && s.auth.verified(user, u.PasswordHash, pw) {
+		return config.Access{User: user, Role: u.Role}, nil
+	}
 	ok := false
 	if u == nil {
 		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pw))
@@ -156,6 +199,7 @@ func (s *Server) login(user, pw, addr string) (config.Access, *apiError) {
 		return config.Access{}, errf(401, "Authentication failed.")
 	}
 	s.lim.Succeeded(addr)
+	s.auth.remember(user, u.PasswordHash, pw)
 	s.log.Debug("rest login", "user", user, "addr", addr)
 	return config.Access{User: user, Role: u.Role}, nil
 }

@@ -150,3 +150,16 @@ func TestRoles(t *testing.T) {
 		t.Errorf("the operator's node disable is not in the running config:\n%s", got)
 	}
 }
+
+// A Basic password checked good is remembered (so Basic requests do not
+// each pay for bcrypt) only while it is the user's password.
+func TestBasicPasswordChange(t *testing.T) {
+	f := newFixture(t)
+	f.must(asAdmin, "GET", "/mgmt/tm/sys", nil, 200)
+	f.must(asAdmin, "GET", "/mgmt/tm/sys", nil, 200)
+	f.push("modify auth user admin password new-admin-pw")
+	f.must(asAdmin, "GET", "/mgmt/tm/sys", nil, 401)
+	f.must(auth{user: "admin", pw: "new-admin-pw"}, "GET", "/mgmt/tm/sys", nil, 200)
+	f.clk.Advance(2 * verifiedFor)
+	f.must(auth{user: "admin", pw: "new-admin-pw"}, "GET", "/mgmt/tm/sys", nil, 200)
+}
