@@ -163,3 +163,36 @@ func TestSystemResources(t *testing.T) {
 		t.Errorf("cli version: %v", got)
 	}
 }
+
+// A virtual's metadata round-trips, through a save and a load too.
+func TestVirtualMetadata(t *testing.T) {
+	f := newFixture(t)
+	f.push("ltm pool /Common/web { }")
+	md := []any{
+		map[string]any{"name": "f5-ansible.version", "value": "1.25.0", "persist": "true"},
+		map[string]any{"name": "note", "value": `say "hi" \ there`, "persist": "false"},
+	}
+	f.must(asAdmin, "POST", "/mgmt/tm/ltm/virtual", map[string]any{"name": "vs", "destination": "/Common/198.18.1.100:80", "pool": "/Common/web", "metadata": md}, 200)
+	check := func(when string) {
+		got := f.must(asAdmin, "GET", "/mgmt/tm/ltm/virtual/vs", nil, 200)["metadata"]
+		if fmt.Sprint(got) != fmt.Sprint(md) {
+			t.Errorf("%s: metadata %v, want %v", when, got, md)
+		}
+	}
+	check("after create")
+	if err := f.st.Save(); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := f.st.Saved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.LoadText(tmshText(saved)); err != nil {
+		t.Fatal(err)
+	}
+	check("after save and load")
+	f.must(asAdmin, "PATCH", "/mgmt/tm/ltm/virtual/vs", map[string]any{"metadata": nil}, 200)
+	if got := f.must(asAdmin, "GET", "/mgmt/tm/ltm/virtual/vs", nil, 200)["metadata"]; got != nil {
+		t.Errorf("metadata after unset: %v", got)
+	}
+}

@@ -194,3 +194,5 @@ func items(t testing.TB, body map[string]any) []map[string]any {
 	}
 	return out
 }
+
+func tmshText(c *config.Config) string { return tmsh.Text(c) }

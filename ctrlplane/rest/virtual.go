@@ -165,7 +165,7 @@ var virtualFields = fields[config.Virtual]{
 	"vlansDisabled": onlyDefault[config.Virtual]("true"),
 	"rateLimit":     onlyDefault[config.Virtual]("disabled", "0"),
 	"rateLimitMode": onlyDefault[config.Virtual]("object"),
-	"metadata":      nil, // kept by the client only: lbx has no place for it yet
+	"metadata":      setMetadata,
 	"name":          nil, "partition": nil, "fullPath": nil, "kind": nil, "generation": nil, "selfLink": nil,
 	"profilesReference": nil, "policiesReference": nil, "poolReference": nil, "creationTime": nil, "lastModifiedTime": nil,
 	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "ipForward": nil, "l2Forward": nil, "mirror": nil,
@@ -311,6 +311,9 @@ func virtualJSON(x *config.Virtual, exp bool) map[string]any {
 	}
 	if x.FallbackPersistence != "" {
 		o["fallbackPersistence"] = x.FallbackPersistence
+	}
+	if md := metadata(x); md != nil {
+		o["metadata"] = md
 	}
 	pr := map[string]any{"link": link(path + "/profiles"), "isSubcollection": true}
 	if exp {
