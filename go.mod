@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/chzyer/readline v1.5.1
+	github.com/f5devcentral/go-bigip v0.0.0-20260303071915-79fc4d8a2250
 	github.com/google/go-cmp v0.7.0
 	github.com/google/gopacket v1.1.19
 	github.com/songgao/water v0.0.0-20200317203138-2b4b6d7c09d8
@@ -17,7 +18,6 @@ require (
 )
 
 require (
-	github.com/f5devcentral/go-bigip v0.0.0-20260303071915-79fc4d8a2250 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.4.0 // indirect
 	github.com/google/btree v1.1.2 // indirect
