@@ -150,6 +150,9 @@ func TestSystemResources(t *testing.T) {
 		{name: "gre", method: "GET", path: "/mgmt/tm/net/tunnels/gre", code: 200, want: map[string]any{"#items": 0}},
 		{name: "ipip", method: "GET", path: "/mgmt/tm/net/tunnels/ipip/", code: 200, want: map[string]any{"#items": 0}},
 		{name: "tcp profiles", method: "GET", path: "/mgmt/tm/ltm/profile/tcp", code: 200, want: map[string]any{"items.0.fullPath": "/Common/tcp"}},
+		{name: "source-addr persistence", method: "GET", path: "/mgmt/tm/ltm/persistence/source-addr/", code: 200, want: map[string]any{"items.0.fullPath": "/Common/source_addr"}},
+		{name: "a persistence profile", method: "GET", path: "/mgmt/tm/ltm/persistence/cookie/~Common~cookie", code: 200, want: map[string]any{"name": "cookie"}},
+		{name: "ssl persistence", method: "GET", path: "/mgmt/tm/ltm/persistence/ssl", code: 200, want: map[string]any{"#items": 0}},
 		{name: "fastl4 profiles", method: "GET", path: "/mgmt/tm/ltm/profile/fastl4/", code: 200, want: map[string]any{"items.0.name": "fastL4"}},
 	})
 	for _, p := range []string{"client-ssl", "server-ssl", "fasthttp", "diameter", "sip"} {
