@@ -103,6 +103,12 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 	f.clk.Advance(loginlimit.FirstBlock)
 	f.must(asAdmin, "GET", "/mgmt/tm/sys", nil, 200)
+	logs := f.logs.String()
+	for _, want := range []string{`msg="rest login failed" user=admin addr=127.0.0.1`, `msg="rest login refused: too many failed logins" user=admin addr=127.0.0.1`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
 }
 
 // A guest changes nothing; an operator enables, disables and forces

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +44,25 @@ type fixture struct {
 	rs     *Server
 	srv    *httptest.Server
 	client *http.Client
+	logs   *syncBuffer // the server's log
+}
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -68,13 +89,14 @@ func newFixture(t testing.TB) *fixture {
 	}
 	src := status.FromDataplane(dp, nil)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	rs, err := NewServer(Config{Store: st, Status: src, Tmsh: tmsh.New(st, src), Clock: clk})
+	logs := &syncBuffer{}
+	rs, err := NewServer(Config{Store: st, Status: src, Tmsh: tmsh.New(st, src), Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewTLSServer(rs)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, st: st, dp: dp, clk: clk, rs: rs, srv: srv, client: srv.Client()}
+	return &fixture{t: t, st: st, dp: dp, clk: clk, rs: rs, srv: srv, client: srv.Client(), logs: logs}
 }
 
 // answer is a response: its status, decoded JSON body and headers.
