@@ -13,6 +13,7 @@ import (
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/health"
 	"lbx/ctrlplane/metrics"
+	"lbx/ctrlplane/rest"
 	"lbx/ctrlplane/sshd"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
@@ -58,6 +59,9 @@ type Config struct {
 	// rest.key at the first start and kept (RESTStateDir empty: a new
 	// pair each start).
 	RESTListen, RESTCert, RESTKey, RESTStateDir string
+	// Metrics is served at /metrics on the REST listener to any
+	// authenticated user; nil: the appliance's own (MetricsHandler).
+	Metrics http.Handler
 	// AdminPassword, when set, creates the auth user admin with it at
 	// boot if there is none (ctrlplane.EnsureAdmin).
 	AdminPassword string
@@ -82,6 +86,7 @@ type Appliance struct {
 	tmsh  *tmsh.Dialect
 	srv   *ctlsock.Server // nil without a control socket
 	ssh   *sshd.Server    // nil without SSH
+	rest  *rest.Server    // nil without REST
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,6 +168,20 @@ func New(cfg Config) (a *Appliance, err error) {
 			return a, err
 		}
 	}
+	if cfg.RESTListen != "" {
+		if cfg.Metrics == nil {
+			cfg.Metrics = a.MetricsHandler()
+		}
+		a.rest, err = rest.Listen(rest.Config{
+			Listen: cfg.RESTListen, CertFile: cfg.RESTCert, KeyFile: cfg.RESTKey, StateDir: cfg.RESTStateDir,
+			Store: a.store, Status: src, Tmsh: a.tmsh, Metrics: cfg.Metrics, Logger: logger,
+		})
+		if err != nil {
+			return a, err
+		}
+		a.rest.Serve()
+		logger.Info("rest serving", "addr", a.rest.Addr().String())
+	}
 	return a, nil
 }
 
@@ -192,6 +211,14 @@ func (a *Appliance) MetricsHandler() http.Handler {
 	})
 }
 
+// RESTAddr is the address the REST API listens on; "" without one.
+func (a *Appliance) RESTAddr() string {
+	if a.rest == nil {
+		return ""
+	}
+	return a.rest.Addr().String()
+}
+
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
@@ -202,6 +229,11 @@ func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 func (a *Appliance) Close() error {
 	a.closeOnce.Do(func() {
 		var errs []error
+		if a.rest != nil {
+			if err := a.rest.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("rest: %w", err))
+			}
+		}
 		if a.ssh != nil {
 			if err := a.ssh.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("ssh: %w", err))

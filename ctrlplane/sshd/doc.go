@@ -7,8 +7,9 @@
 // command. The host key (ed25519) is generated at the first start and kept
 // in a file (mode 0600) next to the saved configuration. Each user's shell
 // history and `cli preference` are kept across sessions in UsersDir/USER
-// (mode 0700; files 0600); the pager pages to the pty's height. Failed logins are
-// logged and rate limited per client address (limiter.go).
+// (mode 0700; files 0600); the pager pages to the pty's height. Failed
+// logins are logged and rate limited per client address
+// (lbx/internal/loginlimit).
 //
 // Goroutines: Serve starts the accept loop; each connection has a handler
 // (the SSH handshake, then its channels one at a time) and

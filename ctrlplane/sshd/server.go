@@ -23,6 +23,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/internal/clock"
+	"lbx/internal/loginlimit"
 )
 
 // Config is what the SSH server is built from.
@@ -64,7 +65,7 @@ type Server struct {
 	log *slog.Logger
 	ln  net.Listener
 	sc  *ssh.ServerConfig
-	lim *limiter
+	lim *loginlimit.Limiter
 
 	maxConns int // maxConns; tests shrink it
 
@@ -95,7 +96,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh listen %s: %w", cfg.Listen, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, lim: newLimiter(cfg.Clock), conns: map[net.Conn]bool{}, done: make(chan struct{}), maxConns: maxConns}
+	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, lim: loginlimit.New(cfg.Clock), conns: map[net.Conn]bool{}, done: make(chan struct{}), maxConns: maxConns}
 	s.sc = &ssh.ServerConfig{
 		PasswordCallback:  s.password,
 		PublicKeyCallback: s.publicKey,
@@ -188,7 +189,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 // the rate limit of the client's address.
 func (s *Server) password(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
 	addr := hostOf(meta.RemoteAddr())
-	if d := s.lim.blocked(addr); d > 0 {
+	if d := s.lim.Blocked(addr); d > 0 {
 		s.log.Warn("ssh login refused: too many failed logins", "user", meta.User(), "addr", addr, "retry_in", d.Round(time.Millisecond))
 		return nil, errRateLimited
 	}
@@ -200,11 +201,11 @@ func (s *Server) password(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, e
 		ok = u.Role != config.RoleNoAccess && u.CheckPassword(string(pw))
 	}
 	if !ok {
-		pause := s.lim.failed(addr)
+		pause := s.lim.Failed(addr)
 		s.log.Warn("ssh login failed", "user", meta.User(), "addr", addr, "blocked_for", pause)
 		return nil, errLoginFailed
 	}
-	s.lim.succeeded(addr)
+	s.lim.Succeeded(addr)
 	s.log.Info("ssh login", "user", meta.User(), "addr", addr)
 	return &ssh.Permissions{Extensions: map[string]string{"user": meta.User()}}, nil
 }
@@ -214,7 +215,7 @@ func (s *Server) password(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, e
 // password), but a blocked address is refused keys too.
 func (s *Server) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	addr := hostOf(meta.RemoteAddr())
-	if d := s.lim.blocked(addr); d > 0 {
+	if d := s.lim.Blocked(addr); d > 0 {
 		return nil, errRateLimited
 	}
 	name := meta.User()
@@ -233,7 +234,7 @@ func (s *Server) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permi
 			break
 		}
 		if bytes.Equal(k.Marshal(), want) {
-			s.lim.succeeded(addr)
+			s.lim.Succeeded(addr)
 			s.log.Info("ssh login", "user", name, "addr", addr, "key", ssh.FingerprintSHA256(key))
 			return &ssh.Permissions{Extensions: map[string]string{"user": name}}, nil
 		}

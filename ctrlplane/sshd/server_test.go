@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"lbx/ctrlplane/store"
 	"lbx/ctrlplane/tmsh"
 	"lbx/internal/clock"
+	"lbx/internal/loginlimit"
 )
 
 type rig struct {
@@ -257,7 +257,7 @@ func TestSSHInteractiveShell(t *testing.T) {
 func TestSSHLoginRateLimit(t *testing.T) {
 	clk := clock.NewManual(time.Unix(1e9, 0))
 	r := newRig(t, clk)
-	for range freeFailures + 1 {
+	for range loginlimit.FreeFailures + 1 {
 		if _, err := r.dial("olga", "wrong"); err == nil {
 			t.Fatal("wrong password accepted")
 		}
@@ -268,37 +268,11 @@ func TestSSHLoginRateLimit(t *testing.T) {
 	if !strings.Contains(r.logs.String(), "too many failed logins") {
 		t.Errorf("blocked login not logged:\n%s", r.logs)
 	}
-	clk.Advance(firstBlock)
+	clk.Advance(loginlimit.FirstBlock)
 	c := r.mustDial(t, "olga", "op-pw")
 	c.Close()
-	if d := r.srv.lim.blocked("127.0.0.1"); d != 0 {
+	if d := r.srv.lim.Blocked("127.0.0.1"); d != 0 {
 		t.Errorf("still blocked %v after a good login", d)
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	clk := clock.NewManual(time.Unix(1e9, 0))
-	l := newLimiter(clk)
-	var pauses []time.Duration
-	for range 10 {
-		pauses = append(pauses, l.failed("a"))
-	}
-	want := []time.Duration{0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute}
-	if !slices.Equal(pauses, want) {
-		t.Errorf("pauses %v, want %v", pauses, want)
-	}
-	if l.blocked("a") != time.Minute || l.blocked("b") != 0 {
-		t.Errorf("blocked a %v, b %v", l.blocked("a"), l.blocked("b"))
-	}
-	clk.Advance(time.Minute)
-	if l.blocked("a") != 0 {
-		t.Error("still blocked after the pause")
-	}
-	for i := range maxTracked + 5 {
-		l.failed(string(rune(i + 1000)))
-	}
-	if len(l.addrs) > maxTracked {
-		t.Errorf("%d addresses tracked, limit %d", len(l.addrs), maxTracked)
 	}
 }
 
@@ -348,7 +322,7 @@ func TestSSHPublicKeyLogin(t *testing.T) {
 			HostKeyCallback: ssh.FixedHostKey(r.pub), Timeout: 10 * time.Second,
 		})
 	}
-	for range freeFailures + 2 {
+	for range loginlimit.FreeFailures + 2 {
 		if _, err := dial("olga", newKey()); err == nil {
 			t.Fatal("a key not listed logged in")
 		}
@@ -364,7 +338,7 @@ func TestSSHPublicKeyLogin(t *testing.T) {
 	if out, err := run(t, c, "create ltm pool q"); err == nil || !strings.Contains(out, "(role operator; admin may)") {
 		t.Errorf("operator by key: %v\n%s", err, out)
 	}
-	if d := r.srv.lim.blocked("127.0.0.1"); d != 0 {
+	if d := r.srv.lim.Blocked("127.0.0.1"); d != 0 {
 		t.Errorf("refused keys blocked the address for %v", d)
 	}
 }
