@@ -75,6 +75,14 @@ var skipCommands = []skipRule{
 	{[]string{"lbx", "run"}, "testbed integration tests", true},
 	{[]string{"lbx", "run", "-f"}, "testbed integration tests, TestRunBootFromPrintedDefault", false},
 	{[]string{"lbx", "run", "--ssh.listen"}, "TestRunAdminPasswordAndHostKey", false},
+	// lbx run --rest.listen on a management address this machine lacks:
+	// ctrlplane/appliance's TestApplianceServesREST serves REST on a
+	// loopback rest.listen; the testbed (TestIntegrationAnsibleLifecycle)
+	// passes --rest.listen to a real lbx run.
+	{[]string{"lbx", "run", "--rest.listen"}, "ctrlplane/appliance TestApplianceServesREST", false},
+	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
+	// runs every curl line of README against a served API.
+	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},
 	// ssh to the appliance: ctrlplane/sshd's TestOpenSSHClientInTmux drives
 	// OpenSSH's client against it.
 	{[]string{"ssh"}, "ctrlplane/sshd TestOpenSSHClientInTmux", false},

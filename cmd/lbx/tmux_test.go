@@ -75,6 +75,9 @@ func newTmuxShell(t *testing.T, conf string) *tmuxShell {
 	t.Cleanup(func() { srv.Close() })
 	ts := &tmuxShell{t: t, server: fmt.Sprintf("lbx-test-%d-%d", os.Getpid(), time.Now().UnixNano()), home: dir, bin: bin, sock: sock, st: st}
 	t.Cleanup(func() { exec.Command("tmux", "-L", ts.server, "kill-server").Run() })
+	// The server outlives the shell's session, so a restarted shell
+	// (launch again) never meets a server still exiting.
+	ts.tmux("start-server", ";", "set-option", "-s", "exit-empty", "off")
 	return ts
 }
 
