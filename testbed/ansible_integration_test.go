@@ -187,10 +187,11 @@ func TestIntegrationAnsibleLifecycle(t *testing.T) {
 	const pool, vs = "ans_pool", "http://198.18.1.101/"
 	n1, n3 := "/Common/ans_n1:80", "/Common/ans_n3:80"
 	waitMember(t, app, pool, n1, "up", 30*time.Second)
+	// ans_n1..3 are server4..6, in no pool of the default config.
 	// Priority group 10 holds ans_n1 (enabled) and ans_n2 (disabled), and
 	// one member is enough: group 5's ans_n3 (forced offline) stays idle.
-	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server1": 6}) {
-		t.Fatalf("before any change, answers by server %v, want all from server1 (ans_n1)", got)
+	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server4": 6}) {
+		t.Fatalf("before any change, answers by server %v, want all from server4 (ans_n1)", got)
 	}
 	member := func(name string) string {
 		return "/mgmt/tm/ltm/pool/~Common~" + pool + "/members/~Common~" + name + ":80"
@@ -198,13 +199,13 @@ func TestIntegrationAnsibleLifecycle(t *testing.T) {
 	restPatch(t, tb, member("ans_n1"), `{"session":"user-disabled","state":"user-down"}`)
 	restPatch(t, tb, member("ans_n3"), `{"session":"user-enabled","state":"user-up"}`)
 	waitMember(t, app, pool, n3, "up", 30*time.Second)
-	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server3": 6}) {
-		t.Fatalf("with ans_n1 forced offline and ans_n3 enabled, answers by server %v, want all from server3", got)
+	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server6": 6}) {
+		t.Fatalf("with ans_n1 forced offline and ans_n3 enabled, answers by server %v, want all from server6", got)
 	}
 	restPatch(t, tb, member("ans_n1"), `{"session":"user-enabled","state":"user-up"}`)
 	waitMember(t, app, pool, n1, "up", 30*time.Second)
-	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server1": 6}) {
-		t.Fatalf("with ans_n1 enabled again, answers by server %v, want all from server1 (group 10 again)", got)
+	if got := countServers(t, tb, vs, 6); !maps.Equal(got, map[string]int{"server4": 6}) {
+		t.Fatalf("with ans_n1 enabled again, answers by server %v, want all from server4 (group 10 again)", got)
 	}
 	t.Logf("two playbook runs: first changed %d tasks, second %s", len(first.changedTasks()), strconv.Quote(fmt.Sprint(second.changedTasks())))
 }
