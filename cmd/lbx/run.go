@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"lbx/ctrlplane"
 	"lbx/ctrlplane/appliance"
@@ -66,6 +67,8 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		RESTCert:      boot.REST.Cert,
 		RESTKey:       boot.REST.Key,
 		RESTStateDir:  stateDir(boot.Config.Saved),
+		// On a console, the first admin's password may be typed.
+		AdminPasswordPrompt: consolePasswordPrompt(stderr),
 	})
 	if err != nil {
 		return err
@@ -174,4 +177,49 @@ func sshUsersDir(saved string) string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(saved), "cli_users")
+}
+
+// consolePasswordPrompt asks for the first admin's password on the
+// controlling terminal when standard input is one; nil otherwise (a
+// service, a test), where the password comes from the boot config or
+// $LBX_ADMIN_PASSWORD or no admin is made.
+func consolePasswordPrompt(out io.Writer) func() (string, error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil
+	}
+	return func() (string, error) {
+		return askNewPassword(func() ([]byte, error) { return term.ReadPassword(fd) }, out, 3)
+	}
+}
+
+// askNewPassword asks for a new password twice, up to tries times until
+// both agree; an empty answer means none.
+func askNewPassword(read func() ([]byte, error), out io.Writer, tries int) (string, error) {
+	for range tries {
+		fmt.Fprint(out, "No auth user admin yet. New admin password (empty: none): ")
+		first, err := read()
+		fmt.Fprintln(out)
+		if err != nil {
+			return "", err
+		}
+		if len(first) == 0 {
+			return "", nil
+		}
+		if len(first) > 72 {
+			fmt.Fprintln(out, "At most 72 bytes (bcrypt's limit); try again.")
+			continue
+		}
+		fmt.Fprint(out, "Again: ")
+		again, err := read()
+		fmt.Fprintln(out)
+		if err != nil {
+			return "", err
+		}
+		if string(again) == string(first) {
+			return string(first), nil
+		}
+		fmt.Fprintln(out, "The two do not match; try again.")
+	}
+	return "", fmt.Errorf("no matching password after %d tries", tries)
 }

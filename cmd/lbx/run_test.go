@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -194,5 +195,44 @@ func TestRunAdminPasswordAndHostKey(t *testing.T) {
 	}
 	if got := sshHostKeyPath(""); got != "" {
 		t.Errorf("host key path without a saved config %q", got)
+	}
+}
+
+// The first admin's password typed at the console: asked twice, again
+// when the two differ or it is too long, empty for none, and an error
+// after the last try.
+func TestAskNewPassword(t *testing.T) {
+	tests := []struct {
+		name    string
+		typed   []string
+		want    string
+		wantErr bool
+	}{
+		{"agree", []string{"s3cret", "s3cret"}, "s3cret", false},
+		{"empty is none", []string{""}, "", false},
+		{"differ, then agree", []string{"one", "two", "three", "three"}, "three", false},
+		{"too long, then agree", []string{strings.Repeat("x", 73), "ok-pw", "ok-pw"}, "ok-pw", false},
+		{"never agree", []string{"a", "b", "c", "d", "e", "f"}, "", true},
+		{"input ends", []string{"a"}, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			i := 0
+			read := func() ([]byte, error) {
+				if i == len(tc.typed) {
+					return nil, io.EOF
+				}
+				i++
+				return []byte(tc.typed[i-1]), nil
+			}
+			var out bytes.Buffer
+			got, err := askNewPassword(read, &out, 3)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("askNewPassword = %q, %v; want %q (error %v)\n%s", got, err, tc.want, tc.wantErr, out.String())
+			}
+			if strings.Contains(out.String(), "s3cret") {
+				t.Errorf("the password was echoed:\n%s", out.String())
+			}
+		})
 	}
 }

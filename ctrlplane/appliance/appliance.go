@@ -65,6 +65,10 @@ type Config struct {
 	// AdminPassword, when set, creates the auth user admin with it at
 	// boot if there is none (ctrlplane.EnsureAdmin).
 	AdminPassword string
+	// AdminPasswordPrompt, when set, is asked for the first admin's
+	// password when AdminPassword is empty and the booted configuration
+	// has no auth user admin (`lbx run` on a console); "" creates none.
+	AdminPasswordPrompt func() (string, error)
 	// Logger receives every part's logs; nil discards.
 	Logger *slog.Logger
 	// Clock drives the dataplane's flow and ARP timeouts; nil: the
@@ -151,10 +155,19 @@ func New(cfg Config) (a *Appliance, err error) {
 		return a, err
 	}
 	eng.Start()
-	if created, err := ctrlplane.EnsureAdmin(a.store, cfg.AdminPassword); err != nil {
+	password, from := cfg.AdminPassword, "the boot config's admin password"
+	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
+		if password, err = cfg.AdminPasswordPrompt(); err != nil {
+			return a, fmt.Errorf("admin password: %w", err)
+		}
+		from = "the password typed at the console"
+	}
+	if created, err := ctrlplane.EnsureAdmin(a.store, password); err != nil {
 		return a, err
 	} else if created {
-		logger.Info("auth user admin created from the boot config's admin password")
+		logger.Info("auth user admin created from " + from)
+	} else if a.store.Running().Users["admin"] == nil {
+		logger.Warn("no auth user admin: SSH and REST logins need one (ssh.admin_password, $LBX_ADMIN_PASSWORD, or create auth user on the control socket)")
 	}
 	dialects := ctrlplane.Dialects(a.store, src)
 	if cfg.Socket != "" {

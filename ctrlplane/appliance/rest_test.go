@@ -189,3 +189,36 @@ func TestApplianceServesItsMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The console prompt for the first admin's password is asked only when
+// neither the boot config nor an existing auth user admin provides one.
+func TestAdminPasswordPrompt(t *testing.T) {
+	newApp := func(password string, prompt func() (string, error)) *appliance.Appliance {
+		t.Helper()
+		p, err := porttest.NewSwitch().Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := appliance.New(appliance.Config{
+			Ports:               []dataplane.Port{p},
+			SelfIPs:             []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+			AdminPassword:       password,
+			AdminPasswordPrompt: prompt,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { app.Close() })
+		return app
+	}
+	asked := 0
+	app := newApp("", func() (string, error) { asked++; return "typed-at-console", nil })
+	if u := app.Store().Running().Users["admin"]; asked != 1 || u == nil || !u.CheckPassword("typed-at-console") {
+		t.Fatalf("asked %d times; admin %+v", asked, u)
+	}
+	newApp("from-boot-config", func() (string, error) { t.Error("asked although the boot config has a password"); return "", nil })
+	app = newApp("", func() (string, error) { return "", nil })
+	if u := app.Store().Running().Users["admin"]; u != nil {
+		t.Fatalf("an empty answer made admin %+v", u)
+	}
+}
