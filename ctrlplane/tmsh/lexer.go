@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
-	"lbx/ctrlplane/store"
 )
 
 // LineError is an error at a line of tmsh text (a config file or a pushed
@@ -19,7 +18,7 @@ func lineErrorf(line int, format string, args ...any) error {
 	for i, a := range args {
 		if s, ok := a.(string); ok && len(s) > maxQuotedArg {
 			args = slices.Clone(args) // the caller's slice stays as it was
-			args[i] = store.Excerpt(s, maxQuoted)
+			args[i] = config.Excerpt(s, maxQuoted)
 		}
 	}
 	return &LineError{Line: line, Err: fmt.Errorf(format, args...)}
@@ -63,7 +62,7 @@ func (t token) describe() string {
 	case tokEOL:
 		return "end of line"
 	}
-	return fmt.Sprintf("%q", store.Excerpt(t.text, maxQuoted))
+	return fmt.Sprintf("%q", config.Excerpt(t.text, maxQuoted))
 }
 
 // The limits of one text (a pushed script, a command line, a loaded

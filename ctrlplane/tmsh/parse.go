@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
-	"lbx/ctrlplane/store"
 )
 
 // ParseConfig parses bigip.conf-style text (`ltm node|pool|virtual NAME { … }`,
@@ -124,7 +123,7 @@ func rawStanza(ctx *parseCtx, st statement) (config.RawStanza, error) {
 	if len(header) == 0 {
 		what = st.toks[0].describe()
 	} else {
-		what = fmt.Sprintf("%q", store.Excerpt(what, maxQuoted))
+		what = fmt.Sprintf("%q", config.Excerpt(what, maxQuoted))
 	}
 	return config.RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
