@@ -9,7 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func parseRole(c *cursor, u *config.User) error {
+func parseRole(c *Cursor, u *config.User) error {
 	i, err := wordValue(c, "role", config.RoleNames()...)
 	u.Role = config.Role(i)
 	return err
@@ -17,62 +17,62 @@ func parseRole(c *cursor, u *config.User) error {
 
 var userProps = []property[config.User]{
 	textProp("description", "free text", func(u *config.User) *string { return &u.Description }),
-	{"encrypted-password", "the password's hash, as saved", func(c *cursor, u *config.User, _ propMode) error {
-		t, err := c.value("encrypted-password")
+	{"encrypted-password", "the password's hash, as saved", func(c *Cursor, u *config.User, _ PropMode) error {
+		t, err := c.Value("encrypted-password")
 		if err != nil {
 			return err
 		}
-		if t.isWord("none") {
+		if t.IsWord("none") {
 			u.PasswordHash = ""
 			return nil
 		}
-		if !strings.HasPrefix(t.text, "$") || strings.ContainsAny(t.text, " \t\r\n") {
-			return lineErrorf(t.line, "encrypted-password: want a crypt hash such as $2a$…")
+		if !strings.HasPrefix(t.Text, "$") || strings.ContainsAny(t.Text, " \t\r\n") {
+			return LineErrorf(t.Line, "encrypted-password: want a crypt hash such as $2a$…")
 		}
-		u.PasswordHash = t.text
+		u.PasswordHash = t.Text
 		return nil
 	}},
-	{"partition-access", "{ all-partitions { role ROLE } }, as BIG-IP saves it", func(c *cursor, u *config.User, _ propMode) error {
-		blk, err := c.block("partition-access")
+	{"partition-access", "{ all-partitions { role ROLE } }, as BIG-IP saves it", func(c *Cursor, u *config.User, _ PropMode) error {
+		blk, err := c.Block("partition-access")
 		if err != nil {
 			return err
 		}
-		pt, err := blk.value("partition-access")
+		pt, err := blk.Value("partition-access")
 		if err != nil {
 			return err
 		}
-		if !pt.isWord("all-partitions") {
-			return lineErrorf(pt.line, "partition-access %q: partitions: not supported yet (all-partitions)", pt.text)
+		if !pt.IsWord("all-partitions") {
+			return LineErrorf(pt.Line, "partition-access %q: partitions: not supported yet (all-partitions)", pt.Text)
 		}
-		inner, err := blk.block("partition-access all-partitions")
+		inner, err := blk.Block("partition-access all-partitions")
 		if err != nil {
 			return err
 		}
-		if !blk.done() {
-			t := blk.next()
-			return lineErrorf(t.line, "partition-access: partitions: not supported yet (all-partitions), got %s", t.describe())
+		if !blk.Done() {
+			t := blk.Next()
+			return LineErrorf(t.Line, "partition-access: partitions: not supported yet (all-partitions), got %s", t.Describe())
 		}
-		return nestedErr("partition-access all-partitions", parseProps(inner, u, []property[config.User]{{"role", "", func(c *cursor, u *config.User, _ propMode) error { return parseRole(c, u) }}}, inFile))
+		return nestedErr("partition-access all-partitions", parseProps(inner, u, []property[config.User]{{"role", "", func(c *Cursor, u *config.User, _ PropMode) error { return parseRole(c, u) }}}, InFile))
 	}},
-	{"password", "the password in clear; only its bcrypt hash is kept", func(c *cursor, u *config.User, _ propMode) error {
-		t, err := c.value("password")
+	{"password", "the password in clear; only its bcrypt hash is kept", func(c *Cursor, u *config.User, _ PropMode) error {
+		t, err := c.Value("password")
 		if err != nil {
 			return err
 		}
-		if t.text == "" {
-			return lineErrorf(t.line, "password: empty")
+		if t.Text == "" {
+			return LineErrorf(t.Line, "password: empty")
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(t.text), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(t.Text), bcrypt.DefaultCost)
 		if err != nil {
 			if errors.Is(err, bcrypt.ErrPasswordTooLong) {
-				return lineErrorf(t.line, "password: longer than 72 bytes")
+				return LineErrorf(t.Line, "password: longer than 72 bytes")
 			}
-			return lineErrorf(t.line, "password: %w", err)
+			return LineErrorf(t.Line, "password: %w", err)
 		}
 		u.PasswordHash = string(h)
 		return nil
 	}},
-	{"role", "admin, operator, guest or no-access", func(c *cursor, u *config.User, _ propMode) error { return parseRole(c, u) }},
+	{"role", "admin, operator, guest or no-access", func(c *Cursor, u *config.User, _ PropMode) error { return parseRole(c, u) }},
 }
 
 func printUser(b *strings.Builder, _ *config.Config, u *config.User, all bool) {
@@ -84,7 +84,7 @@ func printUser(b *strings.Builder, _ *config.Config, u *config.User, all bool) {
 	b.WriteString("}\n")
 }
 
-var userKind = func() *objKind {
+var UserKind = func() *ObjKind {
 	k := newKind(kindSpec[config.User]{
 		module: "auth", kind: "user", ckind: config.KindUser, title: "User", plural: "users", createArgs: "role ROLE password PASSWORD",
 		props:   userProps,

@@ -23,4 +23,4 @@ type propDoc struct{ name, help string }
 
 var errCLIPref = errors.New("cli preference: a setting of the interactive shell, kept per user: type it in lbx cli or an SSH session")
 
-func runCLIPref(*execCtx, *Command, *cursor) (string, error) { return "", errCLIPref }
+func runCLIPref(*execCtx, *Command, *Cursor) (string, error) { return "", errCLIPref }

@@ -29,7 +29,7 @@ func withConf(t *testing.T, extra string) string {
 	t.Helper()
 	c := mustParse(t, baseConf)
 	x := &execCtx{Txn: store.Offline(c)}
-	stmts, err := statements(extra)
+	stmts, err := Statements(extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestExec(t *testing.T) {
 		check       func(*testing.T) // extra checks
 	}{
 		{name: "list ltm", cmd: "list ltm", wantOut: Text(base)},
-		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: format(base, true)},
+		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: Format(base, true)},
 		{name: "list ltm pool NAME", cmd: "list ltm pool web", wantOut: "ltm pool /Common/web {\n    load-balancing-mode round-robin\n    members {\n        /Common/10.0.0.1:80 {\n            address 10.0.0.1\n        }\n        /Common/10.0.0.2:80 {\n            address 10.0.0.2\n        }\n    }\n}\n"},
 		{name: "list ltm node (all)", cmd: "list ltm node", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n"},
 		{name: "list ltm node NAME all-properties", cmd: "list ltm node /Common/10.0.0.1 all-properties", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n    connection-limit 0\n    description none\n    monitor none\n    ratio 1\n    session user-enabled\n    state user-up\n}\n"},

@@ -55,7 +55,7 @@ func TestResetStats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "Packets In" + strings.Repeat(" ", 22-len("Packets In")) + strings.Repeat(" ", 18-len(utoa(tt.want.vs))) + utoa(tt.want.vs); !strings.Contains(show, want) {
+			if want := "Packets In" + strings.Repeat(" ", 22-len("Packets In")) + strings.Repeat(" ", 18-len(Utoa(tt.want.vs))) + Utoa(tt.want.vs); !strings.Contains(show, want) {
 				t.Errorf("show ltm virtual vs lacks %q:\n%s", want, show)
 			}
 		})

@@ -97,7 +97,7 @@ func (ss *Session) Exec(text string) (string, error) {
 }
 
 func (ss *Session) exec(text string) (string, error) {
-	stmts, err := statements(text)
+	stmts, err := Statements(text)
 	if err != nil {
 		return "", err
 	}
@@ -108,12 +108,12 @@ func (ss *Session) exec(text string) (string, error) {
 		o, err := ss.execLocked(st)
 		out.WriteString(o)
 		if err == nil && out.Len() > ss.d.maxOutput {
-			return "", outputLimitError(st.line, ss.d.maxOutput)
+			return "", outputLimitError(st.Line, ss.d.maxOutput)
 		}
 		if err != nil {
 			var le *LineError
 			if len(stmts) > 1 && !errors.As(err, &le) {
-				err = &LineError{Line: st.line, Err: err}
+				err = &LineError{Line: st.Line, Err: err}
 			}
 			return out.String(), err
 		}
@@ -121,7 +121,7 @@ func (ss *Session) exec(text string) (string, error) {
 	return out.String(), nil
 }
 
-func (ss *Session) execLocked(st statement) (string, error) {
+func (ss *Session) execLocked(st Statement) (string, error) {
 	if ss.txn != nil {
 		t := ss.txn
 		out, err := runStatement(t.x, st)
@@ -233,7 +233,7 @@ func diffText(diff []store.Change) string {
 // store's Update, or Check for a dry run) commits. It returns the
 // script's output and the apply's new warnings.
 func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn) error) ([]string, error)) (string, []string, error) {
-	stmts, err := statements(text)
+	stmts, err := Statements(text)
 	if err != nil {
 		return "", nil, err
 	}
@@ -246,18 +246,18 @@ func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn)
 			if err != nil {
 				var le *LineError
 				if !errors.As(err, &le) {
-					err = &LineError{Line: st.line, Err: err}
+					err = &LineError{Line: st.Line, Err: err}
 				}
 				return err
 			}
 			if x.txnOp != txnNone {
-				return &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
+				return &LineError{Line: st.Line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
 			}
 			out.WriteString(o)
 			if out.Len() > d.maxOutput {
-				return outputLimitError(st.line, d.maxOutput)
+				return outputLimitError(st.Line, d.maxOutput)
 			}
-			x.MarkLine(st.line)
+			x.MarkLine(st.Line)
 		}
 		if x.save {
 			t.SaveOnCommit()
@@ -280,24 +280,8 @@ func warningText(warnings []string) string {
 	return b.String()
 }
 
-func statements(text string) ([]statement, error) {
-	toks, err := lex(text)
-	if err != nil {
-		return nil, err
-	}
-	return splitStatements(toks)
-}
-
-// Codec reads and writes bigip.conf for the store.
-type Codec struct{}
-
+// The store saves in bigip.conf.
 var _ store.Codec = Codec{}
-
-// Parse reads bigip.conf text, with the line each object is defined at.
-func (Codec) Parse(text string) (*config.Config, map[string]int, error) { return parseConfig(text) }
-
-// Format prints a configuration as bigip.conf.
-func (Codec) Format(c *config.Config) string { return Text(c) }
 
 // txnOp is what a transaction-control command asked of its session.
 type txnOp uint8
@@ -309,11 +293,11 @@ const (
 	txnDelete
 )
 
-func txnCommand(op txnOp) func(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	return func(x *execCtx, cmd *Command, args *cursor) (string, error) {
-		if !args.done() {
-			t := args.next()
-			return "", lineErrorf(t.line, "%s cli transaction: unexpected %s", cmd.Verb, t.describe())
+func txnCommand(op txnOp) func(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+	return func(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+		if !args.Done() {
+			t := args.Next()
+			return "", LineErrorf(t.Line, "%s cli transaction: unexpected %s", cmd.Verb, t.Describe())
 		}
 		x.txnOp = op
 		return "", nil

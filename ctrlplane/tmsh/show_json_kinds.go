@@ -15,34 +15,34 @@ const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persist
 // of ltm virtual, pool and node the configuration objects, anything else
 // the status layer's struct (the same for list and show); nil when -o json
 // is not implemented for the kind.
-func kindJSON(verb string, k *objKind, x *execCtx) func(names []string) any {
+func kindJSON(verb string, k *ObjKind, x *execCtx) func(names []string) any {
 	v, c := x.view(), x.cand()
 	switch {
 	case k == nil:
 		return nil
-	case verb == "list" && k == virtualKind:
+	case verb == "list" && k == VirtualKind:
 		return func(n []string) any { return objects(n, c.Virtuals) }
-	case verb == "list" && k == poolKind:
+	case verb == "list" && k == PoolKind:
 		return func(n []string) any { return objects(n, c.Pools) }
-	case verb == "list" && k == nodeKind:
+	case verb == "list" && k == NodeKind:
 		return func(n []string) any { return objects(n, c.Nodes) }
-	case k == virtualKind:
+	case k == VirtualKind:
 		return func(n []string) any { return statuses(n, v.Virtual) }
-	case k == poolKind:
+	case k == PoolKind:
 		return func(n []string) any { return statuses(n, v.Pool) }
-	case k == nodeKind:
+	case k == NodeKind:
 		return func(n []string) any { return statuses(n, v.Node) }
-	case k == anyMonitorKind || slices.Contains(monitorKinds, k):
+	case k == anyMonitorKind || slices.Contains(MonitorKinds, k):
 		return func(n []string) any { return statuses(n, v.Monitor) }
-	case slices.Contains(persistKinds, k):
+	case slices.Contains(PersistKinds, k):
 		return func(n []string) any { return statuses(n, v.Persistence) }
-	case k == snatpoolKind:
+	case k == SNATPoolKind:
 		return func(n []string) any { return statuses(n, v.SNATPool) }
-	case k == selfKind:
+	case k == SelfKind:
 		return func(n []string) any { return statuses(n, v.Self) }
-	case k == routeKind:
+	case k == RouteKind:
 		return func(n []string) any { return statuses(n, v.Route) }
-	case k == userKind:
+	case k == UserKind:
 		return func(n []string) any { return statuses(n, v.User) }
 	}
 	return nil
@@ -50,7 +50,7 @@ func kindJSON(verb string, k *objKind, x *execCtx) func(names []string) any {
 
 // sysJSON is the JSON of the list and show commands of no object kind;
 // nil when -o json is not implemented for cmd.
-func sysJSON(x *execCtx, cmd *Command, cur *cursor) (any, error) {
+func sysJSON(x *execCtx, cmd *Command, cur *Cursor) (any, error) {
 	switch cmd.Verb + " " + cmd.Module + " " + cmd.Kind {
 	case "show net interface":
 		ports, _, err := selectPorts(x.dataPorts(), "show net interface", cur)
@@ -73,9 +73,9 @@ func sysJSON(x *execCtx, cmd *Command, cur *cursor) (any, error) {
 		}
 		return status.Connections(t.Connections(sel)), nil
 	case "show sys version":
-		if !cur.done() {
-			t := cur.next()
-			return nil, lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
+		if !cur.Done() {
+			t := cur.Next()
+			return nil, LineErrorf(t.Line, "show sys version: unexpected %s", t.Describe())
 		}
 		return status.BuildVersion(), nil
 	}
