@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // who is the access x's commands run with: root (admin) when none was
@@ -36,7 +37,7 @@ func (c *Command) Needs() config.Role {
 // session and state of members and nodes is refused, and the caller drops
 // the candidate with the error (operators cannot open a transaction, so
 // a refused command's edits never outlive its statement).
-func runAuthorized(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runAuthorized(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	need := cmd.Needs()
 	if err := x.who().Check(need, action(cmd, args)); err != nil {
 		return "", err
@@ -58,7 +59,7 @@ func runAuthorized(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 
 // action names what a command does to which object, for a refusal:
 // "modify ltm pool /Common/web".
-func action(cmd *Command, args *Cursor) string {
+func action(cmd *Command, args *conf.Cursor) string {
 	s := cmd.Verb + " " + cmd.Module
 	if cmd.Kind != "" {
 		s += " " + cmd.Kind
@@ -66,7 +67,7 @@ func action(cmd *Command, args *Cursor) string {
 	if cmd.obj == nil {
 		return s
 	}
-	if t, ok := args.Peek(); ok && (t.Kind == TokWord || t.Kind == TokString) && t.Text != "all-properties" {
+	if t, ok := args.Peek(); ok && (t.Kind == conf.TokWord || t.Kind == conf.TokString) && t.Text != "all-properties" {
 		if n, err := cmd.obj.FullName(t.Text); err == nil {
 			s += " " + n
 		}
@@ -76,10 +77,10 @@ func action(cmd *Command, args *Cursor) string {
 
 // stanzaAction names a stanza's object for a refusal: "create ltm pool
 // /Common/web" (a stanza creates or replaces it).
-func stanzaAction(st Statement) string {
+func stanzaAction(st conf.Statement) string {
 	var w []string
 	for _, t := range st.Toks {
-		if t.Kind != TokWord && t.Kind != TokString {
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
 			break
 		}
 		w = append(w, t.Text)

@@ -7,7 +7,7 @@ import (
 )
 
 // maxErrorLine bounds each line of an error a command returns. The parser
-// quotes short excerpts already (lineErrorf, token.describe); this is the
+// quotes short excerpts already (conf.LineErrorf, Token.Describe); this is
 // net under every other path, such as a model error quoting a 1 MB name.
 const maxErrorLine = 400
 

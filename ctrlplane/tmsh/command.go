@@ -7,6 +7,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
@@ -27,11 +28,11 @@ type Command struct {
 	// Needs says which role a command takes.
 	Operator bool
 
-	obj *ObjKind
+	obj *conf.ObjKind
 	// props are the properties of a command on no object kind and no
 	// name (cli preference); obj's when it has one.
 	props []propDoc
-	run   func(x *execCtx, cmd *Command, args *Cursor) (string, error)
+	run   func(x *execCtx, cmd *Command, args *conf.Cursor) (string, error)
 }
 
 // Properties returns the property names the command's object kind takes, for
@@ -75,26 +76,26 @@ var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCo
 // delete for every kind, show for nodes, pools and virtual servers.
 var objectCommands = func() []Command {
 	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
-	for _, k := range Kinds {
+	for _, k := range conf.Kinds {
 		out = append(out, Command{Verb: "list", Module: k.Module, Kind: k.Kind, Args: "[NAME|GLOB …] [PROPERTY …] [all-properties] [one-line] [recursive]", Help: "print " + k.Plural, ReadOnly: true, obj: k, run: runList})
 	}
 	out = append(out,
-		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: NodeKind, run: runShowNode},
-		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: PoolKind, run: runShowPool},
-		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: PoolKind, run: runShowMonitorTrace},
-		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: VirtualKind, run: runShowVirtual},
+		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: conf.NodeKind, run: runShowNode},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: conf.PoolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: conf.PoolKind, run: runShowMonitorTrace},
+		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: conf.VirtualKind, run: runShowVirtual},
 	)
-	for _, k := range Kinds {
+	for _, k := range conf.Kinds {
 		out = append(out, Command{Verb: "create", Module: k.Module, Kind: k.Kind, Args: "NAME " + k.CreateArgs, Help: "create one of the " + k.Plural, obj: k, run: runCreate})
 	}
-	for _, k := range Kinds {
+	for _, k := range conf.Kinds {
 		help := "change one of the " + k.Plural
-		if k == PoolKind {
+		if k == conf.PoolKind {
 			help = "change a pool; members add|delete|modify|replace-all-with { … }"
 		}
-		out = append(out, Command{Verb: "modify", Module: k.Module, Kind: k.Kind, Args: "NAME PROPERTY …", Help: help, Operator: k == PoolKind || k == NodeKind, obj: k, run: runModify})
+		out = append(out, Command{Verb: "modify", Module: k.Module, Kind: k.Kind, Args: "NAME PROPERTY …", Help: help, Operator: k == conf.PoolKind || k == conf.NodeKind, obj: k, run: runModify})
 	}
-	for _, k := range Kinds {
+	for _, k := range conf.Kinds {
 		out = append(out, Command{Verb: "delete", Module: k.Module, Kind: k.Kind, Args: "NAME …", Help: "delete " + k.Plural + " nothing uses", obj: k, run: runDelete})
 	}
 	return out
@@ -105,13 +106,13 @@ func Commands() []Command { return slices.Clone(commands) }
 
 // isModule reports whether word starts a stanza rather than a command.
 func isModule(word string) bool {
-	return slices.ContainsFunc(Kinds, func(k *ObjKind) bool { return k.Module == word })
+	return slices.ContainsFunc(conf.Kinds, func(k *conf.ObjKind) bool { return k.Module == word })
 }
 
 // lookupCommand reads VERB MODULE [KIND…] and finds its table entry. A
 // kind may be several words (`ltm monitor http`); the longest one that
 // matches wins.
-func lookupCommand(cur *Cursor) (*Command, error) {
+func lookupCommand(cur *conf.Cursor) (*Command, error) {
 	vt := cur.Next()
 	var verbs, modules []string
 	for i := range commands {
@@ -121,8 +122,8 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 	}
 	// Any unambiguous prefix of a verb, module or kind word is that word.
 	verb, amb := Abbrev(vt.Text, verbs)
-	if vt.Kind == TokWord && len(amb) > 1 {
-		return nil, LineErrorf(vt.Line, "%w", ambiguousError(vt.Text, amb))
+	if vt.Kind == conf.TokWord && len(amb) > 1 {
+		return nil, conf.LineErrorf(vt.Line, "%w", ambiguousError(vt.Text, amb))
 	}
 	var byVerb []*Command
 	for i := range commands {
@@ -130,8 +131,8 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 			byVerb = append(byVerb, c)
 		}
 	}
-	if vt.Kind != TokWord || len(byVerb) == 0 {
-		return nil, LineErrorf(vt.Line, "%s: unknown command (want one of %s)", vt.Describe(), strings.Join(verbs, ", "))
+	if vt.Kind != conf.TokWord || len(byVerb) == 0 {
+		return nil, conf.LineErrorf(vt.Line, "%s: unknown command (want one of %s)", vt.Describe(), strings.Join(verbs, ", "))
 	}
 	mt, ok := cur.Peek()
 	for _, c := range byVerb {
@@ -140,9 +141,9 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 		}
 	}
 	module := ""
-	if ok && mt.Kind == TokWord {
+	if ok && mt.Kind == conf.TokWord {
 		if module, amb = Abbrev(mt.Text, modules); len(amb) > 1 {
-			return nil, LineErrorf(mt.Line, "%s: %w", verb, ambiguousError(mt.Text, amb))
+			return nil, conf.LineErrorf(mt.Line, "%s: %w", verb, ambiguousError(mt.Text, amb))
 		}
 	}
 	var byModule []*Command
@@ -156,7 +157,7 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 		if ok {
 			got = mt.Describe()
 		}
-		return nil, LineErrorf(cur.PeekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
+		return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
 	}
 	cur.Next()
 	var whole *Command
@@ -179,9 +180,9 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 			}
 		}
 		word := ""
-		if ok && t.Kind == TokWord {
+		if ok && t.Kind == conf.TokWord {
 			if word, amb = Abbrev(t.Text, want); len(amb) > 1 && !(depth == 0 && whole != nil && t.IsWord("all-properties")) {
-				return nil, LineErrorf(t.Line, "%s: %w", said, ambiguousError(t.Text, amb))
+				return nil, conf.LineErrorf(t.Line, "%s: %w", said, ambiguousError(t.Text, amb))
 			}
 		}
 		for _, c := range cands {
@@ -205,16 +206,16 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 				got = t.Describe()
 			}
 			if len(want) == 0 {
-				return nil, LineErrorf(cur.PeekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
+				return nil, conf.LineErrorf(cur.PeekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
 			}
-			return nil, LineErrorf(cur.PeekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
+			return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
 		}
 		cur.Next()
 		said += " " + word
 		if len(complete) > 0 {
 			// A longer kind wins only when its next word follows.
 			longer := false
-			if nt, ok := cur.Peek(); ok && nt.Kind == TokWord {
+			if nt, ok := cur.Peek(); ok && nt.Kind == conf.TokWord {
 				var after []string
 				for _, c := range next {
 					if w := strings.Fields(c.Kind); len(w) > depth+1 {
@@ -233,34 +234,34 @@ func lookupCommand(cur *Cursor) (*Command, error) {
 
 // readNames reads object names of kind k (nil: any) up to the end or to
 // all-properties.
-func readNames(k *ObjKind, args *Cursor) (names []string, allProps bool, err error) {
+func readNames(k *conf.ObjKind, args *conf.Cursor) (names []string, allProps bool, err error) {
 	for !args.Done() {
 		t := args.Next()
 		if t.IsWord("all-properties") {
 			allProps = true
 			continue
 		}
-		if k == PoolKind && len(names) > 0 && t.IsWord("members") {
+		if k == conf.PoolKind && len(names) > 0 && t.IsWord("members") {
 			continue // show ltm pool NAME members: the members table is always shown
 		}
-		if t.Kind != TokWord && t.Kind != TokString {
-			return nil, false, LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return nil, false, conf.LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
 		}
 		n, err := k.FullName(t.Text)
 		if err != nil {
-			return nil, false, LineErrorf(t.Line, "%q: %w", t.Text, err)
+			return nil, false, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
 		names = append(names, n)
 	}
 	return names, allProps, nil
 }
 
-func notFound(k *ObjKind, name string) error {
+func notFound(k *conf.ObjKind, name string) error {
 	return &config.NotFoundError{Ref: k.Ref(name)}
 }
 
 // selectNames resolves the names a list/show asked for; none means all.
-func selectNames(x *execCtx, k *ObjKind, args *Cursor) ([]string, bool, error) {
+func selectNames(x *execCtx, k *conf.ObjKind, args *conf.Cursor) ([]string, bool, error) {
 	names, allProps, err := readNames(k, args)
 	if err != nil {
 		return nil, false, err
@@ -277,18 +278,18 @@ func selectNames(x *execCtx, k *ObjKind, args *Cursor) ([]string, bool, error) {
 }
 
 // runListAll is `list MODULE [all-properties] [one-line] [recursive]`.
-func runListAll(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runListAll(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	var o listOpts
 	for !args.Done() {
 		if t := args.Next(); !o.flag(t) {
-			return "", LineErrorf(t.Line, "list %s: unexpected %s, want all-properties, one-line or recursive", cmd.Module, t.Describe())
+			return "", conf.LineErrorf(t.Line, "list %s: unexpected %s, want all-properties, one-line or recursive", cmd.Module, t.Describe())
 		}
 	}
 	module := cmd.Module
 	if module == "running-config" {
 		module = "" // everything
 	}
-	text := FormatModule(x.cand(), module, o.allProps)
+	text := conf.FormatModule(x.cand(), module, o.allProps)
 	if o.oneLine {
 		text = oneLine(text)
 	}
@@ -296,19 +297,19 @@ func runListAll(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 }
 
 // objectArg reads the NAME of create, modify and delete.
-func objectArg(cmd *Command, args *Cursor) (string, error) {
+func objectArg(cmd *Command, args *conf.Cursor) (string, error) {
 	t, err := args.Value(cmd.Verb + " " + cmd.Module + " " + cmd.Kind + ": name")
 	if err != nil {
 		return "", err
 	}
 	n, err := cmd.obj.FullName(t.Text)
 	if err != nil {
-		return "", LineErrorf(t.Line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.Text, err)
+		return "", conf.LineErrorf(t.Line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.Text, err)
 	}
 	return n, nil
 }
 
-func runCreate(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runCreate(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	name, err := objectArg(cmd, args)
 	if err != nil {
 		return "", err
@@ -316,14 +317,14 @@ func runCreate(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 	if cmd.obj.Taken(x.cand(), name) {
 		return "", &config.ExistsError{Ref: cmd.obj.Ref(name)}
 	}
-	o, err := cmd.obj.Build(name, args, InCreate)
+	o, err := cmd.obj.Build(name, args, conf.InCreate)
 	if err != nil {
 		return "", err
 	}
 	return "", x.Create(o)
 }
 
-func runModify(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runModify(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	name, err := objectArg(cmd, args)
 	if err != nil {
 		return "", err
@@ -332,14 +333,14 @@ func runModify(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 		return "", notFound(cmd.obj, name)
 	}
 	if args.Done() {
-		return "", LineErrorf(args.Line, "%s: no property to modify", cmd.obj.ObjectName(name))
+		return "", conf.LineErrorf(args.Line, "%s: no property to modify", cmd.obj.ObjectName(name))
 	}
 	return "", x.Modify(cmd.obj.Ref(name), func(o config.Object) error { return cmd.obj.Edit(o, args) })
 }
 
-func runDelete(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runDelete(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	if args.Done() {
-		return "", LineErrorf(args.Line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
+		return "", conf.LineErrorf(args.Line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
 	}
 	for !args.Done() {
 		name, err := objectArg(cmd, args)
@@ -355,17 +356,17 @@ func runDelete(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 
 // runStatement runs one command, or merges one stanza (a statement starting
 // with a module keyword: create-or-replace that object).
-func runStatement(x *execCtx, st Statement) (string, error) {
-	cur := NewCursor(st.Toks, st.Line)
+func runStatement(x *execCtx, st conf.Statement) (string, error) {
+	cur := conf.NewCursor(st.Toks, st.Line)
 	first := st.Toks[0]
 	if first.IsWord("help") {
 		return runHelp(st)
 	}
-	if first.Kind == TokWord && isModule(first.Text) {
+	if first.Kind == conf.TokWord && isModule(first.Text) {
 		if err := x.who().Check(config.RoleAdmin, stanzaAction(st)); err != nil {
 			return "", err
 		}
-		o, err := ReadStanza(st, nil)
+		o, err := conf.ReadStanza(st, nil)
 		if err != nil {
 			return "", err
 		}
@@ -398,13 +399,13 @@ func runStatement(x *execCtx, st Statement) (string, error) {
 // NAME …` the named ones, `list sys global-settings` that stanza. ok is
 // false when the words name no kind of a kept stanza, so the caller's own
 // error (an unknown kind) stands.
-func listKept(c *config.Config, st Statement) (out string, ok bool, err error) {
+func listKept(c *config.Config, st conf.Statement) (out string, ok bool, err error) {
 	if !st.Toks[0].IsWord("list") {
 		return "", false, nil
 	}
 	var words []string
 	for _, t := range st.Toks[1:] {
-		if t.Kind != TokWord && t.Kind != TokString {
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
 			return "", false, nil
 		}
 		words = append(words, t.Text)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 	"lbx/dataplane"
 )
 
@@ -49,7 +50,7 @@ var connFilterFields = []struct {
 }
 
 // readConnFilter reads FILTER VALUE pairs.
-func readConnFilter(what string, args *Cursor) (dataplane.ConnFilter, error) {
+func readConnFilter(what string, args *conf.Cursor) (dataplane.ConnFilter, error) {
 	var f dataplane.ConnFilter
 	for !args.Done() {
 		t := args.Next()
@@ -64,7 +65,7 @@ func readConnFilter(what string, args *Cursor) (dataplane.ConnFilter, error) {
 			for j, ff := range connFilterFields {
 				names[j] = ff.name
 			}
-			return f, LineErrorf(t.Line, "%s: unexpected %s, want one of %s", what, t.Describe(), strings.Join(names, ", "))
+			return f, conf.LineErrorf(t.Line, "%s: unexpected %s, want one of %s", what, t.Describe(), strings.Join(names, ", "))
 		}
 		ff := connFilterFields[i]
 		v, err := args.Value(ff.name)
@@ -74,14 +75,14 @@ func readConnFilter(what string, args *Cursor) (dataplane.ConnFilter, error) {
 		if ff.addr != nil {
 			a, err := netip.ParseAddr(v.Text)
 			if err != nil {
-				return f, LineErrorf(v.Line, "%s %s %q: not an IP address", what, ff.name, v.Text)
+				return f, conf.LineErrorf(v.Line, "%s %s %q: not an IP address", what, ff.name, v.Text)
 			}
 			*ff.addr(&f) = a.Unmap()
 			continue
 		}
 		p, err := strconv.ParseUint(v.Text, 10, 16)
 		if err != nil || p == 0 {
-			return f, LineErrorf(v.Line, "%s %s %q: want a port from 1 to 65535", what, ff.name, v.Text)
+			return f, conf.LineErrorf(v.Line, "%s %s %q: want a port from 1 to 65535", what, ff.name, v.Text)
 		}
 		*ff.port(&f) = uint16(p)
 	}
@@ -99,7 +100,7 @@ func (x *execCtx) connections(what string) (connTable, error) {
 	return nil, errors.New(what + ": this dataplane keeps no flow table")
 }
 
-func runShowConnection(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runShowConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	sel, err := readConnFilter("show sys connection", args)
 	if err != nil {
 		return "", err
@@ -121,7 +122,7 @@ func runShowConnection(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 	return b.String(), nil
 }
 
-func runDeleteConnection(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runDeleteConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	sel, err := readConnFilter("delete sys connection", args)
 	if err != nil {
 		return "", err

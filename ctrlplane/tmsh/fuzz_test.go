@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 	"lbx/dataplane"
 )
 
@@ -29,18 +30,18 @@ func FuzzExec(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		s, dp := newTestStore(t, baseConf)
-		before, beforeProg := Text(s.Running()), dp.Program()
+		before, beforeProg := conf.Text(s.Running()), dp.Program()
 		// Exec applies each command at once, as tmsh -c: only a text of
 		// one statement is left as it was when it fails.
-		stmts, _ := Statements(line)
+		stmts, _ := conf.Statements(line)
 		if _, err := s.Exec(line); err != nil && len(stmts) <= 1 {
-			if Text(s.Running()) != before || dp.Program() != beforeProg {
+			if conf.Text(s.Running()) != before || dp.Program() != beforeProg {
 				t.Fatalf("failed Exec(%q) changed the store: %v", line, err)
 			}
 		}
-		before, beforeProg = Text(s.Running()), dp.Program()
+		before, beforeProg = conf.Text(s.Running()), dp.Program()
 		if _, err := s.Push(line); err != nil {
-			if Text(s.Running()) != before || dp.Program() != beforeProg {
+			if conf.Text(s.Running()) != before || dp.Program() != beforeProg {
 				t.Fatalf("failed Push(%q) changed the store: %v", line, err)
 			}
 		}
@@ -49,8 +50,8 @@ func FuzzExec(f *testing.F) {
 		full := New(s.st, status.Sources{Program: dp.Program, Runtime: &fakeConns{fakeDataplane: dp, conns: slices.Clone(fuzzConns)}, Counters: fuzzCounters})
 		_, _ = full.Exec(line)
 		// Whatever was applied still prints and parses back.
-		if _, err := ParseConfig(Text(s.Running())); err != nil {
-			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, Text(s.Running()))
+		if _, err := conf.ParseConfig(conf.Text(s.Running())); err != nil {
+			t.Fatalf("running config after %q does not parse: %v\n%s", line, err, conf.Text(s.Running()))
 		}
 	})
 }

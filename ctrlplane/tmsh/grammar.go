@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The command table's hooks for help and completion (ctrlplane/tmsh/complete
@@ -95,14 +96,14 @@ func Syntax(line string) string {
 
 // runHelp answers `help [VERB [MODULE [KIND]]]`: the syntax of the
 // commands the words name, abbreviations accepted.
-func runHelp(st Statement) (string, error) {
+func runHelp(st conf.Statement) (string, error) {
 	var words []string
 	for _, t := range st.Toks[1:] {
 		words = append(words, t.Text)
 	}
 	out := Syntax(strings.Join(words, " "))
 	if out == "" {
-		return "", LineErrorf(st.Line, "help %s: no such command", strings.Join(words, " "))
+		return "", conf.LineErrorf(st.Line, "help %s: no such command", strings.Join(words, " "))
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The list command's options, as tmsh takes them after the kind:
@@ -28,7 +29,7 @@ type listOpts struct {
 }
 
 // listFlag reads the flags that every list form takes; false when t is none.
-func (o *listOpts) flag(t Token) bool {
+func (o *listOpts) flag(t conf.Token) bool {
 	switch {
 	case t.IsWord("all-properties"):
 		o.allProps = true
@@ -42,34 +43,34 @@ func (o *listOpts) flag(t Token) bool {
 }
 
 // isListFlag reports whether t is a flag of a whole-module list.
-func isListFlag(t Token) bool { return (&listOpts{}).flag(t) }
+func isListFlag(t conf.Token) bool { return (&listOpts{}).flag(t) }
 
 // readListOpts reads names, globs, property names and flags for the kinds
 // ks (one kind, or every monitor type).
-func readListOpts(x *execCtx, ks []*ObjKind, args *Cursor) (listOpts, error) {
+func readListOpts(x *execCtx, ks []*conf.ObjKind, args *conf.Cursor) (listOpts, error) {
 	var o listOpts
 	for !args.Done() {
 		t := args.Next()
 		if o.flag(t) {
 			continue
 		}
-		if t.Kind != TokWord && t.Kind != TokString {
-			return o, LineErrorf(t.Line, "unexpected %s, want a name or a property", t.Describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return o, conf.LineErrorf(t.Line, "unexpected %s, want a name or a property", t.Describe())
 		}
 		if isGlob(t.Text) {
 			o.names = append(o.names, t.Text)
 			continue
 		}
-		isProp := slices.ContainsFunc(ks, func(k *ObjKind) bool { return slices.Contains(k.Props, t.Text) })
+		isProp := slices.ContainsFunc(ks, func(k *conf.ObjKind) bool { return slices.Contains(k.Props, t.Text) })
 		n, err := ks[0].FullName(t.Text)
-		if isProp && (err != nil || !slices.ContainsFunc(ks, func(k *ObjKind) bool { return k.Exists(x.cand(), n) })) {
+		if isProp && (err != nil || !slices.ContainsFunc(ks, func(k *conf.ObjKind) bool { return k.Exists(x.cand(), n) })) {
 			if !slices.Contains(o.props, t.Text) {
 				o.props = append(o.props, t.Text)
 			}
 			continue
 		}
 		if err != nil {
-			return o, LineErrorf(t.Line, "%q: %w", t.Text, err)
+			return o, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
 		o.names = append(o.names, n)
 	}
@@ -98,7 +99,7 @@ func baseName(name string) string {
 
 // selectList resolves the names of kind k that o asks for, in order: all
 // when none were given; every name must exist, a glob may match none.
-func selectList(x *execCtx, k *ObjKind, o listOpts) ([]string, error) {
+func selectList(x *execCtx, k *conf.ObjKind, o listOpts) ([]string, error) {
 	if len(o.names) == 0 {
 		return k.Names(x.cand()), nil
 	}
@@ -123,7 +124,7 @@ func selectList(x *execCtx, k *ObjKind, o listOpts) ([]string, error) {
 }
 
 // printListed prints one object of kind k as o asks.
-func printListed(b *strings.Builder, c *config.Config, k *ObjKind, name string, o listOpts) {
+func printListed(b *strings.Builder, c *config.Config, k *conf.ObjKind, name string, o listOpts) {
 	var one strings.Builder
 	k.Print(&one, c, name, o.allProps)
 	text := one.String()
@@ -142,8 +143,8 @@ func printListed(b *strings.Builder, c *config.Config, k *ObjKind, name string, 
 	b.WriteString(text)
 }
 
-func runList(x *execCtx, cmd *Command, args *Cursor) (string, error) {
-	o, err := readListOpts(x, []*ObjKind{cmd.obj}, args)
+func runList(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	o, err := readListOpts(x, []*conf.ObjKind{cmd.obj}, args)
 	if err != nil {
 		return "", err
 	}
@@ -160,13 +161,13 @@ func runList(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 
 // runListMonitor is `list ltm monitor [NAME|GLOB …]`: monitors of every
 // type, built-ins included, type by type.
-func runListMonitor(x *execCtx, _ *Command, args *Cursor) (string, error) {
-	o, err := readListOpts(x, MonitorKinds, args)
+func runListMonitor(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
+	o, err := readListOpts(x, conf.MonitorKinds, args)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	for _, k := range MonitorKinds {
+	for _, k := range conf.MonitorKinds {
 		for _, n := range monitorNames(x, k, o.names) {
 			printListed(&b, x.cand(), k, n, o)
 		}
@@ -183,7 +184,7 @@ func runListMonitor(x *execCtx, _ *Command, args *Cursor) (string, error) {
 
 // monitorNames are the monitors of kind k that names (full names or
 // globs; none: all) select.
-func monitorNames(x *execCtx, k *ObjKind, names []string) []string {
+func monitorNames(x *execCtx, k *conf.ObjKind, names []string) []string {
 	all := k.Names(x.cand())
 	if len(names) == 0 {
 		return all
@@ -198,18 +199,18 @@ func monitorNames(x *execCtx, k *ObjKind, names []string) []string {
 }
 
 // runShowMonitorAny is `show ltm monitor [NAME …]` without the type.
-func runShowMonitorAny(x *execCtx, _ *Command, args *Cursor) (string, error) {
+func runShowMonitorAny(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	var names []string
 	for !args.Done() {
 		t := args.Next()
-		if t.Kind != TokWord && t.Kind != TokString {
-			return "", LineErrorf(t.Line, "unexpected %s, want a monitor name", t.Describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return "", conf.LineErrorf(t.Line, "unexpected %s, want a monitor name", t.Describe())
 		}
 		n := t.Text
 		if !isGlob(n) {
 			full, err := config.FullName(n)
 			if err != nil {
-				return "", LineErrorf(t.Line, "%q: %w", t.Text, err)
+				return "", conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 			}
 			if x.cand().LookupMonitor(full) == nil {
 				return "", &config.NotFoundError{Ref: config.Ref{Kind: config.KindMonitor, Name: full}}
@@ -219,16 +220,16 @@ func runShowMonitorAny(x *execCtx, _ *Command, args *Cursor) (string, error) {
 		names = append(names, n)
 	}
 	var b strings.Builder
-	for _, k := range MonitorKinds {
+	for _, k := range conf.MonitorKinds {
 		sel := monitorNames(x, k, names)
 		if len(sel) == 0 {
 			continue
 		}
-		toks := make([]Token, len(sel))
+		toks := make([]conf.Token, len(sel))
 		for i, n := range sel {
-			toks[i] = Token{Kind: TokString, Text: n}
+			toks[i] = conf.Token{Kind: conf.TokString, Text: n}
 		}
-		out, err := runShowMonitor(x, &Command{obj: k}, NewCursor(toks, args.Line))
+		out, err := runShowMonitor(x, &Command{obj: k}, conf.NewCursor(toks, args.Line))
 		if err != nil {
 			return "", err
 		}
@@ -309,9 +310,9 @@ func oneLine(text string) string {
 // anyMonitorKind is `ltm monitor` without the type, for the commands that
 // take monitors of every type: their names and properties for help and
 // completion, printing each in its own type. It builds and edits nothing.
-var anyMonitorKind = func() *ObjKind {
-	k := &ObjKind{Module: "ltm", Kind: "monitor", Title: "Monitor", Plural: "monitors", ConfigKind: config.KindMonitor}
-	for _, mk := range MonitorKinds {
+var anyMonitorKind = func() *conf.ObjKind {
+	k := &conf.ObjKind{Module: "ltm", Kind: "monitor", Title: "Monitor", Plural: "monitors", ConfigKind: config.KindMonitor}
+	for _, mk := range conf.MonitorKinds {
 		for _, p := range mk.Props {
 			if !slices.Contains(k.Props, p) {
 				k.Props = append(k.Props, p)
@@ -319,8 +320,8 @@ var anyMonitorKind = func() *ObjKind {
 		}
 	}
 	slices.Sort(k.Props)
-	of := func(c *config.Config, name string) *ObjKind {
-		for _, mk := range MonitorKinds {
+	of := func(c *config.Config, name string) *conf.ObjKind {
+		for _, mk := range conf.MonitorKinds {
 			if mk.Exists(c, name) {
 				return mk
 			}
@@ -328,24 +329,24 @@ var anyMonitorKind = func() *ObjKind {
 		return nil
 	}
 	k.Exists = func(c *config.Config, name string) bool { return of(c, name) != nil }
-	k.Taken = func(c *config.Config, name string) bool { return MonitorKinds[0].Taken(c, name) }
-	union := func(each func(*ObjKind) []string) []string {
+	k.Taken = func(c *config.Config, name string) bool { return conf.MonitorKinds[0].Taken(c, name) }
+	union := func(each func(*conf.ObjKind) []string) []string {
 		var out []string
-		for _, mk := range MonitorKinds {
+		for _, mk := range conf.MonitorKinds {
 			out = append(out, each(mk)...)
 		}
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
-	k.Names = func(c *config.Config) []string { return union(func(mk *ObjKind) []string { return mk.Names(c) }) }
-	k.Stored = func(c *config.Config) []string { return union(func(mk *ObjKind) []string { return mk.Stored(c) }) }
+	k.Names = func(c *config.Config) []string { return union(func(mk *conf.ObjKind) []string { return mk.Names(c) }) }
+	k.Stored = func(c *config.Config) []string { return union(func(mk *conf.ObjKind) []string { return mk.Stored(c) }) }
 	k.Fixed = func(name string) bool {
-		return slices.ContainsFunc(MonitorKinds, func(mk *ObjKind) bool { return mk.Fixed(name) })
+		return slices.ContainsFunc(conf.MonitorKinds, func(mk *conf.ObjKind) bool { return mk.Fixed(name) })
 	}
-	k.Build = func(name string, _ *Cursor, _ PropMode) (config.Object, error) {
+	k.Build = func(name string, _ *conf.Cursor, _ conf.PropMode) (config.Object, error) {
 		return nil, fmt.Errorf("ltm monitor %s: give the monitor's type (ltm monitor http …)", name)
 	}
-	k.Edit = func(o config.Object, _ *Cursor) error {
+	k.Edit = func(o config.Object, _ *conf.Cursor) error {
 		return fmt.Errorf("%s: give the monitor's type", o.Ref())
 	}
 	k.Print = func(b *strings.Builder, c *config.Config, name string, all bool) {

@@ -2,6 +2,7 @@ package tmsh
 
 import (
 	"fmt"
+	"lbx/ctrlplane/tmsh/conf"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,7 @@ func TestOutputLimit(t *testing.T) {
 	if out, err := s.Push(list + "create ltm pool /Common/after\n"); err == nil || out != "" || !strings.Contains(err.Error(), "limit of 1 MiB") {
 		t.Fatalf("push of %d lists: %d bytes, %v", n, len(out), err)
 	}
-	if strings.Contains(Text(s.Running()), "/Common/after") {
+	if strings.Contains(conf.Text(s.Running()), "/Common/after") {
 		t.Error("a push stopped at the output limit applied")
 	}
 }

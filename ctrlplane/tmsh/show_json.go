@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lbx/ctrlplane/tmsh/conf"
 	"slices"
 )
 
@@ -22,14 +23,14 @@ func (d *Dialect) ShowJSON(text string) (string, error) {
 }
 
 func (d *Dialect) showJSON(text string) (string, error) {
-	stmts, err := Statements(text)
+	stmts, err := conf.Statements(text)
 	if err != nil {
 		return "", err
 	}
 	if len(stmts) != 1 {
 		return "", errors.New("-o json: give one list or show command")
 	}
-	cur := NewCursor(stmts[0].Toks, stmts[0].Line)
+	cur := conf.NewCursor(stmts[0].Toks, stmts[0].Line)
 	cmd, err := lookupCommand(cur)
 	if err != nil {
 		return "", err
@@ -60,15 +61,15 @@ func (d *Dialect) showJSON(text string) (string, error) {
 
 // jsonNames resolves the names (and globs, as list takes them) a list or
 // show asked for; none means every object of the kind.
-func jsonNames(x *execCtx, k *ObjKind, args *Cursor) ([]string, error) {
+func jsonNames(x *execCtx, k *conf.ObjKind, args *conf.Cursor) ([]string, error) {
 	if args.Done() {
 		return k.Names(x.cand()), nil
 	}
 	var out []string
 	for !args.Done() {
 		t := args.Next()
-		if t.Kind != TokWord && t.Kind != TokString {
-			return nil, LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return nil, conf.LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
 		}
 		if isGlob(t.Text) {
 			for _, name := range k.Names(x.cand()) {
@@ -80,7 +81,7 @@ func jsonNames(x *execCtx, k *ObjKind, args *Cursor) ([]string, error) {
 		}
 		n, err := k.FullName(t.Text)
 		if err != nil {
-			return nil, LineErrorf(t.Line, "%q: %w", t.Text, err)
+			return nil, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
 		if !k.Exists(x.cand(), n) {
 			return nil, notFound(k, n)

@@ -5,6 +5,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // jsonKinds says which commands take -o json, for the refusal of others.
@@ -15,34 +16,34 @@ const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persist
 // of ltm virtual, pool and node the configuration objects, anything else
 // the status layer's struct (the same for list and show); nil when -o json
 // is not implemented for the kind.
-func kindJSON(verb string, k *ObjKind, x *execCtx) func(names []string) any {
+func kindJSON(verb string, k *conf.ObjKind, x *execCtx) func(names []string) any {
 	v, c := x.view(), x.cand()
 	switch {
 	case k == nil:
 		return nil
-	case verb == "list" && k == VirtualKind:
+	case verb == "list" && k == conf.VirtualKind:
 		return func(n []string) any { return objects(n, c.Virtuals) }
-	case verb == "list" && k == PoolKind:
+	case verb == "list" && k == conf.PoolKind:
 		return func(n []string) any { return objects(n, c.Pools) }
-	case verb == "list" && k == NodeKind:
+	case verb == "list" && k == conf.NodeKind:
 		return func(n []string) any { return objects(n, c.Nodes) }
-	case k == VirtualKind:
+	case k == conf.VirtualKind:
 		return func(n []string) any { return statuses(n, v.Virtual) }
-	case k == PoolKind:
+	case k == conf.PoolKind:
 		return func(n []string) any { return statuses(n, v.Pool) }
-	case k == NodeKind:
+	case k == conf.NodeKind:
 		return func(n []string) any { return statuses(n, v.Node) }
-	case k == anyMonitorKind || slices.Contains(MonitorKinds, k):
+	case k == anyMonitorKind || slices.Contains(conf.MonitorKinds, k):
 		return func(n []string) any { return statuses(n, v.Monitor) }
-	case slices.Contains(PersistKinds, k):
+	case slices.Contains(conf.PersistKinds, k):
 		return func(n []string) any { return statuses(n, v.Persistence) }
-	case k == SNATPoolKind:
+	case k == conf.SNATPoolKind:
 		return func(n []string) any { return statuses(n, v.SNATPool) }
-	case k == SelfKind:
+	case k == conf.SelfKind:
 		return func(n []string) any { return statuses(n, v.Self) }
-	case k == RouteKind:
+	case k == conf.RouteKind:
 		return func(n []string) any { return statuses(n, v.Route) }
-	case k == UserKind:
+	case k == conf.UserKind:
 		return func(n []string) any { return statuses(n, v.User) }
 	}
 	return nil
@@ -50,7 +51,7 @@ func kindJSON(verb string, k *ObjKind, x *execCtx) func(names []string) any {
 
 // sysJSON is the JSON of the list and show commands of no object kind;
 // nil when -o json is not implemented for cmd.
-func sysJSON(x *execCtx, cmd *Command, cur *Cursor) (any, error) {
+func sysJSON(x *execCtx, cmd *Command, cur *conf.Cursor) (any, error) {
 	switch cmd.Verb + " " + cmd.Module + " " + cmd.Kind {
 	case "show net interface":
 		ports, _, err := selectPorts(x.dataPorts(), "show net interface", cur)
@@ -75,7 +76,7 @@ func sysJSON(x *execCtx, cmd *Command, cur *Cursor) (any, error) {
 	case "show sys version":
 		if !cur.Done() {
 			t := cur.Next()
-			return nil, LineErrorf(t.Line, "show sys version: unexpected %s", t.Describe())
+			return nil, conf.LineErrorf(t.Line, "show sys version: unexpected %s", t.Describe())
 		}
 		return status.BuildVersion(), nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"lbx/pools"
 )
@@ -28,7 +29,7 @@ var persistRecordCommands = []Command{
 const persistFilterArgs = "[client-addr ADDR] [pool NAME] [virtual NAME]"
 
 // readPersistFilter reads the filters of the persist-records commands.
-func readPersistFilter(verb string, args *Cursor) (pools.PersistFilter, error) {
+func readPersistFilter(verb string, args *conf.Cursor) (pools.PersistFilter, error) {
 	var f pools.PersistFilter
 	for !args.Done() {
 		t := args.Next()
@@ -41,7 +42,7 @@ func readPersistFilter(verb string, args *Cursor) (pools.PersistFilter, error) {
 			}
 			a, err := netip.ParseAddr(v.Text)
 			if err != nil {
-				return f, LineErrorf(v.Line, "%s: client-addr %q: not an IP address", what, v.Text)
+				return f, conf.LineErrorf(v.Line, "%s: client-addr %q: not an IP address", what, v.Text)
 			}
 			f.Client = a
 		case t.IsWord("pool"), t.IsWord("virtual"):
@@ -51,7 +52,7 @@ func readPersistFilter(verb string, args *Cursor) (pools.PersistFilter, error) {
 			}
 			n, err := config.FullName(v.Text)
 			if err != nil {
-				return f, LineErrorf(v.Line, "%s: %s %q: %w", what, t.Text, v.Text, err)
+				return f, conf.LineErrorf(v.Line, "%s: %s %q: %w", what, t.Text, v.Text, err)
 			}
 			if t.Text == "pool" {
 				f.Pool = n
@@ -59,13 +60,13 @@ func readPersistFilter(verb string, args *Cursor) (pools.PersistFilter, error) {
 				f.Virtual = n
 			}
 		default:
-			return f, LineErrorf(t.Line, "%s: unexpected %s, want client-addr, pool or virtual", what, t.Describe())
+			return f, conf.LineErrorf(t.Line, "%s: unexpected %s, want client-addr, pool or virtual", what, t.Describe())
 		}
 	}
 	return f, nil
 }
 
-func runShowPersistRecords(x *execCtx, _ *Command, args *Cursor) (string, error) {
+func runShowPersistRecords(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	f, err := readPersistFilter("show", args)
 	if err != nil {
 		return "", err
@@ -91,7 +92,7 @@ func runShowPersistRecords(x *execCtx, _ *Command, args *Cursor) (string, error)
 
 func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%ds", int64(d/time.Second)) }
 
-func runDeletePersistRecords(x *execCtx, _ *Command, args *Cursor) (string, error) {
+func runDeletePersistRecords(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	f, err := readPersistFilter("delete", args)
 	if err != nil {
 		return "", err

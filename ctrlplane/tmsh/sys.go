@@ -9,6 +9,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -22,10 +23,10 @@ var sysCommands = []Command{
 	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
 }
 
-func runSave(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runSave(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	if !args.Done() {
 		t := args.Next()
-		return "", LineErrorf(t.Line, "save sys config: unexpected %s", t.Describe())
+		return "", conf.LineErrorf(t.Line, "save sys config: unexpected %s", t.Describe())
 	}
 	x.save = true
 	return "", nil
@@ -34,7 +35,7 @@ func runSave(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 // runLoad is `load sys config [merge] file PATH`: the file's stanzas replace
 // the candidate (or, with merge, create or replace the objects they name).
 // The caller applies the candidate as a whole, so a bad file changes nothing.
-func runLoad(x *execCtx, cmd *Command, args *Cursor) (string, error) {
+func runLoad(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	merge := false
 	if t, ok := args.Peek(); ok && t.IsWord("merge") {
 		args.Next()
@@ -42,7 +43,7 @@ func runLoad(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 	}
 	t, ok := args.Peek()
 	if !ok || !t.IsWord("file") {
-		return "", LineErrorf(args.PeekLine(), "load sys config: want [merge] file PATH")
+		return "", conf.LineErrorf(args.PeekLine(), "load sys config: want [merge] file PATH")
 	}
 	args.Next()
 	pt, err := args.Value("file")
@@ -51,7 +52,7 @@ func runLoad(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 	}
 	if !args.Done() {
 		u := args.Next()
-		return "", LineErrorf(u.Line, "load sys config: unexpected %s", u.Describe())
+		return "", conf.LineErrorf(u.Line, "load sys config: unexpected %s", u.Describe())
 	}
 	// Regular files only, bounded in size: /dev/zero or a FIFO would
 	// otherwise hang the session and grow memory without bound.
@@ -66,7 +67,7 @@ func runLoad(x *execCtx, cmd *Command, args *Cursor) (string, error) {
 	if binary(data) {
 		return "", fmt.Errorf("load sys config: %s: not a configuration file (binary content); nothing loaded", store.ShortName(pt.Text))
 	}
-	lines, notices, err := MergeConfig(loaded, string(data))
+	lines, notices, err := conf.MergeConfig(loaded, string(data))
 	if err != nil {
 		if !hasStanza(data) {
 			// Not a config at all (/etc/shadow): say so without

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"lbx/ctrlplane/config"
 )
 
-// objKind is one kind of configuration object (ltm node, ltm pool, ltm
+// ObjKind is one kind of configuration object (ltm node, ltm pool, ltm
 // monitor http, net self, …) seen from the parser and the commands: how to
 // find, define, modify, delete and print it. Built once from typed parts by
 // newKind, so the commands stay generic over kinds.
@@ -30,14 +30,14 @@ type ObjKind struct {
 	Names  func(c *config.Config) []string          // sorted, built-ins included (list)
 	Stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
 	Fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
-	// build makes a new object from props.
+	// Build makes a new object from props.
 	Build func(name string, body *Cursor, mode PropMode) (config.Object, error)
-	// edit reads props into o, an object of this kind (a copy, in a modify).
+	// Edit reads props into o, an object of this kind (a copy, in a modify).
 	Edit  func(o config.Object, body *Cursor) error
 	Print func(b *strings.Builder, c *config.Config, name string, all bool)
 }
 
-// fullName turns a name as typed into the kind's full form.
+// FullName turns a name as typed into the kind's full form.
 func (k *ObjKind) FullName(s string) (string, error) {
 	if k != nil && k.plainNames {
 		return s, config.CheckBaseName(s)
@@ -45,15 +45,15 @@ func (k *ObjKind) FullName(s string) (string, error) {
 	return config.FullName(s)
 }
 
-// ref names an object of this kind.
+// Ref names an object of this kind.
 func (k *ObjKind) Ref(name string) config.Ref {
 	return config.Ref{Kind: k.ConfigKind, Type: k.typ, Name: name}
 }
 
-// objectName is how errors name an object: "ltm pool /Common/web".
+// ObjectName is how errors name an object: "ltm pool /Common/web".
 func (k *ObjKind) ObjectName(name string) string { return k.Ref(name).String() }
 
-// kindSpec is what newKind builds an objKind from.
+// kindSpec is what newKind builds an ObjKind from.
 type kindSpec[T any] struct {
 	module, kind, title, plural, createArgs string
 	ckind                                   config.Kind
@@ -184,7 +184,7 @@ var (
 		print:   func(b *strings.Builder, _ *config.Config, v *config.Virtual, all bool) { printVirtual(b, v, all) },
 	})
 
-	// kinds in the order bigip.conf prints them.
+	// Kinds in the order bigip.conf prints them.
 	Kinds = slices.Concat(
 		[]*ObjKind{NodeKind},
 		MonitorKinds,

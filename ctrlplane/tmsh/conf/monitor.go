@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"strings"
@@ -60,7 +60,7 @@ func printMonitor(b *strings.Builder, c *config.Config, m *config.Monitor, all b
 	printOpt(b, "ltm monitor "+m.Type.String()+" "+m.Name, uint8(m.Type), monitorFields, m, &eff, m.DefaultsFrom, m.Description, m.Extras, all)
 }
 
-// monitorKinds are the `ltm monitor TYPE` kinds, one per type.
+// MonitorKinds are the `ltm monitor TYPE` kinds, one per type.
 var MonitorKinds = func() []*ObjKind {
 	var out []*ObjKind
 	for t := range config.MonitorTypeCount {

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"net/netip"

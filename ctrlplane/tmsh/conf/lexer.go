@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // script); the store points validation errors at lines with it too.
 type LineError = config.LineError
 
-// lineErrorf makes a LineError. A long string argument (a name or a value
+// LineErrorf makes a LineError. A long string argument (a name or a value
 // as typed, 1 MB of it perhaps) is quoted as a short excerpt.
 func LineErrorf(line int, format string, args ...any) error {
 	for i, a := range args {
@@ -25,7 +25,7 @@ func LineErrorf(line int, format string, args ...any) error {
 }
 
 // maxQuoted is how much of a token an error quotes; maxQuotedArg is the
-// longest string argument lineErrorf passes whole (lists of the words
+// longest string argument LineErrorf passes whole (lists of the words
 // expected are longer than maxQuoted).
 const (
 	maxQuoted    = 60
@@ -52,7 +52,7 @@ type Token struct {
 
 func (t Token) IsWord(s string) bool { return t.Kind == TokWord && t.Text == s }
 
-// describe names a token in an error message.
+// Describe names a token in an error message.
 func (t Token) Describe() string {
 	switch t.Kind {
 	case TokLBrace:
@@ -206,7 +206,7 @@ func isDelim(c byte) bool {
 	return false
 }
 
-// statement is one top-level unit of tmsh text: a config stanza or a
+// Statement is one top-level unit of tmsh text: a config stanza or a
 // command: a run of words, strings and balanced braces. Line ends inside
 // braces are kept, since they end an unknown property kept verbatim; the
 // cursor skips them everywhere else.
@@ -269,7 +269,7 @@ type notice struct {
 
 func (n notice) String() string { return fmt.Sprintf("line %d: %s", n.line, n.msg) }
 
-// cursor walks the tokens of a statement or of a brace block. Braces in its
+// Cursor walks the tokens of a statement or of a brace block. Braces in its
 // range are balanced. Line ends are skipped by every method except rawUntilEOL.
 type Cursor struct {
 	toks []Token
@@ -285,7 +285,7 @@ func NewCursor(toks []Token, line int) *Cursor {
 	return &Cursor{toks: toks, Line: line}
 }
 
-// rest is the tokens not read yet, line ends included.
+// Rest is the tokens not read yet, line ends included.
 func (c *Cursor) Rest() []Token { return c.toks[c.i:] }
 
 func (c *Cursor) skipEOL() {
@@ -303,7 +303,7 @@ func (c *Cursor) Peek() (Token, bool) {
 	return c.toks[c.i], true
 }
 
-// peekLine is the line of the next token, or of the last one.
+// PeekLine is the line of the next token, or of the last one.
 func (c *Cursor) PeekLine() int {
 	if t, ok := c.Peek(); ok {
 		return t.Line
@@ -318,7 +318,7 @@ func (c *Cursor) Next() Token {
 	return t
 }
 
-// value reads the value of property what: a word or a quoted string.
+// Value reads the value of property what: a word or a quoted string.
 func (c *Cursor) Value(what string) (Token, error) {
 	t, ok := c.Peek()
 	if !ok {
@@ -331,13 +331,13 @@ func (c *Cursor) Value(what string) (Token, error) {
 	return t, nil
 }
 
-// atBlock reports whether a brace block comes next.
+// AtBlock reports whether a brace block comes next.
 func (c *Cursor) AtBlock() bool {
 	t, ok := c.Peek()
 	return ok && t.Kind == TokLBrace
 }
 
-// block reads a brace block and returns a cursor over its inside.
+// Block reads a brace block and returns a cursor over its inside.
 func (c *Cursor) Block(what string) (*Cursor, error) {
 	t, ok := c.Peek()
 	if !ok || t.Kind != TokLBrace {
@@ -396,7 +396,7 @@ func (c *Cursor) rawUntilEOL(start Token) string {
 	return c.ctx.src[start.pos:end]
 }
 
-// statements lexes text and splits it into statements.
+// Statements lexes text and splits it into statements.
 func Statements(text string) ([]Statement, error) {
 	toks, err := lex(text)
 	if err != nil {

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"errors"
@@ -51,7 +51,7 @@ func parseConfigNotices(text string) (*config.Config, map[string]int, []string, 
 	return c, lines, notices, nil
 }
 
-// mergeConfig reads bigip.conf-style text into c: each stanza creates or
+// MergeConfig reads bigip.conf-style text into c: each stanza creates or
 // replaces its object, unknown stanzas are appended to c.Unknown and unknown
 // properties kept, as ParseConfig does; defaults are applied. It returns the
 // line of each object it defined and the notices about what it kept
@@ -128,7 +128,7 @@ func rawStanza(ctx *parseCtx, st Statement) (config.RawStanza, error) {
 	return config.RawStanza{}, LineErrorf(st.Line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
 
-// readStanza reads one `MODULE KIND NAME { props }` stanza into a new
+// ReadStanza reads one `MODULE KIND NAME { props }` stanza into a new
 // object. Unknown properties are errors, as in a command; with a ctx (a
 // config file) they are kept.
 func ReadStanza(st Statement, ctx *parseCtx) (config.Object, error) {
@@ -229,7 +229,7 @@ func kindNames() string {
 	return strings.Join(s, ", ")
 }
 
-// propMode says where properties are being read; a few properties behave
+// PropMode says where properties are being read; a few properties behave
 // differently in a modify.
 type PropMode uint8
 

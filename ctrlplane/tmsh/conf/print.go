@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"strconv"
@@ -18,11 +18,11 @@ import (
 // equal Config.
 func Text(c *config.Config) string { return Format(c, false) }
 
-// format prints every object; all adds the properties left at their
+// Format prints every object; all adds the properties left at their
 // defaults, as `list … all-properties` does.
 func Format(c *config.Config, all bool) string { return FormatModule(c, "", all) }
 
-// formatModule prints the objects of one module ("ltm"), or of all when
+// FormatModule prints the objects of one module ("ltm"), or of all when
 // module is empty.
 func FormatModule(c *config.Config, module string, all bool) string {
 	var b strings.Builder
