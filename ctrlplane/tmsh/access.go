@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // who is the access x's commands run with: root (admin) when none was
@@ -36,7 +37,7 @@ func (c *Command) Needs() config.Role {
 // session and state of members and nodes is refused, and the caller drops
 // the candidate with the error (operators cannot open a transaction, so
 // a refused command's edits never outlive its statement).
-func runAuthorized(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runAuthorized(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	need := cmd.Needs()
 	if err := x.who().Check(need, action(cmd, args)); err != nil {
 		return "", err
@@ -58,7 +59,7 @@ func runAuthorized(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 // action names what a command does to which object, for a refusal:
 // "modify ltm pool /Common/web".
-func action(cmd *Command, args *cursor) string {
+func action(cmd *Command, args *conf.Cursor) string {
 	s := cmd.Verb + " " + cmd.Module
 	if cmd.Kind != "" {
 		s += " " + cmd.Kind
@@ -66,8 +67,8 @@ func action(cmd *Command, args *cursor) string {
 	if cmd.obj == nil {
 		return s
 	}
-	if t, ok := args.peek(); ok && (t.kind == tokWord || t.kind == tokString) && t.text != "all-properties" {
-		if n, err := cmd.obj.fullName(t.text); err == nil {
+	if t, ok := args.Peek(); ok && (t.Kind == conf.TokWord || t.Kind == conf.TokString) && t.Text != "all-properties" {
+		if n, err := cmd.obj.FullName(t.Text); err == nil {
 			s += " " + n
 		}
 	}
@@ -76,13 +77,13 @@ func action(cmd *Command, args *cursor) string {
 
 // stanzaAction names a stanza's object for a refusal: "create ltm pool
 // /Common/web" (a stanza creates or replaces it).
-func stanzaAction(st statement) string {
+func stanzaAction(st conf.Statement) string {
 	var w []string
-	for _, t := range st.toks {
-		if t.kind != tokWord && t.kind != tokString {
+	for _, t := range st.Toks {
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
 			break
 		}
-		w = append(w, t.text)
+		w = append(w, t.Text)
 	}
 	return "create " + strings.Join(w, " ")
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // maxErrorLine bounds each line of an error a command returns. The parser
-// quotes short excerpts already (lineErrorf, token.describe); this is the
-// net under every other path, such as a model error quoting a 1 MB name.
+// quotes short excerpts already (conf.LineErrorf, Token.Describe); this
+// is the net under every other path, such as a model error quoting a 1 MB name.
 const maxErrorLine = 400
 
 // boundedError is an error whose text is cut to maxErrorLine a line; it

@@ -1,6 +1,10 @@
 package tmsh
 
-import "errors"
+import (
+	"errors"
+
+	"lbx/ctrlplane/tmsh/conf"
+)
 
 // cliPrefCommands are tmsh's `cli preference`: the user's shell settings,
 // which the interactive shell (package cli) keeps per user and runs
@@ -23,4 +27,4 @@ type propDoc struct{ name, help string }
 
 var errCLIPref = errors.New("cli preference: a setting of the interactive shell, kept per user: type it in lbx cli or an SSH session")
 
-func runCLIPref(*execCtx, *Command, *cursor) (string, error) { return "", errCLIPref }
+func runCLIPref(*execCtx, *Command, *conf.Cursor) (string, error) { return "", errCLIPref }

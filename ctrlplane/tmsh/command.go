@@ -7,6 +7,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // Command is one form of the tmsh command grammar: VERB MODULE [KIND] ARGS.
@@ -27,11 +28,11 @@ type Command struct {
 	// Needs says which role a command takes.
 	Operator bool
 
-	obj *objKind
+	obj *conf.ObjKind
 	// props are the properties of a command on no object kind and no
 	// name (cli preference); obj's when it has one.
 	props []propDoc
-	run   func(x *execCtx, cmd *Command, args *cursor) (string, error)
+	run   func(x *execCtx, cmd *Command, args *conf.Cursor) (string, error)
 }
 
 // Properties returns the property names the command's object kind takes, for
@@ -44,7 +45,7 @@ func (c *Command) Properties() []string {
 		}
 		return out
 	}
-	return slices.Clone(c.obj.props)
+	return slices.Clone(c.obj.Props)
 }
 
 // Unnamed reports whether the command takes properties but names no
@@ -75,27 +76,27 @@ var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCo
 // delete for every kind, show for nodes, pools and virtual servers.
 var objectCommands = func() []Command {
 	out := []Command{{Verb: "list", Module: "ltm", Args: "[all-properties] [one-line] [recursive]", Help: "print the whole ltm configuration", ReadOnly: true, run: runListAll}}
-	for _, k := range kinds {
-		out = append(out, Command{Verb: "list", Module: k.module, Kind: k.kind, Args: "[NAME|GLOB …] [PROPERTY …] [all-properties] [one-line] [recursive]", Help: "print " + k.plural, ReadOnly: true, obj: k, run: runList})
+	for _, k := range conf.Kinds {
+		out = append(out, Command{Verb: "list", Module: k.Module, Kind: k.Kind, Args: "[NAME|GLOB …] [PROPERTY …] [all-properties] [one-line] [recursive]", Help: "print " + k.Plural, ReadOnly: true, obj: k, run: runList})
 	}
 	out = append(out,
-		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: nodeKind, run: runShowNode},
-		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: poolKind, run: runShowPool},
-		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: poolKind, run: runShowMonitorTrace},
-		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: virtualKind, run: runShowVirtual},
+		Command{Verb: "show", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "node status and connection counters across every pool", ReadOnly: true, obj: conf.NodeKind, run: runShowNode},
+		Command{Verb: "show", Module: "ltm", Kind: "pool", Args: "[NAME …] [members [{ NODE:PORT … }]] [detail]", Help: "pool status, member status with reason, and counters", ReadOnly: true, obj: conf.PoolKind, run: runShowPool},
+		Command{Verb: "show", Module: "ltm", Kind: "monitor-trace", Args: "POOL MEMBER", Help: "the member's last health probes, packet by packet", ReadOnly: true, obj: conf.PoolKind, run: runShowMonitorTrace},
+		Command{Verb: "show", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "virtual server status and counters", ReadOnly: true, obj: conf.VirtualKind, run: runShowVirtual},
 	)
-	for _, k := range kinds {
-		out = append(out, Command{Verb: "create", Module: k.module, Kind: k.kind, Args: "NAME " + k.createArgs, Help: "create one of the " + k.plural, obj: k, run: runCreate})
+	for _, k := range conf.Kinds {
+		out = append(out, Command{Verb: "create", Module: k.Module, Kind: k.Kind, Args: "NAME " + k.CreateArgs, Help: "create one of the " + k.Plural, obj: k, run: runCreate})
 	}
-	for _, k := range kinds {
-		help := "change one of the " + k.plural
-		if k == poolKind {
+	for _, k := range conf.Kinds {
+		help := "change one of the " + k.Plural
+		if k == conf.PoolKind {
 			help = "change a pool; members add|delete|modify|replace-all-with { … }"
 		}
-		out = append(out, Command{Verb: "modify", Module: k.module, Kind: k.kind, Args: "NAME PROPERTY …", Help: help, Operator: k == poolKind || k == nodeKind, obj: k, run: runModify})
+		out = append(out, Command{Verb: "modify", Module: k.Module, Kind: k.Kind, Args: "NAME PROPERTY …", Help: help, Operator: k == conf.PoolKind || k == conf.NodeKind, obj: k, run: runModify})
 	}
-	for _, k := range kinds {
-		out = append(out, Command{Verb: "delete", Module: k.module, Kind: k.kind, Args: "NAME …", Help: "delete " + k.plural + " nothing uses", obj: k, run: runDelete})
+	for _, k := range conf.Kinds {
+		out = append(out, Command{Verb: "delete", Module: k.Module, Kind: k.Kind, Args: "NAME …", Help: "delete " + k.Plural + " nothing uses", obj: k, run: runDelete})
 	}
 	return out
 }()
@@ -105,14 +106,14 @@ func Commands() []Command { return slices.Clone(commands) }
 
 // isModule reports whether word starts a stanza rather than a command.
 func isModule(word string) bool {
-	return slices.ContainsFunc(kinds, func(k *objKind) bool { return k.module == word })
+	return slices.ContainsFunc(conf.Kinds, func(k *conf.ObjKind) bool { return k.Module == word })
 }
 
 // lookupCommand reads VERB MODULE [KIND…] and finds its table entry. A
 // kind may be several words (`ltm monitor http`); the longest one that
 // matches wins.
-func lookupCommand(cur *cursor) (*Command, error) {
-	vt := cur.next()
+func lookupCommand(cur *conf.Cursor) (*Command, error) {
+	vt := cur.Next()
 	var verbs, modules []string
 	for i := range commands {
 		if !slices.Contains(verbs, commands[i].Verb) {
@@ -120,9 +121,9 @@ func lookupCommand(cur *cursor) (*Command, error) {
 		}
 	}
 	// Any unambiguous prefix of a verb, module or kind word is that word.
-	verb, amb := Abbrev(vt.text, verbs)
-	if vt.kind == tokWord && len(amb) > 1 {
-		return nil, lineErrorf(vt.line, "%w", ambiguousError(vt.text, amb))
+	verb, amb := Abbrev(vt.Text, verbs)
+	if vt.Kind == conf.TokWord && len(amb) > 1 {
+		return nil, conf.LineErrorf(vt.Line, "%w", ambiguousError(vt.Text, amb))
 	}
 	var byVerb []*Command
 	for i := range commands {
@@ -130,19 +131,19 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			byVerb = append(byVerb, c)
 		}
 	}
-	if vt.kind != tokWord || len(byVerb) == 0 {
-		return nil, lineErrorf(vt.line, "%s: unknown command (want one of %s)", vt.describe(), strings.Join(verbs, ", "))
+	if vt.Kind != conf.TokWord || len(byVerb) == 0 {
+		return nil, conf.LineErrorf(vt.Line, "%s: unknown command (want one of %s)", vt.Describe(), strings.Join(verbs, ", "))
 	}
-	mt, ok := cur.peek()
+	mt, ok := cur.Peek()
 	for _, c := range byVerb {
 		if !slices.Contains(modules, c.Module) {
 			modules = append(modules, c.Module)
 		}
 	}
 	module := ""
-	if ok && mt.kind == tokWord {
-		if module, amb = Abbrev(mt.text, modules); len(amb) > 1 {
-			return nil, lineErrorf(mt.line, "%s: %w", verb, ambiguousError(mt.text, amb))
+	if ok && mt.Kind == conf.TokWord {
+		if module, amb = Abbrev(mt.Text, modules); len(amb) > 1 {
+			return nil, conf.LineErrorf(mt.Line, "%s: %w", verb, ambiguousError(mt.Text, amb))
 		}
 	}
 	var byModule []*Command
@@ -154,11 +155,11 @@ func lookupCommand(cur *cursor) (*Command, error) {
 	if len(byModule) == 0 {
 		got := "nothing"
 		if ok {
-			got = mt.describe()
+			got = mt.Describe()
 		}
-		return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
+		return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
 	}
-	cur.next()
+	cur.Next()
 	var whole *Command
 	var cands []*Command
 	for _, c := range byModule {
@@ -170,7 +171,7 @@ func lookupCommand(cur *cursor) (*Command, error) {
 	}
 	said := verb + " " + module
 	for depth := 0; ; depth++ {
-		t, ok := cur.peek()
+		t, ok := cur.Peek()
 		var next, complete []*Command
 		var want []string
 		for _, c := range cands {
@@ -179,9 +180,9 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			}
 		}
 		word := ""
-		if ok && t.kind == tokWord {
-			if word, amb = Abbrev(t.text, want); len(amb) > 1 && !(depth == 0 && whole != nil && t.isWord("all-properties")) {
-				return nil, lineErrorf(t.line, "%s: %w", said, ambiguousError(t.text, amb))
+		if ok && t.Kind == conf.TokWord {
+			if word, amb = Abbrev(t.Text, want); len(amb) > 1 && !(depth == 0 && whole != nil && t.IsWord("all-properties")) {
+				return nil, conf.LineErrorf(t.Line, "%s: %w", said, ambiguousError(t.Text, amb))
 			}
 		}
 		for _, c := range cands {
@@ -202,26 +203,26 @@ func lookupCommand(cur *cursor) (*Command, error) {
 			}
 			got := "nothing"
 			if ok {
-				got = t.describe()
+				got = t.Describe()
 			}
 			if len(want) == 0 {
-				return nil, lineErrorf(cur.peekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
+				return nil, conf.LineErrorf(cur.PeekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
 			}
-			return nil, lineErrorf(cur.peekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
+			return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
 		}
-		cur.next()
+		cur.Next()
 		said += " " + word
 		if len(complete) > 0 {
 			// A longer kind wins only when its next word follows.
 			longer := false
-			if nt, ok := cur.peek(); ok && nt.kind == tokWord {
+			if nt, ok := cur.Peek(); ok && nt.Kind == conf.TokWord {
 				var after []string
 				for _, c := range next {
 					if w := strings.Fields(c.Kind); len(w) > depth+1 {
 						after = append(after, w[depth+1])
 					}
 				}
-				longer = len(after) > 0 && slices.ContainsFunc(after, func(a string) bool { return a == nt.text })
+				longer = len(after) > 0 && slices.ContainsFunc(after, func(a string) bool { return a == nt.Text })
 			}
 			if !longer {
 				return complete[0], nil
@@ -233,43 +234,43 @@ func lookupCommand(cur *cursor) (*Command, error) {
 
 // readNames reads object names of kind k (nil: any) up to the end or to
 // all-properties.
-func readNames(k *objKind, args *cursor) (names []string, allProps bool, err error) {
-	for !args.done() {
-		t := args.next()
-		if t.isWord("all-properties") {
+func readNames(k *conf.ObjKind, args *conf.Cursor) (names []string, allProps bool, err error) {
+	for !args.Done() {
+		t := args.Next()
+		if t.IsWord("all-properties") {
 			allProps = true
 			continue
 		}
-		if k == poolKind && len(names) > 0 && t.isWord("members") {
+		if k == conf.PoolKind && len(names) > 0 && t.IsWord("members") {
 			continue // show ltm pool NAME members: the members table is always shown
 		}
-		if t.kind != tokWord && t.kind != tokString {
-			return nil, false, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return nil, false, conf.LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
 		}
-		n, err := k.fullName(t.text)
+		n, err := k.FullName(t.Text)
 		if err != nil {
-			return nil, false, lineErrorf(t.line, "%q: %w", t.text, err)
+			return nil, false, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
 		names = append(names, n)
 	}
 	return names, allProps, nil
 }
 
-func notFound(k *objKind, name string) error {
-	return &config.NotFoundError{Ref: k.ref(name)}
+func notFound(k *conf.ObjKind, name string) error {
+	return &config.NotFoundError{Ref: k.Ref(name)}
 }
 
 // selectNames resolves the names a list/show asked for; none means all.
-func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
+func selectNames(x *execCtx, k *conf.ObjKind, args *conf.Cursor) ([]string, bool, error) {
 	names, allProps, err := readNames(k, args)
 	if err != nil {
 		return nil, false, err
 	}
 	if len(names) == 0 {
-		return k.names(x.cand()), allProps, nil
+		return k.Names(x.cand()), allProps, nil
 	}
 	for _, n := range names {
-		if !k.exists(x.cand(), n) {
+		if !k.Exists(x.cand(), n) {
 			return nil, false, notFound(k, n)
 		}
 	}
@@ -277,18 +278,18 @@ func selectNames(x *execCtx, k *objKind, args *cursor) ([]string, bool, error) {
 }
 
 // runListAll is `list MODULE [all-properties] [one-line] [recursive]`.
-func runListAll(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runListAll(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	var o listOpts
-	for !args.done() {
-		if t := args.next(); !o.flag(t) {
-			return "", lineErrorf(t.line, "list %s: unexpected %s, want all-properties, one-line or recursive", cmd.Module, t.describe())
+	for !args.Done() {
+		if t := args.Next(); !o.flag(t) {
+			return "", conf.LineErrorf(t.Line, "list %s: unexpected %s, want all-properties, one-line or recursive", cmd.Module, t.Describe())
 		}
 	}
 	module := cmd.Module
 	if module == "running-config" {
 		module = "" // everything
 	}
-	text := formatModule(x.cand(), module, o.allProps)
+	text := conf.FormatModule(x.cand(), module, o.allProps)
 	if o.oneLine {
 		text = oneLine(text)
 	}
@@ -296,57 +297,57 @@ func runListAll(x *execCtx, cmd *Command, args *cursor) (string, error) {
 }
 
 // objectArg reads the NAME of create, modify and delete.
-func objectArg(cmd *Command, args *cursor) (string, error) {
-	t, err := args.value(cmd.Verb + " " + cmd.Module + " " + cmd.Kind + ": name")
+func objectArg(cmd *Command, args *conf.Cursor) (string, error) {
+	t, err := args.Value(cmd.Verb + " " + cmd.Module + " " + cmd.Kind + ": name")
 	if err != nil {
 		return "", err
 	}
-	n, err := cmd.obj.fullName(t.text)
+	n, err := cmd.obj.FullName(t.Text)
 	if err != nil {
-		return "", lineErrorf(t.line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.text, err)
+		return "", conf.LineErrorf(t.Line, "%s %q: %w", cmd.Module+" "+cmd.Kind, t.Text, err)
 	}
 	return n, nil
 }
 
-func runCreate(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runCreate(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	name, err := objectArg(cmd, args)
 	if err != nil {
 		return "", err
 	}
-	if cmd.obj.taken(x.cand(), name) {
-		return "", &config.ExistsError{Ref: cmd.obj.ref(name)}
+	if cmd.obj.Taken(x.cand(), name) {
+		return "", &config.ExistsError{Ref: cmd.obj.Ref(name)}
 	}
-	o, err := cmd.obj.build(name, args, inCreate)
+	o, err := cmd.obj.Build(name, args, conf.InCreate)
 	if err != nil {
 		return "", err
 	}
 	return "", x.Create(o)
 }
 
-func runModify(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runModify(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	name, err := objectArg(cmd, args)
 	if err != nil {
 		return "", err
 	}
-	if !cmd.obj.exists(x.cand(), name) {
+	if !cmd.obj.Exists(x.cand(), name) {
 		return "", notFound(cmd.obj, name)
 	}
-	if args.done() {
-		return "", lineErrorf(args.line, "%s: no property to modify", cmd.obj.objectName(name))
+	if args.Done() {
+		return "", conf.LineErrorf(args.Line, "%s: no property to modify", cmd.obj.ObjectName(name))
 	}
-	return "", x.Modify(cmd.obj.ref(name), func(o config.Object) error { return cmd.obj.edit(o, args) })
+	return "", x.Modify(cmd.obj.Ref(name), func(o config.Object) error { return cmd.obj.Edit(o, args) })
 }
 
-func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if args.done() {
-		return "", lineErrorf(args.line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
+func runDelete(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if args.Done() {
+		return "", conf.LineErrorf(args.Line, "%s %s %s: name: missing value", cmd.Verb, cmd.Module, cmd.Kind)
 	}
-	for !args.done() {
+	for !args.Done() {
 		name, err := objectArg(cmd, args)
 		if err != nil {
 			return "", err
 		}
-		if err := x.Delete(cmd.obj.ref(name)); err != nil {
+		if err := x.Delete(cmd.obj.Ref(name)); err != nil {
 			return "", err
 		}
 	}
@@ -355,17 +356,17 @@ func runDelete(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 // runStatement runs one command, or merges one stanza (a statement starting
 // with a module keyword: create-or-replace that object).
-func runStatement(x *execCtx, st statement) (string, error) {
-	cur := newCursor(st.toks, st.line)
-	first := st.toks[0]
-	if first.isWord("help") {
+func runStatement(x *execCtx, st conf.Statement) (string, error) {
+	cur := conf.NewCursor(st.Toks, st.Line)
+	first := st.Toks[0]
+	if first.IsWord("help") {
 		return runHelp(st)
 	}
-	if first.kind == tokWord && isModule(first.text) {
+	if first.Kind == conf.TokWord && isModule(first.Text) {
 		if err := x.who().Check(config.RoleAdmin, stanzaAction(st)); err != nil {
 			return "", err
 		}
-		o, err := readStanza(st, nil)
+		o, err := conf.ReadStanza(st, nil)
 		if err != nil {
 			return "", err
 		}
@@ -380,7 +381,7 @@ func runStatement(x *execCtx, st statement) (string, error) {
 	cmd, err := lookupCommand(cur)
 	if err != nil {
 		if out, ok, kerr := listKept(x.cand(), st); ok {
-			if aerr := x.who().Check(config.RoleGuest, "list "+first.text); aerr != nil {
+			if aerr := x.who().Check(config.RoleGuest, "list "+first.Text); aerr != nil {
 				return "", aerr
 			}
 			return out, kerr
@@ -398,16 +399,16 @@ func runStatement(x *execCtx, st statement) (string, error) {
 // NAME …` the named ones, `list sys global-settings` that stanza. ok is
 // false when the words name no kind of a kept stanza, so the caller's own
 // error (an unknown kind) stands.
-func listKept(c *config.Config, st statement) (out string, ok bool, err error) {
-	if !st.toks[0].isWord("list") {
+func listKept(c *config.Config, st conf.Statement) (out string, ok bool, err error) {
+	if !st.Toks[0].IsWord("list") {
 		return "", false, nil
 	}
 	var words []string
-	for _, t := range st.toks[1:] {
-		if t.kind != tokWord && t.kind != tokString {
+	for _, t := range st.Toks[1:] {
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
 			return "", false, nil
 		}
-		words = append(words, t.text)
+		words = append(words, t.Text)
 	}
 	// A kept stanza's kind is its header but the last word (its name),
 	// or the whole header when it has two words (sys global-settings).

@@ -8,6 +8,7 @@ import (
 
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -17,6 +18,9 @@ const baseConf = `
 ltm pool web { members { 10.0.0.1:80 10.0.0.2:80 } }
 ltm virtual vs { destination 198.18.1.100:80 pool web source-address-translation { type automap } profiles { fastL4 } }
 `
+
+// knownKinds is how errors list the object kinds.
+const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm pool, ltm snatpool, ltm virtual, net self, net route, auth user"
 
 var (
 	baseMembers = []string{"/Common/10.0.0.1:80=10.0.0.1:80", "/Common/10.0.0.2:80=10.0.0.2:80"}
@@ -29,7 +33,7 @@ func withConf(t *testing.T, extra string) string {
 	t.Helper()
 	c := mustParse(t, baseConf)
 	x := &execCtx{Txn: store.Offline(c)}
-	stmts, err := statements(extra)
+	stmts, err := conf.Statements(extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +42,7 @@ func withConf(t *testing.T, extra string) string {
 			t.Fatalf("withConf: %v", err)
 		}
 	}
-	return Text(x.cand())
+	return conf.Text(x.cand())
 }
 
 func TestExec(t *testing.T) {
@@ -52,8 +56,8 @@ func TestExec(t *testing.T) {
 		wantProg    []progVirtual    // installed virtuals; nil means unchanged
 		check       func(*testing.T) // extra checks
 	}{
-		{name: "list ltm", cmd: "list ltm", wantOut: Text(base)},
-		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: format(base, true)},
+		{name: "list ltm", cmd: "list ltm", wantOut: conf.Text(base)},
+		{name: "list ltm all-properties", cmd: "list ltm all-properties", wantOut: conf.Format(base, true)},
 		{name: "list ltm pool NAME", cmd: "list ltm pool web", wantOut: "ltm pool /Common/web {\n    load-balancing-mode round-robin\n    members {\n        /Common/10.0.0.1:80 {\n            address 10.0.0.1\n        }\n        /Common/10.0.0.2:80 {\n            address 10.0.0.2\n        }\n    }\n}\n"},
 		{name: "list ltm node (all)", cmd: "list ltm node", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n"},
 		{name: "list ltm node NAME all-properties", cmd: "list ltm node /Common/10.0.0.1 all-properties", wantOut: "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n    connection-limit 0\n    description none\n    monitor none\n    ratio 1\n    session user-enabled\n    state user-up\n}\n"},
@@ -101,7 +105,7 @@ func TestExec(t *testing.T) {
 		{
 			name:        "modify ltm node description",
 			cmd:         "modify ltm node 10.0.0.1 description none",
-			wantRunning: Text(base),
+			wantRunning: conf.Text(base),
 		},
 		{
 			name:        "modify ltm node description text",
@@ -181,14 +185,14 @@ func TestExec(t *testing.T) {
 		{
 			name:        "delete ltm virtual",
 			cmd:         "delete ltm virtual vs",
-			wantRunning: strings.Split(Text(base), "ltm virtual")[0],
+			wantRunning: strings.Split(conf.Text(base), "ltm virtual")[0],
 			wantProg:    []progVirtual{},
 		},
 		{
 			name:        "delete ltm pool not in use",
 			setup:       "ltm pool web { members { 10.0.0.1:80 } }\nltm pool other { }",
 			cmd:         "delete ltm pool other",
-			wantRunning: Text(mustParse(t, "ltm pool web { members { 10.0.0.1:80 } }")),
+			wantRunning: conf.Text(mustParse(t, "ltm pool web { members { 10.0.0.1:80 } }")),
 		},
 		{
 			name:        "delete ltm node not in use",
@@ -212,7 +216,7 @@ func TestExec(t *testing.T) {
 				setup = tt.setup
 			}
 			s, dp := newTestStore(t, setup)
-			before := Text(s.Running())
+			before := conf.Text(s.Running())
 			beforeProg := summarize(dp.Program())
 			beforeVersion := s.Version()
 			out, err := s.Exec(tt.cmd)
@@ -227,7 +231,7 @@ func TestExec(t *testing.T) {
 			if !mutates {
 				wantRunning = before
 			}
-			if diff := cmp.Diff(wantRunning, Text(s.Running())); diff != "" {
+			if diff := cmp.Diff(wantRunning, conf.Text(s.Running())); diff != "" {
 				t.Errorf("running config mismatch (-want +got):\n%s", diff)
 			}
 			wantProg := tt.wantProg
@@ -299,7 +303,7 @@ func TestExecErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dp := newTestStore(t, baseConf)
-			before := Text(s.Running())
+			before := conf.Text(s.Running())
 			beforeProg, beforeCount, beforeVersion := dp.Program(), dp.Count(), s.Version()
 			out, err := s.Exec(tt.cmd)
 			if err == nil {
@@ -308,7 +312,7 @@ func TestExecErrors(t *testing.T) {
 			if diff := cmp.Diff(tt.wantErr, err.Error()); diff != "" {
 				t.Errorf("error mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(before, Text(s.Running())); diff != "" {
+			if diff := cmp.Diff(before, conf.Text(s.Running())); diff != "" {
 				t.Errorf("failed command changed the running config (-before +after):\n%s", diff)
 			}
 			if dp.Program() != beforeProg || dp.Count() != beforeCount {

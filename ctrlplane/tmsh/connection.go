@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 	"lbx/dataplane"
 )
 
@@ -49,13 +50,13 @@ var connFilterFields = []struct {
 }
 
 // readConnFilter reads FILTER VALUE pairs.
-func readConnFilter(what string, args *cursor) (dataplane.ConnFilter, error) {
+func readConnFilter(what string, args *conf.Cursor) (dataplane.ConnFilter, error) {
 	var f dataplane.ConnFilter
-	for !args.done() {
-		t := args.next()
+	for !args.Done() {
+		t := args.Next()
 		i := -1
 		for j, ff := range connFilterFields {
-			if t.isWord(ff.name) {
+			if t.IsWord(ff.name) {
 				i = j
 			}
 		}
@@ -64,24 +65,24 @@ func readConnFilter(what string, args *cursor) (dataplane.ConnFilter, error) {
 			for j, ff := range connFilterFields {
 				names[j] = ff.name
 			}
-			return f, lineErrorf(t.line, "%s: unexpected %s, want one of %s", what, t.describe(), strings.Join(names, ", "))
+			return f, conf.LineErrorf(t.Line, "%s: unexpected %s, want one of %s", what, t.Describe(), strings.Join(names, ", "))
 		}
 		ff := connFilterFields[i]
-		v, err := args.value(ff.name)
+		v, err := args.Value(ff.name)
 		if err != nil {
 			return f, err
 		}
 		if ff.addr != nil {
-			a, err := netip.ParseAddr(v.text)
+			a, err := netip.ParseAddr(v.Text)
 			if err != nil {
-				return f, lineErrorf(v.line, "%s %s %q: not an IP address", what, ff.name, v.text)
+				return f, conf.LineErrorf(v.Line, "%s %s %q: not an IP address", what, ff.name, v.Text)
 			}
 			*ff.addr(&f) = a.Unmap()
 			continue
 		}
-		p, err := strconv.ParseUint(v.text, 10, 16)
+		p, err := strconv.ParseUint(v.Text, 10, 16)
 		if err != nil || p == 0 {
-			return f, lineErrorf(v.line, "%s %s %q: want a port from 1 to 65535", what, ff.name, v.text)
+			return f, conf.LineErrorf(v.Line, "%s %s %q: want a port from 1 to 65535", what, ff.name, v.Text)
 		}
 		*ff.port(&f) = uint16(p)
 	}
@@ -99,7 +100,7 @@ func (x *execCtx) connections(what string) (connTable, error) {
 	return nil, errors.New(what + ": this dataplane keeps no flow table")
 }
 
-func runShowConnection(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	sel, err := readConnFilter("show sys connection", args)
 	if err != nil {
 		return "", err
@@ -121,7 +122,7 @@ func runShowConnection(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	return b.String(), nil
 }
 
-func runDeleteConnection(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runDeleteConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	sel, err := readConnFilter("delete sys connection", args)
 	if err != nil {
 		return "", err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 	"lbx/dataplane"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,7 +70,7 @@ func TestSysConnection(t *testing.T) {
 			s, dp := newTestStore(t, baseConf)
 			fc := &fakeConns{fakeDataplane: dp, conns: slices.Clone(all)}
 			d := New(s.st, status.Sources{Program: dp.Program, Runtime: fc})
-			before := Text(s.Running())
+			before := conf.Text(s.Running())
 			out, err := d.Exec(tt.cmd)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -83,7 +84,7 @@ func TestSysConnection(t *testing.T) {
 			if len(fc.conns) != tt.wantLeft {
 				t.Errorf("%d connections left, want %d", len(fc.conns), tt.wantLeft)
 			}
-			if Text(s.Running()) != before {
+			if conf.Text(s.Running()) != before {
 				t.Error("the configuration changed")
 			}
 		})

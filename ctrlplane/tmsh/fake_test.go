@@ -12,6 +12,7 @@ import (
 	"lbx/ctrlplane/health"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -102,7 +103,7 @@ func newTestStoreAt(t testing.TB, dp *fakeDataplane, savedPath string, h *health
 // NewStore is a store on dp compiling against n, with the tmsh dialect
 // over it and status read from dp and h (nil for none).
 func NewStore(dp store.Dataplane, n compile.NetConfig, savedPath string, h *health.Monitoring) *testStore {
-	st := store.New(dp, n, Codec{}, savedPath, nil)
+	st := store.New(dp, n, conf.Codec{}, savedPath, nil)
 	if h != nil {
 		st.AttachChecker(h)
 	}
@@ -124,7 +125,7 @@ func newTestStore(t testing.TB, conf string) (*testStore, *fakeDataplane) {
 
 func mustParse(t testing.TB, text string) *config.Config {
 	t.Helper()
-	c, err := ParseConfig(text)
+	c, err := conf.ParseConfig(text)
 	if err != nil {
 		t.Fatalf("ParseConfig: %v\n%s", err, text)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // firstHourCommands are the tmsh commands an admin types first that are not
@@ -24,10 +25,10 @@ var firstHourCommands = []Command{
 }
 
 // runShowVersion prints lbx's build as BIG-IP prints its version.
-func runShowVersion(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if !args.done() {
-		t := args.next()
-		return "", lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
+func runShowVersion(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if !args.Done() {
+		t := args.Next()
+		return "", conf.LineErrorf(t.Line, "show sys version: unexpected %s", t.Describe())
 	}
 	v := status.BuildVersion()
 	var b strings.Builder
@@ -43,10 +44,10 @@ func runShowVersion(x *execCtx, cmd *Command, args *cursor) (string, error) {
 }
 
 // runCd accepts the one partition lbx has.
-func runCd(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if !args.done() {
-		t := args.next()
-		return "", lineErrorf(t.line, "cd: unexpected %s", t.describe())
+func runCd(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if !args.Done() {
+		t := args.Next()
+		return "", conf.LineErrorf(t.Line, "cd: unexpected %s", t.Describe())
 	}
 	return "", nil
 }
@@ -54,42 +55,42 @@ func runCd(x *execCtx, cmd *Command, args *cursor) (string, error) {
 // cdOther answers `cd /PARTITION` for any partition but /Common (and a
 // bare `cd`, which goes to /Common as in tmsh); ok is false when st is
 // no cd.
-func cdOther(st statement) (ok bool, err error) {
-	if !st.toks[0].isWord("cd") {
+func cdOther(st conf.Statement) (ok bool, err error) {
+	if !st.Toks[0].IsWord("cd") {
 		return false, nil
 	}
-	if len(st.toks) == 1 {
+	if len(st.Toks) == 1 {
 		return true, nil
 	}
-	t := st.toks[1]
-	if len(st.toks) == 2 && (t.kind == tokWord || t.kind == tokString) {
-		p := strings.TrimSuffix(t.text, "/")
+	t := st.Toks[1]
+	if len(st.Toks) == 2 && (t.Kind == conf.TokWord || t.Kind == conf.TokString) {
+		p := strings.TrimSuffix(t.Text, "/")
 		if p == "/Common" || p == "Common" || p == "/" || p == "" {
 			return true, nil
 		}
-		return true, lineErrorf(t.line, "cd %s: partitions other than /Common are not implemented in lbx", t.text)
+		return true, conf.LineErrorf(t.Line, "cd %s: partitions other than /Common are not implemented in lbx", t.Text)
 	}
-	return true, lineErrorf(t.line, "cd: want /PARTITION, got %s", t.describe())
+	return true, conf.LineErrorf(t.Line, "cd: want /PARTITION, got %s", t.Describe())
 }
 
 // isQuit reports whether st is quit or exit, which leave the interactive
 // shell (cli/ handles them there). In a script or a -c text they end
 // nothing more than the text itself does, so they are accepted and do
 // nothing, as the last line of a tmsh script often is quit.
-func isQuit(st statement) bool {
-	return len(st.toks) == 1 && (st.toks[0].isWord("quit") || st.toks[0].isWord("exit"))
+func isQuit(st conf.Statement) bool {
+	return len(st.Toks) == 1 && (st.Toks[0].IsWord("quit") || st.Toks[0].IsWord("exit"))
 }
 
 // notImplemented answers a command lookup that failed (with lookupErr) with
 // what the words are in tmsh and that lbx does not implement them; nil when
 // they are not a known tmsh command (the lookup's error stands).
-func notImplemented(st statement, lookupErr error) error {
+func notImplemented(st conf.Statement, lookupErr error) error {
 	var w []string
-	for _, t := range st.toks {
-		if t.kind != tokWord {
+	for _, t := range st.Toks {
+		if t.Kind != conf.TokWord {
 			break
 		}
-		w = append(w, t.text)
+		w = append(w, t.Text)
 		if len(w) == 3 {
 			break
 		}
@@ -97,12 +98,12 @@ func notImplemented(st statement, lookupErr error) error {
 	if len(w) == 0 {
 		return nil
 	}
-	line := st.toks[0].line
-	if _, ok := tmshModuleNames[w[0]]; ok && len(st.toks) == 1 {
-		return lineErrorf(line, "%s: entering a module is not implemented in lbx; type whole commands (list %s …)", w[0], w[0])
+	line := st.Toks[0].Line
+	if _, ok := tmshModuleNames[w[0]]; ok && len(st.Toks) == 1 {
+		return conf.LineErrorf(line, "%s: entering a module is not implemented in lbx; type whole commands (list %s …)", w[0], w[0])
 	}
 	if what, ok := tmshVerbs[w[0]]; ok {
-		return lineErrorf(line, "%s (%s): not implemented in lbx", w[0], what)
+		return conf.LineErrorf(line, "%s (%s): not implemented in lbx", w[0], what)
 	}
 	if !slices.Contains(lbxVerbs, w[0]) || len(w) < 2 {
 		return nil
@@ -118,19 +119,19 @@ func notImplemented(st statement, lookupErr error) error {
 			return nil
 		}
 		if w[0] == "list" {
-			return lineErrorf(line, "%s: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)", strings.Join(w, " "))
+			return conf.LineErrorf(line, "%s: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)", strings.Join(w, " "))
 		}
-		var le *LineError
+		var le *conf.LineError
 		if errors.As(lookupErr, &le) {
 			lookupErr = le.Err
 		}
-		return lineErrorf(line, "%s: not implemented in lbx (%v)", strings.Join(w, " "), lookupErr)
+		return conf.LineErrorf(line, "%s: not implemented in lbx (%v)", strings.Join(w, " "), lookupErr)
 	}
 	said := strings.Join(w[:2], " ")
 	if len(w) == 3 {
 		said = strings.Join(w, " ")
 	}
-	return lineErrorf(line, "%s: %s: not implemented in lbx", said, what)
+	return conf.LineErrorf(line, "%s: %s: not implemented in lbx", said, what)
 }
 
 // tmshKinds are, for the modules lbx implements some kinds of, the common

@@ -1,6 +1,7 @@
 package tmsh
 
 import (
+	"lbx/ctrlplane/tmsh/conf"
 	"strings"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestFirstHourCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTestStore(t, firstHourConf)
-			before := Text(s.Running())
+			before := conf.Text(s.Running())
 			out, err := s.Exec(tt.cmd)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -101,7 +102,7 @@ func TestFirstHourCommands(t *testing.T) {
 					t.Errorf("Exec(%q) output has %q:\n%s", tt.cmd, h, out)
 				}
 			}
-			if after := Text(s.Running()); after != before {
+			if after := conf.Text(s.Running()); after != before {
 				t.Errorf("Exec(%q) changed the running config", tt.cmd)
 			}
 		})
@@ -134,13 +135,13 @@ func TestModifyAllMembers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTestStore(t, baseConf)
-			before := Text(s.Running())
+			before := conf.Text(s.Running())
 			_, err := s.Exec(tt.cmd)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
 				}
-				if Text(s.Running()) != before {
+				if conf.Text(s.Running()) != before {
 					t.Fatal("a failed modify changed the running config")
 				}
 				return
@@ -148,7 +149,7 @@ func TestModifyAllMembers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(withConf(t, tt.want), Text(s.Running())); diff != "" {
+			if diff := cmp.Diff(withConf(t, tt.want), conf.Text(s.Running())); diff != "" {
 				t.Errorf("running config (-want +got):\n%s", diff)
 			}
 		})

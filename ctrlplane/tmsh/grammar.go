@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The command table's hooks for help and completion (ctrlplane/tmsh/complete
@@ -41,7 +42,7 @@ func (c *Command) Names(cfg *config.Config) []string {
 	if c.obj == nil {
 		return nil
 	}
-	return c.obj.names(cfg)
+	return c.obj.Names(cfg)
 }
 
 // PropertyHelp is the help line of a property of the command's kind.
@@ -54,7 +55,7 @@ func (c *Command) PropertyHelp(name string) string {
 		}
 		return ""
 	}
-	return c.obj.propHelp[name]
+	return c.obj.PropHelp[name]
 }
 
 // Candidate returns a copy of the session's open transaction's candidate,
@@ -95,14 +96,14 @@ func Syntax(line string) string {
 
 // runHelp answers `help [VERB [MODULE [KIND]]]`: the syntax of the
 // commands the words name, abbreviations accepted.
-func runHelp(st statement) (string, error) {
+func runHelp(st conf.Statement) (string, error) {
 	var words []string
-	for _, t := range st.toks[1:] {
-		words = append(words, t.text)
+	for _, t := range st.Toks[1:] {
+		words = append(words, t.Text)
 	}
 	out := Syntax(strings.Join(words, " "))
 	if out == "" {
-		return "", lineErrorf(st.line, "help %s: no such command", strings.Join(words, " "))
+		return "", conf.LineErrorf(st.Line, "help %s: no such command", strings.Join(words, " "))
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The data ports, as tmsh shows interfaces and VLANs. lbx's VLANs are its
@@ -25,19 +26,19 @@ var interfaceCommands = []Command{
 func (x *execCtx) dataPorts() []status.Interface { return x.view().Interfaces() }
 
 // selectPorts keeps the ports named in args (any form: ext, /Common/ext).
-func selectPorts(ports []status.Interface, what string, args *cursor) ([]status.Interface, bool, error) {
+func selectPorts(ports []status.Interface, what string, args *conf.Cursor) ([]status.Interface, bool, error) {
 	var names []string
 	oneLine := false
-	for !args.done() {
-		t := args.next()
-		if t.isWord("one-line") {
+	for !args.Done() {
+		t := args.Next()
+		if t.IsWord("one-line") {
 			oneLine = true
 			continue
 		}
-		if t.kind != tokWord && t.kind != tokString {
-			return nil, false, lineErrorf(t.line, "%s: unexpected %s, want a name", what, t.describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return nil, false, conf.LineErrorf(t.Line, "%s: unexpected %s, want a name", what, t.Describe())
 		}
-		names = append(names, baseName(t.text))
+		names = append(names, baseName(t.Text))
 	}
 	if len(names) == 0 {
 		return ports, oneLine, nil
@@ -53,7 +54,7 @@ func selectPorts(ports []status.Interface, what string, args *cursor) ([]status.
 	return out, oneLine, nil
 }
 
-func runShowInterface(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowInterface(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	ports := x.dataPorts()
 	if len(ports) == 0 {
 		return "", errors.New("show net interface: this dataplane has no data ports")
@@ -75,12 +76,12 @@ func runShowInterface(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 // runListVLAN lists the data ports as VLANs, then the net vlan stanzas
 // kept from a loaded BIG-IP configuration (which lbx does not run).
-func runListVLAN(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	rest := args.toks[args.i:]
-	named := slices.ContainsFunc(rest, func(t token) bool { return t.kind != tokEOL && !t.isWord("one-line") })
-	kept := func(extra []token) (string, bool) {
-		toks := append([]token{{kind: tokWord, text: "list"}, {kind: tokWord, text: "net"}, {kind: tokWord, text: "vlan"}}, extra...)
-		out, ok, err := listKept(x.cand(), statement{toks: toks, line: args.line})
+func runListVLAN(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	rest := args.Rest()
+	named := slices.ContainsFunc(rest, func(t conf.Token) bool { return t.Kind != conf.TokEOL && !t.IsWord("one-line") })
+	kept := func(extra []conf.Token) (string, bool) {
+		toks := append([]conf.Token{{Kind: conf.TokWord, Text: "list"}, {Kind: conf.TokWord, Text: "net"}, {Kind: conf.TokWord, Text: "vlan"}}, extra...)
+		out, ok, err := listKept(x.cand(), conf.Statement{Toks: toks, Line: args.Line})
 		return out, ok && err == nil
 	}
 	ports, oneLn, err := selectPorts(x.dataPorts(), "list net vlan", args)
@@ -94,9 +95,9 @@ func runListVLAN(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	for _, p := range ports {
 		var one strings.Builder
 		one.WriteString("net vlan /" + config.CommonPartition + "/" + p.Name + " {\n")
-		prop(&one, 1, "interfaces", "{")
-		prop(&one, 2, p.Name, "{ }")
-		prop(&one, 1, "}", "")
+		conf.Prop(&one, 1, "interfaces", "{")
+		conf.Prop(&one, 2, p.Name, "{ }")
+		conf.Prop(&one, 1, "}", "")
 		one.WriteString("}\n")
 		text := one.String()
 		if oneLn {

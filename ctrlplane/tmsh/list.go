@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The list command's options, as tmsh takes them after the kind:
@@ -28,13 +29,13 @@ type listOpts struct {
 }
 
 // listFlag reads the flags that every list form takes; false when t is none.
-func (o *listOpts) flag(t token) bool {
+func (o *listOpts) flag(t conf.Token) bool {
 	switch {
-	case t.isWord("all-properties"):
+	case t.IsWord("all-properties"):
 		o.allProps = true
-	case t.isWord("one-line"):
+	case t.IsWord("one-line"):
 		o.oneLine = true
-	case t.isWord("recursive"):
+	case t.IsWord("recursive"):
 	default:
 		return false
 	}
@@ -42,34 +43,34 @@ func (o *listOpts) flag(t token) bool {
 }
 
 // isListFlag reports whether t is a flag of a whole-module list.
-func isListFlag(t token) bool { return (&listOpts{}).flag(t) }
+func isListFlag(t conf.Token) bool { return (&listOpts{}).flag(t) }
 
 // readListOpts reads names, globs, property names and flags for the kinds
 // ks (one kind, or every monitor type).
-func readListOpts(x *execCtx, ks []*objKind, args *cursor) (listOpts, error) {
+func readListOpts(x *execCtx, ks []*conf.ObjKind, args *conf.Cursor) (listOpts, error) {
 	var o listOpts
-	for !args.done() {
-		t := args.next()
+	for !args.Done() {
+		t := args.Next()
 		if o.flag(t) {
 			continue
 		}
-		if t.kind != tokWord && t.kind != tokString {
-			return o, lineErrorf(t.line, "unexpected %s, want a name or a property", t.describe())
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return o, conf.LineErrorf(t.Line, "unexpected %s, want a name or a property", t.Describe())
 		}
-		if isGlob(t.text) {
-			o.names = append(o.names, t.text)
+		if isGlob(t.Text) {
+			o.names = append(o.names, t.Text)
 			continue
 		}
-		isProp := slices.ContainsFunc(ks, func(k *objKind) bool { return slices.Contains(k.props, t.text) })
-		n, err := ks[0].fullName(t.text)
-		if isProp && (err != nil || !slices.ContainsFunc(ks, func(k *objKind) bool { return k.exists(x.cand(), n) })) {
-			if !slices.Contains(o.props, t.text) {
-				o.props = append(o.props, t.text)
+		isProp := slices.ContainsFunc(ks, func(k *conf.ObjKind) bool { return slices.Contains(k.Props, t.Text) })
+		n, err := ks[0].FullName(t.Text)
+		if isProp && (err != nil || !slices.ContainsFunc(ks, func(k *conf.ObjKind) bool { return k.Exists(x.cand(), n) })) {
+			if !slices.Contains(o.props, t.Text) {
+				o.props = append(o.props, t.Text)
 			}
 			continue
 		}
 		if err != nil {
-			return o, lineErrorf(t.line, "%q: %w", t.text, err)
+			return o, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
 		o.names = append(o.names, n)
 	}
@@ -98,14 +99,14 @@ func baseName(name string) string {
 
 // selectList resolves the names of kind k that o asks for, in order: all
 // when none were given; every name must exist, a glob may match none.
-func selectList(x *execCtx, k *objKind, o listOpts) ([]string, error) {
+func selectList(x *execCtx, k *conf.ObjKind, o listOpts) ([]string, error) {
 	if len(o.names) == 0 {
-		return k.names(x.cand()), nil
+		return k.Names(x.cand()), nil
 	}
 	var out []string
 	for _, n := range o.names {
 		if !isGlob(n) {
-			if !k.exists(x.cand(), n) {
+			if !k.Exists(x.cand(), n) {
 				return nil, notFound(k, n)
 			}
 			if !slices.Contains(out, n) {
@@ -113,7 +114,7 @@ func selectList(x *execCtx, k *objKind, o listOpts) ([]string, error) {
 			}
 			continue
 		}
-		for _, name := range k.names(x.cand()) {
+		for _, name := range k.Names(x.cand()) {
 			if globMatch(n, name) && !slices.Contains(out, name) {
 				out = append(out, name)
 			}
@@ -123,15 +124,15 @@ func selectList(x *execCtx, k *objKind, o listOpts) ([]string, error) {
 }
 
 // printListed prints one object of kind k as o asks.
-func printListed(b *strings.Builder, c *config.Config, k *objKind, name string, o listOpts) {
+func printListed(b *strings.Builder, c *config.Config, k *conf.ObjKind, name string, o listOpts) {
 	var one strings.Builder
-	k.print(&one, c, name, o.allProps)
+	k.Print(&one, c, name, o.allProps)
 	text := one.String()
 	if len(o.props) > 0 {
 		all := text
 		if !o.allProps {
 			var a strings.Builder
-			k.print(&a, c, name, true)
+			k.Print(&a, c, name, true)
 			all = a.String()
 		}
 		text = filterProps(text, all, o.props)
@@ -142,8 +143,8 @@ func printListed(b *strings.Builder, c *config.Config, k *objKind, name string, 
 	b.WriteString(text)
 }
 
-func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	o, err := readListOpts(x, []*objKind{cmd.obj}, args)
+func runList(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	o, err := readListOpts(x, []*conf.ObjKind{cmd.obj}, args)
 	if err != nil {
 		return "", err
 	}
@@ -160,13 +161,13 @@ func runList(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 // runListMonitor is `list ltm monitor [NAME|GLOB …]`: monitors of every
 // type, built-ins included, type by type.
-func runListMonitor(x *execCtx, _ *Command, args *cursor) (string, error) {
-	o, err := readListOpts(x, monitorKinds, args)
+func runListMonitor(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
+	o, err := readListOpts(x, conf.MonitorKinds, args)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	for _, k := range monitorKinds {
+	for _, k := range conf.MonitorKinds {
 		for _, n := range monitorNames(x, k, o.names) {
 			printListed(&b, x.cand(), k, n, o)
 		}
@@ -183,8 +184,8 @@ func runListMonitor(x *execCtx, _ *Command, args *cursor) (string, error) {
 
 // monitorNames are the monitors of kind k that names (full names or
 // globs; none: all) select.
-func monitorNames(x *execCtx, k *objKind, names []string) []string {
-	all := k.names(x.cand())
+func monitorNames(x *execCtx, k *conf.ObjKind, names []string) []string {
+	all := k.Names(x.cand())
 	if len(names) == 0 {
 		return all
 	}
@@ -198,18 +199,18 @@ func monitorNames(x *execCtx, k *objKind, names []string) []string {
 }
 
 // runShowMonitorAny is `show ltm monitor [NAME …]` without the type.
-func runShowMonitorAny(x *execCtx, _ *Command, args *cursor) (string, error) {
+func runShowMonitorAny(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	var names []string
-	for !args.done() {
-		t := args.next()
-		if t.kind != tokWord && t.kind != tokString {
-			return "", lineErrorf(t.line, "unexpected %s, want a monitor name", t.describe())
+	for !args.Done() {
+		t := args.Next()
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return "", conf.LineErrorf(t.Line, "unexpected %s, want a monitor name", t.Describe())
 		}
-		n := t.text
+		n := t.Text
 		if !isGlob(n) {
 			full, err := config.FullName(n)
 			if err != nil {
-				return "", lineErrorf(t.line, "%q: %w", t.text, err)
+				return "", conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 			}
 			if x.cand().LookupMonitor(full) == nil {
 				return "", &config.NotFoundError{Ref: config.Ref{Kind: config.KindMonitor, Name: full}}
@@ -219,16 +220,16 @@ func runShowMonitorAny(x *execCtx, _ *Command, args *cursor) (string, error) {
 		names = append(names, n)
 	}
 	var b strings.Builder
-	for _, k := range monitorKinds {
+	for _, k := range conf.MonitorKinds {
 		sel := monitorNames(x, k, names)
 		if len(sel) == 0 {
 			continue
 		}
-		toks := make([]token, len(sel))
+		toks := make([]conf.Token, len(sel))
 		for i, n := range sel {
-			toks[i] = token{kind: tokString, text: n}
+			toks[i] = conf.Token{Kind: conf.TokString, Text: n}
 		}
-		out, err := runShowMonitor(x, &Command{obj: k}, newCursor(toks, args.line))
+		out, err := runShowMonitor(x, &Command{obj: k}, conf.NewCursor(toks, args.Line))
 		if err != nil {
 			return "", err
 		}
@@ -309,48 +310,48 @@ func oneLine(text string) string {
 // anyMonitorKind is `ltm monitor` without the type, for the commands that
 // take monitors of every type: their names and properties for help and
 // completion, printing each in its own type. It builds and edits nothing.
-var anyMonitorKind = func() *objKind {
-	k := &objKind{module: "ltm", kind: "monitor", title: "Monitor", plural: "monitors", ckind: config.KindMonitor}
-	for _, mk := range monitorKinds {
-		for _, p := range mk.props {
-			if !slices.Contains(k.props, p) {
-				k.props = append(k.props, p)
+var anyMonitorKind = func() *conf.ObjKind {
+	k := &conf.ObjKind{Module: "ltm", Kind: "monitor", Title: "Monitor", Plural: "monitors", ConfigKind: config.KindMonitor}
+	for _, mk := range conf.MonitorKinds {
+		for _, p := range mk.Props {
+			if !slices.Contains(k.Props, p) {
+				k.Props = append(k.Props, p)
 			}
 		}
 	}
-	slices.Sort(k.props)
-	of := func(c *config.Config, name string) *objKind {
-		for _, mk := range monitorKinds {
-			if mk.exists(c, name) {
+	slices.Sort(k.Props)
+	of := func(c *config.Config, name string) *conf.ObjKind {
+		for _, mk := range conf.MonitorKinds {
+			if mk.Exists(c, name) {
 				return mk
 			}
 		}
 		return nil
 	}
-	k.exists = func(c *config.Config, name string) bool { return of(c, name) != nil }
-	k.taken = func(c *config.Config, name string) bool { return monitorKinds[0].taken(c, name) }
-	union := func(each func(*objKind) []string) []string {
+	k.Exists = func(c *config.Config, name string) bool { return of(c, name) != nil }
+	k.Taken = func(c *config.Config, name string) bool { return conf.MonitorKinds[0].Taken(c, name) }
+	union := func(each func(*conf.ObjKind) []string) []string {
 		var out []string
-		for _, mk := range monitorKinds {
+		for _, mk := range conf.MonitorKinds {
 			out = append(out, each(mk)...)
 		}
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
-	k.names = func(c *config.Config) []string { return union(func(mk *objKind) []string { return mk.names(c) }) }
-	k.stored = func(c *config.Config) []string { return union(func(mk *objKind) []string { return mk.stored(c) }) }
-	k.fixed = func(name string) bool {
-		return slices.ContainsFunc(monitorKinds, func(mk *objKind) bool { return mk.fixed(name) })
+	k.Names = func(c *config.Config) []string { return union(func(mk *conf.ObjKind) []string { return mk.Names(c) }) }
+	k.Stored = func(c *config.Config) []string { return union(func(mk *conf.ObjKind) []string { return mk.Stored(c) }) }
+	k.Fixed = func(name string) bool {
+		return slices.ContainsFunc(conf.MonitorKinds, func(mk *conf.ObjKind) bool { return mk.Fixed(name) })
 	}
-	k.build = func(name string, _ *cursor, _ propMode) (config.Object, error) {
+	k.Build = func(name string, _ *conf.Cursor, _ conf.PropMode) (config.Object, error) {
 		return nil, fmt.Errorf("ltm monitor %s: give the monitor's type (ltm monitor http …)", name)
 	}
-	k.edit = func(o config.Object, _ *cursor) error {
+	k.Edit = func(o config.Object, _ *conf.Cursor) error {
 		return fmt.Errorf("%s: give the monitor's type", o.Ref())
 	}
-	k.print = func(b *strings.Builder, c *config.Config, name string, all bool) {
+	k.Print = func(b *strings.Builder, c *config.Config, name string, all bool) {
 		if mk := of(c, name); mk != nil {
-			mk.print(b, c, name, all)
+			mk.Print(b, c, name, all)
 		}
 	}
 	return k

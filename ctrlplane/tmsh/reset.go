@@ -2,6 +2,7 @@ package tmsh
 
 import (
 	"errors"
+	"lbx/ctrlplane/tmsh/conf"
 	"net/netip"
 	"strings"
 )
@@ -21,12 +22,12 @@ type statsResetter interface {
 }
 
 var resetCommands = []Command{
-	{Verb: "reset-stats", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "zero virtual server traffic counters (current connections stay)", ReadOnly: true, obj: virtualKind, run: runResetStats},
-	{Verb: "reset-stats", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "zero the counters of a pool's members (current connections stay)", ReadOnly: true, obj: poolKind, run: runResetStats},
-	{Verb: "reset-stats", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "zero a node's counters and its members' (current connections stay)", ReadOnly: true, obj: nodeKind, run: runResetStats},
+	{Verb: "reset-stats", Module: "ltm", Kind: "virtual", Args: "[NAME …]", Help: "zero virtual server traffic counters (current connections stay)", ReadOnly: true, obj: conf.VirtualKind, run: runResetStats},
+	{Verb: "reset-stats", Module: "ltm", Kind: "pool", Args: "[NAME …]", Help: "zero the counters of a pool's members (current connections stay)", ReadOnly: true, obj: conf.PoolKind, run: runResetStats},
+	{Verb: "reset-stats", Module: "ltm", Kind: "node", Args: "[NAME …]", Help: "zero a node's counters and its members' (current connections stay)", ReadOnly: true, obj: conf.NodeKind, run: runResetStats},
 }
 
-func runResetStats(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runResetStats(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	r, ok := x.src.Runtime.(statsResetter)
 	if !ok {
 		return "", errors.New("reset-stats: this dataplane keeps no counters to reset")
@@ -36,7 +37,7 @@ func runResetStats(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		return "", err
 	}
 	for _, n := range names {
-		if !cmd.obj.exists(x.cand(), n) {
+		if !cmd.obj.Exists(x.cand(), n) {
 			return "", notFound(cmd.obj, n)
 		}
 	}
@@ -45,11 +46,11 @@ func runResetStats(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	for _, n := range names {
 		switch cmd.obj {
-		case virtualKind:
+		case conf.VirtualKind:
 			r.ResetVirtualStats(n)
-		case poolKind:
+		case conf.PoolKind:
 			r.ResetPoolStats(n)
-		case nodeKind:
+		case conf.NodeKind:
 			var addr netip.Addr
 			if n != "" {
 				node := x.cand().Nodes[n]

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 func TestResetStats(t *testing.T) {
@@ -33,7 +34,7 @@ func TestResetStats(t *testing.T) {
 			vs.CurConns.Add(1)
 			s1.PktsIn.Add(5)
 			s2.PktsIn.Add(6)
-			before, prog := Text(s.Running()), dp.Program()
+			before, prog := conf.Text(s.Running()), dp.Program()
 			out, err := s.Exec(tt.cmd)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -48,14 +49,14 @@ func TestResetStats(t *testing.T) {
 			if vs.CurConns.Load() != 1 {
 				t.Errorf("current connections = %d, want 1 kept", vs.CurConns.Load())
 			}
-			if Text(s.Running()) != before || dp.Program() != prog {
+			if conf.Text(s.Running()) != before || dp.Program() != prog {
 				t.Error("reset-stats changed the configuration")
 			}
 			show, err := s.Exec("show ltm virtual vs")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "Packets In" + strings.Repeat(" ", 22-len("Packets In")) + strings.Repeat(" ", 18-len(utoa(tt.want.vs))) + utoa(tt.want.vs); !strings.Contains(show, want) {
+			if want := "Packets In" + strings.Repeat(" ", 22-len("Packets In")) + strings.Repeat(" ", 18-len(conf.Utoa(tt.want.vs))) + conf.Utoa(tt.want.vs); !strings.Contains(show, want) {
 				t.Errorf("show ltm virtual vs lacks %q:\n%s", want, show)
 			}
 		})

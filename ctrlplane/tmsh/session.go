@@ -9,6 +9,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // Dialect is the tmsh language over a store: one-shot commands (Exec), a
@@ -77,7 +78,7 @@ const MaxOutput = 64 << 20
 
 // outputLimitError stops a text whose output passed max at line.
 func outputLimitError(line, max int) error {
-	return &LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this command; ask for less at a time", max>>20)}
+	return &conf.LineError{Line: line, Err: fmt.Errorf("the output passed the limit of %d MiB for one request: stopped after this command; ask for less at a time", max>>20)}
 }
 
 // Exec runs commands in a session of their own; see Session.Exec.
@@ -89,7 +90,7 @@ func (d *Dialect) Exec(text string) (string, error) { return d.NewSession().Exec
 // with tmsh -c.
 func (ss *Session) Exec(text string) (string, error) {
 	out, err := ss.exec(text)
-	var le *LineError
+	var le *conf.LineError
 	if err != nil && !strings.Contains(text, "\n") && errors.As(err, &le) && le == err {
 		err = le.Err // one line: its number says nothing
 	}
@@ -97,7 +98,7 @@ func (ss *Session) Exec(text string) (string, error) {
 }
 
 func (ss *Session) exec(text string) (string, error) {
-	stmts, err := statements(text)
+	stmts, err := conf.Statements(text)
 	if err != nil {
 		return "", err
 	}
@@ -108,12 +109,12 @@ func (ss *Session) exec(text string) (string, error) {
 		o, err := ss.execLocked(st)
 		out.WriteString(o)
 		if err == nil && out.Len() > ss.d.maxOutput {
-			return "", outputLimitError(st.line, ss.d.maxOutput)
+			return "", outputLimitError(st.Line, ss.d.maxOutput)
 		}
 		if err != nil {
-			var le *LineError
+			var le *conf.LineError
 			if len(stmts) > 1 && !errors.As(err, &le) {
-				err = &LineError{Line: st.line, Err: err}
+				err = &conf.LineError{Line: st.Line, Err: err}
 			}
 			return out.String(), err
 		}
@@ -121,7 +122,7 @@ func (ss *Session) exec(text string) (string, error) {
 	return out.String(), nil
 }
 
-func (ss *Session) execLocked(st statement) (string, error) {
+func (ss *Session) execLocked(st conf.Statement) (string, error) {
 	if ss.txn != nil {
 		t := ss.txn
 		out, err := runStatement(t.x, st)
@@ -233,7 +234,7 @@ func diffText(diff []store.Change) string {
 // store's Update, or Check for a dry run) commits. It returns the
 // script's output and the apply's new warnings.
 func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn) error) ([]string, error)) (string, []string, error) {
-	stmts, err := statements(text)
+	stmts, err := conf.Statements(text)
 	if err != nil {
 		return "", nil, err
 	}
@@ -244,20 +245,20 @@ func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn)
 		for _, st := range stmts {
 			o, err := runStatement(x, st)
 			if err != nil {
-				var le *LineError
+				var le *conf.LineError
 				if !errors.As(err, &le) {
-					err = &LineError{Line: st.line, Err: err}
+					err = &conf.LineError{Line: st.Line, Err: err}
 				}
 				return err
 			}
 			if x.txnOp != txnNone {
-				return &LineError{Line: st.line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
+				return &conf.LineError{Line: st.Line, Err: errors.New("a pushed script is applied as one transaction already; leave out cli transaction commands")}
 			}
 			out.WriteString(o)
 			if out.Len() > d.maxOutput {
-				return outputLimitError(st.line, d.maxOutput)
+				return outputLimitError(st.Line, d.maxOutput)
 			}
-			x.MarkLine(st.line)
+			x.MarkLine(st.Line)
 		}
 		if x.save {
 			t.SaveOnCommit()
@@ -280,24 +281,8 @@ func warningText(warnings []string) string {
 	return b.String()
 }
 
-func statements(text string) ([]statement, error) {
-	toks, err := lex(text)
-	if err != nil {
-		return nil, err
-	}
-	return splitStatements(toks)
-}
-
-// Codec reads and writes bigip.conf for the store.
-type Codec struct{}
-
-var _ store.Codec = Codec{}
-
-// Parse reads bigip.conf text, with the line each object is defined at.
-func (Codec) Parse(text string) (*config.Config, map[string]int, error) { return parseConfig(text) }
-
-// Format prints a configuration as bigip.conf.
-func (Codec) Format(c *config.Config) string { return Text(c) }
+// The store saves in bigip.conf.
+var _ store.Codec = conf.Codec{}
 
 // txnOp is what a transaction-control command asked of its session.
 type txnOp uint8
@@ -309,11 +294,11 @@ const (
 	txnDelete
 )
 
-func txnCommand(op txnOp) func(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	return func(x *execCtx, cmd *Command, args *cursor) (string, error) {
-		if !args.done() {
-			t := args.next()
-			return "", lineErrorf(t.line, "%s cli transaction: unexpected %s", cmd.Verb, t.describe())
+func txnCommand(op txnOp) func(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	return func(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+		if !args.Done() {
+			t := args.Next()
+			return "", conf.LineErrorf(t.Line, "%s cli transaction: unexpected %s", cmd.Verb, t.Describe())
 		}
 		x.txnOp = op
 		return "", nil

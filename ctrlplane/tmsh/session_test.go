@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 func mustExec(t *testing.T, ss *Session, text string) string {
@@ -53,7 +54,7 @@ func TestTransactionAppliesAsAWhole(t *testing.T) {
 
 func TestTransactionFailuresChangeNothing(t *testing.T) {
 	s, dp := newTestStore(t, DefaultConfigText())
-	before, installs := Text(s.Running()), dp.Count()
+	before, installs := conf.Text(s.Running()), dp.Count()
 	ss := s.NewSession()
 
 	// A virtual whose pool is deleted later in the same transaction fails
@@ -85,7 +86,7 @@ func TestTransactionFailuresChangeNothing(t *testing.T) {
 		}
 	}
 	mustExec(t, ss, "delete cli transaction")
-	if got := Text(s.Running()); got != before || dp.Count() != installs {
+	if got := conf.Text(s.Running()); got != before || dp.Count() != installs {
 		t.Errorf("failed transactions changed the running config (%d installs)", dp.Count()-installs)
 	}
 	if _, err := s.Push("create cli transaction\n"); err == nil || !strings.Contains(err.Error(), "line 1: a pushed script is applied as one transaction") {
@@ -141,7 +142,7 @@ func TestLoadSysConfig(t *testing.T) {
 	// A bad file changes nothing.
 	bad := filepath.Join(dir, "bad.conf")
 	os.WriteFile(bad, []byte("ltm pool /Common/p {\n    members {\n        /Common/198.18.2.11:99999 { }\n    }\n}\n"), 0o600)
-	before, installs := Text(s.Running()), dp.Count()
+	before, installs := conf.Text(s.Running()), dp.Count()
 	if _, err := s.Exec("load sys config file " + bad); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("loading a bad file: %v (want the file named)", err)
 	}
@@ -150,7 +151,7 @@ func TestLoadSysConfig(t *testing.T) {
 	if _, err := s.Exec("load sys config file " + cmdFile); err == nil || !strings.Contains(err.Error(), "not a configuration") {
 		t.Fatalf("loading a command file: %v", err)
 	}
-	if Text(s.Running()) != before || dp.Count() != installs {
+	if conf.Text(s.Running()) != before || dp.Count() != installs {
 		t.Fatal("a failed load changed the running config")
 	}
 	// Replace: only the file's objects remain.
@@ -191,7 +192,7 @@ func TestBootFallbackToBackup(t *testing.T) {
 // unknown is kept and reported, not refused.
 func TestLoadSysConfigKeepsUnknown(t *testing.T) {
 	s, _ := newTestStore(t, "")
-	path, _ := filepath.Abs("testdata/web_http.conf")
+	path, _ := filepath.Abs("conf/testdata/web_http.conf")
 	out, err := s.Exec("load sys config file " + path)
 	if err != nil {
 		t.Fatalf("load of a corpus file: %v", err)
@@ -226,7 +227,7 @@ func TestLoadSysConfigRegularFilesOnly(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before, installs := Text(s.Running()), dp.Count()
+	before, installs := conf.Text(s.Running()), dp.Count()
 	for _, path := range []string{"/dev/zero", fifo, dir} {
 		for _, verb := range []string{"load sys config file ", "load sys config merge file "} {
 			done := make(chan error, 1)
@@ -244,7 +245,7 @@ func TestLoadSysConfigRegularFilesOnly(t *testing.T) {
 			}
 		}
 	}
-	if Text(s.Running()) != before || dp.Count() != installs {
+	if conf.Text(s.Running()) != before || dp.Count() != installs {
 		t.Fatal("a refused load changed the running config")
 	}
 }
@@ -271,7 +272,7 @@ func TestLoadSysConfigQuotesLittle(t *testing.T) {
 			"…(", "TAIL"},
 		{"control characters", "ltm pool /Common/p {\n    members {\n        \"a\x1b[2Jb\":80 { }\n    }\n}\n", `\x1b[2J`, "\x1b"},
 	}
-	before, installs := Text(s.Running()), dp.Count()
+	before, installs := conf.Text(s.Running()), dp.Count()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".conf")
@@ -290,7 +291,7 @@ func TestLoadSysConfigQuotesLittle(t *testing.T) {
 			}
 		})
 	}
-	if Text(s.Running()) != before || dp.Count() != installs {
+	if conf.Text(s.Running()) != before || dp.Count() != installs {
 		t.Fatal("a refused load changed the running config")
 	}
 	// Names of 1 MB, through each path an error can take.
@@ -316,7 +317,7 @@ func TestLoadSysConfigQuotesLittle(t *testing.T) {
 	}
 	// The net keeps the typed error underneath.
 	_, err := s.Push("ltm pool /Common/p {\n    members {\n        /Common/" + long + ":80 { }\n    }\n}\n")
-	var le *LineError
+	var le *conf.LineError
 	if err == nil || !errors.As(err, &le) || le.Line != 3 || len(err.Error()) > 2*maxErrorLine {
 		t.Errorf("push of a 1 MB member name: %.200v (line error %v)", err, le)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The show commands print the status layer's structs (ctrlplane/status),
@@ -24,15 +25,15 @@ func statusLine(b *strings.Builder, label, value string) {
 func trafficTable(b *strings.Builder, side string, c status.Traffic) {
 	fmt.Fprintf(b, "%-32s%10s\n", "Traffic", side)
 	row := func(label, v string) { fmt.Fprintf(b, "  %-22s%18s\n", label, v) }
-	row("Packets In", utoa(c.PktsIn))
-	row("Packets Out", utoa(c.PktsOut))
-	row("Bytes In", utoa(c.BytesIn))
-	row("Bytes Out", utoa(c.BytesOut))
+	row("Packets In", conf.Utoa(c.PktsIn))
+	row("Packets Out", conf.Utoa(c.PktsOut))
+	row("Bytes In", conf.Utoa(c.BytesIn))
+	row("Bytes Out", conf.Utoa(c.BytesOut))
 	row("Current Connections", fmt.Sprint(c.CurConns))
-	row("Total Connections", utoa(c.TotalConns))
+	row("Total Connections", conf.Utoa(c.TotalConns))
 }
 
-func runShowVirtual(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowVirtual(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	view := x.view()
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		v, _ := view.Virtual(name)
@@ -63,15 +64,15 @@ func addrPort(addr netip.Addr, port uint16) string {
 	if strings.Contains(a, ":") {
 		sep = "."
 	}
-	return a + sep + utoa(uint64(port))
+	return a + sep + conf.Utoa(uint64(port))
 }
 
 // runShowDataplane prints the dataplane's counters: per port, then every
 // drop reason (zeros included, so an operator sees what is counted).
-func runShowDataplane(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if !args.done() {
-		t := args.next()
-		return "", lineErrorf(t.line, "show sys dataplane: unexpected %s", t.describe())
+func runShowDataplane(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if !args.Done() {
+		t := args.Next()
+		return "", conf.LineErrorf(t.Line, "show sys dataplane: unexpected %s", t.Describe())
 	}
 	if x.src.Counters == nil {
 		return "", errors.New("show sys dataplane: this dataplane keeps no counters")
@@ -89,7 +90,7 @@ func runShowDataplane(x *execCtx, cmd *Command, args *cursor) (string, error) {
 
 // runShowNode prints a node's status and its traffic summed over every
 // installed pool member on the node's address, as BIG-IP counts a node.
-func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowNode(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	view := x.view()
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		n, _ := view.Node(name)
@@ -105,11 +106,11 @@ func runShowNode(x *execCtx, cmd *Command, args *cursor) (string, error) {
 }
 
 // runShowMonitorTrace prints a member's last probes as a short tcpdump.
-func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowMonitorTrace(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	var words []string
-	for !args.done() {
-		t := args.next()
-		words = append(words, t.text)
+	for !args.Done() {
+		t := args.Next()
+		words = append(words, t.Text)
 	}
 	if len(words) != 2 {
 		return "", errors.New("show ltm monitor-trace: want POOL MEMBER, e.g. web_pool 198.18.2.11:80")
@@ -119,7 +120,7 @@ func runShowMonitorTrace(x *execCtx, cmd *Command, args *cursor) (string, error)
 		return "", fmt.Errorf("show ltm monitor-trace: pool %q: %w", words[0], err)
 	}
 	if x.cand().Pools[pool] == nil {
-		return "", notFound(poolKind, pool)
+		return "", notFound(conf.PoolKind, pool)
 	}
 	return monitorTraceText(x, pool, words[1])
 }

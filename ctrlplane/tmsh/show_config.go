@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // The show commands of objects that carry no traffic counters of their own:
@@ -16,17 +17,17 @@ import (
 // showConfigCommands are added to the grammar beside the list commands.
 var showConfigCommands = func() []Command {
 	var out []Command
-	for _, k := range monitorKinds {
-		out = append(out, Command{Verb: "show", Module: k.module, Kind: k.kind, Args: "[NAME …]", Help: "monitor settings and the members it checks", ReadOnly: true, obj: k, run: runShowMonitor})
+	for _, k := range conf.MonitorKinds {
+		out = append(out, Command{Verb: "show", Module: k.Module, Kind: k.Kind, Args: "[NAME …]", Help: "monitor settings and the members it checks", ReadOnly: true, obj: k, run: runShowMonitor})
 	}
-	for _, k := range persistKinds {
-		out = append(out, Command{Verb: "show", Module: k.module, Kind: k.kind, Args: "[NAME …]", Help: "persistence profile settings and the virtual servers using it", ReadOnly: true, obj: k, run: runShowPersistence})
+	for _, k := range conf.PersistKinds {
+		out = append(out, Command{Verb: "show", Module: k.Module, Kind: k.Kind, Args: "[NAME …]", Help: "persistence profile settings and the virtual servers using it", ReadOnly: true, obj: k, run: runShowPersistence})
 	}
 	return append(out,
-		Command{Verb: "show", Module: "ltm", Kind: "snatpool", Args: "[NAME …]", Help: "snatpool translation addresses and the virtual servers using it", ReadOnly: true, obj: snatpoolKind, run: runShowSNATPool},
-		Command{Verb: "show", Module: "net", Kind: "self", Args: "[NAME …]", Help: "self IP status", ReadOnly: true, obj: selfKind, run: runShowSelf},
-		Command{Verb: "show", Module: "net", Kind: "route", Args: "[NAME …]", Help: "static route status", ReadOnly: true, obj: routeKind, run: runShowRoute},
-		Command{Verb: "show", Module: "auth", Kind: "user", Args: "[NAME …]", Help: "user accounts: role and password scheme (never the password)", ReadOnly: true, obj: userKind, run: runShowUser},
+		Command{Verb: "show", Module: "ltm", Kind: "snatpool", Args: "[NAME …]", Help: "snatpool translation addresses and the virtual servers using it", ReadOnly: true, obj: conf.SNATPoolKind, run: runShowSNATPool},
+		Command{Verb: "show", Module: "net", Kind: "self", Args: "[NAME …]", Help: "self IP status", ReadOnly: true, obj: conf.SelfKind, run: runShowSelf},
+		Command{Verb: "show", Module: "net", Kind: "route", Args: "[NAME …]", Help: "static route status", ReadOnly: true, obj: conf.RouteKind, run: runShowRoute},
+		Command{Verb: "show", Module: "auth", Kind: "user", Args: "[NAME …]", Help: "user accounts: role and password scheme (never the password)", ReadOnly: true, obj: conf.UserKind, run: runShowUser},
 	)
 }()
 
@@ -37,7 +38,7 @@ func showHeader(b *strings.Builder, title string) {
 }
 
 // showEach runs one printer per selected object name.
-func showEach(x *execCtx, cmd *Command, args *cursor, each func(b *strings.Builder, name string)) (string, error) {
+func showEach(x *execCtx, cmd *Command, args *conf.Cursor, each func(b *strings.Builder, name string)) (string, error) {
 	names, _, err := selectNames(x, cmd.obj, args)
 	if err != nil {
 		return "", err
@@ -50,9 +51,9 @@ func showEach(x *execCtx, cmd *Command, args *cursor, each func(b *strings.Build
 	return b.String(), nil
 }
 
-func secs(v uint32) string { return utoa(uint64(v)) + "s" }
+func secs(v uint32) string { return conf.Utoa(uint64(v)) + "s" }
 
-func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowMonitor(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		m := x.cand().LookupMonitor(name)
 		e := x.cand().EffectiveMonitor(m)
@@ -82,9 +83,9 @@ func runShowMonitor(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	})
 }
 
-func onOff(v bool) string { return yesNo(v, "enabled", "disabled") }
+func onOff(v bool) string { return conf.YesNo(v, "enabled", "disabled") }
 
-func runShowPersistence(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowPersistence(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		p := x.cand().LookupPersistence(name)
 		e := x.cand().EffectivePersistence(p)
@@ -115,7 +116,7 @@ func listOrNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-func runShowSNATPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowSNATPool(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		st, _ := x.view().SNATPool(name)
 		showHeader(b, "Ltm::SNAT Pool: "+name)
@@ -129,7 +130,7 @@ func runShowSNATPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	})
 }
 
-func runShowSelf(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowSelf(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		s := x.cand().Selfs[name]
 		showHeader(b, "Net::Self IP: "+name)
@@ -153,7 +154,7 @@ func runShowSelf(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	})
 }
 
-func runShowRoute(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowRoute(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		st, _ := x.view().Route(name)
 		showHeader(b, "Net::Route: "+name)
@@ -167,7 +168,7 @@ func runShowRoute(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	})
 }
 
-func runShowUser(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowUser(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	return showEach(x, cmd, args, func(b *strings.Builder, name string) {
 		st, _ := x.view().User(name)
 		showHeader(b, "Auth::User: "+name)

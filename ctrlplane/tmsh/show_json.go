@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lbx/ctrlplane/tmsh/conf"
 	"slices"
 )
 
@@ -22,14 +23,14 @@ func (d *Dialect) ShowJSON(text string) (string, error) {
 }
 
 func (d *Dialect) showJSON(text string) (string, error) {
-	stmts, err := statements(text)
+	stmts, err := conf.Statements(text)
 	if err != nil {
 		return "", err
 	}
 	if len(stmts) != 1 {
 		return "", errors.New("-o json: give one list or show command")
 	}
-	cur := newCursor(stmts[0].toks, stmts[0].line)
+	cur := conf.NewCursor(stmts[0].Toks, stmts[0].Line)
 	cmd, err := lookupCommand(cur)
 	if err != nil {
 		return "", err
@@ -60,29 +61,29 @@ func (d *Dialect) showJSON(text string) (string, error) {
 
 // jsonNames resolves the names (and globs, as list takes them) a list or
 // show asked for; none means every object of the kind.
-func jsonNames(x *execCtx, k *objKind, args *cursor) ([]string, error) {
-	if args.done() {
-		return k.names(x.cand()), nil
+func jsonNames(x *execCtx, k *conf.ObjKind, args *conf.Cursor) ([]string, error) {
+	if args.Done() {
+		return k.Names(x.cand()), nil
 	}
 	var out []string
-	for !args.done() {
-		t := args.next()
-		if t.kind != tokWord && t.kind != tokString {
-			return nil, lineErrorf(t.line, "unexpected %s, want a name", t.describe())
+	for !args.Done() {
+		t := args.Next()
+		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
+			return nil, conf.LineErrorf(t.Line, "unexpected %s, want a name", t.Describe())
 		}
-		if isGlob(t.text) {
-			for _, name := range k.names(x.cand()) {
-				if globMatch(t.text, name) && !slices.Contains(out, name) {
+		if isGlob(t.Text) {
+			for _, name := range k.Names(x.cand()) {
+				if globMatch(t.Text, name) && !slices.Contains(out, name) {
 					out = append(out, name)
 				}
 			}
 			continue
 		}
-		n, err := k.fullName(t.text)
+		n, err := k.FullName(t.Text)
 		if err != nil {
-			return nil, lineErrorf(t.line, "%q: %w", t.text, err)
+			return nil, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 		}
-		if !k.exists(x.cand(), n) {
+		if !k.Exists(x.cand(), n) {
 			return nil, notFound(k, n)
 		}
 		if !slices.Contains(out, n) {

@@ -5,6 +5,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // jsonKinds says which commands take -o json, for the refusal of others.
@@ -15,34 +16,34 @@ const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persist
 // of ltm virtual, pool and node the configuration objects, anything else
 // the status layer's struct (the same for list and show); nil when -o json
 // is not implemented for the kind.
-func kindJSON(verb string, k *objKind, x *execCtx) func(names []string) any {
+func kindJSON(verb string, k *conf.ObjKind, x *execCtx) func(names []string) any {
 	v, c := x.view(), x.cand()
 	switch {
 	case k == nil:
 		return nil
-	case verb == "list" && k == virtualKind:
+	case verb == "list" && k == conf.VirtualKind:
 		return func(n []string) any { return objects(n, c.Virtuals) }
-	case verb == "list" && k == poolKind:
+	case verb == "list" && k == conf.PoolKind:
 		return func(n []string) any { return objects(n, c.Pools) }
-	case verb == "list" && k == nodeKind:
+	case verb == "list" && k == conf.NodeKind:
 		return func(n []string) any { return objects(n, c.Nodes) }
-	case k == virtualKind:
+	case k == conf.VirtualKind:
 		return func(n []string) any { return statuses(n, v.Virtual) }
-	case k == poolKind:
+	case k == conf.PoolKind:
 		return func(n []string) any { return statuses(n, v.Pool) }
-	case k == nodeKind:
+	case k == conf.NodeKind:
 		return func(n []string) any { return statuses(n, v.Node) }
-	case k == anyMonitorKind || slices.Contains(monitorKinds, k):
+	case k == anyMonitorKind || slices.Contains(conf.MonitorKinds, k):
 		return func(n []string) any { return statuses(n, v.Monitor) }
-	case slices.Contains(persistKinds, k):
+	case slices.Contains(conf.PersistKinds, k):
 		return func(n []string) any { return statuses(n, v.Persistence) }
-	case k == snatpoolKind:
+	case k == conf.SNATPoolKind:
 		return func(n []string) any { return statuses(n, v.SNATPool) }
-	case k == selfKind:
+	case k == conf.SelfKind:
 		return func(n []string) any { return statuses(n, v.Self) }
-	case k == routeKind:
+	case k == conf.RouteKind:
 		return func(n []string) any { return statuses(n, v.Route) }
-	case k == userKind:
+	case k == conf.UserKind:
 		return func(n []string) any { return statuses(n, v.User) }
 	}
 	return nil
@@ -50,7 +51,7 @@ func kindJSON(verb string, k *objKind, x *execCtx) func(names []string) any {
 
 // sysJSON is the JSON of the list and show commands of no object kind;
 // nil when -o json is not implemented for cmd.
-func sysJSON(x *execCtx, cmd *Command, cur *cursor) (any, error) {
+func sysJSON(x *execCtx, cmd *Command, cur *conf.Cursor) (any, error) {
 	switch cmd.Verb + " " + cmd.Module + " " + cmd.Kind {
 	case "show net interface":
 		ports, _, err := selectPorts(x.dataPorts(), "show net interface", cur)
@@ -73,9 +74,9 @@ func sysJSON(x *execCtx, cmd *Command, cur *cursor) (any, error) {
 		}
 		return status.Connections(t.Connections(sel)), nil
 	case "show sys version":
-		if !cur.done() {
-			t := cur.next()
-			return nil, lineErrorf(t.line, "show sys version: unexpected %s", t.describe())
+		if !cur.Done() {
+			t := cur.Next()
+			return nil, conf.LineErrorf(t.Line, "show sys version: unexpected %s", t.Describe())
 		}
 		return status.BuildVersion(), nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"lbx/pools"
 )
@@ -28,44 +29,44 @@ var persistRecordCommands = []Command{
 const persistFilterArgs = "[client-addr ADDR] [pool NAME] [virtual NAME]"
 
 // readPersistFilter reads the filters of the persist-records commands.
-func readPersistFilter(verb string, args *cursor) (pools.PersistFilter, error) {
+func readPersistFilter(verb string, args *conf.Cursor) (pools.PersistFilter, error) {
 	var f pools.PersistFilter
-	for !args.done() {
-		t := args.next()
+	for !args.Done() {
+		t := args.Next()
 		what := verb + " ltm persistence persist-records"
 		switch {
-		case t.isWord("client-addr"):
-			v, err := args.value("client-addr")
+		case t.IsWord("client-addr"):
+			v, err := args.Value("client-addr")
 			if err != nil {
 				return f, err
 			}
-			a, err := netip.ParseAddr(v.text)
+			a, err := netip.ParseAddr(v.Text)
 			if err != nil {
-				return f, lineErrorf(v.line, "%s: client-addr %q: not an IP address", what, v.text)
+				return f, conf.LineErrorf(v.Line, "%s: client-addr %q: not an IP address", what, v.Text)
 			}
 			f.Client = a
-		case t.isWord("pool"), t.isWord("virtual"):
-			v, err := args.value(t.text)
+		case t.IsWord("pool"), t.IsWord("virtual"):
+			v, err := args.Value(t.Text)
 			if err != nil {
 				return f, err
 			}
-			n, err := config.FullName(v.text)
+			n, err := config.FullName(v.Text)
 			if err != nil {
-				return f, lineErrorf(v.line, "%s: %s %q: %w", what, t.text, v.text, err)
+				return f, conf.LineErrorf(v.Line, "%s: %s %q: %w", what, t.Text, v.Text, err)
 			}
-			if t.text == "pool" {
+			if t.Text == "pool" {
 				f.Pool = n
 			} else {
 				f.Virtual = n
 			}
 		default:
-			return f, lineErrorf(t.line, "%s: unexpected %s, want client-addr, pool or virtual", what, t.describe())
+			return f, conf.LineErrorf(t.Line, "%s: unexpected %s, want client-addr, pool or virtual", what, t.Describe())
 		}
 	}
 	return f, nil
 }
 
-func runShowPersistRecords(x *execCtx, _ *Command, args *cursor) (string, error) {
+func runShowPersistRecords(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	f, err := readPersistFilter("show", args)
 	if err != nil {
 		return "", err
@@ -91,7 +92,7 @@ func runShowPersistRecords(x *execCtx, _ *Command, args *cursor) (string, error)
 
 func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%ds", int64(d/time.Second)) }
 
-func runDeletePersistRecords(x *execCtx, _ *Command, args *cursor) (string, error) {
+func runDeletePersistRecords(x *execCtx, _ *Command, args *conf.Cursor) (string, error) {
 	f, err := readPersistFilter("delete", args)
 	if err != nil {
 		return "", err

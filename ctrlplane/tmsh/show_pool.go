@@ -7,6 +7,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // show ltm pool [NAME …] [members [{ NODE:PORT … }]] [detail]: every
@@ -29,58 +30,58 @@ func (a showPoolArgs) selected(ms []status.Member) []status.Member {
 	return slices.DeleteFunc(slices.Clone(ms), func(m status.Member) bool { return !slices.Contains(a.members, m.Name) })
 }
 
-func readShowPoolArgs(args *cursor) (showPoolArgs, error) {
+func readShowPoolArgs(args *conf.Cursor) (showPoolArgs, error) {
 	var a showPoolArgs
-	for !args.done() {
-		t := args.next()
+	for !args.Done() {
+		t := args.Next()
 		switch {
-		case t.isWord("detail"):
+		case t.IsWord("detail"):
 			a.detail = true
-		case t.isWord("members"):
-			if !args.atBlock() {
+		case t.IsWord("members"):
+			if !args.AtBlock() {
 				continue
 			}
-			blk, err := args.block("members")
+			blk, err := args.Block("members")
 			if err != nil {
 				return a, err
 			}
-			for !blk.done() {
-				mt := blk.next()
-				if mt.kind != tokWord && mt.kind != tokString {
-					return a, lineErrorf(mt.line, "members: unexpected %s, want a member NODE:PORT", mt.describe())
+			for !blk.Done() {
+				mt := blk.Next()
+				if mt.Kind != conf.TokWord && mt.Kind != conf.TokString {
+					return a, conf.LineErrorf(mt.Line, "members: unexpected %s, want a member NODE:PORT", mt.Describe())
 				}
-				node, port, err := config.ParseMemberName(mt.text)
+				node, port, err := config.ParseMemberName(mt.Text)
 				if err != nil {
-					return a, lineErrorf(mt.line, "members: %w", err)
+					return a, conf.LineErrorf(mt.Line, "members: %w", err)
 				}
 				a.members = append(a.members, config.MemberName(node, port))
 			}
-		case t.kind == tokWord || t.kind == tokString:
-			n, err := poolKind.fullName(t.text)
+		case t.Kind == conf.TokWord || t.Kind == conf.TokString:
+			n, err := conf.PoolKind.FullName(t.Text)
 			if err != nil {
-				return a, lineErrorf(t.line, "%q: %w", t.text, err)
+				return a, conf.LineErrorf(t.Line, "%q: %w", t.Text, err)
 			}
 			a.names = append(a.names, n)
 		default:
-			return a, lineErrorf(t.line, "unexpected %s, want a pool name, members or detail", t.describe())
+			return a, conf.LineErrorf(t.Line, "unexpected %s, want a pool name, members or detail", t.Describe())
 		}
 	}
 	return a, nil
 }
 
-func runShowPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runShowPool(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	a, err := readShowPoolArgs(args)
 	if err != nil {
 		return "", err
 	}
 	names := a.names
 	if len(names) == 0 {
-		names = poolKind.names(x.cand())
+		names = conf.PoolKind.Names(x.cand())
 	}
 	view := x.view()
 	for _, n := range a.names { // named pools must have the members asked for
-		if !poolKind.exists(x.cand(), n) {
-			return "", notFound(poolKind, n)
+		if !conf.PoolKind.Exists(x.cand(), n) {
+			return "", notFound(conf.PoolKind, n)
 		}
 		for _, m := range a.members {
 			if _, ok := view.Member(n, m); !ok {
@@ -117,12 +118,12 @@ func memberDetail(b *strings.Builder, pool string, m status.Member) {
 	row("Status", m.Status)
 	row("Reason", m.Reason)
 	c := m.Traffic
-	row("Packets In", utoa(c.PktsIn))
-	row("Packets Out", utoa(c.PktsOut))
-	row("Bytes In", utoa(c.BytesIn))
-	row("Bytes Out", utoa(c.BytesOut))
+	row("Packets In", conf.Utoa(c.PktsIn))
+	row("Packets Out", conf.Utoa(c.PktsOut))
+	row("Bytes In", conf.Utoa(c.BytesIn))
+	row("Bytes Out", conf.Utoa(c.BytesOut))
 	row("Current Conns", fmt.Sprint(c.CurConns))
-	row("Total Conns", utoa(c.TotalConns))
+	row("Total Conns", conf.Utoa(c.TotalConns))
 }
 
 // showPool prints one pool: its status and counters, then the members a

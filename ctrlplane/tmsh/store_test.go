@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -40,7 +41,7 @@ list ltm pool web2
 delete ltm virtual vs
 `,
 			wantOut: poolText(mustParse(t, "ltm node web1 { address 10.0.0.11 }\nltm pool web2 { members { web1:80 10.0.0.12:80 { description second } } }").PoolList()[0]),
-			wantRunning: Text(mustParse(t, `
+			wantRunning: conf.Text(mustParse(t, `
 ltm pool web { members { 10.0.0.1:80 10.0.0.2:80 } }
 ltm node web1 { address 10.0.0.11 }
 ltm pool web2 { members { web1:80 10.0.0.12:80 { description second } } }
@@ -57,7 +58,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 			name:        "only reads",
 			script:      "list ltm node 10.0.0.1\nlist ltm node 10.0.0.2\n",
 			wantOut:     "ltm node /Common/10.0.0.1 {\n    address 10.0.0.1\n}\nltm node /Common/10.0.0.2 {\n    address 10.0.0.2\n}\n",
-			wantRunning: Text(mustParse(t, baseConf)),
+			wantRunning: conf.Text(mustParse(t, baseConf)),
 		},
 	}
 	for _, tt := range tests {
@@ -71,7 +72,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 			if diff := cmp.Diff(tt.wantOut, out); diff != "" {
 				t.Errorf("output mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantRunning, Text(s.Running())); diff != "" {
+			if diff := cmp.Diff(tt.wantRunning, conf.Text(s.Running())); diff != "" {
 				t.Errorf("running mismatch (-want +got):\n%s", diff)
 			}
 			wantInstalls := n // a read-only push installs nothing
@@ -88,7 +89,7 @@ ltm virtual vs2 { destination 198.18.1.101:80 pool web2 source-address-translati
 // text prints one pool as list does.
 func poolText(p *config.Pool) string {
 	var b strings.Builder
-	printPool(&b, p, false)
+	conf.PoolKind.Print(&b, &config.Config{Pools: map[string]*config.Pool{p.Name: p}}, p.Name, false)
 	return b.String()
 }
 
@@ -142,7 +143,7 @@ func TestPushErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dp := newTestStore(t, baseConf)
-			before, beforeProg, beforeCount := Text(s.Running()), dp.Program(), dp.Count()
+			before, beforeProg, beforeCount := conf.Text(s.Running()), dp.Program(), dp.Count()
 			out, err := s.Push(tt.script)
 			if err == nil {
 				t.Fatalf("Push succeeded (output %q), want error %q", out, tt.wantErr)
@@ -153,7 +154,7 @@ func TestPushErrors(t *testing.T) {
 			if out != "" {
 				t.Errorf("failed push returned output %q", out)
 			}
-			if diff := cmp.Diff(before, Text(s.Running())); diff != "" {
+			if diff := cmp.Diff(before, conf.Text(s.Running())); diff != "" {
 				t.Errorf("failed push changed the running config (-before +after):\n%s", diff)
 			}
 			if dp.Program() != beforeProg || dp.Count() != beforeCount {
@@ -165,7 +166,7 @@ func TestPushErrors(t *testing.T) {
 
 func TestInstallFailureKeepsRunning(t *testing.T) {
 	s, dp := newTestStore(t, baseConf)
-	before, beforeProg, beforeVersion := Text(s.Running()), dp.Program(), s.Version()
+	before, beforeProg, beforeVersion := conf.Text(s.Running()), dp.Program(), s.Version()
 	dp.SetFail(errors.New("port server: no such device"))
 	for _, run := range []func() error{
 		func() error { _, err := s.Exec("delete ltm virtual vs"); return err },
@@ -176,7 +177,7 @@ func TestInstallFailureKeepsRunning(t *testing.T) {
 		if want := "install: port server: no such device"; err == nil || err.Error() != want {
 			t.Errorf("error = %v, want %q", err, want)
 		}
-		if Text(s.Running()) != before || dp.Program() != beforeProg || s.Version() != beforeVersion {
+		if conf.Text(s.Running()) != before || dp.Program() != beforeProg || s.Version() != beforeVersion {
 			t.Errorf("failed install changed the store")
 		}
 	}
@@ -203,7 +204,7 @@ func TestSaveAndBoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Text(s.Running()), string(first)); diff != "" {
+	if diff := cmp.Diff(conf.Text(s.Running()), string(first)); diff != "" {
 		t.Errorf("saved file mismatch (-running +file):\n%s", diff)
 	}
 	if _, err := os.Stat(path + ".bak"); !errors.Is(err, os.ErrNotExist) {
@@ -225,7 +226,7 @@ func TestSaveAndBoot(t *testing.T) {
 	if diff := cmp.Diff(string(first), string(bak)); diff != "" {
 		t.Errorf(".bak is not the previous file (-want +got):\n%s", diff)
 	}
-	if strings.Contains(string(second), "vs_udp") || string(second) != Text(s.Running()) {
+	if strings.Contains(string(second), "vs_udp") || string(second) != conf.Text(s.Running()) {
 		t.Errorf("second save does not hold the running config:\n%s", second)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))

@@ -9,6 +9,7 @@ import (
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/store"
+	"lbx/ctrlplane/tmsh/conf"
 )
 
 // sysCommands act on the system: saving and loading the configuration,
@@ -22,10 +23,10 @@ var sysCommands = []Command{
 	{Verb: "save", Module: "sys", Kind: "config", Help: "write the running configuration to disk (the previous copy is kept as .bak)", run: runSave},
 }
 
-func runSave(x *execCtx, cmd *Command, args *cursor) (string, error) {
-	if !args.done() {
-		t := args.next()
-		return "", lineErrorf(t.line, "save sys config: unexpected %s", t.describe())
+func runSave(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if !args.Done() {
+		t := args.Next()
+		return "", conf.LineErrorf(t.Line, "save sys config: unexpected %s", t.Describe())
 	}
 	x.save = true
 	return "", nil
@@ -34,28 +35,28 @@ func runSave(x *execCtx, cmd *Command, args *cursor) (string, error) {
 // runLoad is `load sys config [merge] file PATH`: the file's stanzas replace
 // the candidate (or, with merge, create or replace the objects they name).
 // The caller applies the candidate as a whole, so a bad file changes nothing.
-func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
+func runLoad(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	merge := false
-	if t, ok := args.peek(); ok && t.isWord("merge") {
-		args.next()
+	if t, ok := args.Peek(); ok && t.IsWord("merge") {
+		args.Next()
 		merge = true
 	}
-	t, ok := args.peek()
-	if !ok || !t.isWord("file") {
-		return "", lineErrorf(args.peekLine(), "load sys config: want [merge] file PATH")
+	t, ok := args.Peek()
+	if !ok || !t.IsWord("file") {
+		return "", conf.LineErrorf(args.PeekLine(), "load sys config: want [merge] file PATH")
 	}
-	args.next()
-	pt, err := args.value("file")
+	args.Next()
+	pt, err := args.Value("file")
 	if err != nil {
 		return "", err
 	}
-	if !args.done() {
-		u := args.next()
-		return "", lineErrorf(u.line, "load sys config: unexpected %s", u.describe())
+	if !args.Done() {
+		u := args.Next()
+		return "", conf.LineErrorf(u.Line, "load sys config: unexpected %s", u.Describe())
 	}
 	// Regular files only, bounded in size: /dev/zero or a FIFO would
 	// otherwise hang the session and grow memory without bound.
-	data, err := store.ReadConfigFile(pt.text)
+	data, err := store.ReadConfigFile(pt.Text)
 	if err != nil {
 		return "", fmt.Errorf("load sys config: %w", err)
 	}
@@ -64,16 +65,16 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 		loaded = x.cand().Clone()
 	}
 	if binary(data) {
-		return "", fmt.Errorf("load sys config: %s: not a configuration file (binary content); nothing loaded", store.ShortName(pt.text))
+		return "", fmt.Errorf("load sys config: %s: not a configuration file (binary content); nothing loaded", store.ShortName(pt.Text))
 	}
-	lines, notices, err := mergeConfig(loaded, string(data))
+	lines, notices, err := conf.MergeConfig(loaded, string(data))
 	if err != nil {
 		if !hasStanza(data) {
 			// Not a config at all (/etc/shadow): say so without
 			// quoting any of it.
-			return "", fmt.Errorf("load sys config: %s: not a configuration file (no MODULE KIND NAME { … } stanza in it); nothing loaded", store.ShortName(pt.text))
+			return "", fmt.Errorf("load sys config: %s: not a configuration file (no MODULE KIND NAME { … } stanza in it); nothing loaded", store.ShortName(pt.Text))
 		}
-		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.text), err)
+		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.Text), err)
 	}
 	x.Load(loaded)
 	for obj := range lines {
@@ -81,7 +82,7 @@ func runLoad(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	}
 	var out strings.Builder
 	for _, n := range notices {
-		fmt.Fprintf(&out, "%s: %s\n", store.ShortName(pt.text), n)
+		fmt.Fprintf(&out, "%s: %s\n", store.ShortName(pt.Text), n)
 	}
 	return out.String(), nil
 }

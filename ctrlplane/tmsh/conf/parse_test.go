@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"net/netip"
@@ -12,7 +12,7 @@ import (
 
 // lexTok is a token without its source offsets (checked apart).
 type lexTok struct {
-	kind tokKind
+	kind TokKind
 	text string
 	line int
 }
@@ -27,34 +27,34 @@ func TestLex(t *testing.T) {
 			name: "words braces and lines",
 			in:   "ltm pool p {\n  members { a:80 }\n}",
 			want: []lexTok{
-				{tokWord, "ltm", 1}, {tokWord, "pool", 1}, {tokWord, "p", 1}, {tokLBrace, "{", 1}, {tokEOL, "\n", 1},
-				{tokWord, "members", 2}, {tokLBrace, "{", 2}, {tokWord, "a:80", 2}, {tokRBrace, "}", 2}, {tokEOL, "\n", 2},
-				{tokRBrace, "}", 3},
+				{TokWord, "ltm", 1}, {TokWord, "pool", 1}, {TokWord, "p", 1}, {TokLBrace, "{", 1}, {TokEOL, "\n", 1},
+				{TokWord, "members", 2}, {TokLBrace, "{", 2}, {TokWord, "a:80", 2}, {TokRBrace, "}", 2}, {TokEOL, "\n", 2},
+				{TokRBrace, "}", 3},
 			},
 		},
 		{
 			name: "escapes",
 			in:   `description "a \"b\" \\ \n\r\t \q"`,
-			want: []lexTok{{tokWord, "description", 1}, {tokString, "a \"b\" \\ \n\r\t \\q", 1}},
+			want: []lexTok{{TokWord, "description", 1}, {TokString, "a \"b\" \\ \n\r\t \\q", 1}},
 		},
 		{
 			name: "comments and semicolons",
 			in:   "# whole line\naddress 1.2.3.4; description x#y # trailing\n",
 			want: []lexTok{
-				{tokEOL, "\n", 1},
-				{tokWord, "address", 2}, {tokWord, "1.2.3.4", 2}, {tokEOL, ";", 2},
-				{tokWord, "description", 2}, {tokWord, "x#y", 2}, {tokEOL, "\n", 2},
+				{TokEOL, "\n", 1},
+				{TokWord, "address", 2}, {TokWord, "1.2.3.4", 2}, {TokEOL, ";", 2},
+				{TokWord, "description", 2}, {TokWord, "x#y", 2}, {TokEOL, "\n", 2},
 			},
 		},
 		{
 			name: "multi-line string counts lines",
 			in:   "\"a\nb\" c",
-			want: []lexTok{{tokString, "a\nb", 1}, {tokWord, "c", 2}},
+			want: []lexTok{{TokString, "a\nb", 1}, {TokWord, "c", 2}},
 		},
 		{
 			name: "crlf",
 			in:   "a\r\nb",
-			want: []lexTok{{tokWord, "a", 1}, {tokEOL, "\n", 1}, {tokWord, "b", 2}},
+			want: []lexTok{{TokWord, "a", 1}, {TokEOL, "\n", 1}, {TokWord, "b", 2}},
 		},
 	}
 	for _, tt := range tests {
@@ -65,9 +65,9 @@ func TestLex(t *testing.T) {
 			}
 			var got []lexTok
 			for _, tk := range toks {
-				got = append(got, lexTok{tk.kind, tk.text, tk.line})
-				if tk.kind != tokString && tt.in[tk.pos:tk.end] != tk.text {
-					t.Errorf("token %q: source [%d:%d] is %q", tk.text, tk.pos, tk.end, tt.in[tk.pos:tk.end])
+				got = append(got, lexTok{tk.Kind, tk.Text, tk.Line})
+				if tk.Kind != TokString && tt.in[tk.pos:tk.end] != tk.Text {
+					t.Errorf("token %q: source [%d:%d] is %q", tk.Text, tk.pos, tk.end, tt.in[tk.pos:tk.end])
 				}
 			}
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(lexTok{})); diff != "" {
@@ -115,12 +115,12 @@ func TestParseConfigRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c1 := mustParse(t, tt.text)
 			for _, all := range []bool{false, true} {
-				text1 := format(c1, all)
+				text1 := Format(c1, all)
 				c2 := mustParse(t, text1)
 				if diff := cmp.Diff(c1, c2, cmpOpts...); diff != "" {
 					t.Errorf("all=%v: parse(print(c)) != c (-want +got):\n%s\nprinted:\n%s", all, diff, text1)
 				}
-				if text2 := format(c2, all); text2 != text1 {
+				if text2 := Format(c2, all); text2 != text1 {
 					t.Errorf("all=%v: print is not a fixed point:\nfirst:\n%s\nsecond:\n%s", all, text1, text2)
 				}
 			}

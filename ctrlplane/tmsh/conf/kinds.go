@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"errors"
@@ -9,51 +9,51 @@ import (
 	"lbx/ctrlplane/config"
 )
 
-// objKind is one kind of configuration object (ltm node, ltm pool, ltm
+// ObjKind is one kind of configuration object (ltm node, ltm pool, ltm
 // monitor http, net self, …) seen from the parser and the commands: how to
 // find, define, modify, delete and print it. Built once from typed parts by
 // newKind, so the commands stay generic over kinds.
-type objKind struct {
-	module     string // "ltm"
-	kind       string // "pool", "monitor http": one or more words
-	title      string // BIG-IP's word in messages: "Pool", "Virtual Server"
-	plural     string // for help: "pools"
-	createArgs string // usage of create after NAME
-	props      []string
-	propHelp   map[string]string // each property's help line, for completion
+type ObjKind struct {
+	Module     string // "ltm"
+	Kind       string // "pool", "monitor http": one or more words
+	Title      string // BIG-IP's word in messages: "Pool", "Virtual Server"
+	Plural     string // for help: "pools"
+	CreateArgs string // usage of create after NAME
+	Props      []string
+	PropHelp   map[string]string // each property's help line, for completion
 	plainNames bool              // names are not in a partition (auth user)
-	ckind      config.Kind
+	ConfigKind config.Kind
 	typ        string // the monitor's or profile's type: "http"
 
-	exists func(c *config.Config, name string) bool // an object of this kind, built-ins included
-	taken  func(c *config.Config, name string) bool // the name is used by an object of this family
-	names  func(c *config.Config) []string          // sorted, built-ins included (list)
-	stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
-	fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
-	// build makes a new object from props.
-	build func(name string, body *cursor, mode propMode) (config.Object, error)
-	// edit reads props into o, an object of this kind (a copy, in a modify).
-	edit  func(o config.Object, body *cursor) error
-	print func(b *strings.Builder, c *config.Config, name string, all bool)
+	Exists func(c *config.Config, name string) bool // an object of this kind, built-ins included
+	Taken  func(c *config.Config, name string) bool // the name is used by an object of this family
+	Names  func(c *config.Config) []string          // sorted, built-ins included (list)
+	Stored func(c *config.Config) []string          // sorted, only the configured ones (saved config)
+	Fixed  func(name string) bool                   // a built-in: cannot be changed or deleted
+	// Build makes a new object from props.
+	Build func(name string, body *Cursor, mode PropMode) (config.Object, error)
+	// Edit reads props into o, an object of this kind (a copy, in a modify).
+	Edit  func(o config.Object, body *Cursor) error
+	Print func(b *strings.Builder, c *config.Config, name string, all bool)
 }
 
-// fullName turns a name as typed into the kind's full form.
-func (k *objKind) fullName(s string) (string, error) {
+// FullName turns a name as typed into the kind's full form.
+func (k *ObjKind) FullName(s string) (string, error) {
 	if k != nil && k.plainNames {
 		return s, config.CheckBaseName(s)
 	}
 	return config.FullName(s)
 }
 
-// ref names an object of this kind.
-func (k *objKind) ref(name string) config.Ref {
-	return config.Ref{Kind: k.ckind, Type: k.typ, Name: name}
+// Ref names an object of this kind.
+func (k *ObjKind) Ref(name string) config.Ref {
+	return config.Ref{Kind: k.ConfigKind, Type: k.typ, Name: name}
 }
 
-// objectName is how errors name an object: "ltm pool /Common/web".
-func (k *objKind) objectName(name string) string { return k.ref(name).String() }
+// ObjectName is how errors name an object: "ltm pool /Common/web".
+func (k *ObjKind) ObjectName(name string) string { return k.Ref(name).String() }
 
-// kindSpec is what newKind builds an objKind from.
+// kindSpec is what newKind builds an ObjKind from.
 type kindSpec[T any] struct {
 	module, kind, title, plural, createArgs string
 	ckind                                   config.Kind
@@ -73,12 +73,12 @@ type kindSpec[T any] struct {
 	print   func(b *strings.Builder, c *config.Config, obj *T, all bool)
 }
 
-func newKind[T any](s kindSpec[T]) *objKind {
-	k := &objKind{module: s.module, kind: s.kind, title: s.title, plural: s.plural, createArgs: s.createArgs, ckind: s.ckind, typ: s.typ}
-	k.propHelp = map[string]string{}
+func newKind[T any](s kindSpec[T]) *ObjKind {
+	k := &ObjKind{Module: s.module, Kind: s.kind, Title: s.title, Plural: s.plural, CreateArgs: s.createArgs, ConfigKind: s.ckind, typ: s.typ}
+	k.PropHelp = map[string]string{}
 	for _, p := range s.props {
-		k.props = append(k.props, p.name)
-		k.propHelp[p.name] = p.help
+		k.Props = append(k.Props, p.name)
+		k.PropHelp[p.name] = p.help
 	}
 	match := func(o *T) bool { return o != nil && (s.match == nil || s.match(o)) }
 	builtin := func(name string) *T {
@@ -93,10 +93,10 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		return builtin(name)
 	}
-	k.exists = func(c *config.Config, name string) bool { return match(lookup(c, name)) }
-	k.taken = func(c *config.Config, name string) bool { return lookup(c, name) != nil }
-	k.fixed = func(name string) bool { return match(builtin(name)) }
-	k.stored = func(c *config.Config) []string {
+	k.Exists = func(c *config.Config, name string) bool { return match(lookup(c, name)) }
+	k.Taken = func(c *config.Config, name string) bool { return lookup(c, name) != nil }
+	k.Fixed = func(name string) bool { return match(builtin(name)) }
+	k.Stored = func(c *config.Config) []string {
 		var out []string
 		for name, o := range s.objects(c) {
 			if match(o) && (s.unsaved == nil || !s.unsaved(o)) {
@@ -106,8 +106,8 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		slices.Sort(out)
 		return out
 	}
-	k.names = func(c *config.Config) []string {
-		out := k.stored(c)
+	k.Names = func(c *config.Config) []string {
+		out := k.Stored(c)
 		if s.unsaved != nil {
 			for name, o := range s.objects(c) {
 				if match(o) && s.unsaved(o) {
@@ -118,7 +118,7 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		if s.builtin != nil {
 			for _, name := range builtinNames {
-				if k.fixed(name) && !slices.Contains(out, name) {
+				if k.Fixed(name) && !slices.Contains(out, name) {
 					out = append(out, name)
 				}
 			}
@@ -126,23 +126,23 @@ func newKind[T any](s kindSpec[T]) *objKind {
 		}
 		return out
 	}
-	k.build = func(name string, body *cursor, mode propMode) (config.Object, error) {
+	k.Build = func(name string, body *Cursor, mode PropMode) (config.Object, error) {
 		obj := s.newObj(name)
-		if err := parseObject(body, obj, s.props, mode, k.objectName(name)); err != nil {
+		if err := parseObject(body, obj, s.props, mode, k.ObjectName(name)); err != nil {
 			return nil, err
 		}
 		return any(obj).(config.Object), nil
 	}
-	k.edit = func(o config.Object, body *cursor) error {
-		return parseObject(body, any(o).(*T), s.props, inModify, k.objectName(o.Ref().Name))
+	k.Edit = func(o config.Object, body *Cursor) error {
+		return parseObject(body, any(o).(*T), s.props, InModify, k.ObjectName(o.Ref().Name))
 	}
-	k.print = func(b *strings.Builder, c *config.Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
+	k.Print = func(b *strings.Builder, c *config.Config, name string, all bool) { s.print(b, c, lookup(c, name), all) }
 	return k
 }
 
 // parseObject reads the properties of one object, naming it in errors and
 // in notices about properties kept without being implemented.
-func parseObject[T any](body *cursor, obj *T, props []property[T], mode propMode, objName string) error {
+func parseObject[T any](body *Cursor, obj *T, props []property[T], mode PropMode, objName string) error {
 	first := 0
 	if body.ctx != nil {
 		first = len(body.ctx.notices)
@@ -162,21 +162,21 @@ func parseObject[T any](body *cursor, obj *T, props []property[T], mode propMode
 var builtinNames = config.BuiltinNames()
 
 var (
-	nodeKind = newKind(kindSpec[config.Node]{
+	NodeKind = newKind(kindSpec[config.Node]{
 		module: "ltm", kind: "node", ckind: config.KindNode, title: "Node", plural: "nodes", createArgs: "address ADDR [PROPERTY …]",
 		props:   nodeProps,
 		objects: func(c *config.Config) map[string]*config.Node { return c.Nodes },
 		newObj:  config.NewNode,
 		print:   func(b *strings.Builder, _ *config.Config, n *config.Node, all bool) { printNode(b, n, all) },
 	})
-	poolKind = newKind(kindSpec[config.Pool]{
+	PoolKind = newKind(kindSpec[config.Pool]{
 		module: "ltm", kind: "pool", ckind: config.KindPool, title: "Pool", plural: "pools", createArgs: "[PROPERTY …]",
 		props:   poolProps,
 		objects: func(c *config.Config) map[string]*config.Pool { return c.Pools },
 		newObj:  config.NewPool,
 		print:   func(b *strings.Builder, _ *config.Config, p *config.Pool, all bool) { printPool(b, p, all) },
 	})
-	virtualKind = newKind(kindSpec[config.Virtual]{
+	VirtualKind = newKind(kindSpec[config.Virtual]{
 		module: "ltm", kind: "virtual", ckind: config.KindVirtual, title: "Virtual Server", plural: "virtual servers", createArgs: "destination ADDR:PORT [PROPERTY …]",
 		props:   virtualProps,
 		objects: func(c *config.Config) map[string]*config.Virtual { return c.Virtuals },
@@ -184,12 +184,12 @@ var (
 		print:   func(b *strings.Builder, _ *config.Config, v *config.Virtual, all bool) { printVirtual(b, v, all) },
 	})
 
-	// kinds in the order bigip.conf prints them.
-	kinds = slices.Concat(
-		[]*objKind{nodeKind},
-		monitorKinds,
-		persistKinds,
-		[]*objKind{poolKind, snatpoolKind, virtualKind, selfKind, routeKind, userKind},
+	// Kinds in the order bigip.conf prints them.
+	Kinds = slices.Concat(
+		[]*ObjKind{NodeKind},
+		MonitorKinds,
+		PersistKinds,
+		[]*ObjKind{PoolKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
 	)
 )
 

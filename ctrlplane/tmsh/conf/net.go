@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"net/netip"
@@ -10,7 +10,7 @@ import (
 
 var snatpoolProps = []property[config.SNATPool]{
 	textProp("description", "free text", func(p *config.SNATPool) *string { return &p.Description }),
-	{"members", "members [add|delete|replace-all-with] { ADDRESS … } | none", func(c *cursor, p *config.SNATPool, _ propMode) error {
+	{"members", "members [add|delete|replace-all-with] { ADDRESS … } | none", func(c *Cursor, p *config.SNATPool, _ PropMode) error {
 		op, blk, err := readListEdit(c, "members", "add", "delete", "replace-all-with")
 		if err != nil {
 			return err
@@ -24,36 +24,36 @@ var snatpoolProps = []property[config.SNATPool]{
 			list = nil
 		}
 		seen := map[netip.Addr]bool{}
-		for !blk.done() {
-			at := blk.next()
-			if at.kind != tokWord && at.kind != tokString {
-				return lineErrorf(at.line, "members: unexpected %s, want an address", at.describe())
+		for !blk.Done() {
+			at := blk.Next()
+			if at.Kind != TokWord && at.Kind != TokString {
+				return LineErrorf(at.Line, "members: unexpected %s, want an address", at.Describe())
 			}
 			// BIG-IP writes the members as translation names, /Common/ADDRESS.
-			s := at.text
+			s := at.Text
 			if strings.HasPrefix(s, "/") {
 				full, err := config.FullName(s)
 				if err != nil {
-					return lineErrorf(at.line, "members %q: %w", s, err)
+					return LineErrorf(at.Line, "members %q: %w", s, err)
 				}
 				s = config.BaseName(full)
 			}
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return lineErrorf(at.line, "members %q: not an IP address", at.text)
+				return LineErrorf(at.Line, "members %q: not an IP address", at.Text)
 			}
 			if seen[a] {
-				return lineErrorf(at.line, "members %s: listed twice", a)
+				return LineErrorf(at.Line, "members %s: listed twice", a)
 			}
 			seen[a] = true
 			i := slices.Index(list, a)
 			switch {
 			case op == "delete" && i < 0:
-				return lineErrorf(at.line, "members %s: not a member", a)
+				return LineErrorf(at.Line, "members %s: not a member", a)
 			case op == "delete":
 				list = slices.Delete(list, i, i+1)
 			case op == "add" && i >= 0:
-				return lineErrorf(at.line, "members %s: already a member", a)
+				return LineErrorf(at.Line, "members %s: already a member", a)
 			default:
 				list = append(list, a)
 			}
@@ -64,14 +64,14 @@ var snatpoolProps = []property[config.SNATPool]{
 }
 
 var selfProps = []property[config.SelfIP]{
-	{"address", "ADDRESS/PREFIX, e.g. 10.1.10.1/24", func(c *cursor, s *config.SelfIP, _ propMode) error {
-		t, err := c.value("address")
+	{"address", "ADDRESS/PREFIX, e.g. 10.1.10.1/24", func(c *Cursor, s *config.SelfIP, _ PropMode) error {
+		t, err := c.Value("address")
 		if err != nil {
 			return err
 		}
-		p, err := netip.ParsePrefix(t.text)
+		p, err := netip.ParsePrefix(t.Text)
 		if err != nil {
-			return lineErrorf(t.line, "address %q: want ADDRESS/PREFIX", t.text)
+			return LineErrorf(t.Line, "address %q: want ADDRESS/PREFIX", t.Text)
 		}
 		s.Address = p
 		return nil
@@ -82,17 +82,17 @@ var selfProps = []property[config.SelfIP]{
 
 var routeProps = []property[config.Route]{
 	textProp("description", "free text", func(r *config.Route) *string { return &r.Description }),
-	{"gw", "gateway address", func(c *cursor, r *config.Route, _ propMode) error {
+	{"gw", "gateway address", func(c *Cursor, r *config.Route, _ PropMode) error {
 		a, err := addrValue(c, "gw")
 		r.Gateway = a
 		return err
 	}},
-	{"network", "NETWORK/PREFIX, default or default-inet6", func(c *cursor, r *config.Route, _ propMode) error {
-		t, err := c.value("network")
+	{"network", "NETWORK/PREFIX, default or default-inet6", func(c *Cursor, r *config.Route, _ PropMode) error {
+		t, err := c.Value("network")
 		if err != nil {
 			return err
 		}
-		switch t.text {
+		switch t.Text {
 		case "default":
 			r.Network = netip.MustParsePrefix("0.0.0.0/0")
 			return nil
@@ -100,12 +100,12 @@ var routeProps = []property[config.Route]{
 			r.Network = netip.MustParsePrefix("::/0")
 			return nil
 		}
-		p, err := netip.ParsePrefix(t.text)
+		p, err := netip.ParsePrefix(t.Text)
 		if err != nil {
-			return lineErrorf(t.line, "network %q: want NETWORK/PREFIX, default or default-inet6", t.text)
+			return LineErrorf(t.Line, "network %q: want NETWORK/PREFIX, default or default-inet6", t.Text)
 		}
 		if p.Masked() != p {
-			return lineErrorf(t.line, "network %s: host bits set (want %s)", p, p.Masked())
+			return LineErrorf(t.Line, "network %s: host bits set (want %s)", p, p.Masked())
 		}
 		r.Network = p
 		return nil
@@ -117,13 +117,13 @@ func printSNATPool(b *strings.Builder, _ *config.Config, p *config.SNATPool, all
 	descProp(b, 1, p.Description, all)
 	switch {
 	case len(p.Members) > 0:
-		prop(b, 1, "members", "{")
+		Prop(b, 1, "members", "{")
 		for _, a := range p.Members {
-			prop(b, 2, "/"+config.CommonPartition+"/"+a.String(), "")
+			Prop(b, 2, "/"+config.CommonPartition+"/"+a.String(), "")
 		}
-		prop(b, 1, "}", "")
+		Prop(b, 1, "}", "")
 	case all:
-		prop(b, 1, "members", "none")
+		Prop(b, 1, "members", "none")
 	}
 	extrasOut(b, 1, p.Extras)
 	b.WriteString("}\n")
@@ -132,7 +132,7 @@ func printSNATPool(b *strings.Builder, _ *config.Config, p *config.SNATPool, all
 func printSelf(b *strings.Builder, _ *config.Config, s *config.SelfIP, all bool) {
 	b.WriteString("net self " + s.Name + " {\n")
 	if s.Address.IsValid() {
-		prop(b, 1, "address", s.Address.String())
+		Prop(b, 1, "address", s.Address.String())
 	}
 	descProp(b, 1, s.Description, all)
 	refOut(b, 1, "vlan", s.VLAN, all)
@@ -144,24 +144,24 @@ func printRoute(b *strings.Builder, _ *config.Config, r *config.Route, all bool)
 	b.WriteString("net route " + r.Name + " {\n")
 	descProp(b, 1, r.Description, all)
 	if r.Gateway.IsValid() {
-		prop(b, 1, "gw", r.Gateway.String())
+		Prop(b, 1, "gw", r.Gateway.String())
 	}
 	if r.Network.IsValid() {
-		prop(b, 1, "network", config.FormatNetwork(r.Network))
+		Prop(b, 1, "network", config.FormatNetwork(r.Network))
 	}
 	extrasOut(b, 1, r.Extras)
 	b.WriteString("}\n")
 }
 
 var (
-	snatpoolKind = newKind(kindSpec[config.SNATPool]{
+	SNATPoolKind = newKind(kindSpec[config.SNATPool]{
 		module: "ltm", kind: "snatpool", ckind: config.KindSNATPool, title: "SNAT Pool", plural: "SNAT pools", createArgs: "members { ADDRESS … }",
 		props:   snatpoolProps,
 		objects: func(c *config.Config) map[string]*config.SNATPool { return c.SNATPools },
 		newObj:  func(name string) *config.SNATPool { return &config.SNATPool{Name: name} },
 		print:   printSNATPool,
 	})
-	selfKind = newKind(kindSpec[config.SelfIP]{
+	SelfKind = newKind(kindSpec[config.SelfIP]{
 		module: "net", kind: "self", ckind: config.KindSelf, title: "Self IP", plural: "self IPs", createArgs: "address ADDRESS/PREFIX vlan VLAN",
 		props:   selfProps,
 		objects: func(c *config.Config) map[string]*config.SelfIP { return c.Selfs },
@@ -169,7 +169,7 @@ var (
 		unsaved: func(s *config.SelfIP) bool { return s.Boot },
 		print:   printSelf,
 	})
-	routeKind = newKind(kindSpec[config.Route]{
+	RouteKind = newKind(kindSpec[config.Route]{
 		module: "net", kind: "route", ckind: config.KindRoute, title: "Route", plural: "routes", createArgs: "network NETWORK/PREFIX gw ADDRESS",
 		props:   routeProps,
 		objects: func(c *config.Config) map[string]*config.Route { return c.Routes },

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"strings"
@@ -17,26 +17,26 @@ var monitorFields = []optField[config.Monitor]{
 		// legacy fails it, as Alteon firmware before 23.2.9 did.
 		name: "close-check", help: "lenient (a RST answering the monitor's FIN is fine) or legacy (it fails the check, as old Alteon firmware)",
 		types: 1 << config.MonitorTCP,
-		parse: func(c *cursor, m *config.Monitor) error {
+		parse: func(c *Cursor, m *config.Monitor) error {
 			i, err := wordValue(c, "close-check", "lenient", "legacy")
 			m.CloseCheck = config.Some(i == 1)
 			return err
 		},
 		value: func(m *config.Monitor) (string, bool) {
-			return yesNo(m.CloseCheck.V, "legacy", "lenient"), m.CloseCheck.Set
+			return YesNo(m.CloseCheck.V, "legacy", "lenient"), m.CloseCheck.Set
 		},
 		inherit: inheritOpt(func(m *config.Monitor) *config.Opt[bool] { return &m.CloseCheck }),
 	},
 	{
 		name: "destination", help: "ADDRESS:PORT to probe, * for the member's own (icmp types: ADDRESS or *)",
-		parse: func(c *cursor, m *config.Monitor) error {
-			t, err := c.value("destination")
+		parse: func(c *Cursor, m *config.Monitor) error {
+			t, err := c.Value("destination")
 			if err != nil {
 				return err
 			}
-			d, err := config.ParseMonitorDestination(t.text, m.Type.AddressOnly())
+			d, err := config.ParseMonitorDestination(t.Text, m.Type.AddressOnly())
 			if err != nil {
-				return lineErrorf(t.line, "destination %q: %w", t.text, err)
+				return LineErrorf(t.Line, "destination %q: %w", t.Text, err)
 			}
 			m.Destination = config.Some(d)
 			return nil
@@ -60,9 +60,9 @@ func printMonitor(b *strings.Builder, c *config.Config, m *config.Monitor, all b
 	printOpt(b, "ltm monitor "+m.Type.String()+" "+m.Name, uint8(m.Type), monitorFields, m, &eff, m.DefaultsFrom, m.Description, m.Extras, all)
 }
 
-// monitorKinds are the `ltm monitor TYPE` kinds, one per type.
-var monitorKinds = func() []*objKind {
-	var out []*objKind
+// MonitorKinds are the `ltm monitor TYPE` kinds, one per type.
+var MonitorKinds = func() []*ObjKind {
+	var out []*ObjKind
 	for t := range config.MonitorTypeCount {
 		out = append(out, newKind(kindSpec[config.Monitor]{
 			module: "ltm", kind: "monitor " + t.String(), ckind: config.KindMonitor, typ: t.String(), title: "Monitor", plural: t.String() + " monitors",

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"net/netip"
@@ -16,15 +16,15 @@ var (
 		optText("cookie-name", "cookie name, none for BIGipServer<pool>", func(p *config.Persistence) *config.Opt[string] { return &p.CookieName }).on(ck),
 		{
 			name: "expiration", help: "cookie lifetime D:H:M:S, 0 for a session cookie",
-			parse: func(c *cursor, p *config.Persistence) error {
-				t, err := c.value("expiration")
+			parse: func(c *Cursor, p *config.Persistence) error {
+				t, err := c.Value("expiration")
 				if err != nil {
 					return err
 				}
-				if !config.ValidExpiration(t.text) {
-					return lineErrorf(t.line, "expiration %q: want 0 or [[[D:]H:]M:]S", t.text)
+				if !config.ValidExpiration(t.Text) {
+					return LineErrorf(t.Line, "expiration %q: want 0 or [[[D:]H:]M:]S", t.Text)
 				}
-				p.Expiration = config.Some(t.text)
+				p.Expiration = config.Some(t.Text)
 				return nil
 			},
 			value:   func(p *config.Persistence) (string, bool) { return p.Expiration.V, p.Expiration.Set },
@@ -36,18 +36,18 @@ var (
 		optUint("hash-offset", "first byte hashed", config.PropRange(config.KindPersistence, "hash-offset"), func(p *config.Persistence) *config.Opt[uint32] { return &p.HashOffset }).on(hs),
 		{
 			name: "mask", help: "client address mask, none for the full address",
-			parse: func(c *cursor, p *config.Persistence) error {
-				t, err := c.value("mask")
+			parse: func(c *Cursor, p *config.Persistence) error {
+				t, err := c.Value("mask")
 				if err != nil {
 					return err
 				}
-				if t.isWord("none") {
+				if t.IsWord("none") {
 					p.Mask = config.Some("")
 					return nil
 				}
-				a, err := netip.ParseAddr(t.text)
+				a, err := netip.ParseAddr(t.Text)
 				if err != nil {
-					return lineErrorf(t.line, "mask %q: not an IP address", t.text)
+					return LineErrorf(t.Line, "mask %q: not an IP address", t.Text)
 				}
 				p.Mask = config.Some(a.String())
 				return nil
@@ -75,7 +75,7 @@ var (
 func refOpt[T any](name, help string, get func(*T) *config.Opt[string]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
-		parse: func(c *cursor, o *T) error {
+		parse: func(c *Cursor, o *T) error {
 			n, err := refValue(c, name)
 			*get(o) = config.Some(n)
 			return err
@@ -96,8 +96,8 @@ func printPersistence(b *strings.Builder, c *config.Config, p *config.Persistenc
 	printOpt(b, "ltm persistence "+p.Type.String()+" "+p.Name, uint8(p.Type), persistFields, p, &eff, p.DefaultsFrom, p.Description, p.Extras, all)
 }
 
-var persistKinds = func() []*objKind {
-	var out []*objKind
+var PersistKinds = func() []*ObjKind {
+	var out []*ObjKind
 	for t := range config.PersistTypeCount {
 		out = append(out, newKind(kindSpec[config.Persistence]{
 			module: "ltm", kind: "persistence " + t.String(), ckind: config.KindPersistence, typ: t.String(), title: "Persistence Profile", plural: t.String() + " persistence profiles",

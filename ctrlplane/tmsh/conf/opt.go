@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"slices"
@@ -14,7 +14,7 @@ type optField[T any] struct {
 	name    string
 	help    string
 	types   uint32
-	parse   func(c *cursor, obj *T) error
+	parse   func(c *Cursor, obj *T) error
 	value   func(obj *T) (string, bool) // printed value, and whether set
 	inherit func(dst, parent *T)        // dst takes parent's value unless set
 }
@@ -40,7 +40,7 @@ func inheritOpt[T any, V comparable](get func(*T) *config.Opt[V]) func(dst, pare
 func optUint[T any](name, help string, r config.Range, get func(*T) *config.Opt[uint32]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
-		parse: func(c *cursor, o *T) error {
+		parse: func(c *Cursor, o *T) error {
 			n, err := uintValue(c, name, r.Lo, r.Hi)
 			*get(o) = config.Some(n)
 			return err
@@ -54,7 +54,7 @@ func optUint[T any](name, help string, r config.Range, get func(*T) *config.Opt[
 func optText[T any](name, help string, get func(*T) *config.Opt[string]) optField[T] {
 	return optField[T]{
 		name: name, help: help,
-		parse: func(c *cursor, o *T) error {
+		parse: func(c *Cursor, o *T) error {
 			var s string
 			err := textValue(c, name, &s)
 			*get(o) = config.Some(s)
@@ -75,7 +75,7 @@ func optText[T any](name, help string, get func(*T) *config.Opt[string]) optFiel
 func optWord[T any](name string, get func(*T) *config.Opt[string], words ...string) optField[T] {
 	return optField[T]{
 		name: name, help: strings.Join(words, ", "),
-		parse: func(c *cursor, o *T) error {
+		parse: func(c *Cursor, o *T) error {
 			i, err := wordValue(c, name, words...)
 			*get(o) = config.Some(words[i])
 			return err
@@ -89,12 +89,12 @@ func optWord[T any](name string, get func(*T) *config.Opt[string], words ...stri
 func optSwitch[T any](name, help string, get func(*T) *config.Opt[bool]) optField[T] {
 	return optField[T]{
 		name: name, help: help + ": enabled or disabled",
-		parse: func(c *cursor, o *T) error {
+		parse: func(c *Cursor, o *T) error {
 			i, err := wordValue(c, name, "enabled", "disabled")
 			*get(o) = config.Some(i == 0)
 			return err
 		},
-		value:   func(o *T) (string, bool) { v := get(o); return yesNo(v.V, "enabled", "disabled"), v.Set },
+		value:   func(o *T) (string, bool) { v := get(o); return YesNo(v.V, "enabled", "disabled"), v.Set },
 		inherit: inheritOpt(get),
 	}
 }
@@ -108,7 +108,7 @@ func optProps[T any](typ uint8, fields []optField[T], defaultsFrom func(*T) *str
 	}
 	for _, f := range fields {
 		if f.appliesTo(typ) {
-			props = append(props, property[T]{f.name, f.help, func(c *cursor, o *T, _ propMode) error { return f.parse(c, o) }})
+			props = append(props, property[T]{f.name, f.help, func(c *Cursor, o *T, _ PropMode) error { return f.parse(c, o) }})
 		}
 	}
 	return props
@@ -145,7 +145,7 @@ func printOpt[T any](b *strings.Builder, header string, typ uint8, fields []optF
 	slices.SortFunc(lines, func(a, b line) int { return strings.Compare(a.name, b.name) })
 	b.WriteString(header + " {\n")
 	for _, l := range lines {
-		prop(b, 1, l.name, l.value)
+		Prop(b, 1, l.name, l.value)
 	}
 	extrasOut(b, 1, extras)
 	b.WriteString("}\n")

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"fmt"
@@ -6,64 +6,63 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
-	"lbx/ctrlplane/store"
 )
 
 // LineError is an error at a line of tmsh text (a config file or a pushed
 // script); the store points validation errors at lines with it too.
 type LineError = config.LineError
 
-// lineErrorf makes a LineError. A long string argument (a name or a value
+// LineErrorf makes a LineError. A long string argument (a name or a value
 // as typed, 1 MB of it perhaps) is quoted as a short excerpt.
-func lineErrorf(line int, format string, args ...any) error {
+func LineErrorf(line int, format string, args ...any) error {
 	for i, a := range args {
 		if s, ok := a.(string); ok && len(s) > maxQuotedArg {
 			args = slices.Clone(args) // the caller's slice stays as it was
-			args[i] = store.Excerpt(s, maxQuoted)
+			args[i] = config.Excerpt(s, maxQuoted)
 		}
 	}
 	return &LineError{Line: line, Err: fmt.Errorf(format, args...)}
 }
 
 // maxQuoted is how much of a token an error quotes; maxQuotedArg is the
-// longest string argument lineErrorf passes whole (lists of the words
+// longest string argument LineErrorf passes whole (lists of the words
 // expected are longer than maxQuoted).
 const (
 	maxQuoted    = 60
 	maxQuotedArg = 200
 )
 
-type tokKind uint8
+type TokKind uint8
 
 const (
-	tokWord   tokKind = iota
-	tokString         // a quoted string, unescaped
-	tokLBrace
-	tokRBrace
-	tokEOL // a newline or ';'
+	TokWord   TokKind = iota
+	TokString         // a quoted string, unescaped
+	TokLBrace
+	TokRBrace
+	TokEOL // a newline or ';'
 )
 
-type token struct {
-	kind tokKind
-	text string
-	line int
+type Token struct {
+	Kind TokKind
+	Text string
+	Line int
 	pos  int // byte offsets of the token in the source: src[pos:end]
 	end  int
 }
 
-func (t token) isWord(s string) bool { return t.kind == tokWord && t.text == s }
+func (t Token) IsWord(s string) bool { return t.Kind == TokWord && t.Text == s }
 
-// describe names a token in an error message.
-func (t token) describe() string {
-	switch t.kind {
-	case tokLBrace:
+// Describe names a token in an error message.
+func (t Token) Describe() string {
+	switch t.Kind {
+	case TokLBrace:
 		return `"{"`
-	case tokRBrace:
+	case TokRBrace:
 		return `"}"`
-	case tokEOL:
+	case TokEOL:
 		return "end of line"
 	}
-	return fmt.Sprintf("%q", store.Excerpt(t.text, maxQuoted))
+	return fmt.Sprintf("%q", config.Excerpt(t.Text, maxQuoted))
 }
 
 // The limits of one text (a pushed script, a command line, a loaded
@@ -82,25 +81,25 @@ const (
 // ends. A '#' where a token could start comments out the rest of the line.
 // A first pass counts the tokens and checks the limits without keeping
 // anything, so text beyond them costs no memory; the second keeps them.
-func lex(src string) ([]token, error) {
+func lex(src string) ([]Token, error) {
 	n, err := scan(src, nil)
 	if err != nil {
 		return nil, err
 	}
-	toks := make([]token, 0, n)
+	toks := make([]Token, 0, n)
 	_, err = scan(src, &toks)
 	return toks, err
 }
 
 // scan walks src's tokens, appending them to toks unless it is nil, and
 // returns how many there are.
-func scan(src string, toks *[]token) (int, error) {
+func scan(src string, toks *[]Token) (int, error) {
 	n, depth := 0, 0
 	line := 1
-	emit := func(t token) error {
+	emit := func(t Token) error {
 		n++
 		if n > MaxTokens {
-			return lineErrorf(t.line, "more than %d tokens (words, strings, braces, line ends) in one text, the limit; send it in parts", MaxTokens)
+			return LineErrorf(t.Line, "more than %d tokens (words, strings, braces, line ends) in one text, the limit; send it in parts", MaxTokens)
 		}
 		if toks != nil {
 			*toks = append(*toks, t)
@@ -109,17 +108,17 @@ func scan(src string, toks *[]token) (int, error) {
 	}
 	for i := 0; i < len(src); {
 		c := src[i]
-		var t token
+		var t Token
 		switch c {
 		case ' ', '\t', '\r', '\f', '\v':
 			i++
 			continue
 		case '\n':
-			t = token{kind: tokEOL, text: "\n", line: line, pos: i, end: i + 1}
+			t = Token{Kind: TokEOL, Text: "\n", Line: line, pos: i, end: i + 1}
 			line++
 			i++
 		case ';':
-			t = token{kind: tokEOL, text: ";", line: line, pos: i, end: i + 1}
+			t = Token{Kind: TokEOL, Text: ";", Line: line, pos: i, end: i + 1}
 			i++
 		case '#':
 			for i < len(src) && src[i] != '\n' {
@@ -128,13 +127,13 @@ func scan(src string, toks *[]token) (int, error) {
 			continue
 		case '{':
 			if depth++; depth > MaxDepth {
-				return n, lineErrorf(line, `"{" nested more than %d deep, the limit`, MaxDepth)
+				return n, LineErrorf(line, `"{" nested more than %d deep, the limit`, MaxDepth)
 			}
-			t = token{kind: tokLBrace, text: "{", line: line, pos: i, end: i + 1}
+			t = Token{Kind: TokLBrace, Text: "{", Line: line, pos: i, end: i + 1}
 			i++
 		case '}':
 			depth = max(depth-1, 0) // an unmatched "}" is splitStatements' to report
-			t = token{kind: tokRBrace, text: "}", line: line, pos: i, end: i + 1}
+			t = Token{Kind: TokRBrace, Text: "}", Line: line, pos: i, end: i + 1}
 			i++
 		case '"':
 			start, startPos := line, i
@@ -181,15 +180,15 @@ func scan(src string, toks *[]token) (int, error) {
 				i++
 			}
 			if !closed {
-				return n, lineErrorf(start, "unterminated quoted string")
+				return n, LineErrorf(start, "unterminated quoted string")
 			}
-			t = token{kind: tokString, text: b.String(), line: start, pos: startPos, end: i}
+			t = Token{Kind: TokString, Text: b.String(), Line: start, pos: startPos, end: i}
 		default:
 			j := i
 			for j < len(src) && !isDelim(src[j]) {
 				j++
 			}
-			t = token{kind: tokWord, text: src[i:j], line: line, pos: i, end: j}
+			t = Token{Kind: TokWord, Text: src[i:j], Line: line, pos: i, end: j}
 			i = j
 		}
 		if err := emit(t); err != nil {
@@ -207,37 +206,37 @@ func isDelim(c byte) bool {
 	return false
 }
 
-// statement is one top-level unit of tmsh text: a config stanza or a
+// Statement is one top-level unit of tmsh text: a config stanza or a
 // command: a run of words, strings and balanced braces. Line ends inside
 // braces are kept, since they end an unknown property kept verbatim; the
 // cursor skips them everywhere else.
-type statement struct {
-	toks []token
-	line int // of the first token
+type Statement struct {
+	Toks []Token
+	Line int // of the first token
 }
 
 // splitStatements cuts tokens at line ends outside braces and checks the
 // braces balance. A statement is a slice of toks, not a copy.
-func splitStatements(toks []token) ([]statement, error) {
-	var out []statement
+func splitStatements(toks []Token) ([]Statement, error) {
+	var out []Statement
 	start := -1    // of the statement being read; -1 between statements
 	var open []int // lines of the unclosed '{'
 	for i, t := range toks {
-		switch t.kind {
-		case tokEOL:
+		switch t.Kind {
+		case TokEOL:
 			if len(open) > 0 {
 				continue
 			}
 			if start >= 0 {
-				out = append(out, statement{toks: toks[start:i:i], line: toks[start].line})
+				out = append(out, Statement{Toks: toks[start:i:i], Line: toks[start].Line})
 				start = -1
 			}
 			continue
-		case tokLBrace:
-			open = append(open, t.line)
-		case tokRBrace:
+		case TokLBrace:
+			open = append(open, t.Line)
+		case TokRBrace:
 			if len(open) == 0 {
-				return nil, lineErrorf(t.line, `unexpected "}"`)
+				return nil, LineErrorf(t.Line, `unexpected "}"`)
 			}
 			open = open[:len(open)-1]
 		}
@@ -246,10 +245,10 @@ func splitStatements(toks []token) ([]statement, error) {
 		}
 	}
 	if len(open) > 0 {
-		return nil, lineErrorf(open[len(open)-1], `"{" is never closed`)
+		return nil, LineErrorf(open[len(open)-1], `"{" is never closed`)
 	}
 	if start >= 0 {
-		out = append(out, statement{toks: toks[start:len(toks):len(toks)], line: toks[start].line})
+		out = append(out, Statement{Toks: toks[start:len(toks):len(toks)], Line: toks[start].Line})
 	}
 	return out, nil
 }
@@ -270,117 +269,120 @@ type notice struct {
 
 func (n notice) String() string { return fmt.Sprintf("line %d: %s", n.line, n.msg) }
 
-// cursor walks the tokens of a statement or of a brace block. Braces in its
+// Cursor walks the tokens of a statement or of a brace block. Braces in its
 // range are balanced. Line ends are skipped by every method except rawUntilEOL.
-type cursor struct {
-	toks []token
+type Cursor struct {
+	toks []Token
 	i    int
-	line int       // reported when the tokens run out
+	Line int       // reported when the tokens run out
 	ctx  *parseCtx // nil unless reading a config file
 }
 
-func newCursor(toks []token, line int) *cursor {
+func NewCursor(toks []Token, line int) *Cursor {
 	if len(toks) > 0 {
-		line = toks[len(toks)-1].line
+		line = toks[len(toks)-1].Line
 	}
-	return &cursor{toks: toks, line: line}
+	return &Cursor{toks: toks, Line: line}
 }
 
-func (c *cursor) skipEOL() {
-	for c.i < len(c.toks) && c.toks[c.i].kind == tokEOL {
+// Rest is the tokens not read yet, line ends included.
+func (c *Cursor) Rest() []Token { return c.toks[c.i:] }
+
+func (c *Cursor) skipEOL() {
+	for c.i < len(c.toks) && c.toks[c.i].Kind == TokEOL {
 		c.i++
 	}
 }
 
-func (c *cursor) done() bool { c.skipEOL(); return c.i >= len(c.toks) }
+func (c *Cursor) Done() bool { c.skipEOL(); return c.i >= len(c.toks) }
 
-func (c *cursor) peek() (token, bool) {
-	if c.done() {
-		return token{}, false
+func (c *Cursor) Peek() (Token, bool) {
+	if c.Done() {
+		return Token{}, false
 	}
 	return c.toks[c.i], true
 }
 
-// peekLine is the line of the next token, or of the last one.
-func (c *cursor) peekLine() int {
-	if t, ok := c.peek(); ok {
-		return t.line
+// PeekLine is the line of the next token, or of the last one.
+func (c *Cursor) PeekLine() int {
+	if t, ok := c.Peek(); ok {
+		return t.Line
 	}
-	return c.line
+	return c.Line
 }
 
-func (c *cursor) next() token {
+func (c *Cursor) Next() Token {
 	c.skipEOL()
 	t := c.toks[c.i]
 	c.i++
 	return t
 }
 
-// value reads the value of property what: a word or a quoted string.
-func (c *cursor) value(what string) (token, error) {
-	t, ok := c.peek()
+// Value reads the value of property what: a word or a quoted string.
+func (c *Cursor) Value(what string) (Token, error) {
+	t, ok := c.Peek()
 	if !ok {
-		return token{}, lineErrorf(c.line, "%s: missing value", what)
+		return Token{}, LineErrorf(c.Line, "%s: missing value", what)
 	}
-	if t.kind != tokWord && t.kind != tokString {
-		return token{}, lineErrorf(t.line, "%s: want a value, got %s", what, t.describe())
+	if t.Kind != TokWord && t.Kind != TokString {
+		return Token{}, LineErrorf(t.Line, "%s: want a value, got %s", what, t.Describe())
 	}
 	c.i++
 	return t, nil
 }
 
-// atBlock reports whether a brace block comes next.
-func (c *cursor) atBlock() bool {
-	t, ok := c.peek()
-	return ok && t.kind == tokLBrace
+// AtBlock reports whether a brace block comes next.
+func (c *Cursor) AtBlock() bool {
+	t, ok := c.Peek()
+	return ok && t.Kind == TokLBrace
 }
 
-// block reads a brace block and returns a cursor over its inside.
-func (c *cursor) block(what string) (*cursor, error) {
-	t, ok := c.peek()
-	if !ok || t.kind != tokLBrace {
+// Block reads a brace block and returns a cursor over its inside.
+func (c *Cursor) Block(what string) (*Cursor, error) {
+	t, ok := c.Peek()
+	if !ok || t.Kind != TokLBrace {
 		got := "nothing"
 		if ok {
-			got = t.describe()
+			got = t.Describe()
 		}
-		return nil, lineErrorf(c.peekLine(), "%s: want \"{\", got %s", what, got)
+		return nil, LineErrorf(c.PeekLine(), "%s: want \"{\", got %s", what, got)
 	}
 	j, err := c.closing()
 	if err != nil {
 		return nil, err
 	}
-	inner := &cursor{toks: c.toks[c.i+1 : j], line: c.toks[j].line, ctx: c.ctx}
+	inner := &Cursor{toks: c.toks[c.i+1 : j], Line: c.toks[j].Line, ctx: c.ctx}
 	c.i = j + 1
 	return inner, nil
 }
 
 // closing finds the "}" matching the "{" at the cursor.
-func (c *cursor) closing() (int, error) {
+func (c *Cursor) closing() (int, error) {
 	depth := 0
 	for j := c.i; j < len(c.toks); j++ {
-		switch c.toks[j].kind {
-		case tokLBrace:
+		switch c.toks[j].Kind {
+		case TokLBrace:
 			depth++
-		case tokRBrace:
+		case TokRBrace:
 			depth--
 			if depth == 0 {
 				return j, nil
 			}
 		}
 	}
-	return 0, lineErrorf(c.toks[c.i].line, `"{" is never closed`)
+	return 0, LineErrorf(c.toks[c.i].Line, `"{" is never closed`)
 }
 
 // rawUntilEOL reads from the token just read (start) to the end of its line
 // or of the block, braces included, and returns that source text verbatim.
-func (c *cursor) rawUntilEOL(start token) string {
+func (c *Cursor) rawUntilEOL(start Token) string {
 	end := start.end
 	for c.i < len(c.toks) {
 		t := c.toks[c.i]
-		if t.kind == tokEOL {
+		if t.Kind == TokEOL {
 			break
 		}
-		if t.kind == tokLBrace {
+		if t.Kind == TokLBrace {
 			j, err := c.closing()
 			if err != nil { // cannot happen: blocks are balanced
 				break
@@ -392,4 +394,13 @@ func (c *cursor) rawUntilEOL(start token) string {
 		c.i++
 	}
 	return c.ctx.src[start.pos:end]
+}
+
+// Statements lexes text and splits it into statements.
+func Statements(text string) ([]Statement, error) {
+	toks, err := lex(text)
+	if err != nil {
+		return nil, err
+	}
+	return splitStatements(toks)
 }

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"errors"
@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
-	"lbx/ctrlplane/store"
 )
 
 // ParseConfig parses bigip.conf-style text (`ltm node|pool|virtual NAME { … }`,
@@ -45,19 +44,19 @@ func parseConfig(text string) (*config.Config, map[string]int, error) {
 
 func parseConfigNotices(text string) (*config.Config, map[string]int, []string, error) {
 	c := config.NewConfig()
-	lines, notices, err := mergeConfig(c, text)
+	lines, notices, err := MergeConfig(c, text)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return c, lines, notices, nil
 }
 
-// mergeConfig reads bigip.conf-style text into c: each stanza creates or
+// MergeConfig reads bigip.conf-style text into c: each stanza creates or
 // replaces its object, unknown stanzas are appended to c.Unknown and unknown
 // properties kept, as ParseConfig does; defaults are applied. It returns the
 // line of each object it defined and the notices about what it kept
 // without implementing. On error c may be partly changed: merge into a clone.
-func mergeConfig(c *config.Config, text string) (map[string]int, []string, error) {
+func MergeConfig(c *config.Config, text string) (map[string]int, []string, error) {
 	toks, err := lex(text)
 	if err != nil {
 		return nil, nil, err
@@ -70,30 +69,30 @@ func mergeConfig(c *config.Config, text string) (map[string]int, []string, error
 	c.EnsureMaps()
 	lines := map[string]int{}
 	for _, st := range stmts {
-		if matchKind(newCursor(st.toks, st.line)) == nil {
+		if matchKind(NewCursor(st.Toks, st.Line)) == nil {
 			raw, err := rawStanza(ctx, st)
 			if err != nil {
 				return nil, nil, err
 			}
 			c.Unknown = append(c.Unknown, raw)
-			ctx.notices = append(ctx.notices, notice{st.line, raw.Header + ": not implemented; kept as is"})
+			ctx.notices = append(ctx.notices, notice{st.Line, raw.Header + ": not implemented; kept as is"})
 			continue
 		}
-		o, err := readStanza(st, ctx)
+		o, err := ReadStanza(st, ctx)
 		if err == nil {
 			err = c.Put(o)
 		}
 		if err != nil {
 			if le := (*LineError)(nil); !errors.As(err, &le) {
-				err = &LineError{Line: st.line, Err: err}
+				err = &LineError{Line: st.Line, Err: err}
 			}
 			return nil, nil, err
 		}
 		key := o.Ref().String()
 		if first, dup := lines[key]; dup {
-			return nil, nil, lineErrorf(st.line, "%s: defined twice (first at line %d)", key, first)
+			return nil, nil, LineErrorf(st.Line, "%s: defined twice (first at line %d)", key, first)
 		}
-		lines[key] = st.line
+		lines[key] = st.Line
 	}
 	c.ApplyDefaults()
 	var notices []string
@@ -105,80 +104,80 @@ func mergeConfig(c *config.Config, text string) (map[string]int, []string, error
 
 // rawStanza keeps a stanza lbx does not implement: words, then one block
 // that ends the statement.
-func rawStanza(ctx *parseCtx, st statement) (config.RawStanza, error) {
+func rawStanza(ctx *parseCtx, st Statement) (config.RawStanza, error) {
 	var header []string
-	for i, t := range st.toks {
-		switch t.kind {
-		case tokWord, tokString:
-			header = append(header, t.text)
+	for i, t := range st.Toks {
+		switch t.Kind {
+		case TokWord, TokString:
+			header = append(header, t.Text)
 			continue
-		case tokLBrace:
-			cur := &cursor{toks: st.toks, i: i}
-			if j, err := cur.closing(); err == nil && j == len(st.toks)-1 && i > 0 {
-				return config.RawStanza{Header: strings.Join(header, " "), Text: ctx.src[st.toks[0].pos:st.toks[j].end]}, nil
+		case TokLBrace:
+			cur := &Cursor{toks: st.Toks, i: i}
+			if j, err := cur.closing(); err == nil && j == len(st.Toks)-1 && i > 0 {
+				return config.RawStanza{Header: strings.Join(header, " "), Text: ctx.src[st.Toks[0].pos:st.Toks[j].end]}, nil
 			}
 		}
 		break
 	}
 	what := strings.Join(header, " ")
 	if len(header) == 0 {
-		what = st.toks[0].describe()
+		what = st.Toks[0].Describe()
 	} else {
-		what = fmt.Sprintf("%q", store.Excerpt(what, maxQuoted))
+		what = fmt.Sprintf("%q", config.Excerpt(what, maxQuoted))
 	}
-	return config.RawStanza{}, lineErrorf(st.line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
+	return config.RawStanza{}, LineErrorf(st.Line, "%s: not a configuration stanza (want MODULE KIND NAME { … }; known: %s)", what, kindNames())
 }
 
-// readStanza reads one `MODULE KIND NAME { props }` stanza into a new
+// ReadStanza reads one `MODULE KIND NAME { props }` stanza into a new
 // object. Unknown properties are errors, as in a command; with a ctx (a
 // config file) they are kept.
-func readStanza(st statement, ctx *parseCtx) (config.Object, error) {
-	cur := newCursor(st.toks, st.line)
+func ReadStanza(st Statement, ctx *parseCtx) (config.Object, error) {
+	cur := NewCursor(st.Toks, st.Line)
 	cur.ctx = ctx
 	k, err := readKind(cur)
 	if err != nil {
 		return nil, err
 	}
-	what := k.module + " " + k.kind
-	nt, err := cur.value(what + ": name")
+	what := k.Module + " " + k.Kind
+	nt, err := cur.Value(what + ": name")
 	if err != nil {
 		return nil, err
 	}
-	name, err := k.fullName(nt.text)
+	name, err := k.FullName(nt.Text)
 	if err != nil {
-		return nil, lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
+		return nil, LineErrorf(nt.Line, "%s %q: %w", what, nt.Text, err)
 	}
-	body, err := cur.block(k.objectName(name))
+	body, err := cur.Block(k.ObjectName(name))
 	if err != nil {
 		return nil, err
 	}
-	if !cur.done() {
-		t := cur.next()
-		return nil, lineErrorf(t.line, "%s: unexpected %s after \"}\"", k.objectName(name), t.describe())
+	if !cur.Done() {
+		t := cur.Next()
+		return nil, LineErrorf(t.Line, "%s: unexpected %s after \"}\"", k.ObjectName(name), t.Describe())
 	}
-	return k.build(name, body, inFile)
+	return k.Build(name, body, InFile)
 }
 
 // matchKind reads MODULE KIND… when they name a known kind (the longest
 // one), and leaves the cursor alone otherwise.
-func matchKind(cur *cursor) *objKind {
+func matchKind(cur *Cursor) *ObjKind {
 	start := cur.i
-	var best *objKind
+	var best *ObjKind
 	bestLen := 0
-	for _, k := range kinds {
-		words := append([]string{k.module}, strings.Fields(k.kind)...)
+	for _, k := range Kinds {
+		words := append([]string{k.Module}, strings.Fields(k.Kind)...)
 		if len(words) <= bestLen {
 			continue
 		}
 		cur.i = start
 		ok := true
 		for _, w := range words {
-			t, more := cur.peek()
-			if !more || !t.isWord(w) {
+			t, more := cur.Peek()
+			if !more || !t.IsWord(w) {
 				ok = false
 				break
 			}
-			cur.next()
+			cur.Next()
 		}
 		if ok {
 			best, bestLen = k, len(words)
@@ -187,39 +186,39 @@ func matchKind(cur *cursor) *objKind {
 	cur.i = start
 	if best != nil {
 		for range bestLen {
-			cur.next()
+			cur.Next()
 		}
 	}
 	return best
 }
 
 // readKind reads MODULE KIND….
-func readKind(cur *cursor) (*objKind, error) {
-	mt, ok := cur.peek()
+func readKind(cur *Cursor) (*ObjKind, error) {
+	mt, ok := cur.Peek()
 	if !ok {
-		return nil, lineErrorf(cur.line, "empty statement")
+		return nil, LineErrorf(cur.Line, "empty statement")
 	}
-	if mt.kind != tokWord {
-		return nil, lineErrorf(mt.line, "unexpected %s", mt.describe())
+	if mt.Kind != TokWord {
+		return nil, LineErrorf(mt.Line, "unexpected %s", mt.Describe())
 	}
 	if k := matchKind(cur); k != nil {
 		return k, nil
 	}
-	cur.next()
-	what := mt.text
-	if kt, ok := cur.peek(); ok && kt.kind == tokWord {
-		what += " " + kt.text
+	cur.Next()
+	what := mt.Text
+	if kt, ok := cur.Peek(); ok && kt.Kind == TokWord {
+		what += " " + kt.Text
 	}
-	return nil, lineErrorf(mt.line, "%q: unknown object type (want one of %s)", what, kindNames())
+	return nil, LineErrorf(mt.Line, "%q: unknown object type (want one of %s)", what, kindNames())
 }
 
 // kindNames lists the kinds for messages, a family of types once:
 // "ltm node, ltm monitor TYPE, …".
 func kindNames() string {
 	var s []string
-	for _, k := range kinds {
-		first, _, multi := strings.Cut(k.kind, " ")
-		name := k.module + " " + first
+	for _, k := range Kinds {
+		first, _, multi := strings.Cut(k.Kind, " ")
+		name := k.Module + " " + first
 		if multi {
 			name += " TYPE"
 		}
@@ -230,14 +229,14 @@ func kindNames() string {
 	return strings.Join(s, ", ")
 }
 
-// propMode says where properties are being read; a few properties behave
+// PropMode says where properties are being read; a few properties behave
 // differently in a modify.
-type propMode uint8
+type PropMode uint8
 
 const (
-	inFile propMode = iota // a bigip.conf stanza, or a pushed stanza
-	inCreate
-	inModify
+	InFile PropMode = iota // a bigip.conf stanza, or a pushed stanza
+	InCreate
+	InModify
 )
 
 // property is one property of an object kind: its name as typed, a help
@@ -246,7 +245,7 @@ const (
 type property[T any] struct {
 	name  string
 	help  string
-	parse func(c *cursor, obj *T, mode propMode) error
+	parse func(c *Cursor, obj *T, mode PropMode) error
 }
 
 // keeper is an object that keeps unknown properties (it embeds Extras).
@@ -255,20 +254,20 @@ type keeper interface{ Keep(config.RawProp) }
 // parseProps reads properties until the cursor is exhausted. Reading a
 // config file (c.ctx set), an unknown property of an object that keeps them
 // is kept verbatim, to the end of its line, and noticed.
-func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) error {
-	for !c.done() {
-		k := c.next()
-		if k.kind != tokWord {
-			return lineErrorf(k.line, "unexpected %s, want a property", k.describe())
+func parseProps[T any](c *Cursor, obj *T, props []property[T], mode PropMode) error {
+	for !c.Done() {
+		k := c.Next()
+		if k.Kind != TokWord {
+			return LineErrorf(k.Line, "unexpected %s, want a property", k.Describe())
 		}
-		i := slices.IndexFunc(props, func(p property[T]) bool { return p.name == k.text })
+		i := slices.IndexFunc(props, func(p property[T]) bool { return p.name == k.Text })
 		if i < 0 {
 			if h, ok := any(obj).(keeper); ok && c.ctx != nil {
-				h.Keep(config.RawProp{Name: k.text, Text: c.rawUntilEOL(k)})
-				c.ctx.notices = append(c.ctx.notices, notice{k.line, fmt.Sprintf("property %q is not implemented; kept as is", k.text)})
+				h.Keep(config.RawProp{Name: k.Text, Text: c.rawUntilEOL(k)})
+				c.ctx.notices = append(c.ctx.notices, notice{k.Line, fmt.Sprintf("property %q is not implemented; kept as is", k.Text)})
 				continue
 			}
-			return lineErrorf(k.line, "unknown property %q", k.text)
+			return LineErrorf(k.Line, "unknown property %q", k.Text)
 		}
 		if err := props[i].parse(c, obj, mode); err != nil {
 			return err
@@ -278,54 +277,54 @@ func parseProps[T any](c *cursor, obj *T, props []property[T], mode propMode) er
 }
 
 // textValue reads a free-text value; an unquoted none clears it.
-func textValue(c *cursor, what string, dst *string) error {
-	t, err := c.value(what)
+func textValue(c *Cursor, what string, dst *string) error {
+	t, err := c.Value(what)
 	if err != nil {
 		return err
 	}
-	if t.kind == tokWord && t.text == "none" {
+	if t.Kind == TokWord && t.Text == "none" {
 		*dst = ""
 	} else {
-		*dst = t.text
+		*dst = t.Text
 	}
 	return nil
 }
 
-func addrValue(c *cursor, what string) (netip.Addr, error) {
-	t, err := c.value(what)
+func addrValue(c *Cursor, what string) (netip.Addr, error) {
+	t, err := c.Value(what)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	a, err := netip.ParseAddr(t.text)
+	a, err := netip.ParseAddr(t.Text)
 	if err != nil {
-		return netip.Addr{}, lineErrorf(t.line, "%s %q: not an IP address", what, t.text)
+		return netip.Addr{}, LineErrorf(t.Line, "%s %q: not an IP address", what, t.Text)
 	}
 	return a, nil
 }
 
 // uintValue reads a number in [lo, hi].
-func uintValue(c *cursor, what string, lo, hi uint32) (uint32, error) {
-	t, err := c.value(what)
+func uintValue(c *Cursor, what string, lo, hi uint32) (uint32, error) {
+	t, err := c.Value(what)
 	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.ParseUint(t.text, 10, 32)
-	if err != nil || t.text[0] == '+' || uint32(n) < lo || uint32(n) > hi {
-		return 0, lineErrorf(t.line, "%s %q: want a number from %d to %d", what, t.text, lo, hi)
+	n, err := strconv.ParseUint(t.Text, 10, 32)
+	if err != nil || t.Text[0] == '+' || uint32(n) < lo || uint32(n) > hi {
+		return 0, LineErrorf(t.Line, "%s %q: want a number from %d to %d", what, t.Text, lo, hi)
 	}
 	return uint32(n), nil
 }
 
 // wordValue reads one of words and returns its index.
-func wordValue(c *cursor, what string, words ...string) (int, error) {
-	t, err := c.value(what)
+func wordValue(c *Cursor, what string, words ...string) (int, error) {
+	t, err := c.Value(what)
 	if err != nil {
 		return 0, err
 	}
-	if i := slices.Index(words, t.text); i >= 0 && t.kind == tokWord {
+	if i := slices.Index(words, t.Text); i >= 0 && t.Kind == TokWord {
 		return i, nil
 	}
-	return 0, lineErrorf(t.line, "%s %q: want %s", what, t.text, orList(words))
+	return 0, LineErrorf(t.Line, "%s %q: want %s", what, t.Text, orList(words))
 }
 
 func orList(words []string) string {
@@ -336,17 +335,17 @@ func orList(words []string) string {
 }
 
 // refValue reads an object name, or none.
-func refValue(c *cursor, what string) (string, error) {
-	t, err := c.value(what)
+func refValue(c *Cursor, what string) (string, error) {
+	t, err := c.Value(what)
 	if err != nil {
 		return "", err
 	}
-	if t.isWord("none") {
+	if t.IsWord("none") {
 		return "", nil
 	}
-	name, err := config.FullName(t.text)
+	name, err := config.FullName(t.Text)
 	if err != nil {
-		return "", lineErrorf(t.line, "%s %q: %w", what, t.text, err)
+		return "", LineErrorf(t.Line, "%s %q: %w", what, t.Text, err)
 	}
 	return name, nil
 }
@@ -354,11 +353,11 @@ func refValue(c *cursor, what string) (string, error) {
 // Property constructors for the common shapes.
 
 func textProp[T any](name, help string, get func(*T) *string) property[T] {
-	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error { return textValue(c, name, get(o)) }}
+	return property[T]{name, help, func(c *Cursor, o *T, _ PropMode) error { return textValue(c, name, get(o)) }}
 }
 
 func uintProp[T any](name, help string, r config.Range, get func(*T) *uint32) property[T] {
-	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error {
+	return property[T]{name, help, func(c *Cursor, o *T, _ PropMode) error {
 		n, err := uintValue(c, name, r.Lo, r.Hi)
 		*get(o) = n
 		return err
@@ -367,7 +366,7 @@ func uintProp[T any](name, help string, r config.Range, get func(*T) *uint32) pr
 
 // boolProp reads a two-word switch: yes/no, enabled/disabled.
 func boolProp[T any](name, yes, no string, get func(*T) *bool) property[T] {
-	return property[T]{name, yes + " or " + no, func(c *cursor, o *T, _ propMode) error {
+	return property[T]{name, yes + " or " + no, func(c *Cursor, o *T, _ PropMode) error {
 		i, err := wordValue(c, name, yes, no)
 		*get(o) = i == 0
 		return err
@@ -375,7 +374,7 @@ func boolProp[T any](name, yes, no string, get func(*T) *bool) property[T] {
 }
 
 func refProp[T any](name, help string, get func(*T) *string) property[T] {
-	return property[T]{name, help, func(c *cursor, o *T, _ propMode) error {
+	return property[T]{name, help, func(c *Cursor, o *T, _ PropMode) error {
 		n, err := refValue(c, name)
 		*get(o) = n
 		return err
@@ -385,7 +384,7 @@ func refProp[T any](name, help string, get func(*T) *string) property[T] {
 // sessionProp reads session; monitor-enabled is how BIG-IP saves an enabled
 // one.
 func sessionProp[T any](get func(*T) *config.Session) property[T] {
-	return property[T]{"session", "user-enabled or user-disabled", func(c *cursor, o *T, _ propMode) error {
+	return property[T]{"session", "user-enabled or user-disabled", func(c *Cursor, o *T, _ PropMode) error {
 		i, err := wordValue(c, "session", "user-enabled", "user-disabled", "monitor-enabled")
 		if err == nil {
 			*get(o) = []config.Session{config.SessionUserEnabled, config.SessionUserDisabled, config.SessionUserEnabled}[i]
@@ -397,7 +396,7 @@ func sessionProp[T any](get func(*T) *config.Session) property[T] {
 // stateProp reads state; up, down, checking and unchecked are monitor
 // states BIG-IP saves, which are not configuration: they read as user-up.
 func stateProp[T any](get func(*T) *config.State) property[T] {
-	return property[T]{"state", "user-up or user-down (forced offline)", func(c *cursor, o *T, _ propMode) error {
+	return property[T]{"state", "user-up or user-down (forced offline)", func(c *Cursor, o *T, _ PropMode) error {
 		i, err := wordValue(c, "state", "user-up", "user-down", "up", "down", "checking", "unchecked")
 		if err == nil {
 			*get(o) = config.StateUserUp
@@ -412,7 +411,7 @@ func stateProp[T any](get func(*T) *config.State) property[T] {
 // monitorProp reads a monitor rule: none, NAME [and NAME …], or
 // min N of { NAME … }.
 func monitorProp[T any](get func(*T) *config.MonitorRule) property[T] {
-	return property[T]{"monitor", "none, MONITOR [and MONITOR …] or min N of { MONITOR … }", func(c *cursor, o *T, _ propMode) error {
+	return property[T]{"monitor", "none, MONITOR [and MONITOR …] or min N of { MONITOR … }", func(c *Cursor, o *T, _ PropMode) error {
 		r, err := parseMonitorRule(c)
 		if err == nil {
 			*get(o) = r
@@ -421,78 +420,78 @@ func monitorProp[T any](get func(*T) *config.MonitorRule) property[T] {
 	}}
 }
 
-func parseMonitorRule(c *cursor) (config.MonitorRule, error) {
-	t, ok := c.peek()
+func parseMonitorRule(c *Cursor) (config.MonitorRule, error) {
+	t, ok := c.Peek()
 	if !ok {
-		return config.MonitorRule{}, lineErrorf(c.line, "monitor: missing value")
+		return config.MonitorRule{}, LineErrorf(c.Line, "monitor: missing value")
 	}
-	name := func(t token) (string, error) {
-		if t.kind != tokWord && t.kind != tokString {
-			return "", lineErrorf(t.line, "monitor: want a monitor name, got %s", t.describe())
+	name := func(t Token) (string, error) {
+		if t.Kind != TokWord && t.Kind != TokString {
+			return "", LineErrorf(t.Line, "monitor: want a monitor name, got %s", t.Describe())
 		}
-		n, err := config.FullName(t.text)
+		n, err := config.FullName(t.Text)
 		if err != nil {
-			return "", lineErrorf(t.line, "monitor %q: %w", t.text, err)
+			return "", LineErrorf(t.Line, "monitor %q: %w", t.Text, err)
 		}
 		return n, nil
 	}
 	var r config.MonitorRule
 	switch {
-	case t.isWord("none"):
-		c.next()
+	case t.IsWord("none"):
+		c.Next()
 		return r, nil
-	case t.isWord("min"):
-		c.next()
+	case t.IsWord("min"):
+		c.Next()
 		n, err := uintValue(c, "monitor min", 1, 65535)
 		if err != nil {
 			return r, err
 		}
-		if of, ok := c.peek(); !ok || !of.isWord("of") {
-			return r, lineErrorf(c.peekLine(), "monitor: want min N of { MONITOR … }")
+		if of, ok := c.Peek(); !ok || !of.IsWord("of") {
+			return r, LineErrorf(c.PeekLine(), "monitor: want min N of { MONITOR … }")
 		}
-		c.next()
-		blk, err := c.block("monitor min " + strconv.Itoa(int(n)) + " of")
+		c.Next()
+		blk, err := c.Block("monitor min " + strconv.Itoa(int(n)) + " of")
 		if err != nil {
 			return r, err
 		}
 		r.Min = n
-		for !blk.done() {
-			m, err := name(blk.next())
+		for !blk.Done() {
+			m, err := name(blk.Next())
 			if err != nil {
 				return r, err
 			}
 			r.Names = append(r.Names, m)
 		}
 		if len(r.Names) == 0 {
-			return r, lineErrorf(blk.line, "monitor: min %d of { }: no monitor", n)
+			return r, LineErrorf(blk.Line, "monitor: min %d of { }: no monitor", n)
 		}
 		return r, nil
 	}
 	for {
-		m, err := name(c.next())
+		m, err := name(c.Next())
 		if err != nil {
 			return r, err
 		}
 		r.Names = append(r.Names, m)
-		if t, ok := c.peek(); !ok || !t.isWord("and") {
+		if t, ok := c.Peek(); !ok || !t.IsWord("and") {
 			return r, nil
 		}
-		c.next()
-		if c.done() {
-			return r, lineErrorf(c.line, "monitor: missing monitor after \"and\"")
+		c.Next()
+		if c.Done() {
+			return r, LineErrorf(c.Line, "monitor: missing monitor after \"and\"")
 		}
 	}
 }
 
 var nodeProps = []property[config.Node]{
-	{"address", "IP address of the node; fixed once created", func(c *cursor, n *config.Node, mode propMode) error {
-		line := c.peekLine()
+	{"address", "IP address of the node; fixed once created", func(c *Cursor, n *config.Node, mode PropMode) error {
+		line := c.PeekLine()
 		a, err := addrValue(c, "address")
 		if err != nil {
 			return err
 		}
-		if mode == inModify && a != n.Address {
-			return lineErrorf(line, "address %s: cannot be modified (delete and create the node)", a)
+		if mode == InModify && a != n.Address {
+			return LineErrorf(line, "address %s: cannot be modified (delete and create the node)", a)
 		}
 		n.Address = a
 		return nil
@@ -509,14 +508,14 @@ var poolProps = []property[config.Pool]{
 	boolProp("allow-nat", "yes", "no", func(p *config.Pool) *bool { return &p.AllowNAT }),
 	boolProp("allow-snat", "yes", "no", func(p *config.Pool) *bool { return &p.AllowSNAT }),
 	textProp("description", "free text", func(p *config.Pool) *string { return &p.Description }),
-	{"load-balancing-mode", "how members are picked: round-robin, least-connections-member, …", func(c *cursor, p *config.Pool, _ propMode) error {
-		t, err := c.value("load-balancing-mode")
+	{"load-balancing-mode", "how members are picked: round-robin, least-connections-member, …", func(c *Cursor, p *config.Pool, _ PropMode) error {
+		t, err := c.Value("load-balancing-mode")
 		if err != nil {
 			return err
 		}
-		i := slices.Index(config.LBModeNames(), t.text)
+		i := slices.Index(config.LBModeNames(), t.Text)
 		if i < 0 {
-			return lineErrorf(t.line, "load-balancing-mode %q: unknown mode", t.text)
+			return LineErrorf(t.Line, "load-balancing-mode %q: unknown mode", t.Text)
 		}
 		p.Mode = config.LBMode(i)
 		return nil
@@ -525,7 +524,7 @@ var poolProps = []property[config.Pool]{
 	uintProp("min-active-members", "members a priority group needs before a lower one is used; 0 disables", config.PropRange(config.KindPool, "min-active-members"), func(p *config.Pool) *uint32 { return &p.MinActiveMembers }),
 	monitorProp(func(p *config.Pool) *config.MonitorRule { return &p.Monitor }),
 	uintProp("reselect-tries", "retries on another member, 0-65535", config.PropRange(config.KindPool, "reselect-tries"), func(p *config.Pool) *uint32 { return &p.ReselectTries }),
-	{"service-down-action", "none, reset, drop or reselect", func(c *cursor, p *config.Pool, _ propMode) error {
+	{"service-down-action", "none, reset, drop or reselect", func(c *Cursor, p *config.Pool, _ PropMode) error {
 		i, err := wordValue(c, "service-down-action", config.ServiceDownNames()...)
 		p.ServiceDownAction = config.ServiceDownAction(i)
 		return err
@@ -534,7 +533,7 @@ var poolProps = []property[config.Pool]{
 }
 
 var memberProps = []property[config.Member]{
-	{"address", "the node's address", func(c *cursor, m *config.Member, _ propMode) error {
+	{"address", "the node's address", func(c *Cursor, m *config.Member, _ PropMode) error {
 		a, err := addrValue(c, "address")
 		if err != nil {
 			return err
@@ -554,7 +553,7 @@ var memberProps = []property[config.Member]{
 type memberEntry struct {
 	node string
 	port uint16
-	body *cursor // nil when the member has no { } block
+	body *Cursor // nil when the member has no { } block
 	line int
 	all  bool // the word "all" (members delete { all }, members modify { all { … } })
 }
@@ -562,30 +561,30 @@ type memberEntry struct {
 // readListEdit reads the head of a list property (`members …`): `none`
 // (op "none", no block), a bare block (op "replace-all-with", as in a config
 // file), or one of ops followed by a block.
-func readListEdit(c *cursor, prop string, ops ...string) (op string, blk *cursor, err error) {
-	t, ok := c.peek()
+func readListEdit(c *Cursor, prop string, ops ...string) (op string, blk *Cursor, err error) {
+	t, ok := c.Peek()
 	if !ok {
-		return "", nil, lineErrorf(c.line, "%s: missing value", prop)
+		return "", nil, LineErrorf(c.Line, "%s: missing value", prop)
 	}
-	if t.isWord("none") {
-		c.next()
+	if t.IsWord("none") {
+		c.Next()
 		return "none", nil, nil
 	}
 	op = "replace-all-with"
-	if t.kind == tokWord {
-		if !slices.Contains(ops, t.text) {
-			return "", nil, lineErrorf(t.line, "%s %q: want %s, none or {", prop, t.text, strings.Join(ops, ", "))
+	if t.Kind == TokWord {
+		if !slices.Contains(ops, t.Text) {
+			return "", nil, LineErrorf(t.Line, "%s %q: want %s, none or {", prop, t.Text, strings.Join(ops, ", "))
 		}
-		op = t.text
-		c.next()
+		op = t.Text
+		c.Next()
 	}
-	blk, err = c.block(prop + " " + op)
+	blk, err = c.Block(prop + " " + op)
 	return op, blk, err
 }
 
 // parseMembers reads `members …`. A bare block replaces the list, as in a
 // config file; add, delete, modify and replace-all-with edit it in place.
-func parseMembers(c *cursor, p *config.Pool, _ propMode) error {
+func parseMembers(c *Cursor, p *config.Pool, _ PropMode) error {
 	op, blk, err := readListEdit(c, "members", "add", "delete", "modify", "replace-all-with")
 	if err != nil {
 		return err
@@ -595,19 +594,19 @@ func parseMembers(c *cursor, p *config.Pool, _ propMode) error {
 		return nil
 	}
 	var entries []memberEntry
-	for !blk.done() {
-		nt := blk.next()
-		if nt.kind != tokWord && nt.kind != tokString {
-			return lineErrorf(nt.line, "members: unexpected %s, want a member NODE:PORT", nt.describe())
+	for !blk.Done() {
+		nt := blk.Next()
+		if nt.Kind != TokWord && nt.Kind != TokString {
+			return LineErrorf(nt.Line, "members: unexpected %s, want a member NODE:PORT", nt.Describe())
 		}
-		e := memberEntry{line: nt.line}
-		if (op == "delete" || op == "modify") && nt.isWord("all") {
+		e := memberEntry{line: nt.Line}
+		if (op == "delete" || op == "modify") && nt.IsWord("all") {
 			e.all = true
-		} else if e.node, e.port, err = config.ParseMemberName(nt.text); err != nil {
-			return lineErrorf(nt.line, "members: %w", err)
+		} else if e.node, e.port, err = config.ParseMemberName(nt.Text); err != nil {
+			return LineErrorf(nt.Line, "members: %w", err)
 		}
-		if blk.atBlock() {
-			if e.body, err = blk.block("members " + nt.text); err != nil {
+		if blk.AtBlock() {
+			if e.body, err = blk.Block("members " + nt.Text); err != nil {
 				return err
 			}
 		}
@@ -632,7 +631,7 @@ func memberBody(e memberEntry, m *config.Member) error {
 	if e.body.ctx != nil {
 		first = len(e.body.ctx.notices)
 	}
-	if err := parseProps(e.body, m, memberProps, inFile); err != nil {
+	if err := parseProps(e.body, m, memberProps, InFile); err != nil {
 		return memberErr(e, err)
 	}
 	if ctx := e.body.ctx; ctx != nil {
@@ -726,47 +725,47 @@ var knownProtocols = []string{"sctp", "icmp", "icmpv6", "gre", "ipip", "esp", "a
 var virtualProps = []property[config.Virtual]{
 	uintProp("connection-limit", "maximum concurrent connections, 0 for none", config.PropRange(config.KindVirtual, "connection-limit"), func(v *config.Virtual) *uint32 { return &v.ConnectionLimit }),
 	textProp("description", "free text", func(v *config.Virtual) *string { return &v.Description }),
-	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *cursor, v *config.Virtual, _ propMode) error {
-		t, err := c.value("destination")
+	{"destination", "ADDRESS:PORT the virtual server listens on", func(c *Cursor, v *config.Virtual, _ PropMode) error {
+		t, err := c.Value("destination")
 		if err != nil {
 			return err
 		}
-		d, err := config.ParseDestination(t.text)
+		d, err := config.ParseDestination(t.Text)
 		if err != nil {
-			return lineErrorf(t.line, "destination: %w", err)
+			return LineErrorf(t.Line, "destination: %w", err)
 		}
 		v.Destination = d
 		return nil
 	}},
-	{"disabled", "refuse new connections", func(_ *cursor, v *config.Virtual, _ propMode) error {
+	{"disabled", "refuse new connections", func(_ *Cursor, v *config.Virtual, _ PropMode) error {
 		v.Disabled = true
 		return nil
 	}},
-	{"enabled", "accept new connections", func(_ *cursor, v *config.Virtual, _ propMode) error {
+	{"enabled", "accept new connections", func(_ *Cursor, v *config.Virtual, _ PropMode) error {
 		v.Disabled = false
 		return nil
 	}},
 	refProp("fallback-persistence", "persistence profile used when the default one does not apply, or none", func(v *config.Virtual) *string { return &v.FallbackPersistence }),
-	{"ip-protocol", "tcp, udp or any", func(c *cursor, v *config.Virtual, _ propMode) error {
-		t, err := c.value("ip-protocol")
+	{"ip-protocol", "tcp, udp or any", func(c *Cursor, v *config.Virtual, _ PropMode) error {
+		t, err := c.Value("ip-protocol")
 		if err != nil {
 			return err
 		}
 		switch {
-		case t.text == "tcp":
+		case t.Text == "tcp":
 			v.Protocol = config.ProtocolTCP
-		case t.text == "udp":
+		case t.Text == "udp":
 			v.Protocol = config.ProtocolUDP
-		case t.text == "any":
+		case t.Text == "any":
 			v.Protocol = config.ProtocolAny
-		case slices.Contains(knownProtocols, t.text):
-			return lineErrorf(t.line, "ip-protocol %q: not supported yet (tcp, udp or any)", t.text)
+		case slices.Contains(knownProtocols, t.Text):
+			return LineErrorf(t.Line, "ip-protocol %q: not supported yet (tcp, udp or any)", t.Text)
 		default:
-			return lineErrorf(t.line, "ip-protocol %q: unknown protocol", t.text)
+			return LineErrorf(t.Line, "ip-protocol %q: unknown protocol", t.Text)
 		}
 		return nil
 	}},
-	{"mask", "destination mask; 255.255.255.255", func(c *cursor, v *config.Virtual, _ propMode) error {
+	{"mask", "destination mask; 255.255.255.255", func(c *Cursor, v *config.Virtual, _ PropMode) error {
 		a, err := addrValue(c, "mask")
 		if err != nil {
 			return err
@@ -783,16 +782,16 @@ var virtualProps = []property[config.Virtual]{
 }
 
 var profileProps = []property[config.Profile]{
-	{"context", "all, clientside or serverside", func(c *cursor, p *config.Profile, _ propMode) error {
-		t, err := c.value("context")
+	{"context", "all, clientside or serverside", func(c *Cursor, p *config.Profile, _ PropMode) error {
+		t, err := c.Value("context")
 		if err != nil {
 			return err
 		}
-		switch t.text {
+		switch t.Text {
 		case "all", "clientside", "serverside":
-			p.Context = t.text
+			p.Context = t.Text
 		default:
-			return lineErrorf(t.line, "context %q: want all, clientside or serverside", t.text)
+			return LineErrorf(t.Line, "context %q: want all, clientside or serverside", t.Text)
 		}
 		return nil
 	}},
@@ -809,26 +808,26 @@ func nestedErr(what string, err error) error {
 
 // editList reads `PROP [add|delete|replace-all-with] { NAME [{ … }] … } | none`
 // into a list sorted by name; read parses one entry's block.
-func editList[E any](c *cursor, what string, list []E, name func(*E) *string, read func(body *cursor, e *E) error) ([]E, error) {
-	t, ok := c.peek()
+func editList[E any](c *Cursor, what string, list []E, name func(*E) *string, read func(body *Cursor, e *E) error) ([]E, error) {
+	t, ok := c.Peek()
 	if !ok {
-		return nil, lineErrorf(c.line, "%s: missing value", what)
+		return nil, LineErrorf(c.Line, "%s: missing value", what)
 	}
-	if t.isWord("none") {
-		c.next()
+	if t.IsWord("none") {
+		c.Next()
 		return nil, nil
 	}
 	op := "replace-all-with"
-	if t.kind == tokWord {
-		switch t.text {
+	if t.Kind == TokWord {
+		switch t.Text {
 		case "add", "delete", "replace-all-with":
-			op = t.text
-			c.next()
+			op = t.Text
+			c.Next()
 		default:
-			return nil, lineErrorf(t.line, "%s %q: want add, delete, replace-all-with, none or {", what, t.text)
+			return nil, LineErrorf(t.Line, "%s %q: want add, delete, replace-all-with, none or {", what, t.Text)
 		}
 	}
-	blk, err := c.block(what + " " + op)
+	blk, err := c.Block(what + " " + op)
 	if err != nil {
 		return nil, err
 	}
@@ -838,23 +837,23 @@ func editList[E any](c *cursor, what string, list []E, name func(*E) *string, re
 		list = slices.Clone(list)
 	}
 	seen := map[string]bool{}
-	for !blk.done() {
-		nt := blk.next()
-		if nt.kind != tokWord && nt.kind != tokString {
-			return nil, lineErrorf(nt.line, "%s: unexpected %s, want a profile name", what, nt.describe())
+	for !blk.Done() {
+		nt := blk.Next()
+		if nt.Kind != TokWord && nt.Kind != TokString {
+			return nil, LineErrorf(nt.Line, "%s: unexpected %s, want a profile name", what, nt.Describe())
 		}
-		n, err := config.FullName(nt.text)
+		n, err := config.FullName(nt.Text)
 		if err != nil {
-			return nil, lineErrorf(nt.line, "%s %q: %w", what, nt.text, err)
+			return nil, LineErrorf(nt.Line, "%s %q: %w", what, nt.Text, err)
 		}
 		if seen[n] {
-			return nil, lineErrorf(nt.line, "%s %s: listed twice", what, n)
+			return nil, LineErrorf(nt.Line, "%s %s: listed twice", what, n)
 		}
 		seen[n] = true
 		var e E
 		*name(&e) = n
-		if blk.atBlock() {
-			body, err := blk.block(what + " " + n)
+		if blk.AtBlock() {
+			body, err := blk.Block(what + " " + n)
 			if err != nil {
 				return nil, err
 			}
@@ -865,11 +864,11 @@ func editList[E any](c *cursor, what string, list []E, name func(*E) *string, re
 		i := slices.IndexFunc(list, func(x E) bool { return *name(&x) == n })
 		switch {
 		case op == "delete" && i < 0:
-			return nil, lineErrorf(nt.line, "%s %s: not attached", what, n)
+			return nil, LineErrorf(nt.Line, "%s %s: not attached", what, n)
 		case op == "delete":
 			list = slices.Delete(list, i, i+1)
 		case op == "add" && i >= 0:
-			return nil, lineErrorf(nt.line, "%s %s: already attached", what, n)
+			return nil, LineErrorf(nt.Line, "%s %s: already attached", what, n)
 		default:
 			list = append(list, e)
 		}
@@ -878,9 +877,9 @@ func editList[E any](c *cursor, what string, list []E, name func(*E) *string, re
 	return list, nil
 }
 
-func parseProfiles(c *cursor, v *config.Virtual, _ propMode) error {
+func parseProfiles(c *Cursor, v *config.Virtual, _ PropMode) error {
 	list, err := editList(c, "profiles", v.Profiles, func(p *config.Profile) *string { return &p.Name },
-		func(body *cursor, p *config.Profile) error { return parseProps(body, p, profileProps, inFile) })
+		func(body *Cursor, p *config.Profile) error { return parseProps(body, p, profileProps, InFile) })
 	if err == nil {
 		v.Profiles = list
 	}
@@ -891,9 +890,9 @@ var persistRefProps = []property[config.PersistRef]{
 	boolProp("default", "yes", "no", func(p *config.PersistRef) *bool { return &p.Default }),
 }
 
-func parsePersist(c *cursor, v *config.Virtual, _ propMode) error {
+func parsePersist(c *Cursor, v *config.Virtual, _ PropMode) error {
 	list, err := editList(c, "persist", v.Persist, func(p *config.PersistRef) *string { return &p.Name },
-		func(body *cursor, p *config.PersistRef) error { return parseProps(body, p, persistRefProps, inFile) })
+		func(body *Cursor, p *config.PersistRef) error { return parseProps(body, p, persistRefProps, InFile) })
 	if err == nil {
 		v.Persist = list
 	}
@@ -908,12 +907,12 @@ type snatSpec struct {
 }
 
 var snatProps = []property[snatSpec]{
-	{"type", "automap, none or snat", func(c *cursor, s *snatSpec, _ propMode) error {
-		t, err := c.value("type")
+	{"type", "automap, none or snat", func(c *Cursor, s *snatSpec, _ PropMode) error {
+		t, err := c.Value("type")
 		if err != nil {
 			return err
 		}
-		switch t.text {
+		switch t.Text {
 		case "automap":
 			s.typ = config.SNATAutomap
 		case "none":
@@ -921,22 +920,22 @@ var snatProps = []property[snatSpec]{
 		case "snat":
 			s.typ = config.SNATSnatpool
 		case "lsn":
-			return lineErrorf(t.line, "type %q: not supported yet (automap, none or snat)", t.text)
+			return LineErrorf(t.Line, "type %q: not supported yet (automap, none or snat)", t.Text)
 		default:
-			return lineErrorf(t.line, "type %q: want automap, none or snat", t.text)
+			return LineErrorf(t.Line, "type %q: want automap, none or snat", t.Text)
 		}
 		return nil
 	}},
 	refProp("pool", "SNAT pool for type snat, or none", func(s *snatSpec) *string { return &s.pool }),
 }
 
-func parseSNAT(c *cursor, v *config.Virtual, _ propMode) error {
-	blk, err := c.block("source-address-translation")
+func parseSNAT(c *Cursor, v *config.Virtual, _ PropMode) error {
+	blk, err := c.Block("source-address-translation")
 	if err != nil {
 		return err
 	}
 	s := snatSpec{typ: v.SNAT, pool: v.SNATPool}
-	if err := parseProps(blk, &s, snatProps, inFile); err != nil {
+	if err := parseProps(blk, &s, snatProps, InFile); err != nil {
 		return nestedErr("source-address-translation", err)
 	}
 	if s.typ != config.SNATSnatpool {

@@ -1,4 +1,4 @@
-package tmsh
+package conf
 
 import (
 	"strconv"
@@ -16,22 +16,22 @@ import (
 // monitors and persistence profiles are never printed, as in BIG-IP's
 // bigip.conf. The output is deterministic and ParseConfig reads it back to an
 // equal Config.
-func Text(c *config.Config) string { return format(c, false) }
+func Text(c *config.Config) string { return Format(c, false) }
 
-// format prints every object; all adds the properties left at their
+// Format prints every object; all adds the properties left at their
 // defaults, as `list … all-properties` does.
-func format(c *config.Config, all bool) string { return formatModule(c, "", all) }
+func Format(c *config.Config, all bool) string { return FormatModule(c, "", all) }
 
-// formatModule prints the objects of one module ("ltm"), or of all when
+// FormatModule prints the objects of one module ("ltm"), or of all when
 // module is empty.
-func formatModule(c *config.Config, module string, all bool) string {
+func FormatModule(c *config.Config, module string, all bool) string {
 	var b strings.Builder
-	for _, k := range kinds {
-		if module != "" && k.module != module {
+	for _, k := range Kinds {
+		if module != "" && k.Module != module {
 			continue
 		}
-		for _, name := range k.stored(c) {
-			k.print(&b, c, name, all)
+		for _, name := range k.Stored(c) {
+			k.Print(&b, c, name, all)
 		}
 	}
 	for _, u := range c.Unknown {
@@ -51,7 +51,7 @@ func indent(b *strings.Builder, depth int) {
 	}
 }
 
-func prop(b *strings.Builder, depth int, name, value string) {
+func Prop(b *strings.Builder, depth int, name, value string) {
 	indent(b, depth)
 	b.WriteString(name)
 	if value != "" {
@@ -64,7 +64,7 @@ func prop(b *strings.Builder, depth int, name, value string) {
 // propIf prints a property when it is not at its default, or always with all.
 func propIf(b *strings.Builder, depth int, name, value string, notDefault, all bool) {
 	if notDefault || all {
-		prop(b, depth, name, value)
+		Prop(b, depth, name, value)
 	}
 }
 
@@ -76,24 +76,24 @@ func descProp(b *strings.Builder, depth int, desc string, all bool) {
 func textPropOut(b *strings.Builder, depth int, name, v string, all bool) {
 	switch {
 	case v != "":
-		prop(b, depth, name, quote(v))
+		Prop(b, depth, name, quote(v))
 	case all:
-		prop(b, depth, name, "none")
+		Prop(b, depth, name, "none")
 	}
 }
 
 func refOut(b *strings.Builder, depth int, name, ref string, all bool) {
 	switch {
 	case ref != "":
-		prop(b, depth, name, ref)
+		Prop(b, depth, name, ref)
 	case all:
-		prop(b, depth, name, "none")
+		Prop(b, depth, name, "none")
 	}
 }
 
 func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
-func yesNo(v bool, yes, no string) string {
+func YesNo(v bool, yes, no string) string {
 	if v {
 		return yes
 	}
@@ -103,7 +103,7 @@ func yesNo(v bool, yes, no string) string {
 // extrasOut prints the unknown properties kept from a loaded file.
 func extrasOut(b *strings.Builder, depth int, e config.Extras) {
 	for _, r := range e.Extra {
-		prop(b, depth, r.Text, "")
+		Prop(b, depth, r.Text, "")
 	}
 }
 
@@ -114,7 +114,7 @@ func monitorOut(b *strings.Builder, depth int, r config.MonitorRule, all bool) {
 func printNode(b *strings.Builder, n *config.Node, all bool) {
 	b.WriteString("ltm node " + n.Name + " {\n")
 	if n.Address.IsValid() {
-		prop(b, 1, "address", n.Address.String())
+		Prop(b, 1, "address", n.Address.String())
 	}
 	propIf(b, 1, "connection-limit", u32(n.ConnectionLimit), n.ConnectionLimit != 0, all)
 	descProp(b, 1, n.Description, all)
@@ -128,18 +128,18 @@ func printNode(b *strings.Builder, n *config.Node, all bool) {
 
 func printPool(b *strings.Builder, p *config.Pool, all bool) {
 	b.WriteString("ltm pool " + p.Name + " {\n")
-	propIf(b, 1, "allow-nat", yesNo(p.AllowNAT, "yes", "no"), !p.AllowNAT, all)
-	propIf(b, 1, "allow-snat", yesNo(p.AllowSNAT, "yes", "no"), !p.AllowSNAT, all)
+	propIf(b, 1, "allow-nat", YesNo(p.AllowNAT, "yes", "no"), !p.AllowNAT, all)
+	propIf(b, 1, "allow-snat", YesNo(p.AllowSNAT, "yes", "no"), !p.AllowSNAT, all)
 	descProp(b, 1, p.Description, all)
-	prop(b, 1, "load-balancing-mode", p.Mode.String())
+	Prop(b, 1, "load-balancing-mode", p.Mode.String())
 	switch {
 	case len(p.Members) > 0:
-		prop(b, 1, "members", "{")
+		Prop(b, 1, "members", "{")
 		for i := range p.Members {
 			m := &p.Members[i]
-			prop(b, 2, m.Name(), "{")
+			Prop(b, 2, m.Name(), "{")
 			if m.Address.IsValid() {
-				prop(b, 3, "address", m.Address.String())
+				Prop(b, 3, "address", m.Address.String())
 			}
 			propIf(b, 3, "connection-limit", u32(m.ConnectionLimit), m.ConnectionLimit != 0, all)
 			descProp(b, 3, m.Description, all)
@@ -148,11 +148,11 @@ func printPool(b *strings.Builder, p *config.Pool, all bool) {
 			propIf(b, 3, "session", m.Session.String(), m.Session != config.SessionUserEnabled, all)
 			propIf(b, 3, "state", m.State.String(), m.State != config.StateUserUp, all)
 			extrasOut(b, 3, m.Extras)
-			prop(b, 2, "}", "")
+			Prop(b, 2, "}", "")
 		}
-		prop(b, 1, "}", "")
+		Prop(b, 1, "}", "")
 	case all:
-		prop(b, 1, "members", "none")
+		Prop(b, 1, "members", "none")
 	}
 	propIf(b, 1, "min-active-members", u32(p.MinActiveMembers), p.MinActiveMembers != 0, all)
 	monitorOut(b, 1, p.Monitor, all)
@@ -168,68 +168,68 @@ func printVirtual(b *strings.Builder, v *config.Virtual, all bool) {
 	propIf(b, 1, "connection-limit", u32(v.ConnectionLimit), v.ConnectionLimit != 0, all)
 	descProp(b, 1, v.Description, all)
 	if v.Destination.Addr().IsValid() {
-		prop(b, 1, "destination", config.FormatDestination(v.Destination))
+		Prop(b, 1, "destination", config.FormatDestination(v.Destination))
 	}
 	switch {
 	case v.Disabled:
-		prop(b, 1, "disabled", "")
+		Prop(b, 1, "disabled", "")
 	case all:
-		prop(b, 1, "enabled", "")
+		Prop(b, 1, "enabled", "")
 	}
 	refOut(b, 1, "fallback-persistence", v.FallbackPersistence, all)
 	if v.Protocol != 0 {
-		prop(b, 1, "ip-protocol", v.Protocol.String())
+		Prop(b, 1, "ip-protocol", v.Protocol.String())
 	}
 	if v.Mask.IsValid() {
-		prop(b, 1, "mask", v.Mask.String())
+		Prop(b, 1, "mask", v.Mask.String())
 	}
 	switch {
 	case len(v.Persist) > 0:
-		prop(b, 1, "persist", "{")
+		Prop(b, 1, "persist", "{")
 		for _, p := range v.Persist {
 			if !p.Default && !all {
-				prop(b, 2, p.Name, "{ }")
+				Prop(b, 2, p.Name, "{ }")
 				continue
 			}
-			prop(b, 2, p.Name, "{")
-			prop(b, 3, "default", yesNo(p.Default, "yes", "no"))
-			prop(b, 2, "}", "")
+			Prop(b, 2, p.Name, "{")
+			Prop(b, 3, "default", YesNo(p.Default, "yes", "no"))
+			Prop(b, 2, "}", "")
 		}
-		prop(b, 1, "}", "")
+		Prop(b, 1, "}", "")
 	case all:
-		prop(b, 1, "persist", "none")
+		Prop(b, 1, "persist", "none")
 	}
 	refOut(b, 1, "pool", v.Pool, all)
 	switch {
 	case len(v.Profiles) > 0:
-		prop(b, 1, "profiles", "{")
+		Prop(b, 1, "profiles", "{")
 		for _, p := range v.Profiles {
 			if p.Context == "" {
-				prop(b, 2, p.Name, "{ }")
+				Prop(b, 2, p.Name, "{ }")
 				continue
 			}
-			prop(b, 2, p.Name, "{")
-			prop(b, 3, "context", p.Context)
-			prop(b, 2, "}", "")
+			Prop(b, 2, p.Name, "{")
+			Prop(b, 3, "context", p.Context)
+			Prop(b, 2, "}", "")
 		}
-		prop(b, 1, "}", "")
+		Prop(b, 1, "}", "")
 	case all:
-		prop(b, 1, "profiles", "none")
+		Prop(b, 1, "profiles", "none")
 	}
 	if v.SNAT != config.SNATNone || all {
-		prop(b, 1, "source-address-translation", "{")
+		Prop(b, 1, "source-address-translation", "{")
 		if v.SNAT == config.SNATSnatpool || all {
 			pool := v.SNATPool
 			if pool == "" {
 				pool = "none"
 			}
-			prop(b, 2, "pool", pool)
+			Prop(b, 2, "pool", pool)
 		}
-		prop(b, 2, "type", v.SNAT.String())
-		prop(b, 1, "}", "")
+		Prop(b, 2, "type", v.SNAT.String())
+		Prop(b, 1, "}", "")
 	}
-	propIf(b, 1, "translate-address", yesNo(v.TranslateAddress, "enabled", "disabled"), !v.TranslateAddress, all)
-	propIf(b, 1, "translate-port", yesNo(v.TranslatePort, "enabled", "disabled"), !v.TranslatePort, all)
+	propIf(b, 1, "translate-address", YesNo(v.TranslateAddress, "enabled", "disabled"), !v.TranslateAddress, all)
+	propIf(b, 1, "translate-port", YesNo(v.TranslatePort, "enabled", "disabled"), !v.TranslatePort, all)
 	extrasOut(b, 1, v.Extras)
 	b.WriteString("}\n")
 }
@@ -269,4 +269,4 @@ func quote(s string) string {
 }
 
 // itoa is strconv.Itoa for the unsigned counters.
-func utoa(n uint64) string { return strconv.FormatUint(n, 10) }
+func Utoa(n uint64) string { return strconv.FormatUint(n, 10) }
