@@ -279,3 +279,22 @@ func TestDSRServiceDown(t *testing.T) {
 		}
 	})
 }
+
+// A SNAT pool address that is also a VIP or a self IP is refused, naming
+// the virtual and the address.
+func TestSNATPoolAddressConflicts(t *testing.T) {
+	for _, tt := range []struct {
+		addr netip.Addr
+		want string
+	}{
+		{vip, "virtual /Common/vs_web: source-address-translation pool address 198.18.0.100: is also a virtual server's destination address"},
+		{selfInt.Addr(), "virtual /Common/vs_web: source-address-translation pool address 198.18.1.2: is also the address of self /Common/self_int"},
+		{netip.MustParseAddr("2001:db8::1"), "virtual /Common/vs_web: source-address-translation pool address 2001:db8::1: only IPv4 is supported"},
+	} {
+		p := testProgram(t, progOpts{})
+		p.virtual("/Common/vs_web").SNATPool = []netip.Addr{tt.addr}
+		if err := p.Finalize(); err == nil || err.Error() != tt.want {
+			t.Errorf("Finalize with %s: %v, want %q", tt.addr, err, tt.want)
+		}
+	}
+}

@@ -149,9 +149,6 @@ func (p *Program) Finalize() error {
 		p.vs[k] = i
 		p.vips[v.Addr] = struct{}{}
 		for _, a := range v.SNATPool {
-			if !a.Is4() {
-				return fmt.Errorf("virtual %s: snatpool address %s: only IPv4 is supported", v.Name, a)
-			}
 			p.snats[a] = struct{}{}
 		}
 		p.dsr = p.dsr || v.DSR
@@ -169,12 +166,11 @@ func (p *Program) Finalize() error {
 		}
 		p.selfs[s.Prefix.Addr()] = i
 	}
-	for a := range p.snats {
-		if _, vip := p.vips[a]; vip {
-			return fmt.Errorf("snatpool address %s: is also a virtual's destination", a)
-		}
-		if j, self := p.selfs[a]; self {
-			return fmt.Errorf("snatpool address %s: is also self %s", a, p.SelfIPs[j].Name)
+	for _, v := range p.Virtuals {
+		for _, a := range v.SNATPool {
+			if err := p.checkSNATAddr(a); err != nil {
+				return fmt.Errorf("virtual %s: source-address-translation pool address %s: %w", v.Name, a, err)
+			}
 		}
 	}
 	p.finalized = true
@@ -237,6 +233,22 @@ func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
 func (p *Program) IsVIP(addr netip.Addr) bool {
 	_, ok := p.vips[addr]
 	return ok
+}
+
+// checkSNATAddr checks a SNAT pool address: IPv4, and none of the
+// appliance's other addresses (the flows' reverse keys and ARP would be
+// ambiguous).
+func (p *Program) checkSNATAddr(a netip.Addr) error {
+	if !a.Is4() {
+		return fmt.Errorf("only IPv4 is supported")
+	}
+	if _, vip := p.vips[a]; vip {
+		return fmt.Errorf("is also a virtual server's destination address")
+	}
+	if j, self := p.selfs[a]; self {
+		return fmt.Errorf("is also the address of self %s", p.SelfIPs[j].Name)
+	}
+	return nil
 }
 
 // IsSNATAddr reports whether addr is a translation address of a SNAT pool

@@ -137,7 +137,11 @@ func runShowSNATPool(x *execCtx, cmd *Command, args *cursor) (string, error) {
 			}
 		}
 		statusLine(b, "Virtual Servers", listOrNone(users))
-		statusLine(b, "Dataplane", "not used yet: virtual servers translate with automap")
+		if len(users) > 0 {
+			statusLine(b, "Dataplane", "clients of the virtual servers translated to these addresses; ARP answered for them")
+		} else {
+			statusLine(b, "Dataplane", "not used: no virtual server translates with it")
+		}
 	})
 }
 
