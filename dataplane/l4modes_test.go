@@ -11,7 +11,7 @@ import (
 )
 
 // l4Program is testProgram with vs_web changed by mod before Finalize.
-func l4Program(t *testing.T, mod func(v *Virtual)) *Program {
+func l4Program(t testing.TB, mod func(v *Virtual)) *Program {
 	t.Helper()
 	p := testProgram(t, progOpts{snat: true})
 	q := &Program{Generation: 1, SelfIPs: p.SelfIPs}
@@ -297,4 +297,45 @@ func TestSNATPoolAddressConflicts(t *testing.T) {
 			t.Errorf("Finalize with %s: %v, want %q", tt.addr, err, tt.want)
 		}
 	}
+}
+
+// FuzzProcessL4Modes is FuzzProcess with vs_web doing direct server return
+// and vs_dns translating to a SNAT pool: arbitrary frames on either port,
+// among them members' answers from the VIP and to the pool's addresses,
+// must never panic.
+func FuzzProcessL4Modes(f *testing.F) {
+	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+	srv := ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: vip, dst: client}
+	for _, s := range seedFrames() {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Add(tcpFrame(srv, 80, 40000, fACK, "answer"), true)
+	f.Add(udpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[0]}, 5353, 5555, "a", false), true)
+	f.Add(arpRequest(memberMAC(1), members[1], snatAddrs[1]), true)
+	p := testProgram(f, progOpts{})
+	for _, v := range p.Virtuals {
+		switch v.Name {
+		case "/Common/vs_web":
+			v.DSR = true
+		case "/Common/vs_dns":
+			v.SNATPool = snatAddrs
+		}
+	}
+	if err := p.Finalize(); err != nil {
+		f.Fatal(err)
+	}
+	h := newHarness(f, p)
+	h.learnAll()
+	h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))
+	h.send(portExt, udpFrame(cl, 5555, 53, "q", false))
+	f.Fuzz(func(t *testing.T, b []byte, onInt bool) {
+		port := portExt
+		if onInt {
+			port = portInt
+		}
+		h.send(port, b)
+		h.ports[portExt].drain()
+		h.ports[portInt].drain()
+	})
 }
