@@ -85,3 +85,20 @@ func TestIntegrationSNATPool(t *testing.T) {
 		}
 	}
 }
+
+// translate-port disabled on real namespaces: a virtual on :85 whose pool
+// members are :80 reaches the servers' own :85 (the status=503 emulator).
+func TestIntegrationTranslatePortDisabled(t *testing.T) {
+	tb := upTestbed(t)
+	app := tb.Client()
+	c := "create ltm virtual /Common/vs_keep destination 198.18.1.100:85 ip-protocol tcp pool /Common/web_pool source-address-translation { type automap } translate-port disabled"
+	if out, err := app.Exec(c); err != nil || out != "" {
+		t.Fatalf("%s: %q, %v (want no output)", c, out, err)
+	}
+	for i := range 3 {
+		server, local, _ := identity(t, curl(t, tb, "http://"+tb.Topo.VIP.String()+":85/"))
+		if ap := netip.MustParseAddrPort(local); ap.Port() != 85 {
+			t.Errorf("request %d: %s was reached at %s, want its port 85", i, server, local)
+		}
+	}
+}
