@@ -37,6 +37,7 @@ func TestProcessAllocs(t *testing.T) {
 		prepare func(buf []byte, run int)
 		check   func(t *testing.T, h *harness)
 		persist pools.PersistMode // vs_web's persistence
+		mod     func(v *Virtual)  // changes vs_web
 	}{{
 		name:  "established flow, forward",
 		port:  portExt,
@@ -90,6 +91,38 @@ func TestProcessAllocs(t *testing.T) {
 		frame:   arpRequest(clientMAC, offnet, vip),
 		prepare: newARPSender,
 	}, {
+		name:    "new flow, DSR",
+		port:    portExt,
+		frame:   syn,
+		prepare: newClientPort,
+		mod:     func(v *Virtual) { v.DSR = true },
+	}, {
+		name:  "established flow, DSR",
+		port:  portExt,
+		frame: tcpFrame(cl, 40000, 80, fACK, "data"),
+		mod:   func(v *Virtual) { v.DSR = true },
+	}, {
+		name:  "DSR answer routed back to the client",
+		port:  portInt,
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: vip, dst: client}, 80, 40000, fACK, "data"),
+		mod:   func(v *Virtual) { v.DSR = true },
+	}, {
+		name:    "new flow, SNAT pool",
+		port:    portExt,
+		frame:   syn,
+		prepare: newClientPort,
+		mod:     func(v *Virtual) { v.SNATPool = snatAddrs },
+		check: func(t *testing.T, h *harness) {
+			if h.e.Flows() < 100 {
+				t.Errorf("only %d flows: the new-flow runs did not create flows", h.e.Flows())
+			}
+		},
+	}, {
+		name:  "reverse flow, SNAT pool",
+		port:  portInt,
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[mix32(u32(client))%2]}, 8080, 40000, fACK, "data"),
+		mod:   func(v *Virtual) { v.SNATPool = snatAddrs },
+	}, {
 		name:  "ICMP echo",
 		port:  portExt,
 		frame: icmpEchoFrame(cl, 1, 1, "ping"),
@@ -97,6 +130,9 @@ func TestProcessAllocs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			prog := testProgram(t, progOpts{snat: true})
+			if tt.mod != nil {
+				prog = l4Program(t, tt.mod)
+			}
 			if tt.persist != pools.PersistNone {
 				prog.virtual("/Common/vs_web").Persist = &pools.Persist{Mode: tt.persist, Timeout: time.Minute}
 			}

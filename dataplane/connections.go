@@ -43,6 +43,9 @@ func (f ConnFilter) Match(c Connection) bool {
 // connection is flow f as a Connection at table time now.
 func (ft *FlowTable) connection(f *flow, now int64) Connection {
 	fw, rv := f.keys[dirForward], f.keys[dirReverse]
+	if f.oneWay {
+		rv.src = f.hop // DSR: the member, reached at the VIP's address and port by MAC
+	}
 	return Connection{
 		CSClient: netip.AddrPortFrom(addr4(fw.src), fw.sport),
 		CSServer: netip.AddrPortFrom(addr4(fw.dst), fw.dport),

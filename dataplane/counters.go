@@ -24,7 +24,7 @@ const (
 	DropNoRoute                         // next hop not on a connected network
 	DropTTLExceeded                     // TTL would reach zero on forwarding
 	DropFlowTableFull                   // no free flow entry
-	DropSNATPortsExhausted              // no free SNAT port for the client port's residue
+	DropSNATPortsExhausted              // no free SNAT port (automap, or any SNAT pool address) for the client port's residue
 	DropFlowCollision                   // the reply 5-tuple is already used by another flow
 	DropNeighborTimeout                 // parked waiting for ARP too long, or pushed out of a full queue
 	DropTxError                         // the egress port refused the frame

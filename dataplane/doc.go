@@ -1,7 +1,8 @@
 // Package dataplane is lbx's packet path: the ports, ARP and the neighbour
 // tables, ICMP echo for local addresses, the L4 virtual servers (VIP match,
-// member selection through pools, DNAT and SNAT automap with incremental
-// checksums), the flow table and the drop counters.
+// member selection through pools, DNAT, SNAT automap and SNAT pools with
+// incremental checksums, direct server return), the flow table and the
+// drop counters.
 //
 // What it owns:
 //
@@ -25,6 +26,11 @@
 //
 // The appliance is not a router: a frame is answered (ARP, ICMP echo),
 // translated for an L4 flow, or dropped with a named reason and a counter.
+// The one routed exception is a DSR virtual's answer (source VIP:port of a
+// virtual with translate-address disabled, from a member whose gateway is
+// the appliance), forwarded unchanged to the client's connected network.
+// DSR flows index their client half only (flow.oneWay): the member's
+// answers never pass, so TCP state advances on the client's ACK and FIN.
 // The hot path parses headers in place with encoding/binary, allocates
 // nothing per packet and takes no global lock: the flow table is sharded,
 // the neighbour tables and parking queues are per port.

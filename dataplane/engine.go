@@ -102,9 +102,9 @@ func (in *installed) selfOn(a uint32, port int) bool {
 	return false
 }
 
-// isLocal reports whether a is a self IP or a VIP.
+// isLocal reports whether a is a self IP, a VIP or a SNAT pool address.
 func (in *installed) isLocal(a uint32) bool {
-	return in.isSelf(a) || in.prog.IsVIP(addr4(a))
+	return in.isSelf(a) || in.prog.IsVIP(addr4(a)) || in.prog.IsSNATAddr(addr4(a))
 }
 
 type memberKey struct{ pool, member string }

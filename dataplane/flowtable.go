@@ -116,12 +116,14 @@ type flow struct {
 	fins     uint8 // bit d: FIN seen in direction d
 	seqd     uint8 // bit d: nxt[d] is known
 	used     bool
+	oneWay   bool  // DSR: only the forward key is indexed; the member answers the client directly
 	open     bool  // counted in CurConns: not yet closed by FINs or RST
 	listed   bool  // on the shard's reap list
 	next     int32 // free list link
 	rprev    int32 // reap list links, -1 at the ends
 	rnext    int32
 	nxt      [2]uint32 // TCP: the sequence number direction d sends next
+	hop      uint32    // DSR: the member, the forward half's next hop (keys[dirReverse].src is the VIP)
 	opened   int64     // table-relative nanoseconds of the first packet
 	lastSeen int64     // table-relative nanoseconds
 	vs       *VirtualStats
@@ -140,8 +142,10 @@ type tcpSeg struct {
 // flowHit is what a packet needs from its flow, copied out under the lock.
 type flowHit struct {
 	dir          uint8
+	dsr          bool // no address or port rewrite: only the MAC, towards hop
 	src, dst     uint32
 	sport, dport uint16
+	hop          uint32 // DSR: the next hop, the member (dst stays the VIP)
 	egress       int
 	vs           *VirtualStats
 	ms           *pools.MemberStats
@@ -377,6 +381,9 @@ func (s *flowShard) deleteSlotLocked(i uint32) {
 func (ft *FlowTable) removeLocked(s *flowShard, e int32) {
 	f := &s.entries[e]
 	for d := range f.keys {
+		if d == dirReverse && f.oneWay {
+			break // never indexed: another flow may hold an equal key
+		}
 		if i := s.findLocked(f.keys[d], ft.hash(f.keys[d])); i >= 0 {
 			s.deleteSlotLocked(uint32(i))
 		}
@@ -460,8 +467,10 @@ func (f *flow) hitLocked(dir uint8) flowHit {
 	o := &f.keys[1-dir]
 	return flowHit{
 		dir: dir,
+		dsr: f.oneWay,
 		src: o.dst, sport: o.dport,
 		dst: o.src, dport: o.sport,
+		hop:    f.hop,
 		egress: int(f.egress[dir]),
 		vs:     f.vs,
 		ms:     f.ms,
@@ -479,6 +488,12 @@ func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
 		f.nxt[dir] = end
 		f.seqd |= 1 << dir
 	}
+	if f.oneWay && flags&tcpACK != 0 {
+		// DSR: the client's acknowledgement is what the member sends next
+		// (a service-down RST to the client must carry it).
+		f.nxt[dirReverse] = seg.ack
+		f.seqd |= 1 << dirReverse
+	}
 	if flags&tcpRST != 0 {
 		f.state = stateReset
 		f.setOpen(false)
@@ -489,6 +504,11 @@ func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
 		if dir == dirReverse && flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK {
 			f.state = stateSynRecv
 			synAck = true
+		}
+		if f.oneWay && flags&(tcpSYN|tcpACK) == tcpACK {
+			// DSR: the member's SYN-ACK went to the client directly; the
+			// client's ACK is all the appliance sees of the handshake.
+			f.state = stateEstablished
 		}
 	case stateSynRecv:
 		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpACK {
@@ -507,6 +527,9 @@ func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
 	}
 	if flags&tcpFIN != 0 {
 		f.fins |= 1 << dir
+		if f.oneWay {
+			f.fins = 3 // DSR: the member's FIN never passes here
+		}
 		if f.fins == 3 && f.state != stateReset {
 			f.state = stateClosing
 			f.setOpen(false)
@@ -543,8 +566,10 @@ type newFlow struct {
 	fwd        flowKey // as the client sent it
 	member     uint32
 	memberPort uint16
-	snat       uint32 // SNAT address; 0 keeps the client address
-	egress     [2]int // egress port by direction
+	snat       uint32   // SNAT address (automap); 0 keeps the client address
+	snats      []uint32 // SNAT pool addresses; when set, used instead of snat
+	dsr        bool     // direct server return: index the forward key only
+	egress     [2]int   // egress port by direction
 	vs         *VirtualStats
 	ms         *pools.MemberStats
 	ns         *pools.NodeStats
@@ -590,35 +615,34 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 
 	rev := flowKey{src: nf.member, sport: nf.memberPort, dst: fwd.src, dport: fwd.sport, proto: fwd.proto}
 	var hr uint32
-	if nf.snat == 0 {
-		hr = ft.hash(rev)
-		if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
-			return flowHit{}, DropFlowCollision
-		}
-	} else {
-		rev.dst = nf.snat
-		port := int(fwd.sport)
-		if port < snatPortMin {
-			port += snatPortMin // keeps the residue: snatPortMin is a multiple of flowShards
-		}
-		if port >= int(LocalPortMin) {
-			port = snatPortMin + port&(flowShards-1)
-		}
+	switch {
+	case nf.dsr:
+		// The member answers from the VIP; that half never passes the
+		// appliance, so it is not indexed.
+		rev = flowKey{src: fwd.dst, sport: fwd.dport, dst: fwd.src, dport: fwd.sport, proto: fwd.proto}
+	case nf.snats != nil:
+		n := len(nf.snats)
+		start := int(mix32(fwd.src) % uint32(n))
 		found := false
-		for range snatMaxAttempts {
-			rev.dport = uint16(port)
-			hr = ft.hash(rev)
-			if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); !ok {
-				found = true
+		for i := range n {
+			rev.dst = nf.snats[(start+i)%n]
+			if hr, found = ft.snatPortLocked(s, &rev, fwd.src, fwd.sport, 1<<16, now); found {
 				break
-			}
-			port += flowShards
-			if port >= int(LocalPortMin) {
-				port = snatPortMin + port&(flowShards-1)
 			}
 		}
 		if !found {
 			return flowHit{}, DropSNATPortsExhausted
+		}
+	case nf.snat != 0:
+		rev.dst = nf.snat
+		var found bool
+		if hr, found = ft.snatPortLocked(s, &rev, fwd.src, fwd.sport, int(LocalPortMin), now); !found {
+			return flowHit{}, DropSNATPortsExhausted
+		}
+	default:
+		hr = ft.hash(rev)
+		if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
+			return flowHit{}, DropFlowCollision
 		}
 	}
 
@@ -634,6 +658,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		keys:     [2]flowKey{fwd, rev},
 		egress:   [2]int16{int16(nf.egress[0]), int16(nf.egress[1])},
 		used:     true,
+		oneWay:   nf.dsr,
 		next:     -1,
 		rprev:    -1,
 		rnext:    -1,
@@ -650,8 +675,13 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 		f.seqd = 1 << dirForward
 		s.linkLocked(e)
 	}
+	if nf.dsr {
+		f.hop = nf.member
+	}
 	s.addLocked(hf, uint32(e)<<1|dirForward)
-	s.addLocked(hr, uint32(e)<<1|dirReverse)
+	if !nf.dsr {
+		s.addLocked(hr, uint32(e)<<1|dirReverse)
+	}
 	s.n++
 	ft.count.Add(1)
 	f.setOpen(true)
@@ -710,4 +740,63 @@ func (ft *FlowTable) removeIf(drop func(virtual string) bool) int {
 		s.mu.Unlock()
 	}
 	return removed
+}
+
+// snatPortLocked finds a source port for rev (its dst the translation
+// address) in shard s, sets rev.dport to it and returns rev's hash. Ports
+// are per (translation address, member address and port, protocol): the
+// reverse key holds all of them. The port is ≡ client (mod flowShards), so
+// the reverse key lives in the forward key's shard, and in [snatPortMin,
+// limit). The client's own port is tried first, then snatMaxAttempts ports
+// of the residue from a point hashed from the flow, so that clients with
+// equal ports do not probe one crowded run. A port held by a closed flow
+// (both FINs or a RST seen) is taken over when no free one turns up: a
+// flow's port is released when the flow ends, not when its entry expires.
+func (ft *FlowTable) snatPortLocked(s *flowShard, rev *flowKey, caddr uint32, client uint16, limit int, now int64) (uint32, bool) {
+	res := int(client) & (flowShards - 1)
+	slots := (limit - snatPortMin) / flowShards
+	own := int(client) >= snatPortMin && int(client) < limit
+	hashed := int(snatProbeStart(caddr, client, rev) % uint32(slots))
+	victim, victimPort := int32(-1), 0
+	for i := range snatMaxAttempts + 1 {
+		slot := (hashed + i - 1) % slots
+		if i == 0 {
+			if !own {
+				continue
+			}
+			slot = (int(client) - snatPortMin) / flowShards
+		}
+		port := snatPortMin + slot*flowShards + res
+		rev.dport = uint16(port)
+		h := ft.hash(*rev)
+		e, _, taken := ft.lookupShardLocked(s, *rev, h, now)
+		if !taken {
+			return h, true
+		}
+		if st := s.entries[e].state; victim < 0 && (st == stateClosing || st == stateReset) {
+			victim, victimPort = e, port
+		}
+	}
+	if victim < 0 {
+		return 0, false
+	}
+	ft.removeLocked(s, victim)
+	rev.dport = uint16(victimPort)
+	return ft.hash(*rev), true
+}
+
+// snatProbeStart is where the search for a SNAT port starts when the
+// client's own port is taken, as a number to reduce modulo the slots.
+func snatProbeStart(caddr uint32, cport uint16, rev *flowKey) uint32 {
+	return mix32(mix32(caddr^rev.dst) ^ rev.src ^ (uint32(cport)<<16 | uint32(rev.sport)))
+}
+
+// mix32 scrambles a 32-bit value (a finalizer of murmur3).
+func mix32(x uint32) uint32 {
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	x *= 0xc2b2ae35
+	x ^= x >> 16
+	return x
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"lbx/pools"
 )
 
@@ -219,32 +217,33 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 		name    string
 		cport   uint16
 		clients int // how many different clients use the same port
-		want    []uint16
-		wantErr DropReason
+		own     bool
 	}{
-		{"client port free", 40000, 1, []uint16{40000}, dropNone},
-		{"collisions step by shard count", 40000, 3, []uint16{40000, 40064, 40128}, dropNone},
-		{"low port moves above 1023", 80, 2, []uint16{1104, 1168}, dropNone},
-		{"wrap below the local ports", 61400, 3, []uint16{61400, 1048, 1112}, dropNone},
-		{"a client port among the local ports moves down", 65500, 2, []uint16{1052, 1116}, dropNone},
-		{"bounded attempts", 40000, snatMaxAttempts + 1, nil, DropSNATPortsExhausted},
+		{"client port free", 40000, 1, true},
+		{"collisions take other ports of the residue", 40000, 3, true},
+		{"low port moves above 1023", 80, 2, false},
+		{"a client port among the local ports moves down", 65500, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ft := newTestTable(flowShards * 128)
-			var got []uint16
-			var last DropReason
+			seen := map[uint16]bool{}
 			for i := range tt.clients {
 				nf := tcpNew(tt.cport, snIP)
 				nf.fwd.src = cIP + uint32(i)
 				hit, r := ft.insert(nf, 0, flags(tcpSYN))
-				last = r
 				if r != dropNone {
-					break
+					t.Fatalf("client %d: insert: %v", i, r)
 				}
-				got = append(got, hit.sport)
-				if hit.sport%flowShards != tt.cport%flowShards || hit.sport < snatPortMin {
-					t.Errorf("client %d: SNAT port %d not ≡ %d (mod %d) or below %d", i, hit.sport, tt.cport, flowShards, snatPortMin)
+				if i == 0 && tt.own != (hit.sport == tt.cport) {
+					t.Errorf("first client: SNAT port %d, client port %d: want own port %v", hit.sport, tt.cport, tt.own)
+				}
+				if seen[hit.sport] {
+					t.Errorf("client %d: SNAT port %d given twice", i, hit.sport)
+				}
+				seen[hit.sport] = true
+				if hit.sport%flowShards != tt.cport%flowShards || hit.sport < snatPortMin || hit.sport >= LocalPortMin {
+					t.Errorf("client %d: SNAT port %d not ≡ %d (mod %d) or not in [%d, %d)", i, hit.sport, tt.cport, flowShards, snatPortMin, LocalPortMin)
 				}
 				// The member's answer finds this client.
 				back, ok := ft.lookup(flowKey{src: mIP, sport: 8080, dst: snIP, dport: hit.sport, proto: ProtoTCP}, 0, flags(tcpSYN|tcpACK))
@@ -252,22 +251,56 @@ func TestFlowTableSNATPortAllocation(t *testing.T) {
 					t.Errorf("client %d: reverse lookup = %+v, %v", i, back, ok)
 				}
 			}
-			if tt.wantErr != dropNone {
-				if last != tt.wantErr {
-					t.Errorf("last insert = %v, want %v", last, tt.wantErr)
-				}
-				if len(got) != snatMaxAttempts {
-					t.Errorf("%d flows got a port, want %d", len(got), snatMaxAttempts)
-				}
-				return
-			}
-			if last != dropNone {
-				t.Fatalf("insert: %v", last)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("SNAT ports (-want +got):\n%s", diff)
-			}
 		})
+	}
+}
+
+// TestFlowTableSNATExhaustion fills one client-port residue's SNAT ports
+// towards one member: almost all of them are given out before the named
+// drop, and a flow that ends (RST) gives its port to the next client at
+// once, before its entry expires.
+func TestFlowTableSNATExhaustion(t *testing.T) {
+	ft := newTestTable(flowShards * 2048)
+	ft.reapCap = 0 // SYN-only flows; the reaper has its own tests
+	slots := (int(LocalPortMin) - snatPortMin) / flowShards
+	var last DropReason
+	var ok []*newFlow
+	for i := range 2 * slots {
+		nf := tcpNew(40000, snIP)
+		nf.fwd.src = cIP + uint32(i)
+		if _, last = ft.insert(nf, 0, flags(tcpSYN)); last != dropNone {
+			break
+		}
+		ok = append(ok, nf)
+	}
+	if last != DropSNATPortsExhausted {
+		t.Fatalf("last insert = %v, want %v", last, DropSNATPortsExhausted)
+	}
+	// Linear probing from hashed starts: at high load, 65 probes can all
+	// meet taken ports before every port is given out.
+	if len(ok) < slots*8/10 {
+		t.Errorf("%d of %d ports given out before exhaustion, want at least 80%%", len(ok), slots)
+	}
+	// A RST from each client ends its flow: new clients get ports at once,
+	// before the old entries expire (almost as many: a new client takes
+	// an ended flow's port only when its probes meet no free one).
+	for _, nf := range ok {
+		if _, found := ft.lookup(nf.fwd, 0, flags(tcpRST)); !found {
+			t.Fatalf("flow %v not found", nf.fwd)
+		}
+	}
+	again := 0
+	for i := range ok {
+		nf := tcpNew(40000, snIP)
+		nf.fwd.src = cIP + uint32(10*slots+i)
+		if _, r := ft.insert(nf, 0, flags(tcpSYN)); r == dropNone {
+			again++
+		} else if r != DropSNATPortsExhausted {
+			t.Fatalf("insert %d after the flows were reset = %v", i, r)
+		}
+	}
+	if again < len(ok)*9/10 {
+		t.Errorf("%d of %d new clients got a port after the old flows were reset, want at least 90%%", again, len(ok))
 	}
 }
 
@@ -351,19 +384,24 @@ func (r *refTable) insert(nf *newFlow, now int64, timeout int64) (flowHit, DropR
 	} else {
 		rev.dst = nf.snat
 		ok := false
-		for p, i := int(nf.fwd.sport), 0; i < snatMaxAttempts; i++ {
-			if p < snatPortMin {
-				p += snatPortMin
-			}
-			if p > 0xffff {
-				p = snatPortMin + p%flowShards
-			}
+		// The client's own port when in range, then snatMaxAttempts
+		// ports of its residue from the hashed start.
+		res := int(nf.fwd.sport) % flowShards
+		slots := (int(LocalPortMin) - snatPortMin) / flowShards
+		start := int(snatProbeStart(nf.fwd.src, nf.fwd.sport, &rev) % uint32(slots))
+		var cands []int
+		if p := int(nf.fwd.sport); p >= snatPortMin && p < int(LocalPortMin) {
+			cands = append(cands, p)
+		}
+		for i := range snatMaxAttempts {
+			cands = append(cands, snatPortMin+(start+i)%slots*flowShards+res)
+		}
+		for _, p := range cands {
 			rev.dport = uint16(p)
 			if !used(rev) {
 				ok = true
 				break
 			}
-			p += flowShards
 		}
 		if !ok {
 			return flowHit{}, DropSNATPortsExhausted

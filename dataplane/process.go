@@ -162,7 +162,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		w.e.learn(w.rx, a.senderIP, a.senderMAC)
 		learned = true
 	}
-	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP))) {
+	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
 		if !w.arpLimit.allow(a.senderIP, w.now) {
 			return DropARPRateLimited
 		}
@@ -175,6 +175,16 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		return dropNone
 	}
 	return DropNotForUs
+}
+
+// snatOn reports whether a is a SNAT pool address the appliance answers
+// ARP for on the receiving port: the port of its connected network, or
+// every port when it is on none (like a VIP).
+func (w *worker) snatOn(in *installed, a uint32) bool {
+	if !in.prog.IsSNATAddr(addr4(a)) {
+		return false
+	}
+	return in.connected(a) < 0 || in.connectedOn(a, w.rx.idx)
 }
 
 // ownMAC reports whether mac is one of the engine's ports.
@@ -217,6 +227,11 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	p, r := parseIPv4(frame)
 	if r != dropNone {
 		return r
+	}
+	if in.prog.dsr && !p.fragment && (p.proto == ProtoTCP || p.proto == ProtoUDP) && in.prog.IsVIP(addr4(p.src)) {
+		if handled, r := w.dsrReturn(in, frame, &p); handled {
+			return r
+		}
 	}
 	if in.isLocal(p.src) {
 		if p.src == p.dst {
@@ -308,7 +323,12 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+	nextHop := hit.dst
+	if hit.dsr {
+		nextHop = hit.hop // only the MAC changes: towards the member
+	} else {
+		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+	}
 	decTTL(frame, p)
 	bytes := uint64(p.total)
 	if hit.dir == dirForward {
@@ -330,7 +350,39 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 			hit.ms.BytesOut.Add(bytes)
 		}
 	}
-	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], hit.dst)
+	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
+}
+
+// dsrReturn forwards a member's answer on a DSR virtual (source VIP:port of
+// a virtual with translate-address disabled) to the client, when the
+// member's default gateway is the appliance: routed between connected
+// networks, addresses untouched, TTL decremented, and counted as the
+// virtual's outbound traffic; the flow is not looked up (DSR tracks the
+// client's half only). It reports false for a packet from a VIP that is not
+// a DSR virtual's answer, which is then judged as any other.
+func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, DropReason) {
+	if r := parseL4(frame, p); r != dropNone {
+		return true, r
+	}
+	vi := in.prog.lookupVirtual(addr4(p.src), p.sport, p.proto)
+	if vi < 0 || !in.prog.Virtuals[vi].DSR {
+		return false, dropNone
+	}
+	if in.isLocal(p.dst) {
+		return true, DropLocalSource
+	}
+	ci := in.connected(p.dst)
+	if ci < 0 {
+		return true, DropNoRoute
+	}
+	if p.ttl <= 1 {
+		return true, DropTTLExceeded
+	}
+	decTTL(frame, p)
+	st := in.virts[vi].stats
+	st.PktsOut.Add(1)
+	st.BytesOut.Add(uint64(p.total))
+	return true, w.send(in, in.selfs[ci].port, frame[:ethHdrLen+p.total], p.dst)
 }
 
 // newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
@@ -349,7 +401,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, s
 	}
 	maddr := u32(m.Addr)
 	mport := m.Port
-	if mport == 0 {
+	if mport == 0 || vs.KeepPort || vs.DSR {
 		mport = k.dport
 	}
 	ms := in.connected(maddr)
@@ -367,7 +419,12 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, s
 		ns:         m.NodeStats,
 		virtual:    vs.Name,
 	}
-	if vs.SNATAutomap {
+	switch {
+	case vs.DSR:
+		nf.dsr = true
+	case rt.snats != nil:
+		nf.snats = rt.snats
+	case vs.SNATAutomap:
 		nf.snat = in.selfs[ms].addr
 	}
 	return w.e.flows.insert(&nf, w.now, seg)

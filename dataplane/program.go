@@ -69,7 +69,22 @@ type Virtual struct {
 	// while the spec stays Equal.
 	Pool        *pools.PoolConfig
 	SNATAutomap bool // translate the client source to the egress self IP
-	Enabled     bool
+	// SNATPool are the translation addresses of a SNAT pool (`type snat
+	// pool P`); when set they are used instead of automap. The appliance
+	// answers ARP for them and allocates their source ports per
+	// (translation address, member address and port, protocol) from the
+	// whole range 1024–65535: the local stack never uses them.
+	SNATPool []netip.Addr
+	// DSR is direct server return (translate-address disabled): only the
+	// destination MAC is rewritten to the chosen member's; addresses and
+	// ports stay the client's and the VIP's, SNAT and the member's port
+	// are ignored, and the flow is tracked from the client's half alone,
+	// since the member answers the client without the appliance.
+	DSR bool
+	// KeepPort is translate-port disabled: the destination port stays the
+	// client's, the member's port is ignored (as BIG-IP does).
+	KeepPort bool
+	Enabled  bool
 
 	// Persist is the virtual's persistence, nil for none. When Table is nil
 	// the engine uses its own table (in a copy). In hash mode the key
@@ -99,7 +114,9 @@ type Program struct {
 
 	vs        map[vsKey]int // destination → index in Virtuals
 	vips      map[netip.Addr]struct{}
-	selfs     map[netip.Addr]int // self IP address → index in SelfIPs
+	snats     map[netip.Addr]struct{} // SNAT pool translation addresses
+	dsr       bool                    // some virtual is DSR
+	selfs     map[netip.Addr]int      // self IP address → index in SelfIPs
 	finalized bool
 }
 
@@ -116,6 +133,7 @@ type vsKey struct {
 func (p *Program) Finalize() error {
 	p.vs = make(map[vsKey]int, len(p.Virtuals))
 	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
+	p.snats = make(map[netip.Addr]struct{})
 	specs := make(map[string]*Virtual)
 	for i, v := range p.Virtuals {
 		if !v.Addr.Is4() {
@@ -130,6 +148,10 @@ func (p *Program) Finalize() error {
 		}
 		p.vs[k] = i
 		p.vips[v.Addr] = struct{}{}
+		for _, a := range v.SNATPool {
+			p.snats[a] = struct{}{}
+		}
+		p.dsr = p.dsr || v.DSR
 		if err := checkPoolSpec(v, specs); err != nil {
 			return err
 		}
@@ -143,6 +165,13 @@ func (p *Program) Finalize() error {
 			return fmt.Errorf("self %s: address %s: already used by self %s", s.Name, s.Prefix.Addr(), p.SelfIPs[j].Name)
 		}
 		p.selfs[s.Prefix.Addr()] = i
+	}
+	for _, v := range p.Virtuals {
+		for _, a := range v.SNATPool {
+			if err := p.checkSNATAddr(a); err != nil {
+				return fmt.Errorf("virtual %s: source-address-translation pool address %s: %w", v.Name, a, err)
+			}
+		}
 	}
 	p.finalized = true
 	return nil
@@ -203,5 +232,28 @@ func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
 // IsVIP reports whether addr is the destination address of any virtual.
 func (p *Program) IsVIP(addr netip.Addr) bool {
 	_, ok := p.vips[addr]
+	return ok
+}
+
+// checkSNATAddr checks a SNAT pool address: IPv4, and none of the
+// appliance's other addresses (the flows' reverse keys and ARP would be
+// ambiguous).
+func (p *Program) checkSNATAddr(a netip.Addr) error {
+	if !a.Is4() {
+		return fmt.Errorf("only IPv4 is supported")
+	}
+	if _, vip := p.vips[a]; vip {
+		return fmt.Errorf("is also a virtual server's destination address")
+	}
+	if j, self := p.selfs[a]; self {
+		return fmt.Errorf("is also the address of self %s", p.SelfIPs[j].Name)
+	}
+	return nil
+}
+
+// IsSNATAddr reports whether addr is a translation address of a SNAT pool
+// some virtual uses.
+func (p *Program) IsSNATAddr(addr netip.Addr) bool {
+	_, ok := p.snats[addr]
 	return ok
 }

@@ -64,6 +64,7 @@ type virtualRT struct {
 	stats   *VirtualStats
 	pool    *pools.Pool    // nil: no pool
 	persist *pools.Persist // the spec's, with the runtime's table when it has none; nil: none
+	snats   []uint32       // the spec's SNATPool in host order; nil: none
 }
 
 // poolRT is a pool's spec and the runtime pool built from it.
@@ -132,6 +133,9 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		if vr.stats = r.vstats[v.Name]; vr.stats == nil {
 			vr.stats = new(VirtualStats)
 			r.vstats[v.Name] = vr.stats
+		}
+		for _, a := range v.SNATPool {
+			vr.snats = append(vr.snats, u32(a))
 		}
 		if v.Persist != nil {
 			ps := *v.Persist

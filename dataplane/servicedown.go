@@ -137,6 +137,7 @@ type rstPacket struct {
 	sport, dport uint16
 	seq, ack     uint32
 	egress       int
+	hop          uint32 // next hop when not dst (DSR: the member holding the VIP)
 }
 
 // resets returns the RSTs that end a TCP flow on both sides: to the client
@@ -148,7 +149,7 @@ func (f *flow) resets() []rstPacket {
 		{src: fw.dst, sport: fw.dport, dst: fw.src, dport: fw.sport,
 			seq: f.nxt[dirReverse], ack: f.nxt[dirForward], egress: int(f.egress[dirReverse])},
 		{src: rv.dst, sport: rv.dport, dst: rv.src, dport: rv.sport,
-			seq: f.nxt[dirForward], ack: f.nxt[dirReverse], egress: int(f.egress[dirForward])},
+			seq: f.nxt[dirForward], ack: f.nxt[dirReverse], egress: int(f.egress[dirForward]), hop: f.hop},
 	}
 }
 
@@ -167,7 +168,11 @@ func (e *Engine) sendRST(in *installed, r rstPacket) {
 		e.log.Error("dataplane: service-down reset", "err", err)
 		return
 	}
-	e.sendOriginated(in, r.egress, buf.Bytes(), r.dst)
+	hop := r.dst
+	if r.hop != 0 {
+		hop = r.hop
+	}
+	e.sendOriginated(in, r.egress, buf.Bytes(), hop)
 }
 
 func ipOf(a uint32) net.IP { return net.IPv4(byte(a>>24), byte(a>>16), byte(a>>8), byte(a)).To4() }
@@ -187,19 +192,36 @@ func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, pool *
 	}
 	maddr := u32(m.Addr)
 	mport := m.Port
-	if mport == 0 {
+	if mport == 0 || f.oneWay || in.keepPort(f.virtual) {
 		mport = fw.dport
 	}
-	if maddr == old.src && mport == old.sport {
+	if maddr == old.src && mport == old.sport || f.oneWay && maddr == f.hop {
 		return false
 	}
 	si := in.connected(maddr)
 	if si < 0 {
 		return false
 	}
+	if f.oneWay {
+		// DSR: the member is only the next hop; the unindexed reverse key
+		// (VIP → client) stays.
+		open := f.open
+		f.setOpen(false)
+		f.hop = maddr
+		f.egress[dirForward] = int16(in.selfs[si].port)
+		f.ms, f.ns = m.Stats, m.NodeStats
+		f.setOpen(open)
+		if f.ms != nil {
+			f.ms.TotalConns.Add(1)
+		}
+		if f.ns != nil {
+			f.ns.TotalConns.Add(1)
+		}
+		return true
+	}
 	rev := old
 	rev.src, rev.sport = maddr, mport
-	if old.dst != fw.src { // SNAT: translate to the new member's network's self IP
+	if old.dst != fw.src && in.isSelf(old.dst) { // SNAT automap: translate to the new member's network's self IP; a SNAT pool address stays
 		rev.dst = in.selfs[si].addr
 	}
 	hr := ft.hash(rev)
@@ -224,4 +246,15 @@ func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, pool *
 		f.ns.TotalConns.Add(1)
 	}
 	return true
+}
+
+// keepPort reports whether the virtual named name has translate-port
+// disabled (not the hot path: service-down reselection).
+func (in *installed) keepPort(name string) bool {
+	for _, v := range in.prog.Virtuals {
+		if v.Name == name {
+			return v.KeepPort
+		}
+	}
+	return false
 }

@@ -739,6 +739,17 @@ var serviceCmds = []altCmd{
 		}
 		return nil
 	}),
+	serviceSetter("nonat", "ena|dis", "direct server return: ena sends to the real server with the virtual address kept, only the MAC rewritten (tmsh translate-address disabled)", 1, func(_ *altCtx, _ altFrame, v *config.Virtual, args []string) error {
+		switch args[0] {
+		case "ena":
+			v.TranslateAddress = false
+		case "dis":
+			v.TranslateAddress = true
+		default:
+			return fmt.Errorf("%q: want ena or dis", args[0])
+		}
+		return nil
+	}),
 	sub("pip", "", "proxy IP (source NAT) menu", altPIP),
 	delCmd("virtual service", func(a *altCtx, f altFrame) error {
 		v, err := a.service(f, false)

@@ -252,6 +252,9 @@ func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 		if v.Protocol == config.ProtocolUDP {
 			sb.add("protocol udp")
 		}
+		if !v.TranslateAddress {
+			sb.add("nonat ena")
+		}
 		if v.Disabled != disabled || v.Destination.Addr().String() != vip {
 			sb.note("virtual %s: destination %s, %s", v.Name, config.FormatDestination(v.Destination), yesNo(v.Disabled, "disabled", "enabled"))
 		}

@@ -97,7 +97,13 @@ func (l *lab) echo(h *porttest.Host, name string) {
 // serve starts the identity server on h's port 80.
 func (l *lab) serve(h *porttest.Host, name string) *porttest.Server {
 	l.t.Helper()
-	s, err := h.ServeHTTP(80, name)
+	return l.serveOn(h, 80, name)
+}
+
+// serveOn starts the identity server on h's port.
+func (l *lab) serveOn(h *porttest.Host, port uint16, name string) *porttest.Server {
+	l.t.Helper()
+	s, err := h.ServeHTTP(port, name)
 	if err != nil {
 		l.t.Fatal(err)
 	}

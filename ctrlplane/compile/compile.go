@@ -57,8 +57,9 @@ func Compile(c *config.Config, n NetConfig) (*dataplane.Program, error) {
 // config's and the net self objects), TCP and UDP virtual
 // servers on one address and port, their pool (method, members with
 // ratios, priority groups, limits and states, slow ramp, service-down
-// action), source-address and hash persistence, SNAT automap and
-// enabled/disabled. Configured features that are accepted but do not work
+// action), source-address and hash persistence, SNAT automap and SNAT
+// pools, translate-address disabled (direct server return),
+// translate-port disabled and enabled/disabled. Configured features that are accepted but do not work
 // as configured yet come back as warnings, each naming the object and
 // property: `ltm virtual /Common/vs: persist /Common/cookie: not
 // implemented yet, …`.
@@ -121,14 +122,13 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 				warn(obj, "profiles "+p.Name, "traffic is balanced at layer 4")
 			}
 		}
-		if v.SNAT == config.SNATSnatpool {
-			warn(obj, "source-address-translation pool "+v.SNATPool, "automap is used")
-		}
-		if !v.TranslateAddress {
-			warn(obj, "translate-address disabled", "the destination address is translated")
-		}
-		if !v.TranslatePort {
-			warn(obj, "translate-port disabled", "the destination port is translated")
+		if !v.TranslateAddress && v.SNAT != config.SNATNone {
+			what := "automap"
+			if v.SNAT == config.SNATSnatpool {
+				what = "pool " + v.SNATPool
+			}
+			warnings = append(warnings, obj.String()+": translate-address disabled: source-address-translation "+what+
+				" is not applied (direct server return rewrites only the destination MAC; the member answers the client directly)")
 		}
 		persist := compilePersist(c, v, n.Persist, add, warn)
 		rp := built[v.Pool]
@@ -142,8 +142,13 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 			Port:        d.Port(),
 			Proto:       uint8(v.Protocol),
 			Pool:        rp,
-			SNATAutomap: v.SNAT == config.SNATAutomap || v.SNAT == config.SNATSnatpool,
+			SNATAutomap: v.SNAT == config.SNATAutomap,
+			DSR:         !v.TranslateAddress,
+			KeepPort:    !v.TranslatePort,
 			Enabled:     !v.Disabled,
+		}
+		if v.SNAT == config.SNATSnatpool {
+			dv.SNATPool = slices.Clone(c.SNATPools[v.SNATPool].Members) // Validate checked it exists
 		}
 		if persist != nil {
 			dv.Persist, dv.HashOffset, dv.HashLength = persist.ps, persist.hashOffset, persist.hashLength

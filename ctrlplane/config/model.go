@@ -316,7 +316,7 @@ type SNATType uint8
 const (
 	SNATNone     SNATType = iota
 	SNATAutomap           // translate to the egress self IP
-	SNATSnatpool          // translate to a snatpool's addresses: kept, compiled as automap for now
+	SNATSnatpool          // translate to a snatpool's addresses
 )
 
 // String returns the tmsh name of the type.

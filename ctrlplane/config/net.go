@@ -9,8 +9,8 @@ import (
 )
 
 // SNATPool is an `ltm snatpool`: source addresses for virtual servers with
-// source-address-translation type snat. Kept and validated; the dataplane
-// translates such virtuals with automap for now.
+// source-address-translation type snat: the dataplane translates their
+// clients to these addresses and answers ARP for them.
 type SNATPool struct {
 	Name        string
 	Description string

@@ -26,10 +26,7 @@ ltm virtual v1 { destination 198.18.1.100:80 pool p01 source-address-translation
 ltm virtual v2 { destination 198.18.1.101:80 pool p0 translate-address disabled translate-port disabled profiles { tcp http } }
 `)
 	want = append(want,
-		"ltm virtual /Common/v1: source-address-translation pool /Common/sp: not implemented yet, automap is used",
 		"ltm virtual /Common/v2: profiles /Common/http: not implemented yet, traffic is balanced at layer 4",
-		"ltm virtual /Common/v2: translate-address disabled: not implemented yet, the destination address is translated",
-		"ltm virtual /Common/v2: translate-port disabled: not implemented yet, the destination port is translated",
 	)
 	c := mustParse(t, b.String())
 	prog, warnings, err := compile.CompileWithWarnings(c, testNet)
@@ -40,7 +37,7 @@ ltm virtual v2 { destination 198.18.1.101:80 pool p0 translate-address disabled 
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 	wantProg := []progVirtual{
-		{Name: "/Common/v1", Dest: "198.18.1.100:80/6", Pool: "/Common/p01", Members: []string{"/Common/10.0.0.1:80=10.0.0.1:80"}, SNAT: true, Enabled: true},
+		{Name: "/Common/v1", Dest: "198.18.1.100:80/6", Pool: "/Common/p01", Members: []string{"/Common/10.0.0.1:80=10.0.0.1:80"}, Enabled: true},
 		{Name: "/Common/v2", Dest: "198.18.1.101:80/6", Pool: "/Common/p0", Members: []string{"/Common/10.0.0.1:80=10.0.0.1:80"}, Enabled: true},
 	}
 	if diff := cmp.Diff(wantProg, summarize(prog)); diff != "" {
@@ -109,7 +106,7 @@ func TestObjectCommands(t *testing.T) {
 		{cmd: "create ltm persistence source-addr sa timeout 600 mask 255.255.255.0"},
 		{cmd: "create ltm snatpool sp members add { 198.18.1.60 198.18.1.61 }"},
 		{cmd: "modify ltm virtual vs persist replace-all-with { sa { default yes } } source-address-translation { type snat pool sp } connection-limit 100",
-			wantOut: "warning: ltm virtual /Common/vs: source-address-translation pool /Common/sp: not implemented yet, automap is used\n"},
+			wantOut: ""},
 		{cmd: "delete ltm persistence source-addr sa", wantErr: "01070293:3: The persistence profile (/Common/sa) cannot be deleted because it is in use by a Virtual Server (/Common/vs)."},
 		{cmd: "delete ltm snatpool sp", wantErr: "01070265:3: The SNAT Pool (/Common/sp) cannot be deleted because it is in use by a Virtual Server (/Common/vs)."},
 		{cmd: "create net self s_ext address 198.18.1.3/24 vlan client"},

@@ -209,8 +209,8 @@ func TestLoadSysConfigKeepsUnknown(t *testing.T) {
 // the command's output, not hidden.
 func TestApplyWarnings(t *testing.T) {
 	s, _ := newTestStore(t, DefaultConfigText())
-	out := mustExec(t, s.NewSession(), "modify ltm virtual /Common/vs_http translate-port disabled")
-	if !strings.Contains(out, "warning: ltm virtual /Common/vs_http: translate-port disabled: not implemented yet") {
+	out := mustExec(t, s.NewSession(), "modify ltm virtual /Common/vs_http translate-address disabled")
+	if !strings.Contains(out, "warning: ltm virtual /Common/vs_http: translate-address disabled: source-address-translation automap is not applied") {
 		t.Errorf("no warning in output %q", out)
 	}
 	if out := mustExec(t, s.NewSession(), "list ltm pool /Common/web_pool"); strings.Contains(out, "warning") {

@@ -126,7 +126,11 @@ func runShowSNATPool(x *execCtx, cmd *Command, args *conf.Cursor) (string, error
 		}
 		statusLine(b, "Translations", listOrNone(addrs))
 		statusLine(b, "Virtual Servers", listOrNone(st.Virtuals))
-		statusLine(b, "Dataplane", "not used yet: virtual servers translate with automap")
+		if len(st.Virtuals) > 0 {
+			statusLine(b, "Dataplane", "clients of the virtual servers translated to these addresses; ARP answered for them")
+		} else {
+			statusLine(b, "Dataplane", "not used: no virtual server translates with it")
+		}
 	})
 }
 

@@ -34,7 +34,7 @@ auth user ops { role operator password s3cret-Pass }
 			"Ltm::Monitor tcp: /Common/tcp_child", "Interval         : 5s", "Timeout          : 16s", "Instances        : 0"}, nil},
 		{"show ltm persistence source-addr sticky", []string{"Ltm::Persistence source-addr: /Common/sticky",
 			"Timeout          : 300s", "Mask             : 255.255.255.0", "Virtual Servers  : /Common/vs2"}, nil},
-		{"show ltm snatpool outside", []string{"Translations     : 198.18.1.50, 198.18.1.51", "Virtual Servers  : /Common/vs2", "automap"}, nil},
+		{"show ltm snatpool outside", []string{"Translations     : 198.18.1.50, 198.18.1.51", "Virtual Servers  : /Common/vs2", "translated to these addresses"}, nil},
 		{"show net self self_int", []string{"Net::Self IP: /Common/self_int", "198.18.2.3/24", "active on port server", "configuration (net self)"}, nil},
 		{"show net self self_other", []string{"not on the dataplane: vlan /Common/other is no data port"}, nil},
 		{"show net self self_server", []string{"198.18.2.2/24", "active on port server", "boot config (selfips)"}, nil},

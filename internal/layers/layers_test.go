@@ -68,7 +68,12 @@ const maxLines = 4000
 // oversize are packages allowed past maxLines for now, each with its own
 // ceiling and the reason. Keep this list short and the ceilings tight: a
 // package here is the next one to split.
-var oversize = map[string]int{}
+var oversize = map[string]int{
+	// SNAT pools and direct server return (issue 15) pushed it past 4,000
+	// lines; split the flow table (flowtable.go, connections.go and the
+	// flow walking of servicedown.go) into a package of its own.
+	"lbx/dataplane": 4100,
+}
 
 type pkg struct {
 	path, dir string
