@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lbx/ctrlplane/config"
+	"lbx/dataplane"
 )
 
 // The data ports, as tmsh shows interfaces and VLANs. lbx's VLANs are its
@@ -105,7 +106,46 @@ func runShowInterface(x *execCtx, cmd *Command, args *cursor) (string, error) {
 	for _, p := range ports {
 		fmt.Fprintf(&b, "%-12s %12d %12d %10d %12d %12d\n", p.name, p.c["rx_packets"], p.c["tx_packets"], p.c["rx_lost"], p.c["arp_replies"], p.c["icmp_echo_replies"])
 	}
+	b.WriteString(x.portDrivers(ports))
 	return b.String(), nil
+}
+
+// portInfoSource is a dataplane that says how its ports move frames.
+type portInfoSource interface {
+	PortInfo(port string) (dataplane.PortInfo, bool)
+}
+
+// portDrivers is show net interface's second table: each port's driver,
+// mode and queues, and its ring counters (AF_XDP: rx ring full is frames
+// the kernel dropped for a full rx ring, rx ring empty the reader's sleeps,
+// tx ring full the writes that found no free slot, tx ring empty the
+// kernel's count of wakeups with nothing to send). Empty when the
+// dataplane does not say.
+func (x *execCtx) portDrivers(ports []portCounters) string {
+	src, ok := x.src.Counters.(portInfoSource)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range ports {
+		info, ok := src.PortInfo(p.name)
+		if !ok {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString(showRule)
+			fmt.Fprintf(&b, "%-12s %-7s %-16s %6s %12s %12s %12s %12s\n", "Name", "Driver", "Mode", "Queues", "Rx Full", "Rx Empty", "Tx Full", "Tx Empty")
+			b.WriteString(showRule)
+		}
+		mode := info.Mode
+		if mode == "" {
+			mode = "-"
+		}
+		queues := fmt.Sprintf("%d/%d", info.Queues, info.DeviceQueues)
+		fmt.Fprintf(&b, "%-12s %-7s %-16s %6s %12d %12d %12d %12d\n", p.name, info.Driver, mode, queues,
+			p.c["rx_ring_full"], p.c["rx_ring_empty"], p.c["tx_ring_full"], p.c["tx_ring_empty"])
+	}
+	return b.String()
 }
 
 // runListVLAN lists the data ports as VLANs, then the net vlan stanzas
