@@ -351,10 +351,10 @@ func (p *Port) WriteBatch(frames [][]byte) (int, error) {
 		p.tx.cachedProd += i
 		p.tx.submit()
 	}
-	if written > 0 {
-		p.kickLocked()
-		p.ctr.txPackets.Add(uint64(written))
-	}
+	// Also with nothing written: frames a bounded kick left in the ring
+	// go now.
+	p.kickLocked()
+	p.ctr.txPackets.Add(uint64(written))
 	return written, err
 }
 
@@ -413,8 +413,12 @@ func (p *Port) RxLost() uint64 {
 	return s.Rx_dropped + s.Rx_ring_full
 }
 
+// kernelStats reads the socket's statistics; txMu keeps Close from
+// closing the socket meanwhile.
 func (p *Port) kernelStats() (unix.XDPStatistics, error) {
 	var s unix.XDPStatistics
+	p.txMu.Lock()
+	defer p.txMu.Unlock()
 	if p.closed.Load() {
 		return s, errClosed
 	}
