@@ -20,7 +20,7 @@ import (
 // (root, wrk installed). docs/BENCHMARKS.md has the method and numbers.
 func TestPortDriverBench(t *testing.T) {
 	requireRoot(t)
-	const rounds = 3
+	const rounds = 5
 	rps := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	lat := regexp.MustCompile(`(?m)^\s+50%\s+(\S+)\s*$`)
 	p99 := regexp.MustCompile(`(?m)^\s+99%\s+(\S+)\s*$`)

@@ -24,7 +24,7 @@ import (
 
 // requireRoot skips a namespace test when not root, except in CI where a
 // test that cannot run is a failure.
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() == 0 {
 		return
@@ -50,7 +50,7 @@ type testNS struct {
 
 // newTestNS creates a namespace of its own with the veth pair, and removes
 // it when the test ends.
-func newTestNS(t *testing.T) *testNS {
+func newTestNS(t testing.TB) *testNS {
 	t.Helper()
 	requireRoot(t)
 	name := fmt.Sprintf("lbx-xsk-%d", os.Getpid())
@@ -93,14 +93,14 @@ func newTestNS(t *testing.T) *testNS {
 }
 
 // do runs fn on a thread inside the namespace.
-func (tn *testNS) do(t *testing.T, fn func() error) {
+func (tn *testNS) do(t testing.TB, fn func() error) {
 	t.Helper()
 	if err := inNS(tn.ns, fn); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (tn *testNS) open(t *testing.T) *Port {
+func (tn *testNS) open(t testing.TB) *Port {
 	t.Helper()
 	var p *Port
 	tn.do(t, func() (err error) {
