@@ -41,6 +41,17 @@
 // appliance's veth pairs (DisableTxChecksum). A NIC delivers complete
 // checksums.
 //
+// veth: the port works in native mode on a veth end and needs nothing on
+// the peer. The peer needs an XDP program only for XDP_TX or XDP_REDIRECT
+// into the veth (ndo_xdp_xmit), which the port never does: in copy mode
+// the kernel transmits the socket's frames as skbs. Frames from the peer
+// reach the native program only through the veth's NAPI path, which the
+// kernel takes for frames it may aggregate, i.e. when the peer does no TSO;
+// DisableTxChecksum turns TSO off with the checksum offload, so the same
+// setting serves both. Open sets the interface to one receive queue
+// (oneQueue): a veth is created with as many as the machine has CPUs, and
+// frames on a queue without a socket would go to the kernel.
+//
 // Lifecycle: Open (in the calling thread's network namespace) → ReadBatch
 // and WriteBatch → Close, which unblocks a pending ReadBatch (an eventfd
 // in its poll set), waits for the reader and any writer, detaches the
