@@ -480,3 +480,42 @@ func TestWriteBatchFlood(t *testing.T) {
 		t.Fatalf("reader ended with %v", err)
 	}
 }
+
+// TestGenericMode: on a device whose driver has no XDP (a bridge) the port
+// falls back to generic mode, and Close removes the generic-mode program
+// (which only a detach with the generic flag does).
+func TestGenericMode(t *testing.T) {
+	tn := newTestNS(t)
+	tn.do(t, func() error {
+		return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "noxdp0"}})
+	})
+	var p *Port
+	tn.do(t, func() (err error) {
+		p, err = Open("ext", "noxdp0", portMAC)
+		return err
+	})
+	defer p.Close()
+	if got := p.PortInfo().Mode; got != "generic/copy" {
+		t.Fatalf("mode %q on noxdp0, want generic/copy", got)
+	}
+	attached := func() uint32 {
+		var mode uint32
+		tn.do(t, func() error {
+			l, err := netlink.LinkByName("noxdp0")
+			if err == nil && l.Attrs().Xdp != nil {
+				mode = l.Attrs().Xdp.AttachMode
+			}
+			return err
+		})
+		return mode
+	}
+	if m := attached(); m != attachedGeneric {
+		t.Fatalf("noxdp0 attach mode %d, want generic (%d)", m, attachedGeneric)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := attached(); m != attachedNone {
+		t.Fatalf("after Close noxdp0 attach mode %d, want none", m)
+	}
+}
