@@ -4,7 +4,7 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
-.PHONY: all build demo test bench unit vet lint fmt-check clean
+.PHONY: all build demo test test-afxdp bench unit vet lint fmt-check clean
 
 all: build
 
@@ -23,10 +23,18 @@ BENCHFLAGS ?=
 bench: build
 	$(GO) run ./bench -lbx $(BIN) $(BENCHFLAGS)
 
-# Unit tests, fuzz seeds, and the namespace integration tests (root).
+# Unit tests, fuzz seeds, and the namespace integration tests (root), the
+# latter on TAP ports; then the AF_XDP subset (README: Ports) again with the
+# appliance on AF_XDP ports (veth pairs).
+AFXDP_TESTS := ^TestIntegration(RoundRobinHTTP|KeepAliveStaysOnOneServer|PingVIPAndSelf|UDPEcho|SNATAutomapAndNone|MonitorKillAndRestart|CrashAfterSaveRestoresSavedConfig)$$
 test: build fmt-check vet lint
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m -race $(RACE_PKGS)
+	LBX_TESTBED_PORT_DRIVER=afxdp $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '$(AFXDP_TESTS)' ./testbed
+
+# The AF_XDP subset alone.
+test-afxdp: build
+	LBX_TESTBED_PORT_DRIVER=afxdp $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '$(AFXDP_TESTS)' ./testbed
 
 vet:
 	$(GO) vet ./...

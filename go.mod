@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/chzyer/readline v1.5.1
+	github.com/cilium/ebpf v0.22.0
 	github.com/f5devcentral/go-bigip v0.0.0-20260303071915-79fc4d8a2250
 	github.com/google/go-cmp v0.7.0
 	github.com/google/gopacket v1.1.19

@@ -29,11 +29,16 @@ func DefaultBootYAML() []byte { return bytes.Clone(defaultBootYAML) }
 
 // PortBoot names one data port.
 type PortBoot struct {
-	Name   string `mapstructure:"name" json:"name"`
-	Driver string `mapstructure:"driver" json:"driver"` // "tap"; "xdp" comes later
+	Name string `mapstructure:"name" json:"name"`
+	// Driver is "tap" (lbx creates the TAP device Device) or "afxdp"
+	// (lbx takes the existing interface Device over with an AF_XDP socket).
+	Driver string `mapstructure:"driver" json:"driver"`
 	Device string `mapstructure:"device" json:"device"`
 	MAC    string `mapstructure:"mac" json:"mac"`
 }
+
+// PortDrivers are the port drivers a boot config may name.
+var PortDrivers = []string{"tap", "afxdp"}
 
 // SelfIPBoot is one self IP on a port.
 type SelfIPBoot struct {
@@ -89,7 +94,7 @@ var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "c
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
 func BootFlags(fs *pflag.FlagSet) {
-	fs.String("ports", "", "data ports as JSON: [{\"name\":…,\"driver\":\"tap\",\"device\":…,\"mac\":…}]")
+	fs.String("ports", "", "data ports as JSON: [{\"name\":…,\"driver\":\"tap\"|\"afxdp\",\"device\":…,\"mac\":…}]")
 	fs.String("selfips", "", "self IPs as JSON: [{\"name\":…,\"address\":\"a.b.c.d/len\",\"port\":…}]")
 	fs.String("control.socket", "", "control socket path")
 	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
@@ -304,8 +309,8 @@ func (b *Boot) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: name: duplicate port", where))
 		}
 		seen[p.Name] = true
-		if p.Driver != "tap" {
-			errs = append(errs, fmt.Errorf("%s: driver %q: only \"tap\" is supported", where, p.Driver))
+		if !slices.Contains(PortDrivers, p.Driver) {
+			errs = append(errs, fmt.Errorf("%s: driver %q: want one of %s", where, p.Driver, strings.Join(PortDrivers, ", ")))
 		}
 		if p.Device == "" || len(p.Device) > 15 {
 			errs = append(errs, fmt.Errorf("%s: device %q: want 1 to 15 characters", where, p.Device))

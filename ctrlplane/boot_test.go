@@ -70,12 +70,29 @@ func TestLoadBootListsAsJSON(t *testing.T) {
 	}
 }
 
+// TestLoadBootPortDrivers: each port picks its driver; both load.
+func TestLoadBootPortDrivers(t *testing.T) {
+	t.Setenv("LBX_PORTS", `[{"name":"a","driver":"tap","device":"tapa","mac":"02:00:00:00:00:0a"},`+
+		`{"name":"b","driver":"afxdp","device":"eth1","mac":"02:00:00:00:00:0b"}]`)
+	t.Setenv("LBX_SELFIPS", `[]`)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	BootFlags(fs)
+	b, err := LoadBoot("", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{b.Ports[0].Driver, b.Ports[1].Driver, b.Ports[1].Device}
+	if d := cmp.Diff([]string{"tap", "afxdp", "eth1"}, got); d != "" {
+		t.Errorf("drivers (-want +got):\n%s", d)
+	}
+}
+
 func TestLoadBootErrorsNameTheKey(t *testing.T) {
 	tests := []struct {
 		name, yaml string
 		want       []string
 	}{
-		{"bad driver", "ports:\n  - {name: p, driver: xdp, device: d, mac: '02:00:00:00:00:01'}\nselfips: []\n", []string{"ports[0] (p): driver \"xdp\""}},
+		{"bad driver", "ports:\n  - {name: p, driver: xdp, device: d, mac: '02:00:00:00:00:01'}\nselfips: []\n", []string{"ports[0] (p): driver \"xdp\": want one of tap, afxdp"}},
 		{"bad mac", "ports:\n  - {name: p, driver: tap, device: d, mac: nope}\nselfips: []\n", []string{"ports[0] (p): mac \"nope\""}},
 		{"self on unknown port", "selfips:\n  - {name: s, address: 198.18.9.1/24, port: nope}\n", []string{"selfips[0] (s): port \"nope\": no such port"}},
 		{"bad prefix", "selfips:\n  - {name: s, address: 198.18.9.1, port: lbx-ext}\n", []string{"selfips[0] (s): address \"198.18.9.1\""}},

@@ -7,7 +7,10 @@
 // What it owns:
 //
 //   - Port (port.go) is the link boundary: whole Ethernet frames in batches.
-//     tap.go implements it over a TAP device; tests use in-memory ports
+//     tap.go implements it over a TAP device, dataplane/afxdp over an
+//     AF_XDP socket on any interface; portinfo.go has the optional
+//     interfaces through which a port reports its driver, mode, queues and
+//     counters for show net interface. Tests use in-memory ports
 //     (dataplane/porttest, which also has hosts to put on them).
 //   - Program (program.go) is the immutable configuration snapshot built by
 //     ctrlplane: virtual servers and pool specs. Nobody writes into it once

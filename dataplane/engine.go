@@ -522,8 +522,29 @@ func (e *Engine) Counters() []Counter {
 		if lc, ok := p.port.(LossCounter); ok {
 			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})
 		}
+		if pc, ok := p.port.(PortCounters); ok {
+			n := len(cs)
+			cs = pc.PortCounters(cs)
+			for i := n; i < len(cs); i++ {
+				cs[i].Name = pre + cs[i].Name
+			}
+		}
 	}
 	return cs
+}
+
+// PortInfo returns how the named port moves frames (driver, mode,
+// queues), when its driver says.
+func (e *Engine) PortInfo(port string) (PortInfo, bool) {
+	i, ok := e.portIdx[port]
+	if !ok {
+		return PortInfo{}, false
+	}
+	d, ok := e.ports[i].port.(PortDescriber)
+	if !ok {
+		return PortInfo{}, false
+	}
+	return d.PortInfo(), true
 }
 
 // Neighbor returns the MAC learned for ip on a port.

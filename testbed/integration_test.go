@@ -54,6 +54,16 @@ func requireRoot(t *testing.T) {
 	t.Skip("namespace tests need root")
 }
 
+// testPortDriver is the appliance's port driver for the integration
+// tests: $LBX_TESTBED_PORT_DRIVER (tap or afxdp), tap when unset. `make
+// test` runs the suite on tap and a subset on afxdp (see README).
+func testPortDriver() string {
+	if d := os.Getenv("LBX_TESTBED_PORT_DRIVER"); d != "" {
+		return d
+	}
+	return "tap"
+}
+
 // upTestbed brings the default testbed up with a private state dir and
 // socket, and tears it down when the test ends, pass or fail.
 func upTestbed(t *testing.T) *Testbed {
@@ -61,9 +71,10 @@ func upTestbed(t *testing.T) *Testbed {
 	requireRoot(t)
 	dir := t.TempDir()
 	tb, err := Up(Options{
-		Binary:   lbxBinary,
-		StateDir: filepath.Join(dir, "state"),
-		Socket:   filepath.Join(dir, "lbx.sock"),
+		Binary:     lbxBinary,
+		StateDir:   filepath.Join(dir, "state"),
+		Socket:     filepath.Join(dir, "lbx.sock"),
+		PortDriver: testPortDriver(),
 	})
 	if err != nil {
 		t.Fatalf("testbed up: %v", err)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
 	"golang.org/x/sys/unix"
+	"lbx/dataplane/afxdp"
 )
 
 // withNS runs fn on a thread switched into the named namespace. The thread is
@@ -277,6 +279,37 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 		}
 		return nl.LinkSetUp(l)
 	})
+}
+
+// addPortVeth creates an AF_XDP appliance port in the switch namespace: a
+// veth pair, device for lbx and PortPeer(device) on the bridge, one queue
+// each (so the port's socket on queue 0 sees every frame, and native XDP
+// on device accepts its peer), with the peer's transmit checksum offload
+// off (an XSK socket receives frames as they are: see package afxdp).
+func addPortVeth(swNS, device, bridge string) error {
+	peer := PortPeer(device)
+	err := withLinks(swNS, func(nl *netlink.Handle) error {
+		br, err := nl.LinkByName(bridge)
+		if err != nil {
+			return fmt.Errorf("bridge %s: %w", bridge, err)
+		}
+		veth := &netlink.Veth{
+			LinkAttrs: netlink.LinkAttrs{Name: peer, MasterIndex: br.Attrs().Index, NumTxQueues: 1, NumRxQueues: 1},
+			PeerName:  device, PeerNumTxQueues: 1, PeerNumRxQueues: 1,
+		}
+		if err := nl.LinkAdd(veth); err != nil {
+			return fmt.Errorf("veth %s: %w", device, err)
+		}
+		if err := nl.LinkSetUp(veth); err != nil {
+			return fmt.Errorf("veth %s: up: %w", peer, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The ioctl acts in its thread's namespace.
+	return withNS(swNS, func() error { return afxdp.DisableTxChecksum(peer) })
 }
 
 // enslave makes a link (the appliance's TAP) a port of a bridge.

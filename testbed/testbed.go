@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,7 +50,15 @@ type Options struct {
 	Detach bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// PortDriver is the appliance's port driver: "tap" (the default: lbx
+	// creates TAP devices the testbed joins to the bridges) or "afxdp"
+	// (the testbed creates a veth pair per port, one end on the bridge,
+	// the other taken over by lbx with an AF_XDP socket).
+	PortDriver string
 }
+
+// PortDrivers are the drivers Options.PortDriver may name.
+var PortDrivers = []string{"tap", "afxdp"}
 
 // Proc is a process the testbed started.
 type Proc struct {
@@ -108,6 +118,12 @@ func (o *Options) defaults() error {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.PortDriver == "" {
+		o.PortDriver = "tap"
+	}
+	if !slices.Contains(PortDrivers, o.PortDriver) {
+		return fmt.Errorf("testbed: port driver %q: want one of %s", o.PortDriver, strings.Join(PortDrivers, ", "))
 	}
 	return nil
 }
@@ -179,6 +195,13 @@ func Up(opts Options) (tb *Testbed, err error) {
 			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
 		}
 	}
+	if opts.PortDriver == "afxdp" {
+		for _, dev := range slices.Sorted(maps.Keys(topo.TAPs)) {
+			if err := addPortVeth(topo.SwitchNS, dev, topo.TAPs[dev]); err != nil {
+				return tb, fmt.Errorf("testbed: appliance port %s: %w", dev, err)
+			}
+		}
+	}
 	for _, h := range topo.Emulated() {
 		if err := tb.start(h.Name, h.NS, serveArgv(opts.Binary, h)); err != nil {
 			return tb, err
@@ -209,7 +232,7 @@ func Up(opts Options) (tb *Testbed, err error) {
 // testbed's saved config, SSH and the management API on the namespace's
 // loopback (published on the host by Up) and the testbed admin's password,
 // waits until its control socket and its SSH server answer, and joins its
-// TAP ports to the bridges. Everything the appliance generates (SSH host
+// TAP ports to the bridges (AF_XDP ports' veth pairs are on them already). Everything the appliance generates (SSH host
 // key, certificate) is kept next to the saved config, in the state
 // directory, which Down removes. Up calls it; a test calls it again after
 // CrashAppliance to reboot.
@@ -217,6 +240,13 @@ func (tb *Testbed) BootAppliance() error {
 	savedPath := filepath.Join(tb.opts.StateDir, "bigip.conf")
 	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath,
 		"--ssh.listen", ApplianceSSH, "--rest.listen", ApplianceREST}
+	if tb.opts.PortDriver != "tap" {
+		ports, err := tb.Topo.bootPorts(tb.opts.PortDriver)
+		if err != nil {
+			return err
+		}
+		argv = append(argv, "--ports", ports)
+	}
 	fmt.Fprintf(tb.opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
 	// The password goes in the environment: argv is world-readable in
 	// /proc, the environment only to root.
@@ -226,6 +256,9 @@ func (tb *Testbed) BootAppliance() error {
 	}
 	if err := tb.waitAppliance(15 * time.Second); err != nil {
 		return err
+	}
+	if tb.opts.PortDriver != "tap" {
+		return nil // the veth pairs are on the bridges since Up
 	}
 	for tap, br := range tb.Topo.TAPs {
 		if err := enslave(tb.Topo.SwitchNS, tap, br); err != nil {

@@ -1,8 +1,11 @@
 package testbed
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -46,10 +49,15 @@ type Host struct {
 type Topology struct {
 	SwitchNS string
 	Bridges  []string
-	// TAPs maps each appliance TAP device to the bridge it joins.
-	TAPs  map[string]string
-	Hosts []Host
-	VIP   netip.Addr
+	// TAPs maps each appliance port's device to the bridge it joins: a
+	// TAP device, or with the afxdp driver a veth end whose peer
+	// (PortPeer) is the bridge port.
+	TAPs map[string]string
+	// PortMACs are the appliance ports' MACs, as the default boot
+	// config has them.
+	PortMACs map[string]string
+	Hosts    []Host
+	VIP      netip.Addr
 }
 
 // DefaultTopology is the layout `lbx testbed up` builds.
@@ -60,6 +68,7 @@ func DefaultTopology() Topology {
 		SwitchNS: "lbx-sw",
 		Bridges:  []string{"br-client", "br-server"},
 		TAPs:     map[string]string{"lbx-ext": "br-client", "lbx-int": "br-server"},
+		PortMACs: map[string]string{"lbx-ext": "02:00:5e:10:01:02", "lbx-int": "02:00:5e:10:02:02"},
 		VIP:      netip.MustParseAddr("198.18.1.100"),
 		Hosts: []Host{
 			{Name: "client", NS: "lbx-client", Addr: netip.MustParsePrefix("198.18.1.10/24"), Gateway: clientGW, Bridge: "br-client", SwEnd: "v-client"},
@@ -100,6 +109,26 @@ func DefaultTopology() Topology {
 		t.Hosts = append(t.Hosts, server(n, false))
 	}
 	return t
+}
+
+// PortPeer is the bridge end of the veth pair of an AF_XDP appliance port.
+func PortPeer(device string) string { return device + "-br" }
+
+// bootPorts is the appliance's ports as the --ports boot flag takes them,
+// with driver: the default boot config's names and MACs.
+func (t Topology) bootPorts(driver string) (string, error) {
+	type port struct {
+		Name   string `json:"name"`
+		Driver string `json:"driver"`
+		Device string `json:"device"`
+		MAC    string `json:"mac"`
+	}
+	var ports []port
+	for _, dev := range slices.Sorted(maps.Keys(t.TAPs)) {
+		ports = append(ports, port{Name: dev, Driver: driver, Device: dev, MAC: t.PortMACs[dev]})
+	}
+	b, err := json.Marshal(ports)
+	return string(b), err
 }
 
 // Host returns the named host.

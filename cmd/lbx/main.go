@@ -35,6 +35,7 @@ usage:
                                           bigip.conf stanzas, or an Alteon /cfg dump;
                                           --check: validate, print the diff, apply nothing
   lbx testbed up|down|status [-o json]    the network-namespace testbed
+  lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
 

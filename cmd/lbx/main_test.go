@@ -67,6 +67,8 @@ func TestUsageErrors(t *testing.T) {
 		{"push without file", []string{"push"}, "usage: lbx push ["},
 		{"-c with extra words", []string{"-c", "list", "ltm"}, "-c takes one quoted command"},
 		{"testbed without verb", []string{"testbed"}, "usage: lbx testbed"},
+		{"testbed up, unknown port driver", []string{"testbed", "up", "--port-driver", "dpdk"}, `port driver "dpdk": want one of tap, afxdp`},
+		{"testbed up, stray argument", []string{"testbed", "up", "now"}, "usage: lbx testbed up [--port-driver tap|afxdp]"},
 		{"exec unknown host", []string{"testbed", "exec", "nohost", "--", "true"}, `no host "nohost"`},
 		{"no appliance", []string{"--socket", "/nonexistent/lbx.sock", "-c", "list ltm"}, "no appliance is running"},
 		{"bad boot flag", []string{"run", "--log.level", "loud", "--control.socket", "/tmp/x.sock"}, `log.level "loud"`},

@@ -18,6 +18,7 @@ import (
 	"lbx/ctrlplane/appliance"
 	"lbx/ctrlplane/sshd"
 	"lbx/dataplane"
+	"lbx/dataplane/afxdp"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -38,7 +39,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	var ports []dataplane.Port
 	for _, pb := range boot.Ports {
 		mac, _ := net.ParseMAC(pb.MAC) // validated by LoadBoot
-		p, err := dataplane.OpenTAP(pb.Name, pb.Device, mac)
+		p, err := openPort(pb, mac)
 		if err != nil {
 			for _, p := range ports {
 				p.Close()
@@ -48,7 +49,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		ports = append(ports, p)
 	}
 	// The appliance owns the ports from here on; closing them removes the
-	// TAP devices.
+	// TAP devices and detaches the AF_XDP ports' XDP programs.
 	app, err := appliance.New(appliance.Config{
 		Ports:        ports,
 		SelfIPs:      boot.NetConfig().SelfIPs,
@@ -79,6 +80,15 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	return serveUntilSignal(sigs, app.Close, shutdownGrace, logger)
+}
+
+// openPort opens one boot config port with its driver (validated by
+// LoadBoot).
+func openPort(pb ctrlplane.PortBoot, mac net.HardwareAddr) (dataplane.Port, error) {
+	if pb.Driver == "afxdp" {
+		return afxdp.Open(pb.Name, pb.Device, mac)
+	}
+	return dataplane.OpenTAP(pb.Name, pb.Device, mac)
 }
 
 // shutdownGrace bounds how long `lbx run` waits for the appliance to close

@@ -23,7 +23,13 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "up":
-		_, err := testbed.Up(testbed.Options{Detach: true, Log: stdout})
+		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
+		fs.SetOutput(stderr)
+		driver := fs.String("port-driver", "tap", "the appliance's port driver: tap or afxdp (veth pairs)")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			return usagef("usage: lbx testbed up [--port-driver tap|afxdp]")
+		}
+		_, err := testbed.Up(testbed.Options{Detach: true, Log: stdout, PortDriver: *driver})
 		return err
 	case "down":
 		return testbed.Down("", stdout)

@@ -194,6 +194,22 @@ type Interface struct {
 	Drops           uint64 `json:"drops"` // packets the port lost
 	ARPReplies      uint64 `json:"arp_replies"`
 	ICMPEchoReplies uint64 `json:"icmp_echo_replies"`
+	// How the port moves frames, when its driver says (dataplane.PortInfo):
+	// driver "tap" or "afxdp", the AF_XDP attach/bind mode, the device
+	// queues served of those it has, and the ring counters (AF_XDP).
+	Driver       string `json:"driver,omitempty"`
+	Mode         string `json:"mode,omitempty"`
+	Queues       int    `json:"queues,omitempty"`
+	DeviceQueues int    `json:"device_queues,omitempty"`
+	RxRingFull   uint64 `json:"rx_ring_full,omitempty"`
+	RxRingEmpty  uint64 `json:"rx_ring_empty,omitempty"`
+	TxRingFull   uint64 `json:"tx_ring_full,omitempty"`
+	TxRingEmpty  uint64 `json:"tx_ring_empty,omitempty"`
+}
+
+// portInfoSource is a dataplane that says how its ports move frames.
+type portInfoSource interface {
+	PortInfo(port string) (dataplane.PortInfo, bool)
 }
 
 // Interfaces are the data ports in the dataplane's order, from its
@@ -231,12 +247,27 @@ func (v *View) Interfaces() []Interface {
 				p.ARPReplies = c.Value
 			case "icmp_echo_replies":
 				p.ICMPEchoReplies = c.Value
+			case "rx_ring_full":
+				p.RxRingFull = c.Value
+			case "rx_ring_empty":
+				p.RxRingEmpty = c.Value
+			case "tx_ring_full":
+				p.TxRingFull = c.Value
+			case "tx_ring_empty":
+				p.TxRingEmpty = c.Value
 			}
 		}
 	}
 	if p := v.program(); p != nil {
 		for _, s := range p.SelfIPs {
 			find(s.Port)
+		}
+	}
+	if src, ok := v.src.Counters.(portInfoSource); ok {
+		for i := range out {
+			if info, ok := src.PortInfo(out[i].Name); ok {
+				out[i].Driver, out[i].Mode, out[i].Queues, out[i].DeviceQueues = info.Driver, info.Mode, info.Queues, info.DeviceQueues
+			}
 		}
 	}
 	return out

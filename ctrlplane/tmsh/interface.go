@@ -71,7 +71,36 @@ func runShowInterface(x *execCtx, cmd *Command, args *conf.Cursor) (string, erro
 	for _, p := range ports {
 		fmt.Fprintf(&b, "%-12s %12d %12d %10d %12d %12d\n", p.Name, p.PktsIn, p.PktsOut, p.Drops, p.ARPReplies, p.ICMPEchoReplies)
 	}
+	b.WriteString(portDrivers(ports))
 	return b.String(), nil
+}
+
+// portDrivers is show net interface's second table: each port's driver,
+// mode and queues, and its ring counters (AF_XDP: rx ring full is frames
+// the kernel dropped for a full rx ring, rx ring empty the reader's sleeps,
+// tx ring full the writes that found no free slot, tx ring empty the
+// kernel's count of wakeups with nothing to send). Empty when the
+// dataplane does not say.
+func portDrivers(ports []status.Interface) string {
+	var b strings.Builder
+	for _, p := range ports {
+		if p.Driver == "" {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString(showRule)
+			fmt.Fprintf(&b, "%-12s %-7s %-16s %6s %12s %12s %12s %12s\n", "Name", "Driver", "Mode", "Queues", "Rx Full", "Rx Empty", "Tx Full", "Tx Empty")
+			b.WriteString(showRule)
+		}
+		mode := p.Mode
+		if mode == "" {
+			mode = "-"
+		}
+		queues := fmt.Sprintf("%d/%d", p.Queues, p.DeviceQueues)
+		fmt.Fprintf(&b, "%-12s %-7s %-16s %6s %12d %12d %12d %12d\n", p.Name, p.Driver, mode, queues,
+			p.RxRingFull, p.RxRingEmpty, p.TxRingFull, p.TxRingEmpty)
+	}
+	return b.String()
 }
 
 // runListVLAN lists the data ports as VLANs, then the net vlan stanzas

@@ -16,6 +16,47 @@ type fakeCounters []dataplane.Counter
 func (f fakeCounters) Counters() []dataplane.Counter { return f }
 func (f fakeCounters) Flows() int                    { return 0 }
 
+// fakeDrivers is a dataplane whose ports say how they move frames.
+type fakeDrivers struct {
+	fakeCounters
+	info map[string]dataplane.PortInfo
+}
+
+func (f fakeDrivers) PortInfo(port string) (dataplane.PortInfo, bool) {
+	i, ok := f.info[port]
+	return i, ok
+}
+
+// TestNetInterfaceDrivers: with a dataplane that names its port drivers,
+// show net interface adds their driver, mode, queues and ring counters.
+func TestNetInterfaceDrivers(t *testing.T) {
+	ctrs := fakeDrivers{
+		fakeCounters: fakeCounters{
+			{Name: "port.client.rx_packets", Value: 100}, {Name: "port.client.tx_packets", Value: 90},
+			{Name: "port.client.rx_ring_full", Value: 7}, {Name: "port.client.rx_ring_empty", Value: 40},
+			{Name: "port.client.tx_ring_full", Value: 2}, {Name: "port.client.tx_ring_empty", Value: 1},
+			{Name: "port.server.rx_packets", Value: 80}, {Name: "port.server.tx_packets", Value: 95},
+		},
+		info: map[string]dataplane.PortInfo{
+			"client": {Driver: "afxdp", Mode: "native/copy", Queues: 1, DeviceQueues: 1},
+			"server": {Driver: "tap", Queues: 1, DeviceQueues: 1},
+		},
+	}
+	s, dp := newTestStore(t, baseConf)
+	d := New(s.st, status.Sources{Program: dp.Program, Counters: ctrs})
+	got, err := d.Exec("show net interface")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := showRule +
+		"Name         Driver  Mode             Queues      Rx Full     Rx Empty      Tx Full     Tx Empty\n" + showRule +
+		"client       afxdp   native/copy         1/1            7           40            2            1\n" +
+		"server       tap     -                   1/1            0            0            0            0\n"
+	if _, after, ok := strings.Cut(got, "ICMP Echoes\n"); !ok || !strings.HasSuffix(after, want) {
+		t.Errorf("show net interface:\n%s\nwant it to end with:\n%s", got, want)
+	}
+}
+
 func TestNetInterfaceAndVLAN(t *testing.T) {
 	ctrs := fakeCounters{
 		{Name: "drop.no_route", Value: 4},
