@@ -234,10 +234,11 @@ func run(ctx context.Context, c config) error {
 	if err := ensureTools(ctx, c.Install); err != nil {
 		return err
 	}
-	d := &runData{cfg: c, date: time.Now(), mach: machineInfo(), argv: os.Args}
+	d := &runData{cfg: c, date: time.Now(), mach: machineInfo(), argv: os.Args, loadStart: loadAvg()}
 	if err := measure(ctx, c, d); err != nil {
 		return err
 	}
+	d.loadEnd = loadAvg()
 	d.elapsed = time.Since(start)
 	text := report(d)
 	fmt.Print(text)

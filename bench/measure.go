@@ -32,6 +32,8 @@ type scaleResult struct {
 	Lines             int
 	Apply             time.Duration
 	StreamPPS         int
+	CtrlSent          int64 // the same stream for ctrlStream, no push
+	CtrlReceived      int64
 	Sent, Received    int64
 	Err               string
 	MonRan            bool
@@ -72,6 +74,9 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 		err = errors.Join(err, tb.Down())
 	}()
 	p := &peers{log: os.Stderr, dir: dir}
+	if runtime.NumCPU() >= 2 {
+		p.pin0, p.pin1 = []string{"taskset", "-c", "0"}, []string{"taskset", "-c", "1"}
+	}
 	defer func() { err = errors.Join(err, p.down()) }()
 	var servers []netip.Addr
 	for _, h := range tb.Topo.Servers() {
@@ -177,7 +182,7 @@ func (b *bench) place() ([]string, error) {
 	if runtime.NumCPU() < 2 {
 		return []string{"One CPU: nothing pinned."}, nil
 	}
-	b.pin0 = []string{"taskset", "-c", "0"}
+	b.pin0 = b.p.pin0
 	pin := func(cpu string, pid int, name string) error {
 		if pid == 0 {
 			return fmt.Errorf("pin %s: not running", name)
@@ -218,8 +223,8 @@ func (b *bench) place() ([]string, error) {
 		}
 	}
 	return []string{
-		"CPU 0 — the ends: wrk, iperf3 -c and the UDP sender in lbx-client (`taskset -c 0`), the emulated servers, their iperf3 servers and UDP sinks (`taskset -c 0`; the long-running ones with `taskset -a -p -c 0 PID`).",
-		"CPU 1 — the contender: lbx-tap's and lbx-xdp's `lbx run`, both HAProxy processes (`taskset -a -p -c 1 PID`, every thread); for the kernel's work in the nft, route and HAProxy namespaces, RPS on their eth0 and eth1 (`rps_cpus` = 2) moves receive processing — forwarding, conntrack and NAT, HAProxy's TCP — to CPU 1 too.",
+		"CPU 0 — the ends: wrk, iperf3 -c and the UDP sender in lbx-client (`taskset -c 0`), the iperf3 servers and UDP sinks (`taskset -c 0`), and the emulated servers, which the testbed starts (`taskset -a -p -c 0 PID`).",
+		"CPU 1 — the contender: lbx-xdp's `lbx run` and both HAProxy processes start under `taskset -c 1` (so HAProxy starts one thread and Go's GOMAXPROCS is 1); lbx-tap's `lbx run`, which the testbed starts, is moved there with `taskset -a -p -c 1 PID` (every thread; Go follows the new affinity); for the kernel's work in the nft, route and HAProxy namespaces, RPS on their eth0 and eth1 (`rps_cpus` = 2) moves receive processing — forwarding, conntrack and NAT, HAProxy's TCP — to CPU 1 too.",
 		"Not pinnable: the kernel work done in the sending thread's context (a veth transmit runs the bridge in the switch namespace on the sender's CPU; lbx's TAP writes and AF_XDP sends deliver to the servers on CPU 1; lbx-xdp's veth peers have native XDP, which runs before RPS, on the sender's CPU).",
 	}, nil
 }
@@ -429,6 +434,12 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 		}
 		r.Lines = strings.Count(script, "\n")
 		r.StreamPPS = 20000
+		// The control: the same stream without a push, so a loss during
+		// the push is the push's.
+		if r.CtrlSent, r.CtrlReceived, err = b.udp(ctx, targets[0], ctrlStream, r.StreamPPS, nil); err != nil {
+			r.Err = err.Error()
+			return r
+		}
 		fmt.Fprintf(os.Stderr, "bench: scale: pushing %d virtuals, %d members (%d lines) with a %d pkt/s stream through lbx-tap\n",
 			r.Virtuals, r.Members, r.Lines, r.StreamPPS)
 		r.Sent, r.Received, err = b.udp(ctx, targets[0], 0, r.StreamPPS, func() error {
@@ -465,6 +476,9 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 	}
 	return r
 }
+
+// ctrlStream is how long the control stream of the scale push runs.
+const ctrlStream = 3 * time.Second
 
 // cpuOver is the CPU pid used over window, in cores.
 func cpuOver(pid int, window time.Duration) (float64, error) {

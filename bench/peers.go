@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -203,6 +204,10 @@ type peers struct {
 	dir   string
 	procs []*proc // started by the bench, stopped by PID in down
 	xdp   *ctlsock.Client
+	// pin0 and pin1 prefix a command to start it on CPU 0 (the ends) or
+	// CPU 1 (a contender), so that it sizes its threads (HAProxy's
+	// nbthread, Go's GOMAXPROCS) for the one CPU it gets; nil: no pinning.
+	pin0, pin1 []string
 }
 
 // proc is a long-running process the bench started.
@@ -266,7 +271,7 @@ func (p *peers) setUp(ctx context.Context, tb *testbed.Testbed, bin string, serv
 	// The server-side ports: an iperf3 server and a UDP sink come and go
 	// per run; iperf3 stays for the whole bench.
 	for _, h := range tb.Topo.Servers() {
-		c, err := tb.Command(h.Name, "iperf3", "-s", "-p", fmt.Sprint(bulkPort))
+		c, err := tb.Command(h.Name, append(slices.Clone(p.pin0), "iperf3", "-s", "-p", fmt.Sprint(bulkPort))...)
 		if err != nil {
 			return err
 		}
@@ -363,7 +368,7 @@ func (p *peers) setUpHAProxy(peer *testbed.Peer, mode string, s peerSpec, server
 	}
 	// -db: stay in the foreground as our child, so its PID is the one we
 	// stop.
-	c, err := peer.Command("haproxy", "-db", "-f", path)
+	c, err := peer.Command(append(slices.Clone(p.pin1), "haproxy", "-db", "-f", path)...)
 	if err != nil {
 		return err
 	}
@@ -381,7 +386,7 @@ func (p *peers) setUpHAProxy(peer *testbed.Peer, mode string, s peerSpec, server
 // and pushes it the contender's config.
 func (p *peers) setUpXDP(peer *testbed.Peer, bin string, servers []netip.Addr) error {
 	socket := filepath.Join(p.dir, "xdp.sock")
-	c, err := peer.Command(xdpBootArgs(bin, socket, filepath.Join(p.dir, "xdp-bigip.conf"))...)
+	c, err := peer.Command(append(slices.Clone(p.pin1), xdpBootArgs(bin, socket, filepath.Join(p.dir, "xdp-bigip.conf"))...)...)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,22 @@ type runData struct {
 	lbxScript   string
 	placement   []string
 	scale       scaleResult
+	// load averages (1, 5, 15 min) when the run started and ended: the
+	// machine's other work.
+	loadStart, loadEnd string
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // machine is the short description of where the numbers come from.
@@ -159,7 +175,13 @@ func report(d *runData) string {
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s memory, kernel %s, %s; %s; %s; %s; %s.\n",
 		d.mach.Cores, orUnknown(d.mach.CPU), orUnknown(d.mach.Mem), orUnknown(d.mach.Kernel), d.mach.Go,
 		orUnknown(d.mach.Wrk), orUnknown(d.mach.HAProxy), orUnknown(d.mach.Nftables), orUnknown(d.mach.Iperf3))
-	fmt.Fprintf(&b, "Whole run: %s.\n\n", d.elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "Whole run: %s. Load average (1, 5, 15 min) at the start %s, at the end %s", d.elapsed.Round(time.Second), orUnknown(d.loadStart), orUnknown(d.loadEnd))
+	if la, _, _ := strings.Cut(d.loadStart, " "); la != "" {
+		if v, err := strconv.ParseFloat(la, 64); err == nil && v > float64(d.mach.Cores) {
+			b.WriteString(": the machine was busy with other work, above its core count, so the figures are noisy")
+		}
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("Placement on the cores, the same for every contender:\n\n")
 	for _, l := range d.placement {
 		fmt.Fprintf(&b, "- %s\n", l)
@@ -220,8 +242,8 @@ func report(d *runData) string {
 		fmt.Fprintf(&b, "%s    # %s: %s\n", shellJoin(argv), w.Name, w.Desc)
 	}
 	fmt.Fprintf(&b, "```\n\n(the address is each contender's. Rates: wrk's Requests/sec; UDP: datagrams counted by the sinks (`bench udp-sink`, two readers on one socket per server) divided by the sending time, the sender (`bench udp-send`: six sockets, so six flows, each writing %d-byte datagrams — 64-byte frames — as fast as it can) offering more than any contender forwards; bulk: iperf3's received bits per second. Latencies: the 50th and 99th percentiles of wrk --latency.)\n\n", udpPayload)
-	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx; lbx-xdp also gets the HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
-		nftPeer.NS, haproxyPeer.NS, haproxyHTTPPeer.NS, d.lbxScript, d.nftRules, d.haproxyTCP, d.haproxyHTTP)
+	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx; lbx-xdp also gets the HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
+		nftPeer.NS, haproxyPeer.NS, haproxyHTTPPeer.NS, lbxScriptTitle, d.lbxScript, d.nftRules, d.haproxyTCP, d.haproxyHTTP)
 
 	b.WriteString("### Absolute figures (median over rounds, min–max in brackets)\n\n")
 	b.WriteString("| workload | contender | rate | p50 latency | p99 latency | errors, all rounds |\n|---|---|---:|---:|---:|---:|\n")
@@ -285,6 +307,10 @@ func report(d *runData) string {
 	return b.String()
 }
 
+// lbxScriptTitle is the first line of the lbx push's block in the
+// report (cmd/lbx's doc test knows the block by it).
+const lbxScriptTitle = "# tmsh push to both lbx (lbx-xdp also gets bench_web and bench_http on its address)"
+
 func lbxTargets() []target {
 	var out []target
 	for _, t := range targets {
@@ -332,13 +358,13 @@ func scaleText(d *runData) string {
 	if !sc.Ran {
 		b.WriteString("- The config push was not run (-virtuals 0).\n")
 	} else {
-		fmt.Fprintf(&b, "- **Apply**: one push over the control socket of %d tmsh lines (`create ltm pool` of %d members, nodes in 198.19.0.0/16 × ports 80 and 8080, and `create ltm virtual` on %s:%d…%d, per virtual) — %d virtual servers, %d members. ",
+		fmt.Fprintf(&b, "- **Apply**: one push over the control socket of %d tmsh lines (per virtual: a create ltm pool line of %d members, nodes in 198.19.0.0/16 × ports 80 and 8080, and a create ltm virtual line on %s:%d…%d) — %d virtual servers, %d members. ",
 			sc.Lines, s.MembersPerPool, scaleVIP, scaleFirstPort, scaleFirstPort+s.Virtuals-1, sc.Virtuals, sc.Members)
 		if sc.Err != "" {
 			fmt.Fprintf(&b, "It failed: `%s`.\n", firstLineOf(sc.Err))
 		} else {
-			fmt.Fprintf(&b, "Time from sending the push to its answer (the appliance answers once applied): **%.2f s**. During it a UDP stream of %d pkt/s ran through lbx-tap's bench_udp virtual (from 1 s before the push to 1 s after its answer): the client sent %d datagrams, the servers received %d: **%d lost**.\n",
-				sc.Apply.Seconds(), sc.StreamPPS, sc.Sent, sc.Received, max(sc.Sent-sc.Received, 0))
+			fmt.Fprintf(&b, "Time from sending the push to its answer (the appliance answers once applied): **%.2f s**. During it a UDP stream of %d pkt/s ran through lbx-tap's bench_udp virtual (from 1 s before the push to 1 s after its answer): the client sent %d datagrams, the servers received %d: **%d lost**. The same stream for %s just before, with no push: %d sent, %d lost.\n",
+				sc.Apply.Seconds(), sc.StreamPPS, sc.Sent, sc.Received, max(sc.Sent-sc.Received, 0), ctrlStream, sc.CtrlSent, max(sc.CtrlSent-sc.CtrlReceived, 0))
 		}
 	}
 	if !sc.MonRan {

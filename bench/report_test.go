@@ -193,6 +193,7 @@ func TestReport(t *testing.T) {
 		date:      time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),
 		argv:      []string{"bench", "-quick"},
 		placement: []string{"CPU 0 — the ends."},
+		loadStart: "6.50 3.00 1.00", loadEnd: "1.00 1.00 1.00",
 		res: map[string]map[string][]sample{
 			"keep-alive": {
 				"lbx-tap": {wrk(100, 2, 8), wrk(120, 2, 8)}, "lbx-xdp": {wrk(400, 1, 2), wrk(440, 1, 2)},
@@ -233,6 +234,8 @@ func TestReport(t *testing.T) {
 		"| 10000 virtuals / 100000 members applied in ≤ 1 s with zero loss | 3.00 s, 10 of 100000 packets lost: **not met** | — |",
 		"| 10000 monitors at 1 s ≤ 0.5 core | 0.200 core: **met** | — |",
 		"used **0.200 core**",
+		"**10 lost**. The same stream for 3s just before, with no push: 0 sent, 0 lost.",
+		"at the start 6.50 3.00 1.00, at the end 1.00 1.00 1.00: the machine was busy with other work",
 		"new-conn/lbx-tap 3",
 		"udp (HAProxy has no UDP load balancing)",
 	} {
