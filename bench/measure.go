@@ -352,6 +352,10 @@ func (b *bench) udp(ctx context.Context, t target, d time.Duration, pps int, dur
 			return 0, 0, fmt.Errorf("udp sink on %s: not ready after 10s", h.Name)
 		}
 	}
+	before, err := b.udpArrived(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
 	c, err := b.tb.Command("client", append(append(append([]string{}, b.pin0...), b.exe), udpArgs(d, t, pps)...)...)
 	if err != nil {
 		return 0, 0, err
@@ -396,11 +400,18 @@ func (b *bench) udp(ctx context.Context, t target, d time.Duration, pps int, dur
 	if sent, err = parseCount(out.String(), "sent"); err != nil {
 		return 0, 0, fmt.Errorf("udp sender: %w", err)
 	}
-	// Let what is in flight land, then stop the sinks and add up.
+	// Let what is in flight land, then count what arrived and stop the
+	// sinks.
 	time.Sleep(200 * time.Millisecond)
+	after, err := b.udpArrived(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	received = after - before
 	for _, s := range sinks {
 		s.stdin.Close()
 	}
+	var read int64
 	for _, s := range sinks {
 		rest, _ := io.ReadAll(s.out)
 		s.cmd.Wait()
@@ -408,9 +419,36 @@ func (b *bench) udp(ctx context.Context, t target, d time.Duration, pps int, dur
 		if err != nil {
 			return 0, 0, fmt.Errorf("udp sink: %w", err)
 		}
-		received += n
+		read += n
+	}
+	if read < received {
+		fmt.Fprintf(os.Stderr, "bench: udp %s: %d datagrams arrived at the servers, the sinks read %d (the rest overflowed their socket buffers)\n", t.Name, received, read)
 	}
 	return sent, received, nil
+}
+
+// udpArrived is the number of UDP datagrams that have arrived at the
+// servers' UDP layers so far: the sum over the server namespaces of
+// /proc/net/snmp's InDatagrams and RcvbufErrors (a datagram the sink had
+// no room for has still been delivered by the contender).
+func (b *bench) udpArrived(ctx context.Context) (int64, error) {
+	var sum int64
+	for _, h := range b.hosts {
+		c, err := b.tb.Command(h.Name, "cat", "/proc/net/snmp")
+		if err != nil {
+			return 0, err
+		}
+		out, err := runIn(ctx, c, 5*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		n, err := parseSnmpUDP(string(out))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", h.Name, err)
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 // scale pushes the scale config to lbx-tap while a UDP stream runs

@@ -120,3 +120,21 @@ func TestMonitorScript(t *testing.T) {
 		t.Errorf("10000 members: %v", err)
 	}
 }
+
+func TestParseSnmpUDP(t *testing.T) {
+	text := `Ip: Forwarding DefaultTTL
+Ip: 2 64
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+Udp: 346 1 5 348 4 0 0 0 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+UdpLite: 9 9 9 9 9 9 9 9 9
+`
+	if n, err := parseSnmpUDP(text); err != nil || n != 350 {
+		t.Errorf("parseSnmpUDP() = %d, %v; want 350 (346 delivered + 4 buffer overflows)", n, err)
+	}
+	for _, bad := range []string{"Ip: 1\n", "Udp: InDatagrams NoPorts\nUdp: 1 2\n", "Udp: InDatagrams RcvbufErrors\nUdp: x 2\n"} {
+		if _, err := parseSnmpUDP(bad); err == nil {
+			t.Errorf("parseSnmpUDP(%q): no error", bad)
+		}
+	}
+}

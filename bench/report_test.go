@@ -206,7 +206,7 @@ func TestReport(t *testing.T) {
 				"haproxy-http": {wrk(100, 2, 8), wrk(100, 2, 8)}, "route": {wrk(100, 2, 8), wrk(100, 2, 8)},
 			},
 			"udp": {
-				"lbx-tap": {r(100000), r(120000)}, "lbx-xdp": {r(300000), r(300000)},
+				"lbx-tap": {{Rate: 100000, Sent: 500000}, {Rate: 120000, Sent: 600000}}, "lbx-xdp": {{Rate: 300000, Sent: 2500000}, {Rate: 300000, Sent: 2500000}},
 				"nft": {r(400000), r(400000)}, "route": {r(350000), r(350000)},
 			},
 			"bulk": {
@@ -224,7 +224,7 @@ func TestReport(t *testing.T) {
 		"Machine: 2 cores (unknown)",
 		"- CPU 0 — the ends.",
 		"| keep-alive | lbx-tap | 110 req/s (100–120) | 2.00 ms | 8.00 ms | 0 |",
-		"| udp | lbx-xdp | 300000 pkt/s (300000–300000) | — | — | — |",
+		"| udp | lbx-xdp | 300000 pkt/s (300000–300000) | — | — | offered 500000 pkt/s |",
 		"| bulk | route | 2.50 Gbit/s (2.40–2.60) | — | — | 0 retransmits |",
 		"| keep-alive | lbx-tap / nft | 0.28 (0.25–0.30) | 2.00 (2.00–2.00) | 4.00 (4.00–4.00) | 0.28 (0.25–0.30): **not met** (≥ 1.0) |",
 		"| keep-alive | lbx-xdp / haproxy-tcp | 2.10 (2.00–2.20) | 1.00 (1.00–1.00) | 0.50 (0.50–0.50) | 2.10 (2.00–2.20): **met** (≥ 1.5) |",
@@ -238,6 +238,7 @@ func TestReport(t *testing.T) {
 		"at the start 6.50 3.00 1.00, at the end 1.00 1.00 1.00: the machine was busy with other work",
 		"new-conn/lbx-tap 3",
 		"udp (HAProxy has no UDP load balancing)",
+		"the sender was not above capacity for lbx-tap (110000 of 110000 pkt/s offered)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)

@@ -151,3 +151,36 @@ func parseCount(out, word string) (int64, error) {
 	}
 	return 0, fmt.Errorf("no %q line in %q", word, out)
 }
+
+// parseSnmpUDP reads /proc/net/snmp's two "Udp:" lines (names, then
+// values) and returns InDatagrams + RcvbufErrors.
+func parseSnmpUDP(text string) (int64, error) {
+	var names []string
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f[1:]
+			continue
+		}
+		var sum int64
+		found := 0
+		for i, n := range names {
+			if (n == "InDatagrams" || n == "RcvbufErrors") && i+1 < len(f) {
+				v, err := strconv.ParseInt(f[i+1], 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("snmp: Udp %s %q: %w", n, f[i+1], err)
+				}
+				sum += v
+				found++
+			}
+		}
+		if found != 2 {
+			return 0, errors.New("snmp: Udp lacks InDatagrams or RcvbufErrors")
+		}
+		return sum, nil
+	}
+	return 0, errors.New("snmp: no Udp lines")
+}
