@@ -4,7 +4,7 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
-.PHONY: all build demo test test-afxdp bench unit vet lint fmt-check clean
+.PHONY: all build demo test test-afxdp bench bench-quick unit vet lint fmt-check clean
 
 all: build
 
@@ -16,12 +16,18 @@ build:
 demo: build
 	./$(BIN) demo
 
-# lbx beside the kernel's nftables DNAT and HAProxy on the testbed, same
-# load, interleaved rounds; writes docs/BENCHMARKS.md. Needs root. Not part
-# of `make test`: benchmarks measure, tests assert behaviour.
+# lbx over TAP and over AF_XDP beside nftables DNAT, HAProxy (tcp, http)
+# and plain kernel routing on the testbed: keep-alive, new connections,
+# UDP pps, bulk TCP, interleaved rounds, then the scale push and monitor
+# CPU; writes docs/BENCHMARKS.md. Needs root. Not part of `make test`:
+# benchmarks measure, tests assert behaviour. bench-quick: the same in
+# under 3 minutes (2 rounds of 2 s).
 BENCHFLAGS ?=
 bench: build
 	$(GO) run ./bench -lbx $(BIN) $(BENCHFLAGS)
+
+bench-quick: build
+	$(GO) run ./bench -lbx $(BIN) -quick $(BENCHFLAGS)
 
 # Unit tests, fuzz seeds, and the namespace integration tests (root), the
 # latter on TAP ports; then the AF_XDP subset (README: Ports) again with the

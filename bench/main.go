@@ -1,20 +1,27 @@
-// Command bench measures lbx against its peers — the kernel's nftables DNAT
-// and HAProxy — in one run on the namespace testbed, and writes the result
-// to docs/BENCHMARKS.md (and standard output).
+// Command bench measures lbx against its peers in one run on the namespace
+// testbed, and writes the result to docs/BENCHMARKS.md (and standard
+// output).
 //
-// It brings the testbed up (client, server1..3, the appliance with its
-// default config: VIP 198.18.1.100:80, round robin, SNAT automap), attaches
-// two peers to the same bridges, each in its own lbx-bench-* namespace with
-// the same three servers and the same source translation, then runs the
-// same wrk load from the client against each in turn (lbx, nft, haproxy,
-// lbx, …) for a number of rounds. Per round and metric it divides lbx's
-// figure by each peer's, and reports the median, min and max of those
-// ratios beside the absolute medians.
+// It brings the testbed up (the appliance on TAP ports: lbx-tap), attaches
+// the other contenders to the same bridges, each in its own lbx-bench-*
+// namespace (peers.go: a second lbx on AF_XDP ports, nftables DNAT,
+// HAProxy mode tcp and mode http, plain kernel routing), pins the ends
+// to CPU 0 and the contenders to CPU 1 (measure.go: place), then runs
+// every workload against every contender in turn, for a number of rounds:
+// wrk keep-alive and new connections, 64-byte UDP through the bench's own
+// sender and sinks (udp.go; this executable run as `bench udp-send` and
+// `bench udp-sink` inside the namespaces), iperf3 bulk. Per round and
+// workload it divides each lbx's figure by each peer's, and reports the
+// median, min and max of those ratios beside the absolute medians and
+// the issue's targets. Last, on lbx-tap, the scale workload (scale.go):
+// the time to apply 10,000 virtuals / 100,000 members with a UDP stream
+// running, and the CPU of 10,000 members monitored at 1 s.
 //
-// Needs root (namespaces); installs wrk, haproxy, nftables and curl with
-// apt-get when missing. `make bench` builds bin/lbx and runs it. Every load
-// run is bounded by its duration plus a margin, and the whole run by the
-// rounds; SIGINT or SIGTERM stop it and tear everything down.
+// Needs root (namespaces); installs wrk, haproxy, nftables, iperf3 and
+// curl with apt-get when missing. `make bench` builds bin/lbx and runs
+// it; `make bench-quick` passes -quick. Every run is bounded by its
+// duration plus a margin; SIGINT or SIGTERM stop it and tear everything
+// down, and every process it started is stopped by its PID.
 package main
 
 import (
@@ -30,40 +37,75 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"lbx/testbed"
 )
 
-// target is one load balancer under test.
+// target is one contender.
 type target struct {
 	Name string     // short name in tables
 	Desc string     // what it is
-	VIP  netip.Addr // where the client connects (port 80)
+	Addr netip.Addr // where the client connects (httpPort, udpPort, bulkPort)
 	SNAT netip.Addr // the source address the servers see
+	// Spread is how many servers it balances over (the ceiling: one).
+	Spread int
+	// Skip names the workloads it does not serve, with why.
+	Skip map[string]string
+	LBX  bool // an lbx: its figures are divided by the others'
 }
 
-func (t target) URL() string { return "http://" + t.VIP.String() + "/" }
+func (t target) URL() string { return "http://" + t.Addr.String() + "/" }
 
-// metric is one kind of load.
-type metric struct {
+// workload kinds.
+const (
+	kindWrk = iota
+	kindUDP
+	kindBulk
+)
+
+// workload is one kind of load.
+type workload struct {
 	Name  string   // short name in tables
 	Desc  string   // what it measures
 	Unit  string   // of the rate
+	Kind  int      // kindWrk, kindUDP, kindBulk
 	Extra []string // wrk arguments beyond the common ones
 }
 
+// goal is one of the issue's targets: lbx's median ratio to Peer on
+// Workload at least Min.
+type goal struct {
+	Workload, Peer string
+	Min            float64
+}
+
 var (
-	lbxSelfInt = netip.MustParseAddr("198.18.2.2") // SNAT automap: the self IP on the server side
-	targets    = []target{
-		{Name: "lbx", Desc: "lbx appliance (userspace TAP dataplane), vs_http, SNAT automap", VIP: netip.MustParseAddr("198.18.1.100"), SNAT: lbxSelfInt},
-		{Name: "nft", Desc: "Linux kernel router, nftables DNAT (numgen inc mod 3) + SNAT", VIP: nftPeer.VIP.Addr(), SNAT: nftPeer.Inside.Addr()},
-		{Name: "haproxy", Desc: "HAProxy, mode tcp, roundrobin, source = its server-side address", VIP: haproxyPeer.VIP.Addr(), SNAT: haproxyPeer.Inside.Addr()},
+	lbxSelfInt  = netip.MustParseAddr("198.18.2.2") // SNAT automap: the self IP on the server side
+	server1     = netip.MustParseAddr("198.18.2.11")
+	noHAProxyUD = "HAProxy has no UDP load balancing"
+	targets     = []target{
+		{Name: "lbx-tap", Desc: "lbx appliance, TAP ports (the testbed's), SNAT automap", Addr: netip.MustParseAddr("198.18.1.100"), SNAT: lbxSelfInt, Spread: 3, LBX: true},
+		{Name: "lbx-xdp", Desc: "a second lbx, AF_XDP ports on veth pairs to the same bridges, SNAT automap", Addr: xdpPeer.VIP.Addr(), SNAT: xdpPeer.Inside.Addr(), Spread: 3, LBX: true},
+		{Name: "nft", Desc: "Linux kernel router, nftables DNAT (numgen inc mod 3) + SNAT", Addr: nftPeer.VIP.Addr(), SNAT: nftPeer.Inside.Addr(), Spread: 3},
+		{Name: "haproxy-tcp", Desc: "HAProxy, mode tcp, roundrobin, source = its server-side address", Addr: haproxyPeer.VIP.Addr(), SNAT: haproxyPeer.Inside.Addr(), Spread: 3,
+			Skip: map[string]string{"udp": noHAProxyUD}},
+		{Name: "haproxy-http", Desc: "HAProxy, mode http (keep-alive both sides), roundrobin, source = its server-side address", Addr: haproxyHTTPPeer.VIP.Addr(), SNAT: haproxyHTTPPeer.Inside.Addr(), Spread: 3,
+			Skip: map[string]string{"udp": noHAProxyUD, "bulk": "iperf3 is not HTTP"}},
+		{Name: "route", Desc: "ceiling: plain kernel routing (a router namespace, no NAT, no balancing) to server1", Addr: server1, SNAT: netip.MustParseAddr("198.18.1.10"), Spread: 1},
 	}
-	metrics = []metric{
-		{Name: "keep-alive", Desc: "HTTP/1.1 requests over persistent connections", Unit: "req/s"},
-		{Name: "new-conn", Desc: "one new TCP connection per HTTP request (`Connection: close`)", Unit: "conn/s", Extra: []string{"-H", "Connection: close"}},
+	workloads = []workload{
+		{Name: "keep-alive", Desc: "HTTP/1.1 requests over persistent connections (wrk)", Unit: "req/s", Kind: kindWrk},
+		{Name: "new-conn", Desc: "one new TCP connection per HTTP request (wrk, `Connection: close`)", Unit: "conn/s", Kind: kindWrk, Extra: []string{"-H", "Connection: close"}},
+		{Name: "udp", Desc: "64-byte UDP frames offered above capacity, received at the servers", Unit: "pkt/s", Kind: kindUDP},
+		{Name: "bulk", Desc: "bulk TCP, one iperf3 stream through the virtual to one server", Unit: "Gbit/s", Kind: kindBulk},
+	}
+	goals = []goal{
+		{"keep-alive", "nft", 1.0}, {"keep-alive", "haproxy-tcp", 1.5},
+		{"new-conn", "nft", 1.0}, {"new-conn", "haproxy-tcp", 1.2},
+		{"udp", "route", 0.8}, {"bulk", "route", 0.8},
 	}
 )
+
+// serves says whether t takes part in w.
+func (t target) serves(w workload) bool { _, skip := t.Skip[w.Name]; return !skip }
 
 // config is the bench's parameters, all recorded in the report.
 type config struct {
@@ -73,6 +115,9 @@ type config struct {
 	Conns    int
 	Timeout  time.Duration // wrk --timeout
 	Warmup   time.Duration
+	Window   time.Duration // of the monitor CPU reading
+	Scale    scaleSpec
+	Quick    bool
 	Binary   string
 	Out      string
 	Install  bool
@@ -92,18 +137,42 @@ func (c config) validate() error {
 		return fmt.Errorf("-threads %d -connections %d: want 1 <= threads <= connections <= 10000", c.Threads, c.Conns)
 	case c.Timeout < time.Second:
 		return fmt.Errorf("-timeout %s: want at least 1s", c.Timeout)
+	case c.Window < time.Second || c.Window > time.Minute:
+		return fmt.Errorf("-window %s: want 1s..1m", c.Window)
+	case c.Scale.Virtuals < 0 || c.Scale.Monitored < 0:
+		return fmt.Errorf("-virtuals %d -monitored %d: want >= 0", c.Scale.Virtuals, c.Scale.Monitored)
 	}
 	return nil
 }
 
+// quick is `make bench-quick`: the same workloads, fewer and shorter runs.
+func (c *config) quick() {
+	c.Quick = true
+	c.Rounds, c.Duration, c.Warmup, c.Window = 2, 2*time.Second, 0, 3*time.Second
+}
+
 // wrkArgs is the exact wrk command line for one run.
-func (c config) wrkArgs(d time.Duration, m metric, t target) []string {
+func (c config) wrkArgs(d time.Duration, w workload, t target) []string {
 	argv := []string{"wrk",
 		fmt.Sprintf("-t%d", c.Threads), fmt.Sprintf("-c%d", c.Conns),
 		fmt.Sprintf("-d%ds", int(d/time.Second)), "--latency",
 		"--timeout", fmt.Sprintf("%ds", int(c.Timeout/time.Second))}
-	argv = append(argv, m.Extra...)
+	argv = append(argv, w.Extra...)
 	return append(argv, t.URL())
+}
+
+// iperfArgs is the iperf3 client command line for one bulk run.
+func iperfArgs(d time.Duration, t target) []string {
+	return []string{"iperf3", "-c", t.Addr.String(), "-p", fmt.Sprint(bulkPort), "-t", fmt.Sprint(int(d / time.Second)), "-J"}
+}
+
+// udpArgs is the UDP sender's command line (after the executable).
+func udpArgs(d time.Duration, t target, pps int) []string {
+	argv := []string{"udp-send", "-to", fmt.Sprintf("%s:%d", t.Addr, udpPort), "-for", d.String()}
+	if pps > 0 {
+		argv = append(argv, "-pps", fmt.Sprint(pps))
+	}
+	return argv
 }
 
 func main() {
@@ -114,10 +183,25 @@ func main() {
 	flag.IntVar(&c.Conns, "connections", 32, "wrk connections")
 	flag.DurationVar(&c.Timeout, "timeout", 2*time.Second, "wrk's per-request timeout")
 	flag.DurationVar(&c.Warmup, "warmup", time.Second, "a discarded keep-alive run per target before the rounds (0: none)")
+	flag.DurationVar(&c.Window, "window", 10*time.Second, "window over which the monitor engine's CPU is read")
+	flag.IntVar(&c.Scale.Virtuals, "virtuals", scaleFull.Virtuals, "virtual servers of the scale push (0: skip it)")
+	flag.IntVar(&c.Scale.MembersPerPool, "members-per-pool", scaleFull.MembersPerPool, "members of each scale virtual's pool")
+	flag.IntVar(&c.Scale.Monitored, "monitored", scaleFull.Monitored, "members under a 1 s tcp monitor (0: skip it)")
+	quick := flag.Bool("quick", false, "`make bench-quick`: 2 rounds of 2 s, no warm-up, a 3 s monitor window (overrides those flags)")
 	flag.StringVar(&c.Binary, "lbx", "bin/lbx", "the lbx binary to boot the appliance and servers with")
 	flag.StringVar(&c.Out, "out", "docs/BENCHMARKS.md", "report file (its generated section is replaced); empty: stdout only")
 	flag.BoolVar(&c.Install, "install", true, "apt-get install wrk, haproxy, nftables, curl when missing")
+	if ok, err := roleMain(os.Args); ok {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", os.Args[1]+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	flag.Parse()
+	if *quick {
+		c.quick()
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
@@ -150,10 +234,11 @@ func run(ctx context.Context, c config) error {
 	if err := ensureTools(ctx, c.Install); err != nil {
 		return err
 	}
-	d := &runData{cfg: c, date: time.Now(), mach: machineInfo(), argv: os.Args}
+	d := &runData{cfg: c, date: time.Now(), mach: machineInfo(), argv: os.Args, loadStart: loadAvg()}
 	if err := measure(ctx, c, d); err != nil {
 		return err
 	}
+	d.loadEnd = loadAvg()
 	d.elapsed = time.Since(start)
 	text := report(d)
 	fmt.Print(text)
@@ -168,7 +253,7 @@ func run(ctx context.Context, c config) error {
 
 // tools maps each command the bench runs to its Debian package.
 var tools = []struct{ cmd, pkg string }{
-	{"wrk", "wrk"}, {"haproxy", "haproxy"}, {"nft", "nftables"}, {"curl", "curl"},
+	{"wrk", "wrk"}, {"haproxy", "haproxy"}, {"nft", "nftables"}, {"curl", "curl"}, {"iperf3", "iperf3"}, {"taskset", "util-linux"},
 }
 
 // ensureTools installs the packages of missing commands with apt-get.
@@ -209,128 +294,4 @@ func ensureTools(ctx context.Context, install bool) error {
 		}
 	}
 	return nil
-}
-
-// measure brings everything up, runs the rounds into d, and tears
-// everything down again on every path.
-func measure(ctx context.Context, c config, d *runData) (err error) {
-	dir, err := os.MkdirTemp("", "lbx-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	tb, err := testbed.Up(testbed.Options{Binary: c.Binary, Log: os.Stderr})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		fmt.Fprintln(os.Stderr, "bench: tearing down")
-		err = errors.Join(err, tb.Down())
-	}()
-	p := &peers{log: os.Stderr, dir: dir}
-	defer func() { err = errors.Join(err, p.down()) }()
-	var servers []netip.Addr
-	for _, h := range tb.Topo.Servers() {
-		servers = append(servers, h.Addr.Addr())
-	}
-	if err := p.setUp(tb, servers); err != nil {
-		return err
-	}
-	d.nftRules = nftRuleset(nftPeer.VIP.Addr(), 80, servers, nftPeer.Inside.Addr(), "eth1")
-	d.haproxyCfg = haproxyConfig(haproxyPeer.VIP.Addr(), 80, servers, haproxyPeer.Inside.Addr())
-	for _, t := range targets {
-		if err := checkTarget(ctx, tb, t, len(servers)); err != nil {
-			return err
-		}
-	}
-	if c.Warmup > 0 {
-		for _, t := range targets {
-			if _, err := wrk(ctx, tb, c, c.Warmup, metrics[0], t); err != nil {
-				return fmt.Errorf("warm-up: %w", err)
-			}
-		}
-	}
-	d.res = map[string]map[string][]wrkResult{}
-	for _, m := range metrics {
-		d.res[m.Name] = map[string][]wrkResult{}
-	}
-	for r := 1; r <= c.Rounds; r++ {
-		for _, m := range metrics {
-			for _, t := range targets {
-				res, err := wrk(ctx, tb, c, c.Duration, m, t)
-				if err != nil {
-					return fmt.Errorf("round %d: %w", r, err)
-				}
-				fmt.Fprintf(os.Stderr, "bench: round %d/%d %-10s %-8s %10.0f %s  p50 %-9s p99 %-9s errors %d\n",
-					r, c.Rounds, m.Name, t.Name, res.RPS, m.Unit, fmtDur(res.P50), fmtDur(res.P99), res.SocketErrors+res.Non2xx)
-				d.res[m.Name][t.Name] = append(d.res[m.Name][t.Name], res)
-			}
-		}
-	}
-	return nil
-}
-
-// checkTarget sends a few requests (one connection each) and checks that
-// the target spreads them over every server and that the servers see the
-// translated source address, so the three do the same job.
-func checkTarget(ctx context.Context, tb *testbed.Testbed, t target, nServers int) error {
-	seen := map[string]int{}
-	for i := 0; i < 2*nServers; i++ {
-		c, err := tb.Command("client", "curl", "-sS", "--max-time", "3", t.URL())
-		if err != nil {
-			return err
-		}
-		out, err := runIn(ctx, c, 5*time.Second)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
-		}
-		name, peer := answerFields(string(out))
-		if name == "" {
-			return fmt.Errorf("%s: unexpected answer %q", t.Name, out)
-		}
-		if host, _, ok := strings.Cut(peer, ":"); !ok || host != t.SNAT.String() {
-			return fmt.Errorf("%s: server %s saw source %q, want %s (SNAT)", t.Name, name, peer, t.SNAT)
-		}
-		seen[name]++
-	}
-	if len(seen) != nServers {
-		return fmt.Errorf("%s: %d requests reached %v, want all %d servers", t.Name, 2*nServers, seen, nServers)
-	}
-	fmt.Fprintf(os.Stderr, "bench: %s at %s answers, spread %v, servers see %s\n", t.Name, t.URL(), seen, t.SNAT)
-	return nil
-}
-
-// answerFields reads an emulated server's answer line
-// "server=NAME addr=LOCAL peer=REMOTE".
-func answerFields(body string) (server, peer string) {
-	for _, f := range strings.Fields(body) {
-		if v, ok := strings.CutPrefix(f, "server="); ok {
-			server = v
-		} else if v, ok := strings.CutPrefix(f, "peer="); ok {
-			peer = v
-		}
-	}
-	return server, peer
-}
-
-// wrk runs one load from the client and parses it. A run that completes
-// no request is an error: the target is broken, not slow.
-func wrk(ctx context.Context, tb *testbed.Testbed, c config, d time.Duration, m metric, t target) (wrkResult, error) {
-	argv := c.wrkArgs(d, m, t)
-	cmd, err := tb.Command("client", argv...)
-	if err != nil {
-		return wrkResult{}, err
-	}
-	out, err := runIn(ctx, cmd, d+c.Timeout+15*time.Second)
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("%s %s: %w", m.Name, t.Name, err)
-	}
-	res, err := parseWrk(string(out))
-	if err != nil {
-		return res, fmt.Errorf("%s %s: %w\n%s", m.Name, t.Name, err, out)
-	}
-	if res.Requests == 0 {
-		return res, fmt.Errorf("%s %s: no request completed\n%s", m.Name, t.Name, out)
-	}
-	return res, nil
 }

@@ -20,10 +20,30 @@ type runData struct {
 	date    time.Time
 	elapsed time.Duration
 	argv    []string
-	// res[metric][target] holds one result per round, in round order.
-	res        map[string]map[string][]wrkResult
-	nftRules   string
-	haproxyCfg string
+	// res[workload][target] holds one sample per round, in round order.
+	res         map[string]map[string][]sample
+	nftRules    string
+	haproxyTCP  string
+	haproxyHTTP string
+	lbxScript   string
+	placement   []string
+	scale       scaleResult
+	// load averages (1, 5, 15 min) when the run started and ended: the
+	// machine's other work.
+	loadStart, loadEnd string
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // machine is the short description of where the numbers come from.
@@ -33,6 +53,7 @@ type machine struct {
 	Mem                    string
 	Kernel, Go             string
 	Wrk, HAProxy, Nftables string
+	Iperf3                 string
 }
 
 func machineInfo() machine {
@@ -47,6 +68,7 @@ func machineInfo() machine {
 	m.Wrk, _, _ = strings.Cut(firstLine("wrk", "-v"), " Copyright")
 	m.HAProxy, _, _ = strings.Cut(firstLine("haproxy", "-v"), " - http")
 	m.Nftables = firstLine("nft", "--version")
+	m.Iperf3, _, _ = strings.Cut(firstLine("iperf3", "--version"), " (")
 	return m
 }
 
@@ -75,7 +97,7 @@ func firstLine(argv ...string) string {
 }
 
 // series extracts one quantity of every round.
-func series(rs []wrkResult, q func(wrkResult) float64) []float64 {
+func series(rs []sample, q func(sample) float64) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
 		out[i] = q(r)
@@ -83,9 +105,20 @@ func series(rs []wrkResult, q func(wrkResult) float64) []float64 {
 	return out
 }
 
-func rate(r wrkResult) float64 { return r.RPS }
-func p50(r wrkResult) float64  { return float64(r.P50) }
-func p99(r wrkResult) float64  { return float64(r.P99) }
+func rate(r sample) float64 { return r.Rate }
+func p50(r sample) float64  { return float64(r.P50) }
+func p99(r sample) float64  { return float64(r.P99) }
+
+// fmtRate prints a rate: two decimals below 100 (Gbit/s), whole above.
+func fmtRate(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v < 100:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
 
 func fmtDur(d time.Duration) string {
 	return fmtMs(float64(d))
@@ -116,139 +149,316 @@ const fileHeader = `# Benchmarks
 
 Performance is measured, never assumed. ` + "`make bench`" + ` (root) builds
 bin/lbx and runs ` + "`go run ./bench`" + `: one run brings the namespace testbed up,
-attaches two peers to the same bridges — a kernel router doing nftables
-DNAT and HAProxy — each doing lbx's job (the same three servers, round
-robin, source translated to its server-side address), and drives the same
-wrk load from the client namespace against the three in turn. Tests never
-assert on wall-clock figures; this file is where the figures live.
+attaches the other contenders to the same bridges — a second lbx on AF_XDP
+ports, a kernel router doing nftables DNAT, HAProxy in mode tcp and in
+mode http, and a plain kernel router as the ceiling — each doing lbx's job
+(the same servers, round robin, source translated to its server-side
+address), and drives the same loads from the client namespace against
+each in turn. ` + "`make bench-quick`" + ` runs the same with fewer, shorter
+rounds. Tests never assert on wall-clock figures; this file is where the
+figures live.
 
 The section below is rewritten by every run.
 
 `
 
-// report renders the generated section: machine, parameters, absolute
-// medians, ratios and a reading.
+// report renders the generated section: machine, placement, parameters,
+// the issue's targets, absolute medians, ratios, scale and a reading.
 func report(d *runData) string {
 	var b strings.Builder
 	c := d.cfg
-	fmt.Fprintf(&b, "## Run of %s\n\n", d.date.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Machine: %d cores (%s), %s memory, kernel %s, %s; %s; %s; %s.\n",
+	kind := "full run"
+	if c.Quick {
+		kind = "quick run (`make bench-quick`)"
+	}
+	fmt.Fprintf(&b, "## Run of %s (%s)\n\n", d.date.UTC().Format("2006-01-02 15:04 UTC"), kind)
+	fmt.Fprintf(&b, "Machine: %d cores (%s), %s memory, kernel %s, %s; %s; %s; %s; %s.\n",
 		d.mach.Cores, orUnknown(d.mach.CPU), orUnknown(d.mach.Mem), orUnknown(d.mach.Kernel), d.mach.Go,
-		orUnknown(d.mach.Wrk), orUnknown(d.mach.HAProxy), orUnknown(d.mach.Nftables))
-	fmt.Fprintf(&b, "Everything — wrk, the three servers, lbx, the kernel router and HAProxy — shares these %d cores.\n", d.mach.Cores)
-	fmt.Fprintf(&b, "Whole run: %s.\n\n", d.elapsed.Round(time.Second))
+		orUnknown(d.mach.Wrk), orUnknown(d.mach.HAProxy), orUnknown(d.mach.Nftables), orUnknown(d.mach.Iperf3))
+	fmt.Fprintf(&b, "Whole run: %s. Load average (1, 5, 15 min) at the start %s, at the end %s", d.elapsed.Round(time.Second), orUnknown(d.loadStart), orUnknown(d.loadEnd))
+	if la, _, _ := strings.Cut(d.loadStart, " "); la != "" {
+		if v, err := strconv.ParseFloat(la, 64); err == nil && v > float64(d.mach.Cores) {
+			b.WriteString(": the machine was busy with other work, above its core count, so the figures are noisy")
+		}
+	}
+	b.WriteString(".\n\n")
+	b.WriteString("Placement on the cores, the same for every contender:\n\n")
+	for _, l := range d.placement {
+		fmt.Fprintf(&b, "- %s\n", l)
+	}
 
-	b.WriteString("### What ran\n\n")
-	fmt.Fprintf(&b, "Invocation (as `make bench` runs it): `%s`\n\n", shellJoin(append([]string{"go", "run", "./bench"}, d.argv[1:]...)))
-	b.WriteString("| target | what | client connects to | servers see source |\n|---|---|---|---|\n")
+	b.WriteString("\n### Targets of issue 15\n\n")
+	b.WriteString("Each rate target is lbx's median ratio to the peer over the rounds (min–max in brackets); met when the median reaches it.\n\n")
+	b.WriteString("| target | lbx-tap | lbx-xdp |\n|---|---|---|\n")
+	for _, g := range goals {
+		fmt.Fprintf(&b, "| %s ≥ %.1f× %s |", g.Workload, g.Min, g.Peer)
+		for _, l := range []string{"lbx-tap", "lbx-xdp"} {
+			fmt.Fprintf(&b, " %s |", goalCell(d, l, g))
+		}
+		b.WriteString("\n")
+	}
+	sc := d.scale
+	if sc.Ran {
+		met := sc.Err == "" && sc.Apply <= time.Second && sc.Sent > 0 && sc.Received >= sc.Sent
+		fmt.Fprintf(&b, "| %d virtuals / %d members applied in ≤ 1 s with zero loss | %s | — |\n", sc.Virtuals, sc.Members,
+			verdict(fmt.Sprintf("%.2f s, %d of %d packets lost", sc.Apply.Seconds(), max(sc.Sent-sc.Received, 0), sc.Sent), met, sc.Err))
+	}
+	if sc.MonRan {
+		used := sc.WithMon - sc.Baseline
+		fmt.Fprintf(&b, "| %d monitors at 1 s ≤ 0.5 core | %s | — |\n", sc.Monitored,
+			verdict(fmt.Sprintf("%.3f core", used), sc.MonErr == "" && used <= 0.5, sc.MonErr))
+	}
+	b.WriteString("| ≤ 128 bytes per tracked flow (1 million flows) | measured separately (see below) | — |\n")
+
+	b.WriteString("\n### What ran\n\n")
+	fmt.Fprintf(&b, "Invocation (as `make` runs it): `%s`\n\n", shellJoin(append([]string{"go", "run", "./bench"}, d.argv[1:]...)))
+	b.WriteString("| contender | what | client connects to | servers see source | not run |\n|---|---|---|---|---|\n")
 	for _, t := range targets {
-		fmt.Fprintf(&b, "| %s | %s | %s:80 | %s |\n", t.Name, t.Desc, t.VIP, t.SNAT)
+		var skip []string
+		for _, w := range workloads {
+			if why, ok := t.Skip[w.Name]; ok {
+				skip = append(skip, w.Name+" ("+why+")")
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, t.Desc, t.Addr, t.SNAT, orDash(strings.Join(skip, "; ")))
 	}
-	fmt.Fprintf(&b, "\nAll three balance over server1..3 (198.18.2.11-13:80, the testbed's emulated Go HTTP server). "+
-		"Rounds: %d; in each, every load runs once against every target in the order %s, %d s each",
-		c.Rounds, targetNames(), int(c.Duration/time.Second))
+	fmt.Fprintf(&b, "\nThe balancers spread HTTP and UDP over server1..3 (198.18.2.11-13: the testbed's emulated Go HTTP server on :%d, the bench's UDP sink on :%d) and send bulk to server1's iperf3 on :%d (iperf3's control and data connections must meet the same server). "+
+		"Rounds: %d; in each, every workload runs once against every contender, %d s each, the contenders' order rotated by one per round",
+		httpPort, udpPort, bulkPort, c.Rounds, int(c.Duration/time.Second))
 	if c.Warmup > 0 {
-		fmt.Fprintf(&b, ", after one discarded %d s keep-alive warm-up per target", int(c.Warmup/time.Second))
+		fmt.Fprintf(&b, ", after one discarded %d s keep-alive warm-up per contender", int(c.Warmup/time.Second))
 	}
-	b.WriteString(". The load runs in namespace lbx-client (198.18.1.10):\n\n```sh\n")
-	for _, m := range metrics {
-		fmt.Fprintf(&b, "%s    # %s: %s\n", shellJoin(c.wrkArgs(c.Duration, m, targets[0])), m.Name, m.Desc)
+	b.WriteString(". The loads run in namespace lbx-client (198.18.1.10), each on CPU 0:\n\n```sh\n")
+	for _, w := range workloads {
+		var argv []string
+		switch w.Kind {
+		case kindWrk:
+			argv = c.wrkArgs(c.Duration, w, targets[0])
+		case kindUDP:
+			argv = append([]string{"bench"}, udpArgs(c.Duration, targets[0], 0)...)
+		case kindBulk:
+			argv = iperfArgs(c.Duration, targets[0])
+		}
+		fmt.Fprintf(&b, "%s    # %s: %s\n", shellJoin(argv), w.Name, w.Desc)
 	}
-	b.WriteString("```\n\n(the URL is each target's; rates are wrk's Requests/sec, latencies the 50th and 99th percentiles of --latency.)\n\n")
-	fmt.Fprintf(&b, "<details><summary>nftables ruleset (namespace %s) and HAProxy config (namespace %s)</summary>\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
-		nftPeer.NS, haproxyPeer.NS, d.nftRules, d.haproxyCfg)
+	fmt.Fprintf(&b, "```\n\n(the address is each contender's. Rates: wrk's Requests/sec; UDP: datagrams that arrived at the servers — the change of InDatagrams + RcvbufErrors in /proc/net/snmp of each server namespace, where a sink (`bench udp-sink`) holds the port open — divided by the sending time, the sender (`bench udp-send`: six sockets, so six flows, each writing %d-byte datagrams — 64-byte frames — as fast as it can) offering more than any contender forwards; bulk: iperf3's received bits per second. Latencies: the 50th and 99th percentiles of wrk --latency.)\n\n", udpPayload)
+	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx; lbx-xdp also gets the HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
+		nftPeer.NS, haproxyPeer.NS, haproxyHTTPPeer.NS, lbxScriptTitle, d.lbxScript, d.nftRules, d.haproxyTCP, d.haproxyHTTP)
 
 	b.WriteString("### Absolute figures (median over rounds, min–max in brackets)\n\n")
-	b.WriteString("| load | target | rate | p50 latency | p99 latency | errors, all rounds |\n|---|---|---:|---:|---:|---:|\n")
-	for _, m := range metrics {
+	b.WriteString("| workload | contender | rate | p50 latency | p99 latency | wrk errors, all rounds; bulk: TCP retransmits; UDP: median rate the client sent |\n|---|---|---:|---:|---:|---:|\n")
+	for _, w := range workloads {
 		for _, t := range targets {
-			rs := d.res[m.Name][t.Name]
+			rs := d.res[w.Name][t.Name]
+			if !t.serves(w) || len(rs) == 0 {
+				continue
+			}
 			r := summarize(series(rs, rate))
 			var errs int64
 			for _, x := range rs {
-				errs += x.SocketErrors + x.Non2xx
+				errs += x.Errors
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f %s (%.0f–%.0f) | %s | %s | %d |\n", m.Name, t.Name,
-				r.Median, m.Unit, r.Min, r.Max,
-				fmtMs(summarize(series(rs, p50)).Median), fmtMs(summarize(series(rs, p99)).Median), errs)
+			l50, l99 := "—", "—"
+			if w.Kind == kindWrk {
+				l50, l99 = fmtMs(summarize(series(rs, p50)).Median), fmtMs(summarize(series(rs, p99)).Median)
+			}
+			errCol := fmt.Sprint(errs)
+			if w.Kind == kindBulk {
+				errCol += " retransmits"
+			} else if w.Kind == kindUDP {
+				off := summarize(series(rs, func(x sample) float64 { return float64(x.Sent) / c.Duration.Seconds() }))
+				errCol = fmt.Sprintf("offered %s pkt/s", fmtRate(off.Median))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s %s (%s–%s) | %s | %s | %s |\n", w.Name, t.Name,
+				fmtRate(r.Median), w.Unit, fmtRate(r.Min), fmtRate(r.Max), l50, l99, errCol)
 		}
 	}
 
 	b.WriteString("\n### Ratios lbx / peer (per round, then median, min–max)\n\n")
 	b.WriteString("Rate: above 1 means lbx is faster. Latency: below 1 means lbx is faster.\n\n")
-	b.WriteString("| load | lbx / peer | rate | p50 latency | p99 latency |\n|---|---|---:|---:|---:|\n")
-	for _, m := range metrics {
-		lbx := d.res[m.Name]["lbx"]
-		for _, t := range targets[1:] {
-			peer := d.res[m.Name][t.Name]
-			fmt.Fprintf(&b, "| %s | lbx / %s | %s | %s | %s |\n", m.Name, t.Name,
-				fmtRatio(summarize(ratios(series(lbx, rate), series(peer, rate)))),
-				fmtRatio(summarize(ratios(series(lbx, p50), series(peer, p50)))),
-				fmtRatio(summarize(ratios(series(lbx, p99), series(peer, p99)))))
+	b.WriteString("| workload | ratio | rate | p50 latency | p99 latency | issue's target |\n|---|---|---:|---:|---:|---|\n")
+	for _, w := range workloads {
+		for _, l := range lbxTargets() {
+			for _, t := range targets {
+				if t.LBX || !t.serves(w) {
+					continue
+				}
+				lr, pr := d.res[w.Name][l.Name], d.res[w.Name][t.Name]
+				lat50, lat99 := "—", "—"
+				if w.Kind == kindWrk {
+					lat50 = fmtRatio(summarize(ratios(series(lr, p50), series(pr, p50))))
+					lat99 = fmtRatio(summarize(ratios(series(lr, p99), series(pr, p99))))
+				}
+				g := "—"
+				for _, x := range goals {
+					if x.Workload == w.Name && x.Peer == t.Name {
+						g = goalCell(d, l.Name, x)
+					}
+				}
+				fmt.Fprintf(&b, "| %s | %s / %s | %s | %s | %s | %s |\n", w.Name, l.Name, t.Name,
+					fmtRatio(summarize(ratios(series(lr, rate), series(pr, rate)))), lat50, lat99, g)
+			}
 		}
 	}
+
+	b.WriteString("\n### Scale (lbx-tap)\n\n")
+	b.WriteString(scaleText(d))
 	b.WriteString("\n### Reading\n\n")
 	b.WriteString(reading(d))
+	return b.String()
+}
+
+// lbxScriptTitle is the first line of the lbx push's block in the
+// report (cmd/lbx's doc test knows the block by it).
+const lbxScriptTitle = "# tmsh push to both lbx (lbx-xdp also gets bench_web and bench_http on its address)"
+
+func lbxTargets() []target {
+	var out []target
+	for _, t := range targets {
+		if t.LBX {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// goalCell is "0.93 (0.90–0.97): not met (≥ 1.0)" for lbx against g.
+func goalCell(d *runData, lbx string, g goal) string {
+	r := summarize(ratios(series(d.res[g.Workload][lbx], rate), series(d.res[g.Workload][g.Peer], rate)))
+	if r.N == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%s: %s (≥ %.1f)", fmtRatio(r), metWord(r.Median >= g.Min), g.Min)
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**not met**"
+}
+
+// verdict is a measured figure with met / not met, or the error that
+// kept it from being measured.
+func verdict(figure string, ok bool, err string) string {
+	if err != "" {
+		return "failed: " + strings.ReplaceAll(firstLineOf(err), "|", "/")
+	}
+	return figure + ": " + metWord(ok)
+}
+
+func firstLineOf(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func scaleText(d *runData) string {
+	var b strings.Builder
+	sc := d.scale
+	s := d.cfg.Scale
+	if !sc.Ran {
+		b.WriteString("- The config push was not run (-virtuals 0).\n")
+	} else {
+		fmt.Fprintf(&b, "- **Apply**: one push over the control socket of %d tmsh lines (per virtual: a create ltm pool line of %d members, nodes in 198.19.0.0/16 × ports 80 and 8080, and a create ltm virtual line on %s:%d…%d) — %d virtual servers, %d members. ",
+			sc.Lines, s.MembersPerPool, scaleVIP, scaleFirstPort, scaleFirstPort+s.Virtuals-1, sc.Virtuals, sc.Members)
+		if sc.Err != "" {
+			fmt.Fprintf(&b, "It failed: `%s`.\n", firstLineOf(sc.Err))
+		} else {
+			fmt.Fprintf(&b, "Time from sending the push to its answer (the appliance answers once applied): **%.2f s**. During it a UDP stream of %d pkt/s ran through lbx-tap's bench_udp virtual (from 1 s before the push to 1 s after its answer): the client sent %d datagrams, the servers received %d: **%d lost**. The same stream for %s just before, with no push: %d sent, %d lost.\n",
+				sc.Apply.Seconds(), sc.StreamPPS, sc.Sent, sc.Received, max(sc.Sent-sc.Received, 0), ctrlStream, sc.CtrlSent, max(sc.CtrlSent-sc.CtrlReceived, 0))
+		}
+	}
+	if !sc.MonRan {
+		b.WriteString("- The monitor load was not run (-monitored 0).\n")
+	} else {
+		fmt.Fprintf(&b, "- **Monitors**: %d members (server1..3, ports from %d, where nothing listens: each probe is a connect answered by the server's RST, so the member is down; the probe costs the monitor engine the same connect and answer) under one tcp monitor, interval 1 s, timeout 3 s, pushed on top of the scale config. ",
+			sc.Monitored, monitorFirstPort)
+		if sc.MonErr != "" {
+			fmt.Fprintf(&b, "It failed: `%s`.\n", firstLineOf(sc.MonErr))
+		} else {
+			fmt.Fprintf(&b, "lbx-tap's CPU (utime+stime from /proc/PID/stat) over %s: %.3f cores without the monitors, %.3f with them, so the monitor engine — and the dataplane carrying its probes — used **%.3f core**. The monitor engine runs inside the appliance process, so this is the process's increase, probes' packets included.\n",
+				sc.Window, sc.Baseline, sc.WithMon, sc.WithMon-sc.Baseline)
+		}
+	}
+	b.WriteString("- One million concurrent flows (bytes per flow) is measured by its own benchmark, not by this run.\n")
 	return b.String()
 }
 
 // reading turns the ratios into sentences; the caveats are fixed.
 func reading(d *runData) string {
 	var b strings.Builder
-	for _, m := range metrics {
-		lbx := d.res[m.Name]["lbx"]
+	for _, w := range workloads {
 		var parts []string
-		for _, t := range targets[1:] {
-			peer := d.res[m.Name][t.Name]
-			r := summarize(ratios(series(lbx, rate), series(peer, rate)))
-			l := summarize(ratios(series(lbx, p99), series(peer, p99)))
-			if r.N == 0 {
-				continue
+		for _, l := range lbxTargets() {
+			for _, t := range targets {
+				if t.LBX || !t.serves(w) {
+					continue
+				}
+				r := summarize(ratios(series(d.res[w.Name][l.Name], rate), series(d.res[w.Name][t.Name], rate)))
+				if r.N == 0 {
+					continue
+				}
+				s := fmt.Sprintf("%s %.2f× %s", l.Name, r.Median, t.Name)
+				if r.Max > 1.25*r.Min {
+					s += fmt.Sprintf(" (noisy: %.2f–%.2f)", r.Min, r.Max)
+				}
+				parts = append(parts, s)
 			}
-			s := fmt.Sprintf("%.2f× %s's rate (%.0f%%) with %.2f× its p99 latency", r.Median, t.Name, 100*r.Median, l.Median)
-			var noisy []string
-			if r.Max > 1.25*r.Min {
-				noisy = append(noisy, fmt.Sprintf("the rate ratio varied %.2f–%.2f", r.Min, r.Max))
-			}
-			if l.Max > 2*l.Min {
-				noisy = append(noisy, fmt.Sprintf("the p99 ratio %.2f–%.2f", l.Min, l.Max))
-			}
-			if len(noisy) > 0 {
-				s += " (" + strings.Join(noisy, ", ") + " between rounds: noisy)"
-			}
-			parts = append(parts, s)
 		}
-		fmt.Fprintf(&b, "- **%s** (%s): lbx reached %s.\n", m.Name, m.Desc, strings.Join(parts, "; "))
+		fmt.Fprintf(&b, "- **%s** (%s): %s.\n", w.Name, w.Desc, strings.Join(parts, "; "))
+	}
+	for _, w := range workloads {
+		if w.Kind != kindUDP {
+			continue
+		}
+		var capped []string
+		for _, t := range targets {
+			rs := d.res[w.Name][t.Name]
+			got := summarize(series(rs, rate)).Median
+			off := summarize(series(rs, func(x sample) float64 { return float64(x.Sent) / d.cfg.Duration.Seconds() })).Median
+			if off > 0 && got >= 0.9*off {
+				capped = append(capped, fmt.Sprintf("%s (%s of %s pkt/s offered)", t.Name, fmtRate(got), fmtRate(off)))
+			}
+		}
+		if len(capped) > 0 {
+			fmt.Fprintf(&b, "- **udp**: the sender was not above capacity for %s: within 10%% of what was offered arrived, so the sender on CPU 0, not the contender, set that figure and the ratios against it are lower bounds.\n", strings.Join(capped, ", "))
+		}
 	}
 	var failing []string
-	for _, m := range metrics {
+	for _, w := range workloads {
+		if w.Kind != kindWrk {
+			continue
+		}
 		for _, t := range targets {
 			var n int64
-			for _, x := range d.res[m.Name][t.Name] {
-				n += x.SocketErrors + x.Non2xx
+			for _, x := range d.res[w.Name][t.Name] {
+				n += x.Errors
 			}
 			if n > 0 {
-				failing = append(failing, fmt.Sprintf("%s/%s %d", m.Name, t.Name, n))
+				failing = append(failing, fmt.Sprintf("%s/%s %d", w.Name, t.Name, n))
 			}
 		}
 	}
 	if len(failing) > 0 {
 		fmt.Fprintf(&b, "- wrk counted errors (socket errors or non-2xx answers): %s. Rates count completed requests only.\n", strings.Join(failing, ", "))
 	} else {
-		b.WriteString("- No target had a socket error or a non-2xx answer.\n")
+		b.WriteString("- No contender had a wrk socket error or a non-2xx answer.\n")
 	}
-	b.WriteString(`- The comparison is not between equals. lbx moves every frame through two
-  TAP devices into a userspace process (a read and a write system call per
-  frame, no offloads), while nft forwards inside the kernel's softirq path
-  and never leaves it; HAProxy terminates both TCP connections in the
-  kernel's stack and copies payload in userspace. On a machine this small,
-  wrk, the three Go servers and the balancer compete for the same two
-  cores, so the peers' figures are partly the servers' and wrk's limits,
-  and a ratio near 1 means "not the bottleneck" rather than "as fast".
+	b.WriteString(`- The comparison is not between equals. lbx-tap moves every frame through
+  two TAP devices into a userspace process; lbx-xdp through AF_XDP rings
+  on veth (copy mode: veth has no zero-copy); nft and route forward inside
+  the kernel's softirq path and never leave it; HAProxy terminates both
+  TCP connections in the kernel's stack and copies payload in userspace.
+  On two cores, the ends (wrk, iperf3, the servers) share CPU 0 and the
+  contender has CPU 1, so a ratio near 1 can mean "both limited by the
+  ends" rather than "as fast".
 - wrk is a closed loop: each connection waits for its answer before the
-  next request, so a slower balancer also loads the servers less, and its
+  next request, so a slower contender also loads the servers less, and its
   latency can come out lower at a lower rate. Read a latency ratio together
   with the rate ratio beside it.
+- The ceiling (route) reaches one server, the balancers three: on
+  workloads limited by the servers (HTTP), route can come out below a
+  balancer; it is the ceiling for the forwarding work, UDP and bulk.
 - Each ratio pairs runs of the same round, run one after the other, so
   slow drift of the machine (other load, thermal) cancels out; the min–max
   range shows how much it did not.
@@ -256,12 +466,11 @@ func reading(d *runData) string {
 	return b.String()
 }
 
-func targetNames() string {
-	n := make([]string, len(targets))
-	for i, t := range targets {
-		n[i] = t.Name
+func orDash(s string) string {
+	if s == "" {
+		return "—"
 	}
-	return strings.Join(n, ", ")
+	return s
 }
 
 func orUnknown(s string) string {

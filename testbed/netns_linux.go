@@ -243,7 +243,9 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 
 // attachLink connects a namespace to a bridge: a veth pair whose switch end
 // (swEnd) is a bridge port and whose other end, named ifname in peerNS, is
-// up with addr. A multi-homed benchmark peer calls it once per segment.
+// up with addr (none when addr is not valid: the switch end's transmit
+// checksum offload is then turned off, for a peer that takes ifname over
+// with AF_XDP). A multi-homed benchmark peer calls it once per segment.
 func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) error {
 	peerH, err := netns.GetFromName(peerNS)
 	if err != nil {
@@ -268,10 +270,18 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 	if err != nil {
 		return err
 	}
+	if !addr.IsValid() {
+		if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(swEnd) }); err != nil {
+			return err
+		}
+	}
 	return withLinks(peerNS, func(nl *netlink.Handle) error {
 		l, err := nl.LinkByName(ifname)
 		if err != nil {
 			return err
+		}
+		if !addr.IsValid() {
+			return nl.LinkSetUp(l)
 		}
 		ipn := &net.IPNet{IP: addr.Addr().AsSlice(), Mask: net.CIDRMask(addr.Bits(), 32)}
 		if err := nl.AddrAdd(l, &netlink.Addr{IPNet: ipn}); err != nil {

@@ -23,6 +23,13 @@ type PeerLink struct {
 	SwEnd  string       // veth end in the switch namespace (at most 15 bytes)
 	Name   string       // interface name in the peer namespace, e.g. "eth0"
 	Addr   netip.Prefix // its address
+	// XSK marks a link that a process in the peer takes over with an
+	// AF_XDP socket (a second lbx on afxdp ports): the kernel gets no
+	// address on Name (Addr is the address the process will answer for,
+	// checked against the topology like any other), and the switch end's
+	// transmit checksum offload is turned off, as for the appliance's own
+	// AF_XDP ports.
+	XSK bool
 }
 
 // Peer is a namespace attached to the testbed's bridges.
@@ -52,7 +59,11 @@ func (tb *Testbed) AddPeer(ns string, links ...PeerLink) (p *Peer, err error) {
 		}
 	}()
 	for _, l := range links {
-		if err := attachLink(tb.Topo.SwitchNS, l.Bridge, l.SwEnd, ns, l.Name, l.Addr); err != nil {
+		addr := l.Addr
+		if l.XSK {
+			addr = netip.Prefix{}
+		}
+		if err := attachLink(tb.Topo.SwitchNS, l.Bridge, l.SwEnd, ns, l.Name, addr); err != nil {
 			return nil, fmt.Errorf("testbed: peer %s: %w", ns, err)
 		}
 	}

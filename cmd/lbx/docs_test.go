@@ -61,9 +61,13 @@ var skipCommands = []skipRule{
 	// make bench needs root and minutes; bench's TestReport, TestWrkArgs
 	// and TestPeerConfigs test its parts.
 	{[]string{"make", "bench"}, "bench tests", false},
-	// wrk lines are what make bench runs (docs/BENCHMARKS.md, written by
-	// it): bench's TestWrkArgs.
+	{[]string{"make", "bench-quick"}, "bench tests", false},
+	// wrk, iperf3 and the bench's UDP sender are what make bench runs
+	// (docs/BENCHMARKS.md, written by it): bench's TestWrkArgs and
+	// TestCommandLines.
 	{[]string{"wrk"}, "bench TestWrkArgs", false},
+	{[]string{"iperf3"}, "bench TestCommandLines", false},
+	{[]string{"bench", "udp-send"}, "bench TestCommandLines", false},
 	// lbx testbed up, exec and down are testbed.Up, Testbed.Command and
 	// Testbed.Down, which every namespace test (testbed/integration_test.go,
 	// upTestbed, curl) runs; status -o json is TestStatusJSONKeys here.
@@ -104,6 +108,7 @@ var untaggedBlocks = map[string]string{
 	// bench's TestPeerConfigs.
 	"table ip lbx_bench {": "bench TestPeerConfigs",
 	"global":               "bench TestPeerConfigs",
+	"# tmsh push to both lbx (lbx-xdp also gets bench_web and bench_http on its address)": "bench TestPeerConfigs",
 }
 
 // textProducers make the output a `text` block shows, keyed by the start
