@@ -448,8 +448,9 @@ func (e *Engine) logPressureLocked(now int64) {
 	*p = pressureLog{logged: true, at: now, evicted: ev, full: full}
 }
 
-// Sweep removes idle flows and drops packets that waited too long for a
-// neighbour, and logs when the flow table is under pressure. The engine's
+// Sweep removes idle flows, drops packets that waited too long for a
+// neighbour, folds the neighbour tables' recent changes into their maps, and
+// logs when the flow table is under pressure. The engine's
 // sweeper calls it every second; tests driving a clock.Manual may call it
 // directly.
 func (e *Engine) Sweep(now time.Time) {
@@ -469,6 +470,7 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: expired persistence records", "records", n)
 	}
 	for _, p := range e.ports {
+		p.neigh.fold()
 		if p.pending.used.Load() == 0 {
 			continue
 		}

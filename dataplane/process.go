@@ -199,12 +199,11 @@ func (e *Engine) ownMAC(mac [6]byte) bool {
 
 // learn records a neighbour and releases packets parked for it.
 func (e *Engine) learn(p *portState, ip uint32, mac [6]byte) {
-	a := addr4(ip)
-	if !p.neigh.learn(a, mac) || p.pending.used.Load() == 0 {
+	if !p.neigh.learn(ip, mac) || p.pending.used.Load() == 0 {
 		return
 	}
 	p.pending.mu.Lock()
-	e.writeLocked(p, p.pending.takeLocked(a, mac))
+	e.writeLocked(p, p.pending.takeLocked(addr4(ip), mac))
 	p.pending.mu.Unlock()
 }
 
@@ -449,7 +448,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
 	nh := addr4(nextHop)
-	if mac, ok := p.neigh.lookup(nh); ok {
+	if mac, ok := p.neigh.lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
 		return dropNone
@@ -459,7 +458,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	dropped, sendARP := p.pending.parkLocked(frame, nh, w.now)
 	// The reply may have been learned between the lookup above and parking;
 	// learn releases under this lock, so one of the two sees the other.
-	mac, known := p.neigh.lookup(nh)
+	mac, known := p.neigh.lookup4(nextHop)
 	if known {
 		w.e.writeLocked(p, p.pending.takeLocked(nh, mac))
 	}
