@@ -22,10 +22,16 @@ type worker struct {
 	sel      pools.Scratch
 	persist  pools.Persist // a virtual's hash persistence with this connection's key
 	arpLimit arpLimiter    // per-source budget of ARP replies on this port
+	ctr      *counterShard // this worker's counters (counters.go)
 }
 
 func (e *Engine) newWorker(rx int) *worker {
-	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports))}
+	return e.newWorkerCounting(rx, e.newShard())
+}
+
+// newWorkerCounting makes a worker that counts into ctr.
+func (e *Engine) newWorkerCounting(rx int, ctr *counterShard) *worker {
+	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports)), ctr: ctr}
 	w.arpLimit.init()
 	for i := range w.out {
 		w.out[i] = make([][]byte, 0, 2*batchSize)
@@ -40,15 +46,15 @@ func (e *Engine) newWorker(rx int) *worker {
 
 // batch handles one ReadBatch worth of frames with one program snapshot.
 func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
-	w.rx.ctr.rxPackets.Add(uint64(n))
+	w.ctr.ports[w.rx.idx].rxPackets.Add(uint64(n))
 	w.begin(w.e.clock.Now())
 	for j := range n {
 		sz := sizes[j]
 		switch {
 		case sz < 0 || sz > len(bufs[j]):
-			w.e.drops[DropMalformed].Add(1)
+			w.ctr.drops[DropMalformed].Add(1)
 		case in == nil:
-			w.e.drops[DropNoProgram].Add(1)
+			w.ctr.drops[DropNoProgram].Add(1)
 		default:
 			w.process(in, bufs[j][:sz])
 		}
@@ -92,9 +98,9 @@ func (w *worker) flushPort(i int) {
 	p := w.e.ports[i]
 	n, err := p.port.WriteBatch(frames)
 	n = max(0, min(n, len(frames)))
-	p.ctr.txPackets.Add(uint64(n))
+	w.ctr.ports[i].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		w.e.drops[DropTxError].Add(uint64(lost))
+		w.ctr.drops[DropTxError].Add(uint64(lost))
 		w.e.log.Debug("dataplane: write failed", "port", p.name, "lost", lost, "err", err)
 	}
 	clear(frames)
@@ -105,7 +111,7 @@ func (w *worker) flushPort(i int) {
 // counts every frame it does not forward or answer.
 func (w *worker) process(in *installed, frame []byte) {
 	if r := w.handle(in, frame); r != dropNone {
-		w.e.drops[r].Add(1)
+		w.ctr.drops[r].Add(1)
 	}
 }
 
@@ -159,7 +165,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	}
 	learned := false
 	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
-		w.e.learn(w.rx, a.senderIP, a.senderMAC)
+		w.learn(a.senderIP, a.senderMAC)
 		learned = true
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
@@ -168,7 +174,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		}
 		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
-		w.rx.ctr.arpReplies.Add(1)
+		w.ctr.ports[w.rx.idx].arpReplies.Add(1)
 		return dropNone
 	}
 	if a.op == arpOpReply && learned {
@@ -197,27 +203,29 @@ func (e *Engine) ownMAC(mac [6]byte) bool {
 	return false
 }
 
-// learn records a neighbour and releases packets parked for it.
-func (e *Engine) learn(p *portState, ip uint32, mac [6]byte) {
+// learn records a neighbour on the receiving port and releases packets
+// parked for it.
+func (w *worker) learn(ip uint32, mac [6]byte) {
+	p := w.rx
 	if !p.neigh.learn(ip, mac) || p.pending.used.Load() == 0 {
 		return
 	}
 	p.pending.mu.Lock()
-	e.writeLocked(p, p.pending.takeLocked(addr4(ip), mac))
+	w.e.writeLocked(w.ctr, p, p.pending.takeLocked(addr4(ip), mac))
 	p.pending.mu.Unlock()
 }
 
-// writeLocked sends released parked frames; p.pending.mu is held because
-// the frames live in its slots.
-func (e *Engine) writeLocked(p *portState, frames [][]byte) {
+// writeLocked sends released parked frames, counting into ctr;
+// p.pending.mu is held because the frames live in its slots.
+func (e *Engine) writeLocked(ctr *counterShard, p *portState, frames [][]byte) {
 	if len(frames) == 0 {
 		return
 	}
 	n, err := p.port.WriteBatch(frames)
 	n = max(0, min(n, len(frames)))
-	p.ctr.txPackets.Add(uint64(n))
+	ctr.ports[p.idx].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		e.drops[DropTxError].Add(uint64(lost))
+		ctr.drops[DropTxError].Add(uint64(lost))
 		e.log.Debug("dataplane: write of released frames failed", "port", p.name, "lost", lost, "err", err)
 	}
 }
@@ -241,7 +249,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	// Glean the sender's MAC when it is a neighbour on this port (the
 	// source is not local: checked above).
 	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
-		w.e.learn(w.rx, p.src, src)
+		w.learn(p.src, src)
 	}
 	switch p.proto {
 	case ProtoTCP, ProtoUDP:
@@ -261,7 +269,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 			return r
 		}
 		w.emit(w.rx.idx, out)
-		w.rx.ctr.icmpEchoes.Add(1)
+		w.ctr.ports[w.rx.idx].icmpEchoes.Add(1)
 		return dropNone
 	default:
 		if in.isLocal(p.dst) {
@@ -460,11 +468,11 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	// learn releases under this lock, so one of the two sees the other.
 	mac, known := p.neigh.lookup4(nextHop)
 	if known {
-		w.e.writeLocked(p, p.pending.takeLocked(nh, mac))
+		w.e.writeLocked(w.ctr, p, p.pending.takeLocked(nh, mac))
 	}
 	p.pending.mu.Unlock()
 	if dropped > 0 {
-		w.e.drops[DropNeighborTimeout].Add(uint64(dropped))
+		w.ctr.drops[DropNeighborTimeout].Add(uint64(dropped))
 	}
 	if sendARP && !known {
 		src := uint32(0)
@@ -473,7 +481,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 		}
 		f := buildARP(w.scratchBuf(), arpOpRequest, broadcastMAC, p.mac, src, [6]byte{}, nextHop)
 		w.emit(egress, f)
-		p.ctr.arpRequests.Add(1)
+		w.ctr.ports[egress].arpRequests.Add(1)
 	}
 	return dropNone
 }
