@@ -23,6 +23,7 @@ type worker struct {
 	persist  pools.Persist // a virtual's hash persistence with this connection's key
 	arpLimit arpLimiter    // per-source budget of ARP replies on this port
 	ctr      *counterShard // this worker's counters (counters.go)
+	stats    statBatch     // virtual and member statistics until flush (statbatch.go)
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -85,6 +86,7 @@ func (w *worker) scratchBuf() []byte {
 }
 
 func (w *worker) flush() {
+	w.flushStats()
 	for i := range w.out {
 		if len(w.out[i]) > 0 {
 			w.flushPort(i)
@@ -337,26 +339,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
 	}
 	decTTL(frame, p)
-	bytes := uint64(p.total)
-	if hit.dir == dirForward {
-		if hit.vs != nil {
-			hit.vs.PktsIn.Add(1)
-			hit.vs.BytesIn.Add(bytes)
-		}
-		if hit.ms != nil {
-			hit.ms.PktsIn.Add(1)
-			hit.ms.BytesIn.Add(bytes)
-		}
-	} else {
-		if hit.vs != nil {
-			hit.vs.PktsOut.Add(1)
-			hit.vs.BytesOut.Add(bytes)
-		}
-		if hit.ms != nil {
-			hit.ms.PktsOut.Add(1)
-			hit.ms.BytesOut.Add(bytes)
-		}
-	}
+	w.count(hit.vs, hit.ms, hit.dir == dirForward, uint64(p.total))
 	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
@@ -386,9 +369,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 		return true, DropTTLExceeded
 	}
 	decTTL(frame, p)
-	st := in.virts[vi].stats
-	st.PktsOut.Add(1)
-	st.BytesOut.Add(uint64(p.total))
+	w.count(in.virts[vi].stats, nil, false, uint64(p.total))
 	return true, w.send(in, in.selfs[ci].port, frame[:ethHdrLen+p.total], p.dst)
 }
 
