@@ -90,7 +90,7 @@ func report(b *testing.B, wall, cpu time.Duration) {
 // benchFlows opens n TCP flows through vs_web (SNAT automap) on a harness
 // and returns, per flow, the client's frame and the member's answer as the
 // appliance sees them.
-func benchFlows(b *testing.B, h *harness, n int) (fwd, rev [][]byte) {
+func benchFlows(b testing.TB, h *harness, n int) (fwd, rev [][]byte) {
 	b.Helper()
 	h.learnAll()
 	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
@@ -197,4 +197,52 @@ func BenchmarkEngineEstablished(b *testing.B) {
 		b.Fatalf("%d frames forwarded, want %d (drops %v)", got, b.N, h.drops())
 	}
 	report(b, el, cpu)
+}
+
+// TestBatchAllocs: a whole batch — receive counters, processing, the
+// statistics tallies and their flush, the write out — allocates nothing,
+// for established flows either way.
+func TestBatchAllocs(t *testing.T) {
+	h := newHarness(t, testProgram(t, progOpts{snat: true}))
+	fwd, rev := benchFlows(t, h, 64)
+	ext, intp := newBenchPort("ext", extMAC), newBenchPort("int", intMAC)
+	h.e.ports[portExt].port, h.e.ports[portInt].port = ext, intp
+	in := h.e.cur.Load()
+	mem := make([]byte, batchSize*maxFrameLen)
+	bufs := make([][]byte, batchSize)
+	sizes := make([]int, batchSize)
+	for j := range bufs {
+		bufs[j] = mem[j*maxFrameLen : (j+1)*maxFrameLen]
+	}
+	for _, tt := range []struct {
+		name   string
+		port   int
+		frames [][]byte
+		out    *benchPort
+	}{
+		{"client to member", portExt, fwd, intp},
+		{"member to client", portInt, rev, ext},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := h.w[tt.port]
+			before := tt.out.written.Load()
+			vs := h.e.VirtualStats("/Common/vs_web")
+			pkts := vs.PktsIn.Load() + vs.PktsOut.Load()
+			allocs := testing.AllocsPerRun(50, func() {
+				for j := range batchSize {
+					sizes[j] = copy(bufs[j], tt.frames[j%len(tt.frames)])
+				}
+				w.batch(in, bufs, sizes, batchSize)
+			})
+			if allocs != 0 {
+				t.Errorf("a batch allocates %v times, want 0", allocs)
+			}
+			if got := tt.out.written.Load() - before; got != 51*batchSize {
+				t.Errorf("%d frames out, want %d (drops %v)", got, 51*batchSize, h.drops())
+			}
+			if got := vs.PktsIn.Load() + vs.PktsOut.Load() - pkts; got != 51*batchSize {
+				t.Errorf("the virtual counted %d packets, want %d", got, 51*batchSize)
+			}
+		})
+	}
 }
