@@ -93,14 +93,95 @@ type Counter struct {
 	Value uint64
 }
 
-// portCounters are one port's counters; atomics, written by whichever
-// goroutine handles the frame.
+// portCounters are one port's counters.
 type portCounters struct {
 	rxPackets   atomic.Uint64
 	txPackets   atomic.Uint64
 	arpReplies  atomic.Uint64 // ARP replies sent for self IPs and VIPs
 	arpRequests atomic.Uint64 // ARP requests sent to resolve next hops
 	icmpEchoes  atomic.Uint64 // ICMP echo replies sent
+}
+
+// cacheLine is the padding that keeps two writers' counters off one cache
+// line.
+const cacheLine = 128
+
+// counterShard is one writer's share of the engine's counters: each port
+// goroutine's worker counts into its own shard, so no cache line is written
+// by two receive goroutines per packet; readers (Drops, Counters) sum the
+// shards. The fields are atomics only because readers load them while the
+// owner writes; there is one writer per shard (the local-stack workers
+// share one shard, see local.go).
+//
+// Counts from goroutines that are not workers (the sweeper, Install,
+// service-down actions) go to the Engine's own drops array and portState.ctr,
+// which the readers add in.
+type counterShard struct {
+	_       [cacheLine]byte
+	drops   [numDropReasons]atomic.Uint64
+	localRx atomic.Uint64 // packets delivered to the local sink
+	ports   []portCounters
+	_       [cacheLine]byte
+}
+
+// newShard allocates a shard and registers it with the engine's readers.
+func (e *Engine) newShard() *counterShard {
+	// Padding either side of the per-port counters, which are their own
+	// allocation.
+	pad := (cacheLine + 39) / 40
+	c := &counterShard{ports: make([]portCounters, len(e.ports)+2*pad)[pad : pad+len(e.ports)]}
+	e.shardMu.Lock()
+	e.shards = append(e.shards, c)
+	e.shardMu.Unlock()
+	return c
+}
+
+// dropSum returns the sum of one drop reason's counters.
+func (e *Engine) dropSum(r DropReason) uint64 {
+	v := e.drops[r].Load()
+	e.shardMu.Lock()
+	for _, c := range e.shards {
+		v += c.drops[r].Load()
+	}
+	e.shardMu.Unlock()
+	return v
+}
+
+// portSum is one port's counters summed over the shards, as plain numbers.
+type portSum struct {
+	rxPackets, txPackets, arpReplies, arpRequests, icmpEchoes uint64
+}
+
+func (s *portSum) add(c *portCounters) {
+	s.rxPackets += c.rxPackets.Load()
+	s.txPackets += c.txPackets.Load()
+	s.arpReplies += c.arpReplies.Load()
+	s.arpRequests += c.arpRequests.Load()
+	s.icmpEchoes += c.icmpEchoes.Load()
+}
+
+// sums returns every drop reason's sum, every port's counters and the
+// local-rx count, summed over the shards.
+func (e *Engine) sums() (drops [numDropReasons]uint64, ports []portSum, localRx uint64) {
+	ports = make([]portSum, len(e.ports))
+	for r := range drops {
+		drops[r] = e.drops[r].Load()
+	}
+	for i, p := range e.ports {
+		ports[i].add(&p.ctr)
+	}
+	e.shardMu.Lock()
+	defer e.shardMu.Unlock()
+	for _, c := range e.shards {
+		for r := range drops {
+			drops[r] += c.drops[r].Load()
+		}
+		for i := range ports {
+			ports[i].add(&c.ports[i])
+		}
+		localRx += c.localRx.Load()
+	}
+	return drops, ports, localRx
 }
 
 // logLimit lets one log line through per interval. Port goroutines share

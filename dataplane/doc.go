@@ -36,7 +36,15 @@
 // answers never pass, so TCP state advances on the client's ACK and FIN.
 // The hot path parses headers in place with encoding/binary, allocates
 // nothing per packet and takes no global lock: the flow table is sharded,
-// the neighbour tables and parking queues are per port.
+// the neighbour tables and parking queues are per port. What port
+// goroutines share they do not write per packet: the installed program is
+// loaded once per batch; a neighbour table is an immutable snapshot behind
+// an atomic pointer (neighbor.go), replaced only when an entry changes;
+// counters are per worker (counters.go) and summed by readers; virtual and
+// member statistics are tallied per worker and added once per batch
+// (statbatch.go); the local-stack send path takes a pooled worker, not a
+// mutex (local.go). AllocsPerRun tests (alloc_test.go) and benchmarks
+// (bench_test.go) hold this.
 //
 // Lifecycle: NewEngine (allocates everything, starts nothing) → Install,
 // any number of times, before or after Start → Start → Close. Close closes

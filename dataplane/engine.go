@@ -50,7 +50,7 @@ type portState struct {
 	mac     [6]byte
 	neigh   neighborTable
 	pending pendingQueue
-	ctr     portCounters
+	ctr     portCounters // counts of goroutines that are not port workers (see counterShard)
 }
 
 // selfRT is a self IP resolved against the engine's ports.
@@ -119,8 +119,13 @@ type Engine struct {
 	clock   clock.Clock
 	log     *slog.Logger
 
-	cur   atomic.Pointer[installed]
-	drops [numDropReasons]atomic.Uint64
+	cur atomic.Pointer[installed]
+	// drops counts drops of goroutines that are not port workers; the
+	// workers count into their own shards (counters.go), and readers sum
+	// both.
+	drops   [numDropReasons]atomic.Uint64
+	shardMu sync.Mutex // guards shards; taken by readers and newShard, never per packet
+	shards  []*counterShard
 
 	conflictLog logLimit // address-conflict warnings
 
@@ -197,6 +202,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.portIdx[name] = i
 		e.ports = append(e.ports, ps)
 	}
+	e.ltx.ctr = e.newShard()
 	e.flows = NewFlowTable(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
 	e.persist = pools.NewPersistTable(cfg.PersistCapacity)
 	e.rt = NewRuntime(e.persist)
@@ -435,7 +441,7 @@ type pressureLog struct {
 // line. It runs on the sweeper, never per packet.
 func (e *Engine) logPressureLocked(now int64) {
 	p := &e.pressure
-	ev, full := e.flows.Evicted(), e.drops[DropFlowTableFull].Load()
+	ev, full := e.flows.Evicted(), e.dropSum(DropFlowTableFull)
 	if ev == p.evicted && full == p.full {
 		return
 	}
@@ -448,8 +454,9 @@ func (e *Engine) logPressureLocked(now int64) {
 	*p = pressureLog{logged: true, at: now, evicted: ev, full: full}
 }
 
-// Sweep removes idle flows and drops packets that waited too long for a
-// neighbour, and logs when the flow table is under pressure. The engine's
+// Sweep removes idle flows, drops packets that waited too long for a
+// neighbour, folds the neighbour tables' recent changes into their maps, and
+// logs when the flow table is under pressure. The engine's
 // sweeper calls it every second; tests driving a clock.Manual may call it
 // directly.
 func (e *Engine) Sweep(now time.Time) {
@@ -469,6 +476,7 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: expired persistence records", "records", n)
 	}
 	for _, p := range e.ports {
+		p.neigh.fold()
 		if p.pending.used.Load() == 0 {
 			continue
 		}
@@ -490,34 +498,36 @@ func (e *Engine) Drops(r DropReason) uint64 {
 	if r >= numDropReasons {
 		return 0
 	}
-	return e.drops[r].Load()
+	return e.dropSum(r)
 }
 
 // Counters returns every drop counter ("drop.<reason>") and every port's
 // counters ("port.<name>.<counter>"), in a stable order.
 func (e *Engine) Counters() []Counter {
+	drops, ports, localRx := e.sums()
 	cs := make([]Counter, 0, int(numDropReasons)+8+6*len(e.ports))
 	for r := DropReason(1); r < numDropReasons; r++ {
-		cs = append(cs, Counter{Name: "drop." + r.String(), Value: e.drops[r].Load()})
+		cs = append(cs, Counter{Name: "drop." + r.String(), Value: drops[r]})
 	}
 	cs = append(cs,
 		Counter{"flows.embryonic", uint64(e.flows.Embryonic())},
 		Counter{"flows.embryonic_evicted", e.flows.Evicted()},
-		Counter{"local.rx_packets", e.local.rx.Load()},
+		Counter{"local.rx_packets", localRx},
 		Counter{"local.tx_packets", e.local.tx.Load()},
 		Counter{"service_down.reset_flows", e.sdown.reset.Load()},
 		Counter{"service_down.dropped_flows", e.sdown.drop.Load()},
 		Counter{"service_down.reselected_flows", e.sdown.reselect.Load()},
 		Counter{"service_down.lost_events", e.sdown.lost.Load()},
 	)
-	for _, p := range e.ports {
+	for i, p := range e.ports {
 		pre := "port." + p.name + "."
+		c := &ports[i]
 		cs = append(cs,
-			Counter{pre + "rx_packets", p.ctr.rxPackets.Load()},
-			Counter{pre + "tx_packets", p.ctr.txPackets.Load()},
-			Counter{pre + "arp_replies", p.ctr.arpReplies.Load()},
-			Counter{pre + "arp_requests", p.ctr.arpRequests.Load()},
-			Counter{pre + "icmp_echo_replies", p.ctr.icmpEchoes.Load()},
+			Counter{pre + "rx_packets", c.rxPackets},
+			Counter{pre + "tx_packets", c.txPackets},
+			Counter{pre + "arp_replies", c.arpReplies},
+			Counter{pre + "arp_requests", c.arpRequests},
+			Counter{pre + "icmp_echo_replies", c.icmpEchoes},
 		)
 		if lc, ok := p.port.(LossCounter); ok {
 			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})

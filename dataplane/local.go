@@ -39,16 +39,25 @@ type LocalSink interface {
 
 type sinkBox struct{ s LocalSink }
 
-// localCounters count the appliance's own packets.
+// localCounters count the appliance's own packets; the workers count
+// packets delivered to the local sink in their shards (localRx).
 type localCounters struct {
-	rx atomic.Uint64 // delivered to the local sink
 	tx atomic.Uint64 // sent by SendLocal
 }
 
-// localTx is the state SendLocal keeps: one worker (for its send, ARP and
-// parking logic) and a frame buffer, used under mu by any goroutine.
+// localTx is the state SendLocal keeps: a pool of workers (for their send,
+// ARP and parking logic), each with a frame buffer, so that concurrent
+// senders (the local stack's transmit goroutine, raw probe sockets,
+// service-down resets) take no lock and allocate nothing per packet once
+// the pool holds a worker for each of them. The pooled workers all count
+// into one shard, ctr, which the engine registers once: a worker the pool
+// drops loses no counts.
 type localTx struct {
-	mu  sync.Mutex
+	ctr  *counterShard
+	pool sync.Pool // of *localWorker
+}
+
+type localWorker struct {
 	w   *worker
 	buf []byte
 }
@@ -107,21 +116,19 @@ func (e *Engine) SendLocal(pkt []byte) error {
 // a service-down RST) and sends it out of port to nextHop, resolving it
 // with ARP as forwarded traffic does. pkt is not kept; it must fit a frame.
 func (e *Engine) sendOriginated(in *installed, port int, pkt []byte, nextHop uint32) {
-	t := &e.ltx
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.w == nil {
-		t.w = e.newWorker(port)
-		t.buf = make([]byte, maxFrameLen)
+	t, _ := e.ltx.pool.Get().(*localWorker)
+	if t == nil {
+		t = &localWorker{w: e.newWorkerCounting(port, e.ltx.ctr), buf: make([]byte, maxFrameLen)}
 	}
 	frame := t.buf[:ethHdrLen+len(pkt)]
 	copy(frame[ethHdrLen:], pkt)
 	binary.BigEndian.PutUint16(frame[12:14], etherTypeIPv4)
 	t.w.begin(e.clock.Now())
 	if r := t.w.send(in, port, frame, nextHop); r != dropNone {
-		e.drops[r].Add(1)
+		t.w.ctr.drops[r].Add(1)
 	}
 	t.w.flush()
+	e.ltx.pool.Put(t)
 }
 
 // isSelf reports whether a is a self IP.
@@ -141,6 +148,6 @@ func (w *worker) deliverLocal(frame []byte, p *ipv4Packet) DropReason {
 		return DropNoListener
 	}
 	b.s.DeliverLocal(frame[ethHdrLen : ethHdrLen+p.total])
-	w.e.local.rx.Add(1)
+	w.ctr.localRx.Add(1)
 	return dropNone
 }

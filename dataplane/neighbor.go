@@ -12,37 +12,130 @@ import (
 const maxNeighbors = 16384
 
 // neighborTable maps next-hop IPv4 addresses on one port to MAC addresses.
-// It is read for every forwarded packet and written rarely (a new neighbour
-// or a changed MAC), hence the RWMutex.
+// It is read for every forwarded packet, by every receive goroutine, and
+// written rarely (a new neighbour or a changed MAC), so readers take no lock
+// and touch no shared counter: they load an immutable snapshot through an
+// atomic pointer. Writers (learn, fold) serialize on mu and publish a new
+// snapshot.
+//
+// A snapshot is a large base map plus a short list of recent changes that
+// shadows it. Learning a new or changed neighbour copies only the list (at
+// most neighRecent entries); the base map is rebuilt, with the list folded
+// in, when the list is full or when the sweeper calls fold (once a second).
+// So a flood of new neighbours (gratuitous ARP from many spoofed senders on
+// a connected network) costs a copy of the whole table at most once per
+// neighRecent new entries, and in the steady state the list is empty and a
+// lookup is one map access. Re-learning a known neighbour with the same MAC,
+// which every gleaned packet does, reads the snapshot only: no lock, no
+// allocation.
 type neighborTable struct {
-	mu sync.RWMutex
-	m  map[netip.Addr][6]byte
+	snap atomic.Pointer[neighSnap]
+
+	mu sync.Mutex // serializes writers
+	n  int        // distinct neighbours in the current snapshot
 }
 
-func (t *neighborTable) init() { t.m = make(map[netip.Addr][6]byte) }
+// neighRecent bounds the list of recent changes in a snapshot.
+const neighRecent = 16
 
-func (t *neighborTable) lookup(ip netip.Addr) ([6]byte, bool) {
-	t.mu.RLock()
-	mac, ok := t.m[ip]
-	t.mu.RUnlock()
+// neighSnap is one immutable state of a neighbour table.
+type neighSnap struct {
+	base   map[uint32][6]byte
+	recent []neighEntry // newer than base; later entries shadow earlier
+}
+
+type neighEntry struct {
+	ip  uint32
+	mac [6]byte
+}
+
+func (t *neighborTable) init() {
+	t.snap.Store(&neighSnap{base: map[uint32][6]byte{}})
+}
+
+func (s *neighSnap) get(ip uint32) ([6]byte, bool) {
+	for i := len(s.recent) - 1; i >= 0; i-- {
+		if s.recent[i].ip == ip {
+			return s.recent[i].mac, true
+		}
+	}
+	mac, ok := s.base[ip]
 	return mac, ok
 }
 
-// learn records ip → mac and reports whether that changed the table.
-func (t *neighborTable) learn(ip netip.Addr, mac [6]byte) bool {
-	if old, ok := t.lookup(ip); ok && old == mac {
+// lookup4 returns the MAC of ip; it takes no lock and allocates nothing.
+func (t *neighborTable) lookup4(ip uint32) ([6]byte, bool) { return t.snap.Load().get(ip) }
+
+func (t *neighborTable) lookup(ip netip.Addr) ([6]byte, bool) {
+	if !ip.Is4() {
+		return [6]byte{}, false
+	}
+	return t.lookup4(u32(ip))
+}
+
+// learn records ip → mac and reports whether that changed the table. A
+// table of maxNeighbors entries learns no new neighbour (a known one may
+// change its MAC).
+func (t *neighborTable) learn(ip uint32, mac [6]byte) bool {
+	if old, ok := t.lookup4(ip); ok && old == mac {
 		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.m[ip]; ok && old == mac {
+	cur := t.snap.Load()
+	old, known := cur.get(ip)
+	if known && old == mac {
 		return false
 	}
-	if _, ok := t.m[ip]; !ok && len(t.m) >= maxNeighbors {
+	if !known && t.n >= maxNeighbors {
 		return false
 	}
-	t.m[ip] = mac
+	next := &neighSnap{base: cur.base}
+	if len(cur.recent) < neighRecent {
+		next.recent = make([]neighEntry, 0, len(cur.recent)+1)
+		for _, e := range cur.recent {
+			if e.ip != ip {
+				next.recent = append(next.recent, e)
+			}
+		}
+		next.recent = append(next.recent, neighEntry{ip, mac})
+	} else {
+		next.base = merged(cur)
+		next.base[ip] = mac
+	}
+	if !known {
+		t.n++
+	}
+	t.snap.Store(next)
 	return true
+}
+
+// fold rebuilds the base map with the recent changes in it, so lookups are
+// one map access again. The sweeper calls it; it does nothing when there
+// are no recent changes.
+func (t *neighborTable) fold() {
+	if len(t.snap.Load().recent) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur := t.snap.Load()
+	if len(cur.recent) == 0 {
+		return
+	}
+	t.snap.Store(&neighSnap{base: merged(cur)})
+}
+
+// merged returns a new map holding s's base with its recent changes.
+func merged(s *neighSnap) map[uint32][6]byte {
+	m := make(map[uint32][6]byte, len(s.base)+len(s.recent))
+	for ip, mac := range s.base {
+		m[ip] = mac
+	}
+	for _, e := range s.recent {
+		m[e.ip] = e.mac
+	}
+	return m
 }
 
 const (

@@ -22,10 +22,17 @@ type worker struct {
 	sel      pools.Scratch
 	persist  pools.Persist // a virtual's hash persistence with this connection's key
 	arpLimit arpLimiter    // per-source budget of ARP replies on this port
+	ctr      *counterShard // this worker's counters (counters.go)
+	stats    statBatch     // virtual and member statistics until flush (statbatch.go)
 }
 
 func (e *Engine) newWorker(rx int) *worker {
-	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports))}
+	return e.newWorkerCounting(rx, e.newShard())
+}
+
+// newWorkerCounting makes a worker that counts into ctr.
+func (e *Engine) newWorkerCounting(rx int, ctr *counterShard) *worker {
+	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports)), ctr: ctr}
 	w.arpLimit.init()
 	for i := range w.out {
 		w.out[i] = make([][]byte, 0, 2*batchSize)
@@ -40,15 +47,15 @@ func (e *Engine) newWorker(rx int) *worker {
 
 // batch handles one ReadBatch worth of frames with one program snapshot.
 func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
-	w.rx.ctr.rxPackets.Add(uint64(n))
+	w.ctr.ports[w.rx.idx].rxPackets.Add(uint64(n))
 	w.begin(w.e.clock.Now())
 	for j := range n {
 		sz := sizes[j]
 		switch {
 		case sz < 0 || sz > len(bufs[j]):
-			w.e.drops[DropMalformed].Add(1)
+			w.ctr.drops[DropMalformed].Add(1)
 		case in == nil:
-			w.e.drops[DropNoProgram].Add(1)
+			w.ctr.drops[DropNoProgram].Add(1)
 		default:
 			w.process(in, bufs[j][:sz])
 		}
@@ -79,6 +86,7 @@ func (w *worker) scratchBuf() []byte {
 }
 
 func (w *worker) flush() {
+	w.flushStats()
 	for i := range w.out {
 		if len(w.out[i]) > 0 {
 			w.flushPort(i)
@@ -92,9 +100,9 @@ func (w *worker) flushPort(i int) {
 	p := w.e.ports[i]
 	n, err := p.port.WriteBatch(frames)
 	n = max(0, min(n, len(frames)))
-	p.ctr.txPackets.Add(uint64(n))
+	w.ctr.ports[i].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		w.e.drops[DropTxError].Add(uint64(lost))
+		w.ctr.drops[DropTxError].Add(uint64(lost))
 		w.e.log.Debug("dataplane: write failed", "port", p.name, "lost", lost, "err", err)
 	}
 	clear(frames)
@@ -105,7 +113,7 @@ func (w *worker) flushPort(i int) {
 // counts every frame it does not forward or answer.
 func (w *worker) process(in *installed, frame []byte) {
 	if r := w.handle(in, frame); r != dropNone {
-		w.e.drops[r].Add(1)
+		w.ctr.drops[r].Add(1)
 	}
 }
 
@@ -159,7 +167,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	}
 	learned := false
 	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
-		w.e.learn(w.rx, a.senderIP, a.senderMAC)
+		w.learn(a.senderIP, a.senderMAC)
 		learned = true
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
@@ -168,7 +176,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		}
 		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
-		w.rx.ctr.arpReplies.Add(1)
+		w.ctr.ports[w.rx.idx].arpReplies.Add(1)
 		return dropNone
 	}
 	if a.op == arpOpReply && learned {
@@ -197,28 +205,29 @@ func (e *Engine) ownMAC(mac [6]byte) bool {
 	return false
 }
 
-// learn records a neighbour and releases packets parked for it.
-func (e *Engine) learn(p *portState, ip uint32, mac [6]byte) {
-	a := addr4(ip)
-	if !p.neigh.learn(a, mac) || p.pending.used.Load() == 0 {
+// learn records a neighbour on the receiving port and releases packets
+// parked for it.
+func (w *worker) learn(ip uint32, mac [6]byte) {
+	p := w.rx
+	if !p.neigh.learn(ip, mac) || p.pending.used.Load() == 0 {
 		return
 	}
 	p.pending.mu.Lock()
-	e.writeLocked(p, p.pending.takeLocked(a, mac))
+	w.e.writeLocked(w.ctr, p, p.pending.takeLocked(addr4(ip), mac))
 	p.pending.mu.Unlock()
 }
 
-// writeLocked sends released parked frames; p.pending.mu is held because
-// the frames live in its slots.
-func (e *Engine) writeLocked(p *portState, frames [][]byte) {
+// writeLocked sends released parked frames, counting into ctr;
+// p.pending.mu is held because the frames live in its slots.
+func (e *Engine) writeLocked(ctr *counterShard, p *portState, frames [][]byte) {
 	if len(frames) == 0 {
 		return
 	}
 	n, err := p.port.WriteBatch(frames)
 	n = max(0, min(n, len(frames)))
-	p.ctr.txPackets.Add(uint64(n))
+	ctr.ports[p.idx].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		e.drops[DropTxError].Add(uint64(lost))
+		ctr.drops[DropTxError].Add(uint64(lost))
 		e.log.Debug("dataplane: write of released frames failed", "port", p.name, "lost", lost, "err", err)
 	}
 }
@@ -242,7 +251,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	// Glean the sender's MAC when it is a neighbour on this port (the
 	// source is not local: checked above).
 	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
-		w.e.learn(w.rx, p.src, src)
+		w.learn(p.src, src)
 	}
 	switch p.proto {
 	case ProtoTCP, ProtoUDP:
@@ -262,7 +271,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 			return r
 		}
 		w.emit(w.rx.idx, out)
-		w.rx.ctr.icmpEchoes.Add(1)
+		w.ctr.ports[w.rx.idx].icmpEchoes.Add(1)
 		return dropNone
 	default:
 		if in.isLocal(p.dst) {
@@ -330,26 +339,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
 	}
 	decTTL(frame, p)
-	bytes := uint64(p.total)
-	if hit.dir == dirForward {
-		if hit.vs != nil {
-			hit.vs.PktsIn.Add(1)
-			hit.vs.BytesIn.Add(bytes)
-		}
-		if hit.ms != nil {
-			hit.ms.PktsIn.Add(1)
-			hit.ms.BytesIn.Add(bytes)
-		}
-	} else {
-		if hit.vs != nil {
-			hit.vs.PktsOut.Add(1)
-			hit.vs.BytesOut.Add(bytes)
-		}
-		if hit.ms != nil {
-			hit.ms.PktsOut.Add(1)
-			hit.ms.BytesOut.Add(bytes)
-		}
-	}
+	w.count(hit.vs, hit.ms, hit.dir == dirForward, uint64(p.total))
 	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
@@ -379,9 +369,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 		return true, DropTTLExceeded
 	}
 	decTTL(frame, p)
-	st := in.virts[vi].stats
-	st.PktsOut.Add(1)
-	st.BytesOut.Add(uint64(p.total))
+	w.count(in.virts[vi].stats, nil, false, uint64(p.total))
 	return true, w.send(in, in.selfs[ci].port, frame[:ethHdrLen+p.total], p.dst)
 }
 
@@ -449,7 +437,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
 	nh := addr4(nextHop)
-	if mac, ok := p.neigh.lookup(nh); ok {
+	if mac, ok := p.neigh.lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
 		return dropNone
@@ -459,13 +447,13 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	dropped, sendARP := p.pending.parkLocked(frame, nh, w.now)
 	// The reply may have been learned between the lookup above and parking;
 	// learn releases under this lock, so one of the two sees the other.
-	mac, known := p.neigh.lookup(nh)
+	mac, known := p.neigh.lookup4(nextHop)
 	if known {
-		w.e.writeLocked(p, p.pending.takeLocked(nh, mac))
+		w.e.writeLocked(w.ctr, p, p.pending.takeLocked(nh, mac))
 	}
 	p.pending.mu.Unlock()
 	if dropped > 0 {
-		w.e.drops[DropNeighborTimeout].Add(uint64(dropped))
+		w.ctr.drops[DropNeighborTimeout].Add(uint64(dropped))
 	}
 	if sendARP && !known {
 		src := uint32(0)
@@ -474,7 +462,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 		}
 		f := buildARP(w.scratchBuf(), arpOpRequest, broadcastMAC, p.mac, src, [6]byte{}, nextHop)
 		w.emit(egress, f)
-		p.ctr.arpRequests.Add(1)
+		w.ctr.ports[egress].arpRequests.Add(1)
 	}
 	return dropNone
 }
