@@ -116,6 +116,11 @@ var virtualFields = fields[config.Virtual]{
 		}
 		return nil
 	},
+	"ipForward": func(x *config.Virtual, v json.RawMessage) error {
+		b, err := boolean(v)
+		x.IPForward = b
+		return err
+	},
 	"enabled": func(x *config.Virtual, v json.RawMessage) error {
 		b, err := boolean(v)
 		x.Disabled = !b
@@ -168,7 +173,7 @@ var virtualFields = fields[config.Virtual]{
 	"metadata":      setMetadata,
 	"name":          nil, "partition": nil, "fullPath": nil, "kind": nil, "generation": nil, "selfLink": nil,
 	"profilesReference": nil, "policiesReference": nil, "poolReference": nil, "creationTime": nil, "lastModifiedTime": nil,
-	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "ipForward": nil, "l2Forward": nil, "mirror": nil,
+	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "l2Forward": nil, "mirror": nil,
 	"mobileAppTunnel": nil, "nat64": nil, "serviceDownImmediateAction": nil, "sourcePort": nil, "synCookieStatus": nil,
 	"vsIndex": nil, "appService": nil, "addressStatus": nil, "reject": nil, "internal": nil, "stateless": nil,
 }
@@ -281,6 +286,9 @@ func virtualJSON(x *config.Virtual, exp bool) map[string]any {
 		o["mask"] = x.Mask.String()
 	}
 	o["ipProtocol"] = x.Protocol.String()
+	if x.IPForward {
+		o["ipForward"] = true
+	}
 	if x.Pool != "" {
 		o["pool"] = x.Pool
 	}

@@ -284,7 +284,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: no such pool", "modify ltm virtual vs pool nope", "ltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"compile: overlap", "create ltm virtual vs2 destination 198.18.1.100:http", "ltm virtual /Common/vs2: destination /Common/198.18.1.100:80: ip-protocol tcp: overlaps virtual /Common/vs"},
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
-		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
+		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
 		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
