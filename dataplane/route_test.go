@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -184,5 +185,36 @@ func TestRouteDSRNeedsConnectedMember(t *testing.T) {
 	}
 	if got := h.e.Drops(DropNoRoute); got != 1 {
 		t.Errorf("drop.no-route = %d, want 1", got)
+	}
+}
+
+// TestRouteLocalTraffic: what the appliance originates (monitor probes)
+// to a destination behind a gateway leaves from the self IP of the
+// route's network and goes to the gateway's MAC; nothing routes an
+// address no route covers.
+func TestRouteLocalTraffic(t *testing.T) {
+	h := newHarness(t, withRoutes(t, farRoutes))
+	if src, ok := h.e.SourceFor(farAddr); !ok || src != selfInt.Addr() {
+		t.Errorf("SourceFor(%s) = %s, %v; want %s", farAddr, src, ok, selfInt.Addr())
+	}
+	if src, ok := h.e.SourceFor(client); !ok || src != selfExt.Addr() {
+		t.Errorf("SourceFor(%s) = %s, %v; want %s", client, src, ok, selfExt.Addr())
+	}
+	if _, ok := h.e.SourceFor(netip.MustParseAddr("192.0.2.1")); ok {
+		t.Errorf("SourceFor(192.0.2.1) found a source without a route")
+	}
+	h.learn(portInt, routerMAC, router)
+	syn := tcpFrame(ipHdr{srcMAC: intMAC, dstMAC: routerMAC, src: selfInt.Addr(), dst: farAddr}, 61000, 80, fSYN, "")
+	if err := h.e.SendLocal(syn[ethHdrLen:]); err != nil {
+		t.Fatalf("SendLocal: %v", err)
+	}
+	out := h.ports[portInt].expect(t, "the probe's SYN", nil)
+	want := wire{SrcMAC: intMAC.String(), DstMAC: routerMAC.String(), Src: "198.18.1.2:61000", Dst: "10.99.0.1:80", TTL: 64, Flags: "S"}
+	if diff := cmp.Diff(want, decodeWire(t, out)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	off := tcpFrame(ipHdr{srcMAC: extMAC, dstMAC: routerMAC, src: selfExt.Addr(), dst: netip.MustParseAddr("192.0.2.1")}, 61000, 80, fSYN, "")
+	if err := h.e.SendLocal(off[ethHdrLen:]); !errors.Is(err, ErrNoRoute) {
+		t.Errorf("SendLocal to 192.0.2.1: %v, want ErrNoRoute", err)
 	}
 }

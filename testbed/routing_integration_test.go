@@ -43,6 +43,7 @@ func notForUs(t *testing.T, tb *Testbed) uint64 {
 // through the net route's gateway (the router namespace), and the far
 // server's answer comes back through the router, whose default gateway is
 // the appliance. Without SNAT the far server sees the client's address.
+// Its http monitor (local stack) goes the same way.
 func TestIntegrationRouteToMemberBehindRouter(t *testing.T) {
 	tb := upTestbed(t)
 	if err := tb.AddRoutedNetwork(); err != nil {
@@ -50,9 +51,13 @@ func TestIntegrationRouteToMemberBehindRouter(t *testing.T) {
 	}
 	execQuiet(t, tb,
 		"create net route /Common/far network 198.19.0.0/24 gw 198.18.2.254",
-		"create ltm pool /Common/far_pool members add { 198.19.0.10:80 }",
+		"create ltm monitor http /Common/far_http defaults-from http interval 1 timeout 3",
+		"create ltm pool /Common/far_pool monitor /Common/far_http members add { 198.19.0.10:80 }",
 		"create ltm virtual /Common/vs_far destination 198.18.1.100:8080 ip-protocol tcp pool /Common/far_pool",
 	)
+	// The monitor reaches the far member too: from the self IP of the
+	// route's egress network, through the router.
+	waitMember(t, tb.Client(), "/Common/far_pool", "/Common/198.19.0.10:80", "up", 15*time.Second)
 	client := tb.Topo.Hosts[0].Addr.Addr().String()
 	for i := range 3 {
 		server, local, peer := identity(t, curl(t, tb, "http://198.18.1.100:8080/"))
