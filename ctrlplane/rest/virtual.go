@@ -351,8 +351,17 @@ func (s *Server) virtualAddress(req *request, segs []string) (op, error) {
 			seen[a] = true
 			name := "/Common/" + a.String()
 			o := envelope("tm:ltm:virtual-address:virtual-addressstate", coll+"/"+tilde(name), name)
-			o["address"], o["mask"] = a.String(), config.HostMask(a).String()
-			o["arp"], o["icmpEcho"], o["enabled"], o["autoDelete"] = "enabled", "enabled", "yes", "true"
+			mask, arp := config.HostMask(a), "enabled"
+			if x.Mask.IsValid() && x.Mask != mask {
+				// A network virtual's address: the appliance answers
+				// neither ARP nor ping for it.
+				mask, arp = x.Mask, "disabled"
+			}
+			o["address"], o["mask"] = a.String(), mask.String()
+			if mask == netip.IPv4Unspecified() {
+				o["address"], o["mask"] = "any", "any"
+			}
+			o["arp"], o["icmpEcho"], o["enabled"], o["autoDelete"] = arp, arp, "yes", "true"
 			o["trafficGroup"] = "/Common/traffic-group-1"
 			out = append(out, o)
 		}
