@@ -326,7 +326,8 @@ func TestExecErrors(t *testing.T) {
 }
 
 func TestShow(t *testing.T) {
-	s, dp := newTestStore(t, baseConf+"ltm pool empty { }\nltm virtual off { destination 198.18.1.100:7 ip-protocol udp disabled }")
+	s, dp := newTestStore(t, baseConf+"ltm pool empty { }\nltm virtual off { destination 198.18.1.100:7 ip-protocol udp disabled }\n"+
+		"ltm virtual fwd { destination 0.0.0.0:any mask any ip-forward ip-protocol any }")
 	vs := dp.VirtualStats("/Common/vs")
 	vs.PktsIn.Store(123)
 	vs.PktsOut.Store(120)
@@ -385,6 +386,32 @@ Status
   Reason           : The virtual server has no pool
   Destination      : 198.18.1.100:7
   Protocol         : udp
+  Pool             : none
+
+Traffic                         ClientSide
+  Packets In                             0
+  Packets Out                            0
+  Bytes In                               0
+  Bytes Out                              0
+  Current Connections                    0
+  Total Connections                      0
+
+`,
+		},
+		{
+			name: "forwarding virtual",
+			cmd:  "show ltm virtual /Common/fwd",
+			want: `---------------------------------------------------------------
+Ltm::Virtual Server: /Common/fwd
+---------------------------------------------------------------
+Status
+  Availability     : available
+  State            : enabled
+  Reason           : The virtual server forwards (ip-forward): no pool, routed by the routing table
+  Destination      : 0.0.0.0:0
+  Mask             : any
+  Type             : ip-forward
+  Protocol         : any
   Pool             : none
 
 Traffic                         ClientSide
