@@ -29,6 +29,7 @@ func newARPSender(buf []byte, run int) {
 // TestProcessAllocs proves the hot path allocates nothing per packet.
 func TestProcessAllocs(t *testing.T) {
 	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+	fwdHdr := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: members[0]}
 	syn := tcpFrame(cl, 1024, 80, fSYN, "")
 	tests := []struct {
 		name  string
@@ -42,6 +43,10 @@ func TestProcessAllocs(t *testing.T) {
 		mod     func(v *Virtual)  // changes vs_web
 		silent  bool              // the frame is consumed: nothing goes out
 		tick    bool              // each run comes one ARP reply interval later
+		// program replaces the standard program; setup runs after the
+		// neighbours are learned.
+		program func(t testing.TB) *Program
+		setup   func(h *harness)
 	}{{
 		name:  "established flow, forward",
 		port:  portExt,
@@ -144,6 +149,40 @@ func TestProcessAllocs(t *testing.T) {
 		name:  "ICMP echo",
 		port:  portExt,
 		frame: icmpEchoFrame(cl, 1, 1, "ping"),
+	}, {
+		name:    "new flow, member behind a gateway",
+		port:    portExt,
+		frame:   tcpFrame(cl, 1024, 83, fSYN, ""),
+		prepare: newClientPort,
+		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes) },
+		setup:   func(h *harness) { h.learn(portInt, routerMAC, router) },
+	}, {
+		name:    "established flow, member behind a gateway",
+		port:    portExt,
+		frame:   tcpFrame(cl, 40001, 83, fACK, "data"),
+		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes) },
+		setup: func(h *harness) {
+			h.learn(portInt, routerMAC, router)
+			h.send(portExt, tcpFrame(cl, 40001, 83, fSYN, ""))
+		},
+	}, {
+		name:    "new flow, forwarding virtual",
+		port:    portExt,
+		frame:   tcpFrame(fwdHdr, 1024, 22, fSYN, ""),
+		prepare: newClientPort,
+		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes, fwdVirtual()) },
+	}, {
+		name:    "established flow, forwarding virtual, reverse",
+		port:    portInt,
+		frame:   tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: client}, 22, 40001, fACK, "data"),
+		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes, fwdVirtual()) },
+		setup:   func(h *harness) { h.send(portExt, tcpFrame(fwdHdr, 40001, 22, fSYN, "")) },
+	}, {
+		name:    "forwarding virtual, ICMP routed through a gateway",
+		port:    portExt,
+		frame:   icmpEchoFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: farAddr}, 1, 1, "ping"),
+		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes, fwdVirtual()) },
+		setup:   func(h *harness) { h.learn(portInt, routerMAC, router) },
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,11 +190,17 @@ func TestProcessAllocs(t *testing.T) {
 			if tt.mod != nil {
 				prog = l4Program(t, tt.mod)
 			}
+			if tt.program != nil {
+				prog = tt.program(t)
+			}
 			if tt.persist != pools.PersistNone {
 				prog.virtual("/Common/vs_web").Persist = &pools.Persist{Mode: tt.persist, Timeout: time.Minute}
 			}
 			h := newHarness(t, prog)
 			h.learnAll()
+			if tt.setup != nil {
+				tt.setup(h)
+			}
 			// Open the flow the established cases use.
 			h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))
 			h.ports[portInt].drain()

@@ -27,11 +27,21 @@
 //     tables and parking queues (neighbor.go) and counters (counters.go).
 //     process.go is the hot path; packet.go the in-place header code.
 //
-// The appliance is not a router: a frame is answered (ARP, ICMP echo),
-// translated for an L4 flow, or dropped with a named reason and a counter.
-// The one routed exception is a DSR virtual's answer (source VIP:port of a
-// virtual with translate-address disabled, from a member whose gateway is
-// the appliance), forwarded unchanged to the client's connected network.
+// A frame is answered (ARP, ICMP echo), translated for an L4 flow, routed
+// by a forwarding virtual, or dropped with a named reason and a counter.
+// Egress and next hop come from the routing table (route.go): the
+// connected networks of the self IPs and the static routes (net route),
+// longest prefix first, so a member behind a gateway is reached through
+// the gateway's MAC. Virtual matching (virtual.go) picks the most specific
+// of host virtuals (which own their address), network virtuals (mask) and
+// ip-protocol any. Forwarding virtuals (forward.go, tmsh ip-forward) route
+// what they match untranslated, TTL decremented: TCP and UDP with a flow
+// so replies return, protocols without ports packet by packet. Packets
+// to no virtual and no local address are dropped as not-for-us: the
+// appliance routes only what a forwarding virtual allows. A DSR virtual's
+// answer (source VIP:port of a virtual with translate-address disabled,
+// from a member whose gateway is the appliance) is forwarded unchanged to
+// the client's connected network.
 // DSR flows index their client half only (flow.oneWay): the member's
 // answers never pass, so TCP state advances on the client's ACK and FIN.
 // The hot path parses headers in place with encoding/binary, allocates

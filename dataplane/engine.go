@@ -66,7 +66,8 @@ type selfRT struct {
 // loads it once per batch.
 type installed struct {
 	*programRT
-	selfs []selfRT
+	selfs  []selfRT
+	routes []routeRT // usable static routes, longest prefix first (route.go)
 }
 
 // connected returns the index in selfs of the self IP whose network holds a
@@ -246,6 +247,11 @@ func (e *Engine) Install(p *Program) error {
 		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, errors.Join(errs...))
 	}
 
+	routes, unusable := resolveRoutes(p.Routes, &installed{selfs: selfs})
+	for _, r := range unusable {
+		e.log.Warn("dataplane: route not used: gateway not on a connected network", "route", r, "generation", p.Generation)
+	}
+
 	e.installMu.Lock()
 	defer e.installMu.Unlock()
 	var in, old *installed
@@ -253,7 +259,7 @@ func (e *Engine) Install(p *Program) error {
 		if e.isClosed() {
 			return errors.New("dataplane: install: engine closed")
 		}
-		in = &installed{programRT: rt, selfs: selfs}
+		in = &installed{programRT: rt, selfs: selfs, routes: routes}
 		old = e.cur.Swap(in)
 		return nil
 	})
@@ -277,9 +283,10 @@ func (e *Engine) Install(p *Program) error {
 	return nil
 }
 
-// resolveMembersLocked sends one ARP request for every pool member on a
-// connected network whose MAC is not known yet, so that the first packet of
-// the first flow rarely has to wait.
+// resolveMembersLocked sends one ARP request for every pool member's next
+// hop (the member on a connected network, its route's gateway otherwise)
+// whose MAC is not known yet, so that the first packet of the first flow
+// rarely has to wait.
 func (e *Engine) resolveMembersLocked(in *installed) {
 	seen := make(map[uint32]bool)
 	var buf [ethHdrLen + arpLen]byte
@@ -288,17 +295,13 @@ func (e *Engine) resolveMembersLocked(in *installed) {
 			continue
 		}
 		for _, m := range v.Pool.Members {
-			a := u32(m.Addr)
-			if a == 0 || seen[a] {
+			si, a := in.route(u32(m.Addr))
+			if a == 0 || si < 0 || seen[a] {
 				continue
 			}
 			seen[a] = true
-			si := in.connected(a)
-			if si < 0 {
-				continue
-			}
 			ps := e.ports[in.selfs[si].port]
-			if _, ok := ps.neigh.lookup(m.Addr); ok {
+			if _, ok := ps.neigh.lookup(addr4(a)); ok {
 				continue
 			}
 			f := buildARP(buf[:], arpOpRequest, broadcastMAC, ps.mac, in.selfs[si].addr, [6]byte{}, a)
@@ -306,7 +309,7 @@ func (e *Engine) resolveMembersLocked(in *installed) {
 				ps.ctr.txPackets.Add(1)
 				ps.ctr.arpRequests.Add(1)
 			} else {
-				e.log.Debug("dataplane: arp request for member failed", "port", ps.name, "member", m.Addr, "err", err)
+				e.log.Debug("dataplane: arp request for member failed", "port", ps.name, "member", m.Addr, "next-hop", addr4(a), "err", err)
 			}
 		}
 	}

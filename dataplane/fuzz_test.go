@@ -2,9 +2,12 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/google/gopacket/layers"
+
+	"lbx/pools"
 )
 
 func seedFrames() [][]byte {
@@ -28,6 +31,10 @@ func seedFrames() [][]byte {
 		tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true}, ""),
 		corruptL4(tcpFrame(cl, 40001, 80, fSYN, "")),
 		arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr()),
+		// Forwarded and routed (FuzzProcess's program has them).
+		tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: members[1]}, 40000, 22, fSYN, ""),
+		icmpEchoFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: farAddr}, 1, 1, "ping"),
+		udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: netip.MustParseAddr("198.18.100.9")}, 5000, 80, "q", false),
 	}
 	var all [][]byte
 	for _, f := range frames {
@@ -104,8 +111,13 @@ func FuzzProcess(f *testing.F) {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
-	h := newHarness(f, testProgram(f, progOpts{snat: true}))
+	// Routes, a forwarding and a network virtual (forward_test.go) put
+	// routing and virtual matching in the path of every frame.
+	netv := &Virtual{Name: "/Common/vs_net", Addr: netip.MustParseAddr("198.18.100.0"), Mask: netip.MustParseAddr("255.255.255.0"), Port: 80, Proto: ProtoAny,
+		Enabled: true, Pool: rrPool(f, "/Common/net", pools.Member{Name: "/Common/10.99.0.1:80", Addr: farAddr, Port: 80})}
+	h := newHarness(f, withRoutes(f, farRoutes, fwdVirtual(), netv))
 	h.learnAll()
+	h.learn(portInt, routerMAC, router)
 	h.send(portExt, tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}, 40000, 80, fSYN, ""))
 	f.Fuzz(func(t *testing.T, b []byte, onInt bool) {
 		port := portExt

@@ -76,14 +76,15 @@ func (e *Engine) SetLocalSink(s LocalSink) {
 var (
 	ErrNotIPv4     = errors.New("not an IPv4 packet")
 	ErrNotSelfIP   = errors.New("source address is not a self IP")
-	ErrNoRoute     = errors.New("destination not on a connected network")
+	ErrNoRoute     = errors.New("no route to destination: not on a connected network, and no route")
 	ErrEngineIdle  = errors.New("no configuration installed")
 	ErrLocalTooBig = errors.New("packet larger than the port MTU")
 )
 
 // SendLocal sends one IPv4 packet (header onward) that the appliance
-// originates from one of its self IPs: it is framed for the port of the
-// destination's connected network and sent to the next hop, resolving it
+// originates from one of its self IPs: it is framed for the port the
+// routing table (route.go) sends the destination out of and sent to the
+// next hop (the destination, or its route's gateway), resolving it
 // with ARP (the packet waits parked meanwhile) as forwarded traffic does.
 // It is safe for concurrent use; pkt is not kept.
 func (e *Engine) SendLocal(pkt []byte) error {
@@ -102,12 +103,12 @@ func (e *Engine) SendLocal(pkt []byte) error {
 	if !in.isSelf(src) {
 		return fmt.Errorf("%w: %s", ErrNotSelfIP, addr4(src))
 	}
-	si := in.connected(dst)
+	si, hop := in.route(dst) // route.go: connected, or through a route's gateway
 	if si < 0 {
 		e.drops[DropNoRoute].Add(1)
 		return fmt.Errorf("%w: %s", ErrNoRoute, addr4(dst))
 	}
-	e.sendOriginated(in, in.selfs[si].port, pkt, dst)
+	e.sendOriginated(in, in.selfs[si].port, pkt, hop)
 	e.local.tx.Add(1)
 	return nil
 }

@@ -253,6 +253,11 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
 		w.learn(p.src, src)
 	}
+	if p.proto != ProtoTCP && p.proto != ProtoUDP && in.prog.forwards {
+		if handled, r := w.forwardPortless(in, frame, &p); handled {
+			return r // forward.go
+		}
+	}
 	switch p.proto {
 	case ProtoTCP, ProtoUDP:
 		return w.handleL4(in, frame, &p)
@@ -332,7 +337,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	nextHop := hit.dst
+	nextHop := in.nextHop(hit.dst) // route.go
 	if hit.dsr {
 		nextHop = hit.hop // only the MAC changes: towards the member
 	} else {
@@ -376,6 +381,9 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 // newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
 // state) and records the flow a SYN (or first UDP datagram) opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, seg tcpSeg) (flowHit, DropReason) {
+	if vs.Forward {
+		return w.forwardFlow(in, vs, rt, k, seg) // forward.go
+	}
 	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
 	ps := rt.persist
 	if ps != nil && ps.Mode == pools.PersistHash {
@@ -392,8 +400,11 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, s
 	if mport == 0 || vs.KeepPort || vs.DSR {
 		mport = k.dport
 	}
-	ms := in.connected(maddr)
-	cs := in.connected(k.src)
+	ms, _ := in.route(maddr) // route.go: a member behind a gateway too
+	if vs.DSR {
+		ms = in.connected(maddr) // only the MAC changes: the member must be on a connected network
+	}
+	cs, _ := in.route(k.src)
 	if maddr == 0 || ms < 0 || cs < 0 {
 		return flowHit{}, DropNoRoute
 	}

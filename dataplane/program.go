@@ -12,6 +12,9 @@ import (
 const (
 	ProtoTCP uint8 = 6
 	ProtoUDP uint8 = 17
+	// ProtoAny is a virtual's ip-protocol any: it matches every IP
+	// protocol (see virtual.go for those without ports).
+	ProtoAny uint8 = 255
 )
 
 // SelfIP is an address the appliance owns on one port; its prefix is the
@@ -62,7 +65,17 @@ type Virtual struct {
 	Name  string
 	Addr  netip.Addr // IPv4 destination address (the VIP)
 	Port  uint16     // destination port; 0 matches any port
-	Proto uint8      // ProtoTCP or ProtoUDP
+	Proto uint8      // ProtoTCP, ProtoUDP or ProtoAny
+	// Mask is the destination mask of a network virtual (`mask
+	// 255.255.255.0`: every address of Addr's network); the zero value
+	// and 255.255.255.255 are a host virtual on Addr alone. The most
+	// specific virtual wins: address (longest mask), then port, then
+	// protocol (virtual.go).
+	Mask netip.Addr
+	// Forward is a forwarding virtual (tmsh ip-forward): matching packets
+	// are routed, not balanced — no pool, no translation, TTL
+	// decremented, tracked in the flow table so replies return.
+	Forward bool
 	// Pool is the pool's spec, nil for none; virtuals using one pool share
 	// the pointer. Its members carry no runtime attachments: the engine
 	// builds the runtime pools.Pool from it, and keeps it across installs
@@ -111,11 +124,14 @@ type Program struct {
 	Generation uint64
 	SelfIPs    []SelfIP
 	Virtuals   []*Virtual
+	Routes     []Route // static routes (route.go)
 
-	vs        map[vsKey]int // destination → index in Virtuals
+	vs        map[vsKey]int // host virtuals: destination → index in Virtuals
+	nets      []netVirtual  // network virtuals, most specific first (virtual.go)
 	vips      map[netip.Addr]struct{}
 	snats     map[netip.Addr]struct{} // SNAT pool translation addresses
 	dsr       bool                    // some virtual is DSR
+	forwards  bool                    // some virtual is a forwarding (ip-forward) virtual
 	selfs     map[netip.Addr]int      // self IP address → index in SelfIPs
 	finalized bool
 }
@@ -135,23 +151,16 @@ func (p *Program) Finalize() error {
 	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
 	p.snats = make(map[netip.Addr]struct{})
 	specs := make(map[string]*Virtual)
+	p.nets, p.forwards = nil, false
 	for i, v := range p.Virtuals {
-		if !v.Addr.Is4() {
-			return fmt.Errorf("virtual %s: destination %s: only IPv4 is supported", v.Name, v.Addr)
+		if err := p.addVirtual(i, v); err != nil {
+			return err
 		}
-		if v.Proto != ProtoTCP && v.Proto != ProtoUDP {
-			return fmt.Errorf("virtual %s: ip-protocol %d: want tcp or udp", v.Name, v.Proto)
-		}
-		k := vsKey{v.Addr, v.Port, v.Proto}
-		if o, dup := p.vs[k]; dup {
-			return fmt.Errorf("virtual %s: destination %s:%d overlaps virtual %s", v.Name, v.Addr, v.Port, p.Virtuals[o].Name)
-		}
-		p.vs[k] = i
-		p.vips[v.Addr] = struct{}{}
 		for _, a := range v.SNATPool {
 			p.snats[a] = struct{}{}
 		}
 		p.dsr = p.dsr || v.DSR
+		p.forwards = p.forwards || v.Forward
 		if err := checkPoolSpec(v, specs); err != nil {
 			return err
 		}
@@ -172,6 +181,9 @@ func (p *Program) Finalize() error {
 				return fmt.Errorf("virtual %s: source-address-translation pool address %s: %w", v.Name, a, err)
 			}
 		}
+	}
+	if err := p.checkRoutes(); err != nil {
+		return err
 	}
 	p.finalized = true
 	return nil
@@ -207,26 +219,6 @@ func checkPoolSpec(v *Virtual, specs map[string]*Virtual) error {
 func (p *Program) IsSelfIP(addr netip.Addr) bool {
 	_, ok := p.selfs[addr]
 	return ok
-}
-
-// LookupVirtual finds the virtual server for a destination; a virtual with
-// port 0 matches every port of its address. It does not allocate.
-func (p *Program) LookupVirtual(addr netip.Addr, port uint16, proto uint8) *Virtual {
-	if i := p.lookupVirtual(addr, port, proto); i >= 0 {
-		return p.Virtuals[i]
-	}
-	return nil
-}
-
-// lookupVirtual is LookupVirtual returning the index in Virtuals, or -1.
-func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
-	if i, ok := p.vs[vsKey{addr, port, proto}]; ok {
-		return i
-	}
-	if i, ok := p.vs[vsKey{addr, 0, proto}]; ok {
-		return i
-	}
-	return -1
 }
 
 // IsVIP reports whether addr is the destination address of any virtual.

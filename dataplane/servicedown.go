@@ -198,7 +198,10 @@ func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, pool *
 	if maddr == old.src && mport == old.sport || f.oneWay && maddr == f.hop {
 		return false
 	}
-	si := in.connected(maddr)
+	si, _ := in.route(maddr) // a member behind a gateway too
+	if f.oneWay {
+		si = in.connected(maddr) // DSR: only the MAC changes
+	}
 	if si < 0 {
 		return false
 	}

@@ -411,8 +411,15 @@ func down(topo Topology, stateDir string, log io.Writer, children map[int]*exec.
 		}
 	}
 	// Anything else still inside our namespaces was started by a testbed
-	// (for instance by `lbx testbed exec` or a crashed run).
-	for _, ns := range topo.Namespaces() {
+	// (for instance by `lbx testbed exec` or a crashed run). The routed
+	// network's namespaces (routed.go) go too, added or not.
+	namespaces := topo.Namespaces()
+	for _, ns := range routedNamespaces {
+		if !slices.Contains(namespaces, ns) {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	for _, ns := range namespaces {
 		ino, ok := nsInode(ns)
 		if !ok {
 			continue
@@ -424,7 +431,7 @@ func down(topo Topology, stateDir string, log io.Writer, children map[int]*exec.
 			}
 		}
 	}
-	for _, ns := range topo.Namespaces() {
+	for _, ns := range namespaces {
 		if nsExists(ns) {
 			fmt.Fprintf(log, "testbed: deleting namespace %s\n", ns)
 		}

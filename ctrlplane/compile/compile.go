@@ -55,7 +55,9 @@ func Compile(c *config.Config, n NetConfig) (*dataplane.Program, error) {
 //
 // Only what the dataplane implements is compiled: the self IPs (the boot
 // config's and the net self objects), TCP and UDP virtual
-// servers on one address and port, their pool (method, members with
+// servers on one address and port or (network virtuals) on a network, with
+// ip-protocol tcp, udp or any, forwarding (ip-forward) virtuals, net routes
+// with gateways, their pool (method, members with
 // ratios, priority groups, limits and states, slow ramp, service-down
 // action), source-address and hash persistence, SNAT automap and SNAT
 // pools, translate-address disabled (direct server return),
@@ -130,7 +132,10 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 			warnings = append(warnings, obj.String()+": translate-address disabled: source-address-translation "+what+
 				" is not applied (direct server return rewrites only the destination MAC; the member answers the client directly)")
 		}
-		persist := compilePersist(c, v, n.Persist, add, warn)
+		var persist *compiledPersist
+		if !v.IPForward {
+			persist = compilePersist(c, v, n.Persist, add, warn)
+		}
 		rp := built[v.Pool]
 		if len(errs) > nerr || v.Pool != "" && rp == nil {
 			continue // a pool that did not build has its own error
@@ -141,11 +146,16 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 			Addr:        d.Addr(),
 			Port:        d.Port(),
 			Proto:       uint8(v.Protocol),
+			Mask:        v.Mask,
+			Forward:     v.IPForward,
 			Pool:        rp,
 			SNATAutomap: v.SNAT == config.SNATAutomap,
-			DSR:         !v.TranslateAddress,
-			KeepPort:    !v.TranslatePort,
-			Enabled:     !v.Disabled,
+			// A forwarding virtual translates nothing, whatever its
+			// translate-address says (BIG-IP creates them with it
+			// disabled).
+			DSR:      !v.TranslateAddress && !v.IPForward,
+			KeepPort: !v.TranslatePort,
+			Enabled:  !v.Disabled,
 		}
 		if v.SNAT == config.SNATSnatpool {
 			dv.SNATPool = slices.Clone(c.SNATPools[v.SNATPool].Members) // Validate checked it exists
@@ -161,11 +171,24 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	if len(errs) > 0 {
 		return nil, warnings, errors.Join(errs...)
 	}
-	prog := &dataplane.Program{SelfIPs: selfIPs(c, n), Virtuals: vs}
+	prog := &dataplane.Program{SelfIPs: selfIPs(c, n), Virtuals: vs, Routes: routes(c)}
 	if err := prog.Finalize(); err != nil {
 		return nil, warnings, err
 	}
 	return prog, warnings, nil
+}
+
+// routes are the configuration's net routes (Validate checked them); the
+// dataplane uses those whose gateway is on a connected network.
+func routes(c *config.Config) []dataplane.Route {
+	var out []dataplane.Route
+	for _, r := range config.SortedValues(c.Routes) {
+		if !r.Network.Addr().Is4() {
+			continue // IPv6: Validate refuses an IPv6 self IP, so no gateway is reachable
+		}
+		out = append(out, dataplane.Route{Name: r.Name, Network: r.Network.Masked(), Gateway: r.Gateway})
+	}
+	return out
 }
 
 // selfIPs are the boot config's self IPs, then the configuration's net self

@@ -290,7 +290,7 @@ type Protocol uint8
 const (
 	ProtocolTCP = Protocol(6) // the IP protocol number
 	ProtocolUDP = Protocol(17)
-	ProtocolAny = Protocol(255) // kept and printed; not supported by the dataplane yet
+	ProtocolAny = Protocol(255) // every IP protocol
 )
 
 // String returns the tmsh name of the protocol.
@@ -347,19 +347,21 @@ type PersistRef struct {
 	Default bool   `json:"default"` // `default yes`: the one used first
 }
 
-// Virtual is an `ltm virtual`: an L4 virtual server. Destination, protocol,
-// pool, SNAT automap, source-address and hash persistence and enabled have
-// a runtime effect; connection limits, translate-address/port disabled
-// (DSR) and the http profile are kept and warned about, for the dataplane
-// to come.
+// Virtual is an `ltm virtual`: an L4 virtual server. Destination, mask
+// (network virtuals), protocol (tcp, udp or any), pool, SNAT automap and
+// SNAT pools, source-address and hash persistence, translate-address/port
+// disabled, ip-forward (a forwarding virtual: routes, does not balance)
+// and enabled have a runtime effect; connection limits and the http
+// profile are kept and warned about, for the dataplane to come.
 type Virtual struct {
 	Name                string         `json:"name"`
 	Description         string         `json:"description"`
 	Destination         netip.AddrPort `json:"destination"` // port 0 is "any"
 	Protocol            Protocol       `json:"protocol"`
-	Mask                netip.Addr     `json:"mask"`
-	Pool                string         `json:"pool"`     // full pool name, "" for none
-	Profiles            []Profile      `json:"profiles"` // sorted by name
+	Mask                netip.Addr     `json:"mask"`       // 255.255.255.255: a host virtual; shorter: a network virtual
+	IPForward           bool           `json:"ip_forward"` // tmsh ip-forward: route matching packets, no pool, no translation
+	Pool                string         `json:"pool"`       // full pool name, "" for none
+	Profiles            []Profile      `json:"profiles"`   // sorted by name
 	SNAT                SNATType       `json:"snat"`
 	SNATPool            string         `json:"snatpool"`             // full snatpool name when SNAT is SNATPool
 	TranslateAddress    bool           `json:"translate_address"`    // enabled by default; disabled is direct server return

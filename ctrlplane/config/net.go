@@ -88,8 +88,9 @@ var errBootSelf = errors.New("change it in the boot config and restart lbx")
 
 func (s *SelfIP) Clone() *SelfIP { x := *s; x.Extras = s.Extras.Clone(); return &x }
 
-// Route is a `net route`: a static route. Kept and validated; the dataplane
-// reaches only connected networks for now.
+// Route is a `net route`: a static route. The dataplane sends what is
+// routed to Network (longest prefix; a connected network wins a tie) to
+// Gateway, which must be on a connected network for the route to be used.
 type Route struct {
 	Name        string
 	Network     netip.Prefix // 0.0.0.0/0 is printed "default"

@@ -104,6 +104,7 @@ func Validate(c *Config, env Env) error {
 
 	type destKey struct {
 		d     netip.AddrPort
+		mask  netip.Addr
 		proto Protocol
 	}
 	dests := map[destKey]string{}
@@ -111,11 +112,15 @@ func Validate(c *Config, env Env) error {
 		obj := Ref{Kind: KindVirtual, Name: v.Name}
 		d := v.Destination
 		dprop := "destination " + FormatDestination(d)
+		network := validateMask(v, add)
 		switch {
 		case !d.Addr().IsValid():
 			add(obj, "destination", ErrMissing)
 		case !d.Addr().Is4():
 			add(obj, dprop, fmt.Errorf("IPv6: %w", ErrNotSupportedYet))
+		case network:
+			// A network virtual owns no address: the host checks below
+			// are for addresses the appliance answers ARP for.
 		case selfs[d.Addr()] != "":
 			add(obj, dprop, fmt.Errorf("address is self IP %s", selfs[d.Addr()]))
 		case unicastReason(d.Addr(), nets, false) != "":
@@ -127,17 +132,22 @@ func Validate(c *Config, env Env) error {
 			add(obj, dprop, fmt.Errorf("address is the address of node %s (a server): the appliance would answer ARP for it and take its traffic", byAddr[d.Addr()]))
 		}
 		switch v.Protocol {
-		case ProtocolTCP, ProtocolUDP:
-		case ProtocolAny:
-			add(obj, "ip-protocol any", fmt.Errorf("%w (tcp or udp)", ErrNotSupportedYet))
+		case ProtocolTCP, ProtocolUDP, ProtocolAny:
 		default:
-			add(obj, "ip-protocol "+v.Protocol.String(), errors.New("want tcp or udp"))
-		}
-		if v.Mask != HostMask(d.Addr()) {
-			add(obj, "mask "+v.Mask.String(), fmt.Errorf("network virtual servers: %w (mask must be %s)", ErrNotSupportedYet, HostMask(d.Addr())))
+			add(obj, "ip-protocol "+v.Protocol.String(), errors.New("want tcp, udp or any"))
 		}
 		if v.Pool != "" && c.Pools[v.Pool] == nil {
 			add(obj, "pool "+v.Pool, ErrNoSuchPool)
+		}
+		if v.IPForward {
+			switch {
+			case v.Pool != "":
+				add(obj, "ip-forward", fmt.Errorf("a forwarding virtual routes and has no pool (pool %s)", v.Pool))
+			case v.SNAT != SNATNone:
+				add(obj, "ip-forward", fmt.Errorf("a forwarding virtual translates nothing (source-address-translation %s)", v.SNAT))
+			case len(v.Persist) > 0:
+				add(obj, "ip-forward", errors.New("a forwarding virtual has no persistence"))
+			}
 		}
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
@@ -164,7 +174,7 @@ func Validate(c *Config, env Env) error {
 		}
 		validateVirtualPersist(c, v, add)
 		if d.Addr().IsValid() {
-			k := destKey{d, v.Protocol}
+			k := destKey{d, v.Mask, v.Protocol}
 			if other, dup := dests[k]; dup {
 				add(obj, dprop, fmt.Errorf("ip-protocol %s: overlaps virtual %s", v.Protocol, other))
 			} else {
@@ -342,10 +352,10 @@ func validateNet(c *Config, env Env, add func(Ref, string, error)) {
 		switch {
 		case !r.Network.IsValid():
 			add(obj, "network", ErrMissing)
-		case nets[r.Network] != "":
-			add(obj, "network "+FormatNetwork(r.Network), fmt.Errorf("already routed by %s", nets[r.Network]))
+		case nets[r.Network.Masked()] != "":
+			add(obj, "network "+FormatNetwork(r.Network), fmt.Errorf("already routed by %s", nets[r.Network.Masked()]))
 		default:
-			nets[r.Network] = r.Name
+			nets[r.Network.Masked()] = r.Name
 		}
 		switch {
 		case !r.Gateway.IsValid():
@@ -354,4 +364,31 @@ func validateNet(c *Config, env Env, add func(Ref, string, error)) {
 			add(obj, "gw "+r.Gateway.String(), errors.New("not of the network's address family"))
 		}
 	}
+}
+
+// validateMask checks a virtual's destination mask: an IPv4 netmask whose
+// network the destination address is (no host bits set). It reports
+// whether the virtual is a network virtual (a mask shorter than the host
+// mask); a host mask or an invalid one reports false.
+func validateMask(v *Virtual, add func(Ref, string, error)) bool {
+	d := v.Destination.Addr()
+	if !v.Mask.IsValid() || !d.Is4() || v.Mask == HostMask(d) {
+		return false
+	}
+	obj := Ref{Kind: KindVirtual, Name: v.Name}
+	prop := "mask " + v.Mask.String()
+	if !v.Mask.Is4() {
+		add(obj, prop, errors.New("not an IPv4 netmask"))
+		return false
+	}
+	bits, err := MaskBits(v.Mask.String())
+	if err != nil {
+		add(obj, prop, err)
+		return false
+	}
+	if p := netip.PrefixFrom(d, bits).Masked(); p.Addr() != d {
+		add(obj, prop, fmt.Errorf("destination %s has host bits outside the mask (the network is %s)", d, p.Addr()))
+		return false
+	}
+	return true
 }

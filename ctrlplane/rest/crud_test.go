@@ -125,6 +125,11 @@ func TestCRUD(t *testing.T) {
 		{name: "A virtual disable", method: "PATCH", path: vs + "/~Common~vs", body: map[string]any{"enabled": false, "disabled": true}, code: 200, want: map[string]any{"disabled": true, "enabled": "<absent>"}},
 		{name: "A virtual enable", method: "PATCH", path: vs + "/~Common~vs", body: map[string]any{"enabled": true, "disabled": false, "description": "again"}, code: 200, want: map[string]any{"enabled": true, "disabled": "<absent>", "description": "again"}},
 		{name: "virtual address", method: "GET", path: "/mgmt/tm/ltm/virtual-address/~Common~198.18.1.100", code: 200, want: map[string]any{"address": "198.18.1.100"}},
+		{name: "A forwarding virtual create", method: "POST", path: vs + "/", body: map[string]any{"name": "fwd", "partition": "Common", "destination": "/Common/0.0.0.0:0", "mask": "any", "ipProtocol": "any", "ipForward": true}, code: 200,
+			want: map[string]any{"ipForward": true, "mask": "0.0.0.0", "ipProtocol": "any", "pool": "<absent>"}},
+		{name: "forwarding virtual with a pool refused", method: "PATCH", path: vs + "/~Common~fwd", body: map[string]any{"pool": "/Common/web"}, code: 400},
+		{name: "forwarding virtual's address", method: "GET", path: "/mgmt/tm/ltm/virtual-address/~Common~0.0.0.0", code: 200, want: map[string]any{"address": "any", "mask": "any", "arp": "disabled", "icmpEcho": "disabled"}},
+		{name: "forwarding virtual delete", method: "DELETE", path: vs + "/~Common~fwd", code: 200},
 
 		{name: "virtual delete", method: "DELETE", path: vs + "/~Common~vs", code: 200},
 		{name: "virtual 2 delete", method: "DELETE", path: vs + "/vs2", code: 200},

@@ -116,6 +116,11 @@ var virtualFields = fields[config.Virtual]{
 		}
 		return nil
 	},
+	"ipForward": func(x *config.Virtual, v json.RawMessage) error {
+		b, err := boolean(v)
+		x.IPForward = b
+		return err
+	},
 	"enabled": func(x *config.Virtual, v json.RawMessage) error {
 		b, err := boolean(v)
 		x.Disabled = !b
@@ -168,7 +173,7 @@ var virtualFields = fields[config.Virtual]{
 	"metadata":      setMetadata,
 	"name":          nil, "partition": nil, "fullPath": nil, "kind": nil, "generation": nil, "selfLink": nil,
 	"profilesReference": nil, "policiesReference": nil, "poolReference": nil, "creationTime": nil, "lastModifiedTime": nil,
-	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "ipForward": nil, "l2Forward": nil, "mirror": nil,
+	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "l2Forward": nil, "mirror": nil,
 	"mobileAppTunnel": nil, "nat64": nil, "serviceDownImmediateAction": nil, "sourcePort": nil, "synCookieStatus": nil,
 	"vsIndex": nil, "appService": nil, "addressStatus": nil, "reject": nil, "internal": nil, "stateless": nil,
 }
@@ -281,6 +286,9 @@ func virtualJSON(x *config.Virtual, exp bool) map[string]any {
 		o["mask"] = x.Mask.String()
 	}
 	o["ipProtocol"] = x.Protocol.String()
+	if x.IPForward {
+		o["ipForward"] = true
+	}
 	if x.Pool != "" {
 		o["pool"] = x.Pool
 	}
@@ -343,8 +351,17 @@ func (s *Server) virtualAddress(req *request, segs []string) (op, error) {
 			seen[a] = true
 			name := "/Common/" + a.String()
 			o := envelope("tm:ltm:virtual-address:virtual-addressstate", coll+"/"+tilde(name), name)
-			o["address"], o["mask"] = a.String(), config.HostMask(a).String()
-			o["arp"], o["icmpEcho"], o["enabled"], o["autoDelete"] = "enabled", "enabled", "yes", "true"
+			mask, arp := config.HostMask(a), "enabled"
+			if x.Mask.IsValid() && x.Mask != mask {
+				// A network virtual's address: the appliance answers
+				// neither ARP nor ping for it.
+				mask, arp = x.Mask, "disabled"
+			}
+			o["address"], o["mask"] = a.String(), mask.String()
+			if mask == netip.IPv4Unspecified() {
+				o["address"], o["mask"] = "any", "any"
+			}
+			o["arp"], o["icmpEcho"], o["enabled"], o["autoDelete"] = arp, arp, "yes", "true"
 			o["trafficGroup"] = "/Common/traffic-group-1"
 			out = append(out, o)
 		}

@@ -92,8 +92,7 @@ func (v *View) SNATPool(name string) (st SNATPool, ok bool) {
 }
 
 // Route is a net route and whether its gateway is on a connected network
-// (a self IP's). The dataplane forwards to connected networks only for
-// now.
+// (a self IP's): the dataplane uses the route only then.
 type Route struct {
 	Name        string       `json:"name"`
 	Description string       `json:"description"`

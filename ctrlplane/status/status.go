@@ -110,6 +110,7 @@ const (
 	ReasonUnmonitored      = "The children pool member(s) either don't have service checking enabled, or service check results are not available yet"
 	ReasonNoMembers        = "The pool has no members"
 	ReasonNoPool           = "The virtual server has no pool"
+	ReasonForwarding       = "The virtual server forwards (ip-forward): no pool, routed by the routing table"
 	ReasonVirtualAvailable = "The virtual server is available"
 	ReasonMembersDown      = "The children pool member(s) are down"
 	ReasonNodeUnmonitored  = "Node address does not have service checking enabled"
@@ -157,9 +158,13 @@ type Virtual struct {
 	Enabled      bool           `json:"enabled"`
 	Reason       string         `json:"reason"`
 	Destination  netip.AddrPort `json:"destination"`
-	Protocol     string         `json:"protocol"`
-	Pool         string         `json:"pool"` // "" for none
-	Traffic      Traffic        `json:"traffic"`
+	Mask         netip.Addr     `json:"mask"` // 255.255.255.255 for a host virtual
+	// Type is BIG-IP's virtual server type: standard (balances through
+	// its pool) or ip-forward (routes).
+	Type     string  `json:"type"`
+	Protocol string  `json:"protocol"`
+	Pool     string  `json:"pool"` // "" for none
+	Traffic  Traffic `json:"traffic"`
 }
 
 // Pool is a pool's status with its members'.
@@ -252,8 +257,11 @@ func (v *View) Virtual(name string) (st Virtual, ok bool) {
 	if vs == nil {
 		return st, false
 	}
-	st = Virtual{Name: name, Enabled: !vs.Disabled, Destination: vs.Destination, Protocol: vs.Protocol.String(), Pool: vs.Pool}
+	st = Virtual{Name: name, Enabled: !vs.Disabled, Destination: vs.Destination, Mask: vs.Mask, Type: "standard", Protocol: vs.Protocol.String(), Pool: vs.Pool}
 	switch p, found := v.Pool(vs.Pool); {
+	case vs.IPForward:
+		st.Type = "ip-forward"
+		st.Availability, st.Reason = Available, ReasonForwarding
 	case vs.Pool == "" || !found:
 		st.Availability, st.Reason = Offline, ReasonNoPool
 	case len(p.Members) == 0:

@@ -284,7 +284,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: no such pool", "modify ltm virtual vs pool nope", "ltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"compile: overlap", "create ltm virtual vs2 destination 198.18.1.100:http", "ltm virtual /Common/vs2: destination /Common/198.18.1.100:80: ip-protocol tcp: overlaps virtual /Common/vs"},
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
-		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: mask 255.0.0.0: network virtual servers: not supported yet (mask must be 255.255.255.255)\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
+		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
 		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
@@ -326,7 +326,8 @@ func TestExecErrors(t *testing.T) {
 }
 
 func TestShow(t *testing.T) {
-	s, dp := newTestStore(t, baseConf+"ltm pool empty { }\nltm virtual off { destination 198.18.1.100:7 ip-protocol udp disabled }")
+	s, dp := newTestStore(t, baseConf+"ltm pool empty { }\nltm virtual off { destination 198.18.1.100:7 ip-protocol udp disabled }\n"+
+		"ltm virtual fwd { destination 0.0.0.0:any mask any ip-forward ip-protocol any }")
 	vs := dp.VirtualStats("/Common/vs")
 	vs.PktsIn.Store(123)
 	vs.PktsOut.Store(120)
@@ -385,6 +386,32 @@ Status
   Reason           : The virtual server has no pool
   Destination      : 198.18.1.100:7
   Protocol         : udp
+  Pool             : none
+
+Traffic                         ClientSide
+  Packets In                             0
+  Packets Out                            0
+  Bytes In                               0
+  Bytes Out                              0
+  Current Connections                    0
+  Total Connections                      0
+
+`,
+		},
+		{
+			name: "forwarding virtual",
+			cmd:  "show ltm virtual /Common/fwd",
+			want: `---------------------------------------------------------------
+Ltm::Virtual Server: /Common/fwd
+---------------------------------------------------------------
+Status
+  Availability     : available
+  State            : enabled
+  Reason           : The virtual server forwards (ip-forward): no pool, routed by the routing table
+  Destination      : 0.0.0.0:0
+  Mask             : any
+  Type             : ip-forward
+  Protocol         : any
   Pool             : none
 
 Traffic                         ClientSide

@@ -8,6 +8,7 @@ import (
 
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -131,9 +132,24 @@ func TestCompileErrors(t *testing.T) {
 			want: []string{"ltm virtual /Common/vs: destination /Common/198.18.1.2:80: address is self IP /Common/self_client"},
 		},
 		{
-			name: "network mask",
-			text: "ltm virtual vs { destination 198.18.1.0:80 mask 255.255.255.0 }",
-			want: []string{"ltm virtual /Common/vs: mask 255.255.255.0: network virtual servers: not supported yet (mask must be 255.255.255.255)"},
+			name: "network mask with host bits",
+			text: "ltm virtual vs { destination 198.18.7.1:80 mask 255.255.255.0 }",
+			want: []string{"ltm virtual /Common/vs: mask 255.255.255.0: destination 198.18.7.1 has host bits outside the mask (the network is 198.18.7.0)"},
+		},
+		{
+			name: "network mask not contiguous",
+			text: "ltm virtual vs { destination 198.0.7.0:80 mask 255.0.255.0 }",
+			want: []string{"ltm virtual /Common/vs: mask 255.0.255.0: not a contiguous netmask"},
+		},
+		{
+			name: "network virtuals on one network",
+			text: "ltm virtual a { destination 198.18.7.0:80 mask 255.255.255.0 }\nltm virtual b { destination 198.18.7.0:80 mask 255.255.255.0 }\nltm virtual c { destination 198.18.0.0:80 mask 255.255.0.0 }",
+			want: []string{"ltm virtual /Common/b: destination /Common/198.18.7.0:80: ip-protocol tcp: overlaps virtual /Common/a"},
+		},
+		{
+			name: "forwarding virtual with a pool",
+			text: "ltm pool p { }\nltm virtual vs { destination 0.0.0.0:any mask any ip-forward pool p }",
+			want: []string{"ltm virtual /Common/vs: ip-forward: a forwarding virtual routes and has no pool (pool /Common/p)"},
 		},
 		{
 			name: "profiles",
@@ -198,5 +214,96 @@ func TestCompileIsPure(t *testing.T) {
 	}
 	if _, err := compile.Compile(nil, compile.NetConfig{}); err != nil {
 		t.Errorf("compile.Compile(nil) = %v, want an empty program", err)
+	}
+}
+
+// routingConf exercises net routes, a forwarding virtual, a network
+// virtual beside a host virtual, and ip-protocol any; README's example.
+const routingConf = `ltm node /Common/far1 {
+    address 198.19.0.11
+}
+ltm pool /Common/far {
+    load-balancing-mode round-robin
+    members {
+        /Common/far1:80 {
+            address 198.19.0.11
+        }
+    }
+}
+ltm virtual /Common/vs_any {
+    destination /Common/198.18.1.101:80
+    ip-protocol any
+    mask 255.255.255.255
+    pool /Common/far
+}
+ltm virtual /Common/vs_forward {
+    destination /Common/0.0.0.0:0
+    ip-forward
+    ip-protocol any
+    mask any
+}
+ltm virtual /Common/vs_net {
+    destination /Common/198.18.100.0:80
+    ip-protocol tcp
+    mask 255.255.255.0
+    pool /Common/far
+}
+net route /Common/far {
+    gw 198.18.2.254
+    network 198.19.0.0/16
+}
+net route /Common/unreachable {
+    gw 10.9.9.9
+    network 10.0.0.0/8
+}
+`
+
+// TestCompileRouting: routes, forwarding and network virtuals and
+// ip-protocol any compile without warnings into the Program the dataplane
+// runs, and print back as they were read.
+func TestCompileRouting(t *testing.T) {
+	c := mustParse(t, routingConf)
+	prog, warnings, err := compile.CompileWithWarnings(c, testNet)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q, want none", warnings)
+	}
+	wantRoutes := []dataplane.Route{
+		{Name: "/Common/far", Network: netip.MustParsePrefix("198.19.0.0/16"), Gateway: netip.MustParseAddr("198.18.2.254")},
+		{Name: "/Common/unreachable", Network: netip.MustParsePrefix("10.0.0.0/8"), Gateway: netip.MustParseAddr("10.9.9.9")},
+	}
+	if diff := cmp.Diff(wantRoutes, prog.Routes, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("routes (-want +got):\n%s", diff)
+	}
+	fwd := virtualNamed(prog, "/Common/vs_forward")
+	if !fwd.Forward || fwd.Proto != dataplane.ProtoAny || fwd.Mask != netip.IPv4Unspecified() || fwd.Pool != nil || fwd.DSR {
+		t.Errorf("vs_forward = %+v, want a forwarding virtual on every address and protocol", fwd)
+	}
+	if v := virtualNamed(prog, "/Common/vs_net"); !v.IsNetwork() {
+		t.Errorf("vs_net is not a network virtual: %+v", v)
+	}
+	if v := virtualNamed(prog, "/Common/vs_any"); v.Proto != dataplane.ProtoAny || v.IsNetwork() {
+		t.Errorf("vs_any = %+v, want a host virtual with ip-protocol any", v)
+	}
+	for _, tt := range []struct {
+		dst   string
+		port  uint16
+		proto uint8
+		want  string
+	}{
+		{"198.18.1.101", 80, dataplane.ProtoUDP, "/Common/vs_any"},
+		{"198.18.100.9", 80, dataplane.ProtoTCP, "/Common/vs_net"},
+		{"198.18.100.9", 80, dataplane.ProtoUDP, "/Common/vs_forward"},
+		{"198.18.2.11", 22, dataplane.ProtoTCP, "/Common/vs_forward"},
+	} {
+		v := prog.LookupVirtual(netip.MustParseAddr(tt.dst), tt.port, tt.proto)
+		if v == nil || v.Name != tt.want {
+			t.Errorf("%s:%d proto %d: %v, want %s", tt.dst, tt.port, tt.proto, v, tt.want)
+		}
+	}
+	if got := conf.Text(c); got != routingConf {
+		t.Errorf("printed back (-want +got):\n%s", cmp.Diff(routingConf, got))
 	}
 }

@@ -43,6 +43,16 @@ func runShowVirtual(x *execCtx, cmd *Command, args *conf.Cursor) (string, error)
 		statusLine(b, "State", onOff(v.Enabled))
 		statusLine(b, "Reason", v.Reason)
 		statusLine(b, "Destination", addrPort(v.Destination.Addr(), v.Destination.Port()))
+		if v.Mask.IsValid() && v.Mask != config.HostMask(v.Destination.Addr()) {
+			mask := v.Mask.String()
+			if v.Mask == netip.IPv4Unspecified() {
+				mask = "any"
+			}
+			statusLine(b, "Mask", mask)
+		}
+		if v.Type != "standard" {
+			statusLine(b, "Type", v.Type)
+		}
 		statusLine(b, "Protocol", v.Protocol)
 		pool := v.Pool
 		if pool == "" {

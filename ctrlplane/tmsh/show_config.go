@@ -164,9 +164,9 @@ func runShowRoute(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 		showHeader(b, "Net::Route: "+name)
 		statusLine(b, "Network", config.FormatNetwork(st.Network))
 		statusLine(b, "Gateway", st.Gateway.String())
-		state := "gateway unreachable: not on a connected network"
+		state := "gateway unreachable: not on a connected network; not used"
 		if st.Reachable {
-			state = "gateway on connected network " + st.Connected.String() + " (port " + st.Port + "); not used for forwarding yet"
+			state = "gateway on connected network " + st.Connected.String() + " (port " + st.Port + "); in use"
 		}
 		statusLine(b, "Status", state)
 	})

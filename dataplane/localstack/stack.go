@@ -270,7 +270,15 @@ func icmpID(l4 []byte) uint16 {
 	return 0
 }
 
-// source picks the self IP on dst's connected network.
+// router is what the dataplane's engine offers besides Sender: the self IP
+// a packet to a destination behind a gateway leaves from.
+type router interface {
+	SourceFor(dst netip.Addr) (netip.Addr, bool)
+}
+
+// source picks the self IP on dst's connected network, or, for a
+// destination behind a gateway, the self IP the dataplane's route leaves
+// from.
 func (s *Stack) source(dst netip.Addr) (netip.Addr, error) {
 	s.selfMu.RLock()
 	defer s.selfMu.RUnlock()
@@ -280,10 +288,15 @@ func (s *Stack) source(dst netip.Addr) (netip.Addr, error) {
 			best = i
 		}
 	}
-	if best < 0 {
-		return netip.Addr{}, fmt.Errorf("%s: %w", dst, dataplane.ErrNoRoute)
+	if best >= 0 {
+		return s.selfs[best].Addr(), nil
 	}
-	return s.selfs[best].Addr(), nil
+	if r, ok := s.tx.(router); ok {
+		if src, ok := r.SourceFor(dst); ok {
+			return src, nil // behind a gateway (a net route)
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s: %w", dst, dataplane.ErrNoRoute)
 }
 
 func fullAddr(ap netip.AddrPort) tcpip.FullAddress {

@@ -265,7 +265,8 @@ func TestValidationErrors(t *testing.T) {
 		// ltm virtual
 		{"virtual", "ltm virtual v { destination 198.18.1.100:80 translate-port no }", `ltm virtual /Common/v: translate-port "no": want enabled or disabled`},
 		{"virtual", "ltm virtual v { destination 198.18.1.100:99999 }", `ltm virtual /Common/v: destination: port "99999": want a number 0-65535 or a service name`},
-		{"virtual", "ltm virtual v { destination 198.18.1.100:80 ip-protocol any }", "ltm virtual /Common/v: ip-protocol any: not supported yet (tcp or udp)"},
+		{"virtual", "ltm virtual v { destination 0.0.0.0:any mask any ip-forward source-address-translation { type automap } }", "ltm virtual /Common/v: ip-forward: a forwarding virtual translates nothing (source-address-translation automap)"},
+		{"virtual", "ltm virtual v { destination 198.18.0.0:any mask 255.255.0 }", `ltm virtual /Common/v: mask "255.255.0": not an IP address`},
 		{"virtual", "ltm virtual v { destination 198.18.1.100:80 source-address-translation { type snat } }", "ltm virtual /Common/v: source-address-translation pool: missing"},
 		{"virtual", "ltm virtual v { destination 198.18.1.100:80 source-address-translation { type snat pool nope } }", "ltm virtual /Common/v: source-address-translation pool /Common/nope: no such snatpool"},
 		{"virtual", "ltm virtual v { destination 198.18.1.100:80 persist { nope { default yes } } }", "ltm virtual /Common/v: persist /Common/nope: no such profile"},

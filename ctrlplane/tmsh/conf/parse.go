@@ -746,6 +746,10 @@ var virtualProps = []property[config.Virtual]{
 		return nil
 	}},
 	refProp("fallback-persistence", "persistence profile used when the default one does not apply, or none", func(v *config.Virtual) *string { return &v.FallbackPersistence }),
+	{"ip-forward", "forwarding virtual server: route matching packets, no pool, no translation", func(_ *Cursor, v *config.Virtual, _ PropMode) error {
+		v.IPForward = true
+		return nil
+	}},
 	{"ip-protocol", "tcp, udp or any", func(c *Cursor, v *config.Virtual, _ PropMode) error {
 		t, err := c.Value("ip-protocol")
 		if err != nil {
@@ -765,7 +769,12 @@ var virtualProps = []property[config.Virtual]{
 		}
 		return nil
 	}},
-	{"mask", "destination mask; 255.255.255.255", func(c *Cursor, v *config.Virtual, _ PropMode) error {
+	{"mask", "destination mask: 255.255.255.255 (a host), a netmask (a network virtual) or any", func(c *Cursor, v *config.Virtual, _ PropMode) error {
+		if t, ok := c.Peek(); ok && t.IsWord("any") {
+			c.Next()
+			v.Mask = netip.IPv4Unspecified()
+			return nil
+		}
 		a, err := addrValue(c, "mask")
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -177,10 +178,16 @@ func printVirtual(b *strings.Builder, v *config.Virtual, all bool) {
 		Prop(b, 1, "enabled", "")
 	}
 	refOut(b, 1, "fallback-persistence", v.FallbackPersistence, all)
+	if v.IPForward {
+		Prop(b, 1, "ip-forward", "")
+	}
 	if v.Protocol != 0 {
 		Prop(b, 1, "ip-protocol", v.Protocol.String())
 	}
-	if v.Mask.IsValid() {
+	switch {
+	case v.Mask == netip.IPv4Unspecified():
+		Prop(b, 1, "mask", "any")
+	case v.Mask.IsValid():
 		Prop(b, 1, "mask", v.Mask.String())
 	}
 	switch {

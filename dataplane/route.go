@@ -1,0 +1,117 @@
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Route is a static route (`net route`): destinations in Network are
+// reached through Gateway, which must be on a connected network (a self
+// IP's); a route whose gateway is on none is kept in the Program but not
+// used (show net route says so). 0.0.0.0/0 is the default route.
+type Route struct {
+	Name    string
+	Network netip.Prefix
+	Gateway netip.Addr
+}
+
+// routeRT is a Route resolved against the installed self IPs.
+type routeRT struct {
+	net, mask uint32
+	bits      int
+	gw        uint32
+	self      int // index in installed.selfs of the gateway's connected network
+}
+
+// checkRoutes validates the program's routes in Finalize: IPv4, one per
+// network.
+func (p *Program) checkRoutes() error {
+	seen := make(map[netip.Prefix]string, len(p.Routes))
+	for _, r := range p.Routes {
+		if !r.Network.Addr().Is4() || !r.Gateway.Is4() {
+			return fmt.Errorf("route %s: network %s gw %s: only IPv4 is supported", r.Name, r.Network, r.Gateway)
+		}
+		n := r.Network.Masked()
+		if o, dup := seen[n]; dup {
+			return fmt.Errorf("route %s: network %s: already routed by %s", r.Name, n, o)
+		}
+		seen[n] = r.Name
+	}
+	return nil
+}
+
+// resolveRoutes resolves the routes whose gateway is on a connected network
+// of selfs (longest prefix first, so the first match is the best); the
+// others are left out and named in skipped.
+func resolveRoutes(routes []Route, in *installed) (out []routeRT, skipped []string) {
+	for _, r := range routes {
+		gw := u32(r.Gateway)
+		si := in.connected(gw)
+		if si < 0 || in.selfs[si].addr == gw {
+			skipped = append(skipped, r.Name)
+			continue
+		}
+		n := r.Network.Masked()
+		out = append(out, routeRT{net: u32(n.Addr()), mask: prefixMask(n.Bits()), bits: n.Bits(), gw: gw, self: si})
+	}
+	slices.SortStableFunc(out, func(a, b routeRT) int { return b.bits - a.bits })
+	return out, skipped
+}
+
+func prefixMask(bits int) uint32 {
+	if bits <= 0 {
+		return 0
+	}
+	return ^uint32(0) << (32 - bits)
+}
+
+// route finds how to reach dst: the index in selfs of the self IP whose
+// port it leaves by, and the next hop to address on that port — dst itself
+// on a connected network, a route's gateway otherwise. The longest prefix
+// wins; a connected network wins a tie with a route. It returns -1 when
+// nothing reaches dst. It does not allocate.
+func (in *installed) route(dst uint32) (self int, hop uint32) {
+	ci := in.connected(dst)
+	for i := range in.routes {
+		r := &in.routes[i]
+		if dst&r.mask != r.net {
+			continue
+		}
+		if ci >= 0 && in.selfs[ci].bits >= r.bits {
+			break
+		}
+		return r.self, r.gw
+	}
+	return ci, dst
+}
+
+// nextHop is the address whose MAC a packet to dst leaving the appliance
+// goes to: dst on a connected network, else its route's gateway (dst when
+// nothing routes it; send parks it and the ARP request goes unanswered).
+func (in *installed) nextHop(dst uint32) uint32 {
+	if len(in.routes) == 0 {
+		return dst
+	}
+	if _, hop := in.route(dst); hop != 0 {
+		return hop
+	}
+	return dst
+}
+
+// SourceFor returns the self IP a packet the appliance originates to dst
+// leaves from: the self IP of the connected network the route to dst goes
+// out through. It reports false when nothing routes dst (or before the
+// first Install). The local stack uses it for destinations on no
+// connected network, such as monitored members behind a gateway.
+func (e *Engine) SourceFor(dst netip.Addr) (netip.Addr, bool) {
+	in := e.cur.Load()
+	if in == nil || !dst.Is4() {
+		return netip.Addr{}, false
+	}
+	si, _ := in.route(u32(dst))
+	if si < 0 {
+		return netip.Addr{}, false
+	}
+	return addr4(in.selfs[si].addr), true
+}
