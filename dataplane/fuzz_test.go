@@ -28,7 +28,13 @@ func seedFrames() [][]byte {
 		tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true}, ""),
 		corruptL4(tcpFrame(cl, 40001, 80, fSYN, "")),
 		arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr()),
+		// ICMP errors (icmperr.go) and fragments (frag.go).
+		icmpErrorFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: selfInt.Addr()}, 3, 4, 1400,
+			ipPacketOf(tcpFrame(ipHdr{srcMAC: intMAC, dstMAC: memberMAC(0), src: selfInt.Addr(), dst: members[0]}, 40000, 8080, fSYN, ""), 0)),
+		icmpErrorFrame(ipHdr{srcMAC: routerMAC, dstMAC: extMAC, src: routerExt, dst: vip}, 11, 0, 0,
+			ipPacketOf(tcpFrame(ipHdr{srcMAC: extMAC, dstMAC: clientMAC, src: vip, dst: client}, 80, 40000, fSYNACK, ""), 0)),
 	}
+	frames = append(frames, fragment(udpFrame(cl, 33333, 53, string(make([]byte, 3000)), false), 1480)...)
 	var all [][]byte
 	for _, f := range frames {
 		all = append(all, f)
