@@ -50,7 +50,9 @@ import (
 // refused (drop.fragment-table-full).
 //
 // TCP fragments and fragments for the appliance itself are dropped as
-// before (drop.fragment). All of it runs under one mutex: fragments are
+// before (drop.fragment), and so are fragments of a DSR member's answer
+// routed through the appliance (drop.local-source: dsrReturn needs the
+// ports of an unfragmented packet). All of it runs under one mutex: fragments are
 // rare and the unfragmented hot path never takes it.
 
 const (
@@ -58,7 +60,7 @@ const (
 	fragBuckets      = 2048 // power of two
 	fragMaxHoles     = 8    // disjoint received ranges per datagram
 	fragTimeout      = 30 * time.Second
-	maxIPPayload     = 65535
+	maxIPDatagram    = 65535 // header included
 )
 
 type fragKey struct {
@@ -235,7 +237,7 @@ func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, DropReason) {
 	n := uint32(p.total - p.ihl)
 	fi.lo = uint32(v&0x1fff) * 8
 	fi.hi = fi.lo + n
-	if n == 0 || fi.more && n%8 != 0 || fi.hi > maxIPPayload {
+	if n == 0 || fi.more && n%8 != 0 || fi.hi+uint32(p.ihl) > maxIPDatagram {
 		return fi, DropFragmentMalformed
 	}
 	if fi.lo == 0 {
@@ -243,7 +245,7 @@ func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, DropReason) {
 			return fi, DropFragmentMalformed
 		}
 		u := frame[p.l4:]
-		if ul := uint32(binary.BigEndian.Uint16(u[4:6])); ul <= n || ul > maxIPPayload {
+		if ul := uint32(binary.BigEndian.Uint16(u[4:6])); ul <= n {
 			return fi, DropFragmentMalformed // the datagram must extend past its first fragment
 		}
 	}
