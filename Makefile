@@ -32,7 +32,7 @@ bench-quick: build
 # Unit tests, fuzz seeds, and the namespace integration tests (root), the
 # latter on TAP ports; then the AF_XDP subset (README: Ports) again with the
 # appliance on AF_XDP ports (veth pairs).
-AFXDP_TESTS := ^TestIntegration(RoundRobinHTTP|KeepAliveStaysOnOneServer|PingVIPAndSelf|UDPEcho|SNATAutomapAndNone|MonitorKillAndRestart|CrashAfterSaveRestoresSavedConfig)$$
+AFXDP_TESTS := ^TestIntegration(RoundRobinHTTP|KeepAliveStaysOnOneServer|PingVIPAndSelf|UDPEcho|UDPFragments|PMTUThroughVIP|SNATAutomapAndNone|MonitorKillAndRestart|CrashAfterSaveRestoresSavedConfig)$$
 test: build fmt-check vet lint
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m -race $(RACE_PKGS)

@@ -183,6 +183,24 @@ func TestProcessAllocs(t *testing.T) {
 		frame:   icmpEchoFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: farAddr}, 1, 1, "ping"),
 		program: func(t testing.TB) *Program { return withRoutes(t, farRoutes, fwdVirtual()) },
 		setup:   func(h *harness) { h.learn(portInt, routerMAC, router) },
+	}, {
+		// A member's fragmentation needed about the forwarded SYN,
+		// translated back to the client (icmperr.go).
+		name: "ICMP error through NAT",
+		port: portInt,
+		frame: icmpErrorFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: selfInt.Addr()}, 3, 4, 1400,
+			ipPacketOf(tcpFrame(ipHdr{srcMAC: intMAC, dstMAC: memberMAC(0), src: selfInt.Addr(), dst: members[0]}, 40000, 8080, fSYN, ""), 0)),
+	}, {
+		// The first fragment of a new datagram each run (frag.go).
+		name:  "UDP first fragment",
+		port:  portExt,
+		frame: fragment(udpFrame(cl, 33333, 53, string(make([]byte, 2000)), false), 1480)[0],
+		prepare: func(buf []byte, run int) {
+			ip := buf[ethHdrLen:]
+			old := binary.BigEndian.Uint16(ip[4:6])
+			binary.BigEndian.PutUint16(ip[4:6], uint16(run))
+			binary.BigEndian.PutUint16(ip[10:12], csumAdjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(run)))
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

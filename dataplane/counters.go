@@ -14,7 +14,7 @@ const (
 	DropBadChecksum                     // IPv4 header or ICMP checksum wrong
 	DropUnsupportedEthertype            // neither ARP nor IPv4
 	DropUnsupportedProtocol             // IP protocol the appliance does not serve on a local address
-	DropFragment                        // IPv4 fragment to a local address (no reassembly)
+	DropFragment                        // IPv4 fragment other than UDP through a virtual server (ICMP, TCP)
 	DropNotForUs                        // not addressed to a self IP or VIP (the appliance is not a router)
 	DropNoProgram                       // no configuration installed yet
 	DropNoListener                      // local address, but no virtual server on that port/protocol
@@ -36,6 +36,12 @@ const (
 	DropRecordRoute                     // IPv4 record-route option
 	DropAddressConflict                 // ARP from another host claiming a self IP or VIP
 	DropARPRateLimited                  // ARP request refused: its sender asked too often
+	DropICMPErrorNoFlow                 // ICMP error quoting no flow the appliance translated
+	DropFragmentNoFirst                 // later UDP fragment whose datagram's first fragment was not seen
+	DropFragmentOverlap                 // UDP fragment overlapping one already forwarded (or its datagram had one)
+	DropFragmentMalformed               // UDP fragment with an impossible length or offset
+	DropFragmentIncomplete              // UDP datagram whose fragments stopped before it was complete (counted per datagram)
+	DropFragmentTableFull               // no free entry to track a fragmented UDP datagram
 	numDropReasons
 )
 
@@ -68,6 +74,12 @@ var dropNames = [numDropReasons]string{
 	DropRecordRoute:          "record-route",
 	DropAddressConflict:      "address-conflict",
 	DropARPRateLimited:       "arp-rate-limited",
+	DropICMPErrorNoFlow:      "icmp-error-no-flow",
+	DropFragmentNoFirst:      "fragment-no-first",
+	DropFragmentOverlap:      "fragment-overlap",
+	DropFragmentMalformed:    "fragment-malformed",
+	DropFragmentIncomplete:   "fragment-incomplete",
+	DropFragmentTableFull:    "fragment-table-full",
 }
 
 // String returns the reason's counter name, e.g. "no-route".

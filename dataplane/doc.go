@@ -25,7 +25,11 @@
 //     VirtualStats, Pool and Member read the runtime state for show.
 //   - Engine (engine.go) owns ports, flow table (flowtable.go), neighbour
 //     tables and parking queues (neighbor.go) and counters (counters.go).
-//     process.go is the hot path; packet.go the in-place header code.
+//     process.go is the hot path; packet.go the in-place header code;
+//     icmperr.go translates ICMP errors about translated flows back
+//     through their NAT; frag.go forwards fragmented UDP by tracking each
+//     datagram's first fragment (a fixed table under one mutex, taken only
+//     for fragments; the sweeper forgets datagrams that never complete).
 //
 // A frame is answered (ARP, ICMP echo), translated for an L4 flow, routed
 // by a forwarding virtual, or dropped with a named reason and a counter.

@@ -130,6 +130,8 @@ type Engine struct {
 
 	conflictLog logLimit // address-conflict warnings
 
+	frags fragTable // fragmented UDP datagrams in flight (frag.go)
+
 	pressureMu sync.Mutex // guards pressure; Sweep runs on the sweeper or a test
 	pressure   pressureLog
 
@@ -467,6 +469,7 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
 	m := e.flows.mono(now)
+	e.frags.sweep(m, &e.drops)
 	e.pressureMu.Lock()
 	e.logPressureLocked(m)
 	e.pressureMu.Unlock()

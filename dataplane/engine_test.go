@@ -574,8 +574,8 @@ func TestDropReasons(t *testing.T) {
 	ipv6[12], ipv6[13] = 0x86, 0xdd
 	badSum := tcpFrame(cl, 1, 80, fSYN, "")
 	badSum[ethHdrLen+10] ^= 1
-	frag := udpFrame(cl, 1000, 53, "q", false)
-	frag[ethHdrLen+6] = 0x20 // MF
+	frag := tcpFrame(cl, 1000, 80, fSYN, "q") // fragmented UDP through a virtual is forwarded (frag.go)
+	frag[ethHdrLen+6] = 0x20                  // MF
 	binary.BigEndian.PutUint16(frag[ethHdrLen+10:], 0)
 	binary.BigEndian.PutUint16(frag[ethHdrLen+10:], checksum(frag[ethHdrLen:ethHdrLen+20], 0))
 	gre := mustSerialize(&layers.Ethernet{SrcMAC: clientMAC, DstMAC: extMAC, EthernetType: layers.EthernetTypeIPv4},

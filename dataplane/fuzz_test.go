@@ -35,7 +35,13 @@ func seedFrames() [][]byte {
 		tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: members[1]}, 40000, 22, fSYN, ""),
 		icmpEchoFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: farAddr}, 1, 1, "ping"),
 		udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: netip.MustParseAddr("198.18.100.9")}, 5000, 80, "q", false),
+		// ICMP errors (icmperr.go) and fragments (frag.go).
+		icmpErrorFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: selfInt.Addr()}, 3, 4, 1400,
+			ipPacketOf(tcpFrame(ipHdr{srcMAC: intMAC, dstMAC: memberMAC(0), src: selfInt.Addr(), dst: members[0]}, 40000, 8080, fSYN, ""), 0)),
+		icmpErrorFrame(ipHdr{srcMAC: routerMAC, dstMAC: extMAC, src: routerExt, dst: vip}, 11, 0, 0,
+			ipPacketOf(tcpFrame(ipHdr{srcMAC: extMAC, dstMAC: clientMAC, src: vip, dst: client}, 80, 40000, fSYNACK, ""), 0)),
 	}
+	frames = append(frames, fragment(udpFrame(cl, 33333, 53, string(make([]byte, 3000)), false), 1480)...)
 	var all [][]byte
 	for _, f := range frames {
 		all = append(all, f)

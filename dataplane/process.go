@@ -237,6 +237,11 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	if r != dropNone {
 		return r
 	}
+	if p.proto == protoICMP { // errors about translated flows: icmperr.go
+		if handled, r := w.icmpError(in, frame, &p); handled {
+			return r
+		}
+	}
 	if in.prog.dsr && !p.fragment && (p.proto == ProtoTCP || p.proto == ProtoUDP) && in.prog.IsVIP(addr4(p.src)) {
 		if handled, r := w.dsrReturn(in, frame, &p); handled {
 			return r
@@ -288,7 +293,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 
 func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason {
 	if p.fragment {
-		return DropFragment
+		return w.handleFragment(in, frame, p) // frag.go
 	}
 	if r := parseL4(frame, p); r != dropNone {
 		return r
