@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -63,7 +64,7 @@ func TestProcessAllocs(t *testing.T) {
 		port:  portExt,
 		frame: syn,
 		prepare: func(buf []byte, run int) {
-			newClientPort(buf, (run+1)*flowShards)
+			newClientPort(buf, (run+1)*flowtable.Shards)
 		},
 		check: func(t *testing.T, h *harness) {
 			if h.e.flows.Evicted() == 0 {
@@ -120,7 +121,7 @@ func TestProcessAllocs(t *testing.T) {
 	}, {
 		name:  "reverse flow, SNAT pool",
 		port:  portInt,
-		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[mix32(u32(client))%2]}, 8080, 40000, fACK, "data"),
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[flowtable.PoolAddrIndex(u32(client), 2)]}, 8080, 40000, fACK, "data"),
 		mod:   func(v *Virtual) { v.SNATPool = snatAddrs },
 	}, {
 		name:  "ICMP echo",

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -57,7 +58,7 @@ func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
 }
 
 func (w *worker) begin(now time.Time) {
-	w.now = w.e.flows.mono(now)
+	w.now = w.e.flows.Mono(now)
 }
 
 // emit queues a frame for an egress port. The frame must stay valid until
@@ -282,8 +283,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	if p.proto == ProtoTCP && badTCPFlags(p.tcpFlags) {
 		return DropBadTCPFlags
 	}
-	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
-	hit, ok := w.e.flows.lookup(k, w.now, p.seg())
+	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
+	hit, ok := w.e.flows.Lookup(k, w.now, p.seg())
 	if !ok {
 		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
@@ -323,34 +324,34 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	nextHop := hit.dst
-	if hit.dsr {
-		nextHop = hit.hop // only the MAC changes: towards the member
+	nextHop := hit.Dst
+	if hit.DSR {
+		nextHop = hit.Hop // only the MAC changes: towards the member
 	} else {
-		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
 	bytes := uint64(p.total)
-	if hit.dir == dirForward {
-		if hit.vs != nil {
-			hit.vs.PktsIn.Add(1)
-			hit.vs.BytesIn.Add(bytes)
+	if hit.Dir == flowtable.Forward {
+		if hit.VS != nil {
+			hit.VS.PktsIn.Add(1)
+			hit.VS.BytesIn.Add(bytes)
 		}
-		if hit.ms != nil {
-			hit.ms.PktsIn.Add(1)
-			hit.ms.BytesIn.Add(bytes)
+		if hit.MS != nil {
+			hit.MS.PktsIn.Add(1)
+			hit.MS.BytesIn.Add(bytes)
 		}
 	} else {
-		if hit.vs != nil {
-			hit.vs.PktsOut.Add(1)
-			hit.vs.BytesOut.Add(bytes)
+		if hit.VS != nil {
+			hit.VS.PktsOut.Add(1)
+			hit.VS.BytesOut.Add(bytes)
 		}
-		if hit.ms != nil {
-			hit.ms.PktsOut.Add(1)
-			hit.ms.BytesOut.Add(bytes)
+		if hit.MS != nil {
+			hit.MS.PktsOut.Add(1)
+			hit.MS.BytesOut.Add(bytes)
 		}
 	}
-	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
 // dsrReturn forwards a member's answer on a DSR virtual (source VIP:port of
@@ -387,47 +388,48 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 
 // newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
 // state) and records the flow a SYN (or first UDP datagram) opens.
-func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, seg tcpSeg) (flowHit, DropReason) {
-	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
+func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+	req := pools.Request{Client: addr4(k.Src), ClientPort: k.Sport, Now: w.now}
 	ps := rt.persist
 	if ps != nil && ps.Mode == pools.PersistHash {
 		w.persist = *ps
-		w.persist.Key = hashKey(k.src, vs.HashOffset, vs.HashLength)
+		w.persist.Key = hashKey(k.Src, vs.HashOffset, vs.HashLength)
 		ps = &w.persist
 	}
 	m, ok := rt.pool.Pick(&req, ps, &w.sel)
 	if !ok {
-		return flowHit{}, DropNoMember
+		return flowtable.Hit{}, DropNoMember
 	}
 	maddr := u32(m.Addr)
 	mport := m.Port
 	if mport == 0 || vs.KeepPort || vs.DSR {
-		mport = k.dport
+		mport = k.Dport
 	}
 	ms := in.connected(maddr)
-	cs := in.connected(k.src)
+	cs := in.connected(k.Src)
 	if maddr == 0 || ms < 0 || cs < 0 {
-		return flowHit{}, DropNoRoute
+		return flowtable.Hit{}, DropNoRoute
 	}
-	nf := newFlow{
-		fwd:        k,
-		member:     maddr,
-		memberPort: mport,
-		egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
-		vs:         rt.stats,
-		ms:         m.Stats,
-		ns:         m.NodeStats,
-		virtual:    vs.Name,
+	nf := flowtable.NewFlow{
+		Fwd:        k,
+		Member:     maddr,
+		MemberPort: mport,
+		Egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
+		VS:         rt.stats,
+		MS:         m.Stats,
+		NS:         m.NodeStats,
+		Virtual:    vs.Name,
 	}
 	switch {
 	case vs.DSR:
-		nf.dsr = true
+		nf.DSR = true
 	case rt.snats != nil:
-		nf.snats = rt.snats
+		nf.SNATs = rt.snats
 	case vs.SNATAutomap:
-		nf.snat = in.selfs[ms].addr
+		nf.SNAT = in.selfs[ms].addr
 	}
-	return w.e.flows.insert(&nf, w.now, seg)
+	hit, why := w.e.flows.Insert(&nf, w.now, seg)
+	return hit, refusalDrops[why]
 }
 
 // hashKey is layer-4 hash persistence's key: the client address's bytes

@@ -1,7 +1,8 @@
-package dataplane
+package flowtable
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,60 @@ import (
 // always gets an entry. Evictions are counted; the engine's sweeper logs
 // when there were any (see Engine.Sweep).
 
+// VirtualStats are a virtual server's live counters. The flow table keeps
+// CurConns and TotalConns; the packet path the packet and byte counts.
+type VirtualStats struct {
+	PktsIn     atomic.Uint64 // client → virtual
+	PktsOut    atomic.Uint64 // virtual → client
+	BytesIn    atomic.Uint64
+	BytesOut   atomic.Uint64
+	CurConns   atomic.Int64
+	TotalConns atomic.Uint64
+}
+
+// Refusal is why Insert made no flow; the engine counts each as a drop
+// reason.
+type Refusal uint8
+
+// Refusals.
 const (
-	flowShards      = 64 // power of two
+	OK                 Refusal = iota // a flow was made (or found)
+	Full                              // no free entry and nothing to reap
+	SNATPortsExhausted                // no free SNAT port for the client port's residue
+	Collision                         // the reply 5-tuple is already used by another flow
+)
+
+var refusalNames = [...]string{OK: "ok", Full: "full", SNATPortsExhausted: "snat-ports-exhausted", Collision: "collision"}
+
+func (r Refusal) String() string {
+	if int(r) < len(refusalNames) {
+		return refusalNames[r]
+	}
+	return "refusal(" + strconv.Itoa(int(r)) + ")"
+}
+
+// AutomapPortLimit is where SNAT automap's source ports end: the ports
+// above it belong to the appliance's own connections (the local stack). It
+// is a multiple of the shard count.
+const AutomapPortLimit uint16 = 61440
+
+// Wire values the table reads.
+const (
+	protoTCP = 6
+	protoUDP = 17
+
+	tcpFIN = 0x01
+	tcpSYN = 0x02
+	tcpRST = 0x04
+	tcpACK = 0x10
+)
+
+// Shards is how many shards the table has; a flow's shard is picked from
+// its client port modulo Shards.
+const Shards = 64 // power of two
+
+const (
+	flowShards      = Shards
 	snatPortMin     = 1024
 	snatMaxAttempts = 64
 	// reapShareNum/reapShareDen of a shard's entries may be embryonic or
@@ -94,23 +147,23 @@ const (
 	stateReset                 // RST from either side
 )
 
-// flowKey is a 5-tuple as seen on the wire, addresses in host order.
-type flowKey struct {
-	src, dst     uint32
-	sport, dport uint16
-	proto        uint8
+// Key is a 5-tuple as seen on the wire, addresses in host order.
+type Key struct {
+	Src, Dst     uint32
+	Sport, Dport uint16
+	Proto        uint8
 }
 
 const (
-	dirForward = 0 // client → virtual
-	dirReverse = 1 // member → client
+	Forward = 0 // client → virtual
+	Reverse = 1 // member → client
 )
 
 // flow is one entry. keys[dirForward] is the client's tuple, keys[dirReverse]
 // the member's; a packet matching keys[d] is rewritten to the reverse of
 // keys[1-d] and sent out of egress[d].
 type flow struct {
-	keys     [2]flowKey
+	keys     [2]Key
 	egress   [2]int16
 	state    flowState
 	fins     uint8 // bit d: FIN seen in direction d
@@ -132,23 +185,23 @@ type flow struct {
 	virtual  string // virtual server name, for pruning on install
 }
 
-// tcpSeg is what flow tracking reads from a TCP segment; zero for UDP.
-type tcpSeg struct {
-	flags    uint8
-	seq, ack uint32
-	n        uint32 // sequence space used: payload, SYN and FIN
+// Seg is what flow tracking reads from a TCP segment; zero for UDP.
+type Seg struct {
+	Flags    uint8
+	Seq, Ack uint32
+	N        uint32 // sequence space used: payload, SYN and FIN
 }
 
-// flowHit is what a packet needs from its flow, copied out under the lock.
-type flowHit struct {
-	dir          uint8
-	dsr          bool // no address or port rewrite: only the MAC, towards hop
-	src, dst     uint32
-	sport, dport uint16
-	hop          uint32 // DSR: the next hop, the member (dst stays the VIP)
-	egress       int
-	vs           *VirtualStats
-	ms           *pools.MemberStats
+// Hit is what a packet needs from its flow, copied out under the lock.
+type Hit struct {
+	Dir          uint8
+	DSR          bool // no address or port rewrite: only the MAC, towards hop
+	Src, Dst     uint32
+	Sport, Dport uint16
+	Hop          uint32 // DSR: the next hop, the member (dst stays the VIP)
+	Egress       int
+	VS           *VirtualStats
+	MS           *pools.MemberStats
 }
 
 type indexSlot struct {
@@ -169,9 +222,9 @@ type flowShard struct {
 	_       [64]byte // keep neighbouring shards' locks off one cache line
 }
 
-// FlowTable holds the appliance's L4 connections. The hot-path methods are
+// Table holds the appliance's L4 connections. The hot-path methods are
 // unexported; the engine owns one and sweeps it every second.
-type FlowTable struct {
+type Table struct {
 	shards   [flowShards]flowShard
 	timeouts Timeouts
 	epoch    time.Time
@@ -182,10 +235,10 @@ type FlowTable struct {
 	evicted  atomic.Uint64 // live flows the reaper evicted
 }
 
-// NewFlowTable allocates a table for capacity flows (spread evenly over the
+// New allocates a table for capacity flows (spread evenly over the
 // shards, so a shard may fill before the whole table does). Times passed to
 // it are measured from epoch.
-func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
+func New(capacity int, t Timeouts, epoch time.Time) *Table {
 	if capacity < 1 {
 		capacity = 1
 	}
@@ -194,7 +247,7 @@ func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
 	for size < per*4 { // two keys per flow, load factor <= 1/2
 		size <<= 1
 	}
-	ft := &FlowTable{timeouts: t.withDefaults(), epoch: epoch, seed: rand.Uint64() | 1, perShard: per,
+	ft := &Table{timeouts: t.withDefaults(), epoch: epoch, seed: rand.Uint64() | 1, perShard: per,
 		reapCap: max(1, per*reapShareNum/reapShareDen)}
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -212,11 +265,11 @@ func NewFlowTable(capacity int, t Timeouts, epoch time.Time) *FlowTable {
 }
 
 // Evicted returns how many live flows the reaper has evicted to make room.
-func (ft *FlowTable) Evicted() uint64 { return ft.evicted.Load() }
+func (ft *Table) Evicted() uint64 { return ft.evicted.Load() }
 
 // Embryonic returns how many TCP flows are not established (handshake not
 // complete, or closed): those the reaper may evict.
-func (ft *FlowTable) Embryonic() int {
+func (ft *Table) Embryonic() int {
 	n := 0
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -227,10 +280,14 @@ func (ft *FlowTable) Embryonic() int {
 	return n
 }
 
+// EmbryonicLimit returns how many flows the reaper lets be embryonic or
+// closed, over all shards.
+func (ft *Table) EmbryonicLimit() int { return ft.reapCap * flowShards }
+
 // reapable reports whether the reaper may evict f: a TCP flow whose
 // handshake is not complete or whose connection is over.
 func (f *flow) reapable() bool {
-	return f.keys[dirForward].proto == ProtoTCP && f.state != stateEstablished
+	return f.keys[Forward].Proto == protoTCP && f.state != stateEstablished
 }
 
 // linkLocked appends entry e to the reap list.
@@ -286,7 +343,7 @@ func (s *flowShard) relistLocked(e int32, was flowState) {
 
 // evictLocked removes the oldest flow on the reap list, which must not be
 // empty.
-func (ft *FlowTable) evictLocked(s *flowShard, now int64) {
+func (ft *Table) evictLocked(s *flowShard, now int64) {
 	e := s.rhead
 	if !ft.expired(&s.entries[e], now) {
 		ft.evicted.Add(1)
@@ -296,19 +353,19 @@ func (ft *FlowTable) evictLocked(s *flowShard, now int64) {
 
 // Len returns the number of flows in the table, expired ones not yet
 // removed included.
-func (ft *FlowTable) Len() int { return int(ft.count.Load()) }
+func (ft *Table) Len() int { return int(ft.count.Load()) }
 
 // Capacity returns how many flows the table can hold.
-func (ft *FlowTable) Capacity() int { return ft.perShard * flowShards }
+func (ft *Table) Capacity() int { return ft.perShard * flowShards }
 
 // Timeouts returns the table's effective timeouts.
-func (ft *FlowTable) Timeouts() Timeouts { return ft.timeouts }
+func (ft *Table) Timeouts() Timeouts { return ft.timeouts }
 
-func (ft *FlowTable) mono(now time.Time) int64 { return int64(now.Sub(ft.epoch)) }
+func (ft *Table) Mono(now time.Time) int64 { return int64(now.Sub(ft.epoch)) }
 
-func (ft *FlowTable) hash(k flowKey) uint32 {
-	x := (uint64(k.src)<<32 | uint64(k.dst)) ^ ft.seed
-	x ^= (uint64(k.sport)<<24 | uint64(k.dport)<<8 | uint64(k.proto)) * 0x9e3779b97f4a7c15
+func (ft *Table) hash(k Key) uint32 {
+	x := (uint64(k.Src)<<32 | uint64(k.Dst)) ^ ft.seed
+	x ^= (uint64(k.Sport)<<24 | uint64(k.Dport)<<8 | uint64(k.Proto)) * 0x9e3779b97f4a7c15
 	x ^= x >> 33
 	x *= 0xff51afd7ed558ccd
 	x ^= x >> 33
@@ -317,7 +374,7 @@ func (ft *FlowTable) hash(k flowKey) uint32 {
 	return uint32(x)
 }
 
-func (ft *FlowTable) timeout(f *flow) int64 {
+func (ft *Table) timeout(f *flow) int64 {
 	switch f.state {
 	case stateUDP:
 		return int64(ft.timeouts.UDP)
@@ -330,12 +387,12 @@ func (ft *FlowTable) timeout(f *flow) int64 {
 	}
 }
 
-func (ft *FlowTable) expired(f *flow, now int64) bool {
+func (ft *Table) expired(f *flow, now int64) bool {
 	return now-f.lastSeen > ft.timeout(f)
 }
 
 // findLocked returns the index slot holding k, or -1.
-func (s *flowShard) findLocked(k flowKey, h uint32) int {
+func (s *flowShard) findLocked(k Key, h uint32) int {
 	for i := h & s.mask; ; i = (i + 1) & s.mask {
 		sl := s.index[i]
 		if sl.ref == 0 {
@@ -378,10 +435,10 @@ func (s *flowShard) deleteSlotLocked(i uint32) {
 	s.index[i] = indexSlot{}
 }
 
-func (ft *FlowTable) removeLocked(s *flowShard, e int32) {
+func (ft *Table) removeLocked(s *flowShard, e int32) {
 	f := &s.entries[e]
 	for d := range f.keys {
-		if d == dirReverse && f.oneWay {
+		if d == Reverse && f.oneWay {
 			break // never indexed: another flow may hold an equal key
 		}
 		if i := s.findLocked(f.keys[d], ft.hash(f.keys[d])); i >= 0 {
@@ -397,7 +454,7 @@ func (ft *FlowTable) removeLocked(s *flowShard, e int32) {
 }
 
 // lookupShard finds k in shard s, removing it when expired.
-func (ft *FlowTable) lookupShardLocked(s *flowShard, k flowKey, h uint32, now int64) (e int32, dir uint8, ok bool) {
+func (ft *Table) lookupShardLocked(s *flowShard, k Key, h uint32, now int64) (e int32, dir uint8, ok bool) {
 	i := s.findLocked(k, h)
 	if i < 0 {
 		return 0, 0, false
@@ -411,30 +468,30 @@ func (ft *FlowTable) lookupShardLocked(s *flowShard, k flowKey, h uint32, now in
 	return e, uint8(ref & 1), true
 }
 
-// lookup finds the flow a packet belongs to, in either direction, refreshes
+// Lookup finds the flow a packet belongs to, in either direction, refreshes
 // its idle timer and tracks TCP state from the packet's flags.
-func (ft *FlowTable) lookup(k flowKey, now int64, seg tcpSeg) (flowHit, bool) {
+func (ft *Table) Lookup(k Key, now int64, seg Seg) (Hit, bool) {
 	h := ft.hash(k)
-	s1 := k.sport & (flowShards - 1)
+	s1 := k.Sport & (flowShards - 1)
 	if hit, ok := ft.lookupIn(&ft.shards[s1], k, h, now, seg); ok {
 		return hit, true
 	}
-	if s2 := k.dport & (flowShards - 1); s2 != s1 {
+	if s2 := k.Dport & (flowShards - 1); s2 != s1 {
 		return ft.lookupIn(&ft.shards[s2], k, h, now, seg)
 	}
-	return flowHit{}, false
+	return Hit{}, false
 }
 
-func (ft *FlowTable) lookupIn(s *flowShard, k flowKey, h uint32, now int64, seg tcpSeg) (flowHit, bool) {
+func (ft *Table) lookupIn(s *flowShard, k Key, h uint32, now int64, seg Seg) (Hit, bool) {
 	s.mu.Lock()
 	e, dir, ok := ft.lookupShardLocked(s, k, h, now)
 	if !ok {
 		s.mu.Unlock()
-		return flowHit{}, false
+		return Hit{}, false
 	}
 	f := &s.entries[e]
 	f.lastSeen = now
-	if k.proto == ProtoTCP {
+	if k.Proto == protoTCP {
 		was := f.state
 		if f.track(dir, seg) {
 			f.observeRTT(now)
@@ -463,17 +520,17 @@ func (f *flow) observeRTT(now int64) {
 	}
 }
 
-func (f *flow) hitLocked(dir uint8) flowHit {
+func (f *flow) hitLocked(dir uint8) Hit {
 	o := &f.keys[1-dir]
-	return flowHit{
-		dir: dir,
-		dsr: f.oneWay,
-		src: o.dst, sport: o.dport,
-		dst: o.src, dport: o.sport,
-		hop:    f.hop,
-		egress: int(f.egress[dir]),
-		vs:     f.vs,
-		ms:     f.ms,
+	return Hit{
+		Dir: dir,
+		DSR: f.oneWay,
+		Src: o.Dst, Sport: o.Dport,
+		Dst: o.Src, Dport: o.Sport,
+		Hop:    f.hop,
+		Egress: int(f.egress[dir]),
+		VS:     f.vs,
+		MS:     f.ms,
 	}
 }
 
@@ -482,17 +539,17 @@ func (f *flow) hitLocked(dir uint8) flowHit {
 // deliberately loose: an appliance in the middle sees both directions but
 // must not be stricter than the end hosts. It reports whether the segment
 // was the member's SYN-ACK answering the client's SYN.
-func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
-	flags := seg.flags
-	if end := seg.seq + seg.n; f.seqd&(1<<dir) == 0 || int32(end-f.nxt[dir]) > 0 {
+func (f *flow) track(dir uint8, seg Seg) (synAck bool) {
+	flags := seg.Flags
+	if end := seg.Seq + seg.N; f.seqd&(1<<dir) == 0 || int32(end-f.nxt[dir]) > 0 {
 		f.nxt[dir] = end
 		f.seqd |= 1 << dir
 	}
 	if f.oneWay && flags&tcpACK != 0 {
 		// DSR: the client's acknowledgement is what the member sends next
 		// (a service-down RST to the client must carry it).
-		f.nxt[dirReverse] = seg.ack
-		f.seqd |= 1 << dirReverse
+		f.nxt[Reverse] = seg.Ack
+		f.seqd |= 1 << Reverse
 	}
 	if flags&tcpRST != 0 {
 		f.state = stateReset
@@ -501,7 +558,7 @@ func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
 	}
 	switch f.state {
 	case stateSynSent:
-		if dir == dirReverse && flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK {
+		if dir == Reverse && flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK {
 			f.state = stateSynRecv
 			synAck = true
 		}
@@ -511,16 +568,16 @@ func (f *flow) track(dir uint8, seg tcpSeg) (synAck bool) {
 			f.state = stateEstablished
 		}
 	case stateSynRecv:
-		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpACK {
+		if dir == Forward && flags&(tcpSYN|tcpACK) == tcpACK {
 			f.state = stateEstablished
 		}
 	case stateClosing, stateReset:
-		if dir == dirForward && flags&(tcpSYN|tcpACK) == tcpSYN {
+		if dir == Forward && flags&(tcpSYN|tcpACK) == tcpSYN {
 			// The client reuses its port for a new connection; it goes to
 			// the same member.
 			f.state, f.fins = stateSynSent, 0
 			f.seqd = 1 << dir
-			f.nxt[dir] = seg.seq + seg.n
+			f.nxt[dir] = seg.Seq + seg.N
 			f.setOpen(true)
 			return false
 		}
@@ -561,27 +618,27 @@ func (f *flow) setOpen(open bool) {
 	}
 }
 
-// newFlow describes a flow to create.
-type newFlow struct {
-	fwd        flowKey // as the client sent it
-	member     uint32
-	memberPort uint16
-	snat       uint32   // SNAT address (automap); 0 keeps the client address
-	snats      []uint32 // SNAT pool addresses; when set, used instead of snat
-	dsr        bool     // direct server return: index the forward key only
-	egress     [2]int   // egress port by direction
-	vs         *VirtualStats
-	ms         *pools.MemberStats
-	ns         *pools.NodeStats
-	virtual    string
+// NewFlow describes a flow to create.
+type NewFlow struct {
+	Fwd        Key // as the client sent it
+	Member     uint32
+	MemberPort uint16
+	SNAT       uint32   // SNAT address (automap); 0 keeps the client address
+	SNATs      []uint32 // SNAT pool addresses; when set, used instead of snat
+	DSR        bool     // direct server return: index the forward key only
+	Egress     [2]int   // egress port by direction
+	VS         *VirtualStats
+	MS         *pools.MemberStats
+	NS         *pools.NodeStats
+	Virtual    string
 }
 
-// insert creates a flow and returns the forward hit for the packet that
+// Insert creates a flow and returns the forward hit for the packet that
 // created it. When the forward key already exists (a retransmitted SYN that
 // raced its first copy) the existing flow answers.
-func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropReason) {
-	fwd := nf.fwd
-	s := &ft.shards[fwd.sport&(flowShards-1)]
+func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
+	fwd := nf.Fwd
+	s := &ft.shards[fwd.Sport&(flowShards-1)]
 	hf := ft.hash(fwd)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -589,7 +646,7 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 	if e, dir, ok := ft.lookupShardLocked(s, fwd, hf, now); ok {
 		f := &s.entries[e]
 		f.lastSeen = now
-		if fwd.proto == ProtoTCP {
+		if fwd.Proto == protoTCP {
 			was := f.state
 			if f.track(dir, seg) {
 				f.observeRTT(now)
@@ -598,89 +655,89 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 				s.relistLocked(e, was)
 			}
 		}
-		return f.hitLocked(dir), dropNone
+		return f.hitLocked(dir), OK
 	}
 	// A new TCP flow beyond the reap share takes the place of the oldest
 	// embryonic or closed one (below, once its keys are settled); so does
 	// any new flow in a full shard. A full shard is swept only when
 	// eviction cannot make room: under a SYN flood every new flow is past
 	// the share, and each costs O(1).
-	pastShare := ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap
+	pastShare := ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreap >= ft.reapCap
 	if s.free < 0 && !pastShare {
 		ft.sweepShardLocked(s, now)
 		if s.free < 0 && (ft.reapCap == 0 || s.rhead < 0) {
-			return flowHit{}, DropFlowTableFull
+			return Hit{}, Full
 		}
 	}
 
-	rev := flowKey{src: nf.member, sport: nf.memberPort, dst: fwd.src, dport: fwd.sport, proto: fwd.proto}
+	rev := Key{Src: nf.Member, Sport: nf.MemberPort, Dst: fwd.Src, Dport: fwd.Sport, Proto: fwd.Proto}
 	var hr uint32
 	switch {
-	case nf.dsr:
+	case nf.DSR:
 		// The member answers from the VIP; that half never passes the
 		// appliance, so it is not indexed.
-		rev = flowKey{src: fwd.dst, sport: fwd.dport, dst: fwd.src, dport: fwd.sport, proto: fwd.proto}
-	case nf.snats != nil:
-		n := len(nf.snats)
-		start := int(mix32(fwd.src) % uint32(n))
+		rev = Key{Src: fwd.Dst, Sport: fwd.Dport, Dst: fwd.Src, Dport: fwd.Sport, Proto: fwd.Proto}
+	case nf.SNATs != nil:
+		n := len(nf.SNATs)
+		start := PoolAddrIndex(fwd.Src, n)
 		found := false
 		for i := range n {
-			rev.dst = nf.snats[(start+i)%n]
-			if hr, found = ft.snatPortLocked(s, &rev, fwd.src, fwd.sport, 1<<16, now); found {
+			rev.Dst = nf.SNATs[(start+i)%n]
+			if hr, found = ft.snatPortLocked(s, &rev, fwd.Src, fwd.Sport, 1<<16, now); found {
 				break
 			}
 		}
 		if !found {
-			return flowHit{}, DropSNATPortsExhausted
+			return Hit{}, SNATPortsExhausted
 		}
-	case nf.snat != 0:
-		rev.dst = nf.snat
+	case nf.SNAT != 0:
+		rev.Dst = nf.SNAT
 		var found bool
-		if hr, found = ft.snatPortLocked(s, &rev, fwd.src, fwd.sport, int(LocalPortMin), now); !found {
-			return flowHit{}, DropSNATPortsExhausted
+		if hr, found = ft.snatPortLocked(s, &rev, fwd.Src, fwd.Sport, int(AutomapPortLimit), now); !found {
+			return Hit{}, SNATPortsExhausted
 		}
 	default:
 		hr = ft.hash(rev)
 		if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
-			return flowHit{}, DropFlowCollision
+			return Hit{}, Collision
 		}
 	}
 
 	// Looking up the reverse key may have removed expired flows, so
 	// whether to evict is decided again.
-	if s.free < 0 || ft.reapCap > 0 && fwd.proto == ProtoTCP && s.nreap >= ft.reapCap {
+	if s.free < 0 || ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreap >= ft.reapCap {
 		ft.evictLocked(s, now)
 	}
 	e := s.free
 	f := &s.entries[e]
 	s.free = f.next
 	*f = flow{
-		keys:     [2]flowKey{fwd, rev},
-		egress:   [2]int16{int16(nf.egress[0]), int16(nf.egress[1])},
+		keys:     [2]Key{fwd, rev},
+		egress:   [2]int16{int16(nf.Egress[0]), int16(nf.Egress[1])},
 		used:     true,
-		oneWay:   nf.dsr,
+		oneWay:   nf.DSR,
 		next:     -1,
 		rprev:    -1,
 		rnext:    -1,
 		opened:   now,
 		lastSeen: now,
-		vs:       nf.vs,
-		ms:       nf.ms,
-		ns:       nf.ns,
-		virtual:  nf.virtual,
+		vs:       nf.VS,
+		ms:       nf.MS,
+		ns:       nf.NS,
+		virtual:  nf.Virtual,
 	}
-	if fwd.proto == ProtoTCP {
+	if fwd.Proto == protoTCP {
 		f.state = stateSynSent
-		f.nxt[dirForward] = seg.seq + seg.n
-		f.seqd = 1 << dirForward
+		f.nxt[Forward] = seg.Seq + seg.N
+		f.seqd = 1 << Forward
 		s.linkLocked(e)
 	}
-	if nf.dsr {
-		f.hop = nf.member
+	if nf.DSR {
+		f.hop = nf.Member
 	}
-	s.addLocked(hf, uint32(e)<<1|dirForward)
-	if !nf.dsr {
-		s.addLocked(hr, uint32(e)<<1|dirReverse)
+	s.addLocked(hf, uint32(e)<<1|Forward)
+	if !nf.DSR {
+		s.addLocked(hr, uint32(e)<<1|Reverse)
 	}
 	s.n++
 	ft.count.Add(1)
@@ -694,10 +751,10 @@ func (ft *FlowTable) insert(nf *newFlow, now int64, seg tcpSeg) (flowHit, DropRe
 	if f.ns != nil {
 		f.ns.TotalConns.Add(1)
 	}
-	return f.hitLocked(dirForward), dropNone
+	return f.hitLocked(Forward), OK
 }
 
-func (ft *FlowTable) sweepShardLocked(s *flowShard, now int64) int {
+func (ft *Table) sweepShardLocked(s *flowShard, now int64) int {
 	removed := 0
 	for e := range s.entries {
 		if f := &s.entries[e]; f.used && ft.expired(f, now) {
@@ -711,8 +768,8 @@ func (ft *FlowTable) sweepShardLocked(s *flowShard, now int64) int {
 // Sweep removes the flows idle longer than their state's timeout and returns
 // how many it removed. The engine calls it every second; it takes one shard
 // lock at a time.
-func (ft *FlowTable) Sweep(now time.Time) int {
-	m := ft.mono(now)
+func (ft *Table) Sweep(now time.Time) int {
+	m := ft.Mono(now)
 	removed := 0
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -725,8 +782,8 @@ func (ft *FlowTable) Sweep(now time.Time) int {
 	return removed
 }
 
-// removeIf removes the flows whose virtual server name drop reports true.
-func (ft *FlowTable) removeIf(drop func(virtual string) bool) int {
+// RemoveIf removes the flows whose virtual server name drop reports true.
+func (ft *Table) RemoveIf(drop func(virtual string) bool) int {
 	removed := 0
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -752,7 +809,7 @@ func (ft *FlowTable) removeIf(drop func(virtual string) bool) int {
 // equal ports do not probe one crowded run. A port held by a closed flow
 // (both FINs or a RST seen) is taken over when no free one turns up: a
 // flow's port is released when the flow ends, not when its entry expires.
-func (ft *FlowTable) snatPortLocked(s *flowShard, rev *flowKey, caddr uint32, client uint16, limit int, now int64) (uint32, bool) {
+func (ft *Table) snatPortLocked(s *flowShard, rev *Key, caddr uint32, client uint16, limit int, now int64) (uint32, bool) {
 	res := int(client) & (flowShards - 1)
 	slots := (limit - snatPortMin) / flowShards
 	own := int(client) >= snatPortMin && int(client) < limit
@@ -767,7 +824,7 @@ func (ft *FlowTable) snatPortLocked(s *flowShard, rev *flowKey, caddr uint32, cl
 			slot = (int(client) - snatPortMin) / flowShards
 		}
 		port := snatPortMin + slot*flowShards + res
-		rev.dport = uint16(port)
+		rev.Dport = uint16(port)
 		h := ft.hash(*rev)
 		e, _, taken := ft.lookupShardLocked(s, *rev, h, now)
 		if !taken {
@@ -781,15 +838,19 @@ func (ft *FlowTable) snatPortLocked(s *flowShard, rev *flowKey, caddr uint32, cl
 		return 0, false
 	}
 	ft.removeLocked(s, victim)
-	rev.dport = uint16(victimPort)
+	rev.Dport = uint16(victimPort)
 	return ft.hash(*rev), true
 }
 
 // snatProbeStart is where the search for a SNAT port starts when the
 // client's own port is taken, as a number to reduce modulo the slots.
-func snatProbeStart(caddr uint32, cport uint16, rev *flowKey) uint32 {
-	return mix32(mix32(caddr^rev.dst) ^ rev.src ^ (uint32(cport)<<16 | uint32(rev.sport)))
+func snatProbeStart(caddr uint32, cport uint16, rev *Key) uint32 {
+	return mix32(mix32(caddr^rev.Dst) ^ rev.Src ^ (uint32(cport)<<16 | uint32(rev.Sport)))
 }
+
+// PoolAddrIndex is the index of the SNAT pool address (of n) a client's
+// flows try first: the same for all of a client's flows.
+func PoolAddrIndex(client uint32, n int) int { return int(mix32(client) % uint32(n)) }
 
 // mix32 scrambles a 32-bit value (a finalizer of murmur3).
 func mix32(x uint32) uint32 {
