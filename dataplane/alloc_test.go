@@ -19,6 +19,15 @@ func newClientPort(buf []byte, run int) {
 	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
 }
 
+// setTCPFlags sets a TCP frame's flags, keeping the checksum right.
+func setTCPFlags(buf []byte, flags uint8) {
+	off := ethHdrLen + 20 + 12
+	old := binary.BigEndian.Uint16(buf[off:])
+	word := old&0xff00 | uint16(flags)
+	binary.BigEndian.PutUint16(buf[off:], word)
+	binary.BigEndian.PutUint16(buf[off+4:], csumAdjust16(binary.BigEndian.Uint16(buf[off+4:]), old, word))
+}
+
 // newARPSender gives an ARP request a new sender address each run.
 func newARPSender(buf []byte, run int) {
 	off := ethHdrLen + 14
@@ -69,6 +78,23 @@ func TestProcessAllocs(t *testing.T) {
 		check: func(t *testing.T, h *harness) {
 			if h.e.flows.Evicted() == 0 {
 				t.Errorf("no evictions: the runs did not fill the shard's embryonic share")
+			}
+		},
+	}, {
+		// SYN and RST in turn into one shard: the reset flows are closed,
+		// and past the shard's share each new SYN recycles the oldest.
+		name:  "new flow recycling a closed flow",
+		port:  portExt,
+		frame: syn,
+		prepare: func(buf []byte, run int) {
+			newClientPort(buf, (run/2+1)*flowtable.Shards)
+			if run%2 == 1 {
+				setTCPFlags(buf, tcpRST)
+			}
+		},
+		check: func(t *testing.T, h *harness) {
+			if h.e.flows.Recycled() == 0 {
+				t.Errorf("nothing recycled: the runs did not fill the shard's share with closed flows")
 			}
 		},
 	}, {

@@ -53,9 +53,10 @@
 //     flow table's reaper had to evict embryonic flows. Time comes from
 //     the injected clock.Clock (lbx/internal/clock).
 //
-// Under a SYN flood the flow table's adaptive reaper (dataplane/flowtable) keeps
-// embryonic and closed TCP flows to half of each shard and evicts the
-// oldest of them first, so established flows are never evicted. The ARP
+// Under a SYN flood the flow table's adaptive reaper (dataplane/flowtable)
+// keeps embryonic and closed TCP flows to half of each shard and takes the
+// oldest closed flow's entry first, then the oldest embryonic one's, so
+// established flows are never evicted. The ARP
 // responder is rate limited per sender (arplimit.go). docs/DROPS.md lists
 // every drop reason.
 //

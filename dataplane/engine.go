@@ -504,6 +504,7 @@ func (e *Engine) Counters() []Counter {
 	cs = append(cs,
 		Counter{"flows.embryonic", uint64(e.flows.Embryonic())},
 		Counter{"flows.embryonic_evicted", e.flows.Evicted()},
+		Counter{"flows.closed_recycled", e.flows.Recycled()},
 		Counter{"local.rx_packets", e.local.rx.Load()},
 		Counter{"local.tx_packets", e.local.tx.Load()},
 		Counter{"service_down.reset_flows", e.sdown.reset.Load()},

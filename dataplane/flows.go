@@ -14,6 +14,15 @@ type (
 	ConnFilter = flowtable.ConnFilter
 )
 
+// FlowCapacityFor is the flow-table size lbx run picks for a machine with
+// mem bytes of memory when the boot config leaves flows.capacity 0: the
+// largest power of two whose table takes at most 1/64 of the memory, from
+// 65,536 to 16,777,216 flows (128 bytes a flow).
+func FlowCapacityFor(mem uint64) int { return flowtable.DefaultCapacity(mem) }
+
+// MaxFlowBytes is what one flow of capacity costs at most, entry and index.
+const MaxFlowBytes = flowtable.MaxBytesPerFlow
+
 // refusalDrops names the drop for each reason the flow table refuses a
 // new flow.
 var refusalDrops = [...]DropReason{

@@ -418,7 +418,6 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.
 		VS:         rt.stats,
 		MS:         m.Stats,
 		NS:         m.NodeStats,
-		Virtual:    vs.Name,
 	}
 	switch {
 	case vs.DSR:

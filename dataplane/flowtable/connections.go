@@ -57,7 +57,7 @@ func (ft *Table) connection(f *flow, now int64) Connection {
 		SSClient: netip.AddrPortFrom(addr4(rv.Dst), rv.Dport),
 		SSServer: netip.AddrPortFrom(addr4(rv.Src), rv.Sport),
 		Protocol: fw.Proto,
-		Virtual:  f.virtual,
+		Virtual:  f.virtual(),
 		Idle:     time.Duration(max(now-f.lastSeen, 0)),
 	}
 }

@@ -26,20 +26,27 @@ import (
 // A packet's direction is not known before lookup, so lookup tries
 // shard(sport) and then shard(dport).
 //
-// The adaptive reaper. TCP flows that are not established — embryonic
-// (SYN seen, handshake not complete) or closed (both FINs, or a RST) — sit
-// on a per-shard list in the order they got there, and may hold at most
-// reapShare of the shard's entries. A new TCP flow that would exceed the
-// share, or any new flow finding the shard full, evicts the oldest flow on
-// the list, so a SYN flood (which never completes a handshake, or is reset
-// by the client's kernel) can use only its share of the table: established
-// connections and UDP flows are never evicted for it, and a legitimate SYN
-// always gets an entry. Evictions are counted; the engine's sweeper logs
-// when there were any (see Engine.Sweep).
+// The adaptive reaper. TCP flows that are not established sit on one of
+// two per-shard lists in the order they got there: embryonic (SYN seen,
+// handshake not complete) and closed (both FINs, or a RST: TIME_WAIT-like,
+// kept for the closing timeout so late segments still translate). Together
+// they may hold at most reapShare of the shard's entries. A new TCP flow
+// that would exceed the share, or any new flow finding the shard full,
+// takes the entry of the oldest closed flow (recycled: its connection is
+// over), or when there is none of the oldest embryonic flow (evicted). So
+// a run of short connections never fills the table with closed flows, a
+// SYN flood (which never completes a handshake, or is reset by the
+// client's kernel) can use only its share, established connections and
+// UDP flows are never evicted for either, and a legitimate SYN always gets
+// an entry. A closed flow's entry is also taken at once by a new SYN for
+// its 5-tuple (the flow starts over, same member) and by a new flow whose
+// member side is the closed flow's. Evictions and recycles are counted;
+// the engine's sweeper logs when there were evictions (see Engine.Sweep).
 
 // VirtualStats are a virtual server's live counters. The flow table keeps
 // CurConns and TotalConns; the packet path the packet and byte counts.
 type VirtualStats struct {
+	Name       string        // the virtual server's; set when made, never changed
 	PktsIn     atomic.Uint64 // client → virtual
 	PktsOut    atomic.Uint64 // virtual → client
 	BytesIn    atomic.Uint64
@@ -84,6 +91,31 @@ const (
 	tcpRST = 0x04
 	tcpACK = 0x10
 )
+
+// Sizing. A flow costs its entry (96 bytes) and four index slots (32
+// bytes) when the per-shard capacity (capacity / Shards) is a power of
+// two; otherwise the index rounds up to the next power of two and costs up
+// to 64 bytes a flow.
+const (
+	BytesPerFlow    = 128 // at a capacity of Shards × a power of two (TestFlowSize)
+	MaxBytesPerFlow = 160 // at any capacity
+
+	// MinDefaultCapacity and MaxDefaultCapacity bound DefaultCapacity.
+	MinDefaultCapacity = 1 << 16
+	MaxDefaultCapacity = 1 << 24
+)
+
+// DefaultCapacity is the flow-table size for a machine with mem bytes of
+// memory: the largest power of two whose table takes at most 1/64 of it,
+// between MinDefaultCapacity (8 MiB of table) and MaxDefaultCapacity
+// (2 GiB). 2 GiB of memory gives 262,144 flows, 8 GiB 1,048,576.
+func DefaultCapacity(mem uint64) int {
+	n := uint64(MinDefaultCapacity)
+	for n < MaxDefaultCapacity && 2*n*BytesPerFlow <= mem/64 {
+		n *= 2
+	}
+	return int(n)
+}
 
 // Shards is how many shards the table has; a flow's shard is picked from
 // its client port modulo Shards.
@@ -162,27 +194,49 @@ const (
 // flow is one entry. keys[dirForward] is the client's tuple, keys[dirReverse]
 // the member's; a packet matching keys[d] is rewritten to the reverse of
 // keys[1-d] and sent out of egress[d].
+//
+// It is 96 bytes (TestFlowSize); with the index's four slots a flow costs
+// 128 bytes when the per-shard capacity is a power of two.
 type flow struct {
 	keys     [2]Key
+	nxt      [2]uint32 // TCP: the sequence number direction d sends next
+	hop      uint32    // DSR: the member, the forward half's next hop (keys[Reverse].Src is the VIP)
+	rprev    int32     // reap list links, -1 at the ends; rnext is also the free list's link
+	rnext    int32
 	egress   [2]int16
 	state    flowState
 	fins     uint8 // bit d: FIN seen in direction d
 	seqd     uint8 // bit d: nxt[d] is known
+	list     uint8 // the reap list it is on: listNone, listEmbryonic, listClosed
 	used     bool
-	oneWay   bool  // DSR: only the forward key is indexed; the member answers the client directly
-	open     bool  // counted in CurConns: not yet closed by FINs or RST
-	listed   bool  // on the shard's reap list
-	next     int32 // free list link
-	rprev    int32 // reap list links, -1 at the ends
-	rnext    int32
-	nxt      [2]uint32 // TCP: the sequence number direction d sends next
-	hop      uint32    // DSR: the member, the forward half's next hop (keys[dirReverse].src is the VIP)
-	opened   int64     // table-relative nanoseconds of the first packet
-	lastSeen int64     // table-relative nanoseconds
-	vs       *VirtualStats
+	oneWay   bool          // DSR: only the forward key is indexed; the member answers the client directly
+	open     bool          // counted in CurConns: not yet closed by FINs or RST
+	lastSeen int64         // table-relative nanoseconds
+	vs       *VirtualStats // its Name is the flow's virtual server, for pruning on install
 	ms       *pools.MemberStats
 	ns       *pools.NodeStats
-	virtual  string // virtual server name, for pruning on install
+}
+
+// virtual returns the name of the flow's virtual server.
+func (f *flow) virtual() string {
+	if f.vs == nil {
+		return ""
+	}
+	return f.vs.Name
+}
+
+// The reap lists a TCP flow that is not established is on.
+const (
+	listNone      uint8 = iota
+	listEmbryonic       // SYN seen, handshake not complete
+	listClosed          // both FINs or a RST seen
+)
+
+// reapList is a doubly linked list of entries through rprev and rnext,
+// oldest first.
+type reapList struct {
+	head, tail int32 // -1 when empty
+	n          int
 }
 
 // Seg is what flow tracking reads from a TCP segment; zero for UDP.
@@ -216,10 +270,8 @@ type flowShard struct {
 	entries []flow
 	free    int32
 	n       int
-	rhead   int32 // reap list: oldest embryonic or closed TCP flow, or -1
-	rtail   int32
-	nreap   int
-	_       [64]byte // keep neighbouring shards' locks off one cache line
+	reap    [2]reapList // by list-1: embryonic, closed
+	_       [64]byte    // keep neighbouring shards' locks off one cache line
 }
 
 // Table holds the appliance's L4 connections. The hot-path methods are
@@ -232,7 +284,8 @@ type Table struct {
 	perShard int
 	reapCap  int // per shard; 0 turns the reaper off (tests of the index)
 	count    atomic.Int64
-	evicted  atomic.Uint64 // live flows the reaper evicted
+	evicted  atomic.Uint64 // embryonic flows the reaper evicted before their timeout
+	recycled atomic.Uint64 // closed flows whose entry was taken before their timeout
 }
 
 // New allocates a table for capacity flows (spread evenly over the
@@ -255,17 +308,25 @@ func New(capacity int, t Timeouts, epoch time.Time) *Table {
 		s.index = make([]indexSlot, size)
 		s.entries = make([]flow, per)
 		for j := range s.entries {
-			s.entries[j].next = int32(j + 1)
+			s.entries[j].rnext = int32(j + 1)
 		}
-		s.entries[per-1].next = -1
+		s.entries[per-1].rnext = -1
 		s.free = 0
-		s.rhead, s.rtail = -1, -1
+		s.reap = [2]reapList{{head: -1, tail: -1}, {head: -1, tail: -1}}
 	}
 	return ft
 }
 
-// Evicted returns how many live flows the reaper has evicted to make room.
+// Evicted returns how many embryonic flows the reaper has evicted, before
+// their timeout, to make room.
 func (ft *Table) Evicted() uint64 { return ft.evicted.Load() }
+
+// Recycled returns how many closed flows (both FINs or a RST seen) had
+// their entry taken for a new flow before their closing timeout.
+func (ft *Table) Recycled() uint64 { return ft.recycled.Load() }
+
+// nreapLocked is how many flows of s are on a reap list.
+func (s *flowShard) nreapLocked() int { return s.reap[0].n + s.reap[1].n }
 
 // Embryonic returns how many TCP flows are not established (handshake not
 // complete, or closed): those the reaper may evict.
@@ -274,7 +335,7 @@ func (ft *Table) Embryonic() int {
 	for i := range ft.shards {
 		s := &ft.shards[i]
 		s.mu.Lock()
-		n += s.nreap
+		n += s.nreapLocked()
 		s.mu.Unlock()
 	}
 	return n
@@ -290,61 +351,80 @@ func (f *flow) reapable() bool {
 	return f.keys[Forward].Proto == protoTCP && f.state != stateEstablished
 }
 
-// linkLocked appends entry e to the reap list.
-func (s *flowShard) linkLocked(e int32) {
-	f := &s.entries[e]
-	f.rprev, f.rnext = s.rtail, -1
-	if s.rtail >= 0 {
-		s.entries[s.rtail].rnext = e
-	} else {
-		s.rhead = e
+// wantList is the reap list f belongs on.
+func (f *flow) wantList() uint8 {
+	switch {
+	case !f.reapable():
+		return listNone
+	case f.state == stateClosing || f.state == stateReset:
+		return listClosed
+	default:
+		return listEmbryonic
 	}
-	s.rtail = e
-	f.listed = true
-	s.nreap++
 }
 
-// unlinkLocked takes entry e off the reap list if it is on it.
+// linkLocked appends entry e to reap list l.
+func (s *flowShard) linkLocked(e int32, l uint8) {
+	f := &s.entries[e]
+	rl := &s.reap[l-1]
+	f.rprev, f.rnext = rl.tail, -1
+	if rl.tail >= 0 {
+		s.entries[rl.tail].rnext = e
+	} else {
+		rl.head = e
+	}
+	rl.tail = e
+	f.list = l
+	rl.n++
+}
+
+// unlinkLocked takes entry e off its reap list if it is on one.
 func (s *flowShard) unlinkLocked(e int32) {
 	f := &s.entries[e]
-	if !f.listed {
+	if f.list == listNone {
 		return
 	}
+	rl := &s.reap[f.list-1]
 	if f.rprev >= 0 {
 		s.entries[f.rprev].rnext = f.rnext
 	} else {
-		s.rhead = f.rnext
+		rl.head = f.rnext
 	}
 	if f.rnext >= 0 {
 		s.entries[f.rnext].rprev = f.rprev
 	} else {
-		s.rtail = f.rprev
+		rl.tail = f.rprev
 	}
-	f.listed, f.rprev, f.rnext = false, -1, -1
-	s.nreap--
+	f.list, f.rprev, f.rnext = listNone, -1, -1
+	rl.n--
 }
 
-// relistLocked keeps entry e's place on the reap list true to its state
-// after a packet moved it from state was: off the list once established,
-// on it when closed, and to the back when a closed flow's port is reused
-// for a new handshake.
-func (s *flowShard) relistLocked(e int32, was flowState) {
+// relistLocked keeps entry e on the reap list its state asks for after a
+// packet changed the state: off the lists once established, on the closed
+// list when closed, and at the back of the embryonic list when a closed
+// flow's 5-tuple is reused for a new handshake.
+func (s *flowShard) relistLocked(e int32) {
 	f := &s.entries[e]
-	switch {
-	case !f.reapable():
+	if l := f.wantList(); l != f.list {
 		s.unlinkLocked(e)
-	case !f.listed:
-		s.linkLocked(e)
-	case f.state == stateSynSent && was != stateSynSent:
-		s.unlinkLocked(e)
-		s.linkLocked(e)
+		if l != listNone {
+			s.linkLocked(e, l)
+		}
 	}
 }
 
-// evictLocked removes the oldest flow on the reap list, which must not be
-// empty.
+// evictLocked makes room for a new flow: it removes the oldest closed flow,
+// or when there is none the oldest embryonic one. Some reap list must not
+// be empty.
 func (ft *Table) evictLocked(s *flowShard, now int64) {
-	e := s.rhead
+	if e := s.reap[listClosed-1].head; e >= 0 {
+		if !ft.expired(&s.entries[e], now) {
+			ft.recycled.Add(1)
+		}
+		ft.removeLocked(s, e)
+		return
+	}
+	e := s.reap[listEmbryonic-1].head
 	if !ft.expired(&s.entries[e], now) {
 		ft.evicted.Add(1)
 	}
@@ -447,7 +527,7 @@ func (ft *Table) removeLocked(s *flowShard, e int32) {
 	}
 	s.unlinkLocked(e)
 	f.setOpen(false)
-	*f = flow{next: s.free}
+	*f = flow{rnext: s.free}
 	s.free = e
 	s.n--
 	ft.count.Add(-1)
@@ -490,14 +570,15 @@ func (ft *Table) lookupIn(s *flowShard, k Key, h uint32, now int64, seg Seg) (Hi
 		return Hit{}, false
 	}
 	f := &s.entries[e]
+	prev := f.lastSeen
 	f.lastSeen = now
 	if k.Proto == protoTCP {
 		was := f.state
 		if f.track(dir, seg) {
-			f.observeRTT(now)
+			f.observeRTT(now - prev)
 		}
 		if f.state != was {
-			s.relistLocked(e, was)
+			s.relistLocked(e)
 		}
 	}
 	hit := f.hitLocked(dir)
@@ -505,10 +586,9 @@ func (ft *Table) lookupIn(s *flowShard, k Key, h uint32, now int64, seg Seg) (Hi
 	return hit, true
 }
 
-// observeRTT records the member's handshake time, first SYN to SYN-ACK, for
-// the fastest-* methods.
-func (f *flow) observeRTT(now int64) {
-	rtt := now - f.opened
+// observeRTT records the member's handshake time, the client's (last) SYN
+// to the member's SYN-ACK, for the fastest-* methods.
+func (f *flow) observeRTT(rtt int64) {
 	if rtt <= 0 {
 		return
 	}
@@ -629,8 +709,7 @@ type NewFlow struct {
 	Egress     [2]int   // egress port by direction
 	VS         *VirtualStats
 	MS         *pools.MemberStats
-	NS         *pools.NodeStats
-	Virtual    string
+	NS         *pools.NodeStats // VS.Name is the flow's virtual server
 }
 
 // Insert creates a flow and returns the forward hit for the packet that
@@ -645,14 +724,15 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 
 	if e, dir, ok := ft.lookupShardLocked(s, fwd, hf, now); ok {
 		f := &s.entries[e]
+		prev := f.lastSeen
 		f.lastSeen = now
 		if fwd.Proto == protoTCP {
 			was := f.state
 			if f.track(dir, seg) {
-				f.observeRTT(now)
+				f.observeRTT(now - prev)
 			}
 			if f.state != was {
-				s.relistLocked(e, was)
+				s.relistLocked(e)
 			}
 		}
 		return f.hitLocked(dir), OK
@@ -662,10 +742,10 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 	// any new flow in a full shard. A full shard is swept only when
 	// eviction cannot make room: under a SYN flood every new flow is past
 	// the share, and each costs O(1).
-	pastShare := ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreap >= ft.reapCap
+	pastShare := ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreapLocked() >= ft.reapCap
 	if s.free < 0 && !pastShare {
 		ft.sweepShardLocked(s, now)
-		if s.free < 0 && (ft.reapCap == 0 || s.rhead < 0) {
+		if s.free < 0 && (ft.reapCap == 0 || s.nreapLocked() == 0) {
 			return Hit{}, Full
 		}
 	}
@@ -698,39 +778,43 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 		}
 	default:
 		hr = ft.hash(rev)
-		if _, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
-			return Hit{}, Collision
+		if e, _, ok := ft.lookupShardLocked(s, rev, hr, now); ok {
+			// The member side is another flow's. A closed one (both
+			// FINs or a RST seen) is over: its entry is taken at once,
+			// as a host reuses a port in TIME_WAIT for a new SYN.
+			if st := s.entries[e].state; st != stateClosing && st != stateReset {
+				return Hit{}, Collision
+			}
+			ft.recycled.Add(1)
+			ft.removeLocked(s, e)
 		}
 	}
 
 	// Looking up the reverse key may have removed expired flows, so
 	// whether to evict is decided again.
-	if s.free < 0 || ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreap >= ft.reapCap {
+	if s.free < 0 || ft.reapCap > 0 && fwd.Proto == protoTCP && s.nreapLocked() >= ft.reapCap {
 		ft.evictLocked(s, now)
 	}
 	e := s.free
 	f := &s.entries[e]
-	s.free = f.next
+	s.free = f.rnext
 	*f = flow{
 		keys:     [2]Key{fwd, rev},
 		egress:   [2]int16{int16(nf.Egress[0]), int16(nf.Egress[1])},
 		used:     true,
 		oneWay:   nf.DSR,
-		next:     -1,
 		rprev:    -1,
 		rnext:    -1,
-		opened:   now,
 		lastSeen: now,
 		vs:       nf.VS,
 		ms:       nf.MS,
 		ns:       nf.NS,
-		virtual:  nf.Virtual,
 	}
 	if fwd.Proto == protoTCP {
 		f.state = stateSynSent
 		f.nxt[Forward] = seg.Seq + seg.N
 		f.seqd = 1 << Forward
-		s.linkLocked(e)
+		s.linkLocked(e, listEmbryonic)
 	}
 	if nf.DSR {
 		f.hop = nf.Member
@@ -789,7 +873,7 @@ func (ft *Table) RemoveIf(drop func(virtual string) bool) int {
 		s := &ft.shards[i]
 		s.mu.Lock()
 		for e := range s.entries {
-			if f := &s.entries[e]; f.used && drop(f.virtual) {
+			if f := &s.entries[e]; f.used && drop(f.virtual()) {
 				ft.removeLocked(s, int32(e))
 				removed++
 			}

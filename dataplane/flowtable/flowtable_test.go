@@ -27,7 +27,7 @@ func tcpNew(cport uint16, snat uint32) *NewFlow {
 	return &NewFlow{
 		Fwd:    Key{Src: cIP, Dst: vIP, Sport: cport, Dport: 80, Proto: protoTCP},
 		Member: mIP, MemberPort: 8080, SNAT: snat,
-		Egress: [2]int{portInt, portExt}, Virtual: "vs",
+		Egress: [2]int{portInt, portExt}, VS: &VirtualStats{Name: "vs"},
 	}
 }
 
@@ -44,7 +44,7 @@ func TestFlowTableBothDirections(t *testing.T) {
 			if snat {
 				nf.SNAT, wantSrc = snIP, snIP
 			}
-			nf.VS, nf.MS = new(VirtualStats), new(pools.MemberStats)
+			nf.MS = new(pools.MemberStats)
 			hit, r := ft.Insert(nf, 0, flags(tcpSYN))
 			if r != OK {
 				t.Fatalf("insert: %v", r)
@@ -113,7 +113,7 @@ func TestFlowTableExpiryByState(t *testing.T) {
 			ft := newTestTable(1024)
 			nf := tcpNew(40000, snIP)
 			nf.Fwd.Proto = tt.proto
-			nf.VS, nf.MS = new(VirtualStats), new(pools.MemberStats)
+			nf.MS = new(pools.MemberStats)
 			if _, r := ft.Insert(nf, 0, flags(tcpSYN)); r != OK {
 				t.Fatalf("insert: %v", r)
 			}

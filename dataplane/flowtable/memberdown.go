@@ -77,7 +77,7 @@ func (ft *Table) MemberDown(ms *pools.MemberStats, d Down, now time.Time) DownRe
 			if !f.used || f.ms != ms {
 				continue
 			}
-			switch d.Action(f.virtual) {
+			switch d.Action(f.virtual()) {
 			case DownReset:
 				if f.keys[Forward].Proto == protoTCP && f.open {
 					r.RSTs = append(r.RSTs, f.resets()...)
@@ -122,7 +122,7 @@ func (f *flow) resets() []RST {
 func (ft *Table) reselectLocked(s *flowShard, j int32, pick func(*Moving) (Moved, bool), now int64) bool {
 	f := &s.entries[j]
 	fw, old := f.keys[Forward], f.keys[Reverse]
-	mv, ok := pick(&Moving{Fwd: fw, Rev: old, DSR: f.oneWay, Hop: f.hop, Virtual: f.virtual, Now: now})
+	mv, ok := pick(&Moving{Fwd: fw, Rev: old, DSR: f.oneWay, Hop: f.hop, Virtual: f.virtual(), Now: now})
 	if !ok {
 		return false
 	}

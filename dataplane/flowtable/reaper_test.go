@@ -7,37 +7,41 @@ import (
 	"time"
 )
 
-// checkReapLists checks every shard's reap list: it holds exactly the used
-// TCP flows that are not established, each once, with consistent links and
-// count.
+// checkReapLists checks every shard's reap lists: together they hold
+// exactly the used TCP flows that are not established, each once, on the
+// list its state asks for, with consistent links and counts.
 func checkReapLists(t *testing.T, ft *Table) {
 	t.Helper()
 	for i := range ft.shards {
 		s := &ft.shards[i]
 		s.mu.Lock()
 		seen := map[int32]bool{}
-		prev := int32(-1)
-		for e := s.rhead; e >= 0; e = s.entries[e].rnext {
-			f := &s.entries[e]
-			if seen[e] || len(seen) > len(s.entries) {
-				s.mu.Unlock()
-				t.Fatalf("shard %d: reap list loops at entry %d", i, e)
+		for l := listEmbryonic; l <= listClosed; l++ {
+			rl := &s.reap[l-1]
+			prev, n := int32(-1), 0
+			for e := rl.head; e >= 0; e = s.entries[e].rnext {
+				f := &s.entries[e]
+				if seen[e] || len(seen) > len(s.entries) {
+					s.mu.Unlock()
+					t.Fatalf("shard %d: reap list %d loops at entry %d", i, l, e)
+				}
+				seen[e] = true
+				n++
+				if !f.used || f.list != l || f.wantList() != l || f.rprev != prev {
+					s.mu.Unlock()
+					t.Fatalf("shard %d: entry %d on reap list %d: used %v list %d wants %d rprev %d (want %d)", i, e, l, f.used, f.list, f.wantList(), f.rprev, prev)
+				}
+				prev = e
 			}
-			seen[e] = true
-			if !f.used || !f.listed || !f.reapable() || f.rprev != prev {
+			if rl.tail != prev || rl.n != n {
 				s.mu.Unlock()
-				t.Fatalf("shard %d: entry %d on the reap list: used %v listed %v reapable %v rprev %d (want %d)", i, e, f.used, f.listed, f.reapable(), f.rprev, prev)
+				t.Fatalf("shard %d: list %d: tail %d count %d, list ends at %d with %d entries", i, l, rl.tail, rl.n, prev, n)
 			}
-			prev = e
-		}
-		if s.rtail != prev || s.nreap != len(seen) {
-			s.mu.Unlock()
-			t.Fatalf("shard %d: tail %d count %d, list ends at %d with %d entries", i, s.rtail, s.nreap, prev, len(seen))
 		}
 		for e := range s.entries {
 			if f := &s.entries[e]; f.used && f.reapable() && !seen[int32(e)] {
 				s.mu.Unlock()
-				t.Fatalf("shard %d: reapable entry %d (state %d) not on the reap list", i, e, f.state)
+				t.Fatalf("shard %d: reapable entry %d (state %d) not on a reap list", i, e, f.state)
 			}
 		}
 		s.mu.Unlock()
@@ -105,11 +109,13 @@ func TestFlowTableReaperSYNFlood(t *testing.T) {
 	flood(shard0)
 	checkReapLists(t, ft)
 	s0 := &ft.shards[0]
-	if s0.nreap != ft.reapCap || s0.n != len(keep)+ft.reapCap {
-		t.Errorf("shard 0 after the flood: %d flows, %d embryonic; want %d, %d", s0.n, s0.nreap, len(keep)+ft.reapCap, ft.reapCap)
+	if s0.nreapLocked() != ft.reapCap || s0.n != len(keep)+ft.reapCap {
+		t.Errorf("shard 0 after the flood: %d flows, %d embryonic; want %d, %d", s0.n, s0.nreapLocked(), len(keep)+ft.reapCap, ft.reapCap)
 	}
-	if got, want := ft.Evicted(), uint64(len(shard0)-ft.reapCap); got != want {
-		t.Errorf("Evicted = %d, want %d", got, want)
+	// Every flood SYN past the share took an entry: a reset one's (closed,
+	// recycled) while there was one, else the oldest embryonic one's.
+	if ev, rc, want := ft.Evicted(), ft.Recycled(), uint64(len(shard0)-ft.reapCap); ev+rc != want || rc == 0 {
+		t.Errorf("Evicted %d + Recycled %d, want %d with some recycled", ev, rc, want)
 	}
 
 	// A legitimate SYN into the flooded shard gets a flow, survives the
@@ -163,8 +169,8 @@ func TestFlowTableReaperFullOfEstablished(t *testing.T) {
 	if _, ok := ft.Lookup(closed.Fwd, 0, flags(tcpACK)); ok {
 		t.Errorf("the closed flow was kept; an established one must have gone")
 	}
-	if ft.Evicted() != 1 || ft.Len() != per {
-		t.Errorf("Evicted %d, Len %d; want 1, %d", ft.Evicted(), ft.Len(), per)
+	if ft.Evicted() != 0 || ft.Recycled() != 1 || ft.Len() != per {
+		t.Errorf("Evicted %d, Recycled %d, Len %d; want 0, 1, %d", ft.Evicted(), ft.Recycled(), ft.Len(), per)
 	}
 	checkReapLists(t, ft)
 }
