@@ -99,7 +99,7 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("control.socket", "", "control socket path")
 	fs.String("config.saved", "", "saved traffic config (bigip.conf-style)")
 	fs.Bool("config.fallback", false, "boot from the saved config's backup if the saved config is corrupt")
-	fs.Int("flows.capacity", 0, "flow table capacity")
+	fs.Int("flows.capacity", 0, "flow table capacity (0: 1/64 of the machine's memory)")
 	fs.String("log.level", "", "log level: debug, info, warn, error")
 	fs.String("ssh.listen", "", "serve the CLI over SSH on ADDR:PORT (empty: off)")
 	fs.String("ssh.admin_password", "", "create the auth user admin with this password at boot if absent (prefer $LBX_ADMIN_PASSWORD)")
@@ -248,10 +248,10 @@ func unknownItemKeys(key string, list any) error {
 // table is allocated whole at boot.
 const MaxFlowCapacity = 16 << 20
 
-// flowBytes is what one flow of capacity costs, an upper estimate: the
-// flow entry (about 130 bytes) and its two index slots at a load factor of
-// at most 1/2 rounded up to a power of two (up to 64 bytes).
-const flowBytes = 256
+// flowBytes is what one flow of capacity costs at most: the flow entry (96
+// bytes) and its index slots (32 bytes, up to 64 when the capacity is not
+// 64 × a power of two).
+const flowBytes = dataplane.MaxFlowBytes
 
 // machineMemory returns the machine's RAM in bytes; tests replace it.
 var machineMemory = func() (uint64, error) {
@@ -262,11 +262,28 @@ var machineMemory = func() (uint64, error) {
 	return uint64(si.Totalram) * uint64(si.Unit), nil
 }
 
+// FlowCapacity is the flow table's size: flows.capacity, or when that is 0
+// sized from the machine's memory (dataplane.FlowCapacityFor: 1/64 of it,
+// 65,536 flows when the memory is unknown).
+func (b *Boot) FlowCapacity() int {
+	if b.Flows.Capacity > 0 {
+		return b.Flows.Capacity
+	}
+	mem, err := machineMemory()
+	if err != nil {
+		mem = 0
+	}
+	return dataplane.FlowCapacityFor(mem)
+}
+
 // checkFlowCapacity refuses a flow table over MaxFlowCapacity or over half
-// the machine's memory.
+// the machine's memory; 0 sizes it from the memory.
 func checkFlowCapacity(c int) error {
-	if c <= 0 {
-		return fmt.Errorf("boot config: flows.capacity %d: must be > 0", c)
+	if c < 0 {
+		return fmt.Errorf("boot config: flows.capacity %d: must be >= 0 (0: sized from memory)", c)
+	}
+	if c == 0 {
+		return nil
 	}
 	if c > MaxFlowCapacity {
 		return fmt.Errorf("boot config: flows.capacity %d: at most %d", c, MaxFlowCapacity)

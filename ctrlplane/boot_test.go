@@ -1,6 +1,7 @@
 package ctrlplane
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,8 +157,8 @@ func TestLoadBootRefuses(t *testing.T) {
 		{"duplicate self IP name", "selfips:\n" + self("s", "10.0.0.1/24", "lbx-ext") + self("s", "10.0.1.1/24", "lbx-int"), 0,
 			[]string{"selfips[1] (s): name: duplicate self IP"}},
 		{"capacity 4e9", "flows: {capacity: 4e9}\n", 0, []string{"flows.capacity 4000000000: at most 16777216"}},
-		{"capacity over memory", "flows: {capacity: 8388608}\n", 2 * gib, []string{"flows.capacity 8388608: needs about 2048 MiB, more than half of the machine's 2048 MiB; at most 4194304 here"}},
-		{"capacity zero", "flows: {capacity: 0}\n", 0, []string{"flows.capacity 0: must be > 0"}},
+		{"capacity over memory", "flows: {capacity: 8388608}\n", 2 * gib, []string{"flows.capacity 8388608: needs about 1280 MiB, more than half of the machine's 2048 MiB; at most 6710886 here"}},
+		{"capacity negative", "flows: {capacity: -5}\n", 0, []string{"flows.capacity -5: must be >= 0 (0: sized from memory)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,5 +202,43 @@ func TestLoadBootAccepts(t *testing.T) {
 	t.Setenv("LBX_PORTS", `[{"name":"lbx-ext","driver":"tap","device":"e","mac":"02:00:00:00:00:01","mtu":9000}]`)
 	if _, err := LoadBoot("", nil); err == nil || !strings.Contains(err.Error(), `unknown field "mtu"`) {
 		t.Errorf("LBX_PORTS with an unknown field: %v", err)
+	}
+}
+
+// Issue 15: flows.capacity 0 (the default) sizes the flow table from the
+// machine's memory, 1/64 of it in powers of two, within bounds; a number
+// is taken as given.
+func TestBootFlowCapacity(t *testing.T) {
+	const mib, gib = 1 << 20, 1 << 30
+	orig := machineMemory
+	t.Cleanup(func() { machineMemory = orig })
+	tests := []struct {
+		name     string
+		capacity int
+		mem      uint64
+		memErr   error
+		want     int
+	}{
+		{"512 MiB: the floor", 0, 512 * mib, nil, 65536},
+		{"1 GiB", 0, gib, nil, 131072},
+		{"2 GiB", 0, 2 * gib, nil, 262144},
+		{"3 GiB rounds down", 0, 3 * gib, nil, 262144},
+		{"8 GiB", 0, 8 * gib, nil, 1 << 20},
+		{"1 TiB: the ceiling", 0, 1024 * gib, nil, 1 << 24},
+		{"memory unknown", 0, 0, errors.New("no sysinfo"), 65536},
+		{"given", 1000, 8 * gib, nil, 1000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			machineMemory = func() (uint64, error) { return tc.mem, tc.memErr }
+			var b Boot
+			b.Flows.Capacity = tc.capacity
+			if got := b.FlowCapacity(); got != tc.want {
+				t.Errorf("FlowCapacity() = %d, want %d", got, tc.want)
+			}
+			if tc.memErr == nil && tc.capacity == 0 && uint64(tc.want)*128 > max(tc.mem/64, 65536*128) {
+				t.Errorf("%d flows take more than 1/64 of %d bytes", tc.want, tc.mem)
+			}
+		})
 	}
 }

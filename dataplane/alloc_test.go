@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/gopacket/layers"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -18,6 +19,15 @@ func newClientPort(buf []byte, run int) {
 	port := uint16(1024 + run)
 	binary.BigEndian.PutUint16(buf[off:], port)
 	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
+}
+
+// setTCPFlags sets a TCP frame's flags, keeping the checksum right.
+func setTCPFlags(buf []byte, flags uint8) {
+	off := ethHdrLen + 20 + 12
+	old := binary.BigEndian.Uint16(buf[off:])
+	word := old&0xff00 | uint16(flags)
+	binary.BigEndian.PutUint16(buf[off:], word)
+	binary.BigEndian.PutUint16(buf[off+4:], csumAdjust16(binary.BigEndian.Uint16(buf[off+4:]), old, word))
 }
 
 // newARPSender gives an ARP request a new sender address each run.
@@ -72,11 +82,28 @@ func TestProcessAllocs(t *testing.T) {
 		port:  portExt,
 		frame: syn,
 		prepare: func(buf []byte, run int) {
-			newClientPort(buf, (run+1)*flowShards)
+			newClientPort(buf, (run+1)*flowtable.Shards)
 		},
 		check: func(t *testing.T, h *harness) {
 			if h.e.flows.Evicted() == 0 {
 				t.Errorf("no evictions: the runs did not fill the shard's embryonic share")
+			}
+		},
+	}, {
+		// SYN and RST in turn into one shard: the reset flows are closed,
+		// and past the shard's share each new SYN recycles the oldest.
+		name:  "new flow recycling a closed flow",
+		port:  portExt,
+		frame: syn,
+		prepare: func(buf []byte, run int) {
+			newClientPort(buf, (run/2+1)*flowtable.Shards)
+			if run%2 == 1 {
+				setTCPFlags(buf, tcpRST)
+			}
+		},
+		check: func(t *testing.T, h *harness) {
+			if h.e.flows.Recycled() == 0 {
+				t.Errorf("nothing recycled: the runs did not fill the shard's share with closed flows")
 			}
 		},
 	}, {
@@ -143,7 +170,7 @@ func TestProcessAllocs(t *testing.T) {
 	}, {
 		name:  "reverse flow, SNAT pool",
 		port:  portInt,
-		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[mix32(u32(client))%2]}, 8080, 40000, fACK, "data"),
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[flowtable.PoolAddrIndex(u32(client), 2)]}, 8080, 40000, fACK, "data"),
 		mod:   func(v *Virtual) { v.SNATPool = snatAddrs },
 	}, {
 		name:  "ICMP echo",

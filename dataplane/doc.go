@@ -1,8 +1,8 @@
 // Package dataplane is lbx's packet path: the ports, ARP and the neighbour
 // tables, ICMP echo for local addresses, the L4 virtual servers (VIP match,
 // member selection through pools, DNAT, SNAT automap and SNAT pools with
-// incremental checksums, direct server return), the flow table and the
-// drop counters.
+// incremental checksums, direct server return) and the drop counters; the
+// flow table is dataplane/flowtable.
 //
 // What it owns:
 //
@@ -23,7 +23,8 @@
 //     runtime state in slices in step with Program.Virtuals, and swaps both
 //     in atomically as one snapshot; the data path loads it once per batch.
 //     VirtualStats, Pool and Member read the runtime state for show.
-//   - Engine (engine.go) owns ports, flow table (flowtable.go), neighbour
+//   - Engine (engine.go) owns ports, flow table (dataplane/flowtable;
+//     flows.go maps its refusals to drop reasons), neighbour
 //     tables and parking queues (neighbor.go) and counters (counters.go).
 //     process.go is the hot path; packet.go the in-place header code;
 //     icmperr.go translates ICMP errors about translated flows back
@@ -74,9 +75,10 @@
 //     flow table's reaper had to evict embryonic flows. Time comes from
 //     the injected clock.Clock (lbx/internal/clock).
 //
-// Under a SYN flood the flow table's adaptive reaper (flowtable.go) keeps
-// embryonic and closed TCP flows to half of each shard and evicts the
-// oldest of them first, so established flows are never evicted. The ARP
+// Under a SYN flood the flow table's adaptive reaper (dataplane/flowtable)
+// keeps embryonic and closed TCP flows to half of each shard and takes the
+// oldest closed flow's entry first, then the oldest embryonic one's, so
+// established flows are never evicted. The ARP
 // responder is rate limited per sender (arplimit.go). docs/DROPS.md lists
 // every drop reason.
 //

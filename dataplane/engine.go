@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/dataplane/flowtable"
 	"lbx/internal/clock"
 	"lbx/pools"
 )
@@ -115,7 +116,7 @@ type memberKey struct{ pool, member string }
 type Engine struct {
 	ports   []*portState
 	portIdx map[string]int
-	flows   *FlowTable
+	flows   *flowtable.Table
 	persist *pools.PersistTable
 	clock   clock.Clock
 	log     *slog.Logger
@@ -206,7 +207,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.ports = append(e.ports, ps)
 	}
 	e.ltx.ctr = e.newShard()
-	e.flows = NewFlowTable(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
+	e.flows = flowtable.New(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
 	e.persist = pools.NewPersistTable(cfg.PersistCapacity)
 	e.rt = NewRuntime(e.persist)
 	e.rt.onHealth = e.watchHealth
@@ -272,7 +273,7 @@ func (e *Engine) Install(p *Program) error {
 	for _, v := range p.Virtuals {
 		virtuals[v.Name] = true
 	}
-	if n := e.flows.removeIf(func(name string) bool { return !virtuals[name] }); n > 0 {
+	if n := e.flows.RemoveIf(func(name string) bool { return !virtuals[name] }); n > 0 {
 		e.log.Info("dataplane: removed flows of deleted virtuals", "flows", n, "generation", p.Generation)
 	}
 	oldGen := uint64(0)
@@ -468,7 +469,7 @@ func (e *Engine) Sweep(now time.Time) {
 	if n := e.flows.Sweep(now); n > 0 {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
-	m := e.flows.mono(now)
+	m := e.flows.Mono(now)
 	e.frags.sweep(m, &e.drops)
 	e.pressureMu.Lock()
 	e.logPressureLocked(m)
@@ -518,6 +519,7 @@ func (e *Engine) Counters() []Counter {
 	cs = append(cs,
 		Counter{"flows.embryonic", uint64(e.flows.Embryonic())},
 		Counter{"flows.embryonic_evicted", e.flows.Evicted()},
+		Counter{"flows.closed_recycled", e.flows.Recycled()},
 		Counter{"local.rx_packets", localRx},
 		Counter{"local.tx_packets", e.local.tx.Load()},
 		Counter{"service_down.reset_flows", e.sdown.reset.Load()},
@@ -618,7 +620,7 @@ func (e *Engine) DeletePersistRecords(f pools.PersistFilter) int { return e.pers
 
 // Mono is the engine's monotonic time in ns: the clock of pools.Request.Now
 // and of pools.Health.Set.
-func (e *Engine) Mono() int64 { return e.flows.mono(e.clock.Now()) }
+func (e *Engine) Mono() int64 { return e.flows.Mono(e.clock.Now()) }
 
 // ResetVirtualStats is the runtime's (reset-stats ltm virtual).
 func (e *Engine) ResetVirtualStats(name string) int { return e.rt.ResetVirtualStats(name) }

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/binary"
 	"fmt"
+	"lbx/dataplane/flowtable"
 	"net"
 	"net/netip"
 	"runtime"
@@ -656,7 +657,7 @@ func TestDropFlowTableFullAndTxError(t *testing.T) {
 	h.send(portExt, tcpFrame(cl, 40000, 80, fSYN, ""))
 	h.send(portInt, tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: client}, 8080, 40000, fSYNACK, ""))
 	h.send(portExt, tcpFrame(cl, 40000, 80, fACK, ""))
-	h.send(portExt, tcpFrame(cl, 40000+flowShards, 80, fSYN, "")) // same shard
+	h.send(portExt, tcpFrame(cl, 40000+flowtable.Shards, 80, fSYN, "")) // same shard
 	if got := h.e.Drops(DropFlowTableFull); got != 1 {
 		t.Errorf("flow-table-full = %d, want 1", got)
 	}

@@ -1,5 +1,7 @@
 package dataplane
 
+import "lbx/dataplane/flowtable"
+
 // Forwarding virtual servers (tmsh `ip-forward`): the appliance routes what
 // they match instead of balancing it. A TCP or UDP packet opens a flow
 // whose "member" is its own destination — no address or port is
@@ -12,21 +14,21 @@ package dataplane
 // (route.go) and the TTL is decremented.
 
 // forwardFlow records the flow a forwarding virtual's first packet opens.
-func (w *worker) forwardFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, seg tcpSeg) (flowHit, DropReason) {
-	ds, _ := in.route(k.dst)
-	cs, _ := in.route(k.src)
+func (w *worker) forwardFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+	ds, _ := in.route(k.Dst)
+	cs, _ := in.route(k.Src)
 	if ds < 0 || cs < 0 {
-		return flowHit{}, DropNoRoute
+		return flowtable.Hit{}, DropNoRoute
 	}
-	nf := newFlow{
-		fwd:        k,
-		member:     k.dst,
-		memberPort: k.dport,
-		egress:     [2]int{in.selfs[ds].port, in.selfs[cs].port},
-		vs:         rt.stats,
-		virtual:    vs.Name,
+	nf := flowtable.NewFlow{
+		Fwd:        k,
+		Member:     k.Dst,
+		MemberPort: k.Dport,
+		Egress:     [2]int{in.selfs[ds].port, in.selfs[cs].port},
+		VS:         rt.stats,
 	}
-	return w.e.flows.insert(&nf, w.now, seg)
+	hit, why := w.e.flows.Insert(&nf, w.now, seg)
+	return hit, refusalDrops[why]
 }
 
 // forwardPortless routes a packet of a protocol without ports through a

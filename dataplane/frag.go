@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"lbx/dataplane/flowtable"
 )
 
 // Fragmented UDP through a virtual server.
@@ -80,7 +82,7 @@ type fragEntry struct {
 	total   int32 // end of the datagram once its last fragment is seen, else -1
 	nr      int
 	ranges  [fragMaxHoles]fragRange
-	hit     flowHit // the first fragment's translation
+	hit     flowtable.Hit // the first fragment's translation
 	nextHop uint32
 }
 
@@ -111,7 +113,7 @@ func (t *fragTable) initLocked() {
 }
 
 func (k fragKey) bucket() int {
-	return int(mix32(k.src^mix32(k.dst^uint32(k.id)<<8^uint32(k.proto))) & (fragBuckets - 1))
+	return int(flowtable.Mix32(k.src^flowtable.Mix32(k.dst^uint32(k.id)<<8^uint32(k.proto))) & (fragBuckets - 1))
 }
 
 // findLocked returns the entry of k, or -1. An expired entry is removed
@@ -310,12 +312,12 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 	if p.ttl <= 1 {
 		return DropTTLExceeded
 	}
-	if !hit.dsr {
-		rewriteAddrs(frame, p, hit.src, hit.dst)
+	if !hit.DSR {
+		rewriteAddrs(frame, p, hit.Src, hit.Dst)
 	}
 	decTTL(frame, p)
 	countHit(&hit, p.total)
-	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
 func (f *fragEntry) maxEnd() uint32 {
@@ -331,8 +333,8 @@ func (f *fragEntry) maxEnd() uint32 {
 func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fragInfo) DropReason {
 	p.sport = binary.BigEndian.Uint16(frame[p.l4:])
 	p.dport = binary.BigEndian.Uint16(frame[p.l4+2:])
-	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
-	hit, ok := w.e.flows.lookup(k, w.now, tcpSeg{})
+	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
+	hit, ok := w.e.flows.Lookup(k, w.now, flowtable.Seg{})
 	if !ok {
 		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
@@ -349,15 +351,15 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 			return DropTTLExceeded
 		}
 		var r DropReason
-		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, tcpSeg{}); r != dropNone {
+		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, flowtable.Seg{}); r != dropNone {
 			return r
 		}
 	} else if p.ttl <= 1 {
 		return DropTTLExceeded
 	}
-	nextHop := hit.dst
-	if hit.dsr {
-		nextHop = hit.hop
+	nextHop := hit.Dst
+	if hit.DSR {
+		nextHop = hit.Hop
 	}
 
 	t := &w.e.frags
@@ -378,12 +380,12 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 	t.entries[e].nextHop = nextHop
 	t.mu.Unlock()
 
-	if !hit.dsr {
-		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+	if !hit.DSR {
+		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
 	countHit(&hit, p.total)
-	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
 // rewriteAddrs sets a later fragment's addresses, fixing the IPv4 header
@@ -401,26 +403,26 @@ func rewriteAddrs(frame []byte, p *ipv4Packet, src, dst uint32) {
 
 // countHit adds a packet of n bytes to its virtual's and member's
 // counters, in the hit's direction.
-func countHit(hit *flowHit, n int) {
+func countHit(hit *flowtable.Hit, n int) {
 	bytes := uint64(n)
-	if hit.dir == dirForward {
-		if hit.vs != nil {
-			hit.vs.PktsIn.Add(1)
-			hit.vs.BytesIn.Add(bytes)
+	if hit.Dir == flowtable.Forward {
+		if hit.VS != nil {
+			hit.VS.PktsIn.Add(1)
+			hit.VS.BytesIn.Add(bytes)
 		}
-		if hit.ms != nil {
-			hit.ms.PktsIn.Add(1)
-			hit.ms.BytesIn.Add(bytes)
+		if hit.MS != nil {
+			hit.MS.PktsIn.Add(1)
+			hit.MS.BytesIn.Add(bytes)
 		}
 		return
 	}
-	if hit.vs != nil {
-		hit.vs.PktsOut.Add(1)
-		hit.vs.BytesOut.Add(bytes)
+	if hit.VS != nil {
+		hit.VS.PktsOut.Add(1)
+		hit.VS.BytesOut.Add(bytes)
 	}
-	if hit.ms != nil {
-		hit.ms.PktsOut.Add(1)
-		hit.ms.BytesOut.Add(bytes)
+	if hit.MS != nil {
+		hit.MS.PktsOut.Add(1)
+		hit.MS.BytesOut.Add(bytes)
 	}
 }
 

@@ -428,7 +428,3 @@ func (h *harness) member(pool string, i int) *pools.Member {
 	}
 	return &p.Members[i]
 }
-
-// flags is a TCP segment carrying only flags, for flow-table tests that do
-// not look at sequence numbers.
-func flags(f uint8) tcpSeg { return tcpSeg{flags: f} }

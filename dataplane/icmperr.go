@@ -1,6 +1,10 @@
 package dataplane
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"lbx/dataplane/flowtable"
+)
 
 // ICMP errors through NAT.
 //
@@ -114,13 +118,13 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 	if checksum(frame[p.l4:end], 0) != 0 {
 		return true, DropBadChecksum
 	}
-	k := flowKey{src: q.dst, dst: q.src, sport: q.dport, dport: q.sport, proto: q.proto}
-	hit, ok := w.e.flows.peek(k, w.now)
+	k := flowtable.Key{Src: q.dst, Dst: q.src, Sport: q.dport, Dport: q.sport, Proto: q.proto}
+	hit, ok := w.e.flows.Peek(k, w.now)
 	if !ok {
 		// A DSR member's error about a client's packet quotes the
 		// client's own tuple, the flow's forward key.
-		fwd := flowKey{src: q.src, dst: q.dst, sport: q.sport, dport: q.dport, proto: q.proto}
-		if h, ok := w.e.flows.peek(fwd, w.now); ok && h.dsr && p.src == q.dst && p.dst == q.src {
+		fwd := flowtable.Key{Src: q.src, Dst: q.dst, Sport: q.sport, Dport: q.dport, Proto: q.proto}
+		if h, ok := w.e.flows.Peek(fwd, w.now); ok && h.DSR && p.src == q.dst && p.dst == q.src {
 			return true, w.icmpErrorDSRReturn(in, frame, p)
 		}
 		if in.isSelf(p.dst) {
@@ -134,14 +138,14 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 	if p.ttl <= 1 {
 		return true, DropTTLExceeded
 	}
-	nextHop := hit.dst
-	if hit.dsr {
-		nextHop = hit.hop // the member holds the VIP: only the MAC changes
+	nextHop := hit.Dst
+	if hit.DSR {
+		nextHop = hit.Hop // the member holds the VIP: only the MAC changes
 	} else {
 		translateICMPError(frame, p, &q, &hit)
 	}
 	decTTL(frame, p)
-	return true, w.send(in, hit.egress, frame[:end], nextHop)
+	return true, w.send(in, hit.Egress, frame[:end], nextHop)
 }
 
 // icmpErrorDSRReturn routes a DSR member's ICMP error (from the VIP, about
@@ -162,19 +166,19 @@ func (w *worker) icmpErrorDSRReturn(in *installed, frame []byte, p *ipv4Packet) 
 // translateICMPError rewrites an ICMP error for the flow direction hit:
 // outer addresses to the hit's, the quoted packet back to what its sender
 // sent, and every checksum.
-func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowHit) {
+func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowtable.Hit) {
 	ip := frame[ethHdrLen:]
 	hsum := binary.BigEndian.Uint16(ip[10:12])
-	hsum = csumAdjust32(hsum, p.src, hit.src)
-	hsum = csumAdjust32(hsum, p.dst, hit.dst)
-	binary.BigEndian.PutUint32(ip[12:16], hit.src)
-	binary.BigEndian.PutUint32(ip[16:20], hit.dst)
+	hsum = csumAdjust32(hsum, p.src, hit.Src)
+	hsum = csumAdjust32(hsum, p.dst, hit.Dst)
+	binary.BigEndian.PutUint32(ip[12:16], hit.Src)
+	binary.BigEndian.PutUint32(ip[16:20], hit.Dst)
 	binary.BigEndian.PutUint16(ip[10:12], hsum)
-	p.src, p.dst = hit.src, hit.dst
+	p.src, p.dst = hit.Src, hit.Dst
 
 	// The quoted packet went from q.src:sport to q.dst:dport; its sender
-	// sent it from hit.dst:dport to hit.src:sport.
-	nsrc, ndst, nsport, ndport := hit.dst, hit.src, hit.dport, hit.sport
+	// sent it from hit.Dst:dport to hit.Src:sport.
+	nsrc, ndst, nsport, ndport := hit.Dst, hit.Src, hit.Dport, hit.Sport
 	qip := frame[q.ip:]
 	qsum := binary.BigEndian.Uint16(qip[10:12])
 	qsum = csumAdjust32(qsum, q.src, nsrc)

@@ -183,58 +183,6 @@ func TestSNATPool(t *testing.T) {
 	}
 }
 
-// TestSNATPool64kFlows: one translation address carries more than 64k
-// concurrent flows, its ports allocated per member address and port; the
-// pool's other address takes over when the first's ports towards the
-// members run out, and past both the drop is named.
-func TestSNATPool64kFlows(t *testing.T) {
-	ft := NewFlowTable(200_000, Timeouts{}, testTime)
-	pool := []uint32{u32(snatAddrs[0])}
-	perMember := map[uint32]map[uint16]bool{}
-	const flows = 70_000
-	for i := range flows {
-		k := flowKey{src: cIP + uint32(i/30000), dst: vIP, sport: uint16(1024 + i%30000), dport: 80, proto: ProtoUDP}
-		member := mIP + uint32(i%3)
-		hit, r := ft.insert(&newFlow{fwd: k, member: member, memberPort: 8080, snats: pool, egress: [2]int{portInt, portExt}}, 0, tcpSeg{})
-		if r != dropNone {
-			t.Fatalf("flow %d: insert: %v", i, r)
-		}
-		if hit.src != pool[0] {
-			t.Fatalf("flow %d: source %s, want %s", i, addr4(hit.src), snatAddrs[0])
-		}
-		if perMember[member] == nil {
-			perMember[member] = map[uint16]bool{}
-		}
-		if perMember[member][hit.sport] {
-			t.Fatalf("flow %d: port %d given twice towards %s", i, hit.sport, addr4(member))
-		}
-		perMember[member][hit.sport] = true
-	}
-	if ft.Len() != flows {
-		t.Errorf("Len = %d, want %d", ft.Len(), flows)
-	}
-	// Every port of one residue towards one member, from many clients:
-	// the second address takes over, then the drop.
-	ft = NewFlowTable(flowShards*4*(65536-snatPortMin)/flowShards, Timeouts{}, testTime)
-	pool = []uint32{u32(snatAddrs[0]), u32(snatAddrs[1])}
-	used := map[uint32]int{}
-	var last DropReason
-	for i := range 4 * (65536 - snatPortMin) / flowShards {
-		k := flowKey{src: cIP + uint32(i), dst: vIP, sport: 40000, dport: 80, proto: ProtoUDP}
-		var hit flowHit
-		if hit, last = ft.insert(&newFlow{fwd: k, member: mIP, memberPort: 8080, snats: pool, egress: [2]int{portInt, portExt}}, 0, tcpSeg{}); last != dropNone {
-			break
-		}
-		used[hit.src]++
-	}
-	if last != DropSNATPortsExhausted {
-		t.Errorf("last insert = %v, want %v", last, DropSNATPortsExhausted)
-	}
-	if len(used) != 2 {
-		t.Errorf("flows by translation address %v: want both addresses used", used)
-	}
-}
-
 // TestDSRServiceDown: a DSR flow's member going down resets it on both
 // sides: the client's RST comes from the VIP with the sequence number the
 // client acknowledged last, the member's goes to the VIP at its MAC; with

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"lbx/dataplane/flowtable"
 	"sync"
 	"sync/atomic"
 )
@@ -18,7 +19,7 @@ import (
 // a port there, so a probe to a member can never share a 5-tuple with a
 // translated client connection to the same member.
 const (
-	LocalPortMin uint16 = 61440 // a multiple of the flow-table shard count
+	LocalPortMin = flowtable.AutomapPortLimit // a multiple of the flow-table shard count
 	// ProbePortMin..ProbePortMax are for crafted-packet probes.
 	ProbePortMin uint16 = 61440
 	ProbePortMax uint16 = 63487

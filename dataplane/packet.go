@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"lbx/dataplane/flowtable"
 	"net/netip"
 )
 
@@ -99,8 +100,8 @@ type ipv4Packet struct {
 }
 
 // seg is the TCP segment's part in flow tracking.
-func (p *ipv4Packet) seg() tcpSeg {
-	return tcpSeg{flags: p.tcpFlags, seq: p.tcpSeq, ack: p.tcpAck, n: p.tcpLen}
+func (p *ipv4Packet) seg() flowtable.Seg {
+	return flowtable.Seg{Flags: p.tcpFlags, Seq: p.tcpSeq, Ack: p.tcpAck, N: p.tcpLen}
 }
 
 // parseIPv4 validates the IPv4 header following the Ethernet header,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -64,7 +65,7 @@ func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
 }
 
 func (w *worker) begin(now time.Time) {
-	w.now = w.e.flows.mono(now)
+	w.now = w.e.flows.Mono(now)
 }
 
 // emit queues a frame for an egress port. The frame must stay valid until
@@ -301,8 +302,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 	if p.proto == ProtoTCP && badTCPFlags(p.tcpFlags) {
 		return DropBadTCPFlags
 	}
-	k := flowKey{src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto}
-	hit, ok := w.e.flows.lookup(k, w.now, p.seg())
+	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
+	hit, ok := w.e.flows.Lookup(k, w.now, p.seg())
 	if !ok {
 		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
@@ -342,15 +343,15 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	nextHop := in.nextHop(hit.dst) // route.go
-	if hit.dsr {
-		nextHop = hit.hop // only the MAC changes: towards the member
+	nextHop := in.nextHop(hit.Dst) // route.go
+	if hit.DSR {
+		nextHop = hit.Hop // only the MAC changes: towards the member
 	} else {
-		rewriteNAT(frame, p, hit.src, hit.dst, hit.sport, hit.dport)
+		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
-	w.count(hit.vs, hit.ms, hit.dir == dirForward, uint64(p.total))
-	return w.send(in, hit.egress, frame[:ethHdrLen+p.total], nextHop)
+	w.count(hit.VS, hit.MS, hit.Dir == flowtable.Forward, uint64(p.total))
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
 // dsrReturn forwards a member's answer on a DSR virtual (source VIP:port of
@@ -385,53 +386,53 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 
 // newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
 // state) and records the flow a SYN (or first UDP datagram) opens.
-func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowKey, seg tcpSeg) (flowHit, DropReason) {
+func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
 	if vs.Forward {
 		return w.forwardFlow(in, vs, rt, k, seg) // forward.go
 	}
-	req := pools.Request{Client: addr4(k.src), ClientPort: k.sport, Now: w.now}
+	req := pools.Request{Client: addr4(k.Src), ClientPort: k.Sport, Now: w.now}
 	ps := rt.persist
 	if ps != nil && ps.Mode == pools.PersistHash {
 		w.persist = *ps
-		w.persist.Key = hashKey(k.src, vs.HashOffset, vs.HashLength)
+		w.persist.Key = hashKey(k.Src, vs.HashOffset, vs.HashLength)
 		ps = &w.persist
 	}
 	m, ok := rt.pool.Pick(&req, ps, &w.sel)
 	if !ok {
-		return flowHit{}, DropNoMember
+		return flowtable.Hit{}, DropNoMember
 	}
 	maddr := u32(m.Addr)
 	mport := m.Port
 	if mport == 0 || vs.KeepPort || vs.DSR {
-		mport = k.dport
+		mport = k.Dport
 	}
 	ms, _ := in.route(maddr) // route.go: a member behind a gateway too
 	if vs.DSR {
 		ms = in.connected(maddr) // only the MAC changes: the member must be on a connected network
 	}
-	cs, _ := in.route(k.src)
+	cs, _ := in.route(k.Src)
 	if maddr == 0 || ms < 0 || cs < 0 {
-		return flowHit{}, DropNoRoute
+		return flowtable.Hit{}, DropNoRoute
 	}
-	nf := newFlow{
-		fwd:        k,
-		member:     maddr,
-		memberPort: mport,
-		egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
-		vs:         rt.stats,
-		ms:         m.Stats,
-		ns:         m.NodeStats,
-		virtual:    vs.Name,
+	nf := flowtable.NewFlow{
+		Fwd:        k,
+		Member:     maddr,
+		MemberPort: mport,
+		Egress:     [2]int{in.selfs[ms].port, in.selfs[cs].port},
+		VS:         rt.stats,
+		MS:         m.Stats,
+		NS:         m.NodeStats,
 	}
 	switch {
 	case vs.DSR:
-		nf.dsr = true
+		nf.DSR = true
 	case rt.snats != nil:
-		nf.snats = rt.snats
+		nf.SNATs = rt.snats
 	case vs.SNATAutomap:
-		nf.snat = in.selfs[ms].addr
+		nf.SNAT = in.selfs[ms].addr
 	}
-	return w.e.flows.insert(&nf, w.now, seg)
+	hit, why := w.e.flows.Insert(&nf, w.now, seg)
+	return hit, refusalDrops[why]
 }
 
 // hashKey is layer-4 hash persistence's key: the client address's bytes

@@ -3,8 +3,8 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
-	"sync/atomic"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -27,15 +27,8 @@ type SelfIP struct {
 
 // VirtualStats are a virtual server's live counters, kept apart from config
 // by the engine (Engine.VirtualStats), keyed by the virtual's name so an
-// apply does not reset them.
-type VirtualStats struct {
-	PktsIn     atomic.Uint64 // client → virtual
-	PktsOut    atomic.Uint64 // virtual → client
-	BytesIn    atomic.Uint64
-	BytesOut   atomic.Uint64
-	CurConns   atomic.Int64
-	TotalConns atomic.Uint64
-}
+// apply does not reset them. The flow table keeps their connection counts.
+type VirtualStats = flowtable.VirtualStats
 
 // ServiceDownAction is what happens to a member's connections when its
 // monitor marks it down (the pool's service-down-action).

@@ -131,7 +131,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 	for i, v := range p.Virtuals {
 		vr := &rt.virts[i]
 		if vr.stats = r.vstats[v.Name]; vr.stats == nil {
-			vr.stats = new(VirtualStats)
+			vr.stats = &VirtualStats{Name: v.Name}
 			r.vstats[v.Name] = vr.stats
 		}
 		for _, a := range v.SNATPool {

@@ -7,6 +7,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
 
@@ -81,45 +82,21 @@ func (e *Engine) serviceDown(k memberKey) {
 	if len(acting) == 0 {
 		return
 	}
-	var rsts []rstPacket
 	var sel pools.Scratch
-	var nReset, nDrop, nReselect int
-	ft := e.flows
-	now := ft.mono(e.clock.Now())
-	for i := range ft.shards {
-		s := &ft.shards[i]
-		s.mu.Lock()
-		for j := range s.entries {
-			f := &s.entries[j]
-			if !f.used || f.ms != ms {
-				continue
-			}
-			v, ok := acting[f.virtual]
+	r := e.flows.MemberDown(ms, flowtable.Down{
+		Action: func(virtual string) flowtable.DownAction {
+			v, ok := acting[virtual]
 			if !ok {
-				continue
+				return flowtable.DownNone
 			}
-			switch v.action {
-			case ServiceDownReset:
-				if f.keys[dirForward].proto == ProtoTCP && f.open {
-					rsts = append(rsts, f.resets()...)
-				}
-				ft.removeLocked(s, int32(j))
-				nReset++
-			case ServiceDownDrop:
-				ft.removeLocked(s, int32(j))
-				nDrop++
-			case ServiceDownReselect:
-				if ft.reselectLocked(in, s, int32(j), v.pool, &sel, now) {
-					nReselect++
-				} else {
-					ft.removeLocked(s, int32(j))
-					nDrop++
-				}
-			}
-		}
-		s.mu.Unlock()
-	}
-	for _, r := range rsts {
+			return downActions[v.action]
+		},
+		Reselect: func(m *flowtable.Moving) (flowtable.Moved, bool) {
+			return in.reselect(m, acting[m.Virtual].pool, &sel)
+		},
+	}, e.clock.Now())
+	nReset, nDrop, nReselect := r.Reset, r.Dropped, r.Reselected
+	for _, r := range r.RSTs {
 		e.sendRST(in, r)
 	}
 	e.sdown.reset.Add(uint64(nReset))
@@ -131,34 +108,20 @@ func (e *Engine) serviceDown(k memberKey) {
 	}
 }
 
-// rstPacket is a RST to send: addresses as on the wire, out of egress.
-type rstPacket struct {
-	src, dst     uint32
-	sport, dport uint16
-	seq, ack     uint32
-	egress       int
-	hop          uint32 // next hop when not dst (DSR: the member holding the VIP)
-}
-
-// resets returns the RSTs that end a TCP flow on both sides: to the client
-// as from the virtual, and to the member as from the client (or its SNAT
-// address). Each carries the sequence number its receiver expects next.
-func (f *flow) resets() []rstPacket {
-	fw, rv := &f.keys[dirForward], &f.keys[dirReverse]
-	return []rstPacket{
-		{src: fw.dst, sport: fw.dport, dst: fw.src, dport: fw.sport,
-			seq: f.nxt[dirReverse], ack: f.nxt[dirForward], egress: int(f.egress[dirReverse])},
-		{src: rv.dst, sport: rv.dport, dst: rv.src, dport: rv.sport,
-			seq: f.nxt[dirForward], ack: f.nxt[dirReverse], egress: int(f.egress[dirForward]), hop: f.hop},
-	}
+// downActions maps a virtual's service-down action to the flow table's.
+var downActions = [...]flowtable.DownAction{
+	ServiceDownNone:     flowtable.DownNone,
+	ServiceDownReset:    flowtable.DownReset,
+	ServiceDownDrop:     flowtable.DownDrop,
+	ServiceDownReselect: flowtable.DownReselect,
 }
 
 // sendRST crafts r (gopacket; this is not the per-packet path) and sends it.
-func (e *Engine) sendRST(in *installed, r rstPacket) {
+func (e *Engine) sendRST(in *installed, r flowtable.RST) {
 	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP,
-		SrcIP: ipOf(r.src), DstIP: ipOf(r.dst)}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(r.sport), DstPort: layers.TCPPort(r.dport),
-		Seq: r.seq, Ack: r.ack, RST: true, ACK: true}
+		SrcIP: ipOf(r.Src), DstIP: ipOf(r.Dst)}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(r.Sport), DstPort: layers.TCPPort(r.Dport),
+		Seq: r.Seq, Ack: r.Ack, RST: true, ACK: true}
 	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
 		e.log.Error("dataplane: service-down reset", "err", err)
 		return
@@ -168,87 +131,42 @@ func (e *Engine) sendRST(in *installed, r rstPacket) {
 		e.log.Error("dataplane: service-down reset", "err", err)
 		return
 	}
-	hop := r.dst
-	if r.hop != 0 {
-		hop = r.hop
+	hop := r.Dst
+	if r.Hop != 0 {
+		hop = r.Hop
 	}
-	e.sendOriginated(in, r.egress, buf.Bytes(), hop)
+	e.sendOriginated(in, r.Egress, buf.Bytes(), hop)
 }
 
 func ipOf(a uint32) net.IP { return net.IPv4(byte(a>>24), byte(a>>16), byte(a>>8), byte(a)).To4() }
 
-// reselectLocked moves flow j of shard s to another member of pool:
-// the member side of the flow (its reverse key, egress, counters) changes,
-// the client side stays. It reports false when no member is available or
-// the new member side collides with another flow; the caller removes the
-// flow then.
-func (ft *FlowTable) reselectLocked(in *installed, s *flowShard, j int32, pool *pools.Pool, sel *pools.Scratch, now int64) bool {
-	f := &s.entries[j]
-	fw, old := f.keys[dirForward], f.keys[dirReverse]
-	req := pools.Request{Client: addr4(fw.src), ClientPort: fw.sport, Now: now}
-	m, ok := pool.Select(&req, sel)
+// reselect picks the member of pool a flow moves to when its member goes
+// down (service-down-action reselect): the member, the port towards it and,
+// for SNAT automap, the new member network's self IP; a SNAT pool address
+// stays. False when no member is available or none is on a connected
+// network.
+func (in *installed) reselect(m *flowtable.Moving, pool *pools.Pool, sel *pools.Scratch) (flowtable.Moved, bool) {
+	req := pools.Request{Client: addr4(m.Fwd.Src), ClientPort: m.Fwd.Sport, Now: m.Now}
+	pm, ok := pool.Select(&req, sel)
 	if !ok {
-		return false
+		return flowtable.Moved{}, false
 	}
-	maddr := u32(m.Addr)
-	mport := m.Port
-	if mport == 0 || f.oneWay || in.keepPort(f.virtual) {
-		mport = fw.dport
+	mv := flowtable.Moved{Addr: u32(pm.Addr), Port: pm.Port, MS: pm.Stats, NS: pm.NodeStats}
+	if mv.Port == 0 || m.DSR || in.keepPort(m.Virtual) {
+		mv.Port = m.Fwd.Dport
 	}
-	if maddr == old.src && mport == old.sport || f.oneWay && maddr == f.hop {
-		return false
-	}
-	si, _ := in.route(maddr) // a member behind a gateway too
-	if f.oneWay {
-		si = in.connected(maddr) // DSR: only the MAC changes
+	si, _ := in.route(mv.Addr) // a member behind a gateway too
+	if m.DSR {
+		si = in.connected(mv.Addr) // DSR: only the MAC changes
 	}
 	if si < 0 {
-		return false
+		return flowtable.Moved{}, false
 	}
-	if f.oneWay {
-		// DSR: the member is only the next hop; the unindexed reverse key
-		// (VIP → client) stays.
-		open := f.open
-		f.setOpen(false)
-		f.hop = maddr
-		f.egress[dirForward] = int16(in.selfs[si].port)
-		f.ms, f.ns = m.Stats, m.NodeStats
-		f.setOpen(open)
-		if f.ms != nil {
-			f.ms.TotalConns.Add(1)
-		}
-		if f.ns != nil {
-			f.ns.TotalConns.Add(1)
-		}
-		return true
+	mv.Egress = in.selfs[si].port
+	if !m.DSR && m.Rev.Dst != m.Fwd.Src && in.isSelf(m.Rev.Dst) {
+		mv.SNAT = in.selfs[si].addr
 	}
-	rev := old
-	rev.src, rev.sport = maddr, mport
-	if old.dst != fw.src && in.isSelf(old.dst) { // SNAT automap: translate to the new member's network's self IP; a SNAT pool address stays
-		rev.dst = in.selfs[si].addr
-	}
-	hr := ft.hash(rev)
-	if _, _, taken := ft.lookupShardLocked(s, rev, hr, now); taken {
-		return false
-	}
-	if i := s.findLocked(old, ft.hash(old)); i >= 0 {
-		s.deleteSlotLocked(uint32(i))
-	}
-	s.addLocked(hr, uint32(j)<<1|dirReverse)
-	open := f.open
-	f.setOpen(false)
-	f.keys[dirReverse] = rev
-	f.egress[dirForward] = int16(in.selfs[si].port)
-	f.ms, f.ns = m.Stats, m.NodeStats
-	f.seqd &^= 1 << dirReverse
-	f.setOpen(open)
-	if f.ms != nil {
-		f.ms.TotalConns.Add(1)
-	}
-	if f.ns != nil {
-		f.ns.TotalConns.Add(1)
-	}
-	return true
+	return mv, true
 }
 
 // keepPort reports whether the virtual named name has translate-port

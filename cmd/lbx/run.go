@@ -53,7 +53,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	app, err := appliance.New(appliance.Config{
 		Ports:        ports,
 		SelfIPs:      boot.NetConfig().SelfIPs,
-		FlowCapacity: boot.Flows.Capacity,
+		FlowCapacity: boot.FlowCapacity(),
 		SavedPath:    boot.Config.Saved,
 		Fallback:     boot.Config.Fallback,
 		Socket:       boot.Control.Socket,

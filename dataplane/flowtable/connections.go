@@ -1,4 +1,4 @@
-package dataplane
+package flowtable
 
 import (
 	"net/netip"
@@ -12,6 +12,11 @@ import (
 // selected by address and port. Listing allocates and takes each shard's
 // lock in turn, as the sweeper does; it is for the control plane, never
 // the packet path.
+
+// addr4 converts an address in host order to netip form.
+func addr4(a uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+}
 
 // Connection is one flow.
 type Connection struct {
@@ -41,26 +46,26 @@ func (f ConnFilter) Match(c Connection) bool {
 }
 
 // connection is flow f as a Connection at table time now.
-func (ft *FlowTable) connection(f *flow, now int64) Connection {
-	fw, rv := f.keys[dirForward], f.keys[dirReverse]
+func (ft *Table) connection(f *flow, now int64) Connection {
+	fw, rv := f.keys[Forward], f.keys[Reverse]
 	if f.oneWay {
-		rv.src = f.hop // DSR: the member, reached at the VIP's address and port by MAC
+		rv.Src = f.hop // DSR: the member, reached at the VIP's address and port by MAC
 	}
 	return Connection{
-		CSClient: netip.AddrPortFrom(addr4(fw.src), fw.sport),
-		CSServer: netip.AddrPortFrom(addr4(fw.dst), fw.dport),
-		SSClient: netip.AddrPortFrom(addr4(rv.dst), rv.dport),
-		SSServer: netip.AddrPortFrom(addr4(rv.src), rv.sport),
-		Protocol: fw.proto,
-		Virtual:  f.virtual,
+		CSClient: netip.AddrPortFrom(addr4(fw.Src), fw.Sport),
+		CSServer: netip.AddrPortFrom(addr4(fw.Dst), fw.Dport),
+		SSClient: netip.AddrPortFrom(addr4(rv.Dst), rv.Dport),
+		SSServer: netip.AddrPortFrom(addr4(rv.Src), rv.Sport),
+		Protocol: fw.Proto,
+		Virtual:  f.virtual(),
 		Idle:     time.Duration(max(now-f.lastSeen, 0)),
 	}
 }
 
 // Connections returns the live flows sel selects, at time now (flows past
 // their timeout and not yet swept are left out), sorted by client.
-func (ft *FlowTable) Connections(sel ConnFilter, now time.Time) []Connection {
-	m := ft.mono(now)
+func (ft *Table) Connections(sel ConnFilter, now time.Time) []Connection {
+	m := ft.Mono(now)
 	var out []Connection
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -85,7 +90,7 @@ func (ft *FlowTable) Connections(sel ConnFilter, now time.Time) []Connection {
 
 // DeleteConnections removes the flows sel selects and returns how many; a
 // removed flow's next packet is handled as a new one.
-func (ft *FlowTable) DeleteConnections(sel ConnFilter) int {
+func (ft *Table) DeleteConnections(sel ConnFilter) int {
 	removed := 0
 	for i := range ft.shards {
 		s := &ft.shards[i]
@@ -100,12 +105,3 @@ func (ft *FlowTable) DeleteConnections(sel ConnFilter) int {
 	}
 	return removed
 }
-
-// Connections returns the engine's flows sel selects (show sys connection).
-func (e *Engine) Connections(sel ConnFilter) []Connection {
-	return e.flows.Connections(sel, e.clock.Now())
-}
-
-// DeleteConnections removes the engine's flows sel selects (delete sys
-// connection) and returns how many.
-func (e *Engine) DeleteConnections(sel ConnFilter) int { return e.flows.DeleteConnections(sel) }

@@ -1,4 +1,4 @@
-package dataplane
+package flowtable
 
 import (
 	"net/netip"
@@ -17,23 +17,23 @@ func TestFlowTableConnections(t *testing.T) {
 	// Two flows from the client without SNAT, one with, one to a second
 	// member; idle 3 s, 2 s, 1 s, 0 s at the listing.
 	conns := []Connection{
-		{CSClient: ap(cl, 40000), CSServer: ap(vp, 80), SSClient: ap(cl, 40000), SSServer: ap(mem, 8080), Protocol: ProtoTCP, Virtual: "vs", Idle: 3 * time.Second},
-		{CSClient: ap(cl, 40001), CSServer: ap(vp, 80), SSClient: ap(cl, 40001), SSServer: ap(mem, 8080), Protocol: ProtoTCP, Virtual: "vs", Idle: 2 * time.Second},
-		{CSClient: ap(cl, 40002), CSServer: ap(vp, 80), SSClient: ap(sn, 40002), SSServer: ap(mem, 8080), Protocol: ProtoTCP, Virtual: "vs", Idle: time.Second},
-		{CSClient: ap(cl, 40003), CSServer: ap(vp, 80), SSClient: ap(cl, 40003), SSServer: ap(addr4(mIP+1), 8080), Protocol: ProtoTCP, Virtual: "vs", Idle: 0},
+		{CSClient: ap(cl, 40000), CSServer: ap(vp, 80), SSClient: ap(cl, 40000), SSServer: ap(mem, 8080), Protocol: protoTCP, Virtual: "vs", Idle: 3 * time.Second},
+		{CSClient: ap(cl, 40001), CSServer: ap(vp, 80), SSClient: ap(cl, 40001), SSServer: ap(mem, 8080), Protocol: protoTCP, Virtual: "vs", Idle: 2 * time.Second},
+		{CSClient: ap(cl, 40002), CSServer: ap(vp, 80), SSClient: ap(sn, 40002), SSServer: ap(mem, 8080), Protocol: protoTCP, Virtual: "vs", Idle: time.Second},
+		{CSClient: ap(cl, 40003), CSServer: ap(vp, 80), SSClient: ap(cl, 40003), SSServer: ap(addr4(mIP+1), 8080), Protocol: protoTCP, Virtual: "vs", Idle: 0},
 	}
-	setup := func(t *testing.T) (*FlowTable, []*pools.MemberStats) {
+	setup := func(t *testing.T) (*Table, []*pools.MemberStats) {
 		ft := newTestTable(1024)
 		var ms []*pools.MemberStats
 		for i, c := range conns {
 			nf := tcpNew(c.CSClient.Port(), 0)
-			nf.member = u32(c.SSServer.Addr())
+			nf.Member = u32(c.SSServer.Addr())
 			if c.SSClient.Addr() == sn {
-				nf.snat = snIP
+				nf.SNAT = snIP
 			}
-			nf.ms = new(pools.MemberStats)
-			ms = append(ms, nf.ms)
-			if _, r := ft.insert(nf, at(ft, time.Duration(i)*time.Second), flags(tcpSYN)); r != dropNone {
+			nf.MS = new(pools.MemberStats)
+			ms = append(ms, nf.MS)
+			if _, r := ft.Insert(nf, at(ft, time.Duration(i)*time.Second), flags(tcpSYN)); r != OK {
 				t.Fatalf("insert %d: %v", i, r)
 			}
 		}
@@ -73,7 +73,7 @@ func TestFlowTableConnections(t *testing.T) {
 				if c := ms[i].CurConns.Load(); c != 0 {
 					t.Errorf("member stats of deleted flow %d: current connections %d, want 0", i, c)
 				}
-				if _, ok := ft.lookup(flowKey{src: cIP, dst: vIP, sport: conns[i].CSClient.Port(), dport: 80, proto: ProtoTCP}, at(ft, 3*time.Second), flags(tcpACK)); ok {
+				if _, ok := ft.Lookup(Key{Src: cIP, Dst: vIP, Sport: conns[i].CSClient.Port(), Dport: 80, Proto: protoTCP}, at(ft, 3*time.Second), flags(tcpACK)); ok {
 					t.Errorf("deleted flow %d still found", i)
 				}
 			}
