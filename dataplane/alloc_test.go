@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/gopacket/layers"
 
+	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
@@ -18,7 +19,7 @@ func newClientPort(buf []byte, run int) {
 	old := binary.BigEndian.Uint16(buf[off:])
 	port := uint16(1024 + run)
 	binary.BigEndian.PutUint16(buf[off:], port)
-	binary.BigEndian.PutUint16(buf[off+16:], csumAdjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
+	binary.BigEndian.PutUint16(buf[off+16:], csum.Adjust16(binary.BigEndian.Uint16(buf[off+16:]), old, port))
 }
 
 // setTCPFlags sets a TCP frame's flags, keeping the checksum right.
@@ -27,7 +28,7 @@ func setTCPFlags(buf []byte, flags uint8) {
 	old := binary.BigEndian.Uint16(buf[off:])
 	word := old&0xff00 | uint16(flags)
 	binary.BigEndian.PutUint16(buf[off:], word)
-	binary.BigEndian.PutUint16(buf[off+4:], csumAdjust16(binary.BigEndian.Uint16(buf[off+4:]), old, word))
+	binary.BigEndian.PutUint16(buf[off+4:], csum.Adjust16(binary.BigEndian.Uint16(buf[off+4:]), old, word))
 }
 
 // newARPSender gives an ARP request a new sender address each run.
@@ -226,7 +227,7 @@ func TestProcessAllocs(t *testing.T) {
 			ip := buf[ethHdrLen:]
 			old := binary.BigEndian.Uint16(ip[4:6])
 			binary.BigEndian.PutUint16(ip[4:6], uint16(run))
-			binary.BigEndian.PutUint16(ip[10:12], csumAdjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(run)))
+			binary.BigEndian.PutUint16(ip[10:12], csum.Adjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(run)))
 		},
 	}}
 	for _, tt := range tests {

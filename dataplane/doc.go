@@ -2,7 +2,9 @@
 // tables, ICMP echo for local addresses, the L4 virtual servers (VIP match,
 // member selection through pools, DNAT, SNAT automap and SNAT pools with
 // incremental checksums, direct server return) and the drop counters; the
-// flow table is dataplane/flowtable.
+// flow table is dataplane/flowtable, the neighbour tables and parking
+// queues dataplane/neighbor, the fragment table dataplane/fragtrack and the
+// checksum arithmetic dataplane/csum.
 //
 // What it owns:
 //
@@ -24,13 +26,15 @@
 //     in atomically as one snapshot; the data path loads it once per batch.
 //     VirtualStats, Pool and Member read the runtime state for show.
 //   - Engine (engine.go) owns ports, flow table (dataplane/flowtable;
-//     flows.go maps its refusals to drop reasons), neighbour
-//     tables and parking queues (neighbor.go) and counters (counters.go).
+//     flows.go maps its refusals to drop reasons), a neighbour table and a
+//     parking queue per port (dataplane/neighbor) and counters
+//     (counters.go).
 //     process.go is the hot path; packet.go the in-place header code;
 //     icmperr.go translates ICMP errors about translated flows back
 //     through their NAT; frag.go forwards fragmented UDP by tracking each
-//     datagram's first fragment (a fixed table under one mutex, taken only
-//     for fragments; the sweeper forgets datagrams that never complete).
+//     datagram's first fragment (dataplane/fragtrack: a fixed table under
+//     one mutex, taken only for fragments; the sweeper forgets datagrams
+//     that never complete, frag.go counts them).
 //
 // A frame is answered (ARP, ICMP echo), translated for an L4 flow, routed
 // by a forwarding virtual, or dropped with a named reason and a counter.
@@ -54,7 +58,7 @@
 // the neighbour tables and parking queues are per port. What port
 // goroutines share they do not write per packet: the installed program is
 // loaded once per batch; a neighbour table is an immutable snapshot behind
-// an atomic pointer (neighbor.go), replaced only when an entry changes;
+// an atomic pointer (dataplane/neighbor), replaced only when an entry changes;
 // counters are per worker (counters.go) and summed by readers; virtual and
 // member statistics are tallied per worker and added once per batch
 // (statbatch.go); the local-stack send path takes a pooled worker, not a

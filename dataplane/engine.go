@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"lbx/dataplane/flowtable"
+	"lbx/dataplane/fragtrack"
+	"lbx/dataplane/neighbor"
 	"lbx/internal/clock"
 	"lbx/pools"
 )
@@ -49,8 +51,8 @@ type portState struct {
 	port    Port
 	name    string
 	mac     [6]byte
-	neigh   neighborTable
-	pending pendingQueue
+	neigh   neighbor.Table
+	pending neighbor.Queue
 	ctr     portCounters // counts of goroutines that are not port workers (see counterShard)
 }
 
@@ -131,7 +133,7 @@ type Engine struct {
 
 	conflictLog logLimit // address-conflict warnings
 
-	frags fragTable // fragmented UDP datagrams in flight (frag.go)
+	frags fragtrack.Table[fragDest] // fragmented UDP datagrams in flight (frag.go)
 
 	pressureMu sync.Mutex // guards pressure; Sweep runs on the sweeper or a test
 	pressure   pressureLog
@@ -201,8 +203,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 		ps := &portState{idx: i, port: p, name: name}
 		copy(ps.mac[:], mac)
-		ps.neigh.init()
-		ps.pending.init()
+		ps.neigh.Init()
+		ps.pending.Init(maxFrameLen)
 		e.portIdx[name] = i
 		e.ports = append(e.ports, ps)
 	}
@@ -304,7 +306,7 @@ func (e *Engine) resolveMembersLocked(in *installed) {
 			}
 			seen[a] = true
 			ps := e.ports[in.selfs[si].port]
-			if _, ok := ps.neigh.lookup(addr4(a)); ok {
+			if _, ok := ps.neigh.Lookup(addr4(a)); ok {
 				continue
 			}
 			f := buildARP(buf[:], arpOpRequest, broadcastMAC, ps.mac, in.selfs[si].addr, [6]byte{}, a)
@@ -470,7 +472,7 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
 	m := e.flows.Mono(now)
-	e.frags.sweep(m, &e.drops)
+	e.drops[DropFragmentIncomplete].Add(uint64(e.frags.Sweep(m)))
 	e.pressureMu.Lock()
 	e.logPressureLocked(m)
 	e.pressureMu.Unlock()
@@ -483,13 +485,13 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: expired persistence records", "records", n)
 	}
 	for _, p := range e.ports {
-		p.neigh.fold()
-		if p.pending.used.Load() == 0 {
+		p.neigh.Fold()
+		if !p.pending.Waiting() {
 			continue
 		}
-		p.pending.mu.Lock()
-		n := p.pending.expireLocked(m)
-		p.pending.mu.Unlock()
+		p.pending.Lock()
+		n := p.pending.ExpireLocked(m)
+		p.pending.Unlock()
 		e.drops[DropNeighborTimeout].Add(uint64(n))
 	}
 }
@@ -571,7 +573,7 @@ func (e *Engine) Neighbor(port string, ip netip.Addr) (net.HardwareAddr, bool) {
 	if !ok {
 		return nil, false
 	}
-	mac, ok := e.ports[i].neigh.lookup(ip)
+	mac, ok := e.ports[i].neigh.Lookup(ip)
 	if !ok {
 		return nil, false
 	}

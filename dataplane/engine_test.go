@@ -3,13 +3,16 @@ package dataplane
 import (
 	"encoding/binary"
 	"fmt"
-	"lbx/dataplane/flowtable"
 	"net"
 	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"lbx/dataplane/csum"
+	"lbx/dataplane/flowtable"
+	"lbx/dataplane/neighbor"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket"
@@ -445,7 +448,7 @@ func TestNeighborTimeoutAndQueueFull(t *testing.T) {
 	t.Run("queue full drops oldest", func(t *testing.T) {
 		h := newHarness(t, testProgram(t, progOpts{}))
 		h.learn(portExt, clientMAC, client)
-		const n = pendingSlots + 3
+		const n = neighbor.QueueSlots + 3
 		for i := range n {
 			h.send(portExt, udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}, uint16(20000+i), 53, "q", false))
 		}
@@ -457,8 +460,8 @@ func TestNeighborTimeoutAndQueueFull(t *testing.T) {
 		}
 		h.learn(portInt, memberMAC(0), members[0])
 		out := h.ports[portInt].drain()
-		if len(out) != pendingSlots {
-			t.Fatalf("released %d frames, want %d", len(out), pendingSlots)
+		if len(out) != neighbor.QueueSlots {
+			t.Fatalf("released %d frames, want %d", len(out), neighbor.QueueSlots)
 		}
 		for i, f := range out {
 			if got, want := decodeWire(t, f).Src, fmt.Sprintf("198.18.0.10:%d", 20003+i); got != want {
@@ -578,7 +581,7 @@ func TestDropReasons(t *testing.T) {
 	frag := tcpFrame(cl, 1000, 80, fSYN, "q") // fragmented UDP through a virtual is forwarded (frag.go)
 	frag[ethHdrLen+6] = 0x20                  // MF
 	binary.BigEndian.PutUint16(frag[ethHdrLen+10:], 0)
-	binary.BigEndian.PutUint16(frag[ethHdrLen+10:], checksum(frag[ethHdrLen:ethHdrLen+20], 0))
+	binary.BigEndian.PutUint16(frag[ethHdrLen+10:], csum.Sum(frag[ethHdrLen:ethHdrLen+20], 0))
 	gre := mustSerialize(&layers.Ethernet{SrcMAC: clientMAC, DstMAC: extMAC, EthernetType: layers.EthernetTypeIPv4},
 		&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolGRE, SrcIP: client.AsSlice(), DstIP: vip.AsSlice()}, gopacket.Payload("xxxx"))
 	otherMAC := tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: routerMAC, src: client, dst: vip}, 1, 80, fSYN, "")

@@ -2,11 +2,10 @@ package dataplane
 
 import (
 	"encoding/binary"
-	"sync"
-	"sync/atomic"
-	"time"
 
+	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
+	"lbx/dataplane/fragtrack"
 )
 
 // Fragmented UDP through a virtual server.
@@ -26,8 +25,9 @@ import (
 // have to be fragmented again for the egress link, so reassembly would
 // cost a second buffer pool, two copies and a fragmenter for nothing the
 // member cannot do itself. Tracking holds no payload at all: its memory is
-// a fixed table of fragMaxDatagrams entries (a few hundred bytes each),
-// allocated on the first fragment the engine ever sees.
+// a fixed table of fragtrack.MaxDatagrams entries (a few hundred bytes
+// each), allocated on the first fragment the engine ever sees; the table is
+// dataplane/fragtrack, this file the engine's side of it.
 //
 // What it costs: a later fragment that arrives before its datagram's first
 // fragment cannot be placed and is dropped (drop.fragment-no-first). Linux
@@ -40,188 +40,30 @@ import (
 // Checks: a fragment with no payload, an MF fragment whose payload is not
 // a multiple of 8 bytes, one that ends past 65535 bytes or past the end a
 // last fragment gave, a first fragment too short for its UDP header, or a
-// datagram with more than fragMaxHoles holes at once is malformed
+// datagram with more than fragtrack.MaxHoles holes at once is malformed
 // (drop.fragment-malformed); a fragment overlapping one already forwarded
 // (an exact duplicate included) is dropped (drop.fragment-overlap), and so
 // is the rest of its datagram, whose reassembly the member would have to
 // guess at. A new first fragment for a datagram still tracked (the 16-bit
-// id wrapped) starts it afresh. A datagram not complete fragTimeout after
-// its first fragment (the engine's injected clock; Linux's ipfrag_time is
-// the same 30 s) is forgotten and counted once in
+// id wrapped) starts it afresh. A datagram not complete fragtrack.Timeout
+// after its first fragment (the engine's injected clock; Linux's
+// ipfrag_time is the same 30 s) is forgotten and counted once in
 // drop.fragment-incomplete; when the table is full a new datagram is
 // refused (drop.fragment-table-full).
 //
 // TCP fragments and fragments for the appliance itself are dropped as
 // before (drop.fragment), and so are fragments of a DSR member's answer
 // routed through the appliance (drop.local-source: dsrReturn needs the
-// ports of an unfragmented packet). All of it runs under one mutex: fragments are
-// rare and the unfragmented hot path never takes it.
+// ports of an unfragmented packet). The table runs under one mutex:
+// fragments are rare and the unfragmented hot path never takes it.
 
-const (
-	fragMaxDatagrams = 1024 // datagrams tracked at once
-	fragBuckets      = 2048 // power of two
-	fragMaxHoles     = 8    // disjoint received ranges per datagram
-	fragTimeout      = 30 * time.Second
-	maxIPDatagram    = 65535 // header included
-)
+const maxIPDatagram = 65535 // header included
 
-type fragKey struct {
-	src, dst uint32
-	id       uint16
-	proto    uint8
-}
-
-type fragRange struct{ lo, hi uint32 }
-
-type fragEntry struct {
-	key     fragKey
-	used    bool
-	bad     bool  // overlap seen: the rest of the datagram is dropped
-	next    int32 // bucket chain, or free list
-	created int64 // engine mono ns of the first fragment
-	total   int32 // end of the datagram once its last fragment is seen, else -1
-	nr      int
-	ranges  [fragMaxHoles]fragRange
-	hit     flowtable.Hit // the first fragment's translation
+// fragDest is what the fragment table keeps of a datagram for its later
+// fragments: the first fragment's translation and next hop.
+type fragDest struct {
+	hit     flowtable.Hit
 	nextHop uint32
-}
-
-// fragTable tracks fragmented datagrams. Its zero value is ready; the
-// entries are allocated on first use.
-type fragTable struct {
-	mu      sync.Mutex
-	buckets []int32 // head of each chain, -1 empty
-	entries []fragEntry
-	free    int32
-	n       int
-}
-
-func (t *fragTable) initLocked() {
-	if t.entries != nil {
-		return
-	}
-	t.buckets = make([]int32, fragBuckets)
-	for i := range t.buckets {
-		t.buckets[i] = -1
-	}
-	t.entries = make([]fragEntry, fragMaxDatagrams)
-	for i := range t.entries {
-		t.entries[i].next = int32(i + 1)
-	}
-	t.entries[len(t.entries)-1].next = -1
-	t.free = 0
-}
-
-func (k fragKey) bucket() int {
-	return int(flowtable.Mix32(k.src^flowtable.Mix32(k.dst^uint32(k.id)<<8^uint32(k.proto))) & (fragBuckets - 1))
-}
-
-// findLocked returns the entry of k, or -1. An expired entry is removed
-// (and counted as incomplete) and not found.
-func (t *fragTable) findLocked(k fragKey, now int64, drops *dropCounters) int32 {
-	for e := t.buckets[k.bucket()]; e >= 0; e = t.entries[e].next {
-		f := &t.entries[e]
-		if f.key != k {
-			continue
-		}
-		if now-f.created > int64(fragTimeout) {
-			t.removeLocked(e)
-			drops[DropFragmentIncomplete].Add(1)
-			return -1
-		}
-		return e
-	}
-	return -1
-}
-
-func (t *fragTable) removeLocked(e int32) {
-	f := &t.entries[e]
-	b := f.key.bucket()
-	if t.buckets[b] == e {
-		t.buckets[b] = f.next
-	} else {
-		for p := t.buckets[b]; p >= 0; p = t.entries[p].next {
-			if t.entries[p].next == e {
-				t.entries[p].next = f.next
-				break
-			}
-		}
-	}
-	*f = fragEntry{next: t.free}
-	t.free = e
-	t.n--
-}
-
-// sweepLocked removes the expired entries and returns how many.
-func (t *fragTable) sweepLocked(now int64) int {
-	n := 0
-	for e := range t.entries {
-		if f := &t.entries[e]; f.used && now-f.created > int64(fragTimeout) {
-			t.removeLocked(int32(e))
-			n++
-		}
-	}
-	return n
-}
-
-// insertLocked creates the entry of a datagram whose first fragment
-// covers [0, hi); -1 when the table is full.
-func (t *fragTable) insertLocked(k fragKey, now int64, hi uint32, drops *dropCounters) int32 {
-	if t.free < 0 {
-		drops[DropFragmentIncomplete].Add(uint64(t.sweepLocked(now)))
-		if t.free < 0 {
-			return -1
-		}
-	}
-	e := t.free
-	f := &t.entries[e]
-	t.free = f.next
-	b := k.bucket()
-	*f = fragEntry{key: k, used: true, next: t.buckets[b], created: now, total: -1, nr: 1}
-	f.ranges[0] = fragRange{0, hi}
-	t.buckets[b] = e
-	t.n++
-	return e
-}
-
-// add records [lo, hi) as received; it reports an overlap with a range
-// already received, or too many holes.
-func (f *fragEntry) add(lo, hi uint32) DropReason {
-	a, b := -1, -1
-	for i := range f.nr {
-		r := f.ranges[i]
-		if lo < r.hi && hi > r.lo {
-			return DropFragmentOverlap
-		}
-		if r.hi == lo {
-			a = i
-		}
-		if r.lo == hi {
-			b = i
-		}
-	}
-	switch {
-	case a >= 0 && b >= 0:
-		f.ranges[a].hi = f.ranges[b].hi
-		f.nr--
-		f.ranges[b] = f.ranges[f.nr]
-	case a >= 0:
-		f.ranges[a].hi = hi
-	case b >= 0:
-		f.ranges[b].lo = lo
-	default:
-		if f.nr == fragMaxHoles {
-			return DropFragmentMalformed
-		}
-		f.ranges[f.nr] = fragRange{lo, hi}
-		f.nr++
-	}
-	return dropNone
-}
-
-// complete reports whether every byte of the datagram has been seen.
-func (f *fragEntry) complete() bool {
-	return f.total >= 0 && f.nr == 1 && f.ranges[0] == fragRange{0, uint32(f.total)}
 }
 
 // fragInfo is a fragment's place in its datagram.
@@ -254,9 +96,6 @@ func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, DropReason) {
 	return fi, dropNone
 }
 
-// dropCounters is the engine's array of drop counters.
-type dropCounters = [numDropReasons]atomic.Uint64
-
 // handleFragment forwards one fragment of a UDP datagram (see above).
 func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) DropReason {
 	if p.proto != ProtoUDP {
@@ -269,46 +108,20 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 	if fi.lo == 0 {
 		return w.firstFragment(in, frame, p, fi)
 	}
-	t := &w.e.frags
-	k := fragKey{src: p.src, dst: p.dst, id: fi.id, proto: p.proto}
-	t.mu.Lock()
-	if t.entries == nil {
-		t.mu.Unlock()
-		return DropFragmentNoFirst
+	k := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
+	d, v, forgotten := w.e.frags.Later(k, fi.lo, fi.hi, fi.more, w.now)
+	if forgotten > 0 {
+		w.e.drops[DropFragmentIncomplete].Add(uint64(forgotten))
 	}
-	e := t.findLocked(k, w.now, &w.e.drops)
-	if e < 0 {
-		t.mu.Unlock()
+	switch v {
+	case fragtrack.NoFirst:
 		return DropFragmentNoFirst
-	}
-	f := &t.entries[e]
-	if f.bad {
-		t.mu.Unlock()
+	case fragtrack.Overlap:
 		return DropFragmentOverlap
+	case fragtrack.Malformed:
+		return DropFragmentMalformed
 	}
-	r = dropNone
-	switch {
-	case f.total >= 0 && fi.hi > uint32(f.total), !fi.more && f.total >= 0 && fi.hi != uint32(f.total):
-		r = DropFragmentMalformed
-	case !fi.more && f.nr > 0 && f.maxEnd() > fi.hi:
-		r = DropFragmentMalformed // data already seen past the end
-	default:
-		r = f.add(fi.lo, fi.hi)
-	}
-	if r != dropNone {
-		f.bad = true
-		t.mu.Unlock()
-		return r
-	}
-	if !fi.more {
-		f.total = int32(fi.hi)
-	}
-	hit, nextHop := f.hit, f.nextHop
-	if f.complete() {
-		t.removeLocked(e)
-	}
-	t.mu.Unlock()
-
+	hit, nextHop := d.hit, d.nextHop
 	if p.ttl <= 1 {
 		return DropTTLExceeded
 	}
@@ -318,14 +131,6 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 	decTTL(frame, p)
 	countHit(&hit, p.total)
 	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
-}
-
-func (f *fragEntry) maxEnd() uint32 {
-	var m uint32
-	for i := range f.nr {
-		m = max(m, f.ranges[i].hi)
-	}
-	return m
 }
 
 // firstFragment looks up or opens the flow of a datagram's first fragment,
@@ -362,23 +167,14 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 		nextHop = hit.Hop
 	}
 
-	t := &w.e.frags
-	fk := fragKey{src: p.src, dst: p.dst, id: fi.id, proto: p.proto}
-	t.mu.Lock()
-	t.initLocked()
-	if e := t.findLocked(fk, w.now, &w.e.drops); e >= 0 {
-		// The id wrapped while an older datagram was still incomplete.
-		t.removeLocked(e)
-		w.e.drops[DropFragmentIncomplete].Add(1)
+	fk := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
+	forgotten, ok := w.e.frags.First(fk, fi.hi, w.now, fragDest{hit, nextHop})
+	if forgotten > 0 {
+		w.e.drops[DropFragmentIncomplete].Add(uint64(forgotten))
 	}
-	e := t.insertLocked(fk, w.now, fi.hi, &w.e.drops)
-	if e < 0 {
-		t.mu.Unlock()
+	if !ok {
 		return DropFragmentTableFull
 	}
-	t.entries[e].hit = hit
-	t.entries[e].nextHop = nextHop
-	t.mu.Unlock()
 
 	if !hit.DSR {
 		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
@@ -393,8 +189,8 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 func rewriteAddrs(frame []byte, p *ipv4Packet, src, dst uint32) {
 	ip := frame[ethHdrLen:]
 	sum := binary.BigEndian.Uint16(ip[10:12])
-	sum = csumAdjust32(sum, p.src, src)
-	sum = csumAdjust32(sum, p.dst, dst)
+	sum = csum.Adjust32(sum, p.src, src)
+	sum = csum.Adjust32(sum, p.dst, dst)
 	binary.BigEndian.PutUint32(ip[12:16], src)
 	binary.BigEndian.PutUint32(ip[16:20], dst)
 	binary.BigEndian.PutUint16(ip[10:12], sum)
@@ -424,14 +220,4 @@ func countHit(hit *flowtable.Hit, n int) {
 		hit.MS.PktsOut.Add(1)
 		hit.MS.BytesOut.Add(bytes)
 	}
-}
-
-// sweep forgets the datagrams older than fragTimeout, counting each as
-// incomplete. The engine's sweeper calls it every second.
-func (t *fragTable) sweep(now int64, drops *dropCounters) {
-	t.mu.Lock()
-	if t.n > 0 {
-		drops[DropFragmentIncomplete].Add(uint64(t.sweepLocked(now)))
-	}
-	t.mu.Unlock()
 }

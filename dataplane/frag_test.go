@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"lbx/dataplane/fragtrack"
 )
 
 // fragment splits the IPv4 packet of frame into fragments of at most n
@@ -141,7 +143,7 @@ func TestFragmentedUDPThroughNAT(t *testing.T) {
 			if st.PktsIn.Load() != 3 || st.PktsOut.Load() != 3 {
 				t.Errorf("virtual packets in %d out %d, want 3 and 3", st.PktsIn.Load(), st.PktsOut.Load())
 			}
-			if n := h.e.frags.n; n != 0 {
+			if n := h.e.frags.Len(); n != 0 {
 				t.Errorf("%d datagrams still tracked after both completed, want 0", n)
 			}
 		})
@@ -236,10 +238,10 @@ func TestFragmentDrops(t *testing.T) {
 		send: func(h *harness, fs [][]byte) {
 			h.send(portExt, fs[0])
 			h.send(portExt, fs[1])
-			h.clock.Advance(fragTimeout)
+			h.clock.Advance(fragtrack.Timeout)
 			h.e.Sweep(h.clock.Now())
 			if n := h.e.Drops(DropFragmentIncomplete); n != 0 {
-				h.t.Errorf("incomplete after exactly %v: %d, want 0", fragTimeout, n)
+				h.t.Errorf("incomplete after exactly %v: %d, want 0", fragtrack.Timeout, n)
 			}
 			h.clock.Advance(time.Second)
 			h.e.Sweep(h.clock.Now())
@@ -276,14 +278,14 @@ func TestFragmentDrops(t *testing.T) {
 			if n := len(h.ports[portInt].drain()); n != tt.sent {
 				t.Errorf("%d fragments reached the member, want %d", n, tt.sent)
 			}
-			if h.e.frags.n != tt.tracked {
-				t.Errorf("%d datagrams tracked, want %d", h.e.frags.n, tt.tracked)
+			if h.e.frags.Len() != tt.tracked {
+				t.Errorf("%d datagrams tracked, want %d", h.e.frags.Len(), tt.tracked)
 			}
 		})
 	}
 }
 
-// TestFragmentTableBound: the table holds fragMaxDatagrams datagrams; one
+// TestFragmentTableBound: the table holds fragtrack.MaxDatagrams datagrams; one
 // more is refused and counted, and room comes back as datagrams complete.
 func TestFragmentTableBound(t *testing.T) {
 	h := newHarness(t, testProgram(t, progOpts{snat: true}))
@@ -297,22 +299,22 @@ func TestFragmentTableBound(t *testing.T) {
 		binary.BigEndian.PutUint16(ip[10:12], ^onesSum(ip[:20]))
 		return f[0]
 	}
-	for id := range fragMaxDatagrams {
+	for id := range fragtrack.MaxDatagrams {
 		h.send(portExt, first(uint16(id)))
 		h.ports[portInt].drain()
 	}
 	if d := h.drops(); len(d) != 0 {
 		t.Fatalf("drops %v while filling the table", d)
 	}
-	h.send(portExt, first(fragMaxDatagrams))
+	h.send(portExt, first(fragtrack.MaxDatagrams))
 	if got := h.e.Drops(DropFragmentTableFull); got != 1 {
 		t.Errorf("fragment-table-full %d, want 1", got)
 	}
 	// Past the timeout the full table makes room by forgetting the old.
-	h.clock.Advance(fragTimeout + time.Second)
-	h.send(portExt, first(fragMaxDatagrams+1))
-	if got := h.e.Drops(DropFragmentIncomplete); got != fragMaxDatagrams {
-		t.Errorf("fragment-incomplete %d, want %d", got, fragMaxDatagrams)
+	h.clock.Advance(fragtrack.Timeout + time.Second)
+	h.send(portExt, first(fragtrack.MaxDatagrams+1))
+	if got := h.e.Drops(DropFragmentIncomplete); got != fragtrack.MaxDatagrams {
+		t.Errorf("fragment-incomplete %d, want %d", got, fragtrack.MaxDatagrams)
 	}
 	if n := len(h.ports[portInt].drain()); n != 1 {
 		t.Errorf("%d frames at the member after the table made room, want 1", n)
@@ -355,8 +357,8 @@ func FuzzFragment(f *testing.F) {
 				t.Fatalf("fragment sent to %s, want the member %s", a, members[0])
 			}
 		}
-		if h.e.frags.n > fragMaxDatagrams {
-			t.Fatalf("%d datagrams tracked, bound %d", h.e.frags.n, fragMaxDatagrams)
+		if h.e.frags.Len() > fragtrack.MaxDatagrams {
+			t.Fatalf("%d datagrams tracked, bound %d", h.e.frags.Len(), fragtrack.MaxDatagrams)
 		}
 	})
 }

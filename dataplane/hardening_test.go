@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/csum"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket/layers"
 )
@@ -41,7 +43,7 @@ func optionOverrun() []byte {
 	ip := f[ethHdrLen:]
 	ip[21] = 12
 	ip[10], ip[11] = 0, 0
-	binary.BigEndian.PutUint16(ip[10:12], checksum(ip[:int(ip[0]&0xf)*4], 0))
+	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:int(ip[0]&0xf)*4], 0))
 	return f
 }
 

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/binary"
 
+	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 )
 
@@ -115,7 +116,7 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 	if r != dropNone {
 		return true, r
 	}
-	if checksum(frame[p.l4:end], 0) != 0 {
+	if csum.Sum(frame[p.l4:end], 0) != 0 {
 		return true, DropBadChecksum
 	}
 	k := flowtable.Key{Src: q.dst, Dst: q.src, Sport: q.dport, Dport: q.sport, Proto: q.proto}
@@ -169,8 +170,8 @@ func (w *worker) icmpErrorDSRReturn(in *installed, frame []byte, p *ipv4Packet) 
 func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowtable.Hit) {
 	ip := frame[ethHdrLen:]
 	hsum := binary.BigEndian.Uint16(ip[10:12])
-	hsum = csumAdjust32(hsum, p.src, hit.Src)
-	hsum = csumAdjust32(hsum, p.dst, hit.Dst)
+	hsum = csum.Adjust32(hsum, p.src, hit.Src)
+	hsum = csum.Adjust32(hsum, p.dst, hit.Dst)
 	binary.BigEndian.PutUint32(ip[12:16], hit.Src)
 	binary.BigEndian.PutUint32(ip[16:20], hit.Dst)
 	binary.BigEndian.PutUint16(ip[10:12], hsum)
@@ -181,8 +182,8 @@ func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowtabl
 	nsrc, ndst, nsport, ndport := hit.Dst, hit.Src, hit.Dport, hit.Sport
 	qip := frame[q.ip:]
 	qsum := binary.BigEndian.Uint16(qip[10:12])
-	qsum = csumAdjust32(qsum, q.src, nsrc)
-	qsum = csumAdjust32(qsum, q.dst, ndst)
+	qsum = csum.Adjust32(qsum, q.src, nsrc)
+	qsum = csum.Adjust32(qsum, q.dst, ndst)
 	binary.BigEndian.PutUint32(qip[12:16], nsrc)
 	binary.BigEndian.PutUint32(qip[16:20], ndst)
 	binary.BigEndian.PutUint16(qip[10:12], qsum)
@@ -193,10 +194,10 @@ func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowtabl
 	if co := l4ChecksumOffset(q.proto); len(l4) >= co+2 {
 		lsum := binary.BigEndian.Uint16(l4[co : co+2])
 		if q.proto == ProtoTCP || lsum != 0 {
-			lsum = csumAdjust32(lsum, q.src, nsrc)
-			lsum = csumAdjust32(lsum, q.dst, ndst)
-			lsum = csumAdjust16(lsum, q.sport, nsport)
-			lsum = csumAdjust16(lsum, q.dport, ndport)
+			lsum = csum.Adjust32(lsum, q.src, nsrc)
+			lsum = csum.Adjust32(lsum, q.dst, ndst)
+			lsum = csum.Adjust16(lsum, q.sport, nsport)
+			lsum = csum.Adjust16(lsum, q.dport, ndport)
 			if q.proto == ProtoUDP && lsum == 0 {
 				lsum = 0xffff
 			}
@@ -206,5 +207,5 @@ func translateICMPError(frame []byte, p *ipv4Packet, q *icmpQuote, hit *flowtabl
 
 	icmp := frame[p.l4:q.end]
 	icmp[2], icmp[3] = 0, 0
-	binary.BigEndian.PutUint16(icmp[2:4], checksum(icmp, 0))
+	binary.BigEndian.PutUint16(icmp[2:4], csum.Sum(icmp, 0))
 }

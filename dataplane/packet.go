@@ -2,8 +2,10 @@ package dataplane
 
 import (
 	"encoding/binary"
-	"lbx/dataplane/flowtable"
 	"net/netip"
+
+	"lbx/dataplane/csum"
+	"lbx/dataplane/flowtable"
 )
 
 // In-place header access. Everything here works on the frame buffer with
@@ -121,7 +123,7 @@ func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
 	if p.ihl < ipv4MinHdr || p.total < p.ihl || p.total > len(ip) {
 		return p, DropMalformed
 	}
-	if checksum(ip[:p.ihl], 0) != 0 {
+	if csum.Sum(ip[:p.ihl], 0) != 0 {
 		return p, DropBadChecksum
 	}
 	if p.ihl > ipv4MinHdr {
@@ -201,7 +203,7 @@ func l4ChecksumOK(frame []byte, p *ipv4Packet) bool {
 		seg = seg[:binary.BigEndian.Uint16(seg[4:6])]
 	}
 	s := p.src>>16 + p.src&0xffff + p.dst>>16 + p.dst&0xffff + uint32(p.proto) + uint32(len(seg))
-	return checksum(seg, s) == 0
+	return csum.Sum(seg, s) == 0
 }
 
 // parseL4 reads the ports (and TCP flags) of an unfragmented TCP or UDP
@@ -244,39 +246,6 @@ func parseL4(frame []byte, p *ipv4Packet) DropReason {
 	return dropNone
 }
 
-// checksum returns the one's-complement of the one's-complement sum of b,
-// started from initial. Over a header that carries a valid checksum the
-// result is 0.
-func checksum(b []byte, initial uint32) uint16 {
-	s := initial
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
-// csumAdjust16 updates a checksum for one 16-bit word changing from old to
-// new: HC' = ~(~HC + ~m + m') (RFC 1624, eqn. 3).
-func csumAdjust16(sum, old, new uint16) uint16 {
-	s := uint32(^sum) + uint32(^old) + uint32(new)
-	s = s&0xffff + s>>16
-	s = s&0xffff + s>>16
-	return ^uint16(s)
-}
-
-// csumAdjust32 updates a checksum for a 32-bit field (an IPv4 address).
-func csumAdjust32(sum uint16, old, new uint32) uint16 {
-	sum = csumAdjust16(sum, uint16(old>>16), uint16(new>>16))
-	return csumAdjust16(sum, uint16(old), uint16(new))
-}
-
 // l4ChecksumOffset is where the transport checksum sits in its header.
 func l4ChecksumOffset(proto uint8) int {
 	if proto == ProtoTCP {
@@ -297,21 +266,21 @@ func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint1
 	fixL4 := p.proto == ProtoTCP || lsum != 0
 
 	if src != p.src {
-		hsum = csumAdjust32(hsum, p.src, src)
-		lsum = csumAdjust32(lsum, p.src, src)
+		hsum = csum.Adjust32(hsum, p.src, src)
+		lsum = csum.Adjust32(lsum, p.src, src)
 		binary.BigEndian.PutUint32(ip[12:16], src)
 	}
 	if dst != p.dst {
-		hsum = csumAdjust32(hsum, p.dst, dst)
-		lsum = csumAdjust32(lsum, p.dst, dst)
+		hsum = csum.Adjust32(hsum, p.dst, dst)
+		lsum = csum.Adjust32(lsum, p.dst, dst)
 		binary.BigEndian.PutUint32(ip[16:20], dst)
 	}
 	if sport != p.sport {
-		lsum = csumAdjust16(lsum, p.sport, sport)
+		lsum = csum.Adjust16(lsum, p.sport, sport)
 		binary.BigEndian.PutUint16(l4[0:2], sport)
 	}
 	if dport != p.dport {
-		lsum = csumAdjust16(lsum, p.dport, dport)
+		lsum = csum.Adjust16(lsum, p.dport, dport)
 		binary.BigEndian.PutUint16(l4[2:4], dport)
 	}
 	binary.BigEndian.PutUint16(ip[10:12], hsum)
@@ -330,7 +299,7 @@ func decTTL(frame []byte, p *ipv4Packet) {
 	ip := frame[ethHdrLen:]
 	old := uint16(ip[8])<<8 | uint16(ip[9])
 	ip[8]--
-	sum := csumAdjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(ip[8])<<8|uint16(ip[9]))
+	sum := csum.Adjust16(binary.BigEndian.Uint16(ip[10:12]), old, uint16(ip[8])<<8|uint16(ip[9]))
 	binary.BigEndian.PutUint16(ip[10:12], sum)
 	p.ttl--
 }
@@ -368,7 +337,7 @@ func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, DropReason
 		return nil, DropMalformed
 	}
 	icmp := frame[p.l4:end]
-	if checksum(icmp, 0) != 0 {
+	if csum.Sum(icmp, 0) != 0 {
 		return nil, DropBadChecksum
 	}
 	if icmp[0] != icmpEchoRequest || icmp[1] != 0 {
@@ -383,10 +352,10 @@ func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, DropReason
 	binary.BigEndian.PutUint32(ip[16:20], p.src)
 	ip[8] = defaultTTL
 	ip[10], ip[11] = 0, 0
-	binary.BigEndian.PutUint16(ip[10:12], checksum(ip, 0))
+	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip, 0))
 
 	icmp[0] = icmpEchoReply
-	sum := csumAdjust16(binary.BigEndian.Uint16(icmp[2:4]), icmpEchoRequest<<8, icmpEchoReply<<8)
+	sum := csum.Adjust16(binary.BigEndian.Uint16(icmp[2:4]), icmpEchoRequest<<8, icmpEchoReply<<8)
 	binary.BigEndian.PutUint16(icmp[2:4], sum)
 	return frame[:end], dropNone
 }

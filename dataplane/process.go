@@ -210,16 +210,16 @@ func (e *Engine) ownMAC(mac [6]byte) bool {
 // parked for it.
 func (w *worker) learn(ip uint32, mac [6]byte) {
 	p := w.rx
-	if !p.neigh.learn(ip, mac) || p.pending.used.Load() == 0 {
+	if !p.neigh.Learn(ip, mac) || !p.pending.Waiting() {
 		return
 	}
-	p.pending.mu.Lock()
-	w.e.writeLocked(w.ctr, p, p.pending.takeLocked(addr4(ip), mac))
-	p.pending.mu.Unlock()
+	p.pending.Lock()
+	w.e.writeLocked(w.ctr, p, p.pending.TakeLocked(addr4(ip), mac))
+	p.pending.Unlock()
 }
 
 // writeLocked sends released parked frames, counting into ctr;
-// p.pending.mu is held because the frames live in its slots.
+// p.pending is locked because the frames live in its slots.
 func (e *Engine) writeLocked(ctr *counterShard, p *portState, frames [][]byte) {
 	if len(frames) == 0 {
 		return
@@ -454,21 +454,21 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
 	nh := addr4(nextHop)
-	if mac, ok := p.neigh.lookup4(nextHop); ok {
+	if mac, ok := p.neigh.Lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
 		return dropNone
 	}
 
-	p.pending.mu.Lock()
-	dropped, sendARP := p.pending.parkLocked(frame, nh, w.now)
+	p.pending.Lock()
+	dropped, sendARP := p.pending.ParkLocked(frame, nh, w.now)
 	// The reply may have been learned between the lookup above and parking;
 	// learn releases under this lock, so one of the two sees the other.
-	mac, known := p.neigh.lookup4(nextHop)
+	mac, known := p.neigh.Lookup4(nextHop)
 	if known {
-		w.e.writeLocked(w.ctr, p, p.pending.takeLocked(nh, mac))
+		w.e.writeLocked(w.ctr, p, p.pending.TakeLocked(nh, mac))
 	}
-	p.pending.mu.Unlock()
+	p.pending.Unlock()
 	if dropped > 0 {
 		w.ctr.drops[DropNeighborTimeout].Add(uint64(dropped))
 	}

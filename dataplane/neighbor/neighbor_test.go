@@ -1,4 +1,4 @@
-package dataplane
+package neighbor
 
 import (
 	"sync"
@@ -60,22 +60,22 @@ func TestNeighborTable(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var nt neighborTable
-			nt.init()
+			var nt Table
+			nt.Init()
 			for i, s := range tt.steps {
-				if got := nt.learn(s.ip, neighMAC(s.mac)); got != s.changed {
+				if got := nt.Learn(s.ip, neighMAC(s.mac)); got != s.changed {
 					t.Fatalf("step %d: learn(%d, %d) = %v, want %v", i, s.ip, s.mac, got, s.changed)
 				}
 			}
 			if tt.fold {
-				nt.fold()
+				nt.Fold()
 			}
 			for ip, m := range tt.want {
-				if mac, ok := nt.lookup4(ip); !ok || mac != neighMAC(m) {
+				if mac, ok := nt.Lookup4(ip); !ok || mac != neighMAC(m) {
 					t.Errorf("lookup(%d) = %v, %v; want %v", ip, mac, ok, neighMAC(m))
 				}
 			}
-			if _, ok := nt.lookup4(99999); ok {
+			if _, ok := nt.Lookup4(99999); ok {
 				t.Errorf("lookup of an unknown address succeeded")
 			}
 			if got := len(nt.snap.Load().recent); got != tt.recent {
@@ -91,20 +91,20 @@ func TestNeighborTable(t *testing.T) {
 // TestNeighborTableBound: a table of maxNeighbors entries learns no new
 // neighbour, but a known one may still change its MAC.
 func TestNeighborTableBound(t *testing.T) {
-	var nt neighborTable
-	nt.init()
+	var nt Table
+	nt.Init()
 	for i := range maxNeighbors {
-		if !nt.learn(uint32(i+1), neighMAC(i)) {
+		if !nt.Learn(uint32(i+1), neighMAC(i)) {
 			t.Fatalf("entry %d not learned", i)
 		}
 	}
-	if nt.learn(maxNeighbors+1, neighMAC(1)) {
+	if nt.Learn(maxNeighbors+1, neighMAC(1)) {
 		t.Errorf("learned a neighbour past maxNeighbors")
 	}
-	if !nt.learn(1, neighMAC(99)) {
+	if !nt.Learn(1, neighMAC(99)) {
 		t.Errorf("a known neighbour could not change its MAC in a full table")
 	}
-	nt.fold()
+	nt.Fold()
 	if got := len(nt.snap.Load().base); got != maxNeighbors {
 		t.Errorf("base holds %d entries, want %d", got, maxNeighbors)
 	}
@@ -113,18 +113,18 @@ func TestNeighborTableBound(t *testing.T) {
 // TestNeighborRelearnAllocs: re-learning a known neighbour (every gleaned
 // packet does) and looking one up allocate nothing.
 func TestNeighborRelearnAllocs(t *testing.T) {
-	var nt neighborTable
-	nt.init()
-	nt.learn(1, neighMAC(1)) // in the list
+	var nt Table
+	nt.Init()
+	nt.Learn(1, neighMAC(1)) // in the list
 	for i := range 3 * neighRecent {
-		nt.learn(uint32(100+i), neighMAC(i))
+		nt.Learn(uint32(100+i), neighMAC(i))
 	}
-	nt.learn(2, neighMAC(2))
+	nt.Learn(2, neighMAC(2))
 	allocs := testing.AllocsPerRun(1000, func() {
-		if nt.learn(1, neighMAC(1)) || nt.learn(2, neighMAC(2)) || nt.learn(100, neighMAC(0)) {
+		if nt.Learn(1, neighMAC(1)) || nt.Learn(2, neighMAC(2)) || nt.Learn(100, neighMAC(0)) {
 			t.Fatal("re-learning changed the table")
 		}
-		if _, ok := nt.lookup4(2); !ok {
+		if _, ok := nt.Lookup4(2); !ok {
 			t.Fatal("lookup failed")
 		}
 	})
@@ -136,11 +136,11 @@ func TestNeighborRelearnAllocs(t *testing.T) {
 // TestNeighborConcurrent: readers on several goroutines see every entry
 // once learned, while a writer learns, changes and folds (run with -race).
 func TestNeighborConcurrent(t *testing.T) {
-	var nt neighborTable
-	nt.init()
+	var nt Table
+	nt.Init()
 	const n = 200
 	for i := range n {
-		nt.learn(uint32(i), neighMAC(i))
+		nt.Learn(uint32(i), neighMAC(i))
 	}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -153,7 +153,7 @@ func TestNeighborConcurrent(t *testing.T) {
 				default:
 				}
 				for i := range n {
-					mac, ok := nt.lookup4(uint32(i))
+					mac, ok := nt.Lookup4(uint32(i))
 					if !ok || (mac != neighMAC(i) && mac != neighMAC(i+1000)) {
 						t.Errorf("lookup(%d) = %v, %v", i, mac, ok)
 						return
@@ -168,9 +168,9 @@ func TestNeighborConcurrent(t *testing.T) {
 			if round%2 == 0 {
 				m = i + 1000
 			}
-			nt.learn(uint32(i), neighMAC(m))
+			nt.Learn(uint32(i), neighMAC(m))
 		}
-		nt.fold()
+		nt.Fold()
 	}
 	close(stop)
 	wg.Wait()
