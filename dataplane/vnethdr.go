@@ -282,24 +282,25 @@ func sameConnSegment(a []byte, fa tcp4Frame, b []byte, fb tcp4Frame) bool {
 }
 
 // coalescable reports whether a frame may start or join a GSO run: an
-// IPv4 TCP segment with payload and only ACK (and PSH) set, whose checksum
-// verifies (joining must not turn a corrupt segment into a valid one).
+// IPv4 TCP segment with payload and only ACK (and PSH) set. Its checksum
+// is verified only once it has a partner (see tcpCoalesce).
 func coalescable(frame []byte) (tcp4Frame, bool) {
 	f, ok := parseTCP4(frame)
 	if !ok || len(frame) == f.hlen {
 		return f, false
 	}
-	if fl := frame[ethHdrLen+f.ihl+13]; fl&^tsoPSH != tsoACK {
-		return f, false
-	}
-	return f, tcpChecksumValid(frame, f)
+	return f, frame[ethHdrLen+f.ihl+13]&^tsoPSH == tsoACK
 }
 
 // tcpCoalesce joins the longest run at the start of frames of consecutive
 // segments of one TCP connection (see sameConnSegment) of equal payload
 // (the last may be shorter) into one GSO frame, virtio-net header first,
 // built in buf. It returns how many frames it joined and the frame to
-// write; n < 2 means no run (out is nil): write frames[0] alone.
+// write; n < 2 means no run (out is nil): write frames[0] alone. Every
+// joined segment's checksum must verify (the kernel computes the joined
+// frame's anew, which must not turn a corrupt segment into a valid one);
+// the cheap header comparisons come first, so a frame without a partner
+// (a request, an ACK) costs no checksum.
 func tcpCoalesce(frames [][]byte, buf []byte) (n int, out []byte) {
 	if len(frames) < 2 {
 		return 1, nil
@@ -318,6 +319,12 @@ func tcpCoalesce(frames [][]byte, buf []byte) (n int, out []byte) {
 		}
 		fn, ok := coalescable(next)
 		if !ok || len(next)-fn.hlen > mss || !sameConnSegment(prev, f, next, fn) {
+			break
+		}
+		if n == 1 && !tcpChecksumValid(frames[0], f) {
+			return 1, nil
+		}
+		if !tcpChecksumValid(next, fn) {
 			break
 		}
 		total += len(next) - f.hlen
