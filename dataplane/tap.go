@@ -184,10 +184,10 @@ func (t *TAP) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 			}
 			t.ctr.csumIn.Add(1)
 		}
-		// A frame longer than the buffer reaches the engine truncated
-		// to it no more than it did without the header; the engine
-		// drops what it cannot parse.
-		sizes[0] = copy(bufs[0], frame)
+		// A frame longer than the buffer is reported at its length, so
+		// that the engine drops and counts it as malformed.
+		copy(bufs[0], frame)
+		sizes[0] = len(frame)
 		return 1, nil
 	}
 }
