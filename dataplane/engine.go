@@ -19,8 +19,11 @@ import (
 )
 
 const (
-	// batchSize is how many frames one ReadBatch may return.
-	batchSize = 32
+	// batchSize is how many frames one ReadBatch may return. 64 holds
+	// the segments of one 64 KB GSO frame from a TAP port (about 45), so
+	// that they leave in one batch and are joined into one GSO frame again
+	// (docs/BENCHMARKS.md, TAP offload: +25 % bulk over 32).
+	batchSize = 64
 	// DefaultFlowCapacity is the flow table size when EngineConfig leaves it 0.
 	DefaultFlowCapacity = 65536
 	// DefaultPersistCapacity is the persistence table size when

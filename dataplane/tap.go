@@ -4,38 +4,69 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 
-	"github.com/songgao/water"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
-// TAP is a data port over a Linux TAP device (github.com/songgao/water).
-// lbx is the "wire" side of the device: frames the kernel sends on the TAP
-// interface (for instance from a bridge the interface is enslaved to) are
-// read here, and frames written here appear as received by the kernel. The
-// port's MAC is lbx's own address on that wire, not the kernel interface's.
+// TAP is a data port over a Linux TAP device. lbx is the "wire" side of the
+// device: frames the kernel sends on the TAP interface (for instance from a
+// bridge the interface is enslaved to) are read here, and frames written
+// here appear as received by the kernel. The port's MAC is lbx's own
+// address on that wire, not the kernel interface's.
 //
-// water opens the device non-blocking through the Go netpoller, so Close
-// unblocks a pending read. One read and one write system call per frame:
-// ReadBatch returns at most one frame.
+// The device is opened with IFF_VNET_HDR and, where the kernel allows,
+// checksum and TCPv4 segmentation offload (TUNSETOFFLOAD TUN_F_CSUM |
+// TUN_F_TSO4): the kernel then hands over TCP segments of up to 64 KB in
+// one read and takes them back in one write (vnethdr.go). ReadBatch cuts
+// such a frame into wire-sized frames (up to len(bufs) per call; the rest
+// on the next call), WriteBatch joins runs of consecutive segments of one
+// connection back into one. Other frames still cost one read or one write
+// system call each.
+//
+// The descriptor is non-blocking and read through the Go netpoller, so
+// Close unblocks a pending read.
 type TAP struct {
-	name string
-	ifce *water.Interface
-	mac  net.HardwareAddr
+	name    string
+	file    *os.File
+	mac     net.HardwareAddr
+	offload bool // TUNSETOFFLOAD succeeded: GSO frames may come and go
 	// nl and index find the device for its statistics from any thread:
 	// the handle's socket stays in the namespace the device was opened in.
 	nl    *netlink.Handle
 	index int
 
+	rmu   sync.Mutex // guards rbuf and split: one ReadBatch at a time
+	rbuf  []byte     // virtio-net header and one frame of up to 64 KB
+	split tcpSplit   // the GSO frame in rbuf being cut
+
+	wbufs sync.Pool // *[]byte: a virtio-net header and a frame of up to 64 KB, per WriteBatch
+
+	ctr tapCounters
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
+// tapCounters are the TAP's own counters (PortCounters).
+type tapCounters struct {
+	gsoIn, segsIn   atomic.Uint64 // GSO frames read, segments cut from them
+	gsoOut, segsOut atomic.Uint64 // GSO frames written, segments joined into them
+	csumIn          atomic.Uint64 // frames read whose checksum lbx finished
+	vnetErrors      atomic.Uint64 // frames read with a header lbx cannot follow, dropped
+}
+
 var (
-	_ Port        = (*TAP)(nil)
-	_ LossCounter = (*TAP)(nil)
+	_ Port         = (*TAP)(nil)
+	_ LossCounter  = (*TAP)(nil)
+	_ PortCounters = (*TAP)(nil)
 )
+
+// tapBufLen holds a virtio-net header and the largest GSO frame.
+const tapBufLen = vnetHdrLen + maxGSOFrame
 
 // OpenTAP creates (or attaches to) the TAP device in the calling thread's
 // network namespace, brings it up, and returns it as the port called name
@@ -44,28 +75,55 @@ func OpenTAP(name, device string, mac net.HardwareAddr) (*TAP, error) {
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("port %s: mac %q: want a 6-byte Ethernet address", name, mac)
 	}
-	ifce, err := water.New(water.Config{
-		DeviceType:             water.TAP,
-		PlatformSpecificParams: water.PlatformSpecificParams{Name: device},
-	})
+	file, dev, offload, err := openTAPDevice(device)
 	if err != nil {
-		return nil, fmt.Errorf("port %s: open tap: %w", name, err)
+		return nil, fmt.Errorf("port %s: open tap %s: %w", name, device, err)
 	}
 	nl, err := netlink.NewHandle()
 	if err != nil {
-		ifce.Close()
+		file.Close()
 		return nil, fmt.Errorf("port %s: netlink: %w", name, err)
 	}
-	link, err := nl.LinkByName(ifce.Name())
+	link, err := nl.LinkByName(dev)
 	if err == nil {
 		err = nl.LinkSetUp(link)
 	}
 	if err != nil {
 		nl.Close()
-		ifce.Close()
+		file.Close()
 		return nil, fmt.Errorf("port %s: bring tap %s up: %w", name, device, err)
 	}
-	return &TAP{name: name, ifce: ifce, mac: append(net.HardwareAddr(nil), mac...), nl: nl, index: link.Attrs().Index}, nil
+	t := &TAP{
+		name: name, file: file, mac: append(net.HardwareAddr(nil), mac...), offload: offload,
+		nl: nl, index: link.Attrs().Index,
+		rbuf: make([]byte, tapBufLen),
+	}
+	t.wbufs.New = func() any { b := make([]byte, tapBufLen); return &b }
+	return t, nil
+}
+
+// openTAPDevice opens /dev/net/tun as the TAP device (IFF_TAP, IFF_NO_PI,
+// IFF_VNET_HDR), non-blocking, and enables offloads; offload is false when
+// the kernel refuses them (frames then come one by one, checksums
+// complete). It returns the device's name.
+func openTAPDevice(device string) (f *os.File, name string, offload bool, err error) {
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("open /dev/net/tun: %w", err)
+	}
+	ifr, err := unix.NewIfreq(device)
+	if err != nil {
+		unix.Close(fd)
+		return nil, "", false, fmt.Errorf("device name: %w", err)
+	}
+	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return nil, "", false, fmt.Errorf("TUNSETIFF: %w", err)
+	}
+	offload = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, unix.TUN_F_CSUM|unix.TUN_F_TSO4) == nil
+	// A non-blocking descriptor goes to the netpoller.
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), ifr.Name(), offload, nil
 }
 
 // RxLost implements LossCounter: the frames the kernel dropped because
@@ -85,32 +143,115 @@ func (t *TAP) Name() string { return t.name }
 // MAC implements Port.
 func (t *TAP) MAC() net.HardwareAddr { return t.mac }
 
-// ReadBatch implements Port. It reads one frame per call.
+// ReadBatch implements Port. It reads one frame per system call; a GSO
+// frame fills up to len(bufs) buffers with its segments and leaves the
+// rest for the next calls. A frame whose checksum the kernel left to lbx
+// (NEEDS_CSUM) is returned with it complete.
 func (t *TAP) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	if len(bufs) == 0 {
 		return 0, nil
 	}
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
 	for {
-		n, err := t.ifce.Read(bufs[0])
+		if !t.split.done() {
+			if n := t.cutSegments(bufs, sizes); n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		m, err := t.file.Read(t.rbuf)
 		if err != nil {
 			return 0, err
 		}
-		if n == 0 {
+		h, ok := parseVnetHdr(t.rbuf[:m])
+		if !ok || m == vnetHdrLen {
 			continue
 		}
-		sizes[0] = n
+		frame := t.rbuf[vnetHdrLen:m]
+		if h.gsoType != vnetGSONone {
+			if !t.split.init(h, frame) {
+				t.ctr.vnetErrors.Add(1)
+				continue
+			}
+			t.ctr.gsoIn.Add(1)
+			continue
+		}
+		if h.flags&vnetFlagNeedsCsum != 0 {
+			if !finishChecksum(frame, h) {
+				t.ctr.vnetErrors.Add(1)
+				continue
+			}
+			t.ctr.csumIn.Add(1)
+		}
+		// A frame longer than the buffer is reported at its length, so
+		// that the engine drops and counts it as malformed.
+		copy(bufs[0], frame)
+		sizes[0] = len(frame)
 		return 1, nil
 	}
 }
 
-// WriteBatch implements Port.
+// cutSegments fills bufs with the next segments of the GSO frame being
+// cut. A segment too large for its buffer drops the rest of the frame.
+func (t *TAP) cutSegments(bufs [][]byte, sizes []int) int {
+	n := 0
+	for n < len(bufs) && !t.split.done() {
+		sz := t.split.cut(bufs[n])
+		if sz < 0 {
+			t.split = tcpSplit{}
+			t.ctr.vnetErrors.Add(1)
+			break
+		}
+		sizes[n] = sz
+		n++
+	}
+	t.ctr.segsIn.Add(uint64(n))
+	return n
+}
+
+// WriteBatch implements Port. With offload, a run of consecutive segments
+// of one TCP connection (as a GSO frame's are after the engine) is written
+// as one GSO frame, which the kernel segments again; every other frame is
+// one write.
 func (t *TAP) WriteBatch(frames [][]byte) (int, error) {
-	for i, f := range frames {
-		if _, err := t.ifce.Write(f); err != nil {
+	bp := t.wbufs.Get().(*[]byte)
+	defer t.wbufs.Put(bp)
+	buf := *bp
+	for i := 0; i < len(frames); {
+		n, out := 1, []byte(nil)
+		if t.offload {
+			n, out = tcpCoalesce(frames[i:], buf)
+		}
+		if out == nil {
+			f := frames[i]
+			if len(f) > len(buf)-vnetHdrLen {
+				return i, fmt.Errorf("tap %s: frame of %d bytes: too long", t.name, len(f))
+			}
+			clear(buf[:vnetHdrLen])
+			out = buf[:vnetHdrLen+copy(buf[vnetHdrLen:], f)]
+		} else {
+			t.ctr.gsoOut.Add(1)
+			t.ctr.segsOut.Add(uint64(n))
+		}
+		if _, err := t.file.Write(out); err != nil {
 			return i, err
 		}
+		i += n
 	}
 	return len(frames), nil
+}
+
+// PortCounters implements PortCounters: the offload's work.
+func (t *TAP) PortCounters(dst []Counter) []Counter {
+	return append(dst,
+		Counter{"gso_frames_in", t.ctr.gsoIn.Load()},
+		Counter{"gso_segments_in", t.ctr.segsIn.Load()},
+		Counter{"gso_frames_out", t.ctr.gsoOut.Load()},
+		Counter{"gso_segments_out", t.ctr.segsOut.Load()},
+		Counter{"csum_finished_in", t.ctr.csumIn.Load()},
+		Counter{"vnet_errors", t.ctr.vnetErrors.Load()},
+	)
 }
 
 // Close implements Port. The kernel removes a non-persistent TAP device when
@@ -118,8 +259,8 @@ func (t *TAP) WriteBatch(frames [][]byte) (int, error) {
 func (t *TAP) Close() error {
 	t.closeOnce.Do(func() {
 		defer t.nl.Close()
-		t.closeErr = t.ifce.Close()
-		if errors.Is(t.closeErr, net.ErrClosed) {
+		t.closeErr = t.file.Close()
+		if errors.Is(t.closeErr, os.ErrClosed) {
 			t.closeErr = nil
 		}
 	})

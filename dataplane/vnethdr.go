@@ -1,0 +1,362 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"lbx/dataplane/csum"
+)
+
+// The virtio-net header a TAP opened with IFF_VNET_HDR puts before every
+// frame (struct virtio_net_hdr, 10 bytes, the host's byte order). With
+// offloads enabled (TUNSETOFFLOAD) the kernel hands over TCP segments of up
+// to 64 KB (GSO) and frames whose transport checksum is still to be
+// computed (NEEDS_CSUM), and takes both back the same way.
+//
+// The engine sees none of it: the TAP port cuts a GSO frame into ordinary
+// Ethernet frames of gso_size payload, each with complete checksums, and
+// finishes the checksum of a NEEDS_CSUM frame, on read (tcpSplit,
+// finishChecksum); on write it joins a run of consecutive TCP segments of
+// one connection back into one GSO frame (tcpCoalesce). So the flow table,
+// NAT, DSR, the local stack and every other port see wire-sized frames with
+// valid checksums, as before; flow counters count wire segments.
+const (
+	vnetHdrLen = 10
+
+	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+
+	// GSO types; the TAP enables TSO4 only, so the kernel segments
+	// anything else (IPv6, UDP) before lbx reads it.
+	vnetGSONone  = 0    // VIRTIO_NET_HDR_GSO_NONE
+	vnetGSOTCPv4 = 1    // VIRTIO_NET_HDR_GSO_TCPV4
+	vnetGSOECN   = 0x80 // VIRTIO_NET_HDR_GSO_ECN
+
+	// maxGSOFrame bounds a GSO frame: Ethernet header and an IPv4 packet
+	// of at most 64 KB.
+	maxGSOFrame = ethHdrLen + 65535
+
+	// TCP flags as segmentation treats them (named apart from the
+	// engine's, which may move with the flow table).
+	tsoFIN = 0x01
+	tsoPSH = 0x08
+	tsoACK = 0x10
+	tsoCWR = 0x80
+)
+
+// vnetHdr is struct virtio_net_hdr.
+type vnetHdr struct {
+	flags      uint8
+	gsoType    uint8
+	hdrLen     uint16 // bytes of headers to copy (Ethernet to end of TCP)
+	gsoSize    uint16 // payload bytes per segment
+	csumStart  uint16 // where checksumming starts, from the frame's start
+	csumOffset uint16 // where the checksum goes, from csumStart
+}
+
+// parseVnetHdr reads a header; ok is false when b is too short.
+func parseVnetHdr(b []byte) (h vnetHdr, ok bool) {
+	if len(b) < vnetHdrLen {
+		return vnetHdr{}, false
+	}
+	return vnetHdr{
+		flags:      b[0],
+		gsoType:    b[1],
+		hdrLen:     binary.NativeEndian.Uint16(b[2:4]),
+		gsoSize:    binary.NativeEndian.Uint16(b[4:6]),
+		csumStart:  binary.NativeEndian.Uint16(b[6:8]),
+		csumOffset: binary.NativeEndian.Uint16(b[8:10]),
+	}, true
+}
+
+// put writes h into b[:vnetHdrLen].
+func (h vnetHdr) put(b []byte) {
+	_ = b[vnetHdrLen-1]
+	b[0] = h.flags
+	b[1] = h.gsoType
+	binary.NativeEndian.PutUint16(b[2:4], h.hdrLen)
+	binary.NativeEndian.PutUint16(b[4:6], h.gsoSize)
+	binary.NativeEndian.PutUint16(b[6:8], h.csumStart)
+	binary.NativeEndian.PutUint16(b[8:10], h.csumOffset)
+}
+
+// csumSum adds b, as big-endian 16-bit words, to the one's-complement sum
+// s, eight bytes at a time (end-around carry), and returns it unfolded. An
+// odd last byte counts as its word's high byte.
+func csumSum(b []byte, s uint64) uint64 {
+	var c uint64
+	for len(b) >= 32 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:16]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[16:24]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:32]), c)
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[0:8]), c)
+		b = b[8:]
+	}
+	s, c = bits.Add64(s, c, 0)
+	s += c
+	var t uint64
+	if len(b) >= 4 {
+		t += uint64(binary.BigEndian.Uint32(b[0:4]))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		t += uint64(binary.BigEndian.Uint16(b[0:2]))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		t += uint64(b[0]) << 8
+	}
+	s, c = bits.Add64(s, t, 0)
+	return s + c
+}
+
+// csumFold folds a sum from csumSum to 16 bits (not complemented).
+func csumFold(s uint64) uint16 {
+	s = s&0xffffffff + s>>32
+	s = s&0xffffffff + s>>32
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return uint16(s)
+}
+
+// pseudoSum is the unfolded sum of an IPv4 pseudo-header.
+func pseudoSum(ip []byte, proto uint8, l4len int) uint64 {
+	return uint64(binary.BigEndian.Uint32(ip[12:16])) + uint64(binary.BigEndian.Uint32(ip[16:20])) +
+		uint64(proto) + uint64(l4len)
+}
+
+// finishChecksum computes the checksum of a NEEDS_CSUM frame: the one's
+// complement of the sum from csumStart to the end, whose checksum field
+// holds the pseudo-header's sum, stored at csumStart+csumOffset (0 becomes
+// 0xffff, as the kernel does, so that UDP does not read it as "none"). It
+// reports false when the offsets do not fit the frame.
+func finishChecksum(frame []byte, h vnetHdr) bool {
+	start, at := int(h.csumStart), int(h.csumStart)+int(h.csumOffset)
+	if start >= len(frame) || at+2 > len(frame) {
+		return false
+	}
+	c := ^csumFold(csumSum(frame[start:], 0))
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(frame[at:at+2], c)
+	return true
+}
+
+// tcp4Frame is where the headers of an Ethernet/IPv4/TCP frame end.
+type tcp4Frame struct {
+	ihl  int // IPv4 header length
+	hlen int // Ethernet, IPv4 and TCP headers
+}
+
+// parseTCP4 checks that frame is one unfragmented IPv4 TCP packet that
+// fills the frame exactly (no Ethernet padding) and returns its header
+// lengths.
+func parseTCP4(frame []byte) (tcp4Frame, bool) {
+	if len(frame) < ethHdrLen+20+20 || binary.BigEndian.Uint16(frame[12:14]) != etherTypeIPv4 {
+		return tcp4Frame{}, false
+	}
+	ip := frame[ethHdrLen:]
+	if ip[0]>>4 != 4 || ip[9] != ProtoTCP {
+		return tcp4Frame{}, false
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	if ihl < 20 || int(binary.BigEndian.Uint16(ip[2:4])) != len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
+		return tcp4Frame{}, false
+	}
+	if len(ip) < ihl+20 {
+		return tcp4Frame{}, false
+	}
+	doff := int(ip[ihl+12]>>4) * 4
+	if doff < 20 || len(ip) < ihl+doff {
+		return tcp4Frame{}, false
+	}
+	return tcp4Frame{ihl: ihl, hlen: ethHdrLen + ihl + doff}, true
+}
+
+// tcpSplit cuts a TCPv4 GSO frame into wire segments, as the kernel's
+// TSO would: each carries gso_size bytes of payload (the last the rest),
+// the IPv4 ID incremented per segment, the sequence number advanced, CWR
+// on the first segment only, FIN and PSH on the last only, and both
+// checksums complete.
+type tcpSplit struct {
+	pkt  []byte // the GSO frame; nil when done
+	f    tcp4Frame
+	mss  int
+	next int // offset in pkt of the next segment's payload
+	i    int // index of the next segment
+}
+
+// init starts cutting pkt (which the caller keeps unchanged until done);
+// false when pkt is no TCPv4 GSO frame this can cut.
+func (s *tcpSplit) init(h vnetHdr, pkt []byte) bool {
+	*s = tcpSplit{}
+	if h.gsoType&^vnetGSOECN != vnetGSOTCPv4 || h.gsoSize == 0 || len(pkt) > maxGSOFrame {
+		return false
+	}
+	// The IPv4 total length of a GSO frame may be the whole frame's or,
+	// from some senders, 0; the frame's length is what counts.
+	if len(pkt) < ethHdrLen+20 {
+		return false
+	}
+	binary.BigEndian.PutUint16(pkt[ethHdrLen+2:ethHdrLen+4], uint16(len(pkt)-ethHdrLen))
+	f, ok := parseTCP4(pkt)
+	if !ok || int(h.csumStart) != ethHdrLen+f.ihl || len(pkt) <= f.hlen {
+		return false
+	}
+	*s = tcpSplit{pkt: pkt, f: f, mss: int(h.gsoSize), next: f.hlen}
+	return true
+}
+
+// done reports whether every segment was cut.
+func (s *tcpSplit) done() bool { return s.pkt == nil || s.next >= len(s.pkt) }
+
+// cut writes the next segment into out and returns its length, or -1 when
+// out cannot hold it.
+func (s *tcpSplit) cut(out []byte) int {
+	pkt, hlen, ihl := s.pkt, s.f.hlen, s.f.ihl
+	end := min(s.next+s.mss, len(pkt))
+	n := hlen + end - s.next
+	if n > len(out) {
+		return -1
+	}
+	copy(out, pkt[:hlen])
+	copy(out[hlen:n], pkt[s.next:end])
+	out = out[:n]
+	ip := out[ethHdrLen:]
+	binary.BigEndian.PutUint16(ip[2:4], uint16(n-ethHdrLen))
+	binary.BigEndian.PutUint16(ip[4:6], binary.BigEndian.Uint16(pkt[ethHdrLen+4:ethHdrLen+6])+uint16(s.i))
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:ihl], 0))
+	tcp := ip[ihl:]
+	seq := binary.BigEndian.Uint32(pkt[ethHdrLen+ihl+4:]) + uint32(s.next-hlen)
+	binary.BigEndian.PutUint32(tcp[4:8], seq)
+	if s.i > 0 {
+		tcp[13] &^= tsoCWR
+	}
+	if end < len(pkt) {
+		tcp[13] &^= tsoFIN | tsoPSH
+	}
+	tcp[16], tcp[17] = 0, 0
+	c := ^csumFold(csumSum(tcp, pseudoSum(ip, ProtoTCP, len(tcp))))
+	binary.BigEndian.PutUint16(tcp[16:18], c)
+	s.next = end
+	s.i++
+	if s.next >= len(pkt) {
+		s.pkt = nil
+	}
+	return n
+}
+
+// tcpChecksumValid verifies an IPv4 TCP segment's checksum.
+func tcpChecksumValid(frame []byte, f tcp4Frame) bool {
+	ip := frame[ethHdrLen:]
+	tcp := ip[f.ihl:]
+	return csumFold(csumSum(tcp, pseudoSum(ip, ProtoTCP, len(tcp)))) == 0xffff
+}
+
+// sameConnSegment reports whether b continues a's run: the same
+// Ethernet header, IPv4 header but for total length, ID (a's + 1) and
+// checksum, and TCP header but for sequence number (a's + a's payload) and
+// checksum. a must not carry PSH (it ends a run, as TSO puts it on the last
+// segment only).
+func sameConnSegment(a []byte, fa tcp4Frame, b []byte, fb tcp4Frame) bool {
+	if fa != fb || a[ethHdrLen+fa.ihl+13]&tsoPSH != 0 {
+		return false
+	}
+	ia, ib := a[ethHdrLen:], b[ethHdrLen:]
+	ta, tb := ia[fa.ihl:], ib[fa.ihl:]
+	return [ethHdrLen]byte(a[:ethHdrLen]) == [ethHdrLen]byte(b[:ethHdrLen]) &&
+		[2]byte(ia[0:2]) == [2]byte(ib[0:2]) &&
+		binary.BigEndian.Uint16(ib[4:6]) == binary.BigEndian.Uint16(ia[4:6])+1 &&
+		[4]byte(ia[6:10]) == [4]byte(ib[6:10]) &&
+		string(ia[12:fa.ihl]) == string(ib[12:fa.ihl]) &&
+		[4]byte(ta[0:4]) == [4]byte(tb[0:4]) &&
+		binary.BigEndian.Uint32(tb[4:8]) == binary.BigEndian.Uint32(ta[4:8])+uint32(len(a)-fa.hlen) &&
+		[5]byte(ta[8:13]) == [5]byte(tb[8:13]) && // ACK number, data offset
+		[2]byte(ta[14:16]) == [2]byte(tb[14:16]) && // window
+
+		string(ta[18:fa.hlen-ethHdrLen-fa.ihl]) == string(tb[18:fa.hlen-ethHdrLen-fa.ihl])
+}
+
+// coalescable reports whether a frame may start or join a GSO run: an
+// IPv4 TCP segment with payload and only ACK (and PSH) set. Its checksum
+// is verified only once it has a partner (see tcpCoalesce).
+func coalescable(frame []byte) (tcp4Frame, bool) {
+	f, ok := parseTCP4(frame)
+	if !ok || len(frame) == f.hlen {
+		return f, false
+	}
+	return f, frame[ethHdrLen+f.ihl+13]&^tsoPSH == tsoACK
+}
+
+// tcpCoalesce joins the longest run at the start of frames of consecutive
+// segments of one TCP connection (see sameConnSegment) of equal payload
+// (the last may be shorter) into one GSO frame, virtio-net header first,
+// built in buf. It returns how many frames it joined and the frame to
+// write; n < 2 means no run (out is nil): write frames[0] alone. Every
+// joined segment's checksum must verify (the kernel computes the joined
+// frame's anew, which must not turn a corrupt segment into a valid one);
+// the cheap header comparisons come first, so a frame without a partner
+// (a request, an ACK) costs no checksum.
+func tcpCoalesce(frames [][]byte, buf []byte) (n int, out []byte) {
+	if len(frames) < 2 {
+		return 1, nil
+	}
+	f, ok := coalescable(frames[0])
+	if !ok {
+		return 1, nil
+	}
+	mss := len(frames[0]) - f.hlen
+	total := len(frames[0])
+	n = 1
+	for n < len(frames) {
+		prev, next := frames[n-1], frames[n]
+		if len(prev)-f.hlen != mss || total+len(next)-f.hlen > min(maxGSOFrame, len(buf)-vnetHdrLen) {
+			break
+		}
+		fn, ok := coalescable(next)
+		if !ok || len(next)-fn.hlen > mss || !sameConnSegment(prev, f, next, fn) {
+			break
+		}
+		if n == 1 && !tcpChecksumValid(frames[0], f) {
+			return 1, nil
+		}
+		if !tcpChecksumValid(next, fn) {
+			break
+		}
+		total += len(next) - f.hlen
+		n++
+	}
+	if n < 2 {
+		return 1, nil
+	}
+	vnetHdr{
+		flags:      vnetFlagNeedsCsum,
+		gsoType:    vnetGSOTCPv4,
+		hdrLen:     uint16(f.hlen),
+		gsoSize:    uint16(mss),
+		csumStart:  uint16(ethHdrLen + f.ihl),
+		csumOffset: 16,
+	}.put(buf)
+	out = buf[vnetHdrLen : vnetHdrLen+total]
+	copy(out, frames[0][:f.hlen])
+	at := f.hlen
+	for _, fr := range frames[:n] {
+		at += copy(out[at:], fr[f.hlen:])
+	}
+	ip := out[ethHdrLen:]
+	binary.BigEndian.PutUint16(ip[2:4], uint16(total-ethHdrLen))
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:f.ihl], 0))
+	tcp := ip[f.ihl:]
+	tcp[13] = frames[n-1][ethHdrLen+f.ihl+13] // PSH of the last
+	// A partial checksum holds the pseudo-header's sum, not complemented:
+	// the kernel adjusts it per segment and adds the segment's bytes.
+	binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, ProtoTCP, len(tcp))))
+	return n, buf[:vnetHdrLen+total]
+}
