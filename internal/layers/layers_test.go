@@ -73,7 +73,12 @@ const maxLines = 4000
 // oversize are packages allowed past maxLines for now, each with its own
 // ceiling and the reason. Keep this list short and the ceilings tight: a
 // package here is the next one to split.
-var oversize = map[string]int{}
+var oversize = map[string]int{
+	// TAP offload (vnethdr.go, issue 15) took it back past 4,000. Next:
+	// the TAP driver (tap.go, vnethdr.go) into dataplane/tap like
+	// dataplane/afxdp, with TestGSOThroughNAT's NAT step kept in dataplane.
+	"lbx/dataplane": 4520,
+}
 
 type pkg struct {
 	path, dir string
