@@ -129,11 +129,7 @@ func (s *Server) monitor(req *request, typName string, segs []string) (op, error
 				return collection(req, coll, items)
 			}), nil
 		case http.MethodPost:
-			b, err := parseBody(req.body)
-			if err != nil {
-				return op{}, err
-			}
-			name, err := bodyName(b)
+			b, name, err := createBody(req)
 			if err != nil {
 				return op{}, err
 			}

@@ -67,11 +67,7 @@ func (s *Server) node(req *request, segs []string) (op, error) {
 				return collection(req, coll, items)
 			}), nil
 		case http.MethodPost:
-			b, err := parseBody(req.body)
-			if err != nil {
-				return op{}, err
-			}
-			name, err := bodyName(b)
+			b, name, err := createBody(req)
 			if err != nil {
 				return op{}, err
 			}
@@ -101,6 +97,15 @@ func (s *Server) node(req *request, segs []string) (op, error) {
 		return op{}, errf(404, "Public URI path not registered: %s", req.path)
 	}
 	get := func(v *status.View) (any, error) { return getNode(v, name) }
+	return objectOp(req, ref, nodeFields, coll, get)
+}
+
+// objectOp answers GET, PATCH and PUT (both merge: go-bigip's PUTs are
+// partial) and DELETE on one object whose edits are its fields alone.
+func objectOp[T any, PT interface {
+	*T
+	config.Object
+}](req *request, ref config.Ref, fs fields[T], coll string, get func(*status.View) (any, error)) (op, error) {
 	switch req.method {
 	case http.MethodGet:
 		return read(get), nil
@@ -110,7 +115,13 @@ func (s *Server) node(req *request, segs []string) (op, error) {
 			return op{}, err
 		}
 		return op{apply: func(t *store.Txn) error {
-			return t.Modify(ref, func(o config.Object) error { return nodeFields.apply(o.(*config.Node), b, coll) })
+			return t.Modify(ref, func(o config.Object) error {
+				x, ok := o.(PT)
+				if !ok {
+					return fmt.Errorf("%s: not a %T", ref.Name, x)
+				}
+				return fs.apply((*T)(x), b, coll)
+			})
 		}, result: get}, nil
 	case http.MethodDelete:
 		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
@@ -120,6 +131,16 @@ func (s *Server) node(req *request, segs []string) (op, error) {
 
 // bodyName reads a POST's name (with its partition, when given apart) as
 // a full name.
+// createBody reads a POST's body and the name of the object it creates.
+func createBody(req *request) (body, string, error) {
+	b, err := parseBody(req.body)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := bodyName(b)
+	return b, name, err
+}
+
 func bodyName(b body) (string, error) {
 	name, err := rawName(b)
 	if err != nil {

@@ -157,11 +157,7 @@ func (s *Server) pool(req *request, segs []string) (op, error) {
 				return collection(req, coll, items)
 			}), nil
 		case http.MethodPost:
-			b, err := parseBody(req.body)
-			if err != nil {
-				return op{}, err
-			}
-			name, err := bodyName(b)
+			b, name, err := createBody(req)
 			if err != nil {
 				return op{}, err
 			}

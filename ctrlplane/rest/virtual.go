@@ -192,11 +192,7 @@ func (s *Server) virtual(req *request, segs []string) (op, error) {
 				return collection(req, coll, items)
 			}), nil
 		case http.MethodPost:
-			b, err := parseBody(req.body)
-			if err != nil {
-				return op{}, err
-			}
-			name, err := bodyName(b)
+			b, name, err := createBody(req)
 			if err != nil {
 				return op{}, err
 			}
@@ -238,21 +234,7 @@ func (s *Server) virtual(req *request, segs []string) (op, error) {
 		return op{}, errf(404, "Public URI path not registered: %s", req.path)
 	}
 	get := func(v *status.View) (any, error) { return getVirtual(v, name, expand(req)) }
-	switch req.method {
-	case http.MethodGet:
-		return read(get), nil
-	case http.MethodPatch, http.MethodPut:
-		b, err := parseBody(req.body)
-		if err != nil {
-			return op{}, err
-		}
-		return op{apply: func(t *store.Txn) error {
-			return t.Modify(ref, func(o config.Object) error { return virtualFields.apply(o.(*config.Virtual), b, coll) })
-		}, result: get}, nil
-	case http.MethodDelete:
-		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
-	}
-	return op{}, errMethod(req)
+	return objectOp(req, ref, virtualFields, coll, get)
 }
 
 func getVirtual(v *status.View, name string, exp bool) (any, error) {
