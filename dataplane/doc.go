@@ -9,10 +9,10 @@
 // What it owns:
 //
 //   - Port (port.go) is the link boundary: whole Ethernet frames in batches.
-//     tap.go implements it over a TAP device (with checksum and TCP
-//     segmentation offload; vnethdr.go cuts and joins the 64 KB frames at
-//     the port, so the engine sees wire-sized frames), dataplane/afxdp over an
-//     AF_XDP socket on any interface; portinfo.go has the optional
+//     dataplane/tap implements it over a TAP device (with checksum and TCP
+//     segmentation offload; the port cuts and joins the 64 KB frames, so
+//     the engine sees wire-sized frames), dataplane/afxdp over an AF_XDP
+//     socket on any interface; portinfo.go has the optional
 //     interfaces through which a port reports its driver, mode, queues and
 //     counters for show net interface. Tests use in-memory ports
 //     (dataplane/porttest, which also has hosts to put on them).

@@ -3,9 +3,10 @@ package dataplane
 import "net"
 
 // Port is one data port of the appliance: a link that reads and writes whole
-// Ethernet frames. Implementations: TAP (tap.go); in tests, porttest.Port
-// (in-memory ports on a cable or a switch, for whole appliances in one
-// process) and this package's own fakePort (fakeport_test.go).
+// Ethernet frames. Implementations: tap.Port (dataplane/tap) and afxdp.Port
+// (dataplane/afxdp); in tests, porttest.Port (in-memory ports on a cable or
+// a switch, for whole appliances in one process) and this package's own
+// fakePort (fakeport_test.go).
 //
 // Buffer ownership: ReadBatch fills buffers the caller owns and returns how
 // many frames it wrote and their lengths; the port keeps no reference after it

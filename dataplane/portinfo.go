@@ -26,16 +26,3 @@ type PortCounters interface {
 	// port prefix.
 	PortCounters(dst []Counter) []Counter
 }
-
-var _ PortDescriber = (*TAP)(nil)
-
-// PortInfo implements PortDescriber: one queue; mode "offload" when the
-// kernel accepted checksum and TCPv4 segmentation offload (GSO frames of up
-// to 64 KB in one system call), empty otherwise (one frame per call).
-func (t *TAP) PortInfo() PortInfo {
-	pi := PortInfo{Driver: "tap", Queues: 1, DeviceQueues: 1}
-	if t.offload {
-		pi.Mode = "offload"
-	}
-	return pi
-}

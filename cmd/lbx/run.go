@@ -19,6 +19,7 @@ import (
 	"lbx/ctrlplane/sshd"
 	"lbx/dataplane"
 	"lbx/dataplane/afxdp"
+	"lbx/dataplane/tap"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -88,7 +89,7 @@ func openPort(pb ctrlplane.PortBoot, mac net.HardwareAddr) (dataplane.Port, erro
 	if pb.Driver == "afxdp" {
 		return afxdp.Open(pb.Name, pb.Device, mac)
 	}
-	return dataplane.OpenTAP(pb.Name, pb.Device, mac)
+	return tap.Open(pb.Name, pb.Device, mac)
 }
 
 // shutdownGrace bounds how long `lbx run` waits for the appliance to close

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"lbx/dataplane"
+	tapport "lbx/dataplane/tap"
 )
 
 // benchWrite writes b.N 64-byte frames through port in batches of 64: the
@@ -44,9 +45,9 @@ func BenchmarkWriteAFXDP(b *testing.B) {
 // BenchmarkWriteTAP: the same frames out of a TAP port, one write each.
 func BenchmarkWriteTAP(b *testing.B) {
 	tn := newTestNS(b)
-	var tap *dataplane.TAP
+	var tap *tapport.Port
 	tn.do(b, func() (err error) {
-		tap, err = dataplane.OpenTAP("ext", "tapb", portMAC)
+		tap, err = tapport.Open("ext", "tapb", portMAC)
 		return err
 	})
 	defer tap.Close()

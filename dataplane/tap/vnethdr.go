@@ -1,9 +1,10 @@
-package dataplane
+package tap
 
 import (
 	"encoding/binary"
 	"math/bits"
 
+	"lbx/dataplane"
 	"lbx/dataplane/csum"
 )
 
@@ -22,6 +23,10 @@ import (
 // valid checksums, as before; flow counters count wire segments.
 const (
 	vnetHdrLen = 10
+
+	// Ethernet as the engine has it (dataplane's packet.go).
+	ethHdrLen     = 14
+	etherTypeIPv4 = 0x0800
 
 	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
 
@@ -161,7 +166,7 @@ func parseTCP4(frame []byte) (tcp4Frame, bool) {
 		return tcp4Frame{}, false
 	}
 	ip := frame[ethHdrLen:]
-	if ip[0]>>4 != 4 || ip[9] != ProtoTCP {
+	if ip[0]>>4 != 4 || ip[9] != dataplane.ProtoTCP {
 		return tcp4Frame{}, false
 	}
 	ihl := int(ip[0]&0x0f) * 4
@@ -242,7 +247,7 @@ func (s *tcpSplit) cut(out []byte) int {
 		tcp[13] &^= tsoFIN | tsoPSH
 	}
 	tcp[16], tcp[17] = 0, 0
-	c := ^csumFold(csumSum(tcp, pseudoSum(ip, ProtoTCP, len(tcp))))
+	c := ^csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	binary.BigEndian.PutUint16(tcp[16:18], c)
 	s.next = end
 	s.i++
@@ -256,7 +261,7 @@ func (s *tcpSplit) cut(out []byte) int {
 func tcpChecksumValid(frame []byte, f tcp4Frame) bool {
 	ip := frame[ethHdrLen:]
 	tcp := ip[f.ihl:]
-	return csumFold(csumSum(tcp, pseudoSum(ip, ProtoTCP, len(tcp)))) == 0xffff
+	return csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))) == 0xffff
 }
 
 // sameConnSegment reports whether b continues a's run: the same
@@ -357,6 +362,43 @@ func tcpCoalesce(frames [][]byte, buf []byte) (n int, out []byte) {
 	tcp[13] = frames[n-1][ethHdrLen+f.ihl+13] // PSH of the last
 	// A partial checksum holds the pseudo-header's sum, not complemented:
 	// the kernel adjusts it per segment and adds the segment's bytes.
-	binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, ProtoTCP, len(tcp))))
+	binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	return n, buf[:vnetHdrLen+total]
+}
+
+// Cut cuts the TCPv4 GSO frame of a TAP read (virtio-net header, then the
+// frame, as the kernel hands it over) into wire segments in bufs, one per
+// buffer, as ReadBatch does, and returns how many, their lengths in sizes.
+// It returns 0 when read is no GSO frame ReadBatch would cut, or when its
+// segments do not fit bufs (ReadBatch would cut them over several calls).
+// The frame in read is modified (its IPv4 total length). Cut and Join are
+// the offload's arithmetic without a device, for the engine's tests.
+func Cut(read []byte, bufs [][]byte, sizes []int) int {
+	h, ok := parseVnetHdr(read)
+	if !ok || h.gsoType == vnetGSONone {
+		return 0
+	}
+	var s tcpSplit
+	if !s.init(h, read[vnetHdrLen:]) {
+		return 0
+	}
+	n := 0
+	for ; !s.done(); n++ {
+		if n == len(bufs) || n == len(sizes) {
+			return 0
+		}
+		if sizes[n] = s.cut(bufs[n]); sizes[n] < 0 {
+			return 0
+		}
+	}
+	return n
+}
+
+// Join joins the longest run at the start of frames of consecutive
+// segments of one TCP connection into one GSO frame built in buf (of
+// BufLen bytes), as WriteBatch does, and returns how many frames it joined
+// and what WriteBatch would write: the virtio-net header, then the frame.
+// n < 2 means no run (out is nil): WriteBatch writes frames[0] alone.
+func Join(frames [][]byte, buf []byte) (n int, out []byte) {
+	return tcpCoalesce(frames, buf)
 }

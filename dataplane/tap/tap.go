@@ -1,4 +1,4 @@
-package dataplane
+package tap
 
 import (
 	"errors"
@@ -10,9 +10,11 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"lbx/dataplane"
 )
 
-// TAP is a data port over a Linux TAP device. lbx is the "wire" side of the
+// Port is a data port over a Linux TAP device. lbx is the "wire" side of the
 // device: frames the kernel sends on the TAP interface (for instance from a
 // bridge the interface is enslaved to) are read here, and frames written
 // here appear as received by the kernel. The port's MAC is lbx's own
@@ -29,7 +31,7 @@ import (
 //
 // The descriptor is non-blocking and read through the Go netpoller, so
 // Close unblocks a pending read.
-type TAP struct {
+type Port struct {
 	name    string
 	file    *os.File
 	mac     net.HardwareAddr
@@ -60,18 +62,20 @@ type tapCounters struct {
 }
 
 var (
-	_ Port         = (*TAP)(nil)
-	_ LossCounter  = (*TAP)(nil)
-	_ PortCounters = (*TAP)(nil)
+	_ dataplane.Port          = (*Port)(nil)
+	_ dataplane.LossCounter   = (*Port)(nil)
+	_ dataplane.PortCounters  = (*Port)(nil)
+	_ dataplane.PortDescriber = (*Port)(nil)
 )
 
-// tapBufLen holds a virtio-net header and the largest GSO frame.
-const tapBufLen = vnetHdrLen + maxGSOFrame
+// BufLen is the size of a buffer that holds any TAP read or write: a
+// virtio-net header and the largest GSO frame.
+const BufLen = vnetHdrLen + maxGSOFrame
 
-// OpenTAP creates (or attaches to) the TAP device in the calling thread's
+// Open creates (or attaches to) the TAP device in the calling thread's
 // network namespace, brings it up, and returns it as the port called name
 // whose frames use mac as source address.
-func OpenTAP(name, device string, mac net.HardwareAddr) (*TAP, error) {
+func Open(name, device string, mac net.HardwareAddr) (*Port, error) {
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("port %s: mac %q: want a 6-byte Ethernet address", name, mac)
 	}
@@ -93,12 +97,12 @@ func OpenTAP(name, device string, mac net.HardwareAddr) (*TAP, error) {
 		file.Close()
 		return nil, fmt.Errorf("port %s: bring tap %s up: %w", name, device, err)
 	}
-	t := &TAP{
+	t := &Port{
 		name: name, file: file, mac: append(net.HardwareAddr(nil), mac...), offload: offload,
 		nl: nl, index: link.Attrs().Index,
-		rbuf: make([]byte, tapBufLen),
+		rbuf: make([]byte, BufLen),
 	}
-	t.wbufs.New = func() any { b := make([]byte, tapBufLen); return &b }
+	t.wbufs.New = func() any { b := make([]byte, BufLen); return &b }
 	return t, nil
 }
 
@@ -126,10 +130,11 @@ func openTAPDevice(device string) (f *os.File, name string, offload bool, err er
 	return os.NewFile(uintptr(fd), "/dev/net/tun"), ifr.Name(), offload, nil
 }
 
-// RxLost implements LossCounter: the frames the kernel dropped because
-// the TAP's queue towards lbx was full, which it counts as the device's
-// tx_dropped (the kernel transmits to lbx). 0 when it cannot be read.
-func (t *TAP) RxLost() uint64 {
+// RxLost implements dataplane.LossCounter: the frames the kernel dropped
+// because the TAP's queue towards lbx was full, which it counts as the
+// device's tx_dropped (the kernel transmits to lbx). 0 when it cannot be
+// read.
+func (t *Port) RxLost() uint64 {
 	link, err := t.nl.LinkByIndex(t.index)
 	if err != nil || link.Attrs().Statistics == nil {
 		return 0
@@ -137,17 +142,18 @@ func (t *TAP) RxLost() uint64 {
 	return link.Attrs().Statistics.TxDropped
 }
 
-// Name implements Port: the port's configured name, not the device's.
-func (t *TAP) Name() string { return t.name }
+// Name implements dataplane.Port: the port's configured name, not the
+// device's.
+func (t *Port) Name() string { return t.name }
 
-// MAC implements Port.
-func (t *TAP) MAC() net.HardwareAddr { return t.mac }
+// MAC implements dataplane.Port.
+func (t *Port) MAC() net.HardwareAddr { return t.mac }
 
-// ReadBatch implements Port. It reads one frame per system call; a GSO
-// frame fills up to len(bufs) buffers with its segments and leaves the
-// rest for the next calls. A frame whose checksum the kernel left to lbx
-// (NEEDS_CSUM) is returned with it complete.
-func (t *TAP) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
+// ReadBatch implements dataplane.Port. It reads one frame per system call;
+// a GSO frame fills up to len(bufs) buffers with its segments and leaves
+// the rest for the next calls. A frame whose checksum the kernel left to
+// lbx (NEEDS_CSUM) is returned with it complete.
+func (t *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	if len(bufs) == 0 {
 		return 0, nil
 	}
@@ -194,7 +200,7 @@ func (t *TAP) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 
 // cutSegments fills bufs with the next segments of the GSO frame being
 // cut. A segment too large for its buffer drops the rest of the frame.
-func (t *TAP) cutSegments(bufs [][]byte, sizes []int) int {
+func (t *Port) cutSegments(bufs [][]byte, sizes []int) int {
 	n := 0
 	for n < len(bufs) && !t.split.done() {
 		sz := t.split.cut(bufs[n])
@@ -210,11 +216,11 @@ func (t *TAP) cutSegments(bufs [][]byte, sizes []int) int {
 	return n
 }
 
-// WriteBatch implements Port. With offload, a run of consecutive segments
-// of one TCP connection (as a GSO frame's are after the engine) is written
-// as one GSO frame, which the kernel segments again; every other frame is
-// one write.
-func (t *TAP) WriteBatch(frames [][]byte) (int, error) {
+// WriteBatch implements dataplane.Port. With offload, a run of consecutive
+// segments of one TCP connection (as a GSO frame's are after the engine)
+// is written as one GSO frame, which the kernel segments again; every
+// other frame is one write.
+func (t *Port) WriteBatch(frames [][]byte) (int, error) {
 	bp := t.wbufs.Get().(*[]byte)
 	defer t.wbufs.Put(bp)
 	buf := *bp
@@ -242,21 +248,21 @@ func (t *TAP) WriteBatch(frames [][]byte) (int, error) {
 	return len(frames), nil
 }
 
-// PortCounters implements PortCounters: the offload's work.
-func (t *TAP) PortCounters(dst []Counter) []Counter {
+// PortCounters implements dataplane.PortCounters: the offload's work.
+func (t *Port) PortCounters(dst []dataplane.Counter) []dataplane.Counter {
 	return append(dst,
-		Counter{"gso_frames_in", t.ctr.gsoIn.Load()},
-		Counter{"gso_segments_in", t.ctr.segsIn.Load()},
-		Counter{"gso_frames_out", t.ctr.gsoOut.Load()},
-		Counter{"gso_segments_out", t.ctr.segsOut.Load()},
-		Counter{"csum_finished_in", t.ctr.csumIn.Load()},
-		Counter{"vnet_errors", t.ctr.vnetErrors.Load()},
+		dataplane.Counter{Name: "gso_frames_in", Value: t.ctr.gsoIn.Load()},
+		dataplane.Counter{Name: "gso_segments_in", Value: t.ctr.segsIn.Load()},
+		dataplane.Counter{Name: "gso_frames_out", Value: t.ctr.gsoOut.Load()},
+		dataplane.Counter{Name: "gso_segments_out", Value: t.ctr.segsOut.Load()},
+		dataplane.Counter{Name: "csum_finished_in", Value: t.ctr.csumIn.Load()},
+		dataplane.Counter{Name: "vnet_errors", Value: t.ctr.vnetErrors.Load()},
 	)
 }
 
-// Close implements Port. The kernel removes a non-persistent TAP device when
-// its last file descriptor is closed.
-func (t *TAP) Close() error {
+// Close implements dataplane.Port. The kernel removes a non-persistent TAP
+// device when its last file descriptor is closed.
+func (t *Port) Close() error {
 	t.closeOnce.Do(func() {
 		defer t.nl.Close()
 		t.closeErr = t.file.Close()
@@ -265,4 +271,16 @@ func (t *TAP) Close() error {
 		}
 	})
 	return t.closeErr
+}
+
+// PortInfo implements dataplane.PortDescriber: one queue; mode "offload"
+// when the kernel accepted checksum and TCPv4 segmentation offload (GSO
+// frames of up to 64 KB in one system call), empty otherwise (one frame per
+// call).
+func (t *Port) PortInfo() dataplane.PortInfo {
+	pi := dataplane.PortInfo{Driver: "tap", Queues: 1, DeviceQueues: 1}
+	if t.offload {
+		pi.Mode = "offload"
+	}
+	return pi
 }

@@ -1,4 +1,4 @@
-package dataplane
+package tap
 
 import (
 	"bytes"
@@ -7,8 +7,57 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane"
 	"lbx/dataplane/csum"
 )
+
+// segBufLen is the size of the engine's receive buffers (dataplane's
+// maxFrameLen), into which ReadBatch cuts.
+const segBufLen = 2048
+
+// onesSum is the test's own one's-complement sum (independent of the
+// package's checksum code).
+func onesSum(parts ...[]byte) uint16 {
+	var s uint64
+	for _, b := range parts {
+		for i := 0; i+1 < len(b); i += 2 {
+			s += uint64(b[i])<<8 | uint64(b[i+1])
+		}
+		if len(b)%2 == 1 {
+			s += uint64(b[len(b)-1]) << 8
+		}
+	}
+	for s > 0xffff {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
+// verifyChecksums checks an IPv4 TCP frame's header and TCP checksums by
+// summing them.
+func verifyChecksums(t testing.TB, frame []byte) {
+	t.Helper()
+	if len(frame) < ethHdrLen+20 {
+		t.Fatalf("frame too short for IPv4: %d bytes", len(frame))
+	}
+	ip := frame[ethHdrLen:]
+	ihl := int(ip[0]&0xf) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:4]))
+	if len(ip) < total || total < ihl+20 || ip[9] != dataplane.ProtoTCP {
+		t.Fatalf("not one IPv4 TCP packet: ihl %d, total length %d of %d, protocol %d", ihl, total, len(ip), ip[9])
+	}
+	if got := onesSum(ip[:ihl]); got != 0xffff {
+		t.Errorf("IPv4 header checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(ip[10:12]), got)
+	}
+	l4 := ip[ihl:total]
+	pseudo := make([]byte, 12)
+	copy(pseudo[0:8], ip[12:20])
+	pseudo[9] = ip[9]
+	binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(l4)))
+	if got := onesSum(pseudo, l4); got != 0xffff {
+		t.Errorf("TCP checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(l4[16:18]), got)
+	}
+}
 
 // tcp4Test builds an Ethernet/IPv4/TCP frame with the timestamp option (a
 // 32-byte TCP header, like Linux's) and payload. With partial set its TCP
@@ -26,7 +75,7 @@ func tcp4Test(src, dst netip.Addr, sport, dport uint16, seq uint32, id uint16, f
 	binary.BigEndian.PutUint16(ip[4:6], id)
 	binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
 	ip[8] = 64
-	ip[9] = ProtoTCP
+	ip[9] = dataplane.ProtoTCP
 	copy(ip[12:16], src.AsSlice())
 	copy(ip[16:20], dst.AsSlice())
 	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:20], 0))
@@ -41,9 +90,9 @@ func tcp4Test(src, dst netip.Addr, sport, dport uint16, seq uint32, id uint16, f
 	copy(tcp[20:32], []byte{1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7})
 	copy(tcp[32:], payload)
 	if partial {
-		binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, ProtoTCP, len(tcp))))
+		binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	} else {
-		binary.BigEndian.PutUint16(tcp[16:18], ^csumFold(csumSum(tcp, pseudoSum(ip, ProtoTCP, len(tcp)))))
+		binary.BigEndian.PutUint16(tcp[16:18], ^csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))))
 	}
 	return f
 }
@@ -51,8 +100,6 @@ func tcp4Test(src, dst netip.Addr, sport, dport uint16, seq uint32, id uint16, f
 var (
 	gsoClient = netip.MustParseAddr("198.18.1.10")
 	gsoVIP    = netip.MustParseAddr("198.18.0.100")
-	gsoMember = netip.MustParseAddr("10.10.0.11")
-	gsoSNAT   = netip.MustParseAddr("10.10.0.1")
 )
 
 func randomPayload(r *rand.Rand, n int) []byte {
@@ -128,7 +175,7 @@ func cutAll(t testing.TB, h vnetHdr, frame []byte) [][]byte {
 	}
 	var segs [][]byte
 	for !s.done() {
-		buf := make([]byte, maxFrameLen)
+		buf := make([]byte, segBufLen)
 		n := s.cut(buf)
 		if n < 0 {
 			t.Fatal("segment does not fit a 2 KB buffer")
@@ -184,21 +231,6 @@ func TestTCPSplit(t *testing.T) {
 	}
 }
 
-// natSegment translates a segment the way the engine does for a flow
-// from the client to the VIP, sent to a member with SNAT.
-func natSegment(t testing.TB, frame []byte) {
-	t.Helper()
-	p, r := parseIPv4(frame)
-	if r == dropNone {
-		r = parseL4(frame, &p)
-	}
-	if r != dropNone {
-		t.Fatalf("segment does not parse: %v", r)
-	}
-	rewriteNAT(frame, &p, u32(gsoSNAT), u32(gsoMember), 61000, 8080)
-	decTTL(frame, &p)
-}
-
 // kernelSegment cuts a GSO frame lbx writes as Linux does (tcp_gso_segment
 // with CHECKSUM_PARTIAL): the partial checksum, which holds the
 // pseudo-header sum over the whole TCP length, is adjusted to each
@@ -233,48 +265,60 @@ func kernelSegment(t testing.TB, h vnetHdr, frame []byte) [][]byte {
 	return segs
 }
 
-// TestGSOThroughNAT follows a 64 KB GSO frame from the client through the
-// port (cut), the engine's NAT (per segment) and the port again (joined):
-// the kernel's segmentation of what lbx writes gives segments whose
-// checksums verify, carrying the translated addresses and ports and the
-// original payload.
-func TestGSOThroughNAT(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	const mss = 1448
-	payload := randomPayload(r, 45*mss-100)
-	gso := tcp4Test(gsoClient, gsoVIP, 40000, 80, 1<<31, 7, tsoACK|tsoPSH, payload, true)
-	segs := cutAll(t, tsoHdr(mss), gso)
-	for _, s := range segs {
-		natSegment(t, s)
+// TestCutJoin checks Cut and Join, the offload's arithmetic as the
+// engine's TestGSOThroughNAT uses it: Cut gives the segments the port cuts,
+// refuses what does not fit, and Join of the segments gives back the GSO
+// frame and header the kernel handed over.
+func TestCutJoin(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	gso := tcp4Test(gsoClient, gsoVIP, 40000, 80, 5, 9, tsoACK|tsoPSH, randomPayload(r, 10*1448+7), true)
+	read := make([]byte, vnetHdrLen, vnetHdrLen+len(gso))
+	tsoHdr(1448).put(read)
+	read = append(read, gso...)
+	want := cutAll(t, tsoHdr(1448), append([]byte(nil), gso...))
+	bufs := make([][]byte, 16)
+	for i := range bufs {
+		bufs[i] = make([]byte, segBufLen)
 	}
-	buf := make([]byte, tapBufLen)
-	n, out := tcpCoalesce(segs, buf)
-	if n != len(segs) {
-		t.Fatalf("joined %d of %d segments", n, len(segs))
+	sizes := make([]int, len(bufs))
+	n := Cut(read, bufs, sizes)
+	if n != 11 || n != len(want) {
+		t.Fatalf("Cut gave %d segments, want 11 (the port cuts %d)", n, len(want))
 	}
-	h, ok := parseVnetHdr(out)
-	want := vnetHdr{flags: vnetFlagNeedsCsum, gsoType: vnetGSOTCPv4, hdrLen: 66, gsoSize: mss, csumStart: 34, csumOffset: 16}
-	if !ok || h != want {
-		t.Fatalf("vnet header %+v, want %+v", h, want)
-	}
-	frame := out[vnetHdrLen:]
-	if len(frame) != len(gso) {
-		t.Fatalf("joined frame %d bytes, want %d", len(frame), len(gso))
-	}
-	if c := csum.Sum(frame[ethHdrLen:ethHdrLen+20], 0); c != 0 {
-		t.Fatalf("ip header checksum does not verify (%#04x)", c)
-	}
-	var joined []byte
-	for i, s := range kernelSegment(t, h, frame) {
-		verifyChecksums(t, s)
-		w := decodeWire(t, s)
-		if w.Src != "10.10.0.1:61000" || w.Dst != "10.10.0.11:8080" {
-			t.Fatalf("segment %d: %s > %s, want translated", i, w.Src, w.Dst)
+	segs := make([][]byte, n)
+	for i := range n {
+		segs[i] = bufs[i][:sizes[i]]
+		if !bytes.Equal(segs[i], want[i]) {
+			t.Fatalf("segment %d differs from the port's", i)
 		}
-		joined = append(joined, s[66:]...)
 	}
-	if !bytes.Equal(joined, payload) {
-		t.Fatal("payload changed on the way")
+	jn, out := Join(segs, make([]byte, BufLen))
+	if jn != n {
+		t.Fatalf("Join joined %d of %d segments", jn, n)
+	}
+	if !bytes.Equal(out, read) {
+		t.Fatal("Join of the cut segments is not the read they were cut from")
+	}
+
+	small := make([][]byte, 16)
+	for i := range small {
+		small[i] = make([]byte, 1000)
+	}
+	var none [vnetHdrLen]byte
+	vnetHdr{flags: vnetFlagNeedsCsum, csumStart: 34, csumOffset: 16}.put(none[:])
+	for _, tc := range []struct {
+		name string
+		read []byte
+		bufs [][]byte
+	}{
+		{"too few buffers", read, bufs[:10]},
+		{"buffers too small", read, small},
+		{"no GSO frame", append(none[:], gso...), bufs},
+		{"no header", read[:vnetHdrLen-1], bufs},
+	} {
+		if n := Cut(tc.read, tc.bufs, sizes); n != 0 {
+			t.Errorf("%s: Cut gave %d segments, want 0", tc.name, n)
+		}
 	}
 }
 
@@ -302,7 +346,7 @@ func TestTCPCoalesceRuns(t *testing.T) {
 		{"fin", [][]byte{seg(1, 0, 1, A, 100), seg(1, 100, 2, A|tsoFIN, 100)}, 1},
 		{"no payload", [][]byte{seg(1, 0, 1, A, 0), seg(1, 0, 2, A, 0)}, 1},
 	}
-	buf := make([]byte, tapBufLen)
+	buf := make([]byte, BufLen)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n, out := tcpCoalesce(tc.frames, buf)
@@ -344,7 +388,7 @@ func FuzzVnetFrame(f *testing.F) {
 	f.Add(append(hb[:], tcp4Test(gsoClient, gsoVIP, 1, 2, 3, 4, tsoACK|tsoPSH, randomPayload(r, 10), true)...))
 	vnetHdr{flags: vnetFlagNeedsCsum, csumStart: 34, csumOffset: 16}.put(hb[:])
 	f.Add(append(hb[:], tcp4Test(gsoClient, gsoVIP, 1, 2, 3, 4, tsoACK, randomPayload(r, 100), true)...))
-	buf := make([]byte, tapBufLen)
+	buf := make([]byte, BufLen)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, ok := parseVnetHdr(b)
 		if !ok {
@@ -366,7 +410,7 @@ func FuzzVnetFrame(f *testing.F) {
 		var segs [][]byte
 		var joined []byte
 		for !s.done() {
-			out := make([]byte, maxFrameLen)
+			out := make([]byte, segBufLen)
 			n := s.cut(out)
 			if n < 0 {
 				return // too large for a buffer: ReadBatch drops the frame
@@ -395,9 +439,9 @@ func gsoBench() (vnetHdr, []byte, [][]byte, []byte) {
 	gso := tcp4Test(gsoClient, gsoVIP, 40000, 80, 1, 1, tsoACK|tsoPSH, randomPayload(r, 45*1448), true)
 	bufs := make([][]byte, 64)
 	for i := range bufs {
-		bufs[i] = make([]byte, maxFrameLen)
+		bufs[i] = make([]byte, segBufLen)
 	}
-	return tsoHdr(1448), gso, bufs, make([]byte, tapBufLen)
+	return tsoHdr(1448), gso, bufs, make([]byte, BufLen)
 }
 
 // cutJoin cuts gso into bufs and joins the segments into out, as a GSO

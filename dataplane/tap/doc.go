@@ -1,0 +1,29 @@
+// Package tap is the TAP port driver: a dataplane.Port (Port, from Open)
+// over a Linux TAP device, lbx being the device's "wire" side.
+//
+// What it owns, per port:
+//
+//   - the device (tap.go): /dev/net/tun opened with IFF_TAP, IFF_NO_PI and
+//     IFF_VNET_HDR, non-blocking and read through the Go netpoller, with
+//     checksum and TCPv4 segmentation offload where the kernel allows
+//     (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4; the port's mode is then
+//     "offload"), and a netlink handle in the device's namespace for its
+//     drop counter (RxLost). The kernel removes the device when Close
+//     closes its descriptor.
+//   - the offload (vnethdr.go): the virtio-net header before every frame,
+//     the cutting of a TCPv4 GSO frame of up to 64 KB into wire segments
+//     with complete checksums on read, the checksum of a NEEDS_CSUM frame,
+//     and on write the joining of a run of consecutive segments of one
+//     connection into one GSO frame that the kernel segments again. The
+//     engine sees only wire-sized frames with valid checksums. Cut and
+//     Join are that arithmetic without a device, for the engine's test of
+//     a GSO frame through its NAT (dataplane's gso_test.go).
+//   - a read buffer (one ReadBatch at a time, under a mutex) and a pool of
+//     write buffers (WriteBatch may be called from several goroutines),
+//     each of BufLen bytes; the offload's counters (PortCounters).
+//
+// Lifecycle: Open (in the calling thread's network namespace) → ReadBatch
+// and WriteBatch → Close, which unblocks a pending ReadBatch. The package
+// starts no goroutines: the engine's reader goroutine for the port blocks
+// in ReadBatch.
+package tap
