@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 
 	"lbx/ctrlplane/appliance"
 	"lbx/ctrlplane/ctlsock"
-	"lbx/dataplane"
-	"lbx/dataplane/porttest"
 )
 
 // mgmtBench is one appliance serving both management ways in: the control
@@ -32,20 +29,11 @@ const benchAdminPassword = "bench-admin-pw"
 func newMgmtBench(b testing.TB, keepAlive bool) *mgmtBench {
 	b.Helper()
 	dir := b.TempDir()
-	p, err := porttest.NewSwitch().Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	app, err := appliance.New(appliance.Config{
-		Ports:         []dataplane.Port{p},
-		SelfIPs:       []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+	app := oneArmed(b, appliance.Config{
 		Socket:        filepath.Join(dir, "lbx.sock"),
 		RESTListen:    "127.0.0.1:0",
 		AdminPassword: benchAdminPassword, // bcrypt at its default cost, as a real admin's
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.Cleanup(func() { app.Close() })
 	if _, err := app.Exec("create ltm pool web members add { 198.18.1.11:80 198.18.1.12:80 198.18.1.13:80 }"); err != nil {
 		b.Fatal(err)

@@ -19,6 +19,24 @@ import (
 	"lbx/dataplane/porttest"
 )
 
+// oneArmed boots an appliance with cfg on one porttest port, lbx-ext, with
+// the self IP ext 198.18.1.2/24 on it: the management tests' appliance.
+// Closing it is the caller's.
+func oneArmed(tb testing.TB, cfg appliance.Config) *appliance.Appliance {
+	tb.Helper()
+	p, err := porttest.NewSwitch().Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Ports = []dataplane.Port{p}
+	cfg.SelfIPs = []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}}
+	app, err := appliance.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return app
+}
+
 // With RESTListen the appliance serves iControl REST over HTTPS with a
 // self-signed certificate made at the first start and kept across a
 // restart; a member forced offline through REST is forced offline in the
@@ -26,14 +44,7 @@ import (
 func TestApplianceServesREST(t *testing.T) {
 	dir := t.TempDir()
 	start := func() *appliance.Appliance {
-		sw := porttest.NewSwitch()
-		p, err := sw.Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		app, err := appliance.New(appliance.Config{
-			Ports:         []dataplane.Port{p},
-			SelfIPs:       []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+		return oneArmed(t, appliance.Config{
 			SavedPath:     filepath.Join(dir, "bigip.conf"),
 			RESTListen:    "127.0.0.1:0",
 			RESTStateDir:  dir,
@@ -43,10 +54,6 @@ func TestApplianceServesREST(t *testing.T) {
 				io.WriteString(w, "lbx_test 1\n")
 			}),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
 	}
 	var certSum [32]byte
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
@@ -152,20 +159,10 @@ func TestApplianceServesREST(t *testing.T) {
 // Without a Metrics handler of its own the appliance serves its metrics
 // (package metrics) at /metrics, to a guest as to an admin.
 func TestApplianceServesItsMetrics(t *testing.T) {
-	sw := porttest.NewSwitch()
-	p, err := sw.Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := appliance.New(appliance.Config{
-		Ports:         []dataplane.Port{p},
-		SelfIPs:       []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+	app := oneArmed(t, appliance.Config{
 		RESTListen:    "127.0.0.1:0",
 		AdminPassword: "first-admin-pw",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer app.Close()
 	if _, err := app.Exec("create auth user watcher password watcher-pw role guest"); err != nil {
 		t.Fatal(err)
@@ -195,19 +192,10 @@ func TestApplianceServesItsMetrics(t *testing.T) {
 func TestAdminPasswordPrompt(t *testing.T) {
 	newApp := func(password string, prompt func() (string, error)) *appliance.Appliance {
 		t.Helper()
-		p, err := porttest.NewSwitch().Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		app, err := appliance.New(appliance.Config{
-			Ports:               []dataplane.Port{p},
-			SelfIPs:             []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+		app := oneArmed(t, appliance.Config{
 			AdminPassword:       password,
 			AdminPasswordPrompt: prompt,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		t.Cleanup(func() { app.Close() })
 		return app
 	}

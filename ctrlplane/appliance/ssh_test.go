@@ -2,7 +2,6 @@ package appliance_test
 
 import (
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,6 @@ import (
 
 	"lbx/ctrlplane/appliance"
 	"lbx/ctrlplane/sshd"
-	"lbx/dataplane"
-	"lbx/dataplane/porttest"
 )
 
 // With SSHListen and an admin password, the appliance creates the admin
@@ -24,23 +21,12 @@ func TestApplianceServesSSH(t *testing.T) {
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, sshd.HostKeyFile)
 	start := func() *appliance.Appliance {
-		sw := porttest.NewSwitch()
-		p, err := sw.Port(porttest.Config{Name: "lbx-ext", MAC: porttest.MustMAC("02:00:5e:00:00:01")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		app, err := appliance.New(appliance.Config{
-			Ports:         []dataplane.Port{p},
-			SelfIPs:       []dataplane.SelfIP{{Name: "ext", Prefix: netip.MustParsePrefix("198.18.1.2/24"), Port: "lbx-ext"}},
+		return oneArmed(t, appliance.Config{
 			SavedPath:     filepath.Join(dir, "bigip.conf"),
 			SSHListen:     "127.0.0.1:0",
 			SSHHostKey:    keyPath,
 			AdminPassword: "first-admin-pw",
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
 	}
 	login := func(app *appliance.Appliance, password string, hostKey ssh.PublicKey) (*ssh.Client, ssh.PublicKey, error) {
 		var seen ssh.PublicKey
