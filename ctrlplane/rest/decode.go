@@ -127,6 +127,31 @@ func onlyDefault[T any](defaults ...string) setter[T] {
 	}
 }
 
+// noFQDN accepts an fqdn property only when it names no FQDN (tmName
+// empty): lbx has no FQDN nodes or members yet. what is "nodes" or
+// "members".
+func noFQDN[T any](what string) setter[T] {
+	return func(_ *T, v json.RawMessage) error {
+		var f map[string]any
+		if err := json.Unmarshal(v, &f); err != nil && !isNull(v) {
+			return fmt.Errorf("want an object")
+		}
+		if tm, _ := f["tmName"].(string); tm != "" {
+			return fmt.Errorf("FQDN %s: %w", what, config.ErrNotSupportedYet)
+		}
+		return nil
+	}
+}
+
+// ratio reads a node's or member's ratio; 0 means the default, 1.
+func ratio(v json.RawMessage) (uint32, error) {
+	n, err := u32(v)
+	if err == nil && n == 0 {
+		n = 1
+	}
+	return n, err
+}
+
 // sessionState reads a session or state as the clients send it.
 func session(v json.RawMessage) (config.Session, error) {
 	s, err := word(v, "user-enabled", "user-disabled", "monitor-enabled")

@@ -12,14 +12,8 @@ import (
 
 // nodeFields are the node properties a POST, PUT or PATCH may carry.
 var nodeFields = fields[config.Node]{
-	"description": func(n *config.Node, v json.RawMessage) (err error) { n.Description, err = str(v); return },
-	"ratio": func(n *config.Node, v json.RawMessage) (err error) {
-		n.Ratio, err = u32(v)
-		if err == nil && n.Ratio == 0 {
-			n.Ratio = 1
-		}
-		return
-	},
+	"description":     func(n *config.Node, v json.RawMessage) (err error) { n.Description, err = str(v); return },
+	"ratio":           func(n *config.Node, v json.RawMessage) (err error) { n.Ratio, err = ratio(v); return },
 	"connectionLimit": func(n *config.Node, v json.RawMessage) (err error) { n.ConnectionLimit, err = u32(v); return },
 	"monitor":         func(n *config.Node, v json.RawMessage) (err error) { n.Monitor, err = monitorRule(v); return },
 	"session":         func(n *config.Node, v json.RawMessage) (err error) { n.Session, err = session(v); return },
@@ -35,16 +29,7 @@ var nodeFields = fields[config.Node]{
 		n.Address = a
 		return nil
 	},
-	"fqdn": func(n *config.Node, v json.RawMessage) error {
-		var f map[string]any
-		if err := json.Unmarshal(v, &f); err != nil && !isNull(v) {
-			return fmt.Errorf("want an object")
-		}
-		if tm, _ := f["tmName"].(string); tm != "" {
-			return fmt.Errorf("FQDN nodes: %w", config.ErrNotSupportedYet)
-		}
-		return nil
-	},
+	"fqdn":         noFQDN[config.Node]("nodes"),
 	"rateLimit":    onlyDefault[config.Node]("disabled", "0"),
 	"dynamicRatio": onlyDefault[config.Node]("1"),
 	"logging":      onlyDefault[config.Node]("disabled"),

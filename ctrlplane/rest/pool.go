@@ -84,15 +84,9 @@ var memberFields = fields[config.Member]{
 	"description":     func(m *config.Member, v json.RawMessage) (err error) { m.Description, err = str(v); return },
 	"priorityGroup":   func(m *config.Member, v json.RawMessage) (err error) { m.PriorityGroup, err = u32(v); return },
 	"connectionLimit": func(m *config.Member, v json.RawMessage) (err error) { m.ConnectionLimit, err = u32(v); return },
-	"ratio": func(m *config.Member, v json.RawMessage) (err error) {
-		m.Ratio, err = u32(v)
-		if err == nil && m.Ratio == 0 {
-			m.Ratio = 1
-		}
-		return
-	},
-	"session": func(m *config.Member, v json.RawMessage) (err error) { m.Session, err = session(v); return },
-	"state":   func(m *config.Member, v json.RawMessage) (err error) { m.State, err = state(v); return },
+	"ratio":           func(m *config.Member, v json.RawMessage) (err error) { m.Ratio, err = ratio(v); return },
+	"session":         func(m *config.Member, v json.RawMessage) (err error) { m.Session, err = session(v); return },
+	"state":           func(m *config.Member, v json.RawMessage) (err error) { m.State, err = state(v); return },
 	"address": func(m *config.Member, v json.RawMessage) error {
 		if isNull(v) {
 			return nil
@@ -104,16 +98,7 @@ var memberFields = fields[config.Member]{
 		m.Address = a
 		return err
 	},
-	"fqdn": func(m *config.Member, v json.RawMessage) error {
-		var f map[string]any
-		if err := json.Unmarshal(v, &f); err != nil && !isNull(v) {
-			return fmt.Errorf("want an object")
-		}
-		if tm, _ := f["tmName"].(string); tm != "" {
-			return fmt.Errorf("FQDN members: %w", config.ErrNotSupportedYet)
-		}
-		return nil
-	},
+	"fqdn":           noFQDN[config.Member]("members"),
 	"monitor":        onlyDefault[config.Member]("default"),
 	"rateLimit":      onlyDefault[config.Member]("disabled", "0"),
 	"dynamicRatio":   onlyDefault[config.Member]("1"),
