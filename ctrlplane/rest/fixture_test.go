@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,25 +43,7 @@ type fixture struct {
 	rs     *Server
 	srv    *httptest.Server
 	client *http.Client
-	logs   *syncBuffer // the server's log
-}
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *ctrltest.LogBuffer // the server's log
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -89,7 +70,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	src := status.FromDataplane(dp, nil)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	logs := &syncBuffer{}
+	logs := &ctrltest.LogBuffer{}
 	rs, err := NewServer(Config{Store: st, Status: src, Tmsh: tmsh.New(st, src), Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -34,25 +34,7 @@ type rig struct {
 	st    *store.Store
 	srv   *Server
 	pub   ssh.PublicKey
-	logs  *syncBuffer
-}
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *ctrltest.LogBuffer
 }
 
 func newRig(t *testing.T, clk clock.Clock) *rig {
@@ -82,7 +64,7 @@ func newRig(t *testing.T, clk clock.Clock) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &ctrltest.LogBuffer{}
 	keys, users := t.TempDir(), t.TempDir()
 	srv, err := Listen(Config{
 		KeysDir:  keys,
