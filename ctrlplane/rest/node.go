@@ -114,8 +114,6 @@ func objectOp[T any, PT interface {
 	return op{}, errMethod(req)
 }
 
-// bodyName reads a POST's name (with its partition, when given apart) as
-// a full name.
 // createBody reads a POST's body and the name of the object it creates.
 func createBody(req *request) (body, string, error) {
 	b, err := parseBody(req.body)
@@ -126,6 +124,8 @@ func createBody(req *request) (body, string, error) {
 	return b, name, err
 }
 
+// bodyName reads a POST's name (with its partition, when given apart) as
+// a full name.
 func bodyName(b body) (string, error) {
 	name, err := rawName(b)
 	if err != nil {
