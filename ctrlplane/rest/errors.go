@@ -60,8 +60,14 @@ func message(err error) string {
 	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 }
 
+// writeError answers err as F5's error JSON, with a Basic challenge when
+// it is a 401 asking for credentials.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	code, msg := classify(err)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.challenge {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Enterprise Manager"`)
+	}
 	if code >= 500 {
 		s.log.Error("rest: request failed", "err", err)
 	}

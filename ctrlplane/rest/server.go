@@ -170,10 +170,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Metrics name every pool and member: any user may read them
 		// (a guest is enough, Prometheus's basic_auth), nobody else.
 		if _, err := s.authenticate(r); err != nil {
-			var ae *apiError
-			if errors.As(err, &ae) && ae.challenge {
-				w.Header().Set("WWW-Authenticate", `Basic realm="Enterprise Manager"`)
-			}
 			s.writeError(w, err)
 			return
 		}
@@ -189,10 +185,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !(len(req.segs) >= 3 && req.segs[0] == "shared" && req.segs[1] == "authn" && req.segs[2] == "login") {
 		who, err := s.authenticate(r)
 		if err != nil {
-			var ae *apiError
-			if errors.As(err, &ae) && ae.code == http.StatusUnauthorized && ae.challenge {
-				w.Header().Set("WWW-Authenticate", `Basic realm="Enterprise Manager"`)
-			}
 			s.writeError(w, err)
 			return
 		}
