@@ -92,8 +92,7 @@ func procField(path, key string) string {
 // firstLine is the first line a version command prints (wrk -v exits 1).
 func firstLine(argv ...string) string {
 	out, _ := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line)
+	return strings.TrimSpace(firstLineOf(string(out)))
 }
 
 // series extracts one quantity of every round.

@@ -80,23 +80,34 @@ func openHistory(path string) (*history, []string, error) {
 
 // rewriteHistory replaces the file at path with lines, mode 0600.
 func rewriteHistory(path string, lines []string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+	err := replaceFile(path, func(f *os.File) error {
+		w := bufio.NewWriter(f)
+		for _, l := range lines {
+			w.WriteString(l + "\n")
+		}
+		return w.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("history %s: %w", path, err)
 	}
-	w := bufio.NewWriter(tmp)
-	for _, l := range lines {
-		w.WriteString(l + "\n")
+	return nil
+}
+
+// replaceFile replaces the file at path whole with what write writes, mode
+// 0600: into a temporary file beside it, then renamed over it.
+func replaceFile(path string, write func(*os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return err
 	}
-	err = errors.Join(w.Flush(), tmp.Close())
+	err = errors.Join(write(tmp), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("history %s: %w", path, err)
 	}
-	return nil
+	return err
 }
 
 // record appends line unless it carries a secret; it reports whether it

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -51,17 +50,11 @@ func LoadPrefs(path string) (Prefs, error) {
 
 // SavePrefs writes p to path, mode 0600, replacing the file whole.
 func SavePrefs(path string, p Prefs) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+	err := replaceFile(path, func(f *os.File) error {
+		_, err := fmt.Fprintf(f, "pager %s\ndefault-dialect %s\n", onOff(p.Pager), p.DefaultDialect)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("preferences %s: %w", path, err)
-	}
-	_, err = fmt.Fprintf(tmp, "pager %s\ndefault-dialect %s\n", onOff(p.Pager), p.DefaultDialect)
-	err = errors.Join(err, tmp.Close())
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("preferences %s: %w", path, err)
 	}
 	return nil

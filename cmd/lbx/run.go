@@ -147,12 +147,7 @@ func runBoot(args []string, stderr io.Writer) (boot *ctrlplane.Boot, printDefaul
 
 // sshHostKeyPath is where the SSH host key is kept: next to the saved
 // configuration; "" (a key per start) without one.
-func sshHostKeyPath(saved string) string {
-	if saved == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(saved), sshd.HostKeyFile)
-}
+func sshHostKeyPath(saved string) string { return inStateDir(saved, sshd.HostKeyFile) }
 
 // adminPassword is the first admin's password: ssh.admin_password (also
 // $LBX_SSH_ADMIN_PASSWORD), else $LBX_ADMIN_PASSWORD.
@@ -172,23 +167,21 @@ func stateDir(saved string) string {
 	return filepath.Dir(saved)
 }
 
-// sshKeysDir holds the users' SSH public keys, next to the saved
-// configuration: ssh_authorized_keys/USER.
-func sshKeysDir(saved string) string {
+// inStateDir is name in stateDir(saved); "" without a saved configuration.
+func inStateDir(saved, name string) string {
 	if saved == "" {
 		return ""
 	}
-	return filepath.Join(filepath.Dir(saved), "ssh_authorized_keys")
+	return filepath.Join(stateDir(saved), name)
 }
+
+// sshKeysDir holds the users' SSH public keys, next to the saved
+// configuration: ssh_authorized_keys/USER.
+func sshKeysDir(saved string) string { return inStateDir(saved, "ssh_authorized_keys") }
 
 // sshUsersDir keeps each SSH user's shell history and preferences, next
 // to the saved configuration: cli_users/USER/{history,prefs}.
-func sshUsersDir(saved string) string {
-	if saved == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(saved), "cli_users")
-}
+func sshUsersDir(saved string) string { return inStateDir(saved, "cli_users") }
 
 // consolePasswordPrompt asks for the first admin's password on the
 // controlling terminal when standard input is one; nil otherwise (a

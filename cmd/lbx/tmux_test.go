@@ -94,12 +94,8 @@ func (ts *tmuxShell) launch(want string, cliArgs ...string) {
 // it the tmux session, goes.
 func (ts *tmuxShell) ended() {
 	ts.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for exec.Command("tmux", "-L", ts.server, "has-session", "-t", "cli").Run() == nil {
-		if time.Now().After(deadline) {
-			ts.t.Fatalf("the shell is still running after 10 s:\n%s", ts.tmux("capture-pane", "-p", "-t", "cli"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(func() bool { return exec.Command("tmux", "-L", ts.server, "has-session", "-t", "cli").Run() != nil }) {
+		ts.t.Fatalf("the shell is still running after 10 s:\n%s", ts.tmux("capture-pane", "-p", "-t", "cli"))
 	}
 }
 
@@ -122,17 +118,11 @@ func (ts *tmuxShell) keys(keys ...string) {
 // no event for it) for at most 10 s.
 func (ts *tmuxShell) wait(want string) string {
 	ts.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pane := ts.tmux("capture-pane", "-p", "-t", "cli")
-		if strings.Contains(pane, want) {
-			return pane
-		}
-		if time.Now().After(deadline) {
-			ts.t.Fatalf("the pane does not show %q after 10 s:\n%s", want, pane)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var pane string
+	if !poll(func() bool { pane = ts.tmux("capture-pane", "-p", "-t", "cli"); return strings.Contains(pane, want) }) {
+		ts.t.Fatalf("the pane does not show %q after 10 s:\n%s", want, pane)
 	}
+	return pane
 }
 
 // `lbx cli` in a terminal: TAB completes a pool name and a property
@@ -177,16 +167,9 @@ func (ts *tmuxShell) lastLine() string {
 // waitLast waits (at most 10 s) for the pane's last line to be want.
 func (ts *tmuxShell) waitLast(want string) {
 	ts.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		last := ts.lastLine()
-		if last == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.t.Fatalf("the pane's last line is %q, not %q, after 10 s:\n%s", last, want, ts.tmux("capture-pane", "-p", "-t", "cli"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	var last string
+	if !poll(func() bool { last = ts.lastLine(); return last == want }) {
+		ts.t.Fatalf("the pane's last line is %q, not %q, after 10 s:\n%s", last, want, ts.tmux("capture-pane", "-p", "-t", "cli"))
 	}
 }
 
@@ -244,13 +227,23 @@ func TestCLIAlteonSessionInTmux(t *testing.T) {
 // 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	if !poll(cond) {
+		t.Fatalf("no %s after 10 s", what)
+	}
+}
+
+// poll calls cond every 50 ms until it holds, for at most 10 s, and
+// reports whether it did: the pane and the store have no event to wait
+// on.
+func poll(cond func() bool) bool {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s after 10 s", what)
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
+	return true
 }
 
 // A list longer than the terminal is paged with tmsh's bottom line; space

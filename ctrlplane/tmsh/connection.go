@@ -116,7 +116,7 @@ func runShowConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, err
 		fmt.Fprintf(&b, "%s  %s  %s  %s  %s  %d  %s\n",
 			addrPort(c.CSClient.Addr(), c.CSClient.Port()), addrPort(c.CSServer.Addr(), c.CSServer.Port()),
 			addrPort(c.SSClient.Addr(), c.SSClient.Port()), addrPort(c.SSServer.Addr(), c.SSServer.Port()),
-			protoName(c.Protocol), int64(c.Idle.Seconds()), c.Virtual)
+			status.ProtocolName(c.Protocol), int64(c.Idle.Seconds()), c.Virtual)
 	}
 	fmt.Fprintf(&b, "Total records returned: %d\n", len(conns))
 	return b.String(), nil
@@ -134,8 +134,6 @@ func runDeleteConnection(x *execCtx, cmd *Command, args *conf.Cursor) (string, e
 	t.DeleteConnections(sel)
 	return "", nil
 }
-
-func protoName(p uint8) string { return status.ProtocolName(p) }
 
 // The engine is what the appliance reads status from.
 var (

@@ -38,7 +38,7 @@ func selectPorts(ports []status.Interface, what string, args *conf.Cursor) ([]st
 		if t.Kind != conf.TokWord && t.Kind != conf.TokString {
 			return nil, false, conf.LineErrorf(t.Line, "%s: unexpected %s, want a name", what, t.Describe())
 		}
-		names = append(names, baseName(t.Text))
+		names = append(names, config.BaseName(t.Text))
 	}
 	if len(names) == 0 {
 		return ports, oneLine, nil

@@ -85,16 +85,8 @@ func globMatch(pattern, name string) bool {
 	if ok, _ := path.Match(pattern, name); ok {
 		return true
 	}
-	ok, _ := path.Match(pattern, baseName(name))
+	ok, _ := path.Match(pattern, config.BaseName(name))
 	return ok
-}
-
-// baseName is a full name without its folder: /Common/web → web.
-func baseName(name string) string {
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
 }
 
 // selectList resolves the names of kind k that o asks for, in order: all
