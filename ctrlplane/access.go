@@ -71,8 +71,8 @@ func EnsureAdmin(s *store.Store, password string) (bool, error) {
 	if password == "" || s.Running().Users["admin"] != nil {
 		return false, nil
 	}
-	if len(password) > 72 {
-		return false, fmt.Errorf("admin password: longer than 72 bytes")
+	if len(password) > config.MaxPasswordLen {
+		return false, fmt.Errorf("admin password: longer than %d bytes", config.MaxPasswordLen)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {

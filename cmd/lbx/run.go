@@ -16,6 +16,7 @@ import (
 
 	"lbx/ctrlplane"
 	"lbx/ctrlplane/appliance"
+	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/sshd"
 	"lbx/dataplane"
 	"lbx/dataplane/afxdp"
@@ -210,8 +211,8 @@ func askNewPassword(read func() ([]byte, error), out io.Writer, tries int) (stri
 		if len(first) == 0 {
 			return "", nil
 		}
-		if len(first) > 72 {
-			fmt.Fprintln(out, "At most 72 bytes (bcrypt's limit); try again.")
+		if len(first) > config.MaxPasswordLen {
+			fmt.Fprintf(out, "At most %d bytes (bcrypt's limit); try again.\n", config.MaxPasswordLen)
 			continue
 		}
 		fmt.Fprint(out, "Again: ")

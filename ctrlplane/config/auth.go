@@ -43,6 +43,10 @@ type User struct {
 
 func (u *User) Clone() *User { x := *u; x.Extras = u.Extras.Clone(); return &x }
 
+// MaxPasswordLen is the longest password a user may have: bcrypt reads no
+// further.
+const MaxPasswordLen = 72
+
 // CheckPassword reports whether clear is the user's password. Only bcrypt
 // hashes can be checked; any other (a BIG-IP "$6$" hash) never matches.
 func (u *User) CheckPassword(clear string) bool {

@@ -65,7 +65,7 @@ var userProps = []property[config.User]{
 		h, err := bcrypt.GenerateFromPassword([]byte(t.Text), bcrypt.DefaultCost)
 		if err != nil {
 			if errors.Is(err, bcrypt.ErrPasswordTooLong) {
-				return LineErrorf(t.Line, "password: longer than 72 bytes")
+				return LineErrorf(t.Line, "password: longer than %d bytes", config.MaxPasswordLen)
 			}
 			return LineErrorf(t.Line, "password: %w", err)
 		}
