@@ -162,10 +162,7 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 	} else if p.ttl <= 1 {
 		return DropTTLExceeded
 	}
-	nextHop := hit.Dst
-	if hit.DSR {
-		nextHop = hit.Hop
-	}
+	nextHop := in.hitHop(&hit) // route.go
 
 	fk := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
 	forgotten, ok := w.e.frags.First(fk, fi.hi, w.now, fragDest{hit, nextHop})

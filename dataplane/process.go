@@ -343,15 +343,12 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	nextHop := in.nextHop(hit.Dst) // route.go
-	if hit.DSR {
-		nextHop = hit.Hop // only the MAC changes: towards the member
-	} else {
+	if !hit.DSR {
 		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
 	w.count(hit.VS, hit.MS, hit.Dir == flowtable.Forward, uint64(p.total))
-	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], in.hitHop(&hit)) // route.go
 }
 
 // dsrReturn forwards a member's answer on a DSR virtual (source VIP:port of

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"lbx/dataplane/flowtable"
 )
 
 // Route is a static route (`net route`): destinations in Network are
@@ -97,6 +99,16 @@ func (in *installed) nextHop(dst uint32) uint32 {
 		return hop
 	}
 	return dst
+}
+
+// hitHop is the next hop of a packet a flow's hit sends on: the member
+// itself for DSR (only the MAC changes), else the routed next hop of the
+// hit's destination.
+func (in *installed) hitHop(hit *flowtable.Hit) uint32 {
+	if hit.DSR {
+		return hit.Hop
+	}
+	return in.nextHop(hit.Dst)
 }
 
 // SourceFor returns the self IP a packet the appliance originates to dst
