@@ -59,9 +59,7 @@ func (w *worker) forwardPortless(in *installed, frame []byte, p *ipv4Packet) (bo
 		return true, DropTTLExceeded
 	}
 	decTTL(frame, p)
-	st := in.virts[vi].stats
-	st.PktsIn.Add(1)
-	st.BytesIn.Add(uint64(p.total))
+	w.count(in.virts[vi].stats, nil, true, uint64(p.total)) // statbatch.go
 	return true, w.send(in, in.selfs[si].port, frame[:ethHdrLen+p.total], hop)
 }
 
