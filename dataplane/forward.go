@@ -14,7 +14,7 @@ import "lbx/dataplane/flowtable"
 // (route.go) and the TTL is decremented.
 
 // forwardFlow records the flow a forwarding virtual's first packet opens.
-func (w *worker) forwardFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
 	ds, _ := in.route(k.Dst)
 	cs, _ := in.route(k.Src)
 	if ds < 0 || cs < 0 {

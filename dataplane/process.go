@@ -385,7 +385,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 // state) and records the flow a SYN (or first UDP datagram) opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
 	if vs.Forward {
-		return w.forwardFlow(in, vs, rt, k, seg) // forward.go
+		return w.forwardFlow(in, rt, k, seg) // forward.go
 	}
 	req := pools.Request{Client: addr4(k.Src), ClientPort: k.Sport, Now: w.now}
 	ps := rt.persist

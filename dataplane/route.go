@@ -95,10 +95,8 @@ func (in *installed) nextHop(dst uint32) uint32 {
 	if len(in.routes) == 0 {
 		return dst
 	}
-	if _, hop := in.route(dst); hop != 0 {
-		return hop
-	}
-	return dst
+	_, hop := in.route(dst)
+	return hop
 }
 
 // hitHop is the next hop of a packet a flow's hit sends on: the member
