@@ -2,6 +2,7 @@ package csum
 
 import (
 	"encoding/binary"
+	"lbx/dataplane/csum/csumtest"
 	"math/rand/v2"
 	"testing"
 )
@@ -34,18 +35,4 @@ func TestChecksumAdjustMatchesRecompute(t *testing.T) {
 
 // onesSum is the test's own one's-complement sum (independent of the
 // package's checksum code).
-func onesSum(parts ...[]byte) uint16 {
-	var s uint64
-	for _, b := range parts {
-		for i := 0; i+1 < len(b); i += 2 {
-			s += uint64(b[i])<<8 | uint64(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			s += uint64(b[len(b)-1]) << 8
-		}
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
+var onesSum = csumtest.OnesSum
