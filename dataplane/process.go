@@ -450,13 +450,13 @@ func hashKey(client uint32, off, n int) uint64 {
 func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) DropReason {
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
-	nh := addr4(nextHop)
 	if mac, ok := p.neigh.Lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
 		return dropNone
 	}
 
+	nh := addr4(nextHop) // the queue keys by netip.Addr
 	p.pending.Lock()
 	dropped, sendARP := p.pending.ParkLocked(frame, nh, w.now)
 	// The reply may have been learned between the lookup above and parking;
