@@ -33,6 +33,23 @@ func TestChecksumAdjustMatchesRecompute(t *testing.T) {
 	}
 }
 
+// TestSumMatchesOnesSum checks Sum (Add, eight bytes at a time, and Fold)
+// against the test's own word-at-a-time sum over every length's tail
+// (0..7 odd bytes) and initial sums wider than 16 bits.
+func TestSumMatchesOnesSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 300 {
+		b := make([]byte, n*7%1600)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		init := r.Uint32() & 0xfffff
+		if got, want := Sum(b, init), ^onesSum(binary.BigEndian.AppendUint32(nil, init), b); got != want {
+			t.Fatalf("len %d initial %#x: Sum gives %#04x, the test's sum %#04x", len(b), init, got, want)
+		}
+	}
+}
+
 // onesSum is the test's own one's-complement sum (independent of the
 // package's checksum code).
 var onesSum = csumtest.OnesSum
