@@ -14,7 +14,7 @@ import "lbx/dataplane/flowtable"
 // (route.go) and the TTL is decremented.
 
 // forwardFlow records the flow a forwarding virtual's first packet opens.
-func (w *worker) forwardFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
 	ds, _ := in.route(k.Dst)
 	cs, _ := in.route(k.Src)
 	if ds < 0 || cs < 0 {
@@ -59,9 +59,7 @@ func (w *worker) forwardPortless(in *installed, frame []byte, p *ipv4Packet) (bo
 		return true, DropTTLExceeded
 	}
 	decTTL(frame, p)
-	st := in.virts[vi].stats
-	st.PktsIn.Add(1)
-	st.BytesIn.Add(uint64(p.total))
+	w.count(in.virts[vi].stats, nil, true, uint64(p.total)) // statbatch.go
 	return true, w.send(in, in.selfs[si].port, frame[:ethHdrLen+p.total], hop)
 }
 

@@ -111,7 +111,7 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 	k := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
 	d, v, forgotten := w.e.frags.Later(k, fi.lo, fi.hi, fi.more, w.now)
 	if forgotten > 0 {
-		w.e.drops[DropFragmentIncomplete].Add(uint64(forgotten))
+		w.ctr.drops[DropFragmentIncomplete].Add(uint64(forgotten))
 	}
 	switch v {
 	case fragtrack.NoFirst:
@@ -129,7 +129,7 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 		rewriteAddrs(frame, p, hit.Src, hit.Dst)
 	}
 	decTTL(frame, p)
-	countHit(&hit, p.total)
+	w.count(hit.VS, hit.MS, hit.Dir == flowtable.Forward, uint64(p.total)) // statbatch.go
 	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
@@ -162,15 +162,12 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 	} else if p.ttl <= 1 {
 		return DropTTLExceeded
 	}
-	nextHop := hit.Dst
-	if hit.DSR {
-		nextHop = hit.Hop
-	}
+	nextHop := in.hitHop(&hit) // route.go
 
 	fk := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
 	forgotten, ok := w.e.frags.First(fk, fi.hi, w.now, fragDest{hit, nextHop})
 	if forgotten > 0 {
-		w.e.drops[DropFragmentIncomplete].Add(uint64(forgotten))
+		w.ctr.drops[DropFragmentIncomplete].Add(uint64(forgotten))
 	}
 	if !ok {
 		return DropFragmentTableFull
@@ -180,7 +177,7 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
-	countHit(&hit, p.total)
+	w.count(hit.VS, hit.MS, hit.Dir == flowtable.Forward, uint64(p.total)) // statbatch.go
 	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
 }
 
@@ -195,29 +192,4 @@ func rewriteAddrs(frame []byte, p *ipv4Packet, src, dst uint32) {
 	binary.BigEndian.PutUint32(ip[16:20], dst)
 	binary.BigEndian.PutUint16(ip[10:12], sum)
 	p.src, p.dst = src, dst
-}
-
-// countHit adds a packet of n bytes to its virtual's and member's
-// counters, in the hit's direction.
-func countHit(hit *flowtable.Hit, n int) {
-	bytes := uint64(n)
-	if hit.Dir == flowtable.Forward {
-		if hit.VS != nil {
-			hit.VS.PktsIn.Add(1)
-			hit.VS.BytesIn.Add(bytes)
-		}
-		if hit.MS != nil {
-			hit.MS.PktsIn.Add(1)
-			hit.MS.BytesIn.Add(bytes)
-		}
-		return
-	}
-	if hit.VS != nil {
-		hit.VS.PktsOut.Add(1)
-		hit.VS.BytesOut.Add(bytes)
-	}
-	if hit.MS != nil {
-		hit.MS.PktsOut.Add(1)
-		hit.MS.BytesOut.Add(bytes)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"lbx/dataplane/csum/csumtest"
 	"lbx/internal/clock"
 	"lbx/pools"
 )
@@ -325,58 +326,15 @@ func decodeWire(t testing.TB, frame []byte) wire {
 	return w
 }
 
-// onesSum is the test's own one's-complement sum (independent of the
+// onesSum is the tests' own one's-complement sum (independent of the
 // package's checksum code).
-func onesSum(parts ...[]byte) uint16 {
-	var s uint64
-	for _, b := range parts {
-		for i := 0; i+1 < len(b); i += 2 {
-			s += uint64(b[i])<<8 | uint64(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			s += uint64(b[len(b)-1]) << 8
-		}
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
+var onesSum = csumtest.OnesSum
 
 // verifyChecksums checks the IPv4 header checksum, the TCP/UDP/ICMP
 // checksum by summing, and that gopacket recomputes the same values.
 func verifyChecksums(t testing.TB, frame []byte) {
 	t.Helper()
-	if len(frame) < ethHdrLen+20 {
-		t.Fatalf("frame too short for IPv4: %d bytes", len(frame))
-	}
-	ip := frame[ethHdrLen:]
-	ihl := int(ip[0]&0xf) * 4
-	total := int(binary.BigEndian.Uint16(ip[2:4]))
-	if got := onesSum(ip[:ihl]); got != 0xffff {
-		t.Errorf("IPv4 header checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(ip[10:12]), got)
-	}
-	l4 := ip[ihl:total]
-	pseudo := make([]byte, 12)
-	copy(pseudo[0:8], ip[12:20])
-	pseudo[9] = ip[9]
-	binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(l4)))
-	switch ip[9] {
-	case 6:
-		if got := onesSum(pseudo, l4); got != 0xffff {
-			t.Errorf("TCP checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(l4[16:18]), got)
-		}
-	case 17:
-		if binary.BigEndian.Uint16(l4[6:8]) != 0 {
-			if got := onesSum(pseudo, l4); got != 0xffff {
-				t.Errorf("UDP checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(l4[6:8]), got)
-			}
-		}
-	case 1:
-		if got := onesSum(l4); got != 0xffff {
-			t.Errorf("ICMP checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(l4[2:4]), got)
-		}
-	}
+	csumtest.VerifyIPv4(t, frame)
 	// gopacket recomputation must agree with what is on the wire.
 	pkt := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
 	ipl, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
@@ -402,7 +360,8 @@ func verifyChecksums(t testing.TB, frame []byte) {
 	if got, want := binary.BigEndian.Uint16(frame[ethHdrLen+10:]), binary.BigEndian.Uint16(re[ethHdrLen+10:]); got != want {
 		t.Errorf("IPv4 checksum %#04x, gopacket computes %#04x", got, want)
 	}
-	off := ethHdrLen + ihl + l4ChecksumOffset(ip[9])
+	ip := frame[ethHdrLen:]
+	off := ethHdrLen + int(ip[0]&0xf)*4 + l4ChecksumOffset(ip[9])
 	if got, want := binary.BigEndian.Uint16(frame[off:]), binary.BigEndian.Uint16(re[off:]); got != want {
 		t.Errorf("L4 checksum %#04x, gopacket computes %#04x", got, want)
 	}

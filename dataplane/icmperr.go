@@ -139,14 +139,11 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 	if p.ttl <= 1 {
 		return true, DropTTLExceeded
 	}
-	nextHop := hit.Dst
-	if hit.DSR {
-		nextHop = hit.Hop // the member holds the VIP: only the MAC changes
-	} else {
+	if !hit.DSR { // DSR: the member holds the VIP, only the MAC changes
 		translateICMPError(frame, p, &q, &hit)
 	}
 	decTTL(frame, p)
-	return true, w.send(in, hit.Egress, frame[:end], nextHop)
+	return true, w.send(in, hit.Egress, frame[:end], in.hitHop(&hit)) // route.go
 }
 
 // icmpErrorDSRReturn routes a DSR member's ICMP error (from the VIP, about

@@ -343,15 +343,12 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		return DropTTLExceeded
 	}
 
-	nextHop := in.nextHop(hit.Dst) // route.go
-	if hit.DSR {
-		nextHop = hit.Hop // only the MAC changes: towards the member
-	} else {
+	if !hit.DSR {
 		rewriteNAT(frame, p, hit.Src, hit.Dst, hit.Sport, hit.Dport)
 	}
 	decTTL(frame, p)
 	w.count(hit.VS, hit.MS, hit.Dir == flowtable.Forward, uint64(p.total))
-	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], nextHop)
+	return w.send(in, hit.Egress, frame[:ethHdrLen+p.total], in.hitHop(&hit)) // route.go
 }
 
 // dsrReturn forwards a member's answer on a DSR virtual (source VIP:port of
@@ -388,7 +385,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 // state) and records the flow a SYN (or first UDP datagram) opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
 	if vs.Forward {
-		return w.forwardFlow(in, vs, rt, k, seg) // forward.go
+		return w.forwardFlow(in, rt, k, seg) // forward.go
 	}
 	req := pools.Request{Client: addr4(k.Src), ClientPort: k.Sport, Now: w.now}
 	ps := rt.persist
@@ -453,13 +450,13 @@ func hashKey(client uint32, off, n int) uint64 {
 func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) DropReason {
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
-	nh := addr4(nextHop)
 	if mac, ok := p.neigh.Lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
 		return dropNone
 	}
 
+	nh := addr4(nextHop) // the queue keys by netip.Addr
 	p.pending.Lock()
 	dropped, sendARP := p.pending.ParkLocked(frame, nh, w.now)
 	// The reply may have been learned between the lookup above and parking;

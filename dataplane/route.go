@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"lbx/dataplane/flowtable"
 )
 
 // Route is a static route (`net route`): destinations in Network are
@@ -93,10 +95,18 @@ func (in *installed) nextHop(dst uint32) uint32 {
 	if len(in.routes) == 0 {
 		return dst
 	}
-	if _, hop := in.route(dst); hop != 0 {
-		return hop
+	_, hop := in.route(dst)
+	return hop
+}
+
+// hitHop is the next hop of a packet a flow's hit sends on: the member
+// itself for DSR (only the MAC changes), else the routed next hop of the
+// hit's destination.
+func (in *installed) hitHop(hit *flowtable.Hit) uint32 {
+	if hit.DSR {
+		return hit.Hop
 	}
-	return dst
+	return in.nextHop(hit.Dst)
 }
 
 // SourceFor returns the self IP a packet the appliance originates to dst

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -143,6 +144,84 @@ func TestRouteToMemberBehindGateway(t *testing.T) {
 	}
 	if d := h.drops(); len(d) != 0 {
 		t.Errorf("drops %v, want none", d)
+	}
+}
+
+// TestRouteFragmentsAndICMPErrorsBehindGateway: fragmented UDP and ICMP
+// errors take the routed next hop of a flow like its unfragmented packets:
+// to a member behind a gateway they go to the gateway's MAC, not an ARP
+// request for the member.
+func TestRouteFragmentsAndICMPErrorsBehindGateway(t *testing.T) {
+	farDNS := rrPool(t, "/Common/far_dns", pools.Member{Name: "/Common/10.99.0.1:5353", Addr: farAddr, Port: 5353})
+	h := newHarness(t, withRoutes(t, farRoutes, &Virtual{Name: "/Common/vs_far_dns", Addr: vip, Port: 54, Proto: ProtoUDP, Pool: farDNS, Enabled: true}))
+	h.learnAll()
+	h.learn(portInt, routerMAC, router)
+	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+
+	query := strings.Repeat("0123456789abcdef", 256) // 4 KB
+	for _, f := range fragment(udpFrame(cl, 33333, 54, query, false), 1480) {
+		h.send(portExt, f)
+	}
+	if d := h.drops(); len(d) != 0 {
+		t.Fatalf("fragments: drops %v", d)
+	}
+	out := h.ports[portInt].drain()
+	if len(out) != 3 {
+		t.Fatalf("int sent %d frames for 3 fragments, want 3", len(out))
+	}
+	want := wire{SrcMAC: intMAC.String(), DstMAC: routerMAC.String(), Src: "198.18.0.10:33333", Dst: "10.99.0.1:5353", TTL: 63, Payload: query}
+	if diff := cmp.Diff(want, reassemble(t, out)); diff != "" {
+		t.Errorf("datagram to the member (-want +got):\n%s", diff)
+	}
+
+	// A client-side router's time exceeded about the member's SYN-ACK.
+	h.send(portExt, tcpFrame(cl, 40000, 83, fSYN, ""))
+	h.ports[portInt].drain()
+	h.send(portInt, tcpFrame(ipHdr{srcMAC: routerMAC, dstMAC: intMAC, src: farAddr, dst: client, ttl: 63}, 80, 40000, fSYNACK, ""))
+	synack := h.ports[portExt].drain()
+	if len(synack) != 1 {
+		t.Fatalf("ext sent %d frames for the member's SYN-ACK, want 1", len(synack))
+	}
+	h.send(portExt, icmpErrorFrame(ipHdr{srcMAC: routerMAC, dstMAC: extMAC, src: routerExt, dst: vip}, 11, 0, 0, ipPacketOf(synack[0], 0)))
+	if d := h.drops(); len(d) != 0 {
+		t.Fatalf("ICMP error: drops %v", d)
+	}
+	out = h.ports[portInt].drain()
+	if len(out) != 1 {
+		t.Fatalf("int sent %d frames for the ICMP error, want 1", len(out))
+	}
+	wantICMP := icmpWire{SrcMAC: intMAC.String(), DstMAC: routerMAC.String(), Src: client.String(), Dst: farAddr.String(), TTL: 63,
+		Type: 11, Code: 0, Quote: "TCP 10.99.0.1:80 > 198.18.0.10:40000"}
+	if diff := cmp.Diff(wantICMP, decodeICMPError(t, out[0])); diff != "" {
+		t.Errorf("ICMP error to the member (-want +got):\n%s", diff)
+	}
+}
+
+// TestRouteServiceDownResetBehindGateway: the reset service-down sends a
+// member behind a gateway goes to the gateway's MAC.
+func TestRouteServiceDownResetBehindGateway(t *testing.T) {
+	prog := withRoutes(t, farRoutes)
+	prog.virtual("/Common/vs_far").ServiceDown = ServiceDownReset
+	h := newHarness(t, prog)
+	h.learnAll()
+	h.learn(portInt, routerMAC, router)
+	cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
+	h.send(portExt, seqFrame(cl, 40000, 83, fSYN, 100, 0, ""))
+	h.ports[portInt].expect(t, "SYN at the member", isTCPOrUDP)
+	h.send(portInt, seqFrame(ipHdr{srcMAC: routerMAC, dstMAC: intMAC, src: farAddr, dst: client, ttl: 63}, 80, 40000, fSYNACK, 700, 101, ""))
+	h.ports[portExt].expect(t, "SYN-ACK at the client", isTCPOrUDP)
+
+	h.e.MemberHealth("/Common/far", "/Common/10.99.0.1:80").Set(pools.HealthDown, h.e.Mono())
+	select {
+	case k := <-h.e.downs:
+		h.e.serviceDown(k)
+	default:
+		t.Fatalf("no service-down event queued")
+	}
+	h.ports[portExt].expect(t, "RST to the client", isTCPOrUDP)
+	rm := decodeWire(t, h.ports[portInt].expect(t, "RST to the member", isTCPOrUDP))
+	if rm.Dst != "10.99.0.1:80" || rm.Flags != "AR" || rm.DstMAC != routerMAC.String() {
+		t.Errorf("RST to the member: %+v, want to 10.99.0.1:80 through the gateway's MAC %s", rm, routerMAC)
 	}
 }
 

@@ -131,9 +131,9 @@ func (e *Engine) sendRST(in *installed, r flowtable.RST) {
 		e.log.Error("dataplane: service-down reset", "err", err)
 		return
 	}
-	hop := r.Dst
-	if r.Hop != 0 {
-		hop = r.Hop
+	hop := r.Hop // DSR: the member
+	if hop == 0 {
+		hop = in.nextHop(r.Dst) // route.go
 	}
 	e.sendOriginated(in, r.Egress, buf.Bytes(), hop)
 }

@@ -2,6 +2,7 @@ package csum
 
 import (
 	"encoding/binary"
+	"lbx/dataplane/csum/csumtest"
 	"math/rand/v2"
 	"testing"
 )
@@ -32,20 +33,23 @@ func TestChecksumAdjustMatchesRecompute(t *testing.T) {
 	}
 }
 
+// TestSumMatchesOnesSum checks Sum (Add, eight bytes at a time, and Fold)
+// against the test's own word-at-a-time sum over every length's tail
+// (0..7 odd bytes) and initial sums wider than 16 bits.
+func TestSumMatchesOnesSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 300 {
+		b := make([]byte, n*7%1600)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		init := r.Uint32() & 0xfffff
+		if got, want := Sum(b, init), ^onesSum(binary.BigEndian.AppendUint32(nil, init), b); got != want {
+			t.Fatalf("len %d initial %#x: Sum gives %#04x, the test's sum %#04x", len(b), init, got, want)
+		}
+	}
+}
+
 // onesSum is the test's own one's-complement sum (independent of the
 // package's checksum code).
-func onesSum(parts ...[]byte) uint16 {
-	var s uint64
-	for _, b := range parts {
-		for i := 0; i+1 < len(b); i += 2 {
-			s += uint64(b[i])<<8 | uint64(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			s += uint64(b[len(b)-1]) << 8
-		}
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
+var onesSum = csumtest.OnesSum

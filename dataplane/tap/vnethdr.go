@@ -2,7 +2,6 @@ package tap
 
 import (
 	"encoding/binary"
-	"math/bits"
 
 	"lbx/dataplane"
 	"lbx/dataplane/csum"
@@ -84,51 +83,7 @@ func (h vnetHdr) put(b []byte) {
 	binary.NativeEndian.PutUint16(b[8:10], h.csumOffset)
 }
 
-// csumSum adds b, as big-endian 16-bit words, to the one's-complement sum
-// s, eight bytes at a time (end-around carry), and returns it unfolded. An
-// odd last byte counts as its word's high byte.
-func csumSum(b []byte, s uint64) uint64 {
-	var c uint64
-	for len(b) >= 32 {
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[0:8]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:16]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[16:24]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:32]), c)
-		b = b[32:]
-	}
-	for len(b) >= 8 {
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[0:8]), c)
-		b = b[8:]
-	}
-	s, c = bits.Add64(s, c, 0)
-	s += c
-	var t uint64
-	if len(b) >= 4 {
-		t += uint64(binary.BigEndian.Uint32(b[0:4]))
-		b = b[4:]
-	}
-	if len(b) >= 2 {
-		t += uint64(binary.BigEndian.Uint16(b[0:2]))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		t += uint64(b[0]) << 8
-	}
-	s, c = bits.Add64(s, t, 0)
-	return s + c
-}
-
-// csumFold folds a sum from csumSum to 16 bits (not complemented).
-func csumFold(s uint64) uint16 {
-	s = s&0xffffffff + s>>32
-	s = s&0xffffffff + s>>32
-	s = s&0xffff + s>>16
-	s = s&0xffff + s>>16
-	s = s&0xffff + s>>16
-	return uint16(s)
-}
-
-// pseudoSum is the unfolded sum of an IPv4 pseudo-header.
+// pseudoSum is the unfolded sum (for csum.Add) of an IPv4 pseudo-header.
 func pseudoSum(ip []byte, proto uint8, l4len int) uint64 {
 	return uint64(binary.BigEndian.Uint32(ip[12:16])) + uint64(binary.BigEndian.Uint32(ip[16:20])) +
 		uint64(proto) + uint64(l4len)
@@ -144,7 +99,7 @@ func finishChecksum(frame []byte, h vnetHdr) bool {
 	if start >= len(frame) || at+2 > len(frame) {
 		return false
 	}
-	c := ^csumFold(csumSum(frame[start:], 0))
+	c := ^csum.Fold(csum.Add(frame[start:], 0))
 	if c == 0 {
 		c = 0xffff
 	}
@@ -247,7 +202,7 @@ func (s *tcpSplit) cut(out []byte) int {
 		tcp[13] &^= tsoFIN | tsoPSH
 	}
 	tcp[16], tcp[17] = 0, 0
-	c := ^csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
+	c := ^csum.Fold(csum.Add(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	binary.BigEndian.PutUint16(tcp[16:18], c)
 	s.next = end
 	s.i++
@@ -261,7 +216,7 @@ func (s *tcpSplit) cut(out []byte) int {
 func tcpChecksumValid(frame []byte, f tcp4Frame) bool {
 	ip := frame[ethHdrLen:]
 	tcp := ip[f.ihl:]
-	return csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))) == 0xffff
+	return csum.Fold(csum.Add(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))) == 0xffff
 }
 
 // sameConnSegment reports whether b continues a's run: the same
@@ -362,7 +317,7 @@ func tcpCoalesce(frames [][]byte, buf []byte) (n int, out []byte) {
 	tcp[13] = frames[n-1][ethHdrLen+f.ihl+13] // PSH of the last
 	// A partial checksum holds the pseudo-header's sum, not complemented:
 	// the kernel adjusts it per segment and adds the segment's bytes.
-	binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
+	binary.BigEndian.PutUint16(tcp[16:18], csum.Fold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	return n, buf[:vnetHdrLen+total]
 }
 

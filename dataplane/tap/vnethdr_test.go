@@ -9,29 +9,12 @@ import (
 
 	"lbx/dataplane"
 	"lbx/dataplane/csum"
+	"lbx/dataplane/csum/csumtest"
 )
 
 // segBufLen is the size of the engine's receive buffers (dataplane's
 // maxFrameLen), into which ReadBatch cuts.
 const segBufLen = 2048
-
-// onesSum is the test's own one's-complement sum (independent of the
-// package's checksum code).
-func onesSum(parts ...[]byte) uint16 {
-	var s uint64
-	for _, b := range parts {
-		for i := 0; i+1 < len(b); i += 2 {
-			s += uint64(b[i])<<8 | uint64(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			s += uint64(b[len(b)-1]) << 8
-		}
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
-}
 
 // verifyChecksums checks an IPv4 TCP frame's header and TCP checksums by
 // summing them.
@@ -46,17 +29,7 @@ func verifyChecksums(t testing.TB, frame []byte) {
 	if len(ip) < total || total < ihl+20 || ip[9] != dataplane.ProtoTCP {
 		t.Fatalf("not one IPv4 TCP packet: ihl %d, total length %d of %d, protocol %d", ihl, total, len(ip), ip[9])
 	}
-	if got := onesSum(ip[:ihl]); got != 0xffff {
-		t.Errorf("IPv4 header checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(ip[10:12]), got)
-	}
-	l4 := ip[ihl:total]
-	pseudo := make([]byte, 12)
-	copy(pseudo[0:8], ip[12:20])
-	pseudo[9] = ip[9]
-	binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(l4)))
-	if got := onesSum(pseudo, l4); got != 0xffff {
-		t.Errorf("TCP checksum %#04x invalid (sum %#04x)", binary.BigEndian.Uint16(l4[16:18]), got)
-	}
+	csumtest.VerifyIPv4(t, frame)
 }
 
 // tcp4Test builds an Ethernet/IPv4/TCP frame with the timestamp option (a
@@ -90,9 +63,9 @@ func tcp4Test(src, dst netip.Addr, sport, dport uint16, seq uint32, id uint16, f
 	copy(tcp[20:32], []byte{1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7})
 	copy(tcp[32:], payload)
 	if partial {
-		binary.BigEndian.PutUint16(tcp[16:18], csumFold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
+		binary.BigEndian.PutUint16(tcp[16:18], csum.Fold(pseudoSum(ip, dataplane.ProtoTCP, len(tcp))))
 	} else {
-		binary.BigEndian.PutUint16(tcp[16:18], ^csumFold(csumSum(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))))
+		binary.BigEndian.PutUint16(tcp[16:18], ^csum.Fold(csum.Add(tcp, pseudoSum(ip, dataplane.ProtoTCP, len(tcp)))))
 	}
 	return f
 }
@@ -108,17 +81,6 @@ func randomPayload(r *rand.Rand, n int) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
-}
-
-func TestCsumSumMatchesChecksum(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for n := range 300 {
-		b := randomPayload(r, n*7%1600)
-		init := r.Uint32() & 0xfffff
-		if got, want := ^csumFold(csumSum(b, uint64(init))), csum.Sum(b, init); got != want {
-			t.Fatalf("len %d initial %#x: csumSum gives %#04x, checksum %#04x", len(b), init, got, want)
-		}
-	}
 }
 
 func TestVnetHdrRoundTrip(t *testing.T) {
@@ -256,9 +218,9 @@ func kernelSegment(t testing.TB, h vnetHdr, frame []byte) [][]byte {
 		}
 		segLen := len(s) - int(h.csumStart)
 		// delta = new length - old length, in one's complement.
-		adj := csumFold(uint64(check) + uint64(^uint16(total)) + uint64(segLen))
+		adj := csum.Fold(uint64(check) + uint64(^uint16(total)) + uint64(segLen))
 		binary.BigEndian.PutUint16(s[at:at+2], adj)
-		c := ^csumFold(csumSum(s[h.csumStart:], 0))
+		c := ^csum.Fold(csum.Add(s[h.csumStart:], 0))
 		binary.BigEndian.PutUint16(s[at:at+2], c)
 		segs = append(segs, s)
 	}
