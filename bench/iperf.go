@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
+
+// errIperfBusy is iperf3's refusal while its server runs another test.
+var errIperfBusy = errors.New("iperf3 server busy")
 
 // iperfResult is what one iperf3 -J client run reports.
 type iperfResult struct {
@@ -31,6 +35,9 @@ func parseIperf(out []byte) (iperfResult, error) {
 		return iperfResult{}, fmt.Errorf("iperf3: output: %w", err)
 	}
 	if v.Error != "" {
+		if strings.Contains(v.Error, "server is busy") {
+			return iperfResult{}, fmt.Errorf("iperf3: %s: %w", v.Error, errIperfBusy)
+		}
 		return iperfResult{}, fmt.Errorf("iperf3: %s", v.Error)
 	}
 	if v.End.SumReceived == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -22,6 +23,9 @@ func TestParseIperf(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseIperf([]byte(tc.in))
+			if busy := errors.Is(err, errIperfBusy); busy != (tc.name == "server busy") {
+				t.Errorf("parseIperf() error %v: errors.Is(errIperfBusy) = %v", err, busy)
+			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("parseIperf() = %+v, %v; want error with %q", got, err, tc.wantErr)
