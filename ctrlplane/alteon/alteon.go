@@ -19,6 +19,7 @@ import (
 //	/c/slb/group ID                ltm pool /Common/ID (members on port 0, "any")
 //	/c/slb/virt ID/service PORT    ltm virtual /Common/ID_PORT
 //	/c/slb/advhc/health ID TYPE    ltm monitor TYPE /Common/ID with Alteon timing
+//	/c/l3/if N, gw N, route/ip4    net self /Common/ifN, net route (l3.go)
 //
 // A service's rport is its pool members' port: rport 0 (the default) keeps
 // them on port 0, which the dataplane and the monitors take from the
@@ -46,6 +47,11 @@ const (
 	altStatsSLB
 	altOper
 	altOperSLB
+	altL3
+	altL3If
+	altL3Gw
+	altL3Route
+	altL3RouteIP4
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -164,6 +170,7 @@ func init() {
 		}},
 	}
 	addOperMenus(altMenus)
+	addL3Menus(altMenus)
 }
 
 func sub(name, args, help string, k altKind) altCmd {

@@ -49,8 +49,13 @@ func serviceApp(port uint16) string {
 }
 
 // altBlocks is the dump of c, menu by menu, in the order a dump lists
-// them: health checks, real servers, groups, virtual servers.
+// them: layer 3, then health checks, real servers, groups, virtual servers.
 func altBlocks(c *config.Config, drafts map[string]*virtDraft) []altBlock {
+	return append(l3Blocks(c), slbBlocks(c, drafts)...)
+}
+
+// slbBlocks is the /c/slb part of the dump.
+func slbBlocks(c *config.Config, drafts map[string]*virtDraft) []altBlock {
 	var out []altBlock
 	for _, m := range c.MonitorList() {
 		out = append(out, healthBlock(c, m))
@@ -281,8 +286,11 @@ func altDumpOf(c *config.Config, drafts map[string]*virtDraft, what string) stri
 	var b strings.Builder
 	b.WriteString("script start \"lbx\" 4 /**** DO NOT EDIT THIS LINE!\n")
 	b.WriteString("/* Configuration dump of lbx in the Alteon dialect (" + what + ")\n")
+	for _, blk := range l3Blocks(c) {
+		blk.write(&b)
+	}
 	b.WriteString("/c/slb\n\ton\n")
-	for _, blk := range altBlocks(c, drafts) {
+	for _, blk := range slbBlocks(c, drafts) {
 		blk.write(&b)
 	}
 	b.WriteString("/\nscript end /**** DO NOT EDIT THIS LINE!\n")
@@ -333,14 +341,19 @@ func altDiff(running, cand *config.Config, drafts map[string]*virtDraft) string 
 	seen := map[string]bool{}
 	for _, b := range altBlocks(cand, drafts) {
 		seen[b.path] = true
-		if prev, ok := old[b.path]; ok && slices.Equal(prev, b.lines) {
-			continue
+		if prev, ok := old[b.path]; ok && slices.Equal(prev, b.lines) || b.path == l3NotesPath {
+			continue // unchanged, or only comments
+		}
+		if b.path == routeBlockPath {
+			b.lines = routeDiff(old[b.path], b.lines)
 		}
 		b.write(&out)
 	}
 	for _, p := range order {
 		switch {
-		case seen[p] || strings.HasPrefix(p, "/*"):
+		case seen[p] || strings.HasPrefix(p, "/*") || p == l3NotesPath:
+		case p == routeBlockPath:
+			(&altBlock{path: p, lines: routeDiff(old[p], nil)}).write(&out)
 		case strings.HasSuffix(p, "/pip"):
 			out.WriteString(p + "\n\tmode disable\n")
 		default:
