@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 
 	"github.com/cilium/ebpf"
-	"github.com/vishvananda/netlink"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +17,7 @@ type Filter struct {
 	buckets *ebpf.Map // array: bucket → Not/Own/Take/Drain
 	flows   *ebpf.Map // LRU hash: {saddr, sport, dport} of recorded flows
 	stats   *ebpf.Map // per-CPU array of counters
-	link    netlink.Link
+	link    link.Link
 }
 
 // New checks spec and loads the program; every bucket starts Not.
@@ -116,51 +115,24 @@ func (f *Filter) Flows() int {
 	return n
 }
 
-// Attach attaches the program to the interface in generic (SKB) mode:
-// the filter must readdress the frames it accepts (the virtual MAC to the
-// interface's) and answer ARP with XDP_TX, which generic mode does on any
-// driver, veth included, without an XDP program on the peer. A program
-// named ProgName left by a crashed member is replaced; any other refused.
+// Attach attaches the program to the interface in generic (SKB) mode
+// through a BPF link. Generic mode: the filter readdresses the frames it
+// accepts (the virtual MAC to the interface's) and answers ARP with
+// XDP_TX, which generic mode does on any driver, veth included, without an
+// XDP program on the peer. A BPF link: the program is detached by the
+// kernel when the process ends, however it ends (kill -9 included), so a
+// dead member's kernel stops accepting the VIP's flows at once instead of
+// filtering with a bucket table nobody updates.
 func (f *Filter) Attach(ifname string) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	link, err := netlink.LinkByName(ifname)
+	ifc, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("xdp filter: interface %s: %w", ifname, err)
 	}
-	if x := link.Attrs().Xdp; x != nil && x.Attached {
-		name := "?"
-		if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId)); err == nil {
-			if info, err := p.Info(); err == nil {
-				name = info.Name
-			}
-			p.Close()
-		}
-		if name != ProgName {
-			return fmt.Errorf("xdp filter: %s runs XDP program %d (%s) that lbx farm did not attach", ifname, x.ProgId, name)
-		}
-		if err := detach(link, x.AttachMode); err != nil {
-			return err
-		}
-	}
-	if err := netlink.LinkSetXdpFdWithFlags(link, f.prog.FD(), unix.XDP_FLAGS_UPDATE_IF_NOEXIST|unix.XDP_FLAGS_SKB_MODE); err != nil {
+	l, err := link.AttachXDP(link.XDPOptions{Program: f.prog, Interface: ifc.Index, Flags: link.XDPGenericMode})
+	if err != nil {
 		return fmt.Errorf("xdp filter: attach to %s: %w", ifname, err)
 	}
-	f.link = link
-	return nil
-}
-
-func detach(link netlink.Link, mode uint32) error {
-	flags := unix.XDP_FLAGS_SKB_MODE
-	switch mode {
-	case 1:
-		flags = unix.XDP_FLAGS_DRV_MODE
-	case 3:
-		flags = unix.XDP_FLAGS_HW_MODE
-	}
-	if err := netlink.LinkSetXdpFdWithFlags(link, -1, flags); err != nil {
-		return fmt.Errorf("xdp filter: detach from %s: %w", link.Attrs().Name, err)
-	}
+	f.link = l
 	return nil
 }
 
@@ -168,25 +140,18 @@ func detach(link netlink.Link, mode uint32) error {
 func (f *Filter) Close() error {
 	var err error
 	if f.link != nil {
-		err = detach(f.link, 2)
+		err = f.link.Close()
 		f.link = nil
 	}
-	for _, c := range []interface{ Close() error }{f.prog, f.buckets, f.flows, f.stats} {
-		if c != nil && !isNilCloser(c) {
-			c.Close()
+	for _, m := range []*ebpf.Map{f.buckets, f.flows, f.stats} {
+		if m != nil {
+			m.Close()
 		}
 	}
-	return err
-}
-
-func isNilCloser(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *ebpf.Program:
-		return v == nil
-	case *ebpf.Map:
-		return v == nil
+	if f.prog != nil {
+		f.prog.Close()
 	}
-	return false
+	return err
 }
 
 // VirtualMAC derives the farm's virtual MAC from the VIP: locally

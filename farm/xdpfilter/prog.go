@@ -10,8 +10,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 )
 
-// ProgName is the filter's name in the kernel; Attach removes a program of
-// this name left on the interface by a crashed member and refuses any other.
+// ProgName is the filter's name in the kernel (bpftool prog shows it).
 const ProgName = "lbx_farm"
 
 // Buckets is the size of the bucket table (a power of two).
@@ -164,19 +163,28 @@ func instructions(s Spec, buckets, flows, stats *ebpf.Map) asm.Instructions {
 			asm.Mov.Imm(asm.R0, 0).WithSymbol(next),
 		)
 	}
-	in = append(in,
-		asm.Ja.Label("ret2"), // to the VIP but on no rule's port
+	in = append(in, asm.Ja.Label("ret2")) // to the VIP but on no rule's port
+	// Only the hash blocks a rule jumps to are emitted: the verifier
+	// refuses unreachable instructions.
+	var onAddr, onPort bool
+	for _, r := range s.Rules {
+		onAddr = onAddr || !r.OnPort
+		onPort = onPort || r.OnPort
+	}
+	if onPort {
 		// on_port: hash the address, then the source port into it.
-		asm.LoadMem(asm.R1, asm.R7, 26, asm.Word).WithSymbol("hash_port"),
-	)
-	in = append(in, fmix32(asm.R1, asm.R2)...)
-	in = append(in, asm.LoadMem(asm.R2, asm.R9, 0, asm.Half), asm.Xor.Reg32(asm.R1, asm.R2))
-	in = append(in, fmix32(asm.R1, asm.R2)...)
-	in = append(in,
-		asm.Ja.Label("bucket"),
-		asm.LoadMem(asm.R1, asm.R7, 26, asm.Word).WithSymbol("hash_addr"),
-	)
-	in = append(in, fmix32(asm.R1, asm.R2)...)
+		in = append(in, asm.LoadMem(asm.R1, asm.R7, 26, asm.Word).WithSymbol("hash_port"))
+		in = append(in, fmix32(asm.R1, asm.R2)...)
+		in = append(in, asm.LoadMem(asm.R2, asm.R9, 0, asm.Half), asm.Xor.Reg32(asm.R1, asm.R2))
+		in = append(in, fmix32(asm.R1, asm.R2)...)
+		if onAddr {
+			in = append(in, asm.Ja.Label("bucket"))
+		}
+	}
+	if onAddr {
+		in = append(in, asm.LoadMem(asm.R1, asm.R7, 26, asm.Word).WithSymbol("hash_addr"))
+		in = append(in, fmix32(asm.R1, asm.R2)...)
+	}
 	in = append(in,
 		asm.And.Imm(asm.R1, Buckets-1).WithSymbol("bucket"),
 		asm.StoreMem(asm.R10, -4, asm.R1, asm.Word),

@@ -296,3 +296,27 @@ func TestDrainAndTake(t *testing.T) {
 		t.Error("SetBucket accepted bucket 256")
 	}
 }
+
+// Rule sets of one kind load too (the verifier refuses unreachable
+// instructions), and a bad spec is refused by name.
+func TestSpecs(t *testing.T) {
+	requireRoot(t)
+	for _, rules := range [][]Rule{{{Proto: 6, Port: 80}}, {{Proto: 6, Port: 80, OnPort: true}}, {{Proto: 17, Port: 53, OnPort: true}, {Proto: 17, Port: 54, OnPort: true}}} {
+		f, err := New(Spec{VIP: vip, VMAC: vmac, OwnMAC: ownMAC, Rules: rules})
+		if err != nil {
+			t.Fatalf("rules %+v: %v", rules, err)
+		}
+		f.Close()
+	}
+	for _, spec := range []Spec{
+		{VIP: netip.MustParseAddr("::1"), VMAC: vmac, OwnMAC: ownMAC, Rules: []Rule{{Proto: 6, Port: 80}}},
+		{VIP: vip, VMAC: vmac, OwnMAC: ownMAC},
+		{VIP: vip, VMAC: vmac, OwnMAC: ownMAC, Rules: []Rule{{Proto: 1, Port: 80}}},
+		{VIP: vip, VMAC: vmac[:4], OwnMAC: ownMAC, Rules: []Rule{{Proto: 6, Port: 80}}},
+	} {
+		if f, err := New(spec); err == nil {
+			f.Close()
+			t.Errorf("spec %+v accepted", spec)
+		}
+	}
+}
