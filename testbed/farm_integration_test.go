@@ -70,11 +70,12 @@ func waitFarm(t *testing.T, f *Farm, i int, limit time.Duration, what string, ok
 	return s
 }
 
-// settled: exactly the named members are UP, together own all buckets
-// and none drains.
+// settled: exactly the named members are UP, each owns the share the
+// assignment gives it, and none drains.
 func settled(names ...string) func(farm.Status) bool {
+	share := farm.Share(farm.Assign(names))
 	return func(s farm.Status) bool {
-		up, total := 0, 0
+		up := 0
 		for _, m := range s.Members {
 			if m.State == "UP" {
 				if !contains(names, m.Name) {
@@ -82,12 +83,11 @@ func settled(names ...string) func(farm.Status) bool {
 				}
 				up++
 			}
-			if m.Draining > 0 {
+			if m.Draining > 0 || m.Buckets != share[m.Name] {
 				return false
 			}
-			total += m.Buckets
 		}
-		return up == len(names) && total == farm.Buckets
+		return up == len(names)
 	}
 }
 
@@ -283,14 +283,20 @@ func TestFarm(t *testing.T) {
 	capture := startCapture(t)
 	before := spread(t, f, names(0, 1, 2))
 
-	// Connections in flight on every member, two per member where the
-	// addresses allow, before s4 joins.
+	// Connections in flight before s4 joins: three in buckets that move
+	// to s4, three in buckets that stay.
 	var keeps []*keepConn
-	perServer := map[string]int{}
+	joining := farm.Assign(names(0, 1, 2, 3))
+	movers, stayers := 0, 0
 	for i := range FarmClients {
 		src := FarmClientAddr(i)
-		if perServer[before[src]] < 2 {
-			perServer[before[src]]++
+		moves := f.serverOf(joining[farm.BucketOf(src, 0, farm.OnAddr)]) == "s4"
+		if (moves && movers < 3) || (!moves && stayers < 3) {
+			if moves {
+				movers++
+			} else {
+				stayers++
+			}
 			k := openKeep(t, src)
 			if srv, err := k.get(); err != nil || srv != before[src] {
 				t.Fatalf("keep-alive from %s: %s, %v; want %s", src, srv, err, before[src])
@@ -323,6 +329,13 @@ func TestFarm(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d connections in flight were in buckets that moved to s4", moved, len(keeps))
+	if moved == 0 {
+		t.Error("no connection in flight was in a bucket that moved")
+	}
+	// s4 takes those buckets as Take while their old owners drain.
+	if s, err := farmStatus(f, 0); err == nil {
+		t.Logf("status while draining:\n%s", s.Text())
+	}
 	// New connections follow the new assignment at once.
 	spread(t, f, joined)
 	for _, k := range keeps {
