@@ -396,6 +396,9 @@ func (m *Member) Stop(ctx context.Context) error {
 		return errors.New("member is already STOP")
 	}
 	m.mu.Unlock()
+	m.mu.Lock()
+	m.check, m.checkMsg = checkNone, "" // the checker rests while STOP
+	m.mu.Unlock()
 	m.setState(StateStop, "stop requested")
 	deadline := time.Now().Add(m.cfg.NiceStop)
 	for time.Now().Before(deadline) {

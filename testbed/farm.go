@@ -1,13 +1,20 @@
 package testbed
 
 import (
+	"bufio"
+	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -131,7 +138,7 @@ func FarmUp(o FarmOptions) (f *Farm, err error) {
 	}()
 	for _, ns := range f.namespaces() {
 		if nsExists(ns) {
-			return nil, fmt.Errorf("farm testbed: namespace %s exists (run `lbx testbed down --farm`)", ns)
+			return nil, fmt.Errorf("farm testbed: namespace %s exists (another farm testbed is up, or one was left: ip netns delete it)", ns)
 		}
 	}
 	for _, ns := range f.namespaces() {
@@ -296,4 +303,156 @@ func (f *Farm) Down() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// FarmStatus is member i's status.
+func (f *Farm) FarmStatus(i int) (farm.Status, error) {
+	var s farm.Status
+	out, err := farm.Ctl(f.Members[i].Socket, "status json", 5*time.Second)
+	if err != nil {
+		return s, err
+	}
+	err = json.Unmarshal([]byte(out), &s)
+	return s, err
+}
+
+// WaitSettled waits (at most limit) until member i sees exactly the
+// members up UP, each with the share the assignment gives it, none
+// draining.
+func (f *Farm) WaitSettled(ctx context.Context, i int, up []int, limit time.Duration) (farm.Status, error) {
+	var names []string
+	for _, j := range up {
+		names = append(names, f.Members[j].MemberName())
+	}
+	share := farm.Share(farm.Assign(names))
+	deadline := time.Now().Add(limit)
+	var s farm.Status
+	var err error
+	for time.Now().Before(deadline) {
+		s, err = f.FarmStatus(i)
+		if err == nil {
+			n, ok := 0, true
+			for _, m := range s.Members {
+				if m.State == "UP" {
+					n++
+					ok = ok && slices.Contains(names, m.Name)
+				}
+				ok = ok && m.Draining == 0 && m.Buckets == share[m.Name]
+			}
+			if ok && n == len(names) {
+				return s, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return s, fmt.Errorf("farm: members %v not settled within %v (last status %+v, %v)", names, limit, s, err)
+}
+
+// FarmRequest is one HTTP request to the VIP from client address src; it
+// returns the answering server's name.
+func FarmRequest(src netip.Addr) (string, error) {
+	var conn net.Conn
+	// The socket is made on this thread, in the client's namespace, and
+	// stays there; the request runs on it from any thread.
+	err := withNS(FarmClientNS, func() error {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+		var err error
+		conn, err = d.Dial("tcp", netip.AddrPortFrom(FarmVIP, uint16(FarmPort)).String())
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: farm\r\nConnection: close\r\n\r\n"); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return "", err
+	}
+	body := string(b)
+	_, rest, ok := strings.Cut(body, "server=")
+	if !ok {
+		return "", fmt.Errorf("farm: answer %q names no server", body)
+	}
+	name, _, _ := strings.Cut(rest, " ")
+	return strings.TrimSpace(name), nil
+}
+
+// FarmDemo is `lbx demo farm`: the seed's story on the farm topology.
+// Three servers share the VIP; requests from 30 client addresses spread
+// over them; one member is stopped (lbx farm stop) and the others take
+// its share; it starts again and takes it back.
+func FarmDemo(ctx context.Context, out io.Writer, binary, dir string) (err error) {
+	f, err := FarmUp(FarmOptions{Binary: binary, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if derr := f.Down(); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	fmt.Fprintf(out, "farm testbed: client %s and servers s1..s3 (%s..%s) on one LAN bridge; VIP %s:%d\n", farmClientIP, FarmMemberAddr(0), FarmMemberAddr(2), FarmVIP, FarmPort)
+	fmt.Fprintln(out, "each server runs: lbx farm run -f userconfig.xml --macro VIRTUAL_IP=198.18.70.100 --macro IIS_PORT=80 --module DIR --peer …")
+	for i := range f.Members {
+		if err := f.StartMember(i); err != nil {
+			return err
+		}
+	}
+	round := func(title string) error {
+		count := map[string]int{}
+		for i := range 30 {
+			srv, err := FarmRequest(FarmClientAddr(i))
+			if err != nil {
+				return err
+			}
+			count[srv]++
+		}
+		fmt.Fprintf(out, "%s: 30 requests from 30 client addresses: s1 %d, s2 %d, s3 %d\n", title, count["s1"], count["s2"], count["s3"])
+		return nil
+	}
+	s, err := f.WaitSettled(ctx, 0, []int{0, 1, 2}, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n$ lbx farm status   (on s1)\n%s\n", s.Text())
+	if err := round("three members UP"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n$ lbx farm stop     (on s2: its buckets drain to s1 and s3, then stop_both)")
+	if _, err := f.Ctl(1, "stop"); err != nil {
+		return err
+	}
+	if s, err = f.WaitSettled(ctx, 0, []int{0, 2}, 60*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", s.Text())
+	if err := round("s2 stopped"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n$ lbx farm start    (on s2: start_both, WAIT until its checker passes, then UP)")
+	if _, err := f.Ctl(1, "start"); err != nil {
+		return err
+	}
+	if s, err = f.WaitSettled(ctx, 0, []int{0, 1, 2}, 60*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", s.Text())
+	if err := round("s2 back"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nfarm testbed down")
+	return nil
 }

@@ -42,6 +42,7 @@ usage:
                                           a member of a SafeKit-style farm (README "Farm mode")
   lbx farm status [-o json] | stop | start
                                           a farm member's view, graceful stop, start again
+  lbx demo farm                           three servers sharing a VIP: spread, stop one, start it
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
 default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
