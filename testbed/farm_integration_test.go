@@ -493,3 +493,23 @@ func TestFarmChecker(t *testing.T) {
 		}
 	}
 }
+
+// TestFarmDemo runs `lbx demo farm`'s story: spread over three, s2
+// stopped takes no request, s2 back.
+func TestFarmDemo(t *testing.T) {
+	requireRoot(t)
+	var out strings.Builder
+	if err := FarmDemo(t.Context(), &out, lbxBinary, t.TempDir()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`three members UP: 30 requests from 30 client addresses: s1 [1-9]\d*, s2 [1-9]\d*, s3 [1-9]\d*`),
+		regexp.MustCompile(`s2 stopped: 30 requests from 30 client addresses: s1 \d+, s2 0, s3 \d+`),
+		regexp.MustCompile(`198.18.70.12:7946 +STOP +0`),
+		regexp.MustCompile(`s2 back: 30 requests from 30 client addresses: s1 [1-9]\d*, s2 [1-9]\d*, s3 [1-9]\d*`),
+	} {
+		if !want.MatchString(out.String()) {
+			t.Errorf("demo output lacks %v:\n%s", want, out.String())
+		}
+	}
+}
