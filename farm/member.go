@@ -157,6 +157,7 @@ func Start(opts Options) (_ *Member, err error) {
 	mc.SuspicionMult = 2
 	mc.GossipInterval = 50 * time.Millisecond
 	mc.PushPullInterval = 5 * time.Second
+	mc.TCPTimeout = 2 * time.Second
 	mc.Delegate = delegate{m}
 	mc.Events = events{m}
 	mc.Logger = log.New(&filterDebug{w: modw}, "", log.LstdFlags|log.LUTC)
@@ -173,19 +174,40 @@ func Start(opts Options) (_ *Member, err error) {
 		}
 		m.goWG(m.serveCtl)
 	}
-	peers := m.peers()
-	if len(peers) > 0 {
-		n, err := m.ml.Join(peers)
-		if err != nil {
-			m.modlog.Printf("join %v: %d reached (%v); going on alone until one joins", peers, n, err)
+	if peers := m.peers(); len(peers) > 0 {
+		if n, err := m.ml.Join(peers); err != nil {
+			m.modlog.Printf("join %v: %d reached (%v); going on alone, retrying every %v", peers, n, err, rejoinEvery)
 		} else {
 			m.modlog.Printf("joined the farm through %d of %v", n, peers)
 		}
+		m.goWG(func() { m.rejoinLoop(peers) })
 	}
 	m.goWG(m.reconcileLoop)
 	m.startBoth(m.ctx)
 	m.goWG(m.checkLoop)
 	return m, nil
+}
+
+// rejoinEvery is how often a member that knows no other tries its peers
+// again (two members started together may each have missed the other).
+const rejoinEvery = 2 * time.Second
+
+func (m *Member) rejoinLoop(peers []string) {
+	t := time.NewTicker(rejoinEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if m.ml.NumMembers() > 1 {
+			continue
+		}
+		if n, err := m.ml.Join(peers); err == nil {
+			m.modlog.Printf("joined the farm through %d of %v", n, peers)
+		}
+	}
 }
 
 // peers lists the members to join, without this one.
