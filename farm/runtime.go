@@ -90,6 +90,19 @@ func (m *Member) checkLoop() {
 }
 
 func (m *Member) checkOnce() {
+	if m.cfg.Check {
+		// <interface check="on">: a LAN interface that is down puts the
+		// member in WAIT, without a restart, until it is up again.
+		if l, err := netlink.LinkByName(m.ifname); err == nil && l.Attrs().OperState == netlink.OperDown {
+			m.mu.Lock()
+			state := m.state
+			m.mu.Unlock()
+			if state == StateUp {
+				m.setState(StateWait, "interface "+m.ifname+" is down")
+			}
+			return
+		}
+	}
 	var failed error
 	for _, c := range m.cfg.Checks {
 		d := net.Dialer{Timeout: c.Timeout}

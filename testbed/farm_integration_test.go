@@ -480,6 +480,31 @@ func TestFarmChecker(t *testing.T) {
 			t.Fatalf("after s1 stopped: %s, %v", srv, err)
 		}
 	}
+	// <interface check="on">: s2's LAN interface down puts it in WAIT
+	// (no restart), up again brings it back.
+	selfState := func(want string) func(farm.Status) bool {
+		return func(s farm.Status) bool {
+			for _, m := range s.Members {
+				if m.Self {
+					return m.State == want
+				}
+			}
+			return false
+		}
+	}
+	if err := farmExec(f.Members[1].NS, "ip", "link", "set", "eth0", "down"); err != nil {
+		t.Fatal(err)
+	}
+	waitFarm(t, f, 1, 30*time.Second, "s2 WAIT with its interface down", selfState("WAIT"))
+	if err := farmExec(f.Members[1].NS, "ip", "link", "set", "eth0", "up"); err != nil {
+		t.Fatal(err)
+	}
+	waitFarm(t, f, 1, 30*time.Second, "s2 UP with its interface up", func(s farm.Status) bool {
+		return selfState("UP")(s) && settled(members[1])(s)
+	})
+	if s, _ := farmStatus(f, 1); s.Members[len(s.Members)-1].Restarts != 0 {
+		t.Errorf("interface down restarted s2: %+v", s.Members)
+	}
 	modlog, _ := os.ReadFile(filepath.Join(f.Members[0].Module, "log", "module.log"))
 	applog, _ := os.ReadFile(filepath.Join(f.Members[0].Module, "log", "userlog.log"))
 	for _, want := range []string{"checker failed", "state UP → WAIT: restart 1 of 2", "state WAIT → UP: checkers pass", "state UP → WAIT: restart 2 of 2", "state WAIT → STOP: maxloop: 2 restarts within 1h0m0s"} {

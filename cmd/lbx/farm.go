@@ -49,15 +49,7 @@ func runFarm(args []string, stdout, stderr io.Writer) error {
 			}
 			m[n] = v
 		}
-		data, err := os.ReadFile(*file)
-		if err != nil {
-			return fmt.Errorf("farm run: %w", err)
-		}
-		cfg, err := farm.ParseConfig(*file, data, m)
-		if err != nil {
-			return err
-		}
-		opts := farm.Options{Config: cfg, Interface: *ifname, Peers: *peers, ModuleDir: *module, LogDir: *logDir, Socket: *socket}
+		var bindAt netip.AddrPort
 		if *bind != "" {
 			ap, err := netip.ParseAddrPort(*bind)
 			if err != nil {
@@ -67,8 +59,17 @@ func runFarm(args []string, stdout, stderr io.Writer) error {
 				}
 				ap = netip.AddrPortFrom(a, 0)
 			}
-			opts.Bind = ap
+			bindAt = ap
 		}
+		data, err := os.ReadFile(*file)
+		if err != nil {
+			return fmt.Errorf("farm run: %w", err)
+		}
+		cfg, err := farm.ParseConfig(*file, data, m)
+		if err != nil {
+			return err
+		}
+		opts := farm.Options{Config: cfg, Interface: *ifname, Peers: *peers, ModuleDir: *module, LogDir: *logDir, Socket: *socket, Bind: bindAt}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		member, err := farm.Start(opts)
