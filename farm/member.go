@@ -30,6 +30,10 @@ type Options struct {
 	ModuleDir string         // holds bin/start_both and bin/stop_both; "" for none
 	LogDir    string         // module.log and userlog.log; "" for ModuleDir/log, or no files without a module
 	Socket    string         // control socket
+	// SecretKey (16, 24 or 32 bytes) encrypts and authenticates the
+	// membership traffic (memberlist's AES-GCM); nil: plain, and any host
+	// of the LAN can join.
+	SecretKey []byte
 	// Membership timing; zero values take the defaults below.
 	ProbeInterval time.Duration
 }
@@ -158,6 +162,9 @@ func Start(opts Options) (_ *Member, err error) {
 	mc.GossipInterval = 50 * time.Millisecond
 	mc.PushPullInterval = 5 * time.Second
 	mc.TCPTimeout = 2 * time.Second
+	if len(opts.SecretKey) > 0 {
+		mc.SecretKey = opts.SecretKey
+	}
 	mc.Delegate = delegate{m}
 	mc.Events = events{m}
 	mc.Logger = log.New(&filterDebug{w: modw}, "", log.LstdFlags|log.LUTC)

@@ -3,7 +3,9 @@ package testbed
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,6 +159,17 @@ func FarmUp(o FarmOptions) (f *Farm, err error) {
 			return nil, err
 		}
 	}
+	// The members' membership key: the farm's gossip is encrypted.
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "farm.key"), []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	cfgPath := filepath.Join(o.Dir, "userconfig.xml")
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
@@ -211,7 +224,7 @@ func (f *Farm) StartMember(i int) error {
 	if m.cmd != nil {
 		return fmt.Errorf("farm member %s already running", m.Name)
 	}
-	args := []string{"farm", "run", "-f", filepath.Join(f.opts.Dir, "userconfig.xml"), "--module", m.Module, "--socket", m.Socket}
+	args := []string{"farm", "run", "-f", filepath.Join(f.opts.Dir, "userconfig.xml"), "--module", m.Module, "--socket", m.Socket, "--secret-file", filepath.Join(f.opts.Dir, "farm.key")}
 	for k, v := range f.opts.Macros {
 		args = append(args, "--macro", k+"="+v)
 	}

@@ -282,6 +282,7 @@ func TestFarm(t *testing.T) {
 
 	capture := startCapture(t)
 	before := spread(t, f, names(0, 1, 2))
+	checkVMAC(t, s.VMAC)
 
 	// Connections in flight before s4 joins: three in buckets that move
 	// to s4, three in buckets that stay.
@@ -537,4 +538,30 @@ func TestFarmDemo(t *testing.T) {
 			t.Errorf("demo output lacks %v:\n%s", want, out.String())
 		}
 	}
+}
+
+// checkVMAC: the client resolved the VIP to the virtual MAC, and the
+// farm's bridge never learnt it (no member sends from it), so it floods
+// the VIP's frames to every member.
+func checkVMAC(t *testing.T, vmac string) {
+	t.Helper()
+	neigh, err := farmOutput(FarmClientNS, "ip", "neigh", "show", FarmVIP.String())
+	if err != nil || !strings.Contains(neigh, "lladdr "+vmac) {
+		t.Errorf("client's neighbour entry for the VIP: %q, %v; want lladdr %s", neigh, err, vmac)
+	}
+	fdb, err := farmOutput(FarmSwitchNS, "bridge", "fdb", "show", "br", farmBridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(fdb, vmac) {
+		t.Errorf("the bridge learnt the virtual MAC:\n%s", fdb)
+	}
+}
+
+func farmOutput(ns string, argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := withNS(ns, cmd.Run)
+	return out.String(), err
 }

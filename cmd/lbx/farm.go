@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +37,7 @@ func runFarm(args []string, stdout, stderr io.Writer) error {
 		peers := fs.StringArray("peer", nil, "a member to join, ADDR[:PORT]; repeatable (besides the file's <node>s)")
 		module := fs.String("module", "", "module directory with bin/start_both and bin/stop_both")
 		logDir := fs.String("log-dir", "", "where module.log and userlog.log go (default MODULE/log)")
+		secretFile := fs.String("secret-file", "", "file holding the farm's membership key: 16, 24 or 32 bytes in base64 (every member the same)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return &usageError{err}
 		}
@@ -61,6 +64,17 @@ func runFarm(args []string, stdout, stderr io.Writer) error {
 			}
 			bindAt = ap
 		}
+		var secret []byte
+		if *secretFile != "" {
+			b, err := os.ReadFile(*secretFile)
+			if err != nil {
+				return fmt.Errorf("farm run: --secret-file: %w", err)
+			}
+			secret, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+			if err != nil || (len(secret) != 16 && len(secret) != 24 && len(secret) != 32) {
+				return fmt.Errorf("farm run: --secret-file %s: 16, 24 or 32 bytes in base64 wanted", *secretFile)
+			}
+		}
 		data, err := os.ReadFile(*file)
 		if err != nil {
 			return fmt.Errorf("farm run: %w", err)
@@ -69,7 +83,7 @@ func runFarm(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		opts := farm.Options{Config: cfg, Interface: *ifname, Peers: *peers, ModuleDir: *module, LogDir: *logDir, Socket: *socket, Bind: bindAt}
+		opts := farm.Options{Config: cfg, Interface: *ifname, Peers: *peers, ModuleDir: *module, LogDir: *logDir, Socket: *socket, Bind: bindAt, SecretKey: secret}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		member, err := farm.Start(opts)

@@ -25,6 +25,10 @@ func TestFarmUsageErrors(t *testing.T) {
 	if err := os.WriteFile(good, seed, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte("c2hvcnQ=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		args  []string
@@ -41,6 +45,7 @@ func TestFarmUsageErrors(t *testing.T) {
 		{"macros unset", []string{"farm", "run", "-f", good}, `userconfig.xml:17: <virtual_addr addr="VIRTUAL_IP_TO_BE_DEFINED">: an IPv4 address wanted`, false},
 		{"status -o yaml", []string{"farm", "status", "-o", "yaml"}, `only status takes -o json`, true},
 		{"no member", []string{"farm", "status", "--socket", filepath.Join(dir, "none.sock")}, "farm status: farm control socket", false},
+		{"short key", []string{"farm", "run", "-f", good, "--secret-file", key}, "16, 24 or 32 bytes in base64 wanted", false},
 		{"demo extra", []string{"demo", "farm", "now"}, "demo takes no arguments but farm", true},
 	}
 	for _, tc := range tests {
