@@ -72,6 +72,11 @@ var skipCommands = []skipRule{
 	// Testbed.Down, which every namespace test (testbed/integration_test.go,
 	// upTestbed, curl) runs; status -o json is TestStatusJSONKeys here.
 	{[]string{"lbx", "testbed"}, "testbed integration tests, TestStatusJSONKeys", false},
+	// lbx farm runs a farm member (root, a LAN, namespaces): the farm
+	// testbed's TestFarm, TestFarmOnPort, TestFarmChecker and
+	// TestFarmDemo (testbed/) run it, its status, stop and start.
+	{[]string{"lbx", "farm"}, "testbed TestFarm, TestFarmChecker", false},
+	{[]string{"lbx", "demo", "farm"}, "testbed TestFarmDemo", true},
 	// lbx run with TAP ports needs root: the testbed starts it for every
 	// namespace test; its boot config handling is TestRunBootFromPrintedDefault
 	// and TestRunBootOverrideEachKey, SSH and the admin password
@@ -104,6 +109,9 @@ var untaggedBlocks = map[string]string{
 	// hosts and addresses.
 	"client 198.18.1.10 ── br-client ── lbx-ext [lbx  self 198.18.1.2, VIP 198.18.1.100:80 tcp, :7 udp]": "TestDefaultTopologyServers",
 	"client 198.18.1.10 ── switch ── lbx-ext [self 198.18.1.2, VIP 198.18.1.100]":                        "TestDefaultTopologyServers",
+	// lbx farm status: farm's TestStatusText prints it (testbed's
+	// TestFarm logs a live one).
+	"farm VIP 198.18.70.100 (virtual MAC 02:fa:c6:12:46:64) on eth0, rules tcp/80 on_addr": "farm TestStatusText",
 	// The peers' configs in docs/BENCHMARKS.md, written by make bench:
 	// bench's TestPeerConfigs.
 	"table ip lbx_bench {": "bench TestPeerConfigs",

@@ -38,6 +38,11 @@ usage:
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
+  lbx farm run -f userconfig.xml [--macro NAME=VALUE …] [--peer ADDR …] [--module DIR]
+                                          a member of a SafeKit-style farm (README "Farm mode")
+  lbx farm status [-o json] | stop | start
+                                          a farm member's view, graceful stop, start again
+  lbx demo farm                           three servers sharing a VIP: spread, stop one, start it
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
 default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
@@ -97,6 +102,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runTestbed(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout)
+	case "farm":
+		return runFarm(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

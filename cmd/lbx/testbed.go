@@ -153,8 +153,22 @@ func printStatus(w io.Writer, st *testbed.State, format string) error {
 }
 
 func runDemo(args []string, stdout io.Writer) error {
+	if len(args) == 1 && args[0] == "farm" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		bin, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "lbx-farm-demo")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		return testbed.FarmDemo(ctx, stdout, bin, dir)
+	}
 	if len(args) > 0 {
-		return usagef("demo takes no arguments")
+		return usagef("demo takes no arguments but farm")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -55,9 +55,13 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
 	"lbx/cli":                     {"lbx/ctrlplane/ctlsock"},
-	"lbx/testbed":                 {"*"},
-	"lbx/bench":                   {"*"},
-	"lbx/cmd/lbx":                 {"*"},
+	// farm is `lbx farm`, the SafeKit-style cluster of servers sharing a
+	// VIP; xdpfilter is its in-kernel filter.
+	"lbx/farm":           {"lbx/farm/xdpfilter"},
+	"lbx/farm/xdpfilter": {},
+	"lbx/testbed":        {"*"},
+	"lbx/bench":          {"*"},
+	"lbx/cmd/lbx":        {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
