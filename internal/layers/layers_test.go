@@ -55,9 +55,12 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
 	"lbx/cli":                     {"lbx/ctrlplane/ctlsock"},
-	"lbx/testbed":                 {"*"},
-	"lbx/bench":                   {"*"},
-	"lbx/cmd/lbx":                 {"*"},
+	// l7/policy evaluates the config's local traffic policies on HTTP
+	// requests for the proxy.
+	"lbx/l7/policy": {"lbx/ctrlplane/config"},
+	"lbx/testbed":   {"*"},
+	"lbx/bench":     {"*"},
+	"lbx/cmd/lbx":   {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
