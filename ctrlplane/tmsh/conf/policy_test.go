@@ -212,3 +212,18 @@ func TestPolicyInUse(t *testing.T) {
 		t.Fatal("a refused delete removed something")
 	}
 }
+
+// FuzzParsePolicy: any ltm policy that parses prints back to itself.
+func FuzzParsePolicy(f *testing.F) {
+	f.Add(policyConf)
+	for _, s := range []string{
+		"ltm policy p { rules { r { conditions { 0 { http-header name \"X Y\" case-sensitive not contains values { \"a b\" none \"\" } } } } } }",
+		"ltm policy p { strategy all-match rules { a { ordinal 7 } b { actions { 0 { http-set-cookie insert name c value \"\" } } } } }",
+		"ltm policy p { rules { r { actions { 0 { forward select member /Common/10.0.0.1:80 } 1 { log request write message \"x\\\"y\" } } } } }",
+		"ltm policy p { rules { r { conditions { 0 { tcp address equals values { 10.0.0.0/8 ::1 } } 1 { http-uri request query-string matches values { \"^a=[0-9]+$\" } } } } } status draft }",
+		"ltm policy p { requires none controls none rules replace-all-with { r { description \"d\" } } }",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(checkParsePrint)
+}
