@@ -84,6 +84,9 @@ var skipCommands = []skipRule{
 	// loopback rest.listen; the testbed (TestIntegrationAnsibleLifecycle)
 	// passes --rest.listen to a real lbx run.
 	{[]string{"lbx", "run", "--rest.listen"}, "ctrlplane/appliance TestApplianceServesREST", false},
+	// lbx import arr reads a file of the repository (the sample
+	// applicationHost.config): TestImportARR runs it and pushes its output.
+	{[]string{"lbx", "import", "arr"}, "TestImportARR", false},
 	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
 	// runs every curl line of README against a served API.
 	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},

@@ -58,9 +58,11 @@ var allowed = map[string][]string{
 	// l7/policy evaluates the config's local traffic policies on HTTP
 	// requests for the proxy.
 	"lbx/l7/policy": {"lbx/ctrlplane/config"},
-	"lbx/testbed":   {"*"},
-	"lbx/bench":     {"*"},
-	"lbx/cmd/lbx":   {"*"},
+	// arr imports ARR's applicationHost.config, printed as tmsh.
+	"lbx/ctrlplane/arr": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh/conf"},
+	"lbx/testbed":       {"*"},
+	"lbx/bench":         {"*"},
+	"lbx/cmd/lbx":       {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
