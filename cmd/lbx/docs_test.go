@@ -87,6 +87,8 @@ var skipCommands = []skipRule{
 	// lbx import arr reads a file of the repository (the sample
 	// applicationHost.config): TestImportARR runs it and pushes its output.
 	{[]string{"lbx", "import", "arr"}, "TestImportARR", false},
+	{[]string{"lbx", "push", "arr.tmsh"}, "TestImportARR", true},
+	{[]string{"lbx", "-c", "modify ltm virtual vs_http policies add { arr_rules } persist replace-all-with { appFarm_affinity }"}, "TestImportARR", true},
 	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
 	// runs every curl line of README against a served API.
 	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},
