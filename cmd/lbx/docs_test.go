@@ -541,6 +541,7 @@ modify ltm virtual vs_http persist replace-all-with { sticky { default yes } }
 create ltm snatpool snat1 members add { 198.18.1.50 }
 create net route r_lab network 10.20.0.0/16 gw 198.18.2.1
 create auth user olga role operator password op-secret
+create ltm policy docs_policy rules { r { conditions { 0 { http-uri path starts-with values { /a } } } actions { 0 { forward select pool web_pool } } } }
 `))
 	backticked := regexp.MustCompile("`([^`]+)`")
 	rows := jsonRow.FindAllStringSubmatch(string(b), -1)
