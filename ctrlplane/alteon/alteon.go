@@ -151,9 +151,8 @@ func init() {
 		altL7: {title: fixed("Layer 7"), path: fixed("/c/slb/layer7"), cmds: []altCmd{
 			sub("slb", "", "layer 7 load balancing strings menu", altL7SLB),
 		}},
-		altL7SLB: {title: fixed("Layer 7 SLB"), path: fixed("/c/slb/layer7/slb"), cmds: l7SLBCmds},
-		altCntRule: {title: func(f altFrame) string { return "Virtual Server " + f.id + " " + u16(f.port) + " Content Rule " + f.rule },
-			path: func(f altFrame) string { return "/c/slb/virt " + f.id + "/service " + u16(f.port) + "/cntrules " + f.rule }, cmds: cntRuleCmds},
+		altL7SLB:   {title: fixed("Layer 7 SLB"), path: fixed("/c/slb/layer7/slb"), cmds: l7SLBCmds},
+		altCntRule: {title: cntRuleTitle, path: cntRulePath, cmds: cntRuleCmds},
 		altAdvhc: {title: fixed("Advanced Health Check"), path: fixed("/c/slb/advhc"), cmds: []altCmd{
 			{name: "health", args: "<health check ID> [ICMP|TCP|TCPHALFOPEN|HTTP|HTTPS|UDP]", help: "health check menu (the type is needed to create one)", min: 1, max: 2, enter: enterHealth},
 		}},

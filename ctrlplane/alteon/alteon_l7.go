@@ -301,3 +301,11 @@ func (a *altCtx) deleteService(v *config.Virtual) error {
 	}
 	return nil
 }
+
+func cntRuleTitle(f altFrame) string {
+	return "Virtual Server " + f.id + " " + u16(f.port) + " Content Rule " + f.rule
+}
+
+func cntRulePath(f altFrame) string {
+	return "/c/slb/virt " + f.id + "/service " + u16(f.port) + "/cntrules " + f.rule
+}
