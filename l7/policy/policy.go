@@ -59,7 +59,7 @@ type Action struct {
 	Kind    config.ActionKind
 	Forward Forward // ActionForwardPool, ActionForwardMember, ActionForwardNode
 	Reply   Reply   // ActionRedirect
-	Name    string  // header or cookie name
+	Name    string  // header or cookie name (ApplyHeaders, SetCookies)
 	Value   string  // header or cookie value
 	Message string  // ActionLog
 }
@@ -368,4 +368,34 @@ func (c *Compiled) String() string {
 		b.WriteString(p.name + " (" + p.strategy.String() + ", " + strconv.Itoa(len(p.rules)) + " rules)")
 	}
 	return b.String()
+}
+
+// ApplyHeaders carries out the decision's header actions on the request's
+// headers h, in order: insert adds a value, replace sets the header's only
+// value (adding it when absent, as BIG-IP does), remove deletes it. Go's
+// net/http keeps the Host header in Request.Host, not in Header: a proxy
+// built on it moves h's Host there.
+func (d *Decision) ApplyHeaders(h http.Header) {
+	for _, a := range d.Actions {
+		switch a.Kind {
+		case config.ActionHeaderInsert:
+			h.Add(a.Name, a.Value)
+		case config.ActionHeaderReplace:
+			h.Set(a.Name, a.Value)
+		case config.ActionHeaderRemove:
+			h.Del(a.Name)
+		}
+	}
+}
+
+// SetCookies are the cookies the decision sets on the client: the proxy
+// adds each as a Set-Cookie header of the response.
+func (d *Decision) SetCookies() []*http.Cookie {
+	var out []*http.Cookie
+	for _, a := range d.Actions {
+		if a.Kind == config.ActionSetCookie {
+			out = append(out, &http.Cookie{Name: a.Name, Value: a.Value, Path: "/"})
+		}
+	}
+	return out
 }

@@ -285,3 +285,24 @@ func TestEvaluateAllocatesNothing(t *testing.T) {
 		t.Fatalf("EvaluateInto allocates %v times per request", n)
 	}
 }
+
+func TestApplyHeadersAndCookies(t *testing.T) {
+	d := Decision{Actions: []Action{
+		{Kind: config.ActionHeaderInsert, Name: "X-Tier", Value: "a"},
+		{Kind: config.ActionHeaderInsert, Name: "x-tier", Value: "b"},
+		{Kind: config.ActionHeaderReplace, Name: "Host", Value: "backend.internal"},
+		{Kind: config.ActionHeaderRemove, Name: "X-Debug"},
+		{Kind: config.ActionSetCookie, Name: "site", Value: "v2"},
+		{Kind: config.ActionForwardPool, Forward: Forward{Pool: "/Common/p"}},
+	}}
+	h := http.Header{"Host": {"a", "b"}, "X-Debug": {"1"}, "Accept": {"*/*"}}
+	d.ApplyHeaders(h)
+	if got := h.Values("X-Tier"); !slices.Equal(got, []string{"a", "b"}) || h.Get("Host") != "backend.internal" || len(h["Host"]) != 1 ||
+		h.Get("X-Debug") != "" || h.Get("Accept") != "*/*" {
+		t.Fatalf("headers = %v", h)
+	}
+	c := d.SetCookies()
+	if len(c) != 1 || c[0].String() != "site=v2; Path=/" {
+		t.Fatalf("cookies = %v", c)
+	}
+}
