@@ -138,8 +138,8 @@ func (im *importer) farm(f *node) {
 			im.note(s.line, "server %q of farm %s: not an IPv4 address (host names are not resolved): skipped", s.attr("address"), name)
 			continue
 		}
-		if !addr.IsGlobalUnicast() && !addr.IsPrivate() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-			im.note(s.line, "server %s of farm %s: not a unicast host address: skipped", addr, name)
+		if why := config.HostAddressProblem(addr); why != "" {
+			im.note(s.line, "server %s of farm %s: %s: skipped", addr, name, why)
 			continue
 		}
 		port := uint16(80)
@@ -520,6 +520,10 @@ func (im *importer) action(rule string, a *node) (config.PolicyAction, bool) {
 		}
 		return config.PolicyAction{Kind: config.ActionForwardPool, Pool: pool}, true
 	case "redirect":
+		if u == "" || strings.ContainsFunc(u, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			im.note(a.line, "rule %q action Redirect url %q: want a URL on one line; rule skipped", rule, u)
+			return config.PolicyAction{}, false
+		}
 		if strings.Contains(u, "{") {
 			im.note(a.line, "rule %q action Redirect url %q: back-references ({R:n}, {C:n}, server variables) are not translated; rule skipped", rule, u)
 			return config.PolicyAction{}, false

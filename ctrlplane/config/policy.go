@@ -331,6 +331,9 @@ func CheckCondition(c *PolicyCondition) error {
 	if c.Operand.NeedsName() && c.Name == "" {
 		return fmt.Errorf("%s: name: %w", c.Operand, ErrMissing)
 	}
+	if c.Operand.NeedsName() && !validToken(c.Name) {
+		return fmt.Errorf("%s: name %q: not an HTTP token", c.Operand, c.Name)
+	}
 	if !c.Operand.NeedsName() && c.Name != "" {
 		return fmt.Errorf("%s: name %s: only http-header and http-cookie take a name", c.Operand, c.Name)
 	}
@@ -421,6 +424,9 @@ func checkAction(c *Config, a *PolicyAction) error {
 	case ActionRedirect:
 		if a.Location == "" {
 			return fmt.Errorf("http-reply redirect location: %w", ErrMissing)
+		}
+		if strings.ContainsAny(a.Location, "\r\n\x00") {
+			return fmt.Errorf("http-reply redirect location: holds a line break or NUL")
 		}
 	case ActionHeaderInsert, ActionHeaderReplace, ActionSetCookie:
 		if a.Name == "" {

@@ -151,6 +151,7 @@ func TestPolicyParseErrors(t *testing.T) {
 		{wrap("http-bogus equals values { a }"), `operand "http-bogus": want http-host`},
 		{wrap("http-uri path frobs values { a }"), `http-uri "frobs": want a selector (all, path, extension, query-string)`},
 		{wrap("http-host exists"), "http-host exists: only http-header and http-cookie take exists"},
+		{wrap("http-header name \"X Y\" exists"), `http-header: name "X Y": not an HTTP token`},
 		{wrap("tcp address equals values { 10.0.0.300 }"), "tcp address values 10.0.0.300: want ADDRESS or ADDRESS/PREFIX"},
 		{wrap("http-uri response path equals values { a }"), "response conditions are not implemented"},
 		{act("forward select pool /Common/x member 1.2.3.4:80"), "forward select: want one of pool, member or node"},
@@ -217,7 +218,7 @@ func TestPolicyInUse(t *testing.T) {
 func FuzzParsePolicy(f *testing.F) {
 	f.Add(policyConf)
 	for _, s := range []string{
-		"ltm policy p { rules { r { conditions { 0 { http-header name \"X Y\" case-sensitive not contains values { \"a b\" none \"\" } } } } } }",
+		"ltm policy p { rules { r { conditions { 0 { http-header name X-Y case-sensitive not contains values { \"a b\" none \"\" } } } } } }",
 		"ltm policy p { strategy all-match rules { a { ordinal 7 } b { actions { 0 { http-set-cookie insert name c value \"\" } } } } }",
 		"ltm policy p { rules { r { actions { 0 { forward select member /Common/10.0.0.1:80 } 1 { log request write message \"x\\\"y\" } } } } }",
 		"ltm policy p { rules { r { conditions { 0 { tcp address equals values { 10.0.0.0/8 ::1 } } 1 { http-uri request query-string matches values { \"^a=[0-9]+$\" } } } } } status draft }",
