@@ -306,3 +306,22 @@ func TestApplyHeadersAndCookies(t *testing.T) {
 		t.Fatalf("cookies = %v", c)
 	}
 }
+
+// BenchmarkEvaluate: the imported-ARR-sized policy (four rules, regexp and
+// string conditions) on one request.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, s := range []config.PolicyStrategy{config.StrategyFirstMatch, config.StrategyAllMatch, config.StrategyBestMatch} {
+		b.Run(strings.TrimPrefix(s.String(), "/Common/"), func(b *testing.B) {
+			p := strategyPolicy(s)
+			p.Rules = append([]config.PolicyRule{{Name: "re", Conditions: []config.PolicyCondition{cond(config.OperandHTTPUserAgent, "", config.OpMatches, "iPhone|Android")},
+				Actions: []config.PolicyAction{fwd("/Common/m")}}}, p.Rules...)
+			comp := compileOne(b, p)
+			r := req(b, "GET", "/static/a.css", "User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0", "Cookie", "a=b")
+			var d Decision
+			b.ReportAllocs()
+			for b.Loop() {
+				comp.EvaluateInto(&r, &d)
+			}
+		})
+	}
+}
