@@ -89,6 +89,11 @@ var skipCommands = []skipRule{
 	// loopback rest.listen; the testbed (TestIntegrationAnsibleLifecycle)
 	// passes --rest.listen to a real lbx run.
 	{[]string{"lbx", "run", "--rest.listen"}, "ctrlplane/appliance TestApplianceServesREST", false},
+	// lbx import arr reads a file of the repository (the sample
+	// applicationHost.config): TestImportARR runs it and pushes its output.
+	{[]string{"lbx", "import", "arr"}, "TestImportARR", false},
+	{[]string{"lbx", "push", "arr.tmsh"}, "TestImportARR", true},
+	{[]string{"lbx", "-c", "modify ltm virtual vs_http policies add { arr_rules } persist replace-all-with { appFarm_affinity }"}, "TestImportARR", true},
 	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
 	// runs every curl line of README against a served API.
 	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},
@@ -544,6 +549,7 @@ modify ltm virtual vs_http persist replace-all-with { sticky { default yes } }
 create ltm snatpool snat1 members add { 198.18.1.50 }
 create net route r_lab network 10.20.0.0/16 gw 198.18.2.1
 create auth user olga role operator password op-secret
+create ltm policy docs_policy rules { r { conditions { 0 { http-uri path starts-with values { /a } } } actions { 0 { forward select pool web_pool } } } }
 `))
 	backticked := regexp.MustCompile("`([^`]+)`")
 	rows := jsonRow.FindAllStringSubmatch(string(b), -1)

@@ -34,6 +34,9 @@ usage:
                                           apply a script as a whole: tmsh commands and
                                           bigip.conf stanzas, or an Alteon /cfg dump;
                                           --check: validate, print the diff, apply nothing
+  lbx import arr [--policy NAME] FILE     translate an IIS applicationHost.config (Application
+                                          Request Routing: web farms, URL Rewrite rules) into
+                                          tmsh to push; what is not translated is listed first
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
@@ -98,6 +101,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runAppliance(args[1:], stdout, stderr)
 	case "cli", "push", "-c", "--socket", "--dialect", "--alteon", "-o", "--output":
 		return runClient(args, stdin, stdout, stderr)
+	case "import":
+		return runImport(args[1:], stdout, stderr)
 	case "testbed":
 		return runTestbed(args[1:], stdout, stderr)
 	case "demo":

@@ -52,6 +52,9 @@ const (
 	altL3Gw
 	altL3Route
 	altL3RouteIP4
+	altL7
+	altL7SLB
+	altCntRule
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -59,6 +62,7 @@ type altFrame struct {
 	kind altKind
 	id   string // real, group, virt or health ID
 	port uint16 // service port
+	rule string // content rule number
 }
 
 // altCmd is one entry of a menu: a submenu (enter) or a command (run).
@@ -89,6 +93,9 @@ type altCtx struct {
 type altState struct {
 	path   []altFrame // the open menus below Main, outermost first
 	drafts map[string]*virtDraft
+	// strings is the session's layer-7 string table (addstr): ID i+1 is
+	// strings[i], "" once removed.
+	strings []string
 }
 
 // virtDraft is a virt with no service: its settings wait for the first one.
@@ -133,6 +140,7 @@ func init() {
 			{name: "group", args: "<real server group ID>", help: "real server group menu", min: 1, max: 1, enter: enterGroup},
 			{name: "virt", args: "<virtual server ID>", help: "virtual server menu", min: 1, max: 1, enter: enterVirt},
 			sub("advhc", "", "advanced health check menu", altAdvhc),
+			sub("layer7", "", "layer 7 (content) load balancing menu", altL7),
 			{name: "on", help: "globally turn server load balancing on (it always is)", run: func(*altCtx, altFrame, []string) (string, error) { return "", nil }},
 			{name: "off", help: "globally turn server load balancing off (not supported)", run: func(*altCtx, altFrame, []string) (string, error) {
 				return "", errors.New("slb off: lbx balances whenever a virtual service is configured; disable the virts instead")
@@ -146,6 +154,11 @@ func init() {
 			path: func(f altFrame) string { return "/c/slb/virt " + f.id + "/service " + u16(f.port) }, cmds: serviceCmds},
 		altPIP: {title: func(f altFrame) string { return "Virtual Server " + f.id + " " + u16(f.port) + " Proxy IP" },
 			path: func(f altFrame) string { return "/c/slb/virt " + f.id + "/service " + u16(f.port) + "/pip" }, cmds: pipCmds},
+		altL7: {title: fixed("Layer 7"), path: fixed("/c/slb/layer7"), cmds: []altCmd{
+			sub("slb", "", "layer 7 load balancing strings menu", altL7SLB),
+		}},
+		altL7SLB:   {title: fixed("Layer 7 SLB"), path: fixed("/c/slb/layer7/slb"), cmds: l7SLBCmds},
+		altCntRule: {title: cntRuleTitle, path: cntRulePath, cmds: cntRuleCmds},
 		altAdvhc: {title: fixed("Advanced Health Check"), path: fixed("/c/slb/advhc"), cmds: []altCmd{
 			{name: "health", args: "<health check ID> [ICMP|TCP|TCPHALFOPEN|HTTP|HTTPS|UDP]", help: "health check menu (the type is needed to create one)", min: 1, max: 2, enter: enterHealth},
 		}},
@@ -631,7 +644,7 @@ var virtCmds = []altCmd{
 			return fmt.Errorf("virt %s does not exist", f.id)
 		}
 		for _, v := range vs {
-			if err := a.x.Delete(v.Ref()); err != nil {
+			if err := a.deleteService(v); err != nil {
 				return err
 			}
 		}
@@ -758,12 +771,13 @@ var serviceCmds = []altCmd{
 		return nil
 	}),
 	sub("pip", "", "proxy IP (source NAT) menu", altPIP),
+	{name: "cntrules", args: "<content rule number>", help: "layer 7 content rule menu (an ltm policy rule)", min: 1, max: 1, enter: enterCntRule},
 	delCmd("virtual service", func(a *altCtx, f altFrame) error {
 		v, err := a.service(f, false)
 		if err != nil {
 			return err
 		}
-		return a.x.Delete(v.Ref())
+		return a.deleteService(v)
 	}),
 	curCmd(),
 }

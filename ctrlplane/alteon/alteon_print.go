@@ -70,6 +70,9 @@ func slbBlocks(c *config.Config, drafts map[string]*virtDraft) []altBlock {
 	for _, p := range ps {
 		out = append(out, groupBlock(p))
 	}
+	if b, ok := l7StringsBlock(c); ok {
+		out = append(out, b)
+	}
 	virts := map[string][]*config.Virtual{}
 	for _, v := range c.VirtualList() {
 		id, _ := virtOf(v)
@@ -266,12 +269,14 @@ func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 		if len(v.Persist) > 0 {
 			sb.note("persistence %s (set in tmsh)", v.Persist[0].Name)
 		}
+		rules := cntRuleBlocks(c, v, sp, &sb)
 		out = append(out, sb)
 		if v.SNAT != config.SNATNone {
 			pb := altBlock{path: sp + "/pip"}
 			pb.add("mode egress")
 			out = append(out, pb)
 		}
+		out = append(out, rules...)
 	}
 	return out
 }

@@ -43,7 +43,7 @@ func TestAlteonComplete(t *testing.T) {
 		{line: "/c/slb/advhc/health hc9 ", want: []string{"ICMP", "TCP", "TCPHALFOPEN", "HTTP", "HTTPS", "UDP"}},
 		{line: "/c/slb/group g1/add ", want: []string{"1", "12", "2"}},
 		{line: "/c/slb/group g1/health ", want: []string{"hc1", "none"}},
-		{line: "/c/slb/", want: []string{"real", "group", "virt", "advhc", "on", "off", "cur", "apply", "diff", "revert", "save", "help", "..", "up"}},
+		{line: "/c/slb/", want: []string{"real", "group", "virt", "advhc", "layer7", "on", "off", "cur", "apply", "diff", "revert", "save", "help", "..", "up"}},
 		{line: "/c/slb/r", want: []string{"real", "revert"}},
 		{line: "/", want: []string{"cfg", "info", "stats"}, has: true},
 		{line: "/info/slb/trace ", want: []string{"g1"}},

@@ -124,6 +124,11 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 				warn(obj, "profiles "+p.Name, "traffic is balanced at layer 4")
 			}
 		}
+		if len(v.Policies) > 0 {
+			// The policies are validated and kept; lbx/l7/policy evaluates
+			// them once the HTTP proxy runs this virtual.
+			warn(obj, "policies "+strings.Join(v.Policies, " "), "the policies are kept but do not act until the virtual is an HTTP proxy; traffic is balanced at layer 4 to the virtual's pool")
+		}
 		if !v.TranslateAddress && v.SNAT != config.SNATNone {
 			what := "automap"
 			if v.SNAT == config.SNATSnatpool {

@@ -97,3 +97,8 @@ func AddressWarnings(c *Config) []string {
 	}
 	return out
 }
+
+// HostAddressProblem says why a is no server's address (this network,
+// loopback, multicast, broadcast, …), "" when it may be one; importers
+// check an address with it before they make a node.
+func HostAddressProblem(a netip.Addr) string { return unicastReason(a, nil, true) }

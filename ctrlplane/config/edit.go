@@ -17,6 +17,7 @@ var (
 	_ Object = (*Monitor)(nil)
 	_ Object = (*Persistence)(nil)
 	_ Object = (*SNATPool)(nil)
+	_ Object = (*Policy)(nil)
 	_ Object = (*SelfIP)(nil)
 	_ Object = (*Route)(nil)
 	_ Object = (*User)(nil)
@@ -105,6 +106,10 @@ func (c *Config) Names(k Kind, typ string) []string {
 		}
 	case KindSNATPool:
 		for n := range c.SNATPools {
+			add(n, "")
+		}
+	case KindPolicy:
+		for n := range c.Policies {
 			add(n, "")
 		}
 	case KindSelf:
@@ -221,6 +226,8 @@ func (c *Config) Delete(r Ref) error {
 		delete(c.Persistence, r.Name)
 	case KindSNATPool:
 		delete(c.SNATPools, r.Name)
+	case KindPolicy:
+		delete(c.Policies, r.Name)
 	case KindSelf:
 		delete(c.Selfs, r.Name)
 	case KindRoute:
@@ -248,6 +255,8 @@ func (c *Config) lookup(r Ref) Object {
 		o = nilIfNone(c.LookupPersistence(r.Name))
 	case KindSNATPool:
 		o = nilIfNone(c.SNATPools[r.Name])
+	case KindPolicy:
+		o = nilIfNone(c.Policies[r.Name])
 	case KindSelf:
 		o = nilIfNone(c.Selfs[r.Name])
 	case KindRoute:
@@ -313,6 +322,8 @@ func (c *Config) store(o Object) {
 		c.Persistence[o.Name] = o
 	case *SNATPool:
 		c.SNATPools[o.Name] = o
+	case *Policy:
+		c.Policies[o.Name] = o
 	case *SelfIP:
 		c.Selfs[o.Name] = o
 	case *Route:

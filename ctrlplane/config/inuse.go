@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // InUse reports why the object r names cannot be deleted: another object
 // refers to it. It returns an *InUseError naming the first referrer (in
 // bigip.conf order), or nil. Every dialect deletes through it, so the rule
@@ -24,6 +26,13 @@ func (c *Config) InUse(r Ref) error {
 		}
 	case KindPool:
 		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool { return v.Pool == r.Name }); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
+		}
+		if n := firstReferrer(c.Policies, func(p *Policy) bool { return p.UsesPool(r.Name) }); n != "" {
+			return used(Ref{Kind: KindPolicy, Name: n}, false)
+		}
+	case KindPolicy:
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool { return slices.Contains(v.Policies, r.Name) }); n != "" {
 			return used(Ref{Kind: KindVirtual, Name: n}, false)
 		}
 	case KindSNATPool:

@@ -14,6 +14,7 @@ const (
 	KindMonitor
 	KindPersistence
 	KindPool
+	KindPolicy
 	KindSNATPool
 	KindVirtual
 	KindSelf
@@ -35,6 +36,7 @@ var kindInfo = [kindCount]struct{ path, title string }{
 	KindMonitor:     {"ltm monitor", "Monitor"},
 	KindPersistence: {"ltm persistence", "Persistence Profile"},
 	KindPool:        {"ltm pool", "Pool"},
+	KindPolicy:      {"ltm policy", "Policy"},
 	KindSNATPool:    {"ltm snatpool", "SNAT Pool"},
 	KindVirtual:     {"ltm virtual", "Virtual Server"},
 	KindSelf:        {"net self", "Self IP"},

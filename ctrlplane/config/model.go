@@ -27,6 +27,7 @@ type Config struct {
 	Monitors    map[string]*Monitor     // of every type; names are unique across types
 	Persistence map[string]*Persistence // of every type
 	SNATPools   map[string]*SNATPool
+	Policies    map[string]*Policy
 	Selfs       map[string]*SelfIP
 	Routes      map[string]*Route
 	Users       map[string]*User
@@ -367,6 +368,7 @@ type Virtual struct {
 	TranslateAddress    bool           `json:"translate_address"`    // enabled by default; disabled is direct server return
 	TranslatePort       bool           `json:"translate_port"`       // enabled by default
 	Persist             []PersistRef   `json:"persist"`              // sorted by name
+	Policies            []string       `json:"policies"`             // full names of ltm policies, sorted
 	FallbackPersistence string         `json:"fallback_persistence"` // full name, "" for none
 	ConnectionLimit     uint32         `json:"connection_limit"`     // 0: no limit
 	Disabled            bool           `json:"disabled"`             // the zero value is enabled, as BIG-IP creates virtuals
@@ -393,6 +395,7 @@ func (c *Config) EnsureMaps() {
 	initMap(&c.Monitors)
 	initMap(&c.Persistence)
 	initMap(&c.SNATPools)
+	initMap(&c.Policies)
 	initMap(&c.Selfs)
 	initMap(&c.Routes)
 	initMap(&c.Users)
@@ -416,6 +419,7 @@ func (c *Config) Clone() *Config {
 		Monitors:    cloneMap(c.Monitors, (*Monitor).Clone),
 		Persistence: cloneMap(c.Persistence, (*Persistence).Clone),
 		SNATPools:   cloneMap(c.SNATPools, (*SNATPool).Clone),
+		Policies:    cloneMap(c.Policies, (*Policy).Clone),
 		Selfs:       cloneMap(c.Selfs, (*SelfIP).Clone),
 		Routes:      cloneMap(c.Routes, (*Route).Clone),
 		Users:       cloneMap(c.Users, (*User).Clone),
@@ -459,6 +463,7 @@ func (v *Virtual) Clone() *Virtual {
 	x := *v
 	x.Profiles = slices.Clone(v.Profiles)
 	x.Persist = slices.Clone(v.Persist)
+	x.Policies = slices.Clone(v.Policies)
 	x.Extras = v.Extras.Clone()
 	return &x
 }

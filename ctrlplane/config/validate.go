@@ -41,6 +41,7 @@ func Validate(c *Config, env Env) error {
 	validateMonitors(c, add)
 	validatePersistence(c, add)
 	validateNet(c, env, add)
+	validatePolicies(c, add)
 
 	nets := connectedNets(c, env)
 	selfs := map[netip.Addr]string{}
@@ -173,6 +174,7 @@ func Validate(c *Config, env Env) error {
 			add(obj, "source-address-translation pool "+v.SNATPool, ErrNoSuchSNATPool)
 		}
 		validateVirtualPersist(c, v, add)
+		validateVirtualPolicies(c, v, add)
 		if d.Addr().IsValid() {
 			k := destKey{d, v.Mask, v.Protocol}
 			if other, dup := dests[k]; dup {

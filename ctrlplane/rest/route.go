@@ -25,7 +25,7 @@ func read(f func(v *status.View) (any, error)) op { return op{result: f} }
 var emptyCollections = []string{
 	"net/tunnels/gre", "net/tunnels/ipip", "net/tunnels/tunnel", "net/vlan", "net/route-domain",
 	"ltm/message-routing/sip/profile/session", "ltm/message-routing/sip/profile/router",
-	"ltm/policy", "ltm/rule", "ltm/snat", "ltm/nat", "ltm/data-group/internal",
+	"ltm/rule", "ltm/snat", "ltm/nat", "ltm/data-group/internal",
 	"ltm/profile/client-ssl", "ltm/profile/server-ssl", "ltm/profile/fasthttp", "ltm/profile/diameter",
 	"ltm/profile/sip", "ltm/profile/one-connect", "ltm/profile/http2", "ltm/profile/http-compression",
 	"ltm/profile/web-acceleration", "ltm/profile/tcp-analytics", "ltm/profile/request-log",
@@ -141,6 +141,8 @@ func (s *Server) resource(req *request, segs []string) (op, error) {
 		return s.pool(req, segs[2:])
 	case len(segs) >= 2 && segs[0] == "ltm" && segs[1] == "virtual":
 		return s.virtual(req, segs[2:])
+	case len(segs) >= 2 && segs[0] == "ltm" && segs[1] == "policy":
+		return s.policy(req, segs[2:])
 	case len(segs) >= 3 && segs[0] == "ltm" && segs[1] == "persistence":
 		return s.persistence(req, segs[2], segs[3:])
 	case len(segs) >= 3 && segs[0] == "ltm" && segs[1] == "monitor":

@@ -225,6 +225,8 @@ func (s *Server) virtual(req *request, segs []string) (op, error) {
 				var items []map[string]any
 				if segs[1] == "profiles" {
 					items = profilesJSON(x)
+				} else {
+					items = virtualPoliciesJSON(x)
 				}
 				return collection(req, coll+"/"+tilde(name)+"/"+segs[1], items)
 			}), nil
@@ -312,7 +314,7 @@ func virtualJSON(x *config.Virtual, exp bool) map[string]any {
 	o["profilesReference"] = pr
 	pol := map[string]any{"link": link(path + "/policies"), "isSubcollection": true}
 	if exp {
-		pol["items"] = []map[string]any{}
+		pol["items"] = virtualPoliciesJSON(x)
 	}
 	o["policiesReference"] = pol
 	return o

@@ -27,8 +27,8 @@ func TestAbbreviations(t *testing.T) {
 	if short != full {
 		t.Errorf("sh ltm po web:\n%s\nwant as show ltm pool web:\n%s", short, full)
 	}
-	if _, err := s.Exec("cr ltm po p2 load-balancing-mode round-robin"); err != nil {
-		t.Fatalf("cr ltm po: %v", err)
+	if _, err := s.Exec("cr ltm poo p2 load-balancing-mode round-robin"); err != nil {
+		t.Fatalf("cr ltm poo: %v", err)
 	}
 	if _, err := s.Exec("mod ltm mon h m1 interval 5"); err == nil || !strings.Contains(err.Error(), `"h" is ambiguous: http, https`) {
 		t.Errorf("mod ltm mon h: %v, want ambiguous http, https", err)
@@ -38,7 +38,8 @@ func TestAbbreviations(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"l ltm pool":    `"l" is ambiguous: list, load`,
-		"list ltm p":    `"p" is ambiguous: persistence, pool`,
+		"list ltm p":    `"p" is ambiguous: persistence, pool, policy`,
+		"cr ltm po p3":  `"po" is ambiguous: pool, policy`,
 		"s ltm pool":    `"s" is ambiguous: show, submit, save`,
 		"sh ltm mon":    `"mon" is ambiguous`,
 		"list l pool":   "", // l: only ltm among list's modules

@@ -9,7 +9,7 @@ import (
 )
 
 // jsonKinds says which commands take -o json, for the refusal of others.
-const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persistence TYPE|snatpool, net self|route, auth user; " +
+const jsonKinds = "list and show of ltm virtual|pool|node|monitor [TYPE]|persistence TYPE|snatpool, net self|route, auth user; list ltm policy; " +
 	"show net interface, sys connection, sys version; list net vlan"
 
 // kindJSON gives the JSON of the named objects of kind k for verb: list
@@ -27,6 +27,8 @@ func kindJSON(verb string, k *conf.ObjKind, x *execCtx) func(names []string) any
 		return func(n []string) any { return objects(n, c.Pools) }
 	case verb == "list" && k == conf.NodeKind:
 		return func(n []string) any { return objects(n, c.Nodes) }
+	case verb == "list" && k == conf.PolicyKind:
+		return func(n []string) any { return objects(n, c.Policies) }
 	case k == conf.VirtualKind:
 		return func(n []string) any { return statuses(n, v.Virtual) }
 	case k == conf.PoolKind:

@@ -59,9 +59,14 @@ var allowed = map[string][]string{
 	// VIP; xdpfilter is its in-kernel filter.
 	"lbx/farm":           {"lbx/farm/xdpfilter"},
 	"lbx/farm/xdpfilter": {},
-	"lbx/testbed":        {"*"},
-	"lbx/bench":          {"*"},
-	"lbx/cmd/lbx":        {"*"},
+	// l7/policy evaluates the config's local traffic policies on HTTP
+	// requests for the proxy.
+	"lbx/l7/policy": {"lbx/ctrlplane/config"},
+	// arr imports ARR's applicationHost.config, printed as tmsh.
+	"lbx/ctrlplane/arr": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh/conf"},
+	"lbx/testbed":       {"*"},
+	"lbx/bench":         {"*"},
+	"lbx/cmd/lbx":       {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.

@@ -189,7 +189,7 @@ var (
 		[]*ObjKind{NodeKind},
 		MonitorKinds,
 		PersistKinds,
-		[]*ObjKind{PoolKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
+		[]*ObjKind{PoolKind, PolicyKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
 	)
 )
 

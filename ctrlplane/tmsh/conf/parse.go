@@ -783,6 +783,7 @@ var virtualProps = []property[config.Virtual]{
 		return nil
 	}},
 	{"persist", "persist [add|delete|replace-all-with] { PROFILE [{ default yes|no }] … } | none", parsePersist},
+	{"policies", "policies [add|delete|replace-all-with] { POLICY … } | none: local traffic policies", parsePolicies},
 	refProp("pool", "default pool, or none", func(v *config.Virtual) *string { return &v.Pool }),
 	{"profiles", "profiles [add|delete|replace-all-with] { NAME [{ context all|clientside|serverside }] … } | none", parseProfiles},
 	{"source-address-translation", "{ type automap|none|snat [pool SNATPOOL] }", parseSNAT},

@@ -206,6 +206,7 @@ func printVirtual(b *strings.Builder, v *config.Virtual, all bool) {
 	case all:
 		Prop(b, 1, "persist", "none")
 	}
+	policiesOut(b, v, all)
 	refOut(b, 1, "pool", v.Pool, all)
 	switch {
 	case len(v.Profiles) > 0:
