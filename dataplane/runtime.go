@@ -54,9 +54,10 @@ type Runtime struct {
 // immutable once published (what it points to is atomic or, for a
 // pools.Pool, safe for concurrent use).
 type programRT struct {
-	prog  *Program
-	virts []virtualRT // in step with prog.Virtuals
-	pools []poolRT    // every pool a virtual uses, once, in order of first use
+	prog   *Program
+	virts  []virtualRT // in step with prog.Virtuals
+	pools  []poolRT    // every pool a virtual uses, once, in order of first use
+	byName map[string]*pools.Pool
 }
 
 // virtualRT is a virtual's runtime state.
@@ -158,6 +159,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		byName[v.Pool.Name] = pr.pool
 		vr.pool = pr.pool
 	}
+	rt.byName = byName
 	return rt, nil
 }
 
@@ -273,6 +275,21 @@ func (r *Runtime) Program() *Program {
 	return nil
 }
 
+// VirtualPersist returns the named virtual's runtime persistence (the
+// compiled spec with the runtime's table), nil for none.
+func (r *Runtime) VirtualPersist(name string) *pools.Persist {
+	rt := r.cur.Load()
+	if rt == nil {
+		return nil
+	}
+	for i, v := range rt.prog.Virtuals {
+		if v.Name == name {
+			return rt.virts[i].persist
+		}
+	}
+	return nil
+}
+
 // VirtualStats returns the counters of the installed virtual server name,
 // nil when the current program has no such virtual.
 func (r *Runtime) VirtualStats(name string) *VirtualStats {
@@ -298,12 +315,7 @@ func (r *Runtime) Pool(name string) *pools.Pool {
 	if rt == nil {
 		return nil
 	}
-	for i := range rt.pools {
-		if rt.pools[i].spec.Name == name {
-			return rt.pools[i].pool
-		}
-	}
-	return nil
+	return rt.byName[name] // the proxy asks per request: a map, not a walk
 }
 
 // Member returns member of pool as the current program runs it (see Pool),

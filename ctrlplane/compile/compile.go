@@ -119,11 +119,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	for _, v := range c.VirtualList() {
 		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 		nerr := len(errs)
-		for _, p := range v.Profiles {
-			if p.Name == "/Common/http" {
-				warn(obj, "profiles "+p.Name, "traffic is balanced at layer 4")
-			}
-		}
+		l7 := compileL7(v, warn)
 		if !v.TranslateAddress && v.SNAT != config.SNATNone {
 			what := "automap"
 			if v.SNAT == config.SNATSnatpool {
@@ -134,7 +130,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		}
 		var persist *compiledPersist
 		if !v.IPForward {
-			persist = compilePersist(c, v, n.Persist, add, warn)
+			persist = compilePersist(c, v, n.Persist, l7, add, warn)
 		}
 		rp := built[v.Pool]
 		if len(errs) > nerr || v.Pool != "" && rp == nil {
@@ -166,6 +162,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		if p := c.Pools[v.Pool]; p != nil {
 			dv.ServiceDown = dataplane.ServiceDownAction(p.ServiceDownAction)
 		}
+		dv.L7 = l7
 		vs = append(vs, dv)
 	}
 	if len(errs) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -149,6 +150,9 @@ func Validate(c *Config, env Env) error {
 				add(obj, "ip-forward", errors.New("a forwarding virtual has no persistence"))
 			}
 		}
+		hasProfile := func(name string) bool {
+			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == name })
+		}
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
 			switch p.Name {
@@ -157,12 +161,29 @@ func Validate(c *Config, env Env) error {
 				if v.Protocol != ProtocolTCP {
 					add(obj, prop, errors.New("needs ip-protocol tcp"))
 				}
+				if p.Name == "/Common/http" && hasProfile("/Common/fastL4") {
+					add(obj, prop, errors.New("needs the tcp profile, not fastL4 (an HTTP virtual is a full proxy)"))
+				}
+			case "/Common/oneconnect":
+				if !hasProfile("/Common/http") {
+					add(obj, prop, errors.New("needs the http profile"))
+				}
 			case "/Common/udp":
 				if v.Protocol != ProtocolUDP {
 					add(obj, prop, errors.New("needs ip-protocol udp"))
 				}
 			default:
 				add(obj, prop, ErrNotSupportedYet)
+			}
+		}
+		if hasProfile("/Common/http") {
+			switch {
+			case v.IPForward:
+				add(obj, "profiles /Common/http", errors.New("a forwarding virtual has no http profile"))
+			case network || d.Port() == 0:
+				add(obj, "profiles /Common/http", errors.New("an HTTP virtual is a host virtual on one port"))
+			case !v.TranslateAddress:
+				add(obj, "translate-address disabled", errors.New("an HTTP virtual is a full proxy: the appliance connects to the member itself"))
 			}
 		}
 		switch {

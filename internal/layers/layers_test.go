@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/appliance":     {"lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},

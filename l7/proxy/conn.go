@@ -72,6 +72,13 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 // serveConn runs one client connection until it closes.
 func (p *Proxy) serveConn(c net.Conn) {
 	cfg := p.cfg.Load()
+	if cfg.TotalConns != nil {
+		cfg.TotalConns.Add(1)
+	}
+	if cur := cfg.CurConns; cur != nil {
+		cur.Add(1)
+		defer cur.Add(-1)
+	}
 	cc := &clientConn{p: p, c: c, client: addrPortOf(c.RemoteAddr())}
 	if cfg.TLS != nil {
 		tc := tls.Server(c, cfg.TLS)
@@ -599,7 +606,7 @@ func editResponse(cfg *Config, resp *http.Response, req *http.Request, cc *clien
 			resp.Header.Set("Location", nl)
 		}
 	}
-	if cfg.Cookie != nil && !cookie && member.IsValid() {
+	if cfg.Cookie != nil && !cfg.Cookie.Passive && !cookie && member.IsValid() {
 		ck := &http.Cookie{Name: cookieName(cfg, pool), Value: pools.EncodeCookie(member.Addr(), member.Port()), Path: "/"}
 		if cfg.Cookie.Expire > 0 {
 			ck.Expires = time.Now().Add(cfg.Cookie.Expire).UTC()

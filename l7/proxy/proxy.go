@@ -52,8 +52,9 @@ type OneConnect struct {
 
 // Cookie is cookie persistence, method insert.
 type Cookie struct {
-	Name   string        // "": pools.CookieName(pool)
-	Expire time.Duration // 0: a session cookie
+	Name    string        // "": pools.CookieName(pool)
+	Expire  time.Duration // 0: a session cookie
+	Passive bool          // honour the cookie only; the member sets it (method passive)
 }
 
 // Config is one HTTP virtual server as the proxy runs it.
@@ -72,6 +73,10 @@ type Config struct {
 	// ServerTLS re-encrypts to members when set (server-ssl).
 	ServerTLS *tls.Config
 	Router    Router // nil: every request to Pool
+	// CurConns and TotalConns, when set, count the virtual's client
+	// connections (the dataplane's VirtualStats, for show ltm virtual).
+	CurConns   *atomic.Int64
+	TotalConns *atomic.Uint64
 }
 
 // Router is the per-request hook of local traffic policies: called once
