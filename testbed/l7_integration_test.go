@@ -13,8 +13,13 @@ import (
 // sends its cookie back.
 func TestIntegrationHTTPVirtual(t *testing.T) {
 	tb := upTestbed(t)
-	if _, err := tb.Client().Exec("modify ltm virtual vs_http profiles replace-all-with { tcp http oneconnect }"); err != nil {
-		t.Fatal(err)
+	for _, cmd := range []string{
+		"create ltm profile http http_xff defaults-from http insert-xforwarded-for enabled",
+		"modify ltm virtual vs_http profiles replace-all-with { tcp http_xff oneconnect }",
+	} {
+		if _, err := tb.Client().Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
 	}
 	url := "http://" + tb.Topo.VIP.String() + "/"
 	args := []string{"-w", "connects=%{num_connects}\n"}
@@ -71,6 +76,10 @@ func TestIntegrationHTTPVirtual(t *testing.T) {
 		t.Fatalf("without the cookie three requests reached %v: want balancing", seen)
 	}
 
+	// The servers see the client's address in X-Forwarded-For.
+	if h := curl(t, tb, "-o", "/dev/null", "-D", "-", url); !strings.Contains(h, "X-Seen-Xff: 198.18.1.10\r\n") {
+		t.Fatalf("server did not see X-Forwarded-For 198.18.1.10; response headers:\n%s", h)
+	}
 	// A malformed request gets a 400 from the appliance.
 	if got := curl(t, tb, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host:", "--http1.1", url); got != "400" {
 		t.Fatalf("request without Host: %s, want 400", got)

@@ -124,3 +124,51 @@ func TestHTTPVirtualCookiePersistence(t *testing.T) {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
 }
+
+// ltm profile http and one-connect objects configure the proxy; bad
+// values and bad combinations are refused naming object and property, and
+// leave the running configuration as it was.
+func TestHTTPProfiles(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec(
+		`create ltm profile http web_http defaults-from http insert-xforwarded-for enabled header-insert "X-Lbx: 1" header-erase X-Secret redirect-rewrite matching`,
+		"create ltm profile one-connect oc24 source-mask 255.255.255.0 max-reuse 5 idle-timeout-override 30",
+		"create ltm virtual vs_p destination 198.18.1.103:80 ip-protocol tcp pool web_pool profiles { tcp web_http oc24 } source-address-translation { type automap }",
+	)
+	px := tb.app.HTTPProxy("/Common/vs_p")
+	if px == nil {
+		t.Fatal("no proxy for /Common/vs_p")
+	}
+	cfg := px.Config()
+	if h := cfg.HTTP; !h.InsertXFF || len(h.HeaderInsert) != 1 || h.HeaderInsert[0] != "X-Lbx: 1" || len(h.HeaderErase) != 1 ||
+		h.RedirectRewrite != "matching" || h.ServerAgent != "BigIP" || h.MaxHeaderSize != 32768 {
+		t.Fatalf("proxy http settings %+v", h)
+	}
+	if oc := cfg.OneConnect; oc == nil || oc.SourceMask != 24 || oc.MaxReuse != 5 || oc.MaxSize != 10000 || oc.IdleTimeout != 30*time.Second {
+		t.Fatalf("proxy one-connect settings %+v", oc)
+	}
+	tb.exec("modify ltm profile http web_http insert-xforwarded-for disabled")
+	if px2 := tb.app.HTTPProxy("/Common/vs_p"); px2 != px || px.Config().HTTP.InsertXFF {
+		t.Fatal("a profile change did not reach the running proxy in place")
+	}
+	out, err := tb.app.Exec("list ltm profile http web_http")
+	if err != nil || !strings.Contains(out, `header-insert "X-Lbx: 1"`) {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ cmd, want string }{
+		{"create ltm virtual vs_q destination 198.18.1.104:80 ip-protocol tcp pool web_pool profiles { tcp oc24 }", "ltm virtual /Common/vs_q: profiles /Common/oc24: needs an http profile"},
+		{"create ltm virtual vs_q destination 198.18.1.104:80 ip-protocol tcp pool web_pool profiles { fastL4 http }", "profiles /Common/http: needs the tcp profile, not fastL4"},
+		{"create ltm virtual vs_q destination 198.18.1.104:0 ip-protocol tcp pool web_pool profiles { tcp http }", "an HTTP virtual is a host virtual on one port"},
+		{"create ltm profile one-connect bad source-mask 255.0.255.0", "source-mask"},
+		{"create ltm profile http bad max-header-size 10", "max-header-size"},
+		{"delete ltm profile http web_http", "in use"},
+	} {
+		_, err := tb.app.Exec(tc.cmd)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.cmd, err, tc.want)
+		}
+	}
+	if tb.app.Store().Running().Virtuals["/Common/vs_q"] != nil {
+		t.Fatal("a refused virtual is in the running configuration")
+	}
+}

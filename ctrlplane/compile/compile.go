@@ -119,7 +119,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	for _, v := range c.VirtualList() {
 		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 		nerr := len(errs)
-		l7 := compileL7(v, warn)
+		l7 := compileL7(c, v, add, warn)
 		if !v.TranslateAddress && v.SNAT != config.SNATNone {
 			what := "automap"
 			if v.SNAT == config.SNATSnatpool {

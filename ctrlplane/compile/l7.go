@@ -1,53 +1,61 @@
 package compile
 
 import (
+	"strings"
 	"time"
 
 	"lbx/ctrlplane/config"
 	"lbx/dataplane"
 )
 
-// Built-in profiles of HTTP virtuals, with BIG-IP's defaults.
-const (
-	profileHTTP       = "/Common/http"
-	profileOneConnect = "/Common/oneconnect"
-)
+// tcpIdleTimeout is the server side's TCP idle timeout, which closes idle
+// one-connect connections when the profile has no idle-timeout-override.
+const tcpIdleTimeout = 300 * time.Second
 
-// builtinHTTP is /Common/http: insert-xforwarded-for disabled, no header
-// edits, redirect-rewrite none, server-agent-name BigIP, max-header-size
-// 32768.
-func builtinHTTP() *dataplane.L7 {
-	return &dataplane.L7{RedirectRewrite: "none", ServerAgent: "BigIP", MaxHeaderSize: 32768}
-}
-
-// builtinOneConnect is /Common/oneconnect: source-mask 0.0.0.0 (every
-// client shares), max-reuse 1000, max-size 10000, and idle connections
-// closed after the server side's TCP idle timeout (300 s).
-func builtinOneConnect() *dataplane.L7OneConnect {
-	return &dataplane.L7OneConnect{SourceMask: 0, MaxReuse: 1000, MaxSize: 10000, IdleTimeout: 300 * time.Second}
-}
-
-// compileL7 returns the layer-7 spec of a virtual with an http profile,
-// nil for a layer-4 virtual. config.Validate checked the profiles (http
-// needs tcp; one-connect needs http).
-func compileL7(v *config.Virtual, warn func(obj config.Ref, prop, what string)) *dataplane.L7 {
+// compileL7 returns the layer-7 spec of a virtual with an http profile
+// (ltm profile http, /Common/http's defaults for what it does not set),
+// nil for a layer-4 virtual. config.Validate checked the profiles (one of
+// each type; http needs tcp; one-connect needs http).
+func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *dataplane.L7 {
 	var l7 *dataplane.L7
-	oc := false
+	var oc *config.LTMProfile
 	for _, p := range v.Profiles {
-		switch p.Name {
-		case profileHTTP:
-			l7 = builtinHTTP()
-		case profileOneConnect:
-			oc = true
+		lp := c.LookupProfile(p.Name)
+		if lp == nil {
+			continue
+		}
+		e := c.EffectiveProfile(lp)
+		switch lp.Type {
+		case config.ProfileHTTP:
+			l7 = &dataplane.L7{
+				InsertXFF: e.InsertXFF.V, RedirectRewrite: e.RedirectRewrite.V, ServerAgent: e.ServerAgentName.V,
+				MaxHeaderSize: int(e.MaxHeaderSize.V), MaxRequests: int(e.MaxRequests.V),
+			}
+			if h := strings.TrimSpace(e.HeaderInsert.V); h != "" {
+				l7.HeaderInsert = []string{h}
+			}
+			if h := strings.TrimSpace(e.HeaderErase.V); h != "" {
+				l7.HeaderErase = []string{h}
+			}
+		case config.ProfileOneConnect:
+			oc = &e
 		}
 	}
 	if l7 == nil {
 		return nil
 	}
-	if oc {
-		l7.OneConnect = builtinOneConnect()
-	}
 	obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
+	if oc != nil {
+		bits, err := config.MaskBits(oc.SourceMask.V)
+		if err != nil {
+			add(obj, "profiles "+oc.Name+" source-mask "+oc.SourceMask.V, err)
+			return nil
+		}
+		l7.OneConnect = &dataplane.L7OneConnect{SourceMask: bits, MaxReuse: int(oc.MaxReuse.V), MaxSize: int(oc.MaxSize.V), IdleTimeout: tcpIdleTimeout}
+		if oc.IdleTimeoutOverride.V > 0 {
+			l7.OneConnect.IdleTimeout = time.Duration(oc.IdleTimeoutOverride.V) * time.Second
+		}
+	}
 	if v.SNAT != config.SNATAutomap {
 		warn(obj, "source-address-translation", "server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
 	}

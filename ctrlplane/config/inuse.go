@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // InUse reports why the object r names cannot be deleted: another object
 // refers to it. It returns an *InUseError naming the first referrer (in
 // bigip.conf order), or nil. Every dialect deletes through it, so the rule
@@ -53,6 +55,15 @@ func (c *Config) InUse(r Ref) error {
 		}
 		if n := firstReferrer(c.Persistence, func(p *Persistence) bool { return p.DefaultsFrom == r.Name }); n != "" {
 			return used(c.Persistence[n].Ref(), true)
+		}
+	case KindProfile:
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool {
+			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == r.Name })
+		}); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
+		}
+		if n := firstReferrer(c.Profiles, func(p *LTMProfile) bool { return p.DefaultsFrom == r.Name }); n != "" {
+			return used(c.Profiles[n].Ref(), true)
 		}
 	}
 	return nil

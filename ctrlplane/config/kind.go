@@ -13,6 +13,7 @@ const (
 	KindNode Kind = iota
 	KindMonitor
 	KindPersistence
+	KindProfile
 	KindPool
 	KindSNATPool
 	KindVirtual
@@ -34,6 +35,7 @@ var kindInfo = [kindCount]struct{ path, title string }{
 	KindNode:        {"ltm node", "Node"},
 	KindMonitor:     {"ltm monitor", "Monitor"},
 	KindPersistence: {"ltm persistence", "Persistence Profile"},
+	KindProfile:     {"ltm profile", "Profile"},
 	KindPool:        {"ltm pool", "Pool"},
 	KindSNATPool:    {"ltm snatpool", "SNAT Pool"},
 	KindVirtual:     {"ltm virtual", "Virtual Server"},

@@ -41,6 +41,7 @@ func Validate(c *Config, env Env) error {
 
 	validateMonitors(c, add)
 	validatePersistence(c, add)
+	validateProfiles(c, add)
 	validateNet(c, env, add)
 
 	nets := connectedNets(c, env)
@@ -153,35 +154,50 @@ func Validate(c *Config, env Env) error {
 		hasProfile := func(name string) bool {
 			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == name })
 		}
+		var typed [ProfileTypeCount]string // the virtual's profile of each type
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
 			switch p.Name {
 			case "/Common/fastL4":
-			case "/Common/tcp", "/Common/http":
+			case "/Common/tcp":
 				if v.Protocol != ProtocolTCP {
 					add(obj, prop, errors.New("needs ip-protocol tcp"))
-				}
-				if p.Name == "/Common/http" && hasProfile("/Common/fastL4") {
-					add(obj, prop, errors.New("needs the tcp profile, not fastL4 (an HTTP virtual is a full proxy)"))
-				}
-			case "/Common/oneconnect":
-				if !hasProfile("/Common/http") {
-					add(obj, prop, errors.New("needs the http profile"))
 				}
 			case "/Common/udp":
 				if v.Protocol != ProtocolUDP {
 					add(obj, prop, errors.New("needs ip-protocol udp"))
 				}
 			default:
-				add(obj, prop, ErrNotSupportedYet)
+				lp := c.LookupProfile(p.Name)
+				if lp == nil {
+					add(obj, prop, ErrNotSupportedYet)
+					continue
+				}
+				if o := typed[lp.Type]; o != "" {
+					add(obj, prop, fmt.Errorf("a second %s profile (with %s)", lp.Type, o))
+					continue
+				}
+				typed[lp.Type] = p.Name
+				if lp.Type == ProfileHTTP {
+					if v.Protocol != ProtocolTCP {
+						add(obj, prop, errors.New("needs ip-protocol tcp"))
+					}
+					if hasProfile("/Common/fastL4") {
+						add(obj, prop, errors.New("needs the tcp profile, not fastL4 (an HTTP virtual is a full proxy)"))
+					}
+				}
 			}
 		}
-		if hasProfile("/Common/http") {
+		if oc := typed[ProfileOneConnect]; oc != "" && typed[ProfileHTTP] == "" {
+			add(obj, "profiles "+oc, errors.New("needs an http profile"))
+		}
+		if typed[ProfileHTTP] != "" {
+			prop := "profiles " + typed[ProfileHTTP]
 			switch {
 			case v.IPForward:
-				add(obj, "profiles /Common/http", errors.New("a forwarding virtual has no http profile"))
+				add(obj, prop, errors.New("a forwarding virtual has no http profile"))
 			case network || d.Port() == 0:
-				add(obj, "profiles /Common/http", errors.New("an HTTP virtual is a host virtual on one port"))
+				add(obj, prop, errors.New("an HTTP virtual is a host virtual on one port"))
 			case !v.TranslateAddress:
 				add(obj, "translate-address disabled", errors.New("an HTTP virtual is a full proxy: the appliance connects to the member itself"))
 			}

@@ -38,7 +38,7 @@ func TestAbbreviations(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"l ltm pool":    `"l" is ambiguous: list, load`,
-		"list ltm p":    `"p" is ambiguous: persistence, pool`,
+		"list ltm p":    `"p" is ambiguous: persistence, profile, pool`,
 		"s ltm pool":    `"s" is ambiguous: show, submit, save`,
 		"sh ltm mon":    `"mon" is ambiguous`,
 		"list l pool":   "", // l: only ltm among list's modules

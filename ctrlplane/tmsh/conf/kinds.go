@@ -189,6 +189,7 @@ var (
 		[]*ObjKind{NodeKind},
 		MonitorKinds,
 		PersistKinds,
+		ProfileKinds,
 		[]*ObjKind{PoolKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
 	)
 )
