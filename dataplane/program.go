@@ -130,6 +130,23 @@ type L7 struct {
 
 	OneConnect *L7OneConnect // nil: one server connection per client connection
 	Cookie     *L7Cookie     // nil: no cookie persistence
+
+	// ClientTLS terminates TLS (client-ssl profiles, in the virtual's
+	// order): the client's SNI chooses among them, else the Default one,
+	// else the first. ServerTLS re-encrypts to the members (server-ssl);
+	// nil for plain TCP.
+	ClientTLS []L7Cert
+	ServerTLS *L7Cert
+}
+
+// L7Cert is one TLS profile: its PEM files (the appliance loads them at
+// install), the SNI name it serves and whether it is the default.
+type L7Cert struct {
+	Profile  string
+	CertFile string
+	KeyFile  string
+	SNI      string
+	Default  bool
 }
 
 // L7OneConnect is a one-connect profile: server-side connection reuse.

@@ -311,6 +311,10 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 			d.log.Error("local stack: virtual addresses not restored after a failed install", "err", uerr)
 		}
 	}
+	tcs, err := loadTLS(p)
+	if err != nil {
+		return err
+	}
 	if err := d.ls.SetSelfs(selfs); err != nil {
 		return err
 	}
@@ -322,7 +326,7 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 		undo()
 		return err
 	}
-	if err := d.l7.sync(p); err != nil {
+	if err := d.l7.sync(p, tcs); err != nil {
 		d.log.Error("http virtuals: listener not opened", "err", err)
 	}
 	return nil

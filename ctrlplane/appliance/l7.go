@@ -1,9 +1,12 @@
 package appliance
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"lbx/dataplane"
@@ -35,8 +38,65 @@ func newL7Virtuals(eng *dataplane.Engine, ls *localstack.Stack, log *slog.Logger
 	return &l7Virtuals{eng: eng, ls: ls, log: log, byName: map[string]*l7Virtual{}}
 }
 
+// tlsConfigs are the TLS settings of one HTTP virtual, loaded from its
+// profiles' PEM files.
+type tlsConfigs struct{ client, server *tls.Config }
+
+// loadTLS loads the certificates and keys of p's HTTP virtuals, before p is
+// installed: a file that cannot be read or does not hold a matching
+// certificate and key fails the install, naming the virtual, the profile
+// and the file; the key's content is never logged or printed.
+func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
+	out := map[string]tlsConfigs{}
+	for _, v := range p.Virtuals {
+		if v.L7 == nil || len(v.L7.ClientTLS) == 0 && v.L7.ServerTLS == nil {
+			continue
+		}
+		var tc tlsConfigs
+		if cs := v.L7.ClientTLS; len(cs) > 0 {
+			certs := make([]tls.Certificate, len(cs))
+			def := 0
+			for i, c := range cs {
+				pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, c.Profile, c.CertFile, c.KeyFile, err)
+				}
+				certs[i] = pair
+				if c.Default {
+					def = i
+				}
+			}
+			tc.client = &tls.Config{
+				MinVersion: tls.VersionTLS12,
+				GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+					for i, c := range cs {
+						if c.SNI != "" && strings.EqualFold(c.SNI, hi.ServerName) {
+							return &certs[i], nil
+						}
+					}
+					return &certs[def], nil
+				},
+			}
+		}
+		if s := v.L7.ServerTLS; s != nil {
+			// As BIG-IP's serverssl (peer-cert-mode ignore): the member's
+			// certificate is not verified.
+			tc.server = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
+			if s.CertFile != "" && s.KeyFile != "" {
+				pair, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, s.Profile, s.CertFile, s.KeyFile, err)
+				}
+				tc.server.Certificates = []tls.Certificate{pair}
+			}
+		}
+		out[v.Name] = tc
+	}
+	return out, nil
+}
+
 // proxyConfig is an installed HTTP virtual as its proxy runs it.
-func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual) *proxy.Config {
+func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual, tc tlsConfigs) *proxy.Config {
 	s := v.L7
 	cfg := &proxy.Config{
 		Virtual: v.Name, Port: v.Port,
@@ -46,6 +106,7 @@ func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual) *proxy.Config {
 			MaxHeaderSize: s.MaxHeaderSize, MaxRequests: s.MaxRequests,
 		},
 		Persist: l.eng.VirtualPersist(v.Name),
+		TLS:     tc.client, ServerTLS: tc.server,
 	}
 	if v.Pool != nil {
 		cfg.Pool = v.Pool.Name
@@ -65,7 +126,7 @@ func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual) *proxy.Config {
 // sync makes the running proxies those of p's HTTP virtuals; it runs after
 // p is installed. A listener that cannot be opened is an error (the
 // virtual's other state is installed; the next install retries).
-func (l *l7Virtuals) sync(p *dataplane.Program) error {
+func (l *l7Virtuals) sync(p *dataplane.Program, tcs map[string]tlsConfigs) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	want := map[string]*dataplane.Virtual{}
@@ -82,7 +143,7 @@ func (l *l7Virtuals) sync(p *dataplane.Program) error {
 	}
 	var errs []error
 	for name, v := range want {
-		cfg := l.proxyConfig(v)
+		cfg := l.proxyConfig(v, tcs[name])
 		if r := l.byName[name]; r != nil {
 			r.proxy.SetConfig(cfg)
 			continue

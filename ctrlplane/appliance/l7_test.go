@@ -2,10 +2,20 @@ package appliance_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -170,5 +180,90 @@ func TestHTTPProfiles(t *testing.T) {
 	}
 	if tb.app.Store().Running().Virtuals["/Common/vs_q"] != nil {
 		t.Fatal("a refused virtual is in the running configuration")
+	}
+}
+
+// writeCert writes a self-signed certificate for cn and its key as PEM
+// files in dir.
+func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, cn+".crt"), filepath.Join(dir, cn+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// client-ssl profiles terminate TLS 1.2 and 1.3 on an HTTP virtual, the
+// client's SNI choosing the certificate; an unreadable key fails the apply
+// and leaves the running configuration as it was.
+func TestHTTPVirtualTLSTermination(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	dir := t.TempDir()
+	ac, ak := writeCert(t, dir, "a.example")
+	bc, bk := writeCert(t, dir, "b.example")
+	tb.exec(
+		"create ltm profile client-ssl ssl_a cert "+ac+" key "+ak+" server-name a.example sni-default enabled",
+		"create ltm profile client-ssl ssl_b cert "+bc+" key "+bk+" server-name b.example",
+		"create ltm virtual vs_tls destination 198.18.1.105:443 ip-protocol tcp pool web_pool profiles { tcp http ssl_a ssl_b } source-address-translation { type automap }",
+	)
+	for _, tc := range []struct {
+		sni, wantCN string
+		version     uint16
+	}{{"b.example", "b.example", tls.VersionTLS13}, {"a.example", "a.example", tls.VersionTLS12}, {"other.example", "a.example", tls.VersionTLS13}} {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+				raw, err := tb.client.DialTCP(ctx, netip.MustParseAddrPort(addr))
+				if err != nil {
+					return nil, err
+				}
+				conn := tls.Client(raw, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true, MinVersion: tc.version, MaxVersion: tc.version})
+				if err := conn.HandshakeContext(ctx); err != nil {
+					raw.Close()
+					return nil, err
+				}
+				return conn, nil
+			},
+		}}
+		resp, body := fetch(t, c, "https://198.18.1.105:443/")
+		if resp.TLS == nil || resp.TLS.Version != tc.version || resp.TLS.PeerCertificates[0].Subject.CommonName != tc.wantCN {
+			t.Fatalf("SNI %s: TLS %+v, want version %x and certificate %s", tc.sni, resp.TLS, tc.version, tc.wantCN)
+		}
+		if porttest.ServerName(body) == "" {
+			t.Fatalf("SNI %s: answer %q", tc.sni, body)
+		}
+	}
+	out, err := tb.app.Exec("list ltm profile client-ssl ssl_a")
+	if err != nil || !strings.Contains(out, "key "+ak) || strings.Contains(out, "PRIVATE") {
+		t.Fatalf("list prints the key's path only (%v):\n%s", err, out)
+	}
+	if err := os.Remove(bk); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tb.app.Exec("create ltm virtual vs_tls2 destination 198.18.1.106:443 ip-protocol tcp pool web_pool profiles { tcp http ssl_b }")
+	if err == nil || !strings.Contains(err.Error(), "profiles /Common/ssl_b") {
+		t.Fatalf("apply with a missing key: %v, want an error naming the profile", err)
+	}
+	if tb.app.Store().Running().Virtuals["/Common/vs_tls2"] != nil {
+		t.Fatal("the refused virtual is running")
 	}
 }

@@ -19,6 +19,8 @@ const tcpIdleTimeout = 300 * time.Second
 func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *dataplane.L7 {
 	var l7 *dataplane.L7
 	var oc *config.LTMProfile
+	var client []dataplane.L7Cert
+	var server *dataplane.L7Cert
 	for _, p := range v.Profiles {
 		lp := c.LookupProfile(p.Name)
 		if lp == nil {
@@ -39,11 +41,16 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 			}
 		case config.ProfileOneConnect:
 			oc = &e
+		case config.ProfileClientSSL:
+			client = append(client, dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V, SNI: e.ServerName.V, Default: e.SNIDefault.V})
+		case config.ProfileServerSSL:
+			server = &dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V}
 		}
 	}
 	if l7 == nil {
 		return nil
 	}
+	l7.ClientTLS, l7.ServerTLS = client, server
 	obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 	if oc != nil {
 		bits, err := config.MaskBits(oc.SourceMask.V)

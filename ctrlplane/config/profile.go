@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ProfileType is the type of an `ltm profile TYPE` object lbx runs.
@@ -13,10 +14,12 @@ type ProfileType uint8
 const (
 	ProfileHTTP ProfileType = iota
 	ProfileOneConnect
+	ProfileClientSSL
+	ProfileServerSSL
 	ProfileTypeCount
 )
 
-var profileTypeNames = [ProfileTypeCount]string{"http", "one-connect"}
+var profileTypeNames = [ProfileTypeCount]string{"http", "one-connect", "client-ssl", "server-ssl"}
 
 // String returns the tmsh name of the type.
 func (t ProfileType) String() string {
@@ -27,12 +30,9 @@ func (t ProfileType) String() string {
 }
 
 // Builtin is the full name of the type's built-in profile: /Common/http,
-// /Common/oneconnect.
+// /Common/oneconnect, /Common/clientssl, /Common/serverssl.
 func (t ProfileType) Builtin() string {
-	if t == ProfileOneConnect {
-		return "/" + CommonPartition + "/oneconnect"
-	}
-	return "/" + CommonPartition + "/" + t.String()
+	return "/" + CommonPartition + "/" + strings.ReplaceAll(t.String(), "-", "")
 }
 
 // LTMProfile is an `ltm profile http NAME` or `ltm profile one-connect
@@ -58,6 +58,15 @@ type LTMProfile struct {
 	MaxReuse            Opt[uint32]
 	MaxSize             Opt[uint32]
 	IdleTimeoutOverride Opt[uint32] // seconds; 0 (disabled): the TCP idle timeout, 300 s
+
+	// client-ssl, server-ssl: TLS. Cert and Key are PEM files on the
+	// appliance (absolute paths; BIG-IP names sys file objects there),
+	// "" for none; the key's content is never read into the
+	// configuration, so it is never printed.
+	Cert       Opt[string]
+	Key        Opt[string]
+	ServerName Opt[string] // client-ssl: the SNI name it serves, "" for any
+	SNIDefault Opt[bool]   // client-ssl: the profile for clients without a matching SNI
 	Extras
 }
 
@@ -81,6 +90,14 @@ var builtinProfiles = map[string]*LTMProfile{
 	"/Common/oneconnect": {
 		Name: "/Common/oneconnect", Type: ProfileOneConnect,
 		SourceMask: Some("0.0.0.0"), MaxReuse: Some[uint32](1000), MaxSize: Some[uint32](10000), IdleTimeoutOverride: Some[uint32](0),
+	},
+	"/Common/clientssl": {
+		Name: "/Common/clientssl", Type: ProfileClientSSL,
+		Cert: Some(""), Key: Some(""), ServerName: Some(""), SNIDefault: Some(false),
+	},
+	"/Common/serverssl": {
+		Name: "/Common/serverssl", Type: ProfileServerSSL,
+		Cert: Some(""), Key: Some(""), ServerName: Some(""), SNIDefault: Some(false),
 	},
 }
 
@@ -120,6 +137,10 @@ func (p *LTMProfile) inherit(q *LTMProfile) {
 	inherit(&p.MaxReuse, q.MaxReuse)
 	inherit(&p.MaxSize, q.MaxSize)
 	inherit(&p.IdleTimeoutOverride, q.IdleTimeoutOverride)
+	inherit(&p.Cert, q.Cert)
+	inherit(&p.Key, q.Key)
+	inherit(&p.ServerName, q.ServerName)
+	inherit(&p.SNIDefault, q.SNIDefault)
 }
 
 // validateProfiles checks defaults-from chains and the values.
@@ -151,6 +172,14 @@ func validateProfiles(c *Config, add func(Ref, string, error)) {
 		if p.SourceMask.Set {
 			if _, err := MaskBits(p.SourceMask.V); err != nil {
 				add(obj, "source-mask "+p.SourceMask.V, err)
+			}
+		}
+		for _, f := range []struct {
+			name string
+			v    Opt[string]
+		}{{"cert", p.Cert}, {"key", p.Key}} {
+			if f.v.Set && f.v.V != "" && !strings.HasPrefix(f.v.V, "/") {
+				add(obj, f.name+" "+f.v.V, errors.New("want the absolute path of a PEM file"))
 			}
 		}
 		if p.Type == ProfileHTTP && e.MaxHeaderSize.V < 256 {

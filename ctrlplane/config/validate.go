@@ -154,7 +154,8 @@ func Validate(c *Config, env Env) error {
 		hasProfile := func(name string) bool {
 			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == name })
 		}
-		var typed [ProfileTypeCount]string // the virtual's profile of each type
+		var typed [ProfileTypeCount]string // the virtual's (first) profile of each type
+		sniDefaults := 0
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
 			switch p.Name {
@@ -173,6 +174,19 @@ func Validate(c *Config, env Env) error {
 					add(obj, prop, ErrNotSupportedYet)
 					continue
 				}
+				if lp.Type == ProfileClientSSL { // several: SNI chooses
+					e := c.EffectiveProfile(lp)
+					if e.Cert.V == "" || e.Key.V == "" {
+						add(obj, prop, errors.New("a client-ssl profile needs cert and key"))
+					}
+					if e.SNIDefault.V {
+						sniDefaults++
+					}
+					if typed[lp.Type] == "" {
+						typed[lp.Type] = p.Name
+					}
+					continue
+				}
 				if o := typed[lp.Type]; o != "" {
 					add(obj, prop, fmt.Errorf("a second %s profile (with %s)", lp.Type, o))
 					continue
@@ -188,8 +202,13 @@ func Validate(c *Config, env Env) error {
 				}
 			}
 		}
-		if oc := typed[ProfileOneConnect]; oc != "" && typed[ProfileHTTP] == "" {
-			add(obj, "profiles "+oc, errors.New("needs an http profile"))
+		for _, t := range []ProfileType{ProfileOneConnect, ProfileClientSSL, ProfileServerSSL} {
+			if n := typed[t]; n != "" && typed[ProfileHTTP] == "" {
+				add(obj, "profiles "+n, errors.New("needs an http profile"))
+			}
+		}
+		if sniDefaults > 1 {
+			add(obj, "profiles", fmt.Errorf("%d client-ssl profiles with sni-default enabled, want at most 1", sniDefaults))
 		}
 		if typed[ProfileHTTP] != "" {
 			prop := "profiles " + typed[ProfileHTTP]
