@@ -341,6 +341,12 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 	p.ctr.Responses.Add(1)
 	editResponse(cfg, resp, req, cc, chosen, poolName, cookie, &d)
 	serverClose := resp.Close
+	if !req.ProtoAtLeast(1, 1) && len(resp.TransferEncoding) > 0 {
+		// An HTTP/1.0 client cannot read chunks: the body goes raw,
+		// delimited by the end of the connection.
+		resp.TransferEncoding = nil
+		resp.ContentLength = -1
+	}
 	// A body delimited by the end of the connection ends both.
 	untilEOF := resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && req.Method != http.MethodHead &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified

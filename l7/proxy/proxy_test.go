@@ -286,6 +286,24 @@ func TestChunkedBothWays(t *testing.T) {
 	}
 }
 
+func TestHTTP10ClientGetsNoChunks(t *testing.T) {
+	a := startMember(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "part1|")
+		w.(http.Flusher).Flush() // chunked from the member
+		fmt.Fprint(w, "part2")
+	})
+	be := backend{"/Common/p": newPool(t, "/Common/p", a.addr)}
+	_, addr := startProxy(t, &Config{Pool: "/Common/p"}, be)
+	c, br := rawConn(t, addr)
+	if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResp(t, br, "GET")
+	if len(resp.TransferEncoding) != 0 || body != "part1|part2" || !resp.Close {
+		t.Fatalf("HTTP/1.0 answer: te=%v close=%v body %q, want raw body to the end of the connection", resp.TransferEncoding, resp.Close, body)
+	}
+}
+
 func TestExpectContinue(t *testing.T) {
 	a := startMember(t, "a", nil)
 	be := backend{"/Common/p": newPool(t, "/Common/p", a.addr)}
