@@ -599,6 +599,10 @@ func (e *Engine) VirtualStats(name string) *VirtualStats { return e.rt.VirtualSt
 // virtual uses it; see Runtime.Pool.
 func (e *Engine) Pool(name string) *pools.Pool { return e.rt.Pool(name) }
 
+// VirtualPersist returns the installed virtual's runtime persistence (its
+// compiled spec with the engine's table), nil for none.
+func (e *Engine) VirtualPersist(name string) *pools.Persist { return e.rt.VirtualPersist(name) }
+
 // Member returns member of pool as the running program runs it, nil when
 // it is not installed; see Runtime.Member.
 func (e *Engine) Member(pool, member string) *pools.Member { return e.rt.Member(pool, member) }

@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"lbx/dataplane/flowtable"
 	"sync"
 	"sync/atomic"
+
+	"lbx/dataplane/flowtable"
 )
 
 // The appliance's own traffic — health probes today, L7 virtual servers and
@@ -101,7 +102,7 @@ func (e *Engine) SendLocal(pkt []byte) error {
 	}
 	src := binary.BigEndian.Uint32(pkt[12:16])
 	dst := binary.BigEndian.Uint32(pkt[16:20])
-	if !in.isSelf(src) {
+	if !in.isSelf(src) && !in.isL7VIP(src) {
 		return fmt.Errorf("%w: %s", ErrNotSelfIP, addr4(src))
 	}
 	si, hop := in.route(dst) // route.go: connected, or through a route's gateway
@@ -141,6 +142,13 @@ func (in *installed) isSelf(a uint32) bool {
 		}
 	}
 	return false
+}
+
+// isL7VIP reports whether a is the address of an HTTP (layer-7) virtual,
+// which the local stack answers from.
+func (in *installed) isL7VIP(a uint32) bool {
+	_, ok := in.prog.l7vips[addr4(a)]
+	return ok
 }
 
 // deliverLocal hands a packet for the appliance itself to the local sink.

@@ -319,6 +319,9 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		if !vs.Enabled {
 			return DropVirtualDisabled
 		}
+		if vs.L7 != nil {
+			return w.deliverLocal(frame, p) // the proxy's: l7/proxy over the local stack
+		}
 		if p.proto == ProtoTCP && p.tcpFlags&(tcpSYN|tcpACK|tcpRST) != tcpSYN {
 			return DropNoFlow
 		}

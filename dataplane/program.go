@@ -3,6 +3,8 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"time"
 
 	"lbx/dataplane/flowtable"
 	"lbx/pools"
@@ -104,6 +106,71 @@ type Virtual struct {
 	// ServiceDown is the pool's action on this virtual's connections to a
 	// member its monitor marks down.
 	ServiceDown ServiceDownAction
+
+	// L7 makes this an HTTP (layer-7) virtual, nil for none: every packet
+	// for it goes to the local sink, whose TCP/IP stack holds the VIP as
+	// an address of its own while the virtual is installed, and the
+	// appliance's proxy (package l7/proxy) terminates the connection
+	// there. No flow is made and nothing is translated; the rest of the
+	// spec is the proxy's.
+	L7 *L7
+}
+
+// L7 is an HTTP virtual's layer-7 spec, compiled from its http profile,
+// its one-connect profile and its cookie persistence; the appliance hands
+// it to the proxy.
+type L7 struct {
+	InsertXFF       bool
+	HeaderInsert    []string // "Name: value"
+	HeaderErase     []string
+	RedirectRewrite string // none, all, matching or nodes
+	ServerAgent     string
+	MaxHeaderSize   int
+	MaxRequests     int // 0: no limit
+
+	OneConnect *L7OneConnect // nil: one server connection per client connection
+	Cookie     *L7Cookie     // nil: no cookie persistence
+
+	// ClientTLS terminates TLS (client-ssl profiles, in the virtual's
+	// order): the client's SNI chooses among them, else the Default one,
+	// else the first. ServerTLS re-encrypts to the members (server-ssl);
+	// nil for plain TCP.
+	ClientTLS []L7Cert
+	ServerTLS *L7Cert
+
+	// Pools are the pools the virtual's local traffic policies forward
+	// to besides its own: the runtime builds them as it builds a
+	// virtual's pool, so the proxy selects from them with live member
+	// state. Policies is the virtual's compiled policies (a
+	// *policy.Compiled of lbx/l7/policy, which the appliance's proxy
+	// evaluates per request); the dataplane never looks at it.
+	Pools    []*pools.PoolConfig
+	Policies any
+}
+
+// L7Cert is one TLS profile: its PEM files (the appliance loads them at
+// install), the SNI name it serves and whether it is the default.
+type L7Cert struct {
+	Profile  string
+	CertFile string
+	KeyFile  string
+	SNI      string
+	Default  bool
+}
+
+// L7OneConnect is a one-connect profile: server-side connection reuse.
+type L7OneConnect struct {
+	SourceMask  int // prefix length of the source mask
+	MaxReuse    int
+	MaxSize     int
+	IdleTimeout time.Duration
+}
+
+// L7Cookie is cookie persistence, method insert.
+type L7Cookie struct {
+	Name    string // "": BIGipServer<pool>
+	Expire  time.Duration
+	Passive bool // honour the cookie, never set it (method passive)
 }
 
 // Program is the immutable compiled configuration the dataplane runs. It is
@@ -122,6 +189,7 @@ type Program struct {
 	vs        map[vsKey]int // host virtuals: destination → index in Virtuals
 	nets      []netVirtual  // network virtuals, most specific first (virtual.go)
 	vips      map[netip.Addr]struct{}
+	l7vips    map[netip.Addr]struct{} // addresses of HTTP (layer-7) virtuals
 	snats     map[netip.Addr]struct{} // SNAT pool translation addresses
 	dsr       bool                    // some virtual is DSR
 	forwards  bool                    // some virtual is a forwarding (ip-forward) virtual
@@ -143,6 +211,7 @@ func (p *Program) Finalize() error {
 	p.vs = make(map[vsKey]int, len(p.Virtuals))
 	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
 	p.snats = make(map[netip.Addr]struct{})
+	p.l7vips = make(map[netip.Addr]struct{})
 	specs := make(map[string]*Virtual)
 	p.nets, p.forwards = nil, false
 	for i, v := range p.Virtuals {
@@ -154,6 +223,12 @@ func (p *Program) Finalize() error {
 		}
 		p.dsr = p.dsr || v.DSR
 		p.forwards = p.forwards || v.Forward
+		if v.L7 != nil {
+			if v.DSR || v.Forward || v.Proto != ProtoTCP || v.Port == 0 || v.Mask.IsValid() && v.Mask != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+				return fmt.Errorf("virtual %s: an HTTP virtual is a TCP host virtual on one port, translated, not forwarding", v.Name)
+			}
+			p.l7vips[v.Addr] = struct{}{}
+		}
 		if err := checkPoolSpec(v, specs); err != nil {
 			return err
 		}
@@ -218,6 +293,17 @@ func (p *Program) IsSelfIP(addr netip.Addr) bool {
 func (p *Program) IsVIP(addr netip.Addr) bool {
 	_, ok := p.vips[addr]
 	return ok
+}
+
+// L7VIPs returns the addresses of the HTTP (layer-7) virtuals: the local
+// stack holds them while they are installed.
+func (p *Program) L7VIPs() []netip.Addr {
+	out := make([]netip.Addr, 0, len(p.l7vips))
+	for a := range p.l7vips {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
 }
 
 // checkSNATAddr checks a SNAT pool address: IPv4, and none of the

@@ -54,9 +54,10 @@ type Runtime struct {
 // immutable once published (what it points to is atomic or, for a
 // pools.Pool, safe for concurrent use).
 type programRT struct {
-	prog  *Program
-	virts []virtualRT // in step with prog.Virtuals
-	pools []poolRT    // every pool a virtual uses, once, in order of first use
+	prog   *Program
+	virts  []virtualRT // in step with prog.Virtuals
+	pools  []poolRT    // every pool a virtual uses, once, in order of first use
+	byName map[string]*pools.Pool
 }
 
 // virtualRT is a virtual's runtime state.
@@ -144,21 +145,39 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			}
 			vr.persist = &ps
 		}
+		if v.L7 != nil {
+			for _, spec := range v.L7.Pools {
+				if _, err := r.buildPoolLocked(rt, byName, spec, prev, now); err != nil {
+					return nil, fmt.Errorf("virtual %s: policies: %w", v.Name, err)
+				}
+			}
+		}
 		if v.Pool == nil {
 			continue
 		}
-		if vr.pool = byName[v.Pool.Name]; vr.pool != nil {
-			continue
-		}
-		pr, err := r.poolLocked(v.Pool, prev[v.Pool.Name], now)
+		pool, err := r.buildPoolLocked(rt, byName, v.Pool, prev, now)
 		if err != nil {
 			return nil, fmt.Errorf("virtual %s: %w", v.Name, err)
 		}
-		rt.pools = append(rt.pools, pr)
-		byName[v.Pool.Name] = pr.pool
-		vr.pool = pr.pool
+		vr.pool = pool
 	}
+	rt.byName = byName
 	return rt, nil
+}
+
+// buildPoolLocked returns the runtime pool of spec in rt, building it
+// (from prev's when unchanged) the first time a program names it.
+func (r *Runtime) buildPoolLocked(rt *programRT, byName map[string]*pools.Pool, spec *pools.PoolConfig, prev map[string]*poolRT, now int64) (*pools.Pool, error) {
+	if p := byName[spec.Name]; p != nil {
+		return p, nil
+	}
+	pr, err := r.poolLocked(spec, prev[spec.Name], now)
+	if err != nil {
+		return nil, err
+	}
+	rt.pools = append(rt.pools, pr)
+	byName[spec.Name] = pr.pool
+	return pr.pool, nil
 }
 
 // poolLocked returns the runtime pool for spec: prev's when its spec is
@@ -273,6 +292,21 @@ func (r *Runtime) Program() *Program {
 	return nil
 }
 
+// VirtualPersist returns the named virtual's runtime persistence (the
+// compiled spec with the runtime's table), nil for none.
+func (r *Runtime) VirtualPersist(name string) *pools.Persist {
+	rt := r.cur.Load()
+	if rt == nil {
+		return nil
+	}
+	for i, v := range rt.prog.Virtuals {
+		if v.Name == name {
+			return rt.virts[i].persist
+		}
+	}
+	return nil
+}
+
 // VirtualStats returns the counters of the installed virtual server name,
 // nil when the current program has no such virtual.
 func (r *Runtime) VirtualStats(name string) *VirtualStats {
@@ -298,12 +332,7 @@ func (r *Runtime) Pool(name string) *pools.Pool {
 	if rt == nil {
 		return nil
 	}
-	for i := range rt.pools {
-		if rt.pools[i].spec.Name == name {
-			return rt.pools[i].pool
-		}
-	}
-	return nil
+	return rt.byName[name] // the proxy asks per request: a map, not a walk
 }
 
 // Member returns member of pool as the current program runs it (see Pool),

@@ -83,3 +83,30 @@ func DecodeCookie(v string) (netip.Addr, uint16, error) {
 	addr := netip.AddrFrom4([4]byte{byte(a), byte(a >> 8), byte(a >> 16), byte(a >> 24)})
 	return addr, swap16(uint16(p)), nil
 }
+
+// CookieMember returns the member of p a persistence cookie names (address
+// and port; a member of port 0 matches vport, the virtual's port) when it
+// may take the persisted client: under the rules Pick applies to a
+// persistence record (not forced offline, its monitor neither down nor
+// checking, under its connection limits unless overrideLimits).
+func (p *Pool) CookieMember(addr netip.Addr, port, vport uint16, overrideLimits bool) (*Member, bool) {
+	if p == nil {
+		return nil, false
+	}
+	addr = addr.Unmap()
+	for i := range p.Members {
+		m := &p.Members[i]
+		mp := m.Port
+		if mp == 0 {
+			mp = vport
+		}
+		if m.Addr.Unmap() != addr || mp != port {
+			continue
+		}
+		if p.persistUsable(i, overrideLimits) {
+			return m, true
+		}
+		return nil, false
+	}
+	return nil, false
+}

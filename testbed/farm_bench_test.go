@@ -1,3 +1,5 @@
+//go:build farmbench
+
 package testbed
 
 import (
@@ -46,7 +48,7 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// TestFarmBench (LBX_FARM_BENCH=1, root, minutes): requests/s of the
+// TestFarmBench (go test -tags farmbench, root, minutes): requests/s of the
 // three-member farm (filter="on_port", so wrk's connections from one
 // client spread) against one of its servers alone and against lbx in
 // front of the testbed's three servers (the same emulated server
@@ -54,11 +56,8 @@ func median(v []float64) float64 {
 // the others. Figures for docs/BENCHMARKS.md, "Farm mode"; it asserts
 // only that every run answered.
 func TestFarmBench(t *testing.T) {
-	if os.Getenv("LBX_FARM_BENCH") != "1" {
-		t.Skip("LBX_FARM_BENCH=1 runs the farm benchmark")
-	}
 	if _, err := exec.LookPath("wrk"); err != nil {
-		t.Skip("no wrk")
+		t.Fatal("the farm benchmark needs wrk (apt-get install wrk)")
 	}
 	cfg := strings.Replace(string(FarmUserConfig), `filter="on_addr"`, `filter="on_port"`, 1)
 	f := farmUp(t, 3, []byte(cfg))

@@ -167,7 +167,8 @@ func Serve(ctx context.Context, o ServerOptions, logger *slog.Logger) error {
 //
 //	server=server1 addr=198.18.2.11:80 peer=198.18.2.2:40123
 //
-// except GET /drip?n=N&ms=M, a slow transfer (see drip).
+// except GET /drip?n=N&ms=M, a slow transfer (see drip). The X-Forwarded-For
+// a proxy in front added comes back as the header X-Seen-XFF.
 func identityHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/drip" {
@@ -177,6 +178,9 @@ func identityHandler(name string) http.Handler {
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 		w.Header().Set("X-Server", name)
 		w.Header().Set("Content-Type", "text/plain")
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			w.Header().Set("X-Seen-XFF", strings.Join(xff, ", "))
+		}
 		fmt.Fprintf(w, "server=%s addr=%v peer=%s\n", name, local, r.RemoteAddr)
 	})
 }

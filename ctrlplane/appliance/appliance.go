@@ -21,6 +21,7 @@ import (
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
 	"lbx/internal/clock"
+	"lbx/l7/proxy"
 	"lbx/monitors"
 	"lbx/monitors/netprobe"
 )
@@ -91,6 +92,7 @@ type Appliance struct {
 	srv   *ctlsock.Server // nil without a control socket
 	ssh   *sshd.Server    // nil without SSH
 	rest  *rest.Server    // nil without REST
+	l7    *l7Virtuals     // the proxies of the HTTP virtuals
 
 	closeOnce sync.Once
 	closeErr  error
@@ -146,7 +148,8 @@ func New(cfg Config) (a *Appliance, err error) {
 	for _, p := range cfg.Ports {
 		ports = append(ports, p.Name())
 	}
-	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, log: logger},
+	a.l7 = newL7Virtuals(eng, a.ls, logger)
+	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger},
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	src := status.FromDataplane(eng, a.mon)
@@ -232,6 +235,10 @@ func (a *Appliance) RESTAddr() string {
 	return a.rest.Addr().String()
 }
 
+// HTTPProxy returns the proxy of the installed HTTP virtual name, nil for
+// none: its counters and idle server connections.
+func (a *Appliance) HTTPProxy(name string) *proxy.Proxy { return a.l7.Proxy(name) }
+
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
@@ -262,6 +269,9 @@ func (a *Appliance) Close() error {
 				errs = append(errs, fmt.Errorf("monitors: %w", err))
 			}
 		}
+		if a.l7 != nil {
+			a.l7.close()
+		}
 		a.eng.SetLocalSink(nil)
 		if a.ls != nil {
 			a.ls.Close()
@@ -281,23 +291,43 @@ func (a *Appliance) Close() error {
 type stackedDataplane struct {
 	*dataplane.Engine
 	ls  *localstack.Stack
+	l7  *l7Virtuals
 	log *slog.Logger
 }
 
+// Install installs p in the local stack (self IPs, and the HTTP virtuals'
+// addresses), the engine, and then the HTTP virtuals' proxies.
 func (d *stackedDataplane) Install(p *dataplane.Program) error {
-	old := d.ls.Selfs()
+	old, oldVIPs := d.ls.Selfs(), d.ls.VIPs()
 	selfs := make([]netip.Prefix, 0, len(p.SelfIPs))
 	for _, s := range p.SelfIPs {
 		selfs = append(selfs, s.Prefix)
 	}
-	if err := d.ls.SetSelfs(selfs); err != nil {
-		return err
-	}
-	if err := d.Engine.Install(p); err != nil {
+	undo := func() {
 		if uerr := d.ls.SetSelfs(old); uerr != nil {
 			d.log.Error("local stack: self IPs not restored after a failed install", "err", uerr)
 		}
+		if uerr := d.ls.SetVIPs(oldVIPs); uerr != nil {
+			d.log.Error("local stack: virtual addresses not restored after a failed install", "err", uerr)
+		}
+	}
+	tcs, err := loadTLS(p)
+	if err != nil {
 		return err
+	}
+	if err := d.ls.SetSelfs(selfs); err != nil {
+		return err
+	}
+	if err := d.ls.SetVIPs(p.L7VIPs()); err != nil {
+		undo()
+		return err
+	}
+	if err := d.Engine.Install(p); err != nil {
+		undo()
+		return err
+	}
+	if err := d.l7.sync(p, tcs); err != nil {
+		d.log.Error("http virtuals: listener not opened", "err", err)
 	}
 	return nil
 }

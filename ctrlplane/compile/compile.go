@@ -119,15 +119,11 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 	for _, v := range c.VirtualList() {
 		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 		nerr := len(errs)
-		for _, p := range v.Profiles {
-			if p.Name == "/Common/http" {
-				warn(obj, "profiles "+p.Name, "traffic is balanced at layer 4")
-			}
-		}
-		if len(v.Policies) > 0 {
+		l7 := compileL7(c, v, add, warn)
+		if len(v.Policies) > 0 && l7 == nil {
 			// The policies are validated and kept; lbx/l7/policy evaluates
-			// them once the HTTP proxy runs this virtual.
-			warn(obj, "policies "+strings.Join(v.Policies, " "), "the policies are kept but do not act until the virtual is an HTTP proxy; traffic is balanced at layer 4 to the virtual's pool")
+			// them in the HTTP proxy of a virtual with an http profile.
+			warn(obj, "policies "+strings.Join(v.Policies, " "), "the policies are kept but act only on a virtual with an http profile (an HTTP proxy); traffic is balanced at layer 4 to the virtual's pool")
 		}
 		if !v.TranslateAddress && v.SNAT != config.SNATNone {
 			what := "automap"
@@ -139,7 +135,7 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		}
 		var persist *compiledPersist
 		if !v.IPForward {
-			persist = compilePersist(c, v, n.Persist, add, warn)
+			persist = compilePersist(c, v, n.Persist, l7, add, warn)
 		}
 		rp := built[v.Pool]
 		if len(errs) > nerr || v.Pool != "" && rp == nil {
@@ -171,6 +167,12 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		if p := c.Pools[v.Pool]; p != nil {
 			dv.ServiceDown = dataplane.ServiceDownAction(p.ServiceDownAction)
 		}
+		if l7 != nil && len(v.Policies) > 0 {
+			if pc, extra := compilePolicies(c, v, built, add); pc != nil {
+				l7.Policies, l7.Pools = pc, extra
+			}
+		}
+		dv.L7 = l7
 		vs = append(vs, dv)
 	}
 	if len(errs) > 0 {

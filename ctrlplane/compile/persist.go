@@ -2,11 +2,46 @@ package compile
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"lbx/ctrlplane/config"
+	"lbx/dataplane"
 	"lbx/pools"
 )
+
+// compileCookie is a cookie persistence profile as an HTTP virtual's proxy
+// runs it: insert (and rewrite, run as insert) sets the BIGipServer cookie
+// and honours it; passive only honours a cookie the member set; hash is
+// not run (warned), and the cookie is honoured as passive.
+func compileCookie(eff config.Persistence, obj config.Ref, prop string, warn func(obj config.Ref, prop, what string)) *dataplane.L7Cookie {
+	ck := &dataplane.L7Cookie{Name: eff.CookieName.V, Expire: expiration(eff.Expiration.V)}
+	switch eff.Method.V {
+	case "passive":
+		ck.Passive = true
+	case "rewrite":
+		warn(obj, prop+" method rewrite", "run as insert: the appliance sets the cookie itself")
+	case "hash":
+		warn(obj, prop+" method hash", "not run: a BIGipServer cookie the member sets is honoured, as with passive")
+		ck.Passive = true
+	}
+	return ck
+}
+
+// expiration converts a cookie profile's expiration, [[[D:]H:]M:]S
+// (config.ValidExpiration checked it), to a duration; 0 is a session
+// cookie.
+func expiration(s string) time.Duration {
+	parts := strings.Split(s, ":")
+	unit := []time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}
+	var d time.Duration
+	for i := range parts {
+		n, _ := strconv.ParseUint(parts[len(parts)-1-i], 10, 32)
+		d += time.Duration(n) * unit[i]
+	}
+	return d
+}
 
 // compiledPersist is a virtual's persistence in the dataplane's terms.
 type compiledPersist struct {
@@ -28,7 +63,7 @@ type compiledPersist struct {
 //     match-across-virtuals; both send a client to the same node in
 //     whichever pool;
 //   - timeout 0 keeps records until deleted.
-func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTable, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *compiledPersist {
+func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTable, l7 *dataplane.L7, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *compiledPersist {
 	obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 	chosen := "" // config.Validate checked the references and the default
 	for _, r := range v.Persist {
@@ -41,7 +76,20 @@ func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTab
 		return nil
 	}
 	prop := "persist " + p.Name
-	if p.Type == config.PersistCookie {
+	if p.Type == config.PersistCookie && l7 != nil {
+		l7.Cookie = compileCookie(c.EffectivePersistence(p), obj, prop, warn)
+		// Requests without a usable cookie fall back to the
+		// fallback-persistence profile, when it is one the proxy runs.
+		fb := c.LookupPersistence(v.FallbackPersistence)
+		if fb == nil {
+			return nil
+		}
+		if fb.Type != config.PersistSourceAddr {
+			warn(obj, "fallback-persistence "+fb.Name, "an HTTP virtual falls back to source-addr persistence only; requests without the cookie are load balanced")
+			return nil
+		}
+		p, prop = fb, "fallback-persistence "+fb.Name
+	} else if p.Type == config.PersistCookie {
 		fb := c.LookupPersistence(v.FallbackPersistence)
 		if fb == nil || fb.Type == config.PersistCookie {
 			warn(obj, prop, "cookie persistence needs an HTTP (layer 7) virtual; connections are not persisted")

@@ -143,6 +143,10 @@ func (d *Defaults) Edited(c *Config, r Ref) {
 		if p := c.Persistence[r.Name]; p != nil {
 			p.applyDefaults()
 		}
+	case KindProfile:
+		if p := c.Profiles[r.Name]; p != nil {
+			p.applyDefaults()
+		}
 	case KindVirtual:
 		if v := c.Virtuals[r.Name]; v != nil {
 			v.applyDefaults()

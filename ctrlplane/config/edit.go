@@ -16,6 +16,7 @@ var (
 	_ Object = (*Virtual)(nil)
 	_ Object = (*Monitor)(nil)
 	_ Object = (*Persistence)(nil)
+	_ Object = (*LTMProfile)(nil)
 	_ Object = (*SNATPool)(nil)
 	_ Object = (*Policy)(nil)
 	_ Object = (*SelfIP)(nil)
@@ -49,6 +50,7 @@ func (p *Pool) cloneObject() Object        { return p.Clone() }
 func (v *Virtual) cloneObject() Object     { return v.Clone() }
 func (m *Monitor) cloneObject() Object     { return m.Clone() }
 func (p *Persistence) cloneObject() Object { return p.Clone() }
+func (p *LTMProfile) cloneObject() Object  { return p.Clone() }
 func (p *SNATPool) cloneObject() Object    { return p.Clone() }
 func (s *SelfIP) cloneObject() Object      { return s.Clone() }
 func (r *Route) cloneObject() Object       { return r.Clone() }
@@ -102,6 +104,10 @@ func (c *Config) Names(k Kind, typ string) []string {
 		}
 	case KindPersistence:
 		for n, p := range c.Persistence {
+			add(n, p.Type.String())
+		}
+	case KindProfile:
+		for n, p := range c.Profiles {
 			add(n, p.Type.String())
 		}
 	case KindSNATPool:
@@ -224,6 +230,8 @@ func (c *Config) Delete(r Ref) error {
 		delete(c.Monitors, r.Name)
 	case KindPersistence:
 		delete(c.Persistence, r.Name)
+	case KindProfile:
+		delete(c.Profiles, r.Name)
 	case KindSNATPool:
 		delete(c.SNATPools, r.Name)
 	case KindPolicy:
@@ -253,6 +261,8 @@ func (c *Config) lookup(r Ref) Object {
 		o = nilIfNone(c.LookupMonitor(r.Name))
 	case KindPersistence:
 		o = nilIfNone(c.LookupPersistence(r.Name))
+	case KindProfile:
+		o = nilIfNone(c.LookupProfile(r.Name))
 	case KindSNATPool:
 		o = nilIfNone(c.SNATPools[r.Name])
 	case KindPolicy:
@@ -297,6 +307,8 @@ func (c *Config) isBuiltin(r Ref) bool {
 		o = nilIfNone(BuiltinMonitor(r.Name))
 	case KindPersistence:
 		o = nilIfNone(BuiltinPersist(r.Name))
+	case KindProfile:
+		o = nilIfNone(BuiltinProfile(r.Name))
 	}
 	return o != nil && (r.Type == "" || o.Ref().Type == r.Type)
 }
@@ -320,6 +332,8 @@ func (c *Config) store(o Object) {
 		c.Monitors[o.Name] = o
 	case *Persistence:
 		c.Persistence[o.Name] = o
+	case *LTMProfile:
+		c.Profiles[o.Name] = o
 	case *SNATPool:
 		c.SNATPools[o.Name] = o
 	case *Policy:

@@ -63,6 +63,15 @@ func (c *Config) InUse(r Ref) error {
 		if n := firstReferrer(c.Persistence, func(p *Persistence) bool { return p.DefaultsFrom == r.Name }); n != "" {
 			return used(c.Persistence[n].Ref(), true)
 		}
+	case KindProfile:
+		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool {
+			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == r.Name })
+		}); n != "" {
+			return used(Ref{Kind: KindVirtual, Name: n}, false)
+		}
+		if n := firstReferrer(c.Profiles, func(p *LTMProfile) bool { return p.DefaultsFrom == r.Name }); n != "" {
+			return used(c.Profiles[n].Ref(), true)
+		}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ const (
 	KindNode Kind = iota
 	KindMonitor
 	KindPersistence
+	KindProfile
 	KindPool
 	KindPolicy
 	KindSNATPool
@@ -35,6 +36,7 @@ var kindInfo = [kindCount]struct{ path, title string }{
 	KindNode:        {"ltm node", "Node"},
 	KindMonitor:     {"ltm monitor", "Monitor"},
 	KindPersistence: {"ltm persistence", "Persistence Profile"},
+	KindProfile:     {"ltm profile", "Profile"},
 	KindPool:        {"ltm pool", "Pool"},
 	KindPolicy:      {"ltm policy", "Policy"},
 	KindSNATPool:    {"ltm snatpool", "SNAT Pool"},

@@ -26,6 +26,7 @@ type Config struct {
 	Virtuals    map[string]*Virtual
 	Monitors    map[string]*Monitor     // of every type; names are unique across types
 	Persistence map[string]*Persistence // of every type
+	Profiles    map[string]*LTMProfile  // ltm profile http and one-connect
 	SNATPools   map[string]*SNATPool
 	Policies    map[string]*Policy
 	Selfs       map[string]*SelfIP
@@ -394,6 +395,7 @@ func (c *Config) EnsureMaps() {
 	initMap(&c.Virtuals)
 	initMap(&c.Monitors)
 	initMap(&c.Persistence)
+	initMap(&c.Profiles)
 	initMap(&c.SNATPools)
 	initMap(&c.Policies)
 	initMap(&c.Selfs)
@@ -418,6 +420,7 @@ func (c *Config) Clone() *Config {
 		Virtuals:    cloneMap(c.Virtuals, (*Virtual).Clone),
 		Monitors:    cloneMap(c.Monitors, (*Monitor).Clone),
 		Persistence: cloneMap(c.Persistence, (*Persistence).Clone),
+		Profiles:    cloneMap(c.Profiles, (*LTMProfile).Clone),
 		SNATPools:   cloneMap(c.SNATPools, (*SNATPool).Clone),
 		Policies:    cloneMap(c.Policies, (*Policy).Clone),
 		Selfs:       cloneMap(c.Selfs, (*SelfIP).Clone),
@@ -524,6 +527,9 @@ func (c *Config) ApplyDefaults() {
 		m.applyDefaults()
 	}
 	for _, p := range c.Persistence {
+		p.applyDefaults()
+	}
+	for _, p := range c.Profiles {
 		p.applyDefaults()
 	}
 	for _, v := range c.Virtuals {

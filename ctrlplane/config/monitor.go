@@ -190,6 +190,9 @@ func BuiltinNames() []string {
 	for name := range builtinPersistence {
 		out = append(out, name)
 	}
+	for name := range builtinProfiles {
+		out = append(out, name)
+	}
 	slices.Sort(out)
 	return out
 }

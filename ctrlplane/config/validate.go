@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -40,6 +41,7 @@ func Validate(c *Config, env Env) error {
 
 	validateMonitors(c, add)
 	validatePersistence(c, add)
+	validateProfiles(c, add)
 	validateNet(c, env, add)
 	validatePolicies(c, add)
 
@@ -150,11 +152,16 @@ func Validate(c *Config, env Env) error {
 				add(obj, "ip-forward", errors.New("a forwarding virtual has no persistence"))
 			}
 		}
+		hasProfile := func(name string) bool {
+			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == name })
+		}
+		var typed [ProfileTypeCount]string // the virtual's (first) profile of each type
+		sniDefaults := 0
 		for _, p := range v.Profiles {
 			prop := "profiles " + p.Name
 			switch p.Name {
 			case "/Common/fastL4":
-			case "/Common/tcp", "/Common/http":
+			case "/Common/tcp":
 				if v.Protocol != ProtocolTCP {
 					add(obj, prop, errors.New("needs ip-protocol tcp"))
 				}
@@ -163,7 +170,56 @@ func Validate(c *Config, env Env) error {
 					add(obj, prop, errors.New("needs ip-protocol udp"))
 				}
 			default:
-				add(obj, prop, ErrNotSupportedYet)
+				lp := c.LookupProfile(p.Name)
+				if lp == nil {
+					add(obj, prop, ErrNotSupportedYet)
+					continue
+				}
+				if lp.Type == ProfileClientSSL { // several: SNI chooses
+					e := c.EffectiveProfile(lp)
+					if e.Cert.V == "" || e.Key.V == "" {
+						add(obj, prop, errors.New("a client-ssl profile needs cert and key"))
+					}
+					if e.SNIDefault.V {
+						sniDefaults++
+					}
+					if typed[lp.Type] == "" {
+						typed[lp.Type] = p.Name
+					}
+					continue
+				}
+				if o := typed[lp.Type]; o != "" {
+					add(obj, prop, fmt.Errorf("a second %s profile (with %s)", lp.Type, o))
+					continue
+				}
+				typed[lp.Type] = p.Name
+				if lp.Type == ProfileHTTP {
+					if v.Protocol != ProtocolTCP {
+						add(obj, prop, errors.New("needs ip-protocol tcp"))
+					}
+					if hasProfile("/Common/fastL4") {
+						add(obj, prop, errors.New("needs the tcp profile, not fastL4 (an HTTP virtual is a full proxy)"))
+					}
+				}
+			}
+		}
+		for _, t := range []ProfileType{ProfileOneConnect, ProfileClientSSL, ProfileServerSSL} {
+			if n := typed[t]; n != "" && typed[ProfileHTTP] == "" {
+				add(obj, "profiles "+n, errors.New("needs an http profile"))
+			}
+		}
+		if sniDefaults > 1 {
+			add(obj, "profiles", fmt.Errorf("%d client-ssl profiles with sni-default enabled, want at most 1", sniDefaults))
+		}
+		if typed[ProfileHTTP] != "" {
+			prop := "profiles " + typed[ProfileHTTP]
+			switch {
+			case v.IPForward:
+				add(obj, prop, errors.New("a forwarding virtual has no http profile"))
+			case network || d.Port() == 0:
+				add(obj, prop, errors.New("an HTTP virtual is a host virtual on one port"))
+			case !v.TranslateAddress:
+				add(obj, "translate-address disabled", errors.New("an HTTP virtual is a full proxy: the appliance connects to the member itself"))
 			}
 		}
 		switch {

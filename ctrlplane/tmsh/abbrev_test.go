@@ -38,7 +38,7 @@ func TestAbbreviations(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"l ltm pool":    `"l" is ambiguous: list, load`,
-		"list ltm p":    `"p" is ambiguous: persistence, pool, policy`,
+		"list ltm p":    `"p" is ambiguous: persistence, profile, pool, policy`,
 		"cr ltm po p3":  `"po" is ambiguous: pool, policy`,
 		"s ltm pool":    `"s" is ambiguous: show, submit, save`,
 		"sh ltm mon":    `"mon" is ambiguous`,

@@ -20,7 +20,7 @@ ltm virtual vs { destination 198.18.1.100:80 pool web source-address-translation
 `
 
 // knownKinds is how errors list the object kinds.
-const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user"
+const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm profile TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user"
 
 var (
 	baseMembers = []string{"/Common/10.0.0.1:80=10.0.0.1:80", "/Common/10.0.0.2:80=10.0.0.2:80"}
@@ -558,7 +558,7 @@ func TestListKept(t *testing.T) {
 		{cmd: "list ltm rule r2 r1", want: rule2 + "\n" + rule + "\n"},
 		{cmd: "list sys global-settings", want: global + "\n"},
 		{cmd: "list ltm rule nope", wantErr: "01020036:3: The requested ltm rule (/Common/nope) was not found."},
-		{cmd: "list ltm bogus", wantErr: `list ltm: want node, monitor, persistence, pool, policy, snatpool, virtual, got "bogus"`},
+		{cmd: "list ltm bogus", wantErr: `list ltm: want node, monitor, persistence, profile, pool, policy, snatpool, virtual, got "bogus"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {

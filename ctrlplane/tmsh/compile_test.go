@@ -153,10 +153,11 @@ func TestCompileErrors(t *testing.T) {
 		},
 		{
 			name: "profiles",
-			text: "ltm virtual vs { destination 198.18.1.100:53 ip-protocol udp profiles { tcp http clientssl } }",
+			text: "ltm virtual vs { destination 198.18.1.100:53 ip-protocol udp profiles { tcp http clientssl http2 } }",
 			want: []string{
-				"ltm virtual /Common/vs: profiles /Common/clientssl: not supported yet",
+				"ltm virtual /Common/vs: profiles /Common/clientssl: a client-ssl profile needs cert and key",
 				"ltm virtual /Common/vs: profiles /Common/http: needs ip-protocol tcp",
+				"ltm virtual /Common/vs: profiles /Common/http2: not supported yet",
 				"ltm virtual /Common/vs: profiles /Common/tcp: needs ip-protocol tcp",
 			},
 		},

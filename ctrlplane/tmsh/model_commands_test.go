@@ -23,10 +23,10 @@ func TestCompileWarnings(t *testing.T) {
 	b.WriteString("ltm node /Common/10.0.0.1 { address 10.0.0.1 monitor icmp }\n")
 	b.WriteString(`ltm snatpool sp { members { 198.18.1.60 } }
 ltm virtual v1 { destination 198.18.1.100:80 pool p01 source-address-translation { type snat pool sp } }
-ltm virtual v2 { destination 198.18.1.101:80 pool p0 translate-address disabled translate-port disabled profiles { tcp http } }
+ltm virtual v2 { destination 198.18.1.101:80 pool p0 profiles { tcp http } }
 `)
 	want = append(want,
-		"ltm virtual /Common/v2: profiles /Common/http: not implemented yet, traffic is balanced at layer 4",
+		"ltm virtual /Common/v2: source-address-translation: not implemented yet, server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap",
 	)
 	c := mustParse(t, b.String())
 	prog, warnings, err := compile.CompileWithWarnings(c, testNet)

@@ -44,18 +44,24 @@ func TestPolicyCommands(t *testing.T) {
 	}
 }
 
+// Policies act on an HTTP virtual (one with an http profile); on a
+// layer-4 virtual they are kept with a warning.
 func TestPolicyCompileWarning(t *testing.T) {
 	c := mustParse(t, baseConf+`ltm policy p { rules { r { actions { 0 { forward select pool web } } } } }
-ltm virtual vs2 { destination 198.18.1.101:80 pool web policies { p } profiles { tcp http } }
+ltm virtual vs2 { destination 198.18.1.101:80 pool web policies { p } profiles { tcp } }
+ltm virtual vs3 { destination 198.18.1.102:80 pool web policies { p } profiles { tcp http } }
 `)
 	_, warnings, err := compile.CompileWithWarnings(c, testNet)
 	if err != nil {
 		t.Fatalf("CompileWithWarnings: %v", err)
 	}
-	want := "ltm virtual /Common/vs2: policies /Common/p: not implemented yet, the policies are kept but do not act until the virtual is an HTTP proxy"
+	want := "ltm virtual /Common/vs2: policies /Common/p: not implemented yet, the policies are kept but act only on a virtual with an http profile"
 	found := false
 	for _, w := range warnings {
 		found = found || strings.HasPrefix(w, want)
+		if strings.Contains(w, "/Common/vs3: policies") {
+			t.Errorf("HTTP virtual warned about its policies: %q", w)
+		}
 	}
 	if !found {
 		t.Fatalf("warnings %q lack %q", warnings, want)

@@ -44,8 +44,9 @@ type Stack struct {
 	tx  Sender
 	log *slog.Logger
 
-	selfMu sync.RWMutex // guards selfs; SetSelfs holds it while it changes the netstack's addresses
+	selfMu sync.RWMutex // guards selfs and vips; SetSelfs and SetVIPs hold it while they change the netstack's addresses
 	selfs  []netip.Prefix
+	vips   []netip.Addr // HTTP virtuals' addresses (SetVIPs)
 
 	ns *stack.Stack
 	ep *channel.Endpoint
@@ -174,6 +175,49 @@ func (s *Stack) SetSelfs(selfs []netip.Prefix) error {
 	}
 	s.selfs = slices.Clone(selfs)
 	return nil
+}
+
+// SetVIPs makes vips, the addresses of the HTTP (layer-7) virtuals, the
+// stack's addresses besides the self IPs (host addresses: no connected
+// network), so that the proxy can listen on them: the new ones are added,
+// the others removed (their connections end). On error the stack keeps
+// the addresses it had.
+func (s *Stack) SetVIPs(vips []netip.Addr) error {
+	for _, a := range vips {
+		if !a.Is4() {
+			return fmt.Errorf("localstack: virtual address %s: only IPv4 is supported", a)
+		}
+	}
+	s.selfMu.Lock()
+	defer s.selfMu.Unlock()
+	var added []netip.Prefix
+	for _, a := range vips {
+		if slices.Contains(s.vips, a) {
+			continue
+		}
+		p := netip.PrefixFrom(a, 32)
+		if err := addAddress(s.ns, p); err != nil {
+			s.undoLocked(added)
+			return err
+		}
+		added = append(added, p)
+	}
+	for _, o := range s.vips {
+		if !slices.Contains(vips, o) {
+			if err := s.ns.RemoveAddress(nicID, tcpip.AddrFrom4(o.As4())); err != nil {
+				s.log.Error("localstack: remove virtual address", "addr", o, "err", err)
+			}
+		}
+	}
+	s.vips = slices.Clone(vips)
+	return nil
+}
+
+// VIPs returns the virtual addresses the stack holds (SetVIPs).
+func (s *Stack) VIPs() []netip.Addr {
+	s.selfMu.RLock()
+	defer s.selfMu.RUnlock()
+	return slices.Clone(s.vips)
 }
 
 // undoLocked removes the addresses SetSelfs added before it failed.

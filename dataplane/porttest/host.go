@@ -331,12 +331,17 @@ type Server struct {
 
 // IdentityHandler answers every request as the testbed's emulated servers
 // do: "server=NAME addr=LOCAL peer=REMOTE", so a test sees which server
-// answered and which source address it saw.
+// answered and which source address it saw; the request's X-Client
+// header values come back as X-Seen-Client.
 func IdentityHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 		w.Header().Set("X-Server", name)
 		w.Header().Set("Content-Type", "text/plain")
+		if v := r.Header.Values("X-Client"); len(v) > 0 {
+			// What a policy's or profile's header edit left: echoed back.
+			w.Header()["X-Seen-Client"] = v
+		}
 		fmt.Fprintf(w, "server=%s addr=%v peer=%s\n", name, local, r.RemoteAddr)
 	})
 }

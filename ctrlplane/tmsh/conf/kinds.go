@@ -189,6 +189,7 @@ var (
 		[]*ObjKind{NodeKind},
 		MonitorKinds,
 		PersistKinds,
+		ProfileKinds,
 		[]*ObjKind{PoolKind, PolicyKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
 	)
 )

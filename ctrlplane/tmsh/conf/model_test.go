@@ -37,6 +37,14 @@ func materialize(c *config.Config) *config.Config {
 			}
 		}
 	}
+	for _, p := range c.Profiles {
+		eff := c.EffectiveProfile(p)
+		for _, f := range profileFields {
+			if f.appliesTo(uint8(p.Type)) {
+				f.inherit(p, &eff)
+			}
+		}
+	}
 	return c
 }
 

@@ -1,0 +1,190 @@
+package appliance
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"lbx/dataplane"
+	"lbx/dataplane/localstack"
+	"lbx/l7/policy"
+	"lbx/l7/proxy"
+)
+
+// l7Virtuals runs a proxy (package l7/proxy) for each installed HTTP
+// virtual, listening on its VIP and port in the local stack, whose
+// server-side connections leave from the self IPs. Each install syncs
+// them: a new virtual gets a listener, a changed one its new configuration
+// (open connections carry on), a removed one is closed with its
+// connections. Other virtuals are not disturbed.
+type l7Virtuals struct {
+	eng *dataplane.Engine
+	ls  *localstack.Stack
+	log *slog.Logger
+
+	mu     sync.Mutex
+	byName map[string]*l7Virtual
+}
+
+type l7Virtual struct {
+	dest  netip.AddrPort
+	proxy *proxy.Proxy
+}
+
+func newL7Virtuals(eng *dataplane.Engine, ls *localstack.Stack, log *slog.Logger) *l7Virtuals {
+	return &l7Virtuals{eng: eng, ls: ls, log: log, byName: map[string]*l7Virtual{}}
+}
+
+// tlsConfigs are the TLS settings of one HTTP virtual, loaded from its
+// profiles' PEM files.
+type tlsConfigs struct{ client, server *tls.Config }
+
+// loadTLS loads the certificates and keys of p's HTTP virtuals, before p is
+// installed: a file that cannot be read or does not hold a matching
+// certificate and key fails the install, naming the virtual, the profile
+// and the file; the key's content is never logged or printed.
+func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
+	out := map[string]tlsConfigs{}
+	for _, v := range p.Virtuals {
+		if v.L7 == nil || len(v.L7.ClientTLS) == 0 && v.L7.ServerTLS == nil {
+			continue
+		}
+		var tc tlsConfigs
+		if cs := v.L7.ClientTLS; len(cs) > 0 {
+			certs := make([]tls.Certificate, len(cs))
+			def := 0
+			for i, c := range cs {
+				pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, c.Profile, c.CertFile, c.KeyFile, err)
+				}
+				certs[i] = pair
+				if c.Default {
+					def = i
+				}
+			}
+			tc.client = &tls.Config{
+				MinVersion: tls.VersionTLS12,
+				GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+					for i, c := range cs {
+						if c.SNI != "" && strings.EqualFold(c.SNI, hi.ServerName) {
+							return &certs[i], nil
+						}
+					}
+					return &certs[def], nil
+				},
+			}
+		}
+		if s := v.L7.ServerTLS; s != nil {
+			// As BIG-IP's serverssl (peer-cert-mode ignore): the member's
+			// certificate is not verified.
+			tc.server = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
+			if s.CertFile != "" && s.KeyFile != "" {
+				pair, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, s.Profile, s.CertFile, s.KeyFile, err)
+				}
+				tc.server.Certificates = []tls.Certificate{pair}
+			}
+		}
+		out[v.Name] = tc
+	}
+	return out, nil
+}
+
+// proxyConfig is an installed HTTP virtual as its proxy runs it.
+func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual, tc tlsConfigs) *proxy.Config {
+	s := v.L7
+	cfg := &proxy.Config{
+		Virtual: v.Name, Port: v.Port,
+		HTTP: proxy.HTTP{
+			InsertXFF: s.InsertXFF, HeaderInsert: s.HeaderInsert, HeaderErase: s.HeaderErase,
+			RedirectRewrite: s.RedirectRewrite, ServerAgent: s.ServerAgent,
+			MaxHeaderSize: s.MaxHeaderSize, MaxRequests: s.MaxRequests,
+		},
+		Persist: l.eng.VirtualPersist(v.Name),
+		TLS:     tc.client, ServerTLS: tc.server,
+	}
+	if v.Pool != nil {
+		cfg.Pool = v.Pool.Name
+	}
+	if vs := l.eng.VirtualStats(v.Name); vs != nil {
+		cfg.CurConns, cfg.TotalConns = &vs.CurConns, &vs.TotalConns
+	}
+	if oc := s.OneConnect; oc != nil {
+		cfg.OneConnect = &proxy.OneConnect{SourceMask: oc.SourceMask, MaxReuse: oc.MaxReuse, MaxSize: oc.MaxSize, IdleTimeout: oc.IdleTimeout}
+	}
+	if ck := s.Cookie; ck != nil {
+		cfg.Cookie = &proxy.Cookie{Name: ck.Name, Expire: ck.Expire, Passive: ck.Passive}
+	}
+	if pc, ok := s.Policies.(*policy.Compiled); ok && pc != nil {
+		cfg.Router = &policyRouter{virtual: v.Name, port: v.Port, pc: pc, log: l.log}
+	}
+	return cfg
+}
+
+// sync makes the running proxies those of p's HTTP virtuals; it runs after
+// p is installed. A listener that cannot be opened is an error (the
+// virtual's other state is installed; the next install retries).
+func (l *l7Virtuals) sync(p *dataplane.Program, tcs map[string]tlsConfigs) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	want := map[string]*dataplane.Virtual{}
+	for _, v := range p.Virtuals {
+		if v.L7 != nil {
+			want[v.Name] = v
+		}
+	}
+	for name, r := range l.byName {
+		if v := want[name]; v == nil || netip.AddrPortFrom(v.Addr, v.Port) != r.dest {
+			r.proxy.Close()
+			delete(l.byName, name)
+		}
+	}
+	var errs []error
+	for name, v := range want {
+		cfg := l.proxyConfig(v, tcs[name])
+		if r := l.byName[name]; r != nil {
+			r.proxy.SetConfig(cfg)
+			continue
+		}
+		dest := netip.AddrPortFrom(v.Addr, v.Port)
+		ln, err := l.ls.ListenTCP(dest)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		px := proxy.New(cfg, proxy.Options{Backend: l.eng, Dial: l.ls.DialTCP, Now: l.eng.Mono, Logger: l.log})
+		l.byName[name] = &l7Virtual{dest: dest, proxy: px}
+		go func() {
+			if err := px.Serve(ln); err != nil && !errors.Is(err, proxy.ErrClosed) {
+				l.log.Error("http virtual: listener failed", "virtual", name, "err", err)
+			}
+		}()
+	}
+	return errors.Join(errs...)
+}
+
+// Proxy returns the running proxy of an HTTP virtual, nil for none.
+func (l *l7Virtuals) Proxy(name string) *proxy.Proxy {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.byName[name]; r != nil {
+		return r.proxy
+	}
+	return nil
+}
+
+// close stops every proxy.
+func (l *l7Virtuals) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, r := range l.byName {
+		r.proxy.Close()
+		delete(l.byName, name)
+	}
+}

@@ -1,0 +1,333 @@
+package appliance_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"lbx/dataplane/porttest"
+	"lbx/pools"
+)
+
+// keepAlive is an HTTP client from a porttest host over one keep-alive
+// connection at a time.
+func keepAlive(h *porttest.Host) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			return h.DialTCP(ctx, ap)
+		},
+		MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1,
+	}}
+}
+
+func fetch(t *testing.T, c *http.Client, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("get %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// An HTTP virtual with one-connect balances each request of one keep-alive
+// client connection; the server-side connections leave from the self IP.
+func TestHTTPVirtualPerRequestBalancing(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec("create ltm virtual vs_l7 destination 198.18.1.101:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } source-address-translation { type automap }")
+	c := keepAlive(tb.client)
+	var got []string
+	for range 6 {
+		_, body := fetch(t, c, "http://198.18.1.101/")
+		got = append(got, porttest.ServerName(body))
+		if m := peerRe.FindStringSubmatch(body); m == nil || m[1] != "198.18.2.2" {
+			t.Fatalf("member saw peer %q, want the self IP 198.18.2.2: %s", m, body)
+		}
+	}
+	for i := 3; i < len(got); i++ {
+		if got[i] != got[i-3] || got[i] == got[i-1] {
+			t.Fatalf("answers %v over one client connection: want per-request round robin", got)
+		}
+	}
+	px := tb.app.HTTPProxy("/Common/vs_l7")
+	if px == nil {
+		t.Fatal("no proxy for /Common/vs_l7")
+	}
+	if st := px.Stats(); st["client_conns"] != 1 || st["requests"] != 6 || st["server_conns"] != 3 || st["server_reuses"] != 3 {
+		t.Fatalf("proxy counters %v: want 1 client connection, 6 requests, 3 server connections reused 3 times", st)
+	}
+	out, err := tb.app.Exec("show ltm virtual /Common/vs_l7")
+	if err != nil || !regexp.MustCompile(`Total Connections\s+1\n`).MatchString(out) {
+		t.Fatalf("show ltm virtual does not count the client connection (%v):\n%s", err, out)
+	}
+	// The layer-4 virtual on .100 is untouched.
+	if name := porttest.ServerName(get(t, tb.client, "http://198.18.1.100/")); name == "" {
+		t.Fatal("the fastL4 virtual stopped answering")
+	}
+	// Deleting the virtual closes its listener.
+	tb.exec("delete ltm virtual vs_l7")
+	if tb.app.HTTPProxy("/Common/vs_l7") != nil {
+		t.Fatal("proxy still running after delete")
+	}
+}
+
+// Cookie persistence on an HTTP virtual inserts BIGipServer<pool> and pins
+// the client to its member.
+func TestHTTPVirtualCookiePersistence(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec("create ltm virtual vs_ck destination 198.18.1.102:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } persist { cookie } source-address-translation { type automap }")
+	c := keepAlive(tb.client)
+	resp, body := fetch(t, c, "http://198.18.1.102/")
+	first := porttest.ServerName(body)
+	var val string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "BIGipServer~Common~web_pool" {
+			val = ck.Value
+		}
+	}
+	a, port, err := pools.DecodeCookie(val)
+	if err != nil {
+		t.Fatalf("cookie %v: %v", resp.Header["Set-Cookie"], err)
+	}
+	if want := map[string]string{"server1": "198.18.2.11", "server2": "198.18.2.12", "server3": "198.18.2.13"}[first]; a.String() != want || port != 80 {
+		t.Fatalf("cookie names %s:%d, the answer came from %s", a, port, first)
+	}
+	for i := range 5 {
+		_, body := fetch(t, c, "http://198.18.1.102/", "Cookie", "BIGipServer~Common~web_pool="+val)
+		if n := porttest.ServerName(body); n != first {
+			t.Fatalf("request %d with the cookie answered by %s, want %s", i, n, first)
+		}
+	}
+	out, err := tb.app.Exec("list ltm virtual vs_ck")
+	if err != nil || !strings.Contains(out, "oneconnect") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+}
+
+// ltm profile http and one-connect objects configure the proxy; bad
+// values and bad combinations are refused naming object and property, and
+// leave the running configuration as it was.
+func TestHTTPProfiles(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec(
+		`create ltm profile http web_http defaults-from http insert-xforwarded-for enabled header-insert "X-Lbx: 1" header-erase X-Secret redirect-rewrite matching`,
+		"create ltm profile one-connect oc24 source-mask 255.255.255.0 max-reuse 5 idle-timeout-override 30",
+		"create ltm virtual vs_p destination 198.18.1.103:80 ip-protocol tcp pool web_pool profiles { tcp web_http oc24 } source-address-translation { type automap }",
+	)
+	px := tb.app.HTTPProxy("/Common/vs_p")
+	if px == nil {
+		t.Fatal("no proxy for /Common/vs_p")
+	}
+	cfg := px.Config()
+	if h := cfg.HTTP; !h.InsertXFF || len(h.HeaderInsert) != 1 || h.HeaderInsert[0] != "X-Lbx: 1" || len(h.HeaderErase) != 1 ||
+		h.RedirectRewrite != "matching" || h.ServerAgent != "BigIP" || h.MaxHeaderSize != 32768 {
+		t.Fatalf("proxy http settings %+v", h)
+	}
+	if oc := cfg.OneConnect; oc == nil || oc.SourceMask != 24 || oc.MaxReuse != 5 || oc.MaxSize != 10000 || oc.IdleTimeout != 30*time.Second {
+		t.Fatalf("proxy one-connect settings %+v", oc)
+	}
+	tb.exec("modify ltm profile http web_http insert-xforwarded-for disabled")
+	if px2 := tb.app.HTTPProxy("/Common/vs_p"); px2 != px || px.Config().HTTP.InsertXFF {
+		t.Fatal("a profile change did not reach the running proxy in place")
+	}
+	out, err := tb.app.Exec("list ltm profile http web_http")
+	if err != nil || !strings.Contains(out, `header-insert "X-Lbx: 1"`) {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ cmd, want string }{
+		{"create ltm virtual vs_q destination 198.18.1.104:80 ip-protocol tcp pool web_pool profiles { tcp oc24 }", "ltm virtual /Common/vs_q: profiles /Common/oc24: needs an http profile"},
+		{"create ltm virtual vs_q destination 198.18.1.104:80 ip-protocol tcp pool web_pool profiles { fastL4 http }", "profiles /Common/http: needs the tcp profile, not fastL4"},
+		{"create ltm virtual vs_q destination 198.18.1.104:0 ip-protocol tcp pool web_pool profiles { tcp http }", "an HTTP virtual is a host virtual on one port"},
+		{"create ltm profile one-connect bad source-mask 255.0.255.0", "source-mask"},
+		{"create ltm profile http bad max-header-size 10", "max-header-size"},
+		{"delete ltm profile http web_http", "in use"},
+	} {
+		_, err := tb.app.Exec(tc.cmd)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.cmd, err, tc.want)
+		}
+	}
+	if tb.app.Store().Running().Virtuals["/Common/vs_q"] != nil {
+		t.Fatal("a refused virtual is in the running configuration")
+	}
+}
+
+// writeCert writes a self-signed certificate for cn and its key as PEM
+// files in dir.
+func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, cn+".crt"), filepath.Join(dir, cn+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// client-ssl profiles terminate TLS 1.2 and 1.3 on an HTTP virtual, the
+// client's SNI choosing the certificate; an unreadable key fails the apply
+// and leaves the running configuration as it was.
+func TestHTTPVirtualTLSTermination(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	dir := t.TempDir()
+	ac, ak := writeCert(t, dir, "a.example")
+	bc, bk := writeCert(t, dir, "b.example")
+	tb.exec(
+		"create ltm profile client-ssl ssl_a cert "+ac+" key "+ak+" server-name a.example sni-default enabled",
+		"create ltm profile client-ssl ssl_b cert "+bc+" key "+bk+" server-name b.example",
+		"create ltm virtual vs_tls destination 198.18.1.105:443 ip-protocol tcp pool web_pool profiles { tcp http ssl_a ssl_b } source-address-translation { type automap }",
+	)
+	for _, tc := range []struct {
+		sni, wantCN string
+		version     uint16
+	}{{"b.example", "b.example", tls.VersionTLS13}, {"a.example", "a.example", tls.VersionTLS12}, {"other.example", "a.example", tls.VersionTLS13}} {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+				raw, err := tb.client.DialTCP(ctx, netip.MustParseAddrPort(addr))
+				if err != nil {
+					return nil, err
+				}
+				conn := tls.Client(raw, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true, MinVersion: tc.version, MaxVersion: tc.version})
+				if err := conn.HandshakeContext(ctx); err != nil {
+					raw.Close()
+					return nil, err
+				}
+				return conn, nil
+			},
+		}}
+		resp, body := fetch(t, c, "https://198.18.1.105:443/")
+		if resp.TLS == nil || resp.TLS.Version != tc.version || resp.TLS.PeerCertificates[0].Subject.CommonName != tc.wantCN {
+			t.Fatalf("SNI %s: TLS %+v, want version %x and certificate %s", tc.sni, resp.TLS, tc.version, tc.wantCN)
+		}
+		if porttest.ServerName(body) == "" {
+			t.Fatalf("SNI %s: answer %q", tc.sni, body)
+		}
+	}
+	out, err := tb.app.Exec("list ltm profile client-ssl ssl_a")
+	if err != nil || !strings.Contains(out, "key "+ak) || strings.Contains(out, "PRIVATE") {
+		t.Fatalf("list prints the key's path only (%v):\n%s", err, out)
+	}
+	if err := os.Remove(bk); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tb.app.Exec("create ltm virtual vs_tls2 destination 198.18.1.106:443 ip-protocol tcp pool web_pool profiles { tcp http ssl_b }")
+	if err == nil || !strings.Contains(err.Error(), "profiles /Common/ssl_b") {
+		t.Fatalf("apply with a missing key: %v, want an error naming the profile", err)
+	}
+	if tb.app.Store().Running().Virtuals["/Common/vs_tls2"] != nil {
+		t.Fatal("the refused virtual is running")
+	}
+}
+
+// An HTTP virtual's local traffic policies act per request in its proxy:
+// a forward to another pool (which no virtual uses), to a node, a
+// redirect, a reset, and header edits with the virtual's pool as the
+// default.
+func TestHTTPVirtualPolicies(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec(
+		"create ltm pool static_pool members add { 198.18.2.13:80 }",
+		`create ltm policy routing strategy first-match requires { http } controls { forwarding } rules {
+    static { conditions { 0 { http-uri path starts-with values { /static/ } } } actions { 0 { forward select pool static_pool } } ordinal 1 }
+    one { conditions { 0 { http-header name X-Pin equals values { one } } } actions { 0 { forward select node 198.18.2.11 } 1 { http-header insert name X-Client value pinned } } ordinal 2 }
+    old { conditions { 0 { http-uri path matches values { "^/catalog/[0-9]+$" } } } actions { 0 { http-reply redirect location http://www.example.com/shop/ } } ordinal 3 }
+    bad { conditions { 0 { http-method equals values { DELETE } } } actions { 0 { forward reset } } ordinal 4 }
+    mobile { conditions { 0 { http-user-agent browser-type equals values { android } } } actions { 0 { http-header replace name X-Client value mobile } } ordinal 5 }
+}`,
+		"create ltm virtual vs_pol destination 198.18.1.103:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } policies { routing } source-address-translation { type automap }",
+	)
+	c := keepAlive(tb.client)
+	for i := range 4 {
+		if _, body := fetch(t, c, "http://198.18.1.103/static/a.css"); porttest.ServerName(body) != "server3" {
+			t.Fatalf("static request %d answered by %q, want server3 (static_pool)", i, body)
+		}
+	}
+	for i := range 3 {
+		resp, body := fetch(t, c, "http://198.18.1.103/x", "X-Pin", "one", "X-Client", "first")
+		if porttest.ServerName(body) != "server1" {
+			t.Fatalf("pinned request %d answered by %q, want server1 (forward select node)", i, body)
+		}
+		if got := resp.Header.Values("X-Seen-Client"); len(got) != 2 || got[0] != "first" || got[1] != "pinned" {
+			t.Fatalf("server saw X-Client %q, want [first pinned] (http-header insert)", got)
+		}
+	}
+	resp, _ := fetch(t, c, "http://198.18.1.103/x", "User-Agent", "Mozilla/5.0 (Linux; Android 14) Mobile", "X-Client", "first")
+	if got := resp.Header.Values("X-Seen-Client"); len(got) != 1 || got[0] != "mobile" {
+		t.Fatalf("server saw X-Client %q, want [mobile] (http-header replace)", got)
+	}
+	seen := map[string]bool{}
+	for range 6 {
+		_, body := fetch(t, c, "http://198.18.1.103/page")
+		seen[porttest.ServerName(body)] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("default requests reached %v, want web_pool's three servers", seen)
+	}
+	noRedirect := keepAlive(tb.client)
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, _ = fetch(t, noRedirect, "http://198.18.1.103/catalog/42")
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://www.example.com/shop/" {
+		t.Fatalf("redirect rule: %s Location %q", resp.Status, resp.Header.Get("Location"))
+	}
+	req, err := http.NewRequest(http.MethodDelete, "http://198.18.1.103/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := keepAlive(tb.client).Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("DELETE answered %s, want the connection reset (forward reset)", resp.Status)
+	}
+	// The policy's pool is in use: it cannot be deleted.
+	if _, err := tb.app.Exec("delete ltm pool static_pool"); err == nil {
+		t.Fatal("delete of a pool a policy forwards to succeeded")
+	}
+}

@@ -1,0 +1,70 @@
+package compile
+
+import (
+	"strings"
+	"time"
+
+	"lbx/ctrlplane/config"
+	"lbx/dataplane"
+)
+
+// tcpIdleTimeout is the server side's TCP idle timeout, which closes idle
+// one-connect connections when the profile has no idle-timeout-override.
+const tcpIdleTimeout = 300 * time.Second
+
+// compileL7 returns the layer-7 spec of a virtual with an http profile
+// (ltm profile http, /Common/http's defaults for what it does not set),
+// nil for a layer-4 virtual. config.Validate checked the profiles (one of
+// each type; http needs tcp; one-connect needs http).
+func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *dataplane.L7 {
+	var l7 *dataplane.L7
+	var oc *config.LTMProfile
+	var client []dataplane.L7Cert
+	var server *dataplane.L7Cert
+	for _, p := range v.Profiles {
+		lp := c.LookupProfile(p.Name)
+		if lp == nil {
+			continue
+		}
+		e := c.EffectiveProfile(lp)
+		switch lp.Type {
+		case config.ProfileHTTP:
+			l7 = &dataplane.L7{
+				InsertXFF: e.InsertXFF.V, RedirectRewrite: e.RedirectRewrite.V, ServerAgent: e.ServerAgentName.V,
+				MaxHeaderSize: int(e.MaxHeaderSize.V), MaxRequests: int(e.MaxRequests.V),
+			}
+			if h := strings.TrimSpace(e.HeaderInsert.V); h != "" {
+				l7.HeaderInsert = []string{h}
+			}
+			if h := strings.TrimSpace(e.HeaderErase.V); h != "" {
+				l7.HeaderErase = []string{h}
+			}
+		case config.ProfileOneConnect:
+			oc = &e
+		case config.ProfileClientSSL:
+			client = append(client, dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V, SNI: e.ServerName.V, Default: e.SNIDefault.V})
+		case config.ProfileServerSSL:
+			server = &dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V}
+		}
+	}
+	if l7 == nil {
+		return nil
+	}
+	l7.ClientTLS, l7.ServerTLS = client, server
+	obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
+	if oc != nil {
+		bits, err := config.MaskBits(oc.SourceMask.V)
+		if err != nil {
+			add(obj, "profiles "+oc.Name+" source-mask "+oc.SourceMask.V, err)
+			return nil
+		}
+		l7.OneConnect = &dataplane.L7OneConnect{SourceMask: bits, MaxReuse: int(oc.MaxReuse.V), MaxSize: int(oc.MaxSize.V), IdleTimeout: tcpIdleTimeout}
+		if oc.IdleTimeoutOverride.V > 0 {
+			l7.OneConnect.IdleTimeout = time.Duration(oc.IdleTimeoutOverride.V) * time.Second
+		}
+	}
+	if v.SNAT != config.SNATAutomap {
+		warn(obj, "source-address-translation", "server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
+	}
+	return l7
+}

@@ -1,0 +1,672 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"lbx/pools"
+)
+
+// clientConn is one client connection and its server side.
+type clientConn struct {
+	p      *Proxy
+	c      net.Conn
+	lr     *limitReader
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	cw     *errWriter
+	client netip.AddrPort
+	tls    bool
+	sel    pools.Scratch
+	server *serverConn // the dedicated server connection (no one-connect)
+}
+
+// limitReader caps what the header phase may read (the header size limit)
+// and re-arms the idle timeout before each read of a body.
+type limitReader struct {
+	c    net.Conn
+	n    int64
+	idle time.Duration // >0: body phase, re-arm the deadline per read
+	hit  bool
+}
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		l.hit = true
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	if l.idle > 0 {
+		_ = l.c.SetReadDeadline(time.Now().Add(l.idle))
+	}
+	n, err := l.c.Read(b)
+	l.n -= int64(n)
+	return n, err
+}
+
+var (
+	errHeaderTooLarge = errors.New("request header too large")
+	errNoMember       = errors.New("no usable pool member")
+)
+
+// addrPortOf returns a connection's remote address.
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// serveConn runs one client connection until it closes.
+func (p *Proxy) serveConn(c net.Conn) {
+	cfg := p.cfg.Load()
+	if cfg.TotalConns != nil {
+		cfg.TotalConns.Add(1)
+	}
+	if cur := cfg.CurConns; cur != nil {
+		cur.Add(1)
+		defer cur.Add(-1)
+	}
+	cc := &clientConn{p: p, c: c, client: addrPortOf(c.RemoteAddr())}
+	if cfg.TLS != nil {
+		tc := tls.Server(c, cfg.TLS)
+		_ = c.SetDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+		if err := tc.HandshakeContext(context.Background()); err != nil {
+			p.ctr.TLSHandshakeFails.Add(1)
+			return
+		}
+		_ = c.SetDeadline(time.Time{})
+		cc.c, cc.tls = tc, true
+		defer func() { _ = tc.Close() }()
+	}
+	cc.lr = &limitReader{c: cc.c}
+	cc.br = bufio.NewReaderSize(cc.lr, 4096)
+	cc.cw = &errWriter{c: cc.c}
+	cc.bw = bufio.NewWriterSize(cc.cw, 8192)
+	defer func() { cc.server.close() }()
+	for n := 0; ; n++ {
+		cfg = p.cfg.Load()
+		if !cc.one(cfg, n) {
+			return
+		}
+	}
+}
+
+func timeoutOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// one reads and answers one request; false closes the connection.
+func (cc *clientConn) one(cfg *Config, n int) bool {
+	p := cc.p
+	maxHdr := cfg.HTTP.MaxHeaderSize
+	if maxHdr <= 0 {
+		maxHdr = DefaultMaxHeaderSize
+	}
+	idle := timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)
+	cc.lr.idle = 0
+	cc.lr.n = int64(maxHdr) + int64(cc.br.Size()) // what was read ahead counts against the next request
+	_ = cc.c.SetReadDeadline(time.Now().Add(idle))
+	if _, err := cc.br.Peek(1); err != nil {
+		return false // closed or idle: no request started
+	}
+	_ = cc.c.SetReadDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+	req, err := http.ReadRequest(cc.br)
+	if err != nil {
+		var ne net.Error
+		switch {
+		case cc.lr.hit || errors.Is(err, errHeaderTooLarge):
+			p.ctr.HeaderTooLarge.Add(1)
+			cc.answer(cfg, http.StatusRequestHeaderFieldsTooLarge, nil, "request header too large\n")
+		case errors.As(err, &ne) && ne.Timeout():
+			p.ctr.Timeouts.Add(1)
+			cc.answer(cfg, http.StatusRequestTimeout, nil, "request timeout\n")
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			p.ctr.BadRequests.Add(1) // a request cut short
+		default:
+			p.ctr.BadRequests.Add(1)
+			cc.answer(cfg, http.StatusBadRequest, nil, "bad request\n")
+		}
+		return false
+	}
+	cc.lr.n = math.MaxInt64
+	cc.lr.idle = idle
+	p.ctr.Requests.Add(1)
+	if why := badRequest(req); why != "" {
+		p.ctr.BadRequests.Add(1)
+		cc.answer(cfg, http.StatusBadRequest, nil, why+"\n")
+		return false
+	}
+	keep := !req.Close && req.ProtoAtLeast(1, 1) || req.ProtoMajor == 1 && req.ProtoMinor == 0 && strings.EqualFold(req.Header.Get("Connection"), "keep-alive")
+	if cfg.HTTP.MaxRequests > 0 && n+1 >= cfg.HTTP.MaxRequests {
+		keep = false
+	}
+	return cc.handle(cfg, req, keep) && keep
+}
+
+// badRequest returns why a parsed request is refused, or "".
+func badRequest(req *http.Request) string {
+	if req.ProtoMajor != 1 {
+		return "unsupported HTTP version"
+	}
+	if req.ProtoMinor >= 1 && req.Host == "" {
+		return "missing Host header"
+	}
+	if len(req.Header["Host"]) > 1 {
+		return "more than one Host header"
+	}
+	if req.Method == http.MethodConnect {
+		return "CONNECT is not proxied"
+	}
+	return ""
+}
+
+// answer writes a response the proxy makes itself.
+func (cc *clientConn) answer(cfg *Config, status int, h http.Header, body string) {
+	resp := &http.Response{
+		StatusCode: status, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{},
+		ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body)),
+	}
+	for k, v := range h {
+		resp.Header[k] = v
+	}
+	if resp.Header.Get("Content-Type") == "" && body != "" {
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if cfg.HTTP.ServerAgent != "" {
+		resp.Header.Set("Server", cfg.HTTP.ServerAgent)
+	}
+	if status >= 400 {
+		resp.Close = true
+	}
+	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+	if resp.Write(cc.bw) == nil {
+		_ = cc.bw.Flush()
+	}
+}
+
+// hopHeaders are connection-level headers a proxy never forwards.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Te", "Trailer", "Upgrade"}
+
+func removeHop(h http.Header) {
+	for _, f := range h.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+}
+
+// bodyReader wraps a request body: it sends 100 Continue before the first
+// read when the client asked for it, and records whether any of the body
+// was consumed (after which the request cannot be retried).
+type bodyReader struct {
+	r        io.ReadCloser
+	cc       *clientConn
+	cont     bool
+	consumed bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.cont {
+		b.cont = false
+		if _, err := b.cc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+			return 0, err
+		}
+		if err := b.cc.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.consumed = true
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil } // drained by handle, not by Request.Write
+
+// handle forwards one request and relays the answer; false closes the
+// client connection.
+func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
+	p := cc.p
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	var body *bodyReader
+	if hasBody {
+		body = &bodyReader{r: req.Body, cc: cc}
+		req.Body = body
+	}
+	if e := req.Header.Get("Expect"); e != "" {
+		if !strings.EqualFold(e, "100-continue") {
+			cc.answer(cfg, http.StatusExpectationFailed, nil, "unsupported Expect\n")
+			return false
+		}
+		req.Header.Del("Expect")
+		if body != nil && req.ProtoAtLeast(1, 1) {
+			body.cont = true
+		}
+	}
+	var d Decision
+	if cfg.Router != nil {
+		d = cfg.Router.Route(req, cc.client)
+	}
+	if d.Reset {
+		p.ctr.Resets.Add(1)
+		if tc, ok := cc.c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return false
+	}
+	if d.Reply != nil {
+		p.ctr.Replies.Add(1)
+		cc.reply(cfg, d.Reply, keep && !hasBody)
+		return !hasBody // an unread body would be read as the next request
+	}
+	editRequest(cfg, req, cc.client, &d)
+	poolName := d.Pool
+	if poolName == "" {
+		poolName = cfg.Pool
+	}
+
+	var (
+		resp   *http.Response
+		sc     *serverConn
+		chosen netip.AddrPort
+		cookie bool // the request's persistence cookie named the member used
+	)
+	tries := DefaultReselectTries + 1
+	for try := 0; try < tries; try++ {
+		var reused bool
+		var err error
+		sc, chosen, cookie, reused, err = cc.connect(cfg, req, poolName, d.Member)
+		if err != nil {
+			if errors.Is(err, errNoMember) {
+				p.ctr.NoMember.Add(1)
+				cc.answer(cfg, http.StatusServiceUnavailable, nil, "no pool member available\n")
+				return false
+			}
+			p.ctr.ConnectFails.Add(1)
+			if try+1 < tries {
+				p.ctr.Reselects.Add(1)
+				continue
+			}
+			p.ctr.BadGateway.Add(1)
+			cc.answer(cfg, http.StatusBadGateway, nil, "pool member unreachable\n")
+			return false
+		}
+		if reused {
+			p.ctr.ServerReuses.Add(1)
+		}
+		sc.uses++
+		start := time.Now()
+		resp, err = cc.exchange(cfg, sc, req)
+		if err == nil {
+			if sc.stats != nil {
+				sc.stats.ObserveRTT(int64(time.Since(start)))
+			}
+			break
+		}
+		sc.close()
+		if sc == cc.server {
+			cc.server = nil
+		}
+		consumed := body != nil && body.consumed
+		if !consumed && (reused || idempotent(req.Method)) && try+1 < tries {
+			p.ctr.Reselects.Add(1)
+			continue
+		}
+		p.ctr.BadGateway.Add(1)
+		cc.answer(cfg, http.StatusBadGateway, nil, "pool member failed\n")
+		return false
+	}
+	p.ctr.Responses.Add(1)
+	editResponse(cfg, resp, req, cc, chosen, poolName, cookie, &d)
+	serverClose := resp.Close
+	if !req.ProtoAtLeast(1, 1) && len(resp.TransferEncoding) > 0 {
+		// An HTTP/1.0 client cannot read chunks: the body goes raw,
+		// delimited by the end of the connection.
+		resp.TransferEncoding = nil
+		resp.ContentLength = -1
+	}
+	// A body delimited by the end of the connection ends both.
+	untilEOF := resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && req.Method != http.MethodHead &&
+		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
+	if untilEOF {
+		serverClose, keep = true, false
+	}
+	resp.Close = !keep
+	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)))
+	cc.cw.err = nil
+	// The member's side is done when its response is read in full: its
+	// connection goes back before the last bytes reach the client.
+	werr := resp.Write(cc.bw)
+	if werr != nil || serverClose {
+		if werr != nil && cc.cw.err == nil {
+			p.ctr.ServerAborts.Add(1)
+		}
+		sc.close()
+		if sc == cc.server {
+			cc.server = nil
+		}
+	} else if cfg.OneConnect != nil {
+		p.idle.put(sc, time.Now())
+	}
+	if werr == nil {
+		werr = cc.bw.Flush()
+	}
+	if werr != nil || !keep {
+		return false
+	}
+	if body != nil {
+		// What the member did not read of the body must not be read as
+		// the next request; a body nobody asked for (100 Continue never
+		// sent) or a long one closes the connection instead.
+		if body.cont {
+			return false
+		}
+		const maxDrain = 1 << 20
+		n, err := io.Copy(io.Discard, io.LimitReader(body.r, maxDrain))
+		if err != nil || n == maxDrain {
+			return false
+		}
+	}
+	return true
+}
+
+// errWriter records the first write error of the client connection, so
+// that a failed relay tells the client's failure from the member's.
+type errWriter struct {
+	c   net.Conn
+	err error
+}
+
+func (w *errWriter) Write(b []byte) (int, error) {
+	n, err := w.c.Write(b)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func idempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// exchange writes req to sc and reads the member's response header.
+func (cc *clientConn) exchange(cfg *Config, sc *serverConn, req *http.Request) (*http.Response, error) {
+	_ = sc.c.SetWriteDeadline(time.Now().Add(DefaultServerTimeout))
+	if err := req.Write(sc.bw); err != nil {
+		return nil, err
+	}
+	if err := sc.bw.Flush(); err != nil {
+		return nil, err
+	}
+	_ = sc.c.SetReadDeadline(time.Now().Add(DefaultServerTimeout))
+	for {
+		resp, err := http.ReadResponse(sc.br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return nil, errors.New("member switched protocols")
+			}
+			return resp, nil
+		}
+		// 1xx: the proxy already answered Expect itself; drop them.
+	}
+}
+
+// connect returns a server connection for req: the dedicated one while
+// it serves the same pool (no one-connect), else one for a member chosen
+// now — from the request's persistence cookie, the virtual's persistence
+// or load balancing — reused from the one-connect pool or dialled.
+func (cc *clientConn) connect(cfg *Config, req *http.Request, poolName string, pinned netip.AddrPort) (sc *serverConn, member netip.AddrPort, cookie, reused bool, err error) {
+	p := cc.p
+	if cfg.OneConnect == nil && cc.server != nil {
+		if cc.server.pool == poolName && (!pinned.IsValid() || pinned == cc.server.key.member) {
+			return cc.server, cc.server.key.member, cc.hasCookie(cfg, req, poolName, cc.server.key.member), true, nil
+		}
+		cc.server.close()
+		cc.server = nil
+	}
+	m, dst, cookie, err := cc.choose(cfg, req, poolName, pinned)
+	if err != nil {
+		return nil, netip.AddrPort{}, false, false, err
+	}
+	key := poolKey{member: dst}
+	if oc := cfg.OneConnect; oc != nil {
+		key.source, _ = cc.client.Addr().Unmap().Prefix(min(oc.SourceMask, cc.client.Addr().Unmap().BitLen()))
+		if sc := p.idle.get(key, time.Now()); sc != nil {
+			sc.pool = poolName
+			return sc, dst, cookie, true, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultConnectTimeout)
+	defer cancel()
+	c, err := p.opt.Dial(ctx, dst)
+	if err != nil {
+		return nil, dst, false, false, err
+	}
+	if cfg.ServerTLS != nil {
+		tc := tls.Client(c, cfg.ServerTLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, dst, false, false, err
+		}
+		c = tc
+	}
+	p.ctr.ServerConns.Add(1)
+	sc = newServerConn(c, key, poolName, m)
+	if cfg.OneConnect == nil {
+		cc.server = sc
+	}
+	return sc, dst, cookie, false, nil
+}
+
+// cookieName is the persistence cookie's name for a pool.
+func cookieName(cfg *Config, pool string) string {
+	if cfg.Cookie.Name != "" {
+		return cfg.Cookie.Name
+	}
+	return pools.CookieName(pool)
+}
+
+// hasCookie reports whether req carries the persistence cookie for dst.
+func (cc *clientConn) hasCookie(cfg *Config, req *http.Request, pool string, dst netip.AddrPort) bool {
+	if cfg.Cookie == nil {
+		return false
+	}
+	ck, err := req.Cookie(cookieName(cfg, pool))
+	if err != nil {
+		return false
+	}
+	a, port, err := pools.DecodeCookie(ck.Value)
+	return err == nil && netip.AddrPortFrom(a.Unmap(), port) == dst
+}
+
+// choose picks the member for a request.
+func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pinned netip.AddrPort) (*pools.Member, netip.AddrPort, bool, error) {
+	p := cc.p
+	pool := p.opt.Backend.Pool(poolName)
+	if pinned.IsValid() {
+		if pool != nil {
+			if m, ok := pool.CookieMember(pinned.Addr(), pinned.Port(), cfg.Port, true); ok {
+				return m, pinned, false, nil
+			}
+		}
+		return nil, pinned, false, nil // a node outside the pool
+	}
+	if pool == nil {
+		return nil, netip.AddrPort{}, false, errNoMember
+	}
+	if cfg.Cookie != nil {
+		if ck, err := req.Cookie(cookieName(cfg, poolName)); err == nil {
+			if a, port, err := pools.DecodeCookie(ck.Value); err == nil {
+				if m, ok := pool.CookieMember(a, port, cfg.Port, false); ok {
+					p.ctr.CookiesHonoured.Add(1)
+					return m, netip.AddrPortFrom(m.Addr.Unmap(), port), true, nil
+				}
+			}
+		}
+	}
+	r := pools.Request{Client: cc.client.Addr().Unmap(), ClientPort: cc.client.Port(), Now: p.opt.Now()}
+	ps := cfg.Persist
+	if ps != nil && ps.Mode != pools.PersistSourceAddr {
+		ps = nil
+	}
+	m, ok := pool.Pick(&r, ps, &cc.sel)
+	if !ok {
+		return nil, netip.AddrPort{}, false, errNoMember
+	}
+	port := m.Port
+	if port == 0 {
+		port = cfg.Port
+	}
+	return m, netip.AddrPortFrom(m.Addr.Unmap(), port), false, nil
+}
+
+// reply writes a router's answer.
+func (cc *clientConn) reply(cfg *Config, r *Reply, keep bool) {
+	status := r.Status
+	h := http.Header{}
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	if r.Location != "" {
+		h.Set("Location", r.Location)
+		if status == 0 {
+			status = http.StatusFound
+		}
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	resp := &http.Response{
+		StatusCode: status, ProtoMajor: 1, ProtoMinor: 1, Header: h,
+		ContentLength: int64(len(r.Body)), Body: io.NopCloser(strings.NewReader(r.Body)), Close: !keep,
+	}
+	if cfg.HTTP.ServerAgent != "" {
+		resp.Header.Set("Server", cfg.HTTP.ServerAgent)
+	}
+	if resp.Write(cc.bw) == nil {
+		_ = cc.bw.Flush()
+	}
+}
+
+// editRequest applies the http profile's and the router's request edits.
+func editRequest(cfg *Config, req *http.Request, client netip.AddrPort, d *Decision) {
+	removeHop(req.Header)
+	req.Close = false
+	for _, name := range cfg.HTTP.HeaderErase {
+		req.Header.Del(name)
+	}
+	for _, line := range cfg.HTTP.HeaderInsert {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	if cfg.HTTP.InsertXFF {
+		req.Header.Add("X-Forwarded-For", client.Addr().Unmap().String())
+	}
+	for k, v := range d.SetHeaders {
+		req.Header[http.CanonicalHeaderKey(k)] = v
+	}
+	for _, k := range d.RemoveHeaders {
+		req.Header.Del(k)
+	}
+	if d.Host != "" {
+		req.Host = d.Host
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header["User-Agent"] = []string{""} // Request.Write adds Go's own otherwise
+	}
+}
+
+// editResponse applies hop-by-hop removal, redirect-rewrite, the
+// persistence cookie and the router's cookies.
+func editResponse(cfg *Config, resp *http.Response, req *http.Request, cc *clientConn, member netip.AddrPort, pool string, cookie bool, d *Decision) {
+	removeHop(resp.Header)
+	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if nl, ok := rewriteRedirect(cfg.HTTP.RedirectRewrite, loc, req.Host, member, cc.tls); ok {
+			resp.Header.Set("Location", nl)
+		}
+	}
+	if cfg.Cookie != nil && !cfg.Cookie.Passive && !cookie && member.IsValid() {
+		ck := &http.Cookie{Name: cookieName(cfg, pool), Value: pools.EncodeCookie(member.Addr(), member.Port()), Path: "/"}
+		if cfg.Cookie.Expire > 0 {
+			ck.Expires = time.Now().Add(cfg.Cookie.Expire).UTC()
+			ck.MaxAge = int(cfg.Cookie.Expire / time.Second)
+		}
+		resp.Header.Add("Set-Cookie", ck.String())
+		cc.p.ctr.CookiesInserted.Add(1)
+	}
+	for _, ck := range d.SetCookies {
+		resp.Header.Add("Set-Cookie", ck.String())
+	}
+}
+
+// rewriteRedirect applies the http profile's redirect-rewrite to a
+// Location: "all" rewrites every absolute http or https redirect to the
+// client's scheme; "matching" only those to the request's Host; "nodes"
+// only those naming the member's address, whose host becomes the
+// request's Host. It reports false when the Location stays.
+func rewriteRedirect(mode, loc, host string, member netip.AddrPort, tlsOn bool) (string, bool) {
+	if mode == "" || mode == "none" {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(loc, "://")
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return "", false
+	}
+	lhost, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		lhost, path = rest[:i], rest[i:]
+	}
+	want := "http"
+	if tlsOn {
+		want = "https"
+	}
+	hostOnly := func(h string) string {
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			return hh
+		}
+		return h
+	}
+	switch mode {
+	case "all":
+		return want + "://" + hostOnly(lhost) + path, true
+	case "matching":
+		if strings.EqualFold(hostOnly(lhost), hostOnly(host)) {
+			return want + "://" + hostOnly(lhost) + path, true
+		}
+	case "nodes":
+		if a, err := netip.ParseAddr(hostOnly(lhost)); err == nil && a.Unmap() == member.Addr() {
+			return want + "://" + host + path, true
+		}
+	}
+	return "", false
+}
