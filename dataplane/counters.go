@@ -112,6 +112,7 @@ type portCounters struct {
 	arpReplies  atomic.Uint64 // ARP replies sent for self IPs and VIPs
 	arpRequests atomic.Uint64 // ARP requests sent to resolve next hops
 	icmpEchoes  atomic.Uint64 // ICMP echo replies sent
+	gsoWhole    atomic.Uint64 // GSO frames received and forwarded whole (gso.go)
 }
 
 // cacheLine is the padding that keeps two writers' counters off one cache
@@ -161,7 +162,7 @@ func (e *Engine) dropSum(r DropReason) uint64 {
 
 // portSum is one port's counters summed over the shards, as plain numbers.
 type portSum struct {
-	rxPackets, txPackets, arpReplies, arpRequests, icmpEchoes uint64
+	rxPackets, txPackets, arpReplies, arpRequests, icmpEchoes, gsoWhole uint64
 }
 
 func (s *portSum) add(c *portCounters) {
@@ -170,6 +171,7 @@ func (s *portSum) add(c *portCounters) {
 	s.arpReplies += c.arpReplies.Load()
 	s.arpRequests += c.arpRequests.Load()
 	s.icmpEchoes += c.icmpEchoes.Load()
+	s.gsoWhole += c.gsoWhole.Load()
 }
 
 // sums returns every drop reason's sum, every port's counters and the

@@ -394,9 +394,23 @@ func (e *Engine) rxLoop(i int) {
 	}
 	sizes := make([]int, batchSize)
 	w := e.newWorker(i)
+	gp, _ := p.port.(GSOPort)
+	var g GSOFrame
 	backoff := 10 * time.Millisecond
 	for {
-		n, err := p.port.ReadBatch(bufs, sizes)
+		n, err := 0, error(nil)
+		if gp != nil {
+			g = GSOFrame{}
+			n, err = gp.ReadGSO(bufs, sizes, &g)
+			if err == nil && n == 0 && g.Buf != nil {
+				if !w.gsoBatch(e.cur.Load(), g) {
+					gp.CutGSO()
+				}
+				continue
+			}
+		} else {
+			n, err = p.port.ReadBatch(bufs, sizes)
+		}
 		if n > 0 {
 			w.batch(e.cur.Load(), bufs, sizes, min(n, len(bufs)))
 			backoff = 10 * time.Millisecond
@@ -542,6 +556,9 @@ func (e *Engine) Counters() []Counter {
 			Counter{pre + "arp_requests", c.arpRequests},
 			Counter{pre + "icmp_echo_replies", c.icmpEchoes},
 		)
+		if _, ok := p.port.(GSOPort); ok {
+			cs = append(cs, Counter{pre + "gso_whole_in", c.gsoWhole})
+		}
 		if lc, ok := p.port.(LossCounter); ok {
 			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})
 		}

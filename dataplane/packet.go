@@ -258,12 +258,23 @@ func l4ChecksumOffset(proto uint8) int {
 // and fixes the IPv4 header and TCP/UDP checksums incrementally. A UDP
 // checksum of 0 (none) stays 0. The packet must have passed parseL4.
 func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint16) {
+	rewriteNATSum(frame, p, src, dst, sport, dport, false)
+}
+
+// rewriteNATSum is rewriteNAT; with partial the TCP checksum is partial
+// (GSOFrame): the field, the pseudo-header's sum not complemented, is
+// adjusted through its complement for the addresses only (whoever
+// completes it sums the ports).
+func rewriteNATSum(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint16, partial bool) {
 	ip := frame[ethHdrLen:]
 	l4 := frame[p.l4:]
 	co := l4ChecksumOffset(p.proto)
 	hsum := binary.BigEndian.Uint16(ip[10:12])
 	lsum := binary.BigEndian.Uint16(l4[co : co+2])
 	fixL4 := p.proto == ProtoTCP || lsum != 0
+	if partial {
+		lsum = ^lsum
+	}
 
 	if src != p.src {
 		hsum = csum.Adjust32(hsum, p.src, src)
@@ -276,15 +287,22 @@ func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint1
 		binary.BigEndian.PutUint32(ip[16:20], dst)
 	}
 	if sport != p.sport {
-		lsum = csum.Adjust16(lsum, p.sport, sport)
+		if !partial {
+			lsum = csum.Adjust16(lsum, p.sport, sport)
+		}
 		binary.BigEndian.PutUint16(l4[0:2], sport)
 	}
 	if dport != p.dport {
-		lsum = csum.Adjust16(lsum, p.dport, dport)
+		if !partial {
+			lsum = csum.Adjust16(lsum, p.dport, dport)
+		}
 		binary.BigEndian.PutUint16(l4[2:4], dport)
 	}
 	binary.BigEndian.PutUint16(ip[10:12], hsum)
-	if fixL4 {
+	switch {
+	case partial:
+		binary.BigEndian.PutUint16(l4[co:co+2], ^lsum)
+	case fixL4:
 		if p.proto == ProtoUDP && lsum == 0 {
 			lsum = 0xffff // 0 would mean "no checksum" (RFC 768)
 		}
