@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,4 +38,21 @@ func parseIperf(out []byte) (iperfResult, error) {
 		return iperfResult{}, errors.New("iperf3: output lacks end.sum_received")
 	}
 	return iperfResult{Gbps: v.End.SumReceived.Bps / 1e9, Retransmits: v.End.SumSent.Retransmits}, nil
+}
+
+// iperfTries bounds the runs of one bulk measurement that iperfRetryable
+// lets be tried again.
+const iperfTries = 5
+
+// iperfRetryable reports whether an iperf3 client run failed because its
+// server was still busy with (or tearing down) the previous test, not
+// because of the contender: "the server is busy running a test", or the
+// control connection refused or reset.
+func iperfRetryable(out []byte) bool {
+	for _, m := range []string{"server is busy", "unable to connect to server", "unable to receive control message"} {
+		if bytes.Contains(out, []byte(m)) {
+			return true
+		}
+	}
+	return false
 }

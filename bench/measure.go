@@ -155,17 +155,25 @@ func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 		sent, recv, err := b.udp(ctx, t, b.c.Duration, 0, nil)
 		return sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}, err
 	case kindBulk:
-		c, err := b.tb.Command("client", append(b.pin0, iperfArgs(b.c.Duration, t)...)...)
-		if err != nil {
-			return sample{}, err
-		}
-		out, err := runIn(ctx, c, b.c.Duration+15*time.Second)
-		if err != nil {
-			return sample{}, fmt.Errorf("bulk %s: %w\n%s", t.Name, err, out)
-		}
-		res, err := parseIperf(out)
-		if err != nil {
-			return sample{}, fmt.Errorf("bulk %s: %w", t.Name, err)
+		// iperf3 -s serves one test at a time: on a loaded machine the
+		// previous run's teardown may still hold it (busy, or a reset
+		// control connection), so such a run is tried again.
+		var res iperfResult
+		for try := 1; ; try++ {
+			c, err := b.tb.Command("client", append(b.pin0, iperfArgs(b.c.Duration, t)...)...)
+			if err != nil {
+				return sample{}, err
+			}
+			out, err := runIn(ctx, c, b.c.Duration+15*time.Second)
+			if err == nil {
+				if res, err = parseIperf(out); err == nil {
+					break
+				}
+			}
+			if try == iperfTries || !iperfRetryable(out) {
+				return sample{}, fmt.Errorf("bulk %s: %w\n%s", t.Name, err, out)
+			}
+			time.Sleep(time.Second)
 		}
 		return sample{Rate: res.Gbps, Errors: res.Retransmits}, nil
 	}

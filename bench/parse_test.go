@@ -138,3 +138,21 @@ UdpLite: 9 9 9 9 9 9 9 9 9
 		}
 	}
 }
+
+// TestIperfRetryable: a server still busy with the previous test, and any
+// failure to reach it (a bounded number of times), is tried again; a
+// failure during the test is not.
+func TestIperfRetryable(t *testing.T) {
+	for out, want := range map[string]bool{
+		`{"error": "the server is busy running a test. try again later"}`:          true,
+		`{"error": "unable to connect to server: Connection reset by peer"}`:       true,
+		`{"error": "unable to receive control message: Connection reset by peer"}`: true,
+		`{"error": "unable to connect to server: No route to host"}`:               true,
+		`{"error": "control socket has closed unexpectedly"}`:                      false,
+		`{"end": {"sum_received": {"bits_per_second": 1e9}}}`:                      false,
+	} {
+		if got := iperfRetryable([]byte(out)); got != want {
+			t.Errorf("iperfRetryable(%s) = %v, want %v", out, got, want)
+		}
+	}
+}
