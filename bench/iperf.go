@@ -1,14 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
-
-// errIperfBusy is iperf3's refusal while its server runs another test.
-var errIperfBusy = errors.New("iperf3 server busy")
 
 // iperfResult is what one iperf3 -J client run reports.
 type iperfResult struct {
@@ -35,13 +32,27 @@ func parseIperf(out []byte) (iperfResult, error) {
 		return iperfResult{}, fmt.Errorf("iperf3: output: %w", err)
 	}
 	if v.Error != "" {
-		if strings.Contains(v.Error, "server is busy") {
-			return iperfResult{}, fmt.Errorf("iperf3: %s: %w", v.Error, errIperfBusy)
-		}
 		return iperfResult{}, fmt.Errorf("iperf3: %s", v.Error)
 	}
 	if v.End.SumReceived == nil {
 		return iperfResult{}, errors.New("iperf3: output lacks end.sum_received")
 	}
 	return iperfResult{Gbps: v.End.SumReceived.Bps / 1e9, Retransmits: v.End.SumSent.Retransmits}, nil
+}
+
+// iperfTries bounds the runs of one bulk measurement that iperfRetryable
+// lets be tried again.
+const iperfTries = 5
+
+// iperfRetryable reports whether an iperf3 client run failed because its
+// server was still busy with (or tearing down) the previous test, not
+// because of the contender: "the server is busy running a test", or the
+// control connection refused or reset.
+func iperfRetryable(out []byte) bool {
+	for _, m := range []string{"server is busy", "unable to connect to server", "unable to receive control message"} {
+		if bytes.Contains(out, []byte(m)) {
+			return true
+		}
+	}
+	return false
 }

@@ -155,45 +155,29 @@ func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 		sent, recv, err := b.udp(ctx, t, b.c.Duration, 0, nil)
 		return sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}, err
 	case kindBulk:
-		res, err := b.bulk(ctx, t)
-		return sample{Rate: res.Gbps, Errors: res.Retransmits}, err
+		// iperf3 -s serves one test at a time: on a loaded machine the
+		// previous run's teardown may still hold it (busy, or a reset
+		// control connection), so such a run is tried again.
+		var res iperfResult
+		for try := 1; ; try++ {
+			c, err := b.tb.Command("client", append(b.pin0, iperfArgs(b.c.Duration, t)...)...)
+			if err != nil {
+				return sample{}, err
+			}
+			out, err := runIn(ctx, c, b.c.Duration+15*time.Second)
+			if err == nil {
+				if res, err = parseIperf(out); err == nil {
+					break
+				}
+			}
+			if try == iperfTries || !iperfRetryable(out) {
+				return sample{}, fmt.Errorf("bulk %s: %w\n%s", t.Name, err, out)
+			}
+			time.Sleep(time.Second)
+		}
+		return sample{Rate: res.Gbps, Errors: res.Retransmits}, nil
 	}
 	return sample{}, fmt.Errorf("workload %s: unknown kind", w.Name)
-}
-
-// bulkBusyTries bounds how often a bulk run is retried, a second apart,
-// while server1's iperf3 still serves the previous contender's test: a
-// proxy (HAProxy) can hold the server side of iperf3's control connection
-// open a moment after its client has gone, and iperf3 -s takes one test
-// at a time.
-const bulkBusyTries = 10
-
-// bulk runs one iperf3 client against t, retrying while the server is
-// busy with the previous test.
-func (b *bench) bulk(ctx context.Context, t target) (iperfResult, error) {
-	for try := 1; ; try++ {
-		c, err := b.tb.Command("client", append(b.pin0, iperfArgs(b.c.Duration, t)...)...)
-		if err != nil {
-			return iperfResult{}, err
-		}
-		out, runErr := runIn(ctx, c, b.c.Duration+15*time.Second)
-		res, err := parseIperf(out)
-		if errors.Is(err, errIperfBusy) && try < bulkBusyTries {
-			select {
-			case <-ctx.Done():
-				return iperfResult{}, ctx.Err()
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		if runErr != nil {
-			return iperfResult{}, fmt.Errorf("bulk %s: %w\n%s", t.Name, runErr, out)
-		}
-		if err != nil {
-			return iperfResult{}, fmt.Errorf("bulk %s (try %d): %w", t.Name, try, err)
-		}
-		return res, nil
-	}
 }
 
 // place pins every process to a CPU, the same way for every contender:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -23,9 +22,6 @@ func TestParseIperf(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseIperf([]byte(tc.in))
-			if busy := errors.Is(err, errIperfBusy); busy != (tc.name == "server busy") {
-				t.Errorf("parseIperf() error %v: errors.Is(errIperfBusy) = %v", err, busy)
-			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("parseIperf() = %+v, %v; want error with %q", got, err, tc.wantErr)
@@ -139,6 +135,24 @@ UdpLite: 9 9 9 9 9 9 9 9 9
 	for _, bad := range []string{"Ip: 1\n", "Udp: InDatagrams NoPorts\nUdp: 1 2\n", "Udp: InDatagrams RcvbufErrors\nUdp: x 2\n"} {
 		if _, err := parseSnmpUDP(bad); err == nil {
 			t.Errorf("parseSnmpUDP(%q): no error", bad)
+		}
+	}
+}
+
+// TestIperfRetryable: a server still busy with the previous test, and any
+// failure to reach it (a bounded number of times), is tried again; a
+// failure during the test is not.
+func TestIperfRetryable(t *testing.T) {
+	for out, want := range map[string]bool{
+		`{"error": "the server is busy running a test. try again later"}`:          true,
+		`{"error": "unable to connect to server: Connection reset by peer"}`:       true,
+		`{"error": "unable to receive control message: Connection reset by peer"}`: true,
+		`{"error": "unable to connect to server: No route to host"}`:               true,
+		`{"error": "control socket has closed unexpectedly"}`:                      false,
+		`{"end": {"sum_received": {"bits_per_second": 1e9}}}`:                      false,
+	} {
+		if got := iperfRetryable([]byte(out)); got != want {
+			t.Errorf("iperfRetryable(%s) = %v, want %v", out, got, want)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"sync"
 	"testing"
+
+	"lbx/dataplane/drop"
 )
 
 // TestCountersSumShards: each worker counts into its own shard, the local
@@ -45,7 +47,7 @@ func TestCountersSumShards(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	h.e.drops[DropNoRoute].Add(1) // a count from outside the workers
+	h.e.drops[drop.NoRoute].Add(1) // a count from outside the workers
 
 	want := map[string]uint64{
 		"port.ext.rx_packets":        3,
@@ -62,7 +64,7 @@ func TestCountersSumShards(t *testing.T) {
 			t.Errorf("%s went up by %d, want %d", c.Name, got, want[c.Name])
 		}
 	}
-	if got := h.e.Drops(DropUnsupportedEthertype) - before["drop.unsupported-ethertype"]; got != 2 {
+	if got := h.e.Drops(drop.UnsupportedEthertype) - before["drop.unsupported-ethertype"]; got != 2 {
 		t.Errorf("Drops(unsupported-ethertype) went up by %d, want 2", got)
 	}
 }

@@ -10,9 +10,9 @@
 //
 //   - Port (port.go) is the link boundary: whole Ethernet frames in batches.
 //     dataplane/tap implements it over a TAP device (with checksum and TCP
-//     segmentation offload; the port cuts and joins the 64 KB frames, so
-//     the engine sees wire-sized frames), dataplane/afxdp over an AF_XDP
-//     socket on any interface; portinfo.go has the optional
+//     segmentation offload: a 64 KB frame of an established flow goes
+//     through whole, gso.go; others are cut and joined by the port),
+//     dataplane/afxdp over an AF_XDP socket; portinfo.go has the optional
 //     interfaces through which a port reports its driver, mode, queues and
 //     counters for show net interface. Tests use in-memory ports
 //     (dataplane/porttest, which also has hosts to put on them).

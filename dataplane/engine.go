@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/flowtable"
 	"lbx/dataplane/fragtrack"
 	"lbx/dataplane/neighbor"
@@ -130,7 +132,7 @@ type Engine struct {
 	// drops counts drops of goroutines that are not port workers; the
 	// workers count into their own shards (counters.go), and readers sum
 	// both.
-	drops   [numDropReasons]atomic.Uint64
+	drops   [drop.NumReasons]atomic.Uint64
 	shardMu sync.Mutex // guards shards; taken by readers and newShard, never per packet
 	shards  []*counterShard
 
@@ -394,9 +396,23 @@ func (e *Engine) rxLoop(i int) {
 	}
 	sizes := make([]int, batchSize)
 	w := e.newWorker(i)
+	gp, _ := p.port.(GSOPort)
+	var g GSOFrame
 	backoff := 10 * time.Millisecond
 	for {
-		n, err := p.port.ReadBatch(bufs, sizes)
+		n, err := 0, error(nil)
+		if gp != nil {
+			g = GSOFrame{}
+			n, err = gp.ReadGSO(bufs, sizes, &g)
+			if err == nil && n == 0 && g.Buf != nil {
+				if !w.gsoBatch(e.cur.Load(), g) {
+					gp.CutGSO()
+				}
+				continue
+			}
+		} else {
+			n, err = p.port.ReadBatch(bufs, sizes)
+		}
 		if n > 0 {
 			w.batch(e.cur.Load(), bufs, sizes, min(n, len(bufs)))
 			backoff = 10 * time.Millisecond
@@ -452,7 +468,7 @@ type pressureLog struct {
 // line. It runs on the sweeper, never per packet.
 func (e *Engine) logPressureLocked(now int64) {
 	p := &e.pressure
-	ev, full := e.flows.Evicted(), e.dropSum(DropFlowTableFull)
+	ev, full := e.flows.Evicted(), e.dropSum(drop.FlowTableFull)
 	if ev == p.evicted && full == p.full {
 		return
 	}
@@ -475,7 +491,7 @@ func (e *Engine) Sweep(now time.Time) {
 		e.log.Debug("dataplane: swept idle flows", "flows", n)
 	}
 	m := e.flows.Mono(now)
-	e.drops[DropFragmentIncomplete].Add(uint64(e.frags.Sweep(m)))
+	e.drops[drop.FragmentIncomplete].Add(uint64(e.frags.Sweep(m)))
 	e.pressureMu.Lock()
 	e.logPressureLocked(m)
 	e.pressureMu.Unlock()
@@ -495,7 +511,7 @@ func (e *Engine) Sweep(now time.Time) {
 		p.pending.Lock()
 		n := p.pending.ExpireLocked(m)
 		p.pending.Unlock()
-		e.drops[DropNeighborTimeout].Add(uint64(n))
+		e.drops[drop.NeighborTimeout].Add(uint64(n))
 	}
 }
 
@@ -506,8 +522,8 @@ func (e *Engine) Flows() int { return e.flows.Len() }
 func (e *Engine) FlowCapacity() int { return e.flows.Capacity() }
 
 // Drops returns the counter of one drop reason.
-func (e *Engine) Drops(r DropReason) uint64 {
-	if r >= numDropReasons {
+func (e *Engine) Drops(r drop.Reason) uint64 {
+	if r >= drop.NumReasons {
 		return 0
 	}
 	return e.dropSum(r)
@@ -517,8 +533,8 @@ func (e *Engine) Drops(r DropReason) uint64 {
 // counters ("port.<name>.<counter>"), in a stable order.
 func (e *Engine) Counters() []Counter {
 	drops, ports, localRx := e.sums()
-	cs := make([]Counter, 0, int(numDropReasons)+8+6*len(e.ports))
-	for r := DropReason(1); r < numDropReasons; r++ {
+	cs := make([]Counter, 0, int(drop.NumReasons)+8+6*len(e.ports))
+	for r := drop.Reason(1); r < drop.NumReasons; r++ {
 		cs = append(cs, Counter{Name: "drop." + r.String(), Value: drops[r]})
 	}
 	cs = append(cs,
@@ -542,6 +558,9 @@ func (e *Engine) Counters() []Counter {
 			Counter{pre + "arp_requests", c.arpRequests},
 			Counter{pre + "icmp_echo_replies", c.icmpEchoes},
 		)
+		if _, ok := p.port.(GSOPort); ok {
+			cs = append(cs, Counter{pre + "gso_whole_in", c.gsoWhole})
+		}
 		if lc, ok := p.port.(LossCounter); ok {
 			cs = append(cs, Counter{pre + "rx_lost", lc.RxLost()})
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 	"lbx/dataplane/neighbor"
@@ -433,11 +435,11 @@ func TestNeighborTimeoutAndQueueFull(t *testing.T) {
 		h.send(portExt, udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}, 33333, 53, "q", false))
 		h.ports[portInt].drain()
 		h.e.Sweep(testTime.Add(time.Second))
-		if got := h.e.Drops(DropNeighborTimeout); got != 0 {
+		if got := h.e.Drops(drop.NeighborTimeout); got != 0 {
 			t.Errorf("after 1s: %d neighbor-timeout drops, want 0", got)
 		}
 		h.e.Sweep(testTime.Add(time.Second + time.Millisecond))
-		if got := h.e.Drops(DropNeighborTimeout); got != 1 {
+		if got := h.e.Drops(drop.NeighborTimeout); got != 1 {
 			t.Errorf("after 1.001s: %d neighbor-timeout drops, want 1", got)
 		}
 		h.learn(portInt, memberMAC(0), members[0])
@@ -452,7 +454,7 @@ func TestNeighborTimeoutAndQueueFull(t *testing.T) {
 		for i := range n {
 			h.send(portExt, udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}, uint16(20000+i), 53, "q", false))
 		}
-		if got := h.e.Drops(DropNeighborTimeout); got != 3 {
+		if got := h.e.Drops(drop.NeighborTimeout); got != 3 {
 			t.Errorf("%d neighbor-timeout drops, want 3", got)
 		}
 		if out := h.ports[portInt].drain(); len(out) != 1 || !isARP(out[0]) {
@@ -661,12 +663,12 @@ func TestDropFlowTableFullAndTxError(t *testing.T) {
 	h.send(portInt, tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: client}, 8080, 40000, fSYNACK, ""))
 	h.send(portExt, tcpFrame(cl, 40000, 80, fACK, ""))
 	h.send(portExt, tcpFrame(cl, 40000+flowtable.Shards, 80, fSYN, "")) // same shard
-	if got := h.e.Drops(DropFlowTableFull); got != 1 {
+	if got := h.e.Drops(drop.FlowTableFull); got != 1 {
 		t.Errorf("flow-table-full = %d, want 1", got)
 	}
 	h.ports[portInt].Close()
 	h.send(portExt, tcpFrame(cl, 40000, 80, fACK, ""))
-	if got := h.e.Drops(DropTxError); got != 1 {
+	if got := h.e.Drops(drop.TxError); got != 1 {
 		t.Errorf("tx-error = %d, want 1", got)
 	}
 }
@@ -682,7 +684,7 @@ func TestCounters(t *testing.T) {
 		got[c.Name] = c.Value
 		names = append(names, c.Name)
 	}
-	for _, r := range DropReasons() {
+	for _, r := range drop.Reasons() {
 		if _, ok := got["drop."+r.String()]; !ok {
 			t.Errorf("no counter for %v", r)
 		}
@@ -735,9 +737,9 @@ func TestEngineLifecycle(t *testing.T) {
 	// Without a program every frame is dropped and counted.
 	ext.inject(arpRequest(clientMAC, client, vip))
 	deadline := time.Now().Add(5 * time.Second)
-	for e.Drops(DropNoProgram) != 1 {
+	for e.Drops(drop.NoProgram) != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no-program drops = %d, want 1", e.Drops(DropNoProgram))
+			t.Fatalf("no-program drops = %d, want 1", e.Drops(drop.NoProgram))
 		}
 		runtime.Gosched()
 	}

@@ -21,12 +21,46 @@ type fakePort struct {
 	closeOnce sync.Once
 	done      chan struct{}
 	lost      atomic.Uint64 // what RxLost reports
+
+	// GSO (dataplane.GSOPort): gso says whether WriteGSO works; frames
+	// written whole go to gsoOut (copied) when it is set, else are only
+	// counted in gsoWrites, which allocates nothing.
+	gso       bool
+	gsoOut    chan gsoWrite
+	gsoWrites atomic.Uint64
+}
+
+// gsoWrite is one frame the engine wrote whole, without its headroom.
+type gsoWrite struct {
+	frame []byte
+	mss   int
 }
 
 var (
 	_ Port        = (*fakePort)(nil)
 	_ LossCounter = (*fakePort)(nil)
+	_ GSOPort     = (*fakePort)(nil)
 )
+
+// ReadGSO never returns a frame whole: tests hand whole frames to the
+// worker directly (gso_test.go).
+func (p *fakePort) ReadGSO(bufs [][]byte, sizes []int, _ *GSOFrame) (int, error) {
+	return p.ReadBatch(bufs, sizes)
+}
+
+func (p *fakePort) CutGSO()           {}
+func (p *fakePort) CanWriteGSO() bool { return p.gso }
+
+func (p *fakePort) WriteGSO(buf []byte, mss int) error {
+	if !p.gso {
+		return errors.New("fake port: no GSO")
+	}
+	p.gsoWrites.Add(1)
+	if p.gsoOut != nil {
+		p.gsoOut <- gsoWrite{frame: bytes.Clone(buf[GSOHeadroom:]), mss: mss}
+	}
+	return nil
+}
 
 func (p *fakePort) RxLost() uint64 { return p.lost.Load() }
 

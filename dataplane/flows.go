@@ -1,6 +1,9 @@
 package dataplane
 
-import "lbx/dataplane/flowtable"
+import (
+	"lbx/dataplane/drop"
+	"lbx/dataplane/flowtable"
+)
 
 // The flow table lives in dataplane/flowtable; these are the names the
 // engine and its users know it by.
@@ -25,11 +28,11 @@ const MaxFlowBytes = flowtable.MaxBytesPerFlow
 
 // refusalDrops names the drop for each reason the flow table refuses a
 // new flow.
-var refusalDrops = [...]DropReason{
-	flowtable.OK:                 dropNone,
-	flowtable.Full:               DropFlowTableFull,
-	flowtable.SNATPortsExhausted: DropSNATPortsExhausted,
-	flowtable.Collision:          DropFlowCollision,
+var refusalDrops = [...]drop.Reason{
+	flowtable.OK:                 drop.None,
+	flowtable.Full:               drop.FlowTableFull,
+	flowtable.SNATPortsExhausted: drop.SNATPortsExhausted,
+	flowtable.Collision:          drop.FlowCollision,
 }
 
 // DefaultTimeouts returns the appliance's flow timeouts.

@@ -1,6 +1,9 @@
 package dataplane
 
-import "lbx/dataplane/flowtable"
+import (
+	"lbx/dataplane/drop"
+	"lbx/dataplane/flowtable"
+)
 
 // Forwarding virtual servers (tmsh `ip-forward`): the appliance routes what
 // they match instead of balancing it. A TCP or UDP packet opens a flow
@@ -14,11 +17,11 @@ import "lbx/dataplane/flowtable"
 // (route.go) and the TTL is decremented.
 
 // forwardFlow records the flow a forwarding virtual's first packet opens.
-func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, drop.Reason) {
 	ds, _ := in.route(k.Dst)
 	cs, _ := in.route(k.Src)
 	if ds < 0 || cs < 0 {
-		return flowtable.Hit{}, DropNoRoute
+		return flowtable.Hit{}, drop.NoRoute
 	}
 	nf := flowtable.NewFlow{
 		Fwd:        k,
@@ -37,26 +40,26 @@ func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg 
 // handleIPv4, when none does, when the destination is one of the
 // appliance's addresses, and for ICMP errors (whose quoted flow decides
 // where they go: the ICMP error path's business).
-func (w *worker) forwardPortless(in *installed, frame []byte, p *ipv4Packet) (bool, DropReason) {
+func (w *worker) forwardPortless(in *installed, frame []byte, p *ipv4Packet) (bool, drop.Reason) {
 	if in.isLocal(p.dst) {
-		return false, dropNone
+		return false, drop.None
 	}
 	if p.proto == protoICMP && !p.fragment && ethHdrLen+p.total > p.l4 && icmpError(frame[p.l4]) {
-		return false, dropNone
+		return false, drop.None
 	}
 	vi := in.prog.lookupVirtual(addr4(p.dst), 0, p.proto)
 	if vi < 0 || !in.prog.Virtuals[vi].Forward {
-		return false, dropNone
+		return false, drop.None
 	}
 	if !in.prog.Virtuals[vi].Enabled {
-		return true, DropVirtualDisabled
+		return true, drop.VirtualDisabled
 	}
 	si, hop := in.route(p.dst)
 	if si < 0 {
-		return true, DropNoRoute
+		return true, drop.NoRoute
 	}
 	if p.ttl <= 1 {
-		return true, DropTTLExceeded
+		return true, drop.TTLExceeded
 	}
 	decTTL(frame, p)
 	w.count(in.virts[vi].stats, nil, true, uint64(p.total)) // statbatch.go

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -34,7 +36,7 @@ func TestForwardingVirtual(t *testing.T) {
 	if n := len(h.ports[portInt].drain()); n != 0 {
 		t.Errorf("without a forwarding virtual int sent %d frames, want none", n)
 	}
-	if got := h.e.Drops(DropNotForUs); got != 1 {
+	if got := h.e.Drops(drop.NotForUs); got != 1 {
 		t.Errorf("without a forwarding virtual drop.not-for-us = %d, want 1", got)
 	}
 
@@ -106,7 +108,7 @@ func TestForwardingVirtual(t *testing.T) {
 	}
 	// TTL 1 is not forwarded.
 	h.send(portExt, icmpEchoFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: members[0], ttl: 1}, 7, 2, "ping"))
-	if got := h.e.Drops(DropTTLExceeded); got != 1 {
+	if got := h.e.Drops(drop.TTLExceeded); got != 1 {
 		t.Errorf("drop.ttl-exceeded = %d, want 1", got)
 	}
 	if d := h.drops(); len(d) != 1 {
@@ -133,7 +135,7 @@ func TestForwardThroughRoute(t *testing.T) {
 	// Only TCP and only 10.99/16 are forwarded.
 	h.send(portExt, udpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: farAddr}, 5000, 53, "q", false))
 	h.send(portExt, tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: netip.MustParseAddr("10.98.0.1")}, 40000, 80, fSYN, ""))
-	if got := h.e.Drops(DropNotForUs); got != 2 {
+	if got := h.e.Drops(drop.NotForUs); got != 2 {
 		t.Errorf("drop.not-for-us = %d, want 2", got)
 	}
 }

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"encoding/binary"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 	"lbx/dataplane/fragtrack"
@@ -74,7 +76,7 @@ type fragInfo struct {
 }
 
 // parseFragment checks a fragment's offsets and lengths.
-func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, DropReason) {
+func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, drop.Reason) {
 	ip := frame[ethHdrLen:]
 	v := binary.BigEndian.Uint16(ip[6:8])
 	fi := fragInfo{id: binary.BigEndian.Uint16(ip[4:6]), more: v&0x2000 != 0}
@@ -82,27 +84,27 @@ func parseFragment(frame []byte, p *ipv4Packet) (fragInfo, DropReason) {
 	fi.lo = uint32(v&0x1fff) * 8
 	fi.hi = fi.lo + n
 	if n == 0 || fi.more && n%8 != 0 || fi.hi+uint32(p.ihl) > maxIPDatagram {
-		return fi, DropFragmentMalformed
+		return fi, drop.FragmentMalformed
 	}
 	if fi.lo == 0 {
 		if n < udpHdrLen {
-			return fi, DropFragmentMalformed
+			return fi, drop.FragmentMalformed
 		}
 		u := frame[p.l4:]
 		if ul := uint32(binary.BigEndian.Uint16(u[4:6])); ul <= n {
-			return fi, DropFragmentMalformed // the datagram must extend past its first fragment
+			return fi, drop.FragmentMalformed // the datagram must extend past its first fragment
 		}
 	}
-	return fi, dropNone
+	return fi, drop.None
 }
 
 // handleFragment forwards one fragment of a UDP datagram (see above).
-func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) DropReason {
+func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) drop.Reason {
 	if p.proto != ProtoUDP {
-		return DropFragment
+		return drop.Fragment
 	}
 	fi, r := parseFragment(frame, p)
-	if r != dropNone {
+	if r != drop.None {
 		return r
 	}
 	if fi.lo == 0 {
@@ -111,19 +113,19 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 	k := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
 	d, v, forgotten := w.e.frags.Later(k, fi.lo, fi.hi, fi.more, w.now)
 	if forgotten > 0 {
-		w.ctr.drops[DropFragmentIncomplete].Add(uint64(forgotten))
+		w.ctr.drops[drop.FragmentIncomplete].Add(uint64(forgotten))
 	}
 	switch v {
 	case fragtrack.NoFirst:
-		return DropFragmentNoFirst
+		return drop.FragmentNoFirst
 	case fragtrack.Overlap:
-		return DropFragmentOverlap
+		return drop.FragmentOverlap
 	case fragtrack.Malformed:
-		return DropFragmentMalformed
+		return drop.FragmentMalformed
 	}
 	hit, nextHop := d.hit, d.nextHop
 	if p.ttl <= 1 {
-		return DropTTLExceeded
+		return drop.TTLExceeded
 	}
 	if !hit.DSR {
 		rewriteAddrs(frame, p, hit.Src, hit.Dst)
@@ -135,7 +137,7 @@ func (w *worker) handleFragment(in *installed, frame []byte, p *ipv4Packet) Drop
 
 // firstFragment looks up or opens the flow of a datagram's first fragment,
 // records the datagram, and forwards the fragment translated.
-func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fragInfo) DropReason {
+func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fragInfo) drop.Reason {
 	p.sport = binary.BigEndian.Uint16(frame[p.l4:])
 	p.dport = binary.BigEndian.Uint16(frame[p.l4+2:])
 	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
@@ -144,33 +146,33 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
 			if in.isLocal(p.dst) {
-				return DropFragment // the local stack does not reassemble
+				return drop.Fragment // the local stack does not reassemble
 			}
-			return DropNotForUs
+			return drop.NotForUs
 		}
 		vs := in.prog.Virtuals[vi]
 		if !vs.Enabled {
-			return DropVirtualDisabled
+			return drop.VirtualDisabled
 		}
 		if p.ttl <= 1 {
-			return DropTTLExceeded
+			return drop.TTLExceeded
 		}
-		var r DropReason
-		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, flowtable.Seg{}); r != dropNone {
+		var r drop.Reason
+		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, flowtable.Seg{}); r != drop.None {
 			return r
 		}
 	} else if p.ttl <= 1 {
-		return DropTTLExceeded
+		return drop.TTLExceeded
 	}
 	nextHop := in.hitHop(&hit) // route.go
 
 	fk := fragtrack.Key{Src: p.src, Dst: p.dst, ID: fi.id, Proto: p.proto}
 	forgotten, ok := w.e.frags.First(fk, fi.hi, w.now, fragDest{hit, nextHop})
 	if forgotten > 0 {
-		w.ctr.drops[DropFragmentIncomplete].Add(uint64(forgotten))
+		w.ctr.drops[drop.FragmentIncomplete].Add(uint64(forgotten))
 	}
 	if !ok {
-		return DropFragmentTableFull
+		return drop.FragmentTableFull
 	}
 
 	if !hit.DSR {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/go-cmp/cmp"
 
 	"lbx/dataplane/fragtrack"
@@ -240,7 +242,7 @@ func TestFragmentDrops(t *testing.T) {
 			h.send(portExt, fs[1])
 			h.clock.Advance(fragtrack.Timeout)
 			h.e.Sweep(h.clock.Now())
-			if n := h.e.Drops(DropFragmentIncomplete); n != 0 {
+			if n := h.e.Drops(drop.FragmentIncomplete); n != 0 {
 				h.t.Errorf("incomplete after exactly %v: %d, want 0", fragtrack.Timeout, n)
 			}
 			h.clock.Advance(time.Second)
@@ -307,13 +309,13 @@ func TestFragmentTableBound(t *testing.T) {
 		t.Fatalf("drops %v while filling the table", d)
 	}
 	h.send(portExt, first(fragtrack.MaxDatagrams))
-	if got := h.e.Drops(DropFragmentTableFull); got != 1 {
+	if got := h.e.Drops(drop.FragmentTableFull); got != 1 {
 		t.Errorf("fragment-table-full %d, want 1", got)
 	}
 	// Past the timeout the full table makes room by forgetting the old.
 	h.clock.Advance(fragtrack.Timeout + time.Second)
 	h.send(portExt, first(fragtrack.MaxDatagrams+1))
-	if got := h.e.Drops(DropFragmentIncomplete); got != fragtrack.MaxDatagrams {
+	if got := h.e.Drops(drop.FragmentIncomplete); got != fragtrack.MaxDatagrams {
 		t.Errorf("fragment-incomplete %d, want %d", got, fragtrack.MaxDatagrams)
 	}
 	if n := len(h.ports[portInt].drain()); n != 1 {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/gopacket/layers"
 
 	"lbx/pools"
@@ -66,7 +68,7 @@ func FuzzParse(f *testing.F) {
 		}
 		parseARP(b)
 		p, r := parseIPv4(b)
-		if r != dropNone {
+		if r != drop.None {
 			return
 		}
 		if p.ihl < ipv4MinHdr || ethHdrLen+p.total > len(b) || p.l4 != ethHdrLen+p.ihl {
@@ -75,7 +77,7 @@ func FuzzParse(f *testing.F) {
 		if p.fragment {
 			return
 		}
-		if parseL4(b, &p) != dropNone {
+		if parseL4(b, &p) != drop.None {
 			return
 		}
 		valid := l4ChecksumValid(b, &p)
@@ -87,10 +89,10 @@ func FuzzParse(f *testing.F) {
 			decTTL(b, &p)
 		}
 		q, r := parseIPv4(b)
-		if r != dropNone {
+		if r != drop.None {
 			t.Fatalf("rewritten packet no longer parses: %v", r)
 		}
-		if r := parseL4(b, &q); r != dropNone || q.src != p.src || q.dst != p.dst || q.sport != p.sport || q.dport != p.dport {
+		if r := parseL4(b, &q); r != drop.None || q.src != p.src || q.dst != p.dst || q.sport != p.sport || q.dport != p.dport {
 			t.Fatalf("rewritten packet parses as %+v (%v), want %+v", q, r, p)
 		}
 	})

@@ -77,10 +77,8 @@ func pseudoHeader(ip []byte, l4len int) []byte {
 }
 
 // kernelSegment segments what lbx writes to a TAP as Linux does
-// (tcp_gso_segment with CHECKSUM_PARTIAL), reading the virtio-net header
-// as the kernel does: the partial checksum, which holds the pseudo-header
-// sum over the whole TCP length, is adjusted to each segment's length, then
-// the segment's bytes are summed into it.
+// (dataplane.SegmentPartial), reading the virtio-net header as the kernel
+// does.
 func kernelSegment(t testing.TB, write []byte) [][]byte {
 	t.Helper()
 	if len(write) < vnetHdrLen || write[0] != 1 || write[1] != 1 {
@@ -89,33 +87,8 @@ func kernelSegment(t testing.TB, write []byte) [][]byte {
 	hl := int(binary.NativeEndian.Uint16(write[2:4]))
 	mss := int(binary.NativeEndian.Uint16(write[4:6]))
 	start := int(binary.NativeEndian.Uint16(write[6:8]))
-	at := start + int(binary.NativeEndian.Uint16(write[8:10]))
-	frame := write[vnetHdrLen:]
-	if mss == 0 || hl >= len(frame) || at+2 > hl {
-		t.Fatalf("header: hdr_len %d, gso_size %d, csum at %d; frame %d bytes", hl, mss, at, len(frame))
-	}
-	total := len(frame) - start
-	check := uint32(binary.BigEndian.Uint16(frame[at : at+2]))
-	var segs [][]byte
-	for off := hl; off < len(frame); off += mss {
-		end := min(off+mss, len(frame))
-		s := append(append([]byte(nil), frame[:hl]...), frame[off:end]...)
-		ip := s[gsoEthLen:]
-		binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
-		binary.BigEndian.PutUint16(ip[4:6], binary.BigEndian.Uint16(ip[4:6])+uint16(len(segs)))
-		ip[10], ip[11] = 0, 0
-		binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:20], 0))
-		binary.BigEndian.PutUint32(ip[24:28], binary.BigEndian.Uint32(ip[24:28])+uint32(off-hl))
-		if end < len(frame) {
-			s[gsoEthLen+20+13] &^= tcpPSH | tcpFIN
-		}
-		// delta = new length - old length, in one's complement.
-		adj := ^csum.Sum(nil, check+uint32(^uint16(total))+uint32(len(s)-start))
-		binary.BigEndian.PutUint16(s[at:at+2], adj)
-		binary.BigEndian.PutUint16(s[at:at+2], csum.Sum(s[start:], 0))
-		segs = append(segs, s)
-	}
-	return segs
+	off := int(binary.NativeEndian.Uint16(write[8:10]))
+	return dataplane.SegmentPartial(t, write[vnetHdrLen:], hl, mss, start, off)
 }
 
 // TestGSOThroughNAT follows a 64 KB GSO frame from the client through the

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/csum"
 
 	"github.com/google/go-cmp/cmp"
@@ -70,33 +72,33 @@ func TestHardeningDrops(t *testing.T) {
 	tests := []struct {
 		name  string
 		frame []byte
-		want  DropReason
+		want  drop.Reason
 	}{
-		{"land attack: source = destination = VIP", tcpFrame(from(vip, vip), 80, 80, fSYN, ""), DropLandAttack},
-		{"land attack: source = destination = self IP", tcpFrame(from(selfExt.Addr(), selfExt.Addr()), 40000, 40000, fSYN, ""), DropLandAttack},
-		{"source is a self IP", tcpFrame(from(selfExt.Addr(), vip), 40000, 80, fSYN, ""), DropLocalSource},
-		{"source is the inside self IP", tcpFrame(from(selfInt.Addr(), vip), 40000, 80, fSYN, ""), DropLocalSource},
-		{"source is a VIP", udpFrame(from(vip, selfExt.Addr()), 53, 33333, "x", false), DropLocalSource},
-		{"ICMP echo from a VIP", icmpEchoFrame(from(vip, selfExt.Addr()), 1, 1, "x"), DropLocalSource},
-		{"SYN+FIN", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true}, ""), DropBadTCPFlags},
-		{"SYN+RST", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, rst: true}, ""), DropBadTCPFlags},
-		{"SYN+FIN+ACK", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true, ack: true}, ""), DropBadTCPFlags},
-		{"NULL (no flags)", tcpFrame(cl, 40000, 80, tcpFlags{}, ""), DropBadTCPFlags},
-		{"FIN without ACK", tcpFrame(cl, 40000, 80, tcpFlags{fin: true}, ""), DropBadTCPFlags},
-		{"XMAS (FIN+PSH+URG)", tcpFrameWith(cl, func(t *layers.TCP) { t.FIN, t.PSH, t.URG = true, true, true }), DropBadTCPFlags},
+		{"land attack: source = destination = VIP", tcpFrame(from(vip, vip), 80, 80, fSYN, ""), drop.LandAttack},
+		{"land attack: source = destination = self IP", tcpFrame(from(selfExt.Addr(), selfExt.Addr()), 40000, 40000, fSYN, ""), drop.LandAttack},
+		{"source is a self IP", tcpFrame(from(selfExt.Addr(), vip), 40000, 80, fSYN, ""), drop.LocalSource},
+		{"source is the inside self IP", tcpFrame(from(selfInt.Addr(), vip), 40000, 80, fSYN, ""), drop.LocalSource},
+		{"source is a VIP", udpFrame(from(vip, selfExt.Addr()), 53, 33333, "x", false), drop.LocalSource},
+		{"ICMP echo from a VIP", icmpEchoFrame(from(vip, selfExt.Addr()), 1, 1, "x"), drop.LocalSource},
+		{"SYN+FIN", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true}, ""), drop.BadTCPFlags},
+		{"SYN+RST", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, rst: true}, ""), drop.BadTCPFlags},
+		{"SYN+FIN+ACK", tcpFrame(cl, 40000, 80, tcpFlags{syn: true, fin: true, ack: true}, ""), drop.BadTCPFlags},
+		{"NULL (no flags)", tcpFrame(cl, 40000, 80, tcpFlags{}, ""), drop.BadTCPFlags},
+		{"FIN without ACK", tcpFrame(cl, 40000, 80, tcpFlags{fin: true}, ""), drop.BadTCPFlags},
+		{"XMAS (FIN+PSH+URG)", tcpFrameWith(cl, func(t *layers.TCP) { t.FIN, t.PSH, t.URG = true, true, true }), drop.BadTCPFlags},
 		{"all flags", tcpFrameWith(cl, func(t *layers.TCP) {
 			t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG = true, true, true, true, true, true
-		}), DropBadTCPFlags},
-		{"SYN with a bad TCP checksum", corruptL4(tcpFrame(cl, 40000, 80, fSYN, "")), DropBadL4Checksum},
-		{"SYN with data and a bad TCP checksum", corruptL4(tcpFrame(cl, 40000, 80, fSYN, "hello")), DropBadL4Checksum},
-		{"first UDP datagram with a bad checksum", corruptL4(udpFrame(cl, 33333, 53, "query", false)), DropBadL4Checksum},
-		{"loose source route", withIPOptions(layers.IPv4Option{OptionType: ipOptLSRR, OptionLength: 7, OptionData: []byte{4, 10, 0, 0, 1}}), DropSourceRoute},
-		{"strict source route after a NOP", withIPOptions(layers.IPv4Option{OptionType: ipOptNOP}, layers.IPv4Option{OptionType: ipOptSSRR, OptionLength: 7, OptionData: []byte{4, 10, 0, 0, 1}}), DropSourceRoute},
-		{"record route", withIPOptions(layers.IPv4Option{OptionType: ipOptRR, OptionLength: 7, OptionData: []byte{4, 0, 0, 0, 0}}), DropRecordRoute},
-		{"option overruns the header", optionOverrun(), DropMalformed},
-		{"gratuitous ARP request for a self IP", arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr()), DropAddressConflict},
-		{"gratuitous ARP reply for a VIP", arpFrame(layers.ARPReply, otherMAC, vip, bcastMAC, vip, bcastMAC), DropAddressConflict},
-		{"ARP request from a host using a self IP", arpRequest(otherMAC, selfExt.Addr(), vip), DropAddressConflict},
+		}), drop.BadTCPFlags},
+		{"SYN with a bad TCP checksum", corruptL4(tcpFrame(cl, 40000, 80, fSYN, "")), drop.BadL4Checksum},
+		{"SYN with data and a bad TCP checksum", corruptL4(tcpFrame(cl, 40000, 80, fSYN, "hello")), drop.BadL4Checksum},
+		{"first UDP datagram with a bad checksum", corruptL4(udpFrame(cl, 33333, 53, "query", false)), drop.BadL4Checksum},
+		{"loose source route", withIPOptions(layers.IPv4Option{OptionType: ipOptLSRR, OptionLength: 7, OptionData: []byte{4, 10, 0, 0, 1}}), drop.SourceRoute},
+		{"strict source route after a NOP", withIPOptions(layers.IPv4Option{OptionType: ipOptNOP}, layers.IPv4Option{OptionType: ipOptSSRR, OptionLength: 7, OptionData: []byte{4, 10, 0, 0, 1}}), drop.SourceRoute},
+		{"record route", withIPOptions(layers.IPv4Option{OptionType: ipOptRR, OptionLength: 7, OptionData: []byte{4, 0, 0, 0, 0}}), drop.RecordRoute},
+		{"option overruns the header", optionOverrun(), drop.Malformed},
+		{"gratuitous ARP request for a self IP", arpRequest(otherMAC, selfExt.Addr(), selfExt.Addr()), drop.AddressConflict},
+		{"gratuitous ARP reply for a VIP", arpFrame(layers.ARPReply, otherMAC, vip, bcastMAC, vip, bcastMAC), drop.AddressConflict},
+		{"ARP request from a host using a self IP", arpRequest(otherMAC, selfExt.Addr(), vip), drop.AddressConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +188,7 @@ func TestAddressConflictLogged(t *testing.T) {
 	}
 	h.clock.Advance(time.Duration(conflictLogInterval) + time.Millisecond)
 	h.send(portExt, garp)
-	if got := h.e.Drops(DropAddressConflict); got != 6 {
+	if got := h.e.Drops(drop.AddressConflict); got != 6 {
 		t.Errorf("address-conflict = %d, want 6", got)
 	}
 	lines := strings.Count(logs.String(), "address conflict")
@@ -220,7 +222,7 @@ func TestARPRateLimit(t *testing.T) {
 	if got := replies(req, 50); got != arpReplyBurst {
 		t.Errorf("burst of 50 requests: %d replies, want %d", got, arpReplyBurst)
 	}
-	if got, want := h.e.Drops(DropARPRateLimited), uint64(50-arpReplyBurst); got != want {
+	if got, want := h.e.Drops(drop.ARPRateLimited), uint64(50-arpReplyBurst); got != want {
 		t.Errorf("arp-rate-limited = %d, want %d", got, want)
 	}
 	other := arpRequest(memberMAC(0), netip.MustParseAddr("198.18.0.11"), selfExt.Addr())
@@ -243,18 +245,18 @@ func TestCheckIPOptions(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		opts []byte
-		want DropReason
+		want drop.Reason
 	}{
-		{"end of list", []byte{0, 0, 0, 0}, dropNone},
-		{"NOPs", []byte{1, 1, 1, 0}, dropNone},
-		{"router alert", []byte{148, 4, 0, 0}, dropNone},
-		{"LSRR", []byte{131, 3, 4, 0}, DropSourceRoute},
-		{"SSRR after router alert", []byte{148, 4, 0, 0, 137, 3, 4, 0}, DropSourceRoute},
-		{"RR", []byte{7, 3, 4, 0}, DropRecordRoute},
-		{"RR after end of list is padding", []byte{0, 7, 3, 4}, dropNone},
-		{"length below 2", []byte{148, 1, 0, 0}, DropMalformed},
-		{"length past the header", []byte{148, 8, 0, 0}, DropMalformed},
-		{"type without length", []byte{1, 1, 1, 148}, DropMalformed},
+		{"end of list", []byte{0, 0, 0, 0}, drop.None},
+		{"NOPs", []byte{1, 1, 1, 0}, drop.None},
+		{"router alert", []byte{148, 4, 0, 0}, drop.None},
+		{"LSRR", []byte{131, 3, 4, 0}, drop.SourceRoute},
+		{"SSRR after router alert", []byte{148, 4, 0, 0, 137, 3, 4, 0}, drop.SourceRoute},
+		{"RR", []byte{7, 3, 4, 0}, drop.RecordRoute},
+		{"RR after end of list is padding", []byte{0, 7, 3, 4}, drop.None},
+		{"length below 2", []byte{148, 1, 0, 0}, drop.Malformed},
+		{"length past the header", []byte{148, 8, 0, 0}, drop.Malformed},
+		{"type without length", []byte{1, 1, 1, 148}, drop.Malformed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := checkIPOptions(tt.opts); got != tt.want {
@@ -281,10 +283,10 @@ func TestL4ChecksumOK(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, r := parseIPv4(tt.frame)
-			if r == dropNone {
+			if r == drop.None {
 				r = parseL4(tt.frame, &p)
 			}
-			if r != dropNone {
+			if r != drop.None {
 				t.Fatalf("parse: %v", r)
 			}
 			if got := l4ChecksumOK(tt.frame, &p); got != tt.want {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
@@ -148,7 +150,7 @@ func (h *harness) send(port int, frame []byte) {
 	w.begin(h.clock.Now())
 	in := h.e.cur.Load()
 	if in == nil {
-		h.e.drops[DropNoProgram].Add(1)
+		h.e.drops[drop.NoProgram].Add(1)
 		return
 	}
 	w.process(in, buf)

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"encoding/binary"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 )
@@ -71,26 +73,26 @@ type icmpQuote struct {
 // checked by the caller) at frame[l4:end]: an IPv4 header and at least the
 // 8 bytes of its transport header that hold the ports, of a TCP or UDP
 // packet that is not a later fragment.
-func parseICMPError(frame []byte, l4, end int) (icmpQuote, DropReason) {
+func parseICMPError(frame []byte, l4, end int) (icmpQuote, drop.Reason) {
 	var q icmpQuote
 	if end-l4 < icmpMinHdr+ipv4MinHdr+8 || end > len(frame) {
-		return q, DropMalformed
+		return q, drop.Malformed
 	}
 	q.ip = l4 + icmpMinHdr
 	ip := frame[q.ip:end]
 	if ip[0]>>4 != 4 {
-		return q, DropMalformed
+		return q, drop.Malformed
 	}
 	ihl := int(ip[0]&0x0f) * 4
 	if ihl < ipv4MinHdr || len(ip) < ihl+8 {
-		return q, DropMalformed
+		return q, drop.Malformed
 	}
 	if binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
-		return q, DropICMPErrorNoFlow // a later fragment: no ports to match
+		return q, drop.ICMPErrorNoFlow // a later fragment: no ports to match
 	}
 	q.proto = ip[9]
 	if q.proto != ProtoTCP && q.proto != ProtoUDP {
-		return q, DropICMPErrorNoFlow
+		return q, drop.ICMPErrorNoFlow
 	}
 	q.src = binary.BigEndian.Uint32(ip[12:16])
 	q.dst = binary.BigEndian.Uint32(ip[16:20])
@@ -98,26 +100,26 @@ func parseICMPError(frame []byte, l4, end int) (icmpQuote, DropReason) {
 	q.end = end
 	q.sport = binary.BigEndian.Uint16(frame[q.l4:])
 	q.dport = binary.BigEndian.Uint16(frame[q.l4+2:])
-	return q, dropNone
+	return q, drop.None
 }
 
 // icmpError handles an ICMP error about a translated flow. It reports
 // false, leaving the packet to the rest of handleIPv4, for ICMP that is not
 // an error and for errors to a self IP that quote no flow.
-func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, DropReason) {
+func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, drop.Reason) {
 	end := ethHdrLen + p.total
 	if p.fragment || end-p.l4 < icmpMinHdr || !isICMPError(frame[p.l4]) {
-		return false, dropNone
+		return false, drop.None
 	}
 	q, r := parseICMPError(frame, p.l4, end)
-	if r == DropICMPErrorNoFlow && in.isSelf(p.dst) {
-		return false, dropNone
+	if r == drop.ICMPErrorNoFlow && in.isSelf(p.dst) {
+		return false, drop.None
 	}
-	if r != dropNone {
+	if r != drop.None {
 		return true, r
 	}
 	if csum.Sum(frame[p.l4:end], 0) != 0 {
-		return true, DropBadChecksum
+		return true, drop.BadChecksum
 	}
 	k := flowtable.Key{Src: q.dst, Dst: q.src, Sport: q.dport, Dport: q.sport, Proto: q.proto}
 	hit, ok := w.e.flows.Peek(k, w.now)
@@ -129,15 +131,15 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 			return true, w.icmpErrorDSRReturn(in, frame, p)
 		}
 		if in.isSelf(p.dst) {
-			return false, dropNone
+			return false, drop.None
 		}
-		return true, DropICMPErrorNoFlow
+		return true, drop.ICMPErrorNoFlow
 	}
 	if in.isLocal(p.src) {
-		return true, DropLocalSource
+		return true, drop.LocalSource
 	}
 	if p.ttl <= 1 {
-		return true, DropTTLExceeded
+		return true, drop.TTLExceeded
 	}
 	if !hit.DSR { // DSR: the member holds the VIP, only the MAC changes
 		translateICMPError(frame, p, &q, &hit)
@@ -149,13 +151,13 @@ func (w *worker) icmpError(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 // icmpErrorDSRReturn routes a DSR member's ICMP error (from the VIP, about
 // a client's packet) to the client unchanged, as dsrReturn does the
 // member's answers.
-func (w *worker) icmpErrorDSRReturn(in *installed, frame []byte, p *ipv4Packet) DropReason {
+func (w *worker) icmpErrorDSRReturn(in *installed, frame []byte, p *ipv4Packet) drop.Reason {
 	ci := in.connected(p.dst)
 	if ci < 0 {
-		return DropNoRoute
+		return drop.NoRoute
 	}
 	if p.ttl <= 1 {
-		return DropTTLExceeded
+		return drop.TTLExceeded
 	}
 	decTTL(frame, p)
 	return w.send(in, in.selfs[ci].port, frame[:ethHdrLen+p.total], p.dst)

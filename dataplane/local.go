@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/flowtable"
 )
 
@@ -107,7 +109,7 @@ func (e *Engine) SendLocal(pkt []byte) error {
 	}
 	si, hop := in.route(dst) // route.go: connected, or through a route's gateway
 	if si < 0 {
-		e.drops[DropNoRoute].Add(1)
+		e.drops[drop.NoRoute].Add(1)
 		return fmt.Errorf("%w: %s", ErrNoRoute, addr4(dst))
 	}
 	e.sendOriginated(in, in.selfs[si].port, pkt, hop)
@@ -127,7 +129,7 @@ func (e *Engine) sendOriginated(in *installed, port int, pkt []byte, nextHop uin
 	copy(frame[ethHdrLen:], pkt)
 	binary.BigEndian.PutUint16(frame[12:14], etherTypeIPv4)
 	t.w.begin(e.clock.Now())
-	if r := t.w.send(in, port, frame, nextHop); r != dropNone {
+	if r := t.w.send(in, port, frame, nextHop); r != drop.None {
 		t.w.ctr.drops[r].Add(1)
 	}
 	t.w.flush()
@@ -152,12 +154,12 @@ func (in *installed) isL7VIP(a uint32) bool {
 }
 
 // deliverLocal hands a packet for the appliance itself to the local sink.
-func (w *worker) deliverLocal(frame []byte, p *ipv4Packet) DropReason {
+func (w *worker) deliverLocal(frame []byte, p *ipv4Packet) drop.Reason {
 	b := w.e.sink.Load()
 	if b == nil {
-		return DropNoListener
+		return drop.NoListener
 	}
 	b.s.DeliverLocal(frame[ethHdrLen : ethHdrLen+p.total])
 	w.ctr.localRx.Add(1)
-	return dropNone
+	return drop.None
 }

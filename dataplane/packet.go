@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/csum"
 	"lbx/dataplane/flowtable"
 )
@@ -64,23 +66,23 @@ type arpPacket struct {
 }
 
 // parseARP reads the ARP message following the Ethernet header.
-func parseARP(frame []byte) (arpPacket, DropReason) {
+func parseARP(frame []byte) (arpPacket, drop.Reason) {
 	if len(frame) < ethHdrLen+arpLen {
-		return arpPacket{}, DropMalformed
+		return arpPacket{}, drop.Malformed
 	}
 	a := frame[ethHdrLen:]
 	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != etherTypeIPv4 || a[4] != 6 || a[5] != 4 {
-		return arpPacket{}, DropMalformed
+		return arpPacket{}, drop.Malformed
 	}
 	var p arpPacket
 	p.op = binary.BigEndian.Uint16(a[6:8])
 	if p.op != arpOpRequest && p.op != arpOpReply {
-		return arpPacket{}, DropMalformed
+		return arpPacket{}, drop.Malformed
 	}
 	copy(p.senderMAC[:], a[8:14])
 	p.senderIP = binary.BigEndian.Uint32(a[14:18])
 	p.targetIP = binary.BigEndian.Uint32(a[24:28])
-	return p, dropNone
+	return p, drop.None
 }
 
 // ipv4Packet is a parsed IPv4 header and, for TCP and UDP, the ports.
@@ -109,25 +111,25 @@ func (p *ipv4Packet) seg() flowtable.Seg {
 // parseIPv4 validates the IPv4 header following the Ethernet header,
 // including its checksum. Trailing Ethernet padding beyond the total length
 // is allowed.
-func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
+func parseIPv4(frame []byte) (ipv4Packet, drop.Reason) {
 	var p ipv4Packet
 	if len(frame) < ethHdrLen+ipv4MinHdr {
-		return p, DropMalformed
+		return p, drop.Malformed
 	}
 	ip := frame[ethHdrLen:]
 	if ip[0]>>4 != 4 {
-		return p, DropMalformed
+		return p, drop.Malformed
 	}
 	p.ihl = int(ip[0]&0x0f) * 4
 	p.total = int(binary.BigEndian.Uint16(ip[2:4]))
 	if p.ihl < ipv4MinHdr || p.total < p.ihl || p.total > len(ip) {
-		return p, DropMalformed
+		return p, drop.Malformed
 	}
 	if csum.Sum(ip[:p.ihl], 0) != 0 {
-		return p, DropBadChecksum
+		return p, drop.BadChecksum
 	}
 	if p.ihl > ipv4MinHdr {
-		if r := checkIPOptions(ip[ipv4MinHdr:p.ihl]); r != dropNone {
+		if r := checkIPOptions(ip[ipv4MinHdr:p.ihl]); r != drop.None {
 			return p, r
 		}
 	}
@@ -138,7 +140,7 @@ func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
 	p.src = binary.BigEndian.Uint32(ip[12:16])
 	p.dst = binary.BigEndian.Uint32(ip[16:20])
 	p.l4 = ethHdrLen + p.ihl
-	return p, dropNone
+	return p, drop.None
 }
 
 // checkIPOptions walks the IPv4 options. Source routing (LSRR, SSRR) lets
@@ -148,31 +150,31 @@ func parseIPv4(frame []byte) (ipv4Packet, DropReason) {
 // legitimate client of a virtual server needs, and recording would put the
 // appliance's inside addresses into packets. Other options pass. An option
 // list that does not parse is malformed.
-func checkIPOptions(o []byte) DropReason {
+func checkIPOptions(o []byte) drop.Reason {
 	for i := 0; i < len(o); {
 		switch o[i] {
 		case ipOptEnd:
-			return dropNone
+			return drop.None
 		case ipOptNOP:
 			i++
 			continue
 		}
 		if i+1 >= len(o) {
-			return DropMalformed
+			return drop.Malformed
 		}
 		n := int(o[i+1])
 		if n < 2 || i+n > len(o) {
-			return DropMalformed
+			return drop.Malformed
 		}
 		switch o[i] {
 		case ipOptLSRR, ipOptSSRR:
-			return DropSourceRoute
+			return drop.SourceRoute
 		case ipOptRR:
-			return DropRecordRoute
+			return drop.RecordRoute
 		}
 		i += n
 	}
-	return dropNone
+	return drop.None
 }
 
 // badTCPFlags reports flag combinations no TCP stack sends on a connection
@@ -208,17 +210,17 @@ func l4ChecksumOK(frame []byte, p *ipv4Packet) bool {
 
 // parseL4 reads the ports (and TCP flags) of an unfragmented TCP or UDP
 // packet whose IPv4 header parseIPv4 accepted.
-func parseL4(frame []byte, p *ipv4Packet) DropReason {
+func parseL4(frame []byte, p *ipv4Packet) drop.Reason {
 	end := ethHdrLen + p.total
 	switch p.proto {
 	case ProtoTCP:
 		if end-p.l4 < tcpMinHdr {
-			return DropMalformed
+			return drop.Malformed
 		}
 		t := frame[p.l4:end]
 		off := int(t[12]>>4) * 4
 		if off < tcpMinHdr || off > len(t) {
-			return DropMalformed
+			return drop.Malformed
 		}
 		p.tcpFlags = t[13]
 		p.tcpSeq = binary.BigEndian.Uint32(t[4:8])
@@ -232,18 +234,18 @@ func parseL4(frame []byte, p *ipv4Packet) DropReason {
 		}
 	case ProtoUDP:
 		if end-p.l4 < udpHdrLen {
-			return DropMalformed
+			return drop.Malformed
 		}
 		u := frame[p.l4:end]
 		if ul := int(binary.BigEndian.Uint16(u[4:6])); ul < udpHdrLen || ul > len(u) {
-			return DropMalformed
+			return drop.Malformed
 		}
 	default:
-		return DropUnsupportedProtocol
+		return drop.UnsupportedProtocol
 	}
 	p.sport = binary.BigEndian.Uint16(frame[p.l4 : p.l4+2])
 	p.dport = binary.BigEndian.Uint16(frame[p.l4+2 : p.l4+4])
-	return dropNone
+	return drop.None
 }
 
 // l4ChecksumOffset is where the transport checksum sits in its header.
@@ -258,12 +260,23 @@ func l4ChecksumOffset(proto uint8) int {
 // and fixes the IPv4 header and TCP/UDP checksums incrementally. A UDP
 // checksum of 0 (none) stays 0. The packet must have passed parseL4.
 func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint16) {
+	rewriteNATSum(frame, p, src, dst, sport, dport, false)
+}
+
+// rewriteNATSum is rewriteNAT; with partial the TCP checksum is partial
+// (GSOFrame): the field, the pseudo-header's sum not complemented, is
+// adjusted through its complement for the addresses only (whoever
+// completes it sums the ports).
+func rewriteNATSum(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint16, partial bool) {
 	ip := frame[ethHdrLen:]
 	l4 := frame[p.l4:]
 	co := l4ChecksumOffset(p.proto)
 	hsum := binary.BigEndian.Uint16(ip[10:12])
 	lsum := binary.BigEndian.Uint16(l4[co : co+2])
 	fixL4 := p.proto == ProtoTCP || lsum != 0
+	if partial {
+		lsum = ^lsum
+	}
 
 	if src != p.src {
 		hsum = csum.Adjust32(hsum, p.src, src)
@@ -276,15 +289,22 @@ func rewriteNAT(frame []byte, p *ipv4Packet, src, dst uint32, sport, dport uint1
 		binary.BigEndian.PutUint32(ip[16:20], dst)
 	}
 	if sport != p.sport {
-		lsum = csum.Adjust16(lsum, p.sport, sport)
+		if !partial {
+			lsum = csum.Adjust16(lsum, p.sport, sport)
+		}
 		binary.BigEndian.PutUint16(l4[0:2], sport)
 	}
 	if dport != p.dport {
-		lsum = csum.Adjust16(lsum, p.dport, dport)
+		if !partial {
+			lsum = csum.Adjust16(lsum, p.dport, dport)
+		}
 		binary.BigEndian.PutUint16(l4[2:4], dport)
 	}
 	binary.BigEndian.PutUint16(ip[10:12], hsum)
-	if fixL4 {
+	switch {
+	case partial:
+		binary.BigEndian.PutUint16(l4[co:co+2], ^lsum)
+	case fixL4:
 		if p.proto == ProtoUDP && lsum == 0 {
 			lsum = 0xffff // 0 would mean "no checksum" (RFC 768)
 		}
@@ -331,17 +351,17 @@ func buildARP(buf []byte, op uint16, dstMAC, srcMAC [6]byte, senderIP uint32, ta
 // echoReply turns a valid ICMP echo request into its reply in place and
 // returns the frame to send, or a drop reason. The ICMP checksum of the
 // request is verified over the whole message.
-func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, DropReason) {
+func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, drop.Reason) {
 	end := ethHdrLen + p.total
 	if end-p.l4 < icmpMinHdr {
-		return nil, DropMalformed
+		return nil, drop.Malformed
 	}
 	icmp := frame[p.l4:end]
 	if csum.Sum(icmp, 0) != 0 {
-		return nil, DropBadChecksum
+		return nil, drop.BadChecksum
 	}
 	if icmp[0] != icmpEchoRequest || icmp[1] != 0 {
-		return nil, DropNoListener
+		return nil, drop.NoListener
 	}
 	var peer [6]byte
 	copy(peer[:], frame[6:12])
@@ -357,7 +377,7 @@ func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, DropReason
 	icmp[0] = icmpEchoReply
 	sum := csum.Adjust16(binary.BigEndian.Uint16(icmp[2:4]), icmpEchoRequest<<8, icmpEchoReply<<8)
 	binary.BigEndian.PutUint16(icmp[2:4], sum)
-	return frame[:end], dropNone
+	return frame[:end], drop.None
 }
 
 // addr4 converts an address in host order to netip form (no allocation).

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,10 +62,10 @@ func TestRewriteNATRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := append([]byte(nil), tt.frame...)
 			p, r := parseIPv4(f)
-			if r != dropNone {
+			if r != drop.None {
 				t.Fatalf("parseIPv4: %v", r)
 			}
-			if r := parseL4(f, &p); r != dropNone {
+			if r := parseL4(f, &p); r != drop.None {
 				t.Fatalf("parseL4: %v", r)
 			}
 			rewriteNAT(f, &p, u32(tt.src.Addr()), u32(tt.dst.Addr()), tt.src.Port(), tt.dst.Port())
@@ -79,10 +81,10 @@ func TestRewriteNATRoundTrip(t *testing.T) {
 			}
 			// Parsing the result again sees the new tuple.
 			p2, r := parseIPv4(f)
-			if r != dropNone {
+			if r != drop.None {
 				t.Fatalf("re-parse: %v", r)
 			}
-			if r := parseL4(f, &p2); r != dropNone {
+			if r := parseL4(f, &p2); r != drop.None {
 				t.Fatalf("re-parse L4: %v", r)
 			}
 			if p2.src != p.src || p2.dst != p.dst || p2.sport != p.sport || p2.dport != p.dport || p2.ttl != p.ttl {
@@ -98,22 +100,22 @@ func TestParseRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		f    []byte
-		want DropReason
+		want drop.Reason
 	}{
-		{"short ip header", good[:ethHdrLen+19], DropMalformed},
-		{"version 6", mod(func(b []byte) []byte { b[14] = 0x65; return b }), DropMalformed},
-		{"ihl 4", mod(func(b []byte) []byte { b[14] = 0x44; return b }), DropMalformed},
-		{"ihl beyond frame", mod(func(b []byte) []byte { b[14] = 0x4f; return b[:ethHdrLen+40] }), DropMalformed},
-		{"total length beyond frame", good[:ethHdrLen+39], DropMalformed},
-		{"total length below header", mod(func(b []byte) []byte { binary.BigEndian.PutUint16(b[16:], 19); return b }), DropMalformed},
-		{"bad header checksum", mod(func(b []byte) []byte { b[24] ^= 0xff; return b }), DropBadChecksum},
-		{"tcp data offset too small", mod(func(b []byte) []byte { b[ethHdrLen+20+12] = 0x40; return b }), DropMalformed},
-		{"tcp data offset beyond packet", mod(func(b []byte) []byte { b[ethHdrLen+20+12] = 0xf0; return b }), DropMalformed},
+		{"short ip header", good[:ethHdrLen+19], drop.Malformed},
+		{"version 6", mod(func(b []byte) []byte { b[14] = 0x65; return b }), drop.Malformed},
+		{"ihl 4", mod(func(b []byte) []byte { b[14] = 0x44; return b }), drop.Malformed},
+		{"ihl beyond frame", mod(func(b []byte) []byte { b[14] = 0x4f; return b[:ethHdrLen+40] }), drop.Malformed},
+		{"total length beyond frame", good[:ethHdrLen+39], drop.Malformed},
+		{"total length below header", mod(func(b []byte) []byte { binary.BigEndian.PutUint16(b[16:], 19); return b }), drop.Malformed},
+		{"bad header checksum", mod(func(b []byte) []byte { b[24] ^= 0xff; return b }), drop.BadChecksum},
+		{"tcp data offset too small", mod(func(b []byte) []byte { b[ethHdrLen+20+12] = 0x40; return b }), drop.Malformed},
+		{"tcp data offset beyond packet", mod(func(b []byte) []byte { b[ethHdrLen+20+12] = 0xf0; return b }), drop.Malformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, r := parseIPv4(tt.f)
-			if r == dropNone {
+			if r == drop.None {
 				r = parseL4(tt.f, &p)
 			}
 			if r != tt.want {
@@ -122,14 +124,14 @@ func TestParseRejects(t *testing.T) {
 		})
 	}
 	p, r := parseIPv4(good)
-	if r != dropNone {
+	if r != drop.None {
 		t.Fatalf("good frame: %v", r)
 	}
-	if r := parseL4(good, &p); r != dropNone || p.sport != 40000 || p.dport != 80 || p.tcpFlags != tcpSYN {
+	if r := parseL4(good, &p); r != drop.None || p.sport != 40000 || p.dport != 80 || p.tcpFlags != tcpSYN {
 		t.Errorf("good frame: %v %+v", r, p)
 	}
 	for n := range ethHdrLen + arpLen {
-		if _, r := parseARP(arpRequest(clientMAC, client, vip)[:n]); r != DropMalformed {
+		if _, r := parseARP(arpRequest(clientMAC, client, vip)[:n]); r != drop.Malformed {
 			t.Errorf("ARP truncated to %d bytes: %v, want malformed", n, r)
 		}
 	}

@@ -39,3 +39,40 @@ type LossCounter interface {
 	// ReadBatch returned them, since the port was opened.
 	RxLost() uint64
 }
+
+// GSOHeadroom is the room before a whole GSO frame in its buffer for a
+// port's own header (TAP: the virtio-net header), so that a frame read
+// whole on one port is written whole on another without a copy.
+const GSOHeadroom = 16
+
+// GSOFrame is a TCPv4 GSO frame handed over whole: Buf[GSOHeadroom:] is
+// an Ethernet/IPv4/TCP frame of up to 64 KB standing for wire segments of
+// SegSize payload bytes (the last may be shorter), with the whole frame's
+// IPv4 total length, a valid header checksum and a partial TCP checksum
+// (CHECKSUM_PARTIAL: the field holds the pseudo-header's folded sum over
+// the whole TCP length, not complemented; whoever segments the frame sums
+// each segment into it). Nothing has verified the payload.
+type GSOFrame struct {
+	Buf     []byte
+	SegSize int
+}
+
+// GSOPort is a port that carries TCPv4 GSO frames whole (a TAP with
+// offload), so that the engine translates a 64 KB frame's headers once
+// instead of cutting it into wire segments and joining them again.
+type GSOPort interface {
+	Port
+	// ReadGSO is ReadBatch, except that a GSO frame the port can hand
+	// over whole comes in *g, with n 0 and no error; it is the port's,
+	// and the caller's to change in place, until the next read. A caller
+	// that does not forward it calls CutGSO before reading again; the
+	// next reads then return its wire segments, as ReadBatch would.
+	ReadGSO(bufs [][]byte, sizes []int, g *GSOFrame) (n int, err error)
+	CutGSO()
+	// CanWriteGSO reports whether WriteGSO works (the TAP has offload).
+	CanWriteGSO() bool
+	// WriteGSO writes buf[GSOHeadroom:] (as GSOFrame describes) as one
+	// GSO frame of segSize payload bytes per segment, overwriting
+	// buf[:GSOHeadroom] as it likes. Safe alongside WriteBatch.
+	WriteGSO(buf []byte, segSize int) error
+}

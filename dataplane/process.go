@@ -5,6 +5,8 @@ import (
 	"net"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"lbx/dataplane/flowtable"
 	"lbx/pools"
 )
@@ -54,9 +56,9 @@ func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
 		sz := sizes[j]
 		switch {
 		case sz < 0 || sz > len(bufs[j]):
-			w.ctr.drops[DropMalformed].Add(1)
+			w.ctr.drops[drop.Malformed].Add(1)
 		case in == nil:
-			w.ctr.drops[DropNoProgram].Add(1)
+			w.ctr.drops[drop.NoProgram].Add(1)
 		default:
 			w.process(in, bufs[j][:sz])
 		}
@@ -103,7 +105,7 @@ func (w *worker) flushPort(i int) {
 	n = max(0, min(n, len(frames)))
 	w.ctr.ports[i].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		w.ctr.drops[DropTxError].Add(uint64(lost))
+		w.ctr.drops[drop.TxError].Add(uint64(lost))
 		w.e.log.Debug("dataplane: write failed", "port", p.name, "lost", lost, "err", err)
 	}
 	clear(frames)
@@ -113,31 +115,31 @@ func (w *worker) flushPort(i int) {
 // process handles one received frame; it never panics on any input and
 // counts every frame it does not forward or answer.
 func (w *worker) process(in *installed, frame []byte) {
-	if r := w.handle(in, frame); r != dropNone {
+	if r := w.handle(in, frame); r != drop.None {
 		w.ctr.drops[r].Add(1)
 	}
 }
 
-func (w *worker) handle(in *installed, frame []byte) DropReason {
+func (w *worker) handle(in *installed, frame []byte) drop.Reason {
 	if len(frame) > maxFrameLen {
-		return DropOversize
+		return drop.Oversize
 	}
 	if len(frame) < ethHdrLen {
-		return DropMalformed
+		return drop.Malformed
 	}
 	switch binary.BigEndian.Uint16(frame[12:14]) {
 	case etherTypeARP:
 		if !w.forMe(frame, true) {
-			return DropNotForUs
+			return drop.NotForUs
 		}
 		return w.handleARP(in, frame)
 	case etherTypeIPv4:
 		if !w.forMe(frame, false) {
-			return DropNotForUs
+			return drop.NotForUs
 		}
 		return w.handleIPv4(in, frame)
 	default:
-		return DropUnsupportedEthertype
+		return drop.UnsupportedEthertype
 	}
 }
 
@@ -152,9 +154,9 @@ func (w *worker) forMe(frame []byte, bcast bool) bool {
 
 func unicastMAC(m [6]byte) bool { return m[0]&1 == 0 && m != [6]byte{} }
 
-func (w *worker) handleARP(in *installed, frame []byte) DropReason {
+func (w *worker) handleARP(in *installed, frame []byte) drop.Reason {
 	a, r := parseARP(frame)
-	if r != dropNone {
+	if r != drop.None {
 		return r
 	}
 	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) {
@@ -164,7 +166,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 			w.e.log.Warn("dataplane: address conflict: another host claims a local address",
 				"address", addr4(a.senderIP), "mac", net.HardwareAddr(a.senderMAC[:]).String(), "port", w.rx.name)
 		}
-		return DropAddressConflict
+		return drop.AddressConflict
 	}
 	learned := false
 	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
@@ -173,17 +175,17 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
 		if !w.arpLimit.allow(a.senderIP, w.now) {
-			return DropARPRateLimited
+			return drop.ARPRateLimited
 		}
 		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
 		w.ctr.ports[w.rx.idx].arpReplies.Add(1)
-		return dropNone
+		return drop.None
 	}
 	if a.op == arpOpReply && learned {
-		return dropNone
+		return drop.None
 	}
-	return DropNotForUs
+	return drop.NotForUs
 }
 
 // snatOn reports whether a is a SNAT pool address the appliance answers
@@ -228,14 +230,14 @@ func (e *Engine) writeLocked(ctr *counterShard, p *portState, frames [][]byte) {
 	n = max(0, min(n, len(frames)))
 	ctr.ports[p.idx].txPackets.Add(uint64(n))
 	if lost := len(frames) - n; lost > 0 {
-		ctr.drops[DropTxError].Add(uint64(lost))
+		ctr.drops[drop.TxError].Add(uint64(lost))
 		e.log.Debug("dataplane: write of released frames failed", "port", p.name, "lost", lost, "err", err)
 	}
 }
 
-func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
+func (w *worker) handleIPv4(in *installed, frame []byte) drop.Reason {
 	p, r := parseIPv4(frame)
-	if r != dropNone {
+	if r != drop.None {
 		return r
 	}
 	if p.proto == protoICMP { // errors about translated flows: icmperr.go
@@ -250,9 +252,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	}
 	if in.isLocal(p.src) {
 		if p.src == p.dst {
-			return DropLandAttack
+			return drop.LandAttack
 		}
-		return DropLocalSource
+		return drop.LocalSource
 	}
 	// Glean the sender's MAC when it is a neighbour on this port (the
 	// source is not local: checked above).
@@ -269,38 +271,38 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 		return w.handleL4(in, frame, &p)
 	case protoICMP:
 		if !in.isLocal(p.dst) {
-			return DropNotForUs
+			return drop.NotForUs
 		}
 		if p.fragment {
-			return DropFragment
+			return drop.Fragment
 		}
 		if ethHdrLen+p.total > p.l4 && frame[p.l4] != icmpEchoRequest && in.isSelf(p.dst) {
 			return w.deliverLocal(frame, &p)
 		}
 		out, r := echoReply(frame, &p, w.rx.mac)
-		if r != dropNone {
+		if r != drop.None {
 			return r
 		}
 		w.emit(w.rx.idx, out)
 		w.ctr.ports[w.rx.idx].icmpEchoes.Add(1)
-		return dropNone
+		return drop.None
 	default:
 		if in.isLocal(p.dst) {
-			return DropUnsupportedProtocol
+			return drop.UnsupportedProtocol
 		}
-		return DropNotForUs
+		return drop.NotForUs
 	}
 }
 
-func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason {
+func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) drop.Reason {
 	if p.fragment {
 		return w.handleFragment(in, frame, p) // frag.go
 	}
-	if r := parseL4(frame, p); r != dropNone {
+	if r := parseL4(frame, p); r != drop.None {
 		return r
 	}
 	if p.proto == ProtoTCP && badTCPFlags(p.tcpFlags) {
-		return DropBadTCPFlags
+		return drop.BadTCPFlags
 	}
 	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
 	hit, ok := w.e.flows.Lookup(k, w.now, p.seg())
@@ -311,19 +313,19 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 				return w.deliverLocal(frame, p)
 			}
 			if in.isLocal(p.dst) {
-				return DropNoListener
+				return drop.NoListener
 			}
-			return DropNotForUs
+			return drop.NotForUs
 		}
 		vs := in.prog.Virtuals[vi]
 		if !vs.Enabled {
-			return DropVirtualDisabled
+			return drop.VirtualDisabled
 		}
 		if vs.L7 != nil {
 			return w.deliverLocal(frame, p) // the proxy's: l7/proxy over the local stack
 		}
 		if p.proto == ProtoTCP && p.tcpFlags&(tcpSYN|tcpACK|tcpRST) != tcpSYN {
-			return DropNoFlow
+			return drop.NoFlow
 		}
 		// The transport checksum is verified on the packet that would
 		// open a flow, not on every packet: a corrupt packet must not
@@ -333,17 +335,17 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 		// path does not read every payload byte. Packets for the local
 		// stack are verified there.
 		if !l4ChecksumOK(frame, p) {
-			return DropBadL4Checksum
+			return drop.BadL4Checksum
 		}
 		if p.ttl <= 1 {
-			return DropTTLExceeded
+			return drop.TTLExceeded
 		}
-		var r DropReason
-		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, p.seg()); r != dropNone {
+		var r drop.Reason
+		if hit, r = w.newFlow(in, vs, &in.virts[vi], k, p.seg()); r != drop.None {
 			return r
 		}
 	} else if p.ttl <= 1 {
-		return DropTTLExceeded
+		return drop.TTLExceeded
 	}
 
 	if !hit.DSR {
@@ -361,23 +363,23 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) DropReason
 // virtual's outbound traffic; the flow is not looked up (DSR tracks the
 // client's half only). It reports false for a packet from a VIP that is not
 // a DSR virtual's answer, which is then judged as any other.
-func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, DropReason) {
-	if r := parseL4(frame, p); r != dropNone {
+func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, drop.Reason) {
+	if r := parseL4(frame, p); r != drop.None {
 		return true, r
 	}
 	vi := in.prog.lookupVirtual(addr4(p.src), p.sport, p.proto)
 	if vi < 0 || !in.prog.Virtuals[vi].DSR {
-		return false, dropNone
+		return false, drop.None
 	}
 	if in.isLocal(p.dst) {
-		return true, DropLocalSource
+		return true, drop.LocalSource
 	}
 	ci := in.connected(p.dst)
 	if ci < 0 {
-		return true, DropNoRoute
+		return true, drop.NoRoute
 	}
 	if p.ttl <= 1 {
-		return true, DropTTLExceeded
+		return true, drop.TTLExceeded
 	}
 	decTTL(frame, p)
 	w.count(in.virts[vi].stats, nil, false, uint64(p.total))
@@ -386,7 +388,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, Dr
 
 // newFlow picks a member of the virtual's runtime pool (rt, vs's runtime
 // state) and records the flow a SYN (or first UDP datagram) opens.
-func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, DropReason) {
+func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, drop.Reason) {
 	if vs.Forward {
 		return w.forwardFlow(in, rt, k, seg) // forward.go
 	}
@@ -399,7 +401,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.
 	}
 	m, ok := rt.pool.Pick(&req, ps, &w.sel)
 	if !ok {
-		return flowtable.Hit{}, DropNoMember
+		return flowtable.Hit{}, drop.NoMember
 	}
 	maddr := u32(m.Addr)
 	mport := m.Port
@@ -412,7 +414,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.
 	}
 	cs, _ := in.route(k.Src)
 	if maddr == 0 || ms < 0 || cs < 0 {
-		return flowtable.Hit{}, DropNoRoute
+		return flowtable.Hit{}, drop.NoRoute
 	}
 	nf := flowtable.NewFlow{
 		Fwd:        k,
@@ -450,13 +452,13 @@ func hashKey(client uint32, off, n int) uint64 {
 
 // send addresses a rewritten frame to its next hop on the egress port, or
 // parks it and asks for the next hop's MAC.
-func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) DropReason {
+func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) drop.Reason {
 	p := w.e.ports[egress]
 	copy(frame[6:12], p.mac[:])
 	if mac, ok := p.neigh.Lookup4(nextHop); ok {
 		copy(frame[0:6], mac[:])
 		w.emit(egress, frame)
-		return dropNone
+		return drop.None
 	}
 
 	nh := addr4(nextHop) // the queue keys by netip.Addr
@@ -470,7 +472,7 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 	}
 	p.pending.Unlock()
 	if dropped > 0 {
-		w.ctr.drops[DropNeighborTimeout].Add(uint64(dropped))
+		w.ctr.drops[drop.NeighborTimeout].Add(uint64(dropped))
 	}
 	if sendARP && !known {
 		src := uint32(0)
@@ -481,5 +483,5 @@ func (w *worker) send(in *installed, egress int, frame []byte, nextHop uint32) D
 		w.emit(egress, f)
 		w.ctr.ports[egress].arpRequests.Add(1)
 	}
-	return dropNone
+	return drop.None
 }

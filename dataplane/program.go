@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"time"
 
 	"lbx/dataplane/flowtable"
+	"lbx/dataplane/l7spec"
 	"lbx/pools"
 )
 
@@ -113,64 +113,7 @@ type Virtual struct {
 	// appliance's proxy (package l7/proxy) terminates the connection
 	// there. No flow is made and nothing is translated; the rest of the
 	// spec is the proxy's.
-	L7 *L7
-}
-
-// L7 is an HTTP virtual's layer-7 spec, compiled from its http profile,
-// its one-connect profile and its cookie persistence; the appliance hands
-// it to the proxy.
-type L7 struct {
-	InsertXFF       bool
-	HeaderInsert    []string // "Name: value"
-	HeaderErase     []string
-	RedirectRewrite string // none, all, matching or nodes
-	ServerAgent     string
-	MaxHeaderSize   int
-	MaxRequests     int // 0: no limit
-
-	OneConnect *L7OneConnect // nil: one server connection per client connection
-	Cookie     *L7Cookie     // nil: no cookie persistence
-
-	// ClientTLS terminates TLS (client-ssl profiles, in the virtual's
-	// order): the client's SNI chooses among them, else the Default one,
-	// else the first. ServerTLS re-encrypts to the members (server-ssl);
-	// nil for plain TCP.
-	ClientTLS []L7Cert
-	ServerTLS *L7Cert
-
-	// Pools are the pools the virtual's local traffic policies forward
-	// to besides its own: the runtime builds them as it builds a
-	// virtual's pool, so the proxy selects from them with live member
-	// state. Policies is the virtual's compiled policies (a
-	// *policy.Compiled of lbx/l7/policy, which the appliance's proxy
-	// evaluates per request); the dataplane never looks at it.
-	Pools    []*pools.PoolConfig
-	Policies any
-}
-
-// L7Cert is one TLS profile: its PEM files (the appliance loads them at
-// install), the SNI name it serves and whether it is the default.
-type L7Cert struct {
-	Profile  string
-	CertFile string
-	KeyFile  string
-	SNI      string
-	Default  bool
-}
-
-// L7OneConnect is a one-connect profile: server-side connection reuse.
-type L7OneConnect struct {
-	SourceMask  int // prefix length of the source mask
-	MaxReuse    int
-	MaxSize     int
-	IdleTimeout time.Duration
-}
-
-// L7Cookie is cookie persistence, method insert.
-type L7Cookie struct {
-	Name    string // "": BIGipServer<pool>
-	Expire  time.Duration
-	Passive bool // honour the cookie, never set it (method passive)
+	L7 *l7spec.Spec
 }
 
 // Program is the immutable compiled configuration the dataplane runs. It is

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -262,7 +264,7 @@ func TestRouteDSRNeedsConnectedMember(t *testing.T) {
 	if n := len(h.ports[portInt].drain()); n != 0 {
 		t.Errorf("int sent %d frames, want none", n)
 	}
-	if got := h.e.Drops(DropNoRoute); got != 1 {
+	if got := h.e.Drops(drop.NoRoute); got != 1 {
 		t.Errorf("drop.no-route = %d, want 1", got)
 	}
 }

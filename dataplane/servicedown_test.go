@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
@@ -148,13 +150,13 @@ func TestServiceDownDropAndNone(t *testing.T) {
 				t.Fatalf("%s sent %d packets, want none", action, len(out))
 			}
 			cl := ipHdr{srcMAC: clientMAC, dstMAC: extMAC, src: client, dst: vip}
-			before := h.e.Drops(DropNoFlow)
+			before := h.e.Drops(drop.NoFlow)
 			h.send(portExt, seqFrame(cl, 40000, 80, fACK, 104, 706, "more"))
 			forwarded := len(h.ports[portInt].drain())
 			switch action {
 			case ServiceDownDrop:
-				if forwarded != 0 || h.e.Drops(DropNoFlow) != before+1 || h.e.Flows() != 0 {
-					t.Errorf("drop: forwarded %d, no-flow drops +%d, flows %d; want 0, +1, 0", forwarded, h.e.Drops(DropNoFlow)-before, h.e.Flows())
+				if forwarded != 0 || h.e.Drops(drop.NoFlow) != before+1 || h.e.Flows() != 0 {
+					t.Errorf("drop: forwarded %d, no-flow drops +%d, flows %d; want 0, +1, 0", forwarded, h.e.Drops(drop.NoFlow)-before, h.e.Flows())
 				}
 			case ServiceDownNone:
 				if forwarded != 1 || h.e.Flows() != 1 {

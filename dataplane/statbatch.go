@@ -30,10 +30,16 @@ type statBatch struct {
 // count adds one packet of the given size to the tally of (vs, ms, in);
 // vs or ms may be nil.
 func (w *worker) count(vs *VirtualStats, ms *pools.MemberStats, in bool, bytes uint64) {
+	w.countN(vs, ms, in, 1, bytes)
+}
+
+// countN adds pkts packets of bytes in all (a GSO frame's wire segments)
+// to the tally of (vs, ms, in).
+func (w *worker) countN(vs *VirtualStats, ms *pools.MemberStats, in bool, pkts, bytes uint64) {
 	b := &w.stats
 	for i := range b.n {
 		if t := &b.t[i]; t.vs == vs && t.ms == ms && t.in == in {
-			t.pkts++
+			t.pkts += pkts
 			t.bytes += bytes
 			return
 		}
@@ -41,7 +47,7 @@ func (w *worker) count(vs *VirtualStats, ms *pools.MemberStats, in bool, bytes u
 	if b.n == statSlots {
 		w.flushStats()
 	}
-	b.t[b.n] = statTally{vs: vs, ms: ms, in: in, pkts: 1, bytes: bytes}
+	b.t[b.n] = statTally{vs: vs, ms: ms, in: in, pkts: pkts, bytes: bytes}
 	b.n++
 }
 

@@ -30,8 +30,11 @@ func TestMain(m *testing.M) {
 			}
 			defer os.RemoveAll(dir)
 			lbxBinary = filepath.Join(dir, "lbx")
-			out, err := exec.Command("go", "build", "-o", lbxBinary, "lbx/cmd/lbx").CombinedOutput()
-			if err != nil {
+			if b := os.Getenv("LBX_TESTBED_BINARY"); b != "" {
+				// A prebuilt binary, e.g. an older build for an A/B
+				// profile (tapprofile_test.go).
+				lbxBinary = b
+			} else if out, err := exec.Command("go", "build", "-o", lbxBinary, "lbx/cmd/lbx").CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "build lbx: %v\n%s", err, out)
 				return 1
 			}

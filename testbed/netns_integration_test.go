@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,5 +102,36 @@ func TestIntegrationDownWithForeignNamespace(t *testing.T) {
 	}
 	if err := tb2.Down(); err != nil {
 		t.Fatalf("second down: %v", err)
+	}
+}
+
+// TestIntegrationHostCmdInNamespace: every way to run a HostCmd (Output,
+// CombinedOutput, Run) runs it in the host's namespace, where the client's
+// address is; exec.Cmd's own CombinedOutput and Run would run it in the
+// caller's.
+func TestIntegrationHostCmdInNamespace(t *testing.T) {
+	tb := upTestbed(t)
+	run := map[string]func(c *HostCmd) ([]byte, error){
+		"Output":         (*HostCmd).Output,
+		"CombinedOutput": (*HostCmd).CombinedOutput,
+		"Run": func(c *HostCmd) ([]byte, error) {
+			var b bytes.Buffer
+			c.Stdout = &b
+			err := c.Run()
+			return b.Bytes(), err
+		},
+	}
+	for name, f := range run {
+		c, err := tb.Command("client", "ip", "-o", "-4", "addr", "show")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := f(c)
+		if err != nil {
+			t.Fatalf("%s: %v: %s", name, err, out)
+		}
+		if !bytes.Contains(out, []byte("198.18.1.10/")) {
+			t.Errorf("%s ran outside the client's namespace: %s", name, out)
+		}
 	}
 }

@@ -27,13 +27,15 @@ func bulkSum(seed uint64, n int64) [32]byte {
 // TestIntegrationTAPOffloadBulk moves 48 MB each way through a virtual
 // server (DNAT to a member, SNAT automap) over one TCP connection whose
 // ends are the kernels of the client and server namespaces. With TAP
-// offload the appliance reads 64 KB GSO frames, cuts them, translates
-// every segment and writes them joined again with a partial checksum the
-// kernel completes per segment (the switch ends towards client and server
-// compute checksums in software, so the receiving TCPs verify them): a
-// wrong checksum would be dropped by the receiving TCP and stall the
-// transfer, and a wrong byte would change the digest. On tap ports the GSO counters show the offload path carried the
-// transfer both ways.
+// offload the appliance reads 64 KB GSO frames and forwards them whole
+// (translated headers, partial checksum adjusted), or cuts them,
+// translates every segment and writes them joined again; either way with
+// a partial checksum the kernel completes per segment (the switch ends
+// towards client and server compute checksums in software, so the
+// receiving TCPs verify them): a wrong checksum would be dropped by the
+// receiving TCP and stall the transfer, and a wrong byte would change the
+// digest. On tap ports the GSO counters show the offload path carried the
+// transfer both ways, and gso_whole_in that frames went through whole.
 func TestIntegrationTAPOffloadBulk(t *testing.T) {
 	tb := upTestbed(t)
 	app := tb.Client()
@@ -141,7 +143,7 @@ func TestIntegrationTAPOffloadBulk(t *testing.T) {
 		return
 	}
 	for _, p := range []string{"lbx-ext", "lbx-int"} {
-		for _, c := range []string{"gso_frames_in", "gso_frames_out"} {
+		for _, c := range []string{"gso_frames_in", "gso_frames_out", "gso_whole_in"} {
 			if v := counter(fmt.Sprintf("port.%s.%s", p, c)); v == 0 {
 				t.Errorf("port.%s.%s is 0: the transfer did not use TAP offload\n%s", p, c, out)
 			}

@@ -602,6 +602,25 @@ func (c *HostCmd) Output() ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// CombinedOutput runs the command inside the host's namespace and returns
+// its standard output and error together. (exec.Cmd's own would start it
+// in the caller's namespace: every way to run a HostCmd goes through
+// Start.)
+func (c *HostCmd) CombinedOutput() ([]byte, error) {
+	var b bytes.Buffer
+	c.Stdout, c.Stderr = &b, &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+// Run runs the command inside the host's namespace and waits for it.
+func (c *HostCmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
 // In runs fn with the calling goroutine's thread inside host's namespace:
 // sockets fn opens belong to that host.
 func (tb *Testbed) In(host string, fn func() error) error {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -23,7 +25,6 @@ import (
 
 	"lbx/ctrlplane/metrics"
 	"lbx/ctrlplane/status"
-	"lbx/dataplane"
 	"lbx/monitors"
 )
 
@@ -355,7 +356,7 @@ func TestMetricsDropsByReason(t *testing.T) {
 	defer srv.Close()
 	s := scrapeURL(t, srv.URL)
 	before := s.value(t, "lbx_drops_total", "reason=malformed")
-	for _, r := range dataplane.DropReasons() {
+	for _, r := range drop.Reasons() {
 		s.value(t, "lbx_drops_total", "reason="+r.String()) // every reason is served, also at 0
 	}
 
@@ -381,7 +382,7 @@ func TestMetricsDropsByReason(t *testing.T) {
 		v, _ := s.find("lbx_drops_total", "reason=malformed")
 		return v == before+1
 	})
-	if got := tb.app.Engine().Drops(dataplane.DropMalformed); float64(got) != before+1 {
+	if got := tb.app.Engine().Drops(drop.Malformed); float64(got) != before+1 {
 		t.Errorf("engine counts %d malformed drops, metrics %v", got, before+1)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/config"
-	"lbx/dataplane"
+	"lbx/dataplane/l7spec"
 )
 
 // tcpIdleTimeout is the server side's TCP idle timeout, which closes idle
@@ -16,11 +16,11 @@ const tcpIdleTimeout = 300 * time.Second
 // (ltm profile http, /Common/http's defaults for what it does not set),
 // nil for a layer-4 virtual. config.Validate checked the profiles (one of
 // each type; http needs tcp; one-connect needs http).
-func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *dataplane.L7 {
-	var l7 *dataplane.L7
+func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *l7spec.Spec {
+	var l7 *l7spec.Spec
 	var oc *config.LTMProfile
-	var client []dataplane.L7Cert
-	var server *dataplane.L7Cert
+	var client []l7spec.Cert
+	var server *l7spec.Cert
 	for _, p := range v.Profiles {
 		lp := c.LookupProfile(p.Name)
 		if lp == nil {
@@ -29,7 +29,7 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 		e := c.EffectiveProfile(lp)
 		switch lp.Type {
 		case config.ProfileHTTP:
-			l7 = &dataplane.L7{
+			l7 = &l7spec.Spec{
 				InsertXFF: e.InsertXFF.V, RedirectRewrite: e.RedirectRewrite.V, ServerAgent: e.ServerAgentName.V,
 				MaxHeaderSize: int(e.MaxHeaderSize.V), MaxRequests: int(e.MaxRequests.V),
 			}
@@ -42,9 +42,9 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 		case config.ProfileOneConnect:
 			oc = &e
 		case config.ProfileClientSSL:
-			client = append(client, dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V, SNI: e.ServerName.V, Default: e.SNIDefault.V})
+			client = append(client, l7spec.Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V, SNI: e.ServerName.V, Default: e.SNIDefault.V})
 		case config.ProfileServerSSL:
-			server = &dataplane.L7Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V}
+			server = &l7spec.Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V}
 		}
 	}
 	if l7 == nil {
@@ -58,7 +58,7 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 			add(obj, "profiles "+oc.Name+" source-mask "+oc.SourceMask.V, err)
 			return nil
 		}
-		l7.OneConnect = &dataplane.L7OneConnect{SourceMask: bits, MaxReuse: int(oc.MaxReuse.V), MaxSize: int(oc.MaxSize.V), IdleTimeout: tcpIdleTimeout}
+		l7.OneConnect = &l7spec.OneConnect{SourceMask: bits, MaxReuse: int(oc.MaxReuse.V), MaxSize: int(oc.MaxSize.V), IdleTimeout: tcpIdleTimeout}
 		if oc.IdleTimeoutOverride.V > 0 {
 			l7.OneConnect.IdleTimeout = time.Duration(oc.IdleTimeoutOverride.V) * time.Second
 		}

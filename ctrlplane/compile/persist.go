@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lbx/ctrlplane/config"
-	"lbx/dataplane"
+	"lbx/dataplane/l7spec"
 	"lbx/pools"
 )
 
@@ -15,8 +15,8 @@ import (
 // runs it: insert (and rewrite, run as insert) sets the BIGipServer cookie
 // and honours it; passive only honours a cookie the member set; hash is
 // not run (warned), and the cookie is honoured as passive.
-func compileCookie(eff config.Persistence, obj config.Ref, prop string, warn func(obj config.Ref, prop, what string)) *dataplane.L7Cookie {
-	ck := &dataplane.L7Cookie{Name: eff.CookieName.V, Expire: expiration(eff.Expiration.V)}
+func compileCookie(eff config.Persistence, obj config.Ref, prop string, warn func(obj config.Ref, prop, what string)) *l7spec.Cookie {
+	ck := &l7spec.Cookie{Name: eff.CookieName.V, Expire: expiration(eff.Expiration.V)}
 	switch eff.Method.V {
 	case "passive":
 		ck.Passive = true
@@ -63,7 +63,7 @@ type compiledPersist struct {
 //     match-across-virtuals; both send a client to the same node in
 //     whichever pool;
 //   - timeout 0 keeps records until deleted.
-func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTable, l7 *dataplane.L7, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *compiledPersist {
+func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTable, l7 *l7spec.Spec, add func(obj config.Ref, prop string, err error), warn func(obj config.Ref, prop, what string)) *compiledPersist {
 	obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 	chosen := "" // config.Validate checked the references and the default
 	for _, r := range v.Persist {

@@ -4,13 +4,14 @@ import (
 	"net/http"
 	"time"
 
+	"lbx/dataplane/drop"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
-	"lbx/dataplane"
 	"lbx/monitors"
 )
 
@@ -27,7 +28,7 @@ type Config interface {
 type Dataplane interface {
 	Flows() int
 	FlowCapacity() int
-	Drops(r dataplane.DropReason) uint64
+	Drops(r drop.Reason) uint64
 }
 
 // Monitors is the monitor engine's view by check (*health.Monitoring has
@@ -221,7 +222,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if dp := c.src.Dataplane; dp != nil {
 		ch <- prometheus.MustNewConstMetric(flowEntries, prometheus.GaugeValue, float64(dp.Flows()))
 		ch <- prometheus.MustNewConstMetric(flowCapacity, prometheus.GaugeValue, float64(dp.FlowCapacity()))
-		for _, r := range dataplane.DropReasons() {
+		for _, r := range drop.Reasons() {
 			ch <- prometheus.MustNewConstMetric(drops, prometheus.CounterValue, float64(dp.Drops(r)), r.String())
 		}
 	}

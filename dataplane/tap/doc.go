@@ -14,8 +14,12 @@
 //     the cutting of a TCPv4 GSO frame of up to 64 KB into wire segments
 //     with complete checksums on read, the checksum of a NEEDS_CSUM frame,
 //     and on write the joining of a run of consecutive segments of one
-//     connection into one GSO frame that the kernel segments again. The
-//     engine sees only wire-sized frames with valid checksums. Cut and
+//     connection into one GSO frame that the kernel segments again. A
+//     TCPv4 frame with a partial checksum as the kernel's TSO makes it
+//     goes to the engine whole instead (ReadGSO, dataplane.GSOPort): the
+//     engine translates its headers and writes it with WriteGSO, or hands
+//     it back (CutGSO) to be cut as above; WriteGSO puts its header in the
+//     read buffer's headroom, so a whole frame is never copied in lbx. Cut and
 //     Join are that arithmetic without a device, for the engine's test of
 //     a GSO frame through its NAT (dataplane's gso_test.go).
 //   - a read buffer (one ReadBatch at a time, under a mutex) and a pool of

@@ -41,9 +41,13 @@ type Port struct {
 	nl    *netlink.Handle
 	index int
 
-	rmu   sync.Mutex // guards rbuf and split: one ReadBatch at a time
-	rbuf  []byte     // virtio-net header and one frame of up to 64 KB
+	rmu   sync.Mutex // guards rbuf, split and whole: one read at a time
+	rbuf  []byte     // rbufOff spare bytes, virtio-net header and one frame of up to 64 KB
 	split tcpSplit   // the GSO frame in rbuf being cut
+	// whole is the GSO frame in rbuf that ReadGSO returned whole, with
+	// its header, until the next read or CutGSO.
+	whole    []byte
+	wholeHdr vnetHdr
 
 	wbufs sync.Pool // *[]byte: a virtio-net header and a frame of up to 64 KB, per WriteBatch
 
@@ -66,11 +70,17 @@ var (
 	_ dataplane.LossCounter   = (*Port)(nil)
 	_ dataplane.PortCounters  = (*Port)(nil)
 	_ dataplane.PortDescriber = (*Port)(nil)
+	_ dataplane.GSOPort       = (*Port)(nil)
 )
 
 // BufLen is the size of a buffer that holds any TAP read or write: a
 // virtio-net header and the largest GSO frame.
 const BufLen = vnetHdrLen + maxGSOFrame
+
+// rbufOff is where a read goes in the read buffer: the virtio-net header
+// then ends at dataplane.GSOHeadroom, so that a frame returned whole has
+// the headroom GSOFrame promises before it.
+const rbufOff = dataplane.GSOHeadroom - vnetHdrLen
 
 // Open creates (or attaches to) the TAP device in the calling thread's
 // network namespace, brings it up, and returns it as the port called name
@@ -100,7 +110,7 @@ func Open(name, device string, mac net.HardwareAddr) (*Port, error) {
 	t := &Port{
 		name: name, file: file, mac: append(net.HardwareAddr(nil), mac...), offload: offload,
 		nl: nl, index: link.Attrs().Index,
-		rbuf: make([]byte, BufLen),
+		rbuf: make([]byte, rbufOff+BufLen),
 	}
 	t.wbufs.New = func() any { b := make([]byte, BufLen); return &b }
 	return t, nil
@@ -154,11 +164,39 @@ func (t *Port) MAC() net.HardwareAddr { return t.mac }
 // the rest for the next calls. A frame whose checksum the kernel left to
 // lbx (NEEDS_CSUM) is returned with it complete.
 func (t *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
+	return t.read(bufs, sizes, nil)
+}
+
+// ReadGSO implements dataplane.GSOPort: ReadBatch, except that a TCPv4
+// GSO frame with a partial checksum, of the shape the kernel's TSO makes
+// (see wholeGSO), is returned whole in *g, left in the read buffer behind
+// room for a virtio-net header. Other GSO frames are cut as by ReadBatch.
+func (t *Port) ReadGSO(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, error) {
+	return t.read(bufs, sizes, g)
+}
+
+// CutGSO implements dataplane.GSOPort: the frame ReadGSO last returned
+// whole is cut into wire segments for the next reads.
+func (t *Port) CutGSO() {
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
+	if t.whole == nil {
+		return
+	}
+	if !t.split.init(t.wholeHdr, t.whole) {
+		t.ctr.vnetErrors.Add(1)
+	}
+	t.whole = nil
+}
+
+// read is ReadBatch (g nil) and ReadGSO.
+func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, error) {
 	if len(bufs) == 0 {
 		return 0, nil
 	}
 	t.rmu.Lock()
 	defer t.rmu.Unlock()
+	t.whole = nil
 	for {
 		if !t.split.done() {
 			if n := t.cutSegments(bufs, sizes); n > 0 {
@@ -166,21 +204,25 @@ func (t *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 			}
 			continue
 		}
-		m, err := t.file.Read(t.rbuf)
+		m, err := t.file.Read(t.rbuf[rbufOff:])
 		if err != nil {
 			return 0, err
 		}
-		h, ok := parseVnetHdr(t.rbuf[:m])
+		h, ok := parseVnetHdr(t.rbuf[rbufOff : rbufOff+m])
 		if !ok || m == vnetHdrLen {
 			continue
 		}
-		frame := t.rbuf[vnetHdrLen:m]
+		frame := t.rbuf[dataplane.GSOHeadroom : rbufOff+m]
 		if h.gsoType != vnetGSONone {
+			t.ctr.gsoIn.Add(1)
+			if g != nil && t.offload && wholeGSO(h, frame) {
+				t.whole, t.wholeHdr = frame, h
+				*g = dataplane.GSOFrame{Buf: t.rbuf[:rbufOff+m], SegSize: int(h.gsoSize)}
+				return 0, nil
+			}
 			if !t.split.init(h, frame) {
 				t.ctr.vnetErrors.Add(1)
-				continue
 			}
-			t.ctr.gsoIn.Add(1)
 			continue
 		}
 		if h.flags&vnetFlagNeedsCsum != 0 {
@@ -246,6 +288,41 @@ func (t *Port) WriteBatch(frames [][]byte) (int, error) {
 		i += n
 	}
 	return len(frames), nil
+}
+
+// CanWriteGSO implements dataplane.GSOPort: true with offload.
+func (t *Port) CanWriteGSO() bool { return t.offload }
+
+// WriteGSO implements dataplane.GSOPort: the virtio-net header of a TCPv4
+// GSO frame with a partial checksum goes right before the frame, in
+// buf's headroom, and both go in one write.
+func (t *Port) WriteGSO(buf []byte, segSize int) error {
+	if !t.offload {
+		return fmt.Errorf("tap %s: GSO frame: the device has no offload", t.name)
+	}
+	if len(buf) < dataplane.GSOHeadroom {
+		return fmt.Errorf("tap %s: GSO frame: no headroom", t.name)
+	}
+	frame := buf[dataplane.GSOHeadroom:]
+	f, ok := parseTCP4(frame)
+	if !ok || segSize <= 0 || segSize > 0xffff || len(frame) <= f.hlen || len(frame) > maxGSOFrame {
+		return fmt.Errorf("tap %s: GSO frame of %d bytes, segments of %d: not a TCPv4 frame this port can write", t.name, len(frame), segSize)
+	}
+	out := buf[dataplane.GSOHeadroom-vnetHdrLen:]
+	vnetHdr{
+		flags:      vnetFlagNeedsCsum,
+		gsoType:    vnetGSOTCPv4,
+		hdrLen:     uint16(f.hlen),
+		gsoSize:    uint16(segSize),
+		csumStart:  uint16(ethHdrLen + f.ihl),
+		csumOffset: 16,
+	}.put(out)
+	if _, err := t.file.Write(out); err != nil {
+		return err
+	}
+	t.ctr.gsoOut.Add(1)
+	t.ctr.segsOut.Add(uint64((len(frame) - f.hlen + segSize - 1) / segSize))
+	return nil
 }
 
 // PortCounters implements dataplane.PortCounters: the offload's work.

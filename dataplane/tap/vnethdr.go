@@ -13,6 +13,11 @@ import (
 // to 64 KB (GSO) and frames whose transport checksum is still to be
 // computed (NEEDS_CSUM), and takes both back the same way.
 //
+// Where the engine can carry a GSO frame whole (dataplane.GSOPort, the
+// engine's gso.go) the port hands it over as it came and writes it back
+// with a header of its own (ReadGSO, WriteGSO); otherwise, and for every
+// port that is not a TAP with offload, the following holds.
+//
 // The engine sees none of it: the TAP port cuts a GSO frame into ordinary
 // Ethernet frames of gso_size payload, each with complete checksums, and
 // finishes the checksum of a NEEDS_CSUM frame, on read (tcpSplit,
@@ -136,6 +141,19 @@ func parseTCP4(frame []byte) (tcp4Frame, bool) {
 		return tcp4Frame{}, false
 	}
 	return tcp4Frame{ihl: ihl, hlen: ethHdrLen + ihl + doff}, true
+}
+
+// wholeGSO reports whether a GSO frame read from the TAP may go to the
+// engine whole (dataplane.GSOFrame): plain TCPv4 (no ECN: its CWR rule is
+// per segment), a partial checksum where TCP's goes, an IPv4 total length
+// that is the frame's (parseTCP4), payload beyond the headers. Anything
+// else is cut.
+func wholeGSO(h vnetHdr, frame []byte) bool {
+	if h.gsoType != vnetGSOTCPv4 || h.flags&vnetFlagNeedsCsum == 0 || h.gsoSize == 0 || len(frame) > maxGSOFrame {
+		return false
+	}
+	f, ok := parseTCP4(frame)
+	return ok && int(h.csumStart) == ethHdrLen+f.ihl && h.csumOffset == 16 && len(frame) > f.hlen
 }
 
 // tcpSplit cuts a TCPv4 GSO frame into wire segments, as the kernel's

@@ -443,3 +443,42 @@ func BenchmarkCutJoin(b *testing.B) {
 		cutJoin(h, gso, bufs, out)
 	}
 }
+
+// TestWholeGSO: which GSO frames ReadGSO hands over whole; the rest are
+// cut as before.
+func TestWholeGSO(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	frame := func() []byte {
+		return tcp4Test(gsoClient, gsoVIP, 40000, 80, 1, 7, tsoACK, randomPayload(r, 3*1448), true)
+	}
+	tso := vnetHdr{flags: vnetFlagNeedsCsum, gsoType: vnetGSOTCPv4, hdrLen: ethHdrLen + 52, gsoSize: 1448, csumStart: ethHdrLen + 20, csumOffset: 16}
+	tests := []struct {
+		name  string
+		mod   func(h *vnetHdr, f []byte) []byte
+		whole bool
+	}{
+		{"kernel TSO frame", nil, true},
+		{"ECN", func(h *vnetHdr, f []byte) []byte { h.gsoType |= vnetGSOECN; return f }, false},
+		{"checksum complete", func(h *vnetHdr, f []byte) []byte { h.flags = 0; return f }, false},
+		{"checksum not TCP's", func(h *vnetHdr, f []byte) []byte { h.csumOffset = 6; return f }, false},
+		{"csum start off", func(h *vnetHdr, f []byte) []byte { h.csumStart++; return f }, false},
+		{"no segment size", func(h *vnetHdr, f []byte) []byte { h.gsoSize = 0; return f }, false},
+		{"IPv4 length 0", func(h *vnetHdr, f []byte) []byte {
+			binary.BigEndian.PutUint16(f[ethHdrLen+2:], 0)
+			return f
+		}, false},
+		{"headers only", func(h *vnetHdr, f []byte) []byte { return f[:ethHdrLen+52] }, false},
+		{"UDP", func(h *vnetHdr, f []byte) []byte { f[ethHdrLen+9] = 17; return f }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, f := tso, frame()
+			if tt.mod != nil {
+				f = tt.mod(&h, f)
+			}
+			if got := wholeGSO(h, f); got != tt.whole {
+				t.Errorf("wholeGSO = %v, want %v", got, tt.whole)
+			}
+		})
+	}
+}

@@ -19,7 +19,11 @@ var allowed = map[string][]string{
 	"lbx/internal/clock":      {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
 	"lbx/pools":               {},
-	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/neighbor", "lbx/pools"},
+	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/drop", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/l7spec", "lbx/dataplane/neighbor", "lbx/pools"},
+	// drop names the reasons frames are dropped, each a counter.
+	"lbx/dataplane/drop": {},
+	// l7spec is the HTTP virtual's spec the Program carries for the proxy.
+	"lbx/dataplane/l7spec":    {"lbx/pools"},
 	"lbx/dataplane/flowtable": {"lbx/pools"},
 	"lbx/dataplane/fragtrack": {},
 	"lbx/dataplane/neighbor":  {},
@@ -38,7 +42,7 @@ var allowed = map[string][]string{
 	"lbx/monitors/netprobe": {"lbx/monitors", "lbx/dataplane/localstack"},
 	"lbx/ctrlplane/config":  {},
 	"lbx/ctrlplane/ctlsock": {},
-	"lbx/ctrlplane/compile": {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/l7/policy", "lbx/pools"},
+	"lbx/ctrlplane/compile": {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/dataplane/l7spec", "lbx/l7/policy", "lbx/pools"},
 	"lbx/ctrlplane/health":  {"lbx/ctrlplane/config", "lbx/monitors", "lbx/pools"},
 	"lbx/ctrlplane/store":   {"lbx/ctrlplane/config", "lbx/ctrlplane/compile", "lbx/dataplane"},
 	"lbx/ctrlplane/status":  {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
@@ -53,9 +57,9 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
-	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
+	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/dataplane/drop", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
 	"lbx/cli":                     {"lbx/ctrlplane/ctlsock"},
 	// farm is `lbx farm`, the SafeKit-style cluster of servers sharing a

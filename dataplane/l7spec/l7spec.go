@@ -1,0 +1,64 @@
+package l7spec
+
+import (
+	"time"
+
+	"lbx/pools"
+)
+
+// Spec is an HTTP virtual's layer-7 spec, compiled from its http profile,
+// its one-connect profile and its cookie persistence; the appliance hands
+// it to the proxy.
+type Spec struct {
+	InsertXFF       bool
+	HeaderInsert    []string // "Name: value"
+	HeaderErase     []string
+	RedirectRewrite string // none, all, matching or nodes
+	ServerAgent     string
+	MaxHeaderSize   int
+	MaxRequests     int // 0: no limit
+
+	OneConnect *OneConnect // nil: one server connection per client connection
+	Cookie     *Cookie     // nil: no cookie persistence
+
+	// ClientTLS terminates TLS (client-ssl profiles, in the virtual's
+	// order): the client's SNI chooses among them, else the Default one,
+	// else the first. ServerTLS re-encrypts to the members (server-ssl);
+	// nil for plain TCP.
+	ClientTLS []Cert
+	ServerTLS *Cert
+
+	// Pools are the pools the virtual's local traffic policies forward
+	// to besides its own: the runtime builds them as it builds a
+	// virtual's pool, so the proxy selects from them with live member
+	// state. Policies is the virtual's compiled policies (a
+	// *policy.Compiled of lbx/l7/policy, which the appliance's proxy
+	// evaluates per request); the dataplane never looks at it.
+	Pools    []*pools.PoolConfig
+	Policies any
+}
+
+// Cert is one TLS profile: its PEM files (the appliance loads them at
+// install), the SNI name it serves and whether it is the default.
+type Cert struct {
+	Profile  string
+	CertFile string
+	KeyFile  string
+	SNI      string
+	Default  bool
+}
+
+// OneConnect is a one-connect profile: server-side connection reuse.
+type OneConnect struct {
+	SourceMask  int // prefix length of the source mask
+	MaxReuse    int
+	MaxSize     int
+	IdleTimeout time.Duration
+}
+
+// Cookie is cookie persistence, method insert.
+type Cookie struct {
+	Name    string // "": BIGipServer<pool>
+	Expire  time.Duration
+	Passive bool // honour the cookie, never set it (method passive)
+}
