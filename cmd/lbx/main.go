@@ -38,6 +38,9 @@ usage:
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
+  lbx vm image                            build the appliance disk (make image)
+  lbx vm run [--serial stdio|unix:PATH] [--tap DEV]…
+                                          boot it under qemu (README: Boot it as a VM)
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
 default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
@@ -57,6 +60,9 @@ const (
 )
 
 func main() {
+	if isVMInit() {
+		runVMInit()
+	}
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "lbx:", err)
 		os.Exit(exitCode(err))
@@ -97,6 +103,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runTestbed(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout)
+	case "vm":
+		return runVM(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

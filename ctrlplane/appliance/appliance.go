@@ -10,6 +10,7 @@ import (
 
 	"lbx/ctrlplane"
 	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/health"
 	"lbx/ctrlplane/metrics"
@@ -92,6 +93,8 @@ type Appliance struct {
 	ssh   *sshd.Server    // nil without SSH
 	rest  *rest.Server    // nil without REST
 
+	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -170,6 +173,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		logger.Warn("no auth user admin: SSH and REST logins need one (ssh.admin_password, $LBX_ADMIN_PASSWORD, or create auth user on the control socket)")
 	}
 	dialects := ctrlplane.Dialects(a.store, src)
+	a.dialects = dialects
 	if cfg.Socket != "" {
 		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, dialects...); err != nil {
 			return a, err
@@ -200,6 +204,14 @@ func New(cfg Config) (a *Appliance, err error) {
 
 // Engine returns the dataplane engine: counters, flows, neighbours.
 func (a *Appliance) Engine() *dataplane.Engine { return a.eng }
+
+// Dialects are the appliance's command dialects, tmsh first: what a
+// console login (package console) runs a user's CLI in.
+func (a *Appliance) Dialects() []ctlsock.Dialect { return a.dialects }
+
+// User is the auth user name of the running configuration; nil when
+// there is none.
+func (a *Appliance) User(name string) *config.User { return a.store.Running().Users[name] }
 
 // Store returns the configuration store: Running, Begin, Update.
 func (a *Appliance) Store() *store.Store { return a.store }

@@ -52,12 +52,18 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
 	"lbx/ctrlplane/appliance":     {"lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
-	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
-	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
-	"lbx/cli":                     {"lbx/ctrlplane/ctlsock"},
-	"lbx/testbed":                 {"*"},
-	"lbx/bench":                   {"*"},
-	"lbx/cmd/lbx":                 {"*"},
+	// console is the login on the VM appliance's terminals (ttyS0, tty1).
+	"lbx/ctrlplane/console": {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
+	// vm builds the appliance disk and runs qemu; vm/guest is the VM's
+	// /init side (mounts, modules, data disk, management NIC, power).
+	"lbx/vm":                 {},
+	"lbx/vm/guest":           {},
+	"lbx/ctrlplane/metrics":  {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/monitors"},
+	"lbx/ctrlplane/ctrltest": {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
+	"lbx/cli":                {"lbx/ctrlplane/ctlsock"},
+	"lbx/testbed":            {"*"},
+	"lbx/bench":              {"*"},
+	"lbx/cmd/lbx":            {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
