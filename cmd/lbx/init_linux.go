@@ -53,6 +53,13 @@ func runVMInit() {
 	if err := guest.MountBase(); err != nil {
 		fatal(err)
 	}
+	// Package initializers ran before /proc was there (cilium/ebpf's
+	// rlimit caches what it read of /proc at init, and AF_XDP needs it):
+	// run /init again, still PID 1, now with /proc mounted.
+	if os.Getenv("LBX_INIT_STAGE") == "" {
+		err := syscall.Exec("/init", []string{"/init"}, append(os.Environ(), "LBX_INIT_STAGE=2"))
+		fatal(fmt.Errorf("re-exec /init: %w", err))
+	}
 	if f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
 		con = f
 	}
@@ -148,7 +155,28 @@ func runVMInit() {
 			}
 		}
 	}
-	app, err := appliance.New(appliance.Config{
+	var app *appliance.Appliance
+	power := func(reboot bool) error {
+		what := "power off"
+		if reboot {
+			what = "reboot"
+		}
+		say("%s: stopping the appliance", what)
+		done := make(chan error, 1)
+		go func() { done <- app.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				logger.Error("close", "err", err)
+			}
+		case <-time.After(shutdownGrace):
+			say("the appliance did not close within %s; stopping anyway", shutdownGrace)
+		}
+		say("%s: data synced and unmounted", what)
+		return guest.Stop(reboot)
+	}
+	app, err = appliance.New(appliance.Config{
+		Power:         power,
 		Ports:         ports,
 		SelfIPs:       selfs,
 		FlowCapacity:  boot.FlowCapacity(),

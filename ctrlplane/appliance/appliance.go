@@ -70,6 +70,10 @@ type Config struct {
 	// password when AdminPassword is empty and the booted configuration
 	// has no auth user admin (`lbx run` on a console); "" creates none.
 	AdminPasswordPrompt func() (string, error)
+	// Power, when set, is what tmsh reboot/shutdown and Alteon
+	// /boot/reset, /boot/halt call (the VM appliance's clean stop); nil:
+	// they are refused, as on a process appliance.
+	Power store.PowerFunc
 	// Logger receives every part's logs; nil discards.
 	Logger *slog.Logger
 	// Clock drives the dataplane's flow and ARP timeouts; nil: the
@@ -152,6 +156,9 @@ func New(cfg Config) (a *Appliance, err error) {
 	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, log: logger},
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
+	if cfg.Power != nil {
+		a.store.SetPower(cfg.Power)
+	}
 	src := status.FromDataplane(eng, a.mon)
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
