@@ -157,6 +157,9 @@ func (b *builder) run() (string, error) {
 		stub, uki); err != nil {
 		return "", err
 	}
+	if err := fixPETimestamp(uki, b.o.Epoch); err != nil {
+		return "", fmt.Errorf("image: %s: %w", uki, err)
+	}
 	if err := b.hashNote("uki", uki); err != nil {
 		return "", err
 	}
@@ -501,7 +504,8 @@ func MakeDataFS(path string, sizeMiB int, dir string, epoch int64) error {
 	}
 	args = append(args, path, fmt.Sprintf("%dM", sizeMiB))
 	c := exec.Command("mke2fs", args...)
-	c.Env = append(os.Environ(), fmt.Sprintf("E2FSPROGS_FAKE_TIME=%d", epoch))
+	// mke2fs takes 0 for "no fake time": the epoch's first second then.
+	c.Env = append(os.Environ(), fmt.Sprintf("E2FSPROGS_FAKE_TIME=%d", max(epoch, 1)))
 	if out, err := c.CombinedOutput(); err != nil {
 		return fmt.Errorf("mke2fs %s: %w: %s", path, err, bytes.TrimSpace(out))
 	}

@@ -84,6 +84,14 @@ var skipCommands = []skipRule{
 	// loopback rest.listen; the testbed (TestIntegrationAnsibleLifecycle)
 	// passes --rest.listen to a real lbx run.
 	{[]string{"lbx", "run", "--rest.listen"}, "ctrlplane/appliance TestApplianceServesREST", false},
+	// make image, make vm and lbx vm build and boot the appliance VM
+	// (minutes, qemu, root for the testbed): testbed's
+	// TestIntegrationVMAppliance builds the image (make test runs make
+	// image first) and boots it in the testbed; vm's and vm/guest's unit
+	// tests cover the parts.
+	{[]string{"make", "image"}, "testbed TestIntegrationVMAppliance", false},
+	{[]string{"make", "vm"}, "testbed TestIntegrationVMAppliance", false},
+	{[]string{"lbx", "vm"}, "testbed TestIntegrationVMAppliance", false},
 	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
 	// runs every curl line of README against a served API.
 	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},
