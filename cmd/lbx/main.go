@@ -36,9 +36,11 @@ usage:
                                           --check: validate, print the diff, apply nothing
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
+  lbx testbed up --vm [--image FILE]      the appliance VM (make image) in the testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
   lbx vm image                            build the appliance disk (make image)
+  lbx vm console                          attach to the testbed VM's serial console (Ctrl-] leaves)
   lbx vm run [--serial stdio|unix:PATH] [--tap DEV]…
                                           boot it under qemu (README: Boot it as a VM)
 

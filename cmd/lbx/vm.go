@@ -1,19 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
+	"lbx/testbed"
 	"lbx/vm"
 )
 
-const vmUsage = "usage: lbx vm image [--binary FILE] [--out FILE] | lbx vm run [--image FILE] [--data FILE] [--serial stdio|unix:PATH] [--tap DEV]… [--ssh-port N] [--rest-port N] [--accel kvm|tcg]"
+const vmUsage = "usage: lbx vm image [--binary FILE] [--out FILE] | lbx vm console [--socket PATH] | lbx vm run [--image FILE] [--data FILE] [--serial stdio|unix:PATH] [--tap DEV]… [--ssh-port N] [--rest-port N] [--accel kvm|tcg]"
 
 // runVM is `lbx vm image` (build the appliance disk) and `lbx vm run`
 // (boot it under qemu).
@@ -37,6 +42,14 @@ func runVM(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, manifest)
 		fmt.Fprintf(stdout, "image %s\n", *out)
 		return nil
+	case "console":
+		fs := pflag.NewFlagSet("vm console", pflag.ContinueOnError)
+		fs.SetOutput(stderr)
+		sock := fs.String("socket", filepath.Join(testbed.DefaultStateDir, "console.sock"), "the VM's serial console socket (default: the testbed VM's)")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			return usagef("%s", vmUsage)
+		}
+		return vmConsole(*sock, stdout, stderr)
 	case "run":
 		fs := pflag.NewFlagSet("vm run", pflag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -93,4 +106,45 @@ func runVM(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return usagef("%s", vmUsage)
+}
+
+// vmConsole attaches this terminal to a VM's serial console socket until
+// Ctrl-] or the VM goes away.
+func vmConsole(sock string, stdout, stderr io.Writer) error {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return fmt.Errorf("vm console: %w", err)
+	}
+	defer c.Close()
+	fd := int(os.Stdin.Fd())
+	if term.IsTerminal(fd) {
+		st, err := term.MakeRaw(fd)
+		if err != nil {
+			return err
+		}
+		defer term.Restore(fd, st)
+	}
+	fmt.Fprint(stderr, "lbx vm console: connected; Ctrl-] leaves\r\n")
+	done := make(chan struct{})
+	go func() {
+		io.Copy(stdout, c)
+		close(done)
+	}()
+	go func() {
+		b := make([]byte, 256)
+		for {
+			n, err := os.Stdin.Read(b)
+			if i := bytes.IndexByte(b[:n], 0x1d); i >= 0 {
+				c.Write(b[:i])
+				c.Close()
+				return
+			}
+			if _, werr := c.Write(b[:n]); err != nil || werr != nil {
+				c.Close()
+				return
+			}
+		}
+	}()
+	<-done
+	return nil
 }
