@@ -44,7 +44,7 @@ bench-quick: build
 # appliance on AF_XDP ports (veth pairs).
 AFXDP_TESTS := ^TestIntegration(RoundRobinHTTP|KeepAliveStaysOnOneServer|PingVIPAndSelf|UDPEcho|UDPFragments|PMTUThroughVIP|SNATAutomapAndNone|MonitorKillAndRestart|CrashAfterSaveRestoresSavedConfig)$$
 test: build image fmt-check vet lint
-	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...
+	$(GO) test $(TESTFLAGS) -count=1 -timeout 30m ./...
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m -race $(RACE_PKGS)
 	LBX_TESTBED_PORT_DRIVER=afxdp $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '$(AFXDP_TESTS)' ./testbed
 
