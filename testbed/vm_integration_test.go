@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"lbx/vm"
 )
 
@@ -164,6 +166,31 @@ func vmTraffic(t *testing.T, tb *Testbed, n int) map[string]int {
 	return seen
 }
 
+// vmSSH runs one command as admin over SSH on addr, bounded.
+func vmSSH(t *testing.T, addr, password, cmd string) string {
+	t.Helper()
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User: "admin", Auth: []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("ssh %s: %v", addr, err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	done := time.AfterFunc(30*time.Second, func() { c.Close() })
+	defer done.Stop()
+	out, err := sess.CombinedOutput(cmd)
+	if err != nil {
+		t.Fatalf("ssh %s %q: %v: %s", addr, cmd, err, out)
+	}
+	return string(out)
+}
+
 // TestIntegrationVMAppliance builds (or takes) the appliance image and
 // boots it under qemu (TCG unless KVM works; LBX_VM_ACCEL=tcg forces it)
 // where the process appliance sits in the testbed, then walks the issue's
@@ -232,6 +259,11 @@ func TestIntegrationVMAppliance(t *testing.T) {
 		seen := vmTraffic(t, tb, 30)
 		if len(seen) != 3 {
 			t.Fatalf("30 requests reached %v: want all three servers", seen)
+		}
+		// SSH listens on the management NIC (published on the host).
+		out := vmSSH(t, tb.State.SSH, password, "list ltm pool vm_pool")
+		if !strings.Contains(out, "198.18.2.13:80") {
+			t.Errorf("over SSH, list ltm pool vm_pool: %q", out)
 		}
 	})
 	ok = ok && t.Run("SaveRebootKill", func(t *testing.T) {

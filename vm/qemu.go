@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,16 +55,90 @@ type RunOptions struct {
 	Stdout, Stderr io.Writer
 }
 
-// KVMUsable says whether /dev/kvm opens and answers.
+// KVMUsable says whether KVM works: /dev/kvm opens and answers, and
+// OVMF runs under it (some nested hosts expose a /dev/kvm that fails
+// "KVM internal error … emulation failure" on the firmware's first FPU
+// instruction). The probe boots OVMF alone for at most kvmProbeWait,
+// once per process.
 func KVMUsable() bool {
+	kvmOnce.Do(func() { kvmOK = kvmProbe() })
+	return kvmOK
+}
+
+var (
+	kvmOnce sync.Once
+	kvmOK   bool
+)
+
+const kvmProbeWait = 15 * time.Second
+
+func kvmProbe() bool {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
 	const kvmGetAPIVersion = 0xAE00
 	v, err := unix.IoctlRetInt(int(f.Fd()), kvmGetAPIVersion)
-	return err == nil && v == 12
+	f.Close()
+	if err != nil || v != 12 {
+		return false
+	}
+	if _, err := os.Stat(OVMFCode); err != nil {
+		return false
+	}
+	vars, err := os.CreateTemp("", "lbx-kvm-probe-vars")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(vars.Name())
+	if src, err := os.ReadFile(OVMFVars); err == nil {
+		vars.Write(src)
+	}
+	vars.Close()
+	cmd := exec.Command("qemu-system-x86_64", "-machine", "q35,accel=kvm", "-cpu", "host", "-m", "256",
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
+		"-drive", "if=pflash,format=raw,unit=1,file="+vars.Name(),
+		"-nodefaults", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot")
+	serial, err := cmd.StdoutPipe()
+	if err != nil {
+		return false
+	}
+	errs, err := cmd.StderrPipe()
+	if err != nil {
+		return false
+	}
+	if err := cmd.Start(); err != nil {
+		return false
+	}
+	got := make(chan bool, 2)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := serial.Read(b) // the firmware's first output
+		got <- n > 0
+	}()
+	go func() {
+		var all []byte
+		b := make([]byte, 512)
+		for {
+			n, err := errs.Read(b)
+			all = append(all, b[:n]...)
+			if bytes.Contains(all, []byte("KVM internal error")) {
+				got <- false
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	ok := false
+	select {
+	case ok = <-got:
+	case <-time.After(kvmProbeWait):
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return ok
 }
 
 // Accel is the accelerator a boot with want ("" for auto) uses.
