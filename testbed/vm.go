@@ -35,8 +35,9 @@ type VMOptions struct {
 }
 
 // VMBootYAML is the boot config the testbed seeds a VM's data disk with:
-// eth0 is management (DHCP from qemu), eth1 and eth2 the data ports.
-func (t Topology) VMBootYAML() string {
+// eth0 is management (DHCP from qemu), eth1 and eth2 the data ports;
+// adminPassword, when set, is ssh.admin_password (no first-boot question).
+func (t Topology) VMBootYAML(adminPassword string) string {
 	var b strings.Builder
 	b.WriteString("ports:\n")
 	for i, dev := range slices.Sorted(maps.Keys(t.TAPs)) {
@@ -56,7 +57,11 @@ ssh:
 rest:
   listen: 0.0.0.0:443
 `)
-	return b.String()
+	out := b.String()
+	if adminPassword != "" {
+		out = strings.Replace(out, "ssh:\n", "ssh:\n  admin_password: \""+adminPassword+"\"\n", 1)
+	}
+	return out
 }
 
 // ConsoleSocket is the VM's serial console (qemu's unix socket chardev).
@@ -75,10 +80,11 @@ func (tb *Testbed) bootVM() error {
 		if err := os.MkdirAll(seed, 0o700); err != nil {
 			return err
 		}
-		boot := tb.Topo.VMBootYAML()
+		pw := ""
 		if o.SetAdminPassword {
-			boot = strings.Replace(boot, "ssh:\n", "ssh:\n  admin_password: \""+tb.State.Password+"\"\n", 1)
+			pw = tb.State.Password
 		}
+		boot := tb.Topo.VMBootYAML(pw)
 		if err := os.WriteFile(filepath.Join(seed, "boot.yaml"), []byte(boot), 0o600); err != nil {
 			return err
 		}
