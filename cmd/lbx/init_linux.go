@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -133,19 +132,16 @@ func runVMInit() {
 		}
 		ports = append(ports, p)
 	}
-	serial, err := console.Open("/dev/ttyS0")
-	if err != nil {
-		say("ttyS0: %v", err)
-	}
-	vga, err := console.Open("/dev/tty1")
-	if err != nil {
-		say("tty1: %v", err)
-	}
-	terms := []*console.Terminal{}
-	for _, t := range []*console.Terminal{serial, vga} {
-		if t != nil {
-			terms = append(terms, t)
+	// The serial console first: the first boot's question is asked there.
+	var terms []*console.Terminal
+	var paths []string
+	for _, p := range []string{"/dev/ttyS0", "/dev/tty1"} {
+		t, err := console.Open(p)
+		if err != nil {
+			say("%s: %v", p, err)
+			continue
 		}
+		terms, paths = append(terms, t), append(paths, p)
 	}
 	var selfs []dataplane.SelfIP
 	for _, s := range boot.NetConfig().SelfIPs {
@@ -200,18 +196,27 @@ func runVMInit() {
 		fatal(err)
 	}
 	say("appliance up: %d data ports", len(ports))
-	var wg sync.WaitGroup
-	for _, t := range terms {
-		wg.Add(1)
+	for i, t := range terms {
+		path := paths[i]
 		go func() {
-			defer wg.Done()
-			console.Serve(t, console.Config{
-				Users: app.User, Dialects: app.Dialects(), UsersDir: sshUsersDir(boot.Config.Saved),
-				Banner: vmBanner, Logger: logger,
-			})
+			// A terminal whose device fails is opened again: the
+			// console must outlive a line error.
+			for {
+				err := console.Serve(t, console.Config{
+					Users: app.User, Dialects: app.Dialects(), UsersDir: sshUsersDir(boot.Config.Saved),
+					Banner: vmBanner, Logger: logger,
+				})
+				logger.Warn("console ended; opening it again", "tty", path, "err", err)
+				time.Sleep(time.Second)
+				for {
+					if t, err = console.Open(path); err == nil {
+						break
+					}
+					time.Sleep(time.Second)
+				}
+			}
 		}()
 	}
-	wg.Wait()
 	select {}
 }
 

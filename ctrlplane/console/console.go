@@ -179,8 +179,8 @@ func Serve(t *Terminal, cfg Config) error {
 			fmt.Fprintf(t, "\n%s\n", cfg.Banner)
 		}
 		user, err := login(t, cfg)
-		if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
-			return err
+		if err != nil && !errors.Is(err, errLogin) {
+			return err // the terminal is gone
 		}
 		if err != nil {
 			cfg.Logger.Warn("console login", "err", err)
