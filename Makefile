@@ -4,12 +4,22 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
-.PHONY: all build demo test test-afxdp bench bench-quick unit vet lint fmt-check clean
+.PHONY: all build image vm demo test test-afxdp bench bench-quick unit vet lint fmt-check clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/lbx
+
+# The appliance VM disk (README: Boot it as a VM): a static lbx as /init,
+# Debian's kernel, UEFI boot from the disk alone.
+image: build
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags=-buildid= -o bin/lbx-static ./cmd/lbx
+	./$(BIN) vm image --binary bin/lbx-static --out bin/lbx-appliance.qcow2
+
+# Boot it under qemu, the serial console on this terminal.
+vm: image
+	./$(BIN) vm run
 
 # Testbed up, default config, 30 requests through the VIP, a failure shown
 # and survived, testbed down. Needs root (network namespaces).
@@ -33,8 +43,8 @@ bench-quick: build
 # latter on TAP ports; then the AF_XDP subset (README: Ports) again with the
 # appliance on AF_XDP ports (veth pairs).
 AFXDP_TESTS := ^TestIntegration(RoundRobinHTTP|KeepAliveStaysOnOneServer|PingVIPAndSelf|UDPEcho|UDPFragments|PMTUThroughVIP|SNATAutomapAndNone|MonitorKillAndRestart|CrashAfterSaveRestoresSavedConfig)$$
-test: build fmt-check vet lint
-	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...
+test: build image fmt-check vet lint
+	$(GO) test $(TESTFLAGS) -count=1 -timeout 30m ./...
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m -race $(RACE_PKGS)
 	LBX_TESTBED_PORT_DRIVER=afxdp $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '$(AFXDP_TESTS)' ./testbed
 

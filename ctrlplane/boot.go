@@ -85,11 +85,21 @@ type Boot struct {
 		Cert   string `mapstructure:"cert"`
 		Key    string `mapstructure:"key"`
 	} `mapstructure:"rest"`
+	// Mgmt is the management interface of the VM appliance (package
+	// vm/guest brings it up at boot; `lbx run` as a process leaves the
+	// host's interfaces alone). Interface is a kernel interface name
+	// (empty: the first NIC); Address (ADDR/LEN) and Gateway are static,
+	// and an empty Address asks DHCP.
+	Mgmt struct {
+		Interface string `mapstructure:"interface"`
+		Address   string `mapstructure:"address"`
+		Gateway   string `mapstructure:"gateway"`
+	} `mapstructure:"mgmt"`
 }
 
 // BootKeys are the boot config's keys, as flags, environment variables
 // (LBX_ + upper case, "." → "_") and file keys name them.
-var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key"}
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key", "mgmt.interface", "mgmt.address", "mgmt.gateway"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -106,6 +116,9 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("rest.listen", "", "serve iControl REST and /metrics over HTTPS on ADDR:PORT (empty: off)")
 	fs.String("rest.cert", "", "PEM certificate for rest.listen (empty: self-signed, generated at first start)")
 	fs.String("rest.key", "", "PEM private key for rest.cert")
+	fs.String("mgmt.interface", "", "VM appliance: management NIC (empty: the first)")
+	fs.String("mgmt.address", "", "VM appliance: management ADDR/LEN (empty: DHCP)")
+	fs.String("mgmt.gateway", "", "VM appliance: management default gateway")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
@@ -310,6 +323,16 @@ func (b *Boot) Validate() error {
 	if b.REST.Listen != "" {
 		if _, err := netip.ParseAddrPort(b.REST.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("boot config: rest.listen %q: want ADDR:PORT, the management address", b.REST.Listen))
+		}
+	}
+	if b.Mgmt.Address != "" {
+		if _, err := netip.ParsePrefix(b.Mgmt.Address); err != nil {
+			errs = append(errs, fmt.Errorf("boot config: mgmt.address %q: want ADDR/LEN", b.Mgmt.Address))
+		}
+	}
+	if b.Mgmt.Gateway != "" {
+		if _, err := netip.ParseAddr(b.Mgmt.Gateway); err != nil {
+			errs = append(errs, fmt.Errorf("boot config: mgmt.gateway %q: want an address", b.Mgmt.Gateway))
 		}
 	}
 	if (b.REST.Cert == "") != (b.REST.Key == "") {

@@ -55,6 +55,9 @@ type Options struct {
 	// (the testbed creates a veth pair per port, one end on the bridge,
 	// the other taken over by lbx with an AF_XDP socket).
 	PortDriver string
+	// VM, when set, boots the appliance VM (vm.go) instead of the
+	// appliance process.
+	VM *VMOptions
 }
 
 // PortDrivers are the drivers Options.PortDriver may name.
@@ -195,7 +198,7 @@ func Up(opts Options) (tb *Testbed, err error) {
 			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
 		}
 	}
-	if opts.PortDriver == "afxdp" {
+	if opts.PortDriver == "afxdp" && opts.VM == nil {
 		for _, dev := range slices.Sorted(maps.Keys(topo.TAPs)) {
 			if err := addPortVeth(topo.SwitchNS, dev, topo.TAPs[dev]); err != nil {
 				return tb, fmt.Errorf("testbed: appliance port %s: %w", dev, err)
@@ -237,6 +240,9 @@ func Up(opts Options) (tb *Testbed, err error) {
 // directory, which Down removes. Up calls it; a test calls it again after
 // CrashAppliance to reboot.
 func (tb *Testbed) BootAppliance() error {
+	if tb.opts.VM != nil {
+		return tb.bootVM()
+	}
 	savedPath := filepath.Join(tb.opts.StateDir, "bigip.conf")
 	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath,
 		"--ssh.listen", ApplianceSSH, "--rest.listen", ApplianceREST}

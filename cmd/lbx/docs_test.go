@@ -94,6 +94,14 @@ var skipCommands = []skipRule{
 	{[]string{"lbx", "import", "arr"}, "TestImportARR", false},
 	{[]string{"lbx", "push", "arr.tmsh"}, "TestImportARR", true},
 	{[]string{"lbx", "-c", "modify ltm virtual vs_http policies add { arr_rules } persist replace-all-with { appFarm_affinity }"}, "TestImportARR", true},
+	// make image, make vm and lbx vm build and boot the appliance VM
+	// (minutes, qemu, root for the testbed): testbed's
+	// TestIntegrationVMAppliance builds the image (make test runs make
+	// image first) and boots it in the testbed; vm's and vm/guest's unit
+	// tests cover the parts.
+	{[]string{"make", "image"}, "testbed TestIntegrationVMAppliance", false},
+	{[]string{"make", "vm"}, "testbed TestIntegrationVMAppliance", false},
+	{[]string{"lbx", "vm"}, "testbed TestIntegrationVMAppliance", false},
 	// curl against the REST API: ctrlplane/rest's TestREADMECurlExamples
 	// runs every curl line of README against a served API.
 	{[]string{"curl"}, "ctrlplane/rest TestREADMECurlExamples", false},

@@ -39,6 +39,7 @@ usage:
                                           tmsh to push; what is not translated is listed first
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
+  lbx testbed up --vm [--image FILE]      the appliance VM (make image) in the testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
   lbx farm run -f userconfig.xml [--macro NAME=VALUE …] [--peer ADDR …] [--module DIR]
@@ -46,6 +47,10 @@ usage:
   lbx farm status [-o json] | stop | start
                                           a farm member's view, graceful stop, start again
   lbx demo farm                           three servers sharing a VIP: spread, stop one, start it
+  lbx vm image                            build the appliance disk (make image)
+  lbx vm console                          attach to the testbed VM's serial console (Ctrl-] leaves)
+  lbx vm run [--serial stdio|unix:PATH] [--tap DEV]…
+                                          boot it under qemu (README: Boot it as a VM)
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
 default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
@@ -65,6 +70,9 @@ const (
 )
 
 func main() {
+	if isVMInit() {
+		runVMInit()
+	}
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "lbx:", err)
 		os.Exit(exitCode(err))
@@ -109,6 +117,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runDemo(args[1:], stdout)
 	case "farm":
 		return runFarm(args[1:], stdout, stderr)
+	case "vm":
+		return runVM(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -94,6 +94,9 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"rest.listen", "127.0.0.1:8443", func(b *ctrlplane.Boot) any { return b.REST.Listen }, "127.0.0.1:8443"},
 		{"rest.cert", "/tmp/rest.crt", func(b *ctrlplane.Boot) any { return b.REST.Cert }, "/tmp/rest.crt"},
 		{"rest.key", "/tmp/rest.key", func(b *ctrlplane.Boot) any { return b.REST.Key }, "/tmp/rest.key"},
+		{"mgmt.interface", "eth3", func(b *ctrlplane.Boot) any { return b.Mgmt.Interface }, "eth3"},
+		{"mgmt.address", "192.0.2.5/24", func(b *ctrlplane.Boot) any { return b.Mgmt.Address }, "192.0.2.5/24"},
+		{"mgmt.gateway", "192.0.2.1", func(b *ctrlplane.Boot) any { return b.Mgmt.Gateway }, "192.0.2.1"},
 	}
 	// pair is the other variable a key is valid only with.
 	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}}

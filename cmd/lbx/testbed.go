@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"syscall"
 
@@ -26,10 +27,22 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
 		fs.SetOutput(stderr)
 		driver := fs.String("port-driver", "tap", "the appliance's port driver: tap or afxdp (veth pairs)")
+		useVM := fs.Bool("vm", false, "boot the appliance VM (make image) instead of the appliance process")
+		image := fs.String("image", "bin/lbx-appliance.qcow2", "--vm: the appliance disk")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-			return usagef("usage: lbx testbed up [--port-driver tap|afxdp]")
+			return usagef("usage: lbx testbed up [--port-driver tap|afxdp] [--vm [--image FILE]]")
 		}
-		_, err := testbed.Up(testbed.Options{Detach: true, Log: stdout, PortDriver: *driver})
+		o := testbed.Options{Detach: true, Log: stdout, PortDriver: *driver}
+		if *useVM {
+			abs, err := filepath.Abs(*image)
+			if err != nil {
+				return err
+			}
+			// Detached: the console login and SSH take the testbed's
+			// admin password (lbx testbed status -o json).
+			o.VM = &testbed.VMOptions{Image: abs, SetAdminPassword: true}
+		}
+		_, err := testbed.Up(o)
 		return err
 	case "down":
 		return testbed.Down("", stdout)

@@ -298,6 +298,15 @@ func (ss *Session) Exec(text string) (string, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	text = strings.TrimRight(text, "\n")
+	// Alteon's /boot/reset and /boot/halt: the VM appliance stops cleanly.
+	switch w := strings.TrimSpace(text); w {
+	case "/boot/reset", "/boot/halt":
+		who := config.Root
+		if ss.access != nil {
+			who = *ss.access
+		}
+		return ss.d.store.Power(who, w, w == "/boot/reset")
+	}
 	several := strings.Contains(text, "\n")
 	var out strings.Builder
 	i := 0

@@ -10,6 +10,7 @@ import (
 
 	"lbx/ctrlplane"
 	"lbx/ctrlplane/compile"
+	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/health"
 	"lbx/ctrlplane/metrics"
@@ -70,6 +71,10 @@ type Config struct {
 	// password when AdminPassword is empty and the booted configuration
 	// has no auth user admin (`lbx run` on a console); "" creates none.
 	AdminPasswordPrompt func() (string, error)
+	// Power, when set, is what tmsh reboot/shutdown and Alteon
+	// /boot/reset, /boot/halt call (the VM appliance's clean stop); nil:
+	// they are refused, as on a process appliance.
+	Power store.PowerFunc
 	// Logger receives every part's logs; nil discards.
 	Logger *slog.Logger
 	// Clock drives the dataplane's flow and ARP timeouts; nil: the
@@ -93,6 +98,8 @@ type Appliance struct {
 	ssh   *sshd.Server    // nil without SSH
 	rest  *rest.Server    // nil without REST
 	l7    *l7Virtuals     // the proxies of the HTTP virtuals
+
+	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
 
 	closeOnce sync.Once
 	closeErr  error
@@ -152,6 +159,9 @@ func New(cfg Config) (a *Appliance, err error) {
 	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger},
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
+	if cfg.Power != nil {
+		a.store.SetPower(cfg.Power)
+	}
 	src := status.FromDataplane(eng, a.mon)
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
@@ -173,6 +183,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		logger.Warn("no auth user admin: SSH and REST logins need one (ssh.admin_password, $LBX_ADMIN_PASSWORD, or create auth user on the control socket)")
 	}
 	dialects := ctrlplane.Dialects(a.store, src)
+	a.dialects = dialects
 	if cfg.Socket != "" {
 		if a.srv, err = ctlsock.Listen(cfg.Socket, logger, dialects...); err != nil {
 			return a, err
@@ -203,6 +214,14 @@ func New(cfg Config) (a *Appliance, err error) {
 
 // Engine returns the dataplane engine: counters, flows, neighbours.
 func (a *Appliance) Engine() *dataplane.Engine { return a.eng }
+
+// Dialects are the appliance's command dialects, tmsh first: what a
+// console login (package console) runs a user's CLI in.
+func (a *Appliance) Dialects() []ctlsock.Dialect { return a.dialects }
+
+// User is the auth user name of the running configuration; nil when
+// there is none.
+func (a *Appliance) User(name string) *config.User { return a.store.Running().Users[name] }
 
 // Store returns the configuration store: Running, Begin, Update.
 func (a *Appliance) Store() *store.Store { return a.store }

@@ -54,6 +54,7 @@ type Codec interface {
 // then becomes running. Any error leaves running and the dataplane as they
 // were. All methods are safe for concurrent use; they are serialized.
 type Store struct {
+	power     powerHook
 	savedPath string
 	net       compile.NetConfig
 	codec     Codec

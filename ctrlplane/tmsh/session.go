@@ -98,6 +98,15 @@ func (ss *Session) Exec(text string) (string, error) {
 }
 
 func (ss *Session) exec(text string) (string, error) {
+	// BIG-IP's reboot and shutdown: the VM appliance stops cleanly.
+	switch w := strings.TrimSpace(text); w {
+	case "reboot", "shutdown":
+		who := config.Root
+		if ss.access != nil {
+			who = *ss.access
+		}
+		return ss.d.store.Power(who, w, w == "reboot")
+	}
 	stmts, err := conf.Statements(text)
 	if err != nil {
 		return "", err

@@ -71,9 +71,17 @@ var allowed = map[string][]string{
 	"lbx/l7/policy": {"lbx/ctrlplane/config"},
 	// arr imports ARR's applicationHost.config, printed as tmsh.
 	"lbx/ctrlplane/arr": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh/conf"},
-	"lbx/testbed":       {"*"},
-	"lbx/bench":         {"*"},
-	"lbx/cmd/lbx":       {"*"},
+	// console is the login on the VM appliance's terminals (ttyS0, tty1).
+	// vm builds the appliance disk and runs qemu; vm/guest is the VM's
+	// /init side (mounts, modules, data disk, management NIC, power).
+	"lbx/ctrlplane/console": {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
+	"lbx/vm":                {},
+	"lbx/vm/guest":          {},
+	// capture is the testbed's packet capture and decoding.
+	"lbx/testbed/capture": {},
+	"lbx/testbed":         {"*"},
+	"lbx/bench":           {"*"},
+	"lbx/cmd/lbx":         {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.

@@ -1,4 +1,4 @@
-package testbed
+package capture
 
 // The AF_PACKET socket a Capture reads: every frame an interface sends or
 // receives, inside the namespace the socket was opened in.
