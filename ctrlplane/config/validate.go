@@ -35,6 +35,16 @@ func Validate(c *Config, env Env) error {
 		c = NewConfig()
 	}
 	c.ApplyDefaults()
+	return ValidateCompleted(c, env)
+}
+
+// ValidateCompleted is Validate of a configuration whose defaults are
+// applied already (ApplyDefaults): it only reads c, so it neither copies
+// nor completes it. The store's apply uses it on the candidate it has
+// completed once and owns; at 100,000 members each copy and completion
+// is a pass over all of them (docs/BENCHMARKS.md, "Applying 10,000
+// virtual servers").
+func ValidateCompleted(c *Config, env Env) error {
 	var errs []error
 	add := func(obj Ref, prop string, err error) { errs = append(errs, Invalid(obj, prop, err)) }
 

@@ -256,7 +256,9 @@ func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
 		return atLines(err, lines)
 	}
-	prog, warnings, err := compile.CompileWithWarnings(cfg, s.net)
+	// cfg is ours and complete: compile it without the copy and second
+	// completion CompileWithWarnings makes for callers that keep theirs.
+	prog, warnings, err := compile.CompileCompleted(cfg, s.net)
 	if err != nil {
 		return atLines(err, lines)
 	}

@@ -66,7 +66,9 @@ func (s *Store) Update(fn func(t *Txn) error) ([]string, error) {
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	return t.commitLocked()
+	// The transaction ends here: no fresh candidate (a copy of the whole
+	// new running configuration) for it to go on from.
+	return t.commitLocked(false)
 }
 
 // Base is the running version the transaction started from.
@@ -162,10 +164,12 @@ func (t *Txn) Commit() ([]string, error) {
 	}
 	t.store.mu.Lock()
 	defer t.store.mu.Unlock()
-	return t.commitLocked()
+	return t.commitLocked(true)
 }
 
-func (t *Txn) commitLocked() ([]string, error) {
+// commitLocked commits t; with goOn, t then starts over from the new
+// running configuration.
+func (t *Txn) commitLocked(goOn bool) ([]string, error) {
 	s := t.store
 	if t.mutated && t.base != s.version {
 		return nil, &config.ConflictError{Base: t.base, Current: s.version}
@@ -177,7 +181,9 @@ func (t *Txn) commitLocked() ([]string, error) {
 	if t.mutated {
 		warnings = slices.Clone(s.newWarnings)
 	}
-	*t = *s.beginLocked()
+	if goOn {
+		*t = *s.beginLocked()
+	}
 	return warnings, nil
 }
 
