@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"lbx/internal/spareproc"
 )
 
 // Dialect is one configuration language the socket speaks (tmsh, the
@@ -352,6 +354,9 @@ func (s *Server) refuse(c net.Conn) {
 }
 
 func (s *Server) handle(c net.Conn, st *connState) {
+	// A request may be a script of 20,000 lines: decoding and running it
+	// must not keep the dataplane's receive goroutines waiting.
+	defer spareproc.Hold()()
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
 	br := &budgetReader{r: c, s: s}
 	defer func() { s.inflight.Add(-br.n) }()

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"lbx/ctrlplane/config"
+	"lbx/internal/spareproc"
 )
 
 // Txn is a change to the configuration in progress: a candidate cloned
@@ -60,6 +61,7 @@ var errOffline = errors.New("an offline transaction cannot be committed")
 // Conversations that span requests (a tmsh transaction, Alteon pending
 // changes) use Begin and Commit instead.
 func (s *Store) Update(fn func(t *Txn) error) ([]string, error) {
+	defer spareproc.Hold()() // fn may parse a whole script
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.beginLocked()

@@ -17,6 +17,7 @@ import (
 var allowed = map[string][]string{
 	"lbx/internal/layers":     {},
 	"lbx/internal/clock":      {},
+	"lbx/internal/spareproc":  {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
 	"lbx/pools":               {},
 	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/neighbor", "lbx/pools"},
@@ -61,7 +62,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit"}
+var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/spareproc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.
