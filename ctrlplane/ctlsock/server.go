@@ -355,8 +355,11 @@ func (s *Server) refuse(c net.Conn) {
 
 func (s *Server) handle(c net.Conn, st *connState) {
 	// A request may be a script of 20,000 lines: decoding and running it
-	// must not keep the dataplane's receive goroutines waiting.
+	// must not keep the dataplane's receive goroutines waiting. It runs
+	// beside them (a second P when lbx has one) and below them (a nice
+	// thread, which ends with this connection's goroutine).
 	defer spareproc.Hold()()
+	spareproc.Background() // a kernel refusing leaves the thread as it was: nothing to do about it
 	c.SetReadDeadline(time.Now().Add(s.readTimeout))
 	br := &budgetReader{r: c, s: s}
 	defer func() { s.inflight.Add(-br.n) }()
