@@ -22,6 +22,10 @@
 // its throughput was measured with. GOMAXPROCS set in the environment is
 // the operator's choice, and Hold leaves it alone.
 //
+// Background lowers the kernel priority of the calling goroutine's thread
+// for the rest of that goroutine's life (the control socket's goroutine of
+// a large request), so that on a shared core a woken receive thread wins.
+//
 // Changing GOMAXPROCS stops the world for microseconds; a hold is for work
-// of milliseconds and more (a control request), never per packet.
+// of milliseconds and more (an apply, a pushed script), never per packet.
 package spareproc
