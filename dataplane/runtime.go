@@ -58,6 +58,9 @@ type programRT struct {
 	prog  *Program
 	virts []virtualRT // in step with prog.Virtuals
 	pools []poolRT    // every pool a virtual uses, once, in order of first use
+	// virtIdx and poolIdx index virts and pools by name, so that status
+	// and metrics read one object of 10,000 without a scan.
+	virtIdx, poolIdx map[string]int
 }
 
 // virtualRT is a virtual's runtime state.
@@ -128,7 +131,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			prev[cur.pools[i].spec.Name] = &cur.pools[i]
 		}
 	}
-	rt := &programRT{prog: p, virts: make([]virtualRT, len(p.Virtuals))}
+	rt := &programRT{prog: p, virts: make([]virtualRT, len(p.Virtuals)), virtIdx: make(map[string]int, len(p.Virtuals))}
 	byName := make(map[string]*pools.Pool, len(p.Virtuals))
 	members := 0
 	for _, v := range p.Virtuals {
@@ -153,6 +156,9 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 	r.noper = grown(r.noper, members)
 	for i, v := range p.Virtuals {
 		vr := &rt.virts[i]
+		if _, dup := rt.virtIdx[v.Name]; !dup {
+			rt.virtIdx[v.Name] = i // the first of a name, as a scan finds it
+		}
 		if vr.stats = r.vstats[v.Name]; vr.stats == nil {
 			vr.stats = &VirtualStats{Name: v.Name}
 			r.vstats[v.Name] = vr.stats
@@ -180,6 +186,10 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		rt.pools = append(rt.pools, pr)
 		byName[v.Pool.Name] = pr.pool
 		vr.pool = pr.pool
+	}
+	rt.poolIdx = make(map[string]int, len(rt.pools))
+	for i := range rt.pools {
+		rt.poolIdx[rt.pools[i].spec.Name] = i
 	}
 	return rt, nil
 }
@@ -341,10 +351,8 @@ func (r *Runtime) VirtualStats(name string) *VirtualStats {
 	if rt == nil {
 		return nil
 	}
-	for i, v := range rt.prog.Virtuals {
-		if v.Name == name {
-			return rt.virts[i].stats
-		}
+	if i, ok := rt.virtIdx[name]; ok {
+		return rt.virts[i].stats
 	}
 	return nil
 }
@@ -359,10 +367,8 @@ func (r *Runtime) Pool(name string) *pools.Pool {
 	if rt == nil {
 		return nil
 	}
-	for i := range rt.pools {
-		if rt.pools[i].spec.Name == name {
-			return rt.pools[i].pool
-		}
+	if i, ok := rt.poolIdx[name]; ok {
+		return rt.pools[i].pool
 	}
 	return nil
 }
