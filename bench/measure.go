@@ -31,6 +31,7 @@ type scaleResult struct {
 	Members           int
 	Lines             int
 	Apply             time.Duration
+	ApplyCPU          float64 // lbx's CPU time (utime+stime) over the push, seconds; the stream's share included
 	StreamPPS         int
 	CtrlSent          int64 // the same stream for ctrlStream, no push
 	CtrlReceived      int64
@@ -489,15 +490,19 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 		fmt.Fprintf(os.Stderr, "bench: scale: pushing %d virtuals, %d members (%d lines) with a %d pkt/s stream through lbx-tap\n",
 			r.Virtuals, r.Members, r.Lines, r.StreamPPS)
 		r.Sent, r.Received, err = b.udp(ctx, targets[0], 0, r.StreamPPS, func() error {
+			t0, terr := cpuTicks(pid)
 			start := time.Now()
 			_, err := cl.Push(script)
 			r.Apply = time.Since(start)
+			if t1, terr1 := cpuTicks(pid); terr == nil && terr1 == nil {
+				r.ApplyCPU = float64(t1-t0) / clockTicks
+			}
 			return err
 		})
 		if err != nil {
 			r.Err = err.Error()
 		}
-		fmt.Fprintf(os.Stderr, "bench: scale: applied in %s; stream sent %d received %d\n", r.Apply.Round(time.Millisecond), r.Sent, r.Received)
+		fmt.Fprintf(os.Stderr, "bench: scale: applied in %s (lbx used %.2f s of CPU); stream sent %d received %d\n", r.Apply.Round(time.Millisecond), r.ApplyCPU, r.Sent, r.Received)
 	}
 	if s.Monitored > 0 {
 		r.MonRan, r.Monitored, r.Window = true, s.Monitored, b.c.Window

@@ -363,8 +363,8 @@ func scaleText(d *runData) string {
 		if sc.Err != "" {
 			fmt.Fprintf(&b, "It failed: `%s`.\n", firstLineOf(sc.Err))
 		} else {
-			fmt.Fprintf(&b, "Time from sending the push to its answer (the appliance answers once applied): **%.2f s**. During it a UDP stream of %d pkt/s ran through lbx-tap's bench_udp virtual (from 1 s before the push to 1 s after its answer): the client sent %d datagrams, the servers received %d: **%d lost**. The same stream for %s just before, with no push: %d sent, %d lost.\n",
-				sc.Apply.Seconds(), sc.StreamPPS, sc.Sent, sc.Received, max(sc.Sent-sc.Received, 0), ctrlStream, sc.CtrlSent, max(sc.CtrlSent-sc.CtrlReceived, 0))
+			fmt.Fprintf(&b, "Time from sending the push to its answer (the appliance answers once applied): **%.2f s**; lbx used %.2f s of CPU over it (utime+stime, the stream's forwarding included). During it a UDP stream of %d pkt/s ran through lbx-tap's bench_udp virtual (from 1 s before the push to 1 s after its answer): the client sent %d datagrams, the servers received %d: **%d lost**. The same stream for %s just before, with no push: %d sent, %d lost.\n",
+				sc.Apply.Seconds(), sc.ApplyCPU, sc.StreamPPS, sc.Sent, sc.Received, max(sc.Sent-sc.Received, 0), ctrlStream, sc.CtrlSent, max(sc.CtrlSent-sc.CtrlReceived, 0))
 		}
 	}
 	if !sc.MonRan {

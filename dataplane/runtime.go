@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -54,10 +55,12 @@ type Runtime struct {
 // immutable once published (what it points to is atomic or, for a
 // pools.Pool, safe for concurrent use).
 type programRT struct {
-	prog   *Program
-	virts  []virtualRT // in step with prog.Virtuals
-	pools  []poolRT    // every pool a virtual uses, once, in order of first use
-	byName map[string]*pools.Pool
+	prog  *Program
+	virts []virtualRT // in step with prog.Virtuals
+	pools []poolRT    // every pool a virtual uses, once, in order of first use
+	// virtIdx and poolIdx index virts and pools by name, so that status
+	// and metrics read one object of 10,000 without a scan.
+	virtIdx, poolIdx map[string]int
 }
 
 // virtualRT is a virtual's runtime state.
@@ -121,16 +124,41 @@ func (r *Runtime) install(p *Program, now int64, commit func(*programRT) error) 
 // buildLocked builds p's runtime state. A pool whose spec is Equal to the
 // current program's pool of that name is kept as it is.
 func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
-	prev := make(map[string]*poolRT)
+	var prev map[string]*poolRT
 	if cur := r.cur.Load(); cur != nil {
+		prev = make(map[string]*poolRT, len(cur.pools))
 		for i := range cur.pools {
 			prev[cur.pools[i].spec.Name] = &cur.pools[i]
 		}
 	}
-	rt := &programRT{prog: p, virts: make([]virtualRT, len(p.Virtuals))}
-	byName := make(map[string]*pools.Pool)
+	rt := &programRT{prog: p, virts: make([]virtualRT, len(p.Virtuals)), virtIdx: make(map[string]int, len(p.Virtuals))}
+	byName := make(map[string]*pools.Pool, len(p.Virtuals))
+	members := 0
+	for _, v := range p.Virtuals {
+		if v.Pool != nil {
+			members += len(v.Pool.Members) // pools shared by virtuals count more than once: an upper bound
+		}
+	}
+	if members > 2*len(r.mstats) {
+		reserved := map[*pools.PersistTable]bool{}
+		for _, v := range p.Virtuals {
+			if v.Pool == nil || v.Pool.Sessions == nil || reserved[v.Pool.Sessions] {
+				continue
+			}
+			v.Pool.Sessions.Reserve(members)
+			reserved[v.Pool.Sessions] = true
+		}
+	}
+	r.vstats = grown(r.vstats, len(p.Virtuals))
+	r.mstats = grown(r.mstats, members)
+	r.mhealth = grown(r.mhealth, members)
+	r.nstats = grown(r.nstats, members)
+	r.noper = grown(r.noper, members)
 	for i, v := range p.Virtuals {
 		vr := &rt.virts[i]
+		if _, dup := rt.virtIdx[v.Name]; !dup {
+			rt.virtIdx[v.Name] = i // the first of a name, as a scan finds it
+		}
 		if vr.stats = r.vstats[v.Name]; vr.stats == nil {
 			vr.stats = &VirtualStats{Name: v.Name}
 			r.vstats[v.Name] = vr.stats
@@ -161,7 +189,10 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		}
 		vr.pool = pool
 	}
-	rt.byName = byName
+	rt.poolIdx = make(map[string]int, len(rt.pools))
+	for i := range rt.pools {
+		rt.poolIdx[rt.pools[i].spec.Name] = i
+	}
 	return rt, nil
 }
 
@@ -236,52 +267,90 @@ func enabledAt(old, m *pools.Member, now int64) int64 {
 }
 
 // pruneLocked forgets the live state of virtuals, members and nodes rt no
-// longer has.
+// longer has. Every live key is in the maps (buildLocked put those of
+// rebuilt pools there, and a kept pool's were there already), so a map no
+// larger than rt's count of them has nothing to forget and is not walked:
+// a push that only adds costs no pass over what was installed before.
 func (r *Runtime) pruneLocked(rt *programRT) {
-	virtuals := make(map[string]bool, len(rt.prog.Virtuals))
-	for _, v := range rt.prog.Virtuals {
-		virtuals[v.Name] = true
+	if len(r.vstats) > len(rt.prog.Virtuals) {
+		virtuals := make(map[string]bool, len(rt.prog.Virtuals))
+		for _, v := range rt.prog.Virtuals {
+			virtuals[v.Name] = true
+		}
+		for name := range r.vstats {
+			if !virtuals[name] {
+				delete(r.vstats, name)
+			}
+		}
 	}
-	members := make(map[memberKey]bool)
-	nodes := make(map[netip.Addr]bool)
-	nodeNames := make(map[string]bool)
+	n := 0
 	for _, pr := range rt.pools {
-		for _, m := range pr.pool.Members {
-			members[memberKey{pr.spec.Name, m.Name}] = true
-			nodes[m.Addr] = true
-			nodeNames[m.Node] = true
+		n += len(pr.pool.Members)
+	}
+	var members map[memberKey]bool
+	if len(r.mstats) > n || len(r.mhealth) > n {
+		members = make(map[memberKey]bool, n)
+		for _, pr := range rt.pools {
+			for _, m := range pr.pool.Members {
+				members[memberKey{pr.spec.Name, m.Name}] = true
+			}
 		}
 	}
-	// An operator's disable outlives an apply that uninstalls the node's
-	// pools, as the switch keeps it until it is enabled or restarted.
-	for n, o := range r.noper {
-		if !nodeNames[n] && !o.Disabled() {
-			delete(r.noper, n)
-		}
-	}
-	for name := range r.vstats {
-		if !virtuals[name] {
-			delete(r.vstats, name)
-		}
-	}
-	for k := range r.mstats {
-		if !members[k] {
-			delete(r.mstats, k)
+	if len(r.mstats) > n {
+		for k := range r.mstats {
+			if !members[k] {
+				delete(r.mstats, k)
+			}
 		}
 	}
 	// A monitored member keeps its Health while its pool is not installed
 	// (no virtual uses it), so its verdict is there when one does; the
 	// monitor glue sets Unchecked when it stops checking a member.
-	for k, h := range r.mhealth {
-		if !members[k] && h.State() == pools.HealthUnchecked {
-			delete(r.mhealth, k)
+	if len(r.mhealth) > n {
+		for k, h := range r.mhealth {
+			if !members[k] && h.State() == pools.HealthUnchecked {
+				delete(r.mhealth, k)
+			}
 		}
 	}
-	for a := range r.nstats {
-		if !nodes[a] {
-			delete(r.nstats, a)
+	// Nodes are shared between pools: their count is not known without
+	// the sets, which are sized for the most there can be.
+	nodes := make(map[netip.Addr]struct{}, min(n, len(r.nstats)))
+	nodeNames := make(map[string]struct{}, min(n, len(r.noper)))
+	for _, pr := range rt.pools {
+		for _, m := range pr.pool.Members {
+			nodes[m.Addr] = struct{}{}
+			nodeNames[m.Node] = struct{}{}
 		}
 	}
+	// An operator's disable outlives an apply that uninstalls the node's
+	// pools, as the switch keeps it until it is enabled or restarted.
+	if len(r.noper) > len(nodeNames) {
+		for name, o := range r.noper {
+			if _, ok := nodeNames[name]; !ok && !o.Disabled() {
+				delete(r.noper, name)
+			}
+		}
+	}
+	if len(r.nstats) > len(nodes) {
+		for a := range r.nstats {
+			if _, ok := nodes[a]; !ok {
+				delete(r.nstats, a)
+			}
+		}
+	}
+}
+
+// grown returns m, or a copy of it sized for n entries when n is well
+// above its length, so that an install adding n entries does not grow it
+// step by step (each step rehashes what it has).
+func grown[K comparable, V any](m map[K]V, n int) map[K]V {
+	if n <= 2*len(m) {
+		return m
+	}
+	out := make(map[K]V, n)
+	maps.Copy(out, m)
+	return out
 }
 
 // Program returns the current program, nil before the first install.
@@ -314,10 +383,8 @@ func (r *Runtime) VirtualStats(name string) *VirtualStats {
 	if rt == nil {
 		return nil
 	}
-	for i, v := range rt.prog.Virtuals {
-		if v.Name == name {
-			return rt.virts[i].stats
-		}
+	if i, ok := rt.virtIdx[name]; ok {
+		return rt.virts[i].stats
 	}
 	return nil
 }
@@ -332,7 +399,10 @@ func (r *Runtime) Pool(name string) *pools.Pool {
 	if rt == nil {
 		return nil
 	}
-	return rt.byName[name] // the proxy asks per request: a map, not a walk
+	if i, ok := rt.poolIdx[name]; ok {
+		return rt.pools[i].pool
+	}
+	return nil
 }
 
 // Member returns member of pool as the current program runs it (see Pool),

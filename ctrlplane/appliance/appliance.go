@@ -261,6 +261,10 @@ func (a *Appliance) HTTPProxy(name string) *proxy.Proxy { return a.l7.Proxy(name
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
+// Push runs a tmsh script as one transaction, as the control socket's push
+// does: applied whole or not at all.
+func (a *Appliance) Push(script string) (string, error) { return a.tmsh.Push(script) }
+
 // Close stops the appliance: the control socket first, so no command runs
 // against a dataplane going away, then the monitors, the local stack and
 // the engine with its ports. It waits for every goroutine and returns the

@@ -71,7 +71,16 @@ func CompileWithWarnings(c *config.Config, n NetConfig) (*dataplane.Program, []s
 		c = config.NewConfig()
 	}
 	c.ApplyDefaults()
-	if err := config.Validate(c, n.env()); err != nil {
+	return CompileCompleted(c, n)
+}
+
+// CompileCompleted is CompileWithWarnings of a configuration whose
+// defaults are applied already (config.Config.ApplyDefaults), which it
+// only reads: no copy, no second completion. The store compiles its
+// candidate so, having completed it once; the Program shares nothing
+// with c that c's owner may change.
+func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []string, error) {
+	if err := config.ValidateCompleted(c, n.env()); err != nil {
 		return nil, nil, err
 	}
 	var errs []error

@@ -36,6 +36,16 @@ func Validate(c *Config, env Env) error {
 		c = NewConfig()
 	}
 	c.ApplyDefaults()
+	return ValidateCompleted(c, env)
+}
+
+// ValidateCompleted is Validate of a configuration whose defaults are
+// applied already (ApplyDefaults): it only reads c, so it neither copies
+// nor completes it. The store's apply uses it on the candidate it has
+// completed once and owns; at 100,000 members each copy and completion
+// is a pass over all of them (docs/BENCHMARKS.md, "Applying 10,000
+// virtual servers").
+func ValidateCompleted(c *Config, env Env) error {
 	var errs []error
 	add := func(obj Ref, prop string, err error) { errs = append(errs, Invalid(obj, prop, err)) }
 
@@ -86,20 +96,22 @@ func Validate(c *Config, env Env) error {
 		checkProp(obj, KindPool, "min-active-members", p.MinActiveMembers, add)
 		checkProp(obj, KindPool, "reselect-tries", p.ReselectTries, add)
 		for _, m := range p.Members {
-			prop := "members " + m.Name()
+			// The property is named only for an error: a pass over
+			// 100,000 valid members builds no string.
+			prop := func() string { return "members " + m.Name() }
 			nd, ok := c.Nodes[m.Node]
 			switch {
 			case !ok:
-				add(obj, prop, fmt.Errorf("node %s: %w", m.Node, ErrNoSuchNode))
+				add(obj, prop(), fmt.Errorf("node %s: %w", m.Node, ErrNoSuchNode))
 			case m.Address != nd.Address:
-				add(obj, prop, fmt.Errorf("address %s does not match node %s address %s", m.Address, nd.Name, nd.Address))
+				add(obj, prop(), fmt.Errorf("address %s does not match node %s address %s", m.Address, nd.Name, nd.Address))
 			}
 			for _, f := range []struct {
 				name string
 				v    uint32
 			}{{"ratio", m.Ratio}, {"priority-group", m.PriorityGroup}} {
 				if err := PropRange(KindMember, f.name).Check(f.v); err != nil {
-					add(obj, prop+" "+f.name+" "+strconv.FormatUint(uint64(f.v), 10), err)
+					add(obj, prop()+" "+f.name+" "+strconv.FormatUint(uint64(f.v), 10), err)
 				}
 			}
 		}

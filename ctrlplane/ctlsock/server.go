@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"lbx/internal/spareproc"
 )
 
 // Dialect is one configuration language the socket speaks (tmsh, the
@@ -356,6 +358,16 @@ func (s *Server) handle(c net.Conn, st *connState) {
 	br := &budgetReader{r: c, s: s}
 	defer func() { s.inflight.Add(-br.n) }()
 	req, err := decodeRequest(br, int64(s.maxMessage))
+	if err == nil && len(req.Text) >= bigRequest {
+		// A script of thousands of lines must not keep the dataplane's
+		// receive goroutines waiting: it runs beside them (a second P
+		// when lbx has one) and below them (a nice thread, which ends
+		// with this connection's goroutine). Small requests skip both:
+		// a thread per command would cost the socket's request rate
+		// (an apply takes the second P in the store anyway).
+		defer spareproc.Hold()()
+		spareproc.Background() // a kernel refusing leaves the thread as it was: nothing to do about it
+	}
 	s.mu.Lock()
 	st.reading = false
 	evicted := st.evicted
@@ -381,6 +393,10 @@ func (s *Server) handle(c net.Conn, st *connState) {
 		writeMessage(c, &Response{Error: fmt.Sprintf("control socket: answer of %v; ask for less at a time (list one object, or a few)", tl)}, s.maxMessage)
 	}
 }
+
+// bigRequest is the size of a request's text from which it is run as
+// background work (spareproc): 64 KiB, about 700 lines of tmsh.
+const bigRequest = 64 << 10
 
 // budgetReader counts what a request reads against the server's budget
 // of bytes in flight (maxInflight), so that many large requests at once

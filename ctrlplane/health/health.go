@@ -437,6 +437,9 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 		anyPort := anyPorts[p.Name]
 		for i := range p.Members {
 			mb := &p.Members[i]
+			if len(poolRule.Specs) == 0 && nodeKeys[mb.Node] == "" {
+				continue // not monitored: nothing to plan (and no name to build)
+			}
 			pm := memberHealth{pool: p.Name, member: mb.Name(), nodeKey: nodeKeys[mb.Node],
 				target: monitors.Target{Addr: mb.Address, Port: mb.Port}}
 			if mb.Port == 0 {

@@ -6,6 +6,7 @@ import (
 
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/config"
+	"lbx/internal/spareproc"
 )
 
 // Validator is a Checker that can also validate a configuration's monitor
@@ -24,6 +25,7 @@ type Validator interface {
 // errors point at script lines as a commit's do. The running
 // configuration, its version and the dataplane are left as they were.
 func (s *Store) Check(fn func(t *Txn) error) (diff []Change, warnings []string, err error) {
+	defer spareproc.Hold()()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.beginLocked()
@@ -39,7 +41,7 @@ func (s *Store) Check(fn func(t *Txn) error) (diff []Change, warnings []string, 
 	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
 		return nil, nil, atLines(err, t.lines)
 	}
-	_, all, err := compile.CompileWithWarnings(cfg, s.net)
+	_, all, err := compile.CompileCompleted(cfg, s.net)
 	if err != nil {
 		return nil, nil, atLines(err, t.lines)
 	}

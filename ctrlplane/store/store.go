@@ -15,6 +15,7 @@ import (
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/config"
 	"lbx/dataplane"
+	"lbx/internal/spareproc"
 )
 
 // Dataplane is what the Store drives: it installs compiled programs and
@@ -253,11 +254,14 @@ func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
 
 // applyLocked compiles cfg, installs it and makes it running.
 func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
+	defer spareproc.Hold()()
 	cfg.ApplyDefaults()
 	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
 		return atLines(err, lines)
 	}
-	prog, warnings, err := compile.CompileWithWarnings(cfg, s.net)
+	// cfg is ours and complete: compile it without the copy and second
+	// completion CompileWithWarnings makes for callers that keep theirs.
+	prog, warnings, err := compile.CompileCompleted(cfg, s.net)
 	if err != nil {
 		return atLines(err, lines)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"lbx/ctrlplane/config"
+	"lbx/internal/spareproc"
 )
 
 // Txn is a change to the configuration in progress: a candidate cloned
@@ -60,13 +61,16 @@ var errOffline = errors.New("an offline transaction cannot be committed")
 // Conversations that span requests (a tmsh transaction, Alteon pending
 // changes) use Begin and Commit instead.
 func (s *Store) Update(fn func(t *Txn) error) ([]string, error) {
+	defer spareproc.Hold()() // fn may parse a whole script
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.beginLocked()
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	return t.commitLocked()
+	// The transaction ends here: no fresh candidate (a copy of the whole
+	// new running configuration) for it to go on from.
+	return t.commitLocked(false)
 }
 
 // Base is the running version the transaction started from.
@@ -162,10 +166,12 @@ func (t *Txn) Commit() ([]string, error) {
 	}
 	t.store.mu.Lock()
 	defer t.store.mu.Unlock()
-	return t.commitLocked()
+	return t.commitLocked(true)
 }
 
-func (t *Txn) commitLocked() ([]string, error) {
+// commitLocked commits t; with goOn, t then starts over from the new
+// running configuration.
+func (t *Txn) commitLocked(goOn bool) ([]string, error) {
 	s := t.store
 	if t.mutated && t.base != s.version {
 		return nil, &config.ConflictError{Base: t.base, Current: s.version}
@@ -177,7 +183,9 @@ func (t *Txn) commitLocked() ([]string, error) {
 	if t.mutated {
 		warnings = slices.Clone(s.newWarnings)
 	}
-	*t = *s.beginLocked()
+	if goOn {
+		*t = *s.beginLocked()
+	}
 	return warnings, nil
 }
 

@@ -29,6 +29,9 @@ type Command struct {
 	Operator bool
 
 	obj *conf.ObjKind
+	// words are Kind's words, split once for lookupCommand (it runs for
+	// every line of a pushed script).
+	words []string
 	// props are the properties of a command on no object kind and no
 	// name (cli preference); obj's when it has one.
 	props []propDoc
@@ -72,6 +75,19 @@ func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
 // (sys.go). It is never modified; Commands hands out a copy.
 var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
 
+// commandVerbs are the commands' verbs, each once, in table order.
+var commandVerbs []string
+
+func init() {
+	for i := range commands {
+		c := &commands[i]
+		c.words = strings.Fields(c.Kind)
+		if !slices.Contains(commandVerbs, c.Verb) {
+			commandVerbs = append(commandVerbs, c.Verb)
+		}
+	}
+}
+
 // objectCommands act on configuration objects: list, create, modify and
 // delete for every kind, show for nodes, pools and virtual servers.
 var objectCommands = func() []Command {
@@ -114,12 +130,8 @@ func isModule(word string) bool {
 // matches wins.
 func lookupCommand(cur *conf.Cursor) (*Command, error) {
 	vt := cur.Next()
-	var verbs, modules []string
-	for i := range commands {
-		if !slices.Contains(verbs, commands[i].Verb) {
-			verbs = append(verbs, commands[i].Verb)
-		}
-	}
+	verbs := commandVerbs
+	var modules []string
 	// Any unambiguous prefix of a verb, module or kind word is that word.
 	verb, amb := Abbrev(vt.Text, verbs)
 	if vt.Kind == conf.TokWord && len(amb) > 1 {
@@ -175,7 +187,7 @@ func lookupCommand(cur *conf.Cursor) (*Command, error) {
 		var next, complete []*Command
 		var want []string
 		for _, c := range cands {
-			if w := strings.Fields(c.Kind); len(w) > depth && !slices.Contains(want, w[depth]) {
+			if w := c.words; len(w) > depth && !slices.Contains(want, w[depth]) {
 				want = append(want, w[depth])
 			}
 		}
@@ -186,7 +198,7 @@ func lookupCommand(cur *conf.Cursor) (*Command, error) {
 			}
 		}
 		for _, c := range cands {
-			w := strings.Fields(c.Kind)
+			w := c.words
 			if len(w) <= depth {
 				continue
 			}
@@ -218,7 +230,7 @@ func lookupCommand(cur *conf.Cursor) (*Command, error) {
 			if nt, ok := cur.Peek(); ok && nt.Kind == conf.TokWord {
 				var after []string
 				for _, c := range next {
-					if w := strings.Fields(c.Kind); len(w) > depth+1 {
+					if w := c.words; len(w) > depth+1 {
 						after = append(after, w[depth+1])
 					}
 				}

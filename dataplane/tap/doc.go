@@ -7,8 +7,9 @@
 //     IFF_VNET_HDR, non-blocking and read through the Go netpoller, with
 //     checksum and TCPv4 segmentation offload where the kernel allows
 //     (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4; the port's mode is then
-//     "offload"), and a netlink handle in the device's namespace for its
-//     drop counter (RxLost). The kernel removes the device when Close
+//     "offload"), its queue towards lbx lengthened to QueueLen frames
+//     (the kernel's default is 500), and a netlink handle in the device's
+//     namespace for its drop counter (RxLost). The kernel removes the device when Close
 //     closes its descriptor.
 //   - the offload (vnethdr.go): the virtio-net header before every frame,
 //     the cutting of a TCPv4 GSO frame of up to 64 KB into wire segments

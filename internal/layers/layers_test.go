@@ -17,6 +17,7 @@ import (
 var allowed = map[string][]string{
 	"lbx/internal/layers":     {},
 	"lbx/internal/clock":      {},
+	"lbx/internal/spareproc":  {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
 	"lbx/pools":               {},
 	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/drop", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/l7spec", "lbx/dataplane/neighbor", "lbx/pools"},
@@ -85,7 +86,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit"}
+var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/spareproc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.
@@ -101,7 +102,14 @@ const maxLines = 4000
 // oversize are packages allowed past maxLines for now, each with its own
 // ceiling and the reason. Keep this list short and the ceilings tight: a
 // package here is the next one to split.
-var oversize = map[string]int{}
+var oversize = map[string]int{
+	// The dataplane passed 4,000 lines with the HTTP virtuals' hand-off,
+	// whole GSO frames, the apply's runtime indexes and the HA gate, after
+	// drop reasons and the layer-7 spec had moved out. Next split: the
+	// Program (program.go, virtual.go, the route table's build) into a
+	// package of its own, with the engine reading it through accessors.
+	"lbx/dataplane": 4250,
+}
 
 type pkg struct {
 	path, dir string
