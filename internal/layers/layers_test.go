@@ -31,15 +31,18 @@ var allowed = map[string][]string{
 	"lbx/dataplane/afxdp":         {"lbx/dataplane"},
 	"lbx/dataplane/tap":           {"lbx/dataplane", "lbx/dataplane/csum"},
 	"lbx/dataplane/porttest":      {"lbx/dataplane"},
-	"lbx/monitors":                {},
-	"lbx/monitors/netprobe":       {"lbx/monitors", "lbx/dataplane/localstack"},
-	"lbx/ctrlplane/config":        {},
-	"lbx/ctrlplane/ctlsock":       {},
-	"lbx/ctrlplane/compile":       {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/pools"},
-	"lbx/ctrlplane/health":        {"lbx/ctrlplane/config", "lbx/monitors", "lbx/pools"},
-	"lbx/ctrlplane/store":         {"lbx/ctrlplane/config", "lbx/ctrlplane/compile", "lbx/dataplane"},
-	"lbx/ctrlplane/status":        {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
-	"lbx/ctrlplane/tmsh":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh/conf", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
+	// ha/vrrp is VRRPv3 (packets, state machine); it knows no ports and no
+	// config objects.
+	"lbx/ha/vrrp":           {"lbx/dataplane/csum"},
+	"lbx/monitors":          {},
+	"lbx/monitors/netprobe": {"lbx/monitors", "lbx/dataplane/localstack"},
+	"lbx/ctrlplane/config":  {},
+	"lbx/ctrlplane/ctlsock": {},
+	"lbx/ctrlplane/compile": {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/pools"},
+	"lbx/ctrlplane/health":  {"lbx/ctrlplane/config", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/store":   {"lbx/ctrlplane/config", "lbx/ctrlplane/compile", "lbx/dataplane"},
+	"lbx/ctrlplane/status":  {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/tmsh":    {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh/conf", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
 	// tmsh/conf is the bigip.conf language (lexer, stanzas, property
 	// tables, printer, the store's Codec): the tmsh commands build on it,
 	// and it knows nothing of them, the store or status.
