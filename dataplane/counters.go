@@ -42,6 +42,7 @@ const (
 	DropFragmentMalformed               // UDP fragment with an impossible length or offset
 	DropFragmentIncomplete              // UDP datagram whose fragments stopped before it was complete (counted per datagram)
 	DropFragmentTableFull               // no free entry to track a fragmented UDP datagram
+	DropStandby                         // ARP or traffic for an address of traffic-group-1 while it is standby here (HA)
 	numDropReasons
 )
 
@@ -80,6 +81,7 @@ var dropNames = [numDropReasons]string{
 	DropFragmentMalformed:    "fragment-malformed",
 	DropFragmentIncomplete:   "fragment-incomplete",
 	DropFragmentTableFull:    "fragment-table-full",
+	DropStandby:              "standby",
 }
 
 // String returns the reason's counter name, e.g. "no-route".

@@ -25,6 +25,9 @@ type worker struct {
 	arpLimit arpLimiter    // per-source budget of ARP replies on this port
 	ctr      *counterShard // this worker's counters (counters.go)
 	stats    statBatch     // virtual and member statistics until flush (statbatch.go)
+	// The HA gate for this batch (ha.go): traffic-group-1 is standby here;
+	// the VIPs are in it.
+	standby, floatVIPs bool
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -66,6 +69,7 @@ func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
 
 func (w *worker) begin(now time.Time) {
 	w.now = w.e.flows.Mono(now)
+	w.standby, w.floatVIPs = w.e.standby.Load(), w.e.floatVIPs.Load()
 }
 
 // emit queues a frame for an egress port. The frame must stay valid until
@@ -133,6 +137,9 @@ func (w *worker) handle(in *installed, frame []byte) DropReason {
 		return w.handleARP(in, frame)
 	case etherTypeIPv4:
 		if !w.forMe(frame, false) {
+			if [6]byte(frame[0:6]) == vrrpGroupMAC && isVRRP(frame) && w.toVRRP(frame) {
+				return dropNone
+			}
 			return DropNotForUs
 		}
 		return w.handleIPv4(in, frame)
@@ -157,7 +164,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	if r != dropNone {
 		return r
 	}
-	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) {
+	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) && !(w.standby && w.floating(in, a.senderIP)) {
 		// Another host announces or uses one of our addresses: never
 		// answer it or learn from it, and tell the operator.
 		if w.e.conflictLog.allow(w.now, conflictLogInterval) {
@@ -170,6 +177,9 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 	if a.senderIP != 0 && unicastMAC(a.senderMAC) && in.connectedOn(a.senderIP, w.rx.idx) && !in.isLocal(a.senderIP) {
 		w.learn(a.senderIP, a.senderMAC)
 		learned = true
+	}
+	if a.op == arpOpRequest && w.standby && w.floating(in, a.targetIP) {
+		return DropStandby // the active unit answers
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
 		if !w.arpLimit.allow(a.senderIP, w.now) {
@@ -238,6 +248,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 	if r != dropNone {
 		return r
 	}
+	if w.standby && w.floating(in, p.dst) {
+		return DropStandby
+	}
 	if p.proto == protoICMP { // errors about translated flows: icmperr.go
 		if handled, r := w.icmpError(in, frame, &p); handled {
 			return r
@@ -285,6 +298,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) DropReason {
 		w.ctr.ports[w.rx.idx].icmpEchoes.Add(1)
 		return dropNone
 	default:
+		if p.proto == protoVRRP && in.isLocal(p.dst) && w.toVRRP(frame) {
+			return dropNone // unicast VRRP (ha.go)
+		}
 		if in.isLocal(p.dst) {
 			return DropUnsupportedProtocol
 		}

@@ -191,3 +191,23 @@ func ParseFrame(f []byte) (netip.Addr, Advert, error) {
 	a, err := Decode(ip[ihl:total], src, dst)
 	return src, a, err
 }
+
+// GratuitousARP returns a gratuitous ARP announcing that ip is at mac: a
+// broadcast request whose sender and target address are both ip (RFC 5227
+// §3's announcement), which the new master sends for each virtual address.
+func GratuitousARP(mac [6]byte, ip netip.Addr) []byte {
+	f := make([]byte, 42)
+	copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(f[6:12], mac[:])
+	binary.BigEndian.PutUint16(f[12:], 0x0806)
+	a := f[ethLen:]
+	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:], 1) // request
+	copy(a[8:14], mac[:])
+	ip4 := ip.As4()
+	copy(a[14:18], ip4[:])
+	copy(a[24:28], ip4[:]) // target MAC stays zero
+	return f
+}

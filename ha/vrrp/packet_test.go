@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
 	"lbx/dataplane/csum/csumtest"
 )
 
@@ -149,4 +152,20 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatalf("re-decoded %+v %v, want %+v", back, err, a)
 		}
 	})
+}
+
+func TestGratuitousARP(t *testing.T) {
+	mac := [6]byte{2, 0, 0x5e, 0x10, 1, 2}
+	f := GratuitousARP(mac, vip2)
+	pkt := gopacket.NewPacket(f, layers.LayerTypeEthernet, gopacket.Default)
+	eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	arp, _ := pkt.Layer(layers.LayerTypeARP).(*layers.ARP)
+	if eth == nil || arp == nil {
+		t.Fatalf("not Ethernet/ARP: %v", pkt)
+	}
+	if eth.DstMAC.String() != "ff:ff:ff:ff:ff:ff" || !bytes.Equal(eth.SrcMAC, mac[:]) || arp.Operation != layers.ARPRequest ||
+		!bytes.Equal(arp.SourceHwAddress, mac[:]) || !bytes.Equal(arp.SourceProtAddress, vip2.AsSlice()) ||
+		!bytes.Equal(arp.DstProtAddress, vip2.AsSlice()) || !bytes.Equal(arp.DstHwAddress, make([]byte, 6)) {
+		t.Fatalf("gratuitous ARP: eth %v arp %+v", eth, arp)
+	}
 }
