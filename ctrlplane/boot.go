@@ -152,6 +152,8 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 	for _, u := range h.UnicastPeers {
 		if a, err := netip.ParseAddr(u); err != nil || !a.Is4() {
 			bad("unicast_peers", "%q: want an IPv4 address", u)
+		} else {
+			bad("unicast_peers", "%s: unicast VRRP is not supported yet (multicast 224.0.0.18 only)", u)
 		}
 	}
 	return errs

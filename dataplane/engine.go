@@ -148,10 +148,11 @@ type Engine struct {
 	sink atomic.Pointer[sinkBox] // the local stack, if attached
 	// HA (ha.go): the VRRP engine, if attached; whether traffic-group-1
 	// is standby here; whether the VIPs are in it; VRRP frames handed over.
-	vrrp      atomic.Pointer[vrrpBox]
+	vrrp      atomic.Pointer[VRRPSink]
 	standby   atomic.Bool
 	floatVIPs atomic.Bool
 	vrrpRx    atomic.Uint64
+	vmac      [6]byte // zero: none; set before Start
 	ltx       localTx
 	local     localCounters
 

@@ -2,19 +2,14 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 )
 
-// High availability: the traffic-group gate and the VRRP hooks.
-//
-// On a unit of an HA pair the floating self IPs (SelfIP.Floating) and,
-// with SetFloatingVIPs, the virtual addresses belong to traffic-group-1,
-// which is active on one unit. SetStandby(true) says it is not active
-// here: the dataplane then neither answers ARP for those addresses nor
-// accepts traffic for them (drop.standby), and another host claiming them
-// (the active unit's gratuitous ARP) is no address conflict. The flags are
-// atomics each worker loads once per batch: no lock on the data path.
+// HA: floating self IPs and (SetFloatingVIPs) VIPs are traffic-group-1's.
+// While it is standby here (SetStandby) they are neither answered nor
+// accepted (drop.standby); the flags are loaded once per batch.
 
 // VRRP is IPv4 protocol 112, sent to 224.0.0.18 (this MAC) or unicast.
 const protoVRRP = 112
@@ -26,16 +21,14 @@ var vrrpGroupMAC = [6]byte{0x01, 0x00, 0x5e, 0x00, 0x00, 0x12}
 // port's receive goroutine and must not keep frame.
 type VRRPSink func(port string, frame []byte)
 
-type vrrpBox struct{ f VRRPSink }
-
 // SetVRRPSink attaches the VRRP engine; nil detaches it (VRRP frames are
 // then not-for-us, as without HA).
 func (e *Engine) SetVRRPSink(f VRRPSink) {
 	if f == nil {
 		e.vrrp.Store(nil)
-		return
+	} else {
+		e.vrrp.Store(&f)
 	}
-	e.vrrp.Store(&vrrpBox{f})
 }
 
 // SetStandby sets whether traffic-group-1 is standby on this unit, from
@@ -45,8 +38,21 @@ func (e *Engine) SetStandby(standby bool) { e.standby.Store(standby) }
 // Standby reports whether traffic-group-1 is standby on this unit.
 func (e *Engine) Standby() bool { return e.standby.Load() }
 
+// SetVirtualMAC gives traffic-group-1's addresses a MAC of their own (the
+// VRRP virtual router MAC): while active, the ports accept frames to it
+// and answer ARP for those addresses with it. Set before Start.
+func (e *Engine) SetVirtualMAC(mac [6]byte) { e.vmac = mac }
+
 // SetFloatingVIPs puts the virtual addresses in traffic-group-1 (HA on).
 func (e *Engine) SetFloatingVIPs(on bool) { e.floatVIPs.Store(on) }
+
+// arpMAC is the MAC to answer ARP for target with.
+func (w *worker) arpMAC(in *installed, target uint32) [6]byte {
+	if w.e.vmac != ([6]byte{}) && w.floating(in, target) {
+		return w.e.vmac
+	}
+	return w.rx.mac
+}
 
 // floating reports whether a belongs to traffic-group-1 in this batch.
 func (w *worker) floating(in *installed, a uint32) bool {
@@ -64,7 +70,7 @@ func (w *worker) toVRRP(frame []byte) bool {
 	if b == nil {
 		return false
 	}
-	b.f(w.rx.name, frame)
+	(*b)(w.rx.name, frame)
 	w.e.vrrpRx.Add(1) // shared, but VRRP is a few frames a second
 	return true
 }
@@ -74,8 +80,7 @@ func isVRRP(frame []byte) bool {
 	return len(frame) >= ethHdrLen+ipv4MinHdr && frame[ethHdrLen+9] == protoVRRP
 }
 
-// FloatingAddr is an address of traffic-group-1 and the port to announce
-// it on.
+// FloatingAddr is an address of traffic-group-1 and its port.
 type FloatingAddr struct {
 	Port string
 	Addr netip.Addr
@@ -97,12 +102,7 @@ func (e *Engine) FloatingAddrs() []FloatingAddr {
 		}
 	}
 	if e.floatVIPs.Load() {
-		var vips []netip.Addr
-		for a := range in.prog.vips {
-			vips = append(vips, a)
-		}
-		slices.SortFunc(vips, netip.Addr.Compare)
-		for _, a := range vips {
+		for _, a := range slices.SortedFunc(maps.Keys(in.prog.vips), netip.Addr.Compare) {
 			if i := in.connected(u32(a)); i >= 0 {
 				out = append(out, FloatingAddr{e.ports[in.selfs[i].port].name, a})
 				continue

@@ -158,3 +158,36 @@ func garp(mac [6]byte, ip netip.Addr) []byte {
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			Operation: layers.ARPRequest, SourceHwAddress: mac[:], SourceProtAddress: ip.AsSlice(), DstHwAddress: make([]byte, 6), DstProtAddress: ip.AsSlice()})
 }
+
+// With a virtual MAC the floating addresses are answered with it, and the
+// ports accept frames to it only while active.
+func TestVirtualMAC(t *testing.T) {
+	h := newHarness(t, haProgram(t))
+	vmac := mustMAC("00:00:5e:00:01:33")
+	h.e.SetVirtualMAC([6]byte(vmac))
+	h.e.SetFloatingVIPs(true)
+	h.learnAll()
+	for a, want := range map[netip.Addr]string{floatExt.Addr(): vmac.String(), vip: vmac.String(), selfExt.Addr(): extMAC.String()} {
+		h.send(portExt, arpRequest(clientMAC, client, a))
+		got := h.ports[portExt].drain()
+		if len(got) != 1 {
+			t.Fatalf("ARP for %s: %d frames", a, len(got))
+		}
+		if r := decodeARP(t, got[0]); r.SenderMAC != want || r.EthSrc != want {
+			t.Errorf("ARP for %s answered with %s (frame from %s), want %s", a, r.SenderMAC, r.EthSrc, want)
+		}
+	}
+	syn := tcpFrame(ipHdr{srcMAC: clientMAC, dstMAC: vmac, src: client, dst: vip}, 40000, 80, fSYN, "")
+	h.send(portExt, syn)
+	if n := len(h.ports[portInt].drain()); n != 1 {
+		t.Fatalf("active: SYN to the virtual MAC forwarded as %d frames, want 1", n)
+	}
+	h.e.SetStandby(true)
+	h.send(portExt, syn)
+	if n := len(h.ports[portInt].drain()); n != 0 {
+		t.Fatalf("standby: SYN to the virtual MAC forwarded (%d frames)", n)
+	}
+	if d := cmp.Diff(map[string]uint64{"drop.not-for-us": 1}, h.drops()); d != "" {
+		t.Errorf("drops (-want +got):\n%s", d)
+	}
+}

@@ -151,7 +151,7 @@ func (w *worker) handle(in *installed, frame []byte) DropReason {
 // forMe checks the destination MAC: the port's own, or broadcast where
 // allowed.
 func (w *worker) forMe(frame []byte, bcast bool) bool {
-	if [6]byte(frame[0:6]) == w.rx.mac {
+	if d := [6]byte(frame[0:6]); d == w.rx.mac || (d == w.e.vmac && !w.standby && d != [6]byte{}) {
 		return true
 	}
 	return bcast && [6]byte(frame[0:6]) == broadcastMAC
@@ -185,7 +185,7 @@ func (w *worker) handleARP(in *installed, frame []byte) DropReason {
 		if !w.arpLimit.allow(a.senderIP, w.now) {
 			return DropARPRateLimited
 		}
-		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
+		f := buildARP(frame, arpOpReply, a.senderMAC, w.arpMAC(in, a.targetIP), a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
 		w.ctr.ports[w.rx.idx].arpReplies.Add(1)
 		return dropNone

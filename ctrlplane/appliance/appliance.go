@@ -20,6 +20,7 @@ import (
 	"lbx/ctrlplane/tmsh"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
+	"lbx/ha"
 	"lbx/internal/clock"
 	"lbx/monitors"
 	"lbx/monitors/netprobe"
@@ -79,6 +80,11 @@ type Config struct {
 	MonitorClock clock.Clock
 	// External runs external monitors; nil: monitors.ExternalProber.
 	External monitors.Prober
+	// HA, when set, makes the appliance one unit of an active/standby
+	// pair (package ha): it boots standby and VRRP decides.
+	HA *ha.Config
+	// HAClock drives VRRP's timers; nil: the system clock.
+	HAClock clock.Clock
 }
 
 // Appliance is one running appliance.
@@ -91,6 +97,7 @@ type Appliance struct {
 	srv   *ctlsock.Server // nil without a control socket
 	ssh   *sshd.Server    // nil without SSH
 	rest  *rest.Server    // nil without REST
+	ha    *ha.Unit        // nil without HA
 
 	closeOnce sync.Once
 	closeErr  error
@@ -154,7 +161,16 @@ func New(cfg Config) (a *Appliance, err error) {
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
 		return a, err
 	}
+	if cfg.HA != nil {
+		// Standby (the gate set) before the first frame is read.
+		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
+			return a, err
+		}
+	}
 	eng.Start()
+	if a.ha != nil {
+		a.ha.Start()
+	}
 	password, from := cfg.AdminPassword, "the boot config's admin password"
 	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
 		if password, err = cfg.AdminPasswordPrompt(); err != nil {
@@ -232,6 +248,9 @@ func (a *Appliance) RESTAddr() string {
 	return a.rest.Addr().String()
 }
 
+// HA returns the appliance's HA unit; nil without HA.
+func (a *Appliance) HA() *ha.Unit { return a.ha }
+
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
@@ -261,6 +280,9 @@ func (a *Appliance) Close() error {
 			if err := a.mon.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("monitors: %w", err))
 			}
+		}
+		if a.ha != nil {
+			a.ha.Close() // priority 0 while the ports still carry it
 		}
 		a.eng.SetLocalSink(nil)
 		if a.ls != nil {
