@@ -94,9 +94,17 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"rest.listen", "127.0.0.1:8443", func(b *ctrlplane.Boot) any { return b.REST.Listen }, "127.0.0.1:8443"},
 		{"rest.cert", "/tmp/rest.crt", func(b *ctrlplane.Boot) any { return b.REST.Cert }, "/tmp/rest.crt"},
 		{"rest.key", "/tmp/rest.key", func(b *ctrlplane.Boot) any { return b.REST.Key }, "/tmp/rest.key"},
+		{"ha.unit", "lbx9", func(b *ctrlplane.Boot) any { return b.HA.Unit }, "lbx9"},
+		{"ha.vrid", "9", func(b *ctrlplane.Boot) any { return b.HA.VRID }, 9},
+		{"ha.priority", "99", func(b *ctrlplane.Boot) any { return b.HA.Priority }, 99},
+		{"ha.preempt", "false", func(b *ctrlplane.Boot) any { return b.HA.Preempt }, false},
+		{"ha.preempt_delay", "7s", func(b *ctrlplane.Boot) any { return b.HA.PreemptDelay }, 7 * time.Second},
+		{"ha.advert_interval", "25", func(b *ctrlplane.Boot) any { return b.HA.AdvertInterval }, 25},
+		{"ha.ports", "lbx-ext,lbx-int", func(b *ctrlplane.Boot) any { return b.HA.Ports }, []string{"lbx-ext", "lbx-int"}},
+		{"ha.unicast_peers", "not-checked-while-ha-is-off", func(b *ctrlplane.Boot) any { return b.HA.UnicastPeers }, []string{"not-checked-while-ha-is-off"}},
 	}
 	// pair is the other variable a key is valid only with.
-	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}}
+	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}, "ha.unit": {"LBX_HA_PORTS", "lbx-ext"}}
 	if len(tests) != len(ctrlplane.BootKeys) {
 		t.Fatalf("%d keys tested, boot config has %d: %v", len(tests), len(ctrlplane.BootKeys), ctrlplane.BootKeys)
 	}

@@ -157,15 +157,16 @@ func New(cfg Config) (a *Appliance, err error) {
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	src := status.FromDataplane(eng, a.mon)
-	a.tmsh = tmsh.New(a.store, src)
-	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
-		return a, err
-	}
 	if cfg.HA != nil {
 		// Standby (the gate set) before the first frame is read.
 		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
 			return a, err
 		}
+		src.Failover = failover{a.ha}
+	}
+	a.tmsh = tmsh.New(a.store, src)
+	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
+		return a, err
 	}
 	eng.Start()
 	if a.ha != nil {
@@ -246,6 +247,30 @@ func (a *Appliance) RESTAddr() string {
 		return ""
 	}
 	return a.rest.Addr().String()
+}
+
+// failover is the HA unit as tmsh's show and run commands see it.
+type failover struct{ u *ha.Unit }
+
+func (f failover) FailoverStatus() status.FailoverStatus {
+	s := f.u.Status()
+	return status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
+		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
+		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer}
+}
+
+func (f failover) FailoverAction(action string) error {
+	switch action {
+	case "standby":
+		f.u.GoStandby()
+	case "offline":
+		f.u.GoOffline()
+	case "online":
+		f.u.GoOnline()
+	default:
+		return fmt.Errorf("%q: want standby, offline or online", action)
+	}
+	return nil
 }
 
 // HA returns the appliance's HA unit; nil without HA.

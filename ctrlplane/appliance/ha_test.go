@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,8 +103,18 @@ func TestHAPairFailover(t *testing.T) {
 		t.Error("lbx2 refused nothing as standby (drop.standby 0): did both answer?")
 	}
 
-	// run sys failover standby's effect: lbx1 hands over and stays standby.
-	lbx1.HA().GoStandby()
+	out := exec(t, lbx2, "show cm failover-status")
+	for _, want := range []string{"Status           STANDBY", "Unit             lbx2", "Active Peer      198.18.", "(priority 200)", "Advert Interval  100ms"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lbx2 show cm failover-status: no %q in\n%s", want, out)
+		}
+	}
+	if out := exec(t, lbx1, "show cm failover-status"); !strings.Contains(out, "Status           ACTIVE") {
+		t.Errorf("lbx1 show cm failover-status:\n%s", out)
+	}
+
+	// lbx1 hands over and stays standby.
+	exec(t, lbx1, "run sys failover standby")
 	waitFor(t, "lbx2 active after lbx1 went standby", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
 	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
 		t.Fatalf("through lbx2: served by %q", name)
@@ -112,7 +123,13 @@ func TestHAPairFailover(t *testing.T) {
 		t.Error("lbx2 sent no gratuitous ARP on takeover")
 	}
 	// Online again: lbx1 preempts (priority 200).
-	lbx1.HA().GoOnline()
+	exec(t, lbx1, "run sys failover online")
+	waitFor(t, "lbx1 active again after online", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+
+	// Offline: lbx1 leaves the election (priority 0), lbx2 takes over.
+	exec(t, lbx1, "run sys failover offline")
+	waitFor(t, "lbx2 active after lbx1 went offline", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Offline })
+	exec(t, lbx1, "run sys failover online")
 	waitFor(t, "lbx1 active again after online", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
 
 	// lbx1 leaves: lbx2 takes over and serves.
@@ -122,5 +139,37 @@ func TestHAPairFailover(t *testing.T) {
 	waitFor(t, "lbx2 active after lbx1 closed", func() bool { return haState(lbx2) == ha.Active })
 	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
 		t.Fatalf("after failover: served by %q", name)
+	}
+}
+
+func exec(t *testing.T, a *appliance.Appliance, cmd string) string {
+	t.Helper()
+	out, err := a.Exec(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return out
+}
+
+// Without an ha section the unit is standalone: always active.
+func TestFailoverCommandsStandalone(t *testing.T) {
+	l := newLab(t)
+	sw := porttest.NewSwitch()
+	app := l.appliance([]dataplane.Port{l.port(sw, "ext")}, "", "self_ext 198.18.1.2/24 ext")
+	if out := exec(t, app, "show cm failover-status"); !strings.Contains(out, "Status           ACTIVE") || !strings.Contains(out, "standalone") {
+		t.Errorf("show cm failover-status:\n%s", out)
+	}
+	if _, err := app.Exec("run sys failover standby"); err == nil || !strings.Contains(err.Error(), "standalone") {
+		t.Errorf("run sys failover standby: %v", err)
+	}
+	if _, err := app.Exec("run sys failover sideways"); err == nil || !strings.Contains(err.Error(), `"sideways": want standby, offline or online`) {
+		t.Errorf("run sys failover sideways: %v", err)
+	}
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n}\ncm traffic-group /Common/traffic-group-local-only {\n    is-floating false\n}\n"
+	if out := exec(t, app, "list cm traffic-group"); out != want {
+		t.Errorf("list cm traffic-group:\n%s\nwant\n%s", out, want)
+	}
+	if _, err := app.Exec("list cm traffic-group traffic-group-2"); err == nil || !strings.Contains(err.Error(), "no such traffic group") {
+		t.Errorf("list cm traffic-group traffic-group-2: %v", err)
 	}
 }
