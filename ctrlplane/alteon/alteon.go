@@ -52,6 +52,7 @@ const (
 	altL3Gw
 	altL3Route
 	altL3RouteIP4
+	altInfoL3
 )
 
 // altFrame is one open menu: its kind and the object it is about.
