@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -95,11 +96,84 @@ type Boot struct {
 		Address   string `mapstructure:"address"`
 		Gateway   string `mapstructure:"gateway"`
 	} `mapstructure:"mgmt"`
+	// HA makes the unit one of an active/standby pair: traffic-group-1 (the
+	// floating self IPs and the virtual addresses) is active on the unit
+	// that VRRP elects master. Device-local: never synced. Unit empty: HA
+	// off, the unit answers for every address.
+	HA HABoot `mapstructure:"ha"`
+}
+
+// HABoot is the boot config's ha section: the unit's name and the VRRP
+// settings of traffic-group-1.
+type HABoot struct {
+	Unit     string `mapstructure:"unit"`
+	VRID     int    `mapstructure:"vrid"`
+	Priority int    `mapstructure:"priority"`
+	Preempt  bool   `mapstructure:"preempt"`
+	// PreemptDelay holds preemption off this long after the start.
+	PreemptDelay time.Duration `mapstructure:"preempt_delay"`
+	// AdvertInterval is in centiseconds, as VRRPv3 carries it.
+	AdvertInterval int `mapstructure:"advert_interval"`
+	// Ports are the data ports advertisements go out on and are heard on;
+	// each needs a boot self IP, the advertisements' source.
+	Ports []string `mapstructure:"ports"`
+	// UnicastPeers, when set, receive the advertisements instead of the
+	// multicast group (keepalived's unicast_peer).
+	UnicastPeers []string `mapstructure:"unicast_peers"`
+}
+
+// Enabled reports whether the unit is one of an HA pair.
+func (h *HABoot) Enabled() bool { return h.Unit != "" }
+
+// validate reports every problem of the ha section, naming the key; ports
+// maps a port name to its first boot self IP's address.
+func (h *HABoot) validate(ports map[string]netip.Addr) []error {
+	if !h.Enabled() {
+		return nil
+	}
+	var errs []error
+	bad := func(key string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("boot config: ha.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if h.VRID < 1 || h.VRID > 255 {
+		bad("vrid", "%d: want 1 to 255", h.VRID)
+	}
+	if h.Priority < 1 || h.Priority > 254 {
+		bad("priority", "%d: want 1 to 254 (255 is the address owner's, and lbx owns no floating address)", h.Priority)
+	}
+	if h.AdvertInterval < 1 || h.AdvertInterval > 4095 {
+		bad("advert_interval", "%d: want 1 to 4095 centiseconds", h.AdvertInterval)
+	}
+	if h.PreemptDelay < 0 || h.PreemptDelay > time.Hour {
+		bad("preempt_delay", "%v: want 0s to 1h", h.PreemptDelay)
+	}
+	if len(h.Ports) == 0 {
+		bad("ports", "must name the data ports to advertise on")
+	}
+	for _, p := range h.Ports {
+		a, ok := ports[p]
+		switch {
+		case !ok:
+			bad("ports", "%q: no such port", p)
+		case !a.IsValid():
+			bad("ports", "%q: the port has no boot self IP (selfips) to advertise from", p)
+		}
+	}
+	for _, u := range h.UnicastPeers {
+		if a, err := netip.ParseAddr(u); err != nil || !a.Is4() {
+			bad("unicast_peers", "%q: want an IPv4 address", u)
+		} else {
+			bad("unicast_peers", "%s: unicast VRRP is not supported yet (multicast 224.0.0.18 only)", u)
+		}
+	}
+	return errs
 }
 
 // BootKeys are the boot config's keys, as flags, environment variables
 // (LBX_ + upper case, "." → "_") and file keys name them.
-var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key", "mgmt.interface", "mgmt.address", "mgmt.gateway"}
+var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key",
+	"mgmt.interface", "mgmt.address", "mgmt.gateway",
+	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -119,6 +193,14 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("mgmt.interface", "", "VM appliance: management NIC (empty: the first)")
 	fs.String("mgmt.address", "", "VM appliance: management ADDR/LEN (empty: DHCP)")
 	fs.String("mgmt.gateway", "", "VM appliance: management default gateway")
+	fs.String("ha.unit", "", "this unit's name in an HA pair (empty: HA off)")
+	fs.Int("ha.vrid", 0, "VRRP virtual router ID of traffic-group-1 (1-255)")
+	fs.Int("ha.priority", 0, "VRRP priority (1-254; the higher is master)")
+	fs.Bool("ha.preempt", false, "take traffic-group-1 over from a lower-priority master")
+	fs.Duration("ha.preempt_delay", 0, "hold preemption off this long after the start")
+	fs.Int("ha.advert_interval", 0, "VRRP advertisement interval in centiseconds (1-4095)")
+	fs.String("ha.ports", "", "data ports to advertise VRRP on, comma-separated")
+	fs.String("ha.unicast_peers", "", "VRRP peers' addresses, comma-separated (empty: multicast 224.0.0.18)")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
@@ -375,6 +457,10 @@ func (b *Boot) Validate() error {
 	}
 	var selfs []self
 	names := map[string]bool{}
+	haPorts := map[string]netip.Addr{} // port → its first boot self IP, for ha.ports
+	for _, p := range b.Ports {
+		haPorts[p.Name] = netip.Addr{}
+	}
 	for i, s := range b.SelfIPs {
 		where := fmt.Sprintf("boot config: selfips[%d] (%s)", i, s.Name)
 		if s.Name == "" {
@@ -397,7 +483,11 @@ func (b *Boot) Validate() error {
 		if !seen[s.Port] {
 			errs = append(errs, fmt.Errorf("%s: port %q: no such port", where, s.Port))
 		}
+		if a, ok := haPorts[s.Port]; ok && !a.IsValid() && err == nil {
+			haPorts[s.Port] = pfx.Addr()
+		}
 	}
+	errs = append(errs, b.HA.validate(haPorts)...)
 	if b.Control.Socket == "" {
 		errs = append(errs, errors.New("boot config: control.socket: must be set"))
 	}

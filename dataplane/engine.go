@@ -66,6 +66,7 @@ type selfRT struct {
 	addr, net, mask uint32
 	bits            int
 	port            int
+	floating        bool // in traffic-group-1 (ha.go)
 }
 
 // installed is a Program as one engine runs it: the snapshot, its runtime
@@ -146,9 +147,16 @@ type Engine struct {
 	downs chan memberKey // members gone down, for the sweeper's service-down actions
 	sdown serviceDownCounters
 
-	sink  atomic.Pointer[sinkBox] // the local stack, if attached
-	ltx   localTx
-	local localCounters
+	sink atomic.Pointer[sinkBox] // the local stack, if attached
+	// HA (ha.go): the VRRP engine, if attached; whether traffic-group-1
+	// is standby here; whether the VIPs are in it; VRRP frames handed over.
+	vrrp      atomic.Pointer[VRRPSink]
+	standby   atomic.Bool
+	floatVIPs atomic.Bool
+	vrrpRx    atomic.Uint64
+	vmac      [6]byte // zero: none; set before Start
+	ltx       localTx
+	local     localCounters
 
 	installMu sync.Mutex // serializes Install
 	rt        *Runtime   // live state by identity; its current program is cur's
@@ -251,7 +259,7 @@ func (e *Engine) Install(p *Program) error {
 		if b := s.Prefix.Bits(); b > 0 {
 			mask = ^uint32(0) << (32 - b)
 		}
-		selfs = append(selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx})
+		selfs = append(selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx, floating: s.Floating})
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, errors.Join(errs...))
@@ -543,6 +551,7 @@ func (e *Engine) Counters() []Counter {
 		Counter{"flows.closed_recycled", e.flows.Recycled()},
 		Counter{"local.rx_packets", localRx},
 		Counter{"local.tx_packets", e.local.tx.Load()},
+		Counter{"ha.vrrp_rx_packets", e.vrrpRx.Load()},
 		Counter{"service_down.reset_flows", e.sdown.reset.Load()},
 		Counter{"service_down.dropped_flows", e.sdown.drop.Load()},
 		Counter{"service_down.reselected_flows", e.sdown.reselect.Load()},

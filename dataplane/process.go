@@ -27,6 +27,9 @@ type worker struct {
 	arpLimit arpLimiter    // per-source budget of ARP replies on this port
 	ctr      *counterShard // this worker's counters (counters.go)
 	stats    statBatch     // virtual and member statistics until flush (statbatch.go)
+	// The HA gate for this batch (ha.go): traffic-group-1 is standby here;
+	// the VIPs are in it.
+	standby, floatVIPs bool
 }
 
 func (e *Engine) newWorker(rx int) *worker {
@@ -68,6 +71,7 @@ func (w *worker) batch(in *installed, bufs [][]byte, sizes []int, n int) {
 
 func (w *worker) begin(now time.Time) {
 	w.now = w.e.flows.Mono(now)
+	w.standby, w.floatVIPs = w.e.standby.Load(), w.e.floatVIPs.Load()
 }
 
 // emit queues a frame for an egress port. The frame must stay valid until
@@ -135,6 +139,9 @@ func (w *worker) handle(in *installed, frame []byte) drop.Reason {
 		return w.handleARP(in, frame)
 	case etherTypeIPv4:
 		if !w.forMe(frame, false) {
+			if [6]byte(frame[0:6]) == vrrpGroupMAC && isVRRP(frame) && w.toVRRP(frame) {
+				return drop.None
+			}
 			return drop.NotForUs
 		}
 		return w.handleIPv4(in, frame)
@@ -146,7 +153,7 @@ func (w *worker) handle(in *installed, frame []byte) drop.Reason {
 // forMe checks the destination MAC: the port's own, or broadcast where
 // allowed.
 func (w *worker) forMe(frame []byte, bcast bool) bool {
-	if [6]byte(frame[0:6]) == w.rx.mac {
+	if d := [6]byte(frame[0:6]); d == w.rx.mac || (d == w.e.vmac && !w.standby && d != [6]byte{}) {
 		return true
 	}
 	return bcast && [6]byte(frame[0:6]) == broadcastMAC
@@ -159,7 +166,7 @@ func (w *worker) handleARP(in *installed, frame []byte) drop.Reason {
 	if r != drop.None {
 		return r
 	}
-	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) {
+	if in.isLocal(a.senderIP) && !w.e.ownMAC(a.senderMAC) && !(w.standby && w.floating(in, a.senderIP)) {
 		// Another host announces or uses one of our addresses: never
 		// answer it or learn from it, and tell the operator.
 		if w.e.conflictLog.allow(w.now, conflictLogInterval) {
@@ -173,11 +180,14 @@ func (w *worker) handleARP(in *installed, frame []byte) drop.Reason {
 		w.learn(a.senderIP, a.senderMAC)
 		learned = true
 	}
+	if a.op == arpOpRequest && w.standby && w.floating(in, a.targetIP) {
+		return drop.Standby // the active unit answers
+	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
 		if !w.arpLimit.allow(a.senderIP, w.now) {
 			return drop.ARPRateLimited
 		}
-		f := buildARP(frame, arpOpReply, a.senderMAC, w.rx.mac, a.targetIP, a.senderMAC, a.senderIP)
+		f := buildARP(frame, arpOpReply, a.senderMAC, w.arpMAC(in, a.targetIP), a.targetIP, a.senderMAC, a.senderIP)
 		w.emit(w.rx.idx, f)
 		w.ctr.ports[w.rx.idx].arpReplies.Add(1)
 		return drop.None
@@ -240,6 +250,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) drop.Reason {
 	if r != drop.None {
 		return r
 	}
+	if w.standby && w.floating(in, p.dst) {
+		return drop.Standby
+	}
 	if p.proto == protoICMP { // errors about translated flows: icmperr.go
 		if handled, r := w.icmpError(in, frame, &p); handled {
 			return r
@@ -287,6 +300,9 @@ func (w *worker) handleIPv4(in *installed, frame []byte) drop.Reason {
 		w.ctr.ports[w.rx.idx].icmpEchoes.Add(1)
 		return drop.None
 	default:
+		if p.proto == protoVRRP && in.isLocal(p.dst) && w.toVRRP(frame) {
+			return drop.None // unicast VRRP (ha.go)
+		}
 		if in.isLocal(p.dst) {
 			return drop.UnsupportedProtocol
 		}

@@ -25,6 +25,9 @@ type SelfIP struct {
 	Name   string
 	Prefix netip.Prefix // address and mask, e.g. 198.18.1.2/24
 	Port   string       // port (device) name the network is on
+	// Floating puts the address in traffic-group-1: answered only while
+	// the unit is not standby (ha.go).
+	Floating bool
 }
 
 // VirtualStats are a virtual server's live counters, kept apart from config

@@ -456,7 +456,7 @@ func newDocApplianceWith(t *testing.T, extra string) string {
 }
 
 // inlineCommand is a tmsh command quoted inline in the docs' prose.
-var inlineCommand = regexp.MustCompile("`((?:list|show|create|modify|delete|reset-stats|save|load|cd) [^`\n]*)`")
+var inlineCommand = regexp.MustCompile("`((?:list|show|create|modify|delete|reset-stats|save|load|cd|run) [^`\n]*)`")
 
 // inlineAlteon is an Alteon command line quoted inline: a path from one
 // of the root menu's entries (other inline paths are files).
@@ -473,6 +473,10 @@ var inlineMentions = []string{"create ltm pool", "delete net self", "load sys co
 var inlineRefused = map[string]string{
 	"list gtm wideip": "list gtm wideip: global traffic manager (gtm): not implemented in lbx",
 	"create ltm rule": "create ltm rule: not implemented in lbx",
+	// The doc appliance has no ha section.
+	"run sys failover standby": "run sys failover: this unit is standalone",
+	"run sys failover offline": "run sys failover: this unit is standalone",
+	"run sys failover online":  "run sys failover: this unit is standalone",
 }
 
 // inlineKept are stanzas lbx keeps but does not run, loaded for the

@@ -21,6 +21,7 @@ import (
 	"lbx/dataplane"
 	"lbx/dataplane/afxdp"
 	"lbx/dataplane/tap"
+	"lbx/ha"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -72,6 +73,7 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 		RESTStateDir:  stateDir(boot.Config.Saved),
 		// On a console, the first admin's password may be typed.
 		AdminPasswordPrompt: consolePasswordPrompt(stderr),
+		HA:                  haConfig(boot),
 	})
 	if err != nil {
 		return err
@@ -82,6 +84,27 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	return serveUntilSignal(sigs, app.Close, shutdownGrace, logger)
+}
+
+// haConfig is the boot config's ha section as package ha takes it (nil:
+// HA off). Each port advertises from its first boot self IP (LoadBoot
+// checked there is one).
+func haConfig(boot *ctrlplane.Boot) *ha.Config {
+	h := boot.HA
+	if !h.Enabled() {
+		return nil
+	}
+	c := &ha.Config{Unit: h.Unit, VRID: uint8(h.VRID), Priority: uint8(h.Priority), Preempt: h.Preempt,
+		PreemptDelay: h.PreemptDelay, Interval: time.Duration(h.AdvertInterval) * 10 * time.Millisecond}
+	for _, p := range h.Ports {
+		for _, s := range boot.NetConfig().SelfIPs {
+			if s.Port == p {
+				c.Ports = append(c.Ports, ha.Port{Name: p, Addr: s.Prefix.Addr()})
+				break
+			}
+		}
+	}
+	return c
 }
 
 // openPort opens one boot config port with its driver (validated by

@@ -97,9 +97,17 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"mgmt.interface", "eth3", func(b *ctrlplane.Boot) any { return b.Mgmt.Interface }, "eth3"},
 		{"mgmt.address", "192.0.2.5/24", func(b *ctrlplane.Boot) any { return b.Mgmt.Address }, "192.0.2.5/24"},
 		{"mgmt.gateway", "192.0.2.1", func(b *ctrlplane.Boot) any { return b.Mgmt.Gateway }, "192.0.2.1"},
+		{"ha.unit", "lbx9", func(b *ctrlplane.Boot) any { return b.HA.Unit }, "lbx9"},
+		{"ha.vrid", "9", func(b *ctrlplane.Boot) any { return b.HA.VRID }, 9},
+		{"ha.priority", "99", func(b *ctrlplane.Boot) any { return b.HA.Priority }, 99},
+		{"ha.preempt", "false", func(b *ctrlplane.Boot) any { return b.HA.Preempt }, false},
+		{"ha.preempt_delay", "7s", func(b *ctrlplane.Boot) any { return b.HA.PreemptDelay }, 7 * time.Second},
+		{"ha.advert_interval", "25", func(b *ctrlplane.Boot) any { return b.HA.AdvertInterval }, 25},
+		{"ha.ports", "lbx-ext,lbx-int", func(b *ctrlplane.Boot) any { return b.HA.Ports }, []string{"lbx-ext", "lbx-int"}},
+		{"ha.unicast_peers", "not-checked-while-ha-is-off", func(b *ctrlplane.Boot) any { return b.HA.UnicastPeers }, []string{"not-checked-while-ha-is-off"}},
 	}
 	// pair is the other variable a key is valid only with.
-	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}}
+	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}, "ha.unit": {"LBX_HA_PORTS", "lbx-ext"}}
 	if len(tests) != len(ctrlplane.BootKeys) {
 		t.Fatalf("%d keys tested, boot config has %d: %v", len(tests), len(ctrlplane.BootKeys), ctrlplane.BootKeys)
 	}

@@ -55,6 +55,7 @@ const (
 	altL7
 	altL7SLB
 	altCntRule
+	altInfoL3
 )
 
 // altFrame is one open menu: its kind and the object it is about.

@@ -39,6 +39,10 @@ func addL3Menus(m map[altKind]*altMenu) {
 		sub("route", "", "static route menu", altL3Route),
 		curCmd(),
 	}}
+	m[altInfo].cmds = append(m[altInfo].cmds, sub("l3", "", "layer 3 information menu", altInfoL3))
+	m[altInfoL3] = &altMenu{title: fixed("Layer 3 Information"), path: fixed("/i/l3"), cmds: []altCmd{
+		{name: "vrrp", help: "VRRP: this unit's virtual router (traffic-group-1) and its state", run: runInfoVRRP},
+	}}
 	m[altL3If] = &altMenu{title: func(f altFrame) string { return "IP Interface " + f.id }, path: func(f altFrame) string { return "/c/l3/if " + f.id }, cmds: ifCmds}
 	m[altL3Gw] = &altMenu{title: func(f altFrame) string { return "Default gateway " + f.id }, path: func(f altFrame) string { return "/c/l3/gw " + f.id }, cmds: gwCmds}
 	m[altL3Route] = &altMenu{title: fixed("IP Static Route"), path: fixed("/c/l3/route"), cmds: []altCmd{
@@ -370,4 +374,23 @@ func routeDiff(old, cur []string) []string {
 		}
 	}
 	return out
+}
+
+// runInfoVRRP is /info/l3/vrrp: the unit's one virtual router (the boot
+// config's ha section), in Alteon's words: master, backup or init.
+func runInfoVRRP(a *altCtx, _ altFrame, _ []string) (string, error) {
+	f := a.x.src.Failover
+	if f == nil {
+		return "VRRP information: none (no ha section in the boot config; standalone)\n", nil
+	}
+	st := f.FailoverStatus()
+	state := map[string]string{"active": "MASTER", "standby": "BACKUP", "offline": "INIT"}[st.State]
+	var b strings.Builder
+	b.WriteString("VRRP information:\n")
+	fmt.Fprintf(&b, "  1: vrid %d, %s, prio %d, advertisement %s, master down %s, %s\n",
+		st.VRID, config.TrafficGroup1, st.Priority, st.Interval, st.MasterDown, state)
+	if st.State == "standby" && st.Peer.IsValid() {
+		fmt.Fprintf(&b, "     master %s, prio %d\n", st.Peer, st.PeerPriority)
+	}
+	return b.String(), nil
 }

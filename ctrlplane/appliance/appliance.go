@@ -21,6 +21,7 @@ import (
 	"lbx/ctrlplane/tmsh"
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
+	"lbx/ha"
 	"lbx/internal/clock"
 	"lbx/l7/proxy"
 	"lbx/monitors"
@@ -85,6 +86,11 @@ type Config struct {
 	MonitorClock clock.Clock
 	// External runs external monitors; nil: monitors.ExternalProber.
 	External monitors.Prober
+	// HA, when set, makes the appliance one unit of an active/standby
+	// pair (package ha): it boots standby and VRRP decides.
+	HA *ha.Config
+	// HAClock drives VRRP's timers; nil: the system clock.
+	HAClock clock.Clock
 }
 
 // Appliance is one running appliance.
@@ -100,6 +106,7 @@ type Appliance struct {
 	l7    *l7Virtuals     // the proxies of the HTTP virtuals
 
 	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
+	ha       *ha.Unit          // nil without HA
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,11 +170,21 @@ func New(cfg Config) (a *Appliance, err error) {
 		a.store.SetPower(cfg.Power)
 	}
 	src := status.FromDataplane(eng, a.mon)
+	if cfg.HA != nil {
+		// Standby (the gate set) before the first frame is read.
+		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
+			return a, err
+		}
+		src.Failover = failover{a.ha}
+	}
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
 		return a, err
 	}
 	eng.Start()
+	if a.ha != nil {
+		a.ha.Start()
+	}
 	password, from := cfg.AdminPassword, "the boot config's admin password"
 	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
 		if password, err = cfg.AdminPasswordPrompt(); err != nil {
@@ -258,6 +275,33 @@ func (a *Appliance) RESTAddr() string {
 // none: its counters and idle server connections.
 func (a *Appliance) HTTPProxy(name string) *proxy.Proxy { return a.l7.Proxy(name) }
 
+// failover is the HA unit as tmsh's show and run commands see it.
+type failover struct{ u *ha.Unit }
+
+func (f failover) FailoverStatus() status.FailoverStatus {
+	s := f.u.Status()
+	return status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
+		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
+		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer}
+}
+
+func (f failover) FailoverAction(action string) error {
+	switch action {
+	case "standby":
+		f.u.GoStandby()
+	case "offline":
+		f.u.GoOffline()
+	case "online":
+		f.u.GoOnline()
+	default:
+		return fmt.Errorf("%q: want standby, offline or online", action)
+	}
+	return nil
+}
+
+// HA returns the appliance's HA unit; nil without HA.
+func (a *Appliance) HA() *ha.Unit { return a.ha }
+
 // Exec runs one tmsh command, as the control socket does.
 func (a *Appliance) Exec(cmd string) (string, error) { return a.tmsh.Exec(cmd) }
 
@@ -294,6 +338,9 @@ func (a *Appliance) Close() error {
 		}
 		if a.l7 != nil {
 			a.l7.close()
+		}
+		if a.ha != nil {
+			a.ha.Close() // priority 0 while the ports still carry it
 		}
 		a.eng.SetLocalSink(nil)
 		if a.ls != nil {

@@ -219,7 +219,7 @@ func selfIPs(c *config.Config, n NetConfig) []dataplane.SelfIP {
 		if n.Ports != nil && !slices.Contains(n.Ports, s.Port()) {
 			continue // not on a data port: SelfWarnings says so
 		}
-		out = append(out, dataplane.SelfIP{Name: s.Name, Prefix: s.Address, Port: s.Port()})
+		out = append(out, dataplane.SelfIP{Name: s.Name, Prefix: s.Address, Port: s.Port(), Floating: s.Floating()})
 	}
 	return out
 }

@@ -39,8 +39,30 @@ type SelfIP struct {
 	Address     netip.Prefix // address/prefix length
 	VLAN        string       // full name of the VLAN, that is of the data port
 	Description string
-	Boot        bool // from the boot config: not saved, not changeable
+	// TrafficGroup is the traffic group the address belongs to (full
+	// name): TrafficGroupLocalOnly (also "") for a non-floating self IP,
+	// TrafficGroup1 for a floating one, which only the unit where the
+	// traffic group is active answers for.
+	TrafficGroup string
+	Boot         bool // from the boot config: not saved, not changeable
 	Extras
+}
+
+// The traffic groups. lbx has BIG-IP's two built-in ones and no others:
+// traffic-group-local-only (the addresses of this unit alone) and
+// traffic-group-1 (the floating addresses and the virtual addresses, active
+// on one unit of the pair; see the boot config's ha section).
+const (
+	TrafficGroupLocalOnly = "/" + CommonPartition + "/traffic-group-local-only"
+	TrafficGroup1         = "/" + CommonPartition + "/traffic-group-1"
+)
+
+// TrafficGroups are the traffic groups, sorted.
+var TrafficGroups = []string{TrafficGroup1, TrafficGroupLocalOnly}
+
+// Floating reports whether s moves with a traffic group between units.
+func (s *SelfIP) Floating() bool {
+	return s.TrafficGroup != "" && s.TrafficGroup != TrafficGroupLocalOnly
 }
 
 // BootSelfDescription is the description a boot config self IP carries,
@@ -72,6 +94,8 @@ func (c *Config) MergeBootSelfs(boot []*SelfIP) error {
 			prop = "vlan " + s.VLAN
 		case s.Description != b.Description:
 			prop = "description " + s.Description
+		case s.Floating():
+			prop = "traffic-group " + s.TrafficGroup
 		case len(s.Extra) > 0:
 			prop = s.Extra[0].Name
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Env is what validation needs to know of the appliance beyond the
@@ -415,7 +416,11 @@ func validateNet(c *Config, env Env, add func(Ref, string, error)) {
 		if s.VLAN == "" {
 			add(obj, "vlan", ErrMissing)
 		}
+		if s.TrafficGroup != "" && !slices.Contains(TrafficGroups, s.TrafficGroup) {
+			add(obj, "traffic-group "+s.TrafficGroup, fmt.Errorf("no such traffic group (there are %s)", strings.Join(TrafficGroups, " and ")))
+		}
 	}
+	validateFloating(c, add)
 	nets := map[netip.Prefix]string{}
 	for _, r := range SortedValues(c.Routes) {
 		obj := Ref{Kind: KindRoute, Name: r.Name}
@@ -461,4 +466,27 @@ func validateMask(v *Virtual, add func(Ref, string, error)) bool {
 		return false
 	}
 	return true
+}
+
+// validateFloating checks that every floating self IP is on the network of
+// a non-floating self IP of its VLAN, as BIG-IP requires: the unit's own
+// address is what it advertises VRRP from and probes with, the floating
+// one moves.
+func validateFloating(c *Config, add func(Ref, string, error)) {
+	for _, s := range SortedValues(c.Selfs) {
+		if !s.Floating() || !s.Address.IsValid() {
+			continue
+		}
+		ok := false
+		for _, o := range c.Selfs {
+			if !o.Floating() && o.VLAN == s.VLAN && o.Address.Masked() == s.Address.Masked() {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			add(Ref{Kind: KindSelf, Name: s.Name}, "traffic-group "+s.TrafficGroup,
+				fmt.Errorf("a floating self IP needs a non-floating self IP on network %s of vlan %s", s.Address.Masked(), s.VLAN))
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/health"
@@ -70,6 +71,31 @@ type Sources struct {
 	Persist  Persist
 	Health   Health
 	Oper     Operator // nil: the dataplane has no runtime disable
+	Failover Failover // nil: no HA (standalone)
+}
+
+// Failover is the unit's HA state (package ha), for show cm
+// failover-status and run sys failover.
+type Failover interface {
+	FailoverStatus() FailoverStatus
+	// FailoverAction is standby, offline or online.
+	FailoverAction(action string) error
+}
+
+// FailoverStatus is traffic-group-1's state on this unit.
+type FailoverStatus struct {
+	Unit         string
+	State        string // active, standby, offline
+	Since        time.Time
+	Changes      int
+	VRID         uint8
+	Priority     uint8
+	Peer         netip.Addr // the active peer's address, when standby
+	PeerPriority uint8
+	Interval     time.Duration
+	MasterDown   time.Duration
+	GARPsSent    uint64
+	Yielding     bool // run sys failover standby: not preempting until the peer is lost or online
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),

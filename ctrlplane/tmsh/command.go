@@ -73,7 +73,7 @@ func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, failoverCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
 
 // commandVerbs are the commands' verbs, each once, in table order.
 var commandVerbs []string

@@ -286,8 +286,8 @@ func TestExecErrors(t *testing.T) {
 		{"compile: overlap", "create ltm virtual vs2 destination 198.18.1.100:http", "ltm virtual /Common/vs2: destination /Common/198.18.1.100:80: ip-protocol tcp: overlaps virtual /Common/vs"},
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
-		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
-		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cli, got "foo"`},
+		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, run, cd, reset-stats)`},
+		{"unknown module", "list foo", `list: want ltm or net or auth or cm or sys or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
 		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
 		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},
@@ -299,7 +299,7 @@ func TestExecErrors(t *testing.T) {
 		{"create bad name", "create ltm pool a/b", `ltm pool "a/b": character '/' not allowed in a name`},
 		{"unbalanced", "create ltm pool p members add { 1.1.1.1:80", `"{" is never closed`},
 		{"stanza unknown type", "ltm rule r { }", `"ltm rule": unknown object type (want one of ` + knownKinds + `)`},
-		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`},
+		{"starts with brace", "{ }", `"{": unknown command (want one of list, show, create, modify, delete, submit, load, save, run, cd, reset-stats)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

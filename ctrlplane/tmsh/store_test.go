@@ -137,7 +137,7 @@ func TestPushErrors(t *testing.T) {
 		{
 			name:    "unknown command",
 			script:  "list ltm\nsys global-settings { }",
-			wantErr: `line 2: "sys": unknown command (want one of list, show, create, modify, delete, submit, load, save, cd, reset-stats)`,
+			wantErr: `line 2: "sys": unknown command (want one of list, show, create, modify, delete, submit, load, save, run, cd, reset-stats)`,
 		},
 	}
 	for _, tt := range tests {

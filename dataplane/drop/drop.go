@@ -40,6 +40,7 @@ const (
 	FragmentMalformed           // UDP fragment with an impossible length or offset
 	FragmentIncomplete          // UDP datagram whose fragments stopped before it was complete (counted per datagram)
 	FragmentTableFull           // no free entry to track a fragmented UDP datagram
+	Standby                     // ARP or traffic for an address of traffic-group-1 while it is standby here (HA)
 	NumReasons
 )
 
@@ -78,6 +79,7 @@ var names = [NumReasons]string{
 	FragmentMalformed:    "fragment-malformed",
 	FragmentIncomplete:   "fragment-incomplete",
 	FragmentTableFull:    "fragment-table-full",
+	Standby:              "standby",
 }
 
 // String returns the reason's counter name, e.g. "no-route".

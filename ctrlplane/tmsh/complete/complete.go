@@ -25,6 +25,7 @@ var verbHelp = map[string]string{
 	"submit":      "apply the open cli transaction",
 	"load":        "load a configuration file",
 	"save":        "save the running configuration",
+	"run":         "run a utility: failover standby, offline, online",
 	"cd":          "change the partition (only /Common exists)",
 	"reset-stats": "zero the traffic counters of virtual servers, pools or nodes",
 }
@@ -36,6 +37,7 @@ var moduleHelp = map[string]string{
 	"auth": "users",
 	"sys":  "system: configuration files, dataplane counters",
 	"cli":  "the shell: its transaction, your preferences",
+	"cm":   "HA: failover status, traffic groups",
 }
 
 // shellHelp is the help of the words the shell takes itself.

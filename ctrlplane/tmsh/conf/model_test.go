@@ -286,6 +286,9 @@ func TestValidationErrors(t *testing.T) {
 		{"self", "net self s { address 10.0.0.1 vlan v }", `net self /Common/s: address "10.0.0.1": want ADDRESS/PREFIX`},
 		{"self", "net self s { address 10.0.0.1/24 }", "net self /Common/s: vlan: missing"},
 		{"self", "net self a { address 10.0.0.1/24 vlan v }\nnet self b { address 10.0.0.1/16 vlan v }", "net self /Common/b: address 10.0.0.1/16: already used by self /Common/a"},
+		{"self", "net self s { address 10.0.0.1/24 vlan v traffic-group traffic-group-2 }", "net self /Common/s: traffic-group /Common/traffic-group-2: no such traffic group (there are /Common/traffic-group-1 and /Common/traffic-group-local-only)"},
+		{"self", "net self s { address 10.0.0.1/24 vlan v }\nnet self f { address 10.0.1.1/24 vlan v traffic-group traffic-group-1 }", "net self /Common/f: traffic-group /Common/traffic-group-1: a floating self IP needs a non-floating self IP on network 10.0.1.0/24 of vlan /Common/v"},
+		{"self", "net self s { address 10.0.0.1/24 vlan v }\nnet self f { address 10.0.0.3/24 vlan w traffic-group traffic-group-1 }", "net self /Common/f: traffic-group /Common/traffic-group-1: a floating self IP needs a non-floating self IP on network 10.0.0.0/24 of vlan /Common/w"},
 		// net route
 		{"route", "net route r { network 10.1.2.3/16 gw 10.0.0.1 }", "net route /Common/r: network 10.1.2.3/16: host bits set (want 10.1.0.0/16)"},
 		{"route", "net route r { network default gw 2001:db8::1 }", "net route /Common/r: gw 2001:db8::1: not of the network's address family"},

@@ -78,6 +78,14 @@ var selfProps = []property[config.SelfIP]{
 	}},
 	textProp("description", "free text", func(s *config.SelfIP) *string { return &s.Description }),
 	refProp("vlan", "the VLAN the address is on", func(s *config.SelfIP) *string { return &s.VLAN }),
+	{"traffic-group", "traffic-group-local-only (default) or traffic-group-1 (floating)", func(c *Cursor, s *config.SelfIP, _ PropMode) error {
+		n, err := refValue(c, "traffic-group")
+		if n == config.TrafficGroupLocalOnly {
+			n = "" // the default, kept as the zero value
+		}
+		s.TrafficGroup = n
+		return err
+	}},
 }
 
 var routeProps = []property[config.Route]{
@@ -135,6 +143,12 @@ func printSelf(b *strings.Builder, _ *config.Config, s *config.SelfIP, all bool)
 		Prop(b, 1, "address", s.Address.String())
 	}
 	descProp(b, 1, s.Description, all)
+	switch {
+	case s.Floating():
+		Prop(b, 1, "traffic-group", s.TrafficGroup)
+	case all:
+		Prop(b, 1, "traffic-group", config.TrafficGroupLocalOnly)
+	}
 	refOut(b, 1, "vlan", s.VLAN, all)
 	extrasOut(b, 1, s.Extras)
 	b.WriteString("}\n")

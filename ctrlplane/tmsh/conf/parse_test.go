@@ -107,6 +107,9 @@ ltm virtual vs {
 	{"ipv6 names parse (compile refuses them)", `
 ltm pool p6 { members { 2001:db8::1.80 } }
 ltm virtual vs6 { destination /Common/2001:db8::100.80 }`},
+	{"floating self IP", `
+net self s { address 198.18.2.2/24 vlan lbx-int traffic-group traffic-group-local-only }
+net self f { address 198.18.2.1/24 vlan lbx-int traffic-group /Common/traffic-group-1 }`},
 	{"odd descriptions", "ltm node n { address 10.0.0.1 description \"none\" }\nltm node m { address 10.0.0.2 description \"tab\\there\\\\ # not a comment; {x}\" }"},
 }
 

@@ -1,0 +1,177 @@
+package appliance_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lbx/dataplane/drop"
+
+	"lbx/ctrlplane/appliance"
+	"lbx/dataplane"
+	"lbx/dataplane/porttest"
+	"lbx/ha"
+)
+
+// haConf is the pair's shared traffic config: floating self IPs on both
+// segments (the server's gateway is the internal one) and one VIP.
+const haConf = `
+net self /Common/float_ext { address 198.18.1.1/24 traffic-group /Common/traffic-group-1 vlan /Common/ext }
+net self /Common/float_int { address 198.18.2.1/24 traffic-group /Common/traffic-group-1 vlan /Common/int }
+ltm pool /Common/web { members { /Common/198.18.2.11:80 { address 198.18.2.11 } } }
+ltm virtual /Common/vs { destination /Common/198.18.1.100:80 ip-protocol tcp pool /Common/web }
+`
+
+// haUnit boots one unit of the pair on the two switches: own addresses
+// 198.18.1.N and 198.18.2.N, VRRP every 100ms on both ports.
+func (l *lab) haUnit(csw, ssw *porttest.Switch, name string, n byte, prio uint8) *appliance.Appliance {
+	l.t.Helper()
+	ext, int_ := l.port(csw, name+"-ext"), l.port(ssw, name+"-int")
+	eAddr, iAddr := netip.AddrFrom4([4]byte{198, 18, 1, n}), netip.AddrFrom4([4]byte{198, 18, 2, n})
+	saved := filepath.Join(l.t.TempDir(), "bigip.conf")
+	if err := os.WriteFile(saved, []byte(haConf), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	app, err := appliance.New(appliance.Config{
+		Ports: []dataplane.Port{renamed{ext, "ext"}, renamed{int_, "int"}},
+		SelfIPs: []dataplane.SelfIP{
+			{Name: "self_ext", Prefix: netip.PrefixFrom(eAddr, 24), Port: "ext"},
+			{Name: "self_int", Prefix: netip.PrefixFrom(iAddr, 24), Port: "int"},
+		},
+		SavedPath: saved, FlowCapacity: 4096, MonitorClock: l.clock,
+		HA: &ha.Config{Unit: name, VRID: 51, Priority: prio, Preempt: true, Interval: 100 * time.Millisecond,
+			Ports: []ha.Port{{Name: "ext", Addr: eAddr}, {Name: "int", Addr: iAddr}}},
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { app.Close() })
+	return app
+}
+
+// renamed gives a switch port (unique on its switch) the name both units
+// use for it: the VLAN of the shared config's floating self IPs.
+type renamed struct {
+	*porttest.Port
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
+
+func haState(a *appliance.Appliance) ha.State { return a.HA().Status().State }
+
+// getWithin retries a request until it is answered, bounded by limit: after
+// a takeover the client's first SYN may still go to the old unit.
+func getWithin(t *testing.T, h *porttest.Host, url string, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		body, err := h.Get(ctx, url)
+		cancel()
+		if err == nil {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("get %s: not answered within %v: %v", url, limit, err)
+		}
+	}
+}
+
+// Two units elect the higher priority; traffic flows through it; when it
+// leaves (priority 0 on Close) the other takes over, announces the
+// addresses with gratuitous ARP and carries new connections; standby on the
+// way back with preemption.
+func TestHAPairFailover(t *testing.T) {
+	l := newLab(t)
+	csw, ssw := porttest.NewSwitch(), porttest.NewSwitch()
+	l.server(ssw, "server1", "198.18.2.11/24", "198.18.2.1")
+	client := l.host(csw, "client", "198.18.1.10/24", "")
+	lbx1 := l.haUnit(csw, ssw, "lbx1", 2, 200)
+	lbx2 := l.haUnit(csw, ssw, "lbx2", 3, 100)
+
+	waitFor(t, "lbx1 active, lbx2 standby", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+	if st := lbx2.HA().Status(); st.Peer != netip.MustParseAddr("198.18.1.2") && st.Peer != netip.MustParseAddr("198.18.2.2") || st.PeerPriority != 200 {
+		t.Errorf("lbx2 sees master %v priority %d", st.Peer, st.PeerPriority)
+	}
+	if name := porttest.ServerName(get(t, client, "http://198.18.1.100/")); name != "server1" {
+		t.Fatalf("through lbx1: served by %q", name)
+	}
+	if n := lbx2.Engine().Drops(drop.Standby); n == 0 {
+		t.Error("lbx2 refused nothing as standby (drop.standby 0): did both answer?")
+	}
+
+	out := exec(t, lbx2, "show cm failover-status")
+	for _, want := range []string{"Status           STANDBY", "Unit             lbx2", "Active Peer      198.18.", "(priority 200)", "Advert Interval  100ms"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lbx2 show cm failover-status: no %q in\n%s", want, out)
+		}
+	}
+	if out := exec(t, lbx1, "show cm failover-status"); !strings.Contains(out, "Status           ACTIVE") {
+		t.Errorf("lbx1 show cm failover-status:\n%s", out)
+	}
+
+	// lbx1 hands over and stays standby.
+	exec(t, lbx1, "run sys failover standby")
+	waitFor(t, "lbx2 active after lbx1 went standby", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
+	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
+		t.Fatalf("through lbx2: served by %q", name)
+	}
+	if lbx2.HA().Status().GARPsSent == 0 {
+		t.Error("lbx2 sent no gratuitous ARP on takeover")
+	}
+	// Online again: lbx1 preempts (priority 200).
+	exec(t, lbx1, "run sys failover online")
+	waitFor(t, "lbx1 active again after online", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+
+	// Offline: lbx1 leaves the election (priority 0), lbx2 takes over.
+	exec(t, lbx1, "run sys failover offline")
+	waitFor(t, "lbx2 active after lbx1 went offline", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Offline })
+	exec(t, lbx1, "run sys failover online")
+	waitFor(t, "lbx1 active again after online", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+
+	// lbx1 leaves: lbx2 takes over and serves.
+	if err := lbx1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "lbx2 active after lbx1 closed", func() bool { return haState(lbx2) == ha.Active })
+	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
+		t.Fatalf("after failover: served by %q", name)
+	}
+}
+
+func exec(t *testing.T, a *appliance.Appliance, cmd string) string {
+	t.Helper()
+	out, err := a.Exec(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return out
+}
+
+// Without an ha section the unit is standalone: always active.
+func TestFailoverCommandsStandalone(t *testing.T) {
+	l := newLab(t)
+	sw := porttest.NewSwitch()
+	app := l.appliance([]dataplane.Port{l.port(sw, "ext")}, "", "self_ext 198.18.1.2/24 ext")
+	if out := exec(t, app, "show cm failover-status"); !strings.Contains(out, "Status           ACTIVE") || !strings.Contains(out, "standalone") {
+		t.Errorf("show cm failover-status:\n%s", out)
+	}
+	if _, err := app.Exec("run sys failover standby"); err == nil || !strings.Contains(err.Error(), "standalone") {
+		t.Errorf("run sys failover standby: %v", err)
+	}
+	if _, err := app.Exec("run sys failover sideways"); err == nil || !strings.Contains(err.Error(), `"sideways": want standby, offline or online`) {
+		t.Errorf("run sys failover sideways: %v", err)
+	}
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n}\ncm traffic-group /Common/traffic-group-local-only {\n    is-floating false\n}\n"
+	if out := exec(t, app, "list cm traffic-group"); out != want {
+		t.Errorf("list cm traffic-group:\n%s\nwant\n%s", out, want)
+	}
+	if _, err := app.Exec("list cm traffic-group traffic-group-2"); err == nil || !strings.Contains(err.Error(), "no such traffic group") {
+		t.Errorf("list cm traffic-group traffic-group-2: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+package ctrlplane
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+)
+
+func TestLoadBootHA(t *testing.T) {
+	b, err := LoadBoot("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.HA.Enabled() {
+		t.Fatalf("HA on by default: %+v", b.HA)
+	}
+	file := filepath.Join(t.TempDir(), "boot.yaml")
+	os.WriteFile(file, []byte("ha:\n  unit: lbx1\n  vrid: 7\n  priority: 200\n  preempt_delay: 5s\n  advert_interval: 10\n  ports: [lbx-ext, lbx-int]\n"), 0o600)
+	b, err = LoadBoot(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := HABoot{Unit: "lbx1", VRID: 7, Priority: 200, Preempt: true, PreemptDelay: 5 * time.Second,
+		AdvertInterval: 10, Ports: []string{"lbx-ext", "lbx-int"}, UnicastPeers: []string{}}
+	if d := cmp.Diff(want, b.HA); d != "" {
+		t.Errorf("ha (-want +got):\n%s", d)
+	}
+	// Flags and the environment: lists comma-separated.
+	t.Setenv("LBX_HA_UNIT", "lbx2")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	BootFlags(fs)
+	if err := fs.Parse([]string{"--ha.ports", "lbx-int", "--ha.priority", "90"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err = LoadBoot(file, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.HA.Unit != "lbx2" || b.HA.Priority != 90 || !cmp.Equal(b.HA.Ports, []string{"lbx-int"}) {
+		t.Errorf("ha from flags and environment: %+v", b.HA)
+	}
+}
+
+func TestLoadBootHARefuses(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"ha: {unit: u, vrid: 0, ports: [lbx-ext]}\n", "ha.vrid: 0: want 1 to 255"},
+		{"ha: {unit: u, priority: 255, ports: [lbx-ext]}\n", "ha.priority: 255: want 1 to 254"},
+		{"ha: {unit: u, advert_interval: 4096, ports: [lbx-ext]}\n", "ha.advert_interval: 4096: want 1 to 4095 centiseconds"},
+		{"ha: {unit: u, preempt_delay: -1s, ports: [lbx-ext]}\n", "ha.preempt_delay: -1s: want 0s to 1h"},
+		{"ha: {unit: u}\n", "ha.ports: must name the data ports to advertise on"},
+		{"ha: {unit: u, ports: [eth9]}\n", `ha.ports: "eth9": no such port`},
+		{"ha: {unit: u, ports: [lbx-int]}\nselfips:\n  - {name: s, address: 198.18.1.2/24, port: lbx-ext}\n", `ha.ports: "lbx-int": the port has no boot self IP`},
+		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [peer]}\n", `ha.unicast_peers: "peer": want an IPv4 address`},
+		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
+		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
+	} {
+		file := filepath.Join(t.TempDir(), "boot.yaml")
+		os.WriteFile(file, []byte(tc.yaml), 0o600)
+		_, err := LoadBoot(file, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package tmsh
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/tmsh/conf"
+)
+
+// HA: the unit's failover state and the built-in traffic groups. The VRRP
+// settings are the boot config's (device-local); these commands read and
+// steer them, they change no configuration.
+var failoverCommands = []Command{
+	{Verb: "show", Module: "cm", Kind: "failover-status", Help: "this unit's HA state: active, standby or offline, and the VRRP election", ReadOnly: true, run: runShowFailover},
+	{Verb: "run", Module: "sys", Kind: "failover", Args: "standby | offline | online", Help: "hand traffic-group-1 to the peer (standby), leave the election (offline), or return (online)", run: runFailover},
+	{Verb: "list", Module: "cm", Kind: "traffic-group", Args: "[NAME …]", Help: "the traffic groups (built in: traffic-group-1, traffic-group-local-only)", ReadOnly: true, run: runListTrafficGroup},
+}
+
+func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if !args.Done() {
+		t := args.Next()
+		return "", conf.LineErrorf(t.Line, "show cm failover-status: unexpected %s", t.Describe())
+	}
+	var b strings.Builder
+	rule := strings.Repeat("-", 40) + "\n"
+	b.WriteString(rule + "CM::Failover Status\n" + rule)
+	f := x.src.Failover
+	if f == nil {
+		fmt.Fprintf(&b, "%-16s %s\n%-16s %s\n", "Color", "green", "Status", "ACTIVE")
+		b.WriteString("Summary          standalone: no ha section in the boot config\n")
+		return b.String(), nil
+	}
+	st := f.FailoverStatus()
+	color := map[string]string{"active": "green", "standby": "gray", "offline": "red"}[st.State]
+	row := func(k, v string) { fmt.Fprintf(&b, "%-16s %s\n", k, v) }
+	row("Color", color)
+	row("Status", strings.ToUpper(st.State))
+	row("Unit", st.Unit)
+	row("Since", st.Since.UTC().Format(time.RFC3339))
+	row("Changes", fmt.Sprint(st.Changes))
+	b.WriteString("\n" + rule + "Traffic Group\n" + rule)
+	row("Name", config.TrafficGroup1)
+	row("VRID", fmt.Sprint(st.VRID))
+	row("Priority", fmt.Sprint(st.Priority))
+	row("Advert Interval", st.Interval.String())
+	row("Master Down", st.MasterDown.String())
+	switch {
+	case st.State == "active":
+		row("Next Active", "this unit")
+	case st.Peer.IsValid():
+		row("Active Peer", fmt.Sprintf("%s (priority %d)", st.Peer, st.PeerPriority))
+	default:
+		row("Active Peer", "none heard")
+	}
+	if st.Yielding {
+		row("Yielding", "yes (run sys failover standby; online ends it)")
+	}
+	row("GARPs Sent", fmt.Sprint(st.GARPsSent))
+	return b.String(), nil
+}
+
+func runFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	if args.Done() {
+		return "", errors.New("run sys failover: want standby, offline or online")
+	}
+	t := args.Next()
+	action := t.Text
+	if action != "standby" && action != "offline" && action != "online" {
+		return "", conf.LineErrorf(t.Line, "run sys failover: %q: want standby, offline or online", t.Text)
+	}
+	if !args.Done() {
+		u := args.Next()
+		return "", conf.LineErrorf(u.Line, "run sys failover %s: unexpected %s", action, u.Describe())
+	}
+	if x.src.Failover == nil {
+		return "", errors.New("run sys failover: this unit is standalone (no ha section in the boot config)")
+	}
+	if err := x.src.Failover.FailoverAction(action); err != nil {
+		return "", fmt.Errorf("run sys failover %s: %w", action, err)
+	}
+	return "", nil
+}
+
+func runListTrafficGroup(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	want := map[string]bool{}
+	for !args.Done() {
+		t := args.Next()
+		n, err := config.FullName(t.Text)
+		if err != nil {
+			return "", conf.LineErrorf(t.Line, "list cm traffic-group %q: %w", t.Text, err)
+		}
+		if n != config.TrafficGroup1 && n != config.TrafficGroupLocalOnly {
+			return "", fmt.Errorf("list cm traffic-group: %s: no such traffic group (there are %s and %s)", n, config.TrafficGroup1, config.TrafficGroupLocalOnly)
+		}
+		want[n] = true
+	}
+	var b strings.Builder
+	for _, n := range config.TrafficGroups {
+		if len(want) > 0 && !want[n] {
+			continue
+		}
+		fmt.Fprintf(&b, "cm traffic-group %s {\n", n)
+		if n == config.TrafficGroupLocalOnly {
+			b.WriteString("    is-floating false\n")
+		} else {
+			b.WriteString("    is-floating true\n")
+			if f := x.src.Failover; f != nil {
+				st := f.FailoverStatus()
+				fmt.Fprintf(&b, "    unit-id %d\n", st.VRID)
+			}
+		}
+		b.WriteString("}\n")
+	}
+	return b.String(), nil
+}
