@@ -67,7 +67,7 @@ func TestShellCompletes(t *testing.T) {
 		{"modify ltm pool web load-balancing-mode round", []string{"-robin "}, 5},
 		{"sh ltm po", []string{"ol "}, 2},
 		{"/c/slb/real ", []string{"1", "2"}, 0},
-		{"/c/s/", []string{"real", "group", "virt", "advhc", "on", "off", "cur", "apply", "diff", "revert", "save", "help", "..", "up"}, 0},
+		{"/c/s/", []string{"real", "group", "virt", "advhc", "layer7", "on", "off", "cur", "apply", "diff", "revert", "save", "help", "..", "up"}, 0},
 	} {
 		got, n := sh.Do([]rune(tt.line), len([]rune(tt.line)))
 		if d := cmp.Diff(tt.want, rest(got)); d != "" || n != tt.n {
