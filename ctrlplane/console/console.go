@@ -221,7 +221,7 @@ func login(t *Terminal, cfg Config) (string, error) {
 }
 
 func shell(t *Terminal, cfg Config, user string) error {
-	app, err := newApp(cfg.Dialects, user)
+	app, err := ctlsock.NewUserApp(cfg.Dialects, user)
 	if err != nil {
 		return err
 	}
@@ -263,47 +263,4 @@ func userFiles(dir, user string) (history, prefs string) {
 		return "", ""
 	}
 	return filepath.Join(d, "history"), filepath.Join(d, "prefs")
-}
-
-// userApp is the appliance as one user's console session sees it.
-type userApp struct {
-	user      string
-	tmsh, alt ctlsock.Session
-	push      ctlsock.UserDialect
-}
-
-func newApp(dialects []ctlsock.Dialect, user string) (*userApp, error) {
-	app := &userApp{user: user}
-	for i, d := range dialects {
-		ud, ok := d.(ctlsock.UserDialect)
-		if !ok {
-			continue
-		}
-		ss, err := ud.NewSessionAs(user)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case i == 0:
-			app.tmsh, app.push = ss, ud
-		case d.Name() == "alteon":
-			app.alt = ss
-		}
-	}
-	if app.tmsh == nil {
-		return nil, errors.New("console: the appliance's default dialect does not run commands for a user")
-	}
-	return app, nil
-}
-
-func (a *userApp) Exec(line string) (string, error) { return a.tmsh.Exec(line) }
-
-func (a *userApp) Push(text string) (string, error) { return a.push.PushAs(a.user, text) }
-
-func (a *userApp) ExecAlteon(line string) (string, string, error) {
-	if a.alt == nil {
-		return "", "", errors.New("this appliance does not speak the Alteon dialect")
-	}
-	out, err := a.alt.Exec(line)
-	return out, a.alt.Prompt(), err
 }

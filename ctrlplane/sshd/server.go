@@ -320,7 +320,7 @@ func (s *Server) session(user string, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			term.setSize(ptySize(req.Payload))
 			req.Reply(true, nil)
 		case "shell", "exec":
-			app, err := s.newApp(user)
+			app, err := ctlsock.NewUserApp(s.cfg.Dialects, user)
 			if err != nil {
 				req.Reply(false, nil)
 				fmt.Fprintf(ch.Stderr(), "%v\r\n", err)
@@ -379,17 +379,17 @@ func execCommand(p []byte) string {
 
 // shell runs the interactive CLI on the channel until quit or the end of
 // input.
-func (s *Server) shell(app *userApp, ch ssh.Channel, term *terminal) {
+func (s *Server) shell(app *ctlsock.UserApp, ch ssh.Channel, term *terminal) {
 	var out io.Writer = ch
 	if term != nil {
 		out = crlf{ch} // the client's terminal is raw: no line discipline
 	}
-	hist, prefsFile := s.userFiles(app.user)
+	hist, prefsFile := s.userFiles(app.User())
 	prefs, err := cli.LoadPrefs(prefsFile)
 	if err != nil {
-		s.log.Warn("ssh shell: preferences", "user", app.user, "err", err)
+		s.log.Warn("ssh shell: preferences", "user", app.User(), "err", err)
 	}
-	sh := &cli.Shell{App: app, User: app.user, In: io.NopCloser(ch), Out: out, Err: out,
+	sh := &cli.Shell{App: app, User: app.User(), In: io.NopCloser(ch), Out: out, Err: out,
 		Alteon: prefs.DefaultDialect == "alteon", PrefsFile: prefsFile,
 		Height: func() int {
 			if term == nil {
@@ -414,7 +414,7 @@ func (s *Server) shell(app *userApp, ch ssh.Channel, term *terminal) {
 			}
 		}}
 	if err := sh.Interactive(hist); err != nil {
-		s.log.Warn("ssh shell", "user", app.user, "err", err)
+		s.log.Warn("ssh shell", "user", app.User(), "err", err)
 	}
 }
 
@@ -434,7 +434,7 @@ func (s *Server) userFiles(user string) (history, prefs string) {
 
 // exec runs one command (`ssh HOST 'list ltm pool'`; a line starting with
 // "/" is Alteon) and returns its exit status.
-func (s *Server) exec(app *userApp, ch ssh.Channel, term *terminal, cmd string) uint32 {
+func (s *Server) exec(app *ctlsock.UserApp, ch ssh.Channel, term *terminal, cmd string) uint32 {
 	var out, errw io.Writer = ch, ch.Stderr()
 	if term != nil {
 		out, errw = crlf{ch}, crlf{ch.Stderr()}
@@ -462,48 +462,4 @@ func (c crlf) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// userApp is the appliance as one user's shell sees it: a tmsh and an
-// Alteon session run as that user, in process.
-type userApp struct {
-	user      string
-	tmsh, alt ctlsock.Session
-	push      ctlsock.UserDialect
-}
-
-func (s *Server) newApp(user string) (*userApp, error) {
-	app := &userApp{user: user}
-	for i, d := range s.cfg.Dialects {
-		ud, ok := d.(ctlsock.UserDialect)
-		if !ok {
-			continue
-		}
-		ss, err := ud.NewSessionAs(user)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case i == 0:
-			app.tmsh, app.push = ss, ud
-		case d.Name() == "alteon":
-			app.alt = ss
-		}
-	}
-	if app.tmsh == nil {
-		return nil, errors.New("ssh: the appliance's default dialect does not run commands for a user")
-	}
-	return app, nil
-}
-
-func (a *userApp) Exec(line string) (string, error) { return a.tmsh.Exec(line) }
-
-func (a *userApp) Push(text string) (string, error) { return a.push.PushAs(a.user, text) }
-
-func (a *userApp) ExecAlteon(line string) (string, string, error) {
-	if a.alt == nil {
-		return "", "", errors.New("this appliance does not speak the Alteon dialect")
-	}
-	out, err := a.alt.Exec(line)
-	return out, a.alt.Prompt(), err
 }
