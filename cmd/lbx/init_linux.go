@@ -171,27 +171,12 @@ func runVMInit() {
 		say("%s: data synced and unmounted", what)
 		return guest.Stop(reboot)
 	}
-	app, err = appliance.New(appliance.Config{
-		Power:         power,
-		Ports:         ports,
-		SelfIPs:       selfs,
-		FlowCapacity:  boot.FlowCapacity(),
-		SavedPath:     boot.Config.Saved,
-		Fallback:      boot.Config.Fallback,
-		Socket:        boot.Control.Socket,
-		Logger:        logger,
-		SSHListen:     boot.SSH.Listen,
-		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
-		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
-		SSHUsersDir:   sshUsersDir(boot.Config.Saved),
-		AdminPassword: boot.SSH.AdminPassword,
-		RESTListen:    boot.REST.Listen,
-		RESTCert:      boot.REST.Cert,
-		RESTKey:       boot.REST.Key,
-		RESTStateDir:  stateDir(boot.Config.Saved),
-		// First boot: the admin's password is typed on a console.
-		AdminPasswordPrompt: firstBootPrompt(terms),
-	})
+	cfg := bootApplianceConfig(boot, ports, selfs, logger)
+	cfg.Power = power
+	cfg.AdminPassword = boot.SSH.AdminPassword
+	// First boot: the admin's password is typed on a console.
+	cfg.AdminPasswordPrompt = firstBootPrompt(terms)
+	app, err = appliance.New(cfg)
 	if err != nil {
 		fatal(err)
 	}

@@ -53,28 +53,11 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	}
 	// The appliance owns the ports from here on; closing them removes the
 	// TAP devices and detaches the AF_XDP ports' XDP programs.
-	app, err := appliance.New(appliance.Config{
-		Ports:        ports,
-		SelfIPs:      boot.NetConfig().SelfIPs,
-		FlowCapacity: boot.FlowCapacity(),
-		SavedPath:    boot.Config.Saved,
-		Fallback:     boot.Config.Fallback,
-		Socket:       boot.Control.Socket,
-		Logger:       logger,
-		SSHListen:    boot.SSH.Listen,
-		// The host key is kept next to the saved configuration.
-		SSHHostKey:    sshHostKeyPath(boot.Config.Saved),
-		SSHKeysDir:    sshKeysDir(boot.Config.Saved),
-		SSHUsersDir:   sshUsersDir(boot.Config.Saved),
-		AdminPassword: adminPassword(boot),
-		RESTListen:    boot.REST.Listen,
-		RESTCert:      boot.REST.Cert,
-		RESTKey:       boot.REST.Key,
-		RESTStateDir:  stateDir(boot.Config.Saved),
-		// On a console, the first admin's password may be typed.
-		AdminPasswordPrompt: consolePasswordPrompt(stderr),
-		HA:                  haConfig(boot),
-	})
+	cfg := bootApplianceConfig(boot, ports, boot.NetConfig().SelfIPs, logger)
+	cfg.AdminPassword = adminPassword(boot)
+	// On a console, the first admin's password may be typed.
+	cfg.AdminPasswordPrompt = consolePasswordPrompt(stderr)
+	app, err := appliance.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -84,6 +67,31 @@ func runAppliance(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	return serveUntilSignal(sigs, app.Close, shutdownGrace, logger)
+}
+
+// bootApplianceConfig is what the boot config says of the appliance on
+// ports with selfs: `lbx run` and the VM's /init add how the first admin's
+// password comes (and the VM its power hooks).
+func bootApplianceConfig(boot *ctrlplane.Boot, ports []dataplane.Port, selfs []dataplane.SelfIP, logger *slog.Logger) appliance.Config {
+	return appliance.Config{
+		Ports:        ports,
+		SelfIPs:      selfs,
+		FlowCapacity: boot.FlowCapacity(),
+		SavedPath:    boot.Config.Saved,
+		Fallback:     boot.Config.Fallback,
+		Socket:       boot.Control.Socket,
+		Logger:       logger,
+		SSHListen:    boot.SSH.Listen,
+		// The host key is kept next to the saved configuration.
+		SSHHostKey:   sshHostKeyPath(boot.Config.Saved),
+		SSHKeysDir:   sshKeysDir(boot.Config.Saved),
+		SSHUsersDir:  sshUsersDir(boot.Config.Saved),
+		RESTListen:   boot.REST.Listen,
+		RESTCert:     boot.REST.Cert,
+		RESTKey:      boot.REST.Key,
+		RESTStateDir: stateDir(boot.Config.Saved),
+		HA:           haConfig(boot),
+	}
 }
 
 // haConfig is the boot config's ha section as package ha takes it (nil:
