@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -147,22 +146,9 @@ func (p *LTMProfile) inherit(q *LTMProfile) {
 func validateProfiles(c *Config, add func(Ref, string, error)) {
 	for _, p := range SortedValues(c.Profiles) {
 		obj := p.Ref()
-		q := c.LookupProfile(p.DefaultsFrom)
-		switch {
-		case q == nil:
-			add(obj, "defaults-from "+p.DefaultsFrom, ErrNoSuchProfile)
-		case q.Type != p.Type:
-			add(obj, "defaults-from "+p.DefaultsFrom, fmt.Errorf("is a %s profile, want %s", q.Type, p.Type))
-		default:
-			seen := map[string]bool{p.Name: true}
-			for r := q; r != nil && r.DefaultsFrom != ""; r = c.LookupProfile(r.DefaultsFrom) {
-				if seen[r.Name] {
-					add(obj, "defaults-from "+p.DefaultsFrom, errors.New("inherits from itself"))
-					break
-				}
-				seen[r.Name] = true
-			}
-		}
+		checkDefaultsFrom(obj, p, "profile", ErrNoSuchProfile, c.LookupProfile, func(x *LTMProfile) (string, string, string) {
+			return x.Name, x.Type.String(), x.DefaultsFrom
+		}, add)
 		e := c.EffectiveProfile(p)
 		if p.HeaderInsert.Set && p.HeaderInsert.V != "" {
 			if k, _, ok := cutColon(p.HeaderInsert.V); !ok || k == "" {

@@ -278,26 +278,42 @@ func validateVirtualPersist(c *Config, v *Virtual, add func(Ref, string, error))
 	}
 }
 
+// checkDefaultsFrom checks o's defaults-from chain (monitors, profiles):
+// its parent exists and is of o's type, and no object of the chain
+// inherits from itself. info gives an object's name, type and parent.
+func checkDefaultsFrom[T any](obj Ref, o *T, what string, noSuch error, lookup func(string) *T, info func(*T) (name, typ, parent string), add func(Ref, string, error)) {
+	name, typ, parent := info(o)
+	p := lookup(parent)
+	if p == nil {
+		add(obj, "defaults-from "+parent, noSuch)
+		return
+	}
+	if _, ptyp, _ := info(p); ptyp != typ {
+		add(obj, "defaults-from "+parent, fmt.Errorf("is a %s %s, want %s", ptyp, what, typ))
+		return
+	}
+	seen := map[string]bool{name: true}
+	for q := p; q != nil; {
+		qname, _, qparent := info(q)
+		if qparent == "" {
+			return
+		}
+		if seen[qname] {
+			add(obj, "defaults-from "+parent, errors.New("inherits from itself"))
+			return
+		}
+		seen[qname] = true
+		q = lookup(qparent)
+	}
+}
+
 // validateMonitors checks defaults-from chains and the effective values.
 func validateMonitors(c *Config, add func(Ref, string, error)) {
 	for _, m := range c.MonitorList() {
 		obj := m.Ref()
-		p := c.LookupMonitor(m.DefaultsFrom)
-		switch {
-		case p == nil:
-			add(obj, "defaults-from "+m.DefaultsFrom, ErrNoSuchMonitor)
-		case p.Type != m.Type:
-			add(obj, "defaults-from "+m.DefaultsFrom, fmt.Errorf("is a %s monitor, want %s", p.Type, m.Type))
-		default:
-			seen := map[string]bool{m.Name: true}
-			for q := p; q != nil && q.DefaultsFrom != ""; q = c.LookupMonitor(q.DefaultsFrom) {
-				if seen[q.Name] {
-					add(obj, "defaults-from "+m.DefaultsFrom, fmt.Errorf("inherits from itself"))
-					break
-				}
-				seen[q.Name] = true
-			}
-		}
+		checkDefaultsFrom(obj, m, "monitor", ErrNoSuchMonitor, c.LookupMonitor, func(x *Monitor) (string, string, string) {
+			return x.Name, x.Type.String(), x.DefaultsFrom
+		}, add)
 		e := c.EffectiveMonitor(m)
 		for _, f := range []struct {
 			name string
