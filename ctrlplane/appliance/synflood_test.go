@@ -203,7 +203,13 @@ func TestSYNFloodFromOneHost(t *testing.T) {
 			}
 			n, _ := atk.WriteBatch(syns[i : i+16])
 			sent.Add(uint64(n))
-			time.Sleep(200 * time.Microsecond)
+			// About 8,000 SYNs a second: the 4,096-entry table fills in
+			// half a second and then evicts an embryonic flow per SYN,
+			// oldest first, so a client's own embryonic flow lives about
+			// half a second: ample for its handshake even under -race on a
+			// loaded machine (at 80,000 a second it lived 50 ms, and a new
+			// connection could lose every SYN it retried).
+			time.Sleep(2 * time.Millisecond)
 		}
 	}()
 	var stopOnce sync.Once
