@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/program"
+
 	"github.com/google/gopacket/layers"
 
 	"lbx/dataplane/csum"
@@ -171,7 +173,7 @@ func TestProcessAllocs(t *testing.T) {
 	}, {
 		name:  "reverse flow, SNAT pool",
 		port:  portInt,
-		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[flowtable.PoolAddrIndex(u32(client), 2)]}, 8080, 40000, fACK, "data"),
+		frame: tcpFrame(ipHdr{srcMAC: memberMAC(0), dstMAC: intMAC, src: members[0], dst: snatAddrs[flowtable.PoolAddrIndex(program.U32(client), 2)]}, 8080, 40000, fACK, "data"),
 		mod:   func(v *Virtual) { v.SNATPool = snatAddrs },
 	}, {
 		name:  "ICMP echo",
@@ -240,7 +242,7 @@ func TestProcessAllocs(t *testing.T) {
 				prog = tt.program(t)
 			}
 			if tt.persist != pools.PersistNone {
-				prog.virtual("/Common/vs_web").Persist = &pools.Persist{Mode: tt.persist, Timeout: time.Minute}
+				virtualOf(prog, "/Common/vs_web").Persist = &pools.Persist{Mode: tt.persist, Timeout: time.Minute}
 			}
 			h := newHarness(t, prog)
 			h.learnAll()

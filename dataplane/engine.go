@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"lbx/dataplane/flowtable"
@@ -243,7 +245,7 @@ func (e *Engine) Install(p *Program) error {
 	if p == nil {
 		return errors.New("dataplane: install: nil program")
 	}
-	if !p.finalized {
+	if !p.Finalized() {
 		return fmt.Errorf("dataplane: install: program generation %d: not finalized", p.Generation)
 	}
 	selfs := make([]selfRT, 0, len(p.SelfIPs))
@@ -259,7 +261,7 @@ func (e *Engine) Install(p *Program) error {
 		if b := s.Prefix.Bits(); b > 0 {
 			mask = ^uint32(0) << (32 - b)
 		}
-		selfs = append(selfs, selfRT{addr: u32(s.Prefix.Addr()), net: u32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx, floating: s.Floating})
+		selfs = append(selfs, selfRT{addr: program.U32(s.Prefix.Addr()), net: program.U32(pfx.Addr()), mask: mask, bits: s.Prefix.Bits(), port: idx, floating: s.Floating})
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("dataplane: install: program generation %d: %w", p.Generation, errors.Join(errs...))
@@ -313,7 +315,7 @@ func (e *Engine) resolveMembersLocked(in *installed) {
 			continue
 		}
 		for _, m := range v.Pool.Members {
-			si, a := in.route(u32(m.Addr))
+			si, a := in.route(program.U32(m.Addr))
 			if a == 0 || si < 0 || seen[a] {
 				continue
 			}

@@ -271,7 +271,7 @@ func TestTCPConversationRoundRobin(t *testing.T) {
 		t.Errorf("virtual pkts in/out, total/cur conns = %v, want %v", got, want)
 	}
 	for i := range members {
-		ms := e.Member("/Common/web", prog.virtual("/Common/vs_web").Pool.Members[i].Name).Stats
+		ms := e.Member("/Common/web", virtualOf(prog, "/Common/vs_web").Pool.Members[i].Name).Stats
 		wantIn, wantOut := uint64(1), uint64(1)
 		if i == 0 {
 			wantIn, wantOut = 4, 4

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"lbx/dataplane/csum"
@@ -27,7 +29,7 @@ func NATSegment(t testing.TB, frame []byte, src, dst netip.Addr, sport, dport ui
 	if r != drop.None {
 		t.Fatalf("frame does not parse: %v", r)
 	}
-	rewriteNAT(frame, &p, u32(src), u32(dst), sport, dport)
+	rewriteNAT(frame, &p, program.U32(src), program.U32(dst), sport, dport)
 	decTTL(frame, &p)
 }
 

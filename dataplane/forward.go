@@ -47,7 +47,7 @@ func (w *worker) forwardPortless(in *installed, frame []byte, p *ipv4Packet) (bo
 	if p.proto == protoICMP && !p.fragment && ethHdrLen+p.total > p.l4 && icmpError(frame[p.l4]) {
 		return false, drop.None
 	}
-	vi := in.prog.lookupVirtual(addr4(p.dst), 0, p.proto)
+	vi := in.prog.LookupIndex(addr4(p.dst), 0, p.proto)
 	if vi < 0 || !in.prog.Virtuals[vi].Forward {
 		return false, drop.None
 	}

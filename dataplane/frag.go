@@ -143,7 +143,7 @@ func (w *worker) firstFragment(in *installed, frame []byte, p *ipv4Packet, fi fr
 	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
 	hit, ok := w.e.flows.Lookup(k, w.now, flowtable.Seg{})
 	if !ok {
-		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
+		vi := in.prog.LookupIndex(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
 			if in.isLocal(p.dst) {
 				return drop.Fragment // the local stack does not reassemble

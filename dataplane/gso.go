@@ -35,7 +35,7 @@ func (w *worker) gsoBatch(in *installed, g GSOFrame) bool {
 	if r != drop.None || p.proto != ProtoTCP || p.fragment || ethHdrLen+p.total != len(frame) || p.ttl <= 1 {
 		return false
 	}
-	if [6]byte(frame[0:6]) != w.rx.mac || in.isLocal(p.src) || in.prog.dsr && in.prog.IsVIP(addr4(p.src)) {
+	if [6]byte(frame[0:6]) != w.rx.mac || in.isLocal(p.src) || in.prog.HasDSR() && in.prog.IsVIP(addr4(p.src)) {
 		return false
 	}
 	if parseL4(frame, &p) != drop.None || p.tcpFlags&^tcpPSH != tcpACK {

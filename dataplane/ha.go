@@ -2,9 +2,9 @@ package dataplane
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
-	"slices"
+
+	"lbx/dataplane/program"
 
 	"lbx/dataplane/drop"
 )
@@ -104,8 +104,8 @@ func (e *Engine) FloatingAddrs() []FloatingAddr {
 		}
 	}
 	if e.floatVIPs.Load() {
-		for _, a := range slices.SortedFunc(maps.Keys(in.prog.vips), netip.Addr.Compare) {
-			if i := in.connected(u32(a)); i >= 0 {
+		for _, a := range in.prog.VIPs() {
+			if i := in.connected(program.U32(a)); i >= 0 {
 				out = append(out, FloatingAddr{e.ports[in.selfs[i].port].name, a})
 				continue
 			}

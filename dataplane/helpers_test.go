@@ -99,7 +99,8 @@ func testProgram(t testing.TB, o progOpts) *Program {
 	return p
 }
 
-func (p *Program) virtual(name string) *Virtual {
+// virtualOf is p's virtual named name, nil for none.
+func virtualOf(p *Program, name string) *Virtual {
 	for _, v := range p.Virtuals {
 		if v.Name == name {
 			return v

@@ -240,7 +240,7 @@ func TestSNATPoolAddressConflicts(t *testing.T) {
 		{netip.MustParseAddr("2001:db8::1"), "virtual /Common/vs_web: source-address-translation pool address 2001:db8::1: only IPv4 is supported"},
 	} {
 		p := testProgram(t, progOpts{})
-		p.virtual("/Common/vs_web").SNATPool = []netip.Addr{tt.addr}
+		virtualOf(p, "/Common/vs_web").SNATPool = []netip.Addr{tt.addr}
 		if err := p.Finalize(); err == nil || err.Error() != tt.want {
 			t.Errorf("Finalize with %s: %v, want %q", tt.addr, err, tt.want)
 		}

@@ -149,8 +149,7 @@ func (in *installed) isSelf(a uint32) bool {
 // isL7VIP reports whether a is the address of an HTTP (layer-7) virtual,
 // which the local stack answers from.
 func (in *installed) isL7VIP(a uint32) bool {
-	_, ok := in.prog.l7vips[addr4(a)]
-	return ok
+	return in.prog.IsL7VIP(addr4(a))
 }
 
 // deliverLocal hands a packet for the appliance itself to the local sink.

@@ -384,12 +384,3 @@ func echoReply(frame []byte, p *ipv4Packet, portMAC [6]byte) ([]byte, drop.Reaso
 func addr4(a uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
 }
-
-// u32 converts an IPv4 netip.Addr to host order; 0 for anything else.
-func u32(a netip.Addr) uint32 {
-	if !a.Is4() {
-		return 0
-	}
-	b := a.As4()
-	return binary.BigEndian.Uint32(b[:])
-}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,7 +70,7 @@ func TestRewriteNATRoundTrip(t *testing.T) {
 			if r := parseL4(f, &p); r != drop.None {
 				t.Fatalf("parseL4: %v", r)
 			}
-			rewriteNAT(f, &p, u32(tt.src.Addr()), u32(tt.dst.Addr()), tt.src.Port(), tt.dst.Port())
+			rewriteNAT(f, &p, program.U32(tt.src.Addr()), program.U32(tt.dst.Addr()), tt.src.Port(), tt.dst.Port())
 			decTTL(f, &p)
 			got := decodeWire(t, f)
 			if diff := cmp.Diff(tt.want, got); diff != "" {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"time"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"lbx/dataplane/flowtable"
@@ -258,7 +260,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) drop.Reason {
 			return r
 		}
 	}
-	if in.prog.dsr && !p.fragment && (p.proto == ProtoTCP || p.proto == ProtoUDP) && in.prog.IsVIP(addr4(p.src)) {
+	if in.prog.HasDSR() && !p.fragment && (p.proto == ProtoTCP || p.proto == ProtoUDP) && in.prog.IsVIP(addr4(p.src)) {
 		if handled, r := w.dsrReturn(in, frame, &p); handled {
 			return r
 		}
@@ -274,7 +276,7 @@ func (w *worker) handleIPv4(in *installed, frame []byte) drop.Reason {
 	if src := [6]byte(frame[6:12]); unicastMAC(src) && in.connectedOn(p.src, w.rx.idx) {
 		w.learn(p.src, src)
 	}
-	if p.proto != ProtoTCP && p.proto != ProtoUDP && in.prog.forwards {
+	if p.proto != ProtoTCP && p.proto != ProtoUDP && in.prog.HasForwards() {
 		if handled, r := w.forwardPortless(in, frame, &p); handled {
 			return r // forward.go
 		}
@@ -323,7 +325,7 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) drop.Reaso
 	k := flowtable.Key{Src: p.src, Dst: p.dst, Sport: p.sport, Dport: p.dport, Proto: p.proto}
 	hit, ok := w.e.flows.Lookup(k, w.now, p.seg())
 	if !ok {
-		vi := in.prog.lookupVirtual(addr4(p.dst), p.dport, p.proto)
+		vi := in.prog.LookupIndex(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
 			if p.dport >= LocalPortMin && in.isSelf(p.dst) {
 				return w.deliverLocal(frame, p)
@@ -383,7 +385,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, dr
 	if r := parseL4(frame, p); r != drop.None {
 		return true, r
 	}
-	vi := in.prog.lookupVirtual(addr4(p.src), p.sport, p.proto)
+	vi := in.prog.LookupIndex(addr4(p.src), p.sport, p.proto)
 	if vi < 0 || !in.prog.Virtuals[vi].DSR {
 		return false, drop.None
 	}
@@ -419,7 +421,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.
 	if !ok {
 		return flowtable.Hit{}, drop.NoMember
 	}
-	maddr := u32(m.Addr)
+	maddr := program.U32(m.Addr)
 	mport := m.Port
 	if mport == 0 || vs.KeepPort || vs.DSR {
 		mport = k.Dport

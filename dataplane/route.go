@@ -1,22 +1,13 @@
 package dataplane
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/flowtable"
 )
-
-// Route is a static route (`net route`): destinations in Network are
-// reached through Gateway, which must be on a connected network (a self
-// IP's); a route whose gateway is on none is kept in the Program but not
-// used (show net route says so). 0.0.0.0/0 is the default route.
-type Route struct {
-	Name    string
-	Network netip.Prefix
-	Gateway netip.Addr
-}
 
 // routeRT is a Route resolved against the installed self IPs.
 type routeRT struct {
@@ -26,46 +17,22 @@ type routeRT struct {
 	self      int // index in installed.selfs of the gateway's connected network
 }
 
-// checkRoutes validates the program's routes in Finalize: IPv4, one per
-// network.
-func (p *Program) checkRoutes() error {
-	seen := make(map[netip.Prefix]string, len(p.Routes))
-	for _, r := range p.Routes {
-		if !r.Network.Addr().Is4() || !r.Gateway.Is4() {
-			return fmt.Errorf("route %s: network %s gw %s: only IPv4 is supported", r.Name, r.Network, r.Gateway)
-		}
-		n := r.Network.Masked()
-		if o, dup := seen[n]; dup {
-			return fmt.Errorf("route %s: network %s: already routed by %s", r.Name, n, o)
-		}
-		seen[n] = r.Name
-	}
-	return nil
-}
-
 // resolveRoutes resolves the routes whose gateway is on a connected network
 // of selfs (longest prefix first, so the first match is the best); the
 // others are left out and named in skipped.
 func resolveRoutes(routes []Route, in *installed) (out []routeRT, skipped []string) {
 	for _, r := range routes {
-		gw := u32(r.Gateway)
+		gw := program.U32(r.Gateway)
 		si := in.connected(gw)
 		if si < 0 || in.selfs[si].addr == gw {
 			skipped = append(skipped, r.Name)
 			continue
 		}
 		n := r.Network.Masked()
-		out = append(out, routeRT{net: u32(n.Addr()), mask: prefixMask(n.Bits()), bits: n.Bits(), gw: gw, self: si})
+		out = append(out, routeRT{net: program.U32(n.Addr()), mask: program.PrefixMask(n.Bits()), bits: n.Bits(), gw: gw, self: si})
 	}
 	slices.SortStableFunc(out, func(a, b routeRT) int { return b.bits - a.bits })
 	return out, skipped
-}
-
-func prefixMask(bits int) uint32 {
-	if bits <= 0 {
-		return 0
-	}
-	return ^uint32(0) << (32 - bits)
 }
 
 // route finds how to reach dst: the index in selfs of the self IP whose
@@ -119,7 +86,7 @@ func (e *Engine) SourceFor(dst netip.Addr) (netip.Addr, bool) {
 	if in == nil || !dst.Is4() {
 		return netip.Addr{}, false
 	}
-	si, _ := in.route(u32(dst))
+	si, _ := in.route(program.U32(dst))
 	if si < 0 {
 		return netip.Addr{}, false
 	}

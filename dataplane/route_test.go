@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,7 +81,7 @@ func TestRouteLookup(t *testing.T) {
 		{"192.0.2.1", portExt, "198.18.0.254", "default"},
 	}
 	for _, tt := range tests {
-		si, hop := in.route(u32(netip.MustParseAddr(tt.dst)))
+		si, hop := in.route(program.U32(netip.MustParseAddr(tt.dst)))
 		port := -1
 		if si >= 0 {
 			port = in.selfs[si].port
@@ -96,7 +98,7 @@ func TestRouteLookup(t *testing.T) {
 	if err := h.e.Install(noDefault); err != nil {
 		t.Fatal(err)
 	}
-	if si, _ := h.e.cur.Load().route(u32(netip.MustParseAddr("192.0.2.1"))); si != -1 {
+	if si, _ := h.e.cur.Load().route(program.U32(netip.MustParseAddr("192.0.2.1"))); si != -1 {
 		t.Errorf("192.0.2.1 without a default route: self %d, want -1", si)
 	}
 
@@ -203,7 +205,7 @@ func TestRouteFragmentsAndICMPErrorsBehindGateway(t *testing.T) {
 // member behind a gateway goes to the gateway's MAC.
 func TestRouteServiceDownResetBehindGateway(t *testing.T) {
 	prog := withRoutes(t, farRoutes)
-	prog.virtual("/Common/vs_far").ServiceDown = ServiceDownReset
+	virtualOf(prog, "/Common/vs_far").ServiceDown = ServiceDownReset
 	h := newHarness(t, prog)
 	h.learnAll()
 	h.learn(portInt, routerMAC, router)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"lbx/dataplane/program"
+
 	"lbx/pools"
 )
 
@@ -102,7 +104,7 @@ func (r *Runtime) install(p *Program, now int64, commit func(*programRT) error) 
 	if p == nil {
 		return errors.New("dataplane: install: nil program")
 	}
-	if !p.finalized {
+	if !p.Finalized() {
 		return fmt.Errorf("dataplane: install: program generation %d: not finalized", p.Generation)
 	}
 	r.mu.Lock()
@@ -164,7 +166,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			r.vstats[v.Name] = vr.stats
 		}
 		for _, a := range v.SNATPool {
-			vr.snats = append(vr.snats, u32(a))
+			vr.snats = append(vr.snats, program.U32(a))
 		}
 		if v.Persist != nil {
 			ps := *v.Persist

@@ -7,7 +7,7 @@ import (
 
 func TestRuntimeResetStats(t *testing.T) {
 	p := programWith(t, 1, addVirtual)
-	web := p.virtual("/Common/vs_web")
+	web := virtualOf(p, "/Common/vs_web")
 	pool := web.Pool.Name
 	m0 := web.Pool.Members[0]
 	onNode, seen := 0, map[string]bool{}

@@ -55,7 +55,7 @@ func synTo(t *testing.T, h *harness, sport uint16) string {
 func TestInstallDoesNotWriteProgram(t *testing.T) {
 	sticky := func(disabled bool) func(p *Program) {
 		return func(p *Program) {
-			web := p.virtual("/Common/vs_web")
+			web := virtualOf(p, "/Common/vs_web")
 			// No Table: the engine uses its own, without writing it here.
 			web.Persist = &pools.Persist{Mode: pools.PersistSourceAddr, Profile: pools.NameHash("/Common/sticky"),
 				Scope: pools.NameHash(web.Name), Virtual: web.Name, Timeout: time.Minute}
@@ -70,7 +70,7 @@ func TestInstallDoesNotWriteProgram(t *testing.T) {
 		{"member 1 disabled", sticky(true)},
 		{"member 1 re-enabled (slow ramp starts)", sticky(false)},
 		{"unrelated virtual added (web pool kept)", func(p *Program) { sticky(false)(p); addVirtual(p) }},
-		{"web pool changed (rebuilt)", func(p *Program) { sticky(false)(p); p.virtual("/Common/vs_web").Pool.Members[2].Ratio = 3 }},
+		{"web pool changed (rebuilt)", func(p *Program) { sticky(false)(p); virtualOf(p, "/Common/vs_web").Pool.Members[2].Ratio = 3 }},
 	}
 	opts := []cmp.Option{
 		cmp.Exporter(func(reflect.Type) bool { return true }),
@@ -136,7 +136,7 @@ func TestUnchangedPoolKeepsSelectionState(t *testing.T) {
 
 	if err := h.e.Install(programWith(t, 3, func(p *Program) {
 		addVirtual(p)
-		p.virtual("/Common/vs_web").Pool.Members[2].Ratio = 3
+		virtualOf(p, "/Common/vs_web").Pool.Members[2].Ratio = 3
 	})); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestReenableStartsSlowRampAtInstall(t *testing.T) {
 	const m = "/Common/198.18.1.12:8080"
 	state := func(disabled, offline bool, ratio uint32) func(p *Program) {
 		return func(p *Program) {
-			web := p.virtual("/Common/vs_web").Pool
+			web := virtualOf(p, "/Common/vs_web").Pool
 			web.Members[1].Disabled, web.Members[1].ForcedOffline = disabled, offline
 			web.Members[2].Ratio = ratio
 		}
@@ -187,7 +187,7 @@ func TestReenableStartsSlowRampAtInstall(t *testing.T) {
 		if got != int64(st.want) {
 			t.Errorf("%s: EnabledAt %v, want %v", st.name, time.Duration(got), st.want)
 		}
-		if p := h.e.Program(); p.virtual("/Common/vs_web").Pool.Members[1].EnabledAt != 0 {
+		if p := h.e.Program(); virtualOf(p, "/Common/vs_web").Pool.Members[1].EnabledAt != 0 {
 			t.Errorf("%s: EnabledAt written into the program", st.name)
 		}
 	}
@@ -202,13 +202,13 @@ func TestFinalizeChecksPoolSpecs(t *testing.T) {
 		want string
 	}{
 		{"two specs of one name", func(p *Program) {
-			p.virtual("/Common/vs_off").Pool = rrPool(t, "/Common/web", pools.Member{Name: "/Common/198.18.1.11:1", Addr: members[0], Port: 1})
+			virtualOf(p, "/Common/vs_off").Pool = rrPool(t, "/Common/web", pools.Member{Name: "/Common/198.18.1.11:1", Addr: members[0], Port: 1})
 		}, "virtual /Common/vs_off: pool /Common/web: differs from the pool of that name of virtual /Common/vs_web"},
 		{"runtime state", func(p *Program) {
-			p.virtual("/Common/vs_web").Pool.Members[0].Stats = new(pools.MemberStats)
+			virtualOf(p, "/Common/vs_web").Pool.Members[0].Stats = new(pools.MemberStats)
 		}, "member /Common/198.18.1.11:8080: runtime state"},
 		{"invalid pool", func(p *Program) {
-			p.virtual("/Common/vs_web").Pool.SlowRamp = -1
+			virtualOf(p, "/Common/vs_web").Pool.SlowRamp = -1
 		}, "virtual /Common/vs_web: pool /Common/web: slow-ramp-time"},
 	}
 	for _, tc := range tests {
@@ -265,7 +265,7 @@ func TestOperDisableSurvivesInstalls(t *testing.T) {
 		edit func(p *Program)
 	}{
 		{"pool kept", addVirtual},
-		{"pool rebuilt", func(p *Program) { p.virtual("/Common/vs_web").Pool.Members[2].Ratio = 3 }},
+		{"pool rebuilt", func(p *Program) { virtualOf(p, "/Common/vs_web").Pool.Members[2].Ratio = 3 }},
 	}
 	for i, st := range steps {
 		if err := h.e.Install(programWith(t, uint64(i+2), withNodes(st.edit))); err != nil {
@@ -274,7 +274,7 @@ func TestOperDisableSurvivesInstalls(t *testing.T) {
 		if !h.e.OperDisabled(node) || web().Available(idx, 0) {
 			t.Errorf("%s: the operator's disable was lost", st.name)
 		}
-		if h.e.Program().virtual("/Common/vs_web").Pool.Members[idx].Oper != nil {
+		if virtualOf(h.e.Program(), "/Common/vs_web").Pool.Members[idx].Oper != nil {
 			t.Errorf("%s: Oper written into the program", st.name)
 		}
 	}

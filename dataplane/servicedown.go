@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync/atomic"
 
+	"lbx/dataplane/program"
+
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
@@ -151,7 +153,7 @@ func (in *installed) reselect(m *flowtable.Moving, pool *pools.Pool, sel *pools.
 	if !ok {
 		return flowtable.Moved{}, false
 	}
-	mv := flowtable.Moved{Addr: u32(pm.Addr), Port: pm.Port, MS: pm.Stats, NS: pm.NodeStats}
+	mv := flowtable.Moved{Addr: program.U32(pm.Addr), Port: pm.Port, MS: pm.Stats, NS: pm.NodeStats}
 	if mv.Port == 0 || m.DSR || in.keepPort(m.Virtual) {
 		mv.Port = m.Fwd.Dport
 	}

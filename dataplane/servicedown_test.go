@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"lbx/dataplane/program"
+
 	"lbx/dataplane/drop"
 
 	"github.com/google/gopacket"
@@ -67,7 +69,7 @@ func openConn(t *testing.T, h *harness, cport uint16) int {
 }
 
 func memberName(p *Program, i int) string {
-	return p.virtual("/Common/vs_web").Pool.Members[i].Name
+	return virtualOf(p, "/Common/vs_web").Pool.Members[i].Name
 }
 
 // markDown sets the member's monitor state to down and runs the action the
@@ -96,7 +98,7 @@ func TestServiceDownReset(t *testing.T) {
 	for _, snat := range []bool{false, true} {
 		t.Run(fmt.Sprintf("snat=%v", snat), func(t *testing.T) {
 			prog := testProgram(t, progOpts{snat: snat})
-			prog.virtual("/Common/vs_web").ServiceDown = ServiceDownReset
+			virtualOf(prog, "/Common/vs_web").ServiceDown = ServiceDownReset
 			h := newHarness(t, prog)
 			h.learnAll()
 			mi := openConn(t, h, 40000)
@@ -141,7 +143,7 @@ func TestServiceDownDropAndNone(t *testing.T) {
 	for _, action := range []ServiceDownAction{ServiceDownDrop, ServiceDownNone} {
 		t.Run(action.String(), func(t *testing.T) {
 			prog := testProgram(t, progOpts{})
-			prog.virtual("/Common/vs_web").ServiceDown = action
+			virtualOf(prog, "/Common/vs_web").ServiceDown = action
 			h := newHarness(t, prog)
 			h.learnAll()
 			mi := openConn(t, h, 40000)
@@ -214,7 +216,7 @@ func TestPersistenceInDataplane(t *testing.T) {
 	for _, mode := range []pools.PersistMode{pools.PersistSourceAddr, pools.PersistHash} {
 		t.Run(mode.String(), func(t *testing.T) {
 			prog := testProgram(t, progOpts{})
-			vs := prog.virtual("/Common/vs_web")
+			vs := virtualOf(prog, "/Common/vs_web")
 			vs.Persist = &pools.Persist{Mode: mode, Profile: pools.NameHash("/Common/p"), Scope: pools.NameHash(vs.Name), Virtual: vs.Name, Timeout: time.Minute, MaskBits: 24}
 			vs.HashLength = 3
 			h := newHarness(t, prog)
@@ -262,7 +264,7 @@ func TestHandshakeRTTObserved(t *testing.T) {
 }
 
 func TestHashKeySelectsAddressBytes(t *testing.T) {
-	a := u32(netip.MustParseAddr("198.18.1.77"))
+	a := program.U32(netip.MustParseAddr("198.18.1.77"))
 	for _, tc := range []struct {
 		off, n int
 		want   uint64

@@ -1,11 +1,12 @@
 package dataplane
 
 import (
-	"lbx/dataplane/flowtable"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"lbx/dataplane/flowtable"
 )
 
 // TestEngineSYNFlood floods a small engine with SYNs from one client and

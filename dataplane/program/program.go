@@ -1,11 +1,11 @@
-package dataplane
+package program
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
-	"lbx/dataplane/flowtable"
 	"lbx/dataplane/l7spec"
 	"lbx/pools"
 )
@@ -29,11 +29,6 @@ type SelfIP struct {
 	// the unit is not standby (ha.go).
 	Floating bool
 }
-
-// VirtualStats are a virtual server's live counters, kept apart from config
-// by the engine (Engine.VirtualStats), keyed by the virtual's name so an
-// apply does not reset them. The flow table keeps their connection counts.
-type VirtualStats = flowtable.VirtualStats
 
 // ServiceDownAction is what happens to a member's connections when its
 // monitor marks it down (the pool's service-down-action).
@@ -273,4 +268,24 @@ func (p *Program) checkSNATAddr(a netip.Addr) error {
 func (p *Program) IsSNATAddr(addr netip.Addr) bool {
 	_, ok := p.snats[addr]
 	return ok
+}
+
+// Finalized reports whether Finalize has run (Install takes no other).
+func (p *Program) Finalized() bool { return p.finalized }
+
+// HasDSR reports whether some virtual is direct server return.
+func (p *Program) HasDSR() bool { return p.dsr }
+
+// HasForwards reports whether some virtual is a forwarding virtual.
+func (p *Program) HasForwards() bool { return p.forwards }
+
+// IsL7VIP reports whether addr is an HTTP (layer-7) virtual's address.
+func (p *Program) IsL7VIP(addr netip.Addr) bool {
+	_, ok := p.l7vips[addr]
+	return ok
+}
+
+// VIPs are the virtual addresses, sorted.
+func (p *Program) VIPs() []netip.Addr {
+	return slices.SortedFunc(maps.Keys(p.vips), netip.Addr.Compare)
 }

@@ -1,4 +1,4 @@
-package dataplane
+package program
 
 import (
 	"fmt"
@@ -51,12 +51,12 @@ func (v *Virtual) maskBits() (int, error) {
 	if !v.Mask.Is4() {
 		return 0, fmt.Errorf("virtual %s: mask %s: want an IPv4 netmask", v.Name, v.Mask)
 	}
-	m := u32(v.Mask)
+	m := U32(v.Mask)
 	bits := 0
 	for bits < 32 && m&(1<<(31-bits)) != 0 {
 		bits++
 	}
-	if m != prefixMask(bits) {
+	if m != PrefixMask(bits) {
 		return 0, fmt.Errorf("virtual %s: mask %s: not a contiguous netmask", v.Name, v.Mask)
 	}
 	return bits, nil
@@ -85,8 +85,8 @@ func (p *Program) addVirtual(i int, v *Virtual) error {
 	if err != nil {
 		return err
 	}
-	a := u32(v.Addr)
-	if a&prefixMask(bits) != a {
+	a := U32(v.Addr)
+	if a&PrefixMask(bits) != a {
 		return fmt.Errorf("virtual %s: destination %s mask %s: address has bits outside the mask", v.Name, v.Addr, v.Mask)
 	}
 	if bits == 32 {
@@ -100,7 +100,7 @@ func (p *Program) addVirtual(i int, v *Virtual) error {
 		}
 		return nil
 	}
-	nv := netVirtual{net: a, mask: prefixMask(bits), bits: bits, port: v.Port, proto: v.Proto, idx: i}
+	nv := netVirtual{net: a, mask: PrefixMask(bits), bits: bits, port: v.Port, proto: v.Proto, idx: i}
 	for _, o := range p.nets {
 		if o.net == nv.net && o.bits == nv.bits && o.port == nv.port && o.proto == nv.proto {
 			return fmt.Errorf("virtual %s: destination %s/%d:%d overlaps virtual %s", v.Name, v.Addr, bits, v.Port, p.Virtuals[o.idx].Name)
@@ -120,14 +120,14 @@ func (p *Program) addVirtual(i int, v *Virtual) error {
 // LookupVirtual finds the virtual server for a destination: the most
 // specific match (see above). It does not allocate.
 func (p *Program) LookupVirtual(addr netip.Addr, port uint16, proto uint8) *Virtual {
-	if i := p.lookupVirtual(addr, port, proto); i >= 0 {
+	if i := p.LookupIndex(addr, port, proto); i >= 0 {
 		return p.Virtuals[i]
 	}
 	return nil
 }
 
-// lookupVirtual is LookupVirtual returning the index in Virtuals, or -1.
-func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
+// LookupIndex is LookupVirtual returning the index in Virtuals, or -1.
+func (p *Program) LookupIndex(addr netip.Addr, port uint16, proto uint8) int {
 	if i, ok := p.vs[vsKey{addr, port, proto}]; ok {
 		return i
 	}
@@ -143,7 +143,7 @@ func (p *Program) lookupVirtual(addr netip.Addr, port uint16, proto uint8) int {
 	if len(p.nets) == 0 || p.IsVIP(addr) || p.IsSelfIP(addr) || p.IsSNATAddr(addr) {
 		return -1 // the appliance's own addresses are never routed
 	}
-	a := u32(addr)
+	a := U32(addr)
 	for j := range p.nets {
 		n := &p.nets[j]
 		if a&n.mask == n.net && (n.port == 0 || n.port == port) && (n.proto == ProtoAny || n.proto == proto) {
