@@ -500,34 +500,38 @@ func wordSetOut(b *strings.Builder, name string, words []string, all bool) {
 	}
 }
 
+// printNumbered prints a rule's actions or conditions as bigip.conf
+// numbers them ("0 { … }"), or "none" in the all-properties form.
+func printNumbered(b *strings.Builder, what string, items [][]string, all bool) {
+	if len(items) == 0 {
+		if all {
+			Prop(b, 3, what, "none")
+		}
+		return
+	}
+	Prop(b, 3, what, "{")
+	for i, lines := range items {
+		Prop(b, 4, strconv.Itoa(i), "{")
+		for _, line := range lines {
+			Prop(b, 5, line, "")
+		}
+		Prop(b, 4, "}", "")
+	}
+	Prop(b, 3, "}", "")
+}
+
 func printRule(b *strings.Builder, r *config.PolicyRule, all bool) {
 	Prop(b, 2, quote(r.Name), "{")
-	if len(r.Actions) > 0 {
-		Prop(b, 3, "actions", "{")
-		for i, a := range r.Actions {
-			Prop(b, 4, strconv.Itoa(i), "{")
-			for _, line := range actionLines(&a) {
-				Prop(b, 5, line, "")
-			}
-			Prop(b, 4, "}", "")
-		}
-		Prop(b, 3, "}", "")
-	} else if all {
-		Prop(b, 3, "actions", "none")
+	actions := make([][]string, len(r.Actions))
+	for i := range r.Actions {
+		actions[i] = actionLines(&r.Actions[i])
 	}
-	if len(r.Conditions) > 0 {
-		Prop(b, 3, "conditions", "{")
-		for i, cond := range r.Conditions {
-			Prop(b, 4, strconv.Itoa(i), "{")
-			for _, line := range conditionLines(&cond) {
-				Prop(b, 5, line, "")
-			}
-			Prop(b, 4, "}", "")
-		}
-		Prop(b, 3, "}", "")
-	} else if all {
-		Prop(b, 3, "conditions", "none")
+	printNumbered(b, "actions", actions, all)
+	conds := make([][]string, len(r.Conditions))
+	for i := range r.Conditions {
+		conds[i] = conditionLines(&r.Conditions[i])
 	}
+	printNumbered(b, "conditions", conds, all)
 	textPropOut(b, 3, "description", r.Description, all)
 	Prop(b, 3, "ordinal", u32(r.Ordinal))
 	Prop(b, 2, "}", "")
