@@ -19,6 +19,8 @@ const (
 	PersistNone       PersistMode = iota
 	PersistSourceAddr             // source-address affinity: the masked client address
 	PersistHash                   // hash persistence: a key hash the caller computed
+	PersistUniversal              // universal persistence: the hash of a request header's value
+	PersistCookieHash             // cookie persistence, method hash: the hash of the member's cookie value
 )
 
 func (m PersistMode) String() string {
@@ -27,6 +29,10 @@ func (m PersistMode) String() string {
 		return "source-address"
 	case PersistHash:
 		return "hash"
+	case PersistUniversal:
+		return "universal"
+	case PersistCookieHash:
+		return "cookie"
 	}
 	return "none"
 }
@@ -82,7 +88,7 @@ func (k *PersistKey) value() string {
 			return netip.PrefixFrom(k.Addr, int(k.Bits)).String()
 		}
 		return k.Addr.String()
-	case PersistHash:
+	case PersistHash, PersistUniversal, PersistCookieHash:
 		return strconv.FormatUint(k.Hash, 16)
 	}
 	return ""

@@ -3,6 +3,7 @@ package pools
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -366,5 +367,57 @@ func TestPickMatchNodeAcrossPools(t *testing.T) {
 		if second.Port != 443 {
 			t.Fatalf("MatchNode=%v: tls pool picked %s, want a :443 member", matchNode, second.Name)
 		}
+	}
+}
+
+// Consistent persistence (cookie hash): a key without a record goes to the
+// member rendezvous hashing names, the same on two units with their own
+// tables; the record then holds it there, also when the member set
+// changes; Remember records a member's own key; a key hash folds case
+// only when asked.
+func TestPersistConsistentAndRemember(t *testing.T) {
+	ms := mems(5)
+	for i := range ms {
+		ms[i].Health = health(HealthUp, 0)
+	}
+	p1 := mustPool(t, PoolConfig{Members: ms})
+	p2 := mustPool(t, PoolConfig{Members: mems(5)})
+	base := Persist{Mode: PersistCookieHash, Consistent: true, Profile: NameHash("/Common/ck"), Scope: vsA, Timeout: time.Minute}
+	ps1, ps2 := base, base
+	ps1.Table, ps2.Table = NewPersistTable(1000), NewPersistTable(1000)
+	spread := map[string]bool{}
+	for i := range 200 {
+		k := KeyHash("session-"+strconv.Itoa(i), false)
+		ps1.Key, ps2.Key = k, k
+		m1, ok1 := p1.Pick(&Request{}, &ps1, nil)
+		m2, ok2 := p2.Pick(&Request{}, &ps2, nil)
+		if !ok1 || !ok2 || m1.Name != m2.Name {
+			t.Fatalf("key %d: unit 1 picks %v, unit 2 %v", i, m1, m2)
+		}
+		spread[m1.Name] = true
+	}
+	if len(spread) != 5 {
+		t.Fatalf("200 keys reached %d of 5 members", len(spread))
+	}
+	recs := ps1.Table.Records(0, PersistFilter{})
+	if len(recs) != 200 || recs[0].Mode != "cookie" {
+		t.Fatalf("%d records, first %+v: want 200 of mode cookie", len(recs), recs[0])
+	}
+	// A recorded key stays on its member while the member is usable.
+	ps1.Key = KeyHash("session-7", false)
+	m, _ := p1.Pick(&Request{}, &ps1, nil)
+	p1.Members[(slices.IndexFunc(p1.Members, func(x Member) bool { return x.Name == m.Name })+1)%5].Health.Set(HealthDown, 0)
+	if again, _ := p1.Pick(&Request{}, &ps1, nil); again.Name != m.Name {
+		t.Fatalf("recorded key moved from %s to %s when another member went down", m.Name, again.Name)
+	}
+	// Remember: the member that set the cookie owns its value.
+	k := KeyHash("remembered", false)
+	p1.Remember(&ps1, k, p1.Members[2].Addr, p1.Members[2].Port, 80, 0)
+	ps1.Key = k
+	if got, _ := p1.Pick(&Request{}, &ps1, nil); got.Name != p1.Members[2].Name {
+		t.Fatalf("remembered key picked %s, want %s", got.Name, p1.Members[2].Name)
+	}
+	if KeyHash("WWW.Example.com", true) != KeyHash("www.example.com", true) || KeyHash("A", false) == KeyHash("a", false) {
+		t.Fatal("KeyHash: fold must ignore ASCII case, no fold must not")
 	}
 }

@@ -1,6 +1,7 @@
 package pools
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -21,7 +22,13 @@ type Persist struct {
 
 	MaskBits  int    // source-address mask for IPv4 clients, as a prefix length; 0 = /32
 	MaskBits6 int    // the same for IPv6 clients; 0 = /128
-	Key       uint64 // hash mode: the key hash of this connection
+	Key       uint64 // hash, universal and cookie-hash modes: the key hash of this connection or request
+
+	// Consistent chooses the member of a key without a record by
+	// rendezvous hashing of Key over the available members, instead of by
+	// the pool's method: the same key goes to the same member on every
+	// unit and after a restart (cookie persistence, method hash).
+	Consistent bool
 
 	// MatchNode honours a record for any member of the pool on the
 	// record's node address, whatever its port and whichever pool made the
@@ -51,8 +58,10 @@ func (ps *Persist) key(r *Request) (PersistKey, bool) {
 			bits = ps.MaskBits6
 		}
 		return SourceAddrKey(ps.Profile, ps.Scope, r.Client, bits), true
-	case PersistHash:
-		return HashKey(ps.Profile, ps.Scope, ps.Key), true
+	case PersistHash, PersistUniversal, PersistCookieHash:
+		k := HashKey(ps.Profile, ps.Scope, ps.Key)
+		k.Mode = ps.Mode
+		return k, true
 	}
 	return PersistKey{}, false
 }
@@ -89,7 +98,12 @@ func (p *Pool) Pick(r *Request, ps *Persist, s *Scratch) (*Member, bool) {
 			return &p.Members[i], true
 		}
 	}
-	i := p.selectIndex(r, s)
+	var i int
+	if ps.Consistent {
+		i = p.consistentIndex(ps.Key, r.Now, s)
+	} else {
+		i = p.selectIndex(r, s)
+	}
 	if i < 0 {
 		return nil, false
 	}
@@ -129,4 +143,69 @@ func (p *Pool) persisted(rec *PersistRecord, ps *Persist) int {
 		}
 	}
 	return -1
+}
+
+// seedKeyHash separates the member hashes of consistent persistence from
+// source-address-hash's.
+const seedKeyHash = 0x5afe_c17e_0000_0002
+
+// consistentIndex returns the available member (in the active priority
+// groups) with the highest rendezvous score for key k, -1 for none.
+func (p *Pool) consistentIndex(k uint64, now int64, s *Scratch) int {
+	if p == nil || len(p.Members) == 0 {
+		return -1
+	}
+	if s == nil {
+		s = new(Scratch)
+	}
+	best, bs := -1, uint64(0)
+	for _, i := range p.candidates(now, s) {
+		m := &p.Members[i]
+		if sc := hrwScore(k, hashString(seedKeyHash, memberIdentity(m))); best < 0 || sc > bs {
+			best, bs = int(i), sc
+		}
+	}
+	return best
+}
+
+// KeyHash is the hash of a persistence key taken from a request (a header
+// or cookie value); fold hashes ASCII letters of either case alike (host
+// names). It does not allocate.
+func KeyHash(s string, fold bool) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if fold && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return mix64(h)
+}
+
+// Remember records that key hash k goes to the member of p at addr and
+// port (a member of port 0 matches vport): cookie persistence, method
+// hash, when the member sets its cookie. Nothing is recorded for an
+// address and port that is no member of p.
+func (p *Pool) Remember(ps *Persist, k uint64, addr netip.Addr, port, vport uint16, now int64) {
+	if p == nil || ps == nil || ps.Table == nil {
+		return
+	}
+	addr = addr.Unmap()
+	for i := range p.Members {
+		m := &p.Members[i]
+		mp := m.Port
+		if mp == 0 {
+			mp = vport
+		}
+		if m.Addr.Unmap() != addr || mp != port {
+			continue
+		}
+		key := HashKey(ps.Profile, ps.Scope, k)
+		key.Mode = ps.Mode
+		rec := PersistRecord{Pool: p.Name, Member: m.Name, Addr: addr, Port: m.Port, Virtual: ps.Virtual}
+		ps.Table.record(key, rec, p.sessionCounter(i, ps.Table), now, ps.Timeout)
+		return
+	}
 }

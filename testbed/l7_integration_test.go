@@ -77,6 +77,42 @@ func TestIntegrationHTTPVirtual(t *testing.T) {
 		t.Fatalf("without the cookie three requests reached %v: want balancing", seen)
 	}
 
+	// Host-name affinity (universal persistence on Host): each host name
+	// stays on one server across curl's separate connections.
+	for _, cmd := range []string{
+		"create ltm persistence universal host_aff header-name Host",
+		"modify ltm virtual vs_http persist replace-all-with { host_aff }",
+	} {
+		if _, err := tb.Client().Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	for _, host := range []string{"a.example.com", "b.example.com", "c.example.com"} {
+		owner := ServerName(curl(t, tb, "-H", "Host: "+host, url))
+		for i := range 3 {
+			if got := ServerName(curl(t, tb, "-H", "Host: "+host, url)); got != owner {
+				t.Fatalf("host %s request %d answered by %s, want %s", host, i, got, owner)
+			}
+		}
+	}
+	// Cookie persistence, method hash: the server's own session cookie
+	// (set here through ?set-cookie) keeps the client on that server.
+	for _, cmd := range []string{
+		"create ltm persistence cookie sess_hash method hash cookie-name JSESSIONID",
+		"modify ltm virtual vs_http persist replace-all-with { sess_hash }",
+	} {
+		if _, err := tb.Client().Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	sjar := filepath.Join(t.TempDir(), "sjar")
+	owner := ServerName(curl(t, tb, "-c", sjar, url+"?set-cookie=JSESSIONID%3Dsess42"))
+	for i := range 4 {
+		if got := ServerName(curl(t, tb, "-b", sjar, url)); got != owner {
+			t.Fatalf("session request %d answered by %s, want %s (who set JSESSIONID)", i, got, owner)
+		}
+	}
+
 	// The servers see the client's address in X-Forwarded-For.
 	if h := curl(t, tb, "-o", "/dev/null", "-D", "-", url); !strings.Contains(h, "X-Seen-Xff: 198.18.1.10\r\n") {
 		t.Fatalf("server did not see X-Forwarded-For 198.18.1.10; response headers:\n%s", h)

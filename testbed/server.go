@@ -168,7 +168,8 @@ func Serve(ctx context.Context, o ServerOptions, logger *slog.Logger) error {
 //	server=server1 addr=198.18.2.11:80 peer=198.18.2.2:40123
 //
 // except GET /drip?n=N&ms=M, a slow transfer (see drip). The X-Forwarded-For
-// a proxy in front added comes back as the header X-Seen-XFF.
+// a proxy in front added comes back as the header X-Seen-XFF;
+// ?set-cookie=NAME=VALUE sets that cookie (a member's own cookie).
 func identityHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/drip" {
@@ -176,6 +177,9 @@ func identityHandler(name string) http.Handler {
 			return
 		}
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		if ck := r.URL.Query().Get("set-cookie"); ck != "" {
+			w.Header().Add("Set-Cookie", ck) // a member's own cookie, for cookie persistence
+		}
 		w.Header().Set("X-Server", name)
 		w.Header().Set("Content-Type", "text/plain")
 		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {

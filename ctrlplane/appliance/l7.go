@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/textproto"
 	"strings"
 	"sync"
 
@@ -119,7 +120,10 @@ func (l *l7Virtuals) proxyConfig(v *dataplane.Virtual, tc tlsConfigs) *proxy.Con
 		cfg.OneConnect = &proxy.OneConnect{SourceMask: oc.SourceMask, MaxReuse: oc.MaxReuse, MaxSize: oc.MaxSize, IdleTimeout: oc.IdleTimeout}
 	}
 	if ck := s.Cookie; ck != nil {
-		cfg.Cookie = &proxy.Cookie{Name: ck.Name, Expire: ck.Expire, Passive: ck.Passive}
+		cfg.Cookie = &proxy.Cookie{Name: ck.Name, Expire: ck.Expire, Passive: ck.Passive, Rewrite: ck.Rewrite, Hash: ck.Hash, Persist: ck.Persist}
+	}
+	if u := s.Universal; u != nil {
+		cfg.Universal = &proxy.Universal{Header: textproto.CanonicalMIMEHeaderKey(u.Header), Persist: u.Persist}
 	}
 	if pc, ok := s.Policies.(*policy.Compiled); ok && pc != nil {
 		cfg.Router = &policyRouter{virtual: v.Name, port: v.Port, pc: pc, log: l.log}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -329,5 +330,104 @@ func TestHTTPVirtualPolicies(t *testing.T) {
 	// The policy's pool is in use: it cannot be deleted.
 	if _, err := tb.app.Exec("delete ltm pool static_pool"); err == nil {
 		t.Fatal("delete of a pool a policy forwards to succeeded")
+	}
+}
+
+// Universal persistence on the Host header (host-name affinity) sends every
+// request for one host to one member, across client connections, while
+// one-connect balances each request; the records are listed, and a
+// request without the header is load balanced.
+func TestHTTPVirtualHostAffinity(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec("create ltm persistence universal host_aff header-name Host timeout 600",
+		"create ltm virtual vs_host destination 198.18.1.103:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } persist { host_aff } source-address-translation { type automap }")
+	owner := map[string]string{}
+	for round := range 3 {
+		c := keepAlive(tb.client) // a new client connection each round
+		for _, host := range []string{"a.example.com", "B.example.com", "c.example.com", "d.example.com"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://198.18.1.103/", nil)
+			req.Host = host
+			if round == 2 {
+				req.Host = strings.ToLower(host) // host names compare without case
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			n := porttest.ServerName(string(b))
+			key := strings.ToLower(host)
+			if o, ok := owner[key]; ok && o != n {
+				t.Fatalf("round %d: host %s answered by %s, before by %s", round, host, n, o)
+			}
+			owner[key] = n
+		}
+	}
+	out, err := tb.app.Exec("show ltm persistence persist-records virtual vs_host")
+	if err != nil || strings.Count(out, "universal") != 4 {
+		t.Fatalf("want 4 universal records (%v):\n%s", err, out)
+	}
+	if st := tb.app.HTTPProxy("/Common/vs_host").Stats(); st["header_persisted"] != 12 {
+		t.Fatalf("proxy counters %v: want 12 requests placed by the header", st)
+	}
+	// A header-name that is no HTTP token is refused naming the profile
+	// and the property; the running profile stays.
+	if _, err := tb.app.Exec("modify ltm persistence universal host_aff header-name X:Y"); err == nil || !strings.Contains(err.Error(), "header-name") {
+		t.Fatalf("bad header-name: %v", err)
+	}
+	if out, _ := tb.app.Exec("list ltm persistence universal host_aff"); !strings.Contains(out, "header-name Host") {
+		t.Fatalf("profile changed by a refused modify:\n%s", out)
+	}
+}
+
+// Cookie persistence, method hash: the member sets its own session cookie;
+// the appliance records its value's hash against that member and sends
+// the requests carrying it there. A value it never saw maps consistently
+// to one member. Method rewrite writes the member's placeholder cookie.
+func TestHTTPVirtualCookieHashAndRewrite(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec("create ltm persistence cookie ck_hash method hash cookie-name JSESSIONID timeout 600",
+		"create ltm virtual vs_hash destination 198.18.1.104:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } persist { ck_hash } source-address-translation { type automap }")
+	c := keepAlive(tb.client)
+	for _, sess := range []string{"s1", "s2", "s3"} {
+		_, body := fetch(t, c, "http://198.18.1.104/?set-cookie=JSESSIONID="+sess)
+		owner := porttest.ServerName(body)
+		for i := range 4 {
+			_, body := fetch(t, c, "http://198.18.1.104/", "Cookie", "JSESSIONID="+sess)
+			if n := porttest.ServerName(body); n != owner {
+				t.Fatalf("session %s request %d answered by %s, want %s (who set the cookie)", sess, i, n, owner)
+			}
+		}
+	}
+	_, body := fetch(t, c, "http://198.18.1.104/", "Cookie", "JSESSIONID=unseen")
+	first := porttest.ServerName(body)
+	for range 3 {
+		if _, body := fetch(t, c, "http://198.18.1.104/", "Cookie", "JSESSIONID=unseen"); porttest.ServerName(body) != first {
+			t.Fatalf("an unseen cookie value moved from %s to %s", first, porttest.ServerName(body))
+		}
+	}
+	// A hash profile without cookie-name is refused, naming it.
+	tb.exec("create ltm persistence cookie ck_noname method hash")
+	if _, err := tb.app.Exec("modify ltm virtual vs_hash persist replace-all-with { ck_noname }"); err == nil || !strings.Contains(err.Error(), "cookie-name") {
+		t.Fatalf("hash without cookie-name: %v", err)
+	}
+
+	tb.exec("create ltm persistence cookie ck_rw method rewrite",
+		"modify ltm virtual vs_hash persist replace-all-with { ck_rw }")
+	resp, body := fetch(t, c, "http://198.18.1.104/?set-cookie="+url.QueryEscape("BIGipServer~Common~web_pool=placeholder; Path=/app"))
+	served := porttest.ServerName(body)
+	sc := resp.Header.Values("Set-Cookie")
+	if len(sc) != 1 || !strings.HasSuffix(sc[0], "; Path=/app") {
+		t.Fatalf("rewritten Set-Cookie %q: want the member's one cookie with its attributes", sc)
+	}
+	val := strings.TrimSuffix(strings.TrimPrefix(sc[0], "BIGipServer~Common~web_pool="), "; Path=/app")
+	a, _, err := pools.DecodeCookie(val)
+	if err != nil || a.String() != map[string]string{"server1": "198.18.2.11", "server2": "198.18.2.12", "server3": "198.18.2.13"}[served] {
+		t.Fatalf("rewritten value %q (%v) does not name %s", val, err, served)
+	}
+	// No cookie from the member: none inserted.
+	if resp, _ := fetch(t, c, "http://198.18.1.104/"); len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("rewrite inserted a cookie the member did not set: %q", resp.Header.Values("Set-Cookie"))
 	}
 }

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,19 +13,23 @@ import (
 )
 
 // compileCookie is a cookie persistence profile as an HTTP virtual's proxy
-// runs it: insert (and rewrite, run as insert) sets the BIGipServer cookie
-// and honours it; passive only honours a cookie the member set; hash is
-// not run (warned), and the cookie is honoured as passive.
-func compileCookie(eff config.Persistence, obj config.Ref, prop string, warn func(obj config.Ref, prop, what string)) *l7spec.Cookie {
+// runs it: insert sets the BIGipServer cookie and honours it; rewrite
+// rewrites the value of the cookie the member sets; passive only honours
+// a cookie the member set; hash keys persistence records on the hash of
+// the value of the member's cookie (ps: the profile's records).
+func compileCookie(eff config.Persistence, ps *pools.Persist) *l7spec.Cookie {
 	ck := &l7spec.Cookie{Name: eff.CookieName.V, Expire: expiration(eff.Expiration.V)}
 	switch eff.Method.V {
 	case "passive":
 		ck.Passive = true
 	case "rewrite":
-		warn(obj, prop+" method rewrite", "run as insert: the appliance sets the cookie itself")
+		ck.Rewrite = true
 	case "hash":
-		warn(obj, prop+" method hash", "not run: a BIGipServer cookie the member sets is honoured, as with passive")
-		ck.Passive = true
+		ck.Hash, ck.Persist = true, ps
+		ps.Mode, ps.Consistent = pools.PersistCookieHash, true
+		if ck.Expire > 0 {
+			ps.Timeout = ck.Expire
+		}
 	}
 	return ck
 }
@@ -41,6 +46,27 @@ func expiration(s string) time.Duration {
 		d += time.Duration(n) * unit[i]
 	}
 	return d
+}
+
+// newPersist is the records of profile p (effective properties eff) on
+// virtual v: scope, timeout and limits; the caller sets the mode.
+func newPersist(v *config.Virtual, p *config.Persistence, eff config.Persistence, table *pools.PersistTable) *pools.Persist {
+	ps := &pools.Persist{
+		Table:             table,
+		Profile:           pools.NameHash(p.Name),
+		Scope:             pools.NameHash(v.Name),
+		Virtual:           v.Name,
+		Timeout:           time.Duration(eff.Timeout.V) * time.Second,
+		OverrideConnLimit: eff.OverrideConnectionLimit.V,
+		MatchNode:         eff.MatchAcrossServices.V || eff.MatchAcrossVirtuals.V,
+	}
+	switch {
+	case eff.MatchAcrossVirtuals.V:
+		ps.Scope = 0
+	case eff.MatchAcrossServices.V:
+		ps.Scope = pools.NameHash("address " + v.Destination.Addr().String())
+	}
+	return ps
 }
 
 // compiledPersist is a virtual's persistence in the dataplane's terms.
@@ -76,44 +102,50 @@ func compilePersist(c *config.Config, v *config.Virtual, table *pools.PersistTab
 		return nil
 	}
 	prop := "persist " + p.Name
-	if p.Type == config.PersistCookie && l7 != nil {
-		l7.Cookie = compileCookie(c.EffectivePersistence(p), obj, prop, warn)
-		// Requests without a usable cookie fall back to the
+	l7Only := p.Type == config.PersistCookie || p.Type == config.PersistUniversal
+	if l7Only && l7 != nil {
+		eff := c.EffectivePersistence(p)
+		if p.Type == config.PersistCookie {
+			l7.Cookie = compileCookie(eff, newPersist(v, p, eff, table))
+			if eff.Method.V == "hash" && eff.CookieName.V == "" {
+				add(obj, prop+" method hash", errors.New("cookie-name is required: the name of the cookie the member sets"))
+				return nil
+			}
+		} else {
+			if eff.HeaderName.V == "" {
+				warn(obj, prop, "no header-name: iRules are not run, so nothing keys the records; requests are load balanced")
+			} else {
+				ps := newPersist(v, p, eff, table)
+				ps.Mode = pools.PersistUniversal
+				l7.Universal = &l7spec.Universal{Header: eff.HeaderName.V, Persist: ps}
+			}
+			if eff.Rule.V != "" {
+				warn(obj, prop+" rule "+eff.Rule.V, "iRules are not run; the header-name's value is the key")
+			}
+		}
+		// Requests without the cookie or header fall back to the
 		// fallback-persistence profile, when it is one the proxy runs.
 		fb := c.LookupPersistence(v.FallbackPersistence)
 		if fb == nil {
 			return nil
 		}
 		if fb.Type != config.PersistSourceAddr {
-			warn(obj, "fallback-persistence "+fb.Name, "an HTTP virtual falls back to source-addr persistence only; requests without the cookie are load balanced")
+			warn(obj, "fallback-persistence "+fb.Name, "an HTTP virtual falls back to source-addr persistence only; requests without the cookie or header are load balanced")
 			return nil
 		}
 		p, prop = fb, "fallback-persistence "+fb.Name
-	} else if p.Type == config.PersistCookie {
+	} else if l7Only {
 		fb := c.LookupPersistence(v.FallbackPersistence)
-		if fb == nil || fb.Type == config.PersistCookie {
-			warn(obj, prop, "cookie persistence needs an HTTP (layer 7) virtual; connections are not persisted")
+		what := p.Type.String() + " persistence needs an HTTP (layer 7) virtual"
+		if fb == nil || fb.Type == config.PersistCookie || fb.Type == config.PersistUniversal {
+			warn(obj, prop, what+"; connections are not persisted")
 			return nil
 		}
-		warn(obj, prop, "cookie persistence needs an HTTP (layer 7) virtual; fallback-persistence "+fb.Name+" is used")
+		warn(obj, prop, what+"; fallback-persistence "+fb.Name+" is used")
 		p, prop = fb, "fallback-persistence "+fb.Name
 	}
 	eff := c.EffectivePersistence(p)
-	ps := &pools.Persist{
-		Table:             table,
-		Profile:           pools.NameHash(p.Name),
-		Scope:             pools.NameHash(v.Name),
-		Virtual:           v.Name,
-		Timeout:           time.Duration(eff.Timeout.V) * time.Second,
-		OverrideConnLimit: eff.OverrideConnectionLimit.V,
-		MatchNode:         eff.MatchAcrossServices.V || eff.MatchAcrossVirtuals.V,
-	}
-	switch {
-	case eff.MatchAcrossVirtuals.V:
-		ps.Scope = 0
-	case eff.MatchAcrossServices.V:
-		ps.Scope = pools.NameHash("address " + v.Destination.Addr().String())
-	}
+	ps := newPersist(v, p, eff, table)
 	out := &compiledPersist{ps: ps}
 	switch p.Type {
 	case config.PersistSourceAddr:

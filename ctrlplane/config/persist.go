@@ -13,10 +13,11 @@ const (
 	PersistSourceAddr PersistType = iota
 	PersistCookie
 	PersistHash
+	PersistUniversal
 	PersistTypeCount
 )
 
-var persistTypeNames = [PersistTypeCount]string{"source-addr", "cookie", "hash"}
+var persistTypeNames = [PersistTypeCount]string{"source-addr", "cookie", "hash", "universal"}
 
 // String returns the tmsh name of the type.
 func (t PersistType) String() string {
@@ -34,7 +35,8 @@ func (t PersistType) Builtin() string {
 
 // Persistence is an `ltm persistence TYPE NAME` profile. Properties not set
 // are inherited from defaults-from. source-addr and hash run in the
-// dataplane (see compilePersist); cookie needs a layer-7 virtual.
+// dataplane (see compilePersist); cookie and universal need a layer-7
+// virtual.
 type Persistence struct {
 	Name                    string
 	Type                    PersistType
@@ -53,7 +55,8 @@ type Persistence struct {
 	AlwaysSend              Opt[bool]   // cookie
 	HashOffset              Opt[uint32] // hash
 	HashLength              Opt[uint32] // hash
-	Rule                    Opt[string] // hash: iRule, "" for none
+	Rule                    Opt[string] // hash, universal: iRule, "" for none
+	HeaderName              Opt[string] // universal (lbx): the request header keyed on, "" for none
 	Extras
 }
 
@@ -68,6 +71,7 @@ var builtinPersistence = func() map[string]*Persistence {
 			MatchAcrossPools: Some(false), OverrideConnectionLimit: Some(false), Mask: Some(""),
 			HashAlgorithm: Some("default"), Method: Some("insert"), CookieName: Some(""), Expiration: Some("0"),
 			AlwaysSend: Some(false), HashOffset: Some[uint32](0), HashLength: Some[uint32](0), Rule: Some(""),
+			HeaderName: Some(""),
 		}
 		out[p.Name] = p
 	}
@@ -127,4 +131,5 @@ func (p *Persistence) inherit(q *Persistence) {
 	inherit(&p.HashOffset, q.HashOffset)
 	inherit(&p.HashLength, q.HashLength)
 	inherit(&p.Rule, q.Rule)
+	inherit(&p.HeaderName, q.HeaderName)
 }

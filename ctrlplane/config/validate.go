@@ -375,10 +375,25 @@ func validatePersistence(c *Config, add func(Ref, string, error)) {
 				seen[r.Name] = true
 			}
 		}
+		if h := p.HeaderName.V; p.HeaderName.Set && h != "" && !httpToken(h) {
+			add(obj, "header-name "+h, errors.New("not an HTTP header name"))
+		}
 		if p.Rule.Set && p.Rule.V != "" && !c.HasRawObject("ltm rule", p.Rule.V) {
 			add(obj, "rule "+p.Rule.V, fmt.Errorf("no such iRule (ltm rule)"))
 		}
 	}
+}
+
+// httpToken reports whether s is an HTTP token (RFC 9110), as header
+// names are.
+func httpToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // MaskBits turns a dotted IPv4 netmask into a prefix length.

@@ -10,7 +10,7 @@ import (
 
 // otherPersistTypes are BIG-IP persistence types lbx has not: their
 // collections answer empty.
-var otherPersistTypes = []string{"dest-addr", "ssl", "universal", "msrdp", "sip", "host"}
+var otherPersistTypes = []string{"dest-addr", "ssl", "msrdp", "sip", "host"}
 
 // persistence serves GET /mgmt/tm/ltm/persistence/TYPE[/ID], read only:
 // the built-in profile of the type and the configured ones (created and

@@ -328,6 +328,7 @@ type Persistence struct {
 	HashOffset              uint32 `json:"hash_offset"`
 	HashLength              uint32 `json:"hash_length"`
 	Rule                    string `json:"rule"`
+	HeaderName              string `json:"header_name"`
 	// Virtuals use it (persist), or as fallback (fallback-persistence).
 	Virtuals         []string `json:"virtuals"`
 	FallbackVirtuals []string `json:"fallback_virtuals"`
@@ -346,7 +347,7 @@ func (v *View) Persistence(name string) (st Persistence, ok bool) {
 		Timeout: e.Timeout.V, MatchAcrossServices: e.MatchAcrossServices.V, MatchAcrossVirtuals: e.MatchAcrossVirtuals.V,
 		MatchAcrossPools: e.MatchAcrossPools.V, OverrideConnectionLimit: e.OverrideConnectionLimit.V, Mask: e.Mask.V,
 		HashAlgorithm: e.HashAlgorithm.V, Method: e.Method.V, CookieName: e.CookieName.V, Expiration: e.Expiration.V,
-		AlwaysSend: e.AlwaysSend.V, HashOffset: e.HashOffset.V, HashLength: e.HashLength.V, Rule: e.Rule.V,
+		AlwaysSend: e.AlwaysSend.V, HashOffset: e.HashOffset.V, HashLength: e.HashLength.V, Rule: e.Rule.V, HeaderName: e.HeaderName.V,
 		Virtuals: []string{}, FallbackVirtuals: []string{},
 	}
 	for _, vs := range v.c.VirtualList() {

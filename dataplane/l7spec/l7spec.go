@@ -20,6 +20,7 @@ type Spec struct {
 
 	OneConnect *OneConnect // nil: one server connection per client connection
 	Cookie     *Cookie     // nil: no cookie persistence
+	Universal  *Universal  // nil: no universal (header) persistence
 
 	// ClientTLS terminates TLS (client-ssl profiles, in the virtual's
 	// order): the client's SNI chooses among them, else the Default one,
@@ -56,9 +57,24 @@ type OneConnect struct {
 	IdleTimeout time.Duration
 }
 
-// Cookie is cookie persistence, method insert.
+// Cookie is cookie persistence: method insert by default.
 type Cookie struct {
 	Name    string // "": BIGipServer<pool>
 	Expire  time.Duration
 	Passive bool // honour the cookie, never set it (method passive)
+	Rewrite bool // rewrite the value of the cookie the member sets (method rewrite)
+	// Hash (method hash) keys on the hash of the value of the cookie the
+	// member sets: Persist holds the records (Key set per request), made
+	// when the member sets the cookie; a value without a record maps
+	// consistently (Persist.Consistent) to an available member.
+	Hash    bool
+	Persist *pools.Persist
+}
+
+// Universal is universal persistence keyed on a request header's value
+// (lbx's header-name; Host gives host-name affinity). Persist holds the
+// records; the proxy sets Key per request.
+type Universal struct {
+	Header  string
+	Persist *pools.Persist
 }

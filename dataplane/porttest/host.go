@@ -332,10 +332,14 @@ type Server struct {
 // IdentityHandler answers every request as the testbed's emulated servers
 // do: "server=NAME addr=LOCAL peer=REMOTE", so a test sees which server
 // answered and which source address it saw; the request's X-Client
-// header values come back as X-Seen-Client.
+// header values come back as X-Seen-Client, and ?set-cookie=NAME=VALUE
+// sets that cookie.
 func IdentityHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		if ck := r.URL.Query().Get("set-cookie"); ck != "" {
+			w.Header().Add("Set-Cookie", ck) // a member's own cookie, for cookie persistence
+		}
 		w.Header().Set("X-Server", name)
 		w.Header().Set("Content-Type", "text/plain")
 		if v := r.Header.Values("X-Client"); len(v) > 0 {

@@ -125,6 +125,7 @@ func (cc *clientConn) one(cfg *Config, n int) bool {
 	if _, err := cc.br.Peek(1); err != nil {
 		return false // closed or idle: no request started
 	}
+	cfg = p.cfg.Load() // an apply while the connection was idle counts for this request
 	_ = cc.c.SetReadDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
 	req, err := http.ReadRequest(cc.br)
 	if err != nil {
@@ -523,8 +524,18 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 	if pool == nil {
 		return nil, netip.AddrPort{}, false, errNoMember
 	}
+	r := pools.Request{Client: cc.client.Addr().Unmap(), ClientPort: cc.client.Port(), Now: p.opt.Now()}
 	if cfg.Cookie != nil {
 		if ck, err := req.Cookie(cookieName(cfg, poolName)); err == nil {
+			if cfg.Cookie.Hash {
+				ps := *cfg.Cookie.Persist
+				ps.Key = pools.KeyHash(ck.Value, false)
+				if m, ok := pool.Pick(&r, &ps, &cc.sel); ok {
+					p.ctr.CookiesHonoured.Add(1)
+					return m, memberDst(m, cfg.Port), true, nil
+				}
+				return nil, netip.AddrPort{}, false, errNoMember
+			}
 			if a, port, err := pools.DecodeCookie(ck.Value); err == nil {
 				if m, ok := pool.CookieMember(a, port, cfg.Port, false); ok {
 					p.ctr.CookiesHonoured.Add(1)
@@ -533,7 +544,23 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 			}
 		}
 	}
-	r := pools.Request{Client: cc.client.Addr().Unmap(), ClientPort: cc.client.Port(), Now: p.opt.Now()}
+	if u := cfg.Universal; u != nil {
+		v, fold := "", false
+		if u.Header == "Host" {
+			v, fold = req.Host, true
+		} else if vs := req.Header[u.Header]; len(vs) > 0 {
+			v = vs[0]
+		}
+		if v != "" {
+			ps := *u.Persist
+			ps.Key = pools.KeyHash(v, fold)
+			if m, ok := pool.Pick(&r, &ps, &cc.sel); ok {
+				p.ctr.HeaderPersisted.Add(1)
+				return m, memberDst(m, cfg.Port), false, nil
+			}
+			return nil, netip.AddrPort{}, false, errNoMember
+		}
+	}
 	ps := cfg.Persist
 	if ps != nil && ps.Mode != pools.PersistSourceAddr {
 		ps = nil
@@ -542,11 +569,17 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 	if !ok {
 		return nil, netip.AddrPort{}, false, errNoMember
 	}
+	return m, memberDst(m, cfg.Port), false, nil
+}
+
+// memberDst is where a member is reached: its address and port, the
+// virtual's port for a member of port 0.
+func memberDst(m *pools.Member, vport uint16) netip.AddrPort {
 	port := m.Port
 	if port == 0 {
-		port = cfg.Port
+		port = vport
 	}
-	return m, netip.AddrPortFrom(m.Addr.Unmap(), port), false, nil
+	return netip.AddrPortFrom(m.Addr.Unmap(), port)
 }
 
 // reply writes a router's answer.
@@ -615,14 +648,25 @@ func editResponse(cfg *Config, resp *http.Response, req *http.Request, cc *clien
 			resp.Header.Set("Location", nl)
 		}
 	}
-	if cfg.Cookie != nil && !cfg.Cookie.Passive && !cookie && member.IsValid() {
-		ck := &http.Cookie{Name: cookieName(cfg, pool), Value: pools.EncodeCookie(member.Addr(), member.Port()), Path: "/"}
-		if cfg.Cookie.Expire > 0 {
-			ck.Expires = time.Now().Add(cfg.Cookie.Expire).UTC()
-			ck.MaxAge = int(cfg.Cookie.Expire / time.Second)
+	if ck := cfg.Cookie; ck != nil && member.IsValid() {
+		switch {
+		case ck.Hash:
+			if v, ok := setCookieValue(resp.Header, ck.Name); ok && v != "" {
+				cc.p.opt.Backend.Pool(pool).Remember(ck.Persist, pools.KeyHash(v, false), member.Addr(), member.Port(), cfg.Port, cc.p.opt.Now())
+			}
+		case ck.Rewrite:
+			if rewriteSetCookie(resp.Header, cookieName(cfg, pool), pools.EncodeCookie(member.Addr(), member.Port())) {
+				cc.p.ctr.CookiesInserted.Add(1)
+			}
+		case !ck.Passive && !cookie:
+			c := &http.Cookie{Name: cookieName(cfg, pool), Value: pools.EncodeCookie(member.Addr(), member.Port()), Path: "/"}
+			if ck.Expire > 0 {
+				c.Expires = time.Now().Add(ck.Expire).UTC()
+				c.MaxAge = int(ck.Expire / time.Second)
+			}
+			resp.Header.Add("Set-Cookie", c.String())
+			cc.p.ctr.CookiesInserted.Add(1)
 		}
-		resp.Header.Add("Set-Cookie", ck.String())
-		cc.p.ctr.CookiesInserted.Add(1)
 	}
 	for _, ck := range d.SetCookies {
 		resp.Header.Add("Set-Cookie", ck.String())
@@ -669,4 +713,39 @@ func rewriteRedirect(mode, loc, host string, member netip.AddrPort, tlsOn bool) 
 		}
 	}
 	return "", false
+}
+
+// setCookieValue returns the value of cookie name in a response's
+// Set-Cookie headers (the last one that sets it).
+func setCookieValue(h http.Header, name string) (string, bool) {
+	v, found := "", false
+	for _, line := range h["Set-Cookie"] {
+		n, rest, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(n) != name {
+			continue
+		}
+		val, _, _ := strings.Cut(rest, ";")
+		v, found = strings.Trim(strings.TrimSpace(val), `"`), true
+	}
+	return v, found
+}
+
+// rewriteSetCookie replaces the value of cookie name in a response's
+// Set-Cookie headers with value, keeping the member's attributes (cookie
+// persistence, method rewrite); false when the member set no such cookie.
+func rewriteSetCookie(h http.Header, name, value string) bool {
+	done := false
+	for i, line := range h["Set-Cookie"] {
+		n, rest, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(n) != name {
+			continue
+		}
+		attrs := ""
+		if j := strings.IndexByte(rest, ';'); j >= 0 {
+			attrs = rest[j:]
+		}
+		h["Set-Cookie"][i] = name + "=" + value + attrs
+		done = true
+	}
+	return done
 }

@@ -26,9 +26,12 @@
 //     replaced by another choice (reselect) when nothing of the request
 //     body was consumed yet, or when the failed connection was a reused
 //     one; otherwise the client gets a 502 and the connection is closed;
-//   - cookie persistence in insert mode (the BIGipServer<pool> cookie in
-//     F5's encoding, pools.EncodeCookie), falling back to the virtual's
-//     source-address persistence;
+//   - cookie persistence (insert: the BIGipServer<pool> cookie in F5's
+//     encoding, pools.EncodeCookie; rewrite: the member's cookie gets that
+//     value; passive; hash: records keyed on the hash of the member's own
+//     cookie, consistent hashing without one) and universal persistence
+//     on a request header (Host: host-name affinity), falling back to the
+//     virtual's source-address persistence;
 //   - the http profile's header edits (insert-xforwarded-for,
 //     header-insert, header-erase), redirect-rewrite and server-agent-name.
 //

@@ -81,3 +81,43 @@ func startMemberF(f *testing.F) netip.AddrPort {
 	f.Cleanup(func() { _ = srv.Close() })
 	return l.Addr().(*net.TCPAddr).AddrPort()
 }
+
+// FuzzSetCookie feeds arbitrary Set-Cookie lines of a member's response to
+// the cookie persistence helpers: rewrite (method rewrite) never loses or
+// adds a line, leaves other cookies as they were, and the rewritten
+// cookie then reads back (method hash) as the new value.
+func FuzzSetCookie(f *testing.F) {
+	for _, s := range []string{
+		"BIGipServer~Common~p=placeholder; Path=/app",
+		"JSESSIONID=abc",
+		`JSESSIONID="quoted"; HttpOnly`,
+		"a=1\nBIGipServer~Common~p=x",
+		"=; ;=",
+		" BIGipServer~Common~p =v;",
+		"",
+	} {
+		f.Add(s)
+	}
+	const name, value = "BIGipServer~Common~p", "1677787402.36895.0000"
+	f.Fuzz(func(t *testing.T, lines string) {
+		in := strings.Split(lines, "\n")
+		h := http.Header{"Set-Cookie": append([]string(nil), in...)}
+		_, had := setCookieValue(h, name)
+		done := rewriteSetCookie(h, name, value)
+		if done != had {
+			t.Fatalf("rewrite %v, but the cookie was found: %v (%q)", done, had, in)
+		}
+		out := h["Set-Cookie"]
+		if len(out) != len(in) {
+			t.Fatalf("%d lines became %d", len(in), len(out))
+		}
+		for i := range in {
+			if n, _, _ := strings.Cut(in[i], "="); strings.TrimSpace(n) != name && out[i] != in[i] {
+				t.Fatalf("another cookie changed: %q to %q", in[i], out[i])
+			}
+		}
+		if v, ok := setCookieValue(h, name); done && (!ok || v != value) {
+			t.Fatalf("after rewrite the cookie reads %q, %v", v, ok)
+		}
+	})
+}

@@ -50,11 +50,25 @@ type OneConnect struct {
 	IdleTimeout time.Duration // an idle connection older is closed; 0: none
 }
 
-// Cookie is cookie persistence, method insert.
+// Cookie is cookie persistence: method insert unless one of the flags.
 type Cookie struct {
 	Name    string        // "": pools.CookieName(pool)
 	Expire  time.Duration // 0: a session cookie
 	Passive bool          // honour the cookie only; the member sets it (method passive)
+	Rewrite bool          // the member sets the cookie, the proxy writes its value (method rewrite)
+	// Hash (method hash): the member sets cookie Name, whose value's hash
+	// (pools.KeyHash) keys records in Persist (mode cookie-hash,
+	// Consistent); a value without a record maps to a member by
+	// rendezvous hashing.
+	Hash    bool
+	Persist *pools.Persist
+}
+
+// Universal is universal persistence on a request header: the hash of its
+// value (Host: the host name, case folded) keys records in Persist.
+type Universal struct {
+	Header  string // canonical header name
+	Persist *pools.Persist
 }
 
 // Config is one HTTP virtual server as the proxy runs it.
@@ -65,6 +79,7 @@ type Config struct {
 	HTTP       HTTP
 	OneConnect *OneConnect // nil: one server connection per client connection
 	Cookie     *Cookie     // nil: no cookie persistence
+	Universal  *Universal  // nil: no header persistence
 	// Persist is the virtual's source-address (or fallback) persistence
 	// for requests that carry no usable cookie; nil for none.
 	Persist *pools.Persist
@@ -167,6 +182,7 @@ type Counters struct {
 	ConnectFails      atomic.Uint64
 	CookiesInserted   atomic.Uint64
 	CookiesHonoured   atomic.Uint64
+	HeaderPersisted   atomic.Uint64 // requests placed by universal (header) persistence
 	Replies           atomic.Uint64 // router answers
 	Resets            atomic.Uint64 // router resets
 }
@@ -182,7 +198,7 @@ func (p *Proxy) Stats() map[string]uint64 {
 		"reselects": c.Reselects.Load(), "server_aborts": c.ServerAborts.Load(),
 		"server_conns": c.ServerConns.Load(), "server_reuses": c.ServerReuses.Load(),
 		"connect_fails": c.ConnectFails.Load(), "cookies_inserted": c.CookiesInserted.Load(),
-		"cookies_honoured": c.CookiesHonoured.Load(), "replies": c.Replies.Load(), "resets": c.Resets.Load(),
+		"cookies_honoured": c.CookiesHonoured.Load(), "header_persisted": c.HeaderPersisted.Load(), "replies": c.Replies.Load(), "resets": c.Resets.Load(),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 var (
 	sa, ck, hs = uint8(config.PersistSourceAddr), uint8(config.PersistCookie), uint8(config.PersistHash)
+	un         = uint8(config.PersistUniversal)
 
 	// persistFields are the inheritable properties, in name order.
 	persistFields = []optField[config.Persistence]{
@@ -34,6 +35,7 @@ var (
 		optWord("hash-algorithm", func(p *config.Persistence) *config.Opt[string] { return &p.HashAlgorithm }, "default", "carp").on(sa, hs),
 		optUint("hash-length", "bytes hashed, 0 for all", config.PropRange(config.KindPersistence, "hash-length"), func(p *config.Persistence) *config.Opt[uint32] { return &p.HashLength }).on(hs),
 		optUint("hash-offset", "first byte hashed", config.PropRange(config.KindPersistence, "hash-offset"), func(p *config.Persistence) *config.Opt[uint32] { return &p.HashOffset }).on(hs),
+		optText("header-name", "request header whose value is the key (Host: host-name affinity), none for none", func(p *config.Persistence) *config.Opt[string] { return &p.HeaderName }).on(un),
 		{
 			name: "mask", help: "client address mask, none for the full address",
 			parse: func(c *Cursor, p *config.Persistence) error {
@@ -66,7 +68,7 @@ var (
 		optSwitch("match-across-virtuals", "persist across virtual servers", func(p *config.Persistence) *config.Opt[bool] { return &p.MatchAcrossVirtuals }),
 		optWord("method", func(p *config.Persistence) *config.Opt[string] { return &p.Method }, "insert", "rewrite", "passive", "hash").on(ck),
 		optSwitch("override-connection-limit", "persisted connections ignore limits", func(p *config.Persistence) *config.Opt[bool] { return &p.OverrideConnectionLimit }),
-		refOpt("rule", "iRule computing the hash key, or none", func(p *config.Persistence) *config.Opt[string] { return &p.Rule }).on(hs),
+		refOpt("rule", "iRule computing the hash key, or none", func(p *config.Persistence) *config.Opt[string] { return &p.Rule }).on(hs, un),
 		optUint("timeout", "seconds an idle record is kept", config.PropRange(config.KindPersistence, "timeout"), func(p *config.Persistence) *config.Opt[uint32] { return &p.Timeout }),
 	}
 )
