@@ -2,15 +2,19 @@ package appliance
 
 import (
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"net/textproto"
+	"os"
 	"strings"
 	"sync"
 
 	"lbx/dataplane"
+	"lbx/dataplane/l7spec"
 	"lbx/dataplane/localstack"
 	"lbx/l7/policy"
 	"lbx/l7/proxy"
@@ -59,9 +63,9 @@ func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
 			certs := make([]tls.Certificate, len(cs))
 			def := 0
 			for i, c := range cs {
-				pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+				pair, err := loadPair(c)
 				if err != nil {
-					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, c.Profile, c.CertFile, c.KeyFile, err)
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: %w", v.Name, c.Profile, err)
 				}
 				certs[i] = pair
 				if c.Default {
@@ -85,9 +89,9 @@ func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
 			// certificate is not verified.
 			tc.server = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
 			if s.CertFile != "" && s.KeyFile != "" {
-				pair, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+				pair, err := loadPair(*s)
 				if err != nil {
-					return nil, fmt.Errorf("ltm virtual %s: profiles %s: cert %s key %s: %w", v.Name, s.Profile, s.CertFile, s.KeyFile, err)
+					return nil, fmt.Errorf("ltm virtual %s: profiles %s: %w", v.Name, s.Profile, err)
 				}
 				tc.server.Certificates = []tls.Certificate{pair}
 			}
@@ -95,6 +99,47 @@ func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
 		out[v.Name] = tc
 	}
 	return out, nil
+}
+
+// loadPair reads a TLS profile's certificate chain and key. Its errors
+// name the profile's property, the sys file object and its source path (or
+// the file path), and never quote the key.
+func loadPair(c l7spec.Cert) (tls.Certificate, error) {
+	where := func(prop, obj, typ, file string) string {
+		if obj != "" {
+			return prop + " " + obj + " (sys file " + typ + " " + obj + " source-path file:" + file + ")"
+		}
+		return prop + " " + file
+	}
+	cw, kw := where("cert", c.CertObj, "ssl-cert", c.CertFile), where("key", c.KeyObj, "ssl-key", c.KeyFile)
+	certPEM, err := os.ReadFile(c.CertFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %w", cw, pathErr(err))
+	}
+	keyPEM, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %w", kw, pathErr(err))
+	}
+	if b, _ := pem.Decode(certPEM); b == nil || b.Type != "CERTIFICATE" {
+		return tls.Certificate{}, fmt.Errorf("%s: no PEM certificate", cw)
+	}
+	if b, _ := pem.Decode(keyPEM); b == nil || !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+		return tls.Certificate{}, fmt.Errorf("%s: no PEM private key", kw)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s does not match %s: %w", kw, cw, err)
+	}
+	return pair, nil
+}
+
+// pathErr is a file error without the path, which the message gives.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // proxyConfig is an installed HTTP virtual as its proxy runs it.

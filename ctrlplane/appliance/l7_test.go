@@ -431,3 +431,75 @@ func TestHTTPVirtualCookieHashAndRewrite(t *testing.T) {
 		t.Fatalf("rewrite inserted a cookie the member did not set: %q", resp.Header.Values("Set-Cookie"))
 	}
 }
+
+// sys file ssl-cert and ssl-key objects name the PEM files a client-ssl
+// profile uses: list prints their source paths and never a key; a missing
+// file, a key that does not match its certificate, a cert that names a key
+// object or no object at all are refused naming object and property, and
+// leave the running configuration as it was; a used file cannot be
+// deleted.
+func TestSysFileSSLObjects(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	dir := t.TempDir()
+	ac, ak := writeCert(t, dir, "a.example")
+	_, bk := writeCert(t, dir, "b.example")
+	tb.exec(
+		"create sys file ssl-cert a.crt source-path file:"+ac,
+		"create sys file ssl-key a.key source-path file:"+ak,
+		"create sys file ssl-key b.key source-path file:"+bk,
+		"create ltm profile client-ssl ssl_a cert a.crt key /Common/a.key",
+		"create ltm virtual vs_tls destination 198.18.1.105:443 ip-protocol tcp pool web_pool profiles { tcp http ssl_a } source-address-translation { type automap }",
+	)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			raw, err := tb.client.DialTCP(ctx, netip.MustParseAddrPort(addr))
+			if err != nil {
+				return nil, err
+			}
+			conn := tls.Client(raw, &tls.Config{ServerName: "a.example", InsecureSkipVerify: true})
+			if err := conn.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return conn, nil
+		},
+	}}
+	resp, body := fetch(t, c, "https://198.18.1.105:443/")
+	if resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "a.example" || porttest.ServerName(body) == "" {
+		t.Fatalf("TLS through sys file objects: %+v %q", resp.TLS, body)
+	}
+	out, err := tb.app.Exec("list sys file ssl-key a.key")
+	if err != nil || !strings.Contains(out, "sys file ssl-key /Common/a.key {") || !strings.Contains(out, "source-path file:"+ak) || strings.Contains(out, "PRIVATE") {
+		t.Fatalf("list sys file ssl-key (%v):\n%s", err, out)
+	}
+	running := func() string {
+		out, err := tb.app.Exec("list ltm profile client-ssl ssl_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := running()
+	for _, tc := range []struct{ cmd, want string }{
+		{"modify ltm profile client-ssl ssl_a key b.key", "key /Common/b.key (sys file ssl-key /Common/b.key source-path file:" + bk + ") does not match cert /Common/a.crt"},
+		{"modify ltm profile client-ssl ssl_a cert a.key", "ltm profile client-ssl /Common/ssl_a: cert a.key: no such sys file ssl-cert"},
+		{"modify ltm profile client-ssl ssl_a cert nothing.crt", "cert nothing.crt: no such sys file ssl-cert"},
+		{"modify sys file ssl-cert a.crt source-path file:" + dir + "/gone.crt", "cert /Common/a.crt (sys file ssl-cert /Common/a.crt source-path file:" + dir + "/gone.crt): no such file or directory"},
+		{"modify sys file ssl-cert a.crt source-path relative.crt", "source-path"},
+		{"delete sys file ssl-cert a.crt", "in use"},
+	} {
+		_, err := tb.app.Exec(tc.cmd)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s: %v, want an error containing %q", tc.cmd, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "PRIVATE") {
+			t.Fatalf("%s: the error quotes the key: %v", tc.cmd, err)
+		}
+		if got := running(); got != before {
+			t.Fatalf("%s changed the running profile:\n%s", tc.cmd, got)
+		}
+	}
+	if out, _ := tb.app.Exec("list sys file ssl-cert a.crt"); !strings.Contains(out, "source-path file:"+ac) {
+		t.Fatalf("refused modify changed the file object:\n%s", out)
+	}
+}

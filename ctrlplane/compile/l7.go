@@ -42,9 +42,12 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 		case config.ProfileOneConnect:
 			oc = &e
 		case config.ProfileClientSSL:
-			client = append(client, l7spec.Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V, SNI: e.ServerName.V, Default: e.SNIDefault.V})
+			ct := tlsCert(c, lp.Name, &e)
+			ct.SNI, ct.Default = e.ServerName.V, e.SNIDefault.V
+			client = append(client, ct)
 		case config.ProfileServerSSL:
-			server = &l7spec.Cert{Profile: lp.Name, CertFile: e.Cert.V, KeyFile: e.Key.V}
+			ct := tlsCert(c, lp.Name, &e)
+			server = &ct
 		}
 	}
 	if l7 == nil {
@@ -67,4 +70,13 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 		warn(obj, "source-address-translation", "server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
 	}
 	return l7
+}
+
+// tlsCert is a client-ssl or server-ssl profile's certificate and key:
+// sys file ssl-cert and ssl-key objects, or file paths.
+func tlsCert(c *config.Config, profile string, e *config.LTMProfile) l7spec.Cert {
+	ct := l7spec.Cert{Profile: profile}
+	ct.CertFile, ct.CertObj = c.ResolveFile(config.FileSSLCert, e.Cert.V)
+	ct.KeyFile, ct.KeyObj = c.ResolveFile(config.FileSSLKey, e.Key.V)
+	return ct
 }

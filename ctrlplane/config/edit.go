@@ -22,6 +22,7 @@ var (
 	_ Object = (*SelfIP)(nil)
 	_ Object = (*Route)(nil)
 	_ Object = (*User)(nil)
+	_ Object = (*SysFile)(nil)
 )
 
 // Ref returns the Ref of a node.
@@ -125,6 +126,10 @@ func (c *Config) Names(k Kind, typ string) []string {
 	case KindRoute:
 		for n := range c.Routes {
 			add(n, "")
+		}
+	case KindSysFile:
+		for n, f := range c.Files {
+			add(n, f.Type.String())
 		}
 	case KindUser:
 		for n := range c.Users {
@@ -242,6 +247,8 @@ func (c *Config) Delete(r Ref) error {
 		delete(c.Routes, r.Name)
 	case KindUser:
 		delete(c.Users, r.Name)
+	case KindSysFile:
+		delete(c.Files, r.Name)
 	}
 	return nil
 }
@@ -273,6 +280,8 @@ func (c *Config) lookup(r Ref) Object {
 		o = nilIfNone(c.Routes[r.Name])
 	case KindUser:
 		o = nilIfNone(c.Users[r.Name])
+	case KindSysFile:
+		o = nilIfNone(c.Files[r.Name])
 	}
 	if o == nil || r.Type != "" && o.Ref().Type != r.Type {
 		return nil
@@ -344,5 +353,7 @@ func (c *Config) store(o Object) {
 		c.Routes[o.Name] = o
 	case *User:
 		c.Users[o.Name] = o
+	case *SysFile:
+		c.Files[o.Name] = o
 	}
 }

@@ -63,6 +63,21 @@ func (c *Config) InUse(r Ref) error {
 		if n := firstReferrer(c.Persistence, func(p *Persistence) bool { return p.DefaultsFrom == r.Name }); n != "" {
 			return used(c.Persistence[n].Ref(), true)
 		}
+	case KindSysFile:
+		t := FileSSLCert
+		if f := c.Files[r.Name]; f != nil {
+			t = f.Type
+		}
+		if n := firstReferrer(c.Profiles, func(p *LTMProfile) bool {
+			v := p.Cert.V
+			if t == FileSSLKey {
+				v = p.Key.V
+			}
+			_, obj := c.ResolveFile(t, v)
+			return v != "" && obj == r.Name
+		}); n != "" {
+			return used(c.Profiles[n].Ref(), false)
+		}
 	case KindProfile:
 		if n := firstReferrer(c.Virtuals, func(v *Virtual) bool {
 			return slices.ContainsFunc(v.Profiles, func(p Profile) bool { return p.Name == r.Name })

@@ -21,6 +21,7 @@ const (
 	KindSelf
 	KindRoute
 	KindUser
+	KindSysFile
 	// KindMember is a pool member: not an object of its own in the
 	// Config (it lives in its pool) but one in BIG-IP's messages and REST
 	// paths. Its Ref's Name is the member's name as BIG-IP's messages give it.
@@ -44,6 +45,7 @@ var kindInfo = [kindCount]struct{ path, title string }{
 	KindSelf:        {"net self", "Self IP"},
 	KindRoute:       {"net route", "Route"},
 	KindUser:        {"auth user", "User"},
+	KindSysFile:     {"sys file", "File Object"},
 	KindMember:      {"ltm pool members", "Pool Member"},
 	KindKept:        {"", ""},
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Selfs       map[string]*SelfIP
 	Routes      map[string]*Route
 	Users       map[string]*User
+	Files       map[string]*SysFile // sys file ssl-cert and ssl-key
 
 	// Unknown holds the stanzas of a loaded config file that lbx does not
 	// implement (sys, net vlan, ltm rule, …), verbatim and in file order;
@@ -401,6 +402,7 @@ func (c *Config) EnsureMaps() {
 	initMap(&c.Selfs)
 	initMap(&c.Routes)
 	initMap(&c.Users)
+	initMap(&c.Files)
 }
 
 func initMap[T any](m *map[string]*T) {
@@ -426,6 +428,7 @@ func (c *Config) Clone() *Config {
 		Selfs:       cloneMap(c.Selfs, (*SelfIP).Clone),
 		Routes:      cloneMap(c.Routes, (*Route).Clone),
 		Users:       cloneMap(c.Users, (*User).Clone),
+		Files:       cloneMap(c.Files, (*SysFile).Clone),
 		Unknown:     slices.Clone(c.Unknown),
 	}
 }

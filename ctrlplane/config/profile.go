@@ -160,14 +160,7 @@ func validateProfiles(c *Config, add func(Ref, string, error)) {
 				add(obj, "source-mask "+p.SourceMask.V, err)
 			}
 		}
-		for _, f := range []struct {
-			name string
-			v    Opt[string]
-		}{{"cert", p.Cert}, {"key", p.Key}} {
-			if f.v.Set && f.v.V != "" && !strings.HasPrefix(f.v.V, "/") {
-				add(obj, f.name+" "+f.v.V, errors.New("want the absolute path of a PEM file"))
-			}
-		}
+		// cert and key: validateFiles.
 		if p.Type == ProfileHTTP && e.MaxHeaderSize.V < 256 {
 			add(obj, "max-header-size "+strconv.FormatUint(uint64(e.MaxHeaderSize.V), 10), errors.New("want at least 256"))
 		}

@@ -52,6 +52,7 @@ func ValidateCompleted(c *Config, env Env) error {
 
 	validateMonitors(c, add)
 	validatePersistence(c, add)
+	validateFiles(c, add)
 	validateProfiles(c, add)
 	validateNet(c, env, add)
 	validatePolicies(c, add)

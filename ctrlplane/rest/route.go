@@ -145,6 +145,8 @@ func (s *Server) resource(req *request, segs []string) (op, error) {
 		return s.policy(req, segs[2:])
 	case len(segs) >= 3 && segs[0] == "ltm" && segs[1] == "persistence":
 		return s.persistence(req, segs[2], segs[3:])
+	case len(segs) >= 3 && segs[0] == "sys" && segs[1] == "file":
+		return s.sysFile(req, segs[2], segs[3:])
 	case len(segs) >= 3 && segs[0] == "ltm" && segs[1] == "monitor":
 		return s.monitor(req, segs[2], segs[3:])
 	}

@@ -374,7 +374,8 @@ func runStatement(x *execCtx, st conf.Statement) (string, error) {
 	if first.IsWord("help") {
 		return runHelp(st)
 	}
-	if first.Kind == conf.TokWord && isModule(first.Text) {
+	// sys is a module of commands too: only sys file starts a stanza.
+	if first.Kind == conf.TokWord && isModule(first.Text) && (!first.IsWord("sys") || len(st.Toks) > 1 && st.Toks[1].IsWord("file")) {
 		if err := x.who().Check(config.RoleAdmin, stanzaAction(st)); err != nil {
 			return "", err
 		}

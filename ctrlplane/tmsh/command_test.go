@@ -20,7 +20,7 @@ ltm virtual vs { destination 198.18.1.100:80 pool web source-address-translation
 `
 
 // knownKinds is how errors list the object kinds.
-const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm profile TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user"
+const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm profile TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user, sys file TYPE"
 
 var (
 	baseMembers = []string{"/Common/10.0.0.1:80=10.0.0.1:80", "/Common/10.0.0.2:80=10.0.0.2:80"}
@@ -287,7 +287,7 @@ func TestExecErrors(t *testing.T) {
 		{"compile: unknown node", "create ltm pool p2 members add { web1:80 }", "ltm pool /Common/p2: members /Common/web1:80: node /Common/web1: no such node"},
 		{"compile: every problem", "ltm virtual vs { pool nope mask 255.0.0.0 }", "ltm virtual /Common/vs: destination: missing\nltm virtual /Common/vs: pool /Common/nope: no such pool"},
 		{"unknown verb", "frob ltm pool", `"frob": unknown command (want one of list, show, create, modify, delete, submit, load, save, run, cd, reset-stats)`},
-		{"unknown module", "list foo", `list: want ltm or net or auth or cm or sys or cli, got "foo"`},
+		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cm or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
 		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
 		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},

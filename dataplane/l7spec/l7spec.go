@@ -41,10 +41,14 @@ type Spec struct {
 
 // Cert is one TLS profile: its PEM files (the appliance loads them at
 // install), the SNI name it serves and whether it is the default.
+// CertObj and KeyObj name the sys file objects the files come from ("":
+// the profile gave a file path), for messages.
 type Cert struct {
 	Profile  string
 	CertFile string
 	KeyFile  string
+	CertObj  string
+	KeyObj   string
 	SNI      string
 	Default  bool
 }

@@ -24,6 +24,8 @@ func FuzzParseConfig(f *testing.F) {
 		"ltm pool \"/Common/p\" { members none description none }",
 		"ltm monitor http m { send \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" adaptive disabled }\nltm pool p { monitor min 1 of { m tcp } }",
 		"ltm persistence cookie c { method insert x-y { a } }\nltm virtual v { persist { c { default yes } } }",
+		"sys file ssl-cert /Common/a.crt { source-path file:/x.crt cache-path /y }\nsys file ssl-key k { source-path rel }\nltm profile client-ssl s { cert a.crt key k }",
+		"ltm persistence universal u { header-name Host rule none }\nltm persistence cookie h { method hash cookie-name J }",
 		"ltm profile http h { defaults-from http insert-xforwarded-for enabled header-insert \"X-A: 1\" max-header-size 1024 unknown-x { y } }\nltm virtual v { destination 10.0.0.9:80 profiles { tcp h oc } }",
 		"ltm profile one-connect oc { source-mask 255.255.0.0 max-reuse 3 idle-timeout-override 9 }",
 		"ltm profile client-ssl s { cert /a.crt key /a.key server-name a.example sni-default enabled }\nltm profile server-ssl t { }",

@@ -191,6 +191,7 @@ var (
 		PersistKinds,
 		ProfileKinds,
 		[]*ObjKind{PoolKind, PolicyKind, SNATPoolKind, VirtualKind, SelfKind, RouteKind, UserKind},
+		SysFileKinds,
 	)
 )
 

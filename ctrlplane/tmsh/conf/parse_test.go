@@ -211,7 +211,7 @@ func TestParseConfigModel(t *testing.T) {
 	}
 }
 
-const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm profile TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user"
+const knownKinds = "ltm node, ltm monitor TYPE, ltm persistence TYPE, ltm profile TYPE, ltm pool, ltm policy, ltm snatpool, ltm virtual, net self, net route, auth user, sys file TYPE"
 
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct {

@@ -10,18 +10,18 @@ import (
 var (
 	ph, po         = uint8(config.ProfileHTTP), uint8(config.ProfileOneConnect)
 	pcs, pss       = uint8(config.ProfileClientSSL), uint8(config.ProfileServerSSL)
-	pathHelpSuffix = ": the absolute path of a PEM file on the appliance, none for none"
+	pathHelpSuffix = ": a sys file object, or the absolute path of a PEM file on the appliance, none for none"
 
 	// profileFields are the inheritable properties of ltm profile http and
 	// one-connect, in name order.
 	profileFields = []optField[config.LTMProfile]{
-		optText("cert", "certificate chain"+pathHelpSuffix, func(p *config.LTMProfile) *config.Opt[string] { return &p.Cert }).on(pcs, pss),
+		optText("cert", "certificate chain (sys file ssl-cert)"+pathHelpSuffix, func(p *config.LTMProfile) *config.Opt[string] { return &p.Cert }).on(pcs, pss),
 		optText("header-erase", "request header removed, none for no header", func(p *config.LTMProfile) *config.Opt[string] { return &p.HeaderErase }).on(ph),
 		optText("header-insert", `request header added, "Name: value", none for no header`, func(p *config.LTMProfile) *config.Opt[string] { return &p.HeaderInsert }).on(ph),
 		optUint("idle-timeout-override", "seconds an idle server connection is kept, 0 (disabled) for the TCP idle timeout", config.Range{Lo: 0, Hi: 86400},
 			func(p *config.LTMProfile) *config.Opt[uint32] { return &p.IdleTimeoutOverride }).on(po),
 		optSwitch("insert-xforwarded-for", "add X-Forwarded-For with the client address", func(p *config.LTMProfile) *config.Opt[bool] { return &p.InsertXFF }).on(ph),
-		optText("key", "private key"+pathHelpSuffix, func(p *config.LTMProfile) *config.Opt[string] { return &p.Key }).on(pcs, pss),
+		optText("key", "private key (sys file ssl-key)"+pathHelpSuffix, func(p *config.LTMProfile) *config.Opt[string] { return &p.Key }).on(pcs, pss),
 		optUint("max-header-size", "bytes of request line and headers", config.Range{Lo: 256, Hi: 1 << 20},
 			func(p *config.LTMProfile) *config.Opt[uint32] { return &p.MaxHeaderSize }).on(ph),
 		optUint("max-requests", "requests per client connection, 0 for no limit", config.Range{Lo: 0, Hi: 1 << 31},
