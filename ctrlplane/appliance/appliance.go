@@ -170,6 +170,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		a.store.SetPower(cfg.Power)
 	}
 	src := status.FromDataplane(eng, a.mon)
+	src.HTTP = a.l7
 	if cfg.HA != nil {
 		// Standby (the gate set) before the first frame is read.
 		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
@@ -255,9 +256,11 @@ func (a *Appliance) Stack() *localstack.Stack { return a.ls }
 // listener's /metrics. Each call builds a new registry; the handler reads
 // everything at scrape time.
 func (a *Appliance) MetricsHandler() http.Handler {
+	src := status.FromDataplane(a.eng, a.mon)
+	src.HTTP = a.l7
 	return metrics.Handler(metrics.Sources{
 		Config:    a.store,
-		Status:    status.FromDataplane(a.eng, a.mon),
+		Status:    src,
 		Dataplane: a.eng,
 		Monitors:  a.mon,
 	})

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"lbx/ctrlplane/status"
 	"lbx/dataplane"
 	"lbx/dataplane/l7spec"
 	"lbx/dataplane/localstack"
@@ -236,4 +237,29 @@ func (l *l7Virtuals) close() {
 		r.proxy.Close()
 		delete(l.byName, name)
 	}
+}
+
+// HTTPStats implements status.HTTP: the counters of an HTTP virtual's
+// proxy.
+func (l *l7Virtuals) HTTPStats(virtual string) (status.HTTPStats, bool) {
+	px := l.Proxy(virtual)
+	if px == nil {
+		return status.HTTPStats{}, false
+	}
+	c := px.Counters()
+	st := status.HTTPStats{
+		Requests: c.Requests.Load(), Responses: c.Responses.Load(),
+		BadRequests: c.BadRequests.Load(), Timeouts: c.Timeouts.Load(), HeaderTooLarge: c.HeaderTooLarge.Load(),
+		BadGateway: c.BadGateway.Load(), NoMember: c.NoMember.Load(), Reselects: c.Reselects.Load(),
+		ServerAborts: c.ServerAborts.Load(), ConnectFails: c.ConnectFails.Load(),
+		ServerConns: c.ServerConns.Load(), ServerReuses: c.ServerReuses.Load(), IdleServer: px.IdleServerConns(),
+		ClientBytesIn: c.ClientBytesIn.Load(), ClientBytesOut: c.ClientBytesOut.Load(),
+		ServerBytesIn: c.ServerBytesIn.Load(), ServerBytesOut: c.ServerBytesOut.Load(),
+		TLSFails: c.TLSHandshakeFails.Load(), Cookies: c.CookiesInserted.Load(),
+		Persisted: c.CookiesHonoured.Load() + c.HeaderPersisted.Load(), Replies: c.Replies.Load(), Resets: c.Resets.Load(),
+	}
+	for i := range st.ByClass {
+		st.ByClass[i] = c.Status[i+1].Load()
+	}
+	return st, true
 }

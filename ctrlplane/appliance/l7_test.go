@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -501,5 +502,78 @@ func TestSysFileSSLObjects(t *testing.T) {
 	}
 	if out, _ := tb.app.Exec("list sys file ssl-cert a.crt"); !strings.Contains(out, "source-path file:"+ac) {
 		t.Fatalf("refused modify changed the file object:\n%s", out)
+	}
+}
+
+// An HTTP virtual's proxy counters reach show ltm virtual, show ltm
+// profile http (summed over its virtuals), and the Prometheus metrics:
+// requests, responses by class, the appliance's own 400 and 503, and the
+// server side's connections, reuses and bytes.
+func TestHTTPVirtualCounters(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec(
+		"create ltm profile http http_count defaults-from http",
+		"create ltm pool down_pool members add { 198.18.2.13:80 }",
+		"modify ltm pool down_pool members modify { 198.18.2.13:80 { state user-down } }",
+		"create ltm virtual vs_cnt destination 198.18.1.107:80 ip-protocol tcp pool web_pool profiles { tcp http_count oneconnect } source-address-translation { type automap }",
+		"create ltm virtual vs_down destination 198.18.1.108:80 ip-protocol tcp pool down_pool profiles { tcp http_count } source-address-translation { type automap }",
+	)
+	c := keepAlive(tb.client)
+	for range 4 {
+		fetch(t, c, "http://198.18.1.107/")
+	}
+	if resp, _ := fetch(t, c, "http://198.18.1.108/"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("no usable member: %d, want 503", resp.StatusCode)
+	}
+	// A malformed request line: 400.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := tb.client.DialTCP(ctx, netip.MustParseAddrPort("198.18.1.107:80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := raw.Write([]byte("NOT A REQUEST\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	ans, _ := io.ReadAll(raw)
+	raw.Close()
+	if !strings.HasPrefix(string(ans), "HTTP/1.1 400") {
+		t.Fatalf("malformed request answered %q", ans)
+	}
+	out, err := tb.app.Exec("show ltm virtual vs_cnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{`Total Requests\s+4\n`, `Responses 2xx\s+4\n`, `Responses 4xx\s+1\n`, `400 Bad Request\s+1\n`,
+		`Connections Opened\s+[1-4]\n`, `Bytes In\s+[1-9][0-9]+\n`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Fatalf("show ltm virtual vs_cnt lacks %s:\n%s", re, out)
+		}
+	}
+	if m := regexp.MustCompile(`Connections Opened\s+(\d)\n[^\n]*Requests Reused\s+(\d)\n`).FindStringSubmatch(out); m == nil || m[1][0]-'0'+m[2][0]-'0' != 4 {
+		t.Fatalf("server connections opened and reused must add up to the 4 requests:\n%s", out)
+	}
+	out, err = tb.app.Exec("show ltm profile http http_count")
+	if err != nil || !strings.Contains(out, "/Common/vs_cnt, /Common/vs_down") || !regexp.MustCompile(`503 No Member\s+1\n`).MatchString(out) ||
+		!regexp.MustCompile(`Responses 5xx\s+1\n`).MatchString(out) || !regexp.MustCompile(`Total Requests\s+5\n`).MatchString(out) {
+		t.Fatalf("show ltm profile http (%v):\n%s", err, out)
+	}
+	if out, err := tb.app.Exec("show ltm virtual vs_http"); err != nil || !strings.Contains(out, "Traffic") || strings.Contains(out, "HTTP Requests") {
+		// vs_http of the default config is a layer-4 virtual
+		t.Fatalf("a layer-4 virtual (%v):\n%s", err, out)
+	}
+	rec := httptest.NewRecorder()
+	tb.app.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`lbx_http_requests_total{virtual="/Common/vs_cnt"} 4`,
+		`lbx_http_responses_total{class="2xx",virtual="/Common/vs_cnt"} 4`,
+		`lbx_http_errors_total{code="400",virtual="/Common/vs_cnt"} 1`,
+		`lbx_http_errors_total{code="503",virtual="/Common/vs_down"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("metrics lack %s", want)
+		}
 	}
 }

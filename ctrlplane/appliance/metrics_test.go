@@ -207,6 +207,8 @@ func TestMetricsMemberDownAfterMonitorFails(t *testing.T) {
 	tb.exec(
 		`create ltm monitor http web_http defaults-from http interval 1 timeout 3 send "GET / HTTP/1.0\r\n\r\n" recv "server="`,
 		"modify ltm pool web_pool monitor web_http",
+		// An HTTP virtual, so that the lbx_http_ series are served too.
+		"create ltm virtual vs_metrics_l7 destination 198.18.1.109:80 ip-protocol tcp pool web_pool profiles { tcp http } source-address-translation { type automap }",
 	)
 	const pool, mon = "/Common/web_pool", "/Common/web_http"
 	l := tb.lab

@@ -118,6 +118,20 @@ var (
 		[]string{"virtual", "availability"}, nil)
 	virtualEnabled = prometheus.NewDesc("lbx_virtual_enabled",
 		"1 when the virtual server is enabled, 0 when disabled.", []string{"virtual"}, nil)
+	httpRequests = prometheus.NewDesc("lbx_http_requests_total",
+		"Requests read by the HTTP virtual server's proxy.", []string{"virtual"}, nil)
+	httpResponses = prometheus.NewDesc("lbx_http_responses_total",
+		"Responses sent to clients by the HTTP virtual server, by status class (the members' and those the appliance made).", []string{"virtual", "class"}, nil)
+	httpErrors = prometheus.NewDesc("lbx_http_errors_total",
+		"Requests the HTTP virtual server answered with an error of its own, by status: 400 malformed, 408 timeout, 431 header too large, 502 member failed, 503 no member.", []string{"virtual", "code"}, nil)
+	httpReselects = prometheus.NewDesc("lbx_http_reselects_total",
+		"Failed members replaced by another choice for a request.", []string{"virtual"}, nil)
+	httpServerConns = prometheus.NewDesc("lbx_http_server_connections_total",
+		"Server-side connections the HTTP virtual server opened.", []string{"virtual"}, nil)
+	httpServerReuses = prometheus.NewDesc("lbx_http_server_reuses_total",
+		"Requests sent over a reused server-side connection (one-connect or the client's own).", []string{"virtual"}, nil)
+	httpServerBytes = prometheus.NewDesc("lbx_http_server_bytes_total",
+		"Bytes the HTTP virtual server's server-side connections carried, by direction (in: from the members).", []string{"virtual", "direction"}, nil)
 	virtualInfo = prometheus.NewDesc("lbx_virtual_info",
 		"The virtual server's destination, protocol and pool; always 1.",
 		[]string{"virtual", "destination", "protocol", "pool"}, nil)
@@ -198,6 +212,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	nodeTraffic.describe(ch)
 	for _, d := range []*prometheus.Desc{
 		virtualAvailability, virtualEnabled, virtualInfo,
+		httpRequests, httpResponses, httpErrors, httpReselects, httpServerConns, httpServerReuses, httpServerBytes,
 		poolAvailability, poolMembers, poolMembersUp,
 		memberStatus, memberUp,
 		nodeAvailability, nodeState, nodeMembers,
@@ -245,7 +260,31 @@ func (c *Collector) collectVirtuals(ch chan<- prometheus.Metric, v *status.View)
 		ch <- prometheus.MustNewConstMetric(virtualEnabled, prometheus.GaugeValue, boolValue(st.Enabled), st.Name)
 		ch <- prometheus.MustNewConstMetric(virtualInfo, prometheus.GaugeValue, 1, st.Name, st.Destination.String(), st.Protocol, st.Pool)
 		virtualTraffic.collect(ch, st.Traffic, st.Name)
+		if h := st.HTTP; h != nil {
+			collectHTTP(ch, st.Name, h)
+		}
 	}
+}
+
+// collectHTTP sends an HTTP virtual's proxy counters.
+func collectHTTP(ch chan<- prometheus.Metric, name string, h *status.HTTPStats) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name}, labels...)...)
+	}
+	counter(httpRequests, h.Requests)
+	for i, n := range h.ByClass {
+		counter(httpResponses, n, string(rune('1'+i))+"xx")
+	}
+	counter(httpErrors, h.BadRequests, "400")
+	counter(httpErrors, h.Timeouts, "408")
+	counter(httpErrors, h.HeaderTooLarge, "431")
+	counter(httpErrors, h.BadGateway, "502")
+	counter(httpErrors, h.NoMember, "503")
+	counter(httpReselects, h.Reselects)
+	counter(httpServerConns, h.ServerConns)
+	counter(httpServerReuses, h.ServerReuses)
+	counter(httpServerBytes, h.ServerBytesIn, "in")
+	counter(httpServerBytes, h.ServerBytesOut, "out")
 }
 
 func (c *Collector) collectPools(ch chan<- prometheus.Metric, v *status.View) {

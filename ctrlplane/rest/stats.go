@@ -157,6 +157,26 @@ func virtualStats(v *status.View, name string) (any, error) {
 	e["clientside.evictedConns"], e["clientside.slowKilled"] = val(0), val(0)
 	zeros(e, "ephemeral.", "bitsIn", "bitsOut", "curConns", "evictedConns", "maxConns", "pktsIn", "pktsOut", "slowKilled", "totConns")
 	zeros(e, "syncookie.", "accepts", "hwAccepts", "hwSyncookies", "hwsyncookieInstance", "rejects", "swsyncookieInstance", "syncacheCurr", "syncacheOver", "syncookies")
+	if h := st.HTTP; h != nil {
+		// An HTTP virtual: its proxy's counters, under BIG-IP's http
+		// profile statistics names where it has them.
+		e["totRequests"] = val(h.Requests)
+		for i, n := range h.ByClass {
+			e["http.resp_"+string(rune('1'+i))+"xxCnt"] = val(n)
+		}
+		for k, n := range map[string]uint64{
+			"http.responses": h.Responses, "http.badRequests": h.BadRequests, "http.requestTimeouts": h.Timeouts,
+			"http.headerTooLarge": h.HeaderTooLarge, "http.badGateway": h.BadGateway, "http.noMember": h.NoMember,
+			"http.reselects": h.Reselects, "http.serverAborts": h.ServerAborts, "http.connectFails": h.ConnectFails,
+			"serverside.totConns": h.ServerConns, "serverside.reusedRequests": h.ServerReuses,
+			"serverside.bitsIn": h.ServerBytesIn * 8, "serverside.bitsOut": h.ServerBytesOut * 8,
+			"http.cookiesInserted": h.Cookies, "http.persisted": h.Persisted, "http.policyReplies": h.Replies,
+			"http.policyResets": h.Resets, "clientssl.handshakeFailures": h.TLSFails,
+		} {
+			e[k] = val(n)
+		}
+		e["serverside.idleConns"] = val(h.IdleServer)
+	}
 	path := "ltm/virtual/" + tilde(name)
 	return statsAnswer("tm:ltm:virtual:virtualstats", path+"/"+tilde(name), e), nil
 }

@@ -72,6 +72,42 @@ type Sources struct {
 	Health   Health
 	Oper     Operator // nil: the dataplane has no runtime disable
 	Failover Failover // nil: no HA (standalone)
+	HTTP     HTTP     // nil: no HTTP virtuals' counters
+}
+
+// HTTP gives the counters of the HTTP virtuals' proxies (package
+// l7/proxy); ok is false for a virtual without a running proxy.
+type HTTP interface {
+	HTTPStats(virtual string) (st HTTPStats, ok bool)
+}
+
+// HTTPStats are an HTTP virtual's proxy counters since its proxy started:
+// what show ltm virtual and show ltm profile http print, REST stats and the
+// metrics export.
+type HTTPStats struct {
+	Requests       uint64    `json:"requests"`
+	Responses      uint64    `json:"responses"`    // member answers relayed
+	ByClass        [5]uint64 `json:"resp_class"`   // responses sent to clients, 1xx to 5xx
+	BadRequests    uint64    `json:"bad_requests"` // 400
+	Timeouts       uint64    `json:"timeouts"`     // 408
+	HeaderTooLarge uint64    `json:"header_too_large"`
+	BadGateway     uint64    `json:"bad_gateway"` // 502
+	NoMember       uint64    `json:"no_member"`   // 503
+	Reselects      uint64    `json:"reselects"`
+	ServerAborts   uint64    `json:"server_aborts"`
+	ConnectFails   uint64    `json:"connect_fails"`
+	ServerConns    uint64    `json:"server_conns"`  // server-side connections opened
+	ServerReuses   uint64    `json:"server_reuses"` // requests over a reused one
+	IdleServer     int       `json:"idle_server_conns"`
+	ClientBytesIn  uint64    `json:"client_bytes_in"`
+	ClientBytesOut uint64    `json:"client_bytes_out"`
+	ServerBytesIn  uint64    `json:"server_bytes_in"`
+	ServerBytesOut uint64    `json:"server_bytes_out"`
+	TLSFails       uint64    `json:"tls_handshake_fails"`
+	Cookies        uint64    `json:"cookies_inserted"`
+	Persisted      uint64    `json:"persisted"` // requests placed by a cookie or header
+	Replies        uint64    `json:"replies"`   // answered by a policy
+	Resets         uint64    `json:"resets"`    // reset by a policy
 }
 
 // Failover is the unit's HA state (package ha), for show cm
@@ -191,6 +227,9 @@ type Virtual struct {
 	Protocol string  `json:"protocol"`
 	Pool     string  `json:"pool"` // "" for none
 	Traffic  Traffic `json:"traffic"`
+	// HTTP is the proxy's counters of an HTTP virtual, nil for a
+	// layer-4 one.
+	HTTP *HTTPStats `json:"http,omitempty"`
 }
 
 // Pool is a pool's status with its members'.
@@ -301,6 +340,14 @@ func (v *View) Virtual(name string) (st Virtual, ok bool) {
 	}
 	if v.src.Runtime != nil {
 		st.Traffic = virtualTraffic(v.src.Runtime.VirtualStats(name))
+	}
+	if v.src.HTTP != nil {
+		if hs, ok := v.src.HTTP.HTTPStats(name); ok {
+			st.HTTP = &hs
+			// The local stack, not the dataplane, carries an HTTP
+			// virtual's client side: its bytes are the proxy's.
+			st.Traffic.BytesIn, st.Traffic.BytesOut = hs.ClientBytesIn, hs.ClientBytesOut
+		}
 	}
 	return st, true
 }

@@ -290,7 +290,7 @@ func TestExecErrors(t *testing.T) {
 		{"unknown module", "list foo", `list: want ltm or net or auth or sys or cm or cli, got "foo"`},
 		{"unknown kind", "list ltm rule", `list ltm rule: not implemented in lbx (stanzas of this kind in a loaded configuration are kept and listed; there are none)`},
 		{"monitor of an unknown type", "create ltm monitor smtp m", `create ltm monitor: want icmp, gateway-icmp, tcp, tcp-half-open, http, https, udp, external, got "smtp"`},
-		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, snatpool, got "rule")`},
+		{"show unknown kind", "show ltm rule", `show ltm rule: not implemented in lbx (show ltm: want node, pool, monitor-trace, virtual, monitor, persistence, profile, snatpool, got "rule")`},
 		{"list missing", "list ltm pool nope", "01020036:3: The requested Pool (/Common/nope) was not found."},
 		{"show missing", "show ltm virtual nope", "01020036:3: The requested Virtual Server (/Common/nope) was not found."},
 		{"save without a path", "save sys config", "save sys config: no saved config path is configured"},

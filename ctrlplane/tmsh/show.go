@@ -61,6 +61,10 @@ func runShowVirtual(x *execCtx, cmd *Command, args *conf.Cursor) (string, error)
 		statusLine(b, "Pool", pool)
 		b.WriteByte('\n')
 		trafficTable(b, "ClientSide", v.Traffic)
+		if v.HTTP != nil {
+			b.WriteByte('\n')
+			httpTable(b, v.HTTP)
+		}
 	})
 }
 

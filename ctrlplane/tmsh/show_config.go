@@ -23,6 +23,11 @@ var showConfigCommands = func() []Command {
 	for _, k := range conf.PersistKinds {
 		out = append(out, Command{Verb: "show", Module: k.Module, Kind: k.Kind, Args: "[NAME …]", Help: "persistence profile settings and the virtual servers using it", ReadOnly: true, obj: k, run: runShowPersistence})
 	}
+	for _, k := range conf.ProfileKinds {
+		if k.Kind == "profile http" {
+			out = append(out, Command{Verb: "show", Module: k.Module, Kind: k.Kind, Args: "[NAME …]", Help: "http profile counters summed over the HTTP virtual servers using it", ReadOnly: true, obj: k, run: runShowHTTPProfile})
+		}
+	}
 	return append(out,
 		Command{Verb: "show", Module: "ltm", Kind: "snatpool", Args: "[NAME …]", Help: "snatpool translation addresses and the virtual servers using it", ReadOnly: true, obj: conf.SNATPoolKind, run: runShowSNATPool},
 		Command{Verb: "show", Module: "net", Kind: "self", Args: "[NAME …]", Help: "self IP status", ReadOnly: true, obj: conf.SelfKind, run: runShowSelf},

@@ -34,6 +34,7 @@ type clientConn struct {
 // and re-arms the idle timeout before each read of a body.
 type limitReader struct {
 	c    net.Conn
+	ctr  *Counters
 	n    int64
 	idle time.Duration // >0: body phase, re-arm the deadline per read
 	hit  bool
@@ -52,6 +53,9 @@ func (l *limitReader) Read(b []byte) (int, error) {
 	}
 	n, err := l.c.Read(b)
 	l.n -= int64(n)
+	if n > 0 {
+		l.ctr.ClientBytesIn.Add(uint64(n))
+	}
 	return n, err
 }
 
@@ -91,9 +95,9 @@ func (p *Proxy) serveConn(c net.Conn) {
 		cc.c, cc.tls = tc, true
 		defer func() { _ = tc.Close() }()
 	}
-	cc.lr = &limitReader{c: cc.c}
+	cc.lr = &limitReader{c: cc.c, ctr: &p.ctr}
 	cc.br = bufio.NewReaderSize(cc.lr, 4096)
-	cc.cw = &errWriter{c: cc.c}
+	cc.cw = &errWriter{c: cc.c, ctr: &p.ctr}
 	cc.bw = bufio.NewWriterSize(cc.cw, 8192)
 	defer func() { cc.server.close() }()
 	for n := 0; ; n++ {
@@ -195,6 +199,7 @@ func (cc *clientConn) answer(cfg *Config, status int, h http.Header, body string
 	if status >= 400 {
 		resp.Close = true
 	}
+	cc.p.ctr.status(status)
 	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
 	if resp.Write(cc.bw) == nil {
 		_ = cc.bw.Flush()
@@ -340,6 +345,7 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 		return false
 	}
 	p.ctr.Responses.Add(1)
+	p.ctr.status(resp.StatusCode)
 	editResponse(cfg, resp, req, cc, chosen, poolName, cookie, &d)
 	serverClose := resp.Close
 	if !req.ProtoAtLeast(1, 1) && len(resp.TransferEncoding) > 0 {
@@ -397,11 +403,15 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 // that a failed relay tells the client's failure from the member's.
 type errWriter struct {
 	c   net.Conn
+	ctr *Counters
 	err error
 }
 
 func (w *errWriter) Write(b []byte) (int, error) {
 	n, err := w.c.Write(b)
+	if n > 0 {
+		w.ctr.ClientBytesOut.Add(uint64(n))
+	}
 	if err != nil && w.err == nil {
 		w.err = err
 	}
@@ -481,7 +491,7 @@ func (cc *clientConn) connect(cfg *Config, req *http.Request, poolName string, p
 		c = tc
 	}
 	p.ctr.ServerConns.Add(1)
-	sc = newServerConn(c, key, poolName, m)
+	sc = newServerConn(&countConn{Conn: c, ctr: &p.ctr}, key, poolName, m)
 	if cfg.OneConnect == nil {
 		cc.server = sc
 	}
@@ -605,6 +615,7 @@ func (cc *clientConn) reply(cfg *Config, r *Reply, keep bool) {
 	if cfg.HTTP.ServerAgent != "" {
 		resp.Header.Set("Server", cfg.HTTP.ServerAgent)
 	}
+	cc.p.ctr.status(status)
 	if resp.Write(cc.bw) == nil {
 		_ = cc.bw.Flush()
 	}

@@ -185,6 +185,20 @@ type Counters struct {
 	HeaderPersisted   atomic.Uint64 // requests placed by universal (header) persistence
 	Replies           atomic.Uint64 // router answers
 	Resets            atomic.Uint64 // router resets
+	// Status counts the responses sent to clients by class (Status[2]:
+	// 2xx), the member's and those the proxy makes itself.
+	Status [6]atomic.Uint64
+	// Bytes of HTTP (after TLS) read from and written to clients and
+	// members.
+	ClientBytesIn, ClientBytesOut atomic.Uint64
+	ServerBytesIn, ServerBytesOut atomic.Uint64
+}
+
+// status counts one response sent to a client.
+func (c *Counters) status(code int) {
+	if k := code / 100; k >= 1 && k <= 5 {
+		c.Status[k].Add(1)
+	}
 }
 
 // Stats returns the counters by name, for show and the metrics.
@@ -199,6 +213,9 @@ func (p *Proxy) Stats() map[string]uint64 {
 		"server_conns": c.ServerConns.Load(), "server_reuses": c.ServerReuses.Load(),
 		"connect_fails": c.ConnectFails.Load(), "cookies_inserted": c.CookiesInserted.Load(),
 		"cookies_honoured": c.CookiesHonoured.Load(), "header_persisted": c.HeaderPersisted.Load(), "replies": c.Replies.Load(), "resets": c.Resets.Load(),
+		"resp_1xx": c.Status[1].Load(), "resp_2xx": c.Status[2].Load(), "resp_3xx": c.Status[3].Load(), "resp_4xx": c.Status[4].Load(), "resp_5xx": c.Status[5].Load(),
+		"client_bytes_in": c.ClientBytesIn.Load(), "client_bytes_out": c.ClientBytesOut.Load(),
+		"server_bytes_in": c.ServerBytesIn.Load(), "server_bytes_out": c.ServerBytesOut.Load(),
 	}
 }
 

@@ -171,3 +171,25 @@ func (cp *connPool) idleCount() int {
 // IdleServerConns returns how many idle server connections one-connect
 // holds for reuse.
 func (p *Proxy) IdleServerConns() int { return p.idle.idleCount() }
+
+// countConn counts a server connection's bytes.
+type countConn struct {
+	net.Conn
+	ctr *Counters
+}
+
+func (c *countConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.ctr.ServerBytesIn.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *countConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		c.ctr.ServerBytesOut.Add(uint64(n))
+	}
+	return n, err
+}
