@@ -147,9 +147,9 @@ func (in *installed) isSelf(a uint32) bool {
 }
 
 // isL7VIP reports whether a is the address of an HTTP (layer-7) virtual,
-// which the local stack answers from.
+// or of one's SNAT pool, which the local stack answers and dials from.
 func (in *installed) isL7VIP(a uint32) bool {
-	return in.prog.IsL7VIP(addr4(a))
+	return in.prog.IsL7VIP(addr4(a)) || in.prog.IsL7SNAT(addr4(a))
 }
 
 // deliverLocal hands a packet for the appliance itself to the local sink.

@@ -327,8 +327,8 @@ func (w *worker) handleL4(in *installed, frame []byte, p *ipv4Packet) drop.Reaso
 	if !ok {
 		vi := in.prog.LookupIndex(addr4(p.dst), p.dport, p.proto)
 		if vi < 0 {
-			if p.dport >= LocalPortMin && in.isSelf(p.dst) {
-				return w.deliverLocal(frame, p)
+			if p.dport >= LocalPortMin && (in.isSelf(p.dst) || in.prog.IsL7SNAT(addr4(p.dst))) {
+				return w.deliverLocal(frame, p) // a local connection's, or an HTTP virtual's server side from its SNAT address
 			}
 			if in.isLocal(p.dst) {
 				return drop.NoListener

@@ -113,6 +113,23 @@ func TestIntegrationHTTPVirtual(t *testing.T) {
 		}
 	}
 
+	// A SNAT pool on the HTTP virtual: the servers see its address, not
+	// the self IP.
+	for _, cmd := range []string{
+		"create ltm snatpool /Common/l7_sp members add { 198.18.2.60 }",
+		"modify ltm virtual vs_http source-address-translation { type snat pool /Common/l7_sp }",
+	} {
+		if _, err := tb.Client().Exec(cmd); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	for i := range 3 {
+		l := curl(t, tb, url)
+		if m := peerRe.FindStringSubmatch(l); m == nil || m[1] != "198.18.2.60" {
+			t.Fatalf("request %d through the SNAT pool: server saw %q, want 198.18.2.60", i, l)
+		}
+	}
+
 	// The servers see the client's address in X-Forwarded-For.
 	if h := curl(t, tb, "-o", "/dev/null", "-D", "-", url); !strings.Contains(h, "X-Seen-Xff: 198.18.1.10\r\n") {
 		t.Fatalf("server did not see X-Forwarded-For 198.18.1.10; response headers:\n%s", h)

@@ -391,7 +391,7 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 	if err := d.ls.SetSelfs(selfs); err != nil {
 		return err
 	}
-	if err := d.ls.SetVIPs(p.L7VIPs()); err != nil {
+	if err := d.ls.SetVIPs(append(p.L7VIPs(), p.L7SNATs()...)); err != nil {
 		undo()
 		return err
 	}

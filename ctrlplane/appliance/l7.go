@@ -1,17 +1,21 @@
 package appliance
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/textproto"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"lbx/ctrlplane/status"
 	"lbx/dataplane"
@@ -39,6 +43,31 @@ type l7Virtuals struct {
 type l7Virtual struct {
 	dest  netip.AddrPort
 	proxy *proxy.Proxy
+	// snat are the virtual's SNAT pool addresses (nil: the self IP on the
+	// member's network, as automap); the dialler takes them in turn.
+	snat atomic.Pointer[[]netip.Addr]
+	next atomic.Uint32
+}
+
+// dial opens a server-side connection: from the next SNAT pool address,
+// else from the self IP on the member's network.
+func (r *l7Virtual) dial(ls *localstack.Stack) proxy.Dialer {
+	return func(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
+		if as := r.snat.Load(); as != nil && len(*as) > 0 {
+			src := (*as)[int(r.next.Add(1)-1)%len(*as)]
+			return ls.DialTCPFrom(ctx, src, dst)
+		}
+		return ls.DialTCP(ctx, dst)
+	}
+}
+
+func (r *l7Virtual) setSNAT(v *dataplane.Virtual) {
+	if len(v.SNATPool) == 0 {
+		r.snat.Store(nil)
+		return
+	}
+	as := slices.Clone(v.SNATPool)
+	r.snat.Store(&as)
 }
 
 func newL7Virtuals(eng *dataplane.Engine, ls *localstack.Stack, log *slog.Logger) *l7Virtuals {
@@ -199,6 +228,7 @@ func (l *l7Virtuals) sync(p *dataplane.Program, tcs map[string]tlsConfigs) error
 	for name, v := range want {
 		cfg := l.proxyConfig(v, tcs[name])
 		if r := l.byName[name]; r != nil {
+			r.setSNAT(v)
 			r.proxy.SetConfig(cfg)
 			continue
 		}
@@ -208,8 +238,11 @@ func (l *l7Virtuals) sync(p *dataplane.Program, tcs map[string]tlsConfigs) error
 			errs = append(errs, err)
 			continue
 		}
-		px := proxy.New(cfg, proxy.Options{Backend: l.eng, Dial: l.ls.DialTCP, Now: l.eng.Mono, Logger: l.log})
-		l.byName[name] = &l7Virtual{dest: dest, proxy: px}
+		r := &l7Virtual{dest: dest}
+		r.setSNAT(v)
+		px := proxy.New(cfg, proxy.Options{Backend: l.eng, Dial: r.dial(l.ls), Now: l.eng.Mono, Logger: l.log})
+		r.proxy = px
+		l.byName[name] = r
 		go func() {
 			if err := px.Serve(ln); err != nil && !errors.Is(err, proxy.ErrClosed) {
 				l.log.Error("http virtual: listener failed", "virtual", name, "err", err)

@@ -577,3 +577,38 @@ func TestHTTPVirtualCounters(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP virtual with source-address-translation type snat: its
+// server-side connections leave from the SNAT pool's addresses, in turn; a
+// layer-4 virtual may not share those addresses, and a change back to
+// automap takes effect for the next connections.
+func TestHTTPVirtualSNATPool(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec(
+		"create ltm snatpool l7_snat members add { 198.18.2.50 198.18.2.51 }",
+		"create ltm virtual vs_snat destination 198.18.1.110:80 ip-protocol tcp pool web_pool profiles { tcp http } source-address-translation { type snat pool l7_snat }",
+	)
+	seen := map[string]int{}
+	for range 6 {
+		c := keepAlive(tb.client) // a new client connection, so a new server connection
+		_, body := fetch(t, c, "http://198.18.1.110/")
+		m := peerRe.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("answer %q", body)
+		}
+		seen[m[1]]++
+		c.CloseIdleConnections()
+	}
+	if len(seen) != 2 || seen["198.18.2.50"] == 0 || seen["198.18.2.51"] == 0 {
+		t.Fatalf("the members saw %v: want both SNAT pool addresses", seen)
+	}
+	_, err := tb.app.Exec("create ltm virtual vs_l4snat destination 198.18.1.111:80 ip-protocol tcp pool web_pool source-address-translation { type snat pool l7_snat }")
+	if err == nil || !strings.Contains(err.Error(), "is also a SNAT address of HTTP virtual /Common/vs_snat") {
+		t.Fatalf("a layer-4 virtual sharing the HTTP virtual's SNAT addresses: %v", err)
+	}
+	tb.exec("modify ltm virtual vs_snat source-address-translation { type automap }")
+	c := keepAlive(tb.client)
+	if _, body := fetch(t, c, "http://198.18.1.110/"); !strings.Contains(body, "peer=198.18.2.2:") {
+		t.Fatalf("after automap the member saw %q, want the self IP", body)
+	}
+}

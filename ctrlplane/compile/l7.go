@@ -66,8 +66,8 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 			l7.OneConnect.IdleTimeout = time.Duration(oc.IdleTimeoutOverride.V) * time.Second
 		}
 	}
-	if v.SNAT != config.SNATAutomap {
-		warn(obj, "source-address-translation", "server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
+	if v.SNAT == config.SNATNone {
+		warn(obj, "source-address-translation", "none: the proxy cannot send from the client's address; server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
 	}
 	return l7
 }

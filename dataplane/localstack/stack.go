@@ -360,6 +360,16 @@ func (s *Stack) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, erro
 	return c, nil
 }
 
+// DialTCPFrom opens a TCP connection from src, one of the stack's
+// addresses (an HTTP virtual's SNAT address: SetVIPs), on an ephemeral
+// port.
+func (s *Stack) DialTCPFrom(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn, error) {
+	if !src.Is4() {
+		return nil, fmt.Errorf("localstack: source %s: only IPv4 is supported", src)
+	}
+	return gonet.DialTCPWithBind(ctx, s.ns, fullAddr(netip.AddrPortFrom(src, 0)), fullAddr(dst), ipv4.ProtocolNumber)
+}
+
 // ListenTCP accepts TCP connections on a self IP (zero: all of them).
 func (s *Stack) ListenTCP(local netip.AddrPort) (net.Listener, error) {
 	fa := tcpip.FullAddress{NIC: nicID, Port: local.Port()}

@@ -132,6 +132,7 @@ type Program struct {
 	vips      map[netip.Addr]struct{}
 	l7vips    map[netip.Addr]struct{} // addresses of HTTP (layer-7) virtuals
 	snats     map[netip.Addr]struct{} // SNAT pool translation addresses
+	l7snats   map[netip.Addr]string   // SNAT pool addresses of HTTP virtuals → the first such virtual
 	dsr       bool                    // some virtual is DSR
 	forwards  bool                    // some virtual is a forwarding (ip-forward) virtual
 	selfs     map[netip.Addr]int      // self IP address → index in SelfIPs
@@ -153,6 +154,7 @@ func (p *Program) Finalize() error {
 	p.vips = make(map[netip.Addr]struct{}, len(p.Virtuals))
 	p.snats = make(map[netip.Addr]struct{})
 	p.l7vips = make(map[netip.Addr]struct{})
+	p.l7snats = make(map[netip.Addr]string)
 	specs := make(map[string]*Virtual)
 	p.nets, p.forwards = nil, false
 	for i, v := range p.Virtuals {
@@ -169,6 +171,11 @@ func (p *Program) Finalize() error {
 				return fmt.Errorf("virtual %s: an HTTP virtual is a TCP host virtual on one port, translated, not forwarding", v.Name)
 			}
 			p.l7vips[v.Addr] = struct{}{}
+			for _, a := range v.SNATPool {
+				if _, ok := p.l7snats[a]; !ok {
+					p.l7snats[a] = v.Name
+				}
+			}
 		}
 		if err := checkPoolSpec(v, specs); err != nil {
 			return err
@@ -188,6 +195,13 @@ func (p *Program) Finalize() error {
 		for _, a := range v.SNATPool {
 			if err := p.checkSNATAddr(a); err != nil {
 				return fmt.Errorf("virtual %s: source-address-translation pool address %s: %w", v.Name, a, err)
+			}
+			// The local stack owns an HTTP virtual's SNAT addresses (its
+			// server-side connections leave from them); the dataplane's
+			// layer-4 translation allocates ports on its own: one address
+			// cannot serve both.
+			if l7 := p.l7snats[a]; l7 != "" && v.L7 == nil {
+				return fmt.Errorf("virtual %s: source-address-translation pool address %s: is also a SNAT address of HTTP virtual %s (an address serves layer-4 or HTTP virtuals, not both)", v.Name, a, l7)
 			}
 		}
 	}
@@ -283,6 +297,19 @@ func (p *Program) HasForwards() bool { return p.forwards }
 func (p *Program) IsL7VIP(addr netip.Addr) bool {
 	_, ok := p.l7vips[addr]
 	return ok
+}
+
+// IsL7SNAT reports whether addr is a SNAT pool address of an HTTP virtual:
+// the local stack's, which its proxy's server-side connections leave from.
+func (p *Program) IsL7SNAT(addr netip.Addr) bool {
+	_, ok := p.l7snats[addr]
+	return ok
+}
+
+// L7SNATs returns the SNAT pool addresses of the HTTP virtuals, sorted:
+// the local stack holds them while they are installed.
+func (p *Program) L7SNATs() []netip.Addr {
+	return slices.SortedFunc(maps.Keys(p.l7snats), netip.Addr.Compare)
 }
 
 // VIPs are the virtual addresses, sorted.
