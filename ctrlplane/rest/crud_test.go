@@ -160,7 +160,10 @@ func TestSystemResources(t *testing.T) {
 		{name: "ssl persistence", method: "GET", path: "/mgmt/tm/ltm/persistence/ssl", code: 200, want: map[string]any{"#items": 0}},
 		{name: "fastl4 profiles", method: "GET", path: "/mgmt/tm/ltm/profile/fastl4/", code: 200, want: map[string]any{"items.0.name": "fastL4"}},
 	})
-	for _, p := range []string{"client-ssl", "server-ssl", "fasthttp", "diameter", "sip"} {
+	for p, builtin := range map[string]string{"client-ssl": "clientssl", "server-ssl": "serverssl", "one-connect": "oneconnect", "http": "http"} {
+		f.run(t, []step{{name: p, method: "GET", path: "/mgmt/tm/ltm/profile/" + p + "/", code: 200, want: map[string]any{"#items": 1, "items.0.name": builtin}}})
+	}
+	for _, p := range []string{"fasthttp", "diameter", "sip"} {
 		f.run(t, []step{{name: p, method: "GET", path: "/mgmt/tm/ltm/profile/" + p + "/", code: 200, want: map[string]any{"#items": 0}}})
 	}
 	for _, m := range []string{"http", "https", "icmp", "gateway-icmp", "tcp", "tcp-half-open", "ftp", "udp", "postgresql", "mysql", "mssql", "ldap", "smtp"} {

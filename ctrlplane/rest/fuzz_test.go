@@ -18,6 +18,8 @@ func FuzzHandlers(f *testing.F) {
 		"POST /mgmt/tm/ltm/monitor/http", "PATCH /mgmt/tm/ltm/monitor/http/m1",
 		"POST /mgmt/tm/util/bash", "POST /mgmt/tm/sys/config", "POST /mgmt/shared/authn/login",
 		"PATCH /mgmt/shared/authz/tokens/x", "POST /mgmt/tm/transaction",
+		"POST /mgmt/tm/ltm/profile/http", "PATCH /mgmt/tm/ltm/profile/http/http", "POST /mgmt/tm/ltm/profile/one-connect",
+		"POST /mgmt/tm/ltm/profile/client-ssl", "POST /mgmt/tm/ltm/persistence/universal", "PATCH /mgmt/tm/ltm/persistence/cookie/cookie",
 	}
 	seeds := []string{
 		`{}`, `{"name":"n9","address":"198.18.2.19"}`, `{"session":"user-disabled","state":"user-down"}`,
@@ -27,6 +29,9 @@ func FuzzHandlers(f *testing.F) {
 		`{"interval":5,"timeout":16,"send":"GET /\\r\\n","recv":"200"}`, `{"command":"run","utilCmdArgs":"-c \"tmsh list ltm node\""}`,
 		`{"enabled":true,"disabled":true}`, `{"profiles":[{"name":"/Common/tcp","context":"serverside"}]}`,
 		`{"timeout":1200}`, `[`, `null`, `{"name":{}}`, `{"address":"::1"}`, `{"mask":"any"}`,
+		`{"name":"h9","insertXforwardedFor":"enabled","headerInsert":"X-A: 1","maxHeaderSize":512}`, `{"sourceMask":"255.255.0.0","maxReuse":0}`,
+		`{"name":"s9","cert":"/etc/x.crt","key":"none","sniDefault":"enabled"}`, `{"name":"u9","headerName":"Host","rule":"none"}`,
+		`{"method":"hash","cookieName":"J","expiration":"1:2:3:4:5"}`,
 	}
 	for i, s := range seeds {
 		f.Add(i%len(paths), s)

@@ -26,15 +26,15 @@ var emptyCollections = []string{
 	"net/tunnels/gre", "net/tunnels/ipip", "net/tunnels/tunnel", "net/vlan", "net/route-domain",
 	"ltm/message-routing/sip/profile/session", "ltm/message-routing/sip/profile/router",
 	"ltm/rule", "ltm/snat", "ltm/nat", "ltm/data-group/internal",
-	"ltm/profile/client-ssl", "ltm/profile/server-ssl", "ltm/profile/fasthttp", "ltm/profile/diameter",
-	"ltm/profile/sip", "ltm/profile/one-connect", "ltm/profile/http2", "ltm/profile/http-compression",
+	"ltm/profile/fasthttp", "ltm/profile/diameter",
+	"ltm/profile/sip", "ltm/profile/http2", "ltm/profile/http-compression",
 	"ltm/profile/web-acceleration", "ltm/profile/tcp-analytics", "ltm/profile/request-log",
 	"ltm/profile/fastl4-pva", "ltm/profile/dns",
 }
 
 // builtinProfiles are the profiles lbx has, by collection.
 var builtinProfiles = map[string][]string{
-	"tcp": {"tcp"}, "http": {"http"}, "udp": {"udp"}, "fastl4": {"fastL4"},
+	"tcp": {"tcp"}, "udp": {"udp"}, "fastl4": {"fastL4"},
 }
 
 // route dispatches a request by its path.
@@ -129,6 +129,9 @@ func (s *Server) resource(req *request, segs []string) (op, error) {
 		return read(func(*status.View) (any, error) { return cliVersion(), nil }), nil
 	case len(segs) >= 2 && len(segs) <= 3 && segs[0] == "ltm" && segs[1] == "virtual-address":
 		return s.virtualAddress(req, segs[2:])
+	case len(segs) >= 3 && len(segs) <= 4 && segs[0] == "ltm" && segs[1] == "profile" && isProfileType(segs[2]):
+		typ, _ := profileType(segs[2])
+		return s.profile(req, typ, segs[3:])
 	case len(segs) == 3 && segs[0] == "ltm" && segs[1] == "profile":
 		names := builtinProfiles[segs[2]]
 		if names == nil {
@@ -282,3 +285,5 @@ func profileItems(coll string, names []string) []map[string]any {
 	}
 	return out
 }
+
+func isProfileType(s string) bool { _, ok := profileType(s); return ok }
