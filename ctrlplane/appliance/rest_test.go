@@ -105,6 +105,17 @@ func TestApplianceServesREST(t *testing.T) {
 	if forced(app) {
 		t.Fatal("member forced offline before the PATCH")
 	}
+	// An HTTP virtual's stats carry its proxy's counters.
+	call(app, "POST", "/mgmt/tm/ltm/virtual", map[string]any{"name": "vs7", "destination": "/Common/198.18.1.107:80", "ipProtocol": "tcp", "pool": "/Common/web",
+		"profiles": []any{"tcp", "http"}, "sourceAddressTranslation": map[string]any{"type": "automap"}}, 200)
+	st := call(app, "GET", "/mgmt/tm/ltm/virtual/~Common~vs7/stats", nil, 200)
+	nested := st["entries"].(map[string]any)["https://localhost/mgmt/tm/ltm/virtual/~Common~vs7/~Common~vs7/stats"].(map[string]any)["nestedStats"].(map[string]any)["entries"].(map[string]any)
+	for _, k := range []string{"totRequests", "http.resp_2xxCnt", "http.badRequests", "serverside.totConns", "serverside.reusedRequests"} {
+		if e, ok := nested[k].(map[string]any); !ok || e["value"] != float64(0) {
+			t.Fatalf("HTTP virtual stats lack %s: %v", k, nested)
+		}
+	}
+	call(app, "DELETE", "/mgmt/tm/ltm/virtual/vs7", nil, 200)
 	m := call(app, "PATCH", "/mgmt/tm/ltm/pool/~Common~web/members/~Common~198.18.1.11:80", map[string]any{"session": "user-disabled", "state": "user-down"}, 200)
 	if m["session"] != "user-disabled" || m["state"] != "user-down" || !forced(app) {
 		t.Fatalf("after force offline: %v, installed forced %v", m, forced(app))
