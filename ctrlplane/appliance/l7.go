@@ -61,13 +61,23 @@ func (r *l7Virtual) dial(ls *localstack.Stack) proxy.Dialer {
 	}
 }
 
-func (r *l7Virtual) setSNAT(v *dataplane.Virtual) {
+// setSNAT sets the virtual's SNAT addresses; it reports whether they
+// changed.
+func (r *l7Virtual) setSNAT(v *dataplane.Virtual) bool {
+	var old []netip.Addr
+	if p := r.snat.Load(); p != nil {
+		old = *p
+	}
+	if slices.Equal(old, v.SNATPool) {
+		return false
+	}
 	if len(v.SNATPool) == 0 {
 		r.snat.Store(nil)
-		return
+		return true
 	}
 	as := slices.Clone(v.SNATPool)
 	r.snat.Store(&as)
+	return true
 }
 
 func newL7Virtuals(eng *dataplane.Engine, ls *localstack.Stack, log *slog.Logger) *l7Virtuals {
@@ -228,8 +238,11 @@ func (l *l7Virtuals) sync(p *dataplane.Program, tcs map[string]tlsConfigs) error
 	for name, v := range want {
 		cfg := l.proxyConfig(v, tcs[name])
 		if r := l.byName[name]; r != nil {
-			r.setSNAT(v)
+			changed := r.setSNAT(v)
 			r.proxy.SetConfig(cfg)
+			if changed {
+				r.proxy.CloseIdle() // reused connections would keep the old source address
+			}
 			continue
 		}
 		dest := netip.AddrPortFrom(v.Addr, v.Port)

@@ -586,8 +586,19 @@ func TestHTTPVirtualSNATPool(t *testing.T) {
 	tb := newTestbed(t, testbedConfig(t))
 	tb.exec(
 		"create ltm snatpool l7_snat members add { 198.18.2.50 198.18.2.51 }",
-		"create ltm virtual vs_snat destination 198.18.1.110:80 ip-protocol tcp pool web_pool profiles { tcp http } source-address-translation { type snat pool l7_snat }",
+		"create ltm virtual vs_snat destination 198.18.1.110:80 ip-protocol tcp pool web_pool profiles { tcp http oneconnect } source-address-translation { type snat pool l7_snat }",
+		"create ltm pool one_pool members add { 198.18.2.11:80 }",
+		"create ltm virtual vs_one destination 198.18.1.112:80 ip-protocol tcp pool one_pool profiles { tcp http oneconnect } source-address-translation { type automap }",
 	)
+	// An idle one-connect connection from the self IP is not reused once
+	// the SNAT pool is set.
+	if _, body := fetch(t, keepAlive(tb.client), "http://198.18.1.112/"); !strings.Contains(body, "peer=198.18.2.2:") {
+		t.Fatalf("automap: %q", body)
+	}
+	tb.exec("modify ltm virtual vs_one source-address-translation { type snat pool l7_snat }")
+	if _, body := fetch(t, keepAlive(tb.client), "http://198.18.1.112/"); !strings.Contains(body, "peer=198.18.2.5") {
+		t.Fatalf("after the change to a SNAT pool the member saw %q", body)
+	}
 	seen := map[string]int{}
 	for range 6 {
 		c := keepAlive(tb.client) // a new client connection, so a new server connection
@@ -598,12 +609,13 @@ func TestHTTPVirtualSNATPool(t *testing.T) {
 		}
 		seen[m[1]]++
 		c.CloseIdleConnections()
+		tb.app.HTTPProxy("/Common/vs_snat").CloseIdle() // each request on a new server connection
 	}
 	if len(seen) != 2 || seen["198.18.2.50"] == 0 || seen["198.18.2.51"] == 0 {
 		t.Fatalf("the members saw %v: want both SNAT pool addresses", seen)
 	}
 	_, err := tb.app.Exec("create ltm virtual vs_l4snat destination 198.18.1.111:80 ip-protocol tcp pool web_pool source-address-translation { type snat pool l7_snat }")
-	if err == nil || !strings.Contains(err.Error(), "is also a SNAT address of HTTP virtual /Common/vs_snat") {
+	if err == nil || !strings.Contains(err.Error(), "is also a SNAT address of HTTP virtual /Common/vs_") {
 		t.Fatalf("a layer-4 virtual sharing the HTTP virtual's SNAT addresses: %v", err)
 	}
 	tb.exec("modify ltm virtual vs_snat source-address-translation { type automap }")

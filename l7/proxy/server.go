@@ -168,6 +168,11 @@ func (cp *connPool) idleCount() int {
 	return cp.n
 }
 
+// CloseIdle closes the idle server connections one-connect holds, so that
+// the next requests dial anew (the appliance calls it when the virtual's
+// source addresses change).
+func (p *Proxy) CloseIdle() { p.idle.closeAll() }
+
 // IdleServerConns returns how many idle server connections one-connect
 // holds for reuse.
 func (p *Proxy) IdleServerConns() int { return p.idle.idleCount() }
