@@ -67,7 +67,7 @@ func compileL7(c *config.Config, v *config.Virtual, add func(obj config.Ref, pro
 		}
 	}
 	if v.SNAT == config.SNATNone {
-		warn(obj, "source-address-translation", "none: the proxy cannot send from the client's address; server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap")
+		warn(obj, "source-address-translation type none", "server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap (the proxy cannot send from the client's address)")
 	}
 	return l7
 }

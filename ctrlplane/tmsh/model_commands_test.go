@@ -26,7 +26,7 @@ ltm virtual v1 { destination 198.18.1.100:80 pool p01 source-address-translation
 ltm virtual v2 { destination 198.18.1.101:80 pool p0 profiles { tcp http } }
 `)
 	want = append(want,
-		"ltm virtual /Common/v2: source-address-translation: not implemented yet, server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap",
+		"ltm virtual /Common/v2: source-address-translation type none: not implemented yet, server-side connections of an HTTP virtual leave from the self IP on the member's network, as with automap (the proxy cannot send from the client's address)",
 	)
 	c := mustParse(t, b.String())
 	prog, warnings, err := compile.CompileWithWarnings(c, testNet)
