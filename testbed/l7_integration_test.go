@@ -158,7 +158,11 @@ func TestIntegrationHTTPSVirtual(t *testing.T) {
 	}
 	for _, cmd := range []string{
 		"create ltm profile client-ssl ssl_a cert " + dir + "/a.example.crt key " + dir + "/a.example.key server-name a.example sni-default enabled",
-		"create ltm profile client-ssl ssl_b cert " + dir + "/b.example.crt key " + dir + "/b.example.key server-name b.example",
+		// ssl_a names its files by path (lbx's older form), ssl_b through
+		// sys file objects.
+		"create sys file ssl-cert b.crt source-path file:" + dir + "/b.example.crt",
+		"create sys file ssl-key b.key source-path file:" + dir + "/b.example.key",
+		"create ltm profile client-ssl ssl_b cert b.crt key b.key server-name b.example",
 		"create ltm virtual vs_https destination " + tb.Topo.VIP.String() + ":8443 ip-protocol tcp pool web_pool profiles { tcp http ssl_a ssl_b } source-address-translation { type automap }",
 	} {
 		if _, err := tb.Client().Exec(cmd); err != nil {

@@ -33,7 +33,10 @@
 //     on a request header (Host: host-name affinity), falling back to the
 //     virtual's source-address persistence;
 //   - the http profile's header edits (insert-xforwarded-for,
-//     header-insert, header-erase), redirect-rewrite and server-agent-name.
+//     header-insert, header-erase), redirect-rewrite and server-agent-name;
+//   - counters per proxy (Counters: requests, responses by status class,
+//     the proxy's own errors, server connections and reuses, bytes), all
+//     atomic: no lock is taken per request.
 //
 // A Router, called once per request with the parsed request and the
 // client's address, may send the request to another pool or member, answer
