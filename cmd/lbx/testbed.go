@@ -11,11 +11,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
 	"lbx/testbed"
+	"lbx/testbed/topo"
 )
 
 func runTestbed(args []string, stdout, stderr io.Writer) error {
@@ -29,10 +31,15 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		driver := fs.String("port-driver", "tap", "the appliance's port driver: tap or afxdp (veth pairs)")
 		useVM := fs.Bool("vm", false, "boot the appliance VM (make image) instead of the appliance process")
 		image := fs.String("image", "bin/lbx-appliance.qcow2", "--vm: the appliance disk")
+		topology := fs.String("topology", "default", "the layout: default, a built-in ("+strings.Join(topo.Builtins(), ", ")+") or a topology YAML file")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-			return usagef("usage: lbx testbed up [--port-driver tap|afxdp] [--vm [--image FILE]]")
+			return usagef("usage: lbx testbed up [--topology NAME|FILE] [--port-driver tap|afxdp] [--vm [--image FILE]]")
 		}
-		o := testbed.Options{Detach: true, Log: stdout, PortDriver: *driver}
+		t, err := testbed.LoadTopology(*topology)
+		if err != nil {
+			return err
+		}
+		o := testbed.Options{Detach: true, Log: stdout, PortDriver: *driver, Topology: &t}
 		if *useVM {
 			abs, err := filepath.Abs(*image)
 			if err != nil {
@@ -42,7 +49,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 			// admin password (lbx testbed status -o json).
 			o.VM = &testbed.VMOptions{Image: abs, SetAdminPassword: true}
 		}
-		_, err := testbed.Up(o)
+		_, err = testbed.Up(o)
 		return err
 	case "down":
 		return testbed.Down("", stdout)
@@ -126,26 +133,67 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 	return usagef("testbed: unknown command %q", args[0])
 }
 
+// statusAppliance is one appliance in `lbx testbed status -o json`.
+type statusAppliance struct {
+	Name   string `json:"name"`
+	Socket string `json:"socket"`
+	SSH    string `json:"ssh,omitempty"`
+	Mgmt   string `json:"mgmt,omitempty"`
+	State  string `json:"state"` // running or stopped
+	PID    int    `json:"pid,omitempty"`
+}
+
+func statusAppliances(st *testbed.State) []statusAppliance {
+	var out []statusAppliance
+	apps := st.Appliances
+	if len(apps) == 0 { // a state file from before topologies
+		a, _ := st.Appliance("")
+		apps = []testbed.ApplianceState{a}
+	}
+	for _, a := range apps {
+		s := statusAppliance{Name: a.Name, Socket: a.Socket, SSH: a.SSH, Mgmt: a.Mgmt, State: "stopped"}
+		if p, ok := st.Running(a.Proc); ok {
+			s.State, s.PID = "running", p.PID
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func printStatus(w io.Writer, st *testbed.State, format string) error {
+	topology := st.Topology
+	if topology == "" {
+		topology = "default"
+	}
 	switch format {
 	case "json":
 		out := struct {
-			VIP      string            `json:"vip"`
-			Hosts    map[string]string `json:"hosts"`
-			Socket   string            `json:"socket"`
-			SSH      string            `json:"ssh"`
-			Mgmt     string            `json:"mgmt"`
-			User     string            `json:"user"`
-			Password string            `json:"password"`
-		}{st.VIP, st.Hosts, st.Socket, st.SSH, st.Mgmt, st.User, st.Password}
+			Topology   string            `json:"topology"`
+			VIP        string            `json:"vip"`
+			Hosts      map[string]string `json:"hosts"`
+			Appliances []statusAppliance `json:"appliances"`
+			Socket     string            `json:"socket"`
+			SSH        string            `json:"ssh"`
+			Mgmt       string            `json:"mgmt"`
+			User       string            `json:"user"`
+			Password   string            `json:"password"`
+		}{topology, st.VIP, st.Hosts, statusAppliances(st), st.Socket, st.SSH, st.Mgmt, st.User, st.Password}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "text":
-		fmt.Fprintf(w, "VIP            %s\ncontrol socket %s\n", st.VIP, st.Socket)
+		fmt.Fprintf(w, "topology       %s\nVIP            %s\ncontrol socket %s\n", topology, st.VIP, st.Socket)
 		if st.SSH != "" {
 			// The password stays off the screen: -o json has it.
 			fmt.Fprintf(w, "ssh            %s (user %s; password: lbx testbed status -o json)\nmgmt           %s\n", st.SSH, st.User, st.Mgmt)
+		}
+		fmt.Fprintln(w, "appliances:")
+		for _, a := range statusAppliances(st) {
+			fmt.Fprintf(w, "  %-8s %-7s %s", a.Name, a.State, a.Socket)
+			if a.Mgmt != "" {
+				fmt.Fprintf(w, "  ssh %s  mgmt %s", a.SSH, a.Mgmt)
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w, "hosts:")
 		names := make([]string, 0, len(st.Hosts))

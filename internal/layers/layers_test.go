@@ -87,9 +87,11 @@ var allowed = map[string][]string{
 	"lbx/vm/guest":          {},
 	// capture is the testbed's packet capture and decoding.
 	"lbx/testbed/capture": {},
-	"lbx/testbed":         {"*"},
-	"lbx/bench":           {"*"},
-	"lbx/cmd/lbx":         {"*"},
+	// topo is the testbed's topology file format (YAML), checked.
+	"lbx/testbed/topo": {},
+	"lbx/testbed":      {"*"},
+	"lbx/bench":        {"*"},
+	"lbx/cmd/lbx":      {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
