@@ -98,6 +98,10 @@ type State struct {
 	Appliances []ApplianceState  `json:"appliances"`
 	HostNS     map[string]string `json:"host_ns"`
 	Namespaces []string          `json:"namespaces"`
+	// HostLinks are the hosts' veth ends on the bridges; Faults the
+	// injected faults (fault.go).
+	HostLinks map[string]LinkState `json:"host_links"`
+	Faults    []FaultState         `json:"faults,omitempty"`
 }
 
 // ApplianceState is one appliance of a running testbed.
@@ -108,6 +112,8 @@ type ApplianceState struct {
 	Mgmt   string `json:"mgmt,omitempty"`
 	// Proc is its process's name in State.Procs.
 	Proc string `json:"proc"`
+	// Ports are its TAP devices and their bridges.
+	Ports []LinkState `json:"ports"`
 }
 
 // Running returns the recorded process named name if it still runs the
@@ -224,17 +230,23 @@ func Up(opts Options) (tb *Testbed, err error) {
 		tb.lock = lock
 	}
 	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir,
-		User: AdminUser, Password: password, Topology: topo.Name, HostNS: map[string]string{}, Namespaces: topo.Namespaces()}
+		User: AdminUser, Password: password, Topology: topo.Name, HostNS: map[string]string{}, Namespaces: topo.Namespaces(),
+		HostLinks: map[string]LinkState{}}
 	if !topo.VIP.IsValid() {
 		tb.State.VIP = ""
 	}
 	for i, a := range topo.Appliances {
-		tb.State.Appliances = append(tb.State.Appliances, ApplianceState{Name: a.Name, Socket: tb.applianceSocket(i), Proc: applianceProc(i, a)})
+		as := ApplianceState{Name: a.Name, Socket: tb.applianceSocket(i), Proc: applianceProc(i, a)}
+		for _, p := range a.Ports {
+			as.Ports = append(as.Ports, LinkState{Device: p.Device, Bridge: p.Bridge})
+		}
+		tb.State.Appliances = append(tb.State.Appliances, as)
 	}
 	tb.State.Socket = tb.State.Appliances[0].Socket
 	for _, h := range topo.Hosts {
 		tb.State.Hosts[h.Name] = h.Addr.Addr().String()
 		tb.State.HostNS[h.Name] = h.NS
+		tb.State.HostLinks[h.Name] = LinkState{Device: h.SwEnd, Bridge: h.Bridge}
 	}
 	defer func() {
 		if err != nil {

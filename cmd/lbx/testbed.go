@@ -13,16 +13,19 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"lbx/testbed"
+	"lbx/testbed/delaylink"
+	"lbx/testbed/publish"
 	"lbx/testbed/topo"
 )
 
 func runTestbed(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: lbx testbed up|down|status|exec HOST -- CMD…")
+		return usagef("usage: lbx testbed up|down|status|exec HOST -- CMD…|fault NAME delay D|clear")
 	}
 	switch args[0] {
 	case "up":
@@ -104,6 +107,56 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return testbed.Serve(ctx, o, slog.New(slog.NewTextHandler(stderr, nil)))
+	case "fault":
+		// lbx testbed fault NAME delay DUR | lbx testbed fault NAME clear
+		rest := args[1:]
+		usage := "usage: lbx testbed fault APPLIANCE|HOST delay DURATION | lbx testbed fault APPLIANCE|HOST clear"
+		if len(rest) < 2 {
+			return usagef("%s", usage)
+		}
+		tb, err := testbed.Attach("", os.Stdout)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(rest) == 3 && rest[1] == "delay":
+			d, err := time.ParseDuration(rest[2])
+			if err != nil {
+				return usagef("testbed fault %s delay %q: want a duration such as 50ms", rest[0], rest[2])
+			}
+			return tb.Delay(rest[0], d)
+		case len(rest) == 2 && rest[1] == "clear":
+			return tb.ClearFault(rest[0])
+		}
+		return usagef("%s", usage)
+	case "delay-link":
+		// Internal: the relay of a delay link (testbed/delaylink), in
+		// the switch namespace.
+		fs := pflag.NewFlagSet("delay-link", pflag.ContinueOnError)
+		var o delaylink.Options
+		fs.StringVar(&o.A, "a", "", "one interface")
+		fs.StringVar(&o.B, "b", "", "the other")
+		fs.DurationVar(&o.Delay, "delay", 0, "how long each frame is held, each way")
+		fs.IntVar(&o.Queue, "queue", 512, "frames held at most, each way")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		r, run, err := delaylink.Open(o)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		fmt.Fprintf(stderr, "delay link: relaying %s <-> %s, %s each way, %d frames queued at most\n", o.A, o.B, o.Delay, o.Queue)
+		err = run(ctx)
+		for _, d := range []struct {
+			name string
+			st   *delaylink.Stats
+		}{{o.A + "->" + o.B, &r.AB}, {o.B + "->" + o.A, &r.BA}} {
+			fmt.Fprintf(stderr, "delay link: %s forwarded %d dropped %d truncated %d errors %d\n", d.name,
+				d.st.Forwarded.Load(), d.st.Dropped.Load(), d.st.Truncated.Load(), d.st.Errors.Load())
+		}
+		return err
 	case "publish":
 		// Internal: the relay publishing the appliance's management
 		// listeners on the host; fd 3, 4, … are the host's bound sockets,
@@ -128,7 +181,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		return testbed.Publish(ctx, ls, *to, slog.New(slog.NewTextHandler(stderr, nil)))
+		return publish.Publish(ctx, ls, *to, slog.New(slog.NewTextHandler(stderr, nil)))
 	}
 	return usagef("testbed: unknown command %q", args[0])
 }

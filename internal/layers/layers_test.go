@@ -89,9 +89,13 @@ var allowed = map[string][]string{
 	"lbx/testbed/capture": {},
 	// topo is the testbed's topology file format (YAML), checked.
 	"lbx/testbed/topo": {},
-	"lbx/testbed":      {"*"},
-	"lbx/bench":        {"*"},
-	"lbx/cmd/lbx":      {"*"},
+	// delaylink is the testbed's latency fault: an AF_PACKET relay.
+	"lbx/testbed/delaylink": {},
+	// publish relays the appliances' management ports onto the host.
+	"lbx/testbed/publish": {},
+	"lbx/testbed":         {"*"},
+	"lbx/bench":           {"*"},
+	"lbx/cmd/lbx":         {"*"},
 }
 
 // everywhere are leaf packages any lbx package may import.
