@@ -80,6 +80,9 @@ var skipCommands = []skipRule{
 	// TestFarmDemo (testbed/) run it, its status, stop and start.
 	{[]string{"lbx", "farm"}, "testbed TestFarm, TestFarmChecker", false},
 	{[]string{"lbx", "demo", "farm"}, "testbed TestFarmDemo", true},
+	// lbx demo arr (make demo-arr) brings the arr topology up (root): TestARRDemo.
+	{[]string{"lbx", "demo", "arr"}, "TestARRDemo", true},
+	{[]string{"make", "demo-arr"}, "TestARRDemo", false},
 	// lbx run with TAP ports needs root: the testbed starts it for every
 	// namespace test; its boot config handling is TestRunBootFromPrintedDefault
 	// and TestRunBootOverrideEachKey, SSH and the admin password

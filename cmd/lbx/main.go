@@ -45,6 +45,8 @@ usage:
   lbx testbed up --vm [--image FILE]      the appliance VM (make image) in the testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
+  lbx demo arr                            the arr topology: the seed paper's scenarios (routing,
+                                          active/passive failover, active/active with a slow node)
   lbx farm run -f userconfig.xml [--macro NAME=VALUE …] [--peer ADDR …] [--module DIR]
                                           a member of a SafeKit-style farm (README "Farm mode")
   lbx farm status [-o json] | stop | start

@@ -281,8 +281,13 @@ func runDemo(args []string, stdout io.Writer) error {
 		defer os.RemoveAll(dir)
 		return testbed.FarmDemo(ctx, stdout, bin, dir)
 	}
+	if len(args) == 1 && args[0] == "arr" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return arrDemo(ctx, stdout, testbed.Options{})
+	}
 	if len(args) > 0 {
-		return usagef("demo takes no arguments but farm")
+		return usagef("demo takes no arguments but farm or arr")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
