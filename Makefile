@@ -4,7 +4,7 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
-.PHONY: all build image vm demo test test-afxdp bench bench-quick unit vet lint fmt-check clean
+.PHONY: all build image vm demo demo-arr test test-afxdp bench bench-quick unit vet lint fmt-check clean
 
 all: build
 
@@ -25,6 +25,12 @@ vm: image
 # and survived, testbed down. Needs root (network namespaces).
 demo: build
 	./$(BIN) demo
+
+# The seed paper's ARR deployment (testbed topology arr): routing by URL,
+# host and user agent; active/passive failover with a crash and an
+# affinity cookie; active/active with a slowed ARR node. Needs root.
+demo-arr: build
+	./$(BIN) demo arr
 
 # lbx over TAP and over AF_XDP beside nftables DNAT, HAProxy (tcp, http)
 # and plain kernel routing on the testbed: keep-alive, new connections,

@@ -23,12 +23,24 @@ func newPassword() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// publishMgmt binds the host's ends of the appliance's SSH and HTTPS
+// publishMgmt binds the host's ends of the appliances' SSH and HTTPS
 // listeners on 127.0.0.1 (ports picked by the kernel, held from the bind
 // on) and starts the relay that serves them, in the switch namespace,
-// from the bound sockets it inherits (publish.go).
+// from the bound sockets it inherits (publish.go): one relay for every
+// appliance with Mgmt.
 func (tb *Testbed) publishMgmt() error {
-	to := []string{ApplianceSSH, ApplianceREST}
+	var to []string
+	var owner []int // appliance index of each listener
+	for i, a := range tb.Topo.Appliances {
+		if a.Mgmt {
+			ssh, rest := mgmtAddrs(i)
+			to = append(to, ssh, rest)
+			owner = append(owner, i, i)
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
 	var files []*os.File
 	defer func() {
 		for _, f := range files {
@@ -49,33 +61,37 @@ func (tb *Testbed) publishMgmt() error {
 		files = append(files, f)
 		addrs = append(addrs, l.Addr().String())
 	}
-	tb.State.SSH, tb.State.Mgmt = addrs[0], "https://"+addrs[1]
+	for k := 0; k < len(addrs); k += 2 {
+		a := &tb.State.Appliances[owner[k]]
+		a.SSH, a.Mgmt = addrs[k], "https://"+addrs[k+1]
+		fmt.Fprintf(tb.opts.Log, "testbed: publishing %s's SSH on %s and HTTPS on %s\n", a.Name, addrs[k], addrs[k+1])
+	}
+	tb.State.SSH, tb.State.Mgmt = tb.State.Appliances[0].SSH, tb.State.Appliances[0].Mgmt
 	argv := []string{tb.opts.Binary, "testbed", "publish"}
 	for _, a := range to {
 		argv = append(argv, "--to", a)
 	}
-	fmt.Fprintf(tb.opts.Log, "testbed: publishing the appliance's SSH on %s and HTTPS on %s\n", addrs[0], addrs[1])
 	return tb.startWith("publish", tb.Topo.SwitchNS, argv, nil, files)
 }
 
-// applianceAnswers checks that the appliance answers on its control socket
-// and, when published, sends its SSH banner on the host's address.
-func (tb *Testbed) applianceAnswers(c *ctlsock.Client) error {
+// applianceAnswers checks that an appliance answers on its control socket
+// and, when published (ssh is not empty), sends its SSH banner there.
+func (tb *Testbed) applianceAnswers(c *ctlsock.Client, ssh string) error {
 	if _, err := c.Exec("list ltm virtual"); err != nil {
-		return fmt.Errorf("control socket %s: %w", tb.opts.Socket, err)
+		return fmt.Errorf("control socket %s: %w", c.Path, err)
 	}
-	if tb.State.SSH == "" {
+	if ssh == "" {
 		return nil
 	}
-	conn, err := net.DialTimeout("tcp", tb.State.SSH, 2*time.Second)
+	conn, err := net.DialTimeout("tcp", ssh, 2*time.Second)
 	if err != nil {
-		return fmt.Errorf("ssh %s: %w", tb.State.SSH, err)
+		return fmt.Errorf("ssh %s: %w", ssh, err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(2 * time.Second))
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if !strings.HasPrefix(line, "SSH-") {
-		return fmt.Errorf("ssh %s: no SSH banner (%q, %v)", tb.State.SSH, line, err)
+		return fmt.Errorf("ssh %s: no SSH banner (%q, %v)", ssh, line, err)
 	}
 	return nil
 }

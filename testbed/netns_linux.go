@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"golang.org/x/sys/unix"
+
 	"lbx/dataplane/afxdp"
 )
 
@@ -368,6 +369,26 @@ func nsSysctl(ns, key, value string) error {
 	return withNS(ns, func() error {
 		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
 			return fmt.Errorf("netns %s: sysctl %s: %w", ns, key, err)
+		}
+		return nil
+	})
+}
+
+// addRoutes adds a host's static routes on its eth0.
+func addRoutes(hostNS string, routes []Route) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	return withLinks(hostNS, func(nl *netlink.Handle) error {
+		eth, err := nl.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		for _, r := range routes {
+			dst := &net.IPNet{IP: r.To.Masked().Addr().AsSlice(), Mask: net.CIDRMask(r.To.Bits(), 32)}
+			if err := nl.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Dst: dst, Gw: r.Via.AsSlice()}); err != nil {
+				return fmt.Errorf("route %s via %s: %w", r.To, r.Via, err)
+			}
 		}
 		return nil
 	})

@@ -58,6 +58,8 @@ type Options struct {
 	// VM, when set, boots the appliance VM (vm.go) instead of the
 	// appliance process.
 	VM *VMOptions
+	// Topology is the layout to build (LoadTopology); nil: the default.
+	Topology *Topology
 }
 
 // PortDrivers are the drivers Options.PortDriver may name.
@@ -88,6 +90,59 @@ type State struct {
 	Password string `json:"password"`
 	Procs    []Proc `json:"procs"`
 	Dir      string `json:"dir"`
+	// Topology names the layout; Appliances are its appliances (the
+	// first's socket, SSH and Mgmt are also Socket, SSH and Mgmt above);
+	// HostNS maps each host to its namespace; Namespaces are every
+	// namespace Up created, for Down after a crash.
+	Topology   string            `json:"topology"`
+	Appliances []ApplianceState  `json:"appliances"`
+	HostNS     map[string]string `json:"host_ns"`
+	Namespaces []string          `json:"namespaces"`
+	// HostLinks are the hosts' veth ends on the bridges; Faults the
+	// injected faults (fault.go).
+	HostLinks map[string]LinkState `json:"host_links"`
+	Faults    []FaultState         `json:"faults,omitempty"`
+}
+
+// ApplianceState is one appliance of a running testbed.
+type ApplianceState struct {
+	Name   string `json:"name"`
+	Socket string `json:"socket"`
+	SSH    string `json:"ssh,omitempty"`
+	Mgmt   string `json:"mgmt,omitempty"`
+	// Proc is its process's name in State.Procs.
+	Proc string `json:"proc"`
+	// Ports are its TAP devices and their bridges.
+	Ports []LinkState `json:"ports"`
+}
+
+// Running returns the recorded process named name if it still runs the
+// command the testbed started.
+func (st *State) Running(name string) (Proc, bool) {
+	for i := len(st.Procs) - 1; i >= 0; i-- {
+		if p := st.Procs[i]; p.Name == name && isOurs(p) {
+			return p, true
+		}
+	}
+	return Proc{}, false
+}
+
+// Appliance returns the named appliance of the state ("": the
+// first).
+func (st *State) Appliance(name string) (ApplianceState, error) {
+	for _, a := range st.Appliances {
+		if name == "" || a.Name == name {
+			return a, nil
+		}
+	}
+	if name == "" && st.Socket != "" { // a state written before topologies
+		return ApplianceState{Name: "lbx", Socket: st.Socket, SSH: st.SSH, Mgmt: st.Mgmt, Proc: "appliance"}, nil
+	}
+	var names []string
+	for _, a := range st.Appliances {
+		names = append(names, a.Name)
+	}
+	return ApplianceState{}, fmt.Errorf("testbed: no appliance %q (appliances: %s)", name, strings.Join(names, ", "))
 }
 
 // AdminUser is the testbed's admin user.
@@ -155,6 +210,17 @@ func Up(opts Options) (tb *Testbed, err error) {
 		defer lock.release()
 	}
 	topo := DefaultTopology()
+	if opts.Topology != nil {
+		topo = *opts.Topology
+	}
+	if len(topo.Appliances) == 0 {
+		lock.release()
+		return nil, errors.New("testbed: topology has no appliance")
+	}
+	if opts.VM != nil && len(topo.Appliances) > 1 {
+		lock.release()
+		return nil, fmt.Errorf("testbed: --vm boots one appliance; topology %s has %d", topo.Name, len(topo.Appliances))
+	}
 	if err := down(topo, opts.StateDir, opts.Log, nil); err != nil {
 		lock.release()
 		return nil, fmt.Errorf("testbed: clean up an earlier run: %w", err)
@@ -164,9 +230,23 @@ func Up(opts Options) (tb *Testbed, err error) {
 		tb.lock = lock
 	}
 	tb.State = State{VIP: topo.VIP.String(), Hosts: map[string]string{}, Socket: opts.Socket, Dir: opts.StateDir,
-		User: AdminUser, Password: password}
+		User: AdminUser, Password: password, Topology: topo.Name, HostNS: map[string]string{}, Namespaces: topo.Namespaces(),
+		HostLinks: map[string]LinkState{}}
+	if !topo.VIP.IsValid() {
+		tb.State.VIP = ""
+	}
+	for i, a := range topo.Appliances {
+		as := ApplianceState{Name: a.Name, Socket: tb.applianceSocket(i), Proc: applianceProc(i, a)}
+		for _, p := range a.Ports {
+			as.Ports = append(as.Ports, LinkState{Device: p.Device, Bridge: p.Bridge})
+		}
+		tb.State.Appliances = append(tb.State.Appliances, as)
+	}
+	tb.State.Socket = tb.State.Appliances[0].Socket
 	for _, h := range topo.Hosts {
 		tb.State.Hosts[h.Name] = h.Addr.Addr().String()
+		tb.State.HostNS[h.Name] = h.NS
+		tb.State.HostLinks[h.Name] = LinkState{Device: h.SwEnd, Bridge: h.Bridge}
 	}
 	defer func() {
 		if err != nil {
@@ -197,11 +277,16 @@ func Up(opts Options) (tb *Testbed, err error) {
 		if err := attachHost(topo.SwitchNS, h.Bridge, h.SwEnd, h.NS, h.Addr, h.Gateway); err != nil {
 			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
 		}
+		if err := addRoutes(h.NS, h.Routes); err != nil {
+			return tb, fmt.Errorf("testbed: host %s: %w", h.Name, err)
+		}
 	}
 	if opts.PortDriver == "afxdp" && opts.VM == nil {
-		for _, dev := range slices.Sorted(maps.Keys(topo.TAPs)) {
-			if err := addPortVeth(topo.SwitchNS, dev, topo.TAPs[dev]); err != nil {
-				return tb, fmt.Errorf("testbed: appliance port %s: %w", dev, err)
+		for _, a := range topo.Appliances {
+			for _, p := range a.Ports {
+				if err := addPortVeth(topo.SwitchNS, p.Device, p.Bridge); err != nil {
+					return tb, fmt.Errorf("testbed: appliance %s port %s: %w", a.Name, p.Device, err)
+				}
 			}
 		}
 	}
@@ -213,73 +298,160 @@ func Up(opts Options) (tb *Testbed, err error) {
 	if err := tb.publishMgmt(); err != nil {
 		return tb, err
 	}
-	savedPath := filepath.Join(opts.StateDir, "bigip.conf")
-	if err := os.WriteFile(savedPath, []byte(opts.Config), 0o600); err != nil {
-		return tb, fmt.Errorf("testbed: %w", err)
-	}
-	if err := tb.BootAppliance(); err != nil {
-		return tb, err
+	for i, a := range topo.Appliances {
+		conf := a.Config
+		if conf == "" {
+			conf = opts.Config
+		}
+		if err := os.MkdirAll(tb.applianceDir(i), 0o700); err != nil {
+			return tb, fmt.Errorf("testbed: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tb.applianceDir(i), "bigip.conf"), []byte(conf), 0o600); err != nil {
+			return tb, fmt.Errorf("testbed: %w", err)
+		}
+		if err := tb.bootAppliance(i); err != nil {
+			return tb, err
+		}
 	}
 	for _, h := range topo.Emulated() {
 		if err := waitServer(h, 10*time.Second); err != nil {
 			return tb, err
 		}
 	}
-	fmt.Fprintf(opts.Log, "testbed: up: VIP %s, control socket %s\n", topo.VIP, opts.Socket)
+	fmt.Fprintf(opts.Log, "testbed: up: topology %s, VIP %s, control socket %s\n", topo.Name, topo.VIP, tb.State.Socket)
+	for _, a := range tb.State.Appliances[1:] {
+		fmt.Fprintf(opts.Log, "testbed: appliance %s: control socket %s (lbx -c … --appliance %s)\n", a.Name, a.Socket, a.Name)
+	}
 	fmt.Fprintf(opts.Log, "testbed: ssh -p %s %s@127.0.0.1 (password: lbx testbed status -o json), management API %s\n",
 		tb.State.SSH[strings.LastIndexByte(tb.State.SSH, ':')+1:], AdminUser, tb.State.Mgmt)
 	return tb, nil
 }
 
-// BootAppliance starts the appliance in the switch namespace with the
-// testbed's saved config, SSH and the management API on the namespace's
+// BootAppliance starts the first appliance in the switch namespace with
+// the testbed's saved config, SSH and the management API on the namespace's
 // loopback (published on the host by Up) and the testbed admin's password,
 // waits until its control socket and its SSH server answer, and joins its
 // TAP ports to the bridges (AF_XDP ports' veth pairs are on them already). Everything the appliance generates (SSH host
 // key, certificate) is kept next to the saved config, in the state
 // directory, which Down removes. Up calls it; a test calls it again after
 // CrashAppliance to reboot.
-func (tb *Testbed) BootAppliance() error {
+func (tb *Testbed) BootAppliance() error { return tb.bootAppliance(0) }
+
+// BootApplianceNamed is BootAppliance for the named appliance.
+func (tb *Testbed) BootApplianceNamed(name string) error {
+	_, i, ok := tb.Topo.Appliance(name)
+	if !ok {
+		return fmt.Errorf("testbed: no appliance %q (appliances: %s)", name, strings.Join(tb.Topo.ApplianceNames(), ", "))
+	}
+	return tb.bootAppliance(i)
+}
+
+// applianceSocket is appliance i's control socket.
+func (tb *Testbed) applianceSocket(i int) string {
+	a := tb.Topo.Appliances[i]
+	switch {
+	case a.Socket != "":
+		return a.Socket
+	case i == 0:
+		return tb.opts.Socket
+	}
+	return filepath.Join(tb.opts.StateDir, a.Name+".sock")
+}
+
+// applianceDir holds appliance i's saved config and what it generates:
+// the state directory for the first, a directory of its own for the others.
+func (tb *Testbed) applianceDir(i int) string {
+	if i == 0 {
+		return tb.opts.StateDir
+	}
+	return filepath.Join(tb.opts.StateDir, tb.Topo.Appliances[i].Name)
+}
+
+// applianceProc is the name of appliance i's process (and log): the
+// first is "appliance", as before topologies; the others appliance-NAME.
+func applianceProc(i int, a Appliance) string {
+	if i == 0 {
+		return "appliance"
+	}
+	return "appliance-" + a.Name
+}
+
+// mgmtAddrs are where appliance i's SSH and HTTPS listen in the switch
+// namespace: 127.0.0.1 for the first, 127.0.0.(i+1) for the others.
+func mgmtAddrs(i int) (ssh, rest string) {
+	if i == 0 {
+		return ApplianceSSH, ApplianceREST
+	}
+	return fmt.Sprintf("127.0.0.%d:22", i+1), fmt.Sprintf("127.0.0.%d:443", i+1)
+}
+
+func (tb *Testbed) bootAppliance(i int) error {
 	if tb.opts.VM != nil {
 		return tb.bootVM()
 	}
-	savedPath := filepath.Join(tb.opts.StateDir, "bigip.conf")
-	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.opts.Socket, "--config.saved", savedPath,
-		"--ssh.listen", ApplianceSSH, "--rest.listen", ApplianceREST}
-	if tb.opts.PortDriver != "tap" {
-		ports, err := tb.Topo.bootPorts(tb.opts.PortDriver)
+	a := tb.Topo.Appliances[i]
+	savedPath := filepath.Join(tb.applianceDir(i), "bigip.conf")
+	argv := []string{tb.opts.Binary, "run", "--control.socket", tb.applianceSocket(i), "--config.saved", savedPath}
+	if a.Mgmt {
+		ssh, rest := mgmtAddrs(i)
+		argv = append(argv, "--ssh.listen", ssh, "--rest.listen", rest)
+	}
+	if tb.opts.PortDriver != "tap" || !a.EmbeddedBoot {
+		ports, err := a.bootPorts(tb.opts.PortDriver)
 		if err != nil {
 			return err
 		}
 		argv = append(argv, "--ports", ports)
 	}
-	fmt.Fprintf(tb.opts.Log, "testbed: booting appliance: %s\n", strings.Join(argv, " "))
+	if !a.EmbeddedBoot {
+		selfs, err := a.bootSelfIPs()
+		if err != nil {
+			return err
+		}
+		argv = append(argv, "--selfips", selfs)
+		if a.Flows > 0 {
+			argv = append(argv, "--flows.capacity", strconv.Itoa(a.Flows))
+		}
+	}
+	name := applianceProc(i, a)
+	fmt.Fprintf(tb.opts.Log, "testbed: booting %s: %s\n", name, strings.Join(argv, " "))
 	// The password goes in the environment: argv is world-readable in
 	// /proc, the environment only to root.
 	env := append(os.Environ(), "LBX_ADMIN_PASSWORD="+tb.State.Password)
-	if err := tb.startWith("appliance", tb.Topo.SwitchNS, argv, env, nil); err != nil {
+	if err := tb.startWith(name, tb.Topo.SwitchNS, argv, env, nil); err != nil {
 		return err
 	}
-	if err := tb.waitAppliance(15 * time.Second); err != nil {
+	if err := tb.waitAppliance(i, 15*time.Second); err != nil {
 		return err
 	}
 	if tb.opts.PortDriver != "tap" {
 		return nil // the veth pairs are on the bridges since Up
 	}
-	for tap, br := range tb.Topo.TAPs {
-		if err := enslave(tb.Topo.SwitchNS, tap, br); err != nil {
+	for _, p := range a.Ports {
+		if err := enslave(tb.Topo.SwitchNS, p.Device, p.Bridge); err != nil {
 			return fmt.Errorf("testbed: %w", err)
 		}
 	}
 	return nil
 }
 
-// CrashAppliance kills the appliance with SIGKILL, as a power cut would:
+// CrashAppliance kills the (first) appliance with SIGKILL, as a power cut would:
 // it gets no chance to clean up or save.
-func (tb *Testbed) CrashAppliance() error {
+func (tb *Testbed) CrashAppliance() error { return tb.crash("appliance") }
+
+// CrashApplianceNamed is CrashAppliance for the named appliance.
+func (tb *Testbed) CrashApplianceNamed(name string) error {
+	a, i, ok := tb.Topo.Appliance(name)
+	if !ok {
+		return fmt.Errorf("testbed: no appliance %q (appliances: %s)", name, strings.Join(tb.Topo.ApplianceNames(), ", "))
+	}
+	return tb.crash(applianceProc(i, a))
+}
+
+func (tb *Testbed) crash(proc string) error {
 	for i := len(tb.State.Procs) - 1; i >= 0; i-- {
 		p := tb.State.Procs[i]
-		if p.Name != "appliance" || !isOurs(p) {
+		if p.Name != proc || !isOurs(p) {
 			continue
 		}
 		if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
@@ -292,7 +464,7 @@ func (tb *Testbed) CrashAppliance() error {
 		tb.State.Procs = append(tb.State.Procs[:i], tb.State.Procs[i+1:]...)
 		return tb.saveState()
 	}
-	return errors.New("testbed: no running appliance")
+	return fmt.Errorf("testbed: no running %s", proc)
 }
 
 // start runs argv inside ns and records it in the state file.
@@ -341,24 +513,25 @@ func (tb *Testbed) saveState() error {
 
 // waitAppliance waits until the control socket answers, or the appliance
 // process exits (its log is then part of the error).
-func (tb *Testbed) waitAppliance(limit time.Duration) error {
-	c := &ctlsock.Client{Path: tb.opts.Socket, Timeout: 2 * time.Second}
+func (tb *Testbed) waitAppliance(i int, limit time.Duration) error {
+	c := &ctlsock.Client{Path: tb.applianceSocket(i), Timeout: 2 * time.Second}
+	name := applianceProc(i, tb.Topo.Appliances[i])
 	var appliance *exec.Cmd
 	for _, p := range tb.State.Procs { // the last one started wins
-		if p.Name == "appliance" {
+		if p.Name == name {
 			appliance = tb.cmds[p.PID]
 		}
 	}
 	deadline := time.Now().Add(limit)
 	for attempt := 0; ; attempt++ {
-		err := tb.applianceAnswers(c)
+		err := tb.applianceAnswers(c, tb.State.Appliances[i].SSH)
 		if err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
-			return fmt.Errorf("testbed: appliance did not answer within %s: %v\n%s", limit, err, tb.logTail("appliance"))
+			return fmt.Errorf("testbed: %s did not answer within %s: %v\n%s", name, limit, err, tb.logTail(name))
 		}
 		if appliance != nil && !alive(appliance.Process.Pid) {
-			return fmt.Errorf("testbed: appliance exited during boot:\n%s", tb.logTail("appliance"))
+			return fmt.Errorf("testbed: %s exited during boot:\n%s", name, tb.logTail(name))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -398,12 +571,14 @@ func Down(stateDir string, log io.Writer) error {
 func down(topo Topology, stateDir string, log io.Writer, children map[int]*exec.Cmd) error {
 	var errs []error
 	var procs []Proc
+	var extra []string // the namespaces of the topology the state file names
 	if b, err := os.ReadFile(filepath.Join(stateDir, "state.json")); err == nil {
 		var st State
 		if err := json.Unmarshal(b, &st); err != nil {
 			errs = append(errs, fmt.Errorf("testbed: state file: %w", err))
 		}
 		procs = st.Procs
+		extra = st.Namespaces
 	}
 	// Stop the appliance first so it removes its socket and TAP devices.
 	for i := len(procs) - 1; i >= 0; i-- {
@@ -420,6 +595,13 @@ func down(topo Topology, stateDir string, log io.Writer, children map[int]*exec.
 	// (for instance by `lbx testbed exec` or a crashed run). The routed
 	// network's namespaces (routed.go) go too, added or not.
 	namespaces := topo.Namespaces()
+	for _, ns := range extra {
+		// Only the testbed's own names: a state file is no licence to
+		// remove anything else.
+		if strings.HasPrefix(ns, "lbx-") && !slices.Contains(namespaces, ns) {
+			namespaces = append(namespaces, ns)
+		}
+	}
 	for _, ns := range routedNamespaces {
 		if !slices.Contains(namespaces, ns) {
 			namespaces = append(namespaces, ns)
@@ -556,9 +738,16 @@ func ReadState(stateDir string) (*State, error) {
 	return &st, nil
 }
 
-// Exec replaces the current process with argv run on host.
+// Exec replaces the current process with argv run on host (of the running
+// testbed's topology, else of the default one).
 func Exec(host string, argv []string) error {
 	topo := DefaultTopology()
+	if st, err := ReadState(""); err == nil && len(st.HostNS) > 0 {
+		topo.Hosts = nil
+		for _, name := range slices.Sorted(maps.Keys(st.HostNS)) {
+			topo.Hosts = append(topo.Hosts, Host{Name: name, NS: st.HostNS[name]})
+		}
+	}
 	h, ok := topo.Host(host)
 	if !ok {
 		names := make([]string, len(topo.Hosts))
@@ -637,7 +826,16 @@ func (tb *Testbed) In(host string, fn func() error) error {
 	return withNS(h.NS, fn)
 }
 
-// Client returns a control client for the testbed's appliance.
+// Client returns a control client for the testbed's (first) appliance.
 func (tb *Testbed) Client() *ctlsock.Client {
-	return &ctlsock.Client{Path: tb.opts.Socket}
+	return &ctlsock.Client{Path: tb.applianceSocket(0)}
+}
+
+// ClientOf returns a control client for the named appliance.
+func (tb *Testbed) ClientOf(name string) (*ctlsock.Client, error) {
+	_, i, ok := tb.Topo.Appliance(name)
+	if !ok {
+		return nil, fmt.Errorf("testbed: no appliance %q (appliances: %s)", name, strings.Join(tb.Topo.ApplianceNames(), ", "))
+	}
+	return &ctlsock.Client{Path: tb.applianceSocket(i)}, nil
 }

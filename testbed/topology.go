@@ -3,9 +3,9 @@ package testbed
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -43,10 +43,48 @@ type Host struct {
 	Serve *ServerOptions
 	// Pooled hosts are the members of the default config's pools.
 	Pooled bool
+	// Routes are static routes beyond the default one.
+	Routes []Route
+}
+
+// Route is a host's static route.
+type Route struct {
+	To  netip.Prefix
+	Via netip.Addr
+}
+
+// Appliance is one lbx appliance of a topology: a process in the switch
+// namespace whose TAP ports join the topology's bridges.
+type Appliance struct {
+	Name string
+	// Socket is its control socket; empty: Options.Socket for the first
+	// appliance, NAME.sock in the state directory for the others.
+	Socket string
+	// Mgmt publishes its SSH and HTTPS management on the host (mgmt.go).
+	Mgmt  bool
+	Ports []AppliancePort
+	// Config is its traffic config (bigip.conf); empty: Options.Config.
+	Config string
+	// Flows is its flow table's capacity (0: the boot default).
+	Flows int
+	// EmbeddedBoot boots it from the embedded default boot config (the
+	// default topology's appliance) instead of the ports and self IPs
+	// given as boot flags.
+	EmbeddedBoot bool
+}
+
+// AppliancePort is one data port: a TAP device on a bridge.
+type AppliancePort struct {
+	Device string
+	Bridge string
+	MAC    string
+	Self   netip.Prefix // the port's self IP; invalid: none
 }
 
 // Topology is the whole testbed layout.
 type Topology struct {
+	// Name is "default" or the topology file's name.
+	Name     string
 	SwitchNS string
 	Bridges  []string
 	// TAPs maps each appliance port's device to the bridge it joins: a
@@ -54,10 +92,14 @@ type Topology struct {
 	// (PortPeer) is the bridge port.
 	TAPs map[string]string
 	// PortMACs are the appliance ports' MACs, as the default boot
-	// config has them.
+	// config has them. TAPs and PortMACs are the first appliance's
+	// ports: the VM and the AF_XDP driver serve only that one.
 	PortMACs map[string]string
-	Hosts    []Host
-	VIP      netip.Addr
+	// Appliances are the lbx processes; the first is the one the
+	// testbed's Client, BootAppliance and CrashAppliance act on.
+	Appliances []Appliance
+	Hosts      []Host
+	VIP        netip.Addr
 }
 
 // DefaultTopology is the layout `lbx testbed up` builds.
@@ -65,11 +107,16 @@ func DefaultTopology() Topology {
 	clientGW := netip.MustParseAddr("198.18.1.2")
 	serverGW := netip.MustParseAddr("198.18.2.2")
 	t := Topology{
+		Name:     "default",
 		SwitchNS: "lbx-sw",
 		Bridges:  []string{"br-client", "br-server"},
 		TAPs:     map[string]string{"lbx-ext": "br-client", "lbx-int": "br-server"},
 		PortMACs: map[string]string{"lbx-ext": "02:00:5e:10:01:02", "lbx-int": "02:00:5e:10:02:02"},
 		VIP:      netip.MustParseAddr("198.18.1.100"),
+		Appliances: []Appliance{{Name: "lbx", Mgmt: true, EmbeddedBoot: true, Ports: []AppliancePort{
+			{Device: "lbx-ext", Bridge: "br-client", MAC: "02:00:5e:10:01:02", Self: netip.MustParsePrefix("198.18.1.2/24")},
+			{Device: "lbx-int", Bridge: "br-server", MAC: "02:00:5e:10:02:02", Self: netip.MustParsePrefix("198.18.2.2/24")},
+		}}},
 		Hosts: []Host{
 			{Name: "client", NS: "lbx-client", Addr: netip.MustParsePrefix("198.18.1.10/24"), Gateway: clientGW, Bridge: "br-client", SwEnd: "v-client"},
 		},
@@ -115,8 +162,8 @@ func DefaultTopology() Topology {
 func PortPeer(device string) string { return device + "-br" }
 
 // bootPorts is the appliance's ports as the --ports boot flag takes them,
-// with driver: the default boot config's names and MACs.
-func (t Topology) bootPorts(driver string) (string, error) {
+// each named after its device, with driver.
+func (a Appliance) bootPorts(driver string) (string, error) {
 	type port struct {
 		Name   string `json:"name"`
 		Driver string `json:"driver"`
@@ -124,11 +171,48 @@ func (t Topology) bootPorts(driver string) (string, error) {
 		MAC    string `json:"mac"`
 	}
 	var ports []port
-	for _, dev := range slices.Sorted(maps.Keys(t.TAPs)) {
-		ports = append(ports, port{Name: dev, Driver: driver, Device: dev, MAC: t.PortMACs[dev]})
+	for _, p := range slices.SortedFunc(slices.Values(a.Ports), func(x, y AppliancePort) int { return strings.Compare(x.Device, y.Device) }) {
+		ports = append(ports, port{Name: p.Device, Driver: driver, Device: p.Device, MAC: p.MAC})
 	}
 	b, err := json.Marshal(ports)
 	return string(b), err
+}
+
+// bootSelfIPs is the appliance's self IPs as the --selfips boot flag takes
+// them: /Common/self_DEVICE on each port that has one.
+func (a Appliance) bootSelfIPs() (string, error) {
+	type self struct {
+		Name    string `json:"name"`
+		Address string `json:"address"`
+		Port    string `json:"port"`
+	}
+	selfs := []self{}
+	for _, p := range a.Ports {
+		if p.Self.IsValid() {
+			selfs = append(selfs, self{Name: "/Common/self_" + p.Device, Address: p.Self.String(), Port: p.Device})
+		}
+	}
+	b, err := json.Marshal(selfs)
+	return string(b), err
+}
+
+// Appliance returns the named appliance and its index; "" names the first.
+func (t Topology) Appliance(name string) (Appliance, int, bool) {
+	for i, a := range t.Appliances {
+		if name == "" || a.Name == name {
+			return a, i, true
+		}
+	}
+	return Appliance{}, -1, false
+}
+
+// ApplianceNames lists the appliances' names in order.
+func (t Topology) ApplianceNames() []string {
+	var n []string
+	for _, a := range t.Appliances {
+		n = append(n, a.Name)
+	}
+	return n
 }
 
 // Host returns the named host.

@@ -72,11 +72,17 @@ var skipCommands = []skipRule{
 	// Testbed.Down, which every namespace test (testbed/integration_test.go,
 	// upTestbed, curl) runs; status -o json is TestStatusJSONKeys here.
 	{[]string{"lbx", "testbed"}, "testbed integration tests, TestStatusJSONKeys", false},
+	// --appliance reads a testbed's state file: TestApplianceFlag here,
+	// and the arr topology's tests (testbed TestIntegrationARR*).
+	{[]string{"lbx", "--appliance"}, "TestApplianceFlag, testbed TestIntegrationARRRouting", false},
 	// lbx farm runs a farm member (root, a LAN, namespaces): the farm
 	// testbed's TestFarm, TestFarmOnPort, TestFarmChecker and
 	// TestFarmDemo (testbed/) run it, its status, stop and start.
 	{[]string{"lbx", "farm"}, "testbed TestFarm, TestFarmChecker", false},
 	{[]string{"lbx", "demo", "farm"}, "testbed TestFarmDemo", true},
+	// lbx demo arr (make demo-arr) brings the arr topology up (root): TestARRDemo.
+	{[]string{"lbx", "demo", "arr"}, "TestARRDemo", true},
+	{[]string{"make", "demo-arr"}, "TestARRDemo", false},
 	// lbx run with TAP ports needs root: the testbed starts it for every
 	// namespace test; its boot config handling is TestRunBootFromPrintedDefault
 	// and TestRunBootOverrideEachKey, SSH and the admin password
@@ -114,6 +120,9 @@ var skipCommands = []skipRule{
 // line: pictures and sample output no test can produce verbatim (addresses
 // and timestamps vary), each with the test that checks what it shows.
 var untaggedBlocks = map[string]string{
+	// The arr topology's picture: testbed/topo's TestBuiltins loads it
+	// and TestIntegrationARRRouting (testbed) routes through it.
+	"client 198.18.1.10 ─br-client─ bigip [198.18.1.2 | VIP 198.18.1.100 | 198.18.3.2] ─br-arr─┐": "TestIntegrationARRRouting",
 	// The monitor trace of the IIS emulator: TestIntegrationIISCloseCheck
 	// (testbed/monitor_integration_test.go) checks the trace's reason and
 	// its [R.] packet.
@@ -190,6 +199,8 @@ func TestDocShellExamples(t *testing.T) {
 			switch {
 			case info == "tmsh" || info == "alteon" || info == "yaml" || strings.HasPrefix(info, "tmsh file="):
 				// ctrlplane's TestDocExamples; files are run by the lines naming them.
+			case info == "yaml topology":
+				// testbed/topo's TestDocExamples parses them.
 			case info == "sh":
 				t.Run(name, func(t *testing.T) { ran += runShellBlock(t, dir, text) })
 			case info == "text":
@@ -213,7 +224,7 @@ func TestDocShellExamples(t *testing.T) {
 					t.Errorf("%s: untagged block starting %q: give it a language whose examples run, or list it in untaggedBlocks with the test that covers it", f, first)
 				}
 			default:
-				t.Errorf("%s: block in %q: no test runs it (sh, text, tmsh, alteon, yaml run)", f, info)
+				t.Errorf("%s: block in %q: no test runs it (sh, text, tmsh, alteon, yaml, yaml topology run)", f, info)
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"lbx/cli"
 	"lbx/ctrlplane/ctlsock"
 	"lbx/ctrlplane/store"
+	"lbx/testbed"
 )
 
 const usage = `lbx — a software load-balancer appliance
@@ -38,10 +39,14 @@ usage:
                                           Request Routing: web farms, URL Rewrite rules) into
                                           tmsh to push; what is not translated is listed first
   lbx testbed up|down|status [-o json]    the network-namespace testbed
+  lbx testbed up --topology NAME|FILE     another layout: arr (BIG-IP, two ARR nodes, content
+                                          servers) or a topology YAML file (docs/TESTBED.md)
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed up --vm [--image FILE]      the appliance VM (make image) in the testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
+  lbx demo arr                            the arr topology: the seed paper's scenarios (routing,
+                                          active/passive failover, active/active with a slow node)
   lbx farm run -f userconfig.xml [--macro NAME=VALUE …] [--peer ADDR …] [--module DIR]
                                           a member of a SafeKit-style farm (README "Farm mode")
   lbx farm status [-o json] | stop | start
@@ -53,7 +58,8 @@ usage:
                                           boot it under qemu (README: Boot it as a VM)
 
 client options (cli, -c, push): --socket PATH (env LBX_CONTROL_SOCKET,
-default /run/lbx/lbx.sock); --dialect tmsh|alteon (default: a text starting
+default /run/lbx/lbx.sock); --appliance NAME (a testbed appliance, its
+socket from lbx testbed status); --dialect tmsh|alteon (default: a text starting
 with / is Alteon, anything else tmsh; --alteon is --dialect alteon)
 push options: --push-timeout DURATION (give up waiting for the apply after
 it; by default a push waits until applied, as a push given up on may still
@@ -107,7 +113,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runAppliance(args[1:], stdout, stderr)
-	case "cli", "push", "-c", "--socket", "--dialect", "--alteon", "-o", "--output":
+	case "cli", "push", "-c", "--socket", "--appliance", "--dialect", "--alteon", "-o", "--output":
 		return runClient(args, stdin, stdout, stderr)
 	case "import":
 		return runImport(args[1:], stdout, stderr)
@@ -133,6 +139,8 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("lbx", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", "", "control socket (default $LBX_CONTROL_SOCKET or /run/lbx/lbx.sock)")
+	appliance := fs.String("appliance", "", "the testbed appliance NAME (its socket from the testbed's state; lbx testbed status)")
+	stateDir := fs.String("testbed-state", testbed.DefaultStateDir, "--appliance: the testbed's state directory")
 	command := fs.StringP("command", "c", "", "run one command")
 	dialect := fs.String("dialect", "", "tmsh or alteon (default: a text starting with / is Alteon)")
 	alteon := fs.Bool("alteon", false, "the same as --dialect alteon")
@@ -155,6 +163,20 @@ func runClient(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usagef("-o %q: want json", *output)
 	}
 	path := *socket
+	if *appliance != "" {
+		if path != "" {
+			return usagef("--socket and --appliance: give one")
+		}
+		st, err := testbed.ReadState(*stateDir)
+		if err != nil {
+			return fmt.Errorf("--appliance %s: %w", *appliance, err)
+		}
+		a, err := st.Appliance(*appliance)
+		if err != nil {
+			return fmt.Errorf("--appliance %s: %w", *appliance, err)
+		}
+		path = a.Socket
+	}
 	if path == "" {
 		path = os.Getenv("LBX_CONTROL_SOCKET")
 	}

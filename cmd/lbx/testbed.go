@@ -11,16 +11,21 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"lbx/testbed"
+	"lbx/testbed/delaylink"
+	"lbx/testbed/publish"
+	"lbx/testbed/topo"
 )
 
 func runTestbed(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: lbx testbed up|down|status|exec HOST -- CMD…")
+		return usagef("usage: lbx testbed up|down|status|exec HOST -- CMD…|fault NAME delay D|clear")
 	}
 	switch args[0] {
 	case "up":
@@ -29,10 +34,15 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		driver := fs.String("port-driver", "tap", "the appliance's port driver: tap or afxdp (veth pairs)")
 		useVM := fs.Bool("vm", false, "boot the appliance VM (make image) instead of the appliance process")
 		image := fs.String("image", "bin/lbx-appliance.qcow2", "--vm: the appliance disk")
+		topology := fs.String("topology", "default", "the layout: default, a built-in ("+strings.Join(topo.Builtins(), ", ")+") or a topology YAML file")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-			return usagef("usage: lbx testbed up [--port-driver tap|afxdp] [--vm [--image FILE]]")
+			return usagef("usage: lbx testbed up [--topology NAME|FILE] [--port-driver tap|afxdp] [--vm [--image FILE]]")
 		}
-		o := testbed.Options{Detach: true, Log: stdout, PortDriver: *driver}
+		t, err := testbed.LoadTopology(*topology)
+		if err != nil {
+			return err
+		}
+		o := testbed.Options{Detach: true, Log: stdout, PortDriver: *driver, Topology: &t}
 		if *useVM {
 			abs, err := filepath.Abs(*image)
 			if err != nil {
@@ -42,7 +52,7 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 			// admin password (lbx testbed status -o json).
 			o.VM = &testbed.VMOptions{Image: abs, SetAdminPassword: true}
 		}
-		_, err := testbed.Up(o)
+		_, err = testbed.Up(o)
 		return err
 	case "down":
 		return testbed.Down("", stdout)
@@ -97,6 +107,56 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		return testbed.Serve(ctx, o, slog.New(slog.NewTextHandler(stderr, nil)))
+	case "fault":
+		// lbx testbed fault NAME delay DUR | lbx testbed fault NAME clear
+		rest := args[1:]
+		usage := "usage: lbx testbed fault APPLIANCE|HOST delay DURATION | lbx testbed fault APPLIANCE|HOST clear"
+		if len(rest) < 2 {
+			return usagef("%s", usage)
+		}
+		tb, err := testbed.Attach("", os.Stdout)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(rest) == 3 && rest[1] == "delay":
+			d, err := time.ParseDuration(rest[2])
+			if err != nil {
+				return usagef("testbed fault %s delay %q: want a duration such as 50ms", rest[0], rest[2])
+			}
+			return tb.Delay(rest[0], d)
+		case len(rest) == 2 && rest[1] == "clear":
+			return tb.ClearFault(rest[0])
+		}
+		return usagef("%s", usage)
+	case "delay-link":
+		// Internal: the relay of a delay link (testbed/delaylink), in
+		// the switch namespace.
+		fs := pflag.NewFlagSet("delay-link", pflag.ContinueOnError)
+		var o delaylink.Options
+		fs.StringVar(&o.A, "a", "", "one interface")
+		fs.StringVar(&o.B, "b", "", "the other")
+		fs.DurationVar(&o.Delay, "delay", 0, "how long each frame is held, each way")
+		fs.IntVar(&o.Queue, "queue", 512, "frames held at most, each way")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		r, run, err := delaylink.Open(o)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		fmt.Fprintf(stderr, "delay link: relaying %s <-> %s, %s each way, %d frames queued at most\n", o.A, o.B, o.Delay, o.Queue)
+		err = run(ctx)
+		for _, d := range []struct {
+			name string
+			st   *delaylink.Stats
+		}{{o.A + "->" + o.B, &r.AB}, {o.B + "->" + o.A, &r.BA}} {
+			fmt.Fprintf(stderr, "delay link: %s forwarded %d dropped %d truncated %d errors %d\n", d.name,
+				d.st.Forwarded.Load(), d.st.Dropped.Load(), d.st.Truncated.Load(), d.st.Errors.Load())
+		}
+		return err
 	case "publish":
 		// Internal: the relay publishing the appliance's management
 		// listeners on the host; fd 3, 4, … are the host's bound sockets,
@@ -121,31 +181,72 @@ func runTestbed(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		return testbed.Publish(ctx, ls, *to, slog.New(slog.NewTextHandler(stderr, nil)))
+		return publish.Publish(ctx, ls, *to, slog.New(slog.NewTextHandler(stderr, nil)))
 	}
 	return usagef("testbed: unknown command %q", args[0])
 }
 
+// statusAppliance is one appliance in `lbx testbed status -o json`.
+type statusAppliance struct {
+	Name   string `json:"name"`
+	Socket string `json:"socket"`
+	SSH    string `json:"ssh,omitempty"`
+	Mgmt   string `json:"mgmt,omitempty"`
+	State  string `json:"state"` // running or stopped
+	PID    int    `json:"pid,omitempty"`
+}
+
+func statusAppliances(st *testbed.State) []statusAppliance {
+	var out []statusAppliance
+	apps := st.Appliances
+	if len(apps) == 0 { // a state file from before topologies
+		a, _ := st.Appliance("")
+		apps = []testbed.ApplianceState{a}
+	}
+	for _, a := range apps {
+		s := statusAppliance{Name: a.Name, Socket: a.Socket, SSH: a.SSH, Mgmt: a.Mgmt, State: "stopped"}
+		if p, ok := st.Running(a.Proc); ok {
+			s.State, s.PID = "running", p.PID
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func printStatus(w io.Writer, st *testbed.State, format string) error {
+	topology := st.Topology
+	if topology == "" {
+		topology = "default"
+	}
 	switch format {
 	case "json":
 		out := struct {
-			VIP      string            `json:"vip"`
-			Hosts    map[string]string `json:"hosts"`
-			Socket   string            `json:"socket"`
-			SSH      string            `json:"ssh"`
-			Mgmt     string            `json:"mgmt"`
-			User     string            `json:"user"`
-			Password string            `json:"password"`
-		}{st.VIP, st.Hosts, st.Socket, st.SSH, st.Mgmt, st.User, st.Password}
+			Topology   string            `json:"topology"`
+			VIP        string            `json:"vip"`
+			Hosts      map[string]string `json:"hosts"`
+			Appliances []statusAppliance `json:"appliances"`
+			Socket     string            `json:"socket"`
+			SSH        string            `json:"ssh"`
+			Mgmt       string            `json:"mgmt"`
+			User       string            `json:"user"`
+			Password   string            `json:"password"`
+		}{topology, st.VIP, st.Hosts, statusAppliances(st), st.Socket, st.SSH, st.Mgmt, st.User, st.Password}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "text":
-		fmt.Fprintf(w, "VIP            %s\ncontrol socket %s\n", st.VIP, st.Socket)
+		fmt.Fprintf(w, "topology       %s\nVIP            %s\ncontrol socket %s\n", topology, st.VIP, st.Socket)
 		if st.SSH != "" {
 			// The password stays off the screen: -o json has it.
 			fmt.Fprintf(w, "ssh            %s (user %s; password: lbx testbed status -o json)\nmgmt           %s\n", st.SSH, st.User, st.Mgmt)
+		}
+		fmt.Fprintln(w, "appliances:")
+		for _, a := range statusAppliances(st) {
+			fmt.Fprintf(w, "  %-8s %-7s %s", a.Name, a.State, a.Socket)
+			if a.Mgmt != "" {
+				fmt.Fprintf(w, "  ssh %s  mgmt %s", a.SSH, a.Mgmt)
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w, "hosts:")
 		names := make([]string, 0, len(st.Hosts))
@@ -180,8 +281,13 @@ func runDemo(args []string, stdout io.Writer) error {
 		defer os.RemoveAll(dir)
 		return testbed.FarmDemo(ctx, stdout, bin, dir)
 	}
+	if len(args) == 1 && args[0] == "arr" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return arrDemo(ctx, stdout, testbed.Options{})
+	}
 	if len(args) > 0 {
-		return usagef("demo takes no arguments but farm")
+		return usagef("demo takes no arguments but farm or arr")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -87,6 +87,12 @@ var allowed = map[string][]string{
 	"lbx/vm/guest":          {},
 	// capture is the testbed's packet capture and decoding.
 	"lbx/testbed/capture": {},
+	// topo is the testbed's topology file format (YAML), checked.
+	"lbx/testbed/topo": {},
+	// delaylink is the testbed's latency fault: an AF_PACKET relay.
+	"lbx/testbed/delaylink": {},
+	// publish relays the appliances' management ports onto the host.
+	"lbx/testbed/publish": {},
 	"lbx/testbed":         {"*"},
 	"lbx/bench":           {"*"},
 	"lbx/cmd/lbx":         {"*"},
