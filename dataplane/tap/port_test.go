@@ -138,15 +138,6 @@ func udpTo9(f []byte) ([]byte, bool) {
 	return u[8:], true
 }
 
-func counter(p *Port, name string) uint64 {
-	for _, c := range p.PortCounters(nil) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return 0
-}
-
 func newBufs() ([][]byte, []int) {
 	bufs := make([][]byte, 8)
 	for i := range bufs {
@@ -155,72 +146,15 @@ func newBufs() ([][]byte, []int) {
 	return bufs, make([]int, len(bufs))
 }
 
-// TestReadPollsBeforeParking: a busy port's reader finds the next frame by
-// polling (rx_polled, no park), an idle port's reader parks (rx_parked)
-// and still gets the frame, and Close ends a parked read.
-func TestReadPollsBeforeParking(t *testing.T) {
+// TestCloseEndsRead: Close ends a read parked in the netpoller.
+func TestCloseEndsRead(t *testing.T) {
 	tn := newTapNS(t)
 	p := tn.port
 	bufs, sizes := newBufs()
-
-	// A poll long enough to outlast the sender's delay: the reader must
-	// find the frame polling, not parked.
-	p.pollBudget, p.pollMax = 10*time.Second, 10*time.Second
 	tn.send(t, []byte("first"))
 	if got := readUDP(t, p, bufs, sizes); string(got) != "first" {
 		t.Fatalf("payload %q, want first", got)
 	}
-	polls, parks := counter(p, "rx_polled"), counter(p, "rx_parked")
-	done := make(chan []byte, 1)
-	go func() { done <- readUDP(t, p, bufs, sizes) }()
-	time.Sleep(20 * time.Millisecond)
-	tn.send(t, []byte("polled"))
-	select {
-	case got := <-done:
-		if string(got) != "polled" {
-			t.Fatalf("payload %q, want polled", got)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no frame read within 5 s")
-	}
-	if d := counter(p, "rx_polled") - polls; d < 1 {
-		t.Errorf("rx_polled moved by %d, want at least 1 (the frame was found polling)", d)
-	}
-	if d := counter(p, "rx_parked") - parks; d != 0 {
-		t.Errorf("rx_parked moved by %d while polling, want 0", d)
-	}
-
-	if p.pollBudget != 10*time.Second {
-		t.Errorf("poll budget %v after a poll found the frame, want it kept at the bound", p.pollBudget)
-	}
-
-	// A poll that runs out halves the budget and parks; the netpoller
-	// wakes the reader for the frame, and a wake-up long after parking
-	// (500 ms, against a bound of 8 ms) is no reason to poll longer.
-	p.pollBudget, p.pollMax = 8*time.Millisecond, 8*time.Millisecond
-	parks = counter(p, "rx_parked")
-	go func() { done <- readUDP(t, p, bufs, sizes) }()
-	time.Sleep(500 * time.Millisecond)
-	tn.send(t, []byte("parked"))
-	select {
-	case got := <-done:
-		if string(got) != "parked" {
-			t.Fatalf("payload %q, want parked", got)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no frame read within 5 s")
-	}
-	if d := counter(p, "rx_parked") - parks; d < 1 {
-		t.Errorf("rx_parked moved by %d, want at least 1", d)
-	}
-	// Halved once per poll that ran out: once, or more if the kernel
-	// sent a frame of its own meanwhile; never grown.
-	if p.pollBudget <= 0 || p.pollBudget > 4*time.Millisecond {
-		t.Errorf("poll budget %v after a poll ran out and a long park, want it halved (4ms or less, not 0)", p.pollBudget)
-	}
-
-	// Close ends a parked read, also one that polls.
-	p.pollBudget, p.pollMax = 10*time.Millisecond, 10*time.Millisecond
 	errc := make(chan error, 1)
 	go func() {
 		_, err := p.ReadBatch(bufs, sizes)
@@ -238,12 +172,11 @@ func TestReadPollsBeforeParking(t *testing.T) {
 	}
 }
 
-// TestReadAllocatesNothing: reading frames, polling included, allocates
-// nothing.
+// TestReadAllocatesNothing: reading frames from a real TAP device
+// allocates nothing.
 func TestReadAllocatesNothing(t *testing.T) {
 	tn := newTapNS(t)
 	p := tn.port
-	p.pollBudget, p.pollMax = time.Millisecond, time.Millisecond
 	bufs, sizes := newBufs()
 	payload := []byte("x")
 	// AllocsPerRun calls the function once more than it counts.

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -44,21 +41,9 @@ type Port struct {
 	nl    *netlink.Handle
 	index int
 
-	rmu  sync.Mutex // guards rbuf, split, whole and the read state below: one read at a time
-	rbuf []byte     // rbufOff spare bytes, virtio-net header and one frame of up to 64 KB
-	// rc, readFn and the fields after them read one frame from the raw
-	// descriptor, polling before parking (pollRead); readFn is bound
-	// once, so a read allocates nothing.
-	rc     syscall.RawConn
-	readFn func(fd uintptr) bool
-	rn     int
-	rerr   error
-	// pollBudget is how long a reader polls before parking, pollMax its
-	// bound (pollMax; a test sets its own), parkedAt when the reader last
-	// parked (zero once a frame came).
-	pollBudget, pollMax time.Duration
-	parkedAt            time.Time
-	split               tcpSplit // the GSO frame in rbuf being cut
+	rmu   sync.Mutex // guards rbuf, split and whole: one read at a time
+	rbuf  []byte     // rbufOff spare bytes, virtio-net header and one frame of up to 64 KB
+	split tcpSplit   // the GSO frame in rbuf being cut
 	// whole is the GSO frame in rbuf that ReadGSO returned whole, with
 	// its header, until the next read or CutGSO.
 	whole    []byte
@@ -67,10 +52,6 @@ type Port struct {
 	wbufs sync.Pool // *[]byte: a virtio-net header and a frame of up to 64 KB, per WriteBatch
 
 	ctr tapCounters
-	// rxPolls counts frames a poll found before the reader parked,
-	// rxParks the times it parked (PortCounters): each park is a wake-up
-	// the poll did not save.
-	rxPolls, rxParks atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -146,13 +127,6 @@ func Open(name, device string, mac net.HardwareAddr) (*Port, error) {
 		rbuf: make([]byte, rbufOff+BufLen),
 	}
 	t.wbufs.New = func() any { b := make([]byte, BufLen); return &b }
-	if t.rc, err = file.SyscallConn(); err != nil {
-		nl.Close()
-		file.Close()
-		return nil, fmt.Errorf("port %s: tap %s: %w", name, device, err)
-	}
-	t.readFn = t.pollRead
-	t.pollMax = pollMax
 	return t, nil
 }
 
@@ -244,7 +218,7 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 			}
 			continue
 		}
-		m, err := t.readFrame()
+		m, err := t.file.Read(t.rbuf[rbufOff:])
 		if err != nil {
 			return 0, err
 		}
@@ -278,87 +252,6 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 		sizes[0] = len(frame)
 		return 1, nil
 	}
-}
-
-// Polling before parking. A reader that finds the TAP's queue empty parks
-// in the netpoller, and the next frame must wake it: an epoll wake-up and
-// a goroutine switch, which is most of the time a frame spends in lbx when
-// the load is a stream of short exchanges (new connections). Instead the
-// reader reads again for up to a poll budget, yielding to the other
-// goroutines between tries (on one P the other ports' readers run in
-// between), and parks only when that finds nothing. The budget adapts per
-// port, as the kernel's halt-polling does: it doubles (from pollMin, up to
-// pollMax) when a poll found the frame or when a parked reader was woken
-// within pollMax (a longer poll would have caught that frame), and halves
-// when a poll ran out (under pollMin it is 0: an idle port or one whose
-// gaps are longer than polling can bridge parks at once, and polls cost
-// nothing). With one P (GOMAXPROCS 1, e.g. lbx pinned to one core) the
-// reader never polls: the Go scheduler looks at the netpoller only when it
-// has nothing else to run, so while one port's reader polled, another's
-// parked reader would not be woken for its frame until the poll ended —
-// measured: new connections through the VIP fell by a quarter
-// (docs/BENCHMARKS.md, "Polling the TAP before parking").
-const (
-	pollMin = 5 * time.Microsecond
-	pollMax = 50 * time.Microsecond
-)
-
-// readFrame reads one frame (with its virtio-net header) into rbuf, polling
-// before parking (pollRead).
-func (t *Port) readFrame() (int, error) {
-	if err := t.rc.Read(t.readFn); err != nil {
-		return 0, err
-	}
-	return t.rn, t.rerr
-}
-
-// pollRead is the syscall.RawConn read function: it reads the descriptor
-// until a frame comes or the poll budget has passed, then returns false to
-// park in the netpoller (which calls it again when the descriptor is
-// readable), adapting the budget as above.
-func (t *Port) pollRead(fd uintptr) bool {
-	var start time.Time
-	for {
-		n, err := unix.Read(int(fd), t.rbuf[rbufOff:])
-		switch err {
-		case nil:
-			if !start.IsZero() {
-				t.rxPolls.Add(1)
-				t.growPoll()
-			} else if !t.parkedAt.IsZero() && time.Since(t.parkedAt) < t.pollMax {
-				t.growPoll()
-			}
-			t.parkedAt = time.Time{}
-			t.rn, t.rerr = n, nil
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-		default:
-			t.rn, t.rerr = 0, err
-			return true
-		}
-		now := time.Now()
-		if start.IsZero() {
-			start = now
-		}
-		if now.Sub(start) >= t.pollBudget || runtime.GOMAXPROCS(0) == 1 {
-			if t.pollBudget > 0 {
-				if t.pollBudget /= 2; t.pollBudget < pollMin {
-					t.pollBudget = 0
-				}
-			}
-			t.parkedAt = now
-			t.rxParks.Add(1)
-			return false
-		}
-		runtime.Gosched()
-	}
-}
-
-// growPoll doubles the poll budget, from pollMin, up to pollMax.
-func (t *Port) growPoll() {
-	t.pollBudget = min(max(2*t.pollBudget, pollMin), t.pollMax)
 }
 
 // cutSegments fills bufs with the next segments of the GSO frame being
@@ -455,8 +348,6 @@ func (t *Port) PortCounters(dst []dataplane.Counter) []dataplane.Counter {
 		dataplane.Counter{Name: "gso_segments_out", Value: t.ctr.segsOut.Load()},
 		dataplane.Counter{Name: "csum_finished_in", Value: t.ctr.csumIn.Load()},
 		dataplane.Counter{Name: "vnet_errors", Value: t.ctr.vnetErrors.Load()},
-		dataplane.Counter{Name: "rx_polled", Value: t.rxPolls.Load()},
-		dataplane.Counter{Name: "rx_parked", Value: t.rxParks.Load()},
 	)
 }
 
