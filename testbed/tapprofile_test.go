@@ -23,7 +23,8 @@ import (
 //	go test -tags tapprofile -run TestTAPBulkProfile -v ./testbed
 //
 // (root, iperf3 and perf installed); it prints iperf3's summary and the top
-// of `perf report`. docs/BENCHMARKS.md ("TAP offload") has the figures.
+// of `perf report` (LBX_TESTBED_PORT_DRIVER=afxdp: the same on AF_XDP
+// ports; LBX_PROFILE_CPU=0: CPU 0, where the ends run, by command too). docs/BENCHMARKS.md ("TAP offload") has the figures.
 func TestTAPBulkProfile(t *testing.T) {
 	tb := upTestbed(t)
 	app := tb.Client()
@@ -57,7 +58,13 @@ func TestTAPBulkProfile(t *testing.T) {
 	}()
 	time.Sleep(300 * time.Millisecond) // iperf3 -s has no readiness signal
 	data := filepath.Join(t.TempDir(), "perf.data")
-	perf := exec.Command("perf", "record", "-g", "-o", data, "-p", fmt.Sprint(pid), "--", "sleep", "4")
+	// LBX_PROFILE_CPU=N profiles CPU N, every process on it (the ends
+	// are on CPU 0), instead of the appliance.
+	target := []string{"-p", fmt.Sprint(pid)}
+	if c := os.Getenv("LBX_PROFILE_CPU"); c != "" {
+		target = []string{"-a", "-C", c}
+	}
+	perf := exec.Command("perf", append(append([]string{"record", "-g", "-o", data}, target...), "--", "sleep", "4")...)
 	if err := perf.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +87,13 @@ func TestTAPBulkProfile(t *testing.T) {
 		t.Fatalf("perf report: %v", err)
 	}
 	t.Logf("perf report:\n%s", rep)
+	if os.Getenv("LBX_PROFILE_CPU") != "" {
+		rep, err := exec.Command("perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "2", "--sort", "comm", "-g", "none").CombinedOutput()
+		if err != nil {
+			t.Fatalf("perf report: %v", err)
+		}
+		t.Logf("perf report by command:\n%s", rep)
+	}
 	c, _ := app.Exec("show sys dataplane")
 	for _, l := range strings.Split(c, "\n") {
 		if strings.Contains(l, "gso") || strings.Contains(l, "rx_") || strings.Contains(l, "tx_") || strings.Contains(l, "lost") {
