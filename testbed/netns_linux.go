@@ -245,8 +245,9 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 // attachLink connects a namespace to a bridge: a veth pair whose switch end
 // (swEnd) is a bridge port and whose other end, named ifname in peerNS, is
 // up with addr (none when addr is not valid: the switch end's transmit
-// checksum offload is then turned off, for a peer that takes ifname over
-// with AF_XDP). A multi-homed benchmark peer calls it once per segment.
+// checksum offload is then turned off and GRO set up for what it receives
+// (xskVethGRO), for a peer that takes ifname over with AF_XDP). A
+// multi-homed benchmark peer calls it once per segment.
 func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) error {
 	peerH, err := netns.GetFromName(peerNS)
 	if err != nil {
@@ -275,6 +276,9 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 		if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(swEnd) }); err != nil {
 			return err
 		}
+		if err := xskVethGRO(swNS, swEnd, peerNS, ifname); err != nil {
+			return fmt.Errorf("veth %s: %w", swEnd, err)
+		}
 	}
 	return withLinks(peerNS, func(nl *netlink.Handle) error {
 		l, err := nl.LinkByName(ifname)
@@ -296,7 +300,8 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 // veth pair, device for lbx and PortPeer(device) on the bridge, one queue
 // each (so the port's socket on queue 0 sees every frame, and native XDP
 // on device accepts its peer), with the peer's transmit checksum offload
-// off (an XSK socket receives frames as they are: see package afxdp).
+// off (an XSK socket receives frames as they are: see package afxdp), and
+// GRO in a NAPI thread on the peer for what lbx sends (xskVethGRO).
 func addPortVeth(swNS, device, bridge string) error {
 	peer := PortPeer(device)
 	err := withLinks(swNS, func(nl *netlink.Handle) error {
@@ -320,7 +325,13 @@ func addPortVeth(swNS, device, bridge string) error {
 		return err
 	}
 	// The ioctl acts in its thread's namespace.
-	return withNS(swNS, func() error { return afxdp.DisableTxChecksum(peer) })
+	if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(peer) }); err != nil {
+		return err
+	}
+	if err := xskVethGRO(swNS, peer, swNS, device); err != nil {
+		return fmt.Errorf("veth %s: %w", peer, err)
+	}
+	return nil
 }
 
 // enslave makes a link (the appliance's TAP) a port of a bridge.

@@ -19,13 +19,21 @@ import (
 
 // UMEM geometry. A frame holds one Ethernet frame; in copy mode the kernel
 // writes it after XDP_PACKET_HEADROOM bytes, so the largest frame received
-// is FrameSize-256 bytes. Half the frames receive, half transmit; every
+// is FrameSize-256 bytes (1,792: the dataplane's buffers are 2 KB, jumbo
+// frames are not supported). Half the frames receive, half transmit; every
 // ring holds as many descriptors as its half has frames, so the fill ring
 // always takes back every received frame and the tx ring never holds more
 // than there are tx frames.
+//
+// 4,096 receive frames: with 1,024 a bulk TCP sender filled the rx ring
+// whenever lbx's reader was off its core for a moment (the kernel sending
+// lbx's previous batch counts as that), the fill ring ran empty and the
+// kernel dropped the frames (rx_fill_empty), about 1 % of a bulk stream,
+// each a retransmit and a halved congestion window; with 4,096 none in the
+// same runs (docs/BENCHMARKS.md, "AF_XDP bulk"). 16 MB of UMEM per port.
 const (
-	FrameSize = 4096
-	NumFrames = 2048
+	FrameSize = 2048
+	NumFrames = 8192
 	ringSize  = NumFrames / 2
 )
 
