@@ -42,8 +42,11 @@ var allowed = map[string][]string{
 	// config objects.
 	"lbx/ha/vrrp": {"lbx/dataplane/csum"},
 	// ha joins a VRRP router to the dataplane's gate and hooks.
-	"lbx/ha":       {"lbx/dataplane", "lbx/ha/vrrp"},
-	"lbx/monitors": {},
+	"lbx/ha": {"lbx/dataplane", "lbx/ha/vrrp"},
+	// ha/cfgsync is config sync (trust, generations, TLS exchange); the
+	// configuration it syncs is its Local's, so it imports no lbx package.
+	"lbx/ha/cfgsync": {},
+	"lbx/monitors":   {},
 	// l7/proxy is the HTTP full proxy of layer-7 virtuals: it selects
 	// from the runtime pools and knows nothing of how it is wired.
 	"lbx/l7/proxy":          {"lbx/pools"},
