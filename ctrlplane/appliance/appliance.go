@@ -22,6 +22,7 @@ import (
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
 	"lbx/ha"
+	"lbx/ha/cfgsync"
 	"lbx/internal/clock"
 	"lbx/l7/proxy"
 	"lbx/monitors"
@@ -91,6 +92,10 @@ type Config struct {
 	HA *ha.Config
 	// HAClock drives VRRP's timers; nil: the system clock.
 	HAClock clock.Clock
+	// Sync, when set, serves config sync (package ha/cfgsync) on its
+	// Listen address: device groups, trust, run cm config-sync. Its
+	// Logger is the appliance's when nil.
+	Sync *cfgsync.Config
 }
 
 // Appliance is one running appliance.
@@ -107,6 +112,7 @@ type Appliance struct {
 
 	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
 	ha       *ha.Unit          // nil without HA
+	sync     *cfgsync.Syncer   // nil without config sync
 
 	closeOnce sync.Once
 	closeErr  error
@@ -177,6 +183,16 @@ func New(cfg Config) (a *Appliance, err error) {
 		}
 		src.Failover = failover{a.ha}
 	}
+	if cfg.Sync != nil {
+		sc := *cfg.Sync
+		if sc.Logger == nil {
+			sc.Logger = logger
+		}
+		if a.sync, err = cfgsync.New(sc, syncLocal{st: a.store, save: cfg.SavedPath != ""}); err != nil {
+			return a, err
+		}
+		src.CM = a.sync
+	}
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
 		return a, err
@@ -184,6 +200,9 @@ func New(cfg Config) (a *Appliance, err error) {
 	eng.Start()
 	if a.ha != nil {
 		a.ha.Start()
+	}
+	if a.sync != nil {
+		a.sync.Start()
 	}
 	password, from := cfg.AdminPassword, "the boot config's admin password"
 	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
@@ -329,6 +348,11 @@ func (a *Appliance) Close() error {
 		if a.srv != nil {
 			if err := a.srv.Close(); err != nil {
 				errs = append(errs, err)
+			}
+		}
+		if a.sync != nil {
+			if err := a.sync.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("config sync: %w", err))
 			}
 		}
 		if a.mon != nil {

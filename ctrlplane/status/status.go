@@ -9,6 +9,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/health"
 	"lbx/dataplane"
+	"lbx/ha/cfgsync"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -72,6 +73,8 @@ type Sources struct {
 	Health   Health
 	Oper     Operator // nil: the dataplane has no runtime disable
 	Failover Failover // nil: no HA (standalone)
+	// CM is config sync (device groups, trust, sync status); nil: none.
+	CM *cfgsync.Syncer
 }
 
 // Failover is the unit's HA state (package ha), for show cm

@@ -101,10 +101,7 @@ func (s *Syncer) exchange() (snapshot, []PeerStatus, error) {
 		s.mu.Lock()
 		s.seeLocked(r.Gen)
 		s.adoptLocked(r.Group, p.Name)
-		if r.Gen.Same(s.cur) && !s.base[p.Name].Same(r.Gen) {
-			s.base[p.Name] = r.Gen
-			s.persistLogged()
-		}
+		s.commonLocked(p.Name, r.Gen, r.Base)
 		ps.Base = s.base[p.Name]
 		s.mu.Unlock()
 		out = append(out, ps)
@@ -429,4 +426,15 @@ func (s *Syncer) pollOnce() {
 	s.mu.Lock()
 	s.lastStat = st.Status
 	s.mu.Unlock()
+}
+
+// commonLocked updates the common generation with peer from what it says:
+// it holds gen, and its own common generation with this unit is base.
+// Either one being this unit's current generation means both held it (the
+// second heals a push whose answer was lost: the peer applied it).
+func (s *Syncer) commonLocked(peer string, gen, base Gen) {
+	if (gen.Same(s.cur) || base.Same(s.cur)) && !s.base[peer].Same(s.cur) {
+		s.base[peer] = s.cur.wire()
+		s.persistLogged()
+	}
 }

@@ -67,9 +67,8 @@ type Syncer struct {
 	cur      Gen
 	base     map[string]Gen // peer → the last generation both held
 	maxSeen  uint64
-	version  uint64 // Local's version at the last refresh
-	known    bool   // version is set
-	heard    map[string]PeerStatus
+	version  uint64         // Local's version at the last refresh
+	known    bool           // version is set
 	refused  map[string]Gen // peer → generation it refused (not pushed again automatically)
 	lastStat string         // the last computed status, for the prompt
 
@@ -94,7 +93,7 @@ func New(cfg Config, local Local) (*Syncer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{},
-		base: map[string]Gen{}, heard: map[string]PeerStatus{}, refused: map[string]Gen{}, stop: make(chan struct{})}
+		base: map[string]Gen{}, refused: map[string]Gen{}, stop: make(chan struct{})}
 	var err error
 	if s.cert, err = identity(cfg.StateDir, cfg.Device); err != nil {
 		return nil, fmt.Errorf("config sync: %w", err)
@@ -243,7 +242,6 @@ func (s *Syncer) Untrust(name string) error {
 	}
 	delete(s.peers, name)
 	delete(s.base, name)
-	delete(s.heard, name)
 	return s.persistLocked()
 }
 
@@ -575,7 +573,7 @@ func (s *Syncer) serve(m *Message, cert []byte) *Message {
 	}
 	switch m.Kind {
 	case KindStatus:
-		s.heard[m.From] = PeerStatus{Name: m.From, Addr: p.Addr, Connected: true, Gen: m.Gen, Base: m.Base}
+		s.commonLocked(m.From, m.Gen, m.Base)
 		return &Message{Gen: s.cur.wire(), Base: s.base[m.From].wire(), Group: copyGroup(g)}
 	case KindPull:
 		text, err := s.local.Shared()
