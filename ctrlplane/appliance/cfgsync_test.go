@@ -1,6 +1,7 @@
 package appliance_test
 
 import (
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"lbx/cli"
 	"lbx/ctrlplane/appliance"
+	"lbx/ctrlplane/ctlsock"
 	"lbx/dataplane"
 	"lbx/dataplane/porttest"
 	"lbx/ha/cfgsync"
@@ -143,6 +146,16 @@ func TestConfigSyncPair(t *testing.T) {
 	for _, a := range []*appliance.Appliance{lbx1, lbx2} {
 		hasAll(t, "after to-group", syncStatus(t, a), "Status           In Sync", "Device Group     /Common/dg1 (sync-failover, auto-sync disabled)")
 	}
+	// The shell's prompt shows the device and its sync status.
+	user, err := ctlsock.NewUserApp(lbx2.Dialects(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &cli.Shell{App: user, User: "admin", Out: io.Discard, Err: io.Discard}
+	sh.Line("list ltm pool")
+	if got, want := sh.Prompt(), "admin@(lbx2)(cfg-sync In Sync)(Active)(/Common)(tmos)# "; got != want {
+		t.Errorf("prompt %q, want %q", got, want)
+	}
 
 	// Refusal: a floating self IP on a VLAN lbx2 does not have. lbx2
 	// says why and stays as it was.
@@ -168,6 +181,10 @@ func TestConfigSyncPair(t *testing.T) {
 	}
 	if lbx1.Store().Running().Pools["/Common/only2"] != nil || lbx2.Store().Running().Pools["/Common/only1"] != nil {
 		t.Fatal("a conflict was merged")
+	}
+	sh.Line("list ltm pool")
+	if got, want := sh.Prompt(), "admin@(lbx2)(cfg-sync Changes Pending)(Active)(/Common)(tmos)# "; got != want {
+		t.Errorf("prompt %q, want %q", got, want)
 	}
 	exec(t, lbx1, "run cm config-sync from-group dg1")
 	if r := lbx1.Store().Running(); r.Pools["/Common/only1"] != nil || r.Pools["/Common/only2"] == nil || r.Routes["/Common/r1"] == nil {
@@ -197,4 +214,26 @@ func TestConfigSyncPair(t *testing.T) {
 		t.Fatal("lbx2 lost its route")
 	}
 	within(t, "In Sync again", func() bool { return lbx1.Sync().PromptStatus() == cfgsync.InSync })
+}
+
+// TestHAPrompt: with HA, the prompt's state is the unit's failover state
+// (config sync off: Standalone).
+func TestHAPrompt(t *testing.T) {
+	l := newLab(t)
+	csw, ssw := porttest.NewSwitch(), porttest.NewSwitch()
+	lbx1 := l.haUnit(csw, ssw, "lbx1", 2, 200)
+	lbx2 := l.haUnit(csw, ssw, "lbx2", 3, 100)
+	within(t, "lbx1 active, lbx2 standby", func() bool { return haState(lbx1) == "active" && haState(lbx2) == "standby" })
+	for _, c := range []struct {
+		a    *appliance.Appliance
+		want string
+	}{{lbx1, "(lbx1)(cfg-sync Standalone)(Active)"}, {lbx2, "(lbx2)(cfg-sync Standalone)(Standby)"}} {
+		if state := c.a.Dialects()[0].NewSession().Prompt(); state != c.want {
+			t.Errorf("state %q, want %q", state, c.want)
+		}
+	}
+	exec(t, lbx2, "run sys failover offline")
+	if state := lbx2.Dialects()[0].NewSession().Prompt(); state != "(lbx2)(cfg-sync Standalone)(ForcedOffline)" {
+		t.Errorf("offline: state %q", state)
+	}
 }

@@ -556,3 +556,28 @@ func runConfigSync(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) 
 	}
 	return "", nil
 }
+
+// PromptState is the unit's part of the tmsh prompt, as BIG-IP shows it:
+// "(lbx1)(cfg-sync In Sync)(Active)" — the device, its config-sync status
+// and its failover state. It is "" on a unit with neither HA nor config
+// sync, whose prompt stays the standalone one. It sends nothing: the sync
+// status is the one config sync last computed.
+func (d *Dialect) PromptState() string {
+	f, cm := d.src.Failover, d.src.CM
+	if f == nil && cm == nil {
+		return ""
+	}
+	host, sync, state := "lbx", cfgsync.Standalone, "Active"
+	if cm != nil {
+		host, sync = cm.Device(), cm.PromptStatus()
+	}
+	if f != nil {
+		st := f.FailoverStatus()
+		host = st.Unit
+		state = map[string]string{"active": "Active", "standby": "Standby", "offline": "ForcedOffline"}[st.State]
+		if state == "" {
+			state = st.State
+		}
+	}
+	return "(" + host + ")(cfg-sync " + sync + ")(" + state + ")"
+}

@@ -147,25 +147,14 @@ func (s *Syncer) Status() (SyncStatus, error) {
 		return SyncStatus{}, err
 	}
 	st := s.summarize(sn, peers)
-	s.mu.Lock()
-	s.lastStat = st.Status
-	s.mu.Unlock()
+	s.prompt.Store(st.Status)
 	return st, nil
 }
 
-// PromptStatus is the sync status as last computed (by Status or the
-// poll loop), for the prompt: it sends nothing.
-func (s *Syncer) PromptStatus() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.myGroupLocked() == nil {
-		return Standalone
-	}
-	if s.lastStat == "" {
-		return AwaitingInitial
-	}
-	return s.lastStat
-}
+// PromptStatus is the sync status as last computed (by Status, an
+// operation or the poll loop), for the prompt: it sends nothing and waits
+// for no lock.
+func (s *Syncer) PromptStatus() string { return s.prompt.Load().(string) }
 
 func (s *Syncer) summarize(sn snapshot, peers []PeerStatus) SyncStatus {
 	st := SyncStatus{Device: s.cfg.Device, Gen: sn.cur, Peers: peers, Status: InSync}
@@ -353,10 +342,7 @@ func (s *Syncer) afterOp() {
 	if err != nil {
 		return
 	}
-	st := s.summarize(sn, peers)
-	s.mu.Lock()
-	s.lastStat = st.Status
-	s.mu.Unlock()
+	s.prompt.Store(s.summarize(sn, peers).Status)
 }
 
 // pollLoop asks the peers every Poll: it keeps the status for the prompt,
@@ -422,10 +408,7 @@ func (s *Syncer) pollOnce() {
 			}
 		}
 	}
-	st := s.summarize(sn, peers)
-	s.mu.Lock()
-	s.lastStat = st.Status
-	s.mu.Unlock()
+	s.prompt.Store(s.summarize(sn, peers).Status)
 }
 
 // commonLocked updates the common generation with peer from what it says:

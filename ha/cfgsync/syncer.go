@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,16 +62,17 @@ type Syncer struct {
 
 	opMu sync.Mutex // serializes this unit's own operations: poll, to-group, from-group, status
 
-	mu       sync.Mutex // guards the fields below
-	peers    map[string]*Peer
-	groups   map[string]*Group
-	cur      Gen
-	base     map[string]Gen // peer → the last generation both held
-	maxSeen  uint64
-	version  uint64         // Local's version at the last refresh
-	known    bool           // version is set
-	refused  map[string]Gen // peer → generation it refused (not pushed again automatically)
-	lastStat string         // the last computed status, for the prompt
+	mu      sync.Mutex // guards the fields below
+	peers   map[string]*Peer
+	groups  map[string]*Group
+	cur     Gen
+	base    map[string]Gen // peer → the last generation both held
+	maxSeen uint64
+	version uint64         // Local's version at the last refresh
+	known   bool           // version is set
+	refused map[string]Gen // peer → generation it refused (not pushed again automatically)
+
+	prompt atomic.Value // string: the last computed status, for the prompt (read without mu)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -100,6 +102,10 @@ func New(cfg Config, local Local) (*Syncer, error) {
 	}
 	if err := s.load(); err != nil {
 		return nil, err
+	}
+	s.prompt.Store(Standalone)
+	if s.myGroupLocked() != nil {
+		s.prompt.Store(AwaitingInitial)
 	}
 	listen, err := withPort(cfg.Listen)
 	if err != nil {
@@ -213,6 +219,9 @@ func (s *Syncer) PutGroup(g Group) error {
 	g.Rev = rev
 	s.seeLocked(rev)
 	s.groups[g.Name] = &g
+	if s.PromptStatus() == Standalone {
+		s.prompt.Store(AwaitingInitial)
+	}
 	return s.persistLocked()
 }
 
@@ -224,6 +233,9 @@ func (s *Syncer) DeleteGroup(name string) error {
 		return fmt.Errorf("cm device-group %s: no such device group", name)
 	}
 	delete(s.groups, name)
+	if s.myGroupLocked() == nil {
+		s.prompt.Store(Standalone)
+	}
 	return s.persistLocked()
 }
 
