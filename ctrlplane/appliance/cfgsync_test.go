@@ -192,6 +192,19 @@ func TestConfigSyncPair(t *testing.T) {
 	}
 	hasAll(t, "after from-group", syncStatus(t, lbx2), "Status           In Sync")
 
+	// The Alteon dialect's /oper/slb/sync pushes to the group.
+	exec(t, lbx1, "create ltm pool /Common/from_alteon")
+	admin1, err := ctlsock.NewUserApp(lbx1.Dialects(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := admin1.ExecAlteon("/oper/slb/sync"); err != nil || !strings.Contains(out, "synchronized to the peers of device group dg1") {
+		t.Fatalf("/oper/slb/sync: %q %v", out, err)
+	}
+	if lbx2.Store().Running().Pools["/Common/from_alteon"] == nil {
+		t.Fatal("/oper/slb/sync did not reach lbx2")
+	}
+
 	// Auto-sync: a commit reaches the peer by itself.
 	exec(t, lbx1, "modify cm device-group dg1 auto-sync enabled")
 	within(t, "lbx2 takes auto-sync", func() bool { return strings.Contains(exec(t, lbx2, "list cm device-group"), "auto-sync enabled") })
