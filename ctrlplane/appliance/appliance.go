@@ -188,7 +188,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		if sc.Logger == nil {
 			sc.Logger = logger
 		}
-		if a.sync, err = cfgsync.New(sc, syncLocal{st: a.store, save: cfg.SavedPath != ""}); err != nil {
+		if a.sync, err = cfgsync.New(sc, syncLocal{st: a.store, save: cfg.SavedPath != "", log: logger}); err != nil {
 			return a, err
 		}
 		src.CM = a.sync

@@ -3,6 +3,7 @@ package appliance
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -19,6 +20,7 @@ import (
 type syncLocal struct {
 	st   *store.Store
 	save bool // the appliance has a saved configuration: a sync is saved as BIG-IP saves one
+	log  *slog.Logger
 }
 
 var _ cfgsync.Local = syncLocal{}
@@ -29,23 +31,34 @@ func (l syncLocal) Shared() (string, error) {
 	return tmsh.Codec{}.Format(l.st.Running().SharedPart()), nil
 }
 
-func (l syncLocal) ApplyShared(text string) error {
+func (l syncLocal) ApplyShared(text string) (string, error) {
 	shared, _, err := tmsh.Codec{}.Parse(text)
 	if err != nil {
-		return fmt.Errorf("the configuration received does not parse: %w", err)
+		return "", fmt.Errorf("the configuration received does not parse: %w", err)
 	}
+	var applied *config.Config
 	_, err = l.st.Update(func(t *store.Txn) error {
 		cand, err := t.Config().WithShared(shared)
 		if err != nil {
 			return err
 		}
 		t.Load(cand)
-		if l.save {
-			t.SaveOnCommit()
-		}
+		// The candidate becomes the running configuration (completed by
+		// the apply) and is never changed after: a later commit replaces it.
+		applied = t.Config()
 		return nil
 	})
-	return err
+	if err != nil {
+		return "", err
+	}
+	// Applied: a failed save does not undo that, so it is this unit's
+	// problem to report, not a refusal.
+	if l.save {
+		if err := l.st.Save(); err != nil {
+			l.log.Error("config sync: applied the group's configuration but could not save it", "err", err)
+		}
+	}
+	return tmsh.Codec{}.Format(applied.SharedPart()), nil
 }
 
 // Authenticate accepts an auth user of role admin with its password: who

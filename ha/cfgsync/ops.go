@@ -106,10 +106,16 @@ func (s *Syncer) exchange() (snapshot, []PeerStatus, error) {
 		s.mu.Unlock()
 		out = append(out, ps)
 	}
-	// The group may have changed (adopted); sn.cur is what was compared.
+	// A peer's push may have been applied meanwhile: classify against
+	// the state as it is now.
+	s.mu.Lock()
+	sn.cur = s.cur
 	for i := range out {
+		out[i].Base = s.base[out[i].Name]
+		sn.base[out[i].Name] = out[i].Base
 		classify(&out[i], sn.cur)
 	}
+	s.mu.Unlock()
 	return sn, out, nil
 }
 
@@ -306,13 +312,15 @@ func (s *Syncer) FromGroup(name string) error {
 	if from.Gen.Same(sn.cur) {
 		return nil // in sync already
 	}
-	err = s.pull(sn, *from)
+	err = s.pull(sn, *from, false)
 	s.afterOp()
 	return err
 }
 
-// pull takes peer's configuration and applies it here.
-func (s *Syncer) pull(sn snapshot, ps PeerStatus) error {
+// pull takes peer's configuration and applies it here; with unchanged,
+// only if this unit still holds the generation of sn (automatic catch-up
+// gives way to anything that happened meanwhile).
+func (s *Syncer) pull(sn snapshot, ps PeerStatus, unchanged bool) error {
 	var p Peer
 	for _, q := range sn.peers {
 		if q.Name == ps.Name {
@@ -325,12 +333,19 @@ func (s *Syncer) pull(sn snapshot, ps PeerStatus) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.local.ApplyShared(r.Config); err != nil {
+	if unchanged {
+		if err := s.refreshLocked(); err != nil {
+			return err
+		}
+		if !s.cur.Same(sn.cur) {
+			return nil // changed meanwhile: the next poll decides again
+		}
+	}
+	applied, err := s.local.ApplyShared(r.Config)
+	if err != nil {
 		return fmt.Errorf("%s kept its configuration, refusing %s's (generation %s): %w", s.cfg.Device, p.Name, r.Gen, err)
 	}
-	if err := s.tookLocked(r.Gen); err != nil {
-		return err
-	}
+	s.tookLocked(r.Gen, applied)
 	s.base[p.Name] = r.Gen
 	s.log.Info("config sync: took the group's configuration", "from", p.Name, "generation", r.Gen.String())
 	return s.persistLocked()
@@ -390,14 +405,21 @@ func (s *Syncer) pollOnce() {
 		}
 		switch {
 		case newest != nil && newest.Gen.Newer(sn.cur):
-			if err := s.pull(sn, *newest); err != nil {
+			if err := s.pull(sn, *newest, true); err != nil {
 				s.log.Warn("config sync: catch-up", "from", newest.Name, "err", err)
 			}
 		case len(push) > 0:
+			// What is pushed is the generation classified, or nothing.
 			s.mu.Lock()
-			text, err := s.local.Shared()
+			err := s.refreshLocked()
+			var text string
+			if err == nil && s.cur.Same(sn.cur) {
+				text, err = s.local.Shared()
+			} else if err == nil {
+				push = nil
+			}
 			s.mu.Unlock()
-			if err == nil {
+			if err == nil && push != nil {
 				s.pushAll(sn, text, false, push)
 			}
 		}

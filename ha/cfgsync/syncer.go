@@ -31,8 +31,10 @@ type Local interface {
 	Shared() (string, error)
 	// ApplyShared replaces the shared part of the running configuration
 	// with text, keeping the device-local part, all or nothing; the error
-	// says why it was refused.
-	ApplyShared(text string) error
+	// says why it was refused. It returns the shared part of what it
+	// applied as Shared would have returned it then (a change committed
+	// right after is then still told apart).
+	ApplyShared(text string) (applied string, err error)
 	// Authenticate checks a user that may add devices to the trust domain
 	// (an administrator) and its password.
 	Authenticate(user, password string) error
@@ -295,21 +297,15 @@ func (s *Syncer) refreshLocked() error {
 	return s.persistLocked()
 }
 
-// tookLocked records that this unit now holds generation g (applied from
-// from, or found equal there).
-func (s *Syncer) tookLocked(g Gen) error {
-	s.known = false
+// tookLocked records that this unit now holds generation g, applied here
+// as applied: its digest, so that it is not taken for a change of this
+// unit's own, while a change committed since is (the next refresh reads
+// the configuration again).
+func (s *Syncer) tookLocked(g Gen, applied string) {
 	s.cur = g.wire()
+	s.cur.Digest = digest(applied)
 	s.seeLocked(g)
-	// The digest of what was applied here, so that it is not taken for a
-	// change of this unit's own.
-	v := s.local.Version()
-	text, err := s.local.Shared()
-	if err != nil {
-		return fmt.Errorf("config sync: shared configuration: %w", err)
-	}
-	s.cur.Digest, s.version, s.known = digest(text), v, true
-	return nil
+	s.known = false
 }
 
 func digest(text string) string {
@@ -606,27 +602,28 @@ func copyGroup(g *Group) *Group {
 }
 
 func (s *Syncer) servePushLocked(m *Message) *Message {
-	base := s.base[m.From]
 	if s.cur.Same(m.Gen) {
 		s.base[m.From] = m.Gen
 		return &Message{Gen: s.cur.wire(), Base: m.Gen, Error: errString(s.persistLocked())}
 	}
+	// A push that is not forced applies only over the generation the
+	// sender takes for the common one: this unit must not have changed
+	// since.
 	if !m.Force {
-		if base.IsZero() {
+		if m.Base.IsZero() {
 			return refuse("%s and %s have not synced yet (Awaiting Initial Sync): run cm config-sync to-group on one of them", s.cfg.Device, m.From)
 		}
-		if !s.cur.Same(base) {
-			return refuse("sync conflict: %s changed its configuration (generation %s) since the last generation it shared with %s (%s); choose with run cm config-sync to-group or from-group",
-				s.cfg.Device, s.cur, m.From, base)
+		if !s.cur.Same(m.Base) {
+			return refuse("sync conflict: %s holds generation %s, not %s, the last one %s shared with it; choose with run cm config-sync to-group or from-group",
+				s.cfg.Device, s.cur, m.Base, m.From)
 		}
 	}
-	if err := s.local.ApplyShared(m.Config); err != nil {
+	applied, err := s.local.ApplyShared(m.Config)
+	if err != nil {
 		s.log.Warn("config sync: refused a configuration", "from", m.From, "generation", m.Gen.String(), "err", err)
 		return refuse("%s kept its configuration: %v", s.cfg.Device, err)
 	}
-	if err := s.tookLocked(m.Gen); err != nil {
-		return refuse("%v", err)
-	}
+	s.tookLocked(m.Gen, applied)
 	s.base[m.From] = m.Gen
 	delete(s.refused, m.From)
 	s.log.Info("config sync: applied the group's configuration", "from", m.From, "generation", m.Gen.String())

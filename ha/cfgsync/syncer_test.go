@@ -3,6 +3,7 @@ package cfgsync
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -24,15 +25,15 @@ func (m *memLocal) Shared() (string, error) {
 	return m.shared, nil
 }
 
-func (m *memLocal) ApplyShared(text string) error {
+func (m *memLocal) ApplyShared(text string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if strings.Contains(text, "invalid") {
-		return errors.New("ltm pool /Common/invalid: refused by validation")
+		return "", errors.New("ltm pool /Common/invalid: refused by validation")
 	}
 	m.shared = text
 	m.version++
-	return nil
+	return text, nil
 }
 
 func (m *memLocal) Authenticate(user, password string) error {
@@ -41,6 +42,11 @@ func (m *memLocal) Authenticate(user, password string) error {
 	}
 	return fmt.Errorf("user %q: bad password", user)
 }
+
+// tlog writes the units' logs to the test's.
+type tlog struct{ t *testing.T }
+
+func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
 
 // set is an operator's commit on this unit.
 func (m *memLocal) set(text string) {
@@ -54,7 +60,8 @@ func (m *memLocal) get() string { s, _ := m.Shared(); return s }
 
 func newUnit(t *testing.T, name, dir, listen string, l *memLocal) *Syncer {
 	t.Helper()
-	s, err := New(Config{Device: name, Listen: listen, StateDir: dir, Poll: 50 * time.Millisecond, Timeout: 5 * time.Second}, l)
+	s, err := New(Config{Device: name, Listen: listen, StateDir: dir, Poll: 50 * time.Millisecond, Timeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}, l)
 	if err != nil {
 		t.Fatal(err)
 	}
