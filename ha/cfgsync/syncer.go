@@ -67,6 +67,7 @@ type Syncer struct {
 	mu      sync.Mutex // guards the fields below
 	peers   map[string]*Peer
 	groups  map[string]*Group
+	deleted map[string]Gen // group → the revision deleted here: an older definition is not taken back
 	cur     Gen
 	base    map[string]Gen // peer → the last generation both held
 	maxSeen uint64
@@ -96,7 +97,7 @@ func New(cfg Config, local Local) (*Syncer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{},
+	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{}, deleted: map[string]Gen{},
 		base: map[string]Gen{}, refused: map[string]Gen{}, stop: make(chan struct{})}
 	var err error
 	if s.cert, err = identity(cfg.StateDir, cfg.Device); err != nil {
@@ -221,19 +222,23 @@ func (s *Syncer) PutGroup(g Group) error {
 	g.Rev = rev
 	s.seeLocked(rev)
 	s.groups[g.Name] = &g
+	delete(s.deleted, g.Name)
 	if s.PromptStatus() == Standalone {
 		s.prompt.Store(AwaitingInitial)
 	}
 	return s.persistLocked()
 }
 
-// DeleteGroup removes a device group from this unit.
+// DeleteGroup removes a device group from this unit; the other members
+// keep theirs (delete it on each), and this unit does not take that
+// definition back from them.
 func (s *Syncer) DeleteGroup(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.groups[name] == nil {
 		return fmt.Errorf("cm device-group %s: no such device group", name)
 	}
+	s.deleted[name] = s.groups[name].Rev
 	delete(s.groups, name)
 	if s.myGroupLocked() == nil {
 		s.prompt.Store(Standalone)
@@ -319,6 +324,7 @@ type persisted struct {
 	Groups     []Group        `json:"groups"`
 	Generation Gen            `json:"generation"`
 	Base       map[string]Gen `json:"base"`
+	Deleted    map[string]Gen `json:"deleted,omitempty"`
 }
 
 func (s *Syncer) statePath() string {
@@ -365,6 +371,10 @@ func (s *Syncer) load() error {
 		s.base[k] = v
 		s.seeLocked(v)
 	}
+	for k, v := range p.Deleted {
+		s.deleted[k] = v
+		s.seeLocked(v)
+	}
 	return nil
 }
 
@@ -373,7 +383,7 @@ func (s *Syncer) persistLocked() error {
 	if path == "" {
 		return nil
 	}
-	p := persisted{Generation: s.cur, Base: s.base}
+	p := persisted{Generation: s.cur, Base: s.base, Deleted: s.deleted}
 	for _, n := range sortedNames(s.peers) {
 		p.Peers = append(p.Peers, *s.peers[n])
 	}
@@ -670,6 +680,9 @@ func (s *Syncer) adoptLocked(g *Group, from string) {
 	old := s.groups[g.Name]
 	if old != nil && !g.Rev.Newer(old.Rev) {
 		return
+	}
+	if del, ok := s.deleted[g.Name]; ok && !g.Rev.Newer(del) {
+		return // deleted here
 	}
 	s.seeLocked(g.Rev)
 	if !g.Has(s.cfg.Device) {

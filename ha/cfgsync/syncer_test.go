@@ -233,3 +233,25 @@ func TestAutoSyncAndCatchUp(t *testing.T) {
 	waitFor(t, "catch-up", func() bool { return lb.get() == "a5" })
 	waitFor(t, "In Sync after catch-up", func() bool { return b2.PromptStatus() == InSync })
 }
+
+// A group deleted on one unit is not taken back from the other; a newer
+// definition (created again) is.
+func TestDeleteGroupStays(t *testing.T) {
+	a, b, _, _, _ := pair(t, false)
+	if err := a.DeleteGroup("dg1"); err != nil {
+		t.Fatal(err)
+	}
+	// lbx2 still has it and asks lbx1 every poll: lbx1 refuses, as the
+	// two share no group now.
+	waitFor(t, "lbx2 refused", func() bool {
+		st := status(t, b)
+		return st.Status == Disconnected && strings.Contains(st.Peers[0].Err, "share no device group")
+	})
+	if len(a.Groups()) != 0 {
+		t.Fatalf("lbx1 took the deleted group back: %+v", a.Groups())
+	}
+	if err := b.PutGroup(Group{Name: "dg1", Type: TypeSyncOnly, Devices: []string{"lbx1", "lbx2"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "lbx1 takes the new definition", func() bool { g := a.Groups(); return len(g) == 1 && g[0].Type == TypeSyncOnly })
+}
