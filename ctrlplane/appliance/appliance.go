@@ -169,7 +169,8 @@ func New(cfg Config) (a *Appliance, err error) {
 		ports = append(ports, p.Name())
 	}
 	a.l7 = newL7Virtuals(eng, a.ls, logger)
-	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger},
+	sdp := &stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger}
+	a.store = store.New(sdp,
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	if cfg.Power != nil {
@@ -191,6 +192,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		if a.sync, err = cfgsync.New(sc, syncLocal{st: a.store, save: cfg.SavedPath != "", log: logger}); err != nil {
 			return a, err
 		}
+		sdp.installed = a.sync.Nudge
 		src.CM = a.sync
 	}
 	a.tmsh = tmsh.New(a.store, src)
@@ -387,6 +389,10 @@ type stackedDataplane struct {
 	ls  *localstack.Stack
 	l7  *l7Virtuals
 	log *slog.Logger
+	// installed, when set, is told of every successful install (config
+	// sync's Nudge: an automatic sync goes out at once). It must not
+	// block: the store is locked.
+	installed func()
 }
 
 // Install installs p in the local stack (self IPs, and the HTTP virtuals'
@@ -422,6 +428,9 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 	}
 	if err := d.l7.sync(p, tcs); err != nil {
 		d.log.Error("http virtuals: listener not opened", "err", err)
+	}
+	if d.installed != nil {
+		d.installed()
 	}
 	return nil
 }

@@ -374,7 +374,18 @@ func (s *Syncer) pollLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
+		case <-s.nudge:
 		}
+	}
+}
+
+// Nudge makes the poll loop run now rather than at its next tick: the
+// configuration was just applied, and with auto-sync the change goes out
+// at once. It never blocks.
+func (s *Syncer) Nudge() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
 	}
 }
 

@@ -77,8 +77,9 @@ type Syncer struct {
 
 	prompt atomic.Value // string: the last computed status, for the prompt (read without mu)
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	nudge chan struct{} // Nudge: poll now
+	stop  chan struct{}
+	wg    sync.WaitGroup
 }
 
 // New loads the unit's identity and state (making them at the first
@@ -98,7 +99,7 @@ func New(cfg Config, local Local) (*Syncer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{}, deleted: map[string]Gen{},
-		base: map[string]Gen{}, refused: map[string]Gen{}, stop: make(chan struct{})}
+		base: map[string]Gen{}, refused: map[string]Gen{}, nudge: make(chan struct{}, 1), stop: make(chan struct{})}
 	var err error
 	if s.cert, err = identity(cfg.StateDir, cfg.Device); err != nil {
 		return nil, fmt.Errorf("config sync: %w", err)
@@ -194,7 +195,8 @@ func (s *Syncer) Groups() []Group {
 
 // PutGroup creates or replaces a device group. This unit must be a member
 // and every other member a trusted device; a unit is in one device group
-// at most. The definition reaches the other members at their next poll.
+// at most. The definition reaches the other members with the poll it
+// starts.
 func (s *Syncer) PutGroup(g Group) error {
 	g.Devices = slices.Clone(g.Devices)
 	if err := g.Check(); err != nil {
@@ -226,6 +228,7 @@ func (s *Syncer) PutGroup(g Group) error {
 	if s.PromptStatus() == Standalone {
 		s.prompt.Store(AwaitingInitial)
 	}
+	s.Nudge() // the members take the definition at once
 	return s.persistLocked()
 }
 
