@@ -50,6 +50,10 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
+// maxConns bounds the connections served at once: a group has at most
+// seven peers, each with one exchange at a time each way.
+const maxConns = 32
+
 // DefaultPort is the config-sync port when an address names none (BIG-IP's
 // CMI port).
 const DefaultPort = "4353"
@@ -78,6 +82,7 @@ type Syncer struct {
 	prompt atomic.Value // string: the last computed status, for the prompt (read without mu)
 
 	nudge chan struct{} // Nudge: poll now
+	conns chan struct{} // one token per connection served (at most maxConns)
 	stop  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -99,7 +104,7 @@ func New(cfg Config, local Local) (*Syncer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{}, deleted: map[string]Gen{},
-		base: map[string]Gen{}, refused: map[string]Gen{}, nudge: make(chan struct{}, 1), stop: make(chan struct{})}
+		base: map[string]Gen{}, refused: map[string]Gen{}, nudge: make(chan struct{}, 1), conns: make(chan struct{}, maxConns), stop: make(chan struct{})}
 	var err error
 	if s.cert, err = identity(cfg.StateDir, cfg.Device); err != nil {
 		return nil, fmt.Errorf("config sync: %w", err)
@@ -539,9 +544,17 @@ func (s *Syncer) acceptLoop() {
 			}
 			continue
 		}
+		select {
+		case s.conns <- struct{}{}:
+		default:
+			s.log.Warn("config sync: too many connections at once; one refused", "remote", c.RemoteAddr().String(), "max", maxConns)
+			c.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() { <-s.conns }()
 			s.serveConn(tls.Server(c, srv))
 		}()
 	}
