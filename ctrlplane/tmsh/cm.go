@@ -19,6 +19,7 @@ import (
 // never inside a transaction or a pushed script.
 var cmCommands = []Command{
 	{Verb: "list", Module: "cm", Kind: "device", Args: "[NAME …]", Help: "this device and the trusted ones: config-sync address, certificate fingerprint", ReadOnly: true, run: runListCMDevice},
+	{Verb: "modify", Module: "cm", Kind: "device", Args: "NAME …", Help: "refused: a device's name and config-sync address are the boot config's (ha.unit, ha.configsync)", run: runModifyCMDevice},
 	{Verb: "list", Module: "cm", Kind: "device-group", Args: "[NAME …]", Help: "the device groups (config sync)", ReadOnly: true, run: runListDeviceGroup},
 	{Verb: "list", Module: "cm", Kind: "trust-domain", Args: "[Root]", Help: "the trust domain: the devices whose certificates this one accepts", ReadOnly: true, run: runListTrustDomain},
 	{Verb: "create", Module: "cm", Kind: "device-group", Args: "NAME [devices { DEVICE … }] [type sync-failover|sync-only] [auto-sync enabled|disabled] [network-failover enabled|disabled]", Help: "create a device group of trusted devices (one per device)", run: runCreateDeviceGroup},
@@ -27,6 +28,10 @@ var cmCommands = []Command{
 	{Verb: "modify", Module: "cm", Kind: "trust-domain", Args: "Root ca-devices add { ADDRESS } name DEVICE username USER password PASSWORD | Root ca-devices delete { DEVICE }", Help: "add a device to the trust domain (both store the other's certificate) or remove one", run: runModifyTrustDomain},
 	{Verb: "show", Module: "cm", Kind: "sync-status", Help: "config-sync status of this device's group: In Sync, Changes Pending (and possible conflicts), Disconnected", ReadOnly: true, run: runShowSyncStatus},
 	{Verb: "run", Module: "cm", Kind: "config-sync", Args: "to-group NAME | from-group NAME", Help: "push this device's configuration to the group, or take the group's newest", run: runConfigSync},
+}
+
+func runModifyCMDevice(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	return "", errors.New("modify cm device: this device's name and config-sync address are the boot config's ha.unit and ha.configsync (device-local, never synced): change them there and restart")
 }
 
 // cmStart checks that config sync is on and the command runs on its own.
