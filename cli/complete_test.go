@@ -146,6 +146,15 @@ func (r *recording) Exec(line string) (string, error) {
 	return r.Client.Exec(line)
 }
 
+// ExecState is the path the shell runs tmsh lines on (learning the
+// prompt's state); the empty line it asks the state with is not a command.
+func (r *recording) ExecState(line string) (string, string, error) {
+	if line != "" {
+		r.execs = append(r.execs, line)
+	}
+	return r.Client.ExecState(line)
+}
+
 // Typed into the interactive shell (not a terminal: readline's own line
 // editing, no pty): TAB completes `po` to pool; after `w` two TABs list
 // web and www2; `?` lists them too and keeps the line; `e` TAB completes

@@ -34,12 +34,23 @@ type PendingAppliance interface {
 // with changes not applied.
 const LeaveQuestion = "Unapplied changes; apply, revert, or quit anyway? [a/r/q] "
 
+// StateAppliance is an appliance that answers a tmsh line with the
+// unit's part of the prompt after it (ctlsock.Client and UserApp do):
+// "(lbx1)(cfg-sync In Sync)(Active)", or "" for a standalone unit.
+type StateAppliance interface {
+	ExecState(line string) (out, state string, err error)
+}
+
 // Prompt is the tmsh-style prompt of the interactive shell, as root in
-// /Common. lbx has no HA yet: the unit is always a Standalone, Active one.
+// /Common, on a unit without HA or config sync: a Standalone, Active one.
 const Prompt = "root@(lbx)(cfg-sync Standalone)(Active)(/Common)(tmos)# "
 
-// tmshPromptFormat is Prompt for a user and a partition.
-const tmshPromptFormat = "%s@(lbx)(cfg-sync Standalone)(Active)(%s)(tmos)# "
+// standaloneState is the unit's part of Prompt.
+const standaloneState = "(lbx)(cfg-sync Standalone)(Active)"
+
+// tmshPromptFormat is Prompt for a user, the unit's state and a
+// partition.
+const tmshPromptFormat = "%s@%s(%s)(tmos)# "
 
 // AlteonMain is the Alteon dialect's prompt at its Main menu.
 const AlteonMain = ">> Main# "
@@ -74,6 +85,7 @@ type Shell struct {
 	width   func() int
 
 	prompt    string
+	state     string                                // the unit's part of the tmsh prompt, as last heard; "": standalone
 	altUsed   bool                                  // an Alteon line was sent: the session may hold changes
 	ask       func(question string) (string, error) // reads an answer; nil: never ask (not interactive)
 	askCancel error                                 // what ask returns for Ctrl-C: stay
@@ -81,9 +93,25 @@ type Shell struct {
 
 // One runs a single command and prints its output.
 func (s *Shell) One(line string) error {
-	out, err := s.App.Exec(line)
+	var out string
+	var err error
+	if sa, ok := s.App.(StateAppliance); ok {
+		out, s.state, err = sa.ExecState(line)
+	} else {
+		out, err = s.App.Exec(line)
+	}
 	s.print(out)
 	return err
+}
+
+// learnState asks the appliance for the unit's part of the prompt (an
+// empty line runs nothing).
+func (s *Shell) learnState() {
+	if sa, ok := s.App.(StateAppliance); ok {
+		if _, st, err := sa.ExecState(""); err == nil {
+			s.state = st
+		}
+	}
 }
 
 // Push sends a script to be applied as a whole and prints its output.
@@ -118,6 +146,7 @@ func (s *Shell) Interactive(historyFile string) error {
 	if s.prefs, err = LoadPrefs(s.PrefsFile); err != nil {
 		fmt.Fprintf(s.Err, "cli: %v; the defaults apply\n", err)
 	}
+	s.learnState()
 	s.prompt = s.tmshPrompt()
 	if s.Alteon {
 		s.prompt = AlteonMain
@@ -250,8 +279,8 @@ func (s *Shell) Line(line string) (quit bool) {
 					fmt.Fprintln(s.Err, err)
 				} else if p, ok := cdTo(line); ok {
 					s.partition = p
-					s.prompt = s.tmshPrompt()
 				}
+				s.prompt = s.tmshPrompt()
 			}
 			return false
 		}
@@ -351,7 +380,11 @@ func (s *Shell) tmshPrompt() string {
 	if part == "" {
 		part = "/Common"
 	}
-	return fmt.Sprintf(tmshPromptFormat, user, part)
+	state := s.state
+	if !strings.HasPrefix(state, "(") || !strings.HasSuffix(state, ")") {
+		state = standaloneState
+	}
+	return fmt.Sprintf(tmshPromptFormat, user, state, part)
 }
 
 // cdTo is the partition a `cd` line the appliance accepted goes to; ok

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,6 +121,10 @@ type HABoot struct {
 	// UnicastPeers, when set, receive the advertisements instead of the
 	// multicast group (keepalived's unicast_peer).
 	UnicastPeers []string `mapstructure:"unicast_peers"`
+	// ConfigSync is this unit's config-sync address (BIG-IP's cm device
+	// configsync-ip), IP or IP:PORT (port 4353 when not given), on the
+	// management network or a dedicated one; empty: config sync off.
+	ConfigSync string `mapstructure:"configsync"`
 }
 
 // Enabled reports whether the unit is one of an HA pair.
@@ -128,12 +133,26 @@ func (h *HABoot) Enabled() bool { return h.Unit != "" }
 // validate reports every problem of the ha section, naming the key; ports
 // maps a port name to its first boot self IP's address.
 func (h *HABoot) validate(ports map[string]netip.Addr) []error {
-	if !h.Enabled() {
-		return nil
-	}
 	var errs []error
 	bad := func(key string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("boot config: ha.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if !h.Enabled() {
+		if h.ConfigSync != "" {
+			bad("configsync", "%q: needs ha.unit, the device's name", h.ConfigSync)
+		}
+		return errs
+	}
+	if h.ConfigSync != "" {
+		host, port, err := net.SplitHostPort(h.ConfigSync)
+		if err != nil {
+			host, port = h.ConfigSync, "4353"
+		}
+		if _, aerr := netip.ParseAddr(host); aerr != nil {
+			bad("configsync", "%q: want IP or IP:PORT", h.ConfigSync)
+		} else if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+			bad("configsync", "%q: port %q: want 1 to 65535", h.ConfigSync, port)
+		}
 	}
 	if h.VRID < 1 || h.VRID > 255 {
 		bad("vrid", "%d: want 1 to 255", h.VRID)
@@ -173,7 +192,7 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 // (LBX_ + upper case, "." → "_") and file keys name them.
 var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key",
 	"mgmt.interface", "mgmt.address", "mgmt.gateway",
-	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers"}
+	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers", "ha.configsync"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -201,6 +220,7 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.Int("ha.advert_interval", 0, "VRRP advertisement interval in centiseconds (1-4095)")
 	fs.String("ha.ports", "", "data ports to advertise VRRP on, comma-separated")
 	fs.String("ha.unicast_peers", "", "VRRP peers' addresses, comma-separated (empty: multicast 224.0.0.18)")
+	fs.String("ha.configsync", "", "config-sync address IP or IP:PORT (port 4353 by default; empty: config sync off)")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file

@@ -58,6 +58,9 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [peer]}\n", `ha.unicast_peers: "peer": want an IPv4 address`},
 		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
+		{"ha: {configsync: 127.0.0.1}\n", `ha.configsync: "127.0.0.1": needs ha.unit`},
+		{"ha: {unit: u, ports: [lbx-ext], configsync: mgmt}\n", `ha.configsync: "mgmt": want IP or IP:PORT`},
+		{"ha: {unit: u, ports: [lbx-ext], configsync: \"10.0.0.1:99999\"}\n", `ha.configsync: "10.0.0.1:99999": port "99999": want 1 to 65535`},
 	} {
 		file := filepath.Join(t.TempDir(), "boot.yaml")
 		os.WriteFile(file, []byte(tc.yaml), 0o600)

@@ -73,16 +73,17 @@ func (t tmshDialect) ShowJSON(text string) (string, error) { return t.d.ShowJSON
 // Check is a dry run of Push (ctlsock.Checker).
 func (a alteonDialect) Check(text string) (string, error) { return a.d.Check(text) }
 
-// tmshSession is a tmsh session on the socket: no prompt, and nothing
-// pending to drop (a transaction ends with its session unsubmitted, as
-// tmsh's does).
+// tmshSession is a tmsh session on the socket: its prompt is the unit's
+// part of the tmsh prompt (tmsh.Dialect.PromptState: "" without HA and
+// config sync), and nothing is pending to drop (a transaction ends with
+// its session unsubmitted, as tmsh's does).
 type tmshSession struct {
 	*tmsh.Session
 	d *tmsh.Dialect
 }
 
-func (tmshSession) Prompt() string  { return "" }
-func (tmshSession) Dropped() string { return "" }
+func (s tmshSession) Prompt() string { return s.d.PromptState() }
+func (tmshSession) Dropped() string  { return "" }
 
 var (
 	_ ctlsock.Dialect = tmshDialect{}

@@ -488,6 +488,11 @@ var inlineRefused = map[string]string{
 	"run sys failover standby": "run sys failover: this unit is standalone",
 	"run sys failover offline": "run sys failover: this unit is standalone",
 	"run sys failover online":  "run sys failover: this unit is standalone",
+	// Nor config sync: ctrlplane/appliance's TestConfigSyncPair runs these.
+	"list cm trust-domain":   "list cm trust-domain: config sync is off",
+	"list cm device-group":   "list cm device-group: config sync is off",
+	"create cm device-group": "create cm device-group: config sync is off",
+	"/oper/slb/sync":         "/oper/slb/sync: config sync is off",
 }
 
 // inlineKept are stanzas lbx keeps but does not run, loaded for the

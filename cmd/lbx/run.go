@@ -22,6 +22,7 @@ import (
 	"lbx/dataplane/afxdp"
 	"lbx/dataplane/tap"
 	"lbx/ha"
+	"lbx/ha/cfgsync"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -91,7 +92,19 @@ func bootApplianceConfig(boot *ctrlplane.Boot, ports []dataplane.Port, selfs []d
 		RESTKey:      boot.REST.Key,
 		RESTStateDir: stateDir(boot.Config.Saved),
 		HA:           haConfig(boot),
+		Sync:         syncConfig(boot),
 	}
+}
+
+// syncConfig is config sync from the boot config's ha section (nil: off):
+// the device's certificate, trust store and generations are kept next to
+// the saved configuration, in cm/.
+func syncConfig(boot *ctrlplane.Boot) *cfgsync.Config {
+	h := boot.HA
+	if !h.Enabled() || h.ConfigSync == "" {
+		return nil
+	}
+	return &cfgsync.Config{Device: h.Unit, Listen: h.ConfigSync, StateDir: inStateDir(boot.Config.Saved, "cm")}
 }
 
 // haConfig is the boot config's ha section as package ha takes it (nil:

@@ -105,16 +105,18 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"ha.advert_interval", "25", func(b *ctrlplane.Boot) any { return b.HA.AdvertInterval }, 25},
 		{"ha.ports", "lbx-ext,lbx-int", func(b *ctrlplane.Boot) any { return b.HA.Ports }, []string{"lbx-ext", "lbx-int"}},
 		{"ha.unicast_peers", "not-checked-while-ha-is-off", func(b *ctrlplane.Boot) any { return b.HA.UnicastPeers }, []string{"not-checked-while-ha-is-off"}},
+		{"ha.configsync", "127.0.0.1:4353", func(b *ctrlplane.Boot) any { return b.HA.ConfigSync }, "127.0.0.1:4353"},
 	}
-	// pair is the other variable a key is valid only with.
-	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}, "ha.unit": {"LBX_HA_PORTS", "lbx-ext"}}
+	// pair is the other variables a key is valid only with.
+	pair := map[string][][2]string{"rest.cert": {{"LBX_REST_KEY", "/tmp/k"}}, "rest.key": {{"LBX_REST_CERT", "/tmp/c"}}, "ha.unit": {{"LBX_HA_PORTS", "lbx-ext"}},
+		"ha.configsync": {{"LBX_HA_UNIT", "lbx9"}, {"LBX_HA_PORTS", "lbx-ext"}}}
 	if len(tests) != len(ctrlplane.BootKeys) {
 		t.Fatalf("%d keys tested, boot config has %d: %v", len(tests), len(ctrlplane.BootKeys), ctrlplane.BootKeys)
 	}
 	for _, tc := range tests {
 		env := "LBX_" + strings.ToUpper(strings.ReplaceAll(tc.key, ".", "_"))
 		t.Run(tc.key+"/flag", func(t *testing.T) {
-			if p, ok := pair[tc.key]; ok {
+			for _, p := range pair[tc.key] {
 				t.Setenv(p[0], p[1])
 			}
 			b, _, err := runBoot([]string{"-f", file, "--" + tc.key + "=" + tc.value}, &bytes.Buffer{})
@@ -126,7 +128,7 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 			}
 		})
 		t.Run(tc.key+"/env", func(t *testing.T) {
-			if p, ok := pair[tc.key]; ok {
+			for _, p := range pair[tc.key] {
 				t.Setenv(p[0], p[1])
 			}
 			t.Setenv(env, tc.value)

@@ -56,6 +56,7 @@ const (
 	altL7SLB
 	altCntRule
 	altInfoL3
+	altL3VRRP
 )
 
 // altFrame is one open menu: its kind and the object it is about.

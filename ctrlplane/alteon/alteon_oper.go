@@ -26,7 +26,33 @@ func addOperMenus(m map[altKind]*altMenu) {
 	m[altOperSLB] = &altMenu{title: fixed("Operations-level SLB"), path: fixed("/oper/slb"), cmds: []altCmd{
 		{name: "ena", args: "<real server ID>", help: "enable a real server operationally (no configuration change; lost on restart)", min: 1, max: 1, run: operReal(false)},
 		{name: "dis", args: "<real server ID>", help: "disable a real server operationally: no new connections (no configuration change; lost on restart)", min: 1, max: 1, run: operReal(true)},
+		{name: "sync", help: "push the applied configuration to the peers of this unit's device group (config sync: run cm config-sync to-group)", run: operSync},
 	}}
+}
+
+// operSync is /oper/slb/sync: the switch's push of its configuration to
+// its peers, here config sync's to-group for the unit's device group.
+func operSync(a *altCtx, _ altFrame, _ []string) (string, error) {
+	cm := a.x.src.CM
+	if cm == nil {
+		return "", errors.New("/oper/slb/sync: config sync is off (no ha.configsync in the boot config)")
+	}
+	if a.x.pushed {
+		return "", errors.New("/oper/slb/sync: not in a pushed script (run it on its own line)")
+	}
+	var group string
+	for _, g := range cm.Groups() {
+		if g.Has(cm.Device()) {
+			group = g.Name
+		}
+	}
+	if group == "" {
+		return "", fmt.Errorf("/oper/slb/sync: %s is in no device group (create cm device-group in tmsh)", cm.Device())
+	}
+	if err := cm.ToGroup(group); err != nil {
+		return "", fmt.Errorf("/oper/slb/sync: %w", err)
+	}
+	return fmt.Sprintf("Configuration synchronized to the peers of device group %s.\n", group), nil
 }
 
 // operReal sets a running real server's operational state.

@@ -269,8 +269,9 @@ func New(s *store.Store, src status.Sources) *Dialect {
 // /info reads status.
 type execCtx struct {
 	*store.Txn
-	src   status.Sources
-	store *store.Store // for the running and saved configurations
+	src    status.Sources
+	store  *store.Store // for the running and saved configurations
+	pushed bool         // a pushed script runs with the store locked
 }
 
 func (d *Dialect) execCtx(t *store.Txn) *execCtx { return &execCtx{Txn: t, src: d.src, store: d.store} }
@@ -503,6 +504,7 @@ func (d *Dialect) push(text string, apply func(func(*store.Txn) error) ([]string
 	ran := false
 	warnings, err := apply(func(t *store.Txn) error {
 		x := d.execCtx(t)
+		x.pushed = true
 		cand = t.Config()
 		a := &altCtx{x: x, st: st}
 		i := 0

@@ -29,3 +29,17 @@ func TestAlteonInfoVRRP(t *testing.T) {
 		t.Errorf("/info/l3/vrrp:\n%q\nwant\n%q", out, want)
 	}
 }
+
+func TestAlteonCfgVRRP(t *testing.T) {
+	s, _ := newTestStore(t, "")
+	if out := altExec(t, s.NewSession(), "/c/l3/vrrp/cur"); !strings.Contains(out, "\toff\n") {
+		t.Errorf("standalone /c/l3/vrrp/cur:\n%s", out)
+	}
+	s.Dialect.src.Failover = failoverFixed{status.FailoverStatus{Unit: "lbx1", State: "active", VRID: 51, Priority: 200, Interval: 100 * time.Millisecond}}
+	out := altExec(t, s.NewSession(), "/c/l3/vrrp/cur")
+	for _, want := range []string{"/c/l3/vrrp\n\ton\n", "/c/l3/vrrp/vr 1\n\tena\n\tvrid 51\n\tprio 200\n\tadver 10\n", "boot config's ha section"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("/c/l3/vrrp/cur: no %q in\n%s", want, out)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"lbx/dataplane"
 	"lbx/dataplane/localstack"
 	"lbx/ha"
+	"lbx/ha/cfgsync"
 	"lbx/internal/clock"
 	"lbx/l7/proxy"
 	"lbx/monitors"
@@ -91,6 +92,10 @@ type Config struct {
 	HA *ha.Config
 	// HAClock drives VRRP's timers; nil: the system clock.
 	HAClock clock.Clock
+	// Sync, when set, serves config sync (package ha/cfgsync) on its
+	// Listen address: device groups, trust, run cm config-sync. Its
+	// Logger is the appliance's when nil.
+	Sync *cfgsync.Config
 }
 
 // Appliance is one running appliance.
@@ -107,6 +112,7 @@ type Appliance struct {
 
 	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
 	ha       *ha.Unit          // nil without HA
+	sync     *cfgsync.Syncer   // nil without config sync
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,7 +169,8 @@ func New(cfg Config) (a *Appliance, err error) {
 		ports = append(ports, p.Name())
 	}
 	a.l7 = newL7Virtuals(eng, a.ls, logger)
-	a.store = store.New(&stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger},
+	sdp := &stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger}
+	a.store = store.New(sdp,
 		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	if cfg.Power != nil {
@@ -178,6 +185,17 @@ func New(cfg Config) (a *Appliance, err error) {
 		}
 		src.Failover = failover{a.ha}
 	}
+	if cfg.Sync != nil {
+		sc := *cfg.Sync
+		if sc.Logger == nil {
+			sc.Logger = logger
+		}
+		if a.sync, err = cfgsync.New(sc, syncLocal{st: a.store, save: cfg.SavedPath != "", log: logger}); err != nil {
+			return a, err
+		}
+		sdp.installed = a.sync.Nudge
+		src.CM = a.sync
+	}
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
 		return a, err
@@ -185,6 +203,9 @@ func New(cfg Config) (a *Appliance, err error) {
 	eng.Start()
 	if a.ha != nil {
 		a.ha.Start()
+	}
+	if a.sync != nil {
+		a.sync.Start()
 	}
 	password, from := cfg.AdminPassword, "the boot config's admin password"
 	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
@@ -334,6 +355,11 @@ func (a *Appliance) Close() error {
 				errs = append(errs, err)
 			}
 		}
+		if a.sync != nil {
+			if err := a.sync.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("config sync: %w", err))
+			}
+		}
 		if a.mon != nil {
 			if err := a.mon.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("monitors: %w", err))
@@ -366,6 +392,10 @@ type stackedDataplane struct {
 	ls  *localstack.Stack
 	l7  *l7Virtuals
 	log *slog.Logger
+	// installed, when set, is told of every successful install (config
+	// sync's Nudge: an automatic sync goes out at once). It must not
+	// block: the store is locked.
+	installed func()
 }
 
 // Install installs p in the local stack (self IPs, and the HTTP virtuals'
@@ -401,6 +431,9 @@ func (d *stackedDataplane) Install(p *dataplane.Program) error {
 	}
 	if err := d.l7.sync(p, tcs); err != nil {
 		d.log.Error("http virtuals: listener not opened", "err", err)
+	}
+	if d.installed != nil {
+		d.installed()
 	}
 	return nil
 }

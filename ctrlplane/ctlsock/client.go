@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,17 @@ func (c *Client) Exec(line string) (string, error) {
 // as JSON.
 func (c *Client) ShowJSON(line string) (string, error) {
 	return c.do(Request{Op: "exec", Text: line, Dialect: c.Dialect, Output: "json", User: c.User})
+}
+
+// ExecState runs a tmsh line and returns, with its output, the unit's
+// part of the tmsh prompt after it ("(lbx1)(cfg-sync In Sync)(Active)";
+// "" on a unit without HA or config sync).
+func (c *Client) ExecState(line string) (out, state string, err error) {
+	resp, err := c.roundTrip(Request{Op: "exec", Text: line, Session: c.Session, Dialect: c.Dialect, User: c.User})
+	if !strings.HasPrefix(resp.Prompt, "(") {
+		resp.Prompt = "" // a line the Alteon dialect claimed: its menu's prompt
+	}
+	return resp.Output, resp.Prompt, err
 }
 
 // ExecAlteon runs Alteon dialect lines in the client's session and returns

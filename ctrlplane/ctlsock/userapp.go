@@ -46,6 +46,16 @@ func (a *UserApp) Exec(line string) (string, error) { return a.tmsh.Exec(line) }
 // Push applies a script as the user.
 func (a *UserApp) Push(text string) (string, error) { return a.push.PushAs(a.user, text) }
 
+// ExecState runs a tmsh line and returns the unit's part of the tmsh
+// prompt after it (see Client.ExecState).
+func (a *UserApp) ExecState(line string) (string, string, error) {
+	if line == "" { // asks for the state alone
+		return "", a.tmsh.Prompt(), nil
+	}
+	out, err := a.tmsh.Exec(line)
+	return out, a.tmsh.Prompt(), err
+}
+
 // ExecAlteon runs an Alteon line and returns the menu's prompt after it.
 func (a *UserApp) ExecAlteon(line string) (string, string, error) {
 	if a.alt == nil {

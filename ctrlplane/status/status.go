@@ -9,6 +9,7 @@ import (
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/health"
 	"lbx/dataplane"
+	"lbx/ha/cfgsync"
 	"lbx/monitors"
 	"lbx/pools"
 )
@@ -73,6 +74,8 @@ type Sources struct {
 	Oper     Operator // nil: the dataplane has no runtime disable
 	Failover Failover // nil: no HA (standalone)
 	HTTP     HTTP     // nil: no HTTP virtuals' counters
+	// CM is config sync (device groups, trust, sync status); nil: none.
+	CM *cfgsync.Syncer
 }
 
 // HTTP gives the counters of the HTTP virtuals' proxies (package

@@ -63,6 +63,11 @@ type execCtx struct {
 	access     *config.Access // who runs the commands (nil: root); see who
 	save       bool           // save sys config was asked for
 	txnOp      txnOp          // set by create/submit/delete cli transaction
+	// direct: the command runs on its own (a line of Exec outside a
+	// transaction), so it may ask for after, which runs once the store is
+	// unlocked (the cm commands: config sync takes the store's lock itself).
+	direct bool
+	after  func() (string, error)
 }
 
 // cand is the candidate, for reading: edits go through the Txn.
@@ -73,7 +78,7 @@ func (x *execCtx) view() *status.View { return status.New(x.Config(), x.src) }
 
 // commands is the grammar: the object commands here and the system ones
 // (sys.go). It is never modified; Commands hands out a copy.
-var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, failoverCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
+var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCommands, sysCommands, failoverCommands, cmCommands, firstHourCommands, cliPrefCommands, resetCommands, connectionCommands, interfaceCommands)
 
 // commandVerbs are the commands' verbs, each once, in table order.
 var commandVerbs []string

@@ -1,9 +1,10 @@
 package tmsh
 
 import (
-	"lbx/ctrlplane/tmsh/conf"
 	"strings"
 	"testing"
+
+	"lbx/ctrlplane/tmsh/conf"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -66,7 +67,10 @@ func TestFirstHourCommands(t *testing.T) {
 		{name: "not implemented: run", cmd: "run util bash", wantErr: "run (run a utility or script): not implemented in lbx"},
 		{name: "not implemented: gtm", cmd: "list gtm wideip a", wantErr: "list gtm wideip: global traffic manager (gtm): not implemented in lbx"},
 		{name: "not implemented: modify sys", cmd: "modify sys global-settings hostname x", wantErr: "modify sys global-settings: not implemented in lbx (modify sys: want file, got \"global-settings\")"},
-		{name: "not implemented: cm", cmd: "show cm sync-status", wantErr: "show cm sync-status: device management and config sync (cm): not implemented in lbx"},
+		{name: "not implemented: cm", cmd: "show cm device", wantErr: "show cm device: device management and config sync (cm): not implemented in lbx"},
+		{name: "sync status without config sync", cmd: "show cm sync-status", has: []string{"Status           Standalone", "config sync is off"}},
+		{name: "cm objects without config sync", cmd: "list cm device-group", wantErr: "list cm device-group: config sync is off (no ha.configsync in the boot config)"},
+		{name: "cm device is the boot config's", cmd: "modify cm device lbx1 configsync-ip 192.0.2.9", wantErr: "modify cm device: this device's name and config-sync address are the boot config's ha.unit and ha.configsync"},
 		{name: "not implemented: entering a module", cmd: "sys", wantErr: "sys: entering a module is not implemented in lbx"},
 		{name: "not implemented: ltm rule", cmd: "create ltm rule r", wantErr: "create ltm rule: not implemented in lbx (create ltm: want"},
 		{name: "not implemented: sys ntp", cmd: "modify sys ntp servers add { 1.1.1.1 }", wantErr: "modify sys ntp: not implemented in lbx"},

@@ -170,6 +170,7 @@ func (ss *Session) execLocked(st conf.Statement) (string, error) {
 	warnings, err := ss.d.store.Update(func(t *store.Txn) error {
 		x = ss.d.execCtx(t)
 		x.access = ss.access
+		x.direct = true
 		o, err := runStatement(x, st)
 		out = o
 		if err != nil {
@@ -186,6 +187,13 @@ func (ss *Session) execLocked(st conf.Statement) (string, error) {
 	})
 	if err != nil {
 		return out, err
+	}
+	if x.after != nil {
+		o, err := x.after()
+		if err != nil {
+			return out + o, err
+		}
+		out += o
 	}
 	if x.txnOp == txnCreate {
 		tx := ss.d.execCtx(ss.d.store.Begin())

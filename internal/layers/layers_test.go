@@ -42,8 +42,11 @@ var allowed = map[string][]string{
 	// config objects.
 	"lbx/ha/vrrp": {"lbx/dataplane/csum"},
 	// ha joins a VRRP router to the dataplane's gate and hooks.
-	"lbx/ha":       {"lbx/dataplane", "lbx/ha/vrrp"},
-	"lbx/monitors": {},
+	"lbx/ha": {"lbx/dataplane", "lbx/ha/vrrp"},
+	// ha/cfgsync is config sync (trust, generations, TLS exchange); the
+	// configuration it syncs is its Local's, so it imports no lbx package.
+	"lbx/ha/cfgsync": {},
+	"lbx/monitors":   {},
 	// l7/proxy is the HTTP full proxy of layer-7 virtuals: it selects
 	// from the runtime pools and knows nothing of how it is wired.
 	"lbx/l7/proxy":          {"lbx/pools"},
@@ -53,8 +56,8 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/compile": {"lbx/ctrlplane/config", "lbx/dataplane", "lbx/dataplane/l7spec", "lbx/l7/policy", "lbx/pools"},
 	"lbx/ctrlplane/health":  {"lbx/ctrlplane/config", "lbx/monitors", "lbx/pools"},
 	"lbx/ctrlplane/store":   {"lbx/ctrlplane/config", "lbx/ctrlplane/compile", "lbx/dataplane"},
-	"lbx/ctrlplane/status":  {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
-	"lbx/ctrlplane/tmsh":    {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh/conf", "lbx/dataplane", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/status":  {"lbx/ctrlplane/config", "lbx/ctrlplane/health", "lbx/dataplane", "lbx/ha/cfgsync", "lbx/monitors", "lbx/pools"},
+	"lbx/ctrlplane/tmsh":    {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh/conf", "lbx/dataplane", "lbx/ha/cfgsync", "lbx/monitors", "lbx/pools"},
 	// tmsh/conf is the bigip.conf language (lexer, stanzas, property
 	// tables, printer, the store's Codec): the tmsh commands build on it,
 	// and it knows nothing of them, the store or status.
@@ -62,10 +65,10 @@ var allowed = map[string][]string{
 	// tmsh/complete completes tmsh lines from tmsh's command table; it is
 	// apart from tmsh to keep that package smaller.
 	"lbx/ctrlplane/tmsh/complete": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
+	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ha/cfgsync", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/ha/cfgsync", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/dataplane/drop", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
