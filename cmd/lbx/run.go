@@ -22,6 +22,7 @@ import (
 	"lbx/dataplane/afxdp"
 	"lbx/dataplane/tap"
 	"lbx/ha"
+	"lbx/ha/mirror"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -91,7 +92,18 @@ func bootApplianceConfig(boot *ctrlplane.Boot, ports []dataplane.Port, selfs []d
 		RESTKey:      boot.REST.Key,
 		RESTStateDir: stateDir(boot.Config.Saved),
 		HA:           haConfig(boot),
+		Mirror:       mirrorConfig(boot),
 	}
+}
+
+// mirrorConfig is the boot config's connection-mirroring addresses as
+// package ha/mirror takes them (nil: no mirroring).
+func mirrorConfig(boot *ctrlplane.Boot) *mirror.Config {
+	addr, peer, ok := boot.HA.Mirror()
+	if !ok {
+		return nil
+	}
+	return &mirror.Config{Unit: boot.HA.Unit, Listen: addr, Peer: peer}
 }
 
 // haConfig is the boot config's ha section as package ha takes it (nil:

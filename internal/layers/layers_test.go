@@ -42,8 +42,11 @@ var allowed = map[string][]string{
 	// config objects.
 	"lbx/ha/vrrp": {"lbx/dataplane/csum"},
 	// ha joins a VRRP router to the dataplane's gate and hooks.
-	"lbx/ha":       {"lbx/dataplane", "lbx/ha/vrrp"},
-	"lbx/monitors": {},
+	"lbx/ha": {"lbx/dataplane", "lbx/ha/vrrp"},
+	// ha/mirror streams mirrored flows and persistence records between
+	// the units' dataplanes.
+	"lbx/ha/mirror": {"lbx/dataplane", "lbx/pools"},
+	"lbx/monitors":  {},
 	// l7/proxy is the HTTP full proxy of layer-7 virtuals: it selects
 	// from the runtime pools and knows nothing of how it is wired.
 	"lbx/l7/proxy":          {"lbx/pools"},
@@ -65,7 +68,7 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/ha/mirror", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/dataplane/drop", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},
