@@ -377,4 +377,3 @@ func syncString(b *bytes.Buffer) string {
 	defer func() { <-outMu }()
 	return b.String()
 }
-

@@ -271,9 +271,9 @@ type flowShard struct {
 	entries []flow
 	free    int32
 	n       int
-	reap    [2]reapList // by list-1: embryonic, closed
+	reap    [2]reapList  // by list-1: embryonic, closed
 	mir     *mirrorShard // nil until EnableMirror (mirror.go)
-	_       [64]byte    // keep neighbouring shards' locks off one cache line
+	_       [64]byte     // keep neighbouring shards' locks off one cache line
 }
 
 // Table holds the appliance's L4 connections. The hot-path methods are

@@ -84,7 +84,7 @@ func (s *flowShard) mirrorRemovedLocked(f *flow) {
 
 // MirrorFlow is a mirrored flow as the peer needs it.
 type MirrorFlow struct {
-	Fwd, Rev Key      // as the client sends, as the member answers (DSR: VIP → client, not indexed)
+	Fwd, Rev Key       // as the client sends, as the member answers (DSR: VIP → client, not indexed)
 	Nxt      [2]uint32 // TCP: the sequence number each direction sends next
 	Hop      uint32    // DSR: the member
 	Egress   [2]int16  // port index by direction

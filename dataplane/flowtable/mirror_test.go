@@ -79,7 +79,7 @@ func TestMirrorDrainInstall(t *testing.T) {
 	}
 	// Established: its idle timeout is 300 s from its last packet (the
 	// half-open one ends after 10 s).
-	if b.Sweep(testTime.Add(time.Duration(now)+299*time.Second)); b.Len() != 1 {
+	if b.Sweep(testTime.Add(time.Duration(now) + 299*time.Second)); b.Len() != 1 {
 		t.Errorf("%d flows after 299 s, want the mirrored one alone", b.Len())
 	}
 	// A removal on the active unit removes the peer's copy.
