@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -376,4 +377,170 @@ func syncString(b *bytes.Buffer) string {
 	outMu <- struct{}{}
 	defer func() { <-outMu }()
 	return b.String()
+}
+
+// wrkResult is what wrk printed: requests done and requests lost: socket
+// errors, non-2xx answers, and timeouts (a request unanswered after
+// --timeout, counted again at each of wrk's 2 s checks while it stays
+// unanswered).
+type wrkResult struct {
+	requests, lost int
+	text           string
+}
+
+var (
+	wrkRequests = regexp.MustCompile(`(\d+) requests in`)
+	wrkErrors   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+func parseWrk(out string) wrkResult {
+	r := wrkResult{text: out}
+	if m := wrkRequests.FindStringSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(m[1])
+	}
+	if m := wrkErrors.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.Atoi(s)
+			r.lost += n
+		}
+	}
+	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		r.lost += n
+	}
+	return r
+}
+
+// wrk runs wrk from the client for d against vip, with extra arguments,
+// calling during (if not nil) after at.
+func (l *mirrorLab) wrk(vip string, d time.Duration, at time.Duration, during func(), extra ...string) wrkResult {
+	l.t.Helper()
+	args := append([]string{"netns", "exec", mrCL, "wrk", "-t2", "-c16", "--timeout", "2s", "-d", fmt.Sprintf("%ds", int(d/time.Second))}, extra...)
+	cmd := exec.Command("ip", append(args, "http://"+vip+"/")...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+	if during != nil {
+		time.Sleep(at)
+		during()
+	}
+	if err := cmd.Wait(); err != nil {
+		l.t.Fatalf("wrk: %v\n%s", err, out.String())
+	}
+	return parseWrk(out.String())
+}
+
+// cpu is the CPU time unit i's process has used.
+func (l *mirrorLab) cpu(i int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", l.units[i].cmd.Process.Pid))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)            // utime, field 14
+	st, _ := strconv.ParseInt(f[12], 10, 64)            // stime, field 15
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+var sentRe = regexp.MustCompile(`(?m)^(Flows Sent|Ends Sent) +(\d+)`)
+
+// updatesSent is how many flow updates (records and ends) unit i has sent.
+func (l *mirrorLab) updatesSent(i int) int {
+	n := 0
+	for _, m := range sentRe.FindAllStringSubmatch(l.state(i), -1) {
+		v, _ := strconv.Atoi(m[2])
+		n += v
+	}
+	return n
+}
+
+// The figures of docs/BENCHMARKS.md ("Connection mirroring"), measured
+// and logged, not held to thresholds: what mirroring costs the active
+// unit under new connections (CPU, flow updates sent a second), the time
+// from kill -9 of the active unit to the first request answered through
+// the other, and the requests wrk loses over a planned failover with and
+// without mirroring. What it checks: the numbers were measured (wrk ran,
+// the standby answered), and mirroring streamed updates.
+func TestIntegrationHAMirrorFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("figures: not in -short")
+	}
+	l := newMirrorLab(t)
+	l.start(0)
+	l.waitUntil("lbx1 active alone", 10*time.Second, func() bool { return l.is(0, "ACTIVE") })
+	l.start(1)
+	l.waitUntil("lbx2 standby, lbx1 streaming to it", 10*time.Second, func() bool {
+		return l.is(1, "STANDBY") && strings.Contains(l.state(0), "Streaming        yes")
+	})
+
+	// New connections (Connection: close) through each VIP: the active
+	// unit's CPU a connection, and the flow updates sent a second.
+	const d = 5 * time.Second
+	for _, vip := range []string{mrVIPPlain, mrVIPMirror, mrVIPPlain, mrVIPMirror} {
+		c0, u0 := l.cpu(0), l.updatesSent(0)
+		r := l.wrk(vip, d, 0, nil, "-H", "Connection: close")
+		c1, u1 := l.cpu(0), l.updatesSent(0)
+		if r.requests == 0 {
+			t.Fatalf("wrk through %s: no requests\n%s", vip, r.text)
+		}
+		t.Logf("figure: new connections through %s (mirror %v): %.0f conn/s, active unit CPU %.1f µs a connection (%.0f%% of a core), %.0f flow updates/s sent, %d lost",
+			vip, vip == mrVIPMirror, float64(r.requests)/d.Seconds(), float64((c1-c0).Microseconds())/float64(r.requests),
+			100*(c1-c0).Seconds()/d.Seconds(), float64(u1-u0)/d.Seconds(), r.lost)
+		if vip == mrVIPMirror && u1 <= u0 {
+			t.Errorf("no flow updates sent while %d connections went through the mirrored VIP", r.requests)
+		}
+	}
+
+	// kill -9 of the active unit: the first request answered through the
+	// other, three times.
+	active := 0
+	for range 3 {
+		standby := 1 - active
+		l.stopUnit(l.units[active], syscall.SIGKILL)
+		start := time.Now()
+		l.waitUntil("first request answered after kill -9", 10*time.Second, func() bool {
+			return exec.Command("ip", "netns", "exec", mrCL, "curl", "-s", "-o", "/dev/null", "--max-time", "0.2", "http://"+mrVIPMirror+"/").Run() == nil
+		})
+		t.Logf("figure: kill -9 of lbx%d: first request answered through lbx%d after %v (advertisements every 100 ms)",
+			active+1, standby+1, time.Since(start).Round(time.Millisecond))
+		l.start(active)
+		old := active
+		l.waitUntil("the killed unit back as standby", 10*time.Second, func() bool {
+			return l.is(old, "STANDBY") && strings.Contains(l.state(standby), "Streaming        yes")
+		})
+		active = standby
+	}
+
+	// A planned failover under wrk load (keep-alive connections), with
+	// and without mirroring.
+	for _, vip := range []string{mrVIPMirror, mrVIPPlain} {
+		standby := 1 - active
+		from := active
+		r := l.wrk(vip, 10*time.Second, 3*time.Second, func() {
+			if out, err := l.exec(from, "run sys failover standby"); err != nil {
+				t.Fatalf("run sys failover standby: %v\n%s", err, out)
+			}
+		})
+		l.waitUntil("the standby took over", 10*time.Second, func() bool { return l.is(standby, "ACTIVE") })
+		t.Logf("figure: run sys failover standby under wrk (16 keep-alive connections, 10 s, 2 s timeout) through %s (mirror %v): %d requests, %d lost",
+			vip, vip == mrVIPMirror, r.requests, r.lost)
+		if r.requests == 0 {
+			t.Fatalf("wrk: no requests\n%s", r.text)
+		}
+		if out, err := l.exec(from, "run sys failover online"); err != nil {
+			t.Fatalf("online: %v\n%s", err, out)
+		}
+		l.waitUntil("the old active unit is standby, the new one streams to it", 10*time.Second, func() bool {
+			return l.is(from, "STANDBY") && strings.Contains(l.state(standby), "Streaming        yes")
+		})
+		active = standby
+	}
 }

@@ -68,9 +68,11 @@ func (s *flowShard) mirrorQueueLocked(e int32) {
 	f.mflags |= mfQueued
 }
 
-// mirrorRemovedLocked notes that f, about to be removed, is gone.
+// mirrorRemovedLocked notes that f, about to be removed, is gone. A
+// closed flow is not noted: the peer has its closed state and ends it by
+// the same timeout, or replaces it when its keys are reused.
 func (s *flowShard) mirrorRemovedLocked(f *flow) {
-	if f.mflags&mfMirrored == 0 || s.mir == nil {
+	if f.mflags&mfMirrored == 0 || s.mir == nil || f.closed() {
 		return
 	}
 	m := s.mir
@@ -81,6 +83,9 @@ func (s *flowShard) mirrorRemovedLocked(f *flow) {
 	m.removed[(m.rhead+m.rn)%removalRing] = f.keys[Forward]
 	m.rn++
 }
+
+// closed reports whether a TCP flow is over (both FINs or a RST).
+func (f *flow) closed() bool { return f.state == stateClosing || f.state == stateReset }
 
 // MirrorFlow is a mirrored flow as the peer needs it.
 type MirrorFlow struct {
@@ -166,14 +171,15 @@ func (ft *Table) DrainMirror(now int64, flows []MirrorFlow, removed []Key) ([]Mi
 }
 
 // ScanMirror appends every mirrored flow of shard i (0 to Shards-1) that
-// has not expired: for the peer's first copy and to refresh the idle
-// deadlines of its copies.
+// has neither expired nor closed: for the peer's first copy and to
+// refresh the idle deadlines of its copies. (A closed flow reached the
+// peer through the queue when it closed, and needs no refresh.)
 func (ft *Table) ScanMirror(i int, now int64, flows []MirrorFlow) []MirrorFlow {
 	s := &ft.shards[i%flowShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for e := range s.entries {
-		if f := &s.entries[e]; f.used && f.mflags&mfMirrored != 0 && !ft.expired(f, now) {
+		if f := &s.entries[e]; f.used && f.mflags&mfMirrored != 0 && !f.closed() && !ft.expired(f, now) {
 			flows = append(flows, f.mirrorRecord(now))
 		}
 	}
