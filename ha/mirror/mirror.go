@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -381,7 +382,9 @@ func (m *Mirror) accept() {
 			defer m.wg.Done()
 			defer m.track(c, false)
 			defer c.Close()
-			if err := m.receive(c); err != nil && !errors.Is(err, net.ErrClosed) {
+			// receive ends only on an error; the peer closing its
+			// stream (io.EOF) or Close (net.ErrClosed) is none.
+			if err := m.receive(c); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				m.setErr(err)
 				if errors.Is(err, ErrMalformed) {
 					m.decodeErrs.Add(1)
@@ -392,7 +395,8 @@ func (m *Mirror) accept() {
 	}
 }
 
-// receive installs one stream's records while this unit is standby.
+// receive installs one stream's records while this unit is standby, until
+// the stream ends; it returns why.
 func (m *Mirror) receive(c net.Conn) error {
 	r := bufio.NewReaderSize(c, 256<<10)
 	var buf []byte
