@@ -125,6 +125,23 @@ type HABoot struct {
 	// configsync-ip), IP or IP:PORT (port 4353 when not given), on the
 	// management network or a dedicated one; empty: config sync off.
 	ConfigSync string `mapstructure:"configsync"`
+	// MirrorAddr is where this unit receives the active peer's
+	// connection-mirroring stream (ADDR:PORT on the management network or
+	// an HA link, the kernel's stack); MirrorPeer is the peer's. Both
+	// empty: no mirroring.
+	MirrorAddr string `mapstructure:"mirror_addr"`
+	MirrorPeer string `mapstructure:"mirror_peer"`
+}
+
+// Mirror returns the mirroring addresses; ok is false when mirroring is
+// off (validate checked them).
+func (h *HABoot) Mirror() (addr, peer netip.AddrPort, ok bool) {
+	if !h.Enabled() || h.MirrorAddr == "" {
+		return addr, peer, false
+	}
+	addr, _ = netip.ParseAddrPort(h.MirrorAddr)
+	peer, _ = netip.ParseAddrPort(h.MirrorPeer)
+	return addr, peer, true
 }
 
 // Enabled reports whether the unit is one of an HA pair.
@@ -178,6 +195,17 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 			bad("ports", "%q: the port has no boot self IP (selfips) to advertise from", p)
 		}
 	}
+	for _, k := range []struct{ key, v string }{{"mirror_addr", h.MirrorAddr}, {"mirror_peer", h.MirrorPeer}} {
+		if k.v == "" {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(k.v); err != nil || ap.Port() == 0 {
+			bad(k.key, "%q: want ADDR:PORT", k.v)
+		}
+	}
+	if (h.MirrorAddr == "") != (h.MirrorPeer == "") {
+		bad("mirror_peer", "mirror_addr and mirror_peer go together (both empty: no mirroring)")
+	}
 	for _, u := range h.UnicastPeers {
 		if a, err := netip.ParseAddr(u); err != nil || !a.Is4() {
 			bad("unicast_peers", "%q: want an IPv4 address", u)
@@ -192,7 +220,7 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 // (LBX_ + upper case, "." → "_") and file keys name them.
 var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key",
 	"mgmt.interface", "mgmt.address", "mgmt.gateway",
-	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers", "ha.configsync"}
+	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers", "ha.configsync", "ha.mirror_addr", "ha.mirror_peer"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -221,6 +249,8 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("ha.ports", "", "data ports to advertise VRRP on, comma-separated")
 	fs.String("ha.unicast_peers", "", "VRRP peers' addresses, comma-separated (empty: multicast 224.0.0.18)")
 	fs.String("ha.configsync", "", "config-sync address IP or IP:PORT (port 4353 by default; empty: config sync off)")
+	fs.String("ha.mirror_addr", "", "receive the peer's connection-mirroring stream on ADDR:PORT (empty: no mirroring)")
+	fs.String("ha.mirror_peer", "", "the peer's mirroring ADDR:PORT, where this unit streams while active")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file

@@ -57,6 +57,8 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-int]}\nselfips:\n  - {name: s, address: 198.18.1.2/24, port: lbx-ext}\n", `ha.ports: "lbx-int": the port has no boot self IP`},
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [peer]}\n", `ha.unicast_peers: "peer": want an IPv4 address`},
 		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
+		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1, mirror_peer: 10.0.0.2:1028}\n", `ha.mirror_addr: "10.0.0.1": want ADDR:PORT`},
+		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1:1028}\n", "ha.mirror_peer: mirror_addr and mirror_peer go together"},
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
 		{"ha: {configsync: 127.0.0.1}\n", `ha.configsync: "127.0.0.1": needs ha.unit`},
 		{"ha: {unit: u, ports: [lbx-ext], configsync: mgmt}\n", `ha.configsync: "mgmt": want IP or IP:PORT`},

@@ -17,7 +17,7 @@ import (
 // (route.go) and the TTL is decremented.
 
 // forwardFlow records the flow a forwarding virtual's first packet opens.
-func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, drop.Reason) {
+func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg flowtable.Seg, mirror bool) (flowtable.Hit, drop.Reason) {
 	ds, _ := in.route(k.Dst)
 	cs, _ := in.route(k.Src)
 	if ds < 0 || cs < 0 {
@@ -29,6 +29,7 @@ func (w *worker) forwardFlow(in *installed, rt *virtualRT, k flowtable.Key, seg 
 		MemberPort: k.Dport,
 		Egress:     [2]int{in.selfs[ds].port, in.selfs[cs].port},
 		VS:         rt.stats,
+		Mirror:     mirror,
 	}
 	hit, why := w.e.flows.Insert(&nf, w.now, seg)
 	return hit, refusalDrops[why]

@@ -408,7 +408,7 @@ func (w *worker) dsrReturn(in *installed, frame []byte, p *ipv4Packet) (bool, dr
 // state) and records the flow a SYN (or first UDP datagram) opens.
 func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.Key, seg flowtable.Seg) (flowtable.Hit, drop.Reason) {
 	if vs.Forward {
-		return w.forwardFlow(in, rt, k, seg) // forward.go
+		return w.forwardFlow(in, rt, k, seg, vs.Mirror) // forward.go
 	}
 	req := pools.Request{Client: addr4(k.Src), ClientPort: k.Sport, Now: w.now}
 	ps := rt.persist
@@ -442,6 +442,7 @@ func (w *worker) newFlow(in *installed, vs *Virtual, rt *virtualRT, k flowtable.
 		VS:         rt.stats,
 		MS:         m.Stats,
 		NS:         m.NodeStats,
+		Mirror:     vs.Mirror,
 	}
 	switch {
 	case vs.DSR:

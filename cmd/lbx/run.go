@@ -23,6 +23,7 @@ import (
 	"lbx/dataplane/tap"
 	"lbx/ha"
 	"lbx/ha/cfgsync"
+	"lbx/ha/mirror"
 )
 
 // runAppliance is `lbx run`: boot config → ports → dataplane → saved config
@@ -93,6 +94,7 @@ func bootApplianceConfig(boot *ctrlplane.Boot, ports []dataplane.Port, selfs []d
 		RESTStateDir: stateDir(boot.Config.Saved),
 		HA:           haConfig(boot),
 		Sync:         syncConfig(boot),
+		Mirror:       mirrorConfig(boot),
 	}
 }
 
@@ -105,6 +107,16 @@ func syncConfig(boot *ctrlplane.Boot) *cfgsync.Config {
 		return nil
 	}
 	return &cfgsync.Config{Device: h.Unit, Listen: h.ConfigSync, StateDir: inStateDir(boot.Config.Saved, "cm")}
+}
+
+// mirrorConfig is the boot config's connection-mirroring addresses as
+// package ha/mirror takes them (nil: no mirroring).
+func mirrorConfig(boot *ctrlplane.Boot) *mirror.Config {
+	addr, peer, ok := boot.HA.Mirror()
+	if !ok {
+		return nil
+	}
+	return &mirror.Config{Unit: boot.HA.Unit, Listen: addr, Peer: peer}
 }
 
 // haConfig is the boot config's ha section as package ha takes it (nil:

@@ -106,6 +106,8 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"ha.ports", "lbx-ext,lbx-int", func(b *ctrlplane.Boot) any { return b.HA.Ports }, []string{"lbx-ext", "lbx-int"}},
 		{"ha.unicast_peers", "not-checked-while-ha-is-off", func(b *ctrlplane.Boot) any { return b.HA.UnicastPeers }, []string{"not-checked-while-ha-is-off"}},
 		{"ha.configsync", "127.0.0.1:4353", func(b *ctrlplane.Boot) any { return b.HA.ConfigSync }, "127.0.0.1:4353"},
+		{"ha.mirror_addr", "192.0.2.1:1028", func(b *ctrlplane.Boot) any { return b.HA.MirrorAddr }, "192.0.2.1:1028"},
+		{"ha.mirror_peer", "192.0.2.2:1028", func(b *ctrlplane.Boot) any { return b.HA.MirrorPeer }, "192.0.2.2:1028"},
 	}
 	// pair is the other variables a key is valid only with.
 	pair := map[string][][2]string{"rest.cert": {{"LBX_REST_KEY", "/tmp/k"}}, "rest.key": {{"LBX_REST_CERT", "/tmp/c"}}, "ha.unit": {{"LBX_HA_PORTS", "lbx-ext"}},

@@ -105,6 +105,7 @@ type virtDraft struct {
 	vip      netip.Addr
 	disabled bool
 	name     string
+	mirror   bool
 }
 
 func newAltState() *altState { return &altState{drafts: map[string]*virtDraft{}} }
@@ -639,6 +640,22 @@ var virtCmds = []altCmd{
 		}
 		return nil
 	}),
+	virtSetter("mirror", "ena|dis", "mirror the virtual server's connections to the HA peer (tmsh mirror enabled)", 1, func(_ *altCtx, d *virtDraft, v *config.Virtual, args []string) error {
+		var on bool
+		switch args[0] {
+		case "ena":
+			on = true
+		case "dis":
+		default:
+			return fmt.Errorf("%q: want ena or dis", args[0])
+		}
+		if v == nil {
+			d.mirror = on
+		} else {
+			v.Mirror = on
+		}
+		return nil
+	}),
 	{name: "service", args: "<virtual port> [<application>]", help: "virtual service menu (application: http, https, dns, basic-slb, …)", min: 1, max: 2, enter: enterService},
 	delCmd("virtual server", func(a *altCtx, f altFrame) error {
 		vs := virtServices(a.x.Config(), f.id)
@@ -679,7 +696,7 @@ func (a *altCtx) service(f altFrame, create bool) (*config.Virtual, error) {
 	// The virt's settings come from its other services, or its draft.
 	d := virtDraft{disabled: true}
 	if vs := virtServices(a.x.Config(), f.id); len(vs) > 0 {
-		d = virtDraft{vip: vs[0].Destination.Addr(), disabled: vs[0].Disabled, name: vs[0].Description}
+		d = virtDraft{vip: vs[0].Destination.Addr(), disabled: vs[0].Disabled, name: vs[0].Description, mirror: vs[0].Mirror}
 	} else if dp := a.st.drafts[f.id]; dp != nil {
 		d = *dp
 		delete(a.st.drafts, f.id)
@@ -692,6 +709,7 @@ func (a *altCtx) service(f altFrame, create bool) (*config.Virtual, error) {
 	v.Protocol = config.ProtocolTCP
 	v.Disabled = d.disabled
 	v.Description = d.name
+	v.Mirror = d.mirror
 	return v, nil
 }
 

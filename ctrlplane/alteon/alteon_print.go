@@ -222,16 +222,16 @@ func altHealthID(name string) string {
 func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 	vs := virtServices(c, id)
 	vb := altBlock{path: "/c/slb/virt " + id}
-	disabled, desc := true, ""
+	disabled, desc, mirror := true, "", false
 	var vip string
 	switch {
 	case len(vs) > 0:
-		disabled, desc = vs[0].Disabled, vs[0].Description
+		disabled, desc, mirror = vs[0].Disabled, vs[0].Description, vs[0].Mirror
 		if vs[0].Destination.Addr().IsValid() {
 			vip = vs[0].Destination.Addr().String()
 		}
 	case d != nil:
-		disabled, desc = d.disabled, d.name
+		disabled, desc, mirror = d.disabled, d.name, d.mirror
 		if d.vip.IsValid() {
 			vip = d.vip.String()
 		}
@@ -243,6 +243,9 @@ func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 	}
 	if desc != "" {
 		vb.add("vname %q", desc)
+	}
+	if mirror {
+		vb.add("mirror ena")
 	}
 	out := []altBlock{vb}
 	for _, v := range vs {
@@ -262,6 +265,9 @@ func virtBlocks(c *config.Config, id string, d *virtDraft) []altBlock {
 		}
 		if !v.TranslateAddress {
 			sb.add("nonat ena")
+		}
+		if v.Mirror != mirror {
+			sb.note("virtual %s: mirror %s (set in tmsh)", v.Name, yesNo(v.Mirror, "enabled", "disabled"))
 		}
 		if v.Disabled != disabled || v.Destination.Addr().String() != vip {
 			sb.note("virtual %s: destination %s, %s", v.Name, config.FormatDestination(v.Destination), yesNo(v.Disabled, "disabled", "enabled"))

@@ -23,6 +23,7 @@ import (
 	"lbx/dataplane/localstack"
 	"lbx/ha"
 	"lbx/ha/cfgsync"
+	"lbx/ha/mirror"
 	"lbx/internal/clock"
 	"lbx/l7/proxy"
 	"lbx/monitors"
@@ -96,6 +97,8 @@ type Config struct {
 	// Listen address: device groups, trust, run cm config-sync. Its
 	// Logger is the appliance's when nil.
 	Sync *cfgsync.Config
+	// Mirror, with HA, turns connection mirroring on (package ha/mirror).
+	Mirror *mirror.Config
 }
 
 // Appliance is one running appliance.
@@ -113,6 +116,7 @@ type Appliance struct {
 	dialects []ctlsock.Dialect // tmsh first, as the control socket serves them
 	ha       *ha.Unit          // nil without HA
 	sync     *cfgsync.Syncer   // nil without config sync
+	mirror   *mirror.Mirror    // nil without connection mirroring
 
 	closeOnce sync.Once
 	closeErr  error
@@ -183,7 +187,12 @@ func New(cfg Config) (a *Appliance, err error) {
 		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
 			return a, err
 		}
-		src.Failover = failover{a.ha}
+		if cfg.Mirror != nil {
+			if a.mirror, err = mirror.New(*cfg.Mirror, eng, logger); err != nil {
+				return a, err
+			}
+		}
+		src.Failover = failover{a.ha, a.mirror, cfg.Mirror}
 	}
 	if cfg.Sync != nil {
 		sc := *cfg.Sync
@@ -206,6 +215,11 @@ func New(cfg Config) (a *Appliance, err error) {
 	}
 	if a.sync != nil {
 		a.sync.Start()
+	}
+	if a.mirror != nil {
+		if err := a.mirror.Start(); err != nil {
+			return a, err
+		}
 	}
 	password, from := cfg.AdminPassword, "the boot config's admin password"
 	if password == "" && cfg.AdminPasswordPrompt != nil && a.store.Running().Users["admin"] == nil {
@@ -300,13 +314,25 @@ func (a *Appliance) RESTAddr() string {
 func (a *Appliance) HTTPProxy(name string) *proxy.Proxy { return a.l7.Proxy(name) }
 
 // failover is the HA unit as tmsh's show and run commands see it.
-type failover struct{ u *ha.Unit }
+type failover struct {
+	u    *ha.Unit
+	m    *mirror.Mirror // nil: no mirroring
+	mcfg *mirror.Config
+}
 
 func (f failover) FailoverStatus() status.FailoverStatus {
 	s := f.u.Status()
-	return status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
+	st := status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
 		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
 		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer}
+	if f.m != nil {
+		m := f.m.Stats()
+		st.Mirroring = &status.MirroringStatus{Addr: f.mcfg.Listen.String(), Peer: f.mcfg.Peer.String(), Connected: m.Connected,
+			PeerUnit: m.PeerUnit, FlowsSent: m.FlowsSent, FlowsReceived: m.FlowsRecv, Installed: m.Installed, Refused: m.Refused + m.NoVirtual,
+			RemovedSent: m.RemovedSent, RemovedRecv: m.RemovedRecv, PersistSent: m.PersistSent, PersistRecv: m.PersistRecv,
+			IgnoredRecv: m.IgnoredRecv, DecodeErrors: m.DecodeErrors, LastError: m.LastError}
+	}
+	return st
 }
 
 func (f failover) FailoverAction(action string) error {
@@ -322,6 +348,9 @@ func (f failover) FailoverAction(action string) error {
 	}
 	return nil
 }
+
+// Mirror returns the appliance's connection mirroring; nil without it.
+func (a *Appliance) Mirror() *mirror.Mirror { return a.mirror }
 
 // HA returns the appliance's HA unit; nil without HA.
 func (a *Appliance) HA() *ha.Unit { return a.ha }
@@ -370,6 +399,9 @@ func (a *Appliance) Close() error {
 		}
 		if a.ha != nil {
 			a.ha.Close() // priority 0 while the ports still carry it
+		}
+		if a.mirror != nil {
+			a.mirror.Close() // after the gate is set: the last changes are sent
 		}
 		a.eng.SetLocalSink(nil)
 		if a.ls != nil {

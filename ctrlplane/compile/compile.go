@@ -142,6 +142,9 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 			warnings = append(warnings, obj.String()+": translate-address disabled: source-address-translation "+what+
 				" is not applied (direct server return rewrites only the destination MAC; the member answers the client directly)")
 		}
+		if v.Mirror && l7 != nil {
+			warn(obj, "mirror enabled", "the connections of an HTTP virtual are the proxy's and are not mirrored; only layer-4 virtuals' flows are")
+		}
 		var persist *compiledPersist
 		if !v.IPForward {
 			persist = compilePersist(c, v, n.Persist, l7, add, warn)
@@ -166,6 +169,7 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 			DSR:      !v.TranslateAddress && !v.IPForward,
 			KeepPort: !v.TranslatePort,
 			Enabled:  !v.Disabled,
+			Mirror:   v.Mirror,
 		}
 		if v.SNAT == config.SNATSnatpool {
 			dv.SNATPool = slices.Clone(c.SNATPools[v.SNATPool].Members) // Validate checked it exists

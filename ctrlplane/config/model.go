@@ -374,6 +374,7 @@ type Virtual struct {
 	FallbackPersistence string         `json:"fallback_persistence"` // full name, "" for none
 	ConnectionLimit     uint32         `json:"connection_limit"`     // 0: no limit
 	Disabled            bool           `json:"disabled"`             // the zero value is enabled, as BIG-IP creates virtuals
+	Mirror              bool           `json:"mirror"`               // tmsh mirror enabled: its connections are mirrored to the HA peer
 	Extras
 }
 

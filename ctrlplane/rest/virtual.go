@@ -136,6 +136,7 @@ var virtualFields = fields[config.Virtual]{
 		return
 	},
 	"translatePort":   func(x *config.Virtual, v json.RawMessage) (err error) { x.TranslatePort, err = enabledWord(v); return },
+	"mirror":          func(x *config.Virtual, v json.RawMessage) (err error) { x.Mirror, err = enabledWord(v); return },
 	"connectionLimit": func(x *config.Virtual, v json.RawMessage) (err error) { x.ConnectionLimit, err = u32(v); return },
 	"persist": func(x *config.Virtual, v json.RawMessage) error {
 		var items []struct {
@@ -173,7 +174,7 @@ var virtualFields = fields[config.Virtual]{
 	"metadata":      setMetadata,
 	"name":          nil, "partition": nil, "fullPath": nil, "kind": nil, "generation": nil, "selfLink": nil,
 	"profilesReference": nil, "policiesReference": nil, "poolReference": nil, "creationTime": nil, "lastModifiedTime": nil,
-	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "l2Forward": nil, "mirror": nil,
+	"autoLasthop": nil, "cmpEnabled": nil, "gtmScore": nil, "l2Forward": nil,
 	"mobileAppTunnel": nil, "nat64": nil, "serviceDownImmediateAction": nil, "sourcePort": nil, "synCookieStatus": nil,
 	"vsIndex": nil, "appService": nil, "addressStatus": nil, "reject": nil, "internal": nil, "stateless": nil,
 }
@@ -292,6 +293,7 @@ func virtualJSON(x *config.Virtual, exp bool) map[string]any {
 	}
 	o["source"] = src
 	o["translateAddress"], o["translatePort"] = enabledDisabled(x.TranslateAddress), enabledDisabled(x.TranslatePort)
+	o["mirror"] = enabledDisabled(x.Mirror)
 	o["connectionLimit"], o["rateLimit"], o["rateLimitMode"] = x.ConnectionLimit, "disabled", "object"
 	o["vlansDisabled"] = true
 	if len(x.Persist) > 0 {

@@ -134,7 +134,21 @@ type FailoverStatus struct {
 	Interval     time.Duration
 	MasterDown   time.Duration
 	GARPsSent    uint64
-	Yielding     bool // run sys failover standby: not preempting until the peer is lost or online
+	Yielding     bool             // run sys failover standby: not preempting until the peer is lost or online
+	Mirroring    *MirroringStatus // nil: no connection mirroring (ha.mirror_addr empty)
+}
+
+// MirroringStatus is connection mirroring's state (package ha/mirror).
+type MirroringStatus struct {
+	Addr, Peer                string // this unit's mirroring address, the peer's
+	Connected                 bool   // streaming to the peer (active unit)
+	PeerUnit                  string // the unit whose stream was last received
+	FlowsSent, FlowsReceived  uint64
+	Installed, Refused        uint64 // of the flows received
+	RemovedSent, RemovedRecv  uint64
+	PersistSent, PersistRecv  uint64
+	IgnoredRecv, DecodeErrors uint64
+	LastError                 string
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),

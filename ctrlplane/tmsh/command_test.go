@@ -69,6 +69,7 @@ func TestExec(t *testing.T) {
     fallback-persistence none
     ip-protocol tcp
     mask 255.255.255.255
+    mirror disabled
     persist none
     policies none
     pool /Common/web

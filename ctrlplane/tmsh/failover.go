@@ -59,6 +59,30 @@ func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error
 		row("Yielding", "yes (run sys failover standby; online ends it)")
 	}
 	row("GARPs Sent", fmt.Sprint(st.GARPsSent))
+	if m := st.Mirroring; m != nil {
+		b.WriteString("\n" + rule + "Connection Mirroring\n" + rule)
+		row("Address", m.Addr)
+		row("Peer", m.Peer)
+		row("Streaming", map[bool]string{true: "yes", false: "no"}[m.Connected])
+		if m.PeerUnit != "" {
+			row("Peer Unit", m.PeerUnit)
+		}
+		row("Flows Sent", fmt.Sprint(m.FlowsSent))
+		row("Flows Received", fmt.Sprintf("%d (installed %d, refused %d)", m.FlowsReceived, m.Installed, m.Refused))
+		row("Ends Sent", fmt.Sprint(m.RemovedSent))
+		row("Ends Received", fmt.Sprint(m.RemovedRecv))
+		row("Persist Sent", fmt.Sprint(m.PersistSent))
+		row("Persist Received", fmt.Sprint(m.PersistRecv))
+		if m.IgnoredRecv > 0 {
+			row("Ignored", fmt.Sprintf("%d (received while active)", m.IgnoredRecv))
+		}
+		if m.DecodeErrors > 0 {
+			row("Decode Errors", fmt.Sprint(m.DecodeErrors))
+		}
+		if m.LastError != "" {
+			row("Last Error", m.LastError)
+		}
+	}
 	return b.String(), nil
 }
 

@@ -211,6 +211,7 @@ type flow struct {
 	used     bool
 	oneWay   bool          // DSR: only the forward key is indexed; the member answers the client directly
 	open     bool          // counted in CurConns: not yet closed by FINs or RST
+	mflags   uint8         // mirroring (mirror.go): mirrored, queued for the peer
 	lastSeen int64         // table-relative nanoseconds
 	vs       *VirtualStats // its Name is the flow's virtual server, for pruning on install
 	ms       *pools.MemberStats
@@ -270,8 +271,9 @@ type flowShard struct {
 	entries []flow
 	free    int32
 	n       int
-	reap    [2]reapList // by list-1: embryonic, closed
-	_       [64]byte    // keep neighbouring shards' locks off one cache line
+	reap    [2]reapList  // by list-1: embryonic, closed
+	mir     *mirrorShard // nil until EnableMirror (mirror.go)
+	_       [64]byte     // keep neighbouring shards' locks off one cache line
 }
 
 // Table holds the appliance's L4 connections. The hot-path methods are
@@ -527,7 +529,8 @@ func (ft *Table) removeLocked(s *flowShard, e int32) {
 	}
 	s.unlinkLocked(e)
 	f.setOpen(false)
-	*f = flow{rnext: s.free}
+	s.mirrorRemovedLocked(f)
+	*f = flow{rnext: s.free, mflags: f.mflags & mfQueued}
 	s.free = e
 	s.n--
 	ft.count.Add(-1)
@@ -579,6 +582,7 @@ func (ft *Table) lookupIn(s *flowShard, k Key, h uint32, now int64, seg Seg) (Hi
 		}
 		if f.state != was {
 			s.relistLocked(e)
+			s.mirrorQueueLocked(e)
 		}
 	}
 	hit := f.hitLocked(dir)
@@ -710,6 +714,7 @@ type NewFlow struct {
 	VS         *VirtualStats
 	MS         *pools.MemberStats
 	NS         *pools.NodeStats // VS.Name is the flow's virtual server
+	Mirror     bool             // the virtual is mirrored: the flow is queued for the HA peer (mirror.go)
 }
 
 // Insert creates a flow and returns the forward hit for the packet that
@@ -733,6 +738,7 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 			}
 			if f.state != was {
 				s.relistLocked(e)
+				s.mirrorQueueLocked(e)
 			}
 		}
 		return f.hitLocked(dir), OK
@@ -809,6 +815,7 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 		vs:       nf.VS,
 		ms:       nf.MS,
 		ns:       nf.NS,
+		mflags:   f.mflags & mfQueued,
 	}
 	if fwd.Proto == protoTCP {
 		f.state = stateSynSent
@@ -826,6 +833,10 @@ func (ft *Table) Insert(nf *NewFlow, now int64, seg Seg) (Hit, Refusal) {
 	s.n++
 	ft.count.Add(1)
 	f.setOpen(true)
+	if nf.Mirror {
+		f.mflags |= mfMirrored
+		s.mirrorQueueLocked(e)
+	}
 	if f.vs != nil {
 		f.vs.TotalConns.Add(1)
 	}

@@ -139,6 +139,7 @@ func (ft *Table) reselectLocked(s *flowShard, j int32, pick func(*Moving) (Moved
 		f.ms, f.ns = mv.MS, mv.NS
 		f.setOpen(open)
 		f.countTotal()
+		s.mirrorQueueLocked(j)
 		return true
 	}
 	rev := old
@@ -162,6 +163,7 @@ func (ft *Table) reselectLocked(s *flowShard, j int32, pick func(*Moving) (Moved
 	f.seqd &^= 1 << Reverse
 	f.setOpen(open)
 	f.countTotal()
+	s.mirrorQueueLocked(j)
 	return true
 }
 

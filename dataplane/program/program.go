@@ -91,6 +91,10 @@ type Virtual struct {
 	// client's, the member's port is ignored (as BIG-IP does).
 	KeepPort bool
 	Enabled  bool
+	// Mirror is tmsh mirror enabled: the flows it opens are streamed to
+	// the HA peer (package ha/mirror), which carries them on after a
+	// failover.
+	Mirror bool
 
 	// Persist is the virtual's persistence, nil for none. When Table is nil
 	// the engine uses its own table (in a copy). In hash mode the key

@@ -46,7 +46,10 @@ var allowed = map[string][]string{
 	// ha/cfgsync is config sync (trust, generations, TLS exchange); the
 	// configuration it syncs is its Local's, so it imports no lbx package.
 	"lbx/ha/cfgsync": {},
-	"lbx/monitors":   {},
+	// ha/mirror streams mirrored flows and persistence records between
+	// the units' dataplanes.
+	"lbx/ha/mirror": {"lbx/dataplane", "lbx/pools"},
+	"lbx/monitors":  {},
 	// l7/proxy is the HTTP full proxy of layer-7 virtuals: it selects
 	// from the runtime pools and knows nothing of how it is wired.
 	"lbx/l7/proxy":          {"lbx/pools"},
@@ -68,7 +71,7 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ha/cfgsync", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
 	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
-	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/ha/cfgsync", "lbx/monitors", "lbx/monitors/netprobe"},
+	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/ha/cfgsync", "lbx/ha/mirror", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/dataplane/drop", "lbx/monitors"},
 	"lbx/ctrlplane/ctrltest":      {"lbx/ctrlplane/compile", "lbx/dataplane", "lbx/pools"},

@@ -782,6 +782,7 @@ var virtualProps = []property[config.Virtual]{
 		v.Mask = a
 		return nil
 	}},
+	boolProp("mirror", "enabled", "disabled", func(v *config.Virtual) *bool { return &v.Mirror }),
 	{"persist", "persist [add|delete|replace-all-with] { PROFILE [{ default yes|no }] … } | none", parsePersist},
 	{"policies", "policies [add|delete|replace-all-with] { POLICY … } | none: local traffic policies", parsePolicies},
 	refProp("pool", "default pool, or none", func(v *config.Virtual) *string { return &v.Pool }),

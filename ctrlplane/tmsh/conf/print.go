@@ -190,6 +190,7 @@ func printVirtual(b *strings.Builder, v *config.Virtual, all bool) {
 	case v.Mask.IsValid():
 		Prop(b, 1, "mask", v.Mask.String())
 	}
+	propIf(b, 1, "mirror", YesNo(v.Mirror, "enabled", "disabled"), v.Mirror, all)
 	switch {
 	case len(v.Persist) > 0:
 		Prop(b, 1, "persist", "{")
