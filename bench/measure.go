@@ -84,7 +84,10 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 		servers = append(servers, h.Addr.Addr())
 	}
 	b := &bench{c: c, tb: tb, p: p, exe: exe, hosts: tb.Topo.Servers()}
-	d.lbxScript = lbxScript(targets[0].Addr, servers, servers[0], false)
+	if p.cert, err = writeCert(dir); err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	d.lbxScript = lbxScript(targets[0].Addr, targets[0].L7, servers, servers[0], false, p.cert.Cert, p.cert.Key)
 	cl := tb.Client()
 	cl.PushTimeout = time.Minute
 	if _, err := cl.Push(d.lbxScript); err != nil {
@@ -94,13 +97,27 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 		return err
 	}
 	d.nftRules = nftRuleset(nftPeer.VIP.Addr(), servers, servers[0], nftPeer.Inside.Addr(), "eth1")
-	d.haproxyTCP = haproxyConfig("tcp", haproxyPeer.VIP.Addr(), servers, servers[0], haproxyPeer.Inside.Addr())
-	d.haproxyHTTP = haproxyConfig("http", haproxyHTTPPeer.VIP.Addr(), servers, servers[0], haproxyHTTPPeer.Inside.Addr())
+	d.haproxyTCP = haproxyConfig("tcp", haproxyPeer.VIP.Addr(), servers, servers[0], haproxyPeer.Inside.Addr(), "")
+	d.haproxyHTTP = haproxyConfig("http", haproxyHTTPPeer.VIP.Addr(), servers, servers[0], haproxyHTTPPeer.Inside.Addr(), p.cert.PEM)
 	if d.placement, err = b.place(); err != nil {
 		return err
 	}
+	d.tls = map[string]tlsParams{}
 	for _, t := range targets {
-		if err := checkTarget(ctx, tb, t); err != nil {
+		if err := checkTarget(ctx, tb, t, t.URL()); err != nil {
+			return err
+		}
+		if !t.L7.IsValid() {
+			continue
+		}
+		for _, w := range workloads {
+			if w.L7 {
+				if err := checkTarget(ctx, tb, t, t.urlFor(w)); err != nil {
+					return err
+				}
+			}
+		}
+		if d.tls[t.Name], err = checkTLS(ctx, tb, t); err != nil {
 			return err
 		}
 	}
@@ -238,34 +255,35 @@ func (b *bench) place() ([]string, error) {
 	}, nil
 }
 
-// checkTarget sends a few requests (one connection each) and checks that
-// the target spreads them over its servers and that the servers see the
-// translated source address, so every contender does the same job.
-func checkTarget(ctx context.Context, tb *testbed.Testbed, t target) error {
+// checkTarget sends a few requests to url (one connection each) and checks
+// that the target spreads them over its servers and that the servers see
+// the translated source address, so every contender does the same job.
+func checkTarget(ctx context.Context, tb *testbed.Testbed, t target, url string) error {
 	seen := map[string]int{}
 	n := 2 * t.Spread
 	for range n {
-		c, err := tb.Command("client", "curl", "-sS", "--max-time", "3", t.URL())
+		// -k: the run's certificate is self-signed, as wrk does not verify.
+		c, err := tb.Command("client", "curl", "-sSk", "--max-time", "3", url)
 		if err != nil {
 			return err
 		}
 		out, err := runIn(ctx, c, 5*time.Second)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
+			return fmt.Errorf("%s %s: %w", t.Name, url, err)
 		}
 		name, peer := answerFields(string(out))
 		if name == "" {
-			return fmt.Errorf("%s: unexpected answer %q", t.Name, out)
+			return fmt.Errorf("%s %s: unexpected answer %q", t.Name, url, out)
 		}
 		if host, _, ok := strings.Cut(peer, ":"); !ok || host != t.SNAT.String() {
-			return fmt.Errorf("%s: server %s saw source %q, want %s", t.Name, name, peer, t.SNAT)
+			return fmt.Errorf("%s %s: server %s saw source %q, want %s", t.Name, url, name, peer, t.SNAT)
 		}
 		seen[name]++
 	}
 	if len(seen) != t.Spread {
-		return fmt.Errorf("%s: %d requests reached %v, want %d servers", t.Name, n, seen, t.Spread)
+		return fmt.Errorf("%s %s: %d requests reached %v, want %d servers", t.Name, url, n, seen, t.Spread)
 	}
-	fmt.Fprintf(os.Stderr, "bench: %s at %s answers, spread %v, servers see %s\n", t.Name, t.URL(), seen, t.SNAT)
+	fmt.Fprintf(os.Stderr, "bench: %s at %s answers, spread %v, servers see %s\n", t.Name, url, seen, t.SNAT)
 	return nil
 }
 

@@ -28,6 +28,9 @@ type runData struct {
 	lbxScript   string
 	placement   []string
 	scale       scaleResult
+	// tls is what each TLS contender negotiated with OpenSSL's default
+	// client (checkTLS), by target name.
+	tls map[string]tlsParams
 	// load averages (1, 5, 15 min) when the run started and ended: the
 	// machine's other work.
 	loadStart, loadEnd string
@@ -186,11 +189,11 @@ func report(d *runData) string {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
 
-	b.WriteString("\n### Targets of issue 15\n\n")
+	b.WriteString("\n### Targets of issues 15 and 17\n\n")
 	b.WriteString("Each rate target is lbx's median ratio to the peer over the rounds (min–max in brackets); met when the median reaches it.\n\n")
 	b.WriteString("| target | lbx-tap | lbx-xdp |\n|---|---|---|\n")
 	for _, g := range goals {
-		fmt.Fprintf(&b, "| %s ≥ %.1f× %s |", g.Workload, g.Min, g.Peer)
+		fmt.Fprintf(&b, "| %s ≥ %.1f× %s (issue %d) |", g.Workload, g.Min, g.Peer, g.Issue)
 		for _, l := range []string{"lbx-tap", "lbx-xdp"} {
 			fmt.Fprintf(&b, " %s |", goalCell(d, l, g))
 		}
@@ -241,7 +244,14 @@ func report(d *runData) string {
 		fmt.Fprintf(&b, "%s    # %s: %s\n", shellJoin(argv), w.Name, w.Desc)
 	}
 	fmt.Fprintf(&b, "```\n\n(the address is each contender's. Rates: wrk's Requests/sec; UDP: datagrams that arrived at the servers — the change of InDatagrams + RcvbufErrors in /proc/net/snmp of each server namespace, where a sink (`bench udp-sink`) holds the port open — divided by the sending time, the sender (`bench udp-send`: six sockets, so six flows, each writing %d-byte datagrams — 64-byte frames — as fast as it can) offering more than any contender forwards; bulk: iperf3's received bits per second. Latencies: the 50th and 99th percentiles of wrk --latency.)\n\n", udpPayload)
-	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx; lbx-xdp also gets the HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
+	fmt.Fprintf(&b, "The L7 workloads run against the HTTP full proxies only: lbx's HTTP virtuals (profiles tcp, http and oneconnect: every request balanced, idle server connections reused; TLS: the same with a client-ssl profile) and HAProxy in mode http (server connections reused, its default http-reuse safe), both connecting to the servers in plain HTTP. For l7-tls every contender serves the same certificate (ECDSA P-256, self-signed, made for the run) on :%d, and wrk (OpenSSL's default client settings, no session resumption) makes a full handshake per connection; HAProxy is pinned to %s, %s and %s, which lbx's Go TLS server (TLS 1.2 and 1.3 allowed) chooses by itself. Negotiated, checked before the rounds with `openssl s_client -brief` from the client:", tlsPort, tlsVersion, tlsSuite, tlsGroup)
+	for _, t := range targets {
+		if p, ok := d.tls[t.Name]; ok {
+			fmt.Fprintf(&b, " %s %s;", t.Name, p)
+		}
+	}
+	b.WriteString(" (the run stops if a contender negotiates anything else).\n\n")
+	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx, each on its own addresses; lbx-xdp also gets the layer-4 HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
 		nftPeer.NS, haproxyPeer.NS, haproxyHTTPPeer.NS, lbxScriptTitle, d.lbxScript, d.nftRules, d.haproxyTCP, d.haproxyHTTP)
 
 	b.WriteString("### Absolute figures (median over rounds, min–max in brackets)\n\n")
