@@ -27,7 +27,8 @@ type clientConn struct {
 	client netip.AddrPort
 	tls    bool
 	sel    pools.Scratch
-	server *serverConn // the dedicated server connection (no one-connect)
+	server *serverConn  // the dedicated server connection (no one-connect)
+	wdl    lazyDeadline // write deadline of relayed answers
 }
 
 // limitReader caps what the header phase may read (the header size limit)
@@ -194,7 +195,7 @@ func (cc *clientConn) answer(cfg *Config, status int, h http.Header, body string
 	if status >= 400 {
 		resp.Close = true
 	}
-	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+	cc.wdl.arm(cc.c, true, time.Now(), timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout))
 	if resp.Write(cc.bw) == nil {
 		_ = cc.bw.Flush()
 	}
@@ -354,7 +355,7 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 		serverClose, keep = true, false
 	}
 	resp.Close = !keep
-	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)))
+	cc.wdl.arm(cc.c, true, time.Now(), timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout))
 	cc.cw.err = nil
 	// The member's side is done when its response is read in full: its
 	// connection goes back before the last bytes reach the client.
@@ -417,14 +418,15 @@ func idempotent(m string) bool {
 
 // exchange writes req to sc and reads the member's response header.
 func (cc *clientConn) exchange(cfg *Config, sc *serverConn, req *http.Request) (*http.Response, error) {
-	_ = sc.c.SetWriteDeadline(time.Now().Add(DefaultServerTimeout))
+	now := time.Now()
+	sc.wdl.arm(sc.c, true, now, DefaultServerTimeout)
 	if err := req.Write(sc.bw); err != nil {
 		return nil, err
 	}
 	if err := sc.bw.Flush(); err != nil {
 		return nil, err
 	}
-	_ = sc.c.SetReadDeadline(time.Now().Add(DefaultServerTimeout))
+	sc.rdl.arm(sc.c, false, now, DefaultServerTimeout)
 	for {
 		resp, err := http.ReadResponse(sc.br, req)
 		if err != nil {
