@@ -22,6 +22,10 @@ type sample struct {
 	P50, P99 time.Duration // wrk's; zero for the other workloads
 	Errors   int64         // wrk: socket errors + non-2xx; iperf3: retransmits
 	Sent     int64         // UDP: datagrams the client sent
+	// CPUPerReq is the contender process's CPU time (utime+stime) over a
+	// wrk run divided by the requests completed, in seconds; 0 when the
+	// contender is not a process (nft, route) or it could not be read.
+	CPUPerReq float64
 }
 
 // scaleResult is the scale workload's outcome on lbx-tap.
@@ -167,8 +171,14 @@ func roundOrder(r int) []target {
 func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 	switch w.Kind {
 	case kindWrk:
+		pid := b.pidOf(t)
+		t0, terr := cpuTicks(pid)
 		res, err := b.wrk(ctx, b.c.Duration, w, t)
-		return sample{Rate: res.RPS, P50: res.P50, P99: res.P99, Errors: res.SocketErrors + res.Non2xx}, err
+		s := sample{Rate: res.RPS, P50: res.P50, P99: res.P99, Errors: res.SocketErrors + res.Non2xx}
+		if t1, terr1 := cpuTicks(pid); pid > 0 && terr == nil && terr1 == nil && res.Requests > 0 {
+			s.CPUPerReq = float64(t1-t0) / clockTicks / float64(res.Requests)
+		}
+		return s, err
 	case kindUDP:
 		sent, recv, err := b.udp(ctx, t, b.c.Duration, 0, nil)
 		return sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}, err
@@ -196,6 +206,22 @@ func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 		return sample{Rate: res.Gbps, Errors: res.Retransmits}, nil
 	}
 	return sample{}, fmt.Errorf("workload %s: unknown kind", w.Name)
+}
+
+// pidOf is the PID of t's process (the one whose CPU time is its work),
+// 0 for the kernel contenders.
+func (b *bench) pidOf(t target) int {
+	switch t.Name {
+	case "lbx-tap":
+		for _, p := range b.tb.State.Procs {
+			if p.Name == "appliance" {
+				return p.PID
+			}
+		}
+	case "lbx-xdp", "haproxy-tcp", "haproxy-http":
+		return b.p.pid(t.Name)
+	}
+	return 0
 }
 
 // place pins every process to a CPU, the same way for every contender:

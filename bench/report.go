@@ -283,6 +283,7 @@ func report(d *runData) string {
 		}
 	}
 
+	b.WriteString(cpuText(d))
 	b.WriteString("\n### Ratios lbx / peer (per round, then median, min–max)\n\n")
 	b.WriteString("Rate: above 1 means lbx is faster. Latency: below 1 means lbx is faster.\n\n")
 	b.WriteString("| workload | ratio | rate | p50 latency | p99 latency | issue's target |\n|---|---|---:|---:|---:|---|\n")
@@ -315,6 +316,45 @@ func report(d *runData) string {
 	b.WriteString("\n### Reading\n\n")
 	b.WriteString(reading(d))
 	return b.String()
+}
+
+// cpuText is the contender's CPU per request of the wrk workloads: the
+// figure a busy shared machine disturbs least, since it does not depend
+// on how much of its core the contender got.
+func cpuText(d *runData) string {
+	var b strings.Builder
+	b.WriteString("\n### CPU per request of the contender process (median over rounds, min–max)\n\n")
+	b.WriteString("utime+stime of the contender's process over each wrk run (from /proc/PID/stat, 10 ms ticks), divided by the requests wrk completed: lbx-tap's and lbx-xdp's `lbx run`, HAProxy's process; the kernel contenders have none. A process's time includes the kernel work done in its system calls — for lbx-tap's TAP writes that is the bridge, the veths and the receiving host's TCP, which the kernel runs inline — and not the softirq work done for its sockets on other occasions, so compare an lbx with itself across changes, and with HAProxy with that in mind. lbx/HAProxy is the median of the per-round ratios.\n\n")
+	b.WriteString("| workload | contender | CPU per request | lbx / haproxy-http |\n|---|---|---:|---:|\n")
+	for _, w := range workloads {
+		if w.Kind != kindWrk {
+			continue
+		}
+		for _, t := range targets {
+			rs := d.res[w.Name][t.Name]
+			if !t.serves(w) || len(rs) == 0 {
+				continue
+			}
+			c := summarize(series(rs, cpuPerReq))
+			if c.N == 0 {
+				continue
+			}
+			ratio := "—"
+			if t.LBX {
+				ratio = fmtRatio(summarize(ratios(series(rs, cpuPerReq), series(d.res[w.Name]["haproxy-http"], cpuPerReq))))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f µs (%.0f–%.0f) | %s |\n", w.Name, t.Name, c.Median*1e6, c.Min*1e6, c.Max*1e6, ratio)
+		}
+	}
+	return b.String()
+}
+
+// cpuPerReq is a sample's CPU per request, NaN when not measured.
+func cpuPerReq(r sample) float64 {
+	if r.CPUPerReq <= 0 {
+		return math.NaN()
+	}
+	return r.CPUPerReq
 }
 
 // lbxScriptTitle is the first line of the lbx push's block in the

@@ -271,6 +271,10 @@ func TestReport(t *testing.T) {
 			Sent: 100000, Received: 99990, MonRan: true, Monitored: 10000, Window: 10 * time.Second, Baseline: 0.01, WithMon: 0.21},
 	}
 	d.res["new-conn"]["lbx-tap"][0].Errors = 3
+	for i, v := range []float64{100e-6, 140e-6} {
+		d.res["l7-keep-alive"]["lbx-tap"][i].CPUPerReq = v
+		d.res["l7-keep-alive"]["haproxy-http"][i].CPUPerReq = 100e-6
+	}
 	got := report(d)
 	for _, want := range []string{
 		"## Run of 2026-01-02 03:04 UTC (full run)",
@@ -294,6 +298,8 @@ func TestReport(t *testing.T) {
 		"| l7-keep-alive ≥ 1.0× haproxy-http (issue 17) | 1.00 (0.90–1.10): **met** (≥ 1.0) | 1.00 (1.00–1.00): **met** (≥ 1.0) |",
 		"| l7-tls | lbx-tap / haproxy-http | 1.50 (1.50–1.50) | 2.00 (2.00–2.00) | 2.00 (2.00–2.00) | 1.50 (1.50–1.50): **met** (≥ 1.0) |",
 		"| l7-tls | haproxy-http | 20.00 conn/s (20.00–20.00) |",
+		"| l7-keep-alive | lbx-tap | 120 µs (100–140) | 1.20 (1.00–1.40) |",
+		"| l7-keep-alive | haproxy-http | 100 µs (100–100) | — |",
 		"l7-keep-alive (not an HTTP proxy); l7-tls (not an HTTP proxy)",
 		"Negotiated, checked before the rounds with `openssl s_client -brief` from the client: lbx-tap TLSv1.3, TLS_AES_128_GCM_SHA256, X25519;",
 		"the sender was not above capacity for lbx-tap (110000 of 110000 pkt/s offered)",
@@ -301,6 +307,9 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
+	}
+	if n := strings.Count(got, " µs ("); n != 2 {
+		t.Errorf("report has %d CPU rows, want the 2 runs with a CPU figure:\n%s", n, got)
 	}
 	if strings.Contains(got, "l7-keep-alive | nft") || strings.Contains(got, "l7-tls | lbx-tap / nft") {
 		t.Errorf("report has an L7 row for a contender that does not run it:\n%s", got)

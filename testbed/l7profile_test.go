@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -111,12 +112,74 @@ func TestL7Profile(t *testing.T) {
 		}
 		t.Logf("perf report --sort %s:\n%s", sort, rep)
 	}
-	rep, err := exec.Command("perf", "report", "-i", data, "--children", "--stdio", "--sort", "sym", "--percent-limit", "4", "-g", "none").CombinedOutput()
+	rep, err := exec.Command("perf", "report", "-i", data, "--children", "--stdio", "--comm", "lbx", "--sort", "sym", "--percent-limit", "4", "-g", "none").CombinedOutput()
 	if err == nil {
-		t.Logf("perf report --children (inclusive):\n%s", rep)
+		t.Logf("perf report --children (inclusive, lbx only):\n%s", rep)
+	}
+	rep, err = exec.Command("perf", "report", "-i", data, "--no-children", "--stdio", "--comm", "lbx", "--sort", "sym", "-g", "none").CombinedOutput()
+	if err == nil {
+		t.Logf("lbx's self time by part (%% of CPU 1's samples):\n%s", groupProfile(string(rep)))
 	}
 	os.Remove(data)
 	l7Counters(t, tb)
+}
+
+// profileParts groups symbols by the part of the appliance they belong
+// to, first match wins.
+var profileParts = []struct{ name, prefix string }{
+	{"netstack (gVisor TCP/IP)", "gvisor.dev/"},
+	{"TLS and crypto", "crypto/"},
+	{"HTTP parsing and writing (net/http, textproto, bufio, url)", "net/http"},
+	{"HTTP parsing and writing (net/http, textproto, bufio, url)", "net/textproto"},
+	{"HTTP parsing and writing (net/http, textproto, bufio, url)", "bufio."},
+	{"HTTP parsing and writing (net/http, textproto, bufio, url)", "net/url"},
+	{"the proxy (l7/proxy, policies, pools)", "lbx/l7/"},
+	{"the proxy (l7/proxy, policies, pools)", "lbx/pools"},
+	{"dataplane and TAP ports", "lbx/dataplane"},
+	{"Go runtime (scheduler, GC, allocation, timers)", "runtime."},
+	{"Go runtime (scheduler, GC, allocation, timers)", "internal/runtime"},
+	{"Go runtime (scheduler, GC, allocation, timers)", "__vdso"},
+}
+
+// groupProfile sums a `perf report --sort sym` by part: kernel symbols
+// ([k]: system calls, TAP writes and the kernel work they run inline —
+// the bridge, veths and the peers' TCP receive) and profileParts.
+func groupProfile(rep string) string {
+	sums := map[string]float64{}
+	var order []string
+	add := func(k string, v float64) {
+		if _, ok := sums[k]; !ok {
+			order = append(order, k)
+		}
+		sums[k] += v
+	}
+	line := regexp.MustCompile(`^\s*([0-9.]+)%\s+\[(.)\]\s+(\S+)`)
+	for _, l := range strings.Split(rep, "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		var v float64
+		fmt.Sscan(m[1], &v)
+		part := "other"
+		if m[2] == "k" {
+			part = "kernel (system calls, TAP and veth delivery, softirq)"
+		} else {
+			for _, p := range profileParts {
+				if strings.HasPrefix(m[3], p.prefix) {
+					part = p.name
+					break
+				}
+			}
+		}
+		add(part, v)
+	}
+	sort.Slice(order, func(i, j int) bool { return sums[order[i]] > sums[order[j]] })
+	var b strings.Builder
+	for _, k := range order {
+		fmt.Fprintf(&b, "%6.1f%%  %s\n", sums[k], k)
+	}
+	return b.String()
 }
 
 // l7Counters logs what tells waiting from working: the appliance's
