@@ -156,7 +156,9 @@ ports, a kernel router doing nftables DNAT, HAProxy in mode tcp and in
 mode http, and a plain kernel router as the ceiling — each doing lbx's job
 (the same servers, round robin, source translated to its server-side
 address), and drives the same loads from the client namespace against
-each in turn. ` + "`make bench-quick`" + ` runs the same with fewer, shorter
+each in turn; the L7 workloads (keep-alive requests and new TLS
+handshakes) run against each lbx's HTTP virtuals and HAProxy mode http
+only. ` + "`make bench-quick`" + ` runs the same with fewer, shorter
 rounds. Tests never assert on wall-clock figures; this file is where the
 figures live.
 

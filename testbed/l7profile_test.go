@@ -203,11 +203,31 @@ func l7Counters(t *testing.T, tb *Testbed) {
 	}
 }
 
+// procTicks is a process's utime+stime in clock ticks, -1 if unreadable.
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	var u, k int64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &k)
+	return u + k
+}
+
 // TestL7AB compares two lbx binaries ($LBX_AB_BEFORE and $LBX_AB_AFTER)
 // on the L7 workloads (http keep-alive and new TLS connections through
 // the HTTP virtuals of l7ProfileSetup), in alternating rounds ($L7_ROUNDS,
 // default 3: before, after, before, after...), a fresh testbed per run,
-// placed as make bench places lbx-tap. It measures; it asserts nothing.
+// placed as make bench places lbx-tap, printing requests/s and the
+// appliance's CPU per request (the figure a busy machine disturbs least).
+// It measures; it asserts nothing.
 func TestL7AB(t *testing.T) {
 	requireRoot(t)
 	bins := map[string]string{"before": os.Getenv("LBX_AB_BEFORE"), "after": os.Getenv("LBX_AB_AFTER")}
@@ -219,6 +239,8 @@ func TestL7AB(t *testing.T) {
 		rounds = 3
 	}
 	rps := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reqs := regexp.MustCompile(`([0-9]+) requests in`)
+	wrkErrs := regexp.MustCompile(`(?m)^\s*(Socket errors|Non-2xx).*$`)
 	for r := range rounds {
 		for _, which := range []string{"before", "after"} {
 			dir := t.TempDir()
@@ -226,13 +248,24 @@ func TestL7AB(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l7ProfileSetup(t, tb)
+			pid := l7ProfileSetup(t, tb)
 			line := fmt.Sprintf("round %d %-6s", r+1, which)
 			for _, mode := range []string{"http", "tls"} {
 				c, _ := tb.Command("client", l7WrkArgs(mode, "4s")...)
+				t0 := procTicks(pid)
 				out, err := c.CombinedOutput()
-				if m := rps.FindSubmatch(out); err == nil && m != nil && !strings.Contains(string(out), "Non-2xx") {
+				t1 := procTicks(pid)
+				if m := rps.FindSubmatch(out); err == nil && m != nil {
 					line += fmt.Sprintf("  %s %s/s", mode, m[1])
+					if e := wrkErrs.Find(out); e != nil {
+						line += " [" + strings.TrimSpace(string(e)) + "]"
+					}
+					if n := reqs.FindSubmatch(out); n != nil && t0 >= 0 && t1 >= 0 {
+						var count float64
+						fmt.Sscan(string(n[1]), &count)
+						// /proc/PID/stat times are in 10 ms ticks.
+						line += fmt.Sprintf(" (%.0f µs CPU/req)", float64(t1-t0)*1e4/count)
+					}
 				} else {
 					line += fmt.Sprintf("  %s failed: %v", mode, err)
 				}

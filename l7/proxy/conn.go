@@ -56,6 +56,10 @@ func (l *limitReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// maxStaleRetries bounds the retries of one request after reused server
+// connections that turn out closed, beyond DefaultReselectTries.
+const maxStaleRetries = 8
+
 var (
 	errHeaderTooLarge = errors.New("request header too large")
 	errNoMember       = errors.New("no usable pool member")
@@ -295,6 +299,7 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 		cookie bool // the request's persistence cookie named the member used
 	)
 	tries := DefaultReselectTries + 1
+	stale := 0
 	for try := 0; try < tries; try++ {
 		var reused bool
 		var err error
@@ -331,6 +336,20 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 			cc.server = nil
 		}
 		consumed := body != nil && body.consumed
+		if reused && !consumed && stale < maxStaleRetries {
+			// A reused connection the member had closed while it waited
+			// (its keep-alive timeout): the request never reached it.
+			// The connections idle for that member and source have
+			// waited longer and are closed too, so they go, and the
+			// retry does not count as one of the reselect tries.
+			stale++
+			try--
+			if cfg.OneConnect != nil {
+				p.idle.drop(sc.key)
+			}
+			p.ctr.Reselects.Add(1)
+			continue
+		}
 		if !consumed && (reused || idempotent(req.Method)) && try+1 < tries {
 			p.ctr.Reselects.Add(1)
 			continue

@@ -122,6 +122,22 @@ func (cp *connPool) put(sc *serverConn, now time.Time) {
 	cp.n++
 }
 
+// drop closes every idle connection for key: after one of them turned out
+// closed by the member, those that have waited longer are too.
+func (cp *connPool) drop(key poolKey) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	l := cp.idle[key]
+	for _, sc := range l {
+		sc.close()
+	}
+	cp.n -= len(l)
+	clear(l)
+	if len(l) > 0 {
+		cp.idle[key] = l[:0]
+	}
+}
+
 // expire closes idle connections past the idle timeout and forgets the
 // keys whose lists get has emptied.
 func (cp *connPool) expire(now time.Time) {
