@@ -141,3 +141,16 @@ func TestWriteCert(t *testing.T) {
 		t.Errorf("HAProxy's file: %v", err)
 	}
 }
+
+func FuzzParseSClient(f *testing.F) {
+	f.Add("Protocol version: TLSv1.3\nCiphersuite: TLS_AES_128_GCM_SHA256\nServer Temp Key: X25519, 253 bits\n")
+	f.Add("Negotiated TLS1.3 group: X25519\nProtocol version: TLSv1.2\nCiphersuite: ECDHE-ECDSA-AES128-GCM-SHA256\n")
+	f.Add("connect:errno=111\n")
+	f.Add(":\n::\nProtocol version:\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		p, err := parseSClient(out)
+		if err == nil && (p.Version == "" || p.Suite == "" || p.Group == "") {
+			t.Errorf("parseSClient(%q) = %+v with no error", out, p)
+		}
+	})
+}
