@@ -10,7 +10,11 @@
 // every workload against every contender in turn, for a number of rounds:
 // wrk keep-alive and new connections, 64-byte UDP through the bench's own
 // sender and sinks (udp.go; this executable run as `bench udp-send` and
-// `bench udp-sink` inside the namespaces), iperf3 bulk. Per round and
+// `bench udp-sink` inside the namespaces), iperf3 bulk, and the L7
+// workloads against the HTTP full proxies only (each lbx's HTTP virtuals
+// and HAProxy mode http): keep-alive requests and new TLS handshakes
+// (tls.go: one certificate for all, the negotiated parameters checked).
+// Per round and
 // workload it divides each lbx's figure by each peer's, and reports the
 // median, min and max of those ratios beside the absolute medians and
 // the issue's targets. Last, on lbx-tap, the scale workload (scale.go):
@@ -34,6 +38,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,9 +55,25 @@ type target struct {
 	// Skip names the workloads it does not serve, with why.
 	Skip map[string]string
 	LBX  bool // an lbx: its figures are divided by the others'
+	// L7 is the address of its HTTP full proxy (the L7 workloads): plain
+	// HTTP on httpPort, TLS on tlsPort; invalid for contenders that are
+	// not HTTP proxies (they skip the L7 workloads, named in Skip).
+	L7 netip.Addr
 }
 
 func (t target) URL() string { return "http://" + t.Addr.String() + "/" }
+
+// urlFor is the URL wrk loads for w: the L7 workloads go to the
+// contender's HTTP proxy, over TLS for l7-tls.
+func (t target) urlFor(w workload) string {
+	switch {
+	case w.TLS:
+		return fmt.Sprintf("https://%s:%d/", t.L7, tlsPort)
+	case w.L7:
+		return "http://" + t.L7.String() + "/"
+	}
+	return t.URL()
+}
 
 // workload kinds.
 const (
@@ -68,44 +89,86 @@ type workload struct {
 	Unit  string   // of the rate
 	Kind  int      // kindWrk, kindUDP, kindBulk
 	Extra []string // wrk arguments beyond the common ones
+	L7    bool     // through the contenders' HTTP full proxies (target.L7)
+	TLS   bool     // over TLS (an L7 workload)
 }
 
-// goal is one of the issue's targets: lbx's median ratio to Peer on
+// goal is one of the issues' targets: lbx's median ratio to Peer on
 // Workload at least Min.
 type goal struct {
 	Workload, Peer string
 	Min            float64
+	Issue          int
 }
 
 var (
 	lbxSelfInt  = netip.MustParseAddr("198.18.2.2") // SNAT automap: the self IP on the server side
 	server1     = netip.MustParseAddr("198.18.2.11")
 	noHAProxyUD = "HAProxy has no UDP load balancing"
+	notL7       = "not an HTTP proxy"
+	skipL7      = map[string]string{"l7-keep-alive": notL7, "l7-tls": notL7}
 	targets     = []target{
-		{Name: "lbx-tap", Desc: "lbx appliance, TAP ports (the testbed's), SNAT automap", Addr: netip.MustParseAddr("198.18.1.100"), SNAT: lbxSelfInt, Spread: 3, LBX: true},
-		{Name: "lbx-xdp", Desc: "a second lbx, AF_XDP ports on veth pairs to the same bridges, SNAT automap", Addr: xdpPeer.VIP.Addr(), SNAT: xdpPeer.Inside.Addr(), Spread: 3, LBX: true},
-		{Name: "nft", Desc: "Linux kernel router, nftables DNAT (numgen inc mod 3) + SNAT", Addr: nftPeer.VIP.Addr(), SNAT: nftPeer.Inside.Addr(), Spread: 3},
+		{Name: "lbx-tap", Desc: "lbx appliance, TAP ports (the testbed's), SNAT automap; L7: HTTP virtuals (http + oneconnect, and client-ssl) at " + lbxTapL7.String(),
+			Addr: netip.MustParseAddr("198.18.1.100"), SNAT: lbxSelfInt, Spread: 3, LBX: true, L7: lbxTapL7},
+		{Name: "lbx-xdp", Desc: "a second lbx, AF_XDP ports on veth pairs to the same bridges, SNAT automap; L7: HTTP virtuals as lbx-tap's at " + lbxXDPL7.String(),
+			Addr: xdpPeer.VIP.Addr(), SNAT: xdpPeer.Inside.Addr(), Spread: 3, LBX: true, L7: lbxXDPL7},
+		{Name: "nft", Desc: "Linux kernel router, nftables DNAT (numgen inc mod 3) + SNAT", Addr: nftPeer.VIP.Addr(), SNAT: nftPeer.Inside.Addr(), Spread: 3, Skip: skipL7},
 		{Name: "haproxy-tcp", Desc: "HAProxy, mode tcp, roundrobin, source = its server-side address", Addr: haproxyPeer.VIP.Addr(), SNAT: haproxyPeer.Inside.Addr(), Spread: 3,
-			Skip: map[string]string{"udp": noHAProxyUD}},
-		{Name: "haproxy-http", Desc: "HAProxy, mode http (keep-alive both sides), roundrobin, source = its server-side address", Addr: haproxyHTTPPeer.VIP.Addr(), SNAT: haproxyHTTPPeer.Inside.Addr(), Spread: 3,
+			Skip: map[string]string{"udp": noHAProxyUD, "l7-keep-alive": "mode tcp", "l7-tls": "mode tcp"}},
+		{Name: "haproxy-http", Desc: "HAProxy, mode http (keep-alive both sides), roundrobin, source = its server-side address; L7: the same, and TLS termination on :" + fmt.Sprint(tlsPort),
+			Addr: haproxyHTTPPeer.VIP.Addr(), SNAT: haproxyHTTPPeer.Inside.Addr(), Spread: 3, L7: haproxyHTTPPeer.VIP.Addr(),
 			Skip: map[string]string{"udp": noHAProxyUD, "bulk": "iperf3 is not HTTP"}},
-		{Name: "route", Desc: "ceiling: plain kernel routing (a router namespace, no NAT, no balancing) to server1", Addr: server1, SNAT: netip.MustParseAddr("198.18.1.10"), Spread: 1},
+		{Name: "route", Desc: "ceiling: plain kernel routing (a router namespace, no NAT, no balancing) to server1", Addr: server1, SNAT: netip.MustParseAddr("198.18.1.10"), Spread: 1, Skip: skipL7},
 	}
 	workloads = []workload{
 		{Name: "keep-alive", Desc: "HTTP/1.1 requests over persistent connections (wrk)", Unit: "req/s", Kind: kindWrk},
 		{Name: "new-conn", Desc: "one new TCP connection per HTTP request (wrk, `Connection: close`)", Unit: "conn/s", Kind: kindWrk, Extra: []string{"-H", "Connection: close"}},
 		{Name: "udp", Desc: "64-byte UDP frames offered above capacity, received at the servers", Unit: "pkt/s", Kind: kindUDP},
 		{Name: "bulk", Desc: "bulk TCP, one iperf3 stream through the virtual to one server", Unit: "Gbit/s", Kind: kindBulk},
+		{Name: "l7-keep-alive", Desc: "HTTP/1.1 requests over persistent connections through an HTTP full proxy (wrk)", Unit: "req/s", Kind: kindWrk, L7: true},
+		{Name: "l7-tls", Desc: "new TLS handshakes: one new TLS connection per HTTP request through a TLS-terminating HTTP proxy (wrk over https, `Connection: close`)",
+			Unit: "conn/s", Kind: kindWrk, L7: true, TLS: true, Extra: []string{"-H", "Connection: close"}},
 	}
 	goals = []goal{
-		{"keep-alive", "nft", 1.0}, {"keep-alive", "haproxy-tcp", 1.5},
-		{"new-conn", "nft", 1.0}, {"new-conn", "haproxy-tcp", 1.2},
-		{"udp", "route", 0.8}, {"bulk", "route", 0.8},
+		{"keep-alive", "nft", 1.0, 15}, {"keep-alive", "haproxy-tcp", 1.5, 15},
+		{"new-conn", "nft", 1.0, 15}, {"new-conn", "haproxy-tcp", 1.2, 15},
+		{"udp", "route", 0.8, 15}, {"bulk", "route", 0.8, 15},
+		{"l7-keep-alive", "haproxy-http", 1.0, 17}, {"l7-tls", "haproxy-http", 1.0, 17},
 	}
 )
 
+// selectWorkloads keeps the named workloads (a comma-separated list) and
+// the goals on them.
+func selectWorkloads(list string, ws []workload, gs []goal) ([]workload, []goal, error) {
+	var keptW []workload
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(ws, func(w workload) bool { return w.Name == name })
+		if i < 0 {
+			var all []string
+			for _, w := range ws {
+				all = append(all, w.Name)
+			}
+			return nil, nil, fmt.Errorf("unknown workload %q (have %s)", name, strings.Join(all, ", "))
+		}
+		if !slices.ContainsFunc(keptW, func(w workload) bool { return w.Name == name }) {
+			keptW = append(keptW, ws[i])
+		}
+	}
+	var keptG []goal
+	for _, g := range gs {
+		if slices.ContainsFunc(keptW, func(w workload) bool { return w.Name == g.Workload }) {
+			keptG = append(keptG, g)
+		}
+	}
+	return keptW, keptG, nil
+}
+
 // serves says whether t takes part in w.
-func (t target) serves(w workload) bool { _, skip := t.Skip[w.Name]; return !skip }
+func (t target) serves(w workload) bool {
+	_, skip := t.Skip[w.Name]
+	return !skip && (!w.L7 || t.L7.IsValid())
+}
 
 // config is the bench's parameters, all recorded in the report.
 type config struct {
@@ -158,7 +221,7 @@ func (c config) wrkArgs(d time.Duration, w workload, t target) []string {
 		fmt.Sprintf("-d%ds", int(d/time.Second)), "--latency",
 		"--timeout", fmt.Sprintf("%ds", int(c.Timeout/time.Second))}
 	argv = append(argv, w.Extra...)
-	return append(argv, t.URL())
+	return append(argv, t.urlFor(w))
 }
 
 // iperfArgs is the iperf3 client command line for one bulk run.
@@ -191,6 +254,7 @@ func main() {
 	flag.StringVar(&c.Binary, "lbx", "bin/lbx", "the lbx binary to boot the appliance and servers with")
 	flag.StringVar(&c.Out, "out", "docs/BENCHMARKS.md", "report file (its generated section is replaced); empty: stdout only")
 	flag.BoolVar(&c.Install, "install", true, "apt-get install wrk, haproxy, nftables, curl when missing")
+	only := flag.String("workloads", "", "comma-separated workloads to run (default: all), e.g. l7-keep-alive,l7-tls")
 	if ok, err := roleMain(os.Args); ok {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", os.Args[1]+":", err)
@@ -201,6 +265,13 @@ func main() {
 	flag.Parse()
 	if *quick {
 		c.quick()
+	}
+	if *only != "" {
+		var err error
+		if workloads, goals, err = selectWorkloads(*only, workloads, goals); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -workloads:", err)
+			os.Exit(2)
+		}
 	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())

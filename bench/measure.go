@@ -24,6 +24,10 @@ type sample struct {
 	P50, P99 time.Duration // wrk's; zero for the other workloads
 	Errors   int64         // wrk: socket errors + non-2xx; iperf3: retransmits
 	Sent     int64         // UDP: datagrams the client sent
+	// CPUPerReq is the contender process's CPU time (utime+stime) over a
+	// wrk run divided by the requests completed, in seconds; 0 when the
+	// contender is not a process (nft, route) or it could not be read.
+	CPUPerReq float64
 }
 
 // scaleResult is the scale workload's outcome on lbx-tap.
@@ -86,7 +90,10 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 		servers = append(servers, h.Addr.Addr())
 	}
 	b := &bench{c: c, tb: tb, p: p, exe: exe, hosts: tb.Topo.Servers()}
-	d.lbxScript = lbxScript(targets[0].Addr, servers, servers[0], false)
+	if p.cert, err = writeCert(dir); err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	d.lbxScript = lbxScript(targets[0].Addr, targets[0].L7, servers, servers[0], false, p.cert.Cert, p.cert.Key)
 	cl := tb.Client()
 	cl.PushTimeout = time.Minute
 	if _, err := cl.Push(d.lbxScript); err != nil {
@@ -96,13 +103,27 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 		return err
 	}
 	d.nftRules = nftRuleset(nftPeer.VIP.Addr(), servers, servers[0], nftPeer.Inside.Addr(), "eth1")
-	d.haproxyTCP = haproxyConfig("tcp", haproxyPeer.VIP.Addr(), servers, servers[0], haproxyPeer.Inside.Addr())
-	d.haproxyHTTP = haproxyConfig("http", haproxyHTTPPeer.VIP.Addr(), servers, servers[0], haproxyHTTPPeer.Inside.Addr())
+	d.haproxyTCP = haproxyConfig("tcp", haproxyPeer.VIP.Addr(), servers, servers[0], haproxyPeer.Inside.Addr(), "")
+	d.haproxyHTTP = haproxyConfig("http", haproxyHTTPPeer.VIP.Addr(), servers, servers[0], haproxyHTTPPeer.Inside.Addr(), p.cert.PEM)
 	if d.placement, err = b.place(); err != nil {
 		return err
 	}
+	d.tls = map[string]tlsParams{}
 	for _, t := range targets {
-		if err := checkTarget(ctx, tb, t); err != nil {
+		if err := checkTarget(ctx, tb, t, t.URL()); err != nil {
+			return err
+		}
+		if !t.L7.IsValid() {
+			continue
+		}
+		for _, w := range workloads {
+			if w.L7 {
+				if err := checkTarget(ctx, tb, t, t.urlFor(w)); err != nil {
+					return err
+				}
+			}
+		}
+		if d.tls[t.Name], err = checkTLS(ctx, tb, t); err != nil {
 			return err
 		}
 	}
@@ -152,8 +173,14 @@ func roundOrder(r int) []target {
 func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 	switch w.Kind {
 	case kindWrk:
+		pid := b.pidOf(t)
+		t0, terr := cpuTicks(pid)
 		res, err := b.wrk(ctx, b.c.Duration, w, t)
-		return sample{Rate: res.RPS, P50: res.P50, P99: res.P99, Errors: res.SocketErrors + res.Non2xx}, err
+		s := sample{Rate: res.RPS, P50: res.P50, P99: res.P99, Errors: res.SocketErrors + res.Non2xx}
+		if t1, terr1 := cpuTicks(pid); pid > 0 && terr == nil && terr1 == nil && res.Requests > 0 {
+			s.CPUPerReq = float64(t1-t0) / clockTicks / float64(res.Requests)
+		}
+		return s, err
 	case kindUDP:
 		sent, recv, err := b.udp(ctx, t, b.c.Duration, 0, nil)
 		return sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}, err
@@ -181,6 +208,22 @@ func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 		return sample{Rate: res.Gbps, Errors: res.Retransmits}, nil
 	}
 	return sample{}, fmt.Errorf("workload %s: unknown kind", w.Name)
+}
+
+// pidOf is the PID of t's process (the one whose CPU time is its work),
+// 0 for the kernel contenders.
+func (b *bench) pidOf(t target) int {
+	switch t.Name {
+	case "lbx-tap":
+		for _, p := range b.tb.State.Procs {
+			if p.Name == "appliance" {
+				return p.PID
+			}
+		}
+	case "lbx-xdp", "haproxy-tcp", "haproxy-http":
+		return b.p.pid(t.Name)
+	}
+	return 0
 }
 
 // place pins every process to a CPU, the same way for every contender:
@@ -256,34 +299,35 @@ func (b *bench) place() ([]string, error) {
 	}, nil
 }
 
-// checkTarget sends a few requests (one connection each) and checks that
-// the target spreads them over its servers and that the servers see the
-// translated source address, so every contender does the same job.
-func checkTarget(ctx context.Context, tb *testbed.Testbed, t target) error {
+// checkTarget sends a few requests to url (one connection each) and checks
+// that the target spreads them over its servers and that the servers see
+// the translated source address, so every contender does the same job.
+func checkTarget(ctx context.Context, tb *testbed.Testbed, t target, url string) error {
 	seen := map[string]int{}
 	n := 2 * t.Spread
 	for range n {
-		c, err := tb.Command("client", "curl", "-sS", "--max-time", "3", t.URL())
+		// -k: the run's certificate is self-signed, as wrk does not verify.
+		c, err := tb.Command("client", "curl", "-sSk", "--max-time", "3", url)
 		if err != nil {
 			return err
 		}
 		out, err := runIn(ctx, c, 5*time.Second)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
+			return fmt.Errorf("%s %s: %w", t.Name, url, err)
 		}
 		name, peer := answerFields(string(out))
 		if name == "" {
-			return fmt.Errorf("%s: unexpected answer %q", t.Name, out)
+			return fmt.Errorf("%s %s: unexpected answer %q", t.Name, url, out)
 		}
 		if host, _, ok := strings.Cut(peer, ":"); !ok || host != t.SNAT.String() {
-			return fmt.Errorf("%s: server %s saw source %q, want %s", t.Name, name, peer, t.SNAT)
+			return fmt.Errorf("%s %s: server %s saw source %q, want %s", t.Name, url, name, peer, t.SNAT)
 		}
 		seen[name]++
 	}
 	if len(seen) != t.Spread {
-		return fmt.Errorf("%s: %d requests reached %v, want %d servers", t.Name, n, seen, t.Spread)
+		return fmt.Errorf("%s %s: %d requests reached %v, want %d servers", t.Name, url, n, seen, t.Spread)
 	}
-	fmt.Fprintf(os.Stderr, "bench: %s at %s answers, spread %v, servers see %s\n", t.Name, t.URL(), seen, t.SNAT)
+	fmt.Fprintf(os.Stderr, "bench: %s at %s answers, spread %v, servers see %s\n", t.Name, url, seen, t.SNAT)
 	return nil
 }
 

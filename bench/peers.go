@@ -23,6 +23,17 @@ const (
 	httpPort = 80   // the servers' emulated HTTP
 	udpPort  = 9    // the bench's UDP sink in each server namespace
 	bulkPort = 5201 // iperf3 -s in each server namespace
+	// tlsPort is where the L7 contenders terminate TLS. Not 443: on hosts
+	// whose bridges pass through iptables, a transparent egress proxy may
+	// take port 443 connections that carry an SNI name.
+	tlsPort = 8443
+)
+
+// The lbx contenders' HTTP virtuals (the L7 workloads) are on addresses of
+// their own, beside their layer-4 virtuals.
+var (
+	lbxTapL7 = netip.MustParseAddr("198.18.1.110")
+	lbxXDPL7 = netip.MustParseAddr("198.18.1.212")
 )
 
 // peerSpec is where a peer sits: a namespace with one leg on each segment.
@@ -121,8 +132,12 @@ func nftRuleset(vip netip.Addr, servers []netip.Addr, bulk, snat netip.Addr, out
 // also the bulk port to one server. Threads are HAProxy's default (one
 // per CPU). No health checks, as lbx's pools have no monitor. HTTP mode
 // keeps both sides' connections alive (http-keep-alive, HAProxy's
-// default) and adds no header.
-func haproxyConfig(mode string, vip netip.Addr, servers []netip.Addr, bulk, source netip.Addr) string {
+// default; server connections reused across clients, http-reuse safe,
+// its default, as lbx's one-connect) and adds no header; with pem (the
+// certificate and key in one file) it also terminates TLS on tlsPort
+// for the same servers, pinned to TLS 1.3, TLS_AES_128_GCM_SHA256 and
+// X25519: what lbx's Go TLS server chooses for OpenSSL's default client.
+func haproxyConfig(mode string, vip netip.Addr, servers []netip.Addr, bulk, source netip.Addr, pem string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
 	maxconn 4096
@@ -144,6 +159,13 @@ backend servers
 	for i, s := range servers {
 		fmt.Fprintf(&b, "\tserver s%d %s:%d\n", i+1, s, httpPort)
 	}
+	if mode == "http" && pem != "" {
+		fmt.Fprintf(&b, `
+frontend bench_tls
+	bind %s:%d ssl crt %s ssl-min-ver TLSv1.3 ciphersuites %s curves %s
+	default_backend servers
+`, vip, tlsPort, pem, tlsSuite, tlsGroup)
+	}
 	if mode == "tcp" {
 		fmt.Fprintf(&b, `
 frontend bulk
@@ -158,11 +180,21 @@ backend bulk
 	return b.String()
 }
 
+// The TLS parameters of the l7-tls workload, the same at every contender
+// (checkTLS verifies what each negotiates).
+const (
+	tlsVersion = "TLSv1.3"
+	tlsSuite   = "TLS_AES_128_GCM_SHA256"
+	tlsGroup   = "X25519"
+)
+
 // lbxScript is the tmsh push that makes an lbx a contender at vip: the
-// HTTP virtual (unless the boot config has it already), a UDP virtual on
-// the sink port over the servers, and the bulk virtual to one server,
-// each with SNAT automap.
-func lbxScript(vip netip.Addr, servers []netip.Addr, bulk netip.Addr, withHTTP bool) string {
+// layer-4 HTTP virtual (unless the boot config has it already), a UDP
+// virtual on the sink port over the servers, and the bulk virtual to one
+// server, each with SNAT automap; and at l7 the HTTP virtuals of the L7
+// workloads: a full proxy (http and oneconnect profiles) on httpPort and
+// the same with client-ssl (cert and key: PEM files) on tlsPort.
+func lbxScript(vip, l7 netip.Addr, servers []netip.Addr, bulk netip.Addr, withHTTP bool, cert, key string) string {
 	members := func(port int) string {
 		var m []string
 		for _, s := range servers {
@@ -183,6 +215,11 @@ func lbxScript(vip netip.Addr, servers []netip.Addr, bulk netip.Addr, withHTTP b
 	vs("bench_udp", udpPort, "udp", "bench_udp")
 	lines = append(lines, fmt.Sprintf("create ltm pool /Common/bench_bulk members add { %s:%d }", bulk, bulkPort))
 	vs("bench_bulk", bulkPort, "tcp", "bench_bulk")
+	lines = append(lines,
+		"create ltm pool /Common/bench_l7 load-balancing-mode round-robin members add { "+members(httpPort)+" }",
+		fmt.Sprintf("create ltm profile client-ssl /Common/bench_ssl cert %s key %s", cert, key),
+		fmt.Sprintf("create ltm virtual /Common/bench_l7 destination %s:%d ip-protocol tcp pool /Common/bench_l7 profiles { /Common/tcp /Common/http /Common/oneconnect } source-address-translation { type automap }", l7, httpPort),
+		fmt.Sprintf("create ltm virtual /Common/bench_l7s destination %s:%d ip-protocol tcp pool /Common/bench_l7 profiles { /Common/tcp /Common/http /Common/oneconnect /Common/bench_ssl } source-address-translation { type automap }", l7, tlsPort))
 	return strings.Join(lines, "\n") + "\n"
 }
 
@@ -208,6 +245,7 @@ type peers struct {
 	// CPU 1 (a contender), so that it sizes its threads (HAProxy's
 	// nbthread, Go's GOMAXPROCS) for the one CPU it gets; nil: no pinning.
 	pin0, pin1 []string
+	cert       certFiles // the TLS contenders' certificate
 }
 
 // proc is a long-running process the bench started.
@@ -358,7 +396,11 @@ func (p *peers) setUpRoute(tb *testbed.Testbed, peer *testbed.Peer, s peerSpec, 
 }
 
 func (p *peers) setUpHAProxy(peer *testbed.Peer, mode string, s peerSpec, servers []netip.Addr) error {
-	cfg := haproxyConfig(mode, s.VIP.Addr(), servers, servers[0], s.Inside.Addr())
+	pem := ""
+	if mode == "http" {
+		pem = p.cert.PEM
+	}
+	cfg := haproxyConfig(mode, s.VIP.Addr(), servers, servers[0], s.Inside.Addr(), pem)
 	path := filepath.Join(p.dir, "haproxy-"+mode+".cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return err
@@ -411,7 +453,7 @@ func (p *peers) setUpXDP(peer *testbed.Peer, bin string, servers []netip.Addr) e
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := p.xdp.Push(lbxScript(xdpPeer.VIP.Addr(), servers, servers[0], true)); err != nil {
+	if _, err := p.xdp.Push(lbxScript(xdpPeer.VIP.Addr(), lbxXDPL7, servers, servers[0], true, p.cert.Cert, p.cert.Key)); err != nil {
 		return fmt.Errorf("lbx-xdp: push: %w", err)
 	}
 	return nil

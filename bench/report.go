@@ -28,6 +28,9 @@ type runData struct {
 	lbxScript   string
 	placement   []string
 	scale       scaleResult
+	// tls is what each TLS contender negotiated with OpenSSL's default
+	// client (checkTLS), by target name.
+	tls map[string]tlsParams
 	// load averages (1, 5, 15 min) when the run started and ended: the
 	// machine's other work.
 	loadStart, loadEnd string
@@ -153,7 +156,9 @@ ports, a kernel router doing nftables DNAT, HAProxy in mode tcp and in
 mode http, and a plain kernel router as the ceiling — each doing lbx's job
 (the same servers, round robin, source translated to its server-side
 address), and drives the same loads from the client namespace against
-each in turn. ` + "`make bench-quick`" + ` runs the same with fewer, shorter
+each in turn; the L7 workloads (keep-alive requests and new TLS
+handshakes) run against each lbx's HTTP virtuals and HAProxy mode http
+only. ` + "`make bench-quick`" + ` runs the same with fewer, shorter
 rounds. Tests never assert on wall-clock figures; this file is where the
 figures live.
 
@@ -186,11 +191,11 @@ func report(d *runData) string {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
 
-	b.WriteString("\n### Targets of issue 15\n\n")
+	b.WriteString("\n### Targets of issues 15 and 17\n\n")
 	b.WriteString("Each rate target is lbx's median ratio to the peer over the rounds (min–max in brackets); met when the median reaches it.\n\n")
 	b.WriteString("| target | lbx-tap | lbx-xdp |\n|---|---|---|\n")
 	for _, g := range goals {
-		fmt.Fprintf(&b, "| %s ≥ %.1f× %s |", g.Workload, g.Min, g.Peer)
+		fmt.Fprintf(&b, "| %s ≥ %.1f× %s (issue %d) |", g.Workload, g.Min, g.Peer, g.Issue)
 		for _, l := range []string{"lbx-tap", "lbx-xdp"} {
 			fmt.Fprintf(&b, " %s |", goalCell(d, l, g))
 		}
@@ -241,7 +246,14 @@ func report(d *runData) string {
 		fmt.Fprintf(&b, "%s    # %s: %s\n", shellJoin(argv), w.Name, w.Desc)
 	}
 	fmt.Fprintf(&b, "```\n\n(the address is each contender's. Rates: wrk's Requests/sec; UDP: datagrams that arrived at the servers — the change of InDatagrams + RcvbufErrors in /proc/net/snmp of each server namespace, where a sink (`bench udp-sink`) holds the port open — divided by the sending time, the sender (`bench udp-send`: six sockets, so six flows, each writing %d-byte datagrams — 64-byte frames — as fast as it can) offering more than any contender forwards; bulk: iperf3's received bits per second. Latencies: the 50th and 99th percentiles of wrk --latency.)\n\n", udpPayload)
-	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx; lbx-xdp also gets the HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
+	fmt.Fprintf(&b, "The L7 workloads run against the HTTP full proxies only: lbx's HTTP virtuals (profiles tcp, http and oneconnect: every request balanced, idle server connections reused; TLS: the same with a client-ssl profile) and HAProxy in mode http (server connections reused, its default http-reuse safe), both connecting to the servers in plain HTTP. For l7-tls every contender serves the same certificate (ECDSA P-256, self-signed, made for the run) on :%d, and wrk (OpenSSL's default client settings, no session resumption) makes a full handshake per connection; HAProxy is pinned to %s, %s and %s, which lbx's Go TLS server (TLS 1.2 and 1.3 allowed) chooses by itself. Negotiated, checked before the rounds with `openssl s_client -brief` from the client:", tlsPort, tlsVersion, tlsSuite, tlsGroup)
+	for _, t := range targets {
+		if p, ok := d.tls[t.Name]; ok {
+			fmt.Fprintf(&b, " %s %s;", t.Name, p)
+		}
+	}
+	b.WriteString(" (the run stops if a contender negotiates anything else).\n\n")
+	fmt.Fprintf(&b, "<details><summary>Contender configs: lbx push (both lbx, each on its own addresses; lbx-xdp also gets the layer-4 HTTP virtual), nftables (%s), HAProxy tcp (%s) and http (%s)</summary>\n\n```\n%s\n%s```\n\n```\n%s```\n\n```\n%s```\n\n```\n%s```\n\n</details>\n\n",
 		nftPeer.NS, haproxyPeer.NS, haproxyHTTPPeer.NS, lbxScriptTitle, d.lbxScript, d.nftRules, d.haproxyTCP, d.haproxyHTTP)
 
 	b.WriteString("### Absolute figures (median over rounds, min–max in brackets)\n\n")
@@ -273,6 +285,7 @@ func report(d *runData) string {
 		}
 	}
 
+	b.WriteString(cpuText(d))
 	b.WriteString("\n### Ratios lbx / peer (per round, then median, min–max)\n\n")
 	b.WriteString("Rate: above 1 means lbx is faster. Latency: below 1 means lbx is faster.\n\n")
 	b.WriteString("| workload | ratio | rate | p50 latency | p99 latency | issue's target |\n|---|---|---:|---:|---:|---|\n")
@@ -305,6 +318,45 @@ func report(d *runData) string {
 	b.WriteString("\n### Reading\n\n")
 	b.WriteString(reading(d))
 	return b.String()
+}
+
+// cpuText is the contender's CPU per request of the wrk workloads: the
+// figure a busy shared machine disturbs least, since it does not depend
+// on how much of its core the contender got.
+func cpuText(d *runData) string {
+	var b strings.Builder
+	b.WriteString("\n### CPU per request of the contender process (median over rounds, min–max)\n\n")
+	b.WriteString("utime+stime of the contender's process over each wrk run (from /proc/PID/stat, 10 ms ticks), divided by the requests wrk completed: lbx-tap's and lbx-xdp's `lbx run`, HAProxy's process; the kernel contenders have none. A process's time includes the kernel work done in its system calls — for lbx-tap's TAP writes that is the bridge, the veths and the receiving host's TCP, which the kernel runs inline — and not the softirq work done for its sockets on other occasions, so compare an lbx with itself across changes, and with HAProxy with that in mind. lbx/HAProxy is the median of the per-round ratios.\n\n")
+	b.WriteString("| workload | contender | CPU per request | lbx / haproxy-http |\n|---|---|---:|---:|\n")
+	for _, w := range workloads {
+		if w.Kind != kindWrk {
+			continue
+		}
+		for _, t := range targets {
+			rs := d.res[w.Name][t.Name]
+			if !t.serves(w) || len(rs) == 0 {
+				continue
+			}
+			c := summarize(series(rs, cpuPerReq))
+			if c.N == 0 {
+				continue
+			}
+			ratio := "—"
+			if t.LBX {
+				ratio = fmtRatio(summarize(ratios(series(rs, cpuPerReq), series(d.res[w.Name]["haproxy-http"], cpuPerReq))))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f µs (%.0f–%.0f) | %s |\n", w.Name, t.Name, c.Median*1e6, c.Min*1e6, c.Max*1e6, ratio)
+		}
+	}
+	return b.String()
+}
+
+// cpuPerReq is a sample's CPU per request, NaN when not measured.
+func cpuPerReq(r sample) float64 {
+	if r.CPUPerReq <= 0 {
+		return math.NaN()
+	}
+	return r.CPUPerReq
 }
 
 // lbxScriptTitle is the first line of the lbx push's block in the

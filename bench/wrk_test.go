@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -101,4 +102,55 @@ func TestParseWrkDuration(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseSClient(t *testing.T) {
+	out := `CONNECTION ESTABLISHED
+Protocol version: TLSv1.3
+Ciphersuite: TLS_AES_128_GCM_SHA256
+Peer certificate: CN = lbx-bench
+Hash used: SHA256
+Signature type: ECDSA
+Verification error: self-signed certificate
+Server Temp Key: X25519, 253 bits
+DONE
+`
+	p, err := parseSClient(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (tlsParams{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "X25519"}); p != want {
+		t.Errorf("parseSClient = %v, want %v", p, want)
+	}
+	for _, bad := range []string{"", "connect:errno=111\n", "Protocol version: TLSv1.3\nCiphersuite: TLS_AES_128_GCM_SHA256\n"} {
+		if _, err := parseSClient(bad); err == nil {
+			t.Errorf("parseSClient(%q) accepted", bad)
+		}
+	}
+}
+
+func TestWriteCert(t *testing.T) {
+	f, err := writeCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.LoadX509KeyPair(f.Cert, f.Key); err != nil {
+		t.Errorf("lbx's files: %v", err)
+	}
+	if _, err := tls.LoadX509KeyPair(f.PEM, f.PEM); err != nil {
+		t.Errorf("HAProxy's file: %v", err)
+	}
+}
+
+func FuzzParseSClient(f *testing.F) {
+	f.Add("Protocol version: TLSv1.3\nCiphersuite: TLS_AES_128_GCM_SHA256\nServer Temp Key: X25519, 253 bits\n")
+	f.Add("Negotiated TLS1.3 group: X25519\nProtocol version: TLSv1.2\nCiphersuite: ECDHE-ECDSA-AES128-GCM-SHA256\n")
+	f.Add("connect:errno=111\n")
+	f.Add(":\n::\nProtocol version:\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		p, err := parseSClient(out)
+		if err == nil && (p.Version == "" || p.Suite == "" || p.Group == "") {
+			t.Errorf("parseSClient(%q) = %+v with no error", out, p)
+		}
+	})
 }

@@ -27,7 +27,8 @@ type clientConn struct {
 	client netip.AddrPort
 	tls    bool
 	sel    pools.Scratch
-	server *serverConn // the dedicated server connection (no one-connect)
+	server *serverConn  // the dedicated server connection (no one-connect)
+	wdl    lazyDeadline // write deadline of relayed answers
 }
 
 // limitReader caps what the header phase may read (the header size limit)
@@ -58,6 +59,10 @@ func (l *limitReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// maxStaleRetries bounds the retries of one request after reused server
+// connections that turn out closed, beyond DefaultReselectTries.
+const maxStaleRetries = 8
 
 var (
 	errHeaderTooLarge = errors.New("request header too large")
@@ -200,7 +205,7 @@ func (cc *clientConn) answer(cfg *Config, status int, h http.Header, body string
 		resp.Close = true
 	}
 	cc.p.ctr.status(status)
-	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+	cc.wdl.arm(cc.c, true, time.Now(), timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout))
 	if resp.Write(cc.bw) == nil {
 		_ = cc.bw.Flush()
 	}
@@ -300,6 +305,7 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 		cookie bool // the request's persistence cookie named the member used
 	)
 	tries := DefaultReselectTries + 1
+	stale := 0
 	for try := 0; try < tries; try++ {
 		var reused bool
 		var err error
@@ -336,6 +342,20 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 			cc.server = nil
 		}
 		consumed := body != nil && body.consumed
+		if reused && !consumed && stale < maxStaleRetries {
+			// A reused connection the member had closed while it waited
+			// (its keep-alive timeout): the request never reached it.
+			// The connections idle for that member and source have
+			// waited longer and are closed too, so they go, and the
+			// retry does not count as one of the reselect tries.
+			stale++
+			try--
+			if cfg.OneConnect != nil {
+				p.idle.drop(sc.key)
+			}
+			p.ctr.Reselects.Add(1)
+			continue
+		}
 		if !consumed && (reused || idempotent(req.Method)) && try+1 < tries {
 			p.ctr.Reselects.Add(1)
 			continue
@@ -361,7 +381,7 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 		serverClose, keep = true, false
 	}
 	resp.Close = !keep
-	_ = cc.c.SetWriteDeadline(time.Now().Add(timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)))
+	cc.wdl.arm(cc.c, true, time.Now(), timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout))
 	cc.cw.err = nil
 	// The member's side is done when its response is read in full: its
 	// connection goes back before the last bytes reach the client.
@@ -428,14 +448,15 @@ func idempotent(m string) bool {
 
 // exchange writes req to sc and reads the member's response header.
 func (cc *clientConn) exchange(cfg *Config, sc *serverConn, req *http.Request) (*http.Response, error) {
-	_ = sc.c.SetWriteDeadline(time.Now().Add(DefaultServerTimeout))
+	now := time.Now()
+	sc.wdl.arm(sc.c, true, now, DefaultServerTimeout)
 	if err := req.Write(sc.bw); err != nil {
 		return nil, err
 	}
 	if err := sc.bw.Flush(); err != nil {
 		return nil, err
 	}
-	_ = sc.c.SetReadDeadline(time.Now().Add(DefaultServerTimeout))
+	sc.rdl.arm(sc.c, false, now, DefaultServerTimeout)
 	for {
 		resp, err := http.ReadResponse(sc.br, req)
 		if err != nil {

@@ -24,6 +24,8 @@ type serverConn struct {
 	uses   int
 	idleAt time.Time
 	closed bool
+	// rdl and wdl are its read and write deadlines, refreshed lazily.
+	rdl, wdl lazyDeadline
 }
 
 // poolKey is what one-connect reuse matches on: the member and the client
@@ -94,11 +96,9 @@ func (cp *connPool) get(key poolKey, now time.Time) *serverConn {
 		}
 		sc := l[len(l)-1]
 		l[len(l)-1] = nil
-		if len(l) == 1 {
-			delete(cp.idle, key)
-		} else {
-			cp.idle[key] = l[:len(l)-1]
-		}
+		// The emptied list stays (expire removes it), so that the next
+		// put for key does not allocate a new one.
+		cp.idle[key] = l[:len(l)-1]
 		cp.n--
 		if cp.limit.IdleTimeout > 0 && now.Sub(sc.idleAt) > cp.limit.IdleTimeout {
 			sc.close()
@@ -122,17 +122,31 @@ func (cp *connPool) put(sc *serverConn, now time.Time) {
 	cp.n++
 }
 
-// expire closes idle connections past the idle timeout.
+// drop closes every idle connection for key: after one of them turned out
+// closed by the member, those that have waited longer are too.
+func (cp *connPool) drop(key poolKey) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	l := cp.idle[key]
+	for _, sc := range l {
+		sc.close()
+	}
+	cp.n -= len(l)
+	clear(l)
+	if len(l) > 0 {
+		cp.idle[key] = l[:0]
+	}
+}
+
+// expire closes idle connections past the idle timeout and forgets the
+// keys whose lists get has emptied.
 func (cp *connPool) expire(now time.Time) {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	if cp.limit.IdleTimeout <= 0 {
-		return
-	}
 	for k, l := range cp.idle {
 		kept := l[:0]
 		for _, sc := range l {
-			if now.Sub(sc.idleAt) > cp.limit.IdleTimeout {
+			if cp.limit.IdleTimeout > 0 && now.Sub(sc.idleAt) > cp.limit.IdleTimeout {
 				sc.close()
 				cp.n--
 				continue
