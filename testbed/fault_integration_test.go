@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"io"
 	"regexp"
 	"strconv"
 	"testing"
@@ -83,5 +84,32 @@ func TestIntegrationDelayFault(t *testing.T) {
 	}
 	if err := tb.Delay("nosuch", time.Millisecond); err == nil {
 		t.Fatal("a fault on an unknown target was accepted")
+	}
+
+	// `lbx testbed fault` works from the state file alone (Attach), as
+	// for a detached testbed; its relay is a detached process that the
+	// state file records, so Down stops it too.
+	att, err := Attach(tb.opts.StateDir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att.opts.Binary = lbxBinary
+	if err := att.Delay("server1", 40*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for _, rtt := range pingRTTs(t, tb, "server1", "198.18.2.2", 2) {
+		if rtt < 80*time.Millisecond {
+			t.Fatalf("round trip with the fault set through Attach took %s: want at least 80ms", rtt)
+		}
+	}
+	st, err := ReadState(tb.opts.StateDir)
+	if err != nil || len(st.Faults) != 1 || st.Faults[0].Target != "server1" {
+		t.Fatalf("state file faults %+v (%v), want server1's", st, err)
+	}
+	if _, ok := st.Running("delay-v-server1"); !ok {
+		t.Fatalf("no running delay-v-server1 in the state file: %+v", st.Procs)
+	}
+	if err := att.ClearFault("server1"); err != nil {
+		t.Fatal(err)
 	}
 }

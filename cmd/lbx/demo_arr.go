@@ -158,7 +158,12 @@ func arrDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error)
 		return fmt.Errorf("demo arr: after arr2 came back %v, want all on arr2", nodes)
 	}
 
-	step("scenario 2, active/active: arr2 slowed by 50 ms each way (lbx testbed fault arr2 delay 50ms)")
+	step("scenario 2, active/active: priority groups off, arr2 slowed by 50 ms each way (lbx testbed fault arr2 delay 50ms)")
+	cmd = "modify ltm pool arr_pool min-active-members 0 members modify { 198.18.3.101:80 { priority-group 0 } 198.18.3.102:80 { priority-group 0 } }"
+	fmt.Fprintf(w, "  bigip# %s\n", cmd)
+	if _, err := tb.Client().Exec(cmd); err != nil {
+		return err
+	}
 	if err := tb.Delay("arr2", 50*time.Millisecond); err != nil {
 		return err
 	}
