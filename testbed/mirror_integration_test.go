@@ -380,9 +380,9 @@ func syncString(b *bytes.Buffer) string {
 }
 
 // wrkResult is what wrk printed: requests done and requests lost: socket
-// errors, non-2xx answers, and timeouts (a request unanswered after
-// --timeout, counted again at each of wrk's 2 s checks while it stays
-// unanswered).
+// errors, non-2xx answers and timeouts as wrk counts them (wrk 4 did not
+// count the stalled keep-alive connections of an unmirrored failover:
+// compare the requests done).
 type wrkResult struct {
 	requests, lost int
 	text           string
