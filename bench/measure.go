@@ -268,7 +268,7 @@ func (b *bench) place() ([]string, error) {
 		}
 	}
 	// The NAPI threads that take lbx-xdp's frames through GRO on its
-	// switch ends (testbed's xskVethGRO) do the receive work that RPS puts
+	// switch ends (testbed/ethtool.VethGRO) do the receive work that RPS puts
 	// on CPU 1 for the kernel contenders.
 	napi, err := napiThreads("napi/" + xdpPeer.SwExt[:len(xdpPeer.SwExt)-1])
 	if err != nil {

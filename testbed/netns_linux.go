@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lbx/dataplane/afxdp"
+	"lbx/testbed/ethtool"
 )
 
 // withNS runs fn on a thread switched into the named namespace. The thread is
@@ -246,7 +247,7 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 // (swEnd) is a bridge port and whose other end, named ifname in peerNS, is
 // up with addr (none when addr is not valid: the switch end's transmit
 // checksum offload is then turned off and GRO set up for what it receives
-// (xskVethGRO), for a peer that takes ifname over with AF_XDP). A
+// (ethtool.VethGRO), for a peer that takes ifname over with AF_XDP). A
 // multi-homed benchmark peer calls it once per segment.
 func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) error {
 	peerH, err := netns.GetFromName(peerNS)
@@ -276,7 +277,7 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 		if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(swEnd) }); err != nil {
 			return err
 		}
-		if err := xskVethGRO(swNS, swEnd, peerNS, ifname); err != nil {
+		if err := ethtool.VethGRO(swNS, swEnd, peerNS, ifname); err != nil {
 			return fmt.Errorf("veth %s: %w", swEnd, err)
 		}
 	}
@@ -301,7 +302,7 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 // each (so the port's socket on queue 0 sees every frame, and native XDP
 // on device accepts its peer), with the peer's transmit checksum offload
 // off (an XSK socket receives frames as they are: see package afxdp), and
-// GRO in a NAPI thread on the peer for what lbx sends (xskVethGRO).
+// GRO in a NAPI thread on the peer for what lbx sends (ethtool.VethGRO).
 func addPortVeth(swNS, device, bridge string) error {
 	peer := PortPeer(device)
 	err := withLinks(swNS, func(nl *netlink.Handle) error {
@@ -328,7 +329,7 @@ func addPortVeth(swNS, device, bridge string) error {
 	if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(peer) }); err != nil {
 		return err
 	}
-	if err := xskVethGRO(swNS, peer, swNS, device); err != nil {
+	if err := ethtool.VethGRO(swNS, peer, swNS, device); err != nil {
 		return fmt.Errorf("veth %s: %w", peer, err)
 	}
 	return nil

@@ -282,7 +282,7 @@ func TestXDPBulkAB(t *testing.T) {
 			t.Fatalf("switch: %s: %v: %s", script, err, out)
 		}
 	}
-	// base is the setup before xskVethGRO (TSO on lbx's end, no GRO and
+	// base is the setup before ethtool.VethGRO (TSO on lbx's end, no GRO and
 	// no NAPI thread on the bridge's end); gro is the testbed's own, its
 	// NAPI threads placed by the scheduler; gro1 the same with them on
 	// CPU 1, lbx's (as the bench places them); nobrnf is base without

@@ -99,6 +99,8 @@ var allowed = map[string][]string{
 	"lbx/testbed/delaylink": {},
 	// publish relays the appliances' management ports onto the host.
 	"lbx/testbed/publish": {},
+	// testbed/ethtool sets veth offloads and sysfs files in a namespace.
+	"lbx/testbed/ethtool": {},
 	"lbx/testbed":         {"*"},
 	"lbx/bench":           {"*"},
 	"lbx/cmd/lbx":         {"*"},
