@@ -120,6 +120,17 @@ type HABoot struct {
 	// UnicastPeers, when set, receive the advertisements instead of the
 	// multicast group (keepalived's unicast_peer).
 	UnicastPeers []string `mapstructure:"unicast_peers"`
+	// FailsafeVLANs are data ports whose link going down fails the unit
+	// over (BIG-IP's VLAN fail-safe).
+	FailsafeVLANs []string `mapstructure:"failsafe_vlans"`
+	// GatewayFailsafePool fails the unit over while fewer than
+	// GatewayFailsafeMinUp (0: 1) of the pool's members are up by its
+	// monitor (BIG-IP's gateway fail-safe).
+	GatewayFailsafePool  string `mapstructure:"gateway_failsafe_pool"`
+	GatewayFailsafeMinUp int    `mapstructure:"gateway_failsafe_min_up"`
+	// Watchdog fails the unit over while a dataplane port worker has been
+	// stuck in one batch this long (0: off).
+	Watchdog time.Duration `mapstructure:"watchdog"`
 }
 
 // Enabled reports whether the unit is one of an HA pair.
@@ -166,6 +177,23 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 			bad("unicast_peers", "%s: unicast VRRP is not supported yet (multicast 224.0.0.18 only)", u)
 		}
 	}
+	for _, p := range h.FailsafeVLANs {
+		if _, ok := ports[p]; !ok {
+			bad("failsafe_vlans", "%q: no such port", p)
+		}
+	}
+	if h.GatewayFailsafePool != "" && !strings.HasPrefix(h.GatewayFailsafePool, "/") {
+		bad("gateway_failsafe_pool", "%q: want a pool's full path (/Common/NAME)", h.GatewayFailsafePool)
+	}
+	if h.GatewayFailsafeMinUp < 0 || h.GatewayFailsafeMinUp > 1024 {
+		bad("gateway_failsafe_min_up", "%d: want 0 to 1024 (0: 1)", h.GatewayFailsafeMinUp)
+	}
+	if h.GatewayFailsafeMinUp > 0 && h.GatewayFailsafePool == "" {
+		bad("gateway_failsafe_min_up", "%d: set without gateway_failsafe_pool", h.GatewayFailsafeMinUp)
+	}
+	if h.Watchdog != 0 && (h.Watchdog < 200*time.Millisecond || h.Watchdog > time.Minute) {
+		bad("watchdog", "%v: want 0s (off) or 200ms to 1m", h.Watchdog)
+	}
 	return errs
 }
 
@@ -173,7 +201,8 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 // (LBX_ + upper case, "." → "_") and file keys name them.
 var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key",
 	"mgmt.interface", "mgmt.address", "mgmt.gateway",
-	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers"}
+	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers",
+	"ha.failsafe_vlans", "ha.gateway_failsafe_pool", "ha.gateway_failsafe_min_up", "ha.watchdog"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -201,6 +230,10 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.Int("ha.advert_interval", 0, "VRRP advertisement interval in centiseconds (1-4095)")
 	fs.String("ha.ports", "", "data ports to advertise VRRP on, comma-separated")
 	fs.String("ha.unicast_peers", "", "VRRP peers' addresses, comma-separated (empty: multicast 224.0.0.18)")
+	fs.String("ha.failsafe_vlans", "", "VLAN fail-safe: data ports whose link going down fails the unit over, comma-separated")
+	fs.String("ha.gateway_failsafe_pool", "", "gateway fail-safe: the pool (/Common/NAME) whose members must stay up")
+	fs.Int("ha.gateway_failsafe_min_up", 0, "gateway fail-safe: fail over below this many members up (0: 1)")
+	fs.Duration("ha.watchdog", 0, "fail over while a dataplane worker is stuck in a batch this long (0: off)")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file

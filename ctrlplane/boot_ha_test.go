@@ -20,13 +20,14 @@ func TestLoadBootHA(t *testing.T) {
 		t.Fatalf("HA on by default: %+v", b.HA)
 	}
 	file := filepath.Join(t.TempDir(), "boot.yaml")
-	os.WriteFile(file, []byte("ha:\n  unit: lbx1\n  vrid: 7\n  priority: 200\n  preempt_delay: 5s\n  advert_interval: 10\n  ports: [lbx-ext, lbx-int]\n"), 0o600)
+	os.WriteFile(file, []byte("ha:\n  unit: lbx1\n  vrid: 7\n  priority: 200\n  preempt_delay: 5s\n  advert_interval: 10\n  ports: [lbx-ext, lbx-int]\n  failsafe_vlans: [lbx-int]\n  gateway_failsafe_pool: /Common/gw\n  watchdog: 2s\n"), 0o600)
 	b, err = LoadBoot(file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := HABoot{Unit: "lbx1", VRID: 7, Priority: 200, Preempt: true, PreemptDelay: 5 * time.Second,
-		AdvertInterval: 10, Ports: []string{"lbx-ext", "lbx-int"}, UnicastPeers: []string{}}
+		AdvertInterval: 10, Ports: []string{"lbx-ext", "lbx-int"}, UnicastPeers: []string{},
+		FailsafeVLANs: []string{"lbx-int"}, GatewayFailsafePool: "/Common/gw", Watchdog: 2 * time.Second}
 	if d := cmp.Diff(want, b.HA); d != "" {
 		t.Errorf("ha (-want +got):\n%s", d)
 	}
@@ -57,6 +58,11 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-int]}\nselfips:\n  - {name: s, address: 198.18.1.2/24, port: lbx-ext}\n", `ha.ports: "lbx-int": the port has no boot self IP`},
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [peer]}\n", `ha.unicast_peers: "peer": want an IPv4 address`},
 		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
+		{"ha: {unit: u, ports: [lbx-ext], failsafe_vlans: [eth9]}\n", `ha.failsafe_vlans: "eth9": no such port`},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_pool: gw}\n", `ha.gateway_failsafe_pool: "gw": want a pool's full path`},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_min_up: 2}\n", "ha.gateway_failsafe_min_up: 2: set without gateway_failsafe_pool"},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_pool: /Common/gw, gateway_failsafe_min_up: -1}\n", "ha.gateway_failsafe_min_up: -1: want 0 to 1024"},
+		{"ha: {unit: u, ports: [lbx-ext], watchdog: 10ms}\n", "ha.watchdog: 10ms: want 0s (off) or 200ms to 1m"},
 		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
 	} {
 		file := filepath.Join(t.TempDir(), "boot.yaml")

@@ -29,6 +29,7 @@ type Config struct {
 	PreemptDelay time.Duration
 	Interval     time.Duration // a multiple of 10ms
 	Ports        []Port
+	Failsafe     Failsafe // failover conditions besides a dead peer (failsafe.go)
 }
 
 // Dataplane is what a Unit drives: *dataplane.Engine.
@@ -70,6 +71,7 @@ type Unit struct {
 	r     *vrrp.Router
 	ports map[string]Port
 	vmac  [6]byte // the virtual router MAC: the floating addresses' MAC
+	fs    failsafe
 
 	mu      sync.Mutex // guards the fields below
 	offline bool
@@ -109,6 +111,8 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	u.r = r
+	u.fs.cfg = cfg.Failsafe
+	u.fs.health, _ = dp.(Health)
 	dp.SetStandby(true)
 	dp.SetFloatingVIPs(true)
 	dp.SetVirtualMAC(u.vmac)
@@ -119,12 +123,13 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 // election.
 func (u *Unit) Start() {
 	u.dp.SetVRRPSink(u.receive)
-	u.r.Start()
+	u.startFailsafe() // starts the router unless a fail-safe holds
 }
 
 // Close leaves the pair: priority 0 (the peer takes over after its skew
 // time), the gate set, the hook removed.
 func (u *Unit) Close() {
+	u.stopFailsafe()
 	u.r.Shutdown()
 	u.dp.SetVRRPSink(nil)
 	u.dp.SetStandby(true)
@@ -216,6 +221,8 @@ func (u *Unit) GoStandby() { u.r.Standby() }
 // GoOffline takes the unit out of the election (run sys failover offline):
 // priority 0 if it was active, then silence; it stays standby.
 func (u *Unit) GoOffline() {
+	u.fs.mu.Lock()
+	defer u.fs.mu.Unlock()
 	u.mu.Lock()
 	u.offline = true
 	u.mu.Unlock()
@@ -224,10 +231,17 @@ func (u *Unit) GoOffline() {
 }
 
 // GoOnline ends GoStandby and GoOffline (run sys failover online).
+// While a fail-safe holds, the unit rejoins when it clears.
 func (u *Unit) GoOnline() {
+	u.fs.mu.Lock()
+	defer u.fs.mu.Unlock()
 	u.mu.Lock()
 	u.offline = false
 	u.mu.Unlock()
+	if u.fs.tripped {
+		u.fs.online = true
+		return
+	}
 	u.r.Online()
 }
 
@@ -245,15 +259,19 @@ type Status struct {
 	MasterDown     time.Duration
 	GARPsSent      uint64
 	YieldingToPeer bool
+	// Conditions are the fail-safe conditions holding (BIG-IP's failover
+	// conditions): while there is one the unit stays standby.
+	Conditions []string
 }
 
 // Status returns the unit's status.
 func (u *Unit) Status() Status {
 	rs := u.r.Status()
+	conds := u.failsafeConditions()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: u.cfg.Priority,
-		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding}
+		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds}
 	switch {
 	case u.offline:
 		st.State = Offline

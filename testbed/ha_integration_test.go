@@ -30,6 +30,10 @@ type haLab struct {
 	lbx  *exec.Cmd
 	ka   *exec.Cmd
 	logs int
+	// joined runs after startLBX has joined the ext TAP to its bridge:
+	// labs with more ports join theirs.
+	joined func()
+	lbxLog string // the running lbx's log file
 }
 
 func sh(t *testing.T, args ...string) string {
@@ -132,6 +136,7 @@ func (l *haLab) startLBX(flags ...string) {
 	l.t.Helper()
 	l.stop(l.lbx, syscall.SIGKILL)
 	log := l.logFile("lbx")
+	l.lbxLog = log.Name()
 	l.lbx = exec.Command("ip", append([]string{"netns", "exec", haSW, lbxBinary, "run", "-f", filepath.Join(l.dir, "boot.yaml")}, flags...)...)
 	l.lbx.Stdout, l.lbx.Stderr = log, log
 	if err := l.lbx.Start(); err != nil {
@@ -141,6 +146,9 @@ func (l *haLab) startLBX(flags ...string) {
 		return exec.Command("ip", "-n", haSW, "link", "show", "lbxha-e").Run() == nil
 	})
 	sh(l.t, "ip", "-n", haSW, "link", "set", "lbxha-e", "master", "br0", "up")
+	if l.joined != nil {
+		l.joined()
+	}
 }
 
 func (l *haLab) startKA() {
@@ -202,7 +210,17 @@ func (l *haLab) waitUntil(what string, limit time.Duration, cond func() bool) ti
 	start := time.Now()
 	for !cond() {
 		if time.Since(start) > limit {
-			l.t.Fatalf("%s: not within %v\nlbx: %s", what, limit, l.lbxState())
+			state := l.lbxState()
+			if state == "unreachable" && l.lbx != nil && l.lbx.ProcessState == nil {
+				// A hung appliance: its goroutines, into its log.
+				l.lbx.Process.Signal(syscall.SIGQUIT)
+				l.lbx.Wait()
+			}
+			tail, _ := os.ReadFile(l.lbxLog)
+			if len(tail) > 200000 {
+				tail = tail[len(tail)-200000:]
+			}
+			l.t.Fatalf("%s: not within %v\nlbx: %s\nlbx log (tail):\n%s", what, limit, state, tail)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -103,7 +103,8 @@ func haConfig(boot *ctrlplane.Boot) *ha.Config {
 		return nil
 	}
 	c := &ha.Config{Unit: h.Unit, VRID: uint8(h.VRID), Priority: uint8(h.Priority), Preempt: h.Preempt,
-		PreemptDelay: h.PreemptDelay, Interval: time.Duration(h.AdvertInterval) * 10 * time.Millisecond}
+		PreemptDelay: h.PreemptDelay, Interval: time.Duration(h.AdvertInterval) * 10 * time.Millisecond,
+		Failsafe: ha.Failsafe{VLANs: h.FailsafeVLANs, GatewayPool: h.GatewayFailsafePool, GatewayMinUp: max(1, h.GatewayFailsafeMinUp), Watchdog: h.Watchdog}}
 	for _, p := range h.Ports {
 		for _, s := range boot.NetConfig().SelfIPs {
 			if s.Port == p {

@@ -105,6 +105,10 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"ha.advert_interval", "25", func(b *ctrlplane.Boot) any { return b.HA.AdvertInterval }, 25},
 		{"ha.ports", "lbx-ext,lbx-int", func(b *ctrlplane.Boot) any { return b.HA.Ports }, []string{"lbx-ext", "lbx-int"}},
 		{"ha.unicast_peers", "not-checked-while-ha-is-off", func(b *ctrlplane.Boot) any { return b.HA.UnicastPeers }, []string{"not-checked-while-ha-is-off"}},
+		{"ha.failsafe_vlans", "lbx-int", func(b *ctrlplane.Boot) any { return b.HA.FailsafeVLANs }, []string{"lbx-int"}},
+		{"ha.gateway_failsafe_pool", "/Common/gw", func(b *ctrlplane.Boot) any { return b.HA.GatewayFailsafePool }, "/Common/gw"},
+		{"ha.gateway_failsafe_min_up", "2", func(b *ctrlplane.Boot) any { return b.HA.GatewayFailsafeMinUp }, 2},
+		{"ha.watchdog", "3s", func(b *ctrlplane.Boot) any { return b.HA.Watchdog }, 3 * time.Second},
 	}
 	// pair is the other variable a key is valid only with.
 	pair := map[string][2]string{"rest.cert": {"LBX_REST_KEY", "/tmp/k"}, "rest.key": {"LBX_REST_CERT", "/tmp/c"}, "ha.unit": {"LBX_HA_PORTS", "lbx-ext"}}

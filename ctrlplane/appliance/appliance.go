@@ -176,6 +176,23 @@ func New(cfg Config) (a *Appliance, err error) {
 			return a, err
 		}
 		src.Failover = failover{a.ha}
+		// The gateway fail-safe reads the pool's members ten times a
+		// second, one call at a time: the running config is copied only
+		// when it changes.
+		var cfgVersion uint64
+		var cfg *config.Config
+		a.ha.SetPoolUp(func(pool string) (up, total int, ok bool) {
+			if v := a.store.Version(); cfg == nil || v != cfgVersion {
+				cfg, cfgVersion = a.store.Running(), v
+			}
+			st, ok := status.New(cfg, src).Pool(pool)
+			for _, m := range st.Members {
+				if m.Up {
+					up++
+				}
+			}
+			return up, len(st.Members), ok
+		})
 	}
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
@@ -282,7 +299,7 @@ func (f failover) FailoverStatus() status.FailoverStatus {
 	s := f.u.Status()
 	return status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
 		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
-		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer}
+		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer, Conditions: s.Conditions}
 }
 
 func (f failover) FailoverAction(action string) error {

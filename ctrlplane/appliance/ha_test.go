@@ -30,21 +30,36 @@ ltm virtual /Common/vs { destination /Common/198.18.1.100:80 ip-protocol tcp poo
 // 198.18.1.N and 198.18.2.N, VRRP every 100ms on both ports.
 func (l *lab) haUnit(csw, ssw *porttest.Switch, name string, n byte, prio uint8) *appliance.Appliance {
 	l.t.Helper()
+	return l.haUnitWith(csw, ssw, name, n, prio, haOpts{})
+}
+
+// haOpts vary haUnit: a wrapper for the int port, fail-safes.
+type haOpts struct {
+	wrapInt  func(dataplane.Port) dataplane.Port
+	failsafe ha.Failsafe
+}
+
+func (l *lab) haUnitWith(csw, ssw *porttest.Switch, name string, n byte, prio uint8, o haOpts) *appliance.Appliance {
+	l.t.Helper()
 	ext, int_ := l.port(csw, name+"-ext"), l.port(ssw, name+"-int")
+	var intPort dataplane.Port = renamed{int_, "int"}
+	if o.wrapInt != nil {
+		intPort = o.wrapInt(intPort)
+	}
 	eAddr, iAddr := netip.AddrFrom4([4]byte{198, 18, 1, n}), netip.AddrFrom4([4]byte{198, 18, 2, n})
 	saved := filepath.Join(l.t.TempDir(), "bigip.conf")
 	if err := os.WriteFile(saved, []byte(haConf), 0o644); err != nil {
 		l.t.Fatal(err)
 	}
 	app, err := appliance.New(appliance.Config{
-		Ports: []dataplane.Port{renamed{ext, "ext"}, renamed{int_, "int"}},
+		Ports: []dataplane.Port{renamed{ext, "ext"}, intPort},
 		SelfIPs: []dataplane.SelfIP{
 			{Name: "self_ext", Prefix: netip.PrefixFrom(eAddr, 24), Port: "ext"},
 			{Name: "self_int", Prefix: netip.PrefixFrom(iAddr, 24), Port: "int"},
 		},
 		SavedPath: saved, FlowCapacity: 4096, MonitorClock: l.clock,
 		HA: &ha.Config{Unit: name, VRID: 51, Priority: prio, Preempt: true, Interval: 100 * time.Millisecond,
-			Ports: []ha.Port{{Name: "ext", Addr: eAddr}, {Name: "int", Addr: iAddr}}},
+			Ports: []ha.Port{{Name: "ext", Addr: eAddr}, {Name: "int", Addr: iAddr}}, Failsafe: o.failsafe},
 	})
 	if err != nil {
 		l.t.Fatal(err)

@@ -96,6 +96,9 @@ type FailoverStatus struct {
 	MasterDown   time.Duration
 	GARPsSent    uint64
 	Yielding     bool // run sys failover standby: not preempting until the peer is lost or online
+	// Conditions are the fail-safe conditions holding (VLAN, gateway,
+	// watchdog): while there is one the unit stays standby.
+	Conditions []string
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),

@@ -59,6 +59,13 @@ func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error
 		row("Yielding", "yes (run sys failover standby; online ends it)")
 	}
 	row("GARPs Sent", fmt.Sprint(st.GARPsSent))
+	b.WriteString("\n" + rule + "Failover Conditions\n" + rule)
+	if len(st.Conditions) == 0 {
+		b.WriteString("none\n")
+	}
+	for _, c := range st.Conditions {
+		b.WriteString(c + "\n")
+	}
 	return b.String(), nil
 }
 
