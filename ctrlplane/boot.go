@@ -133,12 +133,23 @@ type HABoot struct {
 	Watchdog time.Duration `mapstructure:"watchdog"`
 }
 
+// PeerPort returns the port of ha.ports whose first boot self IP's network
+// holds the unicast peer a ("" for none, or when a is that self IP).
+func (h *HABoot) PeerPort(a netip.Addr, ports map[string]netip.Prefix) string {
+	for _, p := range h.Ports {
+		if pfx, ok := ports[p]; ok && pfx.IsValid() && pfx.Masked().Contains(a) && pfx.Addr() != a {
+			return p
+		}
+	}
+	return ""
+}
+
 // Enabled reports whether the unit is one of an HA pair.
 func (h *HABoot) Enabled() bool { return h.Unit != "" }
 
 // validate reports every problem of the ha section, naming the key; ports
-// maps a port name to its first boot self IP's address.
-func (h *HABoot) validate(ports map[string]netip.Addr) []error {
+// maps a port name to its first boot self IP.
+func (h *HABoot) validate(ports map[string]netip.Prefix) []error {
 	if !h.Enabled() {
 		return nil
 	}
@@ -171,10 +182,13 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 		}
 	}
 	for _, u := range h.UnicastPeers {
-		if a, err := netip.ParseAddr(u); err != nil || !a.Is4() {
+		a, err := netip.ParseAddr(u)
+		if err != nil || !a.Is4() {
 			bad("unicast_peers", "%q: want an IPv4 address", u)
-		} else {
-			bad("unicast_peers", "%s: unicast VRRP is not supported yet (multicast 224.0.0.18 only)", u)
+			continue
+		}
+		if h.PeerPort(a, ports) == "" {
+			bad("unicast_peers", "%s: on none of the networks of ha.ports' boot self IPs", u)
 		}
 	}
 	for _, p := range h.FailsafeVLANs {
@@ -490,9 +504,9 @@ func (b *Boot) Validate() error {
 	}
 	var selfs []self
 	names := map[string]bool{}
-	haPorts := map[string]netip.Addr{} // port → its first boot self IP, for ha.ports
+	haPorts := map[string]netip.Prefix{} // port → its first boot self IP, for ha.ports
 	for _, p := range b.Ports {
-		haPorts[p.Name] = netip.Addr{}
+		haPorts[p.Name] = netip.Prefix{}
 	}
 	for i, s := range b.SelfIPs {
 		where := fmt.Sprintf("boot config: selfips[%d] (%s)", i, s.Name)
@@ -517,7 +531,7 @@ func (b *Boot) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: port %q: no such port", where, s.Port))
 		}
 		if a, ok := haPorts[s.Port]; ok && !a.IsValid() && err == nil {
-			haPorts[s.Port] = pfx.Addr()
+			haPorts[s.Port] = pfx
 		}
 	}
 	errs = append(errs, b.HA.validate(haPorts)...)

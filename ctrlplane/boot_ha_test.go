@@ -63,7 +63,7 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_min_up: 2}\n", "ha.gateway_failsafe_min_up: 2: set without gateway_failsafe_pool"},
 		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_pool: /Common/gw, gateway_failsafe_min_up: -1}\n", "ha.gateway_failsafe_min_up: -1: want 0 to 1024"},
 		{"ha: {unit: u, ports: [lbx-ext], watchdog: 10ms}\n", "ha.watchdog: 10ms: want 0s (off) or 200ms to 1m"},
-		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
+		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.9.3]}\n", "ha.unicast_peers: 198.18.9.3: on none of the networks of ha.ports' boot self IPs"},
 	} {
 		file := filepath.Join(t.TempDir(), "boot.yaml")
 		os.WriteFile(file, []byte(tc.yaml), 0o600)

@@ -18,6 +18,10 @@ import (
 type Port struct {
 	Name string
 	Addr netip.Addr
+	// Peers, when set, get the advertisements unicast instead of the
+	// group, and only their advertisements count on this port
+	// (keepalived's unicast_peer; peers.go).
+	Peers []netip.Addr
 }
 
 // Config is one unit's HA settings (the boot config's ha section).
@@ -72,6 +76,7 @@ type Unit struct {
 	ports map[string]Port
 	vmac  [6]byte // the virtual router MAC: the floating addresses' MAC
 	fs    failsafe
+	local LocalSender // for unicast peers (peers.go)
 
 	mu      sync.Mutex // guards the fields below
 	offline bool
@@ -79,6 +84,10 @@ type Unit struct {
 	changes int
 	garps   uint64
 	buf     []byte
+	// Received advertisements (peers.go): from hosts that are not unicast
+	// peers (ignored), and with another address list (counted).
+	strangers, mismatches uint64
+	lastMismatch          string
 }
 
 // New builds a unit, standby: the dataplane's gate is set and the VIPs are
@@ -97,9 +106,18 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	u := &Unit{cfg: cfg, dp: dp, clk: clk, log: log, ports: map[string]Port{}, since: clk.Now(), vmac: vrrp.VirtualMAC(cfg.VRID)}
+	u.local, _ = dp.(LocalSender)
 	for _, p := range cfg.Ports {
 		if !p.Addr.Is4() {
 			return nil, fmt.Errorf("ha: port %s: address %v is not IPv4", p.Name, p.Addr)
+		}
+		for _, peer := range p.Peers {
+			if !peer.Is4() || peer == p.Addr {
+				return nil, fmt.Errorf("ha: port %s: unicast peer %v: want another unit's IPv4 address", p.Name, peer)
+			}
+		}
+		if len(p.Peers) > 0 && u.local == nil {
+			return nil, fmt.Errorf("ha: port %s: unicast peers need a dataplane that sends local packets", p.Name)
 		}
 		u.ports[p.Name] = p
 	}
@@ -145,6 +163,9 @@ func (u *Unit) receive(port string, frame []byte) {
 		u.log.Debug("ha: bad VRRP frame", "port", port, "err", err)
 		return
 	}
+	if !u.heard(port, src, a) { // peers.go
+		return
+	}
 	u.r.Receive(src, a)
 }
 
@@ -159,6 +180,10 @@ func (u *Unit) send(a vrrp.Advert) {
 			if f.Port == p.Name && len(a.Addrs) < vrrp.MaxAddrs {
 				a.Addrs = append(a.Addrs, f.Addr)
 			}
+		}
+		if len(p.Peers) > 0 {
+			u.sendUnicast(p, a) // peers.go
+			continue
 		}
 		f, err := a.AppendFrame(u.buf[:0], u.vmac, p.Addr)
 		if err != nil {
@@ -253,6 +278,8 @@ type Status struct {
 	Changes        int // state changes since start
 	VRID           uint8
 	Priority       uint8
+	Preempt        bool
+	PreemptDelay   time.Duration
 	Peer           netip.Addr // the master's address as last heard, when standby
 	PeerPriority   uint8
 	Interval       time.Duration
@@ -262,6 +289,14 @@ type Status struct {
 	// Conditions are the fail-safe conditions holding (BIG-IP's failover
 	// conditions): while there is one the unit stays standby.
 	Conditions []string
+	// AddrMismatches counts heard advertisements whose address list is
+	// not this unit's (RFC 5798 §7.1: logged, still counted);
+	// LastMismatch describes the last.
+	AddrMismatches uint64
+	LastMismatch   string
+	// Strangers counts advertisements ignored because they came from a
+	// host that is not a unicast peer.
+	Strangers uint64
 }
 
 // Status returns the unit's status.
@@ -271,7 +306,9 @@ func (u *Unit) Status() Status {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: u.cfg.Priority,
-		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds}
+		Preempt: u.cfg.Preempt, PreemptDelay: u.cfg.PreemptDelay,
+		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds,
+		AddrMismatches: u.mismatches, LastMismatch: u.lastMismatch, Strangers: u.strangers}
 	switch {
 	case u.offline:
 		st.State = Offline

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -114,5 +115,98 @@ func TestIntegrationHAFailsafe(t *testing.T) {
 	l.waitUntil("lbx preempts again once int is up", 15*time.Second, func() bool { return l.lbxIs("ACTIVE") && !l.kaMaster() })
 	if s := l.lbxState(); strings.Contains(s, "failsafe") {
 		t.Errorf("lbx active with a fail-safe condition left:\n%s", s)
+	}
+}
+
+// writeFile writes one of the lab's files.
+func (l *haLab) writeFile(name, text string) {
+	l.t.Helper()
+	if err := os.WriteFile(filepath.Join(l.dir, name), []byte(text), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// kaUnicastConf is keepalived advertising unicast to lbx (198.51.100.2)
+// from 198.51.100.3, with priority prio and the virtual addresses vips.
+func kaUnicastConf(prio int, vips ...string) string {
+	return fmt.Sprintf(`global_defs {
+  vrrp_version 3
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority %d
+  advert_int 0.1
+  unicast_src_ip 198.51.100.3
+  unicast_peer {
+    198.51.100.2
+  }
+  virtual_ipaddress {
+    %s
+  }
+}
+`, prio, strings.Join(vips, "\n    "))
+}
+
+// Unicast VRRP with keepalived both ways (lbx's ha.unicast_peers,
+// keepalived's unicast_peer): lbx master heard by keepalived, keepalived
+// master heard by lbx, each taking over when the other goes; no VRRP
+// multicast from lbx reaches the client. Then keepalived advertises one
+// address more than lbx has: lbx logs and counts the mismatch (RFC 5798
+// §7.1) and still follows the advertisements, staying standby.
+func TestIntegrationHAKeepalivedUnicast(t *testing.T) {
+	l := newHALab(t)
+	l.writeFile("boot.yaml", fmt.Sprintf(`ports:
+  - {name: ext, driver: tap, device: lbxha-e, mac: "02:00:5e:77:00:02"}
+selfips:
+  - {name: /Common/self_ext, address: 198.51.100.2/24, port: ext}
+control: {socket: %s}
+config: {saved: %s}
+ha: {unit: lbx1, vrid: 51, priority: 200, advert_interval: 10, ports: [ext], unicast_peers: [198.51.100.3]}
+`, filepath.Join(l.dir, "lbx.sock"), filepath.Join(l.dir, "bigip.conf")))
+	l.writeFile("keepalived.conf", kaUnicastConf(100, haFloat+"/24"))
+	l.startLBX()
+	l.waitUntil("lbx active alone", 10*time.Second, func() bool { return l.lbxIs("ACTIVE") })
+	l.startKA()
+	time.Sleep(2 * time.Second) // 20 advertisements: keepalived must stay backup
+	if l.kaMaster() || !l.lbxIs("ACTIVE") {
+		t.Fatalf("lbx (200) and keepalived (100), unicast: keepalived master %v\nlbx: %s", l.kaMaster(), l.lbxState())
+	}
+	if _, err := exec.LookPath("tcpdump"); err == nil {
+		// The client is on the segment: the group's adverts would reach it,
+		// adverts unicast to keepalived's MAC do not (the bridge learnt it).
+		out, _ := exec.Command("ip", "netns", "exec", haCL, "timeout", "1", "tcpdump", "-n", "-l", "-i", "eth0", "ip proto 112 and dst 224.0.0.18").CombinedOutput()
+		if strings.Contains(string(out), "198.51.100.2 > 224.0.0.18") {
+			t.Errorf("lbx with unicast peers advertised to the group:\n%s", out)
+		}
+	}
+
+	// lbx leaves (priority 0, unicast): keepalived takes over; lbx back
+	// with priority 50 follows keepalived's unicast advertisements.
+	l.stop(l.lbx, syscall.SIGTERM)
+	l.waitUntil("keepalived master after lbx stopped", 10*time.Second, l.kaMaster)
+	l.startLBX("--ha.priority", "50")
+	l.waitUntil("lbx standby behind keepalived", 10*time.Second, func() bool {
+		s := l.lbxState()
+		return strings.Contains(s, "Status           STANDBY") && strings.Contains(s, "Active Peer      198.51.100.3 (priority 100)")
+	})
+	l.killKA()
+	l.waitUntil("lbx active after keepalived killed", 10*time.Second, func() bool { return l.lbxIs("ACTIVE") })
+
+	// keepalived with an address lbx does not have, priority 150: it
+	// ignores lbx's advertisements (its own check) and takes over; lbx
+	// counts the mismatch and still yields to the higher priority.
+	l.writeFile("keepalived.conf", kaUnicastConf(150, haFloat+"/24", "198.51.100.50/24"))
+	l.startKA()
+	l.waitUntil("lbx standby behind keepalived with another address list", 10*time.Second, func() bool {
+		s := l.lbxState()
+		return strings.Contains(s, "Status           STANDBY") && strings.Contains(s, "Active Peer      198.51.100.3 (priority 150)")
+	})
+	time.Sleep(time.Second) // 10 advertisements with the mismatch: lbx must stay standby
+	s := l.lbxState()
+	if !strings.Contains(s, "Status           STANDBY") || !strings.Contains(s, "Addr Mismatches") ||
+		!strings.Contains(s, "from 198.51.100.3 on ext: advertised [198.51.100.1 198.51.100.50], this unit has [198.51.100.1]") {
+		t.Errorf("lbx after 1s of mismatching advertisements:\n%s", s)
 	}
 }

@@ -34,6 +34,7 @@ type haLab struct {
 	// labs with more ports join theirs.
 	joined func()
 	lbxLog string // the running lbx's log file
+	kaLog  string // the running keepalived's
 }
 
 func sh(t *testing.T, args ...string) string {
@@ -155,6 +156,7 @@ func (l *haLab) startKA() {
 	l.t.Helper()
 	l.stop(l.ka, syscall.SIGKILL)
 	log := l.logFile("keepalived")
+	l.kaLog = log.Name()
 	l.ka = exec.Command("ip", "netns", "exec", haKA, "keepalived", "-n", "-l", "-D", "-f", filepath.Join(l.dir, "keepalived.conf"),
 		"-p", filepath.Join(l.dir, "ka.pid"), "-r", filepath.Join(l.dir, "ka-vrrp.pid"))
 	l.ka.Stdout, l.ka.Stderr = log, log
@@ -220,7 +222,11 @@ func (l *haLab) waitUntil(what string, limit time.Duration, cond func() bool) ti
 			if len(tail) > 200000 {
 				tail = tail[len(tail)-200000:]
 			}
-			l.t.Fatalf("%s: not within %v\nlbx: %s\nlbx log (tail):\n%s", what, limit, state, tail)
+			ka, _ := os.ReadFile(l.kaLog)
+			if len(ka) > 4000 {
+				ka = ka[len(ka)-4000:]
+			}
+			l.t.Fatalf("%s: not within %v\nlbx: %s\nlbx log (tail):\n%s\nkeepalived log (tail):\n%s", what, limit, state, tail, ka)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

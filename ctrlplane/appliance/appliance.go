@@ -299,7 +299,9 @@ func (f failover) FailoverStatus() status.FailoverStatus {
 	s := f.u.Status()
 	return status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
 		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
-		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer, Conditions: s.Conditions}
+		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer, Conditions: s.Conditions,
+		AddrMismatches: s.AddrMismatches, LastMismatch: s.LastMismatch, Strangers: s.Strangers,
+		Preempt: s.Preempt, PreemptDelay: s.PreemptDelay}
 }
 
 func (f failover) FailoverAction(action string) error {

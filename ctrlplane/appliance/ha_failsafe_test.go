@@ -111,3 +111,30 @@ func TestHAWatchdogFailover(t *testing.T) {
 		t.Error("the wedging request did not end within 15s")
 	}
 }
+
+// Two units advertising unicast to each other (keepalived's unicast_peer)
+// elect, hand over on run sys failover standby and take over when the
+// active one leaves, as with multicast.
+func TestHAPairUnicast(t *testing.T) {
+	l := newLab(t)
+	csw, ssw := porttest.NewSwitch(), porttest.NewSwitch()
+	l.server(ssw, "server1", "198.18.2.11/24", "198.18.2.1")
+	client := l.host(csw, "client", "198.18.1.10/24", "")
+	lbx1 := l.haUnitWith(csw, ssw, "lbx1", 2, 200, haOpts{peer: 3})
+	lbx2 := l.haUnitWith(csw, ssw, "lbx2", 3, 100, haOpts{peer: 2})
+	waitFor(t, "lbx1 active, lbx2 standby", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+	if st := lbx2.HA().Status(); st.PeerPriority != 200 || st.Strangers != 0 || st.AddrMismatches != 0 {
+		t.Errorf("lbx2 status %+v", st)
+	}
+	exec(t, lbx1, "run sys failover standby")
+	waitFor(t, "lbx2 active after lbx1 went standby", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
+	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
+		t.Fatalf("through lbx2: served by %q", name)
+	}
+	exec(t, lbx1, "run sys failover online")
+	waitFor(t, "lbx1 active again", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+	if err := lbx1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "lbx2 active after lbx1 closed", func() bool { return haState(lbx2) == ha.Active })
+}

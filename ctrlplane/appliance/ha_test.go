@@ -37,6 +37,7 @@ func (l *lab) haUnit(csw, ssw *porttest.Switch, name string, n byte, prio uint8)
 type haOpts struct {
 	wrapInt  func(dataplane.Port) dataplane.Port
 	failsafe ha.Failsafe
+	peer     byte // non-zero: advertise unicast to the unit with this host number
 }
 
 func (l *lab) haUnitWith(csw, ssw *porttest.Switch, name string, n byte, prio uint8, o haOpts) *appliance.Appliance {
@@ -59,13 +60,27 @@ func (l *lab) haUnitWith(csw, ssw *porttest.Switch, name string, n byte, prio ui
 		},
 		SavedPath: saved, FlowCapacity: 4096, MonitorClock: l.clock,
 		HA: &ha.Config{Unit: name, VRID: 51, Priority: prio, Preempt: true, Interval: 100 * time.Millisecond,
-			Ports: []ha.Port{{Name: "ext", Addr: eAddr}, {Name: "int", Addr: iAddr}}, Failsafe: o.failsafe},
+			Ports: haPorts(eAddr, iAddr, o.peer), Failsafe: o.failsafe},
 	})
 	if err != nil {
 		l.t.Fatal(err)
 	}
 	l.t.Cleanup(func() { app.Close() })
 	return app
+}
+
+// haPorts are a unit's VRRP ports, advertising unicast to host number
+// peer of each network when it is not 0.
+func haPorts(ext, int_ netip.Addr, peer byte) []ha.Port {
+	ports := []ha.Port{{Name: "ext", Addr: ext}, {Name: "int", Addr: int_}}
+	if peer != 0 {
+		for i := range ports {
+			a := ports[i].Addr.As4()
+			a[3] = peer
+			ports[i].Peers = []netip.Addr{netip.AddrFrom4(a)}
+		}
+	}
+	return ports
 }
 
 // renamed gives a switch port (unique on its switch) the name both units
@@ -130,8 +145,18 @@ func TestHAPairFailover(t *testing.T) {
 		t.Errorf("lbx1 show cm failover-status:\n%s", out)
 	}
 
-	// lbx1 hands over and stays standby.
-	exec(t, lbx1, "run sys failover standby")
+	out = exec(t, lbx1, "list cm traffic-group traffic-group-1")
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n    auto-failback-enabled true\n    auto-failback-time 0\n    ha-order { /Common/lbx1 }\n    mac 00:00:5e:00:01:33\n    unit-id 51\n}\n"
+	if out != want {
+		t.Errorf("lbx1 list cm traffic-group traffic-group-1:\n%s\nwant\n%s", out, want)
+	}
+	if _, err := lbx1.Exec("run sys failover standby traffic-group traffic-group-local-only"); err == nil || !strings.Contains(err.Error(), "not floating") {
+		t.Errorf("run sys failover standby traffic-group traffic-group-local-only: %v", err)
+	}
+
+	// lbx1 hands over (BIG-IP's form, naming the traffic group) and stays
+	// standby.
+	exec(t, lbx1, "run sys failover standby traffic-group traffic-group-1")
 	waitFor(t, "lbx2 active after lbx1 went standby", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
 	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
 		t.Fatalf("through lbx2: served by %q", name)

@@ -99,6 +99,14 @@ type FailoverStatus struct {
 	// Conditions are the fail-safe conditions holding (VLAN, gateway,
 	// watchdog): while there is one the unit stays standby.
 	Conditions []string
+	// AddrMismatches counts heard advertisements with another address
+	// list than this unit's; LastMismatch is the last one's detail.
+	AddrMismatches uint64
+	LastMismatch   string
+	Strangers      uint64 // advertisements from hosts that are not unicast peers, ignored
+	// Preempt and PreemptDelay: BIG-IP's auto-failback and its time.
+	Preempt      bool
+	PreemptDelay time.Duration
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),
