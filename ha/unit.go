@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -280,6 +281,9 @@ type Status struct {
 	Priority       uint8
 	Preempt        bool
 	PreemptDelay   time.Duration
+	Ports          []string     // ha.ports
+	Addrs          []netip.Addr // traffic-group-1's addresses on them
+	Failsafe       Failsafe
 	Peer           netip.Addr // the master's address as last heard, when standby
 	PeerPriority   uint8
 	Interval       time.Duration
@@ -303,10 +307,20 @@ type Status struct {
 func (u *Unit) Status() Status {
 	rs := u.r.Status()
 	conds := u.failsafeConditions()
+	var ports []string
+	for _, p := range u.cfg.Ports {
+		ports = append(ports, p.Name)
+	}
+	var addrs []netip.Addr
+	for _, f := range u.dp.FloatingAddrs() {
+		if _, ok := u.ports[f.Port]; ok && !slices.Contains(addrs, f.Addr) {
+			addrs = append(addrs, f.Addr)
+		}
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: u.cfg.Priority,
-		Preempt: u.cfg.Preempt, PreemptDelay: u.cfg.PreemptDelay,
+		Preempt: u.cfg.Preempt, PreemptDelay: u.cfg.PreemptDelay, Ports: ports, Addrs: addrs, Failsafe: u.cfg.Failsafe,
 		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds,
 		AddrMismatches: u.mismatches, LastMismatch: u.lastMismatch, Strangers: u.strangers}
 	switch {

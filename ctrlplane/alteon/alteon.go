@@ -56,6 +56,9 @@ const (
 	altL7SLB
 	altCntRule
 	altInfoL3
+	altL3VRRP
+	altL3VRRPVr
+	altL3VRRPTrack
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -185,6 +188,7 @@ func init() {
 	}
 	addOperMenus(altMenus)
 	addL3Menus(altMenus)
+	addVRRPMenus(altMenus)
 }
 
 func sub(name, args, help string, k altKind) altCmd {

@@ -301,7 +301,8 @@ func (f failover) FailoverStatus() status.FailoverStatus {
 		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
 		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer, Conditions: s.Conditions,
 		AddrMismatches: s.AddrMismatches, LastMismatch: s.LastMismatch, Strangers: s.Strangers,
-		Preempt: s.Preempt, PreemptDelay: s.PreemptDelay}
+		Preempt: s.Preempt, PreemptDelay: s.PreemptDelay, Ports: s.Ports, Addrs: s.Addrs,
+		FailsafeVLANs: s.Failsafe.VLANs, GatewayPool: s.Failsafe.GatewayPool, GatewayMinUp: s.Failsafe.GatewayMinUp, Watchdog: s.Failsafe.Watchdog}
 }
 
 func (f failover) FailoverAction(action string) error {

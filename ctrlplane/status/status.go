@@ -107,6 +107,13 @@ type FailoverStatus struct {
 	// Preempt and PreemptDelay: BIG-IP's auto-failback and its time.
 	Preempt      bool
 	PreemptDelay time.Duration
+	Ports        []string     // the ports VRRP runs on
+	Addrs        []netip.Addr // traffic-group-1's addresses on them
+	// The fail-safes configured (the boot config's ha section).
+	FailsafeVLANs []string
+	GatewayPool   string
+	GatewayMinUp  int
+	Watchdog      time.Duration
 }
 
 // FromDataplane collects the sources dp offers (the engine offers all),
