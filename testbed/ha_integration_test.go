@@ -171,6 +171,11 @@ func (l *haLab) startKA() {
 func (l *haLab) killKA() {
 	syscall.Kill(-l.ka.Process.Pid, syscall.SIGKILL)
 	l.ka.Wait()
+	// The VRRP child is reaped by init, not us: until it is gone a new
+	// keepalived finds its pid file alive ("daemon is already running").
+	l.waitUntil("keepalived's processes gone", 5*time.Second, func() bool {
+		return syscall.Kill(-l.ka.Process.Pid, 0) == syscall.ESRCH
+	})
 }
 
 func (l *haLab) lbxState() string {

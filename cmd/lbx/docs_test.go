@@ -474,9 +474,10 @@ var inlineRefused = map[string]string{
 	"list gtm wideip": "list gtm wideip: global traffic manager (gtm): not implemented in lbx",
 	"create ltm rule": "create ltm rule: not implemented in lbx",
 	// The doc appliance has no ha section.
-	"run sys failover standby": "run sys failover: this unit is standalone",
-	"run sys failover offline": "run sys failover: this unit is standalone",
-	"run sys failover online":  "run sys failover: this unit is standalone",
+	"run sys failover standby":                               "run sys failover: this unit is standalone",
+	"run sys failover offline":                               "run sys failover: this unit is standalone",
+	"run sys failover online":                                "run sys failover: this unit is standalone",
+	"run sys failover standby traffic-group traffic-group-1": "run sys failover: this unit is standalone",
 }
 
 // inlineKept are stanzas lbx keeps but does not run, loaded for the
