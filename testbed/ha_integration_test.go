@@ -35,6 +35,10 @@ type haLab struct {
 	joined func()
 	lbxLog string // the running lbx's log file
 	kaLog  string // the running keepalived's
+	// kaKilled is the process group of a keepalived killed with kill -9:
+	// its VRRP child is reaped by init, not us, and until it is gone a new
+	// keepalived finds its pid file alive ("daemon is already running").
+	kaKilled int
 }
 
 func sh(t *testing.T, args ...string) string {
@@ -155,6 +159,12 @@ func (l *haLab) startLBX(flags ...string) {
 func (l *haLab) startKA() {
 	l.t.Helper()
 	l.stop(l.ka, syscall.SIGKILL)
+	if l.kaKilled != 0 {
+		l.waitUntil("the killed keepalived's processes gone", 10*time.Second, func() bool {
+			return syscall.Kill(-l.kaKilled, 0) == syscall.ESRCH
+		})
+		l.kaKilled = 0
+	}
 	log := l.logFile("keepalived")
 	l.kaLog = log.Name()
 	l.ka = exec.Command("ip", "netns", "exec", haKA, "keepalived", "-n", "-l", "-D", "-f", filepath.Join(l.dir, "keepalived.conf"),
@@ -171,11 +181,7 @@ func (l *haLab) startKA() {
 func (l *haLab) killKA() {
 	syscall.Kill(-l.ka.Process.Pid, syscall.SIGKILL)
 	l.ka.Wait()
-	// The VRRP child is reaped by init, not us: until it is gone a new
-	// keepalived finds its pid file alive ("daemon is already running").
-	l.waitUntil("keepalived's processes gone", 5*time.Second, func() bool {
-		return syscall.Kill(-l.ka.Process.Pid, 0) == syscall.ESRCH
-	})
+	l.kaKilled = l.ka.Process.Pid
 }
 
 func (l *haLab) lbxState() string {
