@@ -131,6 +131,17 @@ type HABoot struct {
 	// empty: no mirroring.
 	MirrorAddr string `mapstructure:"mirror_addr"`
 	MirrorPeer string `mapstructure:"mirror_peer"`
+	// FailsafeVLANs are data ports whose link going down fails the unit
+	// over (BIG-IP's VLAN fail-safe).
+	FailsafeVLANs []string `mapstructure:"failsafe_vlans"`
+	// GatewayFailsafePool fails the unit over while fewer than
+	// GatewayFailsafeMinUp (0: 1) of the pool's members are up by its
+	// monitor (BIG-IP's gateway fail-safe).
+	GatewayFailsafePool  string `mapstructure:"gateway_failsafe_pool"`
+	GatewayFailsafeMinUp int    `mapstructure:"gateway_failsafe_min_up"`
+	// Watchdog fails the unit over while a dataplane port worker has been
+	// stuck in one batch this long (0: off).
+	Watchdog time.Duration `mapstructure:"watchdog"`
 }
 
 // Mirror returns the mirroring addresses; ok is false when mirroring is
@@ -144,12 +155,23 @@ func (h *HABoot) Mirror() (addr, peer netip.AddrPort, ok bool) {
 	return addr, peer, true
 }
 
+// PeerPort returns the port of ha.ports whose first boot self IP's network
+// holds the unicast peer a ("" for none, or when a is that self IP).
+func (h *HABoot) PeerPort(a netip.Addr, ports map[string]netip.Prefix) string {
+	for _, p := range h.Ports {
+		if pfx, ok := ports[p]; ok && pfx.IsValid() && pfx.Masked().Contains(a) && pfx.Addr() != a {
+			return p
+		}
+	}
+	return ""
+}
+
 // Enabled reports whether the unit is one of an HA pair.
 func (h *HABoot) Enabled() bool { return h.Unit != "" }
 
 // validate reports every problem of the ha section, naming the key; ports
-// maps a port name to its first boot self IP's address.
-func (h *HABoot) validate(ports map[string]netip.Addr) []error {
+// maps a port name to its first boot self IP.
+func (h *HABoot) validate(ports map[string]netip.Prefix) []error {
 	var errs []error
 	bad := func(key string, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("boot config: ha.%s: %s", key, fmt.Sprintf(format, a...)))
@@ -207,11 +229,31 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 		bad("mirror_peer", "mirror_addr and mirror_peer go together (both empty: no mirroring)")
 	}
 	for _, u := range h.UnicastPeers {
-		if a, err := netip.ParseAddr(u); err != nil || !a.Is4() {
+		a, err := netip.ParseAddr(u)
+		if err != nil || !a.Is4() {
 			bad("unicast_peers", "%q: want an IPv4 address", u)
-		} else {
-			bad("unicast_peers", "%s: unicast VRRP is not supported yet (multicast 224.0.0.18 only)", u)
+			continue
 		}
+		if h.PeerPort(a, ports) == "" {
+			bad("unicast_peers", "%s: on none of the networks of ha.ports' boot self IPs", u)
+		}
+	}
+	for _, p := range h.FailsafeVLANs {
+		if _, ok := ports[p]; !ok {
+			bad("failsafe_vlans", "%q: no such port", p)
+		}
+	}
+	if h.GatewayFailsafePool != "" && !strings.HasPrefix(h.GatewayFailsafePool, "/") {
+		bad("gateway_failsafe_pool", "%q: want a pool's full path (/Common/NAME)", h.GatewayFailsafePool)
+	}
+	if h.GatewayFailsafeMinUp < 0 || h.GatewayFailsafeMinUp > 1024 {
+		bad("gateway_failsafe_min_up", "%d: want 0 to 1024 (0: 1)", h.GatewayFailsafeMinUp)
+	}
+	if h.GatewayFailsafeMinUp > 0 && h.GatewayFailsafePool == "" {
+		bad("gateway_failsafe_min_up", "%d: set without gateway_failsafe_pool", h.GatewayFailsafeMinUp)
+	}
+	if h.Watchdog != 0 && (h.Watchdog < 200*time.Millisecond || h.Watchdog > time.Minute) {
+		bad("watchdog", "%v: want 0s (off) or 200ms to 1m", h.Watchdog)
 	}
 	return errs
 }
@@ -220,7 +262,8 @@ func (h *HABoot) validate(ports map[string]netip.Addr) []error {
 // (LBX_ + upper case, "." → "_") and file keys name them.
 var BootKeys = []string{"ports", "selfips", "control.socket", "config.saved", "config.fallback", "flows.capacity", "log.level", "ssh.listen", "ssh.admin_password", "rest.listen", "rest.cert", "rest.key",
 	"mgmt.interface", "mgmt.address", "mgmt.gateway",
-	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers", "ha.configsync", "ha.mirror_addr", "ha.mirror_peer"}
+	"ha.unit", "ha.vrid", "ha.priority", "ha.preempt", "ha.preempt_delay", "ha.advert_interval", "ha.ports", "ha.unicast_peers", "ha.configsync", "ha.mirror_addr", "ha.mirror_peer",
+	"ha.failsafe_vlans", "ha.gateway_failsafe_pool", "ha.gateway_failsafe_min_up", "ha.watchdog"}
 
 // BootFlags registers one flag per boot key on fs, named as the key
 // (--control.socket, --ports '[…json…]'). LoadBoot reads them back.
@@ -251,6 +294,10 @@ func BootFlags(fs *pflag.FlagSet) {
 	fs.String("ha.configsync", "", "config-sync address IP or IP:PORT (port 4353 by default; empty: config sync off)")
 	fs.String("ha.mirror_addr", "", "receive the peer's connection-mirroring stream on ADDR:PORT (empty: no mirroring)")
 	fs.String("ha.mirror_peer", "", "the peer's mirroring ADDR:PORT, where this unit streams while active")
+	fs.String("ha.failsafe_vlans", "", "VLAN fail-safe: data ports whose link going down fails the unit over, comma-separated")
+	fs.String("ha.gateway_failsafe_pool", "", "gateway fail-safe: the pool (/Common/NAME) whose members must stay up")
+	fs.Int("ha.gateway_failsafe_min_up", 0, "gateway fail-safe: fail over below this many members up (0: 1)")
+	fs.Duration("ha.watchdog", 0, "fail over while a dataplane worker is stuck in a batch this long (0: off)")
 }
 
 // LoadBoot reads the boot config: the embedded default, overlaid by the file
@@ -507,9 +554,9 @@ func (b *Boot) Validate() error {
 	}
 	var selfs []self
 	names := map[string]bool{}
-	haPorts := map[string]netip.Addr{} // port → its first boot self IP, for ha.ports
+	haPorts := map[string]netip.Prefix{} // port → its first boot self IP, for ha.ports
 	for _, p := range b.Ports {
-		haPorts[p.Name] = netip.Addr{}
+		haPorts[p.Name] = netip.Prefix{}
 	}
 	for i, s := range b.SelfIPs {
 		where := fmt.Sprintf("boot config: selfips[%d] (%s)", i, s.Name)
@@ -534,7 +581,7 @@ func (b *Boot) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: port %q: no such port", where, s.Port))
 		}
 		if a, ok := haPorts[s.Port]; ok && !a.IsValid() && err == nil {
-			haPorts[s.Port] = pfx.Addr()
+			haPorts[s.Port] = pfx
 		}
 	}
 	errs = append(errs, b.HA.validate(haPorts)...)

@@ -20,13 +20,14 @@ func TestLoadBootHA(t *testing.T) {
 		t.Fatalf("HA on by default: %+v", b.HA)
 	}
 	file := filepath.Join(t.TempDir(), "boot.yaml")
-	os.WriteFile(file, []byte("ha:\n  unit: lbx1\n  vrid: 7\n  priority: 200\n  preempt_delay: 5s\n  advert_interval: 10\n  ports: [lbx-ext, lbx-int]\n"), 0o600)
+	os.WriteFile(file, []byte("ha:\n  unit: lbx1\n  vrid: 7\n  priority: 200\n  preempt_delay: 5s\n  advert_interval: 10\n  ports: [lbx-ext, lbx-int]\n  failsafe_vlans: [lbx-int]\n  gateway_failsafe_pool: /Common/gw\n  watchdog: 2s\n"), 0o600)
 	b, err = LoadBoot(file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := HABoot{Unit: "lbx1", VRID: 7, Priority: 200, Preempt: true, PreemptDelay: 5 * time.Second,
-		AdvertInterval: 10, Ports: []string{"lbx-ext", "lbx-int"}, UnicastPeers: []string{}}
+		AdvertInterval: 10, Ports: []string{"lbx-ext", "lbx-int"}, UnicastPeers: []string{},
+		FailsafeVLANs: []string{"lbx-int"}, GatewayFailsafePool: "/Common/gw", Watchdog: 2 * time.Second}
 	if d := cmp.Diff(want, b.HA); d != "" {
 		t.Errorf("ha (-want +got):\n%s", d)
 	}
@@ -59,10 +60,15 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
 		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1, mirror_peer: 10.0.0.2:1028}\n", `ha.mirror_addr: "10.0.0.1": want ADDR:PORT`},
 		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1:1028}\n", "ha.mirror_peer: mirror_addr and mirror_peer go together"},
-		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.1.3]}\n", "ha.unicast_peers: 198.18.1.3: unicast VRRP is not supported yet"},
 		{"ha: {configsync: 127.0.0.1}\n", `ha.configsync: "127.0.0.1": needs ha.unit`},
 		{"ha: {unit: u, ports: [lbx-ext], configsync: mgmt}\n", `ha.configsync: "mgmt": want IP or IP:PORT`},
 		{"ha: {unit: u, ports: [lbx-ext], configsync: \"10.0.0.1:99999\"}\n", `ha.configsync: "10.0.0.1:99999": port "99999": want 1 to 65535`},
+		{"ha: {unit: u, ports: [lbx-ext], failsafe_vlans: [eth9]}\n", `ha.failsafe_vlans: "eth9": no such port`},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_pool: gw}\n", `ha.gateway_failsafe_pool: "gw": want a pool's full path`},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_min_up: 2}\n", "ha.gateway_failsafe_min_up: 2: set without gateway_failsafe_pool"},
+		{"ha: {unit: u, ports: [lbx-ext], gateway_failsafe_pool: /Common/gw, gateway_failsafe_min_up: -1}\n", "ha.gateway_failsafe_min_up: -1: want 0 to 1024"},
+		{"ha: {unit: u, ports: [lbx-ext], watchdog: 10ms}\n", "ha.watchdog: 10ms: want 0s (off) or 200ms to 1m"},
+		{"ha: {unit: u, ports: [lbx-ext], unicast_peers: [198.18.9.3]}\n", "ha.unicast_peers: 198.18.9.3: on none of the networks of ha.ports' boot self IPs"},
 	} {
 		file := filepath.Join(t.TempDir(), "boot.yaml")
 		os.WriteFile(file, []byte(tc.yaml), 0o600)

@@ -61,6 +61,7 @@ type portState struct {
 	neigh   neighbor.Table
 	pending neighbor.Queue
 	ctr     portCounters // counts of goroutines that are not port workers (see counterShard)
+	beat    heartbeat    // the port worker's progress, for the HA watchdog (health.go)
 }
 
 // selfRT is a self IP resolved against the engine's ports.
@@ -415,16 +416,20 @@ func (e *Engine) rxLoop(i int) {
 			g = GSOFrame{}
 			n, err = gp.ReadGSO(bufs, sizes, &g)
 			if err == nil && n == 0 && g.Buf != nil {
+				p.beat.enter()
 				if !w.gsoBatch(e.cur.Load(), g) {
 					gp.CutGSO()
 				}
+				p.beat.leave()
 				continue
 			}
 		} else {
 			n, err = p.port.ReadBatch(bufs, sizes)
 		}
 		if n > 0 {
+			p.beat.enter()
 			w.batch(e.cur.Load(), bufs, sizes, min(n, len(bufs)))
+			p.beat.leave()
 			backoff = 10 * time.Millisecond
 		}
 		if err == nil {

@@ -16,8 +16,16 @@
 // that learnt a unit's own MAC); on leaving active it sets the gate at
 // once.
 //
+// Fail-safes (failsafe.go) fail the unit over while its peer is alive: a
+// data port's link down, a gateway pool with too few members up, a port
+// worker stuck in a batch (the dataplane's heartbeats). While one holds
+// the unit is out of the election, standby; Status lists them.
+//
 // Lifecycle: New (standby, the gate set, nothing sent), Start, then
 // Close, which sends priority 0 so the peer takes over within its skew
-// time. Goroutines: none of its own; the clock's timer callbacks and the
-// dataplane's receive goroutines call in, serialized by the router's lock.
+// time. Goroutines: none of its own; the clock's timer callbacks (the
+// router's timers, the fail-safe checks every FailsafeInterval) and the
+// dataplane's receive goroutines call in. Lock order: the fail-safe check
+// lock, then the fail-safe state lock, then the router's, then the
+// unit's.
 package ha

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 type Port struct {
 	Name string
 	Addr netip.Addr
+	// Peers, when set, get the advertisements unicast instead of the
+	// group, and only their advertisements count on this port
+	// (keepalived's unicast_peer; peers.go).
+	Peers []netip.Addr
 }
 
 // Config is one unit's HA settings (the boot config's ha section).
@@ -29,6 +34,7 @@ type Config struct {
 	PreemptDelay time.Duration
 	Interval     time.Duration // a multiple of 10ms
 	Ports        []Port
+	Failsafe     Failsafe // failover conditions besides a dead peer (failsafe.go)
 }
 
 // Dataplane is what a Unit drives: *dataplane.Engine.
@@ -70,6 +76,8 @@ type Unit struct {
 	r     *vrrp.Router
 	ports map[string]Port
 	vmac  [6]byte // the virtual router MAC: the floating addresses' MAC
+	fs    failsafe
+	local LocalSender // for unicast peers (peers.go)
 
 	mu      sync.Mutex // guards the fields below
 	offline bool
@@ -77,6 +85,10 @@ type Unit struct {
 	changes int
 	garps   uint64
 	buf     []byte
+	// Received advertisements (peers.go): from hosts that are not unicast
+	// peers (ignored), and with another address list (counted).
+	strangers, mismatches uint64
+	lastMismatch          string
 }
 
 // New builds a unit, standby: the dataplane's gate is set and the VIPs are
@@ -95,9 +107,18 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	u := &Unit{cfg: cfg, dp: dp, clk: clk, log: log, ports: map[string]Port{}, since: clk.Now(), vmac: vrrp.VirtualMAC(cfg.VRID)}
+	u.local, _ = dp.(LocalSender)
 	for _, p := range cfg.Ports {
 		if !p.Addr.Is4() {
 			return nil, fmt.Errorf("ha: port %s: address %v is not IPv4", p.Name, p.Addr)
+		}
+		for _, peer := range p.Peers {
+			if !peer.Is4() || peer == p.Addr {
+				return nil, fmt.Errorf("ha: port %s: unicast peer %v: want another unit's IPv4 address", p.Name, peer)
+			}
+		}
+		if len(p.Peers) > 0 && u.local == nil {
+			return nil, fmt.Errorf("ha: port %s: unicast peers need a dataplane that sends local packets", p.Name)
 		}
 		u.ports[p.Name] = p
 	}
@@ -109,6 +130,8 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	u.r = r
+	u.fs.cfg = cfg.Failsafe
+	u.fs.health, _ = dp.(Health)
 	dp.SetStandby(true)
 	dp.SetFloatingVIPs(true)
 	dp.SetVirtualMAC(u.vmac)
@@ -119,12 +142,13 @@ func New(cfg Config, dp Dataplane, clk clock.Clock, log *slog.Logger) (*Unit, er
 // election.
 func (u *Unit) Start() {
 	u.dp.SetVRRPSink(u.receive)
-	u.r.Start()
+	u.startFailsafe() // starts the router unless a fail-safe holds
 }
 
 // Close leaves the pair: priority 0 (the peer takes over after its skew
 // time), the gate set, the hook removed.
 func (u *Unit) Close() {
+	u.stopFailsafe()
 	u.r.Shutdown()
 	u.dp.SetVRRPSink(nil)
 	u.dp.SetStandby(true)
@@ -138,6 +162,9 @@ func (u *Unit) receive(port string, frame []byte) {
 	src, a, err := vrrp.ParseFrame(frame)
 	if err != nil {
 		u.log.Debug("ha: bad VRRP frame", "port", port, "err", err)
+		return
+	}
+	if !u.heard(port, src, a) { // peers.go
 		return
 	}
 	u.r.Receive(src, a)
@@ -154,6 +181,10 @@ func (u *Unit) send(a vrrp.Advert) {
 			if f.Port == p.Name && len(a.Addrs) < vrrp.MaxAddrs {
 				a.Addrs = append(a.Addrs, f.Addr)
 			}
+		}
+		if len(p.Peers) > 0 {
+			u.sendUnicast(p, a) // peers.go
+			continue
 		}
 		f, err := a.AppendFrame(u.buf[:0], u.vmac, p.Addr)
 		if err != nil {
@@ -216,6 +247,8 @@ func (u *Unit) GoStandby() { u.r.Standby() }
 // GoOffline takes the unit out of the election (run sys failover offline):
 // priority 0 if it was active, then silence; it stays standby.
 func (u *Unit) GoOffline() {
+	u.fs.mu.Lock()
+	defer u.fs.mu.Unlock()
 	u.mu.Lock()
 	u.offline = true
 	u.mu.Unlock()
@@ -224,10 +257,17 @@ func (u *Unit) GoOffline() {
 }
 
 // GoOnline ends GoStandby and GoOffline (run sys failover online).
+// While a fail-safe holds, the unit rejoins when it clears.
 func (u *Unit) GoOnline() {
+	u.fs.mu.Lock()
+	defer u.fs.mu.Unlock()
 	u.mu.Lock()
 	u.offline = false
 	u.mu.Unlock()
+	if u.fs.tripped {
+		u.fs.online = true
+		return
+	}
 	u.r.Online()
 }
 
@@ -239,21 +279,50 @@ type Status struct {
 	Changes        int // state changes since start
 	VRID           uint8
 	Priority       uint8
+	Preempt        bool
+	PreemptDelay   time.Duration
+	Ports          []string     // ha.ports
+	Addrs          []netip.Addr // traffic-group-1's addresses on them
+	Failsafe       Failsafe
 	Peer           netip.Addr // the master's address as last heard, when standby
 	PeerPriority   uint8
 	Interval       time.Duration
 	MasterDown     time.Duration
 	GARPsSent      uint64
 	YieldingToPeer bool
+	// Conditions are the fail-safe conditions holding (BIG-IP's failover
+	// conditions): while there is one the unit stays standby.
+	Conditions []string
+	// AddrMismatches counts heard advertisements whose address list is
+	// not this unit's (RFC 5798 §7.1: logged, still counted);
+	// LastMismatch describes the last.
+	AddrMismatches uint64
+	LastMismatch   string
+	// Strangers counts advertisements ignored because they came from a
+	// host that is not a unicast peer.
+	Strangers uint64
 }
 
 // Status returns the unit's status.
 func (u *Unit) Status() Status {
 	rs := u.r.Status()
+	conds := u.failsafeConditions()
+	var ports []string
+	for _, p := range u.cfg.Ports {
+		ports = append(ports, p.Name)
+	}
+	var addrs []netip.Addr
+	for _, f := range u.dp.FloatingAddrs() {
+		if _, ok := u.ports[f.Port]; ok && !slices.Contains(addrs, f.Addr) {
+			addrs = append(addrs, f.Addr)
+		}
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: u.cfg.Priority,
-		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding}
+		Preempt: u.cfg.Preempt, PreemptDelay: u.cfg.PreemptDelay, Ports: ports, Addrs: addrs, Failsafe: u.cfg.Failsafe,
+		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds,
+		AddrMismatches: u.mismatches, LastMismatch: u.lastMismatch, Strangers: u.strangers}
 	switch {
 	case u.offline:
 		st.State = Offline

@@ -30,6 +30,15 @@ type haLab struct {
 	lbx  *exec.Cmd
 	ka   *exec.Cmd
 	logs int
+	// joined runs after startLBX has joined the ext TAP to its bridge:
+	// labs with more ports join theirs.
+	joined func()
+	lbxLog string // the running lbx's log file
+	kaLog  string // the running keepalived's
+	// kaKilled is the process group of a keepalived killed with kill -9:
+	// its VRRP child is reaped by init, not us, and until it is gone a new
+	// keepalived finds its pid file alive ("daemon is already running").
+	kaKilled int
 }
 
 func sh(t *testing.T, args ...string) string {
@@ -132,6 +141,7 @@ func (l *haLab) startLBX(flags ...string) {
 	l.t.Helper()
 	l.stop(l.lbx, syscall.SIGKILL)
 	log := l.logFile("lbx")
+	l.lbxLog = log.Name()
 	l.lbx = exec.Command("ip", append([]string{"netns", "exec", haSW, lbxBinary, "run", "-f", filepath.Join(l.dir, "boot.yaml")}, flags...)...)
 	l.lbx.Stdout, l.lbx.Stderr = log, log
 	if err := l.lbx.Start(); err != nil {
@@ -141,12 +151,22 @@ func (l *haLab) startLBX(flags ...string) {
 		return exec.Command("ip", "-n", haSW, "link", "show", "lbxha-e").Run() == nil
 	})
 	sh(l.t, "ip", "-n", haSW, "link", "set", "lbxha-e", "master", "br0", "up")
+	if l.joined != nil {
+		l.joined()
+	}
 }
 
 func (l *haLab) startKA() {
 	l.t.Helper()
 	l.stop(l.ka, syscall.SIGKILL)
+	if l.kaKilled != 0 {
+		l.waitUntil("the killed keepalived's processes gone", 10*time.Second, func() bool {
+			return syscall.Kill(-l.kaKilled, 0) == syscall.ESRCH
+		})
+		l.kaKilled = 0
+	}
 	log := l.logFile("keepalived")
+	l.kaLog = log.Name()
 	l.ka = exec.Command("ip", "netns", "exec", haKA, "keepalived", "-n", "-l", "-D", "-f", filepath.Join(l.dir, "keepalived.conf"),
 		"-p", filepath.Join(l.dir, "ka.pid"), "-r", filepath.Join(l.dir, "ka-vrrp.pid"))
 	l.ka.Stdout, l.ka.Stderr = log, log
@@ -161,6 +181,7 @@ func (l *haLab) startKA() {
 func (l *haLab) killKA() {
 	syscall.Kill(-l.ka.Process.Pid, syscall.SIGKILL)
 	l.ka.Wait()
+	l.kaKilled = l.ka.Process.Pid
 }
 
 func (l *haLab) lbxState() string {
@@ -202,7 +223,21 @@ func (l *haLab) waitUntil(what string, limit time.Duration, cond func() bool) ti
 	start := time.Now()
 	for !cond() {
 		if time.Since(start) > limit {
-			l.t.Fatalf("%s: not within %v\nlbx: %s", what, limit, l.lbxState())
+			state := l.lbxState()
+			if state == "unreachable" && l.lbx != nil && l.lbx.ProcessState == nil {
+				// A hung appliance: its goroutines, into its log.
+				l.lbx.Process.Signal(syscall.SIGQUIT)
+				l.lbx.Wait()
+			}
+			tail, _ := os.ReadFile(l.lbxLog)
+			if len(tail) > 200000 {
+				tail = tail[len(tail)-200000:]
+			}
+			ka, _ := os.ReadFile(l.kaLog)
+			if len(ka) > 4000 {
+				ka = ka[len(ka)-4000:]
+			}
+			l.t.Fatalf("%s: not within %v\nlbx: %s\nlbx log (tail):\n%s\nkeepalived log (tail):\n%s", what, limit, state, tail, ka)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

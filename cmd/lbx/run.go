@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -128,12 +129,30 @@ func haConfig(boot *ctrlplane.Boot) *ha.Config {
 		return nil
 	}
 	c := &ha.Config{Unit: h.Unit, VRID: uint8(h.VRID), Priority: uint8(h.Priority), Preempt: h.Preempt,
-		PreemptDelay: h.PreemptDelay, Interval: time.Duration(h.AdvertInterval) * 10 * time.Millisecond}
+		PreemptDelay: h.PreemptDelay, Interval: time.Duration(h.AdvertInterval) * 10 * time.Millisecond,
+		Failsafe: ha.Failsafe{VLANs: h.FailsafeVLANs, GatewayPool: h.GatewayFailsafePool, GatewayMinUp: max(1, h.GatewayFailsafeMinUp), Watchdog: h.Watchdog}}
+	first := map[string]netip.Prefix{} // port → its first boot self IP
+	for _, s := range boot.NetConfig().SelfIPs {
+		if _, ok := first[s.Port]; !ok {
+			first[s.Port] = s.Prefix
+		}
+	}
 	for _, p := range h.Ports {
-		for _, s := range boot.NetConfig().SelfIPs {
-			if s.Port == p {
-				c.Ports = append(c.Ports, ha.Port{Name: p, Addr: s.Prefix.Addr()})
-				break
+		if pfx, ok := first[p]; ok {
+			c.Ports = append(c.Ports, ha.Port{Name: p, Addr: pfx.Addr()})
+		}
+	}
+	// Each unicast peer goes to the port whose network holds it
+	// (LoadBoot checked there is one).
+	for _, u := range h.UnicastPeers {
+		a, err := netip.ParseAddr(u)
+		if err != nil {
+			continue
+		}
+		port := h.PeerPort(a, first)
+		for i := range c.Ports {
+			if c.Ports[i].Name == port {
+				c.Ports[i].Peers = append(c.Ports[i].Peers, a)
 			}
 		}
 	}

@@ -108,6 +108,10 @@ func TestRunBootOverrideEachKey(t *testing.T) {
 		{"ha.configsync", "127.0.0.1:4353", func(b *ctrlplane.Boot) any { return b.HA.ConfigSync }, "127.0.0.1:4353"},
 		{"ha.mirror_addr", "192.0.2.1:1028", func(b *ctrlplane.Boot) any { return b.HA.MirrorAddr }, "192.0.2.1:1028"},
 		{"ha.mirror_peer", "192.0.2.2:1028", func(b *ctrlplane.Boot) any { return b.HA.MirrorPeer }, "192.0.2.2:1028"},
+		{"ha.failsafe_vlans", "lbx-int", func(b *ctrlplane.Boot) any { return b.HA.FailsafeVLANs }, []string{"lbx-int"}},
+		{"ha.gateway_failsafe_pool", "/Common/gw", func(b *ctrlplane.Boot) any { return b.HA.GatewayFailsafePool }, "/Common/gw"},
+		{"ha.gateway_failsafe_min_up", "2", func(b *ctrlplane.Boot) any { return b.HA.GatewayFailsafeMinUp }, 2},
+		{"ha.watchdog", "3s", func(b *ctrlplane.Boot) any { return b.HA.Watchdog }, 3 * time.Second},
 	}
 	// pair is the other variables a key is valid only with.
 	pair := map[string][][2]string{"rest.cert": {{"LBX_REST_KEY", "/tmp/k"}}, "rest.key": {{"LBX_REST_CERT", "/tmp/c"}}, "ha.unit": {{"LBX_HA_PORTS", "lbx-ext"}},

@@ -57,6 +57,8 @@ const (
 	altCntRule
 	altInfoL3
 	altL3VRRP
+	altL3VRRPVr
+	altL3VRRPTrack
 )
 
 // altFrame is one open menu: its kind and the object it is about.
@@ -187,6 +189,7 @@ func init() {
 	}
 	addOperMenus(altMenus)
 	addL3Menus(altMenus)
+	addVRRPMenus(altMenus)
 }
 
 func sub(name, args, help string, k altKind) altCmd {

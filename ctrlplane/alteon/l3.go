@@ -37,11 +37,7 @@ func addL3Menus(m map[altKind]*altMenu) {
 		{name: "if", args: "<interface number 1-256>", help: "IP interface menu (a net self)", min: 1, max: 1, enter: enterNumbered(altL3If, "if", maxAltIf)},
 		{name: "gw", args: "<default gateway number 1-4>", help: "default gateway menu (a default net route)", min: 1, max: 1, enter: enterNumbered(altL3Gw, "gw", maxAltGw)},
 		sub("route", "", "static route menu", altL3Route),
-		sub("vrrp", "", "VRRP menu: this unit's virtual router (read-only: the boot config's ha section)", altL3VRRP),
 		curCmd(),
-	}}
-	m[altL3VRRP] = &altMenu{title: fixed("Virtual Router Redundancy Protocol"), path: fixed("/c/l3/vrrp"), cmds: []altCmd{
-		{name: "cur", help: "display this unit's virtual router: the boot config's ha section (device-local, changed there)", run: runCfgVRRP},
 	}}
 	m[altInfo].cmds = append(m[altInfo].cmds, sub("l3", "", "layer 3 information menu", altInfoL3))
 	m[altInfoL3] = &altMenu{title: fixed("Layer 3 Information"), path: fixed("/i/l3"), cmds: []altCmd{
@@ -378,24 +374,6 @@ func routeDiff(old, cur []string) []string {
 		}
 	}
 	return out
-}
-
-// runCfgVRRP is /cfg/l3/vrrp/cur: the unit's one virtual router in the
-// switch's words. Its settings are the boot config's ha section
-// (device-local, never synced); this menu shows them and changes nothing.
-func runCfgVRRP(a *altCtx, _ altFrame, _ []string) (string, error) {
-	f := a.x.src.Failover
-	if f == nil {
-		return "/c/l3/vrrp\n\toff\n# no ha section in the boot config: standalone\n", nil
-	}
-	st := f.FailoverStatus()
-	var b strings.Builder
-	b.WriteString("# from the boot config's ha section (device-local; change it there)\n")
-	b.WriteString("/c/l3/vrrp\n\ton\n")
-	fmt.Fprintf(&b, "/c/l3/vrrp/vr 1\n\tena\n\tvrid %d\n\tprio %d\n", st.VRID, st.Priority)
-	fmt.Fprintf(&b, "\tadver %d\n", st.Interval.Milliseconds()/10)
-	fmt.Fprintf(&b, "# advertisement interval in centiseconds (VRRPv3); traffic group %s, unit %s\n", config.TrafficGroup1, st.Unit)
-	return b.String(), nil
 }
 
 // runInfoVRRP is /info/l3/vrrp: the unit's one virtual router (the boot

@@ -193,6 +193,23 @@ func New(cfg Config) (a *Appliance, err error) {
 			}
 		}
 		src.Failover = failover{a.ha, a.mirror, cfg.Mirror}
+		// The gateway fail-safe reads the pool's members ten times a
+		// second, one call at a time: the running config is copied only
+		// when it changes.
+		var cfgVersion uint64
+		var cfg *config.Config
+		a.ha.SetPoolUp(func(pool string) (up, total int, ok bool) {
+			if v := a.store.Version(); cfg == nil || v != cfgVersion {
+				cfg, cfgVersion = a.store.Running(), v
+			}
+			st, ok := status.New(cfg, src).Pool(pool)
+			for _, m := range st.Members {
+				if m.Up {
+					up++
+				}
+			}
+			return up, len(st.Members), ok
+		})
 	}
 	if cfg.Sync != nil {
 		sc := *cfg.Sync
@@ -324,7 +341,10 @@ func (f failover) FailoverStatus() status.FailoverStatus {
 	s := f.u.Status()
 	st := status.FailoverStatus{Unit: s.Unit, State: string(s.State), Since: s.Since, Changes: s.Changes, VRID: s.VRID,
 		Priority: s.Priority, Peer: s.Peer, PeerPriority: s.PeerPriority, Interval: s.Interval, MasterDown: s.MasterDown,
-		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer}
+		GARPsSent: s.GARPsSent, Yielding: s.YieldingToPeer, Conditions: s.Conditions,
+		AddrMismatches: s.AddrMismatches, LastMismatch: s.LastMismatch, Strangers: s.Strangers,
+		Preempt: s.Preempt, PreemptDelay: s.PreemptDelay, Ports: s.Ports, Addrs: s.Addrs,
+		FailsafeVLANs: s.Failsafe.VLANs, GatewayPool: s.Failsafe.GatewayPool, GatewayMinUp: s.Failsafe.GatewayMinUp, Watchdog: s.Failsafe.Watchdog}
 	if f.m != nil {
 		m := f.m.Stats()
 		st.Mirroring = &status.MirroringStatus{Addr: f.mcfg.Listen.String(), Peer: f.mcfg.Peer.String(), Connected: m.Connected,

@@ -30,27 +30,57 @@ ltm virtual /Common/vs { destination /Common/198.18.1.100:80 ip-protocol tcp poo
 // 198.18.1.N and 198.18.2.N, VRRP every 100ms on both ports.
 func (l *lab) haUnit(csw, ssw *porttest.Switch, name string, n byte, prio uint8) *appliance.Appliance {
 	l.t.Helper()
+	return l.haUnitWith(csw, ssw, name, n, prio, haOpts{})
+}
+
+// haOpts vary haUnit: a wrapper for the int port, fail-safes.
+type haOpts struct {
+	wrapInt  func(dataplane.Port) dataplane.Port
+	failsafe ha.Failsafe
+	peer     byte // non-zero: advertise unicast to the unit with this host number
+}
+
+func (l *lab) haUnitWith(csw, ssw *porttest.Switch, name string, n byte, prio uint8, o haOpts) *appliance.Appliance {
+	l.t.Helper()
 	ext, int_ := l.port(csw, name+"-ext"), l.port(ssw, name+"-int")
+	var intPort dataplane.Port = renamed{int_, "int"}
+	if o.wrapInt != nil {
+		intPort = o.wrapInt(intPort)
+	}
 	eAddr, iAddr := netip.AddrFrom4([4]byte{198, 18, 1, n}), netip.AddrFrom4([4]byte{198, 18, 2, n})
 	saved := filepath.Join(l.t.TempDir(), "bigip.conf")
 	if err := os.WriteFile(saved, []byte(haConf), 0o644); err != nil {
 		l.t.Fatal(err)
 	}
 	app, err := appliance.New(appliance.Config{
-		Ports: []dataplane.Port{renamed{ext, "ext"}, renamed{int_, "int"}},
+		Ports: []dataplane.Port{renamed{ext, "ext"}, intPort},
 		SelfIPs: []dataplane.SelfIP{
 			{Name: "self_ext", Prefix: netip.PrefixFrom(eAddr, 24), Port: "ext"},
 			{Name: "self_int", Prefix: netip.PrefixFrom(iAddr, 24), Port: "int"},
 		},
 		SavedPath: saved, FlowCapacity: 4096, MonitorClock: l.clock,
 		HA: &ha.Config{Unit: name, VRID: 51, Priority: prio, Preempt: true, Interval: 100 * time.Millisecond,
-			Ports: []ha.Port{{Name: "ext", Addr: eAddr}, {Name: "int", Addr: iAddr}}},
+			Ports: haPorts(eAddr, iAddr, o.peer), Failsafe: o.failsafe},
 	})
 	if err != nil {
 		l.t.Fatal(err)
 	}
 	l.t.Cleanup(func() { app.Close() })
 	return app
+}
+
+// haPorts are a unit's VRRP ports, advertising unicast to host number
+// peer of each network when it is not 0.
+func haPorts(ext, int_ netip.Addr, peer byte) []ha.Port {
+	ports := []ha.Port{{Name: "ext", Addr: ext}, {Name: "int", Addr: int_}}
+	if peer != 0 {
+		for i := range ports {
+			a := ports[i].Addr.As4()
+			a[3] = peer
+			ports[i].Peers = []netip.Addr{netip.AddrFrom4(a)}
+		}
+	}
+	return ports
 }
 
 // renamed gives a switch port (unique on its switch) the name both units
@@ -115,8 +145,18 @@ func TestHAPairFailover(t *testing.T) {
 		t.Errorf("lbx1 show cm failover-status:\n%s", out)
 	}
 
-	// lbx1 hands over and stays standby.
-	exec(t, lbx1, "run sys failover standby")
+	out = exec(t, lbx1, "list cm traffic-group traffic-group-1")
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n    auto-failback-enabled true\n    auto-failback-time 0\n    ha-order { /Common/lbx1 }\n    mac 00:00:5e:00:01:33\n    unit-id 51\n}\n"
+	if out != want {
+		t.Errorf("lbx1 list cm traffic-group traffic-group-1:\n%s\nwant\n%s", out, want)
+	}
+	if _, err := lbx1.Exec("run sys failover standby traffic-group traffic-group-local-only"); err == nil || !strings.Contains(err.Error(), "not floating") {
+		t.Errorf("run sys failover standby traffic-group traffic-group-local-only: %v", err)
+	}
+
+	// lbx1 hands over (BIG-IP's form, naming the traffic group) and stays
+	// standby.
+	exec(t, lbx1, "run sys failover standby traffic-group traffic-group-1")
 	waitFor(t, "lbx2 active after lbx1 went standby", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
 	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
 		t.Fatalf("through lbx2: served by %q", name)

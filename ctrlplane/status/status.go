@@ -136,6 +136,24 @@ type FailoverStatus struct {
 	GARPsSent    uint64
 	Yielding     bool             // run sys failover standby: not preempting until the peer is lost or online
 	Mirroring    *MirroringStatus // nil: no connection mirroring (ha.mirror_addr empty)
+	// Conditions are the fail-safe conditions holding (VLAN, gateway,
+	// watchdog): while there is one the unit stays standby.
+	Conditions []string
+	// AddrMismatches counts heard advertisements with another address
+	// list than this unit's; LastMismatch is the last one's detail.
+	AddrMismatches uint64
+	LastMismatch   string
+	Strangers      uint64 // advertisements from hosts that are not unicast peers, ignored
+	// Preempt and PreemptDelay: BIG-IP's auto-failback and its time.
+	Preempt      bool
+	PreemptDelay time.Duration
+	Ports        []string     // the ports VRRP runs on
+	Addrs        []netip.Addr // traffic-group-1's addresses on them
+	// The fail-safes configured (the boot config's ha section).
+	FailsafeVLANs []string
+	GatewayPool   string
+	GatewayMinUp  int
+	Watchdog      time.Duration
 }
 
 // MirroringStatus is connection mirroring's state (package ha/mirror).

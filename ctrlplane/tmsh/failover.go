@@ -15,7 +15,7 @@ import (
 // steer them, they change no configuration.
 var failoverCommands = []Command{
 	{Verb: "show", Module: "cm", Kind: "failover-status", Help: "this unit's HA state: active, standby or offline, and the VRRP election", ReadOnly: true, run: runShowFailover},
-	{Verb: "run", Module: "sys", Kind: "failover", Args: "standby | offline | online", Help: "hand traffic-group-1 to the peer (standby), leave the election (offline), or return (online)", run: runFailover},
+	{Verb: "run", Module: "sys", Kind: "failover", Args: "standby [traffic-group traffic-group-1] | offline | online", Help: "hand traffic-group-1 to the peer (standby), leave the election (offline), or return (online)", run: runFailover},
 	{Verb: "list", Module: "cm", Kind: "traffic-group", Args: "[NAME …]", Help: "the traffic groups (built in: traffic-group-1, traffic-group-local-only)", ReadOnly: true, run: runListTrafficGroup},
 }
 
@@ -59,6 +59,19 @@ func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error
 		row("Yielding", "yes (run sys failover standby; online ends it)")
 	}
 	row("GARPs Sent", fmt.Sprint(st.GARPsSent))
+	if st.AddrMismatches > 0 {
+		row("Addr Mismatches", fmt.Sprintf("%d (last %s)", st.AddrMismatches, st.LastMismatch))
+	}
+	if st.Strangers > 0 {
+		row("Not From Peers", fmt.Sprintf("%d advertisements ignored", st.Strangers))
+	}
+	b.WriteString("\n" + rule + "Failover Conditions\n" + rule)
+	if len(st.Conditions) == 0 {
+		b.WriteString("none\n")
+	}
+	for _, c := range st.Conditions {
+		b.WriteString(c + "\n")
+	}
 	if m := st.Mirroring; m != nil {
 		b.WriteString("\n" + rule + "Connection Mirroring\n" + rule)
 		row("Address", m.Addr)
@@ -94,6 +107,25 @@ func runFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 	action := t.Text
 	if action != "standby" && action != "offline" && action != "online" {
 		return "", conf.LineErrorf(t.Line, "run sys failover: %q: want standby, offline or online", t.Text)
+	}
+	if next, ok := args.Peek(); ok && action == "standby" && next.Text == "traffic-group" {
+		// BIG-IP names the traffic group to hand over; lbx has one.
+		kw := args.Next()
+		if args.Done() {
+			return "", conf.LineErrorf(kw.Line, "run sys failover standby traffic-group: want a traffic group name")
+		}
+		tg := args.Next()
+		n, err := config.FullName(tg.Text)
+		if err != nil {
+			return "", conf.LineErrorf(tg.Line, "run sys failover standby traffic-group %q: %w", tg.Text, err)
+		}
+		switch n {
+		case config.TrafficGroup1:
+		case config.TrafficGroupLocalOnly:
+			return "", conf.LineErrorf(tg.Line, "run sys failover standby traffic-group %s: not floating: it is active on every unit", n)
+		default:
+			return "", conf.LineErrorf(tg.Line, "run sys failover standby traffic-group %s: no such traffic group (there is %s)", n, config.TrafficGroup1)
+		}
 	}
 	if !args.Done() {
 		u := args.Next()
@@ -133,6 +165,10 @@ func runListTrafficGroup(x *execCtx, cmd *Command, args *conf.Cursor) (string, e
 			b.WriteString("    is-floating true\n")
 			if f := x.src.Failover; f != nil {
 				st := f.FailoverStatus()
+				fmt.Fprintf(&b, "    auto-failback-enabled %t\n", st.Preempt)
+				fmt.Fprintf(&b, "    auto-failback-time %d\n", int(st.PreemptDelay/time.Second))
+				fmt.Fprintf(&b, "    ha-order { /Common/%s }\n", st.Unit)
+				fmt.Fprintf(&b, "    mac 00:00:5e:00:01:%02x\n", st.VRID)
 				fmt.Fprintf(&b, "    unit-id %d\n", st.VRID)
 			}
 		}

@@ -254,6 +254,22 @@ func getsockopt(fd, opt int, v unsafe.Pointer, size uintptr) error {
 // Name implements dataplane.Port: the port's configured name.
 func (p *Port) Name() string { return p.name }
 
+// LinkUp implements dataplane.LinkStater: the interface is up and running
+// (a veth whose peer is down is not running).
+func (p *Port) LinkUp() (bool, error) {
+	h, err := netlink.NewHandleAt(p.ns)
+	if err != nil {
+		return false, fmt.Errorf("port %s: link state: %w", p.name, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByIndex(p.index)
+	if err != nil {
+		return false, fmt.Errorf("port %s: link state: %w", p.name, err)
+	}
+	const want = unix.IFF_UP | unix.IFF_RUNNING
+	return link.Attrs().RawFlags&want == want, nil
+}
+
 // MAC implements dataplane.Port.
 func (p *Port) MAC() net.HardwareAddr { return p.mac }
 

@@ -166,6 +166,18 @@ func (t *Port) RxLost() uint64 {
 	return link.Attrs().Statistics.TxDropped
 }
 
+// LinkUp implements dataplane.LinkStater: the TAP device is up and
+// running (administratively up, with the carrier lbx's descriptor gives
+// it). `ip link set DEV down` takes it down.
+func (t *Port) LinkUp() (bool, error) {
+	link, err := t.nl.LinkByIndex(t.index)
+	if err != nil {
+		return false, fmt.Errorf("port %s: link state: %w", t.name, err)
+	}
+	const want = unix.IFF_UP | unix.IFF_RUNNING
+	return link.Attrs().RawFlags&want == want, nil
+}
+
 // Name implements dataplane.Port: the port's configured name, not the
 // device's.
 func (t *Port) Name() string { return t.name }

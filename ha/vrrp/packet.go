@@ -139,11 +139,21 @@ func (a Advert) AppendFrame(b []byte, srcMAC [6]byte, src netip.Addr) ([]byte, e
 	b = append(b, GroupMAC[:]...)
 	b = append(b, srcMAC[:]...)
 	b = append(b, 0x08, 0x00)
-	ip := len(b)
-	b = append(b, make([]byte, ipv4Len)...)
-	b, err := a.Append(b, src, Group)
+	b, err := a.AppendPacket(b, src, Group)
 	if err != nil {
 		return b[:start], err
+	}
+	return b, nil
+}
+
+// AppendPacket appends the IPv4 packet carrying a from src to dst (the
+// group, or a unicast peer): TTL 255, no options, DF clear.
+func (a Advert) AppendPacket(b []byte, src, dst netip.Addr) ([]byte, error) {
+	ip := len(b)
+	b = append(b, make([]byte, ipv4Len)...)
+	b, err := a.Append(b, src, dst)
+	if err != nil {
+		return b[:ip], err
 	}
 	h := b[ip : ip+ipv4Len]
 	h[0] = 0x45
@@ -151,9 +161,9 @@ func (a Advert) AppendFrame(b []byte, srcMAC [6]byte, src netip.Addr) ([]byte, e
 	binary.BigEndian.PutUint16(h[2:], uint16(len(b)-ip))
 	h[8] = TTL
 	h[9] = IPProto
-	s4, g4 := src.As4(), Group.As4()
+	s4, d4 := src.As4(), dst.As4()
 	copy(h[12:16], s4[:])
-	copy(h[16:20], g4[:])
+	copy(h[16:20], d4[:])
 	binary.BigEndian.PutUint16(h[10:], csum.Sum(h, 0))
 	return b, nil
 }

@@ -169,3 +169,30 @@ func TestGratuitousARP(t *testing.T) {
 		t.Fatalf("gratuitous ARP: eth %v arp %+v", eth, arp)
 	}
 }
+
+// A unicast advertisement (keepalived's unicast_peer) carries its checksum
+// over the peer's address, and parses back from its frame.
+func TestAppendPacketUnicast(t *testing.T) {
+	src, peer := netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("198.51.100.3")
+	a := Advert{VRID: 51, Priority: 200, Interval: 10, Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.1")}}
+	frame := append(make([]byte, 12), 0x08, 0x00)
+	frame, err := a.AppendPacket(frame, src, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := netip.AddrFrom4([4]byte(frame[14+16 : 14+20])); got != peer {
+		t.Fatalf("destination %v, want %v", got, peer)
+	}
+	gotSrc, got, err := ParseFrame(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotSrc != src || got.VRID != 51 || got.Priority != 200 || len(got.Addrs) != 1 || got.Addrs[0] != a.Addrs[0] {
+		t.Fatalf("parsed %v %+v", gotSrc, got)
+	}
+	// Checked against the group's pseudo-header it is wrong: the checksum
+	// covers the unicast destination.
+	if _, err := Decode(frame[14+20:], src, Group); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("decoded against the group: %v, want ErrChecksum", err)
+	}
+}
