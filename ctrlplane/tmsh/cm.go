@@ -15,8 +15,11 @@ import (
 // Config sync (package ha/cfgsync): this device, the trust domain, device
 // groups, sync status and run cm config-sync. These objects are not in
 // bigip.conf (BIG-IP keeps them apart too) but in the unit's config-sync
-// state; the commands run on their own line, after the store is unlocked,
-// never inside a transaction or a pushed script.
+// state; the commands run on their own line, never inside a transaction
+// or a pushed script. Whatever touches the Syncer runs in x.after, once
+// the store is unlocked: the Syncer holds its own lock while it reads or
+// applies the configuration (lock order: Syncer, then store), so calling
+// it with the store locked could deadlock.
 var cmCommands = []Command{
 	{Verb: "list", Module: "cm", Kind: "device", Args: "[NAME …]", Help: "this device and the trusted ones: config-sync address, certificate fingerprint", ReadOnly: true, run: runListCMDevice},
 	{Verb: "modify", Module: "cm", Kind: "device", Args: "NAME …", Help: "refused: a device's name and config-sync address are the boot config's (ha.unit, ha.configsync)", run: runModifyCMDevice},
@@ -345,19 +348,23 @@ func runModifyDeviceGroup(x *execCtx, cmd *Command, args *conf.Cursor) (string, 
 	if err != nil {
 		return "", err
 	}
-	var g *cfgsync.Group
-	for _, o := range s.Groups() {
-		if o.Name == name {
-			g = &o
+	// The group is read once the store is unlocked, as every cm command
+	// reads config sync's state (config sync locks the store itself).
+	x.after = func() (string, error) {
+		var g *cfgsync.Group
+		for _, o := range s.Groups() {
+			if o.Name == name {
+				g = &o
+			}
 		}
+		if g == nil {
+			return "", fmt.Errorf("modify cm device-group: %s: no such device group", full(name))
+		}
+		if err := groupProps(g, args, true); err != nil {
+			return "", err
+		}
+		return "", s.PutGroup(*g)
 	}
-	if g == nil {
-		return "", fmt.Errorf("modify cm device-group: %s: no such device group", full(name))
-	}
-	if err := groupProps(g, args, true); err != nil {
-		return "", err
-	}
-	x.after = func() (string, error) { return "", s.PutGroup(*g) }
 	return "", nil
 }
 
