@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"lbx/ctrlplane/ctlsock"
 	"lbx/testbed"
 )
 
@@ -41,7 +43,11 @@ type scaleResult struct {
 	Monitored         int
 	Window            time.Duration
 	Baseline, WithMon float64 // lbx's CPU in cores over Window
-	MonErr            string
+	// Answers is how many packets reached lbx-tap's server-side port over
+	// the monitored Window: one RST per probe (nothing else runs then), so
+	// the probe rate, which falls when lbx's core is contended.
+	Answers int64
+	MonErr  string
 }
 
 // bench is one run's live state.
@@ -89,6 +95,16 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 	cl.PushTimeout = time.Minute
 	if _, err := cl.Push(d.lbxScript); err != nil {
 		return fmt.Errorf("lbx-tap: push: %w", err)
+	}
+	if c.ScaleOnly {
+		if d.placement, err = b.placeScale(); err != nil {
+			return err
+		}
+		if err := checkTarget(ctx, tb, targets[0]); err != nil {
+			return err
+		}
+		d.scale = b.scale(ctx, servers)
+		return nil
 	}
 	if err := p.setUp(ctx, tb, c.Binary, servers); err != nil {
 		return err
@@ -236,6 +252,38 @@ func (b *bench) place() ([]string, error) {
 		"CPU 1 — the contender: lbx-xdp's `lbx run` and both HAProxy processes start under `taskset -c 1` (so HAProxy starts one thread and Go's GOMAXPROCS is 1); lbx-tap's `lbx run`, which the testbed starts, is moved there with `taskset -a -p -c 1 PID` (every thread; Go follows the new affinity); for the kernel's work in the nft, route and HAProxy namespaces, RPS on their eth0 and eth1 (`rps_cpus` = 2) moves receive processing — forwarding, conntrack and NAT, HAProxy's TCP — to CPU 1 too.",
 		"Not pinnable: the kernel work done in the sending thread's context (a veth transmit runs the bridge in the switch namespace on the sender's CPU; lbx's TAP writes and AF_XDP sends deliver to the servers on CPU 1; lbx-xdp's veth peers have native XDP, which runs before RPS, on the sender's CPU).",
 	}, nil
+}
+
+// placeScale is place for -scale-only: the servers on CPU 0, lbx-tap on
+// CPU 1, as the full run places them.
+func (b *bench) placeScale() ([]string, error) {
+	if runtime.NumCPU() < 2 {
+		return []string{"One CPU: nothing pinned."}, nil
+	}
+	b.pin0 = b.p.pin0
+	procs := map[string]int{}
+	for _, p := range b.tb.State.Procs {
+		procs[p.Name] = p.PID
+	}
+	for _, pc := range []struct{ cpu, name string }{{"0", ""}, {"1", "appliance"}} {
+		names := []string{pc.name}
+		if pc.name == "" {
+			names = names[:0]
+			for _, h := range b.hosts {
+				names = append(names, h.Name)
+			}
+		}
+		for _, n := range names {
+			if procs[n] == 0 {
+				return nil, fmt.Errorf("pin %s: not running", n)
+			}
+			out, err := exec.Command("taskset", "-a", "-p", "-c", pc.cpu, fmt.Sprint(procs[n])).CombinedOutput()
+			if err != nil {
+				return nil, fmt.Errorf("pin %s (pid %d): %w: %s", n, procs[n], err, out)
+			}
+		}
+	}
+	return []string{"CPU 0: the servers and the UDP ends; CPU 1: lbx-tap's `lbx run`."}, nil
 }
 
 // checkTarget sends a few requests (one connection each) and checks that
@@ -520,12 +568,40 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 			return r
 		}
 		time.Sleep(2 * time.Second) // every member probed at least once
+		in0, err0 := pktsIn(cl, "lbx-int")
 		if r.WithMon, err = cpuOver(pid, b.c.Window); err != nil {
 			r.MonErr = err.Error()
 		}
-		fmt.Fprintf(os.Stderr, "bench: scale: lbx CPU %.3f cores without monitors, %.3f with %d\n", r.Baseline, r.WithMon, r.Monitored)
+		in1, err1 := pktsIn(cl, "lbx-int")
+		if err := errors.Join(err0, err1); err != nil {
+			r.MonErr = err.Error()
+		}
+		r.Answers = in1 - in0
+		fmt.Fprintf(os.Stderr, "bench: scale: lbx CPU %.3f cores without monitors, %.3f with %d; %d probe answers in %s\n",
+			r.Baseline, r.WithMon, r.Monitored, r.Answers, b.c.Window)
 	}
 	return r
+}
+
+// pktsIn reads a port's pkts_in from `show net interface NAME -o json`.
+func pktsIn(cl *ctlsock.Client, port string) (int64, error) {
+	out, err := cl.ShowJSON("show net interface " + port)
+	if err != nil {
+		return 0, err
+	}
+	var ifs []struct {
+		Name   string `json:"name"`
+		PktsIn int64  `json:"pkts_in"`
+	}
+	if err := json.Unmarshal([]byte(out), &ifs); err != nil {
+		return 0, fmt.Errorf("show net interface %s: %w", port, err)
+	}
+	for _, i := range ifs {
+		if i.Name == port {
+			return i.PktsIn, nil
+		}
+	}
+	return 0, fmt.Errorf("show net interface %s: no such port in %q", port, out)
 }
 
 // ctrlStream is how long the control stream of the scale push runs.
