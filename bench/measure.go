@@ -567,6 +567,7 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 			r.MonErr = err.Error()
 			return r
 		}
+		fmt.Fprintf(os.Stderr, "bench: scale: %d monitored members pushed; reading lbx's CPU over %s in 2s\n", r.Monitored, b.c.Window)
 		time.Sleep(2 * time.Second) // every member probed at least once
 		in0, err0 := pktsIn(cl, "lbx-int")
 		if r.WithMon, err = cpuOver(pid, b.c.Window); err != nil {
