@@ -184,6 +184,10 @@ type config struct {
 	Binary   string
 	Out      string
 	Install  bool
+	// ScaleOnly runs only the scale step (the apply and the monitors)
+	// against lbx-tap, for A/B runs of those two: no other contender is
+	// set up, no round runs, and no report is written.
+	ScaleOnly bool
 }
 
 func (c config) validate() error {
@@ -255,6 +259,7 @@ func main() {
 	flag.StringVar(&c.Out, "out", "docs/BENCHMARKS.md", "report file (its generated section is replaced); empty: stdout only")
 	flag.BoolVar(&c.Install, "install", true, "apt-get install wrk, haproxy, nftables, curl when missing")
 	only := flag.String("workloads", "", "comma-separated workloads to run (default: all), e.g. l7-keep-alive,l7-tls")
+	flag.BoolVar(&c.ScaleOnly, "scale-only", false, "run only the scale step (apply and monitors) on lbx-tap; print its figures, write no report")
 	if ok, err := roleMain(os.Args); ok {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", os.Args[1]+":", err)
@@ -308,6 +313,10 @@ func run(ctx context.Context, c config) error {
 	d := &runData{cfg: c, date: time.Now(), mach: machineInfo(), argv: os.Args, loadStart: loadAvg()}
 	if err := measure(ctx, c, d); err != nil {
 		return err
+	}
+	if c.ScaleOnly {
+		fmt.Print(scaleText(d))
+		return nil
 	}
 	d.loadEnd = loadAvg()
 	d.elapsed = time.Since(start)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"lbx/ctrlplane/ctlsock"
 	"lbx/testbed"
 )
 
@@ -47,7 +49,11 @@ type scaleResult struct {
 	Monitored         int
 	Window            time.Duration
 	Baseline, WithMon float64 // lbx's CPU in cores over Window
-	MonErr            string
+	// Answers is how many packets reached lbx-tap's server-side port over
+	// the monitored Window: one RST per probe (nothing else runs then), so
+	// the probe rate, which falls when lbx's core is contended.
+	Answers int64
+	MonErr  string
 }
 
 // bench is one run's live state.
@@ -98,6 +104,16 @@ func measure(ctx context.Context, c config, d *runData) (err error) {
 	cl.PushTimeout = time.Minute
 	if _, err := cl.Push(d.lbxScript); err != nil {
 		return fmt.Errorf("lbx-tap: push: %w", err)
+	}
+	if c.ScaleOnly {
+		if d.placement, err = b.placeScale(); err != nil {
+			return err
+		}
+		if err := checkTarget(ctx, tb, targets[0], targets[0].URL()); err != nil {
+			return err
+		}
+		d.scale = b.scale(ctx, servers)
+		return nil
 	}
 	if err := p.setUp(ctx, tb, c.Binary, servers); err != nil {
 		return err
@@ -297,6 +313,38 @@ func (b *bench) place() ([]string, error) {
 		"CPU 1 also — the kernel threads that run GRO on lbx-xdp's switch-side veth ends (threaded NAPI, set up by the testbed for AF_XDP ports so that the frames lbx-xdp sends reach the bridge and the servers aggregated, as a server's NIC would aggregate them) (`taskset -p -c 1 PID`): the same receive work that RPS puts on CPU 1 for the kernel contenders.",
 		"Not pinnable: the kernel work done in the sending thread's context (a veth transmit runs the bridge in the switch namespace on the sender's CPU; lbx-tap's TAP writes deliver to the servers on CPU 1; lbx-xdp's veth peers have native XDP, which runs before RPS, on the sender's CPU).",
 	}, nil
+}
+
+// placeScale is place for -scale-only: the servers on CPU 0, lbx-tap on
+// CPU 1, as the full run places them.
+func (b *bench) placeScale() ([]string, error) {
+	if runtime.NumCPU() < 2 {
+		return []string{"One CPU: nothing pinned."}, nil
+	}
+	b.pin0 = b.p.pin0
+	procs := map[string]int{}
+	for _, p := range b.tb.State.Procs {
+		procs[p.Name] = p.PID
+	}
+	for _, pc := range []struct{ cpu, name string }{{"0", ""}, {"1", "appliance"}} {
+		names := []string{pc.name}
+		if pc.name == "" {
+			names = names[:0]
+			for _, h := range b.hosts {
+				names = append(names, h.Name)
+			}
+		}
+		for _, n := range names {
+			if procs[n] == 0 {
+				return nil, fmt.Errorf("pin %s: not running", n)
+			}
+			out, err := exec.Command("taskset", "-a", "-p", "-c", pc.cpu, fmt.Sprint(procs[n])).CombinedOutput()
+			if err != nil {
+				return nil, fmt.Errorf("pin %s (pid %d): %w: %s", n, procs[n], err, out)
+			}
+		}
+	}
+	return []string{"CPU 0: the servers and the UDP ends; CPU 1: lbx-tap's `lbx run`."}, nil
 }
 
 // checkTarget sends a few requests to url (one connection each) and checks
@@ -581,13 +629,42 @@ func (b *bench) scale(ctx context.Context, servers []netip.Addr) (r scaleResult)
 			r.MonErr = err.Error()
 			return r
 		}
+		fmt.Fprintf(os.Stderr, "bench: scale: %d monitored members pushed; reading lbx's CPU over %s in 2s\n", r.Monitored, b.c.Window)
 		time.Sleep(2 * time.Second) // every member probed at least once
+		in0, err0 := pktsIn(cl, "lbx-int")
 		if r.WithMon, err = cpuOver(pid, b.c.Window); err != nil {
 			r.MonErr = err.Error()
 		}
-		fmt.Fprintf(os.Stderr, "bench: scale: lbx CPU %.3f cores without monitors, %.3f with %d\n", r.Baseline, r.WithMon, r.Monitored)
+		in1, err1 := pktsIn(cl, "lbx-int")
+		if err := errors.Join(err0, err1); err != nil {
+			r.MonErr = err.Error()
+		}
+		r.Answers = in1 - in0
+		fmt.Fprintf(os.Stderr, "bench: scale: lbx CPU %.3f cores without monitors, %.3f with %d; %d probe answers in %s\n",
+			r.Baseline, r.WithMon, r.Monitored, r.Answers, b.c.Window)
 	}
 	return r
+}
+
+// pktsIn reads a port's pkts_in from `show net interface NAME -o json`.
+func pktsIn(cl *ctlsock.Client, port string) (int64, error) {
+	out, err := cl.ShowJSON("show net interface " + port)
+	if err != nil {
+		return 0, err
+	}
+	var ifs []struct {
+		Name   string `json:"name"`
+		PktsIn int64  `json:"pkts_in"`
+	}
+	if err := json.Unmarshal([]byte(out), &ifs); err != nil {
+		return 0, fmt.Errorf("show net interface %s: %w", port, err)
+	}
+	for _, i := range ifs {
+		if i.Name == port {
+			return i.PktsIn, nil
+		}
+	}
+	return 0, fmt.Errorf("show net interface %s: no such port in %q", port, out)
 }
 
 // ctrlStream is how long the control stream of the scale push runs.

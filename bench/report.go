@@ -427,8 +427,14 @@ func scaleText(d *runData) string {
 		if sc.MonErr != "" {
 			fmt.Fprintf(&b, "It failed: `%s`.\n", firstLineOf(sc.MonErr))
 		} else {
-			fmt.Fprintf(&b, "lbx-tap's CPU (utime+stime from /proc/PID/stat) over %s: %.3f cores without the monitors, %.3f with them, so the monitor engine — and the dataplane carrying its probes — used **%.3f core**. The monitor engine runs inside the appliance process, so this is the process's increase, probes' packets included.\n",
+			fmt.Fprintf(&b, "lbx-tap's CPU (utime+stime from /proc/PID/stat) over %s: %.3f cores without the monitors, %.3f with them, so the monitor engine — and the dataplane carrying its probes — used **%.3f core**. The monitor engine runs inside the appliance process, so this is the process's increase, probes' packets included.",
 				sc.Window, sc.Baseline, sc.WithMon, sc.WithMon-sc.Baseline)
+			if sc.Answers > 0 {
+				rate := float64(sc.Answers) / sc.Window.Seconds()
+				fmt.Fprintf(&b, " Over the window %d probe answers reached lbx-int (%.0f/s, against %d/s due): %.1f µs of CPU per probe.",
+					sc.Answers, rate, sc.Monitored, (sc.WithMon-sc.Baseline)/rate*1e6)
+			}
+			b.WriteString("\n")
 		}
 	}
 	b.WriteString("- One million concurrent flows (bytes per flow) is measured by its own benchmark, not by this run.\n")

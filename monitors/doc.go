@@ -25,8 +25,10 @@
 // # Goroutines
 //
 // One loop goroutine owns all state and runs every event: timer expiries,
-// probe results, Update and Resume. Each probe runs in its own goroutine
-// (at most Config.MaxConcurrent; the rest queue) with a context whose
+// probe results, Update and Resume. Probes run on a pool of worker
+// goroutines, started as probes need them up to Config.MaxConcurrent and
+// kept until Close, so their stacks stay grown (at most MaxConcurrent
+// probes run at once; the rest queue), each probe with a context whose
 // deadline is the probe's own: under BIG-IP semantics min(current interval,
 // Timeout), so probes of one monitor never overlap; under Alteon semantics
 // Timeout (the next probe waits for the previous one). Results go back to

@@ -102,8 +102,8 @@ type MonitorStatus struct {
 
 // Scheduler runs monitors against members and reports transitions.
 //
-// All health state is owned by one goroutine (the loop). Probes run in
-// their own goroutines, at most MaxConcurrent at once, and hand their
+// All health state is owned by one goroutine (the loop). Probes run on a
+// pool of worker goroutines, at most MaxConcurrent at once, and hand their
 // results back to the loop; timers do the same. Update and Resume run on
 // the loop and wait for it; the read methods take a read lock.
 type Scheduler struct {
@@ -119,14 +119,20 @@ type Scheduler struct {
 	done      chan struct{} // closed by Close
 	loopDone  chan struct{}
 	closeOnce sync.Once
-	probes    sync.WaitGroup
+	probes    sync.WaitGroup // the workers
 
 	work work
+	// jobs feeds the workers. It holds MaxConcurrent jobs, and at most
+	// MaxConcurrent probes hold a slot (running), so the loop's send
+	// never blocks.
+	jobs chan job
 
 	// mu guards the health state below. Only the loop writes it.
 	mu      sync.RWMutex
 	checks  map[string]*check
 	running int                 // probes holding a concurrency slot
+	workers int                 // worker goroutines started; never more than MaxConcurrent
+	closing bool                // Close has begun: launch nothing more
 	waiting []*monitor          // monitors due to probe, waiting for a slot
 	changes []Change            // produced by the current loop event, delivered after it
 	latency map[string]*Latency // probe durations by monitor name
@@ -152,6 +158,15 @@ type monitor struct {
 	queued   bool // in Scheduler.waiting
 	stopped  bool
 	trace    []Result // newest last
+}
+
+// job is one probe handed to a worker.
+type job struct {
+	ctx    context.Context
+	mon    *monitor
+	p      *probe
+	spec   *Spec
+	target Target
 }
 
 type probe struct {
@@ -209,6 +224,7 @@ func New(cfg Config) *Scheduler {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.work.wake = make(chan struct{}, 1)
+	s.jobs = make(chan job, s.maxConcurrent)
 	go s.loop()
 	return s
 }
@@ -221,11 +237,13 @@ func (s *Scheduler) Close() error {
 		close(s.done)
 		<-s.loopDone
 		s.mu.Lock()
+		s.closing = true
 		for _, c := range s.checks {
 			for _, mon := range c.mons {
 				s.stopLocked(mon)
 			}
 		}
+		close(s.jobs) // the workers finish what is queued (cancelled) and end
 		s.mu.Unlock()
 		s.cancel()
 		s.probes.Wait()
@@ -696,7 +714,7 @@ func (s *Scheduler) armDownLocked(mon *monitor) {
 
 // launchLocked starts a probe of mon, or queues it for a free slot.
 func (s *Scheduler) launchLocked(mon *monitor) {
-	if mon.stopped || mon.inflight != nil {
+	if mon.stopped || mon.inflight != nil || s.closing {
 		return
 	}
 	if s.running >= s.maxConcurrent {
@@ -715,13 +733,29 @@ func (s *Scheduler) launchLocked(mon *monitor) {
 	spec, member := mon.spec, mon.chk.target
 	target := spec.Resolve(member)
 	s.work.begin()
-	s.probes.Add(1)
-	go func() {
-		defer s.probes.Done()
-		defer s.work.doneOne()
-		res := s.prober.Probe(ctx, spec, target)
-		s.post(func() { s.returnedLocked(mon, p, res, target) })
-	}()
+	if s.workers < s.running {
+		// Every worker is busy or has a job waiting: one more, up to
+		// MaxConcurrent. Workers live until Close, their stacks grown.
+		s.workers++
+		s.probes.Add(1)
+		go s.worker()
+	}
+	s.jobs <- job{ctx: ctx, mon: mon, p: p, spec: spec, target: target}
+}
+
+// worker runs probes until Close closes the job queue.
+func (s *Scheduler) worker() {
+	defer s.probes.Done()
+	for j := range s.jobs {
+		s.runJob(j)
+	}
+}
+
+func (s *Scheduler) runJob(j job) {
+	defer s.work.doneOne()
+	res := s.prober.Probe(j.ctx, j.spec, j.target)
+	mon, p, target := j.mon, j.p, j.target
+	s.post(func() { s.returnedLocked(mon, p, res, target) })
 }
 
 // returnedLocked takes a Prober's result back on the loop.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Config is the traffic configuration in its spec form: what an operator
@@ -475,14 +476,58 @@ func (v *Virtual) Clone() *Virtual {
 	return &x
 }
 
-// NodeList returns the nodes sorted by name.
-func (c *Config) NodeList() []*Node { return SortedValues(c.Nodes) }
+// NodeList returns the nodes sorted by name (a new slice).
+func (c *Config) NodeList() []*Node {
+	if l := frozenOf(c); l != nil {
+		return slices.Clone(l.nodes)
+	}
+	return SortedValues(c.Nodes)
+}
 
-// PoolList returns the pools sorted by name.
-func (c *Config) PoolList() []*Pool { return SortedValues(c.Pools) }
+// PoolList returns the pools sorted by name (a new slice).
+func (c *Config) PoolList() []*Pool {
+	if l := frozenOf(c); l != nil {
+		return slices.Clone(l.pools)
+	}
+	return SortedValues(c.Pools)
+}
 
-// VirtualList returns the virtual servers sorted by name.
-func (c *Config) VirtualList() []*Virtual { return SortedValues(c.Virtuals) }
+// VirtualList returns the virtual servers sorted by name (a new slice).
+func (c *Config) VirtualList() []*Virtual {
+	if l := frozenOf(c); l != nil {
+		return slices.Clone(l.virtuals)
+	}
+	return SortedValues(c.Virtuals)
+}
+
+// frozen holds the sorted lists of the configurations Freeze froze.
+var frozen sync.Map // *Config → *frozenLists
+
+type frozenLists struct {
+	nodes    []*Node
+	pools    []*Pool
+	virtuals []*Virtual
+}
+
+func frozenOf(c *Config) *frozenLists {
+	if l, ok := frozen.Load(c); ok {
+		return l.(*frozenLists)
+	}
+	return nil
+}
+
+// Freeze sorts c's nodes, pools and virtual servers once, and NodeList,
+// PoolList and VirtualList return copies of those lists until thaw is
+// called, instead of sorting at every call. The caller promises that c's
+// Nodes, Pools and Virtuals maps do not change meanwhile (their objects'
+// fields may; the lists hold pointers). An apply reads a completed
+// candidate this way: validation, compile, the address checks and the
+// monitor plan list a 50,000-node configuration eight times between them.
+func Freeze(c *Config) (thaw func()) {
+	l := &frozenLists{nodes: SortedValues(c.Nodes), pools: SortedValues(c.Pools), virtuals: SortedValues(c.Virtuals)}
+	frozen.Store(c, l)
+	return func() { frozen.CompareAndDelete(c, l) }
+}
 
 // MonitorList returns the monitors of the configuration (not the
 // built-ins) sorted by name.

@@ -259,6 +259,8 @@ func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
 	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
 		return atLines(err, lines)
 	}
+	// From here on cfg is only read: its object lists are sorted once.
+	defer config.Freeze(cfg)()
 	// cfg is ours and complete: compile it without the copy and second
 	// completion CompileWithWarnings makes for callers that keep theirs.
 	prog, warnings, err := compile.CompileCompleted(cfg, s.net)

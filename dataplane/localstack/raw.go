@@ -78,11 +78,21 @@ func (s *Stack) OpenRaw(proto uint8, dst netip.Addr) (*RawConn, error) {
 	if !found {
 		return nil, ErrNoPorts
 	}
-	c := &RawConn{s: s, key: k, Local: netip.AddrPortFrom(src, k.id), ch: make(chan Packet, rawQueue)}
+	ch, _ := rawQueues.Get().(chan Packet)
+	if ch == nil {
+		ch = make(chan Packet, rawQueue)
+	}
+	c := &RawConn{s: s, key: k, Local: netip.AddrPortFrom(src, k.id), ch: ch}
 	s.raw[k] = c
 	return c, nil
 }
 
+// rawQueues recycles the queues of closed raw sockets: a probe opens one
+// per exchange, thousands a second, and the queue is most of its size.
+var rawQueues sync.Pool
+
+// deliver queues pkt without blocking. The caller holds the stack's read
+// lock, so no packet is queued once Close has taken the socket out.
 func (c *RawConn) deliver(pkt []byte) {
 	select {
 	case c.ch <- Packet{At: time.Now(), Data: slices.Clone(pkt)}:
@@ -94,7 +104,8 @@ func (c *RawConn) deliver(pkt []byte) {
 // Send sends one crafted IPv4 packet through the dataplane.
 func (c *RawConn) Send(pkt []byte) error { return c.s.tx.SendLocal(pkt) }
 
-// Recv waits for the next packet for this socket until ctx is done.
+// Recv waits for the next packet for this socket until ctx is done. Not
+// after Close.
 func (c *RawConn) Recv(ctx context.Context) (Packet, error) {
 	select {
 	case p := <-c.ch:
@@ -112,6 +123,12 @@ func (c *RawConn) Close() {
 		c.s.mu.Lock()
 		delete(c.s.raw, c.key)
 		c.s.mu.Unlock()
+		// Nothing can reach the queue any more: empty it and recycle it.
+		for len(c.ch) > 0 {
+			<-c.ch
+		}
+		rawQueues.Put(c.ch)
+		c.ch = nil
 	})
 }
 

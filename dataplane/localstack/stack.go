@@ -276,9 +276,11 @@ func (s *Stack) DeliverLocal(pkt []byte) {
 	if k.id != 0 {
 		s.mu.RLock()
 		rc := s.raw[k]
+		if rc != nil {
+			rc.deliver(pkt) // under the lock: see RawConn.Close
+		}
 		s.mu.RUnlock()
 		if rc != nil {
-			rc.deliver(pkt)
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package spareproc
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -46,5 +47,38 @@ func TestHoldLeavesSeveralProcs(t *testing.T) {
 	release()
 	if got := runtime.GOMAXPROCS(0); got != 3 {
 		t.Errorf("GOMAXPROCS after the hold: %d, want 3 as before", got)
+	}
+}
+
+// A hold raises the GC percent to HeavyGCPercent; nested holds raise it
+// once and the last release restores what it was.
+func TestHoldPacesGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set in the environment: Hold leaves it alone")
+	}
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	outer := Hold()
+	inner := Hold()
+	if got := debug.SetGCPercent(HeavyGCPercent); got != HeavyGCPercent {
+		t.Fatalf("GC percent in a hold: %d, want %d", got, HeavyGCPercent)
+	}
+	inner()
+	if got := debug.SetGCPercent(HeavyGCPercent); got != HeavyGCPercent {
+		t.Errorf("GC percent after the inner release: %d, want %d until the outer one", got, HeavyGCPercent)
+	}
+	outer()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent after the last release: %d, want 100 again", got)
+	}
+	// A target already above HeavyGCPercent is left as it is.
+	debug.SetGCPercent(800)
+	release := Hold()
+	if got := debug.SetGCPercent(800); got != 800 {
+		t.Errorf("GC percent in a hold over 800: %d, want 800", got)
+	}
+	release()
+	if got := debug.SetGCPercent(100); got != 800 {
+		t.Errorf("GC percent after that hold: %d, want 800", got)
 	}
 }

@@ -47,7 +47,7 @@ const ReasonRSTAfterFIN = "RST after FIN during close"
 // set, which reproduces Alteon firmware before 23.2.9 and fails the check
 // with ReasonRSTAfterFIN.
 func TCPHandshake(ctx context.Context, st *localstack.Stack, dst netip.AddrPort, halfOpen, legacyClose bool) Outcome {
-	var o Outcome
+	o := Outcome{Packets: make([]localstack.Packet, 0, 6)} // a full exchange: 6 or 7 packets
 	rc, err := st.OpenRaw(localstack.ProtoTCP, dst.Addr())
 	if err != nil {
 		return o.fail("%v", err)
