@@ -144,35 +144,17 @@ func (s *Server) monitor(req *request, typName string, segs []string) (op, error
 		}
 		return op{}, errMethod(req)
 	}
-	if len(segs) > 1 {
-		return op{}, errf(404, "Public URI path not registered: %s", req.path)
+	get := func(name string) func(v *status.View) (any, error) {
+		return func(v *status.View) (any, error) { return getMonitor(v, typ, name) }
 	}
-	name, err := objName(segs[0])
-	if err != nil {
-		return op{}, err
-	}
-	ref := config.Ref{Kind: config.KindMonitor, Type: typ.String(), Name: name}
-	get := func(v *status.View) (any, error) { return getMonitor(v, typ, name) }
-	switch req.method {
-	case http.MethodGet:
-		return read(get), nil
-	case http.MethodPatch, http.MethodPut:
-		b, err := parseBody(req.body)
-		if err != nil {
-			return op{}, err
-		}
-		return op{apply: func(t *store.Txn) error {
-			var m *config.Monitor
-			err := t.Modify(ref, func(o config.Object) error {
-				m = o.(*config.Monitor)
-				return monitorFields.apply(m, b, coll)
-			})
-			return checkParent(t.Config(), m, err)
-		}, result: get}, nil
-	case http.MethodDelete:
-		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
-	}
-	return op{}, errMethod(req)
+	return itemOp(req, segs[0], len(segs), config.KindMonitor, typ.String(), get, func(t *store.Txn, ref config.Ref, b body) error {
+		var m *config.Monitor
+		err := t.Modify(ref, func(o config.Object) error {
+			m = o.(*config.Monitor)
+			return monitorFields.apply(m, b, coll)
+		})
+		return checkParent(t.Config(), m, err)
+	})
 }
 
 // checkParent refuses a defaults-from that is not a monitor of the same

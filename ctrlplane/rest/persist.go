@@ -136,29 +136,9 @@ func (s *Server) persistence(req *request, typName string, segs []string) (op, e
 		}
 		return op{}, errMethod(req)
 	}
-	if len(segs) > 1 {
-		return op{}, errf(404, "Public URI path not registered: %s", req.path)
-	}
-	name, err := objName(segs[0])
-	if err != nil {
-		return op{}, err
-	}
-	ref := config.Ref{Kind: config.KindPersistence, Type: typName, Name: name}
-	switch req.method {
-	case http.MethodGet:
-		return read(get(name)), nil
-	case http.MethodPatch, http.MethodPut:
-		b, err := parseBody(req.body)
-		if err != nil {
-			return op{}, err
-		}
-		return op{apply: func(t *store.Txn) error {
-			return t.Modify(ref, func(o config.Object) error { return setters.apply(o.(*config.Persistence), b, coll) })
-		}, result: get(name)}, nil
-	case http.MethodDelete:
-		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
-	}
-	return op{}, errMethod(req)
+	return itemOp(req, segs[0], len(segs), config.KindPersistence, typName, get, func(t *store.Txn, ref config.Ref, b body) error {
+		return t.Modify(ref, func(o config.Object) error { return setters.apply(o.(*config.Persistence), b, coll) })
+	})
 }
 
 // persistJSON renders a persistence profile with the properties of its

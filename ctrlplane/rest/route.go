@@ -287,3 +287,32 @@ func profileItems(coll string, names []string) []map[string]any {
 }
 
 func isProfileType(s string) bool { _, ok := profileType(s); return ok }
+
+// itemOp is the operation on one object of a typed collection (a monitor,
+// profile or persistence profile of one type) named by seg, the path
+// segment after the collection (segs counts them: more than one is not a
+// path iControl REST has). get renders the object by name; modify applies
+// a PATCH or PUT body to it inside the transaction.
+func itemOp(req *request, seg string, segs int, kind config.Kind, typ string, get func(name string) func(*status.View) (any, error), modify func(t *store.Txn, ref config.Ref, b body) error) (op, error) {
+	if segs > 1 {
+		return op{}, errf(404, "Public URI path not registered: %s", req.path)
+	}
+	name, err := objName(seg)
+	if err != nil {
+		return op{}, err
+	}
+	ref := config.Ref{Kind: kind, Type: typ, Name: name}
+	switch req.method {
+	case http.MethodGet:
+		return read(get(name)), nil
+	case http.MethodPatch, http.MethodPut:
+		b, err := parseBody(req.body)
+		if err != nil {
+			return op{}, err
+		}
+		return op{apply: func(t *store.Txn) error { return modify(t, ref, b) }, result: get(name)}, nil
+	case http.MethodDelete:
+		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
+	}
+	return op{}, errMethod(req)
+}
