@@ -15,6 +15,7 @@ import (
 	"lbx/ctrlplane/compile"
 	"lbx/ctrlplane/config"
 	"lbx/dataplane"
+	"lbx/internal/atomicfile"
 	"lbx/internal/spareproc"
 )
 
@@ -158,7 +159,7 @@ func blank(data []byte) bool {
 }
 
 // removeSaveLeftovers removes the temporary files a save interrupted by a
-// crash left beside the saved file (writeFileSync's .NAME.tmp-*, for the
+// crash left beside the saved file (atomicfile.Write's .NAME.tmp-*, for the
 // file and its backup). Nothing else writes them: a save runs with the
 // store locked, and Boot runs before the control socket opens.
 func (s *Store) removeSaveLeftovers() {
@@ -348,54 +349,17 @@ func (s *Store) saveLocked() error {
 	old, err := os.ReadFile(s.savedPath)
 	switch {
 	case err == nil:
-		if err := writeFileSync(s.savedPath+".bak", old); err != nil {
+		if err := atomicfile.Write(s.savedPath+".bak", old, 0o600); err != nil {
 			return fmt.Errorf("save sys config: backup: %w", err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("save sys config: %w", err)
 	}
-	if err := writeFileSync(s.savedPath, []byte(s.codec.Format(withoutBootSelfs(s.running)))); err != nil {
+	if err := atomicfile.Write(s.savedPath, []byte(s.codec.Format(withoutBootSelfs(s.running))), 0o600); err != nil {
 		return fmt.Errorf("save sys config: %w", err)
 	}
 	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)
 	return nil
-}
-
-// writeFileSync replaces path atomically: a temporary file in the same
-// directory is written and synced, renamed over path, and the directory is
-// synced so the rename survives a crash.
-func writeFileSync(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // withoutBootSelfs is c without the boot config's self IPs, which are not

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"lbx/internal/atomicfile"
 )
 
 // identity loads the device's key and certificate from dir, generating
@@ -40,10 +42,10 @@ func identity(dir, device string) (tls.Certificate, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return tls.Certificate{}, fmt.Errorf("device certificate: %w", err)
 		}
-		if err := writeFileSync(key, keyPEM, 0o600); err != nil {
+		if err := atomicfile.Write(key, keyPEM, 0o600); err != nil {
 			return tls.Certificate{}, fmt.Errorf("device key: %w", err)
 		}
-		if err := writeFileSync(crt, certPEM, 0o644); err != nil {
+		if err := atomicfile.Write(crt, certPEM, 0o644); err != nil {
 			return tls.Certificate{}, fmt.Errorf("device certificate: %w", err)
 		}
 		return tls.X509KeyPair(certPEM, keyPEM)
@@ -100,44 +102,4 @@ func Fingerprint(der []byte) string {
 		b.WriteString(h[i : i+2])
 	}
 	return b.String()
-}
-
-// writeFileSync replaces path atomically (temporary file, fsync, rename,
-// directory fsync).
-func writeFileSync(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"lbx/internal/atomicfile"
 )
 
 // Local is the unit's configuration as config sync sees it (the
@@ -405,7 +407,7 @@ func (s *Syncer) persistLocked() error {
 	if err := os.MkdirAll(s.cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("config sync: %w", err)
 	}
-	if err := writeFileSync(path, data, 0o600); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("config sync: %s: %w", path, err)
 	}
 	return nil

@@ -18,6 +18,7 @@ var allowed = map[string][]string{
 	"lbx/internal/layers":     {},
 	"lbx/internal/clock":      {},
 	"lbx/internal/spareproc":  {},
+	"lbx/internal/atomicfile": {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
 	"lbx/pools":               {},
 	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/drop", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/l7spec", "lbx/dataplane/neighbor", "lbx/dataplane/program", "lbx/pools"},
@@ -44,7 +45,8 @@ var allowed = map[string][]string{
 	// ha joins a VRRP router to the dataplane's gate and hooks.
 	"lbx/ha": {"lbx/dataplane", "lbx/ha/vrrp"},
 	// ha/cfgsync is config sync (trust, generations, TLS exchange); the
-	// configuration it syncs is its Local's, so it imports no lbx package.
+	// configuration it syncs is its Local's, so it imports no lbx package
+	// but internal/atomicfile (everywhere).
 	"lbx/ha/cfgsync": {},
 	// ha/mirror streams mirrored flows and persistence records between
 	// the units' dataplanes.
@@ -107,7 +109,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/spareproc"}
+var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/spareproc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.
