@@ -22,22 +22,8 @@ import (
 // fragment gets the same addresses and goes to the same next hop. The end
 // host (the member, or the client for an answer) reassembles.
 //
-// Why not reassemble: every buffer the dataplane owns is one frame
-// (maxFrameLen); a reassembled 4 KB datagram fits none of them and would
-// have to be fragmented again for the egress link, so reassembly would
-// cost a second buffer pool, two copies and a fragmenter for nothing the
-// member cannot do itself. Tracking holds no payload at all: its memory is
-// a fixed table of fragtrack.MaxDatagrams entries (a few hundred bytes
-// each), allocated on the first fragment the engine ever sees; the table is
-// dataplane/fragtrack, this file the engine's side of it.
-//
-// What it costs: a later fragment that arrives before its datagram's first
-// fragment cannot be placed and is dropped (drop.fragment-no-first). Linux
-// and the BSDs send fragments in order, and a port delivers them in order
-// (a NIC's RSS hashes fragments on addresses only, so one datagram stays
-// on one queue). The first fragment's UDP checksum cannot be verified
-// before the flow opens (it covers fragments not yet seen): the member's
-// stack verifies it after reassembly.
+// Why it tracks instead of reassembling, and what that costs: package
+// fragtrack's doc.
 //
 // Checks: a fragment with no payload, an MF fragment whose payload is not
 // a multiple of 8 bytes, one that ends past 65535 bytes or past the end a

@@ -99,7 +99,12 @@ func (e *Engine) MirrorInstall(flows []MirrorFlow, egress []int) MirrorResult {
 		}
 		m.Egress = eg
 		v := &rt.virts[vi]
-		ms, ns := memberStats(v.pool, m)
+		var ms *pools.MemberStats
+		var ns *pools.NodeStats
+		addr, port := m.Member()
+		if mb := v.pool.MemberAt(addr4(addr), port, m.DSR); mb != nil {
+			ms, ns = mb.Stats, mb.NodeStats
+		}
 		if r, err := e.flows.InstallMirror(m, v.stats, ms, ns, now); err != nil || r != flowtable.OK {
 			res.Refused++
 			continue
@@ -107,22 +112,6 @@ func (e *Engine) MirrorInstall(flows []MirrorFlow, egress []int) MirrorResult {
 		res.Installed++
 	}
 	return res
-}
-
-// memberStats finds the flow's member in the virtual's runtime pool.
-func memberStats(p *pools.Pool, m *MirrorFlow) (*pools.MemberStats, *pools.NodeStats) {
-	if p == nil {
-		return nil, nil
-	}
-	addr, port := m.Member()
-	a := addr4(addr)
-	for i := range p.Members {
-		mb := &p.Members[i]
-		if mb.Addr.Unmap() == a && (mb.Port == port || mb.Port == 0 || m.DSR) {
-			return mb.Stats, mb.NodeStats
-		}
-	}
-	return nil, nil
 }
 
 // MirrorRemove removes the flows the active peer ended.

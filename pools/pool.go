@@ -341,6 +341,23 @@ func (p *Pool) Method() Method { return p.method }
 // activation off).
 func (p *Pool) MinActiveMembers() uint32 { return p.minActive }
 
+// MemberAt returns the member at addr serving port (a member of port 0
+// serves any; anyPort matches on the address alone, as for a DSR flow,
+// which keeps the virtual's port), or nil when the pool (nil: none) has
+// no such member.
+func (p *Pool) MemberAt(addr netip.Addr, port uint16, anyPort bool) *Member {
+	if p == nil {
+		return nil
+	}
+	for i := range p.Members {
+		mb := &p.Members[i]
+		if mb.Addr.Unmap() == addr && (anyPort || mb.Port == port || mb.Port == 0) {
+			return mb
+		}
+	}
+	return nil
+}
+
 // Select picks a member for a new load-balanced connection, by the pool's
 // method among the members that are available (see Available) in the active
 // priority groups (see ActiveGroups), with slow ramp applied (see
