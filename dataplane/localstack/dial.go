@@ -31,7 +31,8 @@ import (
 // only the full 4-tuple must be unique, and the netstack refuses a 4-tuple
 // that a live or TIME_WAIT connection still holds; the dialler then moves
 // on to the next port. Each (source, destination) pair keeps a cursor, so
-// the port tried first is the one it used longest ago.
+// the port tried first is the one it used longest ago. When all are held
+// the dial waits, bounded, for a TIME_WAIT to end (portWait).
 const (
 	MonitorPorts          = 256
 	MonitorPortMin uint16 = dataplane.StackPortMin
@@ -44,6 +45,15 @@ const (
 // rather than gVisor's 60 s, which limited a destination to a few dozen
 // new connections a second.
 const TimeWait = 2 * time.Second
+
+// A dial that finds every port of its range held for its destination
+// tries again every portRetry for up to portWait (a TIME_WAIT period and
+// a margin), then fails with ErrNoStackPort: by then the ports are held by
+// live connections (or new TIME_WAITs of an overload).
+const (
+	portWait  = TimeWait + time.Second
+	portRetry = 20 * time.Millisecond
+)
 
 // maxCursors bounds the per-(source, destination) cursor map; cursors are
 // only hints, so the map is emptied when it grows past it.
@@ -87,24 +97,41 @@ func (s *Stack) dialFrom(ctx context.Context, src netip.Addr, dst netip.AddrPort
 		off = rand.IntN(n)
 	}
 	remote := fullAddr(dst)
-	for i := range n {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		p := lo + uint16((off+i)%n)
-		c, busy, err := s.connect(ctx, fullAddr(netip.AddrPortFrom(src, p)), remote, dst)
-		if busy {
-			continue
-		}
-		if err == nil {
-			s.portMu.Lock()
-			if len(s.cursors) >= maxCursors {
-				clear(s.cursors)
+	giveUp := time.Now().Add(portWait)
+	for {
+		for i := range n {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
-			s.cursors[k] = (off + i + 1) % n
-			s.portMu.Unlock()
+			p := lo + uint16((off+i)%n)
+			c, busy, err := s.connect(ctx, fullAddr(netip.AddrPortFrom(src, p)), remote, dst)
+			if busy {
+				continue
+			}
+			if err == nil {
+				s.portMu.Lock()
+				if len(s.cursors) >= maxCursors {
+					clear(s.cursors)
+				}
+				s.cursors[k] = (off + i + 1) % n
+				s.portMu.Unlock()
+			}
+			return c, err
 		}
-		return c, err
+		// Every port is held for dst. Those in TIME_WAIT free up within
+		// TimeWait: wait for one rather than fail at once (back-pressure
+		// on a burst), but not past portWait nor ctx.
+		if !time.Now().Before(giveUp) {
+			break
+		}
+		s.portWaits.Add(1)
+		tm := time.NewTimer(portRetry)
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return nil, ctx.Err()
+		case <-tm.C:
+		}
 	}
 	s.portBusy.Add(1)
 	return nil, fmt.Errorf("localstack: %s to %s: ports %d-%d: %w", src, dst, lo, hi, ErrNoStackPort)
@@ -154,5 +181,9 @@ func (s *Stack) connect(ctx context.Context, local, remote tcpip.FullAddress, ds
 }
 
 // PortExhausted counts dials that found every port of their range held for
-// their destination.
+// their destination and gave up; PortWaits counts the waits of such dials
+// for a port to leave TIME_WAIT.
 func (s *Stack) PortExhausted() uint64 { return s.portBusy.Load() }
+
+// PortWaits: see PortExhausted.
+func (s *Stack) PortWaits() uint64 { return s.portWaits.Load() }

@@ -58,14 +58,16 @@ func roundTrip(c net.Conn) error {
 // a server-side connection per client connection and closes it first, so
 // each one leaves a TIME_WAIT 4-tuple behind. With gVisor's ephemeral
 // bind (exclusive ports, 60 s TIME_WAIT) the 2,049th connection found "no
-// ports are available". Ports are now reused per destination and the
-// monitor range is separate.
+// ports are available". Ports are now reused per destination, a dial
+// waits (bounded) for a TIME_WAIT to end, and the monitor range is
+// separate.
 func TestServerPortsReused(t *testing.T) {
 	app, srv := pair(t)
 	dsts := []netip.AddrPort{
 		netip.MustParseAddrPort("10.9.0.2:8080"),
 		netip.MustParseAddrPort("10.9.0.2:8081"),
 		netip.MustParseAddrPort("10.9.0.2:8082"),
+		netip.MustParseAddrPort("10.9.0.2:8083"),
 	}
 	for _, d := range dsts {
 		ln, err := srv.ListenTCP(d)
@@ -100,6 +102,26 @@ func TestServerPortsReused(t *testing.T) {
 	}
 	el := time.Since(start)
 	t.Logf("%d server-side connections (connect, 1-byte exchange, active close) in %v: %.0f/s", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+
+	// 2,500 connections to one member, more than the proxy range: once
+	// every port is in TIME_WAIT, dials wait for the oldest to end (2 s)
+	// instead of failing.
+	const one = 2500
+	waits := app.PortWaits()
+	start = time.Now()
+	for i := range one {
+		c, err := app.DialServer(ctx, netip.Addr{}, dsts[3])
+		if err != nil {
+			t.Fatalf("connection %d to one member: %v", i, err)
+		}
+		err = roundTrip(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("connection %d to one member: %v", i, err)
+		}
+	}
+	el = time.Since(start)
+	t.Logf("%d connections to one member in %v: %.0f/s, %d waits for a port", one, el.Round(time.Millisecond), float64(one)/el.Seconds(), app.PortWaits()-waits)
 
 	// Every proxy port held open to the third member: the next proxy dial
 	// to it finds none, but a monitor still reaches it from its own range,

@@ -58,9 +58,10 @@ type Stack struct {
 	taps     map[*Tap]struct{}
 	ntaps    atomic.Int32
 
-	portMu   sync.Mutex // guards cursors; taken per dialled connection
-	cursors  map[cursorKey]int
-	portBusy atomic.Uint64 // dials that found no free port (dial.go)
+	portMu    sync.Mutex // guards cursors; taken per dialled connection
+	cursors   map[cursorKey]int
+	portBusy  atomic.Uint64 // dials that found no free port (dial.go)
+	portWaits atomic.Uint64 // waits of dials for a port to leave TIME_WAIT
 
 	rawDrops  atomic.Uint64 // raw socket queue full
 	sendFails atomic.Uint64
