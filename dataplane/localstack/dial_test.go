@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -169,4 +170,65 @@ func TestServerPortsReused(t *testing.T) {
 		t.Errorf("proxy dial to another member: %v", err)
 	}
 	c.Close()
+}
+
+// Concurrent dials to the same members (the proxy dials from one
+// goroutine per client connection) never share a 4-tuple: every
+// connection completes its own exchange.
+func TestServerPortsConcurrent(t *testing.T) {
+	app, srv := pair(t)
+	dsts := []netip.AddrPort{netip.MustParseAddrPort("10.9.0.2:8080"), netip.MustParseAddrPort("10.9.0.2:8081")}
+	for _, d := range dsts {
+		ln, err := srv.ListenTCP(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoOnce(t, ln)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	const workers, each = 8, 250
+	errs := make(chan error, workers)
+	var mu sync.Mutex
+	open := map[netip.AddrPort]map[uint16]bool{}
+	for w := range workers {
+		go func() {
+			for i := range each {
+				d := dsts[(w+i)%2]
+				c, err := app.DialServer(ctx, netip.Addr{}, d)
+				if err != nil {
+					errs <- err
+					return
+				}
+				lp := netip.MustParseAddrPort(c.LocalAddr().String()).Port()
+				mu.Lock()
+				if open[d] == nil {
+					open[d] = map[uint16]bool{}
+				}
+				dup := open[d][lp]
+				open[d][lp] = true
+				mu.Unlock()
+				if dup {
+					c.Close()
+					errs <- fmt.Errorf("port %d to %s given to two live connections", lp, d)
+					return
+				}
+				err = roundTrip(c)
+				c.Close()
+				mu.Lock()
+				delete(open[d], lp)
+				mu.Unlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
