@@ -57,7 +57,7 @@ func (r *l7Virtual) dial(ls *localstack.Stack) proxy.Dialer {
 			src := (*as)[int(r.next.Add(1)-1)%len(*as)]
 			return ls.DialTCPFrom(ctx, src, dst)
 		}
-		return ls.DialTCP(ctx, dst)
+		return ls.DialServer(ctx, netip.Addr{}, dst)
 	}
 }
 

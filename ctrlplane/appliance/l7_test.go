@@ -1,6 +1,7 @@
 package appliance_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -622,5 +624,51 @@ func TestHTTPVirtualSNATPool(t *testing.T) {
 	c := keepAlive(tb.client)
 	if _, body := fetch(t, c, "http://198.18.1.110/"); !strings.Contains(body, "peer=198.18.2.2:") {
 		t.Fatalf("after automap the member saw %q, want the self IP", body)
+	}
+}
+
+// Issue 17: without one-connect every client connection gets a server
+// connection of its own, which the proxy closes first when the client
+// leaves, so each leaves a TIME_WAIT 4-tuple on the appliance. 3,000 of
+// them, more than the local stack's 2,048 ports (which used to be held
+// for 60 s each: the 2,049th failed with "no ports are available"), are
+// all answered.
+func TestHTTPVirtualManyServerConnections(t *testing.T) {
+	tb := newTestbed(t, testbedConfig(t))
+	tb.exec("create ltm virtual vs_l7 destination 198.18.1.101:80 ip-protocol tcp pool web_pool profiles { tcp http } source-address-translation { type automap }")
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	const n = 3000
+	start := time.Now()
+	for i := range n {
+		raw, err := tb.client.DialTCP(ctx, netip.MustParseAddrPort("198.18.1.101:80"))
+		if err != nil {
+			t.Fatalf("client connection %d: %v", i, err)
+		}
+		raw.SetDeadline(time.Now().Add(10 * time.Second))
+		// HTTP/1.1 keep-alive: the member keeps its side open, so the
+		// proxy closes the server connection when the client closes.
+		if _, err := io.WriteString(raw, "GET / HTTP/1.1\r\nHost: 198.18.1.101\r\n\r\n"); err != nil {
+			raw.Close()
+			t.Fatalf("client connection %d: %v", i, err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(raw), nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %s", resp.Status)
+			}
+		}
+		raw.Close()
+		if err != nil {
+			t.Fatalf("client connection %d: %v", i, err)
+		}
+	}
+	el := time.Since(start)
+	t.Logf("%d client connections, each with its own server connection, in %v: %.0f/s", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	st := tb.app.HTTPProxy("/Common/vs_l7").Stats()
+	if st["client_conns"] != n || st["server_conns"] != n {
+		t.Fatalf("proxy counters %v: want %d client and %d server connections", st, n, n)
 	}
 }

@@ -12,7 +12,9 @@
 //   - to a userspace TCP/IP stack (gVisor's netstack, package
 //     gvisor.dev/gvisor/pkg/tcpip) for everything else, which gives real
 //     TCP connections (http, https, tcp with send/recv) from a self IP,
-//     on ephemeral ports dataplane.StackPortMin..StackPortMax.
+//     on ports dataplane.StackPortMin..StackPortMax: the first
+//     MonitorPorts for monitors (DialTCP), the rest for the L7 proxy
+//     (DialTCPFrom, DialServer), each reused per destination (dial.go).
 //
 // gVisor's netstack was chosen over writing a TCP stack: it is a complete,
 // well-tested TCP/IP implementation in Go that attaches as an L3 endpoint

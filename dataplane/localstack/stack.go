@@ -58,6 +58,11 @@ type Stack struct {
 	taps     map[*Tap]struct{}
 	ntaps    atomic.Int32
 
+	portMu    sync.Mutex // guards cursors; taken per dialled connection
+	cursors   map[cursorKey]int
+	portBusy  atomic.Uint64 // dials that found no free port (dial.go)
+	portWaits atomic.Uint64 // waits of dials for a port to leave TIME_WAIT
+
 	rawDrops  atomic.Uint64 // raw socket queue full
 	sendFails atomic.Uint64
 
@@ -96,10 +101,15 @@ func New(tx Sender, selfs []netip.Prefix, logger *slog.Logger) (*Stack, error) {
 		ns.Destroy()
 		return nil, fmt.Errorf("localstack: port range: %s", err)
 	}
+	tw := tcpip.TCPTimeWaitTimeoutOption(TimeWait)
+	if err := ns.SetTransportProtocolOption(tcp.ProtocolNumber, &tw); err != nil {
+		ns.Destroy()
+		return nil, fmt.Errorf("localstack: TIME_WAIT timeout: %s", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stack{
 		tx: tx, log: logger, selfs: slices.Clone(selfs), ns: ns, ep: ep,
-		raw: map[rawKey]*RawConn{}, taps: map[*Tap]struct{}{},
+		raw: map[rawKey]*RawConn{}, taps: map[*Tap]struct{}{}, cursors: map[cursorKey]int{},
 		nextPort: dataplane.ProbePortMin, nextID: 1,
 		cancel: cancel, done: make(chan struct{}),
 	}
@@ -349,27 +359,24 @@ func fullAddr(ap netip.AddrPort) tcpip.FullAddress {
 	return tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(ap.Addr().As4()), Port: ap.Port()}
 }
 
-// DialTCP opens a TCP connection from the self IP on dst's network.
+// DialTCP opens a TCP connection from the self IP on dst's network, on a
+// port of the monitor range (dial.go).
 func (s *Stack) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
 	src, err := s.source(dst.Addr())
 	if err != nil {
 		return nil, err
 	}
-	c, err := gonet.DialTCPWithBind(ctx, s.ns, fullAddr(netip.AddrPortFrom(src, 0)), fullAddr(dst), ipv4.ProtocolNumber)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return s.dialFrom(ctx, src, dst, MonitorPortMin, MonitorPortMax)
 }
 
 // DialTCPFrom opens a TCP connection from src, one of the stack's
-// addresses (an HTTP virtual's SNAT address: SetVIPs), on an ephemeral
-// port.
+// addresses (an HTTP virtual's SNAT address: SetVIPs), on a port of the
+// proxy range.
 func (s *Stack) DialTCPFrom(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn, error) {
 	if !src.Is4() {
 		return nil, fmt.Errorf("localstack: source %s: only IPv4 is supported", src)
 	}
-	return gonet.DialTCPWithBind(ctx, s.ns, fullAddr(netip.AddrPortFrom(src, 0)), fullAddr(dst), ipv4.ProtocolNumber)
+	return s.dialFrom(ctx, src, dst, ProxyPortMin, dataplane.StackPortMax)
 }
 
 // ListenTCP accepts TCP connections on a self IP (zero: all of them).
