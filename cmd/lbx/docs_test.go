@@ -83,6 +83,9 @@ var skipCommands = []skipRule{
 	// lbx demo arr (make demo-arr) brings the arr topology up (root): TestARRDemo.
 	{[]string{"lbx", "demo", "arr"}, "TestARRDemo", true},
 	{[]string{"make", "demo-arr"}, "TestARRDemo", false},
+	// lbx demo ha (make demo-ha) brings the ha topology up (root): TestHADemo.
+	{[]string{"lbx", "demo", "ha"}, "TestHADemo", true},
+	{[]string{"make", "demo-ha"}, "TestHADemo", false},
 	// lbx run with TAP ports needs root: the testbed starts it for every
 	// namespace test; its boot config handling is TestRunBootFromPrintedDefault
 	// and TestRunBootOverrideEachKey, SSH and the admin password
