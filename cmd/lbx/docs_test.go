@@ -126,6 +126,8 @@ var untaggedBlocks = map[string]string{
 	// The arr topology's picture: testbed/topo's TestBuiltins loads it
 	// and TestIntegrationARRRouting (testbed) routes through it.
 	"client 198.18.1.10 ─br-client─ bigip [198.18.1.2 | VIP 198.18.1.100 | 198.18.3.2] ─br-arr─┐": "TestIntegrationARRRouting",
+	// The ha topology's picture: TestBuiltins loads it, TestHADemo runs it.
+	"client 198.18.1.10 ─br-client─┬ lbx1 [198.18.1.2 | float .1, VIP .100 | 198.18.2.2] ┬─br-server─ server1 198.18.2.11": "TestHADemo",
 	// The monitor trace of the IIS emulator: TestIntegrationIISCloseCheck
 	// (testbed/monitor_integration_test.go) checks the trace's reason and
 	// its [R.] packet.
