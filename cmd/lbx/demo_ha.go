@@ -20,7 +20,8 @@ import (
 const haDripLines, haDripMS = 100, 100
 
 // haDemo is `lbx demo ha`: the ha topology up, the pair elected (lbx1
-// active, streaming its flows to lbx2), a long transfer and wrk through
+// active, streaming its flows to lbx2), config sync of a change from lbx1
+// to lbx2 over the management network, a long transfer and wrk through
 // the mirrored VIP across `run sys failover standby`, then a second
 // transfer across kill -9 of the new active unit, the topology down. A
 // step that turns out otherwise is an error.
@@ -102,6 +103,41 @@ func haDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) 
 	if servers["server1"]+servers["server2"] != 10 {
 		return fmt.Errorf("demo ha: 10 requests reached %v, want server1 and server2 only", servers)
 	}
+
+	step("config sync over the management network: trust, a device group, a change on lbx1 reaches lbx2")
+	for _, cmd := range []string{
+		"modify cm trust-domain Root ca-devices add { 127.0.0.2 } name lbx2 username admin password " + tb.State.Password,
+		"create cm device-group pair devices { lbx1 lbx2 } type sync-failover",
+	} {
+		if _, err := exec("lbx1", cmd); err != nil {
+			return fmt.Errorf("demo ha: lbx1: %s: %w", strings.Replace(cmd, tb.State.Password, "…", 1), err)
+		}
+		fmt.Fprintf(w, "  lbx1# %s\n", strings.Replace(cmd, tb.State.Password, "…", 1))
+	}
+	const change = "modify ltm pool web_pool load-balancing-mode least-connections-member"
+	if _, err := wait("lbx2 takes the device group", 10*time.Second, func() bool {
+		out, err := exec("lbx2", "list cm device-group")
+		return err == nil && strings.Contains(out, "pair")
+	}); err != nil {
+		return err
+	}
+	for _, cmd := range []string{change, "run cm config-sync to-group pair"} {
+		out, err := exec("lbx1", cmd)
+		if err != nil {
+			return fmt.Errorf("demo ha: lbx1: %s: %w", cmd, err)
+		}
+		fmt.Fprintf(w, "  lbx1# %s\n%s", cmd, out)
+	}
+	took, err := wait("the change reaches lbx2", 10*time.Second, func() bool {
+		out, err := exec("lbx2", "list ltm pool web_pool")
+		return err == nil && strings.Contains(out, "least-connections-member")
+	})
+	if err != nil {
+		st1, _ := exec("lbx1", "show cm sync-status")
+		st2, _ := exec("lbx2", "show cm sync-status")
+		return fmt.Errorf("%w\nlbx1:\n%s\nlbx2:\n%s", err, st1, st2)
+	}
+	fmt.Fprintf(w, "  lbx2's web_pool has it (%v after the sync)\n", took.Round(10*time.Millisecond))
 
 	// failover moves traffic-group-1 from active to standby by how while a
 	// long transfer runs, and checks that the transfer survives; with

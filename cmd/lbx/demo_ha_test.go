@@ -43,6 +43,7 @@ func TestHADemo(t *testing.T) {
 	for _, want := range []string{
 		"lbx1: ACTIVE streaming to its peer: yes",
 		"lbx2: STANDBY",
+		"lbx2's web_pool has it",
 		"lbx1: run sys failover standby",
 		"lbx2: kill -9",
 		"the transfer survived: all 100 lines in order",
