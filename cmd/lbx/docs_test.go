@@ -498,6 +498,8 @@ var inlineRefused = map[string]string{
 	"list cm device-group":   "list cm device-group: config sync is off",
 	"create cm device-group": "create cm device-group: config sync is off",
 	"/oper/slb/sync":         "/oper/slb/sync: config sync is off",
+	// TestHADemo runs it on the ha topology.
+	"run cm config-sync to-group pair":                       "run cm config-sync: config sync is off",
 	"run sys failover standby traffic-group traffic-group-1": "run sys failover: this unit is standalone",
 }
 
