@@ -4,7 +4,7 @@ BIN     := bin/lbx
 # Packages whose tests exercise goroutines and shared state run under -race.
 RACE_PKGS := ./dataplane/... ./ctrlplane/... ./pools/... ./monitors/... ./cli/... ./internal/...
 
-.PHONY: all build image vm demo demo-arr test test-afxdp bench bench-quick unit vet lint fmt-check clean
+.PHONY: all build image vm demo demo-arr demo-ha test test-afxdp bench bench-quick unit vet lint fmt-check clean
 
 all: build
 
@@ -31,6 +31,9 @@ demo: build
 # affinity cookie; active/active with a slowed ARR node. Needs root.
 demo-arr: build
 	./$(BIN) demo arr
+
+demo-ha: build
+	./$(BIN) demo ha
 
 # lbx over TAP and over AF_XDP beside nftables DNAT, HAProxy (tcp, http)
 # and plain kernel routing on the testbed: keep-alive, new connections,

@@ -412,6 +412,7 @@ func (tb *Testbed) bootAppliance(i int) error {
 		if a.Flows > 0 {
 			argv = append(argv, "--flows.capacity", strconv.Itoa(a.Flows))
 		}
+		argv = append(argv, a.Boot...)
 	}
 	name := applianceProc(i, a)
 	fmt.Fprintf(tb.opts.Log, "testbed: booting %s: %s\n", name, strings.Join(argv, " "))

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -71,11 +72,13 @@ type Appliance struct {
 	// default topology's appliance) instead of the ports and self IPs
 	// given as boot flags.
 	EmbeddedBoot bool
+	Boot         []string // more boot flags (the ha: section: topo.HA.Flags)
 }
 
 // AppliancePort is one data port: a TAP device on a bridge.
 type AppliancePort struct {
 	Device string
+	Name   string // in the boot config; empty: Device
 	Bridge string
 	MAC    string
 	Self   netip.Prefix // the port's self IP; invalid: none
@@ -172,7 +175,7 @@ func (a Appliance) bootPorts(driver string) (string, error) {
 	}
 	var ports []port
 	for _, p := range slices.SortedFunc(slices.Values(a.Ports), func(x, y AppliancePort) int { return strings.Compare(x.Device, y.Device) }) {
-		ports = append(ports, port{Name: p.Device, Driver: driver, Device: p.Device, MAC: p.MAC})
+		ports = append(ports, port{Name: cmp.Or(p.Name, p.Device), Driver: driver, Device: p.Device, MAC: p.MAC})
 	}
 	b, err := json.Marshal(ports)
 	return string(b), err
@@ -189,7 +192,7 @@ func (a Appliance) bootSelfIPs() (string, error) {
 	selfs := []self{}
 	for _, p := range a.Ports {
 		if p.Self.IsValid() {
-			selfs = append(selfs, self{Name: "/Common/self_" + p.Device, Address: p.Self.String(), Port: p.Device})
+			selfs = append(selfs, self{Name: "/Common/self_" + p.Device, Address: p.Self.String(), Port: cmp.Or(p.Name, p.Device)})
 		}
 	}
 	b, err := json.Marshal(selfs)

@@ -40,11 +40,14 @@ func FromFile(f *topo.File, files fs.FS) (Topology, error) {
 	}
 	for i, fa := range f.Appliances {
 		a := Appliance{Name: fa.Name, Socket: fa.Socket, Mgmt: fa.Mgmt, Flows: fa.Flows}
+		if fa.HA != nil {
+			a.Boot = fa.HA.Flags(fa.Name)
+		}
 		if a.Flows == 0 {
 			a.Flows = 65536
 		}
 		for _, p := range fa.Ports {
-			ap := AppliancePort{Device: p.Device, Bridge: p.Segment, MAC: p.MAC}
+			ap := AppliancePort{Device: p.Device, Name: p.Name, Bridge: p.Segment, MAC: p.MAC}
 			if p.Self != "" {
 				ap.Self = netip.MustParsePrefix(p.Self)
 			}

@@ -70,6 +70,26 @@ hosts:
 	if _, err := LoadTopology(filepath.Join(dir, "tiny.yaml")); err == nil || !strings.Contains(err.Error(), "appliances[0] (lb).config") {
 		t.Fatalf("missing config: %v", err)
 	}
+	// The built-in ha: both units name their ports ext and int, and
+	// their ha: sections become --ha.* boot flags.
+	ha, err := LoadTopology("ha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ unit, priority, mirror string }{{"lbx1", "200", "127.0.0.1:4801"}, {"lbx2", "100", "127.0.0.2:4801"}} {
+		a, _, ok := ha.Appliance(c.unit)
+		if !ok {
+			t.Fatalf("ha: no appliance %s", c.unit)
+		}
+		ports, _ := a.bootPorts("tap")
+		selfs, _ := a.bootSelfIPs()
+		boot := strings.Join(a.Boot, " ")
+		if !strings.Contains(ports, `"name":"ext"`) || !strings.Contains(selfs, `"port":"int"`) ||
+			!strings.Contains(boot, "--ha.unit "+c.unit+" ") || !strings.Contains(boot, "--ha.priority "+c.priority+" ") ||
+			!strings.Contains(boot, "--ha.mirror_addr "+c.mirror+" ") || !strings.Contains(a.Config, "mirror enabled") {
+			t.Fatalf("ha: %s: ports %s, self IPs %s, boot flags %s", c.unit, ports, selfs, boot)
+		}
+	}
 	// The built-in arr translates its ARR config at load.
 	arr, err := LoadTopology("arr")
 	if err != nil {

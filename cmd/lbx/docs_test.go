@@ -83,6 +83,9 @@ var skipCommands = []skipRule{
 	// lbx demo arr (make demo-arr) brings the arr topology up (root): TestARRDemo.
 	{[]string{"lbx", "demo", "arr"}, "TestARRDemo", true},
 	{[]string{"make", "demo-arr"}, "TestARRDemo", false},
+	// lbx demo ha (make demo-ha) brings the ha topology up (root): TestHADemo.
+	{[]string{"lbx", "demo", "ha"}, "TestHADemo", true},
+	{[]string{"make", "demo-ha"}, "TestHADemo", false},
 	// lbx run with TAP ports needs root: the testbed starts it for every
 	// namespace test; its boot config handling is TestRunBootFromPrintedDefault
 	// and TestRunBootOverrideEachKey, SSH and the admin password
@@ -123,6 +126,8 @@ var untaggedBlocks = map[string]string{
 	// The arr topology's picture: testbed/topo's TestBuiltins loads it
 	// and TestIntegrationARRRouting (testbed) routes through it.
 	"client 198.18.1.10 ─br-client─ bigip [198.18.1.2 | VIP 198.18.1.100 | 198.18.3.2] ─br-arr─┐": "TestIntegrationARRRouting",
+	// The ha topology's picture: TestBuiltins loads it, TestHADemo runs it.
+	"client 198.18.1.10 ─br-client─┬ lbx1 [198.18.1.2 | float .1, VIP .100 | 198.18.2.2] ┬─br-server─ server1 198.18.2.11": "TestHADemo",
 	// The monitor trace of the IIS emulator: TestIntegrationIISCloseCheck
 	// (testbed/monitor_integration_test.go) checks the trace's reason and
 	// its [R.] packet.
@@ -493,6 +498,8 @@ var inlineRefused = map[string]string{
 	"list cm device-group":   "list cm device-group: config sync is off",
 	"create cm device-group": "create cm device-group: config sync is off",
 	"/oper/slb/sync":         "/oper/slb/sync: config sync is off",
+	// TestHADemo runs it on the ha topology.
+	"run cm config-sync to-group pair":                       "run cm config-sync: config sync is off",
 	"run sys failover standby traffic-group traffic-group-1": "run sys failover: this unit is standalone",
 }
 

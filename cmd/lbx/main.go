@@ -40,13 +40,16 @@ usage:
                                           tmsh to push; what is not translated is listed first
   lbx testbed up|down|status [-o json]    the network-namespace testbed
   lbx testbed up --topology NAME|FILE     another layout: arr (BIG-IP, two ARR nodes, content
-                                          servers) or a topology YAML file (docs/TESTBED.md)
+                                          servers), ha (an active/standby lbx pair) or a topology
+                                          YAML file (docs/TESTBED.md)
   lbx testbed up --port-driver afxdp      the appliance on veth pairs with AF_XDP ports (default: tap)
   lbx testbed up --vm [--image FILE]      the appliance VM (make image) in the testbed
   lbx testbed exec HOST -- CMD …          run a command on a testbed host
   lbx demo                                testbed up, traffic, a failure, testbed down
   lbx demo arr                            the arr topology: the seed paper's scenarios (routing,
                                           active/passive failover, active/active with a slow node)
+  lbx demo ha                             the ha topology: an active/standby pair, a mirrored transfer
+                                          across run sys failover standby and kill -9
   lbx farm run -f userconfig.xml [--macro NAME=VALUE …] [--peer ADDR …] [--module DIR]
                                           a member of a SafeKit-style farm (README "Farm mode")
   lbx farm status [-o json] | stop | start

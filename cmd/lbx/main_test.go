@@ -80,7 +80,7 @@ func TestUsageErrors(t *testing.T) {
 		{"testbed without verb", []string{"testbed"}, "usage: lbx testbed"},
 		{"testbed up, unknown port driver", []string{"testbed", "up", "--port-driver", "dpdk"}, `port driver "dpdk": want one of tap, afxdp`},
 		{"testbed up, stray argument", []string{"testbed", "up", "now"}, "usage: lbx testbed up [--topology NAME|FILE] [--port-driver tap|afxdp]"},
-		{"testbed up, unknown topology", []string{"testbed", "up", "--topology", "nosuch"}, `topology "nosuch": no such built-in (default, arr)`},
+		{"testbed up, unknown topology", []string{"testbed", "up", "--topology", "nosuch"}, `topology "nosuch": no such built-in (default, arr, ha)`},
 		{"testbed up, bad topology file", []string{"testbed", "up", "--topology", "/nonexistent/t.yaml"}, "topology: open /nonexistent/t.yaml"},
 		{"appliance and socket", []string{"--socket", "/x.sock", "--appliance", "arr1", "-c", "list ltm"}, "--socket and --appliance: give one"},
 		{"appliance without testbed", []string{"--appliance", "arr1", "--testbed-state", "/nonexistent", "-c", "list ltm"}, "--appliance arr1: testbed: not up"},

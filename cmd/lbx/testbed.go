@@ -286,8 +286,13 @@ func runDemo(args []string, stdout io.Writer) error {
 		defer stop()
 		return arrDemo(ctx, stdout, testbed.Options{})
 	}
+	if len(args) == 1 && args[0] == "ha" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return haDemo(ctx, stdout, testbed.Options{})
+	}
 	if len(args) > 0 {
-		return usagef("demo takes no arguments but farm or arr")
+		return usagef("demo takes no arguments but farm, arr or ha")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

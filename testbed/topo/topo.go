@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -57,12 +58,50 @@ type Appliance struct {
 	// ImportARR is an IIS applicationHost.config (relative to the
 	// topology file) translated by `lbx import arr` and put before Config.
 	ImportARR string `yaml:"import_arr"`
+	// HA makes the appliance one unit of an HA pair: its boot ha:
+	// section, the unit's name being the appliance's.
+	HA *HA `yaml:"ha"`
+}
+
+// HA is an appliance's boot ha: section (README "High availability").
+type HA struct {
+	VRID     int  `yaml:"vrid"`
+	Priority int  `yaml:"priority"`
+	Preempt  bool `yaml:"preempt"`
+	// AdvertInterval is in centiseconds.
+	AdvertInterval int `yaml:"advert_interval"`
+	// Ports are the port names (Port.Name) VRRP advertises on.
+	Ports []string `yaml:"ports"`
+	// MirrorAddr and MirrorPeer (ADDR:PORT) are the connection-mirroring
+	// stream's addresses; ConfigSync is the config-sync address (IP or
+	// IP:PORT). The appliances run in the switch namespace, whose
+	// loopback is the topology's management network.
+	MirrorAddr string `yaml:"mirror_addr"`
+	MirrorPeer string `yaml:"mirror_peer"`
+	ConfigSync string `yaml:"configsync"`
+}
+
+// Flags are the `lbx run` boot flags of h for the unit named unit.
+func (h *HA) Flags(unit string) []string {
+	f := []string{"--ha.unit", unit, "--ha.vrid", strconv.Itoa(h.VRID), "--ha.priority", strconv.Itoa(h.Priority),
+		"--ha.preempt=" + strconv.FormatBool(h.Preempt), "--ha.advert_interval", strconv.Itoa(h.AdvertInterval),
+		"--ha.ports", strings.Join(h.Ports, ",")}
+	for _, kv := range [][2]string{{"--ha.mirror_addr", h.MirrorAddr}, {"--ha.mirror_peer", h.MirrorPeer}, {"--ha.configsync", h.ConfigSync}} {
+		if kv[1] != "" {
+			f = append(f, kv[0], kv[1])
+		}
+	}
+	return f
 }
 
 // Port is one data port of an appliance.
 type Port struct {
 	// Device is the TAP device (and the port's name in the boot config).
-	Device  string `yaml:"device"`
+	Device string `yaml:"device"`
+	// Name is the port's name in the boot config (the VLAN a self IP
+	// names); empty: Device. Units of an HA pair give their ports the
+	// same names, so their shared config is the same.
+	Name    string `yaml:"name"`
 	Segment string `yaml:"segment"`
 	MAC     string `yaml:"mac"`
 	// Self is the port's self IP, ADDR/LEN; optional.
@@ -222,8 +261,16 @@ func (f *File) check() error {
 		case len(a.Ports) > MaxPorts:
 			bad("%s.ports: %d, at most %d", what, len(a.Ports), MaxPorts)
 		}
+		portNames := map[string]bool{} // name -> has a self IP
 		for j, p := range a.Ports {
 			pw := fmt.Sprintf("%s.ports[%d]", what, j)
+			if pn := p.PortName(); p.Name != "" && !devRe.MatchString(p.Name) {
+				bad("%s.name %q: want a letter, then letters, digits, '_' or '-', at most 15", pw, p.Name)
+			} else if _, dup := portNames[pn]; dup {
+				bad("%s.name %q: another port of %s has it", pw, pn, a.Name)
+			} else {
+				portNames[pn] = p.Self != ""
+			}
 			if !devRe.MatchString(p.Device) {
 				bad("%s.device %q: want a link name (a letter, then letters, digits, '_' or '-', at most 15)", pw, p.Device)
 			} else {
@@ -252,6 +299,9 @@ func (f *File) check() error {
 					bad("%s.self %q: want an IPv4 ADDR/LEN", pw, p.Self)
 				}
 			}
+		}
+		if a.HA != nil {
+			a.HA.check(what+".ha", portNames, bad)
 		}
 	}
 	for i, h := range f.Hosts {
@@ -307,6 +357,53 @@ func (f *File) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PortName is the port's name in the boot config.
+func (p Port) PortName() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Device
+}
+
+// check reports what is wrong with an appliance's ha section; ports maps
+// the appliance's port names to whether the port has a self IP.
+func (h *HA) check(what string, ports map[string]bool, bad func(string, ...any)) {
+	if h.VRID < 1 || h.VRID > 255 {
+		bad("%s.vrid %d: want 1 to 255", what, h.VRID)
+	}
+	if h.Priority < 1 || h.Priority > 254 {
+		bad("%s.priority %d: want 1 to 254", what, h.Priority)
+	}
+	if h.AdvertInterval < 1 || h.AdvertInterval > 4095 {
+		bad("%s.advert_interval %d: want 1 to 4095 centiseconds", what, h.AdvertInterval)
+	}
+	if len(h.Ports) == 0 {
+		bad("%s.ports: none; want the ports VRRP advertises on", what)
+	}
+	for _, p := range h.Ports {
+		if self, ok := ports[p]; !ok {
+			bad("%s.ports: %q: not a port name of the appliance", what, p)
+		} else if !self {
+			bad("%s.ports: %q: the port has no self IP to advertise from", what, p)
+		}
+	}
+	for _, kv := range [][2]string{{"mirror_addr", h.MirrorAddr}, {"mirror_peer", h.MirrorPeer}} {
+		if ap, err := netip.ParseAddrPort(kv[1]); kv[1] != "" && (err != nil || ap.Port() == 0) {
+			bad("%s.%s %q: want ADDR:PORT", what, kv[0], kv[1])
+		}
+	}
+	if (h.MirrorAddr == "") != (h.MirrorPeer == "") {
+		bad("%s.mirror_peer: mirror_addr and mirror_peer go together", what)
+	}
+	if c := h.ConfigSync; c != "" {
+		if _, err := netip.ParseAddr(c); err != nil {
+			if ap, err := netip.ParseAddrPort(c); err != nil || ap.Port() == 0 {
+				bad("%s.configsync %q: want IP or IP:PORT", what, c)
+			}
+		}
+	}
 }
 
 // localPath is a relative path that stays in its directory.

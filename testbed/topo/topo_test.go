@@ -23,6 +23,32 @@ hosts:
   - {name: web1, segment: br-b, address: 198.18.2.11/24, serve: {udp: ":7", listen: ["80:http", "83:slow=2s"]}}
 `
 
+// haSmall is an ha: section for small's appliance, whose first port is
+// named ext.
+const haSmall = `    ha: {vrid: 7, priority: 200, advert_interval: 10, ports: [ext],
+         mirror_addr: "127.0.0.1:4801", mirror_peer: "127.0.0.2:4801", configsync: 127.0.0.1}`
+
+// withHA is small with the ha: section and lb-a named ext.
+var withHA = strings.Replace(strings.Replace(small, "    mgmt: true\n", "    mgmt: true\n"+haSmall+"\n", 1), "device: lb-a,", "device: lb-a, name: ext,", 1)
+
+// An ha: section parses, and becomes the boot flags of `lbx run`.
+func TestParseHA(t *testing.T) {
+	f, err := Parse([]byte(withHA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.Appliances[0]
+	if a.Ports[0].PortName() != "ext" || a.Ports[1].PortName() != "lb-b" || a.HA == nil {
+		t.Fatalf("parsed %+v", a)
+	}
+	got := strings.Join(a.HA.Flags(a.Name), " ")
+	want := "--ha.unit lb --ha.vrid 7 --ha.priority 200 --ha.preempt=false --ha.advert_interval 10 --ha.ports ext " +
+		"--ha.mirror_addr 127.0.0.1:4801 --ha.mirror_peer 127.0.0.2:4801 --ha.configsync 127.0.0.1"
+	if got != want {
+		t.Fatalf("flags\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestParseSmall(t *testing.T) {
 	f, err := Parse([]byte(small))
 	if err != nil {
@@ -56,11 +82,25 @@ func TestParseErrors(t *testing.T) {
 		{"long device", "device: lb-a", "device: lb-aaaaaaaaaaaaaaaaaa", "ports[0].device \"lb-aaaaaaaaaaaaaaaaaa\""},
 		{"device is a bridge", "device: lb-a", "device: br-a", "link name \"br-a\" is also segments[0]"},
 		{"no serve ports", `udp: ":7", listen: ["80:http", "83:slow=2s"]`, `listen: []`, "hosts[1] (web1).serve: neither listen nor udp"},
+		{"bad port name", "device: lb-a,", "device: lb-a, name: 9x,", "appliances[0] (lb).ports[0].name \"9x\""},
+		{"dup port name", "device: lb-b,", "device: lb-b, name: lb-a,", "ports[1].name \"lb-a\": another port of lb has it"},
+		{"ha vrid", "vrid: 7", "vrid: 256", "appliances[0] (lb).ha.vrid 256: want 1 to 255"},
+		{"ha priority", "priority: 200", "priority: 255", "ha.priority 255: want 1 to 254"},
+		{"ha interval", "advert_interval: 10", "advert_interval: 0", "ha.advert_interval 0"},
+		{"ha port", "ports: [ext]", "ports: [lb-a]", "ha.ports: \"lb-a\": not a port name of the appliance"},
+		{"ha mirror alone", ", mirror_peer: \"127.0.0.2:4801\"", "", "ha.mirror_peer: mirror_addr and mirror_peer go together"},
+		{"ha mirror addr", "127.0.0.1:4801", "127.0.0.1", "ha.mirror_addr \"127.0.0.1\": want ADDR:PORT"},
+		{"ha configsync", "configsync: 127.0.0.1", "configsync: host", "ha.configsync \"host\": want IP or IP:PORT"},
+		{"ha unknown key", "vrid: 7", "vrid: 7, unit: x", "field unit not found"},
 		{"config outside", "mgmt: true", "mgmt: true\n    config: ../x.conf", "appliances[0] (lb).config \"../x.conf\": want a path relative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			text := strings.Replace(small, c.old, c.new, 1)
-			if text == small {
+			base := small
+			if strings.HasPrefix(c.name, "ha ") {
+				base = withHA
+			}
+			text := strings.Replace(base, c.old, c.new, 1)
+			if text == base {
 				t.Fatalf("edit %q changed nothing", c.name)
 			}
 			_, err := Parse([]byte(text))
@@ -68,6 +108,10 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+	noSelf := strings.NewReplacer("ports: [ext]", "ports: [ext, int]", "self: 198.18.2.2/24", "name: int").Replace(withHA)
+	if _, err := Parse([]byte(noSelf)); err == nil || !strings.Contains(err.Error(), `ha.ports: "int": the port has no self IP`) {
+		t.Errorf("ha on a port without a self IP: error %v", err)
 	}
 	for _, text := range []string{"", "name: x\n---\nname: y\n", "[1, 2]"} {
 		if _, err := Parse([]byte(text)); err == nil {
@@ -107,6 +151,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(small))
 	b, err := builtin.ReadFile("builtin/arr/topology.yaml")
 	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	if b, err = builtin.ReadFile("builtin/ha/topology.yaml"); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(b)
