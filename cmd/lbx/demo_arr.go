@@ -23,19 +23,11 @@ var arrNodes = []struct{ name, addr string }{{"arr1", "198.18.3.101"}, {"arr2", 
 // active/active with a slowed node), the topology down. A scenario that
 // does not turn out as the paper says is an error.
 func arrDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) {
-	t, err := testbed.LoadTopology("arr")
+	tb, down, err := upTopology("arr", w, opts)
 	if err != nil {
 		return err
 	}
-	opts.Topology, opts.Log = &t, w
-	tb, err := testbed.Up(opts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		fmt.Fprintln(w, "\n== tearing the testbed down")
-		err = errors.Join(err, tb.Down())
-	}()
+	defer down(&err)
 	jarDir, err := os.MkdirTemp("", "lbx-arr-demo")
 	if err != nil {
 		return err
@@ -242,4 +234,22 @@ func waitARR(ctx context.Context, tb *testbed.Testbed, arr1, arr2 string, limit 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// upTopology brings the built-in topology name up for a demo, logging to
+// w; down, deferred with the demo's error, tears it down and joins the
+// teardown's error to it.
+func upTopology(name string, w io.Writer, opts testbed.Options) (tb *testbed.Testbed, down func(*error), err error) {
+	t, err := testbed.LoadTopology(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Topology, opts.Log = &t, w
+	if tb, err = testbed.Up(opts); err != nil {
+		return nil, nil, err
+	}
+	return tb, func(err *error) {
+		fmt.Fprintln(w, "\n== tearing the testbed down")
+		*err = errors.Join(*err, tb.Down())
+	}, nil
 }

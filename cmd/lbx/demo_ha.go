@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -26,19 +25,11 @@ const haDripLines, haDripMS = 100, 100
 // transfer across kill -9 of the new active unit, the topology down. A
 // step that turns out otherwise is an error.
 func haDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) {
-	t, err := testbed.LoadTopology("ha")
+	tb, down, err := upTopology("ha", w, opts)
 	if err != nil {
 		return err
 	}
-	opts.Topology, opts.Log = &t, w
-	tb, err := testbed.Up(opts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		fmt.Fprintln(w, "\n== tearing the testbed down")
-		err = errors.Join(err, tb.Down())
-	}()
+	defer down(&err)
 	vip := "http://" + tb.Topo.VIP.String()
 	step := func(title string) { fmt.Fprintf(w, "\n== %s\n", title) }
 	// exec runs a tmsh command on a unit.
