@@ -10,7 +10,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -281,6 +283,21 @@ func (b *bench) place() ([]string, error) {
 			return nil, err
 		}
 	}
+	// The NAPI threads that take lbx-xdp's frames through GRO on its
+	// switch ends (testbed/ethtool.VethGRO) do the receive work that RPS puts
+	// on CPU 1 for the kernel contenders.
+	napi, err := napiThreads("napi/" + xdpPeer.SwExt[:len(xdpPeer.SwExt)-1])
+	if err != nil {
+		return nil, err
+	}
+	if len(napi) == 0 {
+		return nil, fmt.Errorf("pin lbx-xdp's NAPI threads: no thread named napi/%s*", xdpPeer.SwExt[:len(xdpPeer.SwExt)-1])
+	}
+	for _, pid := range napi {
+		if err := pin("1", pid, "NAPI thread"); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range []peerSpec{nftPeer, routePeer, haproxyPeer, haproxyHTTPPeer} {
 		for _, dev := range []string{"eth0", "eth1"} {
 			out, err := exec.Command("ip", "netns", "exec", s.NS, "sh", "-c",
@@ -293,6 +310,7 @@ func (b *bench) place() ([]string, error) {
 	return []string{
 		"CPU 0 — the ends: wrk, iperf3 -c and the UDP sender in lbx-client (`taskset -c 0`), the iperf3 servers and UDP sinks (`taskset -c 0`), and the emulated servers, which the testbed starts (`taskset -a -p -c 0 PID`).",
 		"CPU 1 — the contender: lbx-xdp's `lbx run` and both HAProxy processes start under `taskset -c 1` (so HAProxy starts one thread and Go's GOMAXPROCS is 1); lbx-tap's `lbx run`, which the testbed starts, is moved there with `taskset -a -p -c 1 PID` (every thread; Go follows the new affinity); for the kernel's work in the nft, route and HAProxy namespaces, RPS on their eth0 and eth1 (`rps_cpus` = 2) moves receive processing — forwarding, conntrack and NAT, HAProxy's TCP — to CPU 1 too.",
+		"CPU 1 also — the kernel threads that run GRO on lbx-xdp's switch-side veth ends (threaded NAPI, set up by the testbed for AF_XDP ports so that the frames lbx-xdp sends reach the bridge and the servers aggregated, as a server's NIC would aggregate them) (`taskset -p -c 1 PID`): the same receive work that RPS puts on CPU 1 for the kernel contenders.",
 		"Not pinnable: the kernel work done in the sending thread's context (a veth transmit runs the bridge in the switch namespace on the sender's CPU; lbx-tap's TAP writes deliver to the servers on CPU 1; lbx-xdp's veth peers have native XDP, which runs before RPS, on the sender's CPU).",
 	}, nil
 }
@@ -665,4 +683,26 @@ func cpuOver(pid int, window time.Duration) (float64, error) {
 		return 0, err
 	}
 	return float64(t1-t0) / clockTicks / time.Since(start).Seconds(), nil
+}
+
+// napiThreads returns the PIDs of the kernel threads whose name starts with
+// prefix (a threaded NAPI instance is named napi/DEVICE-ID, cut to 15
+// bytes).
+func napiThreads(prefix string) ([]int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err == nil && strings.HasPrefix(string(comm), prefix) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lbx/dataplane/afxdp"
+	"lbx/internal/nsspawn"
 	"lbx/testbed/ethtool"
 )
 
@@ -246,8 +247,8 @@ func attachHost(swNS, bridge, swEnd, hostNS string, addr netip.Prefix, gw netip.
 // attachLink connects a namespace to a bridge: a veth pair whose switch end
 // (swEnd) is a bridge port and whose other end, named ifname in peerNS, is
 // up with addr (none when addr is not valid: the switch end's transmit
-// checksum offload is then turned off, for a peer that takes ifname over
-// with AF_XDP). A
+// checksum offload is then turned off and GRO set up for what it receives
+// (ethtool.VethGRO), for a peer that takes ifname over with AF_XDP). A
 // multi-homed benchmark peer calls it once per segment.
 func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) error {
 	peerH, err := netns.GetFromName(peerNS)
@@ -277,10 +278,9 @@ func attachLink(swNS, bridge, swEnd, peerNS, ifname string, addr netip.Prefix) e
 		if err := withNS(swNS, func() error { return afxdp.DisableTxChecksum(swEnd) }); err != nil {
 			return err
 		}
-		// No ethtool.VethGRO here (the testbed's own AF_XDP ports have
-		// it): with GRO on the bench's lbx-xdp switch ends, lbx-tap's VIP
-		// stopped answering in the same run (docs/BENCHMARKS.md, "AF_XDP
-		// bulk"; cause not found yet).
+		if err := ethtool.VethGRO(swNS, swEnd, peerNS, ifname); err != nil {
+			return fmt.Errorf("veth %s: %w", swEnd, err)
+		}
 	}
 	return withLinks(peerNS, func(nl *netlink.Handle) error {
 		l, err := nl.LinkByName(ifname)
@@ -354,10 +354,14 @@ func enslave(swNS, link, bridge string) error {
 	})
 }
 
-// startIn starts cmd inside the named namespace. The child inherits the
-// namespace of the thread that forks it, which withNS pins.
+// startIn starts cmd inside the named namespace (the child inherits the
+// namespace of the thread that forks it). The fork happens on nsspawn's
+// long-lived thread: the children the testbed
+// starts carry a parent-death signal, which the kernel sends when the
+// forking thread exits, and this process's pooled threads do exit (see
+// package nsspawn).
 func startIn(ns string, cmd *exec.Cmd) error {
-	return withNS(ns, cmd.Start)
+	return nsspawn.Start(ns, cmd)
 }
 
 // execIn replaces the current process with argv run inside the namespace,

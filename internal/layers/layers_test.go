@@ -19,6 +19,7 @@ var allowed = map[string][]string{
 	"lbx/internal/clock":      {},
 	"lbx/internal/spareproc":  {},
 	"lbx/internal/atomicfile": {},
+	"lbx/internal/nsspawn":    {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
 	"lbx/pools":               {},
 	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/drop", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/l7spec", "lbx/dataplane/neighbor", "lbx/dataplane/program", "lbx/pools"},
@@ -109,7 +110,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/spareproc"}
+var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/nsspawn", "lbx/internal/spareproc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.
