@@ -122,8 +122,12 @@ func TestHAPairUnicast(t *testing.T) {
 	client := l.host(csw, "client", "198.18.1.10/24", "")
 	lbx1 := l.haUnitWith(csw, ssw, "lbx1", 2, 200, haOpts{peer: 3})
 	lbx2 := l.haUnitWith(csw, ssw, "lbx2", 3, 100, haOpts{peer: 2})
-	waitFor(t, "lbx1 active, lbx2 standby", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
-	if st := lbx2.HA().Status(); st.PeerPriority != 200 || st.Strangers != 0 || st.AddrMismatches != 0 {
+	// lbx2 is standby from its start, before lbx1's first advertisement
+	// reaches it: wait for that too.
+	waitFor(t, "lbx1 active, lbx2 standby and heard lbx1", func() bool {
+		return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby && lbx2.HA().Status().PeerPriority == 200
+	})
+	if st := lbx2.HA().Status(); st.Strangers != 0 || st.AddrMismatches != 0 {
 		t.Errorf("lbx2 status %+v", st)
 	}
 	exec(t, lbx1, "run sys failover standby")

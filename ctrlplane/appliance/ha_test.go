@@ -124,8 +124,12 @@ func TestHAPairFailover(t *testing.T) {
 	lbx1 := l.haUnit(csw, ssw, "lbx1", 2, 200)
 	lbx2 := l.haUnit(csw, ssw, "lbx2", 3, 100)
 
-	waitFor(t, "lbx1 active, lbx2 standby", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
-	if st := lbx2.HA().Status(); st.Peer != netip.MustParseAddr("198.18.1.2") && st.Peer != netip.MustParseAddr("198.18.2.2") || st.PeerPriority != 200 {
+	// lbx2 is standby from its start, before lbx1's first advertisement
+	// reaches it: wait for that too.
+	waitFor(t, "lbx1 active, lbx2 standby and heard lbx1", func() bool {
+		return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby && lbx2.HA().Status().PeerPriority == 200
+	})
+	if st := lbx2.HA().Status(); st.Peer != netip.MustParseAddr("198.18.1.2") && st.Peer != netip.MustParseAddr("198.18.2.2") {
 		t.Errorf("lbx2 sees master %v priority %d", st.Peer, st.PeerPriority)
 	}
 	if name := porttest.ServerName(get(t, client, "http://198.18.1.100/")); name != "server1" {
