@@ -103,8 +103,8 @@ type PersistRecord struct {
 	Addr    netip.Addr
 	Port    uint16
 	Virtual string // virtual that made the record, for show
-	// Key is the beginning of a hash or universal key (the header's
-	// value), for show; zero for other modes and cookie-hash records.
+	// Key is the beginning of a universal or cookie-hash key (the
+	// header's or the cookie's value), for show; zero otherwise.
 	Key KeyText
 }
 

@@ -204,9 +204,13 @@ func (im *importer) farm(f *node) {
 		}
 	}
 	if af := arr.child("affinity"); af != nil && af.attr("useCookie") == "true" {
+		// ARR's affinity is the farm's own: its cookie is named after the
+		// pool (cookie-name's %pool%), so the farms a virtual's policy
+		// forwards to do not overwrite one another's cookie, as one fixed
+		// name shared by the virtual's pools would.
 		p := &config.Persistence{Name: im.name(name, "_affinity"), Type: config.PersistCookie, DefaultsFrom: config.PersistCookie.Builtin(),
 			Description: "ARR server affinity of farm " + name,
-			Method:      config.Some("insert"), CookieName: config.Some(af.attrOr("cookieName", "ARRAffinity"))}
+			Method:      config.Some("insert"), CookieName: config.Some(af.attrOr("cookieName", "ARRAffinity") + "_%pool%")}
 		im.res.Config.Persistence[p.Name] = p
 		im.res.Affinity[strings.ToLower(name)] = p.Name
 	}

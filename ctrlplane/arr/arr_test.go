@@ -133,7 +133,7 @@ func TestSampleRoutes(t *testing.T) {
 			t.Errorf("%s Host %s UA %q cookie %q: %s (rules %v), want %s", tc.target, tc.host, tc.ua, tc.cookie, got, d.Matched, tc.want)
 		}
 	}
-	if p := r.Affinity["appfarm"]; p != "/Common/appFarm_affinity" || r.Config.Persistence[p].CookieName.V != "ARRAffinity" {
+	if p := r.Affinity["appfarm"]; p != "/Common/appFarm_affinity" || r.Config.Persistence[p].CookieName.V != "ARRAffinity_%pool%" {
 		t.Errorf("affinity %v", r.Affinity)
 	}
 }

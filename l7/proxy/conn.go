@@ -521,10 +521,7 @@ func (cc *clientConn) connect(cfg *Config, req *http.Request, poolName string, p
 
 // cookieName is the persistence cookie's name for a pool.
 func cookieName(cfg *Config, pool string) string {
-	if cfg.Cookie.Name != "" {
-		return cfg.Cookie.Name
-	}
-	return pools.CookieName(pool)
+	return pools.CookieNameFor(cfg.Cookie.Name, pool)
 }
 
 // hasCookie reports whether req carries the persistence cookie for dst.
