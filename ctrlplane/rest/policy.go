@@ -319,7 +319,8 @@ func (s *Server) policyView(name string, draft bool, segs []string, req *request
 			return r, nil
 		}
 		ref := r[segs[3]+"Reference"].(map[string]any)
-		return collection(req, base+"/rules/"+segs[2]+"/"+segs[3], ref["items"].([]map[string]any))
+		its, _ := ref["items"].([]map[string]any)
+		return collection(req, base+"/rules/"+segs[2]+"/"+segs[3], its)
 	}
 }
 

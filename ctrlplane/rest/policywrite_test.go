@@ -97,6 +97,12 @@ create ltm pool app_pool members add { 198.18.2.14:80 }
 		t.Fatalf("rules in ordinal order = %v", its)
 	}
 
+	if its := items(t, f.must(asAdmin, "GET", pub+"/rules/images/actions", nil, 200)); len(its) != 2 || its[0]["pool"] != "/Common/static_pool" {
+		t.Fatalf("actions subcollection = %v", its)
+	}
+	if its := items(t, f.must(asAdmin, "GET", pub+"/rules/default/conditions", nil, 200)); len(its) != 0 {
+		t.Fatalf("conditions of a rule without any = %v", its)
+	}
 	// The published policy directly (pre-12.1 clients, go-bigip's PUT).
 	f.must(asAdmin, "PATCH", pub+"/rules/images", map[string]any{"ordinal": 9}, 200)
 	f.must(asAdmin, "DELETE", pub+"/rules/default", nil, 200)

@@ -108,9 +108,19 @@ func Rule(r *config.PolicyRule, base string, link func(string) string) map[strin
 		}
 		acts = append(acts, m)
 	}
-	o["conditionsReference"] = map[string]any{"link": link(self + "/conditions"), "isSubcollection": true, "items": conds}
-	o["actionsReference"] = map[string]any{"link": link(self + "/actions"), "isSubcollection": true, "items": acts}
+	// As BIG-IP, an empty subcollection has no items: Ansible's
+	// bigip_policy_rule reads that as all_traffic (no conditions).
+	o["conditionsReference"] = subcollection(link(self+"/conditions"), conds)
+	o["actionsReference"] = subcollection(link(self+"/actions"), acts)
 	return o
+}
+
+func subcollection(link string, items []map[string]any) map[string]any {
+	m := map[string]any{"link": link, "isSubcollection": true}
+	if len(items) > 0 {
+		m["items"] = items
+	}
+	return m
 }
 
 func nonNil(s []string) []string {
