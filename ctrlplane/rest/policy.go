@@ -126,6 +126,8 @@ func (s *Server) policy(req *request, segs []string) (op, error) {
 		}
 		ref := config.Ref{Kind: config.KindPolicy, Name: name}
 		return op{apply: func(t *store.Txn) error { return t.Delete(ref) }, result: func(*status.View) (any, error) { return nil, nil }}, nil
+	case len(segs) == 1 && !draft && req.method == http.MethodPatch && req.query.Get("options") == "create-draft" && len(b) == 0:
+		return s.createDraft(req, name) // go-bigip's CreatePolicyDraft
 	case len(segs) == 1 && !draft && b["createDraft"] != nil:
 		if on, err := boolOrWord(b["createDraft"]); err != nil || !on || len(b) != 1 {
 			return op{}, errf(400, "Invalid value for property \"createDraft\" of /%s: want {\"createDraft\": true} alone", item)

@@ -82,7 +82,7 @@ func TestName(t *testing.T) {
 		name  string
 		draft bool
 	}{
-		"~Common~p": {"/Common/p", false}, "p": {"/Common/p", false}, "~Common~Drafts~p": {"/Common/p", true}, "/Common/Drafts/p": {"/Common/p", true},
+		"~Common~p": {"/Common/p", false}, "p": {"/Common/p", false}, "~Common~Drafts~p": {"/Common/p", true}, "/Common/Drafts/p": {"/Common/p", true}, "Common~p": {"/Common/p", false}, "Common~Drafts~p": {"/Common/p", true},
 	} {
 		n, d, err := Name(in)
 		if err != nil || n != want.name || d != want.draft {

@@ -18,10 +18,14 @@ const DraftPrefix = "/" + config.CommonPartition + "/Drafts/"
 // DraftPath is a draft's full path: /Common/P → /Common/Drafts/P.
 func DraftPath(name string) string { return DraftPrefix + config.BaseName(name) }
 
-// Name reads a policy's id or full path (~Common~P, P, ~Common~Drafts~P,
-// /Common/Drafts/P): its published name and whether it names the draft.
+// Name reads a policy's id or full path (~Common~P, Common~P, P,
+// ~Common~Drafts~P, /Common/Drafts/P): its published name and whether it
+// names the draft.
 func Name(s string) (string, bool, error) {
 	path := strings.ReplaceAll(s, "~", "/")
+	if strings.HasPrefix(path, config.CommonPartition+"/") {
+		path = "/" + path // go-bigip's Common~P
+	}
 	draft := strings.HasPrefix(path, DraftPrefix)
 	n, err := config.FullName(strings.TrimPrefix(path, DraftPrefix))
 	return n, draft, err
@@ -116,7 +120,7 @@ func Policy(p *config.Policy, draft, exp bool, link func(string) string) map[str
 
 // policyReadOnly are a policy's properties a client sends back unchanged.
 var policyReadOnly = []string{"name", "partition", "fullPath", "kind", "generation", "selfLink",
-	"status", "subPath", "strategyReference", "lastModified", "references"}
+	"status", "subPath", "strategyReference", "lastModified", "references", "publishedCopy"}
 
 func words(v json.RawMessage, allowed ...string) ([]string, error) {
 	var l []string
