@@ -180,7 +180,6 @@ func (s *Server) policyPost(req *request) (op, error) {
 	if err != nil {
 		return op{}, err
 	}
-	delete(b, "command")
 	if sp, ok := b["subPath"]; ok {
 		w, err := word(sp, "Drafts", "")
 		if err != nil {
