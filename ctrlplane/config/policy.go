@@ -22,7 +22,7 @@ type Policy struct {
 	Strategy    PolicyStrategy `json:"strategy"`
 	Requires    []string       `json:"requires"` // "http", "tcp": as written, sorted
 	Controls    []string       `json:"controls"` // "forwarding": as written, sorted
-	Status      string         `json:"status"`   // "published" (default) or "draft"; lbx does not distinguish them
+	Status      string         `json:"status"`   // "published" (default), "draft" or "legacy", as written; lbx evaluates every policy (REST's drafts, /Common/Drafts/P, are kept apart by ctrlplane/rest until published)
 	Rules       []PolicyRule   `json:"rules"`    // sorted by ordinal, then name
 	Extras
 }
