@@ -30,6 +30,40 @@ func CookieName(pool string) string {
 	return "BIGipServer" + strings.ReplaceAll(pool, "/", "~")
 }
 
+// CookiePoolToken in a cookie profile's cookie-name stands for the pool
+// the request goes to (an lbx extension, off unless written): with
+// cookie-name ARRAffinity_%pool%, pool /Common/appFarm's cookie is
+// ARRAffinity_appFarm, so pools that share the profile keep one cookie
+// each, as ARR's farms do, instead of overwriting one another's as one
+// fixed name does on BIG-IP.
+const CookiePoolToken = "%pool%"
+
+// CookieNameFor is the persistence cookie's name for pool: name with
+// CookiePoolToken replaced by the pool's name (its base name, any byte
+// that is not an HTTP token character written as '_'), name itself
+// without the token, and CookieName(pool) when name is empty.
+func CookieNameFor(name, pool string) string {
+	if name == "" {
+		return CookieName(pool)
+	}
+	if !strings.Contains(name, CookiePoolToken) {
+		return name
+	}
+	base := []byte(pool[strings.LastIndexByte(pool, '/')+1:])
+	for i, c := range base {
+		if !tokenChar(c) {
+			base[i] = '_'
+		}
+	}
+	return strings.ReplaceAll(name, CookiePoolToken, string(base))
+}
+
+// tokenChar reports whether c may be in an HTTP token (RFC 9110 tchar),
+// which is what a cookie name is.
+func tokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
 func swap16(v uint16) uint16 { return v>>8 | v<<8 }
 
 // EncodeCookie returns the cookie value for a member address and port.

@@ -69,3 +69,19 @@ func FuzzDecodeCookie(f *testing.F) {
 		}
 	})
 }
+
+// CookieNameFor: the default BIGipServer name, a fixed name, and the
+// %pool% template with the pool's base name made a token.
+func TestCookieNameFor(t *testing.T) {
+	for _, tc := range []struct{ name, pool, want string }{
+		{"", "/Common/web", "BIGipServer~Common~web"},
+		{"ARRAffinity", "/Common/web", "ARRAffinity"},
+		{"ARRAffinity_%pool%", "/Common/appFarm", "ARRAffinity_appFarm"},
+		{"%pool%-%pool%", "/Common/a.b", "a.b-a.b"},
+		{"x_%pool%", "/Common/2001:db8::1", "x_2001_db8__1"},
+	} {
+		if got := CookieNameFor(tc.name, tc.pool); got != tc.want {
+			t.Errorf("CookieNameFor(%q, %q) = %q, want %q", tc.name, tc.pool, got, tc.want)
+		}
+	}
+}

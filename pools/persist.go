@@ -103,12 +103,16 @@ type PersistRecord struct {
 	Addr    netip.Addr
 	Port    uint16
 	Virtual string // virtual that made the record, for show
+	// Key is the beginning of a universal or cookie-hash key (the
+	// header's or the cookie's value), for show; zero otherwise.
+	Key KeyText
 }
 
 // PersistRecordView is one line of show ltm persistence persist-records.
 type PersistRecordView struct {
 	Mode      string // "source-address", "hash"
-	Value     string // client address (masked) or key hash
+	Value     string // client address (masked), the key (KeyText.String) or, without one, its hash
+	Hash      string // hash, universal and cookie modes: the key hash, in hex; "" for source-address
 	Virtual   string
 	Pool      string
 	Member    string
@@ -474,13 +478,20 @@ func (t *PersistTable) Records(now int64, f PersistFilter) []PersistRecordView {
 				continue
 			}
 			v := PersistRecordView{
-				Mode:      en.key.Mode.String(),
-				Value:     en.key.value(),
+				Mode:  en.key.Mode.String(),
+				Value: en.key.value(),
+
 				Virtual:   en.rec.Virtual,
 				Pool:      en.rec.Pool,
 				Member:    en.rec.Member,
 				Age:       time.Duration(now - en.used),
 				Remaining: -1,
+			}
+			if en.key.Mode != PersistSourceAddr {
+				v.Hash = v.Value
+			}
+			if !en.rec.Key.IsZero() {
+				v.Value = en.rec.Key.String()
 			}
 			if en.ttl > 0 {
 				v.Remaining = time.Duration(en.ttl - (now - en.used))

@@ -4,8 +4,10 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var (
@@ -412,12 +414,48 @@ func TestPersistConsistentAndRemember(t *testing.T) {
 	}
 	// Remember: the member that set the cookie owns its value.
 	k := KeyHash("remembered", false)
-	p1.Remember(&ps1, k, p1.Members[2].Addr, p1.Members[2].Port, 80, 0)
+	p1.Remember(&ps1, k, KeyText{}, p1.Members[2].Addr, p1.Members[2].Port, 80, 0)
 	ps1.Key = k
 	if got, _ := p1.Pick(&Request{}, &ps1, nil); got.Name != p1.Members[2].Name {
 		t.Fatalf("remembered key picked %s, want %s", got.Name, p1.Members[2].Name)
 	}
 	if KeyHash("WWW.Example.com", true) != KeyHash("www.example.com", true) || KeyHash("A", false) == KeyHash("a", false) {
 		t.Fatal("KeyHash: fold must ignore ASCII case, no fold must not")
+	}
+}
+
+// A hash or universal record keeps the beginning of its key for show:
+// bounded, escaped, marked when cut; the hash stays alongside.
+func TestPersistRecordKeyText(t *testing.T) {
+	tab := NewPersistTable(64)
+	long := strings.Repeat("x", 40)
+	for i, key := range []string{"www.example.com", "a b\\c\x01", long} {
+		k := HashKey(NameHash("prof"), 0, KeyHash(key, false))
+		k.Mode = PersistUniversal
+		tab.Record(k, PersistRecord{Pool: "/Common/p", Member: "/Common/m" + strconv.Itoa(i), Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Key: MakeKeyText(key)}, 1, 0)
+	}
+	src := SourceAddrKey(NameHash("prof"), 0, netip.MustParseAddr("192.0.2.7"), 32)
+	tab.Record(src, PersistRecord{Pool: "/Common/p", Member: "/Common/m9", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}, 1, 0)
+	recs := tab.Records(2, PersistFilter{})
+	want := []string{"www.example.com", `a\x20b\\c\x01`, strings.Repeat("x", 30) + "...", "192.0.2.7"}
+	if len(recs) != len(want) {
+		t.Fatalf("records %+v", recs)
+	}
+	for i, r := range recs {
+		if r.Value != want[i] {
+			t.Errorf("record %d value %q, want %q", i, r.Value, want[i])
+		}
+		if i < 3 && r.Hash != strconv.FormatUint(KeyHash([]string{"www.example.com", "a b\\c\x01", long}[i], false), 16) {
+			t.Errorf("record %d hash %q", i, r.Hash)
+		}
+		if i == 3 && r.Hash != "" {
+			t.Errorf("source-address record with a hash %q", r.Hash)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = MakeKeyText(long) }); n != 0 {
+		t.Errorf("MakeKeyText allocates %v times", n)
+	}
+	if s := unsafe.Sizeof(KeyText{}); s != 32 {
+		t.Errorf("KeyText is %d bytes, want 32", s)
 	}
 }

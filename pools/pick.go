@@ -23,6 +23,9 @@ type Persist struct {
 	MaskBits  int    // source-address mask for IPv4 clients, as a prefix length; 0 = /32
 	MaskBits6 int    // the same for IPv6 clients; 0 = /128
 	Key       uint64 // hash, universal and cookie-hash modes: the key hash of this connection or request
+	// KeyText is the beginning of the key Key hashes, kept in a new
+	// record for show (zero: show prints the hash).
+	KeyText KeyText
 
 	// Consistent chooses the member of a key without a record by
 	// rendezvous hashing of Key over the available members, instead of by
@@ -109,6 +112,9 @@ func (p *Pool) Pick(r *Request, ps *Persist, s *Scratch) (*Member, bool) {
 	}
 	m := &p.Members[i]
 	rec := PersistRecord{Pool: p.Name, Member: m.Name, Addr: m.Addr.Unmap(), Port: m.Port, Virtual: ps.Virtual}
+	if ps.Mode != PersistSourceAddr {
+		rec.Key = ps.KeyText
+	}
 	ps.Table.record(key, rec, p.sessionCounter(i, ps.Table), r.Now, ps.Timeout)
 	return m, true
 }
@@ -184,11 +190,11 @@ func KeyHash(s string, fold bool) uint64 {
 	return mix64(h)
 }
 
-// Remember records that key hash k goes to the member of p at addr and
-// port (a member of port 0 matches vport): cookie persistence, method
-// hash, when the member sets its cookie. Nothing is recorded for an
-// address and port that is no member of p.
-func (p *Pool) Remember(ps *Persist, k uint64, addr netip.Addr, port, vport uint16, now int64) {
+// Remember records that key hash k (whose key text begins) goes to the
+// member of p at addr and port (a member of port 0 matches vport): cookie
+// persistence, method hash, when the member sets its cookie. Nothing is
+// recorded for an address and port that is no member of p.
+func (p *Pool) Remember(ps *Persist, k uint64, text KeyText, addr netip.Addr, port, vport uint16, now int64) {
 	if p == nil || ps == nil || ps.Table == nil {
 		return
 	}
@@ -204,7 +210,7 @@ func (p *Pool) Remember(ps *Persist, k uint64, addr netip.Addr, port, vport uint
 		}
 		key := HashKey(ps.Profile, ps.Scope, k)
 		key.Mode = ps.Mode
-		rec := PersistRecord{Pool: p.Name, Member: m.Name, Addr: addr, Port: m.Port, Virtual: ps.Virtual}
+		rec := PersistRecord{Pool: p.Name, Member: m.Name, Addr: addr, Port: m.Port, Virtual: ps.Virtual, Key: text}
 		ps.Table.record(key, rec, p.sessionCounter(i, ps.Table), now, ps.Timeout)
 		return
 	}

@@ -167,6 +167,20 @@ func TestIntegrationARRActivePassive(t *testing.T) {
 	if _, _, servers := requestsPerNode(t, tb, 4, "-b", jar, url); strings.Count(strings.Join(servers, " "), pinned) != 4 {
 		t.Fatalf("with the cookie through arr2: %v, want %s every time", servers, pinned)
 	}
+	// Static content in between gets its farm's own cookie
+	// (ARRAffinity_staticFarm, cookie-name ARRAffinity_%pool%): the
+	// application server's is not overwritten, as with ARR's per-farm
+	// affinity.
+	css := "http://" + tb.Topo.VIP.String() + "/site.css"
+	if s := ServerName(curl(t, tb, "-c", jar, "-b", jar, css)); s != "static1" && s != "static2" {
+		t.Fatalf("%s answered by %q, want a static server", css, s)
+	}
+	if b, err := os.ReadFile(jar); err != nil || !strings.Contains(string(b), "ARRAffinity_staticFarm") || !strings.Contains(string(b), "ARRAffinity_appFarm") {
+		t.Fatalf("want one affinity cookie per farm in the jar (%v):\n%s", err, b)
+	}
+	if _, _, servers := requestsPerNode(t, tb, 4, "-b", jar, url); strings.Count(strings.Join(servers, " "), pinned) != 4 {
+		t.Fatalf("with the cookies after a static request: %v, want %s every time", servers, pinned)
+	}
 
 	// arr2 crashes: the monitor (interval 1 s, timeout 4 s) marks it down.
 	if err := tb.CrashApplianceNamed("arr2"); err != nil {

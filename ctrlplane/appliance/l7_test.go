@@ -371,6 +371,13 @@ func TestHTTPVirtualHostAffinity(t *testing.T) {
 	if err != nil || strings.Count(out, "universal") != 4 {
 		t.Fatalf("want 4 universal records (%v):\n%s", err, out)
 	}
+	// Each record shows its key, the host name as the first request
+	// wrote it, as BIG-IP does (not its hash).
+	for _, host := range []string{"a.example.com", "b.example.com", "c.example.com", "d.example.com"} {
+		if !strings.Contains(strings.ToLower(out), " "+host+" ") {
+			t.Fatalf("no record shows the key %s:\n%s", host, out)
+		}
+	}
 	if st := tb.app.HTTPProxy("/Common/vs_host").Stats(); st["header_persisted"] != 12 {
 		t.Fatalf("proxy counters %v: want 12 requests placed by the header", st)
 	}
@@ -408,6 +415,14 @@ func TestHTTPVirtualCookieHashAndRewrite(t *testing.T) {
 	for range 3 {
 		if _, body := fetch(t, c, "http://198.18.1.104/", "Cookie", "JSESSIONID=unseen"); porttest.ServerName(body) != first {
 			t.Fatalf("an unseen cookie value moved from %s to %s", first, porttest.ServerName(body))
+		}
+	}
+	// The records show the cookie values they are keyed by (recorded from
+	// the member's Set-Cookie, or by the request that carried an unseen one).
+	out, err := tb.app.Exec("show ltm persistence persist-records virtual vs_hash")
+	for _, v := range []string{"s1", "s2", "s3", "unseen"} {
+		if err != nil || !strings.Contains(out, " "+v+" ") {
+			t.Fatalf("no record shows the cookie value %s (%v):\n%s", v, err, out)
 		}
 	}
 	// A hash profile without cookie-name is refused, naming it.

@@ -204,9 +204,18 @@ func (im *importer) farm(f *node) {
 		}
 	}
 	if af := arr.child("affinity"); af != nil && af.attr("useCookie") == "true" {
+		// ARR's affinity is the farm's own: its cookie is named after the
+		// pool (cookie-name's %pool%), so the farms a virtual's policy
+		// forwards to do not overwrite one another's cookie, as one fixed
+		// name shared by the virtual's pools would.
+		ck := af.attrOr("cookieName", "ARRAffinity")
+		if !cookieToken(ck) {
+			im.note(af.line, "farm %s affinity cookieName %q: not a cookie name; ARRAffinity used", name, ck)
+			ck = "ARRAffinity"
+		}
 		p := &config.Persistence{Name: im.name(name, "_affinity"), Type: config.PersistCookie, DefaultsFrom: config.PersistCookie.Builtin(),
 			Description: "ARR server affinity of farm " + name,
-			Method:      config.Some("insert"), CookieName: config.Some(af.attrOr("cookieName", "ARRAffinity"))}
+			Method:      config.Some("insert"), CookieName: config.Some(ck + "_%pool%")}
 		im.res.Config.Persistence[p.Name] = p
 		im.res.Affinity[strings.ToLower(name)] = p.Name
 	}
@@ -562,4 +571,15 @@ func uniqueRule(p *config.Policy, name string) string {
 		out = name + "_" + strconv.Itoa(i)
 	}
 	return out
+}
+
+// cookieToken reports whether s can name a cookie (an HTTP token).
+func cookieToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

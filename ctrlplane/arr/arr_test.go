@@ -133,7 +133,7 @@ func TestSampleRoutes(t *testing.T) {
 			t.Errorf("%s Host %s UA %q cookie %q: %s (rules %v), want %s", tc.target, tc.host, tc.ua, tc.cookie, got, d.Matched, tc.want)
 		}
 	}
-	if p := r.Affinity["appfarm"]; p != "/Common/appFarm_affinity" || r.Config.Persistence[p].CookieName.V != "ARRAffinity" {
+	if p := r.Affinity["appfarm"]; p != "/Common/appFarm_affinity" || r.Config.Persistence[p].CookieName.V != "ARRAffinity_%pool%" {
 		t.Errorf("affinity %v", r.Affinity)
 	}
 }
@@ -185,6 +185,28 @@ func TestImportErrors(t *testing.T) {
 	}
 }
 
+func farmWithCookie(ck string) []byte {
+	return []byte(`<configuration><webFarms><webFarm name="f"><server address="10.0.0.1"/>` +
+		`<applicationRequestRouting><affinity useCookie="true" cookieName="` + ck + `"/></applicationRequestRouting></webFarm></webFarms></configuration>`)
+}
+
+// An affinity cookieName that cannot name a cookie is noted and replaced;
+// a good one is templated with the pool.
+func TestImportAffinityCookieName(t *testing.T) {
+	farm := farmWithCookie
+	r, err := Import(farm("my aff;x"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Config.Persistence[r.Affinity["f"]]; p == nil || p.CookieName.V != "ARRAffinity_%pool%" || len(r.Notes) != 1 || !strings.Contains(r.Notes[0].What, `cookieName "my aff;x": not a cookie name`) {
+		t.Fatalf("bad cookieName: profile %+v, notes %v", p, r.Notes)
+	}
+	r, err = Import(farm("SiteAff"), Options{})
+	if err != nil || r.Config.Persistence[r.Affinity["f"]].CookieName.V != "SiteAff_%pool%" {
+		t.Fatalf("good cookieName: %v %+v", err, r)
+	}
+}
+
 // FuzzImport: whatever parses imports to tmsh that parses and validates.
 func FuzzImport(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.config")
@@ -195,6 +217,7 @@ func FuzzImport(f *testing.F) {
 	}
 	f.Add([]byte(`<configuration><webFarms><webFarm name="a b"><server address="10.0.0.1"><applicationRequestRouting weight="300" httpPort="0"/></server></webFarm></webFarms>` +
 		`<system.webServer><rewrite><globalRules><rule name="r"><match url="(" /><action type="Rewrite" url="http://a b/{R:0}"/></rule></globalRules></rewrite></system.webServer></configuration>`))
+	f.Add(farmWithCookie("a b"))
 	f.Add([]byte(`<configuration><webFarms><webFarm name="none"><server address="0.0.0.0"/><server address="224.0.0.1"/><server address="10.0.0.1"/><server address="10.0.0.1"/></webFarm></webFarms></configuration>`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := Import(in, Options{})

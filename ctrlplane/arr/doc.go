@@ -6,8 +6,9 @@
 // {HTTP_COOKIE}, {QUERY_STRING}…, regular expressions, wildcards,
 // negate, MatchAll/MatchAny, Rewrite to http://FARM/{R:0},
 // stopProcessing) become lbx objects: a pool and an http monitor per
-// farm, a cookie persistence profile per farm with affinity, and one ltm
-// policy holding the rules. Import returns them as a config fragment
+// farm, a cookie persistence profile per farm with affinity (its cookie
+// name templated with the pool, COOKIE_%pool%, so that farms sharing a
+// virtual keep one cookie each), and one ltm policy holding the rules. Import returns them as a config fragment
 // (printed as tmsh stanzas by `lbx import arr`, ready to push) and the
 // list of what it could not translate, each with its line.
 //

@@ -22,7 +22,7 @@ type Policy struct {
 	Strategy    PolicyStrategy `json:"strategy"`
 	Requires    []string       `json:"requires"` // "http", "tcp": as written, sorted
 	Controls    []string       `json:"controls"` // "forwarding": as written, sorted
-	Status      string         `json:"status"`   // "published" (default) or "draft"; lbx does not distinguish them
+	Status      string         `json:"status"`   // "published" (default), "draft" or "legacy", as written; lbx evaluates every policy (REST's drafts, /Common/Drafts/P, are kept apart by ctrlplane/rest until published)
 	Rules       []PolicyRule   `json:"rules"`    // sorted by ordinal, then name
 	Extras
 }
@@ -286,35 +286,47 @@ var (
 // compile, addresses that parse, pools that exist, and actions complete.
 func validatePolicies(c *Config, add func(Ref, string, error)) {
 	for _, p := range c.PolicyList() {
-		obj := p.Ref()
-		if p.Strategy >= strategyCount {
-			add(obj, "strategy", fmt.Errorf("want one of %s", strings.Join(strategyNames[:], ", ")))
+		checkPolicy(c, p, p.Ref(), add)
+	}
+}
+
+// ValidatePolicy checks one policy, which need not be in c (a draft
+// kept apart), against c's pools, as an apply would: nil, or errors.Join
+// of *ValidationError about obj.
+func ValidatePolicy(c *Config, p *Policy, obj Ref) error {
+	var errs []error
+	checkPolicy(c, p, obj, func(obj Ref, prop string, err error) { errs = append(errs, Invalid(obj, prop, err)) })
+	return errors.Join(errs...)
+}
+
+func checkPolicy(c *Config, p *Policy, obj Ref, add func(Ref, string, error)) {
+	if p.Strategy >= strategyCount {
+		add(obj, "strategy", fmt.Errorf("want one of %s", strings.Join(strategyNames[:], ", ")))
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Rules {
+		rp := "rules " + r.Name
+		if seen[r.Name] {
+			add(obj, rp, errors.New("listed twice"))
 		}
-		seen := map[string]bool{}
-		for _, r := range p.Rules {
-			rp := "rules " + r.Name
-			if seen[r.Name] {
-				add(obj, rp, errors.New("listed twice"))
+		seen[r.Name] = true
+		for i, cond := range r.Conditions {
+			if err := CheckCondition(&cond); err != nil {
+				add(obj, rp+" conditions "+strconv.Itoa(i), err)
 			}
-			seen[r.Name] = true
-			for i, cond := range r.Conditions {
-				if err := CheckCondition(&cond); err != nil {
-					add(obj, rp+" conditions "+strconv.Itoa(i), err)
-				}
+		}
+		targets := 0
+		for i, a := range r.Actions {
+			ap := rp + " actions " + strconv.Itoa(i)
+			if a.Kind.Targets() {
+				targets++
 			}
-			targets := 0
-			for i, a := range r.Actions {
-				ap := rp + " actions " + strconv.Itoa(i)
-				if a.Kind.Targets() {
-					targets++
-				}
-				if err := checkAction(c, &a); err != nil {
-					add(obj, ap, err)
-				}
+			if err := checkAction(c, &a); err != nil {
+				add(obj, ap, err)
 			}
-			if targets > 1 {
-				add(obj, rp+" actions", fmt.Errorf("%d actions choose the target (forward, reset, redirect); a rule may have one", targets))
-			}
+		}
+		if targets > 1 {
+			add(obj, rp+" actions", fmt.Errorf("%d actions choose the target (forward, reset, redirect); a rule may have one", targets))
 		}
 	}
 }

@@ -376,6 +376,9 @@ func validatePersistence(c *Config, add func(Ref, string, error)) {
 				seen[r.Name] = true
 			}
 		}
+		if n := p.CookieName.V; p.CookieName.Set && n != "" && !httpToken(n) {
+			add(obj, "cookie-name "+n, errors.New("not a cookie name (an HTTP token; %pool% may stand for the pool)"))
+		}
 		if h := p.HeaderName.V; p.HeaderName.Set && h != "" && !httpToken(h) {
 			add(obj, "header-name "+h, errors.New("not an HTTP header name"))
 		}

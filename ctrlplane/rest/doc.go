@@ -6,7 +6,10 @@
 // failed logins rate limited per client address (lbx/internal/loginlimit)
 // and logged, and the resources of /mgmt/tm that Ansible's f5_modules and
 // go-bigip use: sys, provision, version, node, pool and members, virtual
-// with profiles and policies, virtual-address, monitors of every type,
+// with profiles and policies, ltm policy with its rules and BIG-IP's
+// draft and publish flow (ctrlplane/rest/icpolicy translates the rules;
+// drafts live in memory until published), virtual-address, monitors of
+// every type,
 // the profile and tunnel collections they read, /stats, sys config save
 // and load, util bash (tmsh -c only), transactions, and the collection
 // queries ($top, $skip, $filter, $select, expandSubcollections).

@@ -16,6 +16,11 @@ import (
 type op struct {
 	apply  func(t *store.Txn) error
 	result func(v *status.View) (any, error)
+	// done: the request changed what it changes already (a policy
+	// draft, which is not configuration); only result is left.
+	done bool
+	// committed, when set, runs once apply is committed.
+	committed func()
 }
 
 func read(f func(v *status.View) (any, error)) op { return op{result: f} }
@@ -73,7 +78,7 @@ func (s *Server) routeTM(req *request) (int, any, error) {
 		return 0, nil, err
 	}
 	if o.apply == nil {
-		if req.method != http.MethodGet {
+		if req.method != http.MethodGet && !o.done {
 			return 0, nil, errMethod(req)
 		}
 		body, err := o.result(s.view())
@@ -111,6 +116,13 @@ func (s *Server) commit(req *request, ops []op) error {
 		}
 		return nil
 	})
+	if err == nil {
+		for _, o := range ops {
+			if o.committed != nil {
+				o.committed()
+			}
+		}
+	}
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"lbx/ctrlplane/rest/icpolicy"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
 	"lbx/ctrlplane/tmsh"
@@ -62,16 +63,18 @@ type Config struct {
 // Server is the iControl REST server. Listen opens it, Serve starts it,
 // Close stops it and waits for its goroutines.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	clk   clock.Clock
-	lim   *loginlimit.Limiter
-	auth  *tokens
-	txns  *txnTable
-	ln    net.Listener
-	hs    *http.Server
-	wg    sync.WaitGroup
-	close sync.Once
+	cfg  Config
+	log  *slog.Logger
+	clk  clock.Clock
+	lim  *loginlimit.Limiter
+	auth *tokens
+	txns *txnTable
+	// drafts are the policy drafts (policy.go).
+	drafts icpolicy.Drafts
+	ln     net.Listener
+	hs     *http.Server
+	wg     sync.WaitGroup
+	close  sync.Once
 }
 
 // Listen builds the server and opens its TLS listener.

@@ -521,10 +521,7 @@ func (cc *clientConn) connect(cfg *Config, req *http.Request, poolName string, p
 
 // cookieName is the persistence cookie's name for a pool.
 func cookieName(cfg *Config, pool string) string {
-	if cfg.Cookie.Name != "" {
-		return cfg.Cookie.Name
-	}
-	return pools.CookieName(pool)
+	return pools.CookieNameFor(cfg.Cookie.Name, pool)
 }
 
 // hasCookie reports whether req carries the persistence cookie for dst.
@@ -560,7 +557,7 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 		if ck, err := req.Cookie(cookieName(cfg, poolName)); err == nil {
 			if cfg.Cookie.Hash {
 				ps := *cfg.Cookie.Persist
-				ps.Key = pools.KeyHash(ck.Value, false)
+				ps.Key, ps.KeyText = pools.KeyHash(ck.Value, false), pools.MakeKeyText(ck.Value)
 				if m, ok := pool.Pick(&r, &ps, &cc.sel); ok {
 					p.ctr.CookiesHonoured.Add(1)
 					return m, memberDst(m, cfg.Port), true, nil
@@ -584,7 +581,7 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 		}
 		if v != "" {
 			ps := *u.Persist
-			ps.Key = pools.KeyHash(v, fold)
+			ps.Key, ps.KeyText = pools.KeyHash(v, fold), pools.MakeKeyText(v)
 			if m, ok := pool.Pick(&r, &ps, &cc.sel); ok {
 				p.ctr.HeaderPersisted.Add(1)
 				return m, memberDst(m, cfg.Port), false, nil
@@ -684,7 +681,7 @@ func editResponse(cfg *Config, resp *http.Response, req *http.Request, cc *clien
 		switch {
 		case ck.Hash:
 			if v, ok := setCookieValue(resp.Header, ck.Name); ok && v != "" {
-				cc.p.opt.Backend.Pool(pool).Remember(ck.Persist, pools.KeyHash(v, false), member.Addr(), member.Port(), cfg.Port, cc.p.opt.Now())
+				cc.p.opt.Backend.Pool(pool).Remember(ck.Persist, pools.KeyHash(v, false), pools.MakeKeyText(v), member.Addr(), member.Port(), cfg.Port, cc.p.opt.Now())
 			}
 		case ck.Rewrite:
 			if rewriteSetCookie(resp.Header, cookieName(cfg, pool), pools.EncodeCookie(member.Addr(), member.Port())) {
