@@ -125,17 +125,10 @@ func contentLength(h []byte) int {
 
 // proxyAllocBudget is what one keep-alive GET through the proxy
 // (one-connect, a reused server connection, no policy, no cookie) may
-// allocate; 29 measured with go1.26. None of it is the proxy's own
-// bookkeeping (TestProxyOwnPathAllocFree): a memory profile of this test
-// puts 24 of them in net/http, the parser and writer the proxy uses —
-// per request 7 in textproto.readMIMEHeader (the request's and the
-// response's Header maps, value slices and strings), 4 in Request.write,
-// 3 io.LimitReaders (the response body and the transfer writers), 2
-// transferWriters, 2 textproto.ReadLine strings, and one each for the
-// Request, the Response, the url.URL, readTransfer's body, Response.Write
-// and writeHeader — and the rest in the runtime around them. Lowering it
-// means replacing net/http's parser and writer with the proxy's own.
-const proxyAllocBudget = 32
+// allocate: nothing. The request and the answer take the proxy's own
+// HTTP/1.1 reader and writer (h1.go, fast.go) over the connections'
+// buffers; with net/http's parser and writer it was 29 (go1.26).
+const proxyAllocBudget = 0
 
 // The proxy's per-request path allocates a bounded, named amount (the
 // budget above): counted with testing.AllocsPerRun over keep-alive
