@@ -37,6 +37,7 @@ type clientConn struct {
 	fmethod   string
 	fconsumed bool
 	fhead     bool
+	fdec      Decision // its router's decision
 }
 
 // limitReader caps what the header phase may read (the header size limit)
@@ -145,10 +146,11 @@ func (cc *clientConn) one(cfg *Config, n int) bool {
 	}
 	cfg = p.cfg.Load() // an apply while the connection was idle counts for this request
 	_ = cc.c.SetReadDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
-	if cfg.Router == nil && cc.readFast(maxHdr) {
+	if _, vr := cfg.Router.(ViewRouter); (cfg.Router == nil || vr) && cc.readFast(maxHdr) {
 		cc.lr.n = math.MaxInt64
 		cc.lr.idle = idle
 		p.ctr.Requests.Add(1)
+		p.ctr.FastPath.Add(1)
 		keep := cc.fq.keepAlive()
 		if cfg.HTTP.MaxRequests > 0 && n+1 >= cfg.HTTP.MaxRequests {
 			keep = false

@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -139,11 +139,37 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 	p := cc.p
 	r := &cc.fq
 	minor, head := r.minor, cc.fmethod == http.MethodHead
+	d := &cc.fdec
+	*d = Decision{}
+	if vr, ok := cfg.Router.(ViewRouter); ok {
+		*d = vr.RouteView(RequestView{cc}, cc.client)
+	}
+	if d.Reset {
+		p.ctr.Resets.Add(1)
+		if tc, ok := cc.c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return false
+	}
+	if d.Reply != nil {
+		p.ctr.Replies.Add(1)
+		hasBody := r.length > 0
+		_, _ = cc.br.Discard(r.size)
+		cc.reply(cfg, d.Reply, keep && !hasBody)
+		return !hasBody // an unread body would be read as the next request
+	}
 	var host string
 	if cfg.HTTP.RedirectRewrite != "" && cfg.HTTP.RedirectRewrite != "none" {
 		host = string(r.host)
+		if d.Host != "" {
+			host = d.Host
+		}
 	}
-	sc, chosen, cookie, resp, ok := cc.forward(cfg, reqView{f: r}, cfg.Pool, netip.AddrPort{})
+	poolName := d.Pool
+	if poolName == "" {
+		poolName = cfg.Pool
+	}
+	sc, chosen, cookie, resp, ok := cc.forward(cfg, reqView{f: r}, poolName, d.Member)
 	if !ok {
 		return false
 	}
@@ -154,8 +180,7 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 	if resp != nil {
 		// An answer for net/http: the request as it needs it.
 		req := &http.Request{Method: cc.fmethod, Host: host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: minor, Header: http.Header{}}
-		var d Decision
-		return cc.relay(cfg, req, resp, sc, chosen, cfg.Pool, cookie, &d, keep, nil)
+		return cc.relay(cfg, req, resp, sc, chosen, poolName, cookie, d, keep, nil)
 	}
 	rs := &cc.fr
 	p.ctr.Responses.Add(1)
@@ -182,7 +207,7 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 		writeField(w, h)
 	}
 	if ck := cfg.Cookie; ck != nil && chosen.IsValid() && !ck.Passive && !cookie {
-		c := &http.Cookie{Name: cookieName(cfg, cfg.Pool), Value: pools.EncodeCookie(chosen.Addr(), chosen.Port()), Path: "/"}
+		c := &http.Cookie{Name: cookieName(cfg, poolName), Value: pools.EncodeCookie(chosen.Addr(), chosen.Port()), Path: "/"}
 		if ck.Expire > 0 {
 			c.Expires = time.Now().Add(ck.Expire).UTC()
 			c.MaxAge = int(ck.Expire / time.Second)
@@ -191,6 +216,11 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 		_, _ = w.WriteString(c.String())
 		_, _ = w.Write(crlf)
 		p.ctr.CookiesInserted.Add(1)
+	}
+	for _, ck := range d.SetCookies {
+		_, _ = w.WriteString("Set-Cookie: ")
+		_, _ = w.WriteString(ck.String())
+		_, _ = w.Write(crlf)
 	}
 	switch {
 	case !keep:
@@ -249,24 +279,49 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 	_, _ = w.WriteString(" ")
 	_, _ = w.Write(r.target)
 	_, _ = w.WriteString(" HTTP/1.1\r\n")
+	d := &cc.fdec
 	for _, h := range r.hdrs {
-		if r.hop(h.name) || erased(cfg.HTTP.HeaderErase, h.name) {
+		if framing(h.name) {
+			if d.Host != "" && foldEq(h.name, "Host") {
+				_, _ = w.WriteString("Host: ")
+				_, _ = w.WriteString(d.Host)
+				_, _ = w.Write(crlf)
+				continue
+			}
+		} else if r.hop(h.name) || erased(cfg.HTTP.HeaderErase, h.name) || editsName(d, h.name) {
 			continue
 		}
 		writeField(w, h)
 	}
+	// The profile's inserts, then the router's (which replace them, as
+	// editRequest does on the net/http path).
 	for _, line := range cfg.HTTP.HeaderInsert {
 		if k, v, ok := strings.Cut(line, ":"); ok {
-			_, _ = w.WriteString(strings.TrimSpace(k))
+			k = strings.TrimSpace(k)
+			if framing(k) || editsName(d, k) {
+				continue
+			}
+			_, _ = w.WriteString(k)
 			_, _ = w.WriteString(": ")
 			_, _ = w.WriteString(strings.TrimSpace(v))
 			_, _ = w.Write(crlf)
 		}
 	}
-	if cfg.HTTP.InsertXFF {
+	if cfg.HTTP.InsertXFF && !editsName(d, "X-Forwarded-For") {
 		_, _ = w.WriteString("X-Forwarded-For: ")
 		_, _ = w.Write(cc.client.Addr().Unmap().AppendTo(w.AvailableBuffer()))
 		_, _ = w.Write(crlf)
+	}
+	for k, vs := range d.SetHeaders {
+		if framing(k) || removed(d.RemoveHeaders, k) {
+			continue
+		}
+		for _, v := range vs {
+			_, _ = w.WriteString(k)
+			_, _ = w.WriteString(": ")
+			_, _ = w.WriteString(v)
+			_, _ = w.Write(crlf)
+		}
 	}
 	if _, err := w.Write(crlf); err != nil {
 		return nil, err
@@ -318,6 +373,35 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 
 // erased reports whether the http profile's header-erase names a header.
 func erased(names []string, name []byte) bool {
+	for _, n := range names {
+		if foldEq(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// framing reports the fields no edit removes or replaces: the target and
+// the framing of the message (net/http writes them from its own fields
+// whatever the header says).
+func framing[T string | []byte](name T) bool {
+	return foldEq(name, "Host") || foldEq(name, "Content-Length") || foldEq(name, "Transfer-Encoding") || foldEq(name, "Trailer")
+}
+
+// editsName reports whether the router's decision sets or removes a header.
+func editsName[T string | []byte](d *Decision, name T) bool {
+	if len(d.SetHeaders) == 0 && len(d.RemoveHeaders) == 0 {
+		return false
+	}
+	for k := range d.SetHeaders {
+		if foldEq(name, k) {
+			return true
+		}
+	}
+	return removed(d.RemoveHeaders, name)
+}
+
+func removed[T string | []byte](names []string, name T) bool {
 	for _, n := range names {
 		if foldEq(name, n) {
 			return true

@@ -123,7 +123,7 @@ func trimOWS(b []byte) []byte {
 }
 
 // foldEq compares ASCII case-insensitively.
-func foldEq(a []byte, b string) bool {
+func foldEq[T string | []byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -229,6 +229,9 @@ func (m *h1msg) connTokens(v []byte) {
 			m.closeTok = true
 		case foldEq(t, "keep-alive"):
 			m.keepTok = true
+		case foldEq(t, "Host") || foldEq(t, "Content-Length") || foldEq(t, "Transfer-Encoding"):
+			// Never removed: the message's own framing and target (net/http
+			// writes them from its parsed fields whatever the header says).
 		default:
 			if len(m.tokens) < maxFastHeaders {
 				m.tokens = append(m.tokens, t)
@@ -442,7 +445,7 @@ func copyN(w *bufio.Writer, br *bufio.Reader, n int64) (readErr bool, err error)
 	return false, nil
 }
 
-// errBadChunk is a malformed chunked body from a member.
+// chunkError is a malformed chunked body from a member.
 type chunkError struct{}
 
 func (chunkError) Error() string { return "malformed chunked body" }
@@ -454,7 +457,11 @@ func copyChunked(w *bufio.Writer, br *bufio.Reader) (readErr bool, err error) {
 	line := func() ([]byte, bool, error) {
 		for {
 			b, _ := br.Peek(br.Buffered())
-			if i := bytes.Index(b, crlf); i >= 0 {
+			switch i := lineEnd(b, 0); i {
+			case -2:
+				return nil, true, chunkError{}
+			case -1:
+			default:
 				return b[:i+2], false, nil
 			}
 			if len(b) >= br.Size() {
@@ -474,7 +481,9 @@ func copyChunked(w *bufio.Writer, br *bufio.Reader) (readErr bool, err error) {
 		if i := bytes.IndexByte(sz, ';'); i >= 0 {
 			sz = sz[:i]
 		}
-		sz = trimOWS(sz)
+		for len(sz) > 0 && (sz[len(sz)-1] == ' ' || sz[len(sz)-1] == '\t') {
+			sz = sz[:len(sz)-1]
+		}
 		var n int64
 		if len(sz) == 0 || len(sz) > 15 {
 			return true, chunkError{}
@@ -503,6 +512,9 @@ func copyChunked(w *bufio.Writer, br *bufio.Reader) (readErr bool, err error) {
 				if err != nil {
 					return rd, err
 				}
+				if len(l) > 2 && !validField(l[:len(l)-2]) {
+					return true, chunkError{}
+				}
 				if _, err := w.Write(l); err != nil {
 					return false, err
 				}
@@ -530,3 +542,18 @@ func copyChunked(w *bufio.Writer, br *bufio.Reader) (readErr bool, err error) {
 }
 
 var crlf = []byte("\r\n")
+
+// validField reports whether a trailer line is a header field: a token,
+// a colon, a value.
+func validField(line []byte) bool {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return false
+	}
+	for _, c := range line[:colon] {
+		if !isTokenByte(c) {
+			return false
+		}
+	}
+	return true
+}
