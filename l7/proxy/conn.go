@@ -29,6 +29,7 @@ type clientConn struct {
 	sel    pools.Scratch
 	server *serverConn  // the dedicated server connection (no one-connect)
 	wdl    lazyDeadline // write deadline of relayed answers
+	rdl    lazyDeadline // read deadline: idle, request or body timeout
 	// The fast path's request and answer (their header tables reused),
 	// the request's method, whether its body was taken from the client
 	// (it cannot be sent again) and its header discarded from br.
@@ -44,6 +45,7 @@ type clientConn struct {
 // and re-arms the idle timeout before each read of a body.
 type limitReader struct {
 	c    net.Conn
+	rdl  *lazyDeadline
 	ctr  *Counters
 	n    int64
 	idle time.Duration // >0: body phase, re-arm the deadline per read
@@ -59,7 +61,7 @@ func (l *limitReader) Read(b []byte) (int, error) {
 		b = b[:l.n]
 	}
 	if l.idle > 0 {
-		_ = l.c.SetReadDeadline(time.Now().Add(l.idle))
+		l.rdl.arm(l.c, false, time.Now(), l.idle)
 	}
 	n, err := l.c.Read(b)
 	l.n -= int64(n)
@@ -110,7 +112,7 @@ func (p *Proxy) serveConn(c net.Conn) {
 		cc.c, cc.tls = tc, true
 		defer func() { _ = tc.Close() }()
 	}
-	cc.lr = &limitReader{c: cc.c, ctr: &p.ctr}
+	cc.lr = &limitReader{c: cc.c, rdl: &cc.rdl, ctr: &p.ctr}
 	cc.br = bufio.NewReaderSize(cc.lr, 4096)
 	cc.cw = &errWriter{c: cc.c, ctr: &p.ctr}
 	cc.bw = bufio.NewWriterSize(cc.cw, 8192)
@@ -140,13 +142,16 @@ func (cc *clientConn) one(cfg *Config, n int) bool {
 	idle := timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)
 	cc.lr.idle = 0
 	cc.lr.n = int64(maxHdr) + int64(cc.br.Size()) // what was read ahead counts against the next request
-	_ = cc.c.SetReadDeadline(time.Now().Add(idle))
+	// Deadlines are armed lazily (deadline.go): a request whose header
+	// came whole with its first byte needs no request timeout.
+	cc.rdl.arm(cc.c, false, time.Now(), idle)
 	if _, err := cc.br.Peek(1); err != nil {
 		return false // closed or idle: no request started
 	}
 	cfg = p.cfg.Load() // an apply while the connection was idle counts for this request
-	_ = cc.c.SetReadDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
-	if _, vr := cfg.Router.(ViewRouter); (cfg.Router == nil || vr) && cc.readFast(maxHdr) {
+	reqTimeout := timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)
+	armReq := func() { cc.rdl.arm(cc.c, false, time.Now(), reqTimeout) }
+	if _, vr := cfg.Router.(ViewRouter); (cfg.Router == nil || vr) && cc.readFast(maxHdr, armReq) {
 		cc.lr.n = math.MaxInt64
 		cc.lr.idle = idle
 		p.ctr.Requests.Add(1)
@@ -157,6 +162,7 @@ func (cc *clientConn) one(cfg *Config, n int) bool {
 		}
 		return cc.handleFast(cfg, keep) && keep
 	}
+	armReq()
 	req, err := http.ReadRequest(cc.br)
 	if err != nil {
 		var ne net.Error

@@ -123,9 +123,10 @@ func methodString(b []byte) string {
 }
 
 // readFast tries the fast path's parser on the next request: true when it
-// took the request (in cc.fq, still in cc.br's buffer).
-func (cc *clientConn) readFast(maxHdr int) bool {
-	if peekHeader(cc.br, cc.fq.parse) != parseOK || cc.fq.size > maxHdr {
+// took the request (in cc.fq, still in cc.br's buffer). beforeRead is
+// called before it reads more than what is buffered.
+func (cc *clientConn) readFast(maxHdr int, beforeRead func()) bool {
+	if peekHeader(cc.br, cc.fq.parse, beforeRead) != parseOK || cc.fq.size > maxHdr {
 		return false
 	}
 	cc.fmethod = methodString(cc.fq.method)
@@ -342,7 +343,7 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 		return nil, err
 	}
 	sc.rdl.arm(sc.c, false, now, DefaultServerTimeout)
-	res := peekHeader(sc.br, cc.fr.parse)
+	res := peekHeader(sc.br, cc.fr.parse, nil)
 	if res == parseOK && cc.fr.chunked && r.minor == 0 {
 		res = parseDecline // an HTTP/1.0 client cannot read chunks
 	}

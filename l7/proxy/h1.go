@@ -406,7 +406,8 @@ func acceptField(_, _ []byte) bool { return true }
 // peekHeader peeks at br until parse accepts or declines a whole header
 // or the buffer is full (declined: too large for the fast path). A read
 // error declines too: net/http reads the same bytes again and meets it.
-func peekHeader(br *bufio.Reader, parse func([]byte) int) int {
+// beforeRead, when set, is called before each read.
+func peekHeader(br *bufio.Reader, parse func([]byte) int, beforeRead func()) int {
 	for {
 		b, _ := br.Peek(br.Buffered())
 		res := parse(b)
@@ -415,6 +416,9 @@ func peekHeader(br *bufio.Reader, parse func([]byte) int) int {
 		}
 		if len(b) >= br.Size() {
 			return parseDecline
+		}
+		if beforeRead != nil {
+			beforeRead()
 		}
 		if _, err := br.Peek(len(b) + 1); err != nil {
 			return parseDecline
