@@ -80,3 +80,35 @@ func FuzzPolicyRouteView(f *testing.F) {
 		}
 	})
 }
+
+// What a policy costs per request on the fast path, in allocations: the
+// Host and target strings copied out of the proxy's buffer and the
+// evaluation's Actions and Matched slices (policy.Evaluate) — named, so
+// that a new one is noticed.
+func TestPolicyRouteViewAllocs(t *testing.T) {
+	pol := &config.Policy{Name: "/Common/p", Rules: []config.PolicyRule{{
+		Name:       "static",
+		Conditions: []config.PolicyCondition{{Operand: config.OperandHTTPURI, Selector: "path", Op: config.OpStartsWith, Values: []string{"/static/"}}},
+		Actions:    []config.PolicyAction{{Kind: config.ActionForwardPool, Pool: "/Common/static"}},
+	}}}
+	pc, err := policy.Compile(&config.Config{Policies: map[string]*config.Policy{pol.Name: pol}}, []string{pol.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &policyRouter{virtual: "/Common/v", port: 80, pc: pc, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	v, ok := proxy.ParseRequestView([]byte("GET /static/a.css HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: x\r\n\r\n"))
+	if !ok {
+		t.Fatal("not parsed")
+	}
+	client := netip.MustParseAddrPort("198.18.1.10:40000")
+	var d proxy.Decision
+	n := testing.AllocsPerRun(200, func() { d = r.RouteView(v, client) })
+	if d.Pool != "/Common/static" {
+		t.Fatalf("decision %+v", d)
+	}
+	const budget = 4 // Host, target, Actions, Matched
+	t.Logf("allocations per routed request: %.0f", n)
+	if n > budget {
+		t.Fatalf("%.0f allocations per routed request, budget %d", n, budget)
+	}
+}
