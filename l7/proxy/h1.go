@@ -374,7 +374,7 @@ func (r *fastReq) keepAlive() bool {
 
 // parse reads a response's status line and header from b. A response the
 // fast path takes: HTTP/1.1, a final status (200 to 599), at most one
-// Content-Length, Transfer-Encoding at most "chunked".
+// Content-Length or Transfer-Encoding "chunked", not both.
 func (r *fastResp) parse(b []byte) int {
 	e := lineEnd(b, 0)
 	switch e {
@@ -398,7 +398,11 @@ func (r *fastResp) parse(b []byte) int {
 		return parseDecline
 	}
 	r.status, r.statusLine = st, line
-	return r.parseHeaders(b, e+2, acceptField)
+	res := r.parseHeaders(b, e+2, acceptField)
+	if res == parseOK && r.chunked && r.length >= 0 {
+		return parseDecline // both: net/http drops the Content-Length
+	}
+	return res
 }
 
 func acceptField(_, _ []byte) bool { return true }
