@@ -8,8 +8,8 @@
 //
 // Parsing and writing are the proxy's own for the common case (h1.go,
 // fast.go): on a virtual without a Router or with a ViewRouter, a request with one Host, an
-// origin-form target and a Content-Length body or none (no
-// Transfer-Encoding, no Expect) is parsed in place in the client
+// origin-form target and a Content-Length or (HTTP/1.1) chunked body or
+// none (no Expect) is parsed in place in the client
 // connection's buffer (its header table reused from request to request),
 // written to the member with the http profile's edits and hop-by-hop
 // removal as it is copied, its body streamed; the member's answer, when it

@@ -154,7 +154,7 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 	}
 	if d.Reply != nil {
 		p.ctr.Replies.Add(1)
-		hasBody := r.length > 0
+		hasBody := r.length > 0 || r.chunked
 		_, _ = cc.br.Discard(r.size)
 		cc.reply(cfg, d.Reply, keep && !hasBody)
 		return !hasBody // an unread body would be read as the next request
@@ -194,7 +194,7 @@ func (cc *clientConn) handleFast(cfg *Config, keep bool) bool {
 	_, _ = w.Write(rs.statusLine)
 	_, _ = w.Write(crlf)
 	for _, h := range rs.hdrs {
-		if rs.hop(h.name) {
+		if rs.hop(h.name) && !(rs.chunked && foldEq(h.name, "Trailer")) {
 			continue
 		}
 		if host != "" && rs.status >= 300 && rs.status < 400 && foldEq(h.name, "Location") {
@@ -289,7 +289,7 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 				_, _ = w.Write(crlf)
 				continue
 			}
-		} else if r.hop(h.name) || erased(cfg.HTTP.HeaderErase, h.name) || editsName(d, h.name) {
+		} else if r.hop(h.name) && !(r.chunked && foldEq(h.name, "Trailer")) || erased(cfg.HTTP.HeaderErase, h.name) || editsName(d, h.name) {
 			continue
 		}
 		writeField(w, h)
@@ -299,7 +299,7 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 	for _, line := range cfg.HTTP.HeaderInsert {
 		if k, v, ok := strings.Cut(line, ":"); ok {
 			k = strings.TrimSpace(k)
-			if framing(k) || editsName(d, k) {
+			if framing(k) || foldEq(k, "Trailer") || editsName(d, k) {
 				continue
 			}
 			_, _ = w.WriteString(k)
@@ -314,7 +314,7 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 		_, _ = w.Write(crlf)
 	}
 	for k, vs := range d.SetHeaders {
-		if framing(k) || removed(d.RemoveHeaders, k) {
+		if framing(k) || foldEq(k, "Trailer") || removed(d.RemoveHeaders, k) {
 			continue
 		}
 		for _, v := range vs {
@@ -327,15 +327,22 @@ func (cc *clientConn) exchangeFast(cfg *Config, sc *serverConn) (*http.Response,
 	if _, err := w.Write(crlf); err != nil {
 		return nil, err
 	}
-	if r.length > 0 {
-		// The body goes as it comes; from here on the request cannot be
-		// sent again.
+	if r.length > 0 || r.chunked {
+		// The body goes as it comes (chunks relayed as they are, their
+		// framing checked); from here on the request cannot be sent
+		// again.
 		cc.fconsumed = true
 		if !cc.fhead {
 			_, _ = cc.br.Discard(r.size)
 			cc.fhead = true
 		}
-		if _, err := copyN(w, cc.br, r.length); err != nil {
+		var err error
+		if r.chunked {
+			_, err = copyChunked(w, cc.br)
+		} else {
+			_, err = copyN(w, cc.br, r.length)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -384,9 +391,10 @@ func erased(names []string, name []byte) bool {
 
 // framing reports the fields no edit removes or replaces: the target and
 // the framing of the message (net/http writes them from its own fields
-// whatever the header says).
+// whatever the header says). The Trailer declaration of a chunked
+// message is kept too, as net/http writes it from the trailer it read.
 func framing[T string | []byte](name T) bool {
-	return foldEq(name, "Host") || foldEq(name, "Content-Length") || foldEq(name, "Transfer-Encoding") || foldEq(name, "Trailer")
+	return foldEq(name, "Host") || foldEq(name, "Content-Length") || foldEq(name, "Transfer-Encoding")
 }
 
 // editsName reports whether the router's decision sets or removes a header.

@@ -213,3 +213,33 @@ func TestFastPathRouterEditsAsNetHTTP(t *testing.T) {
 		t.Fatalf("member saw\n%v on the fast path,\n%v on net/http's", gotH, wantH)
 	}
 }
+
+// A chunked request body on the fast path: relayed chunk by chunk with
+// its trailer, twice over one connection; a malformed one ends in a 502
+// and the connection closes (its body was consumed: no retry).
+func TestFastPathChunkedRequest(t *testing.T) {
+	a := startMember(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "body=%s trailer=%s", body, r.Trailer.Get("X-T"))
+	})
+	be := backend{"/Common/p": newPool(t, "/Common/p", a.addr)}
+	p, addr := startProxy(t, &Config{Pool: "/Common/p"}, be)
+	c, br := rawConn(t, addr)
+	for range 2 {
+		if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nTrailer: X-T\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nX-T: v\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := readResp(t, br, "POST"); body != "body=hello! trailer=v" {
+			t.Fatalf("member answered %q", body)
+		}
+	}
+	if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := readResp(t, br, "POST"); resp.StatusCode != http.StatusBadGateway || !resp.Close {
+		t.Fatalf("malformed chunks: %d close %v, want 502 and close", resp.StatusCode, resp.Close)
+	}
+	if got := p.Counters().FastPath.Load(); got != 3 {
+		t.Fatalf("fast_path %d of 3", got)
+	}
+}

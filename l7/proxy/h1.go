@@ -300,8 +300,9 @@ func isHex(c byte) bool {
 // parseRequest reads a request's line and header from b. A request the
 // fast path takes: HTTP/1.0 or 1.1, a token method other than CONNECT, an
 // origin-form target, exactly one valid ASCII Host (as net/http
-// writes an HTTP/1.0 request without one its own way),
-// at most one Content-Length and no Transfer-Encoding or Expect.
+// writes an HTTP/1.0 request without one its own way), no Expect, and
+// at most one Content-Length or (HTTP/1.1) Transfer-Encoding "chunked",
+// not both.
 func (r *fastReq) parse(b []byte) int {
 	e := lineEnd(b, 0)
 	switch e {
@@ -352,7 +353,7 @@ func (r *fastReq) parse(b []byte) int {
 	if res != parseOK {
 		return res
 	}
-	if r.chunked || hosts != 1 {
+	if hosts != 1 || r.chunked && (r.length >= 0 || r.minor == 0) {
 		return parseDecline
 	}
 	for _, c := range r.host {
