@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 
 	"lbx/ctrlplane/config"
 	"lbx/l7/policy"
@@ -22,10 +24,51 @@ type policyRouter struct {
 	log     *slog.Logger
 }
 
-// Route evaluates the policies on one request.
+// Route evaluates the policies on one request read by net/http.
 func (r *policyRouter) Route(req *http.Request, client netip.AddrPort) proxy.Decision {
 	q := policy.FromHTTP(req, client)
-	d := r.pc.Evaluate(&q)
+	return r.decide(&q, func(name string) []string { return req.Header[name] }, client)
+}
+
+// RouteView evaluates the policies on one request read by the proxy's own
+// parser: the policy's Request gets the strings it compares (the Host,
+// the target, and only the headers the conditions read), copied out of
+// the proxy's buffer.
+func (r *policyRouter) RouteView(v proxy.RequestView, client netip.AddrPort) proxy.Decision {
+	q := policy.Request{Method: v.Method(), Host: string(v.Host()), URI: string(v.Target()), Client: client}
+	q.Path, q.Query, _ = strings.Cut(q.URI, "?")
+	if strings.IndexByte(q.Path, '%') >= 0 {
+		// as net/http's URL.Path: decoded (the proxy checked the escapes)
+		if p, err := url.PathUnescape(q.Path); err == nil {
+			q.Path = p
+		}
+	}
+	if names := r.pc.HeaderNames(); len(names) > 0 {
+		q.Header = http.Header{}
+		for _, n := range names {
+			if vs := viewValues(v, n); len(vs) > 0 {
+				q.Header[n] = vs
+			}
+		}
+	}
+	return r.decide(&q, func(name string) []string { return viewValues(v, name) }, client)
+}
+
+// viewValues returns a header's values, in order, by its canonical name.
+func viewValues(v proxy.RequestView, canon string) []string {
+	var vs []string
+	for i := range v.NumFields() {
+		if name, value := v.Field(i); strings.EqualFold(string(name), canon) {
+			vs = append(vs, string(value))
+		}
+	}
+	return vs
+}
+
+// decide evaluates the policies on q and turns the outcome into the
+// proxy's decision; values returns a request header's current values.
+func (r *policyRouter) decide(q *policy.Request, values func(string) []string, client netip.AddrPort) proxy.Decision {
+	d := r.pc.Evaluate(q)
 	var out proxy.Decision
 	if t, ok := d.Target(); ok {
 		switch t.Kind {
@@ -46,7 +89,7 @@ func (r *policyRouter) Route(req *http.Request, client netip.AddrPort) proxy.Dec
 	for _, a := range d.Actions {
 		switch a.Kind {
 		case config.ActionHeaderInsert, config.ActionHeaderReplace, config.ActionHeaderRemove:
-			r.editHeader(&out, req, a)
+			r.editHeader(&out, values, a)
 		case config.ActionLog:
 			r.log.Info("ltm policy log", "virtual", r.virtual, "client", client.String(), "message", a.Message)
 		}
@@ -59,7 +102,7 @@ func (r *policyRouter) Route(req *http.Request, client netip.AddrPort) proxy.Dec
 // proxy sets each SetHeaders entry as the header's whole value, so an
 // insert carries the values the header already has. Host goes to the
 // request's Host, where net/http keeps it.
-func (r *policyRouter) editHeader(out *proxy.Decision, req *http.Request, a policy.Action) {
+func (r *policyRouter) editHeader(out *proxy.Decision, values func(string) []string, a policy.Action) {
 	name := http.CanonicalHeaderKey(a.Name)
 	if name == "Host" {
 		if a.Kind != config.ActionHeaderRemove {
@@ -74,7 +117,7 @@ func (r *policyRouter) editHeader(out *proxy.Decision, req *http.Request, a poli
 	case config.ActionHeaderInsert:
 		cur, ok := out.SetHeaders[name]
 		if !ok {
-			cur = req.Header[name]
+			cur = values(name)
 		}
 		out.SetHeaders[name] = append(append([]string(nil), cur...), a.Value)
 	case config.ActionHeaderReplace:

@@ -14,6 +14,26 @@ import (
 // Compiled is the policies of one virtual server, ready to evaluate.
 type Compiled struct {
 	policies []compiledPolicy
+	headers  []string // canonical names of the headers the conditions read
+}
+
+// HeaderNames returns the canonical names of the request headers the
+// conditions read (http-header names, User-Agent, Cookie): a Request
+// built from another parser than net/http's needs only those in Header.
+func (c *Compiled) HeaderNames() []string {
+	if c == nil {
+		return nil
+	}
+	return c.headers
+}
+
+func (c *Compiled) needHeader(name string) {
+	for _, n := range c.headers {
+		if n == name {
+			return
+		}
+	}
+	c.headers = append(c.headers, name)
 }
 
 type compiledPolicy struct {
@@ -108,6 +128,14 @@ func Compile(c *config.Config, names []string) (*Compiled, error) {
 					return nil, fmt.Errorf("ltm policy %s: rules %s conditions %d: %w", p.Name, r.Name, i, err)
 				}
 				cr.conds = append(cr.conds, cc)
+				switch cc.operand {
+				case config.OperandHTTPHeader:
+					out.needHeader(cc.name)
+				case config.OperandHTTPCookie:
+					out.needHeader("Cookie")
+				case config.OperandHTTPUserAgent:
+					out.needHeader("User-Agent")
+				}
 			}
 			for _, a := range r.Actions {
 				cr.actions = append(cr.actions, compileAction(a))

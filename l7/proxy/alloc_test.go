@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -125,17 +126,10 @@ func contentLength(h []byte) int {
 
 // proxyAllocBudget is what one keep-alive GET through the proxy
 // (one-connect, a reused server connection, no policy, no cookie) may
-// allocate; 29 measured with go1.26. None of it is the proxy's own
-// bookkeeping (TestProxyOwnPathAllocFree): a memory profile of this test
-// puts 24 of them in net/http, the parser and writer the proxy uses —
-// per request 7 in textproto.readMIMEHeader (the request's and the
-// response's Header maps, value slices and strings), 4 in Request.write,
-// 3 io.LimitReaders (the response body and the transfer writers), 2
-// transferWriters, 2 textproto.ReadLine strings, and one each for the
-// Request, the Response, the url.URL, readTransfer's body, Response.Write
-// and writeHeader — and the rest in the runtime around them. Lowering it
-// means replacing net/http's parser and writer with the proxy's own.
-const proxyAllocBudget = 32
+// allocate: nothing. The request and the answer take the proxy's own
+// HTTP/1.1 reader and writer (h1.go, fast.go) over the connections'
+// buffers; with net/http's parser and writer it was 29 (go1.26).
+const proxyAllocBudget = 0
 
 // The proxy's per-request path allocates a bounded, named amount (the
 // budget above): counted with testing.AllocsPerRun over keep-alive
@@ -237,4 +231,68 @@ func TestProxyOwnPathAllocFree(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("one-connect get and put: %.0f allocs", n)
 	}
+}
+
+// countingListener counts the read deadlines set on the connections it
+// accepts.
+type countingListener struct {
+	net.Listener
+	reads *atomic.Int64
+}
+
+type countingConn struct {
+	net.Conn
+	reads *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.reads}, nil
+}
+
+func (c countingConn) SetReadDeadline(t time.Time) error {
+	c.reads.Add(1)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// A keep-alive request whose header arrives whole sets no client read
+// deadline of its own: the idle timeout is refreshed at most once per
+// deadlineSlack, the request timeout only when the header needs more
+// reads (on a netstack connection every Set*Deadline allocates a timer).
+func TestClientReadDeadlinesPerRequest(t *testing.T) {
+	m := rawMember(t)
+	b := backend{"p": newPool(t, "p", m)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int64
+	p := New(&Config{Virtual: "v", Pool: "p", OneConnect: &OneConnect{}}, Options{Backend: b})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Serve(countingListener{l, &reads}) }()
+	t.Cleanup(func() { p.Close(); <-done })
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	rc := &rawClient{c: c, req: []byte("GET /x HTTP/1.1\r\nHost: bench\r\n\r\n"), buf: make([]byte, 16384)}
+	const n = 300
+	start := time.Now()
+	for range n {
+		if err := rc.roundTrip(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// At most one idle refresh per slack interval begun, and one more
+	// for the first request and the next one's wait.
+	limit := int64(time.Since(start)/deadlineSlack) + 3
+	if got := reads.Load(); got > limit {
+		t.Fatalf("%d client read deadlines for %d requests in %v, want at most %d", got, n, time.Since(start), limit)
+	}
+	t.Logf("%d client read deadlines for %d requests", reads.Load(), n)
 }

@@ -29,12 +29,23 @@ type clientConn struct {
 	sel    pools.Scratch
 	server *serverConn  // the dedicated server connection (no one-connect)
 	wdl    lazyDeadline // write deadline of relayed answers
+	rdl    lazyDeadline // read deadline: idle, request or body timeout
+	// The fast path's request and answer (their header tables reused),
+	// the request's method, whether its body was taken from the client
+	// (it cannot be sent again) and its header discarded from br.
+	fq        fastReq
+	fr        fastResp
+	fmethod   string
+	fconsumed bool
+	fhead     bool
+	fdec      Decision // its router's decision
 }
 
 // limitReader caps what the header phase may read (the header size limit)
 // and re-arms the idle timeout before each read of a body.
 type limitReader struct {
 	c    net.Conn
+	rdl  *lazyDeadline
 	ctr  *Counters
 	n    int64
 	idle time.Duration // >0: body phase, re-arm the deadline per read
@@ -50,7 +61,7 @@ func (l *limitReader) Read(b []byte) (int, error) {
 		b = b[:l.n]
 	}
 	if l.idle > 0 {
-		_ = l.c.SetReadDeadline(time.Now().Add(l.idle))
+		l.rdl.arm(l.c, false, time.Now(), l.idle)
 	}
 	n, err := l.c.Read(b)
 	l.n -= int64(n)
@@ -67,6 +78,7 @@ const maxStaleRetries = 8
 var (
 	errHeaderTooLarge = errors.New("request header too large")
 	errNoMember       = errors.New("no usable pool member")
+	errMemberSwitched = errors.New("member switched protocols")
 )
 
 // addrPortOf returns a connection's remote address.
@@ -100,7 +112,7 @@ func (p *Proxy) serveConn(c net.Conn) {
 		cc.c, cc.tls = tc, true
 		defer func() { _ = tc.Close() }()
 	}
-	cc.lr = &limitReader{c: cc.c, ctr: &p.ctr}
+	cc.lr = &limitReader{c: cc.c, rdl: &cc.rdl, ctr: &p.ctr}
 	cc.br = bufio.NewReaderSize(cc.lr, 4096)
 	cc.cw = &errWriter{c: cc.c, ctr: &p.ctr}
 	cc.bw = bufio.NewWriterSize(cc.cw, 8192)
@@ -130,12 +142,27 @@ func (cc *clientConn) one(cfg *Config, n int) bool {
 	idle := timeoutOr(cfg.HTTP.IdleTimeout, DefaultIdleTimeout)
 	cc.lr.idle = 0
 	cc.lr.n = int64(maxHdr) + int64(cc.br.Size()) // what was read ahead counts against the next request
-	_ = cc.c.SetReadDeadline(time.Now().Add(idle))
+	// Deadlines are armed lazily (deadline.go): a request whose header
+	// came whole with its first byte needs no request timeout.
+	cc.rdl.arm(cc.c, false, time.Now(), idle)
 	if _, err := cc.br.Peek(1); err != nil {
 		return false // closed or idle: no request started
 	}
 	cfg = p.cfg.Load() // an apply while the connection was idle counts for this request
-	_ = cc.c.SetReadDeadline(time.Now().Add(timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)))
+	reqTimeout := timeoutOr(cfg.HTTP.RequestTimeout, DefaultRequestTimeout)
+	armReq := func() { cc.rdl.arm(cc.c, false, time.Now(), reqTimeout) }
+	if _, vr := cfg.Router.(ViewRouter); (cfg.Router == nil || vr) && cc.readFast(maxHdr, armReq) {
+		cc.lr.n = math.MaxInt64
+		cc.lr.idle = idle
+		p.ctr.Requests.Add(1)
+		p.ctr.FastPath.Add(1)
+		keep := cc.fq.keepAlive()
+		if cfg.HTTP.MaxRequests > 0 && n+1 >= cfg.HTTP.MaxRequests {
+			keep = false
+		}
+		return cc.handleFast(cfg, keep) && keep
+	}
+	armReq()
 	req, err := http.ReadRequest(cc.br)
 	if err != nil {
 		var ne net.Error
@@ -297,24 +324,31 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 	if poolName == "" {
 		poolName = cfg.Pool
 	}
+	sc, chosen, cookie, resp, ok := cc.forward(cfg, reqView{h: req, body: body}, poolName, d.Member)
+	if !ok {
+		return false
+	}
+	return cc.relay(cfg, req, resp, sc, chosen, poolName, cookie, &d, keep, body)
+}
 
-	var (
-		resp   *http.Response
-		sc     *serverConn
-		chosen netip.AddrPort
-		cookie bool // the request's persistence cookie named the member used
-	)
+// forward sends a request to a member, chosen (and reselected on failure)
+// as BIG-IP does, and reads the header of its answer: resp, or for a
+// request of the fast path nil with the answer in cc.fr (or resp when that
+// answer is one the fast path leaves to net/http). false: the client has
+// been answered (503, 502) and its connection closes.
+func (cc *clientConn) forward(cfg *Config, rv reqView, poolName string, pinned netip.AddrPort) (sc *serverConn, chosen netip.AddrPort, cookie bool, resp *http.Response, ok bool) {
+	p := cc.p
 	tries := DefaultReselectTries + 1
 	stale := 0
 	for try := 0; try < tries; try++ {
 		var reused bool
 		var err error
-		sc, chosen, cookie, reused, err = cc.connect(cfg, req, poolName, d.Member)
+		sc, chosen, cookie, reused, err = cc.connect(cfg, rv, poolName, pinned)
 		if err != nil {
 			if errors.Is(err, errNoMember) {
 				p.ctr.NoMember.Add(1)
 				cc.answer(cfg, http.StatusServiceUnavailable, nil, "no pool member available\n")
-				return false
+				return nil, chosen, false, nil, false
 			}
 			p.ctr.ConnectFails.Add(1)
 			if try+1 < tries {
@@ -323,25 +357,29 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 			}
 			p.ctr.BadGateway.Add(1)
 			cc.answer(cfg, http.StatusBadGateway, nil, "pool member unreachable\n")
-			return false
+			return nil, chosen, false, nil, false
 		}
 		if reused {
 			p.ctr.ServerReuses.Add(1)
 		}
 		sc.uses++
 		start := time.Now()
-		resp, err = cc.exchange(cfg, sc, req)
+		if rv.f != nil {
+			resp, err = cc.exchangeFast(cfg, sc)
+		} else {
+			resp, err = cc.exchange(cfg, sc, rv.h)
+		}
 		if err == nil {
 			if sc.stats != nil {
 				sc.stats.ObserveRTT(int64(time.Since(start)))
 			}
-			break
+			return sc, chosen, cookie, resp, true
 		}
 		sc.close()
 		if sc == cc.server {
 			cc.server = nil
 		}
-		consumed := body != nil && body.consumed
+		consumed := rv.consumed(cc)
 		if reused && !consumed && stale < maxStaleRetries {
 			// A reused connection the member had closed while it waited
 			// (its keep-alive timeout): the request never reached it.
@@ -356,17 +394,24 @@ func (cc *clientConn) handle(cfg *Config, req *http.Request, keep bool) bool {
 			p.ctr.Reselects.Add(1)
 			continue
 		}
-		if !consumed && (reused || idempotent(req.Method)) && try+1 < tries {
+		if !consumed && (reused || idempotent(rv.method(cc))) && try+1 < tries {
 			p.ctr.Reselects.Add(1)
 			continue
 		}
-		p.ctr.BadGateway.Add(1)
-		cc.answer(cfg, http.StatusBadGateway, nil, "pool member failed\n")
-		return false
+		break
 	}
+	p.ctr.BadGateway.Add(1)
+	cc.answer(cfg, http.StatusBadGateway, nil, "pool member failed\n")
+	return nil, chosen, false, nil, false
+}
+
+// relay writes a member's answer read by net/http to the client; false
+// closes the client connection.
+func (cc *clientConn) relay(cfg *Config, req *http.Request, resp *http.Response, sc *serverConn, chosen netip.AddrPort, poolName string, cookie bool, d *Decision, keep bool, body *bodyReader) bool {
+	p := cc.p
 	p.ctr.Responses.Add(1)
 	p.ctr.status(resp.StatusCode)
-	editResponse(cfg, resp, req, cc, chosen, poolName, cookie, &d)
+	editResponse(cfg, resp, req, cc, chosen, poolName, cookie, d)
 	serverClose := resp.Close
 	if !req.ProtoAtLeast(1, 1) && len(resp.TransferEncoding) > 0 {
 		// An HTTP/1.0 client cannot read chunks: the body goes raw,
@@ -464,7 +509,7 @@ func (cc *clientConn) exchange(cfg *Config, sc *serverConn, req *http.Request) (
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			if resp.StatusCode == http.StatusSwitchingProtocols {
-				return nil, errors.New("member switched protocols")
+				return nil, errMemberSwitched
 			}
 			return resp, nil
 		}
@@ -476,16 +521,16 @@ func (cc *clientConn) exchange(cfg *Config, sc *serverConn, req *http.Request) (
 // it serves the same pool (no one-connect), else one for a member chosen
 // now — from the request's persistence cookie, the virtual's persistence
 // or load balancing — reused from the one-connect pool or dialled.
-func (cc *clientConn) connect(cfg *Config, req *http.Request, poolName string, pinned netip.AddrPort) (sc *serverConn, member netip.AddrPort, cookie, reused bool, err error) {
+func (cc *clientConn) connect(cfg *Config, rv reqView, poolName string, pinned netip.AddrPort) (sc *serverConn, member netip.AddrPort, cookie, reused bool, err error) {
 	p := cc.p
 	if cfg.OneConnect == nil && cc.server != nil {
 		if cc.server.pool == poolName && (!pinned.IsValid() || pinned == cc.server.key.member) {
-			return cc.server, cc.server.key.member, cc.hasCookie(cfg, req, poolName, cc.server.key.member), true, nil
+			return cc.server, cc.server.key.member, cc.hasCookie(cfg, rv, poolName, cc.server.key.member), true, nil
 		}
 		cc.server.close()
 		cc.server = nil
 	}
-	m, dst, cookie, err := cc.choose(cfg, req, poolName, pinned)
+	m, dst, cookie, err := cc.choose(cfg, rv, poolName, pinned)
 	if err != nil {
 		return nil, netip.AddrPort{}, false, false, err
 	}
@@ -525,20 +570,20 @@ func cookieName(cfg *Config, pool string) string {
 }
 
 // hasCookie reports whether req carries the persistence cookie for dst.
-func (cc *clientConn) hasCookie(cfg *Config, req *http.Request, pool string, dst netip.AddrPort) bool {
+func (cc *clientConn) hasCookie(cfg *Config, rv reqView, pool string, dst netip.AddrPort) bool {
 	if cfg.Cookie == nil {
 		return false
 	}
-	ck, err := req.Cookie(cookieName(cfg, pool))
-	if err != nil {
+	v, ok := rv.cookie(cookieName(cfg, pool))
+	if !ok {
 		return false
 	}
-	a, port, err := pools.DecodeCookie(ck.Value)
+	a, port, err := pools.DecodeCookie(v)
 	return err == nil && netip.AddrPortFrom(a.Unmap(), port) == dst
 }
 
 // choose picks the member for a request.
-func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pinned netip.AddrPort) (*pools.Member, netip.AddrPort, bool, error) {
+func (cc *clientConn) choose(cfg *Config, rv reqView, poolName string, pinned netip.AddrPort) (*pools.Member, netip.AddrPort, bool, error) {
 	p := cc.p
 	pool := p.opt.Backend.Pool(poolName)
 	if pinned.IsValid() {
@@ -554,17 +599,17 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 	}
 	r := pools.Request{Client: cc.client.Addr().Unmap(), ClientPort: cc.client.Port(), Now: p.opt.Now()}
 	if cfg.Cookie != nil {
-		if ck, err := req.Cookie(cookieName(cfg, poolName)); err == nil {
+		if ckv, ok := rv.cookie(cookieName(cfg, poolName)); ok {
 			if cfg.Cookie.Hash {
 				ps := *cfg.Cookie.Persist
-				ps.Key, ps.KeyText = pools.KeyHash(ck.Value, false), pools.MakeKeyText(ck.Value)
+				ps.Key, ps.KeyText = pools.KeyHash(ckv, false), pools.MakeKeyText(ckv)
 				if m, ok := pool.Pick(&r, &ps, &cc.sel); ok {
 					p.ctr.CookiesHonoured.Add(1)
 					return m, memberDst(m, cfg.Port), true, nil
 				}
 				return nil, netip.AddrPort{}, false, errNoMember
 			}
-			if a, port, err := pools.DecodeCookie(ck.Value); err == nil {
+			if a, port, err := pools.DecodeCookie(ckv); err == nil {
 				if m, ok := pool.CookieMember(a, port, cfg.Port, false); ok {
 					p.ctr.CookiesHonoured.Add(1)
 					return m, netip.AddrPortFrom(m.Addr.Unmap(), port), true, nil
@@ -575,9 +620,9 @@ func (cc *clientConn) choose(cfg *Config, req *http.Request, poolName string, pi
 	if u := cfg.Universal; u != nil {
 		v, fold := "", false
 		if u.Header == "Host" {
-			v, fold = req.Host, true
-		} else if vs := req.Header[u.Header]; len(vs) > 0 {
-			v = vs[0]
+			v, fold = rv.host(), true
+		} else {
+			v = rv.header(u.Header)
 		}
 		if v != "" {
 			ps := *u.Persist

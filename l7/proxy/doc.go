@@ -6,9 +6,24 @@
 // counts and persistence table the layer-4 path uses) and forwards the
 // request over a server-side connection it dials itself.
 //
-// Parsing is net/http's (http.ReadRequest, http.ReadResponse,
-// Request.Write, Response.Write); the proxy adds the limits and the
-// appliance's behaviour around it:
+// Parsing and writing are the proxy's own for the common case (h1.go,
+// fast.go): on a virtual without a Router or with a ViewRouter, a request with one Host, an
+// origin-form target and a Content-Length or (HTTP/1.1) chunked body or
+// none (no Expect) is parsed in place in the client
+// connection's buffer (its header table reused from request to request),
+// written to the member with the http profile's edits and hop-by-hop
+// removal as it is copied, its body streamed; the member's answer, when it
+// is HTTP/1.1 with a final status and a Content-Length, a chunked body
+// (relayed as it comes, chunk by chunk, trailer included) or none
+// (HEAD, 204, 304), is relayed the same way. No allocation per keep-alive
+// request. The own parser is strict: what it declines — any other
+// request, 1xx answers, HTTP/1.0 or close-delimited answers, a chunked
+// answer to an HTTP/1.0 client, cookie persistence of method hash or
+// rewrite — is read from the same buffered bytes by net/http
+// (http.ReadRequest, http.ReadResponse, Request.Write, Response.Write),
+// as it was before; FuzzFastRequest and FuzzFastResponse check it against
+// net/http. Around either, the proxy adds the limits and the appliance's
+// behaviour:
 //
 //   - a header size limit (the http profile's max-header-size) and
 //     request and idle timeouts; malformed requests are answered 400 and
@@ -42,6 +57,9 @@
 // client's address, may send the request to another pool or member, answer
 // it, reset the connection, or edit headers: the hook local traffic
 // policies plug into. Without one every request goes to the virtual's pool.
+// A ViewRouter (the appliance's policy router is one) also decides on the
+// fast path's requests, from a RequestView into the proxy's buffer; a
+// plain Router sends every request through net/http.
 //
 // A Proxy serves any number of listeners (Serve) and takes its
 // configuration atomically (SetConfig), so an apply changes profiles

@@ -102,6 +102,50 @@ type Router interface {
 	Route(req *http.Request, client netip.AddrPort) Decision
 }
 
+// ViewRouter is a Router that also routes the requests the proxy's own
+// parser read (the fast path), from a RequestView instead of an
+// *http.Request. A virtual whose Router is not one takes net/http's path
+// for every request.
+type ViewRouter interface {
+	Router
+	RouteView(req RequestView, client netip.AddrPort) Decision
+}
+
+// RequestView is a request as the proxy's own parser read it. Its byte
+// slices point into the client connection's buffer: valid during
+// RouteView only, never to be kept or changed.
+type RequestView struct{ cc *clientConn }
+
+// Method is the request's method.
+func (v RequestView) Method() string { return v.cc.fmethod }
+
+// Target is the request target (origin form: path and query).
+func (v RequestView) Target() []byte { return v.cc.fq.target }
+
+// Host is the Host header's value.
+func (v RequestView) Host() []byte { return v.cc.fq.host }
+
+// NumFields is the number of header fields, Host included.
+func (v RequestView) NumFields() int { return len(v.cc.fq.hdrs) }
+
+// Field returns header field i: its name as sent and its value.
+func (v RequestView) Field(i int) (name, value []byte) {
+	h := v.cc.fq.hdrs[i]
+	return h.name, h.value
+}
+
+// ParseRequestView reads a request's line and header (b holds at least
+// the whole header) with the proxy's own parser, as the fast path does,
+// for a ViewRouter's tests; false when the parser declines it.
+func ParseRequestView(b []byte) (RequestView, bool) {
+	cc := &clientConn{}
+	if cc.fq.parse(b) != parseOK {
+		return RequestView{}, false
+	}
+	cc.fmethod = methodString(cc.fq.method)
+	return RequestView{cc}, true
+}
+
 // Decision is what a Router chose. The zero value sends the request to
 // the virtual's pool unchanged.
 type Decision struct {
@@ -169,6 +213,7 @@ type Counters struct {
 	ClientConns       atomic.Uint64 // client connections accepted
 	TLSHandshakeFails atomic.Uint64
 	Requests          atomic.Uint64 // requests read
+	FastPath          atomic.Uint64 // of them, read and forwarded by the proxy's own HTTP/1.1 code
 	Responses         atomic.Uint64 // member responses relayed
 	BadRequests       atomic.Uint64 // malformed requests, answered 400
 	HeaderTooLarge    atomic.Uint64 // answered 431
@@ -206,7 +251,7 @@ func (p *Proxy) Stats() map[string]uint64 {
 	c := &p.ctr
 	return map[string]uint64{
 		"client_conns": c.ClientConns.Load(), "tls_handshake_fails": c.TLSHandshakeFails.Load(),
-		"requests": c.Requests.Load(), "responses": c.Responses.Load(),
+		"requests": c.Requests.Load(), "fast_path": c.FastPath.Load(), "responses": c.Responses.Load(),
 		"bad_requests": c.BadRequests.Load(), "header_too_large": c.HeaderTooLarge.Load(),
 		"timeouts": c.Timeouts.Load(), "no_member": c.NoMember.Load(), "bad_gateway": c.BadGateway.Load(),
 		"reselects": c.Reselects.Load(), "server_aborts": c.ServerAborts.Load(),
