@@ -128,7 +128,8 @@ type HABoot struct {
 	// MirrorAddr is where this unit receives the active peer's
 	// connection-mirroring stream (ADDR:PORT on the management network or
 	// an HA link, the kernel's stack); MirrorPeer is the peer's. Both
-	// empty: no mirroring.
+	// empty: no mirroring. The stream is mutual TLS with config sync's
+	// device trust, so mirroring needs ConfigSync.
 	MirrorAddr string `mapstructure:"mirror_addr"`
 	MirrorPeer string `mapstructure:"mirror_peer"`
 	// FailsafeVLANs are data ports whose link going down fails the unit
@@ -227,6 +228,9 @@ func (h *HABoot) validate(ports map[string]netip.Prefix) []error {
 	}
 	if (h.MirrorAddr == "") != (h.MirrorPeer == "") {
 		bad("mirror_peer", "mirror_addr and mirror_peer go together (both empty: no mirroring)")
+	}
+	if h.MirrorAddr != "" && h.ConfigSync == "" {
+		bad("mirror_addr", "connection mirroring is authenticated with config sync's device trust: set ha.configsync too")
 	}
 	for _, u := range h.UnicastPeers {
 		a, err := netip.ParseAddr(u)

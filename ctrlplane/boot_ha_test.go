@@ -60,6 +60,7 @@ func TestLoadBootHARefuses(t *testing.T) {
 		{"ha: {unit: u, ports: [lbx-ext], vrrp: 3}\n", `unknown key "ha.vrrp"`},
 		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1, mirror_peer: 10.0.0.2:1028}\n", `ha.mirror_addr: "10.0.0.1": want ADDR:PORT`},
 		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1:1028}\n", "ha.mirror_peer: mirror_addr and mirror_peer go together"},
+		{"ha: {unit: u, ports: [lbx-ext], mirror_addr: 10.0.0.1:1028, mirror_peer: 10.0.0.2:1028}\n", "ha.mirror_addr: connection mirroring is authenticated with config sync's device trust: set ha.configsync too"},
 		{"ha: {configsync: 127.0.0.1}\n", `ha.configsync: "127.0.0.1": needs ha.unit`},
 		{"ha: {unit: u, ports: [lbx-ext], configsync: mgmt}\n", `ha.configsync: "mgmt": want IP or IP:PORT`},
 		{"ha: {unit: u, ports: [lbx-ext], configsync: \"10.0.0.1:99999\"}\n", `ha.configsync: "10.0.0.1:99999": port "99999": want 1 to 65535`},

@@ -21,6 +21,10 @@
 // worker stuck in a batch (the dataplane's heartbeats). While one holds
 // the unit is out of the election, standby; Status lists them.
 //
+// Reconfigure changes the priority, preemption and interval while the
+// unit runs (the router's Reconfigure); Config keeps the ones it started
+// with.
+//
 // Lifecycle: New (standby, the gate set, nothing sent), Start, then
 // Close, which sends priority 0 so the peer takes over within its skew
 // time. Goroutines: none of its own; the clock's timer callbacks (the

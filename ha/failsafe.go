@@ -1,7 +1,9 @@
 package ha
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +69,7 @@ type failsafe struct {
 	// taken before the router's lock, never inside it.
 	mu      sync.Mutex
 	conds   []string // the conditions holding, as show cm failover-status prints them
+	shown   Failsafe // cfg as Status reads it (cfg is checkMu's)
 	tripped bool
 	closed  bool
 	online  bool // run sys failover online came while tripped
@@ -81,12 +84,12 @@ func (u *Unit) SetPoolUp(f PoolUp) {
 }
 
 // startFailsafe checks the fail-safes once, starts the router unless one
-// holds, and then checks them every FailsafeInterval (Start).
+// holds, and then checks them every FailsafeInterval (Start), also when
+// none is configured: SetFailsafe may add one.
 func (u *Unit) startFailsafe() {
-	if !u.cfg.Failsafe.Enabled() {
-		u.r.Start()
-		return
-	}
+	u.fs.mu.Lock()
+	u.fs.shown = u.fs.cfg
+	u.fs.mu.Unlock()
 	u.fs.checkMu.Lock()
 	conds := u.conditions(u.clk.Now())
 	u.fs.checkMu.Unlock()
@@ -208,9 +211,52 @@ func (u *Unit) isOffline() bool {
 	return u.offline
 }
 
-// failsafeConditions returns the conditions holding, for Status.
-func (u *Unit) failsafeConditions() []string {
+// failsafeConditions returns the conditions holding and the fail-safes
+// configured, for Status.
+func (u *Unit) failsafeConditions() ([]string, Failsafe) {
 	u.fs.mu.Lock()
 	defer u.fs.mu.Unlock()
-	return append([]string(nil), u.fs.conds...)
+	return append([]string(nil), u.fs.conds...), u.fs.shown
+}
+
+// SetFailsafe replaces the fail-safes while the unit runs (Alteon's
+// /c/l3/vrrp/vr 1/track), or refuses them (naming the setting) and keeps
+// the old ones. The next check, within FailsafeInterval, applies them: a
+// condition that now holds fails the unit over, and a unit held out only
+// by a fail-safe that is gone rejoins the election. A port is checked to
+// exist (its link state is readable); a gateway pool may not exist yet
+// (it counts as failed until it does, as at start).
+func (u *Unit) SetFailsafe(f Failsafe) error {
+	f.VLANs = slices.Clone(f.VLANs)
+	switch {
+	case f.GatewayPool != "" && !strings.HasPrefix(f.GatewayPool, "/"):
+		return fmt.Errorf("ha: gateway fail-safe pool %q: want a pool's full path (/Common/NAME)", f.GatewayPool)
+	case f.GatewayPool == "" && f.GatewayMinUp != 0:
+		return fmt.Errorf("ha: gateway fail-safe min-up %d: set without a pool", f.GatewayMinUp)
+	case f.GatewayMinUp < 0 || f.GatewayMinUp > 1024:
+		return fmt.Errorf("ha: gateway fail-safe min-up %d: want 0 to 1024", f.GatewayMinUp)
+	case f.Watchdog != 0 && (f.Watchdog < 200*time.Millisecond || f.Watchdog > time.Minute):
+		return fmt.Errorf("ha: watchdog %v: want 0s (off) or 200ms to 1m", f.Watchdog)
+	}
+	if f.GatewayPool != "" && f.GatewayMinUp == 0 {
+		f.GatewayMinUp = 1
+	}
+	if (len(f.VLANs) > 0 || f.Watchdog > 0) && u.fs.health == nil {
+		return errors.New("ha: VLAN fail-safe and watchdog: this dataplane reports no link state or heartbeats")
+	}
+	for _, v := range f.VLANs {
+		if _, err := u.fs.health.LinkUp(v); err != nil {
+			return fmt.Errorf("ha: VLAN fail-safe %q: %w", v, err)
+		}
+	}
+	u.fs.checkMu.Lock()
+	defer u.fs.checkMu.Unlock()
+	u.fs.cfg = f
+	u.fs.beats, u.fs.moved = nil, nil // the watchdog starts afresh
+	u.fs.mu.Lock()
+	u.fs.shown = f
+	u.fs.mu.Unlock()
+	u.log.Info("ha: fail-safes changed at run time", "unit", u.cfg.Unit, "vlans", f.VLANs, "gateway_pool", f.GatewayPool,
+		"gateway_min_up", f.GatewayMinUp, "watchdog", f.Watchdog)
+	return nil
 }

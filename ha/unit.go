@@ -271,6 +271,22 @@ func (u *Unit) GoOnline() {
 	u.r.Online()
 }
 
+// VRRPSettings are the settings Reconfigure changes.
+type VRRPSettings = vrrp.Settings
+
+// Reconfigure changes the unit's VRRP settings (priority, preemption and
+// its delay, advertisement interval) while it runs (vrrp.Router's
+// Reconfigure), or refuses them and keeps the old ones. Config holds the
+// settings the unit started with; Status shows the current ones.
+func (u *Unit) Reconfigure(s VRRPSettings) error {
+	if err := u.r.Reconfigure(s); err != nil {
+		return fmt.Errorf("ha: %w", err)
+	}
+	u.log.Info("ha: VRRP settings changed at run time", "unit", u.cfg.Unit, "priority", s.Priority, "preempt", s.Preempt,
+		"preempt_delay", s.PreemptDelay, "advert_interval", s.Interval)
+	return nil
+}
+
 // Status is the unit's failover status, for show cm failover-status.
 type Status struct {
 	Unit           string
@@ -306,7 +322,7 @@ type Status struct {
 // Status returns the unit's status.
 func (u *Unit) Status() Status {
 	rs := u.r.Status()
-	conds := u.failsafeConditions()
+	conds, fsCfg := u.failsafeConditions()
 	var ports []string
 	for _, p := range u.cfg.Ports {
 		ports = append(ports, p.Name)
@@ -317,11 +333,12 @@ func (u *Unit) Status() Status {
 			addrs = append(addrs, f.Addr)
 		}
 	}
+	set := u.r.Settings()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: u.cfg.Priority,
-		Preempt: u.cfg.Preempt, PreemptDelay: u.cfg.PreemptDelay, Ports: ports, Addrs: addrs, Failsafe: u.cfg.Failsafe,
-		Interval: u.cfg.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds,
+	st := Status{Unit: u.cfg.Unit, State: Standby, Since: u.since, Changes: u.changes, VRID: u.cfg.VRID, Priority: set.Priority,
+		Preempt: set.Preempt, PreemptDelay: set.PreemptDelay, Ports: ports, Addrs: addrs, Failsafe: fsCfg,
+		Interval: set.Interval, MasterDown: rs.MasterDownInterval, GARPsSent: u.garps, YieldingToPeer: rs.Yielding, Conditions: conds,
 		AddrMismatches: u.mismatches, LastMismatch: u.lastMismatch, Strangers: u.strangers}
 	switch {
 	case u.offline:

@@ -19,7 +19,9 @@ import (
 // under the host lock. Two lbx units run in lbxmr-sw, each with a TAP port
 // on the client bridge (brc) and one on the server bridge (brs); their
 // mirroring streams use lbxmr-sw's loopback (127.0.0.1:4801 and :4802),
-// the management network of this lab. The client (lbxmr-cl,
+// the management network of this lab, as their config sync (:4811,
+// :4812), whose device trust authenticates the mirroring streams
+// (trust() makes it). The client (lbxmr-cl,
 // 198.51.100.10) reaches the VIPs; the emulated server (lbxmr-sv,
 // 203.0.113.10:8080) routes through the floating server-side self IP
 // 203.0.113.1, so its answers follow traffic-group-1. Two virtual servers
@@ -27,6 +29,7 @@ import (
 // vs_plain (198.51.100.101:80, not mirrored). VRID 52, advertisements
 // every 100 ms, no preemption: a failover moves the active unit for good.
 const (
+	mrPassword       = "mirror-lab-admin"
 	mrSW, mrCL, mrSV = "lbxmr-sw", "lbxmr-cl", "lbxmr-sv"
 	mrVIPMirror      = "198.51.100.100"
 	mrVIPPlain       = "198.51.100.101"
@@ -111,9 +114,10 @@ selfips:
   - {name: /Common/self_int, address: 203.0.113.%[2]d/24, port: int}
 control: {socket: %[3]s}
 config: {saved: %[4]s}
+ssh: {admin_password: %[9]s}
 ha: {unit: %[5]s, vrid: 52, priority: %[6]d, preempt: false, advert_interval: 10, ports: [ext, int],
-     mirror_addr: "127.0.0.1:480%[7]d", mirror_peer: "127.0.0.1:480%[8]d"}
-`, i+1, i+2, filepath.Join(u.dir, "lbx.sock"), filepath.Join(u.dir, "bigip.conf"), u.name, 200-100*i, i+1, 2-i)
+     mirror_addr: "127.0.0.1:480%[7]d", mirror_peer: "127.0.0.1:480%[8]d", configsync: "127.0.0.1:481%[7]d"}
+`, i+1, i+2, filepath.Join(u.dir, "lbx.sock"), filepath.Join(u.dir, "bigip.conf"), u.name, 200-100*i, i+1, 2-i, mrPassword)
 		for name, text := range map[string]string{"boot.yaml": boot, "bigip.conf": conf} {
 			if err := os.WriteFile(filepath.Join(u.dir, name), []byte(text), 0o644); err != nil {
 				t.Fatal(err)
@@ -212,6 +216,15 @@ func (l *mirrorLab) waitUntil(what string, limit time.Duration, cond func() bool
 	return time.Since(start)
 }
 
+// trust adds lbx2 to lbx1's trust domain (and lbx1 to lbx2's): the
+// device trust that authenticates the mirroring streams both ways.
+func (l *mirrorLab) trust() {
+	l.t.Helper()
+	if out, err := l.exec(0, "modify cm trust-domain Root ca-devices add { 127.0.0.1:4812 } name lbx2 username admin password "+mrPassword); err != nil {
+		l.t.Fatalf("trust: %v\n%s", err, out)
+	}
+}
+
 // hasConn reports whether unit i's flow table holds the client's
 // connection to vip.
 func (l *mirrorLab) hasConn(i int, vip string) bool {
@@ -298,8 +311,22 @@ func TestIntegrationHAMirror(t *testing.T) {
 	l.start(0)
 	l.waitUntil("lbx1 active alone", 10*time.Second, func() bool { return l.is(0, "ACTIVE") })
 	l.start(1)
-	l.waitUntil("lbx2 standby, lbx1 streaming to it", 10*time.Second, func() bool {
-		return l.is(1, "STANDBY") && strings.Contains(l.state(0), "Streaming        yes")
+	// Before the trust step nothing streams: lbx1 trusts no device.
+	l.waitUntil("lbx2 standby, lbx1 not streaming for want of trust", 10*time.Second, func() bool {
+		return l.is(1, "STANDBY") && strings.Contains(l.state(0), "no device in the trust domain")
+	})
+	if st := l.state(0); !strings.Contains(st, "Streaming        no") {
+		t.Fatalf("lbx1 streams before the trust step:\n%s", st)
+	}
+	// A stranger on the management network (plain TCP, here curl's
+	// HTTP) is refused by lbx2 and counted.
+	exec.Command("ip", "netns", "exec", mrSW, "curl", "-s", "--max-time", "3", "http://127.0.0.1:4802/").Run()
+	l.waitUntil("lbx2 counts the stranger's stream", 5*time.Second, func() bool {
+		return strings.Contains(l.state(1), "Untrusted Peers  1 streams refused")
+	})
+	l.trust()
+	l.waitUntil("lbx1 streaming to lbx2 after the trust step", 10*time.Second, func() bool {
+		return strings.Contains(l.state(0), "Streaming        yes")
 	})
 	t.Logf("pair up, lbx1 streaming to lbx2, after %v", time.Since(begin).Round(time.Millisecond))
 	active := 0
@@ -477,6 +504,8 @@ func TestIntegrationHAMirrorFigures(t *testing.T) {
 	l.start(0)
 	l.waitUntil("lbx1 active alone", 10*time.Second, func() bool { return l.is(0, "ACTIVE") })
 	l.start(1)
+	l.waitUntil("lbx2 answering", 10*time.Second, func() bool { return l.is(1, "STANDBY") })
+	l.trust()
 	l.waitUntil("lbx2 standby, lbx1 streaming to it", 10*time.Second, func() bool {
 		return l.is(1, "STANDBY") && strings.Contains(l.state(0), "Streaming        yes")
 	})

@@ -19,8 +19,9 @@ import (
 const haDripLines, haDripMS = 100, 100
 
 // haDemo is `lbx demo ha`: the ha topology up, the pair elected (lbx1
-// active, streaming its flows to lbx2), config sync of a change from lbx1
-// to lbx2 over the management network, a long transfer and wrk through
+// active), the units' device trust, config sync of a change from lbx1 to
+// lbx2 over the management network, lbx1 streaming its flows to lbx2 (the
+// stream is authenticated by that trust), a long transfer and wrk through
 // the mirrored VIP across `run sys failover standby`, then a second
 // transfer across kill -9 of the new active unit, the topology down. A
 // step that turns out otherwise is an error.
@@ -75,9 +76,9 @@ func haDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) 
 		return err == nil && strings.Contains(out, "198.18.1.10:")
 	}
 
-	step("the pair: lbx1 (priority 200) active, lbx2 (priority 100) standby, lbx1 streaming its flows to lbx2")
-	if _, err := wait("lbx1 active, lbx2 standby, mirroring connected", 20*time.Second, func() bool {
-		return status("lbx1").State == "ACTIVE" && status("lbx2").State == "STANDBY" && status("lbx1").Streaming == "yes"
+	step("the pair: lbx1 (priority 200) active, lbx2 (priority 100) standby")
+	if _, err := wait("lbx1 active, lbx2 standby", 20*time.Second, func() bool {
+		return status("lbx1").State == "ACTIVE" && status("lbx2").State == "STANDBY"
 	}); err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func haDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) 
 		return fmt.Errorf("demo ha: 10 requests reached %v, want server1 and server2 only", servers)
 	}
 
-	step("config sync over the management network: trust, a device group, a change on lbx1 reaches lbx2")
+	step("device trust, config sync and mirroring over the management network: trust, a device group, a change on lbx1 reaches lbx2, lbx1 streams its flows to lbx2")
 	for _, cmd := range []string{
 		"modify cm trust-domain Root ca-devices add { 127.0.0.2 } name lbx2 username admin password " + tb.State.Password,
 		"create cm device-group pair devices { lbx1 lbx2 } type sync-failover",
@@ -129,6 +130,12 @@ func haDemo(ctx context.Context, w io.Writer, opts testbed.Options) (err error) 
 		return fmt.Errorf("%w\nlbx1:\n%s\nlbx2:\n%s", err, st1, st2)
 	}
 	fmt.Fprintf(w, "  lbx2's web_pool has it (%v after the sync)\n", took.Round(10*time.Millisecond))
+	// The mirroring stream is mutual TLS with the same device trust: lbx1
+	// streams once lbx2 is trusted.
+	if _, err := wait("lbx1 streaming its flows to lbx2", 10*time.Second, func() bool { return status("lbx1").Streaming == "yes" }); err != nil {
+		return err
+	}
+	show("lbx1", "lbx2")
 
 	// failover moves traffic-group-1 from active to standby by how while a
 	// long transfer runs, and checks that the transfer survives; with

@@ -495,12 +495,16 @@ var inlineRefused = map[string]string{
 	"run sys failover online":  "run sys failover: this unit is standalone",
 	// Nor config sync: ctrlplane/appliance's TestConfigSyncPair runs these.
 	"list cm trust-domain":   "list cm trust-domain: config sync is off",
+	"list cm device":         "list cm device: config sync is off",
 	"list cm device-group":   "list cm device-group: config sync is off",
 	"create cm device-group": "create cm device-group: config sync is off",
 	"/oper/slb/sync":         "/oper/slb/sync: config sync is off",
 	// TestHADemo runs it on the ha topology.
 	"run cm config-sync to-group pair":                       "run cm config-sync: config sync is off",
 	"run sys failover standby traffic-group traffic-group-1": "run sys failover: this unit is standalone",
+	// ctrlplane/appliance's TestHAVRRPSettingsAtRunTime runs these on HA units.
+	"modify cm traffic-group traffic-group-1 ha-priority 250": "modify cm traffic-group: HA is off",
+	"/c/l3/vrrp/vr 1/prio 250":                                "/c/l3/vrrp/vr 1/prio: VRRP is off",
 }
 
 // inlineKept are stanzas lbx keeps but does not run, loaded for the

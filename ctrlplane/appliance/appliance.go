@@ -97,7 +97,8 @@ type Config struct {
 	// Listen address: device groups, trust, run cm config-sync. Its
 	// Logger is the appliance's when nil.
 	Sync *cfgsync.Config
-	// Mirror, with HA, turns connection mirroring on (package ha/mirror).
+	// Mirror, with HA and Sync, turns connection mirroring on (package
+	// ha/mirror), authenticated with config sync's device trust.
 	Mirror *mirror.Config
 }
 
@@ -187,12 +188,7 @@ func New(cfg Config) (a *Appliance, err error) {
 		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
 			return a, err
 		}
-		if cfg.Mirror != nil {
-			if a.mirror, err = mirror.New(*cfg.Mirror, eng, logger); err != nil {
-				return a, err
-			}
-		}
-		src.Failover = failover{a.ha, a.mirror, cfg.Mirror}
+		src.Failover = failover{u: a.ha}
 		// The gateway fail-safe reads the pool's members ten times a
 		// second, one call at a time: the running config is copied only
 		// when it changes.
@@ -221,6 +217,17 @@ func New(cfg Config) (a *Appliance, err error) {
 		}
 		sdp.installed = a.sync.Nudge
 		src.CM = a.sync
+	}
+	if cfg.HA != nil && cfg.Mirror != nil {
+		// The stream is mutual TLS with config sync's device trust.
+		var tr mirror.Trust
+		if a.sync != nil {
+			tr = a.sync
+		}
+		if a.mirror, err = mirror.New(*cfg.Mirror, eng, tr, logger); err != nil {
+			return a, err
+		}
+		src.Failover = failover{a.ha, a.mirror, cfg.Mirror}
 	}
 	a.tmsh = tmsh.New(a.store, src)
 	if err := a.store.BootWithFallback(cfg.Fallback); err != nil {
@@ -350,7 +357,7 @@ func (f failover) FailoverStatus() status.FailoverStatus {
 		st.Mirroring = &status.MirroringStatus{Addr: f.mcfg.Listen.String(), Peer: f.mcfg.Peer.String(), Connected: m.Connected,
 			PeerUnit: m.PeerUnit, FlowsSent: m.FlowsSent, FlowsReceived: m.FlowsRecv, Installed: m.Installed, Refused: m.Refused + m.NoVirtual,
 			RemovedSent: m.RemovedSent, RemovedRecv: m.RemovedRecv, PersistSent: m.PersistSent, PersistRecv: m.PersistRecv,
-			IgnoredRecv: m.IgnoredRecv, DecodeErrors: m.DecodeErrors, LastError: m.LastError}
+			IgnoredRecv: m.IgnoredRecv, DecodeErrors: m.DecodeErrors, Unauthenticated: m.Unauthenticated, LastError: m.LastError}
 	}
 	return st
 }
@@ -367,6 +374,17 @@ func (f failover) FailoverAction(action string) error {
 		return fmt.Errorf("%q: want standby, offline or online", action)
 	}
 	return nil
+}
+
+func (f failover) SetVRRP(s status.VRRPSettings) error {
+	if s.Priority < 1 || s.Priority > 254 {
+		return fmt.Errorf("priority: %d: must be 1..254", s.Priority)
+	}
+	return f.u.Reconfigure(ha.VRRPSettings{Priority: uint8(s.Priority), Preempt: s.Preempt, PreemptDelay: s.PreemptDelay, Interval: s.Interval})
+}
+
+func (f failover) SetTrack(t status.TrackSettings) error {
+	return f.u.SetFailsafe(ha.Failsafe{VLANs: t.VLANs, GatewayPool: t.GatewayPool, GatewayMinUp: t.GatewayMinUp, Watchdog: t.Watchdog})
 }
 
 // Mirror returns the appliance's connection mirroring; nil without it.

@@ -150,7 +150,7 @@ func TestHAPairFailover(t *testing.T) {
 	}
 
 	out = exec(t, lbx1, "list cm traffic-group traffic-group-1")
-	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n    auto-failback-enabled true\n    auto-failback-time 0\n    ha-order { /Common/lbx1 }\n    mac 00:00:5e:00:01:33\n    unit-id 51\n}\n"
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n    advert-interval 10\n    auto-failback-enabled true\n    auto-failback-time 0\n    ha-priority 200\n    ha-order { /Common/lbx1 }\n    mac 00:00:5e:00:01:33\n    unit-id 51\n}\n"
 	if out != want {
 		t.Errorf("lbx1 list cm traffic-group traffic-group-1:\n%s\nwant\n%s", out, want)
 	}
@@ -217,5 +217,95 @@ func TestFailoverCommandsStandalone(t *testing.T) {
 	}
 	if _, err := app.Exec("list cm traffic-group traffic-group-2"); err == nil || !strings.Contains(err.Error(), "no such traffic group") {
 		t.Errorf("list cm traffic-group traffic-group-2: %v", err)
+	}
+}
+
+// The VRRP settings change on running units, in both dialects, and the
+// election follows: lbx2 raised above lbx1 (tmsh) preempts it; lowered
+// again (Alteon) it is preempted back; a new interval on the active unit
+// reaches the standby's master-down timer through its advertisements.
+// Bad values are refused, naming the setting, and change nothing.
+func TestHAVRRPSettingsAtRunTime(t *testing.T) {
+	l := newLab(t)
+	csw, ssw := porttest.NewSwitch(), porttest.NewSwitch()
+	l.server(ssw, "server1", "198.18.2.11/24", "198.18.2.1")
+	client := l.host(csw, "client", "198.18.1.10/24", "")
+	lbx1 := l.haUnit(csw, ssw, "lbx1", 2, 200)
+	lbx2 := l.haUnit(csw, ssw, "lbx2", 3, 100)
+	waitFor(t, "lbx1 active, lbx2 standby behind it", func() bool {
+		return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby && lbx2.HA().Status().PeerPriority == 200
+	})
+
+	exec(t, lbx2, "modify cm traffic-group traffic-group-1 ha-priority 250")
+	waitFor(t, "lbx2 (now 250) preempts lbx1", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
+	if st := lbx1.HA().Status(); st.PeerPriority != 250 {
+		t.Errorf("lbx1 hears the master at priority %d, want 250", st.PeerPriority)
+	}
+	if name := porttest.ServerName(getWithin(t, client, "http://198.18.1.100/", 5*time.Second)); name != "server1" {
+		t.Fatalf("through lbx2: served by %q", name)
+	}
+	if out := exec(t, lbx2, "show cm failover-status"); !strings.Contains(out, "Priority         250") {
+		t.Errorf("lbx2 show cm failover-status:\n%s", out)
+	}
+
+	alteon := lbx2.Dialects()[1].NewSession()
+	out, err := alteon.Exec("/c/l3/vrrp/vr 1/prio 50")
+	if err != nil || !strings.Contains(out, "Current priority: 50 (running unit") {
+		t.Fatalf("/c/l3/vrrp/vr 1/prio 50: %q %v", out, err)
+	}
+	waitFor(t, "lbx1 (200) preempts lbx2 (now 50)", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+
+	exec(t, lbx1, "modify cm traffic-group traffic-group-1 advert-interval 25 auto-failback-time 5")
+	// lbx2 times lbx1 by the interval lbx1 advertises: 3 × 250ms + skew
+	// (256-50)/256 × 250ms.
+	waitFor(t, "lbx2's master-down interval from lbx1's new interval", func() bool {
+		return lbx2.HA().Status().MasterDown == 3*250*time.Millisecond+206*250*time.Millisecond/256
+	})
+	want := "cm traffic-group /Common/traffic-group-1 {\n    is-floating true\n    advert-interval 25\n    auto-failback-enabled true\n    auto-failback-time 5\n    ha-priority 200\n    ha-order { /Common/lbx1 }\n    mac 00:00:5e:00:01:33\n    unit-id 51\n}\n"
+	if out := exec(t, lbx1, "list cm traffic-group traffic-group-1"); out != want {
+		t.Errorf("lbx1 list cm traffic-group traffic-group-1:\n%s\nwant\n%s", out, want)
+	}
+
+	before := lbx1.HA().Status()
+	for cmd, want := range map[string]string{
+		"modify cm traffic-group traffic-group-1 ha-priority 255":             `ha-priority: "255": want 1 to 254`,
+		"modify cm traffic-group traffic-group-1 advert-interval 0":           `advert-interval: "0": want 1 to 4095`,
+		"modify cm traffic-group traffic-group-1 auto-failback-enabled maybe": `auto-failback-enabled: "maybe": want true or false`,
+		"modify cm traffic-group traffic-group-1 ha-order { lbx1 }":           `unexpected "ha-order"`,
+		"modify cm traffic-group traffic-group-local-only ha-priority 10":     "not floating",
+		"modify cm traffic-group traffic-group-1":                             "no setting to change",
+	} {
+		if _, err := lbx1.Exec(cmd); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", cmd, err, want)
+		}
+	}
+	if _, err := lbx1.Push("modify cm traffic-group traffic-group-1 ha-priority 10\n"); err == nil || !strings.Contains(err.Error(), "line of its own") {
+		t.Errorf("in a pushed script: %v, want it refused", err)
+	}
+	if after := lbx1.HA().Status(); after.Priority != before.Priority || after.Interval != before.Interval || after.Preempt != before.Preempt {
+		t.Errorf("refused changes changed the settings: %+v, was %+v", after, before)
+	}
+
+	// Tracking (the fail-safes) at run time, Alteon's track menu: a
+	// gateway fail-safe on a pool lbx1 does not have fails it over; its
+	// removal brings it back, and it preempts lbx2 again.
+	exec(t, lbx1, "modify cm traffic-group traffic-group-1 auto-failback-time 0")
+	alteon1 := lbx1.Dialects()[1].NewSession()
+	if _, err := alteon1.Exec("/c/l3/vrrp/vr 1/track/ifs ena eth9"); err == nil || !strings.Contains(err.Error(), `no such port "eth9"`) {
+		t.Errorf("track ifs ena eth9: %v, want no such port", err)
+	}
+	if out, err := alteon1.Exec("/c/l3/vrrp/vr 1/track/reals ena nopool"); err != nil || !strings.Contains(out, "pool /Common/nopool, at least 1 up") {
+		t.Fatalf("track reals ena nopool: %q %v", out, err)
+	}
+	waitFor(t, "lbx1 fails over on the new gateway fail-safe", func() bool { return haState(lbx2) == ha.Active && haState(lbx1) == ha.Standby })
+	if st := lbx1.HA().Status(); len(st.Conditions) != 1 || !strings.Contains(st.Conditions[0], "gateway-failsafe /Common/nopool: no such pool") {
+		t.Errorf("lbx1's failover conditions: %q", st.Conditions)
+	}
+	if out, err := alteon1.Exec("/c/l3/vrrp/vr 1/track/reals dis"); err != nil || !strings.Contains(out, "Current tracked real servers: none") {
+		t.Fatalf("track reals dis: %q %v", out, err)
+	}
+	waitFor(t, "lbx1 back and active once the fail-safe is gone", func() bool { return haState(lbx1) == ha.Active && haState(lbx2) == ha.Standby })
+	if st := lbx1.HA().Status(); len(st.Conditions) != 0 || st.Failsafe.GatewayPool != "" {
+		t.Errorf("lbx1 after track reals dis: conditions %q, fail-safes %+v", st.Conditions, st.Failsafe)
 	}
 }

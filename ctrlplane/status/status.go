@@ -119,6 +119,42 @@ type Failover interface {
 	FailoverStatus() FailoverStatus
 	// FailoverAction is standby, offline or online.
 	FailoverAction(action string) error
+	// SetVRRP changes the unit's VRRP settings while it runs, or refuses
+	// them (naming the setting) and keeps the old ones.
+	SetVRRP(VRRPSettings) error
+	// SetTrack replaces the unit's fail-safes while it runs, or refuses
+	// them and keeps the old ones.
+	SetTrack(TrackSettings) error
+}
+
+// TrackSettings are the fail-safes (Alteon's VRRP tracking) that change at
+// run time: FailoverStatus's FailsafeVLANs, GatewayPool, GatewayMinUp and
+// Watchdog.
+type TrackSettings struct {
+	VLANs        []string
+	GatewayPool  string
+	GatewayMinUp int
+	Watchdog     time.Duration
+}
+
+// Track returns st's fail-safes, for a change to start from.
+func (st FailoverStatus) Track() TrackSettings {
+	return TrackSettings{VLANs: append([]string(nil), st.FailsafeVLANs...), GatewayPool: st.GatewayPool, GatewayMinUp: st.GatewayMinUp, Watchdog: st.Watchdog}
+}
+
+// VRRPSettings are the VRRP settings that change at run time (tmsh
+// modify cm traffic-group, Alteon /c/l3/vrrp/vr 1): FailoverStatus's
+// Priority, Preempt, PreemptDelay and Interval.
+type VRRPSettings struct {
+	Priority     int
+	Preempt      bool
+	PreemptDelay time.Duration
+	Interval     time.Duration // a multiple of 10ms
+}
+
+// VRRP returns st's VRRP settings, for a change to start from.
+func (st FailoverStatus) VRRP() VRRPSettings {
+	return VRRPSettings{Priority: int(st.Priority), Preempt: st.Preempt, PreemptDelay: st.PreemptDelay, Interval: st.Interval}
 }
 
 // FailoverStatus is traffic-group-1's state on this unit.
@@ -166,6 +202,7 @@ type MirroringStatus struct {
 	RemovedSent, RemovedRecv  uint64
 	PersistSent, PersistRecv  uint64
 	IgnoredRecv, DecodeErrors uint64
+	Unauthenticated           uint64 // streams refused: not a trusted device's
 	LastError                 string
 }
 

@@ -3,6 +3,7 @@ package tmsh
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,11 +13,101 @@ import (
 
 // HA: the unit's failover state and the built-in traffic groups. The VRRP
 // settings are the boot config's (device-local); these commands read and
-// steer them, they change no configuration.
+// steer them, they change no configuration. modify cm traffic-group
+// changes the running unit's priority, preemption and interval (not
+// saved: the boot config sets them again at the next start).
 var failoverCommands = []Command{
 	{Verb: "show", Module: "cm", Kind: "failover-status", Help: "this unit's HA state: active, standby or offline, and the VRRP election", ReadOnly: true, run: runShowFailover},
 	{Verb: "run", Module: "sys", Kind: "failover", Args: "standby [traffic-group traffic-group-1] | offline | online", Help: "hand traffic-group-1 to the peer (standby), leave the election (offline), or return (online)", run: runFailover},
 	{Verb: "list", Module: "cm", Kind: "traffic-group", Args: "[NAME …]", Help: "the traffic groups (built in: traffic-group-1, traffic-group-local-only)", ReadOnly: true, run: runListTrafficGroup},
+	{Verb: "modify", Module: "cm", Kind: "traffic-group", Args: "traffic-group-1 [auto-failback-enabled true|false] [auto-failback-time SECONDS] [ha-priority 1-254] [advert-interval CENTISECONDS]",
+		Help: "change this unit's VRRP settings for traffic-group-1 while it runs (not saved: the boot config's ha section sets them at the next start)", run: runModifyTrafficGroup},
+}
+
+// runModifyTrafficGroup changes the running unit's VRRP settings:
+// auto-failback-enabled and auto-failback-time are BIG-IP's (preemption and
+// its delay), ha-priority and advert-interval lbx's (VRRP priority and
+// advertisement interval in centiseconds).
+func runModifyTrafficGroup(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
+	const what = "modify cm traffic-group"
+	if x.src.Failover == nil {
+		return "", errors.New(what + ": HA is off (no ha section in the boot config)")
+	}
+	if !x.direct {
+		return "", errors.New(what + ": runs on a line of its own, not inside a transaction or a pushed script (it changes the running unit, not the configuration)")
+	}
+	if args.Done() {
+		return "", errors.New(what + ": want traffic-group-1 and the settings to change")
+	}
+	t := args.Next()
+	n, err := config.FullName(t.Text)
+	if err != nil {
+		return "", conf.LineErrorf(t.Line, "%s %q: %w", what, t.Text, err)
+	}
+	switch n {
+	case config.TrafficGroup1:
+	case config.TrafficGroupLocalOnly:
+		return "", conf.LineErrorf(t.Line, "%s %s: not floating: it has no failover settings", what, n)
+	default:
+		return "", conf.LineErrorf(t.Line, "%s %s: no such traffic group (there is %s)", what, n, config.TrafficGroup1)
+	}
+	vs := x.src.Failover.FailoverStatus().VRRP()
+	num := func(prop string, lo, hi int) (int, error) {
+		v, err := args.Value(what + " " + prop)
+		if err != nil {
+			return 0, err
+		}
+		i, err := strconv.Atoi(v.Text)
+		if err != nil || i < lo || i > hi {
+			return 0, conf.LineErrorf(v.Line, "%s %s: %s: want %d to %d", what, prop, v.Describe(), lo, hi)
+		}
+		return i, nil
+	}
+	changed := false
+	for !args.Done() {
+		p := args.Next()
+		var i int
+		switch p.Text {
+		case "auto-failback-enabled":
+			v, err := args.Value(what + " " + p.Text)
+			if err != nil {
+				return "", err
+			}
+			switch v.Text {
+			case "true", "enabled":
+				vs.Preempt = true
+			case "false", "disabled":
+				vs.Preempt = false
+			default:
+				return "", conf.LineErrorf(v.Line, "%s auto-failback-enabled: %s: want true or false", what, v.Describe())
+			}
+		case "auto-failback-time":
+			if i, err = num(p.Text, 0, 3600); err != nil {
+				return "", err
+			}
+			vs.PreemptDelay = time.Duration(i) * time.Second
+		case "ha-priority":
+			if i, err = num(p.Text, 1, 254); err != nil {
+				return "", err
+			}
+			vs.Priority = i
+		case "advert-interval":
+			if i, err = num(p.Text, 1, 4095); err != nil {
+				return "", err
+			}
+			vs.Interval = time.Duration(i) * 10 * time.Millisecond
+		default:
+			return "", conf.LineErrorf(p.Line, "%s %s: unexpected %s, want auto-failback-enabled, auto-failback-time, ha-priority or advert-interval", what, n, p.Describe())
+		}
+		changed = true
+	}
+	if !changed {
+		return "", fmt.Errorf("%s %s: no setting to change (auto-failback-enabled, auto-failback-time, ha-priority, advert-interval)", what, n)
+	}
+	if err := x.src.Failover.SetVRRP(vs); err != nil {
+		return "", fmt.Errorf("%s %s: %w", what, n, err)
+	}
+	return "", nil
 }
 
 func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
@@ -92,6 +183,9 @@ func runShowFailover(x *execCtx, cmd *Command, args *conf.Cursor) (string, error
 		if m.DecodeErrors > 0 {
 			row("Decode Errors", fmt.Sprint(m.DecodeErrors))
 		}
+		if m.Unauthenticated > 0 {
+			row("Untrusted Peers", fmt.Sprintf("%d streams refused (not a trusted device)", m.Unauthenticated))
+		}
 		if m.LastError != "" {
 			row("Last Error", m.LastError)
 		}
@@ -165,8 +259,10 @@ func runListTrafficGroup(x *execCtx, cmd *Command, args *conf.Cursor) (string, e
 			b.WriteString("    is-floating true\n")
 			if f := x.src.Failover; f != nil {
 				st := f.FailoverStatus()
+				fmt.Fprintf(&b, "    advert-interval %d\n", int(st.Interval/(10*time.Millisecond)))
 				fmt.Fprintf(&b, "    auto-failback-enabled %t\n", st.Preempt)
 				fmt.Fprintf(&b, "    auto-failback-time %d\n", int(st.PreemptDelay/time.Second))
+				fmt.Fprintf(&b, "    ha-priority %d\n", st.Priority)
 				fmt.Fprintf(&b, "    ha-order { /Common/%s }\n", st.Unit)
 				fmt.Fprintf(&b, "    mac 00:00:5e:00:01:%02x\n", st.VRID)
 				fmt.Fprintf(&b, "    unit-id %d\n", st.VRID)

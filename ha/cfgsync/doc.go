@@ -6,8 +6,11 @@
 //
 // The unit's identity is an ECDSA P-256 key and a self-signed certificate
 // generated at the first start and kept in the state directory
-// (device.key, device.crt), with the trust store, the device groups and
-// the generations (cm.json). Trust is one step from either unit: Trust
+// (device.key, device.crt; package ha/trust, which also makes the pinned
+// TLS configurations connection mirroring shares), with the trust store,
+// the device groups and the generations (cm.json). The trust store also
+// authenticates connection mirroring (ha/mirror): Certificate,
+// TrustedDevice and Trusted are its view of it. Trust is one step from either unit: Trust
 // dials the peer's config-sync address, authenticates with one of the
 // peer's admin users, and both store the other's certificate (the peer's
 // certificate is taken on first use, as BIG-IP's ca-devices add takes it;

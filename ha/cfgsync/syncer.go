@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"lbx/ha/trust"
 	"lbx/internal/atomicfile"
 )
 
@@ -81,7 +82,8 @@ type Syncer struct {
 	known   bool           // version is set
 	refused map[string]Gen // peer → generation it refused (not pushed again automatically)
 
-	prompt atomic.Value // string: the last computed status, for the prompt (read without mu)
+	prompt  atomic.Value           // string: the last computed status, for the prompt (read without mu)
+	trusted atomic.Pointer[[]Peer] // the trust store as TrustedDevice reads it (without mu): publishLocked
 
 	nudge chan struct{} // Nudge: poll now
 	conns chan struct{} // one token per connection served (at most maxConns)
@@ -108,12 +110,13 @@ func New(cfg Config, local Local) (*Syncer, error) {
 	s := &Syncer{cfg: cfg, local: local, log: cfg.Logger, peers: map[string]*Peer{}, groups: map[string]*Group{}, deleted: map[string]Gen{},
 		base: map[string]Gen{}, refused: map[string]Gen{}, nudge: make(chan struct{}, 1), conns: make(chan struct{}, maxConns), stop: make(chan struct{})}
 	var err error
-	if s.cert, err = identity(cfg.StateDir, cfg.Device); err != nil {
+	if s.cert, err = trust.Identity(cfg.StateDir, cfg.Device); err != nil {
 		return nil, fmt.Errorf("config sync: %w", err)
 	}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	s.publishLocked()
 	s.prompt.Store(Standalone)
 	if s.myGroupLocked() != nil {
 		s.prompt.Store(AwaitingInitial)
@@ -173,6 +176,38 @@ func (s *Syncer) Addr() string { return s.ln.Addr().String() }
 
 // Fingerprint is the SHA-256 fingerprint of this unit's certificate.
 func (s *Syncer) Fingerprint() string { return Fingerprint(s.cert.Certificate[0]) }
+
+// Fingerprint is a certificate's SHA-256 fingerprint, as BIG-IP shows
+// one: colon-separated upper-case hex.
+func Fingerprint(der []byte) string { return trust.Fingerprint(der) }
+
+// Certificate is this unit's device certificate, which connection
+// mirroring presents too (package ha/mirror).
+func (s *Syncer) Certificate() tls.Certificate { return s.cert }
+
+// TrustedDevice names the device of the trust domain whose certificate is
+// cert (DER); false when none is. It reads a copy of the trust store, so
+// it never waits for an exchange (an apply holds the store's lock).
+func (s *Syncer) TrustedDevice(cert []byte) (string, bool) {
+	for _, p := range *s.trusted.Load() {
+		if bytes.Equal(p.Cert, cert) {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+// Trusted reports whether the trust domain holds another device.
+func (s *Syncer) Trusted() bool { return len(*s.trusted.Load()) > 0 }
+
+// publishLocked refreshes the copy of the trust store TrustedDevice reads.
+func (s *Syncer) publishLocked() {
+	ps := make([]Peer, 0, len(s.peers))
+	for _, p := range s.peers {
+		ps = append(ps, *p)
+	}
+	s.trusted.Store(&ps)
+}
 
 // Peers are the trusted devices, by name.
 func (s *Syncer) Peers() []Peer {
@@ -388,7 +423,10 @@ func (s *Syncer) load() error {
 	return nil
 }
 
+// persistLocked saves the state (and publishes the trust store: every
+// change of it is saved).
 func (s *Syncer) persistLocked() error {
+	s.publishLocked()
 	path := s.statePath()
 	if path == "" {
 		return nil
@@ -426,26 +464,17 @@ func sortedNames[V any](m map[string]V) []string {
 // certificate, and the peer's accepted only when it is pin (nil: any, for
 // the trust step, which reports it in *got).
 func (s *Syncer) clientTLS(pin []byte, got *[]byte) *tls.Config {
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{s.cert},
-		// The chain is not verified against CAs: the peer's certificate
-		// is pinned (checked byte for byte below).
-		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("the peer presented no certificate")
+	return trust.ClientConfig(s.cert, func(raw []byte) error {
+		if pin != nil {
+			if err := trust.Pinned(pin)(raw); err != nil {
+				return err
 			}
-			raw := cs.PeerCertificates[0].Raw
-			if pin != nil && !bytes.Equal(raw, pin) {
-				return fmt.Errorf("the peer presented certificate %s, not the trusted one %s", Fingerprint(raw), Fingerprint(pin))
-			}
-			if got != nil {
-				*got = slices.Clone(raw)
-			}
-			return nil
-		},
-	}
+		}
+		if got != nil {
+			*got = slices.Clone(raw)
+		}
+		return nil
+	})
 }
 
 // RefusedError is a peer's refusal: its reason, as it gave it.
@@ -523,13 +552,9 @@ func (s *Syncer) Trust(addr, name, user, password string) (string, error) {
 // acceptLoop serves peers until Close.
 func (s *Syncer) acceptLoop() {
 	defer s.wg.Done()
-	srv := &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{s.cert},
-		// Which certificate is accepted depends on the request (any for
-		// trust, a trusted device's for the rest): serve checks it.
-		ClientAuth: tls.RequireAnyClientCert,
-	}
+	// Which certificate is accepted depends on the request (any for
+	// trust, a trusted device's for the rest): serve checks it.
+	srv := trust.ServerConfig(s.cert, nil)
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {

@@ -20,10 +20,16 @@
 // which reserves their SNAT ports, member and state, looked up by name in
 // its own program); it forwards nothing while standby (the dataplane's
 // gate), and on taking over carries the flows on. What arrives while the
-// unit is active is counted and dropped. The stream is not authenticated
-// yet: run it on a trusted network (mutual TLS from the config-sync
-// trust is the next step).
+// unit is active is counted and dropped.
 //
-// Goroutines: the sender and the listener, and one per received stream;
-// Close stops and waits for all of them.
+// The stream is TLS 1.3 (ha/trust) with config sync's device trust (the
+// Trust interface, *cfgsync.Syncer): each side presents its device
+// certificate and takes the other's only when it is a trusted device's;
+// the receiver also requires the hello to name that device, and accepts
+// the stream with one byte before any record is sent. Streams refused for
+// want of trust are counted (Stats.Unauthenticated); at most maxPending
+// are accepted at once.
+//
+// Goroutines: the sender and the listener, and one per received stream
+// (its handshake bounded to 2 s); Close stops and waits for all of them.
 package mirror

@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"lbx/dataplane"
+	"lbx/ha/trust"
 	"lbx/pools"
 )
 
@@ -31,6 +34,31 @@ type Dataplane interface {
 }
 
 var _ Dataplane = (*dataplane.Engine)(nil)
+
+// Trust is the device trust the stream is authenticated with: config
+// sync's (*cfgsync.Syncer), so the devices that may mirror are the ones
+// the trust step added, each known by the certificate it stored.
+type Trust interface {
+	// Certificate is this unit's device certificate.
+	Certificate() tls.Certificate
+	// TrustedDevice names the trusted device whose certificate is cert
+	// (DER); false for none.
+	TrustedDevice(cert []byte) (string, bool)
+	// Trusted reports whether another device is trusted at all.
+	Trusted() bool
+}
+
+// maxPending bounds the streams being accepted at once (handshakes and
+// streams): one peer streams at a time, and a stranger's connections
+// must not pile up.
+const maxPending = 8
+
+// streamAccepted is the byte the receiving unit answers a stream's hello
+// with once it has checked the sender.
+const streamAccepted = 0x01
+
+// handshakeTimeout bounds a stream's TLS handshake, either side.
+const handshakeTimeout = 2 * time.Second
 
 // Config is the unit's mirroring settings (the boot config's ha section).
 type Config struct {
@@ -62,7 +90,10 @@ type Stats struct {
 	PersistRecv  uint64
 	IgnoredRecv  uint64 // received while this unit was active
 	DecodeErrors uint64
-	LastError    string
+	// Unauthenticated counts the streams refused for want of a trusted
+	// device's certificate (TLS handshake or hello naming another device).
+	Unauthenticated uint64
+	LastError       string
 }
 
 // Mirror streams this unit's mirrored flows to the peer while it is
@@ -74,6 +105,8 @@ type Mirror struct {
 
 	ln     net.Listener
 	stop   chan struct{}
+	ctx    context.Context // ends with Close: bounds dials and handshakes
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	connMu sync.Mutex
 	conns  map[net.Conn]bool // open connections, closed by Close
@@ -82,14 +115,23 @@ type Mirror struct {
 	sessions, flowsSent, removedSent, persSnt atomic.Uint64
 	bytesSent, flowsRecv, installed, noVirt   atomic.Uint64
 	refused, removedRecv, persRecv, ignored   atomic.Uint64
-	decodeErrs                                atomic.Uint64
-	mu                                        sync.Mutex // guards peerUnit, lastErr
+	decodeErrs, unauth                        atomic.Uint64
+	mu                                        sync.Mutex // guards peerUnit, lastErr, warnedAt, current
 	peerUnit, lastErr                         string
+	trust                                     Trust
+	pending                                   chan struct{} // one token per stream being accepted or received
+	warnedAt                                  time.Time     // the last refusal logged (accept goroutines, under mu)
+	current                                   net.Conn      // the stream being received (under mu)
 }
 
-// New checks cfg and enables the dataplane's mirroring queues. Nothing
-// runs before Start.
-func New(cfg Config, dp Dataplane, log *slog.Logger) (*Mirror, error) {
+// New checks cfg and enables the dataplane's mirroring queues. The stream
+// is mutual TLS with tr's certificates: only a trusted device's stream is
+// received, and only a trusted device is streamed to. Nothing runs before
+// Start.
+func New(cfg Config, dp Dataplane, tr Trust, log *slog.Logger) (*Mirror, error) {
+	if tr == nil {
+		return nil, errors.New("ha: mirror_addr: connection mirroring is authenticated with config sync's device trust: set ha.configsync too")
+	}
 	if !cfg.Listen.IsValid() {
 		return nil, errors.New("ha: mirror_addr: must be set (ADDR:PORT)")
 	}
@@ -109,7 +151,9 @@ func New(cfg Config, dp Dataplane, log *slog.Logger) (*Mirror, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	dp.EnableMirror()
-	return &Mirror{cfg: cfg, dp: dp, log: log, stop: make(chan struct{}), conns: map[net.Conn]bool{}}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Mirror{cfg: cfg, dp: dp, log: log, trust: tr, stop: make(chan struct{}), ctx: ctx, cancel: cancel,
+		conns: map[net.Conn]bool{}, pending: make(chan struct{}, maxPending)}, nil
 }
 
 // Start listens on the mirroring address and starts the sender.
@@ -128,6 +172,7 @@ func (m *Mirror) Start() error {
 // Close stops both sides and waits for their goroutines.
 func (m *Mirror) Close() {
 	close(m.stop)
+	m.cancel()
 	if m.ln != nil {
 		m.ln.Close()
 	}
@@ -149,7 +194,7 @@ func (m *Mirror) Stats() Stats {
 		FlowsSent: m.flowsSent.Load(), RemovedSent: m.removedSent.Load(), PersistSent: m.persSnt.Load(), BytesSent: m.bytesSent.Load(),
 		FlowsRecv: m.flowsRecv.Load(), Installed: m.installed.Load(), NoVirtual: m.noVirt.Load(), Refused: m.refused.Load(),
 		RemovedRecv: m.removedRecv.Load(), PersistRecv: m.persRecv.Load(), IgnoredRecv: m.ignored.Load(),
-		DecodeErrors: m.decodeErrs.Load(), LastError: last,
+		DecodeErrors: m.decodeErrs.Load(), Unauthenticated: m.unauth.Load(), LastError: last,
 	}
 }
 
@@ -202,14 +247,16 @@ func (m *Mirror) send() {
 			}
 			continue
 		}
-		c, err := net.DialTimeout("tcp", m.cfg.Peer.String(), time.Second)
-		if err == nil && !m.track(c, true) {
+		c, err := m.dial()
+		// Close closes the TCP connection under the TLS one: it does not
+		// wait for a write in progress.
+		if err == nil && !m.track(c.NetConn(), true) {
 			c.Close()
 			return
 		}
 		if err == nil {
 			err = m.session(c)
-			m.track(c, false)
+			m.track(c.NetConn(), false)
 			c.Close()
 			m.connected.Store(false)
 		}
@@ -224,6 +271,30 @@ func (m *Mirror) send() {
 			return
 		}
 	}
+}
+
+// errNoTrust: no device is trusted yet, so there is nobody to stream to.
+var errNoTrust = errors.New("no device in the trust domain yet (modify cm trust-domain Root ca-devices add …): not streaming")
+
+// dial opens the stream to the peer: TCP, then TLS with this unit's
+// certificate, the peer's taken only when it is a trusted device's.
+func (m *Mirror) dial() (*tls.Conn, error) {
+	if !m.trust.Trusted() {
+		return nil, errNoTrust
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, handshakeTimeout)
+	defer cancel()
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: trust.ClientConfig(m.trust.Certificate(), func(raw []byte) error {
+		if _, ok := m.trust.TrustedDevice(raw); !ok {
+			return fmt.Errorf("the peer at %s presented certificate %s, which is no trusted device's", m.cfg.Peer, trust.Fingerprint(raw))
+		}
+		return nil
+	})}
+	c, err := d.DialContext(ctx, "tcp", m.cfg.Peer.String())
+	if err != nil {
+		return nil, fmt.Errorf("mirroring to %s: %w", m.cfg.Peer, err)
+	}
+	return c.(*tls.Conn), nil
 }
 
 // sender is one stream's state.
@@ -290,8 +361,6 @@ func (s *sender) flush() error {
 // turns standby it sends what changed last and ends.
 func (m *Mirror) session(c net.Conn) error {
 	s := &sender{m: m, c: c, w: bufio.NewWriterSize(c, 256<<10), names: map[string]uint16{}}
-	m.sessions.Add(1)
-	m.connected.Store(true)
 	// What was queued before this stream (a standby's installs and
 	// removals) is not news: the full pass below sends the table as it is.
 	s.flows, s.removed = m.dp.MirrorDrain(nil, nil)
@@ -299,6 +368,26 @@ func (m *Mirror) session(c net.Conn) error {
 	if err := s.write(s.enc.hello(&Hello{Unit: m.cfg.Unit, Ports: m.dp.PortNames()})); err != nil {
 		return err
 	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	// The peer accepts the stream with one byte once it has checked this
+	// unit's certificate and hello (TLS 1.3 completes the client's side of
+	// the handshake before the server has checked the client's
+	// certificate): a refusal is told here, with the peer's reason.
+	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	var ack [1]byte
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
+		return fmt.Errorf("mirroring to %s: the peer did not accept the stream: %w", m.cfg.Peer, err)
+	}
+	if ack[0] != streamAccepted {
+		return fmt.Errorf("mirroring to %s: the peer answered %#x, not the stream's acceptance", m.cfg.Peer, ack[0])
+	}
+	m.sessions.Add(1)
+	m.connected.Store(true)
+	m.mu.Lock()
+	m.lastErr = "" // streaming: what kept it from streaming is over
+	m.mu.Unlock()
 	for i := range dataplane.FlowShards {
 		s.flows = m.dp.MirrorScan(i, s.flows)
 		if len(s.flows) >= maxBatch/2 {
@@ -373,6 +462,13 @@ func (m *Mirror) accept() {
 			}
 			continue
 		}
+		select {
+		case m.pending <- struct{}{}:
+		default:
+			m.refuse(c.RemoteAddr(), fmt.Errorf("more than %d streams at once", maxPending))
+			c.Close()
+			continue
+		}
 		if !m.track(c, true) {
 			c.Close()
 			return
@@ -380,24 +476,80 @@ func (m *Mirror) accept() {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
+			defer func() { <-m.pending }()
 			defer m.track(c, false)
 			defer c.Close()
+			tc, device, err := m.handshake(c)
+			if err != nil {
+				m.refuse(c.RemoteAddr(), err)
+				return
+			}
 			// receive ends only on an error; the peer closing its
-			// stream (io.EOF) or Close (net.ErrClosed) is none.
-			if err := m.receive(c); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				m.setErr(err)
-				if errors.Is(err, ErrMalformed) {
+			// stream (io.EOF), Close or a newer stream (net.ErrClosed) is
+			// none.
+			if err := m.receive(tc, c, device); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				switch {
+				case errors.Is(err, errUntrusted):
+					m.refuse(c.RemoteAddr(), err)
+				case errors.Is(err, ErrMalformed):
+					m.setErr(err)
 					m.decodeErrs.Add(1)
 					m.log.Warn("ha: mirroring stream from the peer", "peer", c.RemoteAddr().String(), "err", err)
+				default:
+					m.setErr(err)
 				}
 			}
 		}()
 	}
 }
 
+// errUntrusted: the stream is not a trusted device's.
+var errUntrusted = errors.New("not a trusted device")
+
+// handshake is the receiving side's TLS handshake: the peer must present
+// a trusted device's certificate; it returns that device's name.
+func (m *Mirror) handshake(c net.Conn) (*tls.Conn, string, error) {
+	var device string
+	tc := tls.Server(c, trust.ServerConfig(m.trust.Certificate(), func(raw []byte) error {
+		name, ok := m.trust.TrustedDevice(raw)
+		if !ok {
+			return fmt.Errorf("%w: certificate %s", errUntrusted, trust.Fingerprint(raw))
+		}
+		device = name
+		return nil
+	}))
+	ctx, cancel := context.WithTimeout(m.ctx, handshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, "", fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, device, nil
+}
+
+// refuse counts and reports a stream refused for want of trust, logging
+// at most one every 10 s.
+func (m *Mirror) refuse(from net.Addr, err error) {
+	m.unauth.Add(1)
+	err = fmt.Errorf("refused a stream from %s: %w", from, err)
+	m.mu.Lock()
+	m.lastErr = err.Error()
+	warn := time.Since(m.warnedAt) > 10*time.Second
+	if warn {
+		m.warnedAt = time.Now()
+	}
+	m.mu.Unlock()
+	if warn {
+		m.log.Warn("ha: mirroring", "err", err)
+	}
+}
+
 // receive installs one stream's records while this unit is standby, until
-// the stream ends; it returns why.
-func (m *Mirror) receive(c net.Conn) error {
+// the stream ends; it returns why. device is the trusted device the TLS
+// handshake authenticated: the hello must name it. raw is the connection
+// under c: an accepted stream closes the one received before it (one
+// peer streams at a time, and a stream whose peer vanished without a
+// word, a crashed host, must not hold its place for ever).
+func (m *Mirror) receive(c, raw net.Conn, device string) error {
 	r := bufio.NewReaderSize(c, 256<<10)
 	var buf []byte
 	typ, p, buf, err := readMessage(r, buf)
@@ -411,6 +563,27 @@ func (m *Mirror) receive(c net.Conn) error {
 	if err != nil {
 		return err
 	}
+	if h.Unit != device {
+		return fmt.Errorf("%w: the hello names unit %q, the certificate is device %s's", errUntrusted, h.Unit, device)
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	if _, err := c.Write([]byte{streamAccepted}); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	old := m.current
+	m.current = raw
+	m.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	defer func() {
+		m.mu.Lock()
+		if m.current == raw {
+			m.current = nil
+		}
+		m.mu.Unlock()
+	}()
 	m.mu.Lock()
 	m.peerUnit = h.Unit
 	m.mu.Unlock()

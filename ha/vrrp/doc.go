@@ -12,6 +12,9 @@
 // held, so they must not call back into the Router. Shutdown stops every
 // timer; after it no callback runs.
 //
+// Reconfigure changes a running router's priority, preemption and
+// interval (an operator's change) without restarting it.
+//
 // The package knows nothing of ports or configuration objects: the caller
 // hands it decoded advertisements and gives it a function that puts one on
 // the wire.

@@ -329,3 +329,48 @@ func (r *Router) Receive(src netip.Addr, a Advert) {
 		}
 	}
 }
+
+// Settings are the router's settings an operator changes at run time.
+type Settings struct {
+	Priority     uint8 // 1..254: run-time changes never make the address owner
+	Preempt      bool
+	PreemptDelay time.Duration
+	Interval     time.Duration
+}
+
+// Settings returns the router's current settings.
+func (r *Router) Settings() Settings {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Settings{Priority: r.cfg.Priority, Preempt: r.cfg.Preempt, PreemptDelay: r.cfg.PreemptDelay, Interval: r.cfg.Interval}
+}
+
+// Reconfigure changes the settings of a running router without
+// restarting it, or refuses them (naming the field) and keeps the old
+// ones. A Master with a new priority or interval advertises at once and
+// then at the new interval, so a Backup that now outranks it and preempts
+// takes over as RFC 5798 has it (its master-down timer runs out). A Backup
+// keeps listening: the new priority and preemption decide on the next
+// advertisement, and its skew follows the new priority from then on; its
+// own interval matters once it is Master (a Backup times the master by
+// the interval the master advertises). The preempt delay still counts
+// from the router's start.
+func (r *Router) Reconfigure(s Settings) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.cfg
+	c.Priority, c.Preempt, c.PreemptDelay, c.Interval = s.Priority, s.Preempt, s.PreemptDelay, s.Interval
+	if s.Priority == 255 {
+		return errors.New("priority: 255 (the address owner): must be 1..254")
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	old := r.cfg
+	r.cfg = c
+	if r.state == Master && (old.Priority != c.Priority || old.Interval != c.Interval) {
+		r.advertLocked(r.cfg.Priority)
+		r.armLocked(r.cfg.Interval, r.adverTimerLocked)
+	}
+	return nil
+}

@@ -251,3 +251,97 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Settings change on running routers: a Backup raised above the Master
+// preempts it; a Master lowered below a preempting Backup advertises its
+// new priority at once and is taken over; a new interval takes effect on
+// the next advertisement; bad settings are refused, naming the field,
+// and change nothing.
+func TestReconfigureAtRunTime(t *testing.T) {
+	l := newLAN(t)
+	a := l.add("a", cfg(200, 2))
+	b := l.add("b", cfg(100, 3))
+	a.Start()
+	b.Start()
+	l.clk.Advance(10 * time.Second)
+	l.expect("a initialize>backup@0s", "b initialize>backup@0s", "a backup>master@3.21875s")
+
+	// b to 250: it ignores a's adverts from now on, so its master-down
+	// timer runs out and it takes over; a, hearing 250, steps back.
+	if err := b.Reconfigure(Settings{Priority: 250, Preempt: true, Interval: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Status(); st.Priority != 250 {
+		t.Fatalf("b's priority %d after Reconfigure", st.Priority)
+	}
+	l.clk.Advance(10 * time.Second)
+	if a.State() != Backup || b.State() != Master || a.Status().MasterPriority != 250 {
+		t.Fatalf("after b was raised to 250: a %v (hears %d), b %v (%q)", a.State(), a.Status().MasterPriority, b.State(), l.log)
+	}
+	l.log = nil
+
+	// b down to 150 with a 500 ms interval: a (200, preempting) ignores
+	// b's adverts from the one sent at once and takes over.
+	if err := b.Reconfigure(Settings{Priority: 150, Preempt: true, Interval: 500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	l.clk.Advance(10 * time.Second)
+	if a.State() != Master || b.State() != Backup || b.Status().MasterPriority != 200 {
+		t.Fatalf("after b was lowered to 150: a %v, b %v hearing %d (%q)", a.State(), b.State(), b.Status().MasterPriority, l.log)
+	}
+	if st := b.Settings(); st.Interval != 500*time.Millisecond || st.Priority != 150 {
+		t.Fatalf("b's settings %+v", st)
+	}
+
+	// Refusals keep the settings.
+	for _, c := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{Priority: 0, Interval: time.Second}, "priority: must be 1..255"},
+		{Settings{Priority: 255, Interval: time.Second}, "priority: 255 (the address owner): must be 1..254"},
+		{Settings{Priority: 100, Interval: 5 * time.Millisecond}, "advert-interval: 5ms, must be 10ms..40.95s"},
+		{Settings{Priority: 100, Interval: 15 * time.Millisecond}, "advert-interval: 15ms is not a whole number of centiseconds"},
+		{Settings{Priority: 100, Interval: time.Second, PreemptDelay: -time.Second}, "preempt-delay: -1s is negative"},
+	} {
+		before := a.Settings()
+		if err := a.Reconfigure(c.s); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Reconfigure(%+v): %v, want %q", c.s, err, c.want)
+		}
+		if a.Settings() != before {
+			t.Errorf("Reconfigure(%+v) refused but changed the settings to %+v", c.s, a.Settings())
+		}
+	}
+}
+
+// A Master's new interval: one advertisement at once with it, then one
+// per new interval.
+func TestReconfigureInterval(t *testing.T) {
+	l := newLAN(t)
+	var sent []Advert
+	r, err := New(cfg(200, 2), l.clk, Hooks{Send: func(a Advert) { sent = append(sent, a) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start()
+	l.clk.Advance(5 * time.Second) // master at 3.21875s, adverts each second
+	if r.State() != Master {
+		t.Fatal("not master")
+	}
+	n := len(sent)
+	if err := r.Reconfigure(Settings{Priority: 200, Preempt: true, Interval: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != n+1 || sent[n].Interval != 10 {
+		t.Fatalf("no advertisement at once with the new interval: %+v", sent[n:])
+	}
+	l.clk.Advance(time.Second)
+	if got := len(sent) - (n + 1); got != 10 {
+		t.Fatalf("%d advertisements in the second after, want 10", got)
+	}
+	// The same settings again: nothing sent out of turn.
+	m := len(sent)
+	if err := r.Reconfigure(r.Settings()); err != nil || len(sent) != m {
+		t.Fatalf("unchanged settings: %v, %d adverts sent", err, len(sent)-m)
+	}
+}

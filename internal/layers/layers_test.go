@@ -45,13 +45,17 @@ var allowed = map[string][]string{
 	"lbx/ha/vrrp": {"lbx/dataplane/csum"},
 	// ha joins a VRRP router to the dataplane's gate and hooks.
 	"lbx/ha": {"lbx/dataplane", "lbx/ha/vrrp"},
-	// ha/cfgsync is config sync (trust, generations, TLS exchange); the
-	// configuration it syncs is its Local's, so it imports no lbx package
-	// but internal/atomicfile (everywhere).
-	"lbx/ha/cfgsync": {},
+	// ha/trust is the device identity and the pinned mutual TLS that
+	// config sync and connection mirroring share.
+	"lbx/ha/trust": {},
+	// ha/cfgsync is config sync (trust store, generations, TLS exchange);
+	// the configuration it syncs is its Local's, so it imports no lbx
+	// package but ha/trust and internal/atomicfile (everywhere).
+	"lbx/ha/cfgsync": {"lbx/ha/trust"},
 	// ha/mirror streams mirrored flows and persistence records between
-	// the units' dataplanes.
-	"lbx/ha/mirror": {"lbx/dataplane", "lbx/pools"},
+	// the units' dataplanes, over ha/trust's TLS with config sync's
+	// trust store (an interface: it does not import ha/cfgsync).
+	"lbx/ha/mirror": {"lbx/dataplane", "lbx/ha/trust", "lbx/pools"},
 	"lbx/monitors":  {},
 	// l7/proxy is the HTTP full proxy of layer-7 virtuals: it selects
 	// from the runtime pools and knows nothing of how it is wired.

@@ -397,6 +397,9 @@ func (h *HA) check(what string, ports map[string]bool, bad func(string, ...any))
 	if (h.MirrorAddr == "") != (h.MirrorPeer == "") {
 		bad("%s.mirror_peer: mirror_addr and mirror_peer go together", what)
 	}
+	if h.MirrorAddr != "" && h.ConfigSync == "" {
+		bad("%s.mirror_addr: mirroring is authenticated with config sync's device trust: set configsync too", what)
+	}
 	if c := h.ConfigSync; c != "" {
 		if _, err := netip.ParseAddr(c); err != nil {
 			if ap, err := netip.ParseAddrPort(c); err != nil || ap.Port() == 0 {

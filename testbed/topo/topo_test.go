@@ -91,6 +91,7 @@ func TestParseErrors(t *testing.T) {
 		{"ha mirror alone", ", mirror_peer: \"127.0.0.2:4801\"", "", "ha.mirror_peer: mirror_addr and mirror_peer go together"},
 		{"ha mirror addr", "127.0.0.1:4801", "127.0.0.1", "ha.mirror_addr \"127.0.0.1\": want ADDR:PORT"},
 		{"ha configsync", "configsync: 127.0.0.1", "configsync: host", "ha.configsync \"host\": want IP or IP:PORT"},
+		{"ha mirror without trust", ", configsync: 127.0.0.1", "", "ha.mirror_addr: mirroring is authenticated with config sync's device trust"},
 		{"ha unknown key", "vrid: 7", "vrid: 7, unit: x", "field unit not found"},
 		{"config outside", "mgmt: true", "mgmt: true\n    config: ../x.conf", "appliances[0] (lb).config \"../x.conf\": want a path relative"},
 	} {

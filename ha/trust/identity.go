@@ -1,4 +1,4 @@
-package cfgsync
+package trust
 
 import (
 	"crypto/ecdsa"
@@ -22,10 +22,10 @@ import (
 	"lbx/internal/atomicfile"
 )
 
-// identity loads the device's key and certificate from dir, generating
+// Identity loads the device's key and certificate from dir, generating
 // and keeping them at the first start (dir empty: a new pair, kept
 // nowhere).
-func identity(dir, device string) (tls.Certificate, error) {
+func Identity(dir, device string) (tls.Certificate, error) {
 	if dir != "" {
 		crt, key := filepath.Join(dir, "device.crt"), filepath.Join(dir, "device.key")
 		c, err := tls.LoadX509KeyPair(crt, key)
@@ -71,7 +71,7 @@ func newIdentity(device string) (certPEM, keyPEM []byte, err error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: device, OrganizationalUnit: []string{"lbx config sync"}},
+		Subject:      pkix.Name{CommonName: device, OrganizationalUnit: []string{"lbx HA device"}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.AddDate(20, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
