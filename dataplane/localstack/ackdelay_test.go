@@ -448,3 +448,20 @@ func TestAckDelayKeepAliveExchange(t *testing.T) {
 		t.Fatal("the last ACK never went out")
 	}
 }
+
+// BenchmarkAckDelayOut is the delayer's cost on the transmit path: per
+// iteration a pure ACK held and the data segment that supersedes it.
+func BenchmarkAckDelayOut(b *testing.B) {
+	d := newAckDelay(AckDelay, func() int64 { return 1 }, func(time.Duration) {}, func([]byte) {})
+	d.out(craft(rigLocal, rigRemote, segOpts{seq: 5000, ack: 1001, flags: tcpSYN | tcpACK, wnd: 65535, opts: tsOpt}))
+	ack := craft(rigLocal, rigRemote, segOpts{seq: 5001, flags: tcpACK, wnd: 2048, opts: tsOpt})
+	data := craft(rigLocal, rigRemote, segOpts{seq: 5001, flags: tcpACK | 0x08, wnd: 2048, payload: 300, opts: tsOpt})
+	n := uint32(1001)
+	for b.Loop() {
+		n += 100
+		put32(ack[28:], n)
+		put32(data[28:], n)
+		d.out(ack)
+		d.out(data)
+	}
+}
