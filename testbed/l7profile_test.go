@@ -4,11 +4,11 @@ package testbed
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"net"
-	"net/http"
 	"regexp"
 	"sort"
 	"strings"
