@@ -4,6 +4,8 @@ package testbed
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,13 +223,73 @@ func procTicks(pid int) int64 {
 	return u + k
 }
 
+// dataplaneCounter reads one counter of `show sys dataplane` (0 when it
+// is absent: an older binary).
+func dataplaneCounter(t *testing.T, tb *Testbed, name string) uint64 {
+	t.Helper()
+	out, err := tb.Client().Exec("show sys dataplane")
+	if err != nil {
+		t.Fatalf("show sys dataplane: %v", err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == name {
+			var v uint64
+			fmt.Sscan(f[1], &v)
+			return v
+		}
+	}
+	return 0
+}
+
+// l7BulkSetup serves bulkMB bytes over HTTP from server1's address
+// (198.18.2.11:8081, a Go server in the test process, opened in server1's
+// namespace; the test process is pinned to CPU 0 with the other servers)
+// behind an HTTP virtual on 198.18.1.110:81, for a download through the
+// proxy. The server is closed when the test ends.
+const bulkMB = 256
+
+func l7BulkSetup(t *testing.T, tb *Testbed) {
+	t.Helper()
+	if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", fmt.Sprint(os.Getpid())).CombinedOutput(); err != nil {
+		t.Fatalf("taskset: %v: %s", err, out)
+	}
+	var ln net.Listener
+	if err := tb.In("server1", func() (err error) {
+		ln, err = net.Listen("tcp", "198.18.2.11:8081")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 256<<10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(bulkMB<<20))
+		for range (bulkMB << 20) / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	for _, c := range []string{
+		"create ltm pool /Common/bench_bulk members add { 198.18.2.11:8081 }",
+		"create ltm virtual /Common/bench_bulk destination 198.18.1.110:81 ip-protocol tcp pool /Common/bench_bulk profiles { /Common/tcp /Common/http } source-address-translation { type automap }",
+	} {
+		if _, err := tb.Client().Exec(c); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+	}
+}
+
 // TestL7AB compares two lbx binaries ($LBX_AB_BEFORE and $LBX_AB_AFTER)
 // on the L7 workloads (http keep-alive and new TLS connections through
-// the HTTP virtuals of l7ProfileSetup), in alternating rounds ($L7_ROUNDS,
-// default 3: before, after, before, after...), a fresh testbed per run,
-// placed as make bench places lbx-tap, printing requests/s and the
-// appliance's CPU per request (the figure a busy machine disturbs least).
-// It measures; it asserts nothing.
+// the HTTP virtuals of l7ProfileSetup, and a bulkMB download through the
+// proxy: l7BulkSetup), in alternating rounds ($L7_ROUNDS, default 3:
+// before, after, before, after...), a fresh testbed per run, placed as
+// make bench places lbx-tap, printing requests/s, the appliance's CPU per
+// request and the packets it sent per request (local.tx_packets), the
+// figures a busy machine disturbs least. $L7_AB_MODES picks workloads
+// (default "http,tls,bulk"). It measures; it asserts nothing.
 func TestL7AB(t *testing.T) {
 	requireRoot(t)
 	bins := map[string]string{"before": os.Getenv("LBX_AB_BEFORE"), "after": os.Getenv("LBX_AB_AFTER")}
@@ -238,9 +300,14 @@ func TestL7AB(t *testing.T) {
 	if n, err := fmt.Sscan(os.Getenv("L7_ROUNDS"), &rounds); n != 1 || err != nil {
 		rounds = 3
 	}
+	modes := strings.Split("http,tls,bulk", ",")
+	if m := os.Getenv("L7_AB_MODES"); m != "" {
+		modes = strings.Split(m, ",")
+	}
 	rps := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	reqs := regexp.MustCompile(`([0-9]+) requests in`)
 	wrkErrs := regexp.MustCompile(`(?m)^\s*(Socket errors|Non-2xx).*$`)
+	p50 := regexp.MustCompile(`(?m)^\s*50%\s+(\S+)`)
 	for r := range rounds {
 		for _, which := range []string{"before", "after"} {
 			dir := t.TempDir()
@@ -250,13 +317,22 @@ func TestL7AB(t *testing.T) {
 			}
 			pid := l7ProfileSetup(t, tb)
 			line := fmt.Sprintf("round %d %-6s", r+1, which)
-			for _, mode := range []string{"http", "tls"} {
+			for _, mode := range modes {
+				if mode == "bulk" {
+					line += l7BulkRun(t, tb, pid)
+					continue
+				}
 				c, _ := tb.Command("client", l7WrkArgs(mode, "4s")...)
+				p0 := dataplaneCounter(t, tb, "local.tx_packets")
 				t0 := procTicks(pid)
 				out, err := c.CombinedOutput()
 				t1 := procTicks(pid)
+				p1 := dataplaneCounter(t, tb, "local.tx_packets")
 				if m := rps.FindSubmatch(out); err == nil && m != nil {
 					line += fmt.Sprintf("  %s %s/s", mode, m[1])
+					if l := p50.FindSubmatch(out); l != nil {
+						line += " p50 " + string(l[1])
+					}
 					if e := wrkErrs.Find(out); e != nil {
 						line += " [" + strings.TrimSpace(string(e)) + "]"
 					}
@@ -264,14 +340,40 @@ func TestL7AB(t *testing.T) {
 						var count float64
 						fmt.Sscan(string(n[1]), &count)
 						// /proc/PID/stat times are in 10 ms ticks.
-						line += fmt.Sprintf(" (%.0f µs CPU/req)", float64(t1-t0)*1e4/count)
+						line += fmt.Sprintf(" (%.0f µs CPU/req, %.2f pkts out/req)", float64(t1-t0)*1e4/count, float64(p1-p0)/count)
 					}
 				} else {
 					line += fmt.Sprintf("  %s failed: %v", mode, err)
 				}
 			}
+			line += fmt.Sprintf("  [acks held %d superseded %d timeout %d flushed %d]",
+				dataplaneCounter(t, tb, "local.ack_delay_held"), dataplaneCounter(t, tb, "local.ack_delay_superseded"),
+				dataplaneCounter(t, tb, "local.ack_delay_timeout"), dataplaneCounter(t, tb, "local.ack_delay_flushed"))
 			tb.Down()
 			t.Log(line)
 		}
 	}
+}
+
+// l7BulkRun downloads the bulk file through the proxy three times (curl in
+// the client's namespace, pinned to CPU 0) and returns the median
+// throughput, the appliance's CPU per MB and its packets out per MB.
+func l7BulkRun(t *testing.T, tb *Testbed, pid int) string {
+	t.Helper()
+	l7BulkSetup(t, tb)
+	var mbps []float64
+	p0, t0 := dataplaneCounter(t, tb, "local.tx_packets"), procTicks(pid)
+	for range 3 {
+		c, _ := tb.Command("client", "taskset", "-c", "0", "curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", "http://198.18.1.110:81/big")
+		out, err := c.Output()
+		var size, secs float64
+		if n, _ := fmt.Sscan(string(out), &size, &secs); err != nil || n != 2 || size != bulkMB<<20 {
+			return fmt.Sprintf("  bulk failed: %v %q", err, out)
+		}
+		mbps = append(mbps, size/secs/(1<<20))
+	}
+	p1, t1 := dataplaneCounter(t, tb, "local.tx_packets"), procTicks(pid)
+	sort.Float64s(mbps)
+	return fmt.Sprintf("  bulk %.0f MB/s (%.0f–%.0f; %.0f µs CPU/MB, %.1f pkts out/MB)", mbps[1], mbps[0], mbps[2],
+		float64(t1-t0)*1e4/(3*bulkMB), float64(p1-p0)/(3*bulkMB))
 }

@@ -183,6 +183,7 @@ func New(cfg Config) (a *Appliance, err error) {
 	}
 	src := status.FromDataplane(eng, a.mon)
 	src.HTTP = a.l7
+	src.Counters = withStack{eng, a.ls}
 	if cfg.HA != nil {
 		// Standby (the gate set) before the first frame is read.
 		if a.ha, err = ha.New(*cfg.HA, eng, cfg.HAClock, logger); err != nil {
@@ -317,6 +318,7 @@ func (a *Appliance) Stack() *localstack.Stack { return a.ls }
 func (a *Appliance) MetricsHandler() http.Handler {
 	src := status.FromDataplane(a.eng, a.mon)
 	src.HTTP = a.l7
+	src.Counters = withStack{a.eng, a.ls}
 	return metrics.Handler(metrics.Sources{
 		Config:    a.store,
 		Status:    src,
@@ -336,6 +338,17 @@ func (a *Appliance) RESTAddr() string {
 // HTTPProxy returns the proxy of the installed HTTP virtual name, nil for
 // none: its counters and idle server connections.
 func (a *Appliance) HTTPProxy(name string) *proxy.Proxy { return a.l7.Proxy(name) }
+
+// withStack is the engine's counters followed by the local stack's
+// (local.ack_delay_*), as `show sys dataplane` prints them.
+type withStack struct {
+	*dataplane.Engine
+	ls *localstack.Stack
+}
+
+func (w withStack) Counters() []dataplane.Counter {
+	return append(w.Engine.Counters(), w.ls.Counters()...)
+}
 
 // failover is the HA unit as tmsh's show and run commands see it.
 type failover struct {

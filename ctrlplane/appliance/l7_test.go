@@ -539,6 +539,14 @@ func TestHTTPVirtualCounters(t *testing.T) {
 	for range 4 {
 		fetch(t, c, "http://198.18.1.107/")
 	}
+	// The local stack held the pure ACKs of the requests (ackdelay.go):
+	// show sys dataplane counts them with the other local counters.
+	if held := counter(t, tb.app, "local.ack_delay_held"); held == 0 {
+		t.Errorf("local.ack_delay_held %d after 4 keep-alive requests, want some", held)
+	}
+	for _, name := range []string{"local.ack_delay_superseded", "local.ack_delay_timeout", "local.ack_delay_flushed", "local.tx_packets"} {
+		counter(t, tb.app, name) // present
+	}
 	if resp, _ := fetch(t, c, "http://198.18.1.108/"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("no usable member: %d, want 503", resp.StatusCode)
 	}

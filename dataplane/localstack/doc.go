@@ -22,6 +22,14 @@
 // needs no kernel device. A Tap lets a probe record the packets of its own
 // netstack connection for its trace.
 //
+// Goroutines: one transmit goroutine (New starts it, Close stops and waits
+// for it) sends what the netstack writes through the dataplane. It holds
+// the netstack's pure ACKs up to AckDelay, dropping those a data segment
+// of the same connection acknowledges anyway (ackdelay.go: gVisor's TCP
+// has no delayed ACK); a timer (time.AfterFunc, stopped by Close) wakes
+// it when a held ACK's time runs out. The delayer's table is the transmit
+// goroutine's alone: no lock per packet.
+//
 // Its addresses are the self IPs it is built with; SetSelfs changes them
 // while it runs (the appliance calls it at every install, so the stack
 // follows `net self` changes).

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -66,8 +67,13 @@ type Stack struct {
 	rawDrops  atomic.Uint64 // raw socket queue full
 	sendFails atomic.Uint64
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	// acks holds the netstack's pure ACKs a moment (ackdelay.go); the
+	// transmit goroutine owns it, woken by ackTimer through wake.
+	acks     *ackDelay
+	ackTimer *time.Timer
+	wake     wakeCtx
+	stopping atomic.Bool
+	done     chan struct{}
 }
 
 type rawKey struct {
@@ -106,14 +112,20 @@ func New(tx Sender, selfs []netip.Prefix, logger *slog.Logger) (*Stack, error) {
 		ns.Destroy()
 		return nil, fmt.Errorf("localstack: TIME_WAIT timeout: %s", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stack{
 		tx: tx, log: logger, selfs: slices.Clone(selfs), ns: ns, ep: ep,
 		raw: map[rawKey]*RawConn{}, taps: map[*Tap]struct{}{}, cursors: map[cursorKey]int{},
 		nextPort: dataplane.ProbePortMin, nextID: 1,
-		cancel: cancel, done: make(chan struct{}),
+		wake: make(wakeCtx, 1), done: make(chan struct{}),
 	}
-	go s.transmit(ctx)
+	s.ackTimer = time.AfterFunc(time.Hour, s.wake.wake)
+	s.ackTimer.Stop()
+	base := time.Now()
+	s.acks = newAckDelay(AckDelay,
+		func() int64 { return int64(time.Since(base)) },
+		func(d time.Duration) { s.ackTimer.Reset(d) },
+		s.send)
+	go s.transmit()
 	return s, nil
 }
 
@@ -237,33 +249,58 @@ func (s *Stack) undoLocked(added []netip.Prefix) {
 	}
 }
 
-// Close stops the transmit goroutine and tears the netstack down.
+// Close stops the transmit goroutine (ACKs it holds are dropped: the
+// netstack goes with it) and tears the netstack down.
 func (s *Stack) Close() {
-	s.cancel()
+	s.stopping.Store(true)
+	select {
+	case s.wake <- struct{}{}: // received after stopping is set: see transmit
+	case <-s.done:
+	}
 	<-s.done
+	s.ackTimer.Stop()
 	s.ep.Close()
 	s.ns.Destroy()
 }
 
-// transmit sends what the netstack writes through the dataplane.
-func (s *Stack) transmit(ctx context.Context) {
+// transmit sends what the netstack writes through the dataplane, holding
+// pure ACKs a moment (ackdelay.go). A nil read is a wake-up: the ACK timer
+// ran out, or Close.
+func (s *Stack) transmit() {
 	defer close(s.done)
 	for {
-		pkt := s.ep.ReadContext(ctx)
+		pkt := s.ep.ReadContext(s.wake)
 		if pkt == nil {
-			return
+			if s.stopping.Load() {
+				return
+			}
+			s.acks.expire()
+			continue
 		}
 		v := pkt.ToView()
 		b := v.AsSlice()
-		s.tapPacket(b, true)
-		if err := s.tx.SendLocal(b); err != nil {
-			s.sendFails.Add(1)
-			s.log.Debug("localstack: send", "err", err)
+		if s.acks.out(b) {
+			s.send(b)
 		}
 		v.Release()
 		pkt.DecRef()
 	}
 }
+
+// send sends one packet of the netstack's (now, or a held ACK when its
+// time comes) through the dataplane. Transmit goroutine only.
+func (s *Stack) send(b []byte) {
+	s.tapPacket(b, true)
+	if err := s.tx.SendLocal(b); err != nil {
+		s.sendFails.Add(1)
+		s.log.Debug("localstack: send", "err", err)
+	}
+}
+
+// Counters returns the local stack's own counters (the dataplane counts
+// its packets: local.tx_packets, local.rx_packets): what the ACK delayer
+// did (ackdelay.go).
+func (s *Stack) Counters() []dataplane.Counter { return s.acks.counters() }
 
 // DeliverLocal implements dataplane.LocalSink.
 func (s *Stack) DeliverLocal(pkt []byte) {
@@ -296,6 +333,9 @@ func (s *Stack) DeliverLocal(pkt []byte) {
 	}
 	if proto == uint8(header.ICMPv4ProtocolNumber) && l4[0] == 0 {
 		return // an echo reply nobody waits for any more
+	}
+	if proto == uint8(header.TCPProtocolNumber) && len(l4) >= 14 && l4[13]&tcpFIN != 0 {
+		s.acks.markFIN(pkt)
 	}
 	s.tapPacket(pkt, false)
 	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
