@@ -27,8 +27,11 @@ import (
 // one read and takes them back in one write (vnethdr.go). ReadBatch cuts
 // such a frame into wire-sized frames (up to len(bufs) per call; the rest
 // on the next call), WriteBatch joins runs of consecutive segments of one
-// connection back into one. Other frames still cost one read or one write
-// system call each.
+// connection back into one. With UDP segmentation offload too (kernel
+// 6.2+), WriteBatch joins the datagrams of each UDP flow among its frames
+// into one write (udpgso.go). A read takes every frame queued (up to
+// len(bufs)) per wake-up; other frames still cost one write system call
+// each.
 //
 // The descriptor is non-blocking and read through the Go netpoller, so
 // Close unblocks a pending read.
@@ -506,8 +509,9 @@ func (t *Port) Close() error {
 
 // PortInfo implements dataplane.PortDescriber: one queue; mode "offload"
 // when the kernel accepted checksum and TCPv4 segmentation offload (GSO
-// frames of up to 64 KB in one system call), empty otherwise (one frame per
-// call).
+// frames of up to 64 KB in one system call), "offload+uso" when UDP
+// segmentation offload as well (a flow's datagrams of one batch in one
+// write), empty otherwise (one frame per call).
 func (t *Port) PortInfo() dataplane.PortInfo {
 	pi := dataplane.PortInfo{Driver: "tap", Queues: 1, DeviceQueues: 1}
 	switch {

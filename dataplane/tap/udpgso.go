@@ -289,6 +289,6 @@ func (s *tcpSplit) initUDP(h vnetHdr, pkt []byte) bool {
 	if !ok || int(h.csumStart) != ethHdrLen+f.ihl || len(pkt) <= f.hlen {
 		return false
 	}
-	*s = tcpSplit{pkt: pkt, f: tcp4Frame{ihl: f.ihl, hlen: f.hlen}, mss: int(h.gsoSize), next: f.hlen, udp: true}
+	*s = tcpSplit{pkt: pkt, f: tcp4Frame(f), mss: int(h.gsoSize), next: f.hlen, udp: true}
 	return true
 }
