@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,9 @@ func portCounter(p *Port, name string) uint64 {
 }
 
 // TestReadDrains: datagrams queued in the device come out of one ReadBatch
-// (one wake-up, the rest drained without waiting).
+// (one wake-up, the rest drained without waiting). The kernel may have
+// queued a frame of its own before them (IPv6 is disabled only once the
+// device is up); it comes first and is skipped.
 func TestReadDrains(t *testing.T) {
 	tn := newTapNS(t)
 	p := tn.port
@@ -58,17 +61,17 @@ func TestReadDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 {
-		t.Fatalf("one ReadBatch of 5 queued datagrams returned %d", n)
-	}
+	var got []string
 	for i := range n {
-		pl, ok := udpTo9(bufs[i][:sizes[i]])
-		if !ok || string(pl) != string(rune('a'+i)) {
-			t.Fatalf("frame %d: payload %q (udp %v), want %q", i, pl, ok, string(rune('a'+i)))
+		if pl, ok := udpTo9(bufs[i][:sizes[i]]); ok {
+			got = append(got, string(pl))
 		}
 	}
-	if w, d := portCounter(p, "rx_wakeups"), portCounter(p, "rx_drained"); w != 1 || d != 4 {
-		t.Fatalf("rx_wakeups %d, rx_drained %d; want 1, 4", w, d)
+	if strings.Join(got, "") != "abcde" {
+		t.Fatalf("one ReadBatch of 5 queued datagrams returned %d frames, datagrams %q; want abcde", n, got)
+	}
+	if w, d := portCounter(p, "rx_wakeups"), portCounter(p, "rx_drained"); w != 1 || d != uint64(n-1) {
+		t.Fatalf("rx_wakeups %d, rx_drained %d; want 1, %d", w, d, n-1)
 	}
 }
 
