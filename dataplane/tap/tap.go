@@ -80,7 +80,7 @@ type tapCounters struct {
 	csumIn          atomic.Uint64 // frames read whose checksum lbx finished
 	udpGSOOut       atomic.Uint64 // UDP GSO frames written
 	udpDgramsOut    atomic.Uint64 // datagrams joined into them
-	wakeups         atomic.Uint64 // reads that waited (or found a frame at once)
+	batches         atomic.Uint64 // reads that began a batch (through the netpoller: waiting while the queue is empty)
 	drained         atomic.Uint64 // frames read after the first of a wake-up, without waiting
 	vnetErrors      atomic.Uint64 // frames read with a header lbx cannot follow, dropped
 }
@@ -281,7 +281,7 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 			if m, err = t.file.Read(t.rbuf[rbufOff:]); err != nil {
 				return 0, err
 			}
-			t.ctr.wakeups.Add(1)
+			t.ctr.batches.Add(1)
 		default:
 			// The drain: the queue's next frame, or stop. An error
 			// other than EAGAIN comes again on the next, waiting read.
@@ -488,7 +488,7 @@ func (t *Port) PortCounters(dst []dataplane.Counter) []dataplane.Counter {
 		dataplane.Counter{Name: "csum_finished_in", Value: t.ctr.csumIn.Load()},
 		dataplane.Counter{Name: "udp_gso_frames_out", Value: t.ctr.udpGSOOut.Load()},
 		dataplane.Counter{Name: "udp_gso_datagrams_out", Value: t.ctr.udpDgramsOut.Load()},
-		dataplane.Counter{Name: "rx_wakeups", Value: t.ctr.wakeups.Load()},
+		dataplane.Counter{Name: "rx_batches", Value: t.ctr.batches.Load()},
 		dataplane.Counter{Name: "rx_drained", Value: t.ctr.drained.Load()},
 		dataplane.Counter{Name: "vnet_errors", Value: t.ctr.vnetErrors.Load()},
 	)

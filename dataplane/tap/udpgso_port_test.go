@@ -70,8 +70,8 @@ func TestReadDrains(t *testing.T) {
 	if strings.Join(got, "") != "abcde" {
 		t.Fatalf("one ReadBatch of 5 queued datagrams returned %d frames, datagrams %q; want abcde", n, got)
 	}
-	if w, d := portCounter(p, "rx_wakeups"), portCounter(p, "rx_drained"); w != 1 || d != uint64(n-1) {
-		t.Fatalf("rx_wakeups %d, rx_drained %d; want 1, %d", w, d, n-1)
+	if w, d := portCounter(p, "rx_batches"), portCounter(p, "rx_drained"); w != 1 || d != uint64(n-1) {
+		t.Fatalf("rx_batches %d, rx_drained %d; want 1, %d", w, d, n-1)
 	}
 }
 
