@@ -198,8 +198,14 @@ func (b *bench) run(ctx context.Context, w workload, t target) (sample, error) {
 		}
 		return s, err
 	case kindUDP:
+		pid := b.pidOf(t)
+		t0, terr := cpuTicks(pid)
 		sent, recv, err := b.udp(ctx, t, b.c.Duration, 0, nil)
-		return sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}, err
+		s := sample{Rate: float64(recv) / b.c.Duration.Seconds(), Sent: sent}
+		if t1, terr1 := cpuTicks(pid); pid > 0 && terr == nil && terr1 == nil && recv > 0 {
+			s.CPUPerReq = float64(t1-t0) / clockTicks / float64(recv)
+		}
+		return s, err
 	case kindBulk:
 		// iperf3 -s serves one test at a time: on a loaded machine the
 		// previous run's teardown may still hold it (busy, or a reset

@@ -320,16 +320,18 @@ func report(d *runData) string {
 	return b.String()
 }
 
-// cpuText is the contender's CPU per request of the wrk workloads: the
+// cpuText is the contender's CPU per request of the wrk workloads (and
+// per datagram of udp, over the sending time, divided by the datagrams
+// that arrived): the
 // figure a busy shared machine disturbs least, since it does not depend
 // on how much of its core the contender got.
 func cpuText(d *runData) string {
 	var b strings.Builder
 	b.WriteString("\n### CPU per request of the contender process (median over rounds, min–max)\n\n")
-	b.WriteString("utime+stime of the contender's process over each wrk run (from /proc/PID/stat, 10 ms ticks), divided by the requests wrk completed: lbx-tap's and lbx-xdp's `lbx run`, HAProxy's process; the kernel contenders have none. A process's time includes the kernel work done in its system calls — for lbx-tap's TAP writes that is the bridge, the veths and the receiving host's TCP, which the kernel runs inline — and not the softirq work done for its sockets on other occasions, so compare an lbx with itself across changes, and with HAProxy with that in mind. lbx/HAProxy is the median of the per-round ratios.\n\n")
+	b.WriteString("utime+stime of the contender's process over each wrk run (from /proc/PID/stat, 10 ms ticks), divided by the requests wrk completed (udp: over the sending time, divided by the datagrams that arrived at the servers); lbx-tap's and lbx-xdp's `lbx run`, HAProxy's process; the kernel contenders have none. A process's time includes the kernel work done in its system calls — for lbx-tap's TAP writes that is the bridge, the veths and the receiving host's TCP, which the kernel runs inline — and not the softirq work done for its sockets on other occasions, so compare an lbx with itself across changes, and with HAProxy with that in mind. lbx/HAProxy is the median of the per-round ratios.\n\n")
 	b.WriteString("| workload | contender | CPU per request | lbx / haproxy-http |\n|---|---|---:|---:|\n")
 	for _, w := range workloads {
-		if w.Kind != kindWrk {
+		if w.Kind != kindWrk && w.Kind != kindUDP {
 			continue
 		}
 		for _, t := range targets {
@@ -344,6 +346,10 @@ func cpuText(d *runData) string {
 			ratio := "—"
 			if t.LBX {
 				ratio = fmtRatio(summarize(ratios(series(rs, cpuPerReq), series(d.res[w.Name]["haproxy-http"], cpuPerReq))))
+			}
+			if w.Kind == kindUDP { // per datagram that arrived: µs with two decimals, no HAProxy to compare
+				fmt.Fprintf(&b, "| %s | %s | %.2f µs (%.2f–%.2f) per datagram | — |\n", w.Name, t.Name, c.Median*1e6, c.Min*1e6, c.Max*1e6)
+				continue
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f µs (%.0f–%.0f) | %s |\n", w.Name, t.Name, c.Median*1e6, c.Min*1e6, c.Max*1e6, ratio)
 		}

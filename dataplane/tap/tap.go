@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -26,8 +27,11 @@ import (
 // one read and takes them back in one write (vnethdr.go). ReadBatch cuts
 // such a frame into wire-sized frames (up to len(bufs) per call; the rest
 // on the next call), WriteBatch joins runs of consecutive segments of one
-// connection back into one. Other frames still cost one read or one write
-// system call each.
+// connection back into one. With UDP segmentation offload too (kernel
+// 6.2+), WriteBatch joins the datagrams of each UDP flow among its frames
+// into one write (udpgso.go). A read takes every frame queued (up to
+// len(bufs)) per wake-up; other frames still cost one write system call
+// each.
 //
 // The descriptor is non-blocking and read through the Go netpoller, so
 // Close unblocks a pending read.
@@ -36,6 +40,7 @@ type Port struct {
 	file    *os.File
 	mac     net.HardwareAddr
 	offload bool // TUNSETOFFLOAD succeeded: GSO frames may come and go
+	uso     bool // and with USO: UDP GSO frames too (udpgso.go)
 	// nl and index find the device for its statistics from any thread:
 	// the handle's socket stays in the namespace the device was opened in.
 	nl    *netlink.Handle
@@ -48,8 +53,19 @@ type Port struct {
 	// its header, until the next read or CutGSO.
 	whole    []byte
 	wholeHdr vnetHdr
+	// held is the length of a frame read into rbuf by a drain that
+	// could not take it (a GSO frame for ReadGSO to return whole), for
+	// the next read; 0 when none.
+	held int
 
-	wbufs sync.Pool // *[]byte: a virtio-net header and a frame of up to 64 KB, per WriteBatch
+	// rc reads without waiting (the drain); drainFn is t.drainOnce,
+	// made once, and drainN, drainErr its result.
+	rc       syscall.RawConn
+	drainFn  func(fd uintptr) bool
+	drainN   int
+	drainErr error
+
+	wbufs sync.Pool // *writeState, per WriteBatch
 
 	ctr tapCounters
 
@@ -62,6 +78,10 @@ type tapCounters struct {
 	gsoIn, segsIn   atomic.Uint64 // GSO frames read, segments cut from them
 	gsoOut, segsOut atomic.Uint64 // GSO frames written, segments joined into them
 	csumIn          atomic.Uint64 // frames read whose checksum lbx finished
+	udpGSOOut       atomic.Uint64 // UDP GSO frames written
+	udpDgramsOut    atomic.Uint64 // datagrams joined into them
+	batches         atomic.Uint64 // reads that began a batch (through the netpoller: waiting while the queue is empty)
+	drained         atomic.Uint64 // frames read after the first of a wake-up, without waiting
 	vnetErrors      atomic.Uint64 // frames read with a header lbx cannot follow, dropped
 }
 
@@ -98,7 +118,7 @@ func Open(name, device string, mac net.HardwareAddr) (*Port, error) {
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("port %s: mac %q: want a 6-byte Ethernet address", name, mac)
 	}
-	file, dev, offload, err := openTAPDevice(device)
+	file, dev, offload, uso, err := openTAPDevice(device)
 	if err != nil {
 		return nil, fmt.Errorf("port %s: open tap %s: %w", name, device, err)
 	}
@@ -121,38 +141,60 @@ func Open(name, device string, mac net.HardwareAddr) (*Port, error) {
 		file.Close()
 		return nil, fmt.Errorf("port %s: tap %s: queue length %d: %w", name, device, QueueLen, err)
 	}
+	rc, err := file.SyscallConn()
+	if err != nil {
+		nl.Close()
+		file.Close()
+		return nil, fmt.Errorf("port %s: tap %s: %w", name, device, err)
+	}
 	t := &Port{
-		name: name, file: file, mac: append(net.HardwareAddr(nil), mac...), offload: offload,
+		name: name, file: file, mac: append(net.HardwareAddr(nil), mac...), offload: offload, uso: uso,
 		nl: nl, index: link.Attrs().Index,
 		rbuf: make([]byte, rbufOff+BufLen),
+		rc:   rc,
 	}
-	t.wbufs.New = func() any { b := make([]byte, BufLen); return &b }
+	t.drainFn = t.drainOnce
+	t.wbufs.New = func() any { return &writeState{buf: make([]byte, BufLen)} }
 	return t, nil
 }
 
 // openTAPDevice opens /dev/net/tun as the TAP device (IFF_TAP, IFF_NO_PI,
 // IFF_VNET_HDR), non-blocking, and enables offloads; offload is false when
 // the kernel refuses them (frames then come one by one, checksums
-// complete). It returns the device's name.
-func openTAPDevice(device string) (f *os.File, name string, offload bool, err error) {
+// complete). UDP segmentation offload (uso) is asked for with them and,
+// when the kernel refuses it (before 6.2), or with NoUSOEnv set, left out.
+// It returns the device's name.
+func openTAPDevice(device string) (f *os.File, name string, offload, uso bool, err error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("open /dev/net/tun: %w", err)
+		return nil, "", false, false, fmt.Errorf("open /dev/net/tun: %w", err)
 	}
 	ifr, err := unix.NewIfreq(device)
 	if err != nil {
 		unix.Close(fd)
-		return nil, "", false, fmt.Errorf("device name: %w", err)
+		return nil, "", false, false, fmt.Errorf("device name: %w", err)
 	}
 	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
-		return nil, "", false, fmt.Errorf("TUNSETIFF: %w", err)
+		return nil, "", false, false, fmt.Errorf("TUNSETIFF: %w", err)
 	}
-	offload = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, unix.TUN_F_CSUM|unix.TUN_F_TSO4) == nil
+	const base = unix.TUN_F_CSUM | unix.TUN_F_TSO4
+	// The kernel takes USO4 only with USO6.
+	if os.Getenv(NoUSOEnv) == "" && unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, base|unix.TUN_F_USO4|unix.TUN_F_USO6) == nil {
+		offload, uso = true, true
+	} else {
+		offload = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, base) == nil
+	}
 	// A non-blocking descriptor goes to the netpoller.
-	return os.NewFile(uintptr(fd), "/dev/net/tun"), ifr.Name(), offload, nil
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), ifr.Name(), offload, uso, nil
 }
+
+// NoUSOEnv names the environment variable that, set to anything, keeps
+// UDP segmentation offload off on the TAP ports opened after (datagrams
+// then cross the TAP one write each, as on a kernel without it): for
+// comparisons, and a way out should a kernel mishandle it.
+const NoUSOEnv = "LBX_TAP_NO_USO"
 
 // RxLost implements dataplane.LossCounter: the frames the kernel dropped
 // because the TAP's queue towards lbx was full, which it counts as the
@@ -185,10 +227,11 @@ func (t *Port) Name() string { return t.name }
 // MAC implements dataplane.Port.
 func (t *Port) MAC() net.HardwareAddr { return t.mac }
 
-// ReadBatch implements dataplane.Port. It reads one frame per system call;
-// a GSO frame fills up to len(bufs) buffers with its segments and leaves
-// the rest for the next calls. A frame whose checksum the kernel left to
-// lbx (NEEDS_CSUM) is returned with it complete.
+// ReadBatch implements dataplane.Port. It waits for a frame, then reads
+// more without waiting (the drain) until the device's queue is empty or
+// bufs are full; a GSO frame fills up to len(bufs) buffers with its
+// segments and leaves the rest for the next calls. A frame whose checksum
+// the kernel left to lbx (NEEDS_CSUM) is returned with it complete.
 func (t *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	return t.read(bufs, sizes, nil)
 }
@@ -223,16 +266,30 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 	t.rmu.Lock()
 	defer t.rmu.Unlock()
 	t.whole = nil
-	for {
+	n := 0
+	for n < len(bufs) {
 		if !t.split.done() {
-			if n := t.cutSegments(bufs, sizes); n > 0 {
-				return n, nil
-			}
+			n += t.cutSegments(bufs[n:], sizes[n:])
 			continue
 		}
-		m, err := t.file.Read(t.rbuf[rbufOff:])
-		if err != nil {
-			return 0, err
+		var m int
+		switch {
+		case t.held > 0:
+			m, t.held = t.held, 0
+		case n == 0:
+			var err error
+			if m, err = t.file.Read(t.rbuf[rbufOff:]); err != nil {
+				return 0, err
+			}
+			t.ctr.batches.Add(1)
+		default:
+			// The drain: the queue's next frame, or stop. An error
+			// other than EAGAIN comes again on the next, waiting read.
+			if err := t.rc.Read(t.drainFn); err != nil || t.drainErr != nil || t.drainN <= 0 {
+				return n, nil
+			}
+			m = t.drainN
+			t.ctr.drained.Add(1)
 		}
 		h, ok := parseVnetHdr(t.rbuf[rbufOff : rbufOff+m])
 		if !ok || m == vnetHdrLen {
@@ -240,12 +297,17 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 		}
 		frame := t.rbuf[dataplane.GSOHeadroom : rbufOff+m]
 		if h.gsoType != vnetGSONone {
-			t.ctr.gsoIn.Add(1)
 			if g != nil && t.offload && wholeGSO(h, frame) {
+				if n > 0 {
+					t.held = m // returned whole by the next read
+					return n, nil
+				}
+				t.ctr.gsoIn.Add(1)
 				t.whole, t.wholeHdr = frame, h
 				*g = dataplane.GSOFrame{Buf: t.rbuf[:rbufOff+m], SegSize: int(h.gsoSize)}
 				return 0, nil
 			}
+			t.ctr.gsoIn.Add(1)
 			if !t.split.init(h, frame) {
 				t.ctr.vnetErrors.Add(1)
 			}
@@ -260,10 +322,18 @@ func (t *Port) read(bufs [][]byte, sizes []int, g *dataplane.GSOFrame) (int, err
 		}
 		// A frame longer than the buffer is reported at its length, so
 		// that the engine drops and counts it as malformed.
-		copy(bufs[0], frame)
-		sizes[0] = len(frame)
-		return 1, nil
+		copy(bufs[n], frame)
+		sizes[n] = len(frame)
+		n++
 	}
+	return n, nil
+}
+
+// drainOnce is the drain's read (t.drainFn, for t.rc.Read): the next frame
+// into the read buffer without waiting; EAGAIN when there is none.
+func (t *Port) drainOnce(fd uintptr) bool {
+	t.drainN, t.drainErr = unix.Read(int(fd), t.rbuf[rbufOff:])
+	return true
 }
 
 // cutSegments fills bufs with the next segments of the GSO frame being
@@ -284,36 +354,93 @@ func (t *Port) cutSegments(bufs [][]byte, sizes []int) int {
 	return n
 }
 
+// writeState is one WriteBatch's scratch, pooled: the buffer a GSO frame
+// is built in and the grouping of UDP datagrams.
+type writeState struct {
+	buf     []byte // BufLen bytes
+	udp     udpGroups
+	offload bool // TCP runs may be joined
+	grouped bool // udp holds groups of frames (plan)
+}
+
 // WriteBatch implements dataplane.Port. With offload, a run of consecutive
 // segments of one TCP connection (as a GSO frame's are after the engine)
-// is written as one GSO frame, which the kernel segments again; every
-// other frame is one write.
+// is written as one GSO frame, which the kernel segments again; with USO
+// the UDP datagrams of one flow among frames (udpgso.go) are written as
+// one UDP GSO frame, where the first of them stood; every other frame is
+// one write. The engine calls it once per port per receive batch, so
+// nothing waits to be joined.
 func (t *Port) WriteBatch(frames [][]byte) (int, error) {
-	bp := t.wbufs.Get().(*[]byte)
-	defer t.wbufs.Put(bp)
-	buf := *bp
+	ws := t.wbufs.Get().(*writeState)
+	defer t.wbufs.Put(ws)
+	ws.plan(frames, t.offload, t.uso)
+	written := 0
 	for i := 0; i < len(frames); {
-		n, out := 1, []byte(nil)
-		if t.offload {
-			n, out = tcpCoalesce(frames[i:], buf)
+		out, n, next, kind, err := ws.nextWrite(frames, i)
+		if err != nil {
+			return written, fmt.Errorf("tap %s: %w", t.name, err)
 		}
+		i = next
 		if out == nil {
-			f := frames[i]
-			if len(f) > len(buf)-vnetHdrLen {
-				return i, fmt.Errorf("tap %s: frame of %d bytes: too long", t.name, len(f))
-			}
-			clear(buf[:vnetHdrLen])
-			out = buf[:vnetHdrLen+copy(buf[vnetHdrLen:], f)]
-		} else {
-			t.ctr.gsoOut.Add(1)
-			t.ctr.segsOut.Add(uint64(n))
+			continue
 		}
 		if _, err := t.file.Write(out); err != nil {
-			return i, err
+			return written, err
 		}
-		i += n
+		written += n
+		switch kind {
+		case writeTCPGSO:
+			t.ctr.gsoOut.Add(1)
+			t.ctr.segsOut.Add(uint64(n))
+		case writeUDPGSO:
+			t.ctr.udpGSOOut.Add(1)
+			t.ctr.udpDgramsOut.Add(uint64(n))
+		}
 	}
 	return len(frames), nil
+}
+
+// writeKind is what one write of WriteBatch carries.
+type writeKind uint8
+
+const (
+	writeOne    writeKind = iota // one frame
+	writeTCPGSO                  // a run of TCP segments joined (tcpCoalesce)
+	writeUDPGSO                  // a flow's UDP datagrams joined (udpGroups)
+)
+
+// plan prepares the writes of frames: the grouping of their UDP datagrams
+// when uso.
+func (ws *writeState) plan(frames [][]byte, offload, uso bool) {
+	ws.offload = offload
+	ws.grouped = uso && len(frames) > 1 && ws.udp.group(frames, min(maxGSOFrame, len(ws.buf)-vnetHdrLen))
+}
+
+// nextWrite builds the write that starts at frames[i], in ws.buf, and
+// returns it (virtio-net header, then the frame), how many frames it
+// carries, where the next write starts and its kind. out is nil for a
+// datagram that went with its group's first.
+func (ws *writeState) nextWrite(frames [][]byte, i int) (out []byte, n, next int, kind writeKind, err error) {
+	buf := ws.buf
+	if ws.grouped {
+		if ws.udp.member[i] {
+			return nil, 0, i + 1, writeOne, nil
+		}
+		if gi := ws.udp.lead[i]; gi >= 0 && ws.udp.groups[gi].n > 1 {
+			return ws.udp.build(frames, gi, buf), ws.udp.groups[gi].n, i + 1, writeUDPGSO, nil
+		}
+	}
+	if ws.offload {
+		if n, out = tcpCoalesce(frames[i:], buf); out != nil {
+			return out, n, i + n, writeTCPGSO, nil
+		}
+	}
+	f := frames[i]
+	if len(f) > len(buf)-vnetHdrLen {
+		return nil, 0, i, writeOne, fmt.Errorf("frame of %d bytes: too long", len(f))
+	}
+	clear(buf[:vnetHdrLen])
+	return buf[:vnetHdrLen+copy(buf[vnetHdrLen:], f)], 1, i + 1, writeOne, nil
 }
 
 // CanWriteGSO implements dataplane.GSOPort: true with offload.
@@ -359,6 +486,10 @@ func (t *Port) PortCounters(dst []dataplane.Counter) []dataplane.Counter {
 		dataplane.Counter{Name: "gso_frames_out", Value: t.ctr.gsoOut.Load()},
 		dataplane.Counter{Name: "gso_segments_out", Value: t.ctr.segsOut.Load()},
 		dataplane.Counter{Name: "csum_finished_in", Value: t.ctr.csumIn.Load()},
+		dataplane.Counter{Name: "udp_gso_frames_out", Value: t.ctr.udpGSOOut.Load()},
+		dataplane.Counter{Name: "udp_gso_datagrams_out", Value: t.ctr.udpDgramsOut.Load()},
+		dataplane.Counter{Name: "rx_batches", Value: t.ctr.batches.Load()},
+		dataplane.Counter{Name: "rx_drained", Value: t.ctr.drained.Load()},
 		dataplane.Counter{Name: "vnet_errors", Value: t.ctr.vnetErrors.Load()},
 	)
 }
@@ -378,11 +509,15 @@ func (t *Port) Close() error {
 
 // PortInfo implements dataplane.PortDescriber: one queue; mode "offload"
 // when the kernel accepted checksum and TCPv4 segmentation offload (GSO
-// frames of up to 64 KB in one system call), empty otherwise (one frame per
-// call).
+// frames of up to 64 KB in one system call), "offload+uso" when UDP
+// segmentation offload as well (a flow's datagrams of one batch in one
+// write), empty otherwise (one frame per call).
 func (t *Port) PortInfo() dataplane.PortInfo {
 	pi := dataplane.PortInfo{Driver: "tap", Queues: 1, DeviceQueues: 1}
-	if t.offload {
+	switch {
+	case t.uso:
+		pi.Mode = "offload+uso"
+	case t.offload:
 		pi.Mode = "offload"
 	}
 	return pi

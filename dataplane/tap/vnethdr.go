@@ -34,8 +34,9 @@ const (
 
 	vnetFlagNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
 
-	// GSO types; the TAP enables TSO4 only, so the kernel segments
-	// anything else (IPv6, UDP) before lbx reads it.
+	// GSO types; the TAP enables TSO4 and, where the kernel has it, USO
+	// (udpgso.go), so the kernel segments anything else (IPv6 TCP) before
+	// lbx reads it.
 	vnetGSONone  = 0    // VIRTIO_NET_HDR_GSO_NONE
 	vnetGSOTCPv4 = 1    // VIRTIO_NET_HDR_GSO_TCPV4
 	vnetGSOECN   = 0x80 // VIRTIO_NET_HDR_GSO_ECN
@@ -165,14 +166,18 @@ type tcpSplit struct {
 	pkt  []byte // the GSO frame; nil when done
 	f    tcp4Frame
 	mss  int
-	next int // offset in pkt of the next segment's payload
-	i    int // index of the next segment
+	next int  // offset in pkt of the next segment's payload
+	i    int  // index of the next segment
+	udp  bool // a UDP GSO frame (udpgso.go): f's hlen ends the UDP header
 }
 
 // init starts cutting pkt (which the caller keeps unchanged until done);
 // false when pkt is no TCPv4 GSO frame this can cut.
 func (s *tcpSplit) init(h vnetHdr, pkt []byte) bool {
 	*s = tcpSplit{}
+	if h.gsoType == vnetGSOUDPL4 {
+		return s.initUDP(h, pkt)
+	}
 	if h.gsoType&^vnetGSOECN != vnetGSOTCPv4 || h.gsoSize == 0 || len(pkt) > maxGSOFrame {
 		return false
 	}
@@ -196,6 +201,9 @@ func (s *tcpSplit) done() bool { return s.pkt == nil || s.next >= len(s.pkt) }
 // cut writes the next segment into out and returns its length, or -1 when
 // out cannot hold it.
 func (s *tcpSplit) cut(out []byte) int {
+	if s.udp {
+		return s.udpCut(out)
+	}
 	pkt, hlen, ihl := s.pkt, s.f.hlen, s.f.ihl
 	end := min(s.next+s.mss, len(pkt))
 	n := hlen + end - s.next

@@ -368,6 +368,10 @@ func FuzzVnetFrame(f *testing.F) {
 		if !s.init(h, frame) {
 			return
 		}
+		if s.udp {
+			fuzzUDPCut(t, &s, frame)
+			return
+		}
 		fr, _ := parseTCP4(frame)
 		var segs [][]byte
 		var joined []byte
