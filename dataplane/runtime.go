@@ -39,9 +39,9 @@ import (
 // plane's tests use it so). Its methods are safe for concurrent use.
 type Runtime struct {
 	persist *pools.PersistTable // for virtuals whose Persist has no Table; may be nil
-	// onHealth is called once for every Health the runtime makes (the
-	// engine's service-down watcher); nil for none.
-	onHealth func(k memberKey, h *pools.Health)
+	// onHealth watches every Health the runtime makes (the engine's
+	// service-down watcher); nil for none.
+	onHealth func(w *pools.HealthWatch, from, to pools.HealthState)
 
 	mu      sync.Mutex // serializes installs; guards the maps
 	vstats  map[string]*VirtualStats
@@ -221,6 +221,14 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 	}
 	cfg := *spec
 	cfg.Members = slices.Clone(spec.Members)
+	// A new member's state comes from one allocation per kind for the
+	// pool (about half as many nodes as members, in the usual pool).
+	var fresh struct {
+		stats  []pools.MemberStats
+		health []watchedHealth
+		nodes  []pools.NodeStats
+		oper   []pools.OperState
+	}
 	var was map[string]*pools.Member
 	if prev != nil {
 		was = make(map[string]*pools.Member, len(prev.pool.Members))
@@ -229,43 +237,27 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 		}
 	}
 	for i := range cfg.Members {
-		m := &cfg.Members[i]
+		m, left := &cfg.Members[i], len(cfg.Members)-i
 		k := memberKey{spec.Name, m.Name}
 		if m.Stats = r.mstats[k]; m.Stats == nil {
-			m.Stats = new(pools.MemberStats)
+			m.Stats = take(&fresh.stats, left)
 			r.mstats[k] = m.Stats
 		}
-		m.Health = r.memberHealthLocked(k)
+		m.Health = r.healthLocked(k, &fresh.health, left)
 		if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
-			m.NodeStats = new(pools.NodeStats)
+			m.NodeStats = take(&fresh.nodes, (left+1)/2)
 			r.nstats[m.Addr] = m.NodeStats
 		}
 		if m.Node != "" { // a node's members share its disable
-			m.Oper = r.operLocked(m.Node)
+			m.Oper = r.operLocked(m.Node, &fresh.oper, (left+1)/2)
 		}
-		m.EnabledAt = enabledAt(was[m.Name], m, now)
+		m.EnabledAt = pools.RampStart(was[m.Name], m, now)
 	}
-	p, err := pools.NewPool(cfg)
+	p, err := pools.NewPoolOwned(cfg)
 	if err != nil {
 		return poolRT{}, err
 	}
 	return poolRT{spec: spec, pool: p}, nil
-}
-
-// enabledAt is a member's slow-ramp start in a rebuilt pool: now when the
-// change makes it available again (in the running pool, old, it was
-// disabled or forced offline, on itself or its node), else what it had in
-// the running pool, so that slow ramp starts at the re-enabling and
-// survives later applies; 0 for a member the running pool did not have.
-func enabledAt(old, m *pools.Member, now int64) int64 {
-	switch {
-	case old == nil:
-		return 0
-	case (old.Disabled || old.ForcedOffline) && !m.Disabled && !m.ForcedOffline:
-		return now
-	default:
-		return old.EnabledAt
-	}
 }
 
 // pruneLocked forgets the live state of virtuals, members and nodes rt no
@@ -341,6 +333,18 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 			}
 		}
 	}
+}
+
+// take hands out the next value of *free, a new slice of n first when it
+// is empty: a pool's new members get their state from one allocation, not
+// one each (a value keeps its slice alive: at most the pool's size).
+func take[T any](free *[]T, n int) *T {
+	if len(*free) == 0 {
+		*free = make([]T, n)
+	}
+	v := &(*free)[0]
+	*free = (*free)[1:]
+	return v
 }
 
 // grown returns m, or a copy of it sized for n entries when n is well
@@ -428,15 +432,24 @@ func (r *Runtime) Member(pool, member string) *pools.Member {
 func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.memberHealthLocked(memberKey{pool, member})
+	return r.healthLocked(memberKey{pool, member}, new([]watchedHealth), 1)
 }
 
-func (r *Runtime) memberHealthLocked(k memberKey) *pools.Health {
+// watchedHealth is a Health made by the runtime, with its watch.
+type watchedHealth struct {
+	h pools.Health
+	w pools.HealthWatch
+}
+
+// healthLocked returns k's Health, making it from free (see take) with
+// the runtime's watch when it has none.
+func (r *Runtime) healthLocked(k memberKey, free *[]watchedHealth, n int) *pools.Health {
 	h := r.mhealth[k]
 	if h == nil {
-		h = new(pools.Health)
-		if r.onHealth != nil {
-			r.onHealth(k, h)
+		wh := take(free, n)
+		if h = &wh.h; r.onHealth != nil {
+			wh.w = pools.HealthWatch{Changed: r.onHealth, Pool: k.pool, Member: k.member}
+			h.SetWatch(&wh.w)
 		}
 		r.mhealth[k] = h
 	}
@@ -450,10 +463,12 @@ func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	return r.mstats[k]
 }
 
-func (r *Runtime) operLocked(node string) *pools.OperState {
+// operLocked returns node's OperState, making it from free (see take)
+// when it has none.
+func (r *Runtime) operLocked(node string, free *[]pools.OperState, n int) *pools.OperState {
 	o := r.noper[node]
 	if o == nil {
-		o = new(pools.OperState)
+		o = take(free, n)
 		r.noper[node] = o
 	}
 	return o
@@ -467,7 +482,7 @@ func (r *Runtime) operLocked(node string) *pools.OperState {
 func (r *Runtime) SetOperDisabled(node string, disabled bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.operLocked(node).SetDisabled(disabled)
+	r.operLocked(node, new([]pools.OperState), 1).SetDisabled(disabled)
 }
 
 // OperDisabled reports whether the operator disabled node at runtime.

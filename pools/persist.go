@@ -263,6 +263,27 @@ func (t *PersistTable) counter(pool string, addr netip.Addr, port uint16) *atomi
 	return c
 }
 
+// counters returns the record counters of a pool's members, in order,
+// creating those missing together under one lock: NewPool's, for every
+// member of every pool an apply builds.
+func (t *PersistTable) counters(pool string, members []Member) []*atomic.Int64 {
+	out := make([]*atomic.Int64, len(members))
+	var fresh []atomic.Int64
+	t.cmu.Lock()
+	defer t.cmu.Unlock()
+	for i, m := range members {
+		k := memberKey{pool, m.Addr.Unmap(), m.Port}
+		if out[i] = t.counts[k]; out[i] == nil {
+			if len(fresh) == 0 {
+				fresh = make([]atomic.Int64, len(members)-i)
+			}
+			out[i], fresh = &fresh[0], fresh[1:]
+			t.counts[k] = out[i]
+		}
+	}
+	return out
+}
+
 // SessionCount returns the number of records pointing at the member
 // (pool, addr, port).
 func (t *PersistTable) SessionCount(pool string, addr netip.Addr, port uint16) int64 {

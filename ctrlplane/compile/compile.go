@@ -93,10 +93,13 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		warnings = append(warnings, obj.String()+": "+prop+": not implemented yet, "+what)
 	}
 
-	built := map[string]*pools.PoolConfig{}
+	built := make(map[string]*pools.PoolConfig, len(c.Pools))
 	for _, p := range c.PoolList() {
 		obj := config.Ref{Kind: config.KindPool, Name: p.Name}
 		var members []pools.Member
+		if len(p.Members) > 0 {
+			members = make([]pools.Member, 0, len(p.Members))
+		}
 		for _, m := range p.Members {
 			nd := c.Nodes[m.Node] // Validate checked it exists with this address
 			members = append(members, pools.Member{
@@ -125,6 +128,9 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		built[p.Name] = rp
 	}
 	var vs []*dataplane.Virtual
+	if len(c.Virtuals) > 0 {
+		vs = make([]*dataplane.Virtual, 0, len(c.Virtuals))
+	}
 	for _, v := range c.VirtualList() {
 		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 		nerr := len(errs)
