@@ -141,16 +141,6 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			members += len(v.Pool.Members) // pools shared by virtuals count more than once: an upper bound
 		}
 	}
-	if members > 2*len(r.mstats) {
-		reserved := map[*pools.PersistTable]bool{}
-		for _, v := range p.Virtuals {
-			if v.Pool == nil || v.Pool.Sessions == nil || reserved[v.Pool.Sessions] {
-				continue
-			}
-			v.Pool.Sessions.Reserve(members)
-			reserved[v.Pool.Sessions] = true
-		}
-	}
 	r.vstats = grown(r.vstats, len(p.Virtuals))
 	r.mstats = grown(r.mstats, members)
 	r.mhealth = grown(r.mhealth, members)

@@ -2,7 +2,6 @@ package pools
 
 import (
 	"cmp"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -231,20 +230,6 @@ func (t *PersistTable) Len() int {
 	return n
 }
 
-// Reserve makes room for n more member counters at once, so that an
-// install of many new pools (NewPool takes one counter per member) does
-// not grow the table's index of them step by step, rehashing it each time.
-func (t *PersistTable) Reserve(n int) {
-	t.cmu.Lock()
-	defer t.cmu.Unlock()
-	if n <= len(t.counts) {
-		return
-	}
-	m := make(map[memberKey]*atomic.Int64, len(t.counts)+n)
-	maps.Copy(m, t.counts)
-	t.counts = m
-}
-
 // counter returns the record counter for a member identity, creating it.
 func (t *PersistTable) counter(pool string, addr netip.Addr, port uint16) *atomic.Int64 {
 	k := memberKey{pool, addr.Unmap(), port}
@@ -261,27 +246,6 @@ func (t *PersistTable) counter(pool string, addr netip.Addr, port uint16) *atomi
 		t.counts[k] = c
 	}
 	return c
-}
-
-// counters returns the record counters of a pool's members, in order,
-// creating those missing together under one lock: NewPool's, for every
-// member of every pool an apply builds.
-func (t *PersistTable) counters(pool string, members []Member) []*atomic.Int64 {
-	out := make([]*atomic.Int64, len(members))
-	var fresh []atomic.Int64
-	t.cmu.Lock()
-	defer t.cmu.Unlock()
-	for i, m := range members {
-		k := memberKey{pool, m.Addr.Unmap(), m.Port}
-		if out[i] = t.counts[k]; out[i] == nil {
-			if len(fresh) == 0 {
-				fresh = make([]atomic.Int64, len(members)-i)
-			}
-			out[i], fresh = &fresh[0], fresh[1:]
-			t.counts[k] = out[i]
-		}
-	}
-	return out
 }
 
 // SessionCount returns the number of records pointing at the member

@@ -132,7 +132,12 @@ type Pool struct {
 
 	cursor atomic.Uint64 // rotation position and tie-break offset
 	st     []memberState
-	sess   []*atomic.Int64 // persistence record counts, when sessions != nil
+	// sess are the members' persistence record counts, when sessions !=
+	// nil; each is fetched from sessions at its first use (sessionCounter),
+	// not when the pool is built: an apply of 100,000 members would look
+	// up and make 100,000 counters that only persistence and the
+	// least-sessions methods read.
+	sess []atomic.Pointer[atomic.Int64]
 
 	tickMu sync.Mutex // serializes Tick; guards memberState.prev
 }
@@ -276,7 +281,7 @@ func NewPoolOwned(cfg PoolConfig) (*Pool, error) {
 		p.allNodeLimits = p.allNodeLimits && m.NodeConnLimit > 0
 	}
 	if cfg.Sessions != nil {
-		p.sess = cfg.Sessions.counters(p.Name, p.Members)
+		p.sess = make([]atomic.Pointer[atomic.Int64], len(p.Members))
 	}
 	sel, err := newSelector(p, cfg)
 	if err != nil {
