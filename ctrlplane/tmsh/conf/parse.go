@@ -594,16 +594,29 @@ func parseMembers(c *Cursor, p *config.Pool, _ PropMode) error {
 		return nil
 	}
 	var entries []memberEntry
+	// A node's members usually follow each other (10.0.0.1:80
+	// 10.0.0.1:443): they share its full name rather than each making it.
+	var lastHost, lastNode string
 	for !blk.Done() {
 		nt := blk.Next()
 		if nt.Kind != TokWord && nt.Kind != TokString {
 			return LineErrorf(nt.Line, "members: unexpected %s, want a member NODE:PORT", nt.Describe())
 		}
 		e := memberEntry{line: nt.Line}
-		if (op == "delete" || op == "modify") && nt.IsWord("all") {
+		host, ps, serr := config.SplitAddrPort(nt.Text)
+		switch {
+		case (op == "delete" || op == "modify") && nt.IsWord("all"):
 			e.all = true
-		} else if e.node, e.port, err = config.ParseMemberName(nt.Text); err != nil {
-			return LineErrorf(nt.Line, "members: %w", err)
+		case serr == nil && lastNode != "" && host == lastHost: // as ParseMemberName would
+			if e.port, err = config.ParsePort(ps); err != nil {
+				return LineErrorf(nt.Line, "members: %w", err)
+			}
+			e.node = lastNode
+		default:
+			if e.node, e.port, err = config.ParseMemberName(nt.Text); err != nil {
+				return LineErrorf(nt.Line, "members: %w", err)
+			}
+			lastHost, lastNode = host, e.node
 		}
 		if blk.AtBlock() {
 			if e.body, err = blk.Block("members " + nt.Text); err != nil {
@@ -663,6 +676,7 @@ func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 		}
 		p.Members = list
 	case "add":
+		p.Members = slices.Grow(p.Members, len(entries))
 		for _, e := range entries {
 			if p.FindMember(e.node, e.port) >= 0 {
 				return &LineError{Line: e.line, Err: &config.ExistsError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
