@@ -18,7 +18,8 @@ import (
 // here, kept by identity so that an install does not reset it:
 //
 //   - a virtual's VirtualStats, by virtual name;
-//   - a member's MemberStats and Health, by pool and member name;
+//   - a member's MemberStats and Health, by pool and member name, in one
+//     map (memberLive: one lookup per member of a pool an install builds);
 //   - a node's NodeStats, by node address;
 //   - a node's OperState (the operator's runtime disable), by node name,
 //     kept while the node is installed or disabled;
@@ -43,14 +44,21 @@ type Runtime struct {
 	// service-down watcher); nil for none.
 	onHealth func(w *pools.HealthWatch, from, to pools.HealthState)
 
-	mu      sync.Mutex // serializes installs; guards the maps
-	vstats  map[string]*VirtualStats
-	mstats  map[memberKey]*pools.MemberStats
-	mhealth map[memberKey]*pools.Health
-	nstats  map[netip.Addr]*pools.NodeStats
-	noper   map[string]*pools.OperState
+	mu     sync.Mutex // serializes installs; guards the maps
+	vstats map[string]*VirtualStats
+	mlive  map[memberKey]memberLive
+	nstats map[netip.Addr]*pools.NodeStats
+	noper  map[string]*pools.OperState
 
 	cur atomic.Pointer[programRT]
+}
+
+// memberLive is a member's live state. Every entry has its Health; stats
+// is nil while the member is not installed (a monitored member's Health
+// outlives its pool's install, and the monitors may make it first).
+type memberLive struct {
+	stats  *pools.MemberStats
+	health *pools.Health
 }
 
 // programRT is one installed Program with its runtime state. It is
@@ -85,8 +93,7 @@ func NewRuntime(persist *pools.PersistTable) *Runtime {
 	return &Runtime{
 		persist: persist,
 		vstats:  make(map[string]*VirtualStats),
-		mstats:  make(map[memberKey]*pools.MemberStats),
-		mhealth: make(map[memberKey]*pools.Health),
+		mlive:   make(map[memberKey]memberLive),
 		nstats:  make(map[netip.Addr]*pools.NodeStats),
 		noper:   make(map[string]*pools.OperState),
 	}
@@ -142,8 +149,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		}
 	}
 	r.vstats = grown(r.vstats, len(p.Virtuals))
-	r.mstats = grown(r.mstats, members)
-	r.mhealth = grown(r.mhealth, members)
+	r.mlive = grown(r.mlive, members)
 	r.nstats = grown(r.nstats, members)
 	r.noper = grown(r.noper, members)
 	for i, v := range p.Virtuals {
@@ -229,16 +235,24 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 	for i := range cfg.Members {
 		m, left := &cfg.Members[i], len(cfg.Members)-i
 		k := memberKey{spec.Name, m.Name}
-		if m.Stats = r.mstats[k]; m.Stats == nil {
-			m.Stats = take(&fresh.stats, left)
-			r.mstats[k] = m.Stats
+		l := r.mlive[k]
+		if l.stats == nil {
+			l.stats = take(&fresh.stats, left)
+			l.health = r.newHealthLocked(k, l.health, &fresh.health, left)
+			r.mlive[k] = l
 		}
-		m.Health = r.healthLocked(k, &fresh.health, left)
-		if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
+		m.Stats, m.Health = l.stats, l.health
+		// A node's members usually follow each other: they share its state
+		// without a second lookup.
+		if i > 0 && cfg.Members[i-1].Addr == m.Addr {
+			m.NodeStats = cfg.Members[i-1].NodeStats
+		} else if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
 			m.NodeStats = take(&fresh.nodes, (left+1)/2)
 			r.nstats[m.Addr] = m.NodeStats
 		}
-		if m.Node != "" { // a node's members share its disable
+		if i > 0 && m.Node != "" && cfg.Members[i-1].Node == m.Node {
+			m.Oper = cfg.Members[i-1].Oper
+		} else if m.Node != "" { // a node's members share its disable
 			m.Oper = r.operLocked(m.Node, &fresh.oper, (left+1)/2)
 		}
 		m.EnabledAt = pools.RampStart(was[m.Name], m, now)
@@ -271,29 +285,23 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	for _, pr := range rt.pools {
 		n += len(pr.pool.Members)
 	}
-	var members map[memberKey]bool
-	if len(r.mstats) > n || len(r.mhealth) > n {
-		members = make(map[memberKey]bool, n)
+	// A monitored member keeps its Health while its pool is not installed
+	// (no virtual uses it), so its verdict is there when one does; the
+	// monitor glue sets Unchecked when it stops checking a member.
+	if len(r.mlive) > n {
+		members := make(map[memberKey]bool, n)
 		for _, pr := range rt.pools {
 			for _, m := range pr.pool.Members {
 				members[memberKey{pr.spec.Name, m.Name}] = true
 			}
 		}
-	}
-	if len(r.mstats) > n {
-		for k := range r.mstats {
-			if !members[k] {
-				delete(r.mstats, k)
-			}
-		}
-	}
-	// A monitored member keeps its Health while its pool is not installed
-	// (no virtual uses it), so its verdict is there when one does; the
-	// monitor glue sets Unchecked when it stops checking a member.
-	if len(r.mhealth) > n {
-		for k, h := range r.mhealth {
-			if !members[k] && h.State() == pools.HealthUnchecked {
-				delete(r.mhealth, k)
+		for k, l := range r.mlive {
+			switch {
+			case members[k]:
+			case l.health.State() == pools.HealthUnchecked:
+				delete(r.mlive, k)
+			case l.stats != nil:
+				r.mlive[k] = memberLive{health: l.health}
 			}
 		}
 	}
@@ -302,7 +310,10 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	nodes := make(map[netip.Addr]struct{}, min(n, len(r.nstats)))
 	nodeNames := make(map[string]struct{}, min(n, len(r.noper)))
 	for _, pr := range rt.pools {
-		for _, m := range pr.pool.Members {
+		for i, m := range pr.pool.Members {
+			if i > 0 && pr.pool.Members[i-1].Addr == m.Addr && pr.pool.Members[i-1].Node == m.Node {
+				continue // its node's member just before put them there
+			}
 			nodes[m.Addr] = struct{}{}
 			nodeNames[m.Node] = struct{}{}
 		}
@@ -422,7 +433,13 @@ func (r *Runtime) Member(pool, member string) *pools.Member {
 func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.healthLocked(memberKey{pool, member}, new([]watchedHealth), 1)
+	k := memberKey{pool, member}
+	l := r.mlive[k]
+	if l.health == nil {
+		l.health = r.newHealthLocked(k, nil, new([]watchedHealth), 1)
+		r.mlive[k] = l
+	}
+	return l.health
 }
 
 // watchedHealth is a Health made by the runtime, with its watch.
@@ -431,26 +448,25 @@ type watchedHealth struct {
 	w pools.HealthWatch
 }
 
-// healthLocked returns k's Health, making it from free (see take) with
-// the runtime's watch when it has none.
-func (r *Runtime) healthLocked(k memberKey, free *[]watchedHealth, n int) *pools.Health {
-	h := r.mhealth[k]
-	if h == nil {
-		wh := take(free, n)
-		if h = &wh.h; r.onHealth != nil {
-			wh.w = pools.HealthWatch{Changed: r.onHealth, Pool: k.pool, Member: k.member}
-			h.SetWatch(&wh.w)
-		}
-		r.mhealth[k] = h
+// newHealthLocked returns h, or when it is nil a new Health for k from
+// free (see take) with the runtime's watch.
+func (r *Runtime) newHealthLocked(k memberKey, h *pools.Health, free *[]watchedHealth, n int) *pools.Health {
+	if h != nil {
+		return h
 	}
-	return h
+	wh := take(free, n)
+	if r.onHealth != nil {
+		wh.w = pools.HealthWatch{Changed: r.onHealth, Pool: k.pool, Member: k.member}
+		wh.h.SetWatch(&wh.w)
+	}
+	return &wh.h
 }
 
 // memberStats returns a member's counters, nil when it is not installed.
 func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.mstats[k]
+	return r.mlive[k].stats
 }
 
 // operLocked returns node's OperState, making it from free (see take)
