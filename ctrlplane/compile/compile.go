@@ -100,7 +100,8 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		if len(p.Members) > 0 {
 			members = make([]pools.Member, 0, len(p.Members))
 		}
-		for _, m := range p.Members {
+		for i := range p.Members {
+			m := &p.Members[i]
 			nd := c.Nodes[m.Node] // Validate checked it exists with this address
 			members = append(members, pools.Member{
 				Name: m.Name(), Node: nd.Name, Addr: nd.Address, Port: m.Port,

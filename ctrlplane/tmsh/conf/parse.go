@@ -593,7 +593,8 @@ func parseMembers(c *Cursor, p *config.Pool, _ PropMode) error {
 		p.Members = nil
 		return nil
 	}
-	var entries []memberEntry
+	var buf [16]memberEntry // a usual pool's, without an allocation
+	entries := buf[:0]
 	// A node's members usually follow each other (10.0.0.1:80
 	// 10.0.0.1:443): they share its full name rather than each making it.
 	var lastHost, lastNode string
@@ -681,11 +682,13 @@ func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 			if p.FindMember(e.node, e.port) >= 0 {
 				return &LineError{Line: e.line, Err: &config.ExistsError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
 			}
-			m := config.NewMember(e.node, e.port)
-			if err := memberBody(e, &m); err != nil {
+			// In place: a member built apart and copied in escaped to the
+			// heap, one allocation per member.
+			p.Members = append(p.Members, config.NewMember(e.node, e.port))
+			if err := memberBody(e, &p.Members[len(p.Members)-1]); err != nil {
+				p.Members = p.Members[:len(p.Members)-1]
 				return err
 			}
-			p.Members = append(p.Members, m)
 		}
 	case "delete":
 		for _, e := range entries {
