@@ -1,6 +1,10 @@
 package conf
 
-import "lbx/ctrlplane/config"
+import (
+	"strings"
+
+	"lbx/ctrlplane/config"
+)
 
 // Census estimates what a pushed script creates, for sizing the
 // candidate's maps before its statements run (store.Txn.Reserve): the
@@ -22,8 +26,8 @@ func Census(stmts []Statement) (nodes, pools, virtuals int) {
 			pools++
 			last := ""
 			for _, m := range t[3:] {
-				if m.Kind != TokWord {
-					continue
+				if m.Kind != TokWord || !strings.Contains(m.Text, ":") {
+					continue // every member names a port after a ':' (or an IPv6 address)
 				}
 				if host, _, err := config.SplitAddrPort(m.Text); err == nil && host != last {
 					nodes++
