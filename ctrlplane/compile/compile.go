@@ -100,9 +100,12 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		if len(p.Members) > 0 {
 			members = make([]pools.Member, 0, len(p.Members))
 		}
+		var nd *config.Node
 		for i := range p.Members {
 			m := &p.Members[i]
-			nd := c.Nodes[m.Node] // Validate checked it exists with this address
+			if nd == nil || nd.Name != m.Node { // a node's members usually follow each other
+				nd = c.Nodes[m.Node] // Validate checked it exists with this address
+			}
 			members = append(members, pools.Member{
 				Name: m.Name(), Node: nd.Name, Addr: nd.Address, Port: m.Port,
 				Ratio: m.Ratio, NodeRatio: nd.Ratio, Priority: m.PriorityGroup,
