@@ -3,13 +3,13 @@ package dataplane
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"lbx/dataplane/program"
+	"lbx/internal/prealloc"
 
 	"lbx/pools"
 )
@@ -18,8 +18,9 @@ import (
 // here, kept by identity so that an install does not reset it:
 //
 //   - a virtual's VirtualStats, by virtual name;
-//   - a member's MemberStats and Health, by pool and member name, in one
-//     map (memberLive: one lookup per member of a pool an install builds);
+//   - a member's MemberStats and Health, by pool, then member name
+//     (memberLive): a pool's own small map, which a new pool's install
+//     fills without a lookup in one of 100,000 members;
 //   - a node's NodeStats, by node address;
 //   - a node's OperState (the operator's runtime disable), by node name,
 //     kept while the node is installed or disabled;
@@ -46,7 +47,8 @@ type Runtime struct {
 
 	mu     sync.Mutex // serializes installs; guards the maps
 	vstats map[string]*VirtualStats
-	mlive  map[memberKey]memberLive
+	mlive  map[string]map[string]memberLive // pool → member → state
+	nlive  int                              // entries in mlive's maps
 	nstats map[netip.Addr]*pools.NodeStats
 	noper  map[string]*pools.OperState
 
@@ -93,7 +95,7 @@ func NewRuntime(persist *pools.PersistTable) *Runtime {
 	return &Runtime{
 		persist: persist,
 		vstats:  make(map[string]*VirtualStats),
-		mlive:   make(map[memberKey]memberLive),
+		mlive:   make(map[string]map[string]memberLive),
 		nstats:  make(map[netip.Addr]*pools.NodeStats),
 		noper:   make(map[string]*pools.OperState),
 	}
@@ -148,10 +150,10 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			members += len(v.Pool.Members) // pools shared by virtuals count more than once: an upper bound
 		}
 	}
-	r.vstats = grown(r.vstats, len(p.Virtuals))
-	r.mlive = grown(r.mlive, members)
-	r.nstats = grown(r.nstats, members)
-	r.noper = grown(r.noper, members)
+	r.vstats = prealloc.Grown(r.vstats, len(p.Virtuals))
+	r.mlive = prealloc.Grown(r.mlive, len(p.Virtuals))
+	r.nstats = prealloc.Grown(r.nstats, members)
+	r.noper = prealloc.Grown(r.noper, members)
 	for i, v := range p.Virtuals {
 		vr := &rt.virts[i]
 		if _, dup := rt.virtIdx[v.Name]; !dup {
@@ -232,14 +234,17 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 			was[prev.pool.Members[i].Name] = &prev.pool.Members[i]
 		}
 	}
+	live := r.liveLocked(spec.Name, len(cfg.Members))
 	for i := range cfg.Members {
 		m, left := &cfg.Members[i], len(cfg.Members)-i
-		k := memberKey{spec.Name, m.Name}
-		l := r.mlive[k]
+		l, ok := live[m.Name]
+		if !ok {
+			r.nlive++
+		}
 		if l.stats == nil {
-			l.stats = take(&fresh.stats, left)
-			l.health = r.newHealthLocked(k, l.health, &fresh.health, left)
-			r.mlive[k] = l
+			l.stats = prealloc.Take(&fresh.stats, left)
+			l.health = r.newHealthLocked(memberKey{spec.Name, m.Name}, l.health, &fresh.health, left)
+			live[m.Name] = l
 		}
 		m.Stats, m.Health = l.stats, l.health
 		// A node's members usually follow each other: they share its state
@@ -247,7 +252,7 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 		if i > 0 && cfg.Members[i-1].Addr == m.Addr {
 			m.NodeStats = cfg.Members[i-1].NodeStats
 		} else if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
-			m.NodeStats = take(&fresh.nodes, (left+1)/2)
+			m.NodeStats = prealloc.Take(&fresh.nodes, (left+1)/2)
 			r.nstats[m.Addr] = m.NodeStats
 		}
 		if i > 0 && m.Node != "" && cfg.Members[i-1].Node == m.Node {
@@ -288,21 +293,34 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	// A monitored member keeps its Health while its pool is not installed
 	// (no virtual uses it), so its verdict is there when one does; the
 	// monitor glue sets Unchecked when it stops checking a member.
-	if len(r.mlive) > n {
-		members := make(map[memberKey]bool, n)
-		for _, pr := range rt.pools {
-			for _, m := range pr.pool.Members {
-				members[memberKey{pr.spec.Name, m.Name}] = true
+	// An installed pool's members all have entries: one with no more has
+	// no other.
+	for pool, live := range r.mlive {
+		if r.nlive <= n {
+			break
+		}
+		var in map[string]bool
+		if i, ok := rt.poolIdx[pool]; ok {
+			if len(live) == len(rt.pools[i].pool.Members) {
+				continue
+			}
+			in = make(map[string]bool, len(rt.pools[i].pool.Members))
+			for _, m := range rt.pools[i].pool.Members {
+				in[m.Name] = true
 			}
 		}
-		for k, l := range r.mlive {
+		for name, l := range live {
 			switch {
-			case members[k]:
+			case in[name]:
 			case l.health.State() == pools.HealthUnchecked:
-				delete(r.mlive, k)
+				delete(live, name)
+				r.nlive--
 			case l.stats != nil:
-				r.mlive[k] = memberLive{health: l.health}
+				live[name] = memberLive{health: l.health}
 			}
+		}
+		if len(live) == 0 {
+			delete(r.mlive, pool)
 		}
 	}
 	// Nodes are shared between pools: their count is not known without
@@ -334,30 +352,6 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 			}
 		}
 	}
-}
-
-// take hands out the next value of *free, a new slice of n first when it
-// is empty: a pool's new members get their state from one allocation, not
-// one each (a value keeps its slice alive: at most the pool's size).
-func take[T any](free *[]T, n int) *T {
-	if len(*free) == 0 {
-		*free = make([]T, n)
-	}
-	v := &(*free)[0]
-	*free = (*free)[1:]
-	return v
-}
-
-// grown returns m, or a copy of it sized for n entries when n is well
-// above its length, so that an install adding n entries does not grow it
-// step by step (each step rehashes what it has).
-func grown[K comparable, V any](m map[K]V, n int) map[K]V {
-	if n <= 2*len(m) {
-		return m
-	}
-	out := make(map[K]V, n)
-	maps.Copy(out, m)
-	return out
 }
 
 // Program returns the current program, nil before the first install.
@@ -433,13 +427,25 @@ func (r *Runtime) Member(pool, member string) *pools.Member {
 func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k := memberKey{pool, member}
-	l := r.mlive[k]
-	if l.health == nil {
-		l.health = r.newHealthLocked(k, nil, new([]watchedHealth), 1)
-		r.mlive[k] = l
+	live := r.liveLocked(pool, 1)
+	l, ok := live[member]
+	if !ok {
+		l.health = r.newHealthLocked(memberKey{pool, member}, nil, new([]watchedHealth), 1)
+		live[member] = l
+		r.nlive++
 	}
 	return l.health
+}
+
+// liveLocked returns pool's map of member state, a new one for n members
+// when it has none.
+func (r *Runtime) liveLocked(pool string, n int) map[string]memberLive {
+	live := r.mlive[pool]
+	if live == nil {
+		live = make(map[string]memberLive, n)
+		r.mlive[pool] = live
+	}
+	return live
 }
 
 // watchedHealth is a Health made by the runtime, with its watch.
@@ -449,12 +455,12 @@ type watchedHealth struct {
 }
 
 // newHealthLocked returns h, or when it is nil a new Health for k from
-// free (see take) with the runtime's watch.
+// free (see prealloc.Take) with the runtime's watch.
 func (r *Runtime) newHealthLocked(k memberKey, h *pools.Health, free *[]watchedHealth, n int) *pools.Health {
 	if h != nil {
 		return h
 	}
-	wh := take(free, n)
+	wh := prealloc.Take(free, n)
 	if r.onHealth != nil {
 		wh.w = pools.HealthWatch{Changed: r.onHealth, Pool: k.pool, Member: k.member}
 		wh.h.SetWatch(&wh.w)
@@ -466,15 +472,15 @@ func (r *Runtime) newHealthLocked(k memberKey, h *pools.Health, free *[]watchedH
 func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.mlive[k].stats
+	return r.mlive[k.pool][k.member].stats
 }
 
-// operLocked returns node's OperState, making it from free (see take)
+// operLocked returns node's OperState, making it from free (see prealloc.Take)
 // when it has none.
 func (r *Runtime) operLocked(node string, free *[]pools.OperState, n int) *pools.OperState {
 	o := r.noper[node]
 	if o == nil {
-		o = take(free, n)
+		o = prealloc.Take(free, n)
 		r.noper[node] = o
 	}
 	return o

@@ -2,11 +2,11 @@ package store
 
 import (
 	"errors"
-	"maps"
 	"reflect"
 	"slices"
 
 	"lbx/ctrlplane/config"
+	"lbx/internal/prealloc"
 	"lbx/internal/spareproc"
 )
 
@@ -133,21 +133,11 @@ func (t *Txn) Reserve(nodes, pools, virtuals int) {
 		return
 	}
 	t.cand.EnsureMaps()
-	t.cand.Nodes = reserved(t.cand.Nodes, nodes)
-	t.cand.Pools = reserved(t.cand.Pools, pools)
-	t.cand.Virtuals = reserved(t.cand.Virtuals, virtuals)
-	t.lines = reserved(t.lines, pools+virtuals)
-}
-
-// reserved returns m, or a copy of it with room for n more entries when n
-// is more than it holds (a smaller addition is left to grow it).
-func reserved[K comparable, V any](m map[K]V, n int) map[K]V {
-	if n <= len(m) {
-		return m
-	}
-	out := make(map[K]V, len(m)+n)
-	maps.Copy(out, m)
-	return out
+	c := t.cand
+	c.Nodes = prealloc.Grown(c.Nodes, len(c.Nodes)+nodes)
+	c.Pools = prealloc.Grown(c.Pools, len(c.Pools)+pools)
+	c.Virtuals = prealloc.Grown(c.Virtuals, len(c.Virtuals)+virtuals)
+	t.lines = prealloc.Grown(t.lines, len(t.lines)+pools+virtuals)
 }
 
 // Touch records obj (a config.Ref's String) as changed by what runs now,
