@@ -18,9 +18,8 @@ import (
 // here, kept by identity so that an install does not reset it:
 //
 //   - a virtual's VirtualStats, by virtual name;
-//   - a member's MemberStats and Health, by pool, then member name
-//     (memberLive): a pool's own small map, which a new pool's install
-//     fills without a lookup in one of 100,000 members;
+//   - a member's MemberStats and Health, by pool and member name, in one
+//     map (memberLive: one lookup per member of a pool an install builds);
 //   - a node's NodeStats, by node address;
 //   - a node's OperState (the operator's runtime disable), by node name,
 //     kept while the node is installed or disabled;
@@ -47,8 +46,7 @@ type Runtime struct {
 
 	mu     sync.Mutex // serializes installs; guards the maps
 	vstats map[string]*VirtualStats
-	mlive  map[string]map[string]memberLive // pool → member → state
-	nlive  int                              // entries in mlive's maps
+	mlive  map[memberKey]memberLive
 	nstats map[netip.Addr]*pools.NodeStats
 	noper  map[string]*pools.OperState
 
@@ -95,7 +93,7 @@ func NewRuntime(persist *pools.PersistTable) *Runtime {
 	return &Runtime{
 		persist: persist,
 		vstats:  make(map[string]*VirtualStats),
-		mlive:   make(map[string]map[string]memberLive),
+		mlive:   make(map[memberKey]memberLive),
 		nstats:  make(map[netip.Addr]*pools.NodeStats),
 		noper:   make(map[string]*pools.OperState),
 	}
@@ -151,7 +149,7 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 		}
 	}
 	r.vstats = prealloc.Grown(r.vstats, len(p.Virtuals))
-	r.mlive = prealloc.Grown(r.mlive, len(p.Virtuals))
+	r.mlive = prealloc.Grown(r.mlive, members)
 	r.nstats = prealloc.Grown(r.nstats, members)
 	r.noper = prealloc.Grown(r.noper, members)
 	for i, v := range p.Virtuals {
@@ -234,17 +232,14 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 			was[prev.pool.Members[i].Name] = &prev.pool.Members[i]
 		}
 	}
-	live := r.liveLocked(spec.Name, len(cfg.Members))
 	for i := range cfg.Members {
 		m, left := &cfg.Members[i], len(cfg.Members)-i
-		l, ok := live[m.Name]
-		if !ok {
-			r.nlive++
-		}
+		k := memberKey{spec.Name, m.Name}
+		l := r.mlive[k]
 		if l.stats == nil {
 			l.stats = prealloc.Take(&fresh.stats, left)
-			l.health = r.newHealthLocked(memberKey{spec.Name, m.Name}, l.health, &fresh.health, left)
-			live[m.Name] = l
+			l.health = r.newHealthLocked(k, l.health, &fresh.health, left)
+			r.mlive[k] = l
 		}
 		m.Stats, m.Health = l.stats, l.health
 		// A node's members usually follow each other: they share its state
@@ -293,34 +288,21 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	// A monitored member keeps its Health while its pool is not installed
 	// (no virtual uses it), so its verdict is there when one does; the
 	// monitor glue sets Unchecked when it stops checking a member.
-	// An installed pool's members all have entries: one with no more has
-	// no other.
-	for pool, live := range r.mlive {
-		if r.nlive <= n {
-			break
-		}
-		var in map[string]bool
-		if i, ok := rt.poolIdx[pool]; ok {
-			if len(live) == len(rt.pools[i].pool.Members) {
-				continue
-			}
-			in = make(map[string]bool, len(rt.pools[i].pool.Members))
-			for _, m := range rt.pools[i].pool.Members {
-				in[m.Name] = true
+	if len(r.mlive) > n {
+		members := make(map[memberKey]bool, n)
+		for _, pr := range rt.pools {
+			for _, m := range pr.pool.Members {
+				members[memberKey{pr.spec.Name, m.Name}] = true
 			}
 		}
-		for name, l := range live {
+		for k, l := range r.mlive {
 			switch {
-			case in[name]:
+			case members[k]:
 			case l.health.State() == pools.HealthUnchecked:
-				delete(live, name)
-				r.nlive--
+				delete(r.mlive, k)
 			case l.stats != nil:
-				live[name] = memberLive{health: l.health}
+				r.mlive[k] = memberLive{health: l.health}
 			}
-		}
-		if len(live) == 0 {
-			delete(r.mlive, pool)
 		}
 	}
 	// Nodes are shared between pools: their count is not known without
@@ -427,25 +409,13 @@ func (r *Runtime) Member(pool, member string) *pools.Member {
 func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	live := r.liveLocked(pool, 1)
-	l, ok := live[member]
-	if !ok {
-		l.health = r.newHealthLocked(memberKey{pool, member}, nil, new([]watchedHealth), 1)
-		live[member] = l
-		r.nlive++
+	k := memberKey{pool, member}
+	l := r.mlive[k]
+	if l.health == nil {
+		l.health = r.newHealthLocked(k, nil, new([]watchedHealth), 1)
+		r.mlive[k] = l
 	}
 	return l.health
-}
-
-// liveLocked returns pool's map of member state, a new one for n members
-// when it has none.
-func (r *Runtime) liveLocked(pool string, n int) map[string]memberLive {
-	live := r.mlive[pool]
-	if live == nil {
-		live = make(map[string]memberLive, n)
-		r.mlive[pool] = live
-	}
-	return live
 }
 
 // watchedHealth is a Health made by the runtime, with its watch.
@@ -472,7 +442,7 @@ func (r *Runtime) newHealthLocked(k memberKey, h *pools.Health, free *[]watchedH
 func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.mlive[k.pool][k.member].stats
+	return r.mlive[k].stats
 }
 
 // operLocked returns node's OperState, making it from free (see prealloc.Take)

@@ -39,14 +39,12 @@ func (r *Runtime) ResetPoolStats(name string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for pool, live := range r.mlive {
-		for _, l := range live {
-			if l.stats == nil || name != "" && pool != name {
-				continue
-			}
-			resetMemberStats(l.stats)
-			n++
+	for k, l := range r.mlive {
+		if l.stats == nil || name != "" && k.pool != name {
+			continue
 		}
+		resetMemberStats(l.stats)
+		n++
 	}
 	return n
 }
