@@ -85,7 +85,7 @@
 // keeps embryonic and closed TCP flows to half of each shard and takes the
 // oldest closed flow's entry first, then the oldest embryonic one's, so
 // established flows are never evicted. The ARP
-// responder is rate limited per sender (arplimit.go). docs/DROPS.md lists
+// responder is rate limited per sender (neighbor.ARPLimiter). docs/DROPS.md lists
 // every drop reason.
 //
 // Packets whose next hop's MAC is not known are parked (a few fixed slots

@@ -228,7 +228,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e.flows = flowtable.New(cfg.FlowCapacity, cfg.Timeouts, cfg.Clock.Now())
 	e.persist = pools.NewPersistTable(cfg.PersistCapacity)
 	e.rt = NewRuntime(e.persist)
-	e.rt.onHealth = e.watchHealth
+	e.rt.onHealth = e.healthChanged
 	return e, nil
 }
 

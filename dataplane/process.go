@@ -8,6 +8,7 @@ import (
 	"lbx/dataplane/program"
 
 	"lbx/dataplane/drop"
+	"lbx/dataplane/neighbor"
 
 	"lbx/dataplane/flowtable"
 	"lbx/pools"
@@ -25,10 +26,10 @@ type worker struct {
 	nscratch int
 	now      int64 // flow-table time of the current batch
 	sel      pools.Scratch
-	persist  pools.Persist // a virtual's hash persistence with this connection's key
-	arpLimit arpLimiter    // per-source budget of ARP replies on this port
-	ctr      *counterShard // this worker's counters (counters.go)
-	stats    statBatch     // virtual and member statistics until flush (statbatch.go)
+	persist  pools.Persist       // a virtual's hash persistence with this connection's key
+	arpLimit neighbor.ARPLimiter // per-source budget of ARP replies on this port
+	ctr      *counterShard       // this worker's counters (counters.go)
+	stats    statBatch           // virtual and member statistics until flush (statbatch.go)
 	// The HA gate for this batch (ha.go): traffic-group-1 is standby here;
 	// the VIPs are in it.
 	standby, floatVIPs bool
@@ -41,7 +42,7 @@ func (e *Engine) newWorker(rx int) *worker {
 // newWorkerCounting makes a worker that counts into ctr.
 func (e *Engine) newWorkerCounting(rx int, ctr *counterShard) *worker {
 	w := &worker{e: e, rx: e.ports[rx], out: make([][][]byte, len(e.ports)), ctr: ctr}
-	w.arpLimit.init()
+	w.arpLimit.Init()
 	for i := range w.out {
 		w.out[i] = make([][]byte, 0, 2*batchSize)
 	}
@@ -186,7 +187,7 @@ func (w *worker) handleARP(in *installed, frame []byte) drop.Reason {
 		return drop.Standby // the active unit answers
 	}
 	if a.op == arpOpRequest && (in.selfOn(a.targetIP, w.rx.idx) || in.prog.IsVIP(addr4(a.targetIP)) || w.snatOn(in, a.targetIP)) {
-		if !w.arpLimit.allow(a.senderIP, w.now) {
+		if !w.arpLimit.Allow(a.senderIP, w.now) {
 			return drop.ARPRateLimited
 		}
 		f := buildARP(frame, arpOpReply, a.senderMAC, w.arpMAC(in, a.targetIP), a.targetIP, a.senderMAC, a.senderIP)

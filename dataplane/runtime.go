@@ -3,13 +3,13 @@ package dataplane
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"lbx/dataplane/program"
+	"lbx/internal/prealloc"
 
 	"lbx/pools"
 )
@@ -18,7 +18,8 @@ import (
 // here, kept by identity so that an install does not reset it:
 //
 //   - a virtual's VirtualStats, by virtual name;
-//   - a member's MemberStats and Health, by pool and member name;
+//   - a member's MemberStats and Health, by pool and member name, in one
+//     map (memberLive: one lookup per member of a pool an install builds);
 //   - a node's NodeStats, by node address;
 //   - a node's OperState (the operator's runtime disable), by node name,
 //     kept while the node is installed or disabled;
@@ -39,18 +40,25 @@ import (
 // plane's tests use it so). Its methods are safe for concurrent use.
 type Runtime struct {
 	persist *pools.PersistTable // for virtuals whose Persist has no Table; may be nil
-	// onHealth is called once for every Health the runtime makes (the
-	// engine's service-down watcher); nil for none.
-	onHealth func(k memberKey, h *pools.Health)
+	// onHealth watches every Health the runtime makes (the engine's
+	// service-down watcher); nil for none.
+	onHealth func(w *pools.HealthWatch, from, to pools.HealthState)
 
-	mu      sync.Mutex // serializes installs; guards the maps
-	vstats  map[string]*VirtualStats
-	mstats  map[memberKey]*pools.MemberStats
-	mhealth map[memberKey]*pools.Health
-	nstats  map[netip.Addr]*pools.NodeStats
-	noper   map[string]*pools.OperState
+	mu     sync.Mutex // serializes installs; guards the maps
+	vstats map[string]*VirtualStats
+	mlive  map[memberKey]memberLive
+	nstats map[netip.Addr]*pools.NodeStats
+	noper  map[string]*pools.OperState
 
 	cur atomic.Pointer[programRT]
+}
+
+// memberLive is a member's live state. Every entry has its Health; stats
+// is nil while the member is not installed (a monitored member's Health
+// outlives its pool's install, and the monitors may make it first).
+type memberLive struct {
+	stats  *pools.MemberStats
+	health *pools.Health
 }
 
 // programRT is one installed Program with its runtime state. It is
@@ -85,8 +93,7 @@ func NewRuntime(persist *pools.PersistTable) *Runtime {
 	return &Runtime{
 		persist: persist,
 		vstats:  make(map[string]*VirtualStats),
-		mstats:  make(map[memberKey]*pools.MemberStats),
-		mhealth: make(map[memberKey]*pools.Health),
+		mlive:   make(map[memberKey]memberLive),
 		nstats:  make(map[netip.Addr]*pools.NodeStats),
 		noper:   make(map[string]*pools.OperState),
 	}
@@ -141,21 +148,10 @@ func (r *Runtime) buildLocked(p *Program, now int64) (*programRT, error) {
 			members += len(v.Pool.Members) // pools shared by virtuals count more than once: an upper bound
 		}
 	}
-	if members > 2*len(r.mstats) {
-		reserved := map[*pools.PersistTable]bool{}
-		for _, v := range p.Virtuals {
-			if v.Pool == nil || v.Pool.Sessions == nil || reserved[v.Pool.Sessions] {
-				continue
-			}
-			v.Pool.Sessions.Reserve(members)
-			reserved[v.Pool.Sessions] = true
-		}
-	}
-	r.vstats = grown(r.vstats, len(p.Virtuals))
-	r.mstats = grown(r.mstats, members)
-	r.mhealth = grown(r.mhealth, members)
-	r.nstats = grown(r.nstats, members)
-	r.noper = grown(r.noper, members)
+	r.vstats = prealloc.Grown(r.vstats, len(p.Virtuals))
+	r.mlive = prealloc.Grown(r.mlive, members)
+	r.nstats = prealloc.Grown(r.nstats, members)
+	r.noper = prealloc.Grown(r.noper, members)
 	for i, v := range p.Virtuals {
 		vr := &rt.virts[i]
 		if _, dup := rt.virtIdx[v.Name]; !dup {
@@ -221,6 +217,14 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 	}
 	cfg := *spec
 	cfg.Members = slices.Clone(spec.Members)
+	// A new member's state comes from one allocation per kind for the
+	// pool (about half as many nodes as members, in the usual pool).
+	var fresh struct {
+		stats  []pools.MemberStats
+		health []watchedHealth
+		nodes  []pools.NodeStats
+		oper   []pools.OperState
+	}
 	var was map[string]*pools.Member
 	if prev != nil {
 		was = make(map[string]*pools.Member, len(prev.pool.Members))
@@ -229,43 +233,35 @@ func (r *Runtime) poolLocked(spec *pools.PoolConfig, prev *poolRT, now int64) (p
 		}
 	}
 	for i := range cfg.Members {
-		m := &cfg.Members[i]
+		m, left := &cfg.Members[i], len(cfg.Members)-i
 		k := memberKey{spec.Name, m.Name}
-		if m.Stats = r.mstats[k]; m.Stats == nil {
-			m.Stats = new(pools.MemberStats)
-			r.mstats[k] = m.Stats
+		l := r.mlive[k]
+		if l.stats == nil {
+			l.stats = prealloc.Take(&fresh.stats, left)
+			l.health = r.newHealthLocked(k, l.health, &fresh.health, left)
+			r.mlive[k] = l
 		}
-		m.Health = r.memberHealthLocked(k)
-		if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
-			m.NodeStats = new(pools.NodeStats)
+		m.Stats, m.Health = l.stats, l.health
+		// A node's members usually follow each other: they share its state
+		// without a second lookup.
+		if i > 0 && cfg.Members[i-1].Addr == m.Addr {
+			m.NodeStats = cfg.Members[i-1].NodeStats
+		} else if m.NodeStats = r.nstats[m.Addr]; m.NodeStats == nil {
+			m.NodeStats = prealloc.Take(&fresh.nodes, (left+1)/2)
 			r.nstats[m.Addr] = m.NodeStats
 		}
-		if m.Node != "" { // a node's members share its disable
-			m.Oper = r.operLocked(m.Node)
+		if i > 0 && m.Node != "" && cfg.Members[i-1].Node == m.Node {
+			m.Oper = cfg.Members[i-1].Oper
+		} else if m.Node != "" { // a node's members share its disable
+			m.Oper = r.operLocked(m.Node, &fresh.oper, (left+1)/2)
 		}
-		m.EnabledAt = enabledAt(was[m.Name], m, now)
+		m.EnabledAt = pools.RampStart(was[m.Name], m, now)
 	}
-	p, err := pools.NewPool(cfg)
+	p, err := pools.NewPoolOwned(cfg)
 	if err != nil {
 		return poolRT{}, err
 	}
 	return poolRT{spec: spec, pool: p}, nil
-}
-
-// enabledAt is a member's slow-ramp start in a rebuilt pool: now when the
-// change makes it available again (in the running pool, old, it was
-// disabled or forced offline, on itself or its node), else what it had in
-// the running pool, so that slow ramp starts at the re-enabling and
-// survives later applies; 0 for a member the running pool did not have.
-func enabledAt(old, m *pools.Member, now int64) int64 {
-	switch {
-	case old == nil:
-		return 0
-	case (old.Disabled || old.ForcedOffline) && !m.Disabled && !m.ForcedOffline:
-		return now
-	default:
-		return old.EnabledAt
-	}
 }
 
 // pruneLocked forgets the live state of virtuals, members and nodes rt no
@@ -289,29 +285,23 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	for _, pr := range rt.pools {
 		n += len(pr.pool.Members)
 	}
-	var members map[memberKey]bool
-	if len(r.mstats) > n || len(r.mhealth) > n {
-		members = make(map[memberKey]bool, n)
+	// A monitored member keeps its Health while its pool is not installed
+	// (no virtual uses it), so its verdict is there when one does; the
+	// monitor glue sets Unchecked when it stops checking a member.
+	if len(r.mlive) > n {
+		members := make(map[memberKey]bool, n)
 		for _, pr := range rt.pools {
 			for _, m := range pr.pool.Members {
 				members[memberKey{pr.spec.Name, m.Name}] = true
 			}
 		}
-	}
-	if len(r.mstats) > n {
-		for k := range r.mstats {
-			if !members[k] {
-				delete(r.mstats, k)
-			}
-		}
-	}
-	// A monitored member keeps its Health while its pool is not installed
-	// (no virtual uses it), so its verdict is there when one does; the
-	// monitor glue sets Unchecked when it stops checking a member.
-	if len(r.mhealth) > n {
-		for k, h := range r.mhealth {
-			if !members[k] && h.State() == pools.HealthUnchecked {
-				delete(r.mhealth, k)
+		for k, l := range r.mlive {
+			switch {
+			case members[k]:
+			case l.health.State() == pools.HealthUnchecked:
+				delete(r.mlive, k)
+			case l.stats != nil:
+				r.mlive[k] = memberLive{health: l.health}
 			}
 		}
 	}
@@ -320,7 +310,10 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 	nodes := make(map[netip.Addr]struct{}, min(n, len(r.nstats)))
 	nodeNames := make(map[string]struct{}, min(n, len(r.noper)))
 	for _, pr := range rt.pools {
-		for _, m := range pr.pool.Members {
+		for i, m := range pr.pool.Members {
+			if i > 0 && pr.pool.Members[i-1].Addr == m.Addr && pr.pool.Members[i-1].Node == m.Node {
+				continue // its node's member just before put them there
+			}
 			nodes[m.Addr] = struct{}{}
 			nodeNames[m.Node] = struct{}{}
 		}
@@ -341,18 +334,6 @@ func (r *Runtime) pruneLocked(rt *programRT) {
 			}
 		}
 	}
-}
-
-// grown returns m, or a copy of it sized for n entries when n is well
-// above its length, so that an install adding n entries does not grow it
-// step by step (each step rehashes what it has).
-func grown[K comparable, V any](m map[K]V, n int) map[K]V {
-	if n <= 2*len(m) {
-		return m
-	}
-	out := make(map[K]V, n)
-	maps.Copy(out, m)
-	return out
 }
 
 // Program returns the current program, nil before the first install.
@@ -428,32 +409,48 @@ func (r *Runtime) Member(pool, member string) *pools.Member {
 func (r *Runtime) MemberHealth(pool, member string) *pools.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.memberHealthLocked(memberKey{pool, member})
+	k := memberKey{pool, member}
+	l := r.mlive[k]
+	if l.health == nil {
+		l.health = r.newHealthLocked(k, nil, new([]watchedHealth), 1)
+		r.mlive[k] = l
+	}
+	return l.health
 }
 
-func (r *Runtime) memberHealthLocked(k memberKey) *pools.Health {
-	h := r.mhealth[k]
-	if h == nil {
-		h = new(pools.Health)
-		if r.onHealth != nil {
-			r.onHealth(k, h)
-		}
-		r.mhealth[k] = h
+// watchedHealth is a Health made by the runtime, with its watch.
+type watchedHealth struct {
+	h pools.Health
+	w pools.HealthWatch
+}
+
+// newHealthLocked returns h, or when it is nil a new Health for k from
+// free (see prealloc.Take) with the runtime's watch.
+func (r *Runtime) newHealthLocked(k memberKey, h *pools.Health, free *[]watchedHealth, n int) *pools.Health {
+	if h != nil {
+		return h
 	}
-	return h
+	wh := prealloc.Take(free, n)
+	if r.onHealth != nil {
+		wh.w = pools.HealthWatch{Changed: r.onHealth, Pool: k.pool, Member: k.member}
+		wh.h.SetWatch(&wh.w)
+	}
+	return &wh.h
 }
 
 // memberStats returns a member's counters, nil when it is not installed.
 func (r *Runtime) memberStats(k memberKey) *pools.MemberStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.mstats[k]
+	return r.mlive[k].stats
 }
 
-func (r *Runtime) operLocked(node string) *pools.OperState {
+// operLocked returns node's OperState, making it from free (see prealloc.Take)
+// when it has none.
+func (r *Runtime) operLocked(node string, free *[]pools.OperState, n int) *pools.OperState {
 	o := r.noper[node]
 	if o == nil {
-		o = new(pools.OperState)
+		o = prealloc.Take(free, n)
 		r.noper[node] = o
 	}
 	return o
@@ -467,7 +464,7 @@ func (r *Runtime) operLocked(node string) *pools.OperState {
 func (r *Runtime) SetOperDisabled(node string, disabled bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.operLocked(node).SetDisabled(disabled)
+	r.operLocked(node, new([]pools.OperState), 1).SetDisabled(disabled)
 }
 
 // OperDisabled reports whether the operator disabled node at runtime.

@@ -39,11 +39,11 @@ func (r *Runtime) ResetPoolStats(name string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for k, s := range r.mstats {
-		if name != "" && k.pool != name {
+	for k, l := range r.mlive {
+		if l.stats == nil || name != "" && k.pool != name {
 			continue
 		}
-		resetMemberStats(s)
+		resetMemberStats(l.stats)
 		n++
 	}
 	return n

@@ -44,19 +44,18 @@ type serviceDownCounters struct {
 	lost                  atomic.Uint64 // events dropped on a full queue
 }
 
-// watchHealth makes h queue k for the sweeper when it goes down.
-func (e *Engine) watchHealth(k memberKey, h *pools.Health) {
-	h.Watch(func(_, to pools.HealthState) {
-		if to != pools.HealthDown {
-			return
-		}
-		select {
-		case e.downs <- k:
-		default:
-			e.sdown.lost.Add(1)
-			e.log.Warn("dataplane: service-down queue full, event lost", "pool", k.pool, "member", k.member)
-		}
-	})
+// healthChanged is every runtime Health's watch: a member going down is
+// queued for the sweeper.
+func (e *Engine) healthChanged(w *pools.HealthWatch, _, to pools.HealthState) {
+	if to != pools.HealthDown {
+		return
+	}
+	select {
+	case e.downs <- memberKey{w.Pool, w.Member}:
+	default:
+		e.sdown.lost.Add(1)
+		e.log.Warn("dataplane: service-down queue full, event lost", "pool", w.Pool, "member", w.Member)
+	}
 }
 
 // serviceDown applies the service-down action of every virtual using the

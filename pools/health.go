@@ -33,7 +33,17 @@ func (s HealthState) String() string {
 type Health struct {
 	v     atomic.Uint64
 	dr    atomic.Uint32 // dynamic ratio a monitor reported; 0 = none
-	watch atomic.Pointer[func(from, to HealthState)]
+	watch atomic.Pointer[HealthWatch]
+}
+
+// A HealthWatch is a Health's watcher (see SetWatch). Changed is called
+// with the watch itself, so that one function serves every member and
+// the watch says which member changed: a caller making many Healths (the
+// dataplane, 100,000 members in one apply) allocates their watches
+// together instead of a closure per member.
+type HealthWatch struct {
+	Changed      func(w *HealthWatch, from, to HealthState)
+	Pool, Member string // the watched member, for Changed
 }
 
 // Set records a state entered at mono, a monotonic nanosecond time (the
@@ -43,8 +53,8 @@ type Health struct {
 func (h *Health) Set(s HealthState, mono int64) {
 	old := h.v.Swap(uint64(mono)<<4>>4 | uint64(s&0xf)<<60)
 	if from := HealthState(old >> 60); from != s {
-		if fn := h.watch.Load(); fn != nil {
-			(*fn)(from, s)
+		if w := h.watch.Load(); w != nil {
+			w.Changed(w, from, s)
 		}
 	}
 }
@@ -58,8 +68,12 @@ func (h *Health) Watch(fn func(from, to HealthState)) {
 		h.watch.Store(nil)
 		return
 	}
-	h.watch.Store(&fn)
+	h.SetWatch(&HealthWatch{Changed: func(_ *HealthWatch, from, to HealthState) { fn(from, to) }})
 }
+
+// SetWatch is Watch with a HealthWatch the caller made; w must not change
+// after, and nil removes the watcher.
+func (h *Health) SetWatch(w *HealthWatch) { h.watch.Store(w) }
 
 // Get returns the state and the monotonic time it was entered. A nil Health
 // is unchecked since time 0.

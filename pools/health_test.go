@@ -23,3 +23,26 @@ func TestHealthWatchSeesTransitionsOnly(t *testing.T) {
 		t.Fatalf("Get = %s at %d, want up at 5", s, at)
 	}
 }
+
+// One function serves many Healths through SetWatch: each call gets the
+// watch of the Health that changed, which names its member.
+func TestHealthSetWatchNamesTheMember(t *testing.T) {
+	var got []string
+	changed := func(w *HealthWatch, from, to HealthState) {
+		got = append(got, w.Pool+" "+w.Member+" "+from.String()+">"+to.String())
+	}
+	hs := make([]Health, 2)
+	ws := []HealthWatch{{Changed: changed, Pool: "/Common/p", Member: "a:80"}, {Changed: changed, Pool: "/Common/p", Member: "b:80"}}
+	for i := range hs {
+		hs[i].SetWatch(&ws[i])
+	}
+	hs[1].Set(HealthDown, 1)
+	hs[0].Set(HealthUp, 2)
+	hs[0].Set(HealthUp, 3) // no change: no call
+	hs[1].SetWatch(nil)
+	hs[1].Set(HealthUp, 4)
+	want := []string{"/Common/p b:80 unchecked>down", "/Common/p a:80 unchecked>up"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("watch saw %v, want %v", got, want)
+	}
+}

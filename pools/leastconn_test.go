@@ -156,3 +156,32 @@ func TestLeastSessionsUsesRecordCounts(t *testing.T) {
 		t.Fatalf("SessionCount = %d", n)
 	}
 }
+
+// A pool's record counters are the table's, fetched at first use: one read
+// by the pool before any record (least-sessions picking) and one a
+// record makes later are the same counter, and a pool built again (an
+// apply) reads the counts its members' records left.
+func TestSessionCountersSharedWithTable(t *testing.T) {
+	tab := NewPersistTable(1024)
+	ms := mems(2)
+	p := mustPool(t, PoolConfig{Method: MethodLeastSessions, Members: ms, Sessions: tab})
+	if i := p.selectIndex(&Request{}, nil); i != 0 {
+		t.Fatalf("least-sessions with no records picked %d, want 0 (ties go round-robin from the first)", i)
+	}
+	for k := range 3 {
+		m := &ms[0]
+		tab.Record(HashKey(1, 2, uint64(k)), PersistRecord{Pool: p.Name, Member: m.Name, Addr: m.Addr, Port: m.Port}, 0, 0)
+	}
+	if got := p.sessionCounter(0, tab).Load(); got != 3 {
+		t.Fatalf("the pool's counter of member 0 reads %d after 3 records, want 3", got)
+	}
+	again := mustPool(t, PoolConfig{Method: MethodLeastSessions, Members: ms, Sessions: tab})
+	for range 4 {
+		if i := again.selectIndex(&Request{}, nil); i != 1 {
+			t.Fatalf("the rebuilt pool picked %d, want 1 (member 0 has 3 records)", i)
+		}
+	}
+	if p.sessionCounter(0, tab) != again.sessionCounter(0, tab) {
+		t.Error("the two builds of the pool hold different counters for one member")
+	}
+}

@@ -13,7 +13,7 @@ type leastSessions struct{ ratio bool }
 var _ selector = leastSessions{}
 
 func sessionsMetric(p *Pool, i int) float64 {
-	return float64(max(p.sess[i].Load(), 0))
+	return float64(max(p.sessionCounter(i, p.sessions).Load(), 0))
 }
 
 func sessionsPerRatio(p *Pool, i int) float64 {

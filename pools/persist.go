@@ -2,7 +2,6 @@ package pools
 
 import (
 	"cmp"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -229,20 +228,6 @@ func (t *PersistTable) Len() int {
 		sh.mu.Unlock()
 	}
 	return n
-}
-
-// Reserve makes room for n more member counters at once, so that an
-// install of many new pools (NewPool takes one counter per member) does
-// not grow the table's index of them step by step, rehashing it each time.
-func (t *PersistTable) Reserve(n int) {
-	t.cmu.Lock()
-	defer t.cmu.Unlock()
-	if n <= len(t.counts) {
-		return
-	}
-	m := make(map[memberKey]*atomic.Int64, len(t.counts)+n)
-	maps.Copy(m, t.counts)
-	t.counts = m
 }
 
 // counter returns the record counter for a member identity, creating it.

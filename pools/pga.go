@@ -17,7 +17,7 @@ import (
 // buildGroups computes the distinct priorities, highest first, and each
 // member's group index.
 func (p *Pool) buildGroups() {
-	p.groups = p.groups[:0]
+	p.groups = slices.Grow(p.groups[:0], len(p.Members))
 	for _, m := range p.Members {
 		p.groups = append(p.groups, m.Priority)
 	}

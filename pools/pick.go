@@ -122,10 +122,16 @@ func (p *Pool) Pick(r *Request, ps *Persist, s *Scratch) (*Member, bool) {
 // sessionCounter returns member i's record counter in t.
 func (p *Pool) sessionCounter(i int, t *PersistTable) *atomic.Int64 {
 	if p.sessions == t && p.sess != nil {
-		return p.sess[i]
+		if c := p.sess[i].Load(); c != nil {
+			return c
+		}
 	}
 	m := &p.Members[i]
-	return t.counter(p.Name, m.Addr, m.Port)
+	c := t.counter(p.Name, m.Addr, m.Port)
+	if p.sessions == t && p.sess != nil {
+		p.sess[i].Store(c) // the table's one counter: a racing Store stores the same
+	}
+	return c
 }
 
 // persisted returns the index of the usable member rec sends the client

@@ -132,7 +132,12 @@ type Pool struct {
 
 	cursor atomic.Uint64 // rotation position and tie-break offset
 	st     []memberState
-	sess   []*atomic.Int64 // persistence record counts, when sessions != nil
+	// sess are the members' persistence record counts, when sessions !=
+	// nil; each is fetched from sessions at its first use (sessionCounter),
+	// not when the pool is built: an apply of 100,000 members would look
+	// up and make 100,000 counters that only persistence and the
+	// least-sessions methods read.
+	sess []atomic.Pointer[atomic.Int64]
 
 	tickMu sync.Mutex // serializes Tick; guards memberState.prev
 }
@@ -246,12 +251,20 @@ func (cfg *PoolConfig) Equal(o *PoolConfig) bool {
 // its method precomputes (priority groups, Maglev table). The members'
 // runtime fields (EnabledAt, Health, Stats, NodeStats, Oper) are used as given.
 func NewPool(cfg PoolConfig) (*Pool, error) {
+	cfg.Members = slices.Clone(cfg.Members)
+	return NewPoolOwned(cfg)
+}
+
+// NewPoolOwned is NewPool taking cfg.Members as the pool's own, without
+// a copy: the caller built them for this pool (the dataplane, with their
+// live state attached) and neither reads nor writes them after.
+func NewPoolOwned(cfg PoolConfig) (*Pool, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	p := &Pool{
 		Name:      cfg.Name,
-		Members:   slices.Clone(cfg.Members),
+		Members:   cfg.Members,
 		method:    cfg.Method,
 		minActive: cfg.MinActiveMembers,
 		slowRamp:  int64(cfg.SlowRamp),
@@ -268,10 +281,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		p.allNodeLimits = p.allNodeLimits && m.NodeConnLimit > 0
 	}
 	if cfg.Sessions != nil {
-		p.sess = make([]*atomic.Int64, len(p.Members))
-		for i, m := range p.Members {
-			p.sess[i] = cfg.Sessions.counter(p.Name, m.Addr, m.Port)
-		}
+		p.sess = make([]atomic.Pointer[atomic.Int64], len(p.Members))
 	}
 	sel, err := newSelector(p, cfg)
 	if err != nil {

@@ -90,3 +90,20 @@ func (p *Pool) rampMetric(i int, now int64, v float64) float64 {
 	}
 	return v
 }
+
+// RampStart is a member's slow-ramp start (EnabledAt) in a pool rebuilt
+// by an apply: now when the change makes it available again (in the
+// running pool, old, it was disabled or forced offline, on itself or its
+// node), else what it had in the running pool, so that slow ramp starts
+// at the re-enabling and survives later applies; 0 for a member the
+// running pool did not have (old nil).
+func RampStart(old, m *Member, now int64) int64 {
+	switch {
+	case old == nil:
+		return 0
+	case (old.Disabled || old.ForcedOffline) && !m.Disabled && !m.ForcedOffline:
+		return now
+	default:
+		return old.EnabledAt
+	}
+}

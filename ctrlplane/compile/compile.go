@@ -93,12 +93,19 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		warnings = append(warnings, obj.String()+": "+prop+": not implemented yet, "+what)
 	}
 
-	built := map[string]*pools.PoolConfig{}
+	built := make(map[string]*pools.PoolConfig, len(c.Pools))
 	for _, p := range c.PoolList() {
 		obj := config.Ref{Kind: config.KindPool, Name: p.Name}
 		var members []pools.Member
-		for _, m := range p.Members {
-			nd := c.Nodes[m.Node] // Validate checked it exists with this address
+		if len(p.Members) > 0 {
+			members = make([]pools.Member, 0, len(p.Members))
+		}
+		var nd *config.Node
+		for i := range p.Members {
+			m := &p.Members[i]
+			if nd == nil || nd.Name != m.Node { // a node's members usually follow each other
+				nd = c.Nodes[m.Node] // Validate checked it exists with this address
+			}
 			members = append(members, pools.Member{
 				Name: m.Name(), Node: nd.Name, Addr: nd.Address, Port: m.Port,
 				Ratio: m.Ratio, NodeRatio: nd.Ratio, Priority: m.PriorityGroup,
@@ -125,6 +132,9 @@ func CompileCompleted(c *config.Config, n NetConfig) (*dataplane.Program, []stri
 		built[p.Name] = rp
 	}
 	var vs []*dataplane.Virtual
+	if len(c.Virtuals) > 0 {
+		vs = make([]*dataplane.Virtual, 0, len(c.Virtuals))
+	}
 	for _, v := range c.VirtualList() {
 		obj := config.Ref{Kind: config.KindVirtual, Name: v.Name}
 		nerr := len(errs)

@@ -425,7 +425,7 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 		nodeKeys[nd.Name] = k
 		plan.checks = append(plan.checks, monitors.Check{Key: k, Target: target, Rule: r})
 	}
-	anyPorts := servicePorts(c)
+	var anyPorts map[string]uint16 // made at the first monitored member on port 0
 	for _, p := range c.PoolList() {
 		var poolRule monitors.Rule
 		if len(p.Monitor.Names) > 0 {
@@ -434,7 +434,6 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 				return nil, err
 			}
 		}
-		anyPort := anyPorts[p.Name]
 		for i := range p.Members {
 			mb := &p.Members[i]
 			if len(poolRule.Specs) == 0 && nodeKeys[mb.Node] == "" {
@@ -443,7 +442,10 @@ func monitorPlan(c *config.Config) (*healthPlan, error) {
 			pm := memberHealth{pool: p.Name, member: mb.Name(), nodeKey: nodeKeys[mb.Node],
 				target: monitors.Target{Addr: mb.Address, Port: mb.Port}}
 			if mb.Port == 0 {
-				pm.target.Port = anyPort
+				if anyPorts == nil {
+					anyPorts = servicePorts(c)
+				}
+				pm.target.Port = anyPorts[p.Name]
 			}
 			if len(poolRule.Specs) > 0 {
 				pm.poolKey = checkKey(p.Name, mb.Name())

@@ -141,7 +141,7 @@ func (s *Store) bootFrom(path string, missingOK bool) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.applyLocked(cfg, lines); err != nil {
+	if err := s.applyLocked(cfg, lines, false); err != nil {
 		return fmt.Errorf("saved config %s: %w", path, err)
 	}
 	return nil
@@ -205,7 +205,7 @@ func (s *Store) LoadText(text string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.applyLocked(cfg, lines)
+	return s.applyLocked(cfg, lines, false)
 }
 
 // Running returns a copy of the running configuration.
@@ -238,7 +238,10 @@ func (s *Store) LastApply() (version uint64, at time.Time) {
 // does).
 func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
 	if t.mutated {
-		if err := s.applyLocked(t.cand, lines); err != nil {
+		// A changed candidate is complete: every edit completed it
+		// (config.Defaults, whose first edit completes the whole), as a
+		// Load does.
+		if err := s.applyLocked(t.cand, lines, true); err != nil {
 			return err
 		}
 	}
@@ -253,10 +256,14 @@ func (s *Store) commitLocked(t *Txn, lines map[string]int) error {
 	return nil
 }
 
-// applyLocked compiles cfg, installs it and makes it running.
-func (s *Store) applyLocked(cfg *config.Config, lines map[string]int) error {
+// applyLocked compiles cfg, installs it and makes it running. complete
+// says cfg's defaults are applied already (config.Config.ApplyDefaults,
+// which would otherwise visit every pool, member and node again).
+func (s *Store) applyLocked(cfg *config.Config, lines map[string]int, complete bool) error {
 	defer spareproc.Hold()()
-	cfg.ApplyDefaults()
+	if !complete {
+		cfg.ApplyDefaults()
+	}
 	if err := cfg.MergeBootSelfs(s.net.BootSelfs()); err != nil {
 		return atLines(err, lines)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"lbx/ctrlplane/config"
+	"lbx/internal/prealloc"
 	"lbx/internal/spareproc"
 )
 
@@ -121,6 +122,22 @@ func (t *Txn) Load(c *config.Config) {
 	t.cand.ApplyDefaults()
 	t.defaults.Reset()
 	t.mutated = true
+}
+
+// Reserve makes room in the candidate for about nodes, pools and virtuals
+// more objects of those kinds (and the script lines that name them), so
+// that a script creating thousands does not grow the maps step by step,
+// rehashing as they go. The estimate changes only memory and speed.
+func (t *Txn) Reserve(nodes, pools, virtuals int) {
+	if t.cand == nil {
+		return
+	}
+	t.cand.EnsureMaps()
+	c := t.cand
+	c.Nodes = prealloc.Grown(c.Nodes, len(c.Nodes)+nodes)
+	c.Pools = prealloc.Grown(c.Pools, len(c.Pools)+pools)
+	c.Virtuals = prealloc.Grown(c.Virtuals, len(c.Virtuals)+virtuals)
+	t.lines = prealloc.Grown(t.lines, len(t.lines)+pools+virtuals)
 }
 
 // Touch records obj (a config.Ref's String) as changed by what runs now,

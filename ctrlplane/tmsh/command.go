@@ -83,12 +83,47 @@ var commands = slices.Concat(objectCommands, showConfigCommands, persistRecordCo
 // commandVerbs are the commands' verbs, each once, in table order.
 var commandVerbs []string
 
+// commandIndex is the table grouped for lookupCommand, built once: it
+// runs for every line of a pushed script, and scanning the table and
+// collecting each level's words per line made it the largest allocator
+// of a 20,000-line push.
+var commandIndex = struct {
+	byVerb  map[string][]*Command // in table order
+	modules map[string][]string   // a verb's modules, each once, in table order
+	byPair  map[[2]string]*verbModule
+}{map[string][]*Command{}, map[string][]string{}, map[[2]string]*verbModule{}}
+
+// verbModule is the commands of one verb and module.
+type verbModule struct {
+	whole *Command   // the (last) one with no kind, nil for none
+	cands []*Command // those with a kind, in table order
+	want  []string   // the cands' first kind words, each once, in order
+}
+
 func init() {
+	ix := &commandIndex
 	for i := range commands {
 		c := &commands[i]
 		c.words = strings.Fields(c.Kind)
 		if !slices.Contains(commandVerbs, c.Verb) {
 			commandVerbs = append(commandVerbs, c.Verb)
+		}
+		ix.byVerb[c.Verb] = append(ix.byVerb[c.Verb], c)
+		if !slices.Contains(ix.modules[c.Verb], c.Module) {
+			ix.modules[c.Verb] = append(ix.modules[c.Verb], c.Module)
+		}
+		vm := ix.byPair[[2]string{c.Verb, c.Module}]
+		if vm == nil {
+			vm = &verbModule{}
+			ix.byPair[[2]string{c.Verb, c.Module}] = vm
+		}
+		if c.Kind == "" {
+			vm.whole = c
+			continue
+		}
+		vm.cands = append(vm.cands, c)
+		if !slices.Contains(vm.want, c.words[0]) {
+			vm.want = append(vm.want, c.words[0])
 		}
 	}
 }
@@ -136,40 +171,25 @@ func isModule(word string) bool {
 func lookupCommand(cur *conf.Cursor) (*Command, error) {
 	vt := cur.Next()
 	verbs := commandVerbs
-	var modules []string
 	// Any unambiguous prefix of a verb, module or kind word is that word.
 	verb, amb := Abbrev(vt.Text, verbs)
 	if vt.Kind == conf.TokWord && len(amb) > 1 {
 		return nil, conf.LineErrorf(vt.Line, "%w", ambiguousError(vt.Text, amb))
 	}
-	var byVerb []*Command
-	for i := range commands {
-		if c := &commands[i]; c.Verb == verb {
-			byVerb = append(byVerb, c)
-		}
-	}
+	byVerb := commandIndex.byVerb[verb]
 	if vt.Kind != conf.TokWord || len(byVerb) == 0 {
 		return nil, conf.LineErrorf(vt.Line, "%s: unknown command (want one of %s)", vt.Describe(), strings.Join(verbs, ", "))
 	}
 	mt, ok := cur.Peek()
-	for _, c := range byVerb {
-		if !slices.Contains(modules, c.Module) {
-			modules = append(modules, c.Module)
-		}
-	}
+	modules := commandIndex.modules[verb]
 	module := ""
 	if ok && mt.Kind == conf.TokWord {
 		if module, amb = Abbrev(mt.Text, modules); len(amb) > 1 {
 			return nil, conf.LineErrorf(mt.Line, "%s: %w", verb, ambiguousError(mt.Text, amb))
 		}
 	}
-	var byModule []*Command
-	for _, c := range byVerb {
-		if module != "" && c.Module == module {
-			byModule = append(byModule, c)
-		}
-	}
-	if len(byModule) == 0 {
+	vm := commandIndex.byPair[[2]string{verb, module}]
+	if module == "" || vm == nil {
 		got := "nothing"
 		if ok {
 			got = mt.Describe()
@@ -177,29 +197,31 @@ func lookupCommand(cur *conf.Cursor) (*Command, error) {
 		return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", verb, strings.Join(modules, " or "), got)
 	}
 	cur.Next()
-	var whole *Command
-	var cands []*Command
-	for _, c := range byModule {
-		if c.Kind == "" {
-			whole = c
-		} else {
-			cands = append(cands, c)
+	whole, cands := vm.whole, vm.cands
+	// said is what the line has named so far, for errors: every candidate
+	// at depth d shares its first d kind words.
+	said := func(depth int) string {
+		if depth == 0 {
+			return verb + " " + module
 		}
+		return verb + " " + module + " " + strings.Join(cands[0].words[:depth], " ")
 	}
-	said := verb + " " + module
 	for depth := 0; ; depth++ {
 		t, ok := cur.Peek()
 		var next, complete []*Command
-		var want []string
-		for _, c := range cands {
-			if w := c.words; len(w) > depth && !slices.Contains(want, w[depth]) {
-				want = append(want, w[depth])
+		want := vm.want
+		if depth > 0 {
+			want = nil
+			for _, c := range cands {
+				if w := c.words; len(w) > depth && !slices.Contains(want, w[depth]) {
+					want = append(want, w[depth])
+				}
 			}
 		}
 		word := ""
 		if ok && t.Kind == conf.TokWord {
 			if word, amb = Abbrev(t.Text, want); len(amb) > 1 && !(depth == 0 && whole != nil && t.IsWord("all-properties")) {
-				return nil, conf.LineErrorf(t.Line, "%s: %w", said, ambiguousError(t.Text, amb))
+				return nil, conf.LineErrorf(t.Line, "%s: %w", said(depth), ambiguousError(t.Text, amb))
 			}
 		}
 		for _, c := range cands {
@@ -223,23 +245,21 @@ func lookupCommand(cur *conf.Cursor) (*Command, error) {
 				got = t.Describe()
 			}
 			if len(want) == 0 {
-				return nil, conf.LineErrorf(cur.PeekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said, got)
+				return nil, conf.LineErrorf(cur.PeekLine(), "%s: unexpected %s, want all-properties, one-line or recursive", said(depth), got)
 			}
-			return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", said, strings.Join(want, ", "), got)
+			return nil, conf.LineErrorf(cur.PeekLine(), "%s: want %s, got %s", said(depth), strings.Join(want, ", "), got)
 		}
 		cur.Next()
-		said += " " + word
 		if len(complete) > 0 {
 			// A longer kind wins only when its next word follows.
 			longer := false
 			if nt, ok := cur.Peek(); ok && nt.Kind == conf.TokWord {
-				var after []string
 				for _, c := range next {
-					if w := c.words; len(w) > depth+1 {
-						after = append(after, w[depth+1])
+					if w := c.words; len(w) > depth+1 && w[depth+1] == nt.Text {
+						longer = true
+						break
 					}
 				}
-				longer = len(after) > 0 && slices.ContainsFunc(after, func(a string) bool { return a == nt.Text })
 			}
 			if !longer {
 				return complete[0], nil

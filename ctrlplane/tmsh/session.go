@@ -257,6 +257,7 @@ func (d *Dialect) push(a config.Access, text string, apply func(func(*store.Txn)
 	}
 	var out strings.Builder
 	warnings, err := apply(func(t *store.Txn) error {
+		t.Reserve(conf.Census(stmts))
 		x := d.execCtx(t)
 		x.access = &a
 		for _, st := range stmts {

@@ -8,6 +8,9 @@
 // Fold rebuilds the base map with the recent changes in it. The table is
 // bounded (maxNeighbors): past it no new neighbour is learned.
 //
+// It also owns ARPLimiter (arplimit.go), the ARP responder's per-sender
+// reply budget, which each port goroutine of the engine keeps its own of.
+//
 // Lifecycle: the dataplane engine holds one Table per port, calls Init once
 // when it adds the port, and never frees it. The package starts no
 // goroutines: the engine's receive goroutines call Lookup4 and Learn

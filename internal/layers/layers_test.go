@@ -18,6 +18,7 @@ var allowed = map[string][]string{
 	"lbx/internal/layers":     {},
 	"lbx/internal/clock":      {},
 	"lbx/internal/spareproc":  {},
+	"lbx/internal/prealloc":   {},
 	"lbx/internal/atomicfile": {},
 	"lbx/internal/nsspawn":    {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
@@ -115,7 +116,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/nsspawn", "lbx/internal/spareproc"}
+var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/nsspawn", "lbx/internal/spareproc", "lbx/internal/prealloc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.

@@ -593,17 +593,31 @@ func parseMembers(c *Cursor, p *config.Pool, _ PropMode) error {
 		p.Members = nil
 		return nil
 	}
-	var entries []memberEntry
+	var buf [16]memberEntry // a usual pool's, without an allocation
+	entries := buf[:0]
+	// A node's members usually follow each other (10.0.0.1:80
+	// 10.0.0.1:443): they share its full name rather than each making it.
+	var lastHost, lastNode string
 	for !blk.Done() {
 		nt := blk.Next()
 		if nt.Kind != TokWord && nt.Kind != TokString {
 			return LineErrorf(nt.Line, "members: unexpected %s, want a member NODE:PORT", nt.Describe())
 		}
 		e := memberEntry{line: nt.Line}
-		if (op == "delete" || op == "modify") && nt.IsWord("all") {
+		host, ps, serr := config.SplitAddrPort(nt.Text)
+		switch {
+		case (op == "delete" || op == "modify") && nt.IsWord("all"):
 			e.all = true
-		} else if e.node, e.port, err = config.ParseMemberName(nt.Text); err != nil {
-			return LineErrorf(nt.Line, "members: %w", err)
+		case serr == nil && lastNode != "" && host == lastHost: // as ParseMemberName would
+			if e.port, err = config.ParsePort(ps); err != nil {
+				return LineErrorf(nt.Line, "members: %w", err)
+			}
+			e.node = lastNode
+		default:
+			if e.node, e.port, err = config.ParseMemberName(nt.Text); err != nil {
+				return LineErrorf(nt.Line, "members: %w", err)
+			}
+			lastHost, lastNode = host, e.node
 		}
 		if blk.AtBlock() {
 			if e.body, err = blk.Block("members " + nt.Text); err != nil {
@@ -663,15 +677,18 @@ func applyMembers(p *config.Pool, op string, entries []memberEntry) error {
 		}
 		p.Members = list
 	case "add":
+		p.Members = slices.Grow(p.Members, len(entries))
 		for _, e := range entries {
 			if p.FindMember(e.node, e.port) >= 0 {
 				return &LineError{Line: e.line, Err: &config.ExistsError{Ref: config.Ref{Kind: config.KindMember, Name: memberID(p.Name, e)}}}
 			}
-			m := config.NewMember(e.node, e.port)
-			if err := memberBody(e, &m); err != nil {
+			// In place: a member built apart and copied in escaped to the
+			// heap, one allocation per member.
+			p.Members = append(p.Members, config.NewMember(e.node, e.port))
+			if err := memberBody(e, &p.Members[len(p.Members)-1]); err != nil {
+				p.Members = p.Members[:len(p.Members)-1]
 				return err
 			}
-			p.Members = append(p.Members, m)
 		}
 	case "delete":
 		for _, e := range entries {
