@@ -1,7 +1,6 @@
 package pemfile
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -234,5 +233,11 @@ func Checksum(data []byte) string {
 	return "SHA1:" + strconv.Itoa(len(data)) + ":" + hex.EncodeToString(h[:])
 }
 
-// LooksLikePEM reports whether data holds a PEM block, without parsing it.
-func LooksLikePEM(data []byte) bool { return bytes.Contains(data, []byte("-----BEGIN ")) }
+// Field is the sys file property an error of Key is about: "passphrase"
+// for a missing, wrong or needless passphrase, else "content".
+func Field(err error) string {
+	if errors.Is(err, ErrWrongPassphrase) || errors.Is(err, ErrNeedPassphrase) || errors.Is(err, ErrUnusedPassphrase) {
+		return "passphrase"
+	}
+	return "content"
+}
