@@ -19,8 +19,8 @@ import (
 	"lbx/ctrlplane/status"
 	"lbx/dataplane"
 	"lbx/dataplane/l7spec"
-	"lbx/internal/pemfile"
 	"lbx/dataplane/localstack"
+	"lbx/internal/pemfile"
 	"lbx/l7/policy"
 	"lbx/l7/proxy"
 )
