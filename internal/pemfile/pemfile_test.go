@@ -150,3 +150,21 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+func TestSelfSignedEncrypt(t *testing.T) {
+	c, k, err := SelfSigned("a.example", "b.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := Encrypt(k, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Pair(c, ek, "pw")
+	if err != nil || p.Leaf.Subject.CommonName != "a.example" {
+		t.Fatalf("Pair: %v", err)
+	}
+	if _, err := Pair(c, ek, "no"); !errors.Is(err, ErrWrongPassphrase) || Field(err) != "passphrase" {
+		t.Fatalf("wrong passphrase: %v (field %s)", err, Field(err))
+	}
+}

@@ -68,7 +68,11 @@ func printSysFileSecrets(b *strings.Builder, f *config.SysFile, all, reveal bool
 	case f.Content == "":
 		refOut(b, 1, "content", "", all)
 	case f.Type == config.FileSSLKey && !reveal:
-		Prop(b, 1, "content", quote(pemfile.Hidden([]byte(f.Content))))
+		v := f.Content
+		if !pemfile.IsHidden(v) { // a hidden value read back prints as it was
+			v = pemfile.Hidden([]byte(v))
+		}
+		Prop(b, 1, "content", quote(v))
 	default:
 		Prop(b, 1, "content", quotePEM(f.Content))
 	}
