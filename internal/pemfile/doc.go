@@ -3,6 +3,8 @@
 // a private key (decrypting traditional "Proc-Type: 4,ENCRYPTED" PEM with
 // a passphrase), checks that a key matches its certificate, and names key
 // material by its fingerprint (`<hidden sha256:HEX>`) wherever it would
-// otherwise be printed. Its errors never quote key material. It is pure
-// functions over byte slices and starts no goroutine.
+// otherwise be printed. Its errors never quote key material. Besides
+// functions over byte slices it makes self-signed pairs and keeps the REST
+// server's own in its state directory (LoadOrCreate). It starts no
+// goroutine.
 package pemfile
