@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"lbx/ctrlplane/config"
+	"lbx/ctrlplane/rest/filexfer"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
 	"lbx/internal/pemfile"
@@ -109,29 +110,10 @@ func (s *Server) fileSetters() fields[config.SysFile] {
 	}
 }
 
-// sysFileJSON renders a sys file object: a certificate's PEM in full, a
-// key's content and passphrase hidden; checksum is BIG-IP's SHA1:SIZE:HEX
-// of the content (what Ansible compares).
+// sysFileJSON renders a sys file object (filexfer.Render).
 func sysFileJSON(f *config.SysFile) map[string]any {
 	typ := f.Type.String()
-	o := envelope("tm:sys:file:"+typ+":"+typ+"state", "sys/file/"+typ+"/"+tilde(f.Name), f.Name)
-	if f.SourcePath != "" {
-		o["sourcePath"] = f.SourcePath
-	}
-	if f.Description != "" {
-		o["description"] = f.Description
-	}
-	if f.Content != "" {
-		o["checksum"], o["size"] = pemfile.Checksum([]byte(f.Content)), len(f.Content)
-		o["content"] = f.Content
-		if f.Type == config.FileSSLKey {
-			o["content"] = pemfile.Hidden([]byte(f.Content))
-		}
-	}
-	if f.Passphrase != "" {
-		o["passphrase"] = pemfile.HiddenPassphrase
-	}
-	return o
+	return filexfer.Render(envelope("tm:sys:file:"+typ+":"+typ+"state", "sys/file/"+typ+"/"+tilde(f.Name), f.Name), f)
 }
 
 // fileOp runs a file transfer request: a POST, by an admin (an upload
