@@ -178,7 +178,7 @@ func New(cfg Config) (a *Appliance, err error) {
 	a.l7 = newL7Virtuals(eng, a.ls, logger)
 	sdp := &stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger}
 	a.store = store.New(sdp,
-		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{Filestore: Filestore(cfg.SavedPath)}, cfg.SavedPath, logger)
+		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{Filestore: tmsh.FilestoreFor(cfg.SavedPath)}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	if cfg.Power != nil {
 		a.store.SetPower(cfg.Power)

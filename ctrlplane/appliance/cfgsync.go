@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -89,12 +88,3 @@ func (l syncLocal) Authenticate(user, password string) error {
 
 // Sync returns the appliance's config sync; nil without one.
 func (a *Appliance) Sync() *cfgsync.Syncer { return a.sync }
-
-// Filestore is where the keys of a configuration saved at savedPath are
-// kept: filestore/ beside it ("" when nothing is saved).
-func Filestore(savedPath string) string {
-	if savedPath == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(savedPath), "filestore")
-}

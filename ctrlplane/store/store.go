@@ -51,6 +51,9 @@ type Codec interface {
 	// Format may keep what it does not print in full (key material)
 	// beside the file, so it can fail.
 	Format(c *config.Config) (string, error)
+	// Restore reads back into c, parsed from such text by another path
+	// (load sys config file), what Format kept aside.
+	Restore(c *config.Config) error
 }
 
 // Store holds the running configuration and applies changes to it: every

@@ -43,13 +43,31 @@ type Codec struct {
 // reading hidden key material back from the filestore.
 func (k Codec) Parse(text string) (*config.Config, map[string]int, error) {
 	c, lines, err := parseConfig(text)
-	if err != nil || k.Filestore == "" {
+	if err != nil {
 		return c, lines, err
 	}
-	if err := k.restore(c); err != nil {
+	if err := k.Restore(c); err != nil {
 		return nil, nil, err
 	}
 	return c, lines, nil
+}
+
+// Restore replaces the hidden values of c's keys by the filestore's
+// (none without a Filestore: validation refuses hidden values).
+func (k Codec) Restore(c *config.Config) error {
+	if k.Filestore == "" {
+		return nil
+	}
+	return k.restore(c)
+}
+
+// FilestoreFor is where the keys of a configuration saved at savedPath
+// are kept: filestore/ beside it ("" when nothing is saved).
+func FilestoreFor(savedPath string) string {
+	if savedPath == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(savedPath), "filestore")
 }
 
 // Format prints a configuration as bigip.conf, keeping inline key
