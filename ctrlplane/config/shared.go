@@ -61,7 +61,7 @@ func (c *Config) WithShared(shared *Config) (*Config, error) {
 	sh := shared.Clone()
 	out := c.Clone()
 	out.Nodes, out.Monitors, out.Persistence, out.Profiles = sh.Nodes, sh.Monitors, sh.Persistence, sh.Profiles
-	out.Pools, out.Policies, out.SNATPools, out.Virtuals = sh.Pools, sh.Policies, sh.SNATPools, sh.Virtuals
+	out.Pools, out.Policies, out.SNATPools, out.Virtuals, out.Files = sh.Pools, sh.Policies, sh.SNATPools, sh.Virtuals, sh.Files
 	for n, s := range out.Selfs {
 		if s.floating() {
 			delete(out.Selfs, n)
