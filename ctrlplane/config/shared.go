@@ -9,8 +9,8 @@ import (
 // between the units of a device group and leaves the rest to each unit:
 //
 //   - shared: nodes, monitors, persistence and ltm profiles, pools,
-//     policies, SNAT pools, virtual servers, and the floating self IPs
-//     (traffic-group-1);
+//     policies, SNAT pools, virtual servers, sys files (certificates and
+//     keys), and the floating self IPs (traffic-group-1);
 //   - device-local: non-floating self IPs (and the boot config's), routes,
 //     auth users, and the stanzas kept verbatim (sys, net vlan, …); the
 //     boot config (ports, management, ha) is never in the Config at all.
