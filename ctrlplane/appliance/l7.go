@@ -185,7 +185,11 @@ func loadPair(c l7spec.Cert) (tls.Certificate, error) {
 	if err := pemfile.Match(certs[0], key); err != nil {
 		return tls.Certificate{}, fmt.Errorf("%s does not match %s: %w", kw, cw, err)
 	}
-	return pemfile.Pair(certPEM, keyPEM, c.Passphrase)
+	pair := tls.Certificate{PrivateKey: key, Leaf: certs[0]}
+	for _, x := range certs {
+		pair.Certificate = append(pair.Certificate, x.Raw)
+	}
+	return pair, nil
 }
 
 // pathErr is a file error without the path, which the message gives.

@@ -98,7 +98,7 @@ func validateFiles(c *Config, add func(Ref, string, error)) {
 		case f.Passphrase != "" && f.Type != FileSSLKey:
 			add(f.Ref(), "passphrase", errors.New("only a key has a passphrase"))
 		case pemfile.IsHidden(f.Content) || pemfile.IsHidden(f.Passphrase):
-			add(f.Ref(), "content", errors.New("a hidden value is only read back from this unit's saved configuration: give the PEM (and passphrase)"))
+			add(f.Ref(), map[bool]string{true: "content", false: "passphrase"}[pemfile.IsHidden(f.Content)], errors.New("a hidden value is only read back from this unit's saved configuration: give the PEM (and passphrase)"))
 		case f.Content != "" && f.Type == FileSSLCert:
 			_, err = pemfile.Certs([]byte(f.Content))
 		case f.Content != "":
