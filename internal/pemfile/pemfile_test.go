@@ -168,3 +168,30 @@ func TestSelfSignedEncrypt(t *testing.T) {
 		t.Fatalf("wrong passphrase: %v (field %s)", err, Field(err))
 	}
 }
+
+// BenchmarkPair: what loading one profile's pair costs at apply, plain
+// and with a traditional encrypted key.
+func BenchmarkPair(b *testing.B) {
+	c, k, err := SelfSigned("bench.example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ek, err := Encrypt(k, "pw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		pass string
+	}{{"plain", k, ""}, {"encrypted", ek, "pw"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Pair(c, tc.key, tc.pass); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
