@@ -86,12 +86,12 @@ func (c *Config) FileObject(t FileType, v string) *SysFile {
 	return f
 }
 
-// validateFiles checks source paths and that TLS profiles name files of
-// the right type.
+// validateFiles checks source paths, inline PEM (a key with its
+// passphrase) and that TLS profiles name files of the right type.
 func validateFiles(c *Config, add func(Ref, string, error)) {
 	for _, f := range SortedValues(c.Files) {
 		if _, err := CheckSourcePath(f.SourcePath); err != nil && (f.SourcePath != "" || f.Content == "") {
-			add(f.Ref(), "source-path "+f.SourcePath, errors.New("want file:/ABSOLUTE/PATH or content with the PEM"))
+			add(f.Ref(), strings.TrimSpace("source-path "+f.SourcePath), errors.New("want file:/ABSOLUTE/PATH or content with the PEM"))
 		}
 		var err error
 		switch {
