@@ -13,9 +13,10 @@ import (
 const historyLimit = 500
 
 // secretWords mark a line that carries a secret (`create auth user u
-// password p`, `encrypted-password`, an Alteon passphrase): it is run, but
-// never written to the history file nor kept for recall.
-var secretWords = []string{"password", "passwd", "passphrase", "pswd", "secret"}
+// password p`, `encrypted-password`, an Alteon passphrase, a `sys file
+// ssl-key` given its PEM inline): it is run, but never written to the
+// history file nor kept for recall.
+var secretWords = []string{"password", "passwd", "passphrase", "pswd", "secret", "private key"}
 
 // hasSecret reports whether line may carry a secret.
 func hasSecret(line string) bool {

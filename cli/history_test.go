@@ -92,3 +92,20 @@ func TestOpenHistoryNewFileMode(t *testing.T) {
 		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
 }
+
+// A line giving a key inline (its PEM's BEGIN line, or a passphrase) is
+// a secret line too.
+func TestHistorySecretKeyLines(t *testing.T) {
+	for _, line := range []string{
+		`create sys file ssl-key k content "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"`,
+		`create sys file ssl-key k content "-----BEGIN PRIVATE KEY-----\n…"`,
+		`modify sys file ssl-key k passphrase s3cret`,
+	} {
+		if !hasSecret(line) {
+			t.Errorf("hasSecret(%q) = false", line)
+		}
+	}
+	if hasSecret("list sys file ssl-key") {
+		t.Error("a listing is not a secret line")
+	}
+}

@@ -63,7 +63,7 @@ type playbookRun struct {
 // runPlaybook runs testdata/ansible/NAME against the testbed's management
 // API with Debian's ansible-playbook and F5's f5_modules, unchanged, and
 // returns the run's report; it fails the test on any failed task.
-func runPlaybook(t *testing.T, tb *Testbed, name string) playbookRun {
+func runPlaybook(t *testing.T, tb *Testbed, name string, extra ...map[string]string) playbookRun {
 	t.Helper()
 	bin := requireTool(t, "ansible-playbook", "ansible")
 	host, port, ok := strings.Cut(strings.TrimPrefix(tb.State.Mgmt, "https://"), ":")
@@ -72,7 +72,11 @@ func runPlaybook(t *testing.T, tb *Testbed, name string) playbookRun {
 	}
 	dir := t.TempDir()
 	// The password goes in a file, not on the command line.
-	vars, _ := json.Marshal(map[string]string{"lbx_server": host, "lbx_port": port, "lbx_user": tb.State.User, "lbx_password": tb.State.Password})
+	all := map[string]string{"lbx_server": host, "lbx_port": port, "lbx_user": tb.State.User, "lbx_password": tb.State.Password}
+	for _, e := range extra {
+		maps.Copy(all, e)
+	}
+	vars, _ := json.Marshal(all)
 	varsFile := filepath.Join(dir, "vars.json")
 	if err := os.WriteFile(varsFile, vars, 0o600); err != nil {
 		t.Fatal(err)
@@ -208,4 +212,48 @@ func TestIntegrationAnsibleLifecycle(t *testing.T) {
 		t.Fatalf("with ans_n1 enabled again, answers by server %v, want all from server4 (group 10 again)", got)
 	}
 	t.Logf("two playbook runs: first changed %d tasks, second %s", len(first.changedTasks()), strconv.Quote(fmt.Sprint(second.changedTasks())))
+}
+
+// Issue 17: Ansible's bigip_ssl_certificate and bigip_ssl_key upload a
+// certificate and key (openssl's) through /mgmt/shared/file-transfer and
+// install them as sys file objects; bigip_profile_client_ssl and
+// bigip_virtual_server make an HTTPS virtual of them; real curl through
+// the namespaces gets that certificate and a server's answer. The key is
+// shown only as its fingerprint, a second run changes nothing, and after
+// save sys config the saved bigip.conf holds no key.
+func TestIntegrationAnsibleSSLFiles(t *testing.T) {
+	requireTool(t, "ansible-playbook", "ansible")
+	tb := upTestbed(t)
+	dir := t.TempDir()
+	key, crt := filepath.Join(dir, "www.key"), filepath.Join(dir, "www.crt")
+	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", key, "-out", crt, "-days", "1", "-subj", "/CN=ansible.example", "-addext", "subjectAltName=DNS:ansible.example").CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	vars := map[string]string{"cert_file": crt, "key_file": key}
+	first := runPlaybook(t, tb, "sslfiles.yml", vars)
+	if changed := first.changedTasks(); len(changed) != 5 {
+		t.Errorf("the first run changed %q, want all 5 tasks", changed)
+	}
+	if changed := runPlaybook(t, tb, "sslfiles.yml", vars).changedTasks(); !slices.Equal(changed, []string{"Save the running config"}) {
+		t.Errorf("the second run changed %q, want only the save", changed)
+	}
+	c, err := tb.Command("client", "curl", "-sS", "--max-time", "5", "-k", "-v", "--resolve", "ansible.example:8445:198.18.1.102", "https://ansible.example:8445/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.CombinedOutput()
+	out := string(raw)
+	i := strings.LastIndex(out, "server=")
+	if err != nil || !strings.Contains(out, "subject: CN=ansible.example") || i < 0 || ServerName(out[i:]) == "" {
+		t.Fatalf("curl through the key Ansible installed (%v):\n%s", err, out)
+	}
+	listed, err := tb.Client().Exec("list sys file ssl-key")
+	if err != nil || strings.Contains(listed, "PRIVATE KEY-----") || !strings.Contains(listed, "<hidden sha256:") {
+		t.Fatalf("list sys file ssl-key (%v):\n%s", err, listed)
+	}
+	saved, err := os.ReadFile(filepath.Join(tb.applianceDir(0), "bigip.conf"))
+	if err != nil || strings.Contains(string(saved), "PRIVATE KEY-----") || !strings.Contains(string(saved), "sys file ssl-key /Common/www.key") {
+		t.Fatalf("saved bigip.conf (%v):\n%s", err, saved)
+	}
 }

@@ -62,7 +62,7 @@ func TestAlteonOperDisable(t *testing.T) {
 	s, dp, path := newSavedStore(t)
 	ss := s.NewSession()
 	altExec(t, ss, operSetup+"\nsave")
-	before := (tmsh.Codec{}).Format(s.Running())
+	before := tmsh.Text(s.Running())
 	saved, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestAlteonOperDisable(t *testing.T) {
 	if got := picks(t, dp, "/Common/1", 10); got["/Common/1"] != 0 || got["/Common/2"] != 10 {
 		t.Errorf("after /oper/slb/dis 1: picks %v, want all on real 2", got)
 	}
-	if after := (tmsh.Codec{}).Format(s.Running()); after != before {
+	if after := tmsh.Text(s.Running()); after != before {
 		t.Errorf("the running config changed:\n%s\nwas\n%s", after, before)
 	}
 	if now, _ := os.ReadFile(path); !bytes.Equal(now, saved) {
@@ -189,7 +189,7 @@ func TestAlteonRevertApply(t *testing.T) {
 	s, _, path := newSavedStore(t)
 	ss := s.NewSession()
 	altExec(t, ss, operSetup+"\nsave")
-	saved := (tmsh.Codec{}).Format(s.Running())
+	saved := tmsh.Text(s.Running())
 	altExec(t, ss, "/c/slb/real 9/rip 198.18.2.19\napply\n/c/slb/real 8/rip 198.18.2.18")
 	if !ss.Pending() {
 		t.Fatal("Pending() is false with real 8 pending")
@@ -198,7 +198,7 @@ func TestAlteonRevertApply(t *testing.T) {
 	if !strings.Contains(out, "Reverted to the saved configuration") {
 		t.Errorf("revert apply said %q", out)
 	}
-	if got := (tmsh.Codec{}).Format(s.Running()); got != saved {
+	if got := tmsh.Text(s.Running()); got != saved {
 		t.Errorf("running after revert apply:\n%s\nwant the saved\n%s", got, saved)
 	}
 	if ss.Pending() {

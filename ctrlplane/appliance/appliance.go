@@ -41,6 +41,8 @@ type Config struct {
 	FlowCapacity int
 	// SavedPath is the saved traffic config (bigip.conf) that New boots
 	// and `save sys config` writes; empty: start empty, saving disabled.
+	// The keys of sys file ssl-key objects given inline are kept beside
+	// it, in SavedPath's directory's filestore/ (tmsh.Codec).
 	SavedPath string
 	// Fallback boots from SavedPath's backup when the saved file is
 	// corrupt, instead of failing.
@@ -176,7 +178,7 @@ func New(cfg Config) (a *Appliance, err error) {
 	a.l7 = newL7Virtuals(eng, a.ls, logger)
 	sdp := &stackedDataplane{Engine: eng, ls: a.ls, l7: a.l7, log: logger}
 	a.store = store.New(sdp,
-		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{}, cfg.SavedPath, logger)
+		compile.NetConfig{SelfIPs: cfg.SelfIPs, Ports: ports, Persist: eng.PersistTable()}, tmsh.Codec{Filestore: tmsh.FilestoreFor(cfg.SavedPath)}, cfg.SavedPath, logger)
 	a.store.AttachChecker(a.mon)
 	if cfg.Power != nil {
 		a.store.SetPower(cfg.Power)

@@ -25,14 +25,21 @@ type syncLocal struct {
 
 var _ cfgsync.Local = syncLocal{}
 
+// syncCodec prints the shared part with keys and passphrases in full: sys
+// files are shared, so a profile synced to a peer finds its key there.
+// The payload travels only over the trust domain's mutually authenticated
+// TLS 1.3 and is not shown; each unit keeps its keys hidden in its own
+// bigip.conf and filestore.
+var syncCodec = tmsh.Codec{Reveal: true}
+
 func (l syncLocal) Version() uint64 { return l.st.Version() }
 
 func (l syncLocal) Shared() (string, error) {
-	return tmsh.Codec{}.Format(l.st.Running().SharedPart()), nil
+	return syncCodec.Format(l.st.Running().SharedPart())
 }
 
 func (l syncLocal) ApplyShared(text string) (string, error) {
-	shared, _, err := tmsh.Codec{}.Parse(text)
+	shared, _, err := syncCodec.Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("the configuration received does not parse: %w", err)
 	}
@@ -58,7 +65,7 @@ func (l syncLocal) ApplyShared(text string) (string, error) {
 			l.log.Error("config sync: applied the group's configuration but could not save it", "err", err)
 		}
 	}
-	return tmsh.Codec{}.Format(applied.SharedPart()), nil
+	return syncCodec.Format(applied.SharedPart())
 }
 
 // Authenticate accepts an auth user of role admin with its password: who

@@ -2,6 +2,7 @@ package appliance_test
 
 import (
 	"io"
+	"lbx/internal/pemfile"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -133,8 +134,24 @@ func TestConfigSyncPair(t *testing.T) {
 	exec(t, lbx1, "create ltm pool /Common/web members add { 198.18.1.11:80 }")
 	exec(t, lbx1, "create ltm virtual /Common/vs destination 198.18.1.100:80 ip-protocol tcp pool /Common/web")
 	exec(t, lbx1, "create net self /Common/float_ext address 198.18.1.1/24 vlan /Common/ext traffic-group /Common/traffic-group-1")
+	// A key given inline reaches the peer (sys files are shared), which
+	// saves it hidden with the key in its own filestore.
+	certPEM, keyPEM, err := pemfile.SelfSigned("sync.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	encKey, err := pemfile.Encrypt(keyPEM, "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, lbx1, `create sys file ssl-cert /Common/sync.crt content "`+string(certPEM)+`"`)
+	exec(t, lbx1, `create sys file ssl-key /Common/sync.key content "`+string(encKey)+`" passphrase s3cret`)
+	exec(t, lbx1, "create ltm profile client-ssl /Common/ssl_sync cert /Common/sync.crt key /Common/sync.key")
 	exec(t, lbx1, "run cm config-sync to-group dg1")
 	running := lbx2.Store().Running()
+	if k := running.Files["/Common/sync.key"]; k == nil || k.Content != string(encKey) || k.Passphrase != "s3cret" || running.Profiles["/Common/ssl_sync"] == nil {
+		t.Fatalf("lbx2's key after to-group: %+v; files %v; lbx1 status %s", k, running.Files, syncStatus(t, lbx1))
+	}
 	if running.Pools["/Common/web"] == nil || running.Virtuals["/Common/vs"] == nil || running.Selfs["/Common/float_ext"] == nil {
 		t.Fatalf("lbx2 after to-group: pools %v virtuals %v selfs %v", len(running.Pools), len(running.Virtuals), len(running.Selfs))
 	}
@@ -144,6 +161,12 @@ func TestConfigSyncPair(t *testing.T) {
 	saved, err := os.ReadFile(filepath.Join(dir2, "bigip.conf"))
 	if err != nil || !strings.Contains(string(saved), "ltm pool /Common/web") {
 		t.Fatalf("lbx2 did not save the synced configuration: %v\n%s", err, saved)
+	}
+	if strings.Contains(string(saved), "ENCRYPTED") || strings.Contains(string(saved), "s3cret") || !strings.Contains(string(saved), pemfile.Hidden(encKey)) {
+		t.Fatalf("lbx2's saved key:\n%s", saved)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "filestore", strings.TrimPrefix(pemfile.Fingerprint(encKey), "sha256:")+".pem")); err != nil {
+		t.Fatalf("lbx2's filestore: %v", err)
 	}
 	for _, a := range []*appliance.Appliance{lbx1, lbx2} {
 		hasAll(t, "after to-group", syncStatus(t, a), "Status           In Sync", "Device Group     /Common/dg1 (sync-failover, auto-sync disabled)")

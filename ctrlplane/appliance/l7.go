@@ -3,7 +3,6 @@ package appliance
 import (
 	"context"
 	"crypto/tls"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +20,7 @@ import (
 	"lbx/dataplane"
 	"lbx/dataplane/l7spec"
 	"lbx/dataplane/localstack"
+	"lbx/internal/pemfile"
 	"lbx/l7/policy"
 	"lbx/l7/proxy"
 )
@@ -128,7 +128,7 @@ func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
 			// As BIG-IP's serverssl (peer-cert-mode ignore): the member's
 			// certificate is not verified.
 			tc.server = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
-			if s.CertFile != "" && s.KeyFile != "" {
+			if s.Configured() {
 				pair, err := loadPair(*s)
 				if err != nil {
 					return nil, fmt.Errorf("ltm virtual %s: profiles %s: %w", v.Name, s.Profile, err)
@@ -141,34 +141,53 @@ func loadTLS(p *dataplane.Program) (map[string]tlsConfigs, error) {
 	return out, nil
 }
 
-// loadPair reads a TLS profile's certificate chain and key. Its errors
-// name the profile's property, the sys file object and its source path (or
-// the file path), and never quote the key.
+// loadPair reads a TLS profile's certificate chain and key, from the PEM
+// given inline in the sys file objects or from their files. Its errors
+// name the profile's property, the sys file object and where its PEM is
+// (content or source path), and never quote the key or its passphrase.
 func loadPair(c l7spec.Cert) (tls.Certificate, error) {
-	where := func(prop, obj, typ, file string) string {
-		if obj != "" {
+	where := func(prop, obj, typ, file, inline string) string {
+		switch {
+		case obj != "" && inline != "":
+			return prop + " " + obj + " (sys file " + typ + " " + obj + " content)"
+		case obj != "":
 			return prop + " " + obj + " (sys file " + typ + " " + obj + " source-path file:" + file + ")"
 		}
 		return prop + " " + file
 	}
-	cw, kw := where("cert", c.CertObj, "ssl-cert", c.CertFile), where("key", c.KeyObj, "ssl-key", c.KeyFile)
-	certPEM, err := os.ReadFile(c.CertFile)
+	cw, kw := where("cert", c.CertObj, "ssl-cert", c.CertFile, c.CertPEM), where("key", c.KeyObj, "ssl-key", c.KeyFile, c.KeyPEM)
+	read := func(inline, file, what string) ([]byte, error) {
+		if inline != "" {
+			return []byte(inline), nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, pathErr(err))
+		}
+		return b, nil
+	}
+	certPEM, err := read(c.CertPEM, c.CertFile, cw)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("%s: %w", cw, pathErr(err))
+		return tls.Certificate{}, err
 	}
-	keyPEM, err := os.ReadFile(c.KeyFile)
+	keyPEM, err := read(c.KeyPEM, c.KeyFile, kw)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("%s: %w", kw, pathErr(err))
+		return tls.Certificate{}, err
 	}
-	if b, _ := pem.Decode(certPEM); b == nil || b.Type != "CERTIFICATE" {
-		return tls.Certificate{}, fmt.Errorf("%s: no PEM certificate", cw)
-	}
-	if b, _ := pem.Decode(keyPEM); b == nil || !strings.HasSuffix(b.Type, "PRIVATE KEY") {
-		return tls.Certificate{}, fmt.Errorf("%s: no PEM private key", kw)
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	certs, err := pemfile.Certs(certPEM)
 	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %w", cw, err)
+	}
+	key, err := pemfile.Key(keyPEM, c.Passphrase)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %s: %w", kw, pemfile.Field(err), err)
+	}
+	if err := pemfile.Match(certs[0], key); err != nil {
 		return tls.Certificate{}, fmt.Errorf("%s does not match %s: %w", kw, cw, err)
+	}
+	pair := tls.Certificate{PrivateKey: key, Leaf: certs[0]}
+	for _, x := range certs {
+		pair.Certificate = append(pair.Certificate, x.Raw)
 	}
 	return pair, nil
 }

@@ -78,5 +78,11 @@ func tlsCert(c *config.Config, profile string, e *config.LTMProfile) l7spec.Cert
 	ct := l7spec.Cert{Profile: profile}
 	ct.CertFile, ct.CertObj = c.ResolveFile(config.FileSSLCert, e.Cert.V)
 	ct.KeyFile, ct.KeyObj = c.ResolveFile(config.FileSSLKey, e.Key.V)
+	if f := c.FileObject(config.FileSSLCert, e.Cert.V); f != nil {
+		ct.CertPEM = f.Content
+	}
+	if f := c.FileObject(config.FileSSLKey, e.Key.V); f != nil {
+		ct.KeyPEM, ct.Passphrase = f.Content, f.Passphrase
+	}
 	return ct
 }

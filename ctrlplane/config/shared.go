@@ -9,8 +9,8 @@ import (
 // between the units of a device group and leaves the rest to each unit:
 //
 //   - shared: nodes, monitors, persistence and ltm profiles, pools,
-//     policies, SNAT pools, virtual servers, and the floating self IPs
-//     (traffic-group-1);
+//     policies, SNAT pools, virtual servers, sys files (certificates and
+//     keys), and the floating self IPs (traffic-group-1);
 //   - device-local: non-floating self IPs (and the boot config's), routes,
 //     auth users, and the stanzas kept verbatim (sys, net vlan, …); the
 //     boot config (ports, management, ha) is never in the Config at all.
@@ -61,7 +61,7 @@ func (c *Config) WithShared(shared *Config) (*Config, error) {
 	sh := shared.Clone()
 	out := c.Clone()
 	out.Nodes, out.Monitors, out.Persistence, out.Profiles = sh.Nodes, sh.Monitors, sh.Persistence, sh.Profiles
-	out.Pools, out.Policies, out.SNATPools, out.Virtuals = sh.Pools, sh.Policies, sh.SNATPools, sh.Virtuals
+	out.Pools, out.Policies, out.SNATPools, out.Virtuals, out.Files = sh.Pools, sh.Policies, sh.SNATPools, sh.Virtuals, sh.Files
 	for n, s := range out.Selfs {
 		if s.floating() {
 			delete(out.Selfs, n)

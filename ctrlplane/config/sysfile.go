@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"lbx/internal/pemfile"
 )
 
 // FileType is the type of a `sys file TYPE` object.
@@ -27,13 +29,16 @@ func (t FileType) String() string {
 }
 
 // SysFile is a `sys file ssl-cert NAME` or `sys file ssl-key NAME`: a PEM
-// certificate chain or private key the appliance reads from SourcePath (a
-// file: URL) when a virtual server's client-ssl or server-ssl profile
-// uses it. The configuration holds only the path, never a key.
+// certificate chain or private key, given inline as Content or read from
+// SourcePath (a file: URL) when a profile uses it. Content, when given, is
+// what is used; SourcePath then only records where it came from. A key's
+// Content and Passphrase are never printed (package pemfile's Hidden).
 type SysFile struct {
 	Name        string
 	Type        FileType
 	SourcePath  string // file:/ABSOLUTE/PATH
+	Content     string // PEM, as given
+	Passphrase  string // a key's, for traditional encrypted PEM
 	Description string
 	Extras
 }
@@ -61,6 +66,14 @@ func CheckSourcePath(s string) (string, error) {
 // value that names none, the value itself as an absolute path (lbx's older
 // form). obj is the object's name, "" for a path.
 func (c *Config) ResolveFile(t FileType, v string) (path, obj string) {
+	if f := c.FileObject(t, v); f != nil {
+		return f.Path(), f.Name
+	}
+	return v, ""
+}
+
+// FileObject is the sys file object of type t a profile's value names, or nil.
+func (c *Config) FileObject(t FileType, v string) *SysFile {
 	f := c.Files[v]
 	if f == nil {
 		if full, err := FullName(v); err == nil {
@@ -68,17 +81,31 @@ func (c *Config) ResolveFile(t FileType, v string) (path, obj string) {
 		}
 	}
 	if f == nil || f.Type != t {
-		return v, ""
+		return nil
 	}
-	return f.Path(), f.Name
+	return f
 }
 
-// validateFiles checks source paths and that TLS profiles name files of
-// the right type.
+// validateFiles checks source paths, inline PEM (a key with its
+// passphrase) and that TLS profiles name files of the right type.
 func validateFiles(c *Config, add func(Ref, string, error)) {
 	for _, f := range SortedValues(c.Files) {
-		if _, err := CheckSourcePath(f.SourcePath); err != nil {
-			add(f.Ref(), "source-path "+f.SourcePath, err)
+		if _, err := CheckSourcePath(f.SourcePath); err != nil && (f.SourcePath != "" || f.Content == "") {
+			add(f.Ref(), strings.TrimSpace("source-path "+f.SourcePath), errors.New("want file:/ABSOLUTE/PATH or content with the PEM"))
+		}
+		var err error
+		switch {
+		case f.Passphrase != "" && f.Type != FileSSLKey:
+			add(f.Ref(), "passphrase", errors.New("only a key has a passphrase"))
+		case pemfile.IsHidden(f.Content) || pemfile.IsHidden(f.Passphrase):
+			add(f.Ref(), map[bool]string{true: "content", false: "passphrase"}[pemfile.IsHidden(f.Content)], errors.New("a hidden value is only read back from this unit's saved configuration: give the PEM (and passphrase)"))
+		case f.Content != "" && f.Type == FileSSLCert:
+			_, err = pemfile.Certs([]byte(f.Content))
+		case f.Content != "":
+			_, err = pemfile.Key([]byte(f.Content), f.Passphrase)
+		}
+		if err != nil {
+			add(f.Ref(), pemfile.Field(err), err)
 		}
 	}
 	for _, p := range SortedValues(c.Profiles) {

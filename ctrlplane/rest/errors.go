@@ -39,9 +39,12 @@ type errorBody struct {
 func classify(err error) (int, string) {
 	var ae *apiError
 	var denied *config.AccessDeniedError
+	var coded interface{ HTTPStatus() int } // package filexfer's
 	switch {
 	case errors.As(err, &ae):
 		return ae.code, ae.msg
+	case errors.As(err, &coded):
+		return coded.HTTPStatus(), message(err)
 	case errors.As(err, &denied):
 		return http.StatusUnauthorized, denied.Error()
 	case errors.Is(err, config.ErrNotFound):

@@ -44,12 +44,14 @@ type fixture struct {
 	srv    *httptest.Server
 	client *http.Client
 	logs   *ctrltest.LogBuffer // the server's log
+	dir    string              // bigip.conf, filestore/ and uploads/
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dp := &ctrltest.Dataplane{}
-	st := store.New(dp, ctrltest.Net, tmsh.Codec{}, filepath.Join(t.TempDir(), "bigip.conf"), nil)
+	dir := t.TempDir()
+	st := store.New(dp, ctrltest.Net, tmsh.Codec{Filestore: filepath.Join(dir, "filestore")}, filepath.Join(dir, "bigip.conf"), nil)
 	if err := st.Boot(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +73,13 @@ func newFixture(t testing.TB) *fixture {
 	src := status.FromDataplane(dp, nil)
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	logs := &ctrltest.LogBuffer{}
-	rs, err := NewServer(Config{Store: st, Status: src, Tmsh: tmsh.New(st, src), Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	rs, err := NewServer(Config{Store: st, Status: src, Tmsh: tmsh.New(st, src), Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, nil)), UploadDir: filepath.Join(dir, "uploads")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewTLSServer(rs)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, st: st, dp: dp, clk: clk, rs: rs, srv: srv, client: srv.Client(), logs: logs}
+	return &fixture{t: t, st: st, dp: dp, clk: clk, rs: rs, srv: srv, client: srv.Client(), logs: logs, dir: dir}
 }
 
 // answer is a response: its status, decoded JSON body and headers.

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
 
 	"lbx/ctrlplane/config"
 	"lbx/ctrlplane/status"
@@ -62,6 +64,20 @@ var profileFields = map[string]struct {
 	"cert":                {[]config.ProfileType{config.ProfileClientSSL, config.ProfileServerSSL}, func(p *config.LTMProfile, v json.RawMessage) error { return noneStr(&p.Cert)(v) }},
 	"key":                 {[]config.ProfileType{config.ProfileClientSSL, config.ProfileServerSSL}, func(p *config.LTMProfile, v json.RawMessage) error { return noneStr(&p.Key)(v) }},
 	"serverName":          {[]config.ProfileType{config.ProfileClientSSL}, func(p *config.LTMProfile, v json.RawMessage) error { return noneStr(&p.ServerName)(v) }},
+	// certKeyChain (Ansible's bigip_profile_client_ssl): one pair, lbx's
+	// profile holding one; its passphrase belongs to the sys file ssl-key.
+	"certKeyChain": {[]config.ProfileType{config.ProfileClientSSL}, func(p *config.LTMProfile, v json.RawMessage) error {
+		var ch []struct{ Name, Cert, Key, Chain, Passphrase string }
+		switch err := json.Unmarshal(v, &ch); {
+		case err != nil || len(ch) > 1:
+			return fmt.Errorf("want a list of one {name, cert, key} (lbx's profile holds one pair)")
+		case len(ch) == 1 && (ch[0].Chain != "" && ch[0].Chain != "none" || ch[0].Passphrase != ""):
+			return fmt.Errorf("chain and passphrase are not supported here: give the chain in the cert's PEM, the passphrase to the sys file ssl-key")
+		case len(ch) == 1:
+			p.Cert, p.Key = config.Some(ch[0].Cert), config.Some(ch[0].Key)
+		}
+		return nil
+	}},
 	"sniDefault": {[]config.ProfileType{config.ProfileClientSSL}, func(p *config.LTMProfile, v json.RawMessage) error {
 		b, err := boolOrWord(v)
 		p.SNIDefault = config.Some(b)
@@ -185,6 +201,11 @@ func profileJSON(c *config.Config, p *config.LTMProfile) map[string]any {
 		o["cert"], o["key"] = none(e.Cert.V), none(e.Key.V)
 		if p.Type == config.ProfileClientSSL {
 			o["serverName"], o["sniDefault"] = none(e.ServerName.V), fmt.Sprint(e.SNIDefault.V)
+			o["certKeyChain"] = []map[string]any{}
+			if e.Cert.V != "" {
+				base := config.BaseName(e.Cert.V)
+				o["certKeyChain"] = []map[string]any{{"name": strings.TrimSuffix(base, path.Ext(base)), "cert": e.Cert.V, "key": e.Key.V, "chain": "none"}}
+			}
 		}
 	}
 	return o

@@ -55,6 +55,8 @@ func (s *Server) route(req *request) (int, any, error) {
 			return s.postLogin(req)
 		case len(segs) == 4 && segs[1] == "authz" && segs[2] == "tokens":
 			return s.tokenOp(req, segs[3])
+		case len(segs) == 4 && segs[1] == "file-transfer" && segs[2] == "uploads":
+			return s.fileOp(req, func() (any, error) { return s.uploads.Upload(segs[3], req.contentRange, req.body) })
 		}
 	case "tm":
 		return s.routeTM(req)
@@ -72,6 +74,8 @@ func (s *Server) routeTM(req *request) (int, any, error) {
 		return s.bash(req)
 	case rest == "sys/config":
 		return s.sysConfig(req)
+	case rest == "util/unix-rm":
+		return s.fileOp(req, func() (any, error) { return s.uploads.UnixRm(req.body) })
 	}
 	o, err := s.resource(req, segs)
 	if err != nil {

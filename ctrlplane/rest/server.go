@@ -10,16 +10,19 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"lbx/ctrlplane/rest/filexfer"
 	"lbx/ctrlplane/rest/icpolicy"
 	"lbx/ctrlplane/status"
 	"lbx/ctrlplane/store"
 	"lbx/ctrlplane/tmsh"
 	"lbx/internal/clock"
 	"lbx/internal/loginlimit"
+	"lbx/internal/pemfile"
 )
 
 // Limits of what a request may be. A body over maxBody is refused with 413
@@ -44,6 +47,10 @@ type Config struct {
 	// self-signed ECDSA pair is made at StateDir/rest.crt and rest.key at
 	// the first start and kept (StateDir empty: a new pair each start).
 	CertFile, KeyFile, StateDir string
+	// UploadDir holds the files POSTed to
+	// /mgmt/shared/file-transfer/uploads (package filexfer); empty:
+	// StateDir/uploads, and no uploads without a StateDir either.
+	UploadDir string
 	// Store is the configuration every change goes through.
 	Store *store.Store
 	// Status is where states and counters are read from.
@@ -70,11 +77,12 @@ type Server struct {
 	auth *tokens
 	txns *txnTable
 	// drafts are the policy drafts (policy.go).
-	drafts icpolicy.Drafts
-	ln     net.Listener
-	hs     *http.Server
-	wg     sync.WaitGroup
-	close  sync.Once
+	drafts  icpolicy.Drafts
+	uploads *filexfer.Dir
+	ln      net.Listener
+	hs      *http.Server
+	wg      sync.WaitGroup
+	close   sync.Once
 }
 
 // Listen builds the server and opens its TLS listener.
@@ -83,7 +91,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := loadOrCreateCert(cfg.CertFile, cfg.KeyFile, cfg.StateDir)
+	cert, err := pemfile.LoadOrCreate(cfg.CertFile, cfg.KeyFile, cfg.StateDir, "localhost", "127.0.0.1", "::1")
 	if err != nil {
 		return nil, fmt.Errorf("rest: %w", err)
 	}
@@ -120,6 +128,10 @@ func NewServer(cfg Config) (*Server, error) {
 	s.lim = loginlimit.New(s.clk)
 	s.auth = newTokens(s.clk)
 	s.txns = newTxnTable(s.clk)
+	if cfg.UploadDir == "" && cfg.StateDir != "" {
+		cfg.UploadDir = filepath.Join(cfg.StateDir, "uploads")
+	}
+	s.uploads = filexfer.New(cfg.UploadDir)
 	return s, nil
 }
 
@@ -164,6 +176,8 @@ type request struct {
 	body   []byte
 	who    principal
 	txnID  int64 // X-F5-REST-Coordination-Id; 0: none
+	// contentRange is the Content-Range header (file uploads).
+	contentRange string
 }
 
 // ServeHTTP answers one request: every answer is JSON (but /metrics).
@@ -236,7 +250,7 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 		}
 		segs = append(segs, seg)
 	}
-	req := &request{method: r.Method, segs: segs, path: "/mgmt/" + strings.Join(segs, "/"), query: r.URL.Query()}
+	req := &request{method: r.Method, segs: segs, path: "/mgmt/" + strings.Join(segs, "/"), query: r.URL.Query(), contentRange: r.Header.Get("Content-Range")}
 	if id := r.Header.Get("X-F5-REST-Coordination-Id"); id != "" {
 		var n int64
 		if _, err := fmt.Sscan(id, &n); err != nil || n <= 0 {

@@ -116,7 +116,8 @@ type blankCodec struct{}
 func (blankCodec) Parse(string) (*config.Config, map[string]int, error) {
 	return config.NewConfig(), nil, nil
 }
-func (blankCodec) Format(*config.Config) string { return "" }
+func (blankCodec) Format(*config.Config) (string, error) { return "", nil }
+func (blankCodec) Restore(*config.Config) error          { return nil }
 
 // Issue 12 item 10: temporary files a crash during save left behind are
 // removed at the next boot, and booting from no saved file or an empty one

@@ -48,7 +48,12 @@ type Checker interface {
 // (config.Ref.String) to the line that defines it, for errors.
 type Codec interface {
 	Parse(text string) (c *config.Config, lines map[string]int, err error)
-	Format(c *config.Config) string
+	// Format may keep what it does not print in full (key material)
+	// beside the file, so it can fail.
+	Format(c *config.Config) (string, error)
+	// Restore reads back into c, parsed from such text by another path
+	// (load sys config file), what Format kept aside.
+	Restore(c *config.Config) error
 }
 
 // Store holds the running configuration and applies changes to it: every
@@ -362,7 +367,11 @@ func (s *Store) saveLocked() error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("save sys config: %w", err)
 	}
-	if err := atomicfile.Write(s.savedPath, []byte(s.codec.Format(withoutBootSelfs(s.running))), 0o600); err != nil {
+	text, err := s.codec.Format(withoutBootSelfs(s.running))
+	if err != nil {
+		return fmt.Errorf("save sys config: %w", err)
+	}
+	if err := atomicfile.Write(s.savedPath, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("save sys config: %w", err)
 	}
 	s.logger.Info("configuration saved", "path", s.savedPath, "version", s.version)

@@ -274,3 +274,8 @@ func sortedKeys(m map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Restore reads back into c what the store's codec keeps aside when it
+// saves (the keys a saved file shows hidden): for a configuration file
+// loaded by a command rather than by Boot.
+func (t *Txn) Restore(c *config.Config) error { return t.store.codec.Restore(c) }

@@ -16,3 +16,7 @@ func Text(c *config.Config) string { return conf.Text(c) }
 
 // ParseConfig reads bigip.conf text into a configuration (conf.ParseConfig).
 func ParseConfig(text string) (*config.Config, error) { return conf.ParseConfig(text) }
+
+// FilestoreFor is where a Codec keeps the keys of a configuration saved
+// at savedPath (conf.FilestoreFor).
+func FilestoreFor(savedPath string) string { return conf.FilestoreFor(savedPath) }

@@ -103,7 +103,7 @@ func newTestStoreAt(t testing.TB, dp *fakeDataplane, savedPath string, h *health
 // NewStore is a store on dp compiling against n, with the tmsh dialect
 // over it and status read from dp and h (nil for none).
 func NewStore(dp store.Dataplane, n compile.NetConfig, savedPath string, h *health.Monitoring) *testStore {
-	st := store.New(dp, n, conf.Codec{}, savedPath, nil)
+	st := store.New(dp, n, conf.Codec{Filestore: conf.FilestoreFor(savedPath)}, savedPath, nil)
 	if h != nil {
 		st.AttachChecker(h)
 	}

@@ -76,6 +76,9 @@ func runLoad(x *execCtx, cmd *Command, args *conf.Cursor) (string, error) {
 		}
 		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.Text), err)
 	}
+	if err := x.Restore(loaded); err != nil {
+		return "", fmt.Errorf("load sys config: %s: %w", store.ShortName(pt.Text), err)
+	}
 	x.Load(loaded)
 	for obj := range lines {
 		x.Touch(obj)

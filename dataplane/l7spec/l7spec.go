@@ -39,18 +39,28 @@ type Spec struct {
 	Policies any
 }
 
-// Cert is one TLS profile: its PEM files (the appliance loads them at
-// install), the SNI name it serves and whether it is the default.
-// CertObj and KeyObj name the sys file objects the files come from ("":
-// the profile gave a file path), for messages.
+// Cert is one TLS profile: its PEM files or the PEM given inline
+// (CertPEM, KeyPEM, used instead of the files when set; the appliance
+// loads them at install), the SNI name it serves and whether it is the
+// default. CertObj and KeyObj name the sys file objects they come from
+// ("": the profile gave a file path), for messages.
 type Cert struct {
-	Profile  string
-	CertFile string
-	KeyFile  string
-	CertObj  string
-	KeyObj   string
-	SNI      string
-	Default  bool
+	Profile    string
+	CertFile   string
+	KeyFile    string
+	CertPEM    string
+	KeyPEM     string
+	Passphrase string // the key's
+	CertObj    string
+	KeyObj     string
+	SNI        string
+	Default    bool
+}
+
+// Configured reports whether a certificate and a key are given (a
+// server-ssl profile may have neither: no client certificate).
+func (c *Cert) Configured() bool {
+	return (c.CertFile != "" || c.CertPEM != "") && (c.KeyFile != "" || c.KeyPEM != "")
 }
 
 // OneConnect is a one-connect profile: server-side connection reuse.

@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"lbx/internal/atomicfile": {},
 	"lbx/internal/nsspawn":    {},
 	"lbx/internal/loginlimit": {"lbx/internal/clock"},
+	"lbx/internal/pemfile":    {},
 	"lbx/pools":               {},
 	"lbx/dataplane":           {"lbx/dataplane/csum", "lbx/dataplane/drop", "lbx/dataplane/flowtable", "lbx/dataplane/fragtrack", "lbx/dataplane/l7spec", "lbx/dataplane/neighbor", "lbx/dataplane/program", "lbx/pools"},
 	// program is the compiled configuration the engine runs.
@@ -78,8 +79,11 @@ var allowed = map[string][]string{
 	"lbx/ctrlplane/tmsh/complete": {"lbx/ctrlplane/config", "lbx/ctrlplane/tmsh"},
 	"lbx/ctrlplane/alteon":        {"lbx/ctrlplane/config", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ha/cfgsync", "lbx/monitors"},
 	"lbx/ctrlplane":               {"lbx/ctrlplane/alteon", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/ctrlplane/tmsh/complete", "lbx/dataplane"},
-	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/rest/icpolicy", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
+	"lbx/ctrlplane/rest":          {"lbx/ctrlplane/config", "lbx/ctrlplane/rest/filexfer", "lbx/ctrlplane/rest/icpolicy", "lbx/ctrlplane/store", "lbx/ctrlplane/status", "lbx/ctrlplane/tmsh"},
 	"lbx/ctrlplane/rest/icpolicy": {"lbx/ctrlplane/config"},
+	// filexfer: iControl REST's file uploads (/mgmt/shared/file-transfer/uploads)
+	// and the sys file objects' JSON.
+	"lbx/ctrlplane/rest/filexfer": {"lbx/ctrlplane/config"},
 	"lbx/ctrlplane/appliance":     {"lbx/l7/proxy", "lbx/l7/policy", "lbx/dataplane/l7spec", "lbx/ctrlplane", "lbx/ctrlplane/rest", "lbx/ctrlplane/compile", "lbx/ctrlplane/config", "lbx/ctrlplane/sshd", "lbx/ctrlplane/ctlsock", "lbx/ctrlplane/health", "lbx/ctrlplane/metrics", "lbx/ctrlplane/status", "lbx/ctrlplane/store", "lbx/ctrlplane/tmsh", "lbx/dataplane", "lbx/dataplane/localstack", "lbx/ha", "lbx/ha/cfgsync", "lbx/ha/mirror", "lbx/monitors", "lbx/monitors/netprobe"},
 	"lbx/ctrlplane/sshd":          {"lbx/cli", "lbx/ctrlplane/config", "lbx/ctrlplane/ctlsock"},
 	"lbx/ctrlplane/metrics":       {"lbx/ctrlplane/config", "lbx/ctrlplane/status", "lbx/dataplane", "lbx/dataplane/drop", "lbx/monitors"},
@@ -116,7 +120,7 @@ var allowed = map[string][]string{
 }
 
 // everywhere are leaf packages any lbx package may import.
-var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/nsspawn", "lbx/internal/spareproc", "lbx/internal/prealloc"}
+var everywhere = []string{"lbx/internal/atomicfile", "lbx/internal/clock", "lbx/internal/loginlimit", "lbx/internal/nsspawn", "lbx/internal/pemfile", "lbx/internal/prealloc", "lbx/internal/spareproc"}
 
 // forbidden are packages that production code (anything but tests and the
 // binaries) never imports: the testbed and the test fixtures.

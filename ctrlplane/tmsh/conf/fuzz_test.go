@@ -30,6 +30,8 @@ func FuzzParseConfig(f *testing.F) {
 		"ltm profile one-connect oc { source-mask 255.255.0.0 max-reuse 3 idle-timeout-override 9 }",
 		"ltm profile client-ssl s { cert /a.crt key /a.key server-name a.example sni-default enabled }\nltm profile server-ssl t { }",
 		"sys x { a { b } } \nnet self s { address 10.0.0.1/24 vlan v }\nnet route r { network default gw 1.1.1.1 }",
+		"sys file ssl-cert c { content \"-----BEGIN CERTIFICATE-----\nAA\\n\\\"\r\n-----END CERTIFICATE-----\n\" }\nsys file ssl-key k { content \"-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----\" passphrase \"p w\" source-path none }",
+		"sys file ssl-key k { content \"<hidden sha256:0000000000000000000000000000000000000000000000000000000000000000>\" passphrase \"<hidden>\" }",
 		"auth user u { role admin encrypted-password \"$2a$10$x\" partition-access { all-partitions { role guest } } }",
 		"ltm snatpool s { members { /Common/10.0.0.1 10.0.0.2 } }\nltm node n { address 10.0.0.3; foo bar { baz } ; ratio 3 }",
 	} {
@@ -53,10 +55,19 @@ func checkParsePrint(t *testing.T, text string) {
 			return
 		}
 		_, _ = compile.Compile(c, testNet)
-		if c2, err := ParseConfig(Text(c)); err != nil {
-			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, Text(c))
+		// Keys print hidden but for config sync, whose text is the one
+		// that must carry everything.
+		full, err := (Codec{Reveal: true}).Format(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c2, err := ParseConfig(full); err != nil {
+			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, full)
 		} else if diff := cmp.Diff(c, c2, cmpOpts...); diff != "" {
-			t.Fatalf("parse(print(c)) != c (-want +got):\n%s\ninput:\n%q\nprinted:\n%s", diff, text, Text(c))
+			t.Fatalf("parse(print(c)) != c (-want +got):\n%s\ninput:\n%q\nprinted:\n%s", diff, text, full)
+		}
+		if _, err := ParseConfig(Text(c)); err != nil {
+			t.Fatalf("printed config does not parse: %v\ninput:\n%q\nprinted:\n%s", err, text, Text(c))
 		}
 		for _, all := range []bool{false, true} {
 			t1 := Format(c, all)

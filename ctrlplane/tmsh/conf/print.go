@@ -26,23 +26,7 @@ func Format(c *config.Config, all bool) string { return FormatModule(c, "", all)
 // FormatModule prints the objects of one module ("ltm"), or of all when
 // module is empty.
 func FormatModule(c *config.Config, module string, all bool) string {
-	var b strings.Builder
-	for _, k := range Kinds {
-		if module != "" && k.Module != module {
-			continue
-		}
-		for _, name := range k.Stored(c) {
-			k.Print(&b, c, name, all)
-		}
-	}
-	for _, u := range c.Unknown {
-		if module != "" && !strings.HasPrefix(u.Header, module+" ") {
-			continue
-		}
-		b.WriteString(u.Text)
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return formatWith(c, module, all, false)
 }
 
 // indent writes depth levels of four spaces.
