@@ -113,6 +113,24 @@ func TestTAPBulkProfile(t *testing.T) {
 // (root, wrk and perf installed); it prints wrk's summary, the CPU lbx
 // used, the top of `perf report` and the flow and drop counters.
 func TestTAPNewConnProfile(t *testing.T) {
+	wrkProfile(t, "-H", "Connection: close")
+}
+
+// TestTAPKeepAliveProfile is TestTAPNewConnProfile with keep-alive
+// requests (wrk's default): the bench's keep-alive workload, where every
+// contender sits near the kernel-routing ceiling.
+//
+//	go test -tags tapprofile -run TestTAPKeepAliveProfile -v ./testbed
+func TestTAPKeepAliveProfile(t *testing.T) {
+	wrkProfile(t)
+}
+
+// wrkProfile runs `wrk -t2 -c32 -d6s EXTRA… http://VIP/` on CPU 0 with the
+// appliance moved to CPU 1, records the appliance with `perf record -g`
+// for 4 s of it, and logs wrk's summary, the appliance's CPU over the
+// whole wrk run (as a share of its core, and per request), the top of the
+// profile and the dataplane's counters.
+func wrkProfile(t *testing.T, extra ...string) {
 	tb := upTestbed(t)
 	app := tb.Client()
 	pid := 0
@@ -130,11 +148,14 @@ func TestTAPNewConnProfile(t *testing.T) {
 	if err := perf.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := tb.Command("client", "taskset", "-c", "0", "wrk", "-t2", "-c32", "-d6s", "-H", "Connection: close", "http://198.18.1.100/")
+	argv := append([]string{"taskset", "-c", "0", "wrk", "-t2", "-c32", "-d6s"}, extra...)
+	cl, err := tb.Command("client", append(argv, "http://198.18.1.100/")...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t0, w0, c0 := procTicks(pid), time.Now(), cpuBusy(t)
 	out, err := cl.CombinedOutput()
+	t1, wall, c1 := procTicks(pid), time.Since(w0), cpuBusy(t)
 	if err != nil {
 		t.Fatalf("wrk: %v: %s", err, out)
 	}
@@ -144,6 +165,16 @@ func TestTAPNewConnProfile(t *testing.T) {
 		// A profile of an appliance the load did not reach measures
 		// nothing (seen: every answer non-2xx, a dozen frames through lbx).
 		t.Fatalf("wrk got non-2xx answers: the run did not measure the virtual")
+	}
+	if m := regexp.MustCompile(`(\d+) requests in`).FindStringSubmatch(string(out)); m != nil && t0 >= 0 && t1 >= 0 {
+		n, _ := strconv.Atoi(m[1])
+		cpu := float64(t1-t0) / 100
+		t.Logf("lbx CPU over the wrk run: %.2f s in %.1f s (%.2f of its core), %.1f µs a request", cpu, wall.Seconds(), cpu/wall.Seconds(), cpu*1e6/float64(max(n, 1)))
+	}
+	for i := range c0 {
+		if busy, all := c1[i][0]-c0[i][0], c1[i][1]-c0[i][1]; all > 0 {
+			t.Logf("CPU %d busy %.0f %% over the wrk run (the whole machine: other work included)", i, 100*float64(busy)/float64(all))
+		}
 	}
 	rep, err := exec.Command("perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "1.5", "-g", "none").CombinedOutput()
 	if err != nil {
@@ -158,6 +189,32 @@ func TestTAPNewConnProfile(t *testing.T) {
 		}
 	}
 	os.Remove(data)
+}
+
+// cpuBusy reads /proc/stat: per CPU, the busy and total jiffies so far
+// (busy: all but idle and iowait).
+func cpuBusy(t *testing.T) [][2]int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r [][2]int64
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		var busy, all int64
+		for j, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			all += n
+			if j != 3 && j != 4 {
+				busy += n
+			}
+		}
+		r = append(r, [2]int64{busy, all})
+	}
+	return r
 }
 
 // nstat returns host's TCP retransmit and loss counters since its last
