@@ -242,20 +242,12 @@ func (g *udpGroups) build(frames [][]byte, gi int32, buf []byte) []byte {
 // udpCut is the UDP half of tcpSplit.cut: the next datagram of a UDP GSO
 // frame into out, its length, or -1 when out cannot hold it.
 func (s *tcpSplit) udpCut(out []byte) int {
-	pkt, hlen, ihl := s.pkt, s.f.hlen, s.f.ihl
-	end := min(s.next+s.mss, len(pkt))
-	n := hlen + end - s.next
-	if n > len(out) {
+	pkt, ihl := s.pkt, s.f.ihl
+	ip, end := s.cutIP(out)
+	if ip == nil {
 		return -1
 	}
-	copy(out, pkt[:hlen])
-	copy(out[hlen:n], pkt[s.next:end])
-	out = out[:n]
-	ip := out[ethHdrLen:]
-	binary.BigEndian.PutUint16(ip[2:4], uint16(n-ethHdrLen))
-	binary.BigEndian.PutUint16(ip[4:6], binary.BigEndian.Uint16(pkt[ethHdrLen+4:ethHdrLen+6])+uint16(s.i))
-	ip[10], ip[11] = 0, 0
-	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:ihl], 0))
+	n := ethHdrLen + len(ip)
 	u := ip[ihl:]
 	binary.BigEndian.PutUint16(u[4:6], uint16(len(u)))
 	u[6], u[7] = 0, 0

@@ -205,19 +205,11 @@ func (s *tcpSplit) cut(out []byte) int {
 		return s.udpCut(out)
 	}
 	pkt, hlen, ihl := s.pkt, s.f.hlen, s.f.ihl
-	end := min(s.next+s.mss, len(pkt))
-	n := hlen + end - s.next
-	if n > len(out) {
+	ip, end := s.cutIP(out)
+	if ip == nil {
 		return -1
 	}
-	copy(out, pkt[:hlen])
-	copy(out[hlen:n], pkt[s.next:end])
-	out = out[:n]
-	ip := out[ethHdrLen:]
-	binary.BigEndian.PutUint16(ip[2:4], uint16(n-ethHdrLen))
-	binary.BigEndian.PutUint16(ip[4:6], binary.BigEndian.Uint16(pkt[ethHdrLen+4:ethHdrLen+6])+uint16(s.i))
-	ip[10], ip[11] = 0, 0
-	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:ihl], 0))
+	n := ethHdrLen + len(ip)
 	tcp := ip[ihl:]
 	seq := binary.BigEndian.Uint32(pkt[ethHdrLen+ihl+4:]) + uint32(s.next-hlen)
 	binary.BigEndian.PutUint32(tcp[4:8], seq)
@@ -236,6 +228,27 @@ func (s *tcpSplit) cut(out []byte) int {
 		s.pkt = nil
 	}
 	return n
+}
+
+// cutIP copies the headers and the next segment's payload into out and
+// fixes the IPv4 header (total length, ID, checksum) for it: the part of
+// a cut TCP and UDP share. It returns the IPv4 packet in out and where
+// the payload it took ends in pkt, or nil when out cannot hold it.
+func (s *tcpSplit) cutIP(out []byte) (ip []byte, end int) {
+	pkt, hlen, ihl := s.pkt, s.f.hlen, s.f.ihl
+	end = min(s.next+s.mss, len(pkt))
+	n := hlen + end - s.next
+	if n > len(out) {
+		return nil, end
+	}
+	copy(out, pkt[:hlen])
+	copy(out[hlen:n], pkt[s.next:end])
+	ip = out[ethHdrLen:n]
+	binary.BigEndian.PutUint16(ip[2:4], uint16(n-ethHdrLen))
+	binary.BigEndian.PutUint16(ip[4:6], binary.BigEndian.Uint16(pkt[ethHdrLen+4:ethHdrLen+6])+uint16(s.i))
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:12], csum.Sum(ip[:ihl], 0))
+	return ip, end
 }
 
 // tcpChecksumValid verifies an IPv4 TCP segment's checksum.
