@@ -21,6 +21,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
 
 	"lbx/dataplane"
 )
@@ -425,12 +426,30 @@ func (s *Stack) ListenTCP(local netip.AddrPort) (net.Listener, error) {
 	if local.Addr().IsValid() && !local.Addr().IsUnspecified() {
 		fa.Addr = tcpip.AddrFrom4(local.Addr().As4())
 	}
-	l, err := gonet.ListenTCP(s.ns, fa, ipv4.ProtocolNumber)
-	if err != nil {
-		return nil, err
+	// SO_REUSEADDR, as a kernel server sets it: a virtual deleted and
+	// created again on its address and port must bind while its old
+	// connections are still in TIME_WAIT (they hold the port; seen: "port
+	// is in use" when a load sys config re-created an HTTP virtual).
+	var wq waiter.Queue
+	ep, terr := s.ns.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		return nil, fmt.Errorf("listen tcp %s: %s", local, terr)
 	}
-	return l, nil
+	ep.SocketOptions().SetReuseAddress(true)
+	if terr := ep.Bind(fa); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("bind tcp %s: %s", local, terr)
+	}
+	if terr := ep.Listen(listenBacklog); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("listen tcp %s: %s", local, terr)
+	}
+	return gonet.NewTCPListener(s.ns, &wq, ep), nil
 }
+
+// listenBacklog is a listener's accept queue, gonet's own default (and
+// Linux's somaxconn).
+const listenBacklog = 4096
 
 // DialUDP opens a connected UDP socket from the self IP on dst's network.
 func (s *Stack) DialUDP(dst netip.AddrPort) (net.Conn, error) {
