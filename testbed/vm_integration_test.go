@@ -305,7 +305,7 @@ func TestIntegrationVMAppliance(t *testing.T) {
 		s.line("shutdown")
 		s.expectString("going down for power off", vmPromptWait)
 		// qemu exits at the power off: the console closes.
-		if _, err := s.con.Expect(regexp.MustCompile(`\z\A`), vmPromptWait); err == nil || !strings.Contains(err.Error(), "closed") {
+		if err := s.con.WaitClosed(vmPromptWait); err != nil {
 			t.Fatalf("qemu still up after shutdown: %v", err)
 		}
 		// A new system disk, built again from the same inputs.

@@ -105,6 +105,27 @@ func (c *Console) Expect(re *regexp.Regexp, wait time.Duration) (string, error) 
 	}
 }
 
+// WaitClosed waits, at most wait, for the console to close (qemu exited),
+// whatever it prints meanwhile.
+func (c *Console) WaitClosed(wait time.Duration) error {
+	timer := time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(wait)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("console: still open after %s; it printed %q", wait, tail(c.buf[c.mark:]))
+		}
+		c.cond.Wait()
+	}
+	return nil
+}
+
 // ExpectString is Expect for a literal string.
 func (c *Console) ExpectString(s string, wait time.Duration) (string, error) {
 	return c.Expect(regexp.MustCompile(regexp.QuoteMeta(s)), wait)
