@@ -14,8 +14,15 @@ import (
 // of two ARR nodes and their content servers.
 func upARR(t *testing.T) *Testbed {
 	t.Helper()
+	return upTopology(t, "arr")
+}
+
+// upTopology brings a built-in topology up with a private state dir and
+// socket, and tears it down when the test ends, pass or fail.
+func upTopology(t *testing.T, name string) *Testbed {
+	t.Helper()
 	requireRoot(t)
-	topo, err := LoadTopology("arr")
+	topo, err := LoadTopology(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +34,7 @@ func upARR(t *testing.T) *Testbed {
 		Topology: &topo,
 	})
 	if err != nil {
-		t.Fatalf("testbed up --topology arr: %v", err)
+		t.Fatalf("testbed up --topology %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		if err := tb.Down(); err != nil {

@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,27 +10,7 @@ import (
 // client and two servers.
 func upHA(t *testing.T) *Testbed {
 	t.Helper()
-	requireRoot(t)
-	topo, err := LoadTopology("ha")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	tb, err := Up(Options{
-		Binary:   lbxBinary,
-		StateDir: filepath.Join(dir, "state"),
-		Socket:   filepath.Join(dir, "lbx.sock"),
-		Topology: &topo,
-	})
-	if err != nil {
-		t.Fatalf("testbed up --topology ha: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := tb.Down(); err != nil {
-			t.Errorf("testbed down: %v", err)
-		}
-	})
-	return tb
+	return upTopology(t, "ha")
 }
 
 // haPair drives the ha topology's units by tmsh.

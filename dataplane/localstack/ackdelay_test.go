@@ -363,6 +363,27 @@ func (p *countingPeer) SendLocal(pkt []byte) error {
 	return p.peer.SendLocal(pkt)
 }
 
+// stackPair is two local stacks wired back to back, app (10.9.0.1) and
+// srv (10.9.0.2), closed when the test ends; the counter counts what app
+// sends.
+func stackPair(t *testing.T) (app, srv *Stack, toSrv *countingPeer) {
+	t.Helper()
+	toSrv, toApp := &countingPeer{}, &countingPeer{}
+	app, err := New(toSrv, []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	srv, err = New(toApp, []netip.Prefix{netip.MustParsePrefix("10.9.0.2/24")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	toSrv.to.Store(srv)
+	toApp.to.Store(app)
+	return app, srv, toSrv
+}
+
 // TestAckDelayKeepAliveExchange runs request/response exchanges on one
 // connection between two netstacks and counts the packets the client side
 // sends: with the delayer the next request carries the ACK of each
@@ -370,19 +391,7 @@ func (p *countingPeer) SendLocal(pkt []byte) error {
 // two. Then, idle, the last response's ACK goes out when its time runs
 // out.
 func TestAckDelayKeepAliveExchange(t *testing.T) {
-	var toSrv, toApp countingPeer
-	app, err := New(&toSrv, []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	srv, err := New(&toApp, []netip.Prefix{netip.MustParsePrefix("10.9.0.2/24")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	toSrv.to.Store(srv)
-	toApp.to.Store(app)
+	app, srv, toSrv := stackPair(t)
 	ln, err := srv.ListenTCP(netip.MustParseAddrPort("10.9.0.2:8080"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,19 +13,7 @@ import (
 // listens on the same address and port at once, as an HTTP virtual
 // deleted and created again does: the bind must succeed (SO_REUSEADDR).
 func TestListenAgainOverTimeWait(t *testing.T) {
-	var toSrv, toApp countingPeer
-	app, err := New(&toSrv, []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	srv, err := New(&toApp, []netip.Prefix{netip.MustParsePrefix("10.9.0.2/24")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	toSrv.to.Store(srv)
-	toApp.to.Store(app)
+	app, srv, _ := stackPair(t)
 	dest := netip.MustParseAddrPort("10.9.0.2:8443")
 	ln, err := srv.ListenTCP(dest)
 	if err != nil {
